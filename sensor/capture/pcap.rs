@@ -1,0 +1,539 @@
+//! pcap and pcapng files, read with rusticata's `pcap-parser`.
+//!
+//! The file is read in chunks of [`CHUNK`] bytes into shared [`Bytes`]; records are parsed in
+//! place and lent as slices of the chunk, so a frame sent to a worker is a reference count,
+//! not a copy. A record cut by the chunk end is carried into the next chunk.
+//!
+//! Damage handling: a bad magic number, a truncated header, a record that claims more than
+//! [`MAX_RECORD`] bytes or more bytes than the file has, and a garbled pcapng block each end
+//! that file with a [`CaptureWarning`] naming the byte offset; the frames before it are lent
+//! normally. Zero-length records are lent (the decoder counts them as too small).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use bytes::{Bytes, BytesMut};
+use pcap_parser::pcapng::{Block, SectionHeaderBlock};
+use pcap_parser::nom;
+use pcap_parser::PcapError;
+
+use super::{CaptureWarning, FrameRef, LinkType, PacketSource, Timestamp};
+
+/// Bytes read from the file at a time.
+pub const CHUNK: usize = 1 << 20;
+/// Largest record accepted (libpcap's maximum snaplen); larger means a corrupt file.
+pub const MAX_RECORD: u32 = 262_144;
+/// Largest pcapng block accepted (non-packet blocks can be larger than packets).
+pub const MAX_BLOCK: usize = 16 << 20;
+
+/// Expands files and folders (folders: their regular files in name order, not recursing) into
+/// the list of captures to read. Missing paths and empty folders become warnings.
+pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<CaptureWarning>) {
+    let mut files = Vec::new();
+    let mut warns = Vec::new();
+    for p in paths {
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) => {
+                warns.push(warn(p, None, format!("cannot open: {e}")));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            let rd = match std::fs::read_dir(p) {
+                Ok(rd) => rd,
+                Err(e) => {
+                    warns.push(warn(p, None, format!("cannot list folder: {e}")));
+                    continue;
+                }
+            };
+            let mut inner: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect();
+            inner.sort();
+            if inner.is_empty() {
+                warns.push(warn(p, None, "folder holds no capture files".to_string()));
+            }
+            files.extend(inner);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    (files, warns)
+}
+
+fn warn(p: &Path, offset: Option<u64>, reason: String) -> CaptureWarning {
+    CaptureWarning { source: p.display().to_string(), offset, reason }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Format {
+    Pcap { big_endian: bool, nanos: bool, modified: bool, linktype: LinkType, snaplen: u32 },
+    PcapNg { big_endian: bool },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct NgIface {
+    linktype: LinkType,
+    /// Timestamp units per second.
+    resolution: u64,
+    offset_secs: i64,
+    snaplen: u32,
+}
+
+struct OpenFile {
+    path: PathBuf,
+    file: File,
+    format: Format,
+    /// Unparsed bytes carried from the previous chunk.
+    carry: BytesMut,
+    /// File offset of `carry[0]`.
+    offset: u64,
+    eof: bool,
+    ifaces: Vec<NgIface>,
+    last_ts: Timestamp,
+}
+
+/// Reads a list of capture files one after the other.
+pub struct PcapFileSource {
+    files: std::vec::IntoIter<PathBuf>,
+    cur: Option<OpenFile>,
+    warnings: Vec<CaptureWarning>,
+    /// Files opened and read (at least their header).
+    pub files_opened: u64,
+    /// Files that could not be opened or were cut short by damage.
+    pub files_failed: u64,
+    /// Frames lent so far.
+    pub frames: u64,
+    /// Records whose captured length exceeded the file's snaplen.
+    pub over_snaplen: u64,
+}
+
+impl PcapFileSource {
+    /// A source over these files, read in order.
+    pub fn new(files: Vec<PathBuf>) -> Self {
+        PcapFileSource {
+            files: files.into_iter(),
+            cur: None,
+            warnings: Vec::new(),
+            files_opened: 0,
+            files_failed: 0,
+            frames: 0,
+            over_snaplen: 0,
+        }
+    }
+
+    fn open_next(&mut self) -> bool {
+        for path in self.files.by_ref() {
+            match open_file(&path) {
+                Ok(f) => {
+                    self.files_opened += 1;
+                    self.cur = Some(f);
+                    return true;
+                }
+                Err(w) => {
+                    self.files_failed += 1;
+                    self.warnings.push(w);
+                }
+            }
+        }
+        false
+    }
+}
+
+fn read_full(file: &mut File, buf: &mut BytesMut, want: usize) -> std::io::Result<bool> {
+    // Reads until `buf` holds `want` bytes or the file ends; returns true at EOF.
+    while buf.len() < want {
+        let old = buf.len();
+        buf.resize(want, 0);
+        let n = loop {
+            match file.read(&mut buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    buf.truncate(old);
+                    return Err(e);
+                }
+            }
+        };
+        buf.truncate(old + n);
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
+    let mut file = File::open(path).map_err(|e| warn(path, None, format!("cannot open: {e}")))?;
+    let mut head = BytesMut::with_capacity(CHUNK);
+    let eof = read_full(&mut file, &mut head, 28).map_err(|e| warn(path, Some(0), format!("read error: {e}")))?;
+    if head.len() < 4 {
+        return Err(warn(path, Some(0), format!("not a capture: file has {} bytes, too short for a magic number", head.len())));
+    }
+    let magic = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let (format, hdr_len) = match magic {
+        0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1 => {
+            if head.len() < 24 {
+                return Err(warn(path, Some(0), format!("truncated pcap header: {} of 24 bytes", head.len())));
+            }
+            let (_, h) = pcap_parser::parse_pcap_header(&head[..24])
+                .map_err(|e| warn(path, Some(0), format!("bad pcap header: {e:?}")))?;
+            let linktype = LinkType(h.network.0 as u32 & 0x0fff_ffff);
+            let modified = h.is_modified_format() || magic == 0x34cd_b2a1;
+            (
+                Format::Pcap { big_endian: h.is_bigendian(), nanos: h.is_nanosecond_precision(), modified, linktype, snaplen: h.snaplen },
+                24usize,
+            )
+        }
+        0x0a0d_0d0a => {
+            // Section header: parse the whole block (its length is at offset 4).
+            if head.len() < 12 {
+                return Err(warn(path, Some(0), "truncated pcapng section header".into()));
+            }
+            let bom = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+            let big = bom == 0x4d3c_2b1a;
+            let blen = if big {
+                u32::from_be_bytes([head[4], head[5], head[6], head[7]])
+            } else {
+                u32::from_le_bytes([head[4], head[5], head[6], head[7]])
+            } as usize;
+            if !(28..=MAX_BLOCK).contains(&blen) {
+                return Err(warn(path, Some(4), format!("bad pcapng section header length {blen}")));
+            }
+            if !eof {
+                let _ = read_full(&mut file, &mut head, blen).map_err(|e| warn(path, Some(0), format!("read error: {e}")))?;
+            }
+            if head.len() < blen {
+                return Err(warn(path, Some(0), format!("truncated pcapng section header: {} of {blen} bytes", head.len())));
+            }
+            let shb: SectionHeaderBlock = match pcap_parser::pcapng::parse_sectionheaderblock(&head[..blen]) {
+                Ok((_, b)) => b,
+                Err(e) => return Err(warn(path, Some(0), format!("bad pcapng section header: {e:?}"))),
+            };
+            (Format::PcapNg { big_endian: shb.big_endian() }, blen)
+        }
+        _ => {
+            return Err(warn(path, Some(0), format!("not a pcap or pcapng file (magic number 0x{magic:08x})")));
+        }
+    };
+    let carry = head.split_off(hdr_len);
+    Ok(OpenFile { path: path.to_path_buf(), file, format, carry, offset: hdr_len as u64, eof, ifaces: Vec::new(), last_ts: Timestamp(0) })
+}
+
+enum Step {
+    /// A frame at (start, len) within the chunk, and its metadata.
+    Frame { start: usize, len: usize, ts: Timestamp, orig_len: u32, linktype: LinkType, iface: u16 },
+    /// A block with no frame (pcapng metadata), consumed.
+    Skip,
+    /// More bytes needed than the chunk holds.
+    Incomplete(usize),
+    /// Damage: stop this file.
+    Stop(String),
+}
+
+impl OpenFile {
+    fn parse_one(&mut self, buf: &[u8], over_snaplen: &mut u64) -> (usize, Step) {
+        match self.format {
+            Format::Pcap { big_endian, nanos, modified, linktype, snaplen } => {
+                let hdr = if modified { 24 } else { 16 };
+                if buf.len() < hdr {
+                    return (0, Step::Incomplete(hdr));
+                }
+                let rd = |o: usize| {
+                    let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
+                    if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+                };
+                let caplen = rd(8);
+                if caplen > MAX_RECORD {
+                    return (0, Step::Stop(format!("record claims {caplen} captured bytes, more than the maximum {MAX_RECORD}; the file is damaged from here")));
+                }
+                let total = hdr + caplen as usize;
+                if buf.len() < total {
+                    return (0, Step::Incomplete(total));
+                }
+                let parsed = if modified {
+                    pcap_parser::pcap::parse_pcap_frame_modified(&buf[..total])
+                } else if big_endian {
+                    pcap_parser::pcap::parse_pcap_frame_be(&buf[..total])
+                } else {
+                    pcap_parser::pcap::parse_pcap_frame(&buf[..total])
+                };
+                match parsed {
+                    Ok((_, b)) => {
+                        if caplen > snaplen && snaplen != 0 {
+                            *over_snaplen += 1;
+                        }
+                        let frac = if nanos { b.ts_usec as u64 } else { b.ts_usec as u64 * 1000 };
+                        let ts = Timestamp::from_parts(b.ts_sec as u64, frac);
+                        (total, Step::Frame { start: hdr, len: caplen as usize, ts, orig_len: b.origlen, linktype, iface: 0 })
+                    }
+                    Err(e) => (0, Step::Stop(format!("bad record header: {e:?}"))),
+                }
+            }
+            Format::PcapNg { big_endian } => {
+                if buf.len() < 12 {
+                    return (0, Step::Incomplete(12));
+                }
+                let rd = |o: usize| {
+                    let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
+                    if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+                };
+                let btype = rd(0);
+                let blen = rd(4) as usize;
+                if btype == 0x0a0d_0d0a {
+                    // A new section: its own byte order, its own interfaces.
+                    let bom = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]);
+                    let big = bom == 0x4d3c_2b1a;
+                    let blen = if big {
+                        u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]])
+                    } else {
+                        u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]])
+                    } as usize;
+                    if !(28..=MAX_BLOCK).contains(&blen) || blen % 4 != 0 {
+                        return (0, Step::Stop(format!("bad pcapng section header length {blen}")));
+                    }
+                    if buf.len() < blen {
+                        return (0, Step::Incomplete(blen));
+                    }
+                    self.format = Format::PcapNg { big_endian: big };
+                    self.ifaces.clear();
+                    return (blen, Step::Skip);
+                }
+                if blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK {
+                    return (0, Step::Stop(format!("pcapng block of type 0x{btype:08x} has an invalid length {blen}")));
+                }
+                if buf.len() < blen {
+                    return (0, Step::Incomplete(blen));
+                }
+                let block = if big_endian {
+                    pcap_parser::pcapng::parse_block_be(&buf[..blen])
+                } else {
+                    pcap_parser::pcapng::parse_block_le(&buf[..blen])
+                };
+                let block = match block {
+                    Ok((_, b)) => b,
+                    Err(e) => return (0, Step::Stop(format!("bad pcapng block of type 0x{btype:08x}: {}", ng_err(&e)))),
+                };
+                match block {
+                    Block::InterfaceDescription(idb) => {
+                        let resolution = idb.ts_resolution().unwrap_or(1_000_000).max(1);
+                        self.ifaces.push(NgIface {
+                            linktype: LinkType(idb.linktype.0 as u32),
+                            resolution,
+                            offset_secs: idb.ts_offset(),
+                            snaplen: idb.snaplen,
+                        });
+                        (blen, Step::Skip)
+                    }
+                    Block::EnhancedPacket(epb) => {
+                        let Some(ifc) = self.ifaces.get(epb.if_id as usize).copied() else {
+                            return (blen, Step::Stop(format!("packet block names interface {} but only {} are described", epb.if_id, self.ifaces.len())));
+                        };
+                        let caplen = epb.caplen as usize;
+                        // data starts 28 bytes into the block
+                        if caplen > epb.data.len() || 28 + caplen > blen {
+                            return (blen, Step::Stop(format!("packet block claims {caplen} captured bytes but holds {}", epb.data.len())));
+                        }
+                        if ifc.snaplen != 0 && epb.caplen > ifc.snaplen {
+                            *over_snaplen += 1;
+                        }
+                        let units = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+                        let ns = (units as u128 * 1_000_000_000u128 / ifc.resolution as u128) as i128
+                            + ifc.offset_secs as i128 * 1_000_000_000;
+                        let ts = Timestamp(ns.clamp(0, u64::MAX as i128) as u64);
+                        self.last_ts = ts;
+                        (blen, Step::Frame { start: 28, len: caplen, ts, orig_len: epb.origlen, linktype: ifc.linktype, iface: epb.if_id.min(u16::MAX as u32) as u16 })
+                    }
+                    Block::SimplePacket(spb) => {
+                        let Some(ifc) = self.ifaces.first().copied() else {
+                            return (blen, Step::Stop("simple packet block before any interface description".into()));
+                        };
+                        let caplen = (spb.origlen as usize).min(blen.saturating_sub(16)).min(ifc.snaplen.max(MAX_RECORD) as usize);
+                        (blen, Step::Frame { start: 12, len: caplen, ts: self.last_ts, orig_len: spb.origlen, linktype: ifc.linktype, iface: 0 })
+                    }
+                    _ => (blen, Step::Skip),
+                }
+            }
+        }
+    }
+}
+
+fn ng_err(e: &nom::Err<PcapError<&[u8]>>) -> String {
+    match e {
+        nom::Err::Incomplete(_) => "block cut short".into(),
+        nom::Err::Error(e) | nom::Err::Failure(e) => match e {
+            PcapError::NomError(_, k) => format!("{k:?}"),
+            PcapError::OwnedNomError(_, k) => format!("{k:?}"),
+            PcapError::Incomplete(n) => format!("block cut short ({n} bytes missing)"),
+            PcapError::HeaderNotRecognized => "not recognised".into(),
+            _ => "unreadable block".into(),
+        },
+    }
+}
+
+impl PacketSource for PcapFileSource {
+    fn next_batch(&mut self, f: &mut dyn FnMut(FrameRef<'_>)) -> bool {
+        loop {
+            if self.cur.is_none() && !self.open_next() {
+                return false;
+            }
+            let Some(cur) = self.cur.as_mut() else { return false };
+            // Fill a chunk: what was carried plus fresh bytes.
+            let mut buf = std::mem::take(&mut cur.carry);
+            let want = buf.len().max(CHUNK);
+            if !cur.eof {
+                match read_full(&mut cur.file, &mut buf, want) {
+                    Ok(eof) => cur.eof = eof,
+                    Err(e) => {
+                        self.warnings.push(warn(&cur.path, Some(cur.offset + buf.len() as u64), format!("read error: {e}")));
+                        cur.eof = true;
+                    }
+                }
+            }
+            let chunk: Bytes = buf.freeze();
+            let mut pos = 0usize;
+            let mut lent = 0usize;
+            let mut stop: Option<(u64, String)> = None;
+            let mut need_more: Option<usize> = None;
+            while pos < chunk.len() {
+                let (used, step) = cur.parse_one(&chunk[pos..], &mut self.over_snaplen);
+                match step {
+                    Step::Frame { start, len, ts, orig_len, linktype, iface } => {
+                        let a = pos + start;
+                        let data = &chunk[a..a + len];
+                        f(FrameRef::shared(&chunk, data, ts, orig_len, linktype, iface));
+                        lent += 1;
+                        pos += used;
+                    }
+                    Step::Skip => pos += used,
+                    Step::Incomplete(n) => {
+                        need_more = Some(n);
+                        break;
+                    }
+                    Step::Stop(why) => {
+                        stop = Some((cur.offset + pos as u64, why));
+                        break;
+                    }
+                }
+            }
+            self.frames += lent as u64;
+            let file_off = cur.offset + pos as u64;
+            if let Some((off, why)) = stop {
+                self.warnings.push(warn(&cur.path, Some(off), why));
+                self.files_failed += 1;
+                self.cur = None;
+            } else if pos >= chunk.len() && cur.eof {
+                self.cur = None;
+            } else if cur.eof {
+                let have = chunk.len() - pos;
+                let why = match need_more {
+                    Some(n) => format!("file ends mid-record: the record needs {n} bytes, {have} remain"),
+                    None => format!("file ends with {have} stray bytes"),
+                };
+                self.warnings.push(warn(&cur.path, Some(file_off), why));
+                self.files_failed += 1;
+                self.cur = None;
+            } else {
+                // Carry the partial record into the next chunk (a copy of less than one record).
+                let mut carry = BytesMut::with_capacity(CHUNK.max(need_more.unwrap_or(0)));
+                carry.extend_from_slice(&chunk[pos..]);
+                cur.carry = carry;
+                cur.offset = file_off;
+            }
+            if lent > 0 {
+                return true;
+            }
+        }
+    }
+
+    fn take_warnings(&mut self) -> Vec<CaptureWarning> {
+        std::mem::take(&mut self.warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn pcap_bytes(records: &[&[u8]]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&0i32.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        for (i, r) in records.iter().enumerate() {
+            v.extend_from_slice(&(i as u32 + 1).to_le_bytes());
+            v.extend_from_slice(&5u32.to_le_bytes());
+            v.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            v.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            v.extend_from_slice(r);
+        }
+        v
+    }
+
+    fn read_all(bytes: &[u8]) -> (Vec<(u64, Vec<u8>)>, Vec<CaptureWarning>) {
+        let mut tf = tempfile::NamedTempFile::new().unwrap();
+        tf.write_all(bytes).unwrap();
+        let mut src = PcapFileSource::new(vec![tf.path().to_path_buf()]);
+        let mut got = Vec::new();
+        while src.next_batch(&mut |fr| got.push((fr.ts.0, fr.data.to_vec()))) {}
+        (got, src.take_warnings())
+    }
+
+    #[test]
+    fn reads_records_in_order() {
+        let (got, w) = read_all(&pcap_bytes(&[b"abc", b"", b"defg"]));
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], (1_000_005_000, b"abc".to_vec()));
+        assert_eq!(got[1].1, b"".to_vec());
+        assert_eq!(got[2].1, b"defg".to_vec());
+    }
+
+    #[test]
+    fn truncated_last_record_keeps_earlier_ones() {
+        let mut b = pcap_bytes(&[b"abc", b"defghij"]);
+        b.truncate(b.len() - 3);
+        let (got, w) = read_all(&b);
+        assert_eq!(got.len(), 1);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].offset, Some(24 + 16 + 3));
+        assert!(w[0].reason.contains("file ends mid-record"), "{}", w[0].reason);
+    }
+
+    #[test]
+    fn huge_record_stops_file() {
+        let mut b = pcap_bytes(&[b"abc"]);
+        b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(&0x7fff_ffffu32.to_le_bytes());
+        b.extend_from_slice(&4u32.to_le_bytes());
+        let (got, w) = read_all(&b);
+        assert_eq!(got.len(), 1);
+        assert!(w[0].reason.contains("more than the maximum"), "{}", w[0].reason);
+    }
+
+    #[test]
+    fn bad_magic_is_reported() {
+        let (got, w) = read_all(b"GIF89a not a capture at all");
+        assert!(got.is_empty());
+        assert!(w[0].reason.contains("magic number 0x38464947"), "{}", w[0].reason);
+    }
+
+    #[test]
+    fn records_spanning_chunks() {
+        let big = vec![7u8; 200_000];
+        let recs: Vec<&[u8]> = (0..12).map(|_| big.as_slice()).collect();
+        let (got, w) = read_all(&pcap_bytes(&recs));
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(got.len(), 12);
+        assert!(got.iter().all(|(_, d)| d.len() == 200_000 && d.iter().all(|&x| x == 7)));
+    }
+}

@@ -1,0 +1,564 @@
+//! Configuration: strict TOML with defaults equal to Suricata's where the concept is the same.
+//!
+//! Every section denies unknown keys, so a typo is an error that names the key and line. The
+//! documented default file is `configs/picket.toml`; a test checks that it parses to exactly
+//! [`Config::default`]. `--set key=value` overrides by dotted path: the key must exist (or be
+//! under `vars.address` / `vars.port`, which hold user-defined names), and the value is read
+//! with the type of that key, so `--set stream.midstream=yes` is refused with the reason.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Capture options.
+    pub capture: CaptureConfig,
+    /// Threads and queues.
+    pub runtime: RuntimeConfig,
+    /// Decoder options (tunnels).
+    pub decoder: DecoderConfig,
+    /// Flow tracking.
+    pub flow: FlowConfig,
+    /// TCP stream tracking and reassembly.
+    pub stream: StreamConfig,
+    /// Application-layer parsers.
+    pub app: AppConfig,
+    /// Detection engine.
+    pub detect: DetectConfig,
+    /// Rule variables, as Suricata's `vars`.
+    pub vars: VarsConfig,
+    /// Output.
+    pub output: OutputConfig,
+    /// Metrics endpoint.
+    pub metrics: MetricsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            capture: CaptureConfig::default(),
+            runtime: RuntimeConfig::default(),
+            decoder: DecoderConfig::default(),
+            flow: FlowConfig::default(),
+            stream: StreamConfig::default(),
+            app: AppConfig::default(),
+            detect: DetectConfig::default(),
+            vars: VarsConfig::default(),
+            output: OutputConfig::default(),
+            metrics: MetricsConfig::default(),
+        }
+    }
+}
+
+/// Checksum validation mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumMode {
+    /// Validate until the first packets show offloaded checksums (Suricata's default).
+    Auto,
+    /// Always validate.
+    All,
+    /// Never validate.
+    None,
+}
+
+/// `[capture]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureConfig {
+    /// `auto`, `all` or `none` (Suricata's `-k`).
+    pub checksum_validation: ChecksumMode,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig { checksum_validation: ChecksumMode::Auto }
+    }
+}
+
+/// `[runtime]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Worker threads; 0 means one per available core.
+    pub workers: usize,
+    /// Packets per batch handed from the reader to a worker.
+    pub batch_packets: usize,
+    /// Batches queued per worker before the reader waits (replay) or counts a drop (live).
+    pub queue_batches: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig { workers: 0, batch_packets: 256, queue_batches: 16 }
+    }
+}
+
+/// `[decoder]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecoderConfig {
+    /// UDP port on which Teredo is decoded (0 = off). Suricata: 3544.
+    pub teredo_port: u16,
+    /// UDP port on which VXLAN is decoded (0 = off). Suricata: 4789.
+    pub vxlan_port: u16,
+    /// UDP port on which Geneve is decoded (0 = off). Suricata: 6081.
+    pub geneve_port: u16,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig { teredo_port: 3544, vxlan_port: 4789, geneve_port: 6081 }
+    }
+}
+
+/// Timeouts of one protocol, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutConfig {
+    /// State new.
+    pub new_secs: u64,
+    /// State established.
+    pub established_secs: u64,
+    /// State closed.
+    pub closed_secs: u64,
+    /// New, in emergency mode.
+    pub emergency_new_secs: u64,
+    /// Established, in emergency mode.
+    pub emergency_established_secs: u64,
+    /// Closed, in emergency mode.
+    pub emergency_closed_secs: u64,
+}
+
+impl TimeoutConfig {
+    fn to_table(self) -> crate::flow::Timeouts {
+        crate::flow::Timeouts {
+            new: self.new_secs,
+            established: self.established_secs,
+            closed: self.closed_secs,
+            emergency_new: self.emergency_new_secs,
+            emergency_established: self.emergency_established_secs,
+            emergency_closed: self.emergency_closed_secs,
+        }
+    }
+}
+
+/// `[flow.timeouts]`, as Suricata's `flow-timeouts`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowTimeouts {
+    /// Protocols other than TCP, UDP and ICMP.
+    pub default: TimeoutConfig,
+    /// TCP.
+    pub tcp: TimeoutConfig,
+    /// UDP.
+    pub udp: TimeoutConfig,
+    /// ICMP and ICMPv6.
+    pub icmp: TimeoutConfig,
+}
+
+impl Default for FlowTimeouts {
+    fn default() -> Self {
+        let t = |new, est, closed, en, ee, ec| TimeoutConfig {
+            new_secs: new,
+            established_secs: est,
+            closed_secs: closed,
+            emergency_new_secs: en,
+            emergency_established_secs: ee,
+            emergency_closed_secs: ec,
+        };
+        FlowTimeouts {
+            default: t(30, 300, 0, 10, 100, 0),
+            tcp: t(60, 600, 60, 5, 100, 10),
+            udp: t(30, 300, 0, 10, 100, 0),
+            icmp: t(30, 300, 0, 10, 100, 0),
+        }
+    }
+}
+
+/// `[flow]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowConfig {
+    /// Memory for flows, shared out among the workers (Suricata's `flow.memcap`: 128 MiB).
+    pub memcap_bytes: u64,
+    /// Leave emergency mode when this share of flow slots is free again (percent).
+    pub emergency_recovery_percent: u8,
+    /// Timeouts per protocol.
+    pub timeouts: FlowTimeouts,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig { memcap_bytes: 128 << 20, emergency_recovery_percent: 30, timeouts: FlowTimeouts::default() }
+    }
+}
+
+impl FlowConfig {
+    /// The per-worker table configuration.
+    pub fn table_config(&self, workers: usize) -> crate::flow::TableConfig {
+        let t = &self.timeouts;
+        crate::flow::TableConfig {
+            memcap: (self.memcap_bytes / workers.max(1) as u64) as usize,
+            timeouts: [t.tcp.to_table(), t.udp.to_table(), t.icmp.to_table(), t.default.to_table()],
+            emergency_recovery_percent: self.emergency_recovery_percent,
+        }
+    }
+}
+
+/// `[stream]`, as Suricata's `stream`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    /// Pick up TCP sessions whose handshake was not seen.
+    pub midstream: bool,
+    /// Track sessions where only one direction is seen.
+    pub async_oneside: bool,
+    /// Bytes reassembled per direction before inspection stops (0 = unlimited).
+    pub reassembly_depth: u64,
+    /// Memory for TCP sessions.
+    pub memcap_bytes: u64,
+    /// Memory for reassembly segments.
+    pub reassembly_memcap_bytes: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            midstream: false,
+            async_oneside: false,
+            reassembly_depth: 1 << 20,
+            memcap_bytes: 64 << 20,
+            reassembly_memcap_bytes: 256 << 20,
+        }
+    }
+}
+
+/// `[app]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    /// HTTP/1.
+    pub http: HttpConfig,
+}
+
+/// `[app.http]`, as libhtp's default-config in Suricata.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Request body bytes kept for inspection.
+    pub request_body_limit: u64,
+    /// Response body bytes kept for inspection.
+    pub response_body_limit: u64,
+    /// Nested content-encoding layers decompressed at most.
+    pub decompress_layer_limit: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { request_body_limit: 100 * 1024, response_body_limit: 100 * 1024, decompress_layer_limit: 2 }
+    }
+}
+
+/// Multi-pattern engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    /// Hyperscan (vectorscan).
+    Hyperscan,
+    /// The aho-corasick crate.
+    AhoCorasick,
+}
+
+/// `[detect]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// `hyperscan` or `aho-corasick`.
+    pub engine: EngineKind,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig { engine: EngineKind::Hyperscan }
+    }
+}
+
+/// `[vars]`: `address` and `port` groups, as in Suricata's default suricata.yaml.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VarsConfig {
+    /// Address groups (HOME_NET, EXTERNAL_NET, ...).
+    pub address: BTreeMap<String, String>,
+    /// Port groups (HTTP_PORTS, ...).
+    pub port: BTreeMap<String, String>,
+}
+
+impl Default for VarsConfig {
+    fn default() -> Self {
+        let a = [
+            ("HOME_NET", "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"),
+            ("EXTERNAL_NET", "!$HOME_NET"),
+            ("HTTP_SERVERS", "$HOME_NET"),
+            ("SMTP_SERVERS", "$HOME_NET"),
+            ("SQL_SERVERS", "$HOME_NET"),
+            ("DNS_SERVERS", "$HOME_NET"),
+            ("TELNET_SERVERS", "$HOME_NET"),
+            ("AIM_SERVERS", "$EXTERNAL_NET"),
+            ("DC_SERVERS", "$HOME_NET"),
+            ("DNP3_SERVER", "$HOME_NET"),
+            ("DNP3_CLIENT", "$HOME_NET"),
+            ("MODBUS_CLIENT", "$HOME_NET"),
+            ("MODBUS_SERVER", "$HOME_NET"),
+            ("ENIP_CLIENT", "$HOME_NET"),
+            ("ENIP_SERVER", "$HOME_NET"),
+        ];
+        let p = [
+            ("HTTP_PORTS", "80"),
+            ("SHELLCODE_PORTS", "!80"),
+            ("ORACLE_PORTS", "1521"),
+            ("SSH_PORTS", "22"),
+            ("DNP3_PORTS", "20000"),
+            ("MODBUS_PORTS", "502"),
+            ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
+            ("FTP_PORTS", "21"),
+            ("GENEVE_PORTS", "6081"),
+            ("VXLAN_PORTS", "4789"),
+            ("TEREDO_PORTS", "3544"),
+        ];
+        VarsConfig {
+            address: a.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            port: p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Write `flow` events when flows end.
+    pub flow_events: bool,
+    /// Write the final `stats` event.
+    pub stats_event: bool,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { flow_events: true, stats_event: true }
+    }
+}
+
+/// `[metrics]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Address of the Prometheus endpoint (daemon mode).
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { listen: "127.0.0.1:9842".into() }
+    }
+}
+
+/// A configuration error, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Loads `file` (or the defaults) and applies `--set` overrides, then validates.
+    pub fn load(file: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError(format!("{}: cannot read: {e}", p.display())))?;
+                // Parse once into the typed config for errors that name key and line.
+                let _: Config = toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?
+            }
+            None => toml::Table::new(),
+        };
+        let defaults = toml::Table::try_from(Config::default()).map_err(|e| ConfigError(format!("internal: {e}")))?;
+        for s in sets {
+            apply_set(&mut table, &defaults, s)?;
+        }
+        let cfg: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError(one_line(&e.to_string())))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let e = |k: &str, why: &str| Err(ConfigError(format!("{k}: {why}")));
+        if self.runtime.workers > 1024 {
+            return e("runtime.workers", "at most 1024");
+        }
+        if self.runtime.batch_packets == 0 || self.runtime.batch_packets > 65_536 {
+            return e("runtime.batch_packets", "must be between 1 and 65536");
+        }
+        if self.runtime.queue_batches == 0 || self.runtime.queue_batches > 65_536 {
+            return e("runtime.queue_batches", "must be between 1 and 65536");
+        }
+        if self.flow.memcap_bytes < 1 << 16 {
+            return e("flow.memcap_bytes", "must be at least 65536");
+        }
+        if self.flow.emergency_recovery_percent > 100 {
+            return e("flow.emergency_recovery_percent", "is a percentage (0-100)");
+        }
+        for (k, v) in self.vars.address.iter().chain(self.vars.port.iter()) {
+            if v.trim().is_empty() {
+                return Err(ConfigError(format!("vars: {k} is empty")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of workers to run: the configured count, or one per core.
+    pub fn worker_count(&self) -> usize {
+        if self.runtime.workers > 0 {
+            self.runtime.workers
+        } else {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Applies one `key=value` override onto `table`, typed by the default at that key.
+fn apply_set(table: &mut toml::Table, defaults: &toml::Table, set: &str) -> Result<(), ConfigError> {
+    let Some((key, raw)) = set.split_once('=') else {
+        return Err(ConfigError(format!("--set {set}: expected KEY=VALUE")));
+    };
+    let key = key.trim();
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(ConfigError(format!("--set {set}: bad key `{key}`")));
+    }
+    // Find the default value's type.
+    let empty = toml::Value::String(String::new());
+    let mut d: Option<&toml::Value> = None;
+    let mut cur = Some(defaults);
+    for (i, p) in parts.iter().enumerate() {
+        let t = cur.ok_or_else(|| ConfigError(format!("--set: unknown key `{key}`")))?;
+        match t.get(*p) {
+            Some(toml::Value::Table(inner)) if i + 1 < parts.len() => cur = Some(inner),
+            Some(v) if i + 1 == parts.len() => d = Some(v),
+            _ => {
+                let user_vars = parts.len() == 3 && parts[0] == "vars" && (parts[1] == "address" || parts[1] == "port");
+                if user_vars {
+                    d = Some(&empty);
+                    break;
+                }
+                return Err(ConfigError(format!("--set: unknown key `{key}`")));
+            }
+        }
+    }
+    let value = match d {
+        Some(toml::Value::Boolean(_)) => match raw.trim() {
+            "true" | "yes" | "on" | "1" => toml::Value::Boolean(true),
+            "false" | "no" | "off" | "0" => toml::Value::Boolean(false),
+            other => return Err(ConfigError(format!("--set {key}: expected true or false, got `{other}`"))),
+        },
+        Some(toml::Value::Integer(_)) => match parse_size(raw.trim()) {
+            Some(n) => toml::Value::Integer(n),
+            None => return Err(ConfigError(format!("--set {key}: expected a whole number (suffixes kb, mb, gb allowed), got `{}`", raw.trim()))),
+        },
+        Some(toml::Value::Float(_)) => match raw.trim().parse::<f64>() {
+            Ok(f) => toml::Value::Float(f),
+            Err(_) => return Err(ConfigError(format!("--set {key}: expected a number, got `{}`", raw.trim()))),
+        },
+        Some(toml::Value::String(_)) => toml::Value::String(raw.to_string()),
+        Some(_) => return Err(ConfigError(format!("--set {key}: this key holds a table or list; set its fields one by one"))),
+        None => return Err(ConfigError(format!("--set: unknown key `{key}`"))),
+    };
+    let mut t = table;
+    for p in &parts[..parts.len() - 1] {
+        let entry = t.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        t = match entry {
+            toml::Value::Table(inner) => inner,
+            _ => return Err(ConfigError(format!("--set {key}: `{p}` is not a table in the config file"))),
+        };
+    }
+    t.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+/// Parses `1048576`, `64kb`, `1mb`, `2gb` (also `kib`/`mib`/`gib`) into bytes.
+pub fn parse_size(s: &str) -> Option<i64> {
+    let l = s.to_ascii_lowercase();
+    let (num, mul) = if let Some(n) = l.strip_suffix("gib").or_else(|| l.strip_suffix("gb")) {
+        (n, 1i64 << 30)
+    } else if let Some(n) = l.strip_suffix("mib").or_else(|| l.strip_suffix("mb")) {
+        (n, 1 << 20)
+    } else if let Some(n) = l.strip_suffix("kib").or_else(|| l.strip_suffix("kb")) {
+        (n, 1 << 10)
+    } else {
+        (l.as_str(), 1)
+    };
+    num.trim().parse::<i64>().ok()?.checked_mul(mul)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_overrides_are_typed() {
+        let c = Config::load(None, &["stream.midstream=true".into(), "stream.reassembly_depth=2mb".into()]).unwrap();
+        assert!(c.stream.midstream);
+        assert_eq!(c.stream.reassembly_depth, 2 << 20);
+        let e = Config::load(None, &["stream.midstream=maybe".into()]).unwrap_err();
+        assert_eq!(e.0, "--set stream.midstream: expected true or false, got `maybe`");
+        let e = Config::load(None, &["stream.midstreem=true".into()]).unwrap_err();
+        assert_eq!(e.0, "--set: unknown key `stream.midstreem`");
+        let c = Config::load(None, &["capture.checksum_validation=none".into()]).unwrap();
+        assert_eq!(c.capture.checksum_validation, ChecksumMode::None);
+        let e = Config::load(None, &["capture.checksum_validation=sometimes".into()]).unwrap_err();
+        assert!(e.0.contains("sometimes"), "{}", e.0);
+        let c = Config::load(None, &["vars.address.MY_NET=10.1.0.0/16".into()]).unwrap();
+        assert_eq!(c.vars.address["MY_NET"], "10.1.0.0/16");
+    }
+
+    #[test]
+    fn every_conformance_key_is_accepted() {
+        let sets = [
+            "capture.checksum_validation=auto",
+            "stream.midstream=false",
+            "stream.async_oneside=true",
+            "stream.reassembly_depth=0",
+            "app.http.request_body_limit=0",
+            "app.http.response_body_limit=1000",
+            "app.http.decompress_layer_limit=3",
+        ];
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let c = Config::load(None, &sets).unwrap();
+        assert!(c.stream.async_oneside);
+        assert_eq!(c.app.http.decompress_layer_limit, 3);
+    }
+
+    #[test]
+    fn unknown_key_in_file_names_key_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.toml");
+        std::fs::write(&p, "[stream]\nmidstream = true\nreassembly_dpeth = 5\n").unwrap();
+        let e = Config::load(Some(&p), &[]).unwrap_err();
+        assert!(e.0.contains("reassembly_dpeth"), "{}", e.0);
+        assert!(e.0.contains("line 3"), "{}", e.0);
+    }
+}

@@ -1,0 +1,182 @@
+//! Checksum validation (`capture.checksum_validation`): `all`, `none`, or `auto`.
+//!
+//! `auto` behaves as Suricata's pcap-file mode: validation starts on, and after a sample of
+//! packets, if more than a tenth of the checksums checked were wrong, the capture is taken to
+//! come from a host with checksum offloading and validation is switched off for the rest of
+//! the run (`decoder.checksum.auto_disabled` = 1).
+//!
+//! A packet whose checksum fails is still counted and tracked in its flow but is not given to
+//! stream reassembly or detection, as in Suricata.
+
+use super::{flags, proto, Decoded};
+
+/// How checksums are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Validate every packet.
+    All,
+    /// Validate nothing.
+    None,
+    /// Validate, and switch off if the sample says checksums are offloaded.
+    Auto,
+}
+
+/// Packets sampled before `auto` decides (Suricata: CHECKSUM_SAMPLE_COUNT).
+pub const AUTO_SAMPLE: u64 = 1000;
+/// Percentage of bad checksums above which `auto` switches validation off.
+pub const AUTO_INVALID_PERCENT: u64 = 10;
+
+/// The `auto` decision state, kept by the one thread that sees every packet (the reader).
+#[derive(Clone, Debug)]
+pub struct AutoState {
+    mode: Mode,
+    checked: u64,
+    bad: u64,
+    decided: bool,
+}
+
+impl AutoState {
+    /// Starts in the configured mode.
+    pub fn new(mode: Mode) -> Self {
+        AutoState { mode, checked: 0, bad: 0, decided: mode != Mode::Auto }
+    }
+
+    /// Whether packets should be validated now.
+    pub fn validating(&self) -> bool {
+        match self.mode {
+            Mode::All => true,
+            Mode::None => false,
+            Mode::Auto => !self.decided || self.bad * 100 <= self.checked * AUTO_INVALID_PERCENT,
+        }
+    }
+
+    /// True once `auto` turned validation off.
+    pub fn disabled_by_auto(&self) -> bool {
+        self.mode == Mode::Auto && self.decided && !self.validating()
+    }
+
+    /// Feeds one packet's result; returns whether the packet's checksums count as bad under
+    /// the current mode.
+    pub fn observe(&mut self, checksum_ok: Option<bool>) -> bool {
+        let Some(ok) = checksum_ok else { return false };
+        match self.mode {
+            Mode::None => false,
+            Mode::All => !ok,
+            Mode::Auto => {
+                if !self.decided {
+                    self.checked += 1;
+                    if !ok {
+                        self.bad += 1;
+                    }
+                    if self.checked >= AUTO_SAMPLE {
+                        self.decided = true;
+                    }
+                }
+                self.validating() && !ok
+            }
+        }
+    }
+}
+
+#[inline]
+fn sum16(mut acc: u32, b: &[u8]) -> u32 {
+    let mut chunks = b.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u16::from_be_bytes([c[0], c[1]]) as u32;
+    }
+    if let [last] = chunks.remainder() {
+        acc += (*last as u32) << 8;
+    }
+    acc
+}
+
+#[inline]
+fn fold(mut acc: u32) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// Verifies the checksums of the innermost IP header and its transport. `None` when nothing
+/// could be checked (not IP, a fragment, a truncated packet).
+pub fn verify(frame: &[u8], d: &Decoded) -> Option<bool> {
+    if !d.is_ip() || d.flags & (flags::FRAGMENT | flags::TRUNCATED) != 0 {
+        return None;
+    }
+    let ip = frame.get(d.ip_off as usize..(d.ip_off + d.ip_len) as usize)?;
+    if d.flags & flags::IPV4 != 0 {
+        let hdr = ip.get(..d.ip_hlen as usize)?;
+        if fold(sum16(0, hdr)) != 0xffff {
+            return Some(false);
+        }
+    }
+    if !d.has_l4() {
+        return Some(true);
+    }
+    let l4 = frame.get(d.l4_off as usize..(d.ip_off + d.ip_len) as usize)?;
+    let v6 = d.is_ipv6();
+    let pseudo = |acc: u32| -> u32 {
+        let alen = if v6 { 16 } else { 4 };
+        let mut a = sum16(acc, &d.src[..alen]);
+        a = sum16(a, &d.dst[..alen]);
+        a += d.proto as u32;
+        a += (l4.len() as u32) & 0xffff;
+        a += (l4.len() as u32) >> 16;
+        a
+    };
+    match d.proto {
+        proto::TCP => Some(fold(sum16(pseudo(0), l4)) == 0xffff),
+        proto::UDP => {
+            // A zero UDP checksum over IPv4 means "not computed".
+            if !v6 && l4.get(6..8) == Some(&[0, 0]) {
+                return Some(true);
+            }
+            Some(fold(sum16(pseudo(0), l4)) == 0xffff)
+        }
+        proto::ICMP => Some(fold(sum16(0, l4)) == 0xffff),
+        proto::ICMPV6 => Some(fold(sum16(pseudo(0), l4)) == 0xffff),
+        _ => Some(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::LinkType;
+    use crate::decode::Decoder;
+    use crate::metrics::Counters;
+    use etherparse::PacketBuilder;
+
+    #[test]
+    fn good_and_bad_tcp() {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1, 2, 3, 4)
+            .write(&mut f, b"abc")
+            .unwrap();
+        let mut d = Decoded::default();
+        Decoder::default().decode(LinkType::ETHERNET, &f, &mut d, &mut Counters::new());
+        assert_eq!(verify(&f, &d), Some(true));
+        let n = f.len();
+        f[n - 1] ^= 0xff;
+        assert_eq!(verify(&f, &d), Some(false));
+    }
+
+    #[test]
+    fn auto_turns_off_when_most_are_bad() {
+        let mut s = AutoState::new(Mode::Auto);
+        for _ in 0..AUTO_SAMPLE {
+            s.observe(Some(false));
+        }
+        assert!(s.disabled_by_auto());
+        assert!(!s.observe(Some(false)));
+        let mut s = AutoState::new(Mode::Auto);
+        for i in 0..AUTO_SAMPLE {
+            s.observe(Some(i % 20 != 0));
+        }
+        assert!(s.validating());
+        assert!(s.observe(Some(false)));
+    }
+}

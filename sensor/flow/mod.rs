@@ -1,0 +1,784 @@
+//! Flow: direction-normalised keys, the symmetric hash that picks a worker, and the per-worker
+//! flow table.
+//!
+//! Takes: decoded packets. Promises: both directions of a flow produce the same [`FlowKey`]
+//! and the same [`FlowKey::hash`], so the reader can shard by hash and every packet of a flow
+//! meets the same worker. The [`FlowTable`] has a fixed capacity derived from its memcap; when
+//! it is full it enters emergency mode (shorter timeouts) and, if that frees nothing, evicts
+//! the least recently seen flow, counting each step. Timeouts run on packet time, so a replay
+//! is deterministic. Expiry is O(1) per expired flow: flows sharing a timeout class sit in one
+//! list ordered by last-seen time.
+//! Never: allocates after construction (the slab and the index are reserved up front), locks,
+//! or panics.
+
+pub mod community_id;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::capture::Timestamp;
+use crate::decode::{flags, proto, Decoded};
+use crate::metrics::{Counters, C};
+
+/// Direction-normalised flow key: the lower (address, port) endpoint first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FlowKey {
+    /// Lower endpoint address.
+    pub lo: [u8; 16],
+    /// Higher endpoint address.
+    pub hi: [u8; 16],
+    /// Port of the lower endpoint (ICMP: type/code).
+    pub lo_port: u16,
+    /// Port of the higher endpoint.
+    pub hi_port: u16,
+    /// IP protocol.
+    pub proto: u8,
+    /// 6 for IPv6, 4 for IPv4.
+    pub family: u8,
+    /// Tunnel depth (Suricata's recursion level).
+    pub depth: u8,
+    /// VLAN ids (outer first), 0 when absent.
+    pub vlan: [u16; 3],
+}
+
+/// The endpoints of a packet as sent (not normalised).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Tuple {
+    /// Source address.
+    pub src: [u8; 16],
+    /// Destination address.
+    pub dst: [u8; 16],
+    /// Source port.
+    pub sp: u16,
+    /// Destination port.
+    pub dp: u16,
+    /// Protocol.
+    pub proto: u8,
+}
+
+/// How a packet meets the flow table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowPkt {
+    /// Normalised key.
+    pub key: FlowKey,
+    /// The packet's endpoints (for a new flow: the client side is `src`).
+    pub tuple: Tuple,
+    /// The packet may create a flow (ICMP errors only join one).
+    pub create: bool,
+    /// Direction is decided by ports (TCP/UDP/SCTP) rather than by source address.
+    pub by_port: bool,
+    /// Bytes counted for the flow (the frame, or the tunnelled packet).
+    pub bytes: u32,
+}
+
+fn normalise(t: &Tuple, family: u8, depth: u8, vlan: [u16; 3]) -> FlowKey {
+    let (lo, hi, lo_port, hi_port) =
+        if (t.src, t.sp) <= (t.dst, t.dp) { (t.src, t.dst, t.sp, t.dp) } else { (t.dst, t.src, t.dp, t.sp) };
+    FlowKey { lo, hi, lo_port, hi_port, proto: t.proto, family, depth, vlan }
+}
+
+impl FlowKey {
+    /// The flow of a decoded packet's innermost layer, as Suricata decides which packets have
+    /// flows: TCP, UDP, SCTP and ESP with their header decoded, ICMPv6, ICMPv4 other than
+    /// errors, ICMPv4 destination-unreachable quoting TCP/UDP (which joins the quoted flow but
+    /// never creates one), and IPv4 protocol 41 whose tunnelled packet did not decode. Not:
+    /// fragments (until reassembled), other IP protocols, non-IP.
+    pub fn of(d: &Decoded, frame_len: usize) -> Option<FlowPkt> {
+        if !d.is_ip() || d.flags & flags::FRAGMENT != 0 {
+            return None;
+        }
+        let family = if d.is_ipv6() { 6 } else { 4 };
+        // Tunnelled packets do not inherit VLAN ids.
+        let vlan = if d.depth == 0 {
+            [
+                if d.vlan_n > 0 { d.vlan[0] } else { 0 },
+                if d.vlan_n > 1 { d.vlan[1] } else { 0 },
+                if d.vlan_n > 2 { d.vlan[2] } else { 0 },
+            ]
+        } else {
+            [0; 3]
+        };
+        let bytes = if d.depth == 0 { frame_len as u32 } else { d.outer_end.saturating_sub(d.inner_off) };
+        let l4 = d.has_l4();
+        let (tuple, create, by_port, keyt) = match d.proto {
+            proto::TCP | proto::UDP | proto::SCTP if l4 => {
+                let t = Tuple { src: d.src, dst: d.dst, sp: d.sp, dp: d.dp, proto: d.proto };
+                (t, true, true, t)
+            }
+            50 if l4 => {
+                let t = Tuple { src: d.src, dst: d.dst, sp: 0, dp: 0, proto: d.proto };
+                (t, true, false, t)
+            }
+            proto::ICMPV6 if l4 => {
+                let t = Tuple { src: d.src, dst: d.dst, sp: d.sp, dp: d.dp, proto: d.proto };
+                (t, true, false, t)
+            }
+            proto::ICMP if l4 => {
+                if d.flags & flags::ICMP_ERROR != 0 && !d.invalid {
+                    let e = &d.emb;
+                    let k = Tuple { src: e.src, dst: e.dst, sp: e.sp, dp: e.dp, proto: e.proto };
+                    let t = Tuple { src: d.src, dst: d.dst, sp: 0, dp: 0, proto: proto::ICMP };
+                    (t, false, false, k)
+                } else if matches!(d.icmp_type, 3 | 4 | 5 | 11 | 12) {
+                    return None;
+                } else {
+                    let t = Tuple { src: d.src, dst: d.dst, sp: d.sp, dp: d.dp, proto: d.proto };
+                    (t, true, false, t)
+                }
+            }
+            proto::IPV6 if family == 4 => {
+                let t = Tuple { src: d.src, dst: d.dst, sp: 0, dp: 0, proto: d.proto };
+                (t, true, false, t)
+            }
+            _ => return None,
+        };
+        Some(FlowPkt { key: normalise(&keyt, family, d.depth, vlan), tuple, create, by_port, bytes })
+    }
+
+    /// The flow of a tunnel's outer layer (Teredo/VXLAN/Geneve UDP, IPv4 protocol 41), if the
+    /// packet has one besides its inner flow.
+    pub fn of_outer(d: &Decoded, frame_len: usize) -> Option<FlowPkt> {
+        let o = d.outer?;
+        let family = if o.v6 { 6 } else { 4 };
+        let vlan = if o.depth == 0 {
+            [
+                if d.vlan_n > 0 { d.vlan[0] } else { 0 },
+                if d.vlan_n > 1 { d.vlan[1] } else { 0 },
+                if d.vlan_n > 2 { d.vlan[2] } else { 0 },
+            ]
+        } else {
+            [0; 3]
+        };
+        let t = Tuple { src: o.src, dst: o.dst, sp: o.sp, dp: o.dp, proto: o.proto };
+        let bytes = if o.depth == 0 { frame_len as u32 } else { o.bytes };
+        Some(FlowPkt { key: normalise(&t, family, o.depth, vlan), tuple: t, create: true, by_port: o.proto == proto::UDP, bytes })
+    }
+
+    /// Symmetric 64-bit hash (the key is already normalised), fixed-seeded so that sharding and
+    /// flow ids are the same on every run.
+    pub fn hash(&self) -> u64 {
+        let mut h = FxHasher::default();
+        h.write(&self.lo);
+        h.write(&self.hi);
+        h.write_u32((self.lo_port as u32) << 16 | self.hi_port as u32);
+        h.write_u32((self.proto as u32) << 16 | (self.family as u32) << 8 | self.depth as u32);
+        h.write_u64((self.vlan[0] as u64) << 32 | (self.vlan[1] as u64) << 16 | self.vlan[2] as u64);
+        mix64(h.finish())
+    }
+}
+
+/// Final avalanche (splitmix64) so that low bits are usable for sharding.
+#[inline]
+pub fn mix64(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A small fast hasher (the Fx hash of rustc): keys are not attacker-chosen in a way that
+/// matters here, because the table is bounded and probing cost is capped by the memcap; the
+/// shard choice goes through [`mix64`].
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    h: u64,
+}
+
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.h = (self.h.rotate_left(5) ^ v).wrapping_mul(FX_K);
+        }
+        for &b in chunks.remainder() {
+            self.h = (self.h.rotate_left(5) ^ b as u64).wrapping_mul(FX_K);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.h = (self.h.rotate_left(5) ^ i as u64).wrapping_mul(FX_K);
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.h = (self.h.rotate_left(5) ^ i as u64).wrapping_mul(FX_K);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.h = (self.h.rotate_left(5) ^ i as u64).wrapping_mul(FX_K);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.h = (self.h.rotate_left(5) ^ i).wrapping_mul(FX_K);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.h
+    }
+}
+
+/// Flow state, as Suricata's flow `state` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FlowState {
+    /// Seen in one direction only (or TCP handshake not complete).
+    #[default]
+    New,
+    /// Seen in both directions.
+    Established,
+    /// TCP: FIN or RST seen.
+    Closed,
+}
+
+impl FlowState {
+    /// Name as in EVE.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowState::New => "new",
+            FlowState::Established => "established",
+            FlowState::Closed => "closed",
+        }
+    }
+}
+
+/// Why a flow ended, as EVE's `flow.reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// Idle past its timeout.
+    Timeout,
+    /// End of capture or shutdown.
+    Shutdown,
+    /// Evicted to make room.
+    Forced,
+    /// A new TCP session reused the tuple.
+    TcpReuse,
+}
+
+impl EndReason {
+    /// Name as in EVE.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Shutdown => "shutdown",
+            EndReason::Forced => "forced",
+            EndReason::TcpReuse => "tcp_reuse",
+        }
+    }
+}
+
+/// Timeouts for one protocol, in seconds of packet time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Flow in state new.
+    pub new: u64,
+    /// Flow in state established.
+    pub established: u64,
+    /// Flow in state closed.
+    pub closed: u64,
+    /// New, in emergency mode.
+    pub emergency_new: u64,
+    /// Established, in emergency mode.
+    pub emergency_established: u64,
+    /// Closed, in emergency mode.
+    pub emergency_closed: u64,
+}
+
+/// Flow-table settings.
+#[derive(Clone, Debug)]
+pub struct TableConfig {
+    /// Bytes this table may use for flows (its share of `flow.memcap_bytes`).
+    pub memcap: usize,
+    /// Per protocol group: tcp, udp, icmp, other.
+    pub timeouts: [Timeouts; 4],
+    /// Leave emergency mode when this percentage of slots is free again.
+    pub emergency_recovery_percent: u8,
+}
+
+/// The protocol group used for timeouts and lists.
+#[inline]
+pub fn proto_group(p: u8) -> usize {
+    match p {
+        proto::TCP => 0,
+        proto::UDP => 1,
+        proto::ICMP => 2,
+        _ => 3,
+    }
+}
+
+/// One flow.
+#[derive(Clone, Debug, Default)]
+pub struct Flow<S> {
+    /// Normalised key.
+    pub key: FlowKey,
+    /// The endpoints as the first packet had them: `src` is the client.
+    pub tuple: Tuple,
+    /// Stable id (from the key and the start time).
+    pub flow_id: u64,
+    /// Key hash.
+    pub hash: u64,
+    /// First packet time.
+    pub start: Timestamp,
+    /// Last packet time.
+    pub last: Timestamp,
+    /// Packets to server, to client.
+    pub pkts: [u64; 2],
+    /// Bytes to server, to client.
+    pub bytes: [u64; 2],
+    /// State.
+    pub state: FlowState,
+    /// TCP flags seen, to server and to client.
+    pub tcp_flags: [u8; 2],
+    /// An alert fired on this flow.
+    pub alerted: bool,
+    /// TCP: the flow began with a SYN, so a session is tracked (midstream off).
+    pub tcp_session: bool,
+    /// TCP: the client's initial sequence number, when the session began with a SYN.
+    pub client_isn: u32,
+    /// TCP handshake progress: 1 SYN seen, 2 SYN/ACK seen, 3 completed.
+    pub tcp_hs: u8,
+    /// Interface index of the first packet.
+    pub iface: u16,
+    /// Per-flow state of later stages.
+    pub ext: S,
+    prev: u32,
+    next: u32,
+    class: u8,
+    live: bool,
+}
+
+impl<S> Flow<S> {
+    /// Whether a packet goes to the server: by source port for TCP/UDP/SCTP (by address when
+    /// both ports are equal), by source address otherwise, as Suricata decides.
+    #[inline]
+    pub fn is_to_server(&self, p: &FlowPkt) -> bool {
+        if p.by_port && p.tuple.sp != p.tuple.dp {
+            p.tuple.sp == self.tuple.sp
+        } else {
+            p.tuple.src == self.tuple.src
+        }
+    }
+}
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+/// What happened to a packet in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    /// Slot of the flow.
+    pub slot: u32,
+    /// The flow was created by this packet.
+    pub created: bool,
+    /// The packet goes to the server.
+    pub to_server: bool,
+}
+
+/// A flow that ended, handed to the caller to log.
+pub type Ended<'a, S> = (&'a Flow<S>, EndReason);
+
+/// A fixed-capacity flow table owned by one worker.
+pub struct FlowTable<S> {
+    slots: Vec<Flow<S>>,
+    free: Vec<u32>,
+    index: HashMap<FlowKey, u32, BuildHasherDefault<FxHasher>>,
+    lists: [List; 12],
+    cfg: TableConfig,
+    capacity: usize,
+    /// In emergency mode (table was full).
+    pub emergency: bool,
+}
+
+impl<S: Default> FlowTable<S> {
+    /// A table sized from `cfg.memcap`.
+    pub fn new(cfg: TableConfig) -> Self {
+        let per_flow = std::mem::size_of::<Flow<S>>() + std::mem::size_of::<(FlowKey, u32)>() + 16;
+        let capacity = (cfg.memcap / per_flow).clamp(16, u32::MAX as usize - 1);
+        let mut index = HashMap::with_hasher(BuildHasherDefault::default());
+        index.reserve(capacity);
+        FlowTable {
+            slots: Vec::with_capacity(capacity),
+            free: Vec::with_capacity(capacity),
+            index,
+            lists: [List { head: NIL, tail: NIL }; 12],
+            cfg,
+            capacity,
+            emergency: false,
+        }
+    }
+
+    /// How many flows fit.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Flows in the table.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// No flows.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The flow in `slot`.
+    #[inline]
+    pub fn get(&self, slot: u32) -> &Flow<S> {
+        &self.slots[slot as usize]
+    }
+
+    /// The flow in `slot`, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, slot: u32) -> &mut Flow<S> {
+        &mut self.slots[slot as usize]
+    }
+
+    fn timeout(&self, class: u8) -> u64 {
+        let t = &self.cfg.timeouts[class as usize / 3];
+        match (class % 3, self.emergency) {
+            (0, false) => t.new,
+            (1, false) => t.established,
+            (2, false) => t.closed,
+            (0, true) => t.emergency_new,
+            (1, true) => t.emergency_established,
+            _ => t.emergency_closed,
+        }
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next, class) = {
+            let f = &self.slots[i as usize];
+            (f.prev, f.next, f.class as usize)
+        };
+        if prev != NIL {
+            self.slots[prev as usize].next = next;
+        } else {
+            self.lists[class].head = next;
+        }
+        if next != NIL {
+            self.slots[next as usize].prev = prev;
+        } else {
+            self.lists[class].tail = prev;
+        }
+    }
+
+    fn push_tail(&mut self, i: u32, class: u8) {
+        let l = &mut self.lists[class as usize];
+        let tail = l.tail;
+        {
+            let f = &mut self.slots[i as usize];
+            f.prev = tail;
+            f.next = NIL;
+            f.class = class;
+        }
+        if tail != NIL {
+            self.slots[tail as usize].next = i;
+        } else {
+            self.lists[class as usize].head = i;
+        }
+        self.lists[class as usize].tail = i;
+    }
+
+    fn class_of(f: &Flow<S>) -> u8 {
+        (proto_group(f.key.proto) * 3
+            + match f.state {
+                FlowState::New => 0,
+                FlowState::Established => 1,
+                FlowState::Closed => 2,
+            }) as u8
+    }
+
+    /// Finds or creates the flow of a packet and accounts the packet to it. `on_end` receives
+    /// flows ended to make room (emergency eviction, TCP port reuse). Returns `None` when the
+    /// packet has no flow: an ICMP error quoting no known flow, or no free slot (counted as
+    /// `flow.memcap`).
+    pub fn packet(
+        &mut self,
+        p: &FlowPkt,
+        hash: u64,
+        d: &Decoded,
+        ts: Timestamp,
+        iface: u16,
+        c: &mut Counters,
+        on_end: &mut dyn FnMut(Ended<'_, S>),
+    ) -> Option<Lookup> {
+        let mut created = false;
+        let key = &p.key;
+        let slot = match self.index.get(key) {
+            Some(&s) => {
+                if d.proto == proto::TCP && self.is_tcp_reuse(s, p, d) {
+                    c.inc(C::FlowTcpReuse);
+                    self.end_slot(s, EndReason::TcpReuse, on_end);
+                    created = true;
+                    self.create(p, hash, ts, iface, c, on_end)?
+                } else {
+                    s
+                }
+            }
+            None if p.create => {
+                created = true;
+                self.create(p, hash, ts, iface, c, on_end)?
+            }
+            None => return None,
+        };
+        let f = &mut self.slots[slot as usize];
+        let to_server = f.is_to_server(p);
+        let dir = if to_server { 0 } else { 1 };
+        f.pkts[dir] += 1;
+        f.bytes[dir] += p.bytes as u64;
+        if ts > f.last {
+            f.last = ts;
+        }
+        if d.proto == proto::TCP && d.has_l4() {
+            let fl = d.tcp_flags;
+            f.tcp_flags[dir] |= fl;
+            if created && fl & 0x17 == 0x02 {
+                // a pure SYN opens a session (midstream pickup is the stream stage's business)
+                f.tcp_session = true;
+                f.client_isn = d.tcp_seq;
+                f.tcp_hs = 1;
+            }
+            if f.tcp_session {
+                if fl & 0x04 != 0 {
+                    f.state = FlowState::Closed;
+                } else if f.tcp_flags[0] & 0x01 != 0 && f.tcp_flags[1] & 0x01 != 0 {
+                    f.state = FlowState::Closed;
+                } else {
+                    match (f.tcp_hs, dir, fl & 0x12) {
+                        (1, 1, 0x12) => f.tcp_hs = 2,
+                        (2, 0, 0x10) => {
+                            f.tcp_hs = 3;
+                            f.state = FlowState::Established;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        } else if d.proto != proto::TCP && f.state == FlowState::New && f.pkts[0] > 0 && f.pkts[1] > 0 && p.create {
+            f.state = FlowState::Established;
+        }
+        let new_class = Self::class_of(f);
+        // Move to the tail of its (possibly new) list: lists stay ordered by last-seen time.
+        self.unlink(slot);
+        self.push_tail(slot, new_class);
+        Some(Lookup { slot, created, to_server })
+    }
+
+    /// Suricata's TCP port reuse: a SYN on a flow whose session is absent or closing, with a
+    /// different initial sequence number, starts a new flow.
+    fn is_tcp_reuse(&self, slot: u32, p: &FlowPkt, d: &Decoded) -> bool {
+        let fl = d.tcp_flags;
+        if !d.has_l4() || fl & 0x17 != 0x02 {
+            return false;
+        }
+        let f = &self.slots[slot as usize];
+        let closing = f.state == FlowState::Closed;
+        if f.is_to_server(p) {
+            !f.tcp_session || (closing && d.tcp_seq != f.client_isn)
+        } else {
+            !f.tcp_session || closing
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        p: &FlowPkt,
+        hash: u64,
+        ts: Timestamp,
+        iface: u16,
+        c: &mut Counters,
+        on_end: &mut dyn FnMut(Ended<'_, S>),
+    ) -> Option<u32> {
+        if self.index.len() >= self.capacity {
+            if !self.emergency {
+                self.emergency = true;
+                c.inc(C::FlowEmergModeEntered);
+            }
+            self.expire(ts, c, on_end);
+            if self.index.len() >= self.capacity {
+                // Still full: evict the least recently seen flow.
+                let victim = self.lists.iter().filter(|l| l.head != NIL).map(|l| l.head).min_by_key(|&h| self.slots[h as usize].last);
+                match victim {
+                    Some(v) => {
+                        c.inc(C::FlowEmergencyEvicted);
+                        self.end_slot(v, EndReason::Forced, on_end);
+                    }
+                    None => {
+                        c.inc(C::FlowSpareExhausted);
+                        c.inc(C::FlowMemcap);
+                        return None;
+                    }
+                }
+            }
+        }
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Flow::default());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let flow_id = mix64(hash ^ ts.0.rotate_left(17)) & 0x7fff_ffff_ffff_ffff;
+        let f = &mut self.slots[slot as usize];
+        let key = p.key;
+        *f = Flow { key, tuple: p.tuple, flow_id, hash, start: ts, last: ts, iface, live: true, prev: NIL, next: NIL, ..Flow::default() };
+        let class = Self::class_of(f);
+        self.push_tail(slot, class);
+        self.index.insert(key, slot);
+        c.inc(C::FlowTotal);
+        c.inc(match (key.proto, key.family) {
+            (proto::TCP, _) => C::FlowTcp,
+            (proto::UDP, _) => C::FlowUdp,
+            (proto::ICMP, _) => C::FlowIcmpv4,
+            (proto::ICMPV6, _) => C::FlowIcmpv6,
+            _ => C::FlowOther,
+        });
+        let _ = (hash, iface);
+        Some(slot)
+    }
+
+    fn end_slot(&mut self, slot: u32, why: EndReason, on_end: &mut dyn FnMut(Ended<'_, S>)) {
+        self.unlink(slot);
+        let key = self.slots[slot as usize].key;
+        self.index.remove(&key);
+        on_end((&self.slots[slot as usize], why));
+        let f = &mut self.slots[slot as usize];
+        f.live = false;
+        f.ext = S::default();
+        self.free.push(slot);
+    }
+
+    /// Ends every flow idle past its timeout at packet time `now`.
+    pub fn expire(&mut self, now: Timestamp, c: &mut Counters, on_end: &mut dyn FnMut(Ended<'_, S>)) {
+        for class in 0..12u8 {
+            // As Suricata: a flow times out once `last second + timeout` is in the past.
+            let to = self.timeout(class);
+            loop {
+                let h = self.lists[class as usize].head;
+                if h == NIL {
+                    break;
+                }
+                let last = self.slots[h as usize].last.secs();
+                if last.saturating_add(to) >= now.secs() {
+                    break;
+                }
+                c.inc(C::FlowTimeoutEvicted);
+                self.end_slot(h, EndReason::Timeout, on_end);
+            }
+        }
+        if self.emergency {
+            let free_pct = (self.capacity - self.index.len()) * 100 / self.capacity.max(1);
+            if free_pct >= self.cfg.emergency_recovery_percent as usize {
+                self.emergency = false;
+                c.inc(C::FlowEmergModeOver);
+            }
+        }
+    }
+
+    /// Ends every flow (end of capture or shutdown), oldest first.
+    pub fn drain(&mut self, c: &mut Counters, on_end: &mut dyn FnMut(Ended<'_, S>)) {
+        let mut live: Vec<u32> = self.index.values().copied().collect();
+        live.sort_by_key(|&s| (self.slots[s as usize].start, self.slots[s as usize].flow_id));
+        for s in live {
+            c.inc(C::FlowShutdownEvicted);
+            self.end_slot(s, EndReason::Shutdown, on_end);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::LinkType;
+    use crate::decode::Decoder;
+    use etherparse::PacketBuilder;
+
+    fn cfg(memcap: usize) -> TableConfig {
+        let t = Timeouts { new: 30, established: 300, closed: 0, emergency_new: 10, emergency_established: 100, emergency_closed: 0 };
+        TableConfig { memcap, timeouts: [t; 4], emergency_recovery_percent: 30 }
+    }
+
+    fn udp(sa: [u8; 4], sp: u16, da: [u8; 4], dp: u16) -> Decoded {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(sa, da, 64).udp(sp, dp).write(&mut f, b"x").unwrap();
+        let mut d = Decoded::default();
+        Decoder::default().decode(LinkType::ETHERNET, &f, &mut d, &mut Counters::new());
+        d
+    }
+
+    #[test]
+    fn both_directions_same_key_and_hash() {
+        let a = udp([10, 0, 0, 1], 5000, [10, 0, 0, 2], 53);
+        let b = udp([10, 0, 0, 2], 53, [10, 0, 0, 1], 5000);
+        let ka = FlowKey::of(&a, 60).unwrap().key;
+        let kb = FlowKey::of(&b, 60).unwrap().key;
+        assert_eq!(ka, kb);
+        assert_eq!(ka.hash(), kb.hash());
+    }
+
+    #[test]
+    fn direction_and_state() {
+        let mut t: FlowTable<()> = FlowTable::new(cfg(1 << 20));
+        let mut c = Counters::new();
+        let a = udp([10, 0, 0, 1], 5000, [10, 0, 0, 2], 53);
+        let b = udp([10, 0, 0, 2], 53, [10, 0, 0, 1], 5000);
+        let pa = FlowKey::of(&a, 60).unwrap();
+        let pb = FlowKey::of(&b, 70).unwrap();
+        let h = pa.key.hash();
+        let l1 = t.packet(&pa, h, &a, Timestamp(1), 0, &mut c, &mut |_| {}).unwrap();
+        assert!(l1.created && l1.to_server);
+        let l2 = t.packet(&pb, h, &b, Timestamp(2), 0, &mut c, &mut |_| {}).unwrap();
+        assert!(!l2.created && !l2.to_server);
+        let f = t.get(l1.slot);
+        assert_eq!(f.pkts, [1, 1]);
+        assert_eq!(f.bytes, [60, 70]);
+        assert_eq!(f.state, FlowState::Established);
+        assert_eq!(c.get(C::FlowUdp), 1);
+    }
+
+    #[test]
+    fn timeout_on_packet_time() {
+        let mut t: FlowTable<()> = FlowTable::new(cfg(1 << 20));
+        let mut c = Counters::new();
+        let a = udp([10, 0, 0, 1], 5000, [10, 0, 0, 2], 53);
+        let pa = FlowKey::of(&a, 60).unwrap();
+        t.packet(&pa, pa.key.hash(), &a, Timestamp::from_parts(100, 0), 0, &mut c, &mut |_| {});
+        let mut ended = Vec::new();
+        t.expire(Timestamp::from_parts(130, 0), &mut c, &mut |(f, r)| ended.push((f.flow_id, r)));
+        assert!(ended.is_empty());
+        t.expire(Timestamp::from_parts(131, 0), &mut c, &mut |(f, r)| ended.push((f.flow_id, r)));
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].1, EndReason::Timeout);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn full_table_enters_emergency_and_evicts() {
+        let mut t: FlowTable<()> = FlowTable::new(cfg(0));
+        let cap = t.capacity();
+        let mut c = Counters::new();
+        let mut ended = 0;
+        for i in 0..(cap as u16 + 5) {
+            let d = udp([10, 0, 0, 1], 1000 + i, [10, 0, 0, 2], 53);
+            let p = FlowKey::of(&d, 60).unwrap();
+            assert!(t.packet(&p, p.key.hash(), &d, Timestamp::from_parts(100, i as u64), 0, &mut c, &mut |_| ended += 1).is_some());
+        }
+        assert_eq!(t.len(), cap);
+        assert_eq!(ended, 5);
+        assert_eq!(c.get(C::FlowEmergModeEntered), 1);
+        assert_eq!(c.get(C::FlowEmergencyEvicted), 5);
+    }
+}

@@ -1,0 +1,384 @@
+//! Counters: one table of every counter the sensor keeps.
+//!
+//! Takes: increments from every stage. Promises: a counter is a plain `u64` in an array owned
+//! by one thread (reader, worker or output), so counting costs one add and never a lock or an
+//! atomic; threads hand their arrays over at batch boundaries and at the end, where they are
+//! merged. Names follow Suricata's `stats` event where the counter exists there
+//! (`decoder.pkts`, `flow.tcp`, ...) so that the `stats` EVE event is shaped as Suricata's;
+//! the same table drives the Prometheus names and `docs/metrics.md`.
+//! Never: allocates or panics on the hot path.
+
+use serde_json::{Map, Value};
+
+/// How a counter combines across threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Summed over threads.
+    Sum,
+    /// Maximum over threads (e.g. largest packet seen).
+    Max,
+}
+
+macro_rules! counters {
+    ($( $id:ident => $name:literal, $kind:ident, $help:literal; )*) => {
+        /// Every counter, by name. The discriminant indexes [`Counters`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[allow(non_camel_case_types, missing_docs)] // documented by HELP, one entry each
+        #[repr(u16)]
+        pub enum C { $( $id, )* }
+
+        /// Dotted names, as in Suricata's `stats` event.
+        pub const NAMES: &[&str] = &[ $( $name, )* ];
+        /// How each counter merges.
+        pub const KINDS: &[Kind] = &[ $( Kind::$kind, )* ];
+        /// One line of help per counter (docs and Prometheus HELP).
+        pub const HELP: &[&str] = &[ $( $help, )* ];
+    };
+}
+
+counters! {
+    // capture
+    CapturePackets => "capture.packets", Sum, "frames read from the capture source";
+    CaptureBytes => "capture.bytes", Sum, "bytes of frames read (captured length)";
+    CaptureFiles => "capture.files", Sum, "capture files opened";
+    CaptureFileErrors => "capture.file_errors", Sum, "capture files that could not be opened or read to their end";
+    CaptureCaplenOverSnaplen => "capture.caplen_over_snaplen", Sum, "records whose captured length exceeds the file's snaplen (processed anyway)";
+    CaptureUnsupportedLinktype => "capture.unsupported_linktype", Sum, "frames of a link type the decoder does not know (counted, skipped)";
+    // decoder, named as Suricata's
+    DecoderPkts => "decoder.pkts", Sum, "packets decoded";
+    DecoderBytes => "decoder.bytes", Sum, "bytes decoded (captured length)";
+    DecoderInvalid => "decoder.invalid", Sum, "packets with a decode error that makes them invalid";
+    DecoderIpv4 => "decoder.ipv4", Sum, "IPv4 headers decoded (tunnelled ones included)";
+    DecoderIpv6 => "decoder.ipv6", Sum, "IPv6 headers decoded (tunnelled ones included)";
+    DecoderEthernet => "decoder.ethernet", Sum, "Ethernet headers decoded";
+    DecoderArp => "decoder.arp", Sum, "ARP packets";
+    DecoderUnknownEthertype => "decoder.unknown_ethertype", Sum, "frames with an ethertype that is not decoded";
+    DecoderChdlc => "decoder.chdlc", Sum, "Cisco HDLC frames";
+    DecoderRaw => "decoder.raw", Sum, "raw IP frames (no link header)";
+    DecoderNull => "decoder.null", Sum, "BSD null/loopback frames";
+    DecoderSll => "decoder.sll", Sum, "Linux cooked (SLL) frames";
+    DecoderSll2 => "decoder.sll2", Sum, "Linux cooked v2 (SLL2) frames";
+    DecoderTcp => "decoder.tcp", Sum, "TCP headers decoded";
+    DecoderUdp => "decoder.udp", Sum, "UDP headers decoded";
+    DecoderIcmpv4 => "decoder.icmpv4", Sum, "ICMPv4 headers decoded";
+    DecoderIcmpv6 => "decoder.icmpv6", Sum, "ICMPv6 headers decoded";
+    DecoderSctp => "decoder.sctp", Sum, "SCTP headers decoded";
+    DecoderEsp => "decoder.esp", Sum, "ESP headers decoded";
+    DecoderPpp => "decoder.ppp", Sum, "PPP headers decoded";
+    DecoderPppoe => "decoder.pppoe", Sum, "PPPoE headers decoded";
+    DecoderGeneve => "decoder.geneve", Sum, "Geneve headers decoded";
+    DecoderGre => "decoder.gre", Sum, "GRE headers decoded";
+    DecoderVlan => "decoder.vlan", Sum, "frames with at least one VLAN tag";
+    DecoderVlanQinq => "decoder.vlan_qinq", Sum, "frames with at least two VLAN tags";
+    DecoderVlanQinqinq => "decoder.vlan_qinqinq", Sum, "frames with three VLAN tags";
+    DecoderVxlan => "decoder.vxlan", Sum, "VXLAN headers decoded";
+    DecoderIpv4InIpv6 => "decoder.ipv4_in_ipv6", Sum, "IPv4 packets tunnelled in IPv6";
+    DecoderIpv6InIpv6 => "decoder.ipv6_in_ipv6", Sum, "IPv6 packets tunnelled in IPv6";
+    DecoderMpls => "decoder.mpls", Sum, "MPLS headers decoded";
+    DecoderTeredo => "decoder.teredo", Sum, "Teredo (IPv6 in UDP) packets decoded";
+    DecoderIpv4InIpv4 => "decoder.ipv4_in_ipv4", Sum, "IPv4 packets tunnelled in IPv4 (IP-in-IP)";
+    DecoderIpv6InIpv4 => "decoder.ipv6_in_ipv4", Sum, "IPv6 packets tunnelled in IPv4 (6in4)";
+    DecoderTunnels => "decoder.tunnels", Sum, "tunnelled packets decoded (any tunnel type)";
+    DecoderTooManyLayers => "decoder.too_many_layers", Sum, "packets with more nested layers than the decoder follows";
+    DecoderMaxPktSize => "decoder.max_pkt_size", Max, "largest packet decoded, bytes";
+    // decoder events (anomalies), named as Suricata's decoder.event.*
+    EvEthPktTooSmall => "decoder.event.ethernet.pkt_too_small", Sum, "frame shorter than an Ethernet header";
+    EvVlanHeaderTooSmall => "decoder.event.vlan.header_too_small", Sum, "VLAN tag cut short";
+    EvVlanTooManyLayers => "decoder.event.vlan.too_many_layers", Sum, "more than 3 VLAN tags";
+    EvVlanUnknownType => "decoder.event.vlan.unknown_type", Sum, "VLAN tag followed by an ethertype that is not decoded";
+    EvSllPktTooSmall => "decoder.event.sll.pkt_too_small", Sum, "frame shorter than an SLL header";
+    EvSll2PktTooSmall => "decoder.event.sll2.pkt_too_small", Sum, "frame shorter than an SLL2 header";
+    EvNullPktTooSmall => "decoder.event.ltnull.pkt_too_small", Sum, "frame shorter than a null/loopback header";
+    EvNullUnsupportedType => "decoder.event.ltnull.unsupported_type", Sum, "null/loopback frame of an address family not decoded";
+    EvRawInvalidIpVersion => "decoder.event.ipraw.invalid_ip_version", Sum, "raw IP frame whose version is neither 4 nor 6";
+    EvIpv4PktTooSmall => "decoder.event.ipv4.pkt_too_small", Sum, "shorter than an IPv4 header";
+    EvIpv4HlenTooSmall => "decoder.event.ipv4.hlen_too_small", Sum, "IPv4 header length under 20 or beyond the data";
+    EvIpv4IplenSmallerThanHlen => "decoder.event.ipv4.iplen_smaller_than_hlen", Sum, "IPv4 total length smaller than its header";
+    EvIpv4TruncPkt => "decoder.event.ipv4.trunc_pkt", Sum, "IPv4 total length beyond the captured data";
+    EvIpv4WrongIpVersion => "decoder.event.ipv4.wrong_ip_version", Sum, "IPv4 header with another version";
+    EvIpv4OptInvalid => "decoder.event.ipv4.opt_invalid", Sum, "IPv4 option malformed";
+    EvIpv4OptInvalidLen => "decoder.event.ipv4.opt_invalid_len", Sum, "IPv4 option with a bad length";
+    EvIpv4OptMalformed => "decoder.event.ipv4.opt_malformed", Sum, "IPv4 options that run past the header";
+    EvIpv4FragPktTooLarge => "decoder.event.ipv4.frag_pkt_too_large", Sum, "IPv4 fragment that would reassemble beyond 65535 bytes";
+    EvIpv4Icmpv6 => "decoder.event.ipv4.icmpv6", Sum, "ICMPv6 carried in IPv4";
+    EvIpv6PktTooSmall => "decoder.event.ipv6.pkt_too_small", Sum, "shorter than an IPv6 header";
+    EvIpv6TruncPkt => "decoder.event.ipv6.trunc_pkt", Sum, "IPv6 payload length beyond the captured data";
+    EvIpv6TruncExthdr => "decoder.event.ipv6.trunc_exthdr", Sum, "IPv6 extension header cut short";
+    EvIpv6WrongIpVersion => "decoder.event.ipv6.wrong_ip_version", Sum, "IPv6 header with another version";
+    EvIpv6ExthdrDuplHh => "decoder.event.ipv6.exthdr_dupl_hh", Sum, "IPv6 hop-by-hop header repeated";
+    EvIpv6ExthdrDuplRh => "decoder.event.ipv6.exthdr_dupl_rh", Sum, "IPv6 routing header repeated";
+    EvIpv6ExthdrDuplFh => "decoder.event.ipv6.exthdr_dupl_fh", Sum, "IPv6 fragment header repeated";
+    EvIpv6ExthdrDuplAh => "decoder.event.ipv6.exthdr_dupl_ah", Sum, "IPv6 authentication header repeated";
+    EvIpv6ExthdrDuplEh => "decoder.event.ipv6.exthdr_dupl_eh", Sum, "IPv6 ESP header repeated";
+    EvIpv6UnknownNextHeader => "decoder.event.ipv6.unknown_next_header", Sum, "IPv6 next header not decoded";
+    EvIpv6WithIcmpv4 => "decoder.event.ipv6.icmpv4", Sum, "ICMPv4 carried in IPv6";
+    EvIpv6ZeroLenPadn => "decoder.event.ipv6.zero_len_padn", Sum, "IPv6 PadN option of zero length";
+    EvIpv6FragPktTooLarge => "decoder.event.ipv6.frag_pkt_too_large", Sum, "IPv6 fragment that would reassemble beyond 65535 bytes";
+    EvTcpPktTooSmall => "decoder.event.tcp.pkt_too_small", Sum, "shorter than a TCP header";
+    EvTcpHlenTooSmall => "decoder.event.tcp.hlen_too_small", Sum, "TCP data offset under 5 or beyond the data";
+    EvTcpInvalidOptlen => "decoder.event.tcp.invalid_optlen", Sum, "TCP option with a bad length";
+    EvUdpPktTooSmall => "decoder.event.udp.pkt_too_small", Sum, "UDP length field beyond the IP payload";
+    EvUdpHlenTooSmall => "decoder.event.udp.hlen_too_small", Sum, "IP payload shorter than a UDP header";
+    EvUdpLenInvalid => "decoder.event.udp.len_invalid", Sum, "UDP length field under 8";
+    EvIcmpv4PktTooSmall => "decoder.event.icmpv4.pkt_too_small", Sum, "shorter than an ICMPv4 header";
+    EvIcmpv4UnknownType => "decoder.event.icmpv4.unknown_type", Sum, "ICMPv4 type not known";
+    EvIcmpv4UnknownCode => "decoder.event.icmpv4.unknown_code", Sum, "ICMPv4 code not known for its type";
+    EvIcmpv4IpHdrInvalid => "decoder.event.icmpv4.ipv4_unknown_ver", Sum, "ICMPv4 error quoting a packet that is not IPv4";
+    EvIcmpv4OrigPktTooSmall => "decoder.event.icmpv4.ipv4_trunc_pkt", Sum, "ICMPv4 error quoting a packet cut short";
+    EvIcmpv6PktTooSmall => "decoder.event.icmpv6.pkt_too_small", Sum, "shorter than an ICMPv6 header";
+    EvIcmpv6UnknownType => "decoder.event.icmpv6.unknown_type", Sum, "ICMPv6 type not known";
+    EvIcmpv6UnknownCode => "decoder.event.icmpv6.unknown_code", Sum, "ICMPv6 code not known for its type";
+    EvGrePktTooSmall => "decoder.event.gre.pkt_too_small", Sum, "shorter than a GRE header";
+    EvGreWrongVersion => "decoder.event.gre.wrong_version", Sum, "GRE version not decoded";
+    EvGreVersion0Recur => "decoder.event.gre.version0_recur", Sum, "GRE version 0 with recursion control set";
+    EvGreVersion0Flags => "decoder.event.gre.version0_flags", Sum, "GRE version 0 with reserved flags set";
+    EvGreVersion0HdrTooBig => "decoder.event.gre.version0_hdr_too_big", Sum, "GRE version 0 header beyond the data";
+    EvGreVersion1Chksum => "decoder.event.gre.version1_chksum", Sum, "GRE version 1 with the checksum bit";
+    EvGreVersion1Route => "decoder.event.gre.version1_route", Sum, "GRE version 1 with the routing bit";
+    EvGreVersion1Ssr => "decoder.event.gre.version1_ssr", Sum, "GRE version 1 with strict source route";
+    EvGreVersion1Recur => "decoder.event.gre.version1_recur", Sum, "GRE version 1 with recursion control";
+    EvGreVersion1Flags => "decoder.event.gre.version1_flags", Sum, "GRE version 1 with reserved flags";
+    EvGreVersion1NoKey => "decoder.event.gre.version1_no_key", Sum, "GRE version 1 without the key bit";
+    EvGreVersion1WrongProtocol => "decoder.event.gre.version1_wrong_protocol", Sum, "GRE version 1 carrying something other than PPP";
+    EvGreVersion1MalformedSreHdr => "decoder.event.gre.version1_malformed_sre_hdr", Sum, "GRE version 1 malformed source route entry";
+    EvGreVersion1HdrTooBig => "decoder.event.gre.version1_hdr_too_big", Sum, "GRE version 1 header beyond the data";
+    EvSctpPktTooSmall => "decoder.event.sctp.pkt_too_small", Sum, "shorter than an SCTP header";
+    EvEspPktTooSmall => "decoder.event.esp.pkt_too_small", Sum, "shorter than an ESP header";
+    EvPppPktTooSmall => "decoder.event.ppp.pkt_too_small", Sum, "shorter than a PPP header";
+    EvPppWrongType => "decoder.event.ppp.wrong_type", Sum, "PPP protocol not decoded";
+    EvPppUnsupProto => "decoder.event.ppp.unsup_proto", Sum, "PPP control protocol (not decoded further)";
+    EvPppoePktTooSmall => "decoder.event.pppoe.pkt_too_small", Sum, "shorter than a PPPoE header";
+    EvPppoeWrongCode => "decoder.event.pppoe.wrong_code", Sum, "PPPoE code not known";
+    EvMplsHeaderTooSmall => "decoder.event.mpls.header_too_small", Sum, "MPLS label cut short";
+    EvMplsUnknownPayloadType => "decoder.event.mpls.unknown_payload_type", Sum, "MPLS payload neither IPv4, IPv6 nor Ethernet";
+    EvVxlanUnknownPayloadType => "decoder.event.vxlan.unknown_payload_type", Sum, "VXLAN payload not Ethernet/IP";
+    EvGeneveUnknownPayloadType => "decoder.event.geneve.unknown_payload_type", Sum, "Geneve payload not Ethernet/IP";
+    EvChdlcPktTooSmall => "decoder.event.chdlc.pkt_too_small", Sum, "shorter than a Cisco HDLC header";
+    EvUnknownLinktype => "decoder.unknown_linktype", Sum, "link type not decoded";
+    // fragments (reassembly comes with the defrag stage)
+    DefragIpv4Fragments => "defrag.ipv4.fragments", Sum, "IPv4 fragments seen";
+    DefragIpv6Fragments => "defrag.ipv6.fragments", Sum, "IPv6 fragments seen";
+    // checksums
+    ChecksumIpv4Invalid => "decoder.checksum.ipv4_invalid", Sum, "IPv4 header checksums that did not verify (when validated)";
+    ChecksumTcpInvalid => "tcp.invalid_checksum", Sum, "TCP checksums that did not verify (when validated)";
+    ChecksumUdpInvalid => "decoder.checksum.udp_invalid", Sum, "UDP checksums that did not verify (when validated)";
+    ChecksumIcmpInvalid => "decoder.checksum.icmp_invalid", Sum, "ICMP checksums that did not verify (when validated)";
+    ChecksumAutoDisabled => "decoder.checksum.auto_disabled", Max, "1 when checksum_validation=auto turned validation off (offloaded checksums)";
+    // flow, named as Suricata's
+    FlowTotal => "flow.total", Sum, "flows created";
+    FlowTcp => "flow.tcp", Sum, "TCP flows created";
+    FlowUdp => "flow.udp", Sum, "UDP flows created";
+    FlowIcmpv4 => "flow.icmpv4", Sum, "ICMPv4 flows created";
+    FlowIcmpv6 => "flow.icmpv6", Sum, "ICMPv6 flows created";
+    FlowOther => "flow.other", Sum, "flows of other IP protocols created";
+    FlowTcpReuse => "flow.tcp_reuse", Sum, "TCP flows ended early because a new SYN reused their tuple";
+    FlowActive => "flow.active", Sum, "flows in the tables at the time of the snapshot";
+    FlowMemcap => "flow.memcap", Sum, "packets that found no flow because the flow memcap was reached";
+    FlowEmergModeEntered => "flow.emerg_mode_entered", Sum, "times a flow table entered emergency mode";
+    FlowEmergModeOver => "flow.emerg_mode_over", Sum, "times a flow table left emergency mode";
+    FlowTimeoutEvicted => "flow.ended.timeout", Sum, "flows ended by timeout";
+    FlowShutdownEvicted => "flow.ended.shutdown", Sum, "flows ended at the end of the capture or at shutdown";
+    FlowEmergencyEvicted => "flow.ended.emergency", Sum, "flows evicted early to make room (emergency)";
+    FlowSpareExhausted => "flow.spare_exhausted", Sum, "times no flow slot could be freed even in emergency mode";
+    FlowWrkPktsToWorker => "flow.wrk.pkts", Sum, "packets handled by flow workers";
+    FlowNoFlow => "flow.no_flow", Sum, "packets handled without a flow (not IP, invalid, or no flow slot)";
+    // detection placeholders filled in by the detect stage
+    DetectAlert => "detect.alert", Sum, "alerts written";
+    DetectAlertsSuppressed => "detect.alerts_suppressed", Sum, "alerts suppressed by thresholds";
+    DetectAlertQueueOverflow => "detect.alert_queue_overflow", Sum, "alerts lost because a packet had more than the per-packet alert limit";
+    // output
+    OutputEvents => "output.events", Sum, "EVE events written";
+    OutputBytes => "output.bytes", Sum, "EVE bytes written";
+    OutputWriteErrors => "output.write_errors", Sum, "EVE writes that failed (events lost)";
+    // pipeline
+    PipelineBatches => "pipeline.batches", Sum, "packet batches handed from the reader to the workers";
+    PipelineReaderWaits => "pipeline.reader_blocked", Sum, "times the reader waited on a full worker queue (replay back-pressure)";
+}
+
+/// Number of counters.
+pub const COUNT: usize = NAMES.len();
+
+/// A thread's counters: a plain array, incremented without synchronisation.
+#[derive(Clone)]
+pub struct Counters {
+    v: Box<[u64; COUNT]>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for (i, v) in self.v.iter().enumerate() {
+            if *v != 0 {
+                m.entry(&NAMES[i], v);
+            }
+        }
+        m.finish()
+    }
+}
+
+impl Counters {
+    /// All zero.
+    pub fn new() -> Self {
+        Counters { v: Box::new([0; COUNT]) }
+    }
+
+    /// Adds one.
+    #[inline(always)]
+    pub fn inc(&mut self, c: C) {
+        self.v[c as usize] += 1;
+    }
+
+    /// Adds `n`.
+    #[inline(always)]
+    pub fn add(&mut self, c: C, n: u64) {
+        self.v[c as usize] += n;
+    }
+
+    /// Raises to `n` if larger.
+    #[inline(always)]
+    pub fn max(&mut self, c: C, n: u64) {
+        let slot = &mut self.v[c as usize];
+        if n > *slot {
+            *slot = n;
+        }
+    }
+
+    /// Sets the value (gauges).
+    #[inline(always)]
+    pub fn set(&mut self, c: C, n: u64) {
+        self.v[c as usize] = n;
+    }
+
+    /// Current value.
+    #[inline(always)]
+    pub fn get(&self, c: C) -> u64 {
+        self.v[c as usize]
+    }
+
+    /// Value by index into [`NAMES`].
+    pub fn get_index(&self, i: usize) -> u64 {
+        self.v.get(i).copied().unwrap_or(0)
+    }
+
+    /// Value by dotted name, if such a counter exists.
+    pub fn get_named(&self, name: &str) -> Option<u64> {
+        NAMES.iter().position(|n| *n == name).map(|i| self.v[i])
+    }
+
+    /// Merges another thread's counters into these.
+    pub fn merge(&mut self, other: &Counters) {
+        for i in 0..COUNT {
+            match KINDS[i] {
+                Kind::Sum => self.v[i] += other.v[i],
+                Kind::Max => self.v[i] = self.v[i].max(other.v[i]),
+            }
+        }
+    }
+
+    /// The counters as the nested object of Suricata's `stats` event (`decoder.pkts` ->
+    /// `{"decoder":{"pkts":N}}`), plus the derived `decoder.avg_pkt_size`. Only counters that
+    /// Suricata has (see [`is_suricata_counter`]) go in, so the event validates against
+    /// Suricata's EVE schema; [`Counters::to_json_all`] has every counter.
+    pub fn to_stats_json(&self) -> Value {
+        self.to_json(true)
+    }
+
+    /// Every counter, Picket's own included, nested by dotted name.
+    pub fn to_json_all(&self) -> Value {
+        self.to_json(false)
+    }
+
+    fn to_json(&self, suricata_only: bool) -> Value {
+        let mut root = Map::new();
+        for (i, name) in NAMES.iter().enumerate() {
+            if suricata_only && !is_suricata_counter(name) {
+                continue;
+            }
+            insert_dotted(&mut root, name, Value::from(self.v[i]));
+        }
+        let pkts = self.get(C::DecoderPkts);
+        let avg = self.get(C::DecoderBytes).checked_div(pkts).unwrap_or(0);
+        insert_dotted(&mut root, "decoder.avg_pkt_size", Value::from(avg));
+        Value::Object(root)
+    }
+}
+
+/// Counters that exist only in Picket (not in Suricata's stats), kept out of the EVE `stats`
+/// event so that it validates against Suricata's schema; they are in the summary and metrics.
+pub const PICKET_ONLY_PREFIXES: &[&str] = &[
+    "capture.",
+    "decoder.tunnels",
+    "decoder.checksum.",
+    "decoder.unknown_linktype",
+    "flow.other",
+    "flow.ended.",
+    "flow.spare_exhausted",
+    "flow.wrk.pkts",
+    "flow.no_flow",
+    "output.",
+    "pipeline.",
+];
+
+/// Whether a counter has the same name in Suricata's `stats` event.
+pub fn is_suricata_counter(name: &str) -> bool {
+    !PICKET_ONLY_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Inserts `value` at a dotted path, creating objects on the way. A path that collides with a
+/// leaf keeps the existing leaf (cannot happen with the static table; checked by a test).
+pub fn insert_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut cur = root;
+    let mut parts = path.split('.').peekable();
+    while let Some(p) = parts.next() {
+        if parts.peek().is_none() {
+            cur.insert(p.to_string(), value);
+            return;
+        }
+        let next = cur.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        match next {
+            Value::Object(m) => cur = m,
+            _ => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_nest_without_collision() {
+        let mut seen = std::collections::HashSet::new();
+        for n in NAMES {
+            assert!(seen.insert(*n), "duplicate counter {n}");
+            // no name may be a prefix-object of another leaf
+            for m in NAMES {
+                assert!(!m.starts_with(&format!("{n}.")), "{n} is both a leaf and an object ({m})");
+            }
+        }
+        assert_eq!(NAMES.len(), KINDS.len());
+        assert_eq!(NAMES.len(), HELP.len());
+    }
+
+    #[test]
+    fn merge_sums_and_maxes() {
+        let mut a = Counters::new();
+        let mut b = Counters::new();
+        a.add(C::DecoderPkts, 3);
+        b.add(C::DecoderPkts, 4);
+        a.max(C::DecoderMaxPktSize, 100);
+        b.max(C::DecoderMaxPktSize, 60);
+        a.merge(&b);
+        assert_eq!(a.get(C::DecoderPkts), 7);
+        assert_eq!(a.get(C::DecoderMaxPktSize), 100);
+        let j = a.to_stats_json();
+        assert_eq!(j["decoder"]["pkts"], 7);
+        assert_eq!(j["decoder"]["event"]["ipv4"]["trunc_pkt"], 0);
+    }
+}

@@ -1,0 +1,353 @@
+//! EVE event formatting: a tiny append-only JSON writer (no allocation beyond the reused
+//! buffer) and the events built with it.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use crate::capture::Timestamp;
+use crate::decode::{addr, proto};
+use crate::flow::community_id::community_id;
+use crate::flow::{EndReason, Flow};
+
+/// Appends JSON to a byte buffer, tracking where commas go.
+pub struct Json<'a> {
+    buf: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Json<'a> {
+    /// Starts an object at the end of `buf`.
+    pub fn object(buf: &'a mut Vec<u8>) -> Self {
+        buf.push(b'{');
+        Json { buf, first: true }
+    }
+
+    fn sep(&mut self) {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+    }
+
+    /// `"k":` (the key must not need escaping: keys are static names).
+    pub fn key(&mut self, k: &str) -> &mut Self {
+        self.sep();
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(k.as_bytes());
+        self.buf.extend_from_slice(b"\":");
+        self
+    }
+
+    /// `"k":"escaped v"`.
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        self.key(k);
+        escape_into(self.buf, v.as_bytes());
+        self
+    }
+
+    /// `"k":"escaped bytes"` (bytes that are not UTF-8 are written as \u00XX escapes of the
+    /// byte, as Suricata prints them).
+    pub fn bytes(&mut self, k: &str, v: &[u8]) -> &mut Self {
+        self.key(k);
+        escape_into(self.buf, v);
+        self
+    }
+
+    /// `"k":n`.
+    pub fn u64(&mut self, k: &str, v: u64) -> &mut Self {
+        self.key(k);
+        let _ = write!(self.buf, "{v}");
+        self
+    }
+
+    /// `"k":n` (signed).
+    pub fn i64(&mut self, k: &str, v: i64) -> &mut Self {
+        self.key(k);
+        let _ = write!(self.buf, "{v}");
+        self
+    }
+
+    /// `"k":true|false`.
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        self.key(k);
+        self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+        self
+    }
+
+    /// `"k":"<timestamp>"` in EVE's format.
+    pub fn ts(&mut self, k: &str, ts: Timestamp) -> &mut Self {
+        self.key(k);
+        self.buf.push(b'"');
+        fmt_ts(self.buf, ts);
+        self.buf.push(b'"');
+        self
+    }
+
+    /// `"k":"<address>"`.
+    pub fn ip(&mut self, k: &str, a: IpAddr) -> &mut Self {
+        self.key(k);
+        let _ = write!(self.buf, "\"{a}\"");
+        self
+    }
+
+    /// `"k":` followed by raw, already valid JSON.
+    pub fn raw(&mut self, k: &str, json: &[u8]) -> &mut Self {
+        self.key(k);
+        self.buf.extend_from_slice(json);
+        self
+    }
+
+    /// Opens a nested object under `k`; close it with [`Json::end`] on the returned writer.
+    pub fn begin(&mut self, k: &str) -> Json<'_> {
+        self.key(k);
+        Json::object(self.buf)
+    }
+
+    /// Opens a nested array under `k` of numbers.
+    pub fn u64_array(&mut self, k: &str, v: &[u64]) -> &mut Self {
+        self.key(k);
+        self.buf.push(b'[');
+        for (i, x) in v.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            let _ = write!(self.buf, "{x}");
+        }
+        self.buf.push(b']');
+        self
+    }
+
+    /// Closes this object.
+    pub fn end(self) {
+        self.buf.push(b'}');
+    }
+}
+
+/// Writes a JSON string literal for `v`, escaping as JSON requires. Invalid UTF-8 bytes are
+/// written as `\u00XX`.
+pub fn escape_into(out: &mut Vec<u8>, v: &[u8]) {
+    out.push(b'"');
+    let mut i = 0;
+    while i < v.len() {
+        let b = v[i];
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x00..=0x1f | 0x7f => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
+            0x20..=0x7e => out.push(b),
+            _ => {
+                // Multi-byte UTF-8 sequence: copy if valid, else escape the byte.
+                let len = utf8_len(&v[i..]);
+                if len > 0 {
+                    out.extend_from_slice(&v[i..i + len]);
+                    i += len;
+                    continue;
+                }
+                let _ = write!(out, "\\u{:04x}", b);
+            }
+        }
+        i += 1;
+    }
+    out.push(b'"');
+}
+
+fn utf8_len(b: &[u8]) -> usize {
+    let n = match b.first() {
+        Some(0xc2..=0xdf) => 2,
+        Some(0xe0..=0xef) => 3,
+        Some(0xf0..=0xf4) => 4,
+        _ => return 0,
+    };
+    match b.get(..n) {
+        Some(s) if std::str::from_utf8(s).is_ok() => n,
+        _ => 0,
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// EVE timestamp: `2024-01-31T12:34:56.123456+0000` (UTC).
+pub fn fmt_ts(out: &mut Vec<u8>, ts: Timestamp) {
+    let secs = ts.secs() as i64;
+    let (y, mo, d) = civil(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
+        y,
+        mo,
+        d,
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60,
+        ts.subsec_micros()
+    );
+}
+
+/// Protocol name as Suricata writes `proto`.
+pub fn proto_name(p: u8) -> std::borrow::Cow<'static, str> {
+    std::borrow::Cow::Borrowed(match p {
+        proto::TCP => "TCP",
+        proto::UDP => "UDP",
+        proto::ICMP => "ICMP",
+        proto::ICMPV6 => "IPv6-ICMP",
+        proto::GRE => "GRE",
+        proto::SCTP => "SCTP",
+        2 => "IGMP",
+        proto::IPIP => "IPIP",
+        proto::IPV6 => "IPv6",
+        50 => "ESP",
+        51 => "AH",
+        89 => "OSPF",
+        103 => "PIM",
+        112 => "VRRP",
+        115 => "L2TP",
+        other => return std::borrow::Cow::Owned(other.to_string()),
+    })
+}
+
+/// Whether the protocol's endpoints have ports in EVE.
+pub fn has_ports(p: u8) -> bool {
+    matches!(p, proto::TCP | proto::UDP | proto::SCTP)
+}
+
+/// The Community ID of a flow.
+pub fn flow_community_id<S>(f: &Flow<S>) -> String {
+    let alen = if f.key.family == 6 { 16 } else { 4 };
+    let t = &f.tuple;
+    if matches!(t.proto, proto::ICMP | proto::ICMPV6) {
+        community_id(0, &t.src[..alen], &t.dst[..alen], t.proto, t.sp & 0xff, t.sp >> 8)
+    } else {
+        community_id(0, &t.src[..alen], &t.dst[..alen], t.proto, t.sp, t.dp)
+    }
+}
+
+fn tcp_flags_obj(j: &mut Json<'_>, ts: u8, tc: u8) {
+    let all = ts | tc;
+    let mut t = j.begin("tcp");
+    t.str("tcp_flags", &format!("{all:02x}"));
+    t.str("tcp_flags_ts", &format!("{ts:02x}"));
+    t.str("tcp_flags_tc", &format!("{tc:02x}"));
+    for (bit, name) in [(0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"), (0x20, "urg"), (0x40, "ecn"), (0x80, "cwr")] {
+        if all & bit != 0 {
+            t.bool(name, true);
+        }
+    }
+    t.end();
+}
+
+/// Writes the common header fields of an event about flow `f`.
+pub fn flow_header<S>(j: &mut Json<'_>, f: &Flow<S>) {
+    let v6 = f.key.family == 6;
+    let t = &f.tuple;
+    if f.key.vlan[0] != 0 || f.key.vlan[1] != 0 {
+        let n = f.key.vlan.iter().rposition(|&v| v != 0).map(|i| i + 1).unwrap_or(0);
+        let v: Vec<u64> = f.key.vlan[..n].iter().map(|&x| x as u64).collect();
+        j.u64_array("vlan", &v);
+    }
+    j.ip("src_ip", addr(t.src, v6));
+    if has_ports(t.proto) {
+        j.u64("src_port", t.sp as u64);
+    }
+    j.ip("dest_ip", addr(t.dst, v6));
+    if has_ports(t.proto) {
+        j.u64("dest_port", t.dp as u64);
+    }
+    j.str("proto", &proto_name(t.proto));
+    if matches!(t.proto, proto::ICMP | proto::ICMPV6) {
+        j.u64("icmp_type", (t.sp & 0xff) as u64);
+        j.u64("icmp_code", (t.sp >> 8) as u64);
+    }
+}
+
+/// Appends an EVE `flow` event line for a flow that ended.
+pub fn flow_event<S>(out: &mut Vec<u8>, f: &Flow<S>, reason: EndReason, app_proto: Option<&str>) {
+    let mut j = Json::object(out);
+    j.ts("timestamp", f.start);
+    j.u64("flow_id", f.flow_id);
+    j.str("event_type", "flow");
+    flow_header(&mut j, f);
+    if matches!(f.tuple.proto, proto::ICMP | proto::ICMPV6) && f.pkts[1] > 0 {
+        // the reply's type/code, when a reply was seen
+        j.u64("response_icmp_type", (f.tuple.dp & 0xff) as u64);
+        j.u64("response_icmp_code", (f.tuple.dp >> 8) as u64);
+    }
+    if let Some(a) = app_proto {
+        j.str("app_proto", a);
+    }
+    {
+        let mut fl = j.begin("flow");
+        fl.u64("pkts_toserver", f.pkts[0]);
+        fl.u64("pkts_toclient", f.pkts[1]);
+        fl.u64("bytes_toserver", f.bytes[0]);
+        fl.u64("bytes_toclient", f.bytes[1]);
+        fl.ts("start", f.start);
+        fl.ts("end", f.last);
+        fl.u64("age", f.last.secs().saturating_sub(f.start.secs()));
+        fl.str("state", f.state.as_str());
+        fl.str("reason", reason.as_str());
+        fl.bool("alerted", f.alerted);
+        fl.end();
+    }
+    if f.tuple.proto == proto::TCP {
+        tcp_flags_obj(&mut j, f.tcp_flags[0], f.tcp_flags[1]);
+    }
+    j.str("community_id", &flow_community_id(f));
+    j.end();
+    out.push(b'\n');
+}
+
+/// Appends the final EVE `stats` event line.
+pub fn stats_event(out: &mut Vec<u8>, ts: Timestamp, uptime_secs: u64, stats: &serde_json::Value) {
+    let mut j = Json::object(out);
+    j.ts("timestamp", ts);
+    j.str("event_type", "stats");
+    let mut body = stats.clone();
+    if let Some(m) = body.as_object_mut() {
+        m.insert("uptime".into(), serde_json::Value::from(uptime_secs));
+    }
+    let s = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+    j.raw("stats", &s);
+    j.end();
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_format() {
+        let mut v = Vec::new();
+        fmt_ts(&mut v, Timestamp::from_parts(1_259_098_029, 534_255_000));
+        assert_eq!(std::str::from_utf8(&v).unwrap(), "2009-11-24T21:27:09.534255+0000");
+        v.clear();
+        fmt_ts(&mut v, Timestamp::from_parts(951_782_400, 0)); // 2000-02-29
+        assert_eq!(std::str::from_utf8(&v).unwrap(), "2000-02-29T00:00:00.000000+0000");
+    }
+
+    #[test]
+    fn escaping_is_valid_json() {
+        let mut v = Vec::new();
+        escape_into(&mut v, b"a\"b\\c\n\x01\xff\xc3\xa9");
+        let s: String = serde_json::from_slice(&v).unwrap();
+        assert_eq!(s, "a\"b\\c\n\u{1}\u{ff}\u{e9}");
+    }
+}

@@ -1,0 +1,330 @@
+//! `picket replay`: captures through the pipeline, as fast as the machine allows.
+//!
+//! ```text
+//!  reader (this thread)            workers (N threads)              output thread
+//!  read chunk -> decode -> hash ==> flow table, (stream, detect) ==> EVE lines -> file/stdout
+//!            batches over bounded crossbeam channels; empty batch vectors come back for reuse
+//! ```
+//! Replay never drops: when a worker's queue is full the reader waits (counted as
+//! `pipeline.reader_blocked`). Timeouts run on packet time, so the output does not depend on
+//! the machine's speed, and `--workers 1` and `--workers 4` give the same flows.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use crate::capture::pcap::{expand_inputs, PcapFileSource};
+use crate::capture::{CaptureWarning, PacketSource, Timestamp};
+use crate::config::{ChecksumMode, Config};
+use crate::decode::checksum::{self, AutoState, Mode};
+use crate::decode::{Decoded, Decoder};
+use crate::flow::FlowKey;
+use crate::metrics::{Counters, C};
+use crate::output::{eve, EveWriter, Sink};
+use crate::runtime::worker::{Batch, Pkt, Worker};
+
+/// What to replay and where to write.
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    /// Files and folders.
+    pub inputs: Vec<PathBuf>,
+    /// EVE destination (`-` for stdout); `None` writes no events.
+    pub eve: Option<PathBuf>,
+    /// Worker threads (overrides the config when set).
+    pub workers: Option<usize>,
+    /// Configuration.
+    pub config: Config,
+    /// Print a progress line on stderr when it is a terminal.
+    pub progress: bool,
+}
+
+/// What a replay did.
+#[derive(Debug)]
+pub struct ReplaySummary {
+    /// All counters, merged.
+    pub counters: Counters,
+    /// Problems with the inputs, one line each.
+    pub warnings: Vec<CaptureWarning>,
+    /// Capture files read (at least in part).
+    pub files_read: u64,
+    /// Capture files that failed or were cut short.
+    pub files_failed: u64,
+    /// Wall time of the processing (reading to last event written).
+    pub wall: Duration,
+    /// Workers used.
+    pub workers: usize,
+    /// First output error, if any.
+    pub output_error: Option<String>,
+}
+
+impl ReplaySummary {
+    /// The one-paragraph summary printed on stderr.
+    pub fn paragraph(&self) -> String {
+        let c = &self.counters;
+        let secs = self.wall.as_secs_f64().max(1e-9);
+        let bytes = c.get(C::DecoderBytes);
+        let pkts = c.get(C::DecoderPkts);
+        format!(
+            "picket: {} file(s) read{}: {} packets, {:.1} MB, {} flows, {} alerts, {} events written; {:.2} s wall, {:.2} Gbit/s, {:.0} kpps, {} worker(s)",
+            self.files_read,
+            if self.files_failed > 0 { format!(" ({} with errors)", self.files_failed) } else { String::new() },
+            pkts,
+            bytes as f64 / 1e6,
+            c.get(C::FlowTotal),
+            c.get(C::DetectAlert),
+            c.get(C::OutputEvents),
+            secs,
+            bytes as f64 * 8.0 / secs / 1e9,
+            pkts as f64 / secs / 1e3,
+            self.workers,
+        )
+    }
+}
+
+enum OutMsg {
+    Lines(Vec<u8>, u64),
+}
+
+/// Runs a replay to the end.
+pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
+    let cfg = &opts.config;
+    let nworkers = opts.workers.unwrap_or_else(|| cfg.worker_count()).clamp(1, 1024);
+    let (files, mut warnings) = expand_inputs(&opts.inputs);
+    let missing_inputs = warnings.len() as u64;
+    let total_bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+
+    let sink = match &opts.eve {
+        Some(p) => Sink::open(p).map_err(|e| anyhow::anyhow!("{}: cannot open for writing: {e}", p.display()))?,
+        None => Sink::Null,
+    };
+    let start = Instant::now();
+
+    // Output thread.
+    let (out_tx, out_rx) = bounded::<OutMsg>(64);
+    let output = std::thread::Builder::new().name("picket-output".into()).spawn(move || {
+        let mut w = EveWriter::new(sink);
+        for msg in out_rx {
+            match msg {
+                OutMsg::Lines(buf, n) => w.write_lines(&buf, n),
+            }
+        }
+        w.flush();
+        w
+    })?;
+
+    // Workers.
+    let table = cfg.flow.table_config(nworkers);
+    let mut senders: Vec<Sender<Batch>> = Vec::with_capacity(nworkers);
+    let (recycle_tx, recycle_rx) = bounded::<Vec<Pkt>>(nworkers * (cfg.runtime.queue_batches + 2));
+    let mut handles = Vec::with_capacity(nworkers);
+    for id in 0..nworkers {
+        let (tx, rx) = bounded::<Batch>(cfg.runtime.queue_batches);
+        senders.push(tx);
+        let out_tx = out_tx.clone();
+        let recycle_tx = recycle_tx.clone();
+        let table = table.clone();
+        let flow_events = cfg.output.flow_events;
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("picket-w{id}"))
+                .spawn(move || worker_loop(Worker::new(id, table, flow_events), rx, out_tx, recycle_tx))?,
+        );
+    }
+    drop(recycle_tx);
+
+    // Reader: this thread.
+    let mut reader_c = Counters::new();
+    let decoder = Decoder {
+        teredo_port: cfg.decoder.teredo_port,
+        vxlan_port: cfg.decoder.vxlan_port,
+        geneve_port: cfg.decoder.geneve_port,
+    };
+    let mut auto = AutoState::new(match cfg.capture.checksum_validation {
+        ChecksumMode::Auto => Mode::Auto,
+        ChecksumMode::All => Mode::All,
+        ChecksumMode::None => Mode::None,
+    });
+    let batch_size = cfg.runtime.batch_packets;
+    let mut pending: Vec<Vec<Pkt>> = (0..nworkers).map(|_| Vec::with_capacity(batch_size)).collect();
+    let mut last_sent: Vec<Timestamp> = vec![Timestamp(0); nworkers];
+    let mut src = PcapFileSource::new(files);
+    let mut pcap_cnt: u64 = 0;
+    let mut now = Timestamp(0);
+    let mut d = Decoded::default();
+    let progress = opts.progress && std::io::stderr().is_terminal();
+    let mut last_progress = Instant::now();
+    let mut bytes_read: u64 = 0;
+
+    let send = |w: usize, pkts: Vec<Pkt>, now: Timestamp, c: &mut Counters, senders: &[Sender<Batch>]| {
+        let b = Batch { pkts, now };
+        c.inc(C::PipelineBatches);
+        match senders[w].try_send(b) {
+            Ok(()) => {}
+            Err(TrySendError::Full(b)) => {
+                c.inc(C::PipelineReaderWaits);
+                let _ = senders[w].send(b);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    };
+
+    loop {
+        let more = src.next_batch(&mut |fr| {
+            pcap_cnt += 1;
+            bytes_read += fr.data.len() as u64 + 16;
+            reader_c.inc(C::CapturePackets);
+            reader_c.add(C::CaptureBytes, fr.data.len() as u64);
+            decoder.decode(fr.linktype, fr.data, &mut d, &mut reader_c);
+            if fr.ts > now {
+                now = fr.ts;
+            }
+            let validate = auto.validating();
+            let bad = if validate {
+                let r = checksum::verify(fr.data, &d);
+                let bad = auto.observe(r);
+                if bad {
+                    count_bad_checksum(&d, &mut reader_c);
+                }
+                bad
+            } else {
+                false
+            };
+            let data = fr.to_bytes();
+            // A tunnel's outer layer is a flow of its own (Teredo/VXLAN/Geneve UDP, 6in4).
+            if let Some(ofp) = FlowKey::of_outer(&d, fr.data.len()) {
+                let hash = ofp.key.hash();
+                let w = (hash % nworkers as u64) as usize;
+                pending[w].push(Pkt {
+                    data: data.clone(),
+                    ts: fr.ts,
+                    linktype: fr.linktype,
+                    pcap_cnt,
+                    iface: fr.iface,
+                    d,
+                    flow: Some(ofp),
+                    outer_only: true,
+                    hash,
+                    bad_checksum: bad,
+                });
+                if pending[w].len() >= batch_size {
+                    let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
+                    let full = std::mem::replace(&mut pending[w], fresh);
+                    send(w, full, now, &mut reader_c, &senders);
+                    last_sent[w] = now;
+                }
+            }
+            let fp = FlowKey::of(&d, fr.data.len());
+            let hash = fp.as_ref().map(|f| f.key.hash()).unwrap_or(0);
+            let w = if fp.is_some() { (hash % nworkers as u64) as usize } else { (pcap_cnt % nworkers as u64) as usize };
+            pending[w].push(Pkt {
+                data,
+                ts: fr.ts,
+                linktype: fr.linktype,
+                pcap_cnt,
+                iface: fr.iface,
+                d,
+                flow: fp,
+                outer_only: false,
+                hash,
+                bad_checksum: bad,
+            });
+            if pending[w].len() >= batch_size {
+                let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
+                let full = std::mem::replace(&mut pending[w], fresh);
+                send(w, full, now, &mut reader_c, &senders);
+                last_sent[w] = now;
+            }
+        });
+        // Chunk boundary: flush partial batches so that a read chunk is released soon, and tick
+        // idle workers once a second of packet time so their flows time out.
+        for w in 0..nworkers {
+            if !pending[w].is_empty() || now.0 >= last_sent[w].0.saturating_add(1_000_000_000) {
+                let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
+                let part = std::mem::replace(&mut pending[w], fresh);
+                send(w, part, now, &mut reader_c, &senders);
+                last_sent[w] = now;
+            }
+        }
+        if progress && last_progress.elapsed() > Duration::from_millis(500) {
+            last_progress = Instant::now();
+            let pct = if total_bytes > 0 { bytes_read as f64 * 100.0 / total_bytes as f64 } else { 0.0 };
+            eprint!("\r  replay: {:5.1}% of {:.1} MB, {} packets, {:.1} s   ", pct.min(100.0), total_bytes as f64 / 1e6, pcap_cnt, start.elapsed().as_secs_f64());
+        }
+        if !more {
+            break;
+        }
+    }
+    if progress {
+        eprint!("\r{:80}\r", "");
+    }
+    drop(senders);
+    if auto.disabled_by_auto() {
+        reader_c.set(C::ChecksumAutoDisabled, 1);
+    }
+    warnings.extend(src.take_warnings());
+    reader_c.add(C::CaptureFiles, src.files_opened);
+    reader_c.add(C::CaptureFileErrors, src.files_failed + missing_inputs);
+    reader_c.add(C::CaptureCaplenOverSnaplen, src.over_snaplen);
+
+    let mut total = reader_c;
+    for h in handles {
+        match h.join() {
+            Ok(c) => total.merge(&c),
+            Err(_) => anyhow::bail!("a worker thread panicked (a bug: please report it with the capture)"),
+        }
+    }
+    // The stats event: after every worker finished, before the output closes.
+    let mut out_c_preview = total.clone();
+    let ts = now;
+    if opts.config.output.stats_event {
+        let mut line = Vec::with_capacity(8192);
+        // output counters are only known after the write; the stats event shows the rest
+        out_c_preview.set(C::FlowActive, 0);
+        eve::stats_event(&mut line, ts, start.elapsed().as_secs(), &out_c_preview.to_stats_json());
+        let _ = out_tx.send(OutMsg::Lines(line, 1));
+    }
+    drop(out_tx);
+    let writer = match output.join() {
+        Ok(w) => w,
+        Err(_) => anyhow::bail!("the output thread panicked (a bug: please report it)"),
+    };
+    total.merge(&writer.counters);
+    let wall = start.elapsed();
+    Ok(ReplaySummary {
+        counters: total,
+        warnings,
+        files_read: src.files_opened,
+        files_failed: src.files_failed,
+        wall,
+        workers: nworkers,
+        output_error: writer.first_error,
+    })
+}
+
+fn count_bad_checksum(d: &Decoded, c: &mut Counters) {
+    use crate::decode::proto;
+    match d.proto {
+        proto::TCP => c.inc(C::ChecksumTcpInvalid),
+        proto::UDP => c.inc(C::ChecksumUdpInvalid),
+        proto::ICMP | proto::ICMPV6 => c.inc(C::ChecksumIcmpInvalid),
+        _ => c.inc(C::ChecksumIpv4Invalid),
+    }
+}
+
+fn worker_loop(mut w: Worker, rx: Receiver<Batch>, out: Sender<OutMsg>, recycle: Sender<Vec<Pkt>>) -> Counters {
+    for mut batch in rx {
+        w.process(&batch);
+        if let Some((buf, n)) = w.take_output() {
+            let _ = out.send(OutMsg::Lines(buf, n));
+        }
+        batch.pkts.clear();
+        let _ = recycle.try_send(batch.pkts);
+    }
+    w.finish();
+    if let Some((buf, n)) = w.take_output() {
+        let _ = out.send(OutMsg::Lines(buf, n));
+    }
+    w.counters
+}

@@ -1,0 +1,142 @@
+//! A worker: owns one shard of the flows (its flow table, later its stream, app-layer and
+//! detection state and its Hyperscan scratch) and processes the batches the reader sends it.
+//!
+//! Shared-nothing: the flow hash decides the worker, so no other thread ever touches these
+//! flows; no locks and no work stealing, which keeps packets of one flow in order and the
+//! per-flow state in one core's cache. Counters are plain integers, handed back at the end.
+
+use bytes::Bytes;
+
+use crate::capture::{LinkType, Timestamp};
+use crate::decode::Decoded;
+use crate::flow::{EndReason, Flow, FlowPkt, FlowTable, TableConfig};
+use crate::metrics::{Counters, C};
+use crate::output::eve;
+
+/// One packet on its way to a worker: the frame (shared, not copied) and what the reader
+/// learned while decoding it for the flow hash.
+#[derive(Clone, Debug)]
+pub struct Pkt {
+    /// Frame bytes.
+    pub data: Bytes,
+    /// Packet time.
+    pub ts: Timestamp,
+    /// Link type.
+    pub linktype: LinkType,
+    /// Position in the capture (1-based), as Suricata's `pcap_cnt`.
+    pub pcap_cnt: u64,
+    /// Interface index.
+    pub iface: u16,
+    /// Decode summary.
+    pub d: Decoded,
+    /// How the packet meets its flow, when it has one.
+    pub flow: Option<FlowPkt>,
+    /// This entry only accounts a tunnel's outer layer to its own flow; the same frame is sent
+    /// again (to the inner flow's worker) for inspection.
+    pub outer_only: bool,
+    /// Key hash (0 when no key).
+    pub hash: u64,
+    /// Checksum validation failed.
+    pub bad_checksum: bool,
+}
+
+/// A batch of packets plus the reader's packet clock (for timeouts on idle workers).
+pub struct Batch {
+    /// Packets, in capture order.
+    pub pkts: Vec<Pkt>,
+    /// Latest packet time the reader has seen.
+    pub now: Timestamp,
+}
+
+/// Per-flow state of later stages (stream, app layer, detection).
+#[derive(Clone, Debug, Default)]
+pub struct FlowExt {}
+
+/// The worker's state.
+pub struct Worker {
+    /// Worker index.
+    pub id: usize,
+    /// Flow table.
+    pub flows: FlowTable<FlowExt>,
+    /// Counters.
+    pub counters: Counters,
+    /// EVE lines waiting to go to the output thread.
+    pub out: Vec<u8>,
+    /// Events in `out`.
+    pub out_events: u64,
+    /// Write flow events.
+    pub flow_events: bool,
+    last_expire: Timestamp,
+}
+
+impl Worker {
+    /// A worker with a flow table sized by `table`.
+    pub fn new(id: usize, table: TableConfig, flow_events: bool) -> Self {
+        Worker {
+            id,
+            flows: FlowTable::new(table),
+            counters: Counters::new(),
+            out: Vec::with_capacity(1 << 16),
+            out_events: 0,
+            flow_events,
+            last_expire: Timestamp(0),
+        }
+    }
+
+    fn log_end(out: &mut Vec<u8>, n: &mut u64, enabled: bool, f: &Flow<FlowExt>, why: EndReason) {
+        if enabled {
+            eve::flow_event(out, f, why, None);
+            *n += 1;
+        }
+    }
+
+    /// Processes one batch.
+    pub fn process(&mut self, batch: &Batch) {
+        for p in &batch.pkts {
+            self.packet(p);
+        }
+        self.tick(batch.now);
+    }
+
+    /// Runs timeouts up to packet time `now` (at most once per second of packet time).
+    pub fn tick(&mut self, now: Timestamp) {
+        if now.0 >= self.last_expire.0.saturating_add(1_000_000_000) || now < self.last_expire {
+            self.last_expire = now;
+            let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
+            self.flows.expire(now, &mut self.counters, &mut |(f, why)| Self::log_end(out, n, en, f, why));
+        }
+    }
+
+    /// Processes one packet.
+    pub fn packet(&mut self, p: &Pkt) {
+        self.counters.inc(C::FlowWrkPktsToWorker);
+        let Some(fp) = &p.flow else {
+            self.counters.inc(C::FlowNoFlow);
+            return;
+        };
+        let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
+        let r = self.flows.packet(fp, p.hash, &p.d, p.ts, p.iface, &mut self.counters, &mut |(f, why)| {
+            Self::log_end(out, n, en, f, why)
+        });
+        if r.is_none() {
+            self.counters.inc(C::FlowNoFlow);
+        }
+    }
+
+    /// Ends every flow (end of input).
+    pub fn finish(&mut self) {
+        let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
+        self.flows.drain(&mut self.counters, &mut |(f, why)| Self::log_end(out, n, en, f, why));
+        self.counters.set(C::FlowActive, self.flows.len() as u64);
+    }
+
+    /// Takes the pending EVE lines (and how many events they hold).
+    pub fn take_output(&mut self) -> Option<(Vec<u8>, u64)> {
+        if self.out.is_empty() {
+            return None;
+        }
+        let buf = std::mem::replace(&mut self.out, Vec::with_capacity(1 << 16));
+        let n = std::mem::take(&mut self.out_events);
+        Some((buf, n))
+    }
+}
