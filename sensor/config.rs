@@ -384,10 +384,13 @@ impl Config {
     pub fn load(file: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
         let mut table = match file {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| ConfigError(format!("{}: cannot read: {e}", p.display())))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("{}: cannot read: {e}", p.display())))?;
                 // Parse once into the typed config for errors that name key and line.
-                let _: Config = toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?;
-                text.parse::<toml::Table>().map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?
+                let _: Config = toml::from_str(&text)
+                    .map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?
             }
             None => toml::Table::new(),
         };
@@ -395,7 +398,8 @@ impl Config {
         for s in sets {
             apply_set(&mut table, &defaults, s)?;
         }
-        let cfg: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError(one_line(&e.to_string())))?;
+        let cfg: Config =
+            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError(one_line(&e.to_string())))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -477,14 +481,21 @@ fn apply_set(table: &mut toml::Table, defaults: &toml::Table, set: &str) -> Resu
         },
         Some(toml::Value::Integer(_)) => match parse_size(raw.trim()) {
             Some(n) => toml::Value::Integer(n),
-            None => return Err(ConfigError(format!("--set {key}: expected a whole number (suffixes kb, mb, gb allowed), got `{}`", raw.trim()))),
+            None => {
+                return Err(ConfigError(format!(
+                    "--set {key}: expected a whole number (suffixes kb, mb, gb allowed), got `{}`",
+                    raw.trim()
+                )))
+            }
         },
         Some(toml::Value::Float(_)) => match raw.trim().parse::<f64>() {
             Ok(f) => toml::Value::Float(f),
             Err(_) => return Err(ConfigError(format!("--set {key}: expected a number, got `{}`", raw.trim()))),
         },
         Some(toml::Value::String(_)) => toml::Value::String(raw.to_string()),
-        Some(_) => return Err(ConfigError(format!("--set {key}: this key holds a table or list; set its fields one by one"))),
+        Some(_) => {
+            return Err(ConfigError(format!("--set {key}: this key holds a table or list; set its fields one by one")))
+        }
         None => return Err(ConfigError(format!("--set: unknown key `{key}`"))),
     };
     let mut t = table;
@@ -560,5 +571,25 @@ mod tests {
         let e = Config::load(Some(&p), &[]).unwrap_err();
         assert!(e.0.contains("reassembly_dpeth"), "{}", e.0);
         assert!(e.0.contains("line 3"), "{}", e.0);
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    /// The documented default file says exactly what the code defaults to, and every file in
+    /// configs/ loads.
+    #[test]
+    fn configs_folder_parses_and_default_file_is_the_default() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let d = Config::load(Some(&dir.join("picket.toml")), &[]).unwrap();
+        assert_eq!(d, Config::default());
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                Config::load(Some(&p), &[]).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            }
+        }
     }
 }

@@ -105,7 +105,8 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         eprintln!("picket: warning: detection is not built yet; {} rules path(s) ignored", a.rules.len());
     }
-    let summary = replay(ReplayOptions { inputs: a.inputs, eve: a.eve, workers: a.workers, config, progress: !a.quiet })?;
+    let summary =
+        replay(ReplayOptions { inputs: a.inputs, eve: a.eve, workers: a.workers, config, progress: !a.quiet })?;
     for w in &summary.warnings {
         eprintln!("picket: warning: {w}");
     }

@@ -80,7 +80,14 @@ pub struct FrameRef<'a> {
 
 impl<'a> FrameRef<'a> {
     /// A frame borrowed from `owner` (which must contain `data`).
-    pub fn shared(owner: &'a Bytes, data: &'a [u8], ts: Timestamp, orig_len: u32, linktype: LinkType, iface: u16) -> Self {
+    pub fn shared(
+        owner: &'a Bytes,
+        data: &'a [u8],
+        ts: Timestamp,
+        orig_len: u32,
+        linktype: LinkType,
+        iface: u16,
+    ) -> Self {
         FrameRef { data, ts, orig_len, linktype, iface, owner: Some(owner) }
     }
 

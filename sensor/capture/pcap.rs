@@ -14,8 +14,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
-use pcap_parser::pcapng::{Block, SectionHeaderBlock};
 use pcap_parser::nom;
+use pcap_parser::pcapng::{Block, SectionHeaderBlock};
 use pcap_parser::PcapError;
 
 use super::{CaptureWarning, FrameRef, LinkType, PacketSource, Timestamp};
@@ -48,11 +48,7 @@ pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<CaptureWarning>) {
                     continue;
                 }
             };
-            let mut inner: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect();
+            let mut inner: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
             inner.sort();
             if inner.is_empty() {
                 warns.push(warn(p, None, "folder holds no capture files".to_string()));
@@ -172,7 +168,11 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
     let mut head = BytesMut::with_capacity(CHUNK);
     let eof = read_full(&mut file, &mut head, 28).map_err(|e| warn(path, Some(0), format!("read error: {e}")))?;
     if head.len() < 4 {
-        return Err(warn(path, Some(0), format!("not a capture: file has {} bytes, too short for a magic number", head.len())));
+        return Err(warn(
+            path,
+            Some(0),
+            format!("not a capture: file has {} bytes, too short for a magic number", head.len()),
+        ));
     }
     let magic = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
     let (format, hdr_len) = match magic {
@@ -185,7 +185,13 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
             let linktype = LinkType(h.network.0 as u32 & 0x0fff_ffff);
             let modified = h.is_modified_format() || magic == 0x34cd_b2a1;
             (
-                Format::Pcap { big_endian: h.is_bigendian(), nanos: h.is_nanosecond_precision(), modified, linktype, snaplen: h.snaplen },
+                Format::Pcap {
+                    big_endian: h.is_bigendian(),
+                    nanos: h.is_nanosecond_precision(),
+                    modified,
+                    linktype,
+                    snaplen: h.snaplen,
+                },
                 24usize,
             )
         }
@@ -205,10 +211,15 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
                 return Err(warn(path, Some(4), format!("bad pcapng section header length {blen}")));
             }
             if !eof {
-                let _ = read_full(&mut file, &mut head, blen).map_err(|e| warn(path, Some(0), format!("read error: {e}")))?;
+                let _ = read_full(&mut file, &mut head, blen)
+                    .map_err(|e| warn(path, Some(0), format!("read error: {e}")))?;
             }
             if head.len() < blen {
-                return Err(warn(path, Some(0), format!("truncated pcapng section header: {} of {blen} bytes", head.len())));
+                return Err(warn(
+                    path,
+                    Some(0),
+                    format!("truncated pcapng section header: {} of {blen} bytes", head.len()),
+                ));
             }
             let shb: SectionHeaderBlock = match pcap_parser::pcapng::parse_sectionheaderblock(&head[..blen]) {
                 Ok((_, b)) => b,
@@ -221,7 +232,16 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
         }
     };
     let carry = head.split_off(hdr_len);
-    Ok(OpenFile { path: path.to_path_buf(), file, format, carry, offset: hdr_len as u64, eof, ifaces: Vec::new(), last_ts: Timestamp(0) })
+    Ok(OpenFile {
+        path: path.to_path_buf(),
+        file,
+        format,
+        carry,
+        offset: hdr_len as u64,
+        eof,
+        ifaces: Vec::new(),
+        last_ts: Timestamp(0),
+    })
 }
 
 enum Step {
@@ -245,7 +265,11 @@ impl OpenFile {
                 }
                 let rd = |o: usize| {
                     let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
-                    if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+                    if big_endian {
+                        u32::from_be_bytes(b)
+                    } else {
+                        u32::from_le_bytes(b)
+                    }
                 };
                 let caplen = rd(8);
                 if caplen > MAX_RECORD {
@@ -269,7 +293,17 @@ impl OpenFile {
                         }
                         let frac = if nanos { b.ts_usec as u64 } else { b.ts_usec as u64 * 1000 };
                         let ts = Timestamp::from_parts(b.ts_sec as u64, frac);
-                        (total, Step::Frame { start: hdr, len: caplen as usize, ts, orig_len: b.origlen, linktype, iface: 0 })
+                        (
+                            total,
+                            Step::Frame {
+                                start: hdr,
+                                len: caplen as usize,
+                                ts,
+                                orig_len: b.origlen,
+                                linktype,
+                                iface: 0,
+                            },
+                        )
                     }
                     Err(e) => (0, Step::Stop(format!("bad record header: {e:?}"))),
                 }
@@ -280,7 +314,11 @@ impl OpenFile {
                 }
                 let rd = |o: usize| {
                     let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
-                    if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+                    if big_endian {
+                        u32::from_be_bytes(b)
+                    } else {
+                        u32::from_le_bytes(b)
+                    }
                 };
                 let btype = rd(0);
                 let blen = rd(4) as usize;
@@ -316,7 +354,9 @@ impl OpenFile {
                 };
                 let block = match block {
                     Ok((_, b)) => b,
-                    Err(e) => return (0, Step::Stop(format!("bad pcapng block of type 0x{btype:08x}: {}", ng_err(&e)))),
+                    Err(e) => {
+                        return (0, Step::Stop(format!("bad pcapng block of type 0x{btype:08x}: {}", ng_err(&e))))
+                    }
                 };
                 match block {
                     Block::InterfaceDescription(idb) => {
@@ -331,12 +371,25 @@ impl OpenFile {
                     }
                     Block::EnhancedPacket(epb) => {
                         let Some(ifc) = self.ifaces.get(epb.if_id as usize).copied() else {
-                            return (blen, Step::Stop(format!("packet block names interface {} but only {} are described", epb.if_id, self.ifaces.len())));
+                            return (
+                                blen,
+                                Step::Stop(format!(
+                                    "packet block names interface {} but only {} are described",
+                                    epb.if_id,
+                                    self.ifaces.len()
+                                )),
+                            );
                         };
                         let caplen = epb.caplen as usize;
                         // data starts 28 bytes into the block
                         if caplen > epb.data.len() || 28 + caplen > blen {
-                            return (blen, Step::Stop(format!("packet block claims {caplen} captured bytes but holds {}", epb.data.len())));
+                            return (
+                                blen,
+                                Step::Stop(format!(
+                                    "packet block claims {caplen} captured bytes but holds {}",
+                                    epb.data.len()
+                                )),
+                            );
                         }
                         if ifc.snaplen != 0 && epb.caplen > ifc.snaplen {
                             *over_snaplen += 1;
@@ -346,14 +399,36 @@ impl OpenFile {
                             + ifc.offset_secs as i128 * 1_000_000_000;
                         let ts = Timestamp(ns.clamp(0, u64::MAX as i128) as u64);
                         self.last_ts = ts;
-                        (blen, Step::Frame { start: 28, len: caplen, ts, orig_len: epb.origlen, linktype: ifc.linktype, iface: epb.if_id.min(u16::MAX as u32) as u16 })
+                        (
+                            blen,
+                            Step::Frame {
+                                start: 28,
+                                len: caplen,
+                                ts,
+                                orig_len: epb.origlen,
+                                linktype: ifc.linktype,
+                                iface: epb.if_id.min(u16::MAX as u32) as u16,
+                            },
+                        )
                     }
                     Block::SimplePacket(spb) => {
                         let Some(ifc) = self.ifaces.first().copied() else {
                             return (blen, Step::Stop("simple packet block before any interface description".into()));
                         };
-                        let caplen = (spb.origlen as usize).min(blen.saturating_sub(16)).min(ifc.snaplen.max(MAX_RECORD) as usize);
-                        (blen, Step::Frame { start: 12, len: caplen, ts: self.last_ts, orig_len: spb.origlen, linktype: ifc.linktype, iface: 0 })
+                        let caplen = (spb.origlen as usize)
+                            .min(blen.saturating_sub(16))
+                            .min(ifc.snaplen.max(MAX_RECORD) as usize);
+                        (
+                            blen,
+                            Step::Frame {
+                                start: 12,
+                                len: caplen,
+                                ts: self.last_ts,
+                                orig_len: spb.origlen,
+                                linktype: ifc.linktype,
+                                iface: 0,
+                            },
+                        )
                     }
                     _ => (blen, Step::Skip),
                 }
@@ -389,7 +464,11 @@ impl PacketSource for PcapFileSource {
                 match read_full(&mut cur.file, &mut buf, want) {
                     Ok(eof) => cur.eof = eof,
                     Err(e) => {
-                        self.warnings.push(warn(&cur.path, Some(cur.offset + buf.len() as u64), format!("read error: {e}")));
+                        self.warnings.push(warn(
+                            &cur.path,
+                            Some(cur.offset + buf.len() as u64),
+                            format!("read error: {e}"),
+                        ));
                         cur.eof = true;
                     }
                 }

@@ -406,7 +406,11 @@ impl Cx<'_, '_> {
             u32::from_be_bytes(arr)
         } else {
             let le = u32::from_le_bytes(arr);
-            if le <= 0xffff { le } else { u32::from_be_bytes(arr) }
+            if le <= 0xffff {
+                le
+            } else {
+                u32::from_be_bytes(arr)
+            }
         };
         match fam {
             2 => self.ipv4(4),
@@ -520,7 +524,9 @@ impl Cx<'_, '_> {
         }
         let h = match Ipv4HeaderSlice::from_slice(b) {
             Ok(h) => h,
-            Err(etherparse::err::ipv4::HeaderSliceError::Content(etherparse::err::ipv4::HeaderError::UnexpectedVersion { .. })) => {
+            Err(etherparse::err::ipv4::HeaderSliceError::Content(
+                etherparse::err::ipv4::HeaderError::UnexpectedVersion { .. },
+            )) => {
                 self.event(C::EvIpv4WrongIpVersion, true);
                 return;
             }
@@ -543,7 +549,13 @@ impl Cx<'_, '_> {
             return;
         }
         let d = &mut *self.d;
-        d.flags = (d.flags & !(flags::IPV6 | flags::FRAGMENT | flags::MORE_FRAGMENTS | flags::L4 | flags::ICMP_ERROR | flags::IPV4_OPTIONS))
+        d.flags = (d.flags
+            & !(flags::IPV6
+                | flags::FRAGMENT
+                | flags::MORE_FRAGMENTS
+                | flags::L4
+                | flags::ICMP_ERROR
+                | flags::IPV4_OPTIONS))
             | flags::IPV4;
         if hlen > 20 {
             d.flags |= flags::IPV4_OPTIONS;
@@ -633,7 +645,14 @@ impl Cx<'_, '_> {
             return;
         }
         let d = &mut *self.d;
-        d.flags = (d.flags & !(flags::IPV4 | flags::FRAGMENT | flags::MORE_FRAGMENTS | flags::L4 | flags::ICMP_ERROR | flags::IPV4_OPTIONS)) | flags::IPV6;
+        d.flags = (d.flags
+            & !(flags::IPV4
+                | flags::FRAGMENT
+                | flags::MORE_FRAGMENTS
+                | flags::L4
+                | flags::ICMP_ERROR
+                | flags::IPV4_OPTIONS))
+            | flags::IPV6;
         d.ip_off = off as u32;
         d.ip_len = (40 + plen) as u32;
         d.src = h.source();
@@ -679,7 +698,13 @@ impl Cx<'_, '_> {
                 self.event(C::EvIpv6TruncExthdr, true);
                 return;
             }
-            let len = if next == 51 { (eh[1] as usize + 2) * 4 } else if next == 44 { 8 } else { (eh[1] as usize + 1) * 8 };
+            let len = if next == 51 {
+                (eh[1] as usize + 2) * 4
+            } else if next == 44 {
+                8
+            } else {
+                (eh[1] as usize + 1) * 8
+            };
             if len > eh.len() {
                 self.event(C::EvIpv6TruncExthdr, true);
                 return;
@@ -926,7 +951,10 @@ impl Cx<'_, '_> {
         if self.cfg.teredo_port != 0 && (sp == self.cfg.teredo_port || dp == self.cfg.teredo_port) {
             self.teredo(poff, plen);
         }
-        if self.d.depth == depth && self.cfg.geneve_port != 0 && (sp == self.cfg.geneve_port || dp == self.cfg.geneve_port) {
+        if self.d.depth == depth
+            && self.cfg.geneve_port != 0
+            && (sp == self.cfg.geneve_port || dp == self.cfg.geneve_port)
+        {
             self.geneve(poff, plen);
         }
         if self.d.depth == depth && self.cfg.vxlan_port != 0 && dp == self.cfg.vxlan_port {
@@ -1305,7 +1333,8 @@ mod tests {
     }
 
     fn tcp_frame(payload: &[u8]) -> Vec<u8> {
-        let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).tcp(1234, 80, 1000, 65535);
+        let b =
+            PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).tcp(1234, 80, 1000, 65535);
         let mut v = Vec::new();
         b.write(&mut v, payload).unwrap();
         v

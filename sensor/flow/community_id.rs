@@ -115,14 +115,8 @@ mod tests {
             community_id(0, &[66, 35, 250, 204], &[128, 232, 110, 120], 6, 80, 34855),
             "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
         );
-        assert_eq!(
-            community_id(0, &[192, 168, 1, 52], &[8, 8, 8, 8], 17, 54585, 53),
-            "1:d/FP5EW3wiY1vCndhwleRRKHowQ="
-        );
+        assert_eq!(community_id(0, &[192, 168, 1, 52], &[8, 8, 8, 8], 17, 54585, 53), "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
         // ICMP echo request, type 8 code 0
-        assert_eq!(
-            community_id(0, &[192, 168, 0, 89], &[192, 168, 0, 1], 1, 8, 0),
-            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
-        );
+        assert_eq!(community_id(0, &[192, 168, 0, 89], &[192, 168, 0, 1], 1, 8, 0), "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
     }
 }

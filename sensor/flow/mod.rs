@@ -151,7 +151,13 @@ impl FlowKey {
         };
         let t = Tuple { src: o.src, dst: o.dst, sp: o.sp, dp: o.dp, proto: o.proto };
         let bytes = if o.depth == 0 { frame_len as u32 } else { o.bytes };
-        Some(FlowPkt { key: normalise(&t, family, o.depth, vlan), tuple: t, create: true, by_port: o.proto == proto::UDP, bytes })
+        Some(FlowPkt {
+            key: normalise(&t, family, o.depth, vlan),
+            tuple: t,
+            create: true,
+            by_port: o.proto == proto::UDP,
+            bytes,
+        })
     }
 
     /// Symmetric 64-bit hash (the key is already normalised), fixed-seeded so that sharding and
@@ -610,7 +616,12 @@ impl<S: Default> FlowTable<S> {
             self.expire(ts, c, on_end);
             if self.index.len() >= self.capacity {
                 // Still full: evict the least recently seen flow.
-                let victim = self.lists.iter().filter(|l| l.head != NIL).map(|l| l.head).min_by_key(|&h| self.slots[h as usize].last);
+                let victim = self
+                    .lists
+                    .iter()
+                    .filter(|l| l.head != NIL)
+                    .map(|l| l.head)
+                    .min_by_key(|&h| self.slots[h as usize].last);
                 match victim {
                     Some(v) => {
                         c.inc(C::FlowEmergencyEvicted);
@@ -634,7 +645,19 @@ impl<S: Default> FlowTable<S> {
         let flow_id = mix64(hash ^ ts.0.rotate_left(17)) & 0x7fff_ffff_ffff_ffff;
         let f = &mut self.slots[slot as usize];
         let key = p.key;
-        *f = Flow { key, tuple: p.tuple, flow_id, hash, start: ts, last: ts, iface, live: true, prev: NIL, next: NIL, ..Flow::default() };
+        *f = Flow {
+            key,
+            tuple: p.tuple,
+            flow_id,
+            hash,
+            start: ts,
+            last: ts,
+            iface,
+            live: true,
+            prev: NIL,
+            next: NIL,
+            ..Flow::default()
+        };
         let class = Self::class_of(f);
         self.push_tail(slot, class);
         self.index.insert(key, slot);
@@ -707,7 +730,14 @@ mod tests {
     use etherparse::PacketBuilder;
 
     fn cfg(memcap: usize) -> TableConfig {
-        let t = Timeouts { new: 30, established: 300, closed: 0, emergency_new: 10, emergency_established: 100, emergency_closed: 0 };
+        let t = Timeouts {
+            new: 30,
+            established: 300,
+            closed: 0,
+            emergency_new: 10,
+            emergency_established: 100,
+            emergency_closed: 0,
+        };
         TableConfig { memcap, timeouts: [t; 4], emergency_recovery_percent: 30 }
     }
 
@@ -774,7 +804,9 @@ mod tests {
         for i in 0..(cap as u16 + 5) {
             let d = udp([10, 0, 0, 1], 1000 + i, [10, 0, 0, 2], 53);
             let p = FlowKey::of(&d, 60).unwrap();
-            assert!(t.packet(&p, p.key.hash(), &d, Timestamp::from_parts(100, i as u64), 0, &mut c, &mut |_| ended += 1).is_some());
+            assert!(t
+                .packet(&p, p.key.hash(), &d, Timestamp::from_parts(100, i as u64), 0, &mut c, &mut |_| ended += 1)
+                .is_some());
         }
         assert_eq!(t.len(), cap);
         assert_eq!(ended, 5);

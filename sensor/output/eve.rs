@@ -245,7 +245,16 @@ fn tcp_flags_obj(j: &mut Json<'_>, ts: u8, tc: u8) {
     t.str("tcp_flags", &format!("{all:02x}"));
     t.str("tcp_flags_ts", &format!("{ts:02x}"));
     t.str("tcp_flags_tc", &format!("{tc:02x}"));
-    for (bit, name) in [(0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"), (0x20, "urg"), (0x40, "ecn"), (0x80, "cwr")] {
+    for (bit, name) in [
+        (0x02, "syn"),
+        (0x01, "fin"),
+        (0x04, "rst"),
+        (0x08, "psh"),
+        (0x10, "ack"),
+        (0x20, "urg"),
+        (0x40, "ecn"),
+        (0x80, "cwr"),
+    ] {
         if all & bit != 0 {
             t.bool(name, true);
         }

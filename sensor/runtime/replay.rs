@@ -217,7 +217,8 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
             }
             let fp = FlowKey::of(&d, fr.data.len());
             let hash = fp.as_ref().map(|f| f.key.hash()).unwrap_or(0);
-            let w = if fp.is_some() { (hash % nworkers as u64) as usize } else { (pcap_cnt % nworkers as u64) as usize };
+            let w =
+                if fp.is_some() { (hash % nworkers as u64) as usize } else { (pcap_cnt % nworkers as u64) as usize };
             pending[w].push(Pkt {
                 data,
                 ts: fr.ts,
@@ -250,7 +251,13 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         if progress && last_progress.elapsed() > Duration::from_millis(500) {
             last_progress = Instant::now();
             let pct = if total_bytes > 0 { bytes_read as f64 * 100.0 / total_bytes as f64 } else { 0.0 };
-            eprint!("\r  replay: {:5.1}% of {:.1} MB, {} packets, {:.1} s   ", pct.min(100.0), total_bytes as f64 / 1e6, pcap_cnt, start.elapsed().as_secs_f64());
+            eprint!(
+                "\r  replay: {:5.1}% of {:.1} MB, {} packets, {:.1} s   ",
+                pct.min(100.0),
+                total_bytes as f64 / 1e6,
+                pcap_cnt,
+                start.elapsed().as_secs_f64()
+            );
         }
         if !more {
             break;
