@@ -23,6 +23,8 @@ pub struct Config {
     pub decoder: DecoderConfig,
     /// Flow tracking.
     pub flow: FlowConfig,
+    /// IP fragment reassembly.
+    pub defrag: DefragConfig,
     /// TCP stream tracking and reassembly.
     pub stream: StreamConfig,
     /// Application-layer parsers.
@@ -44,6 +46,7 @@ impl Default for Config {
             runtime: RuntimeConfig::default(),
             decoder: DecoderConfig::default(),
             flow: FlowConfig::default(),
+            defrag: DefragConfig::default(),
             stream: StreamConfig::default(),
             app: AppConfig::default(),
             detect: DetectConfig::default(),
@@ -209,6 +212,64 @@ impl FlowConfig {
         }
     }
 }
+
+// ---- [defrag] (sensor/defrag) ----------------------------------------------------------------
+
+/// How overlapping fragments are resolved, as Suricata's defrag policies (`defrag.policy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefragPolicy {
+    /// BSD (Suricata's default): held data wins over a fragment starting at or after it; a
+    /// fragment starting before held data wins where they overlap.
+    Bsd,
+    /// Linux: held data wins over a fragment starting after it; a fragment starting at or
+    /// before held data wins where they overlap.
+    Linux,
+    /// Windows: held data wins, except over a fragment that starts before it and ends after it.
+    Windows,
+    /// Solaris: held data wins, except over a fragment that starts before it and ends at or
+    /// after its end.
+    Solaris,
+    /// First: held data always wins.
+    First,
+    /// Last: the newest data always wins.
+    Last,
+}
+
+/// `[defrag]`, as Suricata's `defrag`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefragConfig {
+    /// Memory for fragment trackers and the fragment data they hold (Suricata's
+    /// `defrag.memcap`: 32 MiB). When a new tracker or fragment would not fit, the least
+    /// recently updated tracker is evicted (`defrag.tracker_hard_reuse`).
+    pub memcap_bytes: u64,
+    /// Seconds of packet time without a new fragment after which an unfinished datagram is
+    /// dropped (Suricata's `defrag.timeout`: 60; 1 to 86400).
+    pub timeout_secs: u64,
+    /// Fragments held at once, over all trackers (Suricata's `defrag.max-frags`: 65535); a
+    /// fragment beyond it is not stored (`defrag.max_frags_reached`).
+    pub max_frags: u32,
+    /// Datagrams being reassembled at once (Suricata's `defrag.trackers`: 65535); a new one
+    /// beyond it evicts the least recently updated.
+    pub trackers: u32,
+    /// Overlap policy: `bsd` (default), `linux`, `windows`, `solaris`, `first` or `last`.
+    pub policy: DefragPolicy,
+}
+
+impl Default for DefragConfig {
+    fn default() -> Self {
+        DefragConfig {
+            memcap_bytes: 32 << 20,
+            timeout_secs: 60,
+            max_frags: 65_535,
+            trackers: 65_535,
+            policy: DefragPolicy::Bsd,
+        }
+    }
+}
+
+// ---- end [defrag] -----------------------------------------------------------------------------
 
 /// `[stream]`, as Suricata's `stream`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -421,6 +482,19 @@ impl Config {
         }
         if self.flow.emergency_recovery_percent > 100 {
             return e("flow.emergency_recovery_percent", "is a percentage (0-100)");
+        }
+        // [defrag]
+        if self.defrag.memcap_bytes < 1 << 17 {
+            return e("defrag.memcap_bytes", "must be at least 131072 (two datagrams of the largest size)");
+        }
+        if self.defrag.timeout_secs == 0 || self.defrag.timeout_secs > 86_400 {
+            return e("defrag.timeout_secs", "must be between 1 and 86400");
+        }
+        if self.defrag.max_frags == 0 {
+            return e("defrag.max_frags", "must be at least 1");
+        }
+        if self.defrag.trackers == 0 {
+            return e("defrag.trackers", "must be at least 1");
         }
         for (k, v) in self.vars.address.iter().chain(self.vars.port.iter()) {
             if v.trim().is_empty() {

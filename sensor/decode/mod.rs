@@ -42,6 +42,8 @@ pub mod flags {
     pub const TRUNCATED: u16 = 1 << 8;
     /// The IPv4 header carries options.
     pub const IPV4_OPTIONS: u16 = 1 << 9;
+    /// The packet is a datagram rebuilt from fragments (EVE `pkt_src` "defrag").
+    pub const REASSEMBLED: u16 = 1 << 10;
 }
 
 /// The packet an ICMP error quotes (for joining the error to the quoted flow).
@@ -120,9 +122,46 @@ pub struct Decoded {
     pub inner_off: u32,
     /// Tunnelled packets: where the outer IP packet ends (the tunnelled packet's end).
     pub outer_end: u32,
+    /// The innermost tunnel the packet came through.
+    pub tunnel: Tunnel,
     /// The outermost tunnel layer that is a flow of its own in Suricata (the UDP of
     /// Teredo/VXLAN/Geneve, or IPv4 protocol 41), when the packet was tunnelled through one.
     pub outer: Option<OuterFlow>,
+}
+
+/// How a packet was tunnelled (for EVE `pkt_src`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tunnel {
+    /// Not tunnelled.
+    #[default]
+    None,
+    /// IP in IPv4 (protocol 4 or 41).
+    Ipv4,
+    /// IP in IPv6.
+    Ipv6,
+    /// GRE.
+    Gre,
+    /// Teredo.
+    Teredo,
+    /// VXLAN.
+    Vxlan,
+    /// Geneve.
+    Geneve,
+}
+
+impl Tunnel {
+    /// Suricata's `pkt_src` text for a packet that came out of this tunnel.
+    pub fn pkt_src(self) -> &'static str {
+        match self {
+            Tunnel::None => "wire/pcap",
+            Tunnel::Ipv4 => "ipv4 tunnel",
+            Tunnel::Ipv6 => "ipv6 tunnel",
+            Tunnel::Gre => "gre tunnel",
+            Tunnel::Teredo => "teredo tunnel",
+            Tunnel::Vxlan => "vxlan encapsulation",
+            Tunnel::Geneve => "geneve encapsulation",
+        }
+    }
 }
 
 /// A tunnel's outer layer that has a flow of its own.
@@ -353,7 +392,8 @@ impl Cx<'_, '_> {
             1 => self.c.inc(C::DecoderVlanQinq),
             2 => self.c.inc(C::DecoderVlanQinqinq),
             _ => {
-                self.event(C::EvVlanTooManyLayers, true);
+                // Suricata: a plain event (not invalid); decoding stops here.
+                self.event(C::EvVlanTooManyLayers, false);
                 return;
             }
         }
@@ -720,6 +760,18 @@ impl Cx<'_, '_> {
                 if d.frag_off != 0 {
                     d.flags |= flags::FRAGMENT;
                 }
+                if d.flags & flags::FRAGMENT != 0 {
+                    // A real fragment: what follows the Fragment header is fragment data
+                    // (defrag decodes it once reassembled), as Suricata stops here.
+                    d.proto = eh[0];
+                    d.ip_hlen = (o + 8 - off) as u32;
+                    d.payload_off = (o + 8) as u32;
+                    d.payload_len = end.saturating_sub(o + 8) as u32;
+                    d.l4_off = (o + 8) as u32;
+                    self.c.inc(C::DefragIpv6Fragments);
+                    return;
+                }
+                // offset 0 without more-fragments: a useless Fragment header, keep walking
             } else if next == 0 || next == 60 {
                 self.ipv6_padn_check(&eh[2..len]);
             }
@@ -833,7 +885,7 @@ impl Cx<'_, '_> {
             // IPv6-in-IPv4 (protocol 41): the outer packet is a flow of its own.
             self.record_outer_flow();
         }
-        self.enter_tunnel(off);
+        self.enter_tunnel(if outer_v6 { Tunnel::Ipv6 } else { Tunnel::Ipv4 }, off);
         if inner == 4 {
             self.ipv4(off)
         } else {
@@ -841,9 +893,10 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn enter_tunnel(&mut self, inner_off: usize) {
+    fn enter_tunnel(&mut self, kind: Tunnel, inner_off: usize) {
         self.c.inc(C::DecoderTunnels);
         let d = &mut *self.d;
+        d.tunnel = kind;
         d.outer_end = d.ip_off + d.ip_len;
         d.inner_off = inner_off as u32;
         d.depth = d.depth.saturating_add(1);
@@ -979,7 +1032,7 @@ impl Cx<'_, '_> {
         self.c.inc(C::DecoderVxlan);
         self.record_outer_flow();
         // The inner Ethernet header is skipped, not decoded (no decoder.ethernet), as Suricata.
-        self.enter_tunnel(off + 8 + 14);
+        self.enter_tunnel(Tunnel::Vxlan, off + 8 + 14);
         self.ethertype(et, off + 8 + 14);
     }
 
@@ -995,7 +1048,7 @@ impl Cx<'_, '_> {
         match proto {
             ETH_BRIDGE | ETH_IPV4 | ETH_IPV6 => {
                 self.record_outer_flow();
-                self.enter_tunnel(off + 8 + optlen);
+                self.enter_tunnel(Tunnel::Geneve, off + 8 + optlen);
                 self.ethertype(proto, off + 8 + optlen)
             }
             _ => self.event(C::EvGeneveUnknownPayloadType, true),
@@ -1036,7 +1089,7 @@ impl Cx<'_, '_> {
         }
         self.c.inc(C::DecoderTeredo);
         self.record_outer_flow();
-        self.enter_tunnel(off + o);
+        self.enter_tunnel(Tunnel::Teredo, off + o);
         self.ipv6(off + o);
     }
 
@@ -1140,30 +1193,30 @@ impl Cx<'_, '_> {
         let inner = off + hlen;
         match proto {
             ETH_IPV4 => {
-                self.enter_tunnel(inner);
+                self.enter_tunnel(Tunnel::Gre, inner);
                 self.ipv4(inner)
             }
             ETH_IPV6 => {
-                self.enter_tunnel(inner);
+                self.enter_tunnel(Tunnel::Gre, inner);
                 self.ipv6(inner)
             }
             ETH_BRIDGE => {
-                self.enter_tunnel(inner);
+                self.enter_tunnel(Tunnel::Gre, inner);
                 self.ethernet(inner)
             }
             0x880b => {
                 // PPTP: PPP inside (only when there is payload)
                 if inner < off + b.len() {
-                    self.enter_tunnel(inner);
+                    self.enter_tunnel(Tunnel::Gre, inner);
                     self.ppp(inner)
                 }
             }
             ETH_VLAN => {
-                self.enter_tunnel(inner);
+                self.enter_tunnel(Tunnel::Gre, inner);
                 self.vlan(inner)
             }
             ETH_MPLS_UC | ETH_MPLS_MC => {
-                self.enter_tunnel(inner);
+                self.enter_tunnel(Tunnel::Gre, inner);
                 self.mpls(inner)
             }
             _ => {}

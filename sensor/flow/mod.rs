@@ -522,8 +522,19 @@ impl<S: Default> FlowTable<S> {
     ) -> Option<Lookup> {
         let mut created = false;
         let key = &p.key;
-        let slot = match self.index.get(key) {
-            Some(&s) => {
+        let slot = match self.index.get(key).copied() {
+            // As Suricata's lookup: a flow past its timeout is not reused by a late packet
+            // of the same tuple (whatever batch it arrives in); it ends and a new one starts.
+            Some(s) if self.timed_out(s, ts) => {
+                c.inc(C::FlowTimeoutEvicted);
+                self.end_slot(s, EndReason::Timeout, on_end);
+                if !p.create {
+                    return None;
+                }
+                created = true;
+                self.create(p, hash, ts, iface, c, on_end)?
+            }
+            Some(s) => {
                 if d.proto == proto::TCP && self.is_tcp_reuse(s, p, d) {
                     c.inc(C::FlowTcpReuse);
                     self.end_slot(s, EndReason::TcpReuse, on_end);
@@ -580,6 +591,11 @@ impl<S: Default> FlowTable<S> {
         self.unlink(slot);
         self.push_tail(slot, new_class);
         Some(Lookup { slot, created, to_server })
+    }
+
+    fn timed_out(&self, slot: u32, now: Timestamp) -> bool {
+        let f = &self.slots[slot as usize];
+        f.last.secs().saturating_add(self.timeout(f.class)) < now.secs()
     }
 
     /// Suricata's TCP port reuse: a SYN on a flow whose session is absent or closing, with a
