@@ -1,0 +1,786 @@
+//! The typed form of a Suricata rule: what the parser produces and detection consumes.
+//!
+//! A rule is its header (action, protocol, addresses, ports, direction), its metadata (sid,
+//! msg, classtype, ...), the flow conditions, and its match lists:
+//! - `packet`: header keywords evaluated on the packet (ttl, flags, itype, dsize, ...);
+//! - `buffers`: for each inspected buffer (the payload, or a sticky buffer such as
+//!   `http.uri`), the ordered list of payload keywords (content, pcre, byte_*, isdataat, ...)
+//!   with the transforms applied to that buffer;
+//! - `flowbits`, `threshold`, `detection_filter`: state kept across packets.
+//!
+//! Values that may name a `byte_extract`/`byte_math` variable are [`Num::Var`], holding the
+//! variable's slot (0..MAX_VARS) within the rule.
+
+use std::net::IpAddr;
+
+/// Most byte_extract/byte_math variables in one rule (Suricata allows 4 per rule by default).
+pub const MAX_VARS: usize = 8;
+
+/// Rule action. Picket is passive: `drop` and `reject*` alert (with their action recorded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// alert
+    Alert,
+    /// pass: stop inspecting the packet (and, with flow keywords, the flow) for other rules.
+    Pass,
+    /// drop (alert-only in a passive sensor)
+    Drop,
+    /// reject, rejectsrc, rejectdst, rejectboth (alert-only in a passive sensor)
+    Reject,
+}
+
+impl Action {
+    /// Suricata's action order: pass before drop before reject before alert.
+    pub fn order(self) -> u8 {
+        match self {
+            Action::Pass => 0,
+            Action::Drop => 1,
+            Action::Reject => 2,
+            Action::Alert => 3,
+        }
+    }
+    /// Name for EVE `alert.action`. A passive sensor blocks nothing, so every alert is
+    /// "allowed", as Suricata writes in IDS mode.
+    pub fn eve_name(self) -> &'static str {
+        "allowed"
+    }
+}
+
+/// Transport a rule applies to, from its header protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// Any IP packet (`ip`, `pkt`).
+    Ip,
+    /// TCP (`tcp`, `tcp-pkt`, `tcp-stream`, and TCP app-layer protocols).
+    Tcp,
+    /// UDP (and UDP app-layer protocols).
+    Udp,
+    /// ICMP, v4 and v6 (`icmp`).
+    Icmp,
+    /// ICMPv4 only.
+    Icmpv4,
+    /// ICMPv6 only.
+    Icmpv6,
+    /// SCTP.
+    Sctp,
+}
+
+/// The header protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RuleProto {
+    /// Transport the rule applies to.
+    pub transport: Transport,
+    /// `tcp-pkt`: inspect packets only. `tcp-stream`: reassembled stream only.
+    pub tcp_mode: TcpMode,
+    /// App-layer protocol named in the header (`http`, `dns`, `tls`, ...), if any.
+    pub app: Option<String>,
+}
+
+/// `tcp`, `tcp-pkt` or `tcp-stream`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TcpMode {
+    /// Packets and stream, as Suricata decides.
+    #[default]
+    Both,
+    /// `tcp-pkt`.
+    Packet,
+    /// `tcp-stream`.
+    Stream,
+}
+
+/// An inclusive address range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IpRange {
+    /// First address.
+    pub lo: IpAddr,
+    /// Last address (same family as `lo`).
+    pub hi: IpAddr,
+}
+
+/// A resolved address expression: matches when the address is in `include` (or `any`) and
+/// not in `exclude`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct AddrSet {
+    /// No restriction (before exclusions).
+    pub any: bool,
+    /// Ranges that match.
+    pub include: Vec<IpRange>,
+    /// Ranges removed (from negation).
+    pub exclude: Vec<IpRange>,
+}
+
+/// An inclusive port range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    /// First port.
+    pub lo: u16,
+    /// Last port.
+    pub hi: u16,
+}
+
+/// A resolved port expression.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct PortSet {
+    /// No restriction (before exclusions).
+    pub any: bool,
+    /// Ranges that match.
+    pub include: Vec<PortRange>,
+    /// Ranges removed.
+    pub exclude: Vec<PortRange>,
+}
+
+/// A number, or a byte_extract/byte_math variable by slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Num {
+    /// A literal.
+    Lit(i64),
+    /// Variable slot.
+    Var(u8),
+}
+
+/// A comparison on an integer (dsize, ttl, bsize, itype, window, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NumCmp {
+    /// `=N` or `N`
+    Eq(u64),
+    /// `!N`
+    Ne(u64),
+    /// `<N`
+    Lt(u64),
+    /// `<=N`
+    Le(u64),
+    /// `>N`
+    Gt(u64),
+    /// `>=N`
+    Ge(u64),
+    /// `A<>B`: strictly between (Suricata's range is exclusive).
+    Range(u64, u64),
+    /// `!A<>B`: not strictly between.
+    NotRange(u64, u64),
+}
+
+impl NumCmp {
+    /// Whether `v` satisfies the comparison.
+    pub fn matches(&self, v: u64) -> bool {
+        match *self {
+            NumCmp::Eq(n) => v == n,
+            NumCmp::Ne(n) => v != n,
+            NumCmp::Lt(n) => v < n,
+            NumCmp::Le(n) => v <= n,
+            NumCmp::Gt(n) => v > n,
+            NumCmp::Ge(n) => v >= n,
+            NumCmp::Range(a, b) => v > a && v < b,
+            NumCmp::NotRange(a, b) => !(v > a && v < b),
+        }
+    }
+}
+
+/// `fast_pattern` on a content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum FastPattern {
+    /// Not given.
+    #[default]
+    No,
+    /// `fast_pattern`
+    Yes,
+    /// `fast_pattern:only` (Suricata treats it as `fast_pattern`).
+    Only,
+    /// `fast_pattern:offset,length`: only that part of the content goes to the prefilter.
+    Chop(u16, u16),
+}
+
+/// `content` and its modifiers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Content {
+    /// Bytes to find (hex `|..|` and escapes already decoded).
+    pub pattern: Vec<u8>,
+    /// `content:!"..."`
+    pub negated: bool,
+    /// `nocase`
+    pub nocase: bool,
+    /// `offset`
+    pub offset: Option<Num>,
+    /// `depth`
+    pub depth: Option<Num>,
+    /// `distance` (relative to the previous match)
+    pub distance: Option<Num>,
+    /// `within` (relative to the previous match)
+    pub within: Option<Num>,
+    /// `startswith` (= depth:len, offset 0)
+    pub startswith: bool,
+    /// `endswith`
+    pub endswith: bool,
+    /// `rawbytes` (no effect in Suricata; accepted)
+    pub rawbytes: bool,
+    /// `fast_pattern`
+    pub fast_pattern: FastPattern,
+}
+
+impl Content {
+    /// The content is anchored to the previous match (distance or within).
+    pub fn is_relative(&self) -> bool {
+        self.distance.is_some() || self.within.is_some()
+    }
+}
+
+/// `pcre:"/.../flags"`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Pcre {
+    /// The expression (between the slashes, unescaped as written).
+    pub expr: String,
+    /// `!` before the expression.
+    pub negated: bool,
+    /// `i`
+    pub caseless: bool,
+    /// `s`
+    pub dotall: bool,
+    /// `m`
+    pub multiline: bool,
+    /// `x`
+    pub extended: bool,
+    /// `A`
+    pub anchored: bool,
+    /// `E`
+    pub dollar_endonly: bool,
+    /// `G` (ungreedy)
+    pub ungreedy: bool,
+    /// `R`: relative to the previous match.
+    pub relative: bool,
+    /// `O`: ignore the configured match limits.
+    pub no_limit: bool,
+    /// Capture into flow/packet variables (`(?P<pkt_name>...)`), if any (parsed, unused).
+    pub captures: Vec<String>,
+}
+
+/// Endianness / encoding of byte_* values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ByteEndian {
+    /// Network order (default).
+    #[default]
+    Big,
+    /// `little`
+    Little,
+    /// `dce`: from the DCERPC header (treated as little when unknown).
+    Dce,
+}
+
+/// `string,<base>` on byte_* keywords.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StringBase {
+    /// `hex`
+    Hex,
+    /// `dec`
+    Dec,
+    /// `oct`
+    Oct,
+}
+
+/// byte_test operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ByteOp {
+    /// `<`
+    Lt,
+    /// `>`
+    Gt,
+    /// `=`
+    Eq,
+    /// `<=`
+    Le,
+    /// `>=`
+    Ge,
+    /// `&` (bitwise and is non-zero)
+    And,
+    /// `^` (bitwise xor is non-zero)
+    Xor,
+}
+
+/// `byte_test`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ByteTest {
+    /// Bytes to read (1-10 with `string`, else 1-8).
+    pub nbytes: u8,
+    /// `!` before the operator.
+    pub negated: bool,
+    /// Operator.
+    pub op: ByteOp,
+    /// Value compared against.
+    pub value: Num,
+    /// Offset.
+    pub offset: Num,
+    /// `relative`
+    pub relative: bool,
+    /// Endianness.
+    pub endian: ByteEndian,
+    /// `string,<base>`
+    pub string: Option<StringBase>,
+    /// `bitmask`
+    pub bitmask: Option<u64>,
+}
+
+/// `byte_jump`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ByteJump {
+    /// Bytes to read.
+    pub nbytes: u8,
+    /// Offset.
+    pub offset: Num,
+    /// `relative`
+    pub relative: bool,
+    /// `multiplier`
+    pub multiplier: u32,
+    /// Endianness.
+    pub endian: ByteEndian,
+    /// `string,<base>`
+    pub string: Option<StringBase>,
+    /// `align` (round up to 4)
+    pub align: bool,
+    /// `from_beginning`
+    pub from_beginning: bool,
+    /// `from_end`
+    pub from_end: bool,
+    /// `post_offset`
+    pub post_offset: i32,
+    /// `bitmask`
+    pub bitmask: Option<u64>,
+}
+
+/// `byte_extract`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ByteExtract {
+    /// Bytes to read.
+    pub nbytes: u8,
+    /// Offset.
+    pub offset: i32,
+    /// Variable slot written.
+    pub var: u8,
+    /// `relative`
+    pub relative: bool,
+    /// `multiplier`
+    pub multiplier: u32,
+    /// Endianness.
+    pub endian: ByteEndian,
+    /// `string,<base>`
+    pub string: Option<StringBase>,
+    /// `align` (2 or 4)
+    pub align: u8,
+    /// `bitmask`
+    pub bitmask: Option<u64>,
+}
+
+/// byte_math operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MathOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `<<`
+    Shl,
+    /// `>>`
+    Shr,
+}
+
+/// `byte_math`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ByteMath {
+    /// Bytes to read.
+    pub nbytes: u8,
+    /// Offset.
+    pub offset: i32,
+    /// Operator.
+    pub op: MathOp,
+    /// Right-hand value.
+    pub rvalue: Num,
+    /// Variable slot written.
+    pub result: u8,
+    /// `relative`
+    pub relative: bool,
+    /// Endianness.
+    pub endian: ByteEndian,
+    /// `string,<base>`
+    pub string: Option<StringBase>,
+    /// `bitmask`
+    pub bitmask: Option<u64>,
+}
+
+/// `isdataat`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IsDataAt {
+    /// `!`
+    pub negated: bool,
+    /// Position.
+    pub offset: Num,
+    /// `relative`
+    pub relative: bool,
+}
+
+/// A buffer transform (applied to a sticky buffer before inspection).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Transform {
+    /// `dotprefix`
+    DotPrefix,
+    /// `strip_whitespace`
+    StripWhitespace,
+    /// `compress_whitespace`
+    CompressWhitespace,
+    /// `to_lowercase`
+    ToLowercase,
+    /// `to_uppercase`
+    ToUppercase,
+    /// `url_decode`
+    UrlDecode,
+    /// `to_md5`
+    ToMd5,
+    /// `to_sha1`
+    ToSha1,
+    /// `to_sha256`
+    ToSha256,
+    /// `header_lowercase`
+    HeaderLowercase,
+    /// `strip_pseudo_headers`
+    StripPseudoHeaders,
+    /// `xor:"key"`
+    Xor(Vec<u8>),
+    /// `pcrexform:"expr"`
+    PcreXform(String),
+    /// `from_base64` (with its options, kept raw)
+    FromBase64(String),
+}
+
+/// One payload keyword in a buffer's list, in rule order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PayloadMatch {
+    /// `content`
+    Content(Content),
+    /// `pcre`
+    Pcre(Pcre),
+    /// `byte_test`
+    ByteTest(ByteTest),
+    /// `byte_jump`
+    ByteJump(ByteJump),
+    /// `byte_extract`
+    ByteExtract(ByteExtract),
+    /// `byte_math`
+    ByteMath(ByteMath),
+    /// `isdataat`
+    IsDataAt(IsDataAt),
+    /// `bsize` (size of the buffer)
+    Bsize(NumCmp),
+    /// `urilen` (on http.uri / http.uri.raw)
+    Urilen(NumCmp),
+}
+
+/// A buffer inspected by payload keywords.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Buffer {
+    /// The packet payload (and, for TCP, the reassembled stream).
+    Payload,
+    /// A sticky buffer by its Suricata name (`http.uri`, `dns.query`, `file.data`, ...). Legacy
+    /// content modifiers (`http_uri`, ...) are mapped to these names by the parser.
+    Sticky(String),
+}
+
+/// A payload-inspection list: a buffer, its transforms and its keywords.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BufferList {
+    /// The buffer.
+    pub buffer: Buffer,
+    /// Transforms, in order.
+    pub transforms: Vec<Transform>,
+    /// Keywords, in rule order.
+    pub matches: Vec<PayloadMatch>,
+}
+
+/// TCP flags keyword (`flags:SA,12` style).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TcpFlags {
+    /// Flags that must be set (bit values as in the TCP header: F=1 S=2 R=4 P=8 A=16 U=32
+    /// E(C/1)=64 C(C/2)=128).
+    pub flags: u8,
+    /// Mask of flags ignored.
+    pub ignore: u8,
+    /// Modifier.
+    pub modifier: FlagsMod,
+}
+
+/// `flags` modifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlagsMod {
+    /// exactly these (after the ignore mask)
+    Exact,
+    /// `+`: these and any others
+    Plus,
+    /// `*`: any of these
+    Any,
+    /// `!`: not these
+    Not,
+}
+
+/// `fragbits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FragBits {
+    /// Bits (M=0x2000 more fragments, D=0x4000 don't fragment, R=0x8000 reserved) as in the
+    /// IPv4 header's flags/offset field.
+    pub bits: u16,
+    /// Modifier (`+`, `*`, `!`, or exact).
+    pub modifier: FlagsMod,
+}
+
+/// A header keyword evaluated on the packet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PacketMatch {
+    /// `dsize`
+    Dsize(NumCmp),
+    /// `ttl`
+    Ttl(NumCmp),
+    /// `tos` (`!` allowed)
+    Tos(NumCmp),
+    /// `id`
+    Id(NumCmp),
+    /// `ip_proto`
+    IpProto(NumCmp),
+    /// `ipopts:<name>` (rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid, any)
+    IpOpts(String),
+    /// `fragbits`
+    FragBits(FragBits),
+    /// `fragoffset` (in bytes? no: Suricata compares the 13-bit offset field value ×8? see verify)
+    FragOffset(NumCmp),
+    /// `flags`
+    Flags(TcpFlags),
+    /// `seq`
+    Seq(u32),
+    /// `ack`
+    Ack(u32),
+    /// `window` (`!` allowed)
+    Window(NumCmp),
+    /// `tcp.mss`
+    TcpMss(NumCmp),
+    /// `itype`
+    Itype(NumCmp),
+    /// `icode`
+    Icode(NumCmp),
+    /// `icmp_id`
+    IcmpId(u16),
+    /// `icmp_seq`
+    IcmpSeq(u16),
+    /// `sameip`
+    SameIp,
+    /// `app-layer-protocol:[!]name[|name...][,mode][,exact]`
+    AppLayerProtocol {
+        /// Protocol name (canonical, lowercase); several alternatives are joined with `|`
+        /// (any of them). `failed` and `unknown` are the special values.
+        name: String,
+        /// `!`
+        negated: bool,
+        /// Which protocol of the flow is compared (default: the packet's direction).
+        mode: AppProtoMode,
+        /// `exact`: the protocol itself, not one it covers (`dns` does not match `doh2`).
+        exact: bool,
+    },
+}
+
+/// `app-layer-protocol` mode: which detected protocol of the flow is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum AppProtoMode {
+    /// `direction` (default): the protocol detected in the packet's direction.
+    #[default]
+    Direction,
+    /// `to_server`
+    ToServer,
+    /// `to_client`
+    ToClient,
+    /// `either`: either direction's protocol.
+    Either,
+    /// `final`: the protocol finally chosen for parsing.
+    Final,
+    /// `original`: the protocol before a protocol change.
+    Original,
+}
+
+/// `flow` keyword options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FlowOpts {
+    /// `to_server` / `from_client`
+    pub to_server: bool,
+    /// `to_client` / `from_server`
+    pub to_client: bool,
+    /// `established`
+    pub established: bool,
+    /// `not_established`
+    pub not_established: bool,
+    /// `stateless`
+    pub stateless: bool,
+    /// `only_stream`
+    pub only_stream: bool,
+    /// `no_stream`
+    pub no_stream: bool,
+    /// `only_frag`
+    pub only_frag: bool,
+    /// `no_frag`
+    pub no_frag: bool,
+}
+
+/// `flowbits` command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlowbitCmd {
+    /// `set`
+    Set,
+    /// `setother` (Picket: set on the flow; there is one flow per packet)
+    SetOther,
+    /// `unset`
+    Unset,
+    /// `toggle`
+    Toggle,
+    /// `isset`
+    IsSet,
+    /// `isnotset`
+    IsNotSet,
+}
+
+/// How several flowbit names combine (`a|b` any, `a&b` all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlowbitJoin {
+    /// One name, or `&`: all.
+    All,
+    /// `|`: any.
+    Any,
+}
+
+/// One `flowbits` keyword (`noalert` is [`Rule::noalert`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Flowbit {
+    /// Command.
+    pub cmd: FlowbitCmd,
+    /// Flowbit names, as indexes into the rule set's flowbit name table.
+    pub bits: Vec<u32>,
+    /// `|` or `&`.
+    pub join: FlowbitJoin,
+}
+
+/// threshold / detection_filter type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ThresholdType {
+    /// `limit`
+    Limit,
+    /// `threshold`
+    Threshold,
+    /// `both`
+    Both,
+    /// detection_filter
+    DetectionFilter,
+    /// `backoff`: alerts on the `count`-th match, then each time the match count reaches the
+    /// previous alerting count times `multiplier` (1, 10, 100, ... for count 1, multiplier 10).
+    /// Only with `track by_flow`; `seconds` is 0.
+    Backoff,
+}
+
+/// What a threshold counts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Track {
+    /// `by_src`
+    BySrc,
+    /// `by_dst`
+    ByDst,
+    /// `by_rule`
+    ByRule,
+    /// `by_both`
+    ByBoth,
+    /// `by_flow`
+    ByFlow,
+}
+
+/// `threshold` or `detection_filter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Threshold {
+    /// Type.
+    pub kind: ThresholdType,
+    /// Tracking.
+    pub track: Track,
+    /// Count.
+    pub count: u32,
+    /// Seconds (0 for `backoff`).
+    pub seconds: u32,
+    /// `multiplier` of `type backoff`; 1 for every other type.
+    pub multiplier: u32,
+}
+
+/// `target:src_ip|dest_ip`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// `src_ip`
+    Src,
+    /// `dest_ip`
+    Dst,
+}
+
+/// A parsed rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Action.
+    pub action: Action,
+    /// Header protocol.
+    pub proto: RuleProto,
+    /// Source addresses.
+    pub src: AddrSet,
+    /// Source ports.
+    pub src_ports: PortSet,
+    /// `<>`: the rule also matches with source and destination swapped.
+    pub bidirectional: bool,
+    /// Destination addresses.
+    pub dst: AddrSet,
+    /// Destination ports.
+    pub dst_ports: PortSet,
+    /// `sid`
+    pub sid: u32,
+    /// `gid` (default 1)
+    pub gid: u32,
+    /// `rev` (default 0)
+    pub rev: u32,
+    /// `msg`
+    pub msg: String,
+    /// `classtype` short name.
+    pub classtype: Option<String>,
+    /// Priority: `priority`, else the classtype's, else 3.
+    pub priority: u8,
+    /// Category text (the classtype's description), for EVE `alert.category`.
+    pub category: Option<String>,
+    /// `metadata` as key -> values (EVE `alert.metadata`).
+    pub metadata: Vec<(String, Vec<String>)>,
+    /// `reference` as (type, value); URL prefixes resolved from reference.config when known.
+    pub references: Vec<(String, String)>,
+    /// `target`
+    pub target: Option<Target>,
+    /// `flow`
+    pub flow: FlowOpts,
+    /// `flowbits` (not counting `noalert`).
+    pub flowbits: Vec<Flowbit>,
+    /// `flowbits:noalert` or `noalert`.
+    pub noalert: bool,
+    /// `threshold`
+    pub threshold: Option<Threshold>,
+    /// `detection_filter`
+    pub detection_filter: Option<Threshold>,
+    /// Header keywords.
+    pub packet: Vec<PacketMatch>,
+    /// Payload-inspection lists, in the order their buffers first appear.
+    pub buffers: Vec<BufferList>,
+    /// Number of byte_extract/byte_math variable slots used.
+    pub vars: u8,
+    /// Keywords that were parsed but are not acted on (e.g. `tag`), counted at load.
+    pub ignored_keywords: Vec<&'static str>,
+    /// Where the rule came from.
+    pub origin: Origin,
+}
+
+/// File and line of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Origin {
+    /// File path as given.
+    pub file: String,
+    /// Line number (of the rule's first line), 1-based.
+    pub line: usize,
+}
