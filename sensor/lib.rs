@@ -11,7 +11,10 @@
 pub mod capture;
 pub mod config;
 pub mod decode;
+pub mod defrag;
+pub mod detect;
 pub mod flow;
 pub mod metrics;
 pub mod output;
+pub mod rule;
 pub mod runtime;

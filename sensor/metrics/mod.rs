@@ -158,6 +158,21 @@ counters! {
     // fragments (reassembly comes with the defrag stage)
     DefragIpv4Fragments => "defrag.ipv4.fragments", Sum, "IPv4 fragments seen";
     DefragIpv6Fragments => "defrag.ipv6.fragments", Sum, "IPv6 fragments seen";
+    // ---- defrag stage (sensor/defrag) ----
+    DefragIpv4Reassembled => "defrag.ipv4.reassembled", Sum, "IPv4 datagrams reassembled from fragments";
+    DefragIpv6Reassembled => "defrag.ipv6.reassembled", Sum, "IPv6 datagrams reassembled from fragments";
+    DefragMaxTrackersReached => "defrag.max_trackers_reached", Sum, "fragments dropped because no tracker could be had, not even by eviction";
+    DefragMaxFragsReached => "defrag.max_frags_reached", Sum, "fragments not stored because defrag.max_frags fragments were held";
+    DefragTrackerSoftReuse => "defrag.tracker_soft_reuse", Sum, "finished trackers reused (always 0 in Picket: a finished tracker is freed at once)";
+    DefragTrackerHardReuse => "defrag.tracker_hard_reuse", Sum, "unfinished trackers evicted (least recently updated first) to make room";
+    DefragTrackerTimeout => "defrag.wrk.tracker_timeout", Sum, "unfinished trackers dropped after defrag.timeout_secs of packet time without a fragment";
+    DefragMemuse => "defrag.memuse", Sum, "bytes held by defrag trackers and fragments (at the time of the snapshot)";
+    DefragMemcapDrop => "defrag.picket.memcap_drop", Sum, "fragments dropped because their data did not fit in defrag.memcap_bytes even after evicting every other tracker";
+    EvIpv4FragOverlap => "decoder.event.ipv4.frag_overlap", Sum, "IPv4 fragment overlapping one already held";
+    EvIpv4FragIgnored => "decoder.event.ipv4.frag_ignored", Sum, "IPv4 fragment not stored (max_frags or memcap)";
+    EvIpv6FragOverlap => "decoder.event.ipv6.frag_overlap", Sum, "IPv6 fragment overlapping one already held";
+    EvIpv6FragIgnored => "decoder.event.ipv6.frag_ignored", Sum, "IPv6 fragment not stored (max_frags or memcap)";
+    // ---- end defrag stage ----
     // checksums
     ChecksumIpv4Invalid => "decoder.checksum.ipv4_invalid", Sum, "IPv4 header checksums that did not verify (when validated)";
     ChecksumTcpInvalid => "tcp.invalid_checksum", Sum, "TCP checksums that did not verify (when validated)";
@@ -321,6 +336,7 @@ pub const PICKET_ONLY_PREFIXES: &[&str] = &[
     "flow.spare_exhausted",
     "flow.wrk.pkts",
     "flow.no_flow",
+    "defrag.picket.", // Picket-only defrag counters (sensor/defrag)
     "output.",
     "pipeline.",
 ];
@@ -348,9 +364,36 @@ pub fn insert_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
     }
 }
 
+/// The counters reference page (`docs/counters.md`), generated from the table.
+pub fn counters_markdown() -> String {
+    let mut s = String::from(
+        "# Counters\n\nGenerated from `sensor/metrics/mod.rs` (a test fails when this page is out of date; \\\nregenerate with `PICKET_REGEN_DOCS=1 cargo test --lib counters_doc`).\n\n\\\nCounters marked *Suricata* have the same name and meaning as in Suricata's `stats` event and appear in\nPicket's EVE `stats` event; the others are Picket's own and appear in the replay summary and metrics.\n\n| counter | origin | merge | meaning |\n|---|---|---|---|\n",
+    );
+    for i in 0..COUNT {
+        let origin = if is_suricata_counter(NAMES[i]) { "Suricata" } else { "Picket" };
+        let merge = match KINDS[i] {
+            Kind::Sum => "sum",
+            Kind::Max => "max",
+        };
+        s.push_str(&format!("| `{}` | {} | {} | {} |\n", NAMES[i], origin, merge, HELP[i]));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_doc_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/counters.md");
+        let want = counters_markdown();
+        if std::env::var_os("PICKET_REGEN_DOCS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(have == want, "docs/counters.md is out of date: run PICKET_REGEN_DOCS=1 cargo test --lib counters_doc");
+    }
 
     #[test]
     fn names_are_unique_and_nest_without_collision() {

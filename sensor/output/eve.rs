@@ -360,3 +360,93 @@ mod tests {
         assert_eq!(s, "a\"b\\c\n\u{1}\u{ff}\u{e9}");
     }
 }
+
+/// The rule part of an alert (pre-rendered at load time).
+#[derive(Clone, Copy, Debug)]
+pub struct AlertRule<'a> {
+    /// `alert.action`
+    pub action: &'a str,
+    /// `alert.gid`
+    pub gid: u32,
+    /// `alert.signature_id`
+    pub sid: u32,
+    /// The rest of the `alert` object's fields, starting with a comma.
+    pub rest_json: &'a [u8],
+}
+
+/// The packet part of an alert.
+#[derive(Clone, Copy, Debug)]
+pub struct AlertPacket<'a> {
+    /// Packet time.
+    pub ts: Timestamp,
+    /// Decode summary.
+    pub d: &'a crate::decode::Decoded,
+    /// Position in the capture (0 = not from a capture file).
+    pub pcap_cnt: u64,
+    /// The packet goes to the server (None without a flow).
+    pub to_server: Option<bool>,
+}
+
+/// Appends an EVE `alert` event line, with the fields and order Suricata writes.
+pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow<S>>, rule: &AlertRule<'_>) {
+    let d = p.d;
+    let v6 = d.is_ipv6();
+    let mut j = Json::object(out);
+    j.ts("timestamp", p.ts);
+    if let Some(f) = flow {
+        j.u64("flow_id", f.flow_id);
+    }
+    if p.pcap_cnt != 0 && d.depth == 0 {
+        j.u64("pcap_cnt", p.pcap_cnt);
+    }
+    j.str("event_type", "alert");
+    if d.depth == 0 && d.vlan_n > 0 {
+        let v: Vec<u64> = d.vlan[..(d.vlan_n as usize).min(3)].iter().map(|&x| x as u64).collect();
+        j.u64_array("vlan", &v);
+    }
+    j.ip("src_ip", addr(d.src, v6));
+    if has_ports(d.proto) && d.has_l4() {
+        j.u64("src_port", d.sp as u64);
+    }
+    j.ip("dest_ip", addr(d.dst, v6));
+    if has_ports(d.proto) && d.has_l4() {
+        j.u64("dest_port", d.dp as u64);
+    }
+    j.u64("ip_v", if v6 { 6 } else { 4 });
+    j.str("proto", &proto_name(d.proto));
+    if matches!(d.proto, proto::ICMP | proto::ICMPV6) && d.has_l4() {
+        j.u64("icmp_type", d.icmp_type as u64);
+        j.u64("icmp_code", d.icmp_code as u64);
+    }
+    j.str("pkt_src", if d.flags & crate::decode::flags::REASSEMBLED != 0 { "defrag" } else { d.tunnel.pkt_src() });
+    {
+        j.key("alert");
+        j.buf.extend_from_slice(b"{\"action\":");
+        escape_into(j.buf, rule.action.as_bytes());
+        let _ = write!(j.buf, ",\"gid\":{},\"signature_id\":{}", rule.gid, rule.sid);
+        j.buf.extend_from_slice(rule.rest_json);
+        j.buf.push(b'}');
+    }
+    if let Some(ts) = p.to_server {
+        j.str("direction", if ts { "to_server" } else { "to_client" });
+    }
+    if let Some(f) = flow {
+        let mut fl = j.begin("flow");
+        fl.u64("pkts_toserver", f.pkts[0]);
+        fl.u64("pkts_toclient", f.pkts[1]);
+        fl.u64("bytes_toserver", f.bytes[0]);
+        fl.u64("bytes_toclient", f.bytes[1]);
+        fl.ts("start", f.start);
+        let fv6 = f.key.family == 6;
+        fl.ip("src_ip", addr(f.tuple.src, fv6));
+        fl.ip("dest_ip", addr(f.tuple.dst, fv6));
+        if has_ports(f.tuple.proto) {
+            fl.u64("src_port", f.tuple.sp as u64);
+            fl.u64("dest_port", f.tuple.dp as u64);
+        }
+        fl.end();
+        j.str("community_id", &flow_community_id(f));
+    }
+    j.end();
+    out.push(b'\n');
+}

@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::capture::pcap::{expand_inputs, PcapFileSource};
+use crate::capture::LinkType;
 use crate::capture::{CaptureWarning, PacketSource, Timestamp};
 use crate::config::{ChecksumMode, Config};
 use crate::decode::checksum::{self, AutoState, Mode};
-use crate::decode::{Decoded, Decoder};
+use crate::decode::{flags, Decoded, Decoder};
+use crate::defrag::{self, Defrag};
 use crate::flow::FlowKey;
 use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
@@ -38,6 +40,8 @@ pub struct ReplayOptions {
     pub config: Config,
     /// Print a progress line on stderr when it is a terminal.
     pub progress: bool,
+    /// The detection engine, when rules were given.
+    pub detect: Option<std::sync::Arc<crate::detect::engine::DetectEngine>>,
 }
 
 /// What a replay did.
@@ -126,16 +130,16 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         let recycle_tx = recycle_tx.clone();
         let table = table.clone();
         let flow_events = cfg.output.flow_events;
-        handles.push(
-            std::thread::Builder::new()
-                .name(format!("picket-w{id}"))
-                .spawn(move || worker_loop(Worker::new(id, table, flow_events), rx, out_tx, recycle_tx))?,
-        );
+        let detect = opts.detect.clone();
+        handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
+            worker_loop(Worker::new(id, table, flow_events).with_detect(detect), rx, out_tx, recycle_tx)
+        })?);
     }
     drop(recycle_tx);
 
     // Reader: this thread.
     let mut reader_c = Counters::new();
+    let mut defrag = Defrag::new(&cfg.defrag);
     let decoder = Decoder {
         teredo_port: cfg.decoder.teredo_port,
         vxlan_port: cfg.decoder.vxlan_port,
@@ -148,7 +152,6 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     });
     let batch_size = cfg.runtime.batch_packets;
     let mut pending: Vec<Vec<Pkt>> = (0..nworkers).map(|_| Vec::with_capacity(batch_size)).collect();
-    let mut last_sent: Vec<Timestamp> = vec![Timestamp(0); nworkers];
     let mut src = PcapFileSource::new(files);
     let mut pcap_cnt: u64 = 0;
     let mut now = Timestamp(0);
@@ -157,8 +160,8 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     let mut last_progress = Instant::now();
     let mut bytes_read: u64 = 0;
 
-    let send = |w: usize, pkts: Vec<Pkt>, now: Timestamp, c: &mut Counters, senders: &[Sender<Batch>]| {
-        let b = Batch { pkts, now };
+    let send = |w: usize, pkts: Vec<Pkt>, now: Timestamp, tick: bool, c: &mut Counters, senders: &[Sender<Batch>]| {
+        let b = Batch { pkts, now, tick };
         c.inc(C::PipelineBatches);
         match senders[w].try_send(b) {
             Ok(()) => {}
@@ -178,6 +181,16 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
             reader_c.add(C::CaptureBytes, fr.data.len() as u64);
             decoder.decode(fr.linktype, fr.data, &mut d, &mut reader_c);
             if fr.ts > now {
+                // Timeouts run at fixed points of the capture: when packet time enters a new
+                // second, every worker gets what is pending plus a tick. Each flow then sees the
+                // same packets and ticks in the same order whatever the number of workers.
+                if fr.ts.secs() > now.secs() && now.0 != 0 {
+                    for w in 0..nworkers {
+                        let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
+                        let part = std::mem::replace(&mut pending[w], fresh);
+                        send(w, part, fr.ts, true, &mut reader_c, &senders);
+                    }
+                }
                 now = fr.ts;
             }
             let validate = auto.validating();
@@ -211,8 +224,7 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
                 if pending[w].len() >= batch_size {
                     let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
                     let full = std::mem::replace(&mut pending[w], fresh);
-                    send(w, full, now, &mut reader_c, &senders);
-                    last_sent[w] = now;
+                    send(w, full, now, false, &mut reader_c, &senders);
                 }
             }
             let fp = FlowKey::of(&d, fr.data.len());
@@ -234,18 +246,59 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
             if pending[w].len() >= batch_size {
                 let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
                 let full = std::mem::replace(&mut pending[w], fresh);
-                send(w, full, now, &mut reader_c, &senders);
-                last_sent[w] = now;
+                send(w, full, now, false, &mut reader_c, &senders);
+            }
+            // Defrag: the fragment went on above (no flow); the datagram it completes follows
+            // it, decoded again from its IP header (pkt_src "defrag", no pcap_cnt).
+            if d.flags & flags::FRAGMENT != 0 {
+                let mut fd = d;
+                let mut next = defrag.fragment(fr.data, &fd, fr.ts, &mut reader_c);
+                // Bounded: each pass strips one IPv6 Fragment header.
+                for _ in 0..4 {
+                    let Some(dgram) = next.take() else { break };
+                    let Some(mut rd) = defrag::decode_rebuilt(&decoder, &dgram, &fd, &mut reader_c) else { break };
+                    rd.flags |= flags::REASSEMBLED;
+                    if rd.flags & flags::FRAGMENT != 0 {
+                        next = defrag.fragment(&dgram, &rd, fr.ts, &mut reader_c);
+                        fd = rd;
+                        continue;
+                    }
+                    let data = bytes::Bytes::from(dgram);
+                    let bad = auto.validating() && checksum::verify(&data, &rd) == Some(false);
+                    let fp = FlowKey::of(&rd, data.len());
+                    let hash = fp.as_ref().map(|f| f.key.hash()).unwrap_or(0);
+                    let w = if fp.is_some() {
+                        (hash % nworkers as u64) as usize
+                    } else {
+                        (pcap_cnt % nworkers as u64) as usize
+                    };
+                    pending[w].push(Pkt {
+                        data,
+                        ts: fr.ts,
+                        linktype: LinkType::RAW,
+                        pcap_cnt: 0,
+                        iface: fr.iface,
+                        d: rd,
+                        flow: fp,
+                        outer_only: false,
+                        hash,
+                        bad_checksum: bad,
+                    });
+                    if pending[w].len() >= batch_size {
+                        let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
+                        let full = std::mem::replace(&mut pending[w], fresh);
+                        send(w, full, now, false, &mut reader_c, &senders);
+                    }
+                }
             }
         });
-        // Chunk boundary: flush partial batches so that a read chunk is released soon, and tick
-        // idle workers once a second of packet time so their flows time out.
+        defrag.expire(now, &mut reader_c);
+        // Chunk boundary: flush partial batches so that a read chunk is released soon.
         for w in 0..nworkers {
-            if !pending[w].is_empty() || now.0 >= last_sent[w].0.saturating_add(1_000_000_000) {
+            if !pending[w].is_empty() {
                 let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
                 let part = std::mem::replace(&mut pending[w], fresh);
-                send(w, part, now, &mut reader_c, &senders);
-                last_sent[w] = now;
+                send(w, part, now, false, &mut reader_c, &senders);
             }
         }
         if progress && last_progress.elapsed() > Duration::from_millis(500) {
@@ -289,7 +342,22 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         let mut line = Vec::with_capacity(8192);
         // output counters are only known after the write; the stats event shows the rest
         out_c_preview.set(C::FlowActive, 0);
-        eve::stats_event(&mut line, ts, start.elapsed().as_secs(), &out_c_preview.to_stats_json());
+        let mut stats = out_c_preview.to_stats_json();
+        if let (Some(e), Some(m)) = (&opts.detect, stats.as_object_mut()) {
+            let mut ts_buf = Vec::new();
+            eve::fmt_ts(&mut ts_buf, ts);
+            let engines = serde_json::json!([{
+                "id": 0,
+                "last_reload": String::from_utf8_lossy(&ts_buf),
+                "rules_loaded": e.stats.loaded,
+                "rules_failed": e.stats.failed,
+                "rules_skipped": e.stats.skipped,
+            }]);
+            if let Some(serde_json::Value::Object(d)) = m.get_mut("detect") {
+                d.insert("engines".into(), engines);
+            }
+        }
+        eve::stats_event(&mut line, ts, start.elapsed().as_secs(), &stats);
         let _ = out_tx.send(OutMsg::Lines(line, 1));
     }
     drop(out_tx);

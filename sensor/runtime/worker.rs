@@ -5,10 +5,13 @@
 //! flows; no locks and no work stealing, which keeps packets of one flow in order and the
 //! per-flow state in one core's cache. Counters are plain integers, handed back at the end.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::capture::{LinkType, Timestamp};
 use crate::decode::Decoded;
+use crate::detect::engine::{DetectEngine, DetectScratch, FlowDetect, FlowInfo};
 use crate::flow::{EndReason, Flow, FlowPkt, FlowTable, TableConfig};
 use crate::metrics::{Counters, C};
 use crate::output::eve;
@@ -46,11 +49,17 @@ pub struct Batch {
     pub pkts: Vec<Pkt>,
     /// Latest packet time the reader has seen.
     pub now: Timestamp,
+    /// Run timeouts at `now` after the packets (the reader places ticks at fixed points of
+    /// the capture, so results do not depend on the number of workers).
+    pub tick: bool,
 }
 
 /// Per-flow state of later stages (stream, app layer, detection).
 #[derive(Clone, Debug, Default)]
-pub struct FlowExt {}
+pub struct FlowExt {
+    /// Flowbits, IP-only and by_flow threshold state.
+    pub detect: FlowDetect,
+}
 
 /// The worker's state.
 pub struct Worker {
@@ -66,7 +75,7 @@ pub struct Worker {
     pub out_events: u64,
     /// Write flow events.
     pub flow_events: bool,
-    last_expire: Timestamp,
+    detect: Option<(Arc<DetectEngine>, DetectScratch)>,
 }
 
 impl Worker {
@@ -79,8 +88,17 @@ impl Worker {
             out: Vec::with_capacity(1 << 16),
             out_events: 0,
             flow_events,
-            last_expire: Timestamp(0),
+            detect: None,
         }
+    }
+
+    /// Gives the worker a detection engine (and allocates its scratch space).
+    pub fn with_detect(mut self, engine: Option<Arc<DetectEngine>>) -> Self {
+        self.detect = engine.map(|e| {
+            let s = e.new_scratch();
+            (e, s)
+        });
+        self
     }
 
     fn log_end(out: &mut Vec<u8>, n: &mut u64, enabled: bool, f: &Flow<FlowExt>, why: EndReason) {
@@ -95,31 +113,73 @@ impl Worker {
         for p in &batch.pkts {
             self.packet(p);
         }
-        self.tick(batch.now);
+        if batch.tick {
+            self.tick(batch.now);
+        }
     }
 
-    /// Runs timeouts up to packet time `now` (at most once per second of packet time).
+    /// Runs timeouts up to packet time `now`.
     pub fn tick(&mut self, now: Timestamp) {
-        if now.0 >= self.last_expire.0.saturating_add(1_000_000_000) || now < self.last_expire {
-            self.last_expire = now;
-            let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
-            self.flows.expire(now, &mut self.counters, &mut |(f, why)| Self::log_end(out, n, en, f, why));
-        }
+        let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
+        self.flows.expire(now, &mut self.counters, &mut |(f, why)| Self::log_end(out, n, en, f, why));
     }
 
     /// Processes one packet.
     pub fn packet(&mut self, p: &Pkt) {
         self.counters.inc(C::FlowWrkPktsToWorker);
-        let Some(fp) = &p.flow else {
+        let mut slot = None;
+        let mut to_server = true;
+        if let Some(fp) = &p.flow {
+            let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
+            let r = self.flows.packet(fp, p.hash, &p.d, p.ts, p.iface, &mut self.counters, &mut |(f, why)| {
+                Self::log_end(out, n, en, f, why)
+            });
+            match r {
+                Some(l) => {
+                    slot = Some(l.slot);
+                    to_server = l.to_server;
+                }
+                None => self.counters.inc(C::FlowNoFlow),
+            }
+        } else {
             self.counters.inc(C::FlowNoFlow);
+        }
+        if p.outer_only {
             return;
-        };
-        let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
-        let r = self.flows.packet(fp, p.hash, &p.d, p.ts, p.iface, &mut self.counters, &mut |(f, why)| {
-            Self::log_end(out, n, en, f, why)
-        });
-        if r.is_none() {
-            self.counters.inc(C::FlowNoFlow);
+        }
+        let Some((engine, scratch)) = self.detect.as_mut() else { return };
+        let ts_secs = p.ts.secs();
+        match slot {
+            Some(sl) => {
+                let f = self.flows.get_mut(sl);
+                let info = FlowInfo { to_server, state: f.state, tcp_established: f.tcp_hs >= 3 };
+                if f.ext.detect.bits.len() * 64 < engine.flowbits {
+                    f.ext.detect = engine.new_flow_state();
+                }
+                let hash = f.hash;
+                engine.run(scratch, &p.data, &p.d, ts_secs, Some((&info, &mut f.ext.detect, hash)), &mut self.counters);
+                if !scratch.alerts.is_empty() {
+                    f.alerted = true;
+                }
+            }
+            None => engine.run(scratch, &p.data, &p.d, ts_secs, None, &mut self.counters),
+        }
+        if scratch.alerts.is_empty() {
+            return;
+        }
+        let flow = slot.map(|sl| self.flows.get(sl));
+        let ap = eve::AlertPacket { ts: p.ts, d: &p.d, pcap_cnt: p.pcap_cnt, to_server: slot.map(|_| to_server) };
+        for a in &scratch.alerts {
+            let cr = &engine.rules[a.rule as usize];
+            let rule = eve::AlertRule {
+                action: cr.rule.action.eve_name(),
+                gid: cr.rule.gid,
+                sid: cr.rule.sid,
+                rest_json: &cr.alert_json,
+            };
+            eve::alert_event(&mut self.out, &ap, flow, &rule);
+            self.out_events += 1;
+            self.counters.inc(C::DetectAlert);
         }
     }
 

@@ -1,0 +1,892 @@
+//! The detection engine: rules compiled into groups, and the per-packet run.
+//!
+//! Load time ([`DetectEngine::build`]): each usable rule is compiled (payload lists, pcre),
+//! ordered as Suricata orders signatures (action, flowbits, priority, then load order), and
+//! placed in the groups it can apply to: per transport (TCP, UDP, ICMPv4, ICMPv6, other) and
+//! flow direction, and for TCP/UDP per destination port (ports with the same rule set share a
+//! group). Each group has one multi-pattern database of its rules' fast patterns.
+//!
+//! Per packet ([`DetectEngine::run`]): pick the group, scan the payload once, collect the
+//! candidate rules named by the scan plus the group's rules without a fast pattern, and
+//! verify candidates in rule order. IP-only rules (addresses only) are evaluated once per flow
+//! direction, as in Suricata.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use crate::config::EngineKind;
+use crate::decode::{flags as dflags, proto, Decoded};
+use crate::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};
+use crate::detect::packet::match_packet;
+use crate::detect::verify::{self, CompiledList, VerifyScratch};
+use crate::flow::FlowState;
+use crate::metrics::{Counters, C};
+use crate::rule::ast::{
+    Action, AddrSet, Buffer, Content, FastPattern, FlowbitCmd, FlowbitJoin, PacketMatch, PayloadMatch, PortSet, Rule,
+    Threshold, ThresholdType, Track, Transport, MAX_VARS,
+};
+use crate::rule::{ErrorKind, RuleError};
+
+/// Alerts kept per packet (Suricata's `packet-alert-max`).
+pub const PACKET_ALERT_MAX: usize = 15;
+
+/// A rule ready to run.
+#[derive(Debug)]
+pub struct CompiledRule {
+    /// The parsed rule.
+    pub rule: Rule,
+    /// Payload list (the packet payload), compiled.
+    pub payload: Option<CompiledList>,
+    /// Prefilter pattern, when the rule has one.
+    pub fast_pattern: Option<PatternSpec>,
+    /// Evaluated once per flow direction (addresses only).
+    pub ip_only: bool,
+    /// `<>` copy with source and destination swapped (same sid).
+    pub swapped: bool,
+    /// Pre-rendered `"alert":{...}` body fields after `signature_id`, without braces.
+    pub alert_json: Vec<u8>,
+}
+
+/// The prefilter of one (transport, direction): one multi-pattern database of the fast
+/// patterns of every rule that can apply, whatever its ports (ports are checked on the
+/// candidates, which keeps the number of databases, and the compile time, small).
+#[derive(Debug, Default)]
+struct Group {
+    /// Prefilter database; pattern id -> rule ids (in evaluation order).
+    mpm: Option<Mpm>,
+    pattern_rules: Vec<Vec<u32>>,
+}
+
+/// Per (transport, direction): the prefilter group and, per destination port, the rules
+/// without a fast pattern that apply (ports sharing a rule set share the list).
+#[derive(Debug)]
+struct PortGroups {
+    /// Index into `groups`.
+    group: usize,
+    /// Port -> index into `always_sets` (65536 entries for TCP/UDP, one otherwise).
+    by_port: Vec<u32>,
+}
+
+const T_TCP: usize = 0;
+const T_UDP: usize = 1;
+const T_ICMP4: usize = 2;
+const T_ICMP6: usize = 3;
+const T_OTHER: usize = 4;
+const T_COUNT: usize = 5;
+
+/// Load statistics, for `rules check` and the stats event.
+#[derive(Debug, Default, Clone)]
+pub struct LoadStats {
+    /// Rules loaded (usable).
+    pub loaded: usize,
+    /// Rules that failed to parse.
+    pub failed: usize,
+    /// Rules parsed but skipped (unsupported feature).
+    pub skipped: usize,
+    /// Rules using a prefilter pattern.
+    pub with_fast_pattern: usize,
+    /// IP-only rules.
+    pub ip_only: usize,
+    /// Groups built.
+    pub groups: usize,
+    /// Patterns across all prefilter databases.
+    pub patterns: usize,
+    /// Seconds spent compiling (rules + databases).
+    pub compile_secs: f64,
+}
+
+/// Shared threshold state (by_src/by_dst/by_rule/by_both; by_flow lives in the flow).
+#[derive(Debug, Default)]
+pub struct ThresholdTable {
+    map: HashMap<(u32, u32, [u8; 16], [u8; 16]), ThresholdEntry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ThresholdEntry {
+    first_secs: u64,
+    count: u32,
+    /// backoff: the match count that alerts next.
+    next: u64,
+}
+
+/// The compiled rule set, shared read-only by all workers.
+pub struct DetectEngine {
+    /// Rules, in evaluation order (index = rule number).
+    pub rules: Vec<CompiledRule>,
+    groups: Vec<Group>,
+    always_sets: Vec<Vec<u32>>,
+    tables: [[PortGroups; 2]; T_COUNT],
+    /// Number of flowbit names.
+    pub flowbits: usize,
+    /// Rules that could not be used, with why.
+    pub errors: Vec<RuleError>,
+    /// Load statistics.
+    pub stats: LoadStats,
+    thresholds: Mutex<ThresholdTable>,
+    engine: Engine,
+    /// IP-only rules, in evaluation order.
+    ip_only: Vec<u32>,
+}
+
+impl std::fmt::Debug for DetectEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DetectEngine").field("rules", &self.rules.len()).field("groups", &self.groups.len()).finish()
+    }
+}
+
+/// One alert produced for a packet.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertHit {
+    /// Rule number (index into [`DetectEngine::rules`]).
+    pub rule: u32,
+}
+
+/// Per-worker detection state.
+pub struct DetectScratch {
+    mpm: MpmScratch,
+    verify: VerifyScratch,
+    /// Candidate marks (generation-stamped), one per rule.
+    stamp: Vec<u32>,
+    generation: u32,
+    candidates: Vec<u32>,
+    /// Alerts of the current packet.
+    pub alerts: Vec<AlertHit>,
+}
+
+/// Per-flow detection state.
+#[derive(Debug, Clone, Default)]
+pub struct FlowDetect {
+    /// Flowbits set on the flow (bit per flowbit name).
+    pub bits: Vec<u64>,
+    /// IP-only rules were evaluated for the to-server / to-client direction.
+    pub ip_only_done: [bool; 2],
+    /// by_flow thresholds: (rule, first second, count, backoff next).
+    pub thresholds: Vec<(u32, u64, u32, u64)>,
+}
+
+/// What the engine needs to know about the packet's flow.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowInfo {
+    /// The packet goes to the server.
+    pub to_server: bool,
+    /// Flow state.
+    pub state: FlowState,
+    /// TCP handshake complete (for `established` on TCP).
+    pub tcp_established: bool,
+}
+
+fn engine_of(k: EngineKind) -> Engine {
+    match k {
+        EngineKind::Hyperscan => Engine::Hyperscan,
+        EngineKind::AhoCorasick => Engine::AhoCorasick,
+    }
+}
+
+/// Suricata's pattern strength: distinct bytes weigh more than repeats, rarer classes more.
+pub fn pattern_strength(p: &[u8]) -> u32 {
+    let mut seen = [false; 256];
+    let mut s = 0u32;
+    for &b in p {
+        if !seen[b as usize] {
+            seen[b as usize] = true;
+            s += if b.is_ascii_alphabetic() {
+                3
+            } else if b.is_ascii_graphic() || b == b' ' || b == 0 || b == 1 || b == 0xff {
+                4
+            } else {
+                6
+            };
+        } else {
+            s += 1;
+        }
+    }
+    s
+}
+
+/// Chooses the rule's prefilter pattern from its payload list, as Suricata: an explicit
+/// `fast_pattern`, else the strongest (then longest) non-negated content.
+pub fn choose_fast_pattern(contents: &[&Content]) -> Option<PatternSpec> {
+    let explicit = contents.iter().find(|c| c.fast_pattern != FastPattern::No);
+    let c = match explicit {
+        Some(c) => *c,
+        None => contents
+            .iter()
+            .filter(|c| !c.negated && !c.pattern.is_empty())
+            .max_by_key(|c| (pattern_strength(&c.pattern), c.pattern.len()))?,
+    };
+    if c.negated || c.pattern.is_empty() {
+        return None;
+    }
+    let bytes = match c.fast_pattern {
+        FastPattern::Chop(off, len) => {
+            let (o, l) = (off as usize, len as usize);
+            match c.pattern.get(o..o.saturating_add(l)) {
+                Some(b) if !b.is_empty() => b.to_vec(),
+                _ => c.pattern.clone(),
+            }
+        }
+        _ => c.pattern.clone(),
+    };
+    Some(PatternSpec { bytes, nocase: c.nocase })
+}
+
+fn addr_bytes(a: &IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v) => {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&v.octets());
+            b
+        }
+        IpAddr::V6(v) => v.octets(),
+    }
+}
+
+fn in_range(x: &[u8; 16], v6: bool, lo: &IpAddr, hi: &IpAddr) -> bool {
+    match (lo, hi, v6) {
+        (IpAddr::V4(_), IpAddr::V4(_), false) => {
+            let a = &x[..4];
+            let l = addr_bytes(lo);
+            let h = addr_bytes(hi);
+            a >= &l[..4] && a <= &h[..4]
+        }
+        (IpAddr::V6(l), IpAddr::V6(h), true) => {
+            let a = x;
+            a >= &l.octets() && a <= &h.octets()
+        }
+        _ => false,
+    }
+}
+
+/// Whether address `a` (v4 in the first 4 bytes unless `v6`) is in the set.
+pub fn addr_match(set: &AddrSet, a: &[u8; 16], v6: bool) -> bool {
+    let inc = set.any || set.include.iter().any(|r| in_range(a, v6, &r.lo, &r.hi));
+    inc && !set.exclude.iter().any(|r| in_range(a, v6, &r.lo, &r.hi))
+}
+
+/// Whether port `p` is in the set.
+pub fn port_match(set: &PortSet, p: u16) -> bool {
+    let inc = set.any || set.include.iter().any(|r| p >= r.lo && p <= r.hi);
+    inc && !set.exclude.iter().any(|r| p >= r.lo && p <= r.hi)
+}
+
+fn transports_of(t: Transport) -> &'static [usize] {
+    match t {
+        Transport::Ip => &[T_TCP, T_UDP, T_ICMP4, T_ICMP6, T_OTHER],
+        Transport::Tcp => &[T_TCP],
+        Transport::Udp => &[T_UDP],
+        Transport::Icmp => &[T_ICMP4, T_ICMP6],
+        Transport::Icmpv4 => &[T_ICMP4],
+        Transport::Icmpv6 => &[T_ICMP6],
+        Transport::Sctp => &[T_OTHER],
+    }
+}
+
+fn flowbits_class(r: &Rule) -> u8 {
+    // Suricata orders rules that only set flowbits first, then those that set and read, then
+    // those that only read, then those that do not use flowbits.
+    let sets = r
+        .flowbits
+        .iter()
+        .any(|f| matches!(f.cmd, FlowbitCmd::Set | FlowbitCmd::SetOther | FlowbitCmd::Unset | FlowbitCmd::Toggle));
+    let reads = r.flowbits.iter().any(|f| matches!(f.cmd, FlowbitCmd::IsSet | FlowbitCmd::IsNotSet));
+    match (sets, reads) {
+        (true, false) => 0,
+        (true, true) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    }
+}
+
+/// Checks what detection supports; `Err` names the missing feature.
+fn supported(r: &Rule) -> Result<(), String> {
+    if let Some(app) = &r.proto.app {
+        return Err(format!("app-layer protocol {app}"));
+    }
+    for b in &r.buffers {
+        if let Buffer::Sticky(name) = &b.buffer {
+            return Err(format!("buffer {name}"));
+        }
+        if !b.transforms.is_empty() {
+            return Err("transform on the payload".into());
+        }
+    }
+    for m in &r.packet {
+        if let PacketMatch::AppLayerProtocol { .. } = m {
+            return Err("keyword app-layer-protocol".into());
+        }
+    }
+    Ok(())
+}
+
+fn render_alert_json(r: &Rule) -> Vec<u8> {
+    use crate::output::eve::escape_into;
+    let mut v = Vec::with_capacity(256);
+    v.extend_from_slice(format!(",\"rev\":{}", r.rev).as_bytes());
+    v.extend_from_slice(b",\"signature\":");
+    escape_into(&mut v, r.msg.as_bytes());
+    v.extend_from_slice(b",\"category\":");
+    escape_into(&mut v, r.category.as_deref().unwrap_or("").as_bytes());
+    v.extend_from_slice(format!(",\"severity\":{}", r.priority).as_bytes());
+    if !r.metadata.is_empty() {
+        v.extend_from_slice(b",\"metadata\":{");
+        for (i, (k, vals)) in r.metadata.iter().enumerate() {
+            if i > 0 {
+                v.push(b',');
+            }
+            escape_into(&mut v, k.as_bytes());
+            v.extend_from_slice(b":[");
+            for (j, x) in vals.iter().enumerate() {
+                if j > 0 {
+                    v.push(b',');
+                }
+                escape_into(&mut v, x.as_bytes());
+            }
+            v.push(b']');
+        }
+        v.push(b'}');
+    }
+    v
+}
+
+impl DetectEngine {
+    /// Compiles a parsed rule set. Rules that cannot be used are moved to `errors` with the
+    /// reason (kind [`ErrorKind::Unsupported`] or a compile error).
+    pub fn build(rules: Vec<Rule>, mut errors: Vec<RuleError>, flowbits: usize, kind: EngineKind) -> DetectEngine {
+        let t0 = std::time::Instant::now();
+        let engine = engine_of(kind);
+        let failed = errors.len();
+        let mut stats = LoadStats { failed, ..Default::default() };
+        let mut compiled: Vec<(usize, CompiledRule)> = Vec::with_capacity(rules.len());
+        for (load_idx, r) in rules.into_iter().enumerate() {
+            if let Err(why) = supported(&r) {
+                stats.skipped += 1;
+                errors.push(RuleError {
+                    file: r.origin.file.clone(),
+                    line: r.origin.line,
+                    sid: Some(r.sid),
+                    kind: ErrorKind::Unsupported(why.clone()),
+                    message: format!("not supported yet: {why}"),
+                });
+                continue;
+            }
+            let dsize = r.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
+            let payload = match r.buffers.iter().find(|b| b.buffer == Buffer::Payload) {
+                Some(list) => match verify::compile_with_dsize(list, dsize) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        stats.failed += 1;
+                        errors.push(RuleError {
+                            file: r.origin.file.clone(),
+                            line: r.origin.line,
+                            sid: Some(r.sid),
+                            kind: ErrorKind::BadValue("payload keywords".into()),
+                            message: e,
+                        });
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let contents: Vec<&Content> = r
+                .buffers
+                .iter()
+                .filter(|b| b.buffer == Buffer::Payload)
+                .flat_map(|b| b.matches.iter())
+                .filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None })
+                .collect();
+            let fast_pattern = choose_fast_pattern(&contents);
+            let ip_only = r.buffers.is_empty()
+                && r.packet.is_empty()
+                && r.flow == Default::default()
+                && r.flowbits.is_empty()
+                && r.proto.transport == Transport::Ip
+                && r.src_ports.any
+                && r.src_ports.exclude.is_empty()
+                && r.dst_ports.any
+                && r.dst_ports.exclude.is_empty();
+            let alert_json = render_alert_json(&r);
+            let bidir = r.bidirectional;
+            let cr = CompiledRule { rule: r, payload, fast_pattern, ip_only, swapped: false, alert_json };
+            if bidir {
+                let dsize =
+                    cr.rule.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
+                let payload = cr
+                    .rule
+                    .buffers
+                    .iter()
+                    .find(|b| b.buffer == Buffer::Payload)
+                    .and_then(|l| verify::compile_with_dsize(l, dsize).ok());
+                let mut sw = CompiledRule {
+                    rule: cr.rule.clone(),
+                    payload,
+                    fast_pattern: cr.fast_pattern.clone(),
+                    ip_only: cr.ip_only,
+                    swapped: true,
+                    alert_json: cr.alert_json.clone(),
+                };
+                std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
+                std::mem::swap(&mut sw.rule.src_ports, &mut sw.rule.dst_ports);
+                compiled.push((load_idx, cr));
+                compiled.push((load_idx, sw));
+            } else {
+                compiled.push((load_idx, cr));
+            }
+        }
+        // Suricata's signature order.
+        compiled.sort_by_key(|(i, c)| (c.rule.action.order(), flowbits_class(&c.rule), c.rule.priority, *i, c.swapped));
+        let rules: Vec<CompiledRule> = compiled.into_iter().map(|(_, c)| c).collect();
+        stats.loaded = rules.iter().filter(|r| !r.swapped).count();
+        stats.with_fast_pattern = rules.iter().filter(|r| !r.swapped && r.fast_pattern.is_some()).count();
+        stats.ip_only = rules.iter().filter(|r| !r.swapped && r.ip_only).count();
+
+        // Groups: per transport and direction one prefilter database; the rules without a
+        // fast pattern are listed per destination port range.
+        let mut groups: Vec<Group> = Vec::new();
+        let mut always_sets: Vec<Vec<u32>> = Vec::new();
+        let mut dedup: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut mpm_errors = Vec::new();
+        let mut mpm_cache: HashMap<Vec<u32>, usize> = HashMap::new();
+        let tables: [[PortGroups; 2]; T_COUNT] = std::array::from_fn(|t| {
+            std::array::from_fn(|dir| {
+                let members: Vec<u32> = rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| !r.ip_only)
+                    .filter(|(_, r)| transports_of(r.rule.proto.transport).contains(&t))
+                    .filter(|(_, r)| if dir == 0 { !r.rule.flow.to_client } else { !r.rule.flow.to_server })
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                let with_fp: Vec<u32> =
+                    members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_some()).collect();
+                let group = *mpm_cache.entry(with_fp.clone()).or_insert_with(|| {
+                    groups.push(build_group(&with_fp, &rules, engine, &mut mpm_errors));
+                    groups.len() - 1
+                });
+                let always: Vec<u32> =
+                    members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_none()).collect();
+                let mut intern = |set: Vec<u32>| -> u32 {
+                    *dedup.entry(set.clone()).or_insert_with(|| {
+                        always_sets.push(set);
+                        (always_sets.len() - 1) as u32
+                    })
+                };
+                let ported = t == T_TCP || t == T_UDP;
+                let mut by_port = Vec::with_capacity(if ported { 65536 } else { 1 });
+                if ported {
+                    // Boundaries of every port range used by these rules.
+                    let mut cuts: Vec<u32> = vec![0, 65536];
+                    for &i in &always {
+                        let ps = &rules[i as usize].rule.dst_ports;
+                        for r in ps.include.iter().chain(ps.exclude.iter()) {
+                            cuts.push(r.lo as u32);
+                            cuts.push(r.hi as u32 + 1);
+                        }
+                    }
+                    cuts.sort_unstable();
+                    cuts.dedup();
+                    for w in cuts.windows(2) {
+                        let (lo, hi) = (w[0], w[1].min(65536));
+                        if lo >= 65536 {
+                            break;
+                        }
+                        let set: Vec<u32> = always
+                            .iter()
+                            .copied()
+                            .filter(|&i| port_match(&rules[i as usize].rule.dst_ports, lo as u16))
+                            .collect();
+                        let idx = intern(set);
+                        by_port.extend(std::iter::repeat_n(idx, (hi - lo) as usize));
+                    }
+                } else {
+                    by_port.push(intern(always));
+                }
+                PortGroups { group, by_port }
+            })
+        });
+        for e in mpm_errors {
+            errors.push(RuleError {
+                file: String::new(),
+                line: 0,
+                sid: None,
+                kind: ErrorKind::Unsupported("prefilter".into()),
+                message: e,
+            });
+        }
+        stats.groups = groups.len() + always_sets.len();
+        stats.patterns = groups.iter().map(|g| g.pattern_rules.len()).sum();
+        stats.compile_secs = t0.elapsed().as_secs_f64();
+        let ip_only = rules.iter().enumerate().filter(|(_, r)| r.ip_only).map(|(i, _)| i as u32).collect();
+        DetectEngine {
+            rules,
+            groups,
+            always_sets,
+            tables,
+            flowbits,
+            errors,
+            stats,
+            thresholds: Mutex::new(ThresholdTable::default()),
+            engine,
+            ip_only,
+        }
+    }
+
+    /// The multi-pattern engine in use.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// A worker's scratch space.
+    pub fn new_scratch(&self) -> DetectScratch {
+        let mut mpm = MpmScratch::default();
+        for g in &self.groups {
+            if let Some(m) = &g.mpm {
+                let _ = m.prepare(&mut mpm);
+            }
+        }
+        DetectScratch {
+            mpm,
+            verify: VerifyScratch::default(),
+            stamp: vec![0; self.rules.len()],
+            generation: 0,
+            candidates: Vec::with_capacity(256),
+            alerts: Vec::with_capacity(PACKET_ALERT_MAX),
+        }
+    }
+
+    /// Fresh per-flow state.
+    pub fn new_flow_state(&self) -> FlowDetect {
+        FlowDetect { bits: vec![0; self.flowbits.div_ceil(64)], ip_only_done: [false; 2], thresholds: Vec::new() }
+    }
+
+    /// Runs the rules on one packet; alerts are left in `s.alerts` in rule order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        s: &mut DetectScratch,
+        frame: &[u8],
+        d: &Decoded,
+        ts_secs: u64,
+        flow: Option<(&FlowInfo, &mut FlowDetect, u64)>,
+        c: &mut Counters,
+    ) {
+        s.alerts.clear();
+        if !d.is_ip() {
+            return;
+        }
+        let t = match d.proto {
+            proto::TCP if d.has_l4() => T_TCP,
+            proto::UDP if d.has_l4() => T_UDP,
+            proto::ICMP if d.has_l4() => T_ICMP4,
+            proto::ICMPV6 if d.has_l4() => T_ICMP6,
+            proto::TCP | proto::UDP | proto::ICMP | proto::ICMPV6 => return,
+            _ => T_OTHER,
+        };
+        let (finfo, mut fstate, flow_hash) = match flow {
+            Some((i, st, h)) => (Some(*i), Some(st), h),
+            None => (None, None, 0),
+        };
+        let dir = match finfo {
+            Some(f) if !f.to_server => 1,
+            _ => 0,
+        };
+        let pg = &self.tables[t][dir];
+        let g = &self.groups[pg.group];
+        let port_idx = if t == T_TCP || t == T_UDP { d.dp as usize } else { 0 };
+        let always: &[u32] = match pg.by_port.get(port_idx).and_then(|&i| self.always_sets.get(i as usize)) {
+            Some(a) => a,
+            None => &[],
+        };
+        let ip_only_due = match (&finfo, &fstate) {
+            (Some(_), Some(st)) => !st.ip_only_done[dir],
+            _ => true,
+        } && !self.ip_only.is_empty();
+        if g.mpm.is_none() && always.is_empty() && !ip_only_due {
+            return;
+        }
+        // Candidates: prefilter hits plus the rules that have no fast pattern.
+        s.generation = s.generation.wrapping_add(1);
+        if s.generation == 0 {
+            s.stamp.iter_mut().for_each(|x| *x = 0);
+            s.generation = 1;
+        }
+        let gen = s.generation;
+        s.candidates.clear();
+        for &r in always {
+            s.stamp[r as usize] = gen;
+            s.candidates.push(r);
+        }
+        let payload = d.payload(frame);
+        if let Some(m) = &g.mpm {
+            let (stamp, cands) = (&mut s.stamp, &mut s.candidates);
+            m.scan(&mut s.mpm, payload, &mut |pid| {
+                if let Some(rs) = g.pattern_rules.get(pid as usize) {
+                    for &r in rs {
+                        if let Some(st) = stamp.get_mut(r as usize) {
+                            if *st != gen {
+                                *st = gen;
+                                cands.push(r);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        if ip_only_due {
+            s.candidates.extend_from_slice(&self.ip_only);
+        }
+        s.candidates.sort_unstable();
+        let mut vars = [0i64; MAX_VARS];
+        let mut i = 0;
+        while i < s.candidates.len() {
+            let rn = s.candidates[i];
+            i += 1;
+            let cr = &self.rules[rn as usize];
+            let r = &cr.rule;
+            // addresses and ports
+            let v6 = d.is_ipv6();
+            if !addr_match(&r.src, &d.src, v6) || !addr_match(&r.dst, &d.dst, v6) {
+                continue;
+            }
+            if (t == T_TCP || t == T_UDP) && (!port_match(&r.src_ports, d.sp) || !port_match(&r.dst_ports, d.dp)) {
+                continue;
+            }
+            if !flow_ok(r, finfo.as_ref(), d) {
+                continue;
+            }
+            if !r.packet.iter().all(|m| match_packet(m, frame, d)) {
+                continue;
+            }
+            if let Some(pl) = &cr.payload {
+                vars.iter_mut().for_each(|v| *v = 0);
+                if !verify::inspect(pl, payload, &mut vars, &mut s.verify) {
+                    continue;
+                }
+            }
+            // flowbits conditions
+            if !r.flowbits.is_empty() {
+                let Some(st) = fstate.as_deref_mut() else { continue };
+                if !flowbits_ok(r, st) {
+                    continue;
+                }
+                flowbits_apply(r, st);
+            }
+            if r.action == Action::Pass {
+                s.alerts.clear();
+                break;
+            }
+            if r.noalert {
+                continue;
+            }
+            if !self.threshold_ok(rn, r, d, ts_secs, fstate.as_deref_mut(), flow_hash, c) {
+                continue;
+            }
+            if s.alerts.len() >= PACKET_ALERT_MAX {
+                c.inc(C::DetectAlertQueueOverflow);
+                continue;
+            }
+            // a <> rule and its swapped copy alert once
+            if s.alerts
+                .iter()
+                .any(|a| self.rules[a.rule as usize].rule.sid == r.sid && self.rules[a.rule as usize].rule.gid == r.gid)
+            {
+                continue;
+            }
+            s.alerts.push(AlertHit { rule: rn });
+        }
+        if let Some(st) = fstate {
+            st.ip_only_done[dir] = true;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn threshold_ok(
+        &self,
+        rn: u32,
+        r: &Rule,
+        d: &Decoded,
+        now: u64,
+        fstate: Option<&mut FlowDetect>,
+        _flow_hash: u64,
+        c: &mut Counters,
+    ) -> bool {
+        let th = match (&r.threshold, &r.detection_filter) {
+            (Some(t), _) => *t,
+            (None, Some(t)) => *t,
+            (None, None) => return true,
+        };
+        let ok = if th.track == Track::ByFlow {
+            match fstate {
+                Some(st) => {
+                    let pos = st.thresholds.iter().position(|e| e.0 == rn);
+                    let e = match pos {
+                        Some(p) => &mut st.thresholds[p],
+                        None => {
+                            st.thresholds.push((rn, now, 0, 0));
+                            let n = st.thresholds.len() - 1;
+                            &mut st.thresholds[n]
+                        }
+                    };
+                    let mut te = ThresholdEntry { first_secs: e.1, count: e.2, next: e.3 };
+                    let ok = threshold_step(&th, &mut te, now);
+                    e.1 = te.first_secs;
+                    e.2 = te.count;
+                    e.3 = te.next;
+                    ok
+                }
+                None => true,
+            }
+        } else {
+            let (a, b) = match th.track {
+                Track::BySrc => (d.src, [0; 16]),
+                Track::ByDst => (d.dst, [0; 16]),
+                Track::ByBoth => (d.src, d.dst),
+                _ => ([0; 16], [0; 16]),
+            };
+            let key = (r.gid, r.sid, a, b);
+            let mut tbl = match self.thresholds.lock() {
+                Ok(t) => t,
+                Err(p) => p.into_inner(),
+            };
+            let e = tbl.map.entry(key).or_insert(ThresholdEntry { first_secs: now, count: 0, next: 0 });
+            threshold_step(&th, e, now)
+        };
+        if !ok {
+            c.inc(C::DetectAlertsSuppressed);
+        }
+        ok
+    }
+}
+
+/// One match against a threshold entry; true when the match alerts.
+fn threshold_step(th: &Threshold, e: &mut ThresholdEntry, now: u64) -> bool {
+    let window = th.seconds as u64;
+    if th.kind != ThresholdType::Backoff && now.saturating_sub(e.first_secs) >= window.max(1) && e.count > 0 {
+        // window expired: start a new one
+        e.first_secs = now;
+        e.count = 0;
+    }
+    if e.count == 0 {
+        e.first_secs = now;
+    }
+    e.count = e.count.saturating_add(1);
+    match th.kind {
+        ThresholdType::Limit => e.count <= th.count,
+        ThresholdType::Threshold => {
+            if e.count >= th.count {
+                e.count = 0;
+                true
+            } else {
+                false
+            }
+        }
+        ThresholdType::Both => e.count == th.count,
+        ThresholdType::DetectionFilter => e.count > th.count,
+        ThresholdType::Backoff => {
+            // Alerts on match count, count*m, count*m^2, ... (no time window).
+            if e.next == 0 {
+                e.next = th.count.max(1) as u64;
+            }
+            if e.count as u64 == e.next {
+                e.next = e.next.saturating_mul(th.multiplier.max(1) as u64);
+                true
+            } else {
+                false
+            }
+        }
+    }
+}
+
+fn flow_ok(r: &Rule, f: Option<&FlowInfo>, d: &Decoded) -> bool {
+    let o = &r.flow;
+    if *o == Default::default() {
+        return true;
+    }
+    if o.only_stream {
+        return false; // no stream reassembly yet: only packets are inspected
+    }
+    let frag = d.flags & dflags::FRAGMENT != 0;
+    if o.only_frag && !frag || o.no_frag && frag {
+        return false;
+    }
+    let Some(f) = f else {
+        return !(o.to_server || o.to_client || o.established || o.not_established) || o.stateless;
+    };
+    if o.to_server && !f.to_server || o.to_client && f.to_server {
+        return false;
+    }
+    let est = if d.proto == proto::TCP { f.tcp_established } else { f.state == FlowState::Established };
+    if o.established && !est {
+        return false;
+    }
+    if o.not_established && est {
+        return false;
+    }
+    true
+}
+
+fn bit(st: &FlowDetect, b: u32) -> bool {
+    st.bits.get(b as usize / 64).is_some_and(|w| w & (1u64 << (b % 64)) != 0)
+}
+
+fn flowbits_ok(r: &Rule, st: &FlowDetect) -> bool {
+    for fb in &r.flowbits {
+        let want = match fb.cmd {
+            FlowbitCmd::IsSet => true,
+            FlowbitCmd::IsNotSet => false,
+            _ => continue,
+        };
+        let ok = match fb.join {
+            FlowbitJoin::All => fb.bits.iter().all(|&b| bit(st, b) == want),
+            FlowbitJoin::Any => fb.bits.iter().any(|&b| bit(st, b) == want),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+fn flowbits_apply(r: &Rule, st: &mut FlowDetect) {
+    for fb in &r.flowbits {
+        for &b in &fb.bits {
+            let (w, m) = (b as usize / 64, 1u64 << (b % 64));
+            if w >= st.bits.len() {
+                st.bits.resize(w + 1, 0);
+            }
+            match fb.cmd {
+                FlowbitCmd::Set | FlowbitCmd::SetOther => st.bits[w] |= m,
+                FlowbitCmd::Unset => st.bits[w] &= !m,
+                FlowbitCmd::Toggle => st.bits[w] ^= m,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn build_group(set: &[u32], rules: &[CompiledRule], engine: Engine, errors: &mut Vec<String>) -> Group {
+    let mut g = Group::default();
+    let mut pat_index: HashMap<PatternSpec, u32> = HashMap::new();
+    let mut pats: Vec<PatternSpec> = Vec::new();
+    for &r in set {
+        if let Some(p) = &rules[r as usize].fast_pattern {
+            let id = *pat_index.entry(p.clone()).or_insert_with(|| {
+                pats.push(p.clone());
+                g.pattern_rules.push(Vec::new());
+                (pats.len() - 1) as u32
+            });
+            g.pattern_rules[id as usize].push(r);
+        }
+    }
+    if !pats.is_empty() {
+        match Mpm::build(engine, &pats) {
+            Ok(m) => g.mpm = Some(m),
+            Err(e) => {
+                // Same candidates, slower: never lose rules to a database that failed.
+                errors.push(format!("{e}; using the reference matcher for this group"));
+                g.mpm = Some(Mpm::Naive(pats));
+            }
+        }
+    }
+    g
+}

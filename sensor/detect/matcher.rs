@@ -1,0 +1,234 @@
+//! Multi-pattern matching: the prefilter that picks candidate rules.
+//!
+//! Contract of [`Mpm::scan`]: every pattern that occurs in the haystack is reported at least
+//! once (no false negatives); a pattern may be reported more than once, and an engine may
+//! report patterns that do not occur (false positives are allowed: candidates are verified in
+//! full afterwards). Engines:
+//! - [`Engine::Hyperscan`]: vectorscan, patterns compiled as `\xHH`-escaped literals with
+//!   `SINGLEMATCH` (and `CASELESS` for nocase), as Suricata's util-mpm-hs does. One scratch
+//!   per worker, grown to fit every database.
+//! - [`Engine::AhoCorasick`]: the aho-corasick crate, one ASCII-case-insensitive automaton
+//!   with overlapping search; case-sensitive patterns are confirmed byte-for-byte at the match
+//!   position before they are reported.
+//! - [`Engine::Naive`]: a loop of `memmem`-style searches, the reference in tests.
+//!
+//! Scanning allocates nothing; building (load time) does.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use hyperscan::prelude::*;
+
+/// One literal given to the prefilter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PatternSpec {
+    /// Bytes.
+    pub bytes: Vec<u8>,
+    /// Match ASCII letters in either case.
+    pub nocase: bool,
+}
+
+/// Which engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// vectorscan.
+    Hyperscan,
+    /// aho-corasick crate.
+    AhoCorasick,
+    /// Reference: one search per pattern.
+    Naive,
+}
+
+/// A compiled set of patterns. Pattern ids are indexes into the slice given to [`Mpm::build`].
+pub enum Mpm {
+    /// vectorscan database.
+    Hs(BlockDatabase),
+    /// Aho-Corasick automaton plus, per pattern, the bytes to confirm (None when nocase).
+    Ac(AhoCorasick, Vec<Option<Vec<u8>>>),
+    /// Reference engine.
+    Naive(Vec<PatternSpec>),
+    /// No patterns.
+    Empty,
+}
+
+/// Per-worker scratch space.
+#[derive(Default)]
+pub struct MpmScratch {
+    hs: Option<Scratch>,
+}
+
+impl std::fmt::Debug for Mpm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mpm::Hs(_) => f.write_str("Mpm::Hs"),
+            Mpm::Ac(_, p) => write!(f, "Mpm::Ac({} patterns)", p.len()),
+            Mpm::Naive(p) => write!(f, "Mpm::Naive({} patterns)", p.len()),
+            Mpm::Empty => f.write_str("Mpm::Empty"),
+        }
+    }
+}
+
+fn hs_escape(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 4);
+    for b in bytes {
+        s.push_str(&format!("\\x{b:02x}"));
+    }
+    s
+}
+
+impl Mpm {
+    /// Compiles `patterns` for `engine`.
+    pub fn build(engine: Engine, patterns: &[PatternSpec]) -> Result<Mpm, String> {
+        if patterns.is_empty() {
+            return Ok(Mpm::Empty);
+        }
+        match engine {
+            Engine::Hyperscan => {
+                let mut v = Vec::with_capacity(patterns.len());
+                for (i, p) in patterns.iter().enumerate() {
+                    if p.bytes.is_empty() {
+                        return Err(format!("pattern {i} is empty"));
+                    }
+                    let mut flags = CompileFlags::SINGLEMATCH;
+                    if p.nocase {
+                        flags |= CompileFlags::CASELESS;
+                    }
+                    let mut pat = Pattern::with_flags(hs_escape(&p.bytes), flags).map_err(|e| e.to_string())?;
+                    pat.id = Some(i);
+                    v.push(pat);
+                }
+                let pats: Patterns = v.into_iter().collect();
+                let db: BlockDatabase = pats.build().map_err(|e| format!("hyperscan compile: {e}"))?;
+                Ok(Mpm::Hs(db))
+            }
+            Engine::AhoCorasick => {
+                let ac = AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .kind(if patterns.len() <= 2000 { Some(AhoCorasickKind::DFA) } else { None })
+                    .build(patterns.iter().map(|p| &p.bytes))
+                    .map_err(|e| format!("aho-corasick build: {e}"))?;
+                let confirm = patterns.iter().map(|p| if p.nocase { None } else { Some(p.bytes.clone()) }).collect();
+                Ok(Mpm::Ac(ac, confirm))
+            }
+            Engine::Naive => Ok(Mpm::Naive(patterns.to_vec())),
+        }
+    }
+
+    /// Makes `scratch` usable with this database (call once per database at worker start).
+    pub fn prepare(&self, scratch: &mut MpmScratch) -> Result<(), String> {
+        if let Mpm::Hs(db) = self {
+            match &mut scratch.hs {
+                Some(s) => {
+                    db.realloc_scratch(s).map_err(|e| e.to_string())?;
+                }
+                None => scratch.hs = Some(db.alloc_scratch().map_err(|e| e.to_string())?),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports the ids of the patterns found in `hay` (see the module contract).
+    pub fn scan(&self, scratch: &mut MpmScratch, hay: &[u8], on_match: &mut dyn FnMut(u32)) {
+        if hay.is_empty() {
+            return;
+        }
+        match self {
+            Mpm::Hs(db) => {
+                let Some(s) = scratch.hs.as_ref() else { return };
+                // A scan error (only possible with a scratch that does not fit, which prepare()
+                // rules out) reports nothing rather than panicking.
+                let _ = db.scan(hay, s, |id, _from, _to, _flags| {
+                    on_match(id);
+                    Matching::Continue
+                });
+            }
+            Mpm::Ac(ac, confirm) => {
+                for m in ac.find_overlapping_iter(hay) {
+                    let id = m.pattern().as_u32();
+                    match confirm.get(id as usize) {
+                        Some(Some(exact)) => {
+                            if hay.get(m.start()..m.end()) == Some(exact.as_slice()) {
+                                on_match(id);
+                            }
+                        }
+                        _ => on_match(id),
+                    }
+                }
+            }
+            Mpm::Naive(pats) => {
+                for (i, p) in pats.iter().enumerate() {
+                    if find(hay, &p.bytes, p.nocase).is_some() {
+                        on_match(i as u32);
+                    }
+                }
+            }
+            Mpm::Empty => {}
+        }
+    }
+}
+
+/// First position of `needle` in `hay` (ASCII case-insensitively when `nocase`).
+pub fn find(hay: &[u8], needle: &[u8], nocase: bool) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    if needle.len() > hay.len() {
+        return None;
+    }
+    if nocase {
+        hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
+    } else {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One table of cases, run against every engine: they must report the same set of ids.
+    #[test]
+    fn engines_agree_on_a_table_of_cases() {
+        let pats = vec![
+            PatternSpec { bytes: b"GET ".to_vec(), nocase: false },
+            PatternSpec { bytes: b"host:".to_vec(), nocase: true },
+            PatternSpec { bytes: vec![0x00, 0xff, 0x10], nocase: false },
+            PatternSpec { bytes: b"abc".to_vec(), nocase: false },
+            PatternSpec { bytes: b"bcd".to_vec(), nocase: false },
+            PatternSpec { bytes: b"Abc".to_vec(), nocase: false },
+        ];
+        let hays: [&[u8]; 6] =
+            [b"GET / HTTP/1.1\r\nHOST: x\r\n", b"get / http/1.1", b"\x01\x00\xff\x10\x02", b"xxabcdxx", b"ABC", b""];
+        let want: [&[u32]; 6] = [&[0, 1], &[], &[2], &[3, 4], &[], &[]];
+        for engine in [Engine::Hyperscan, Engine::AhoCorasick, Engine::Naive] {
+            let mpm = Mpm::build(engine, &pats).unwrap();
+            let mut s = MpmScratch::default();
+            mpm.prepare(&mut s).unwrap();
+            for (h, w) in hays.iter().zip(want.iter()) {
+                let mut got = Vec::new();
+                mpm.scan(&mut s, h, &mut |id| got.push(id));
+                got.sort();
+                got.dedup();
+                assert_eq!(&got, w, "{engine:?} on {h:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_scratch_serves_several_databases() {
+        let a = Mpm::build(Engine::Hyperscan, &[PatternSpec { bytes: b"a".to_vec(), nocase: false }]).unwrap();
+        let b = Mpm::build(
+            Engine::Hyperscan,
+            &(0..500)
+                .map(|i| PatternSpec { bytes: format!("pattern{i}x").into_bytes(), nocase: true })
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let mut s = MpmScratch::default();
+        a.prepare(&mut s).unwrap();
+        b.prepare(&mut s).unwrap();
+        let mut n = 0;
+        b.scan(&mut s, b"..PATTERN42X..", &mut |_| n += 1);
+        a.scan(&mut s, b"a", &mut |_| n += 1);
+        assert_eq!(n, 2);
+    }
+}
