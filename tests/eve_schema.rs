@@ -1,0 +1,103 @@
+//! Every EVE line of a small but varied capture validates against Suricata's EVE JSON schema
+//! (`../shared/corpus/eve-schema.json`; skipped with a message when absent).
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// TCP session, UDP request/reply, ICMP echo, ICMPv6 echo, VLAN and QinQ traffic, VXLAN,
+/// 6in4 and GRE tunnels, and one invalid packet.
+fn varied_capture() -> Vec<(u64, Vec<u8>)> {
+    use tcpf::*;
+    let (c, s) = ([10, 7, 0, 1], [10, 7, 0, 2]);
+    let (a6, b6) = (
+        [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01],
+        [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02],
+    );
+    let mut l2: Vec<Vec<u8>> = vec![
+        eth(&ipv4_tcp(c, s, 41000, 80, 10, 0, SYN, b"")),
+        eth(&ipv4_tcp(s, c, 80, 41000, 90, 11, SYN | ACK, b"")),
+        eth(&ipv4_tcp(c, s, 41000, 80, 11, 91, ACK, b"")),
+        eth(&ipv4_tcp(c, s, 41000, 80, 11, 91, PSH | ACK, b"GET / HTTP/1.0\r\n\r\n")),
+        eth(&ipv4_tcp(s, c, 80, 41000, 91, 29, FIN | ACK, b"")),
+        eth(&ipv4_tcp(c, s, 41000, 80, 29, 92, FIN | ACK, b"")),
+        eth(&ipv4_udp(c, s, 5000, 53, b"q")),
+        eth(&ipv4_udp(s, c, 53, 5000, b"a")),
+        eth(&ipv4_icmp(c, s, 8, 0, [0, 1, 0, 1], b"ping")),
+        eth(&ipv4_icmp(s, c, 0, 0, [0, 1, 0, 1], b"ping")),
+        eth(&ipv6_echo_request(a6, b6, 3, 3)),
+        eth_vlan(&[(0x8100, 10)], &ipv4_udp(c, s, 6000, 123, b"ntp")),
+        eth_vlan(&[(0x88a8, 20), (0x8100, 30)], &ipv6_tcp(a6, b6, 42000, 443, 1, 0, SYN, b"")),
+        eth(&ipv4_udp(
+            [203, 0, 113, 1],
+            [203, 0, 113, 2],
+            40000,
+            4789,
+            &vxlan(5, &eth(&ipv4_tcp([10, 9, 0, 1], [10, 9, 0, 2], 1234, 22, 1, 0, SYN, b""))),
+        )),
+        eth(&ipv4_raw([192, 0, 2, 1], [192, 0, 2, 2], 41, &ipv6_udp(a6, b6, 9000, 9001, b"6in4"))),
+        eth(&ipv4_raw(
+            [192, 0, 2, 3],
+            [192, 0, 2, 4],
+            47,
+            &gre_v0(0x0800, &ipv4_udp([172, 16, 0, 1], [172, 16, 0, 2], 1, 2, b"gre")),
+        )),
+    ];
+    let mut bad = eth(&ipv4_udp(c, s, 1, 2, b"truncated"));
+    bad.truncate(30);
+    l2.push(bad);
+    l2.into_iter().enumerate().map(|(i, f)| (t_ms(i as u64 * 10), f)).collect()
+}
+
+#[test]
+fn every_eve_line_validates_against_suricatas_schema() {
+    let Some(schema_path) = corpus_file("eve-schema.json") else {
+        eprintln!("skipped: ../shared/corpus/eve-schema.json is not present");
+        return;
+    };
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the EVE schema compiles");
+
+    let r = replay_pcap(LT_ETHERNET, &varied_capture());
+    // the capture really exercised what it claims to
+    r.assert_counters(&[
+        ("decoder.pkts", 17),
+        ("decoder.vlan", 2),
+        ("decoder.vlan_qinq", 1),
+        ("decoder.vxlan", 1),
+        ("decoder.gre", 1),
+        ("decoder.ipv6_in_ipv4", 1),
+        ("decoder.invalid", 1),
+        ("flow.icmpv4", 1),
+        ("flow.icmpv6", 1),
+    ]);
+    assert!(r.flows().len() >= 10, "{:#?}", r.flows());
+    let mut failures = Vec::new();
+    for (i, ev) in r.events.iter().enumerate() {
+        let errs: Vec<String> = validator.iter_errors(ev).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        if !errs.is_empty() {
+            failures.push(format!("line {} ({}): {}", i + 1, ev["event_type"], errs.join("; ")));
+        }
+    }
+    assert!(failures.is_empty(), "EVE lines not valid against the schema:\n{}", failures.join("\n"));
+}
+
+/// The schema check is not vacuous: an event with an unknown field or a mistyped one fails.
+#[test]
+fn schema_rejects_malformed_events() {
+    let Some(schema_path) = corpus_file("eve-schema.json") else {
+        eprintln!("skipped: ../shared/corpus/eve-schema.json is not present");
+        return;
+    };
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let bad_field =
+        serde_json::json!({"timestamp": "x", "event_type": "flow", "flow": {"pkts_toserver": 1, "no_such_field": 1}});
+    assert!(!validator.is_valid(&bad_field));
+    let bad_type = serde_json::json!({"timestamp": "x", "event_type": "flow", "src_port": "80"});
+    assert!(!validator.is_valid(&bad_type));
+    let bad_stats =
+        serde_json::json!({"timestamp": "x", "event_type": "stats", "stats": {"decoder": {"not_a_counter": 1}}});
+    assert!(!validator.is_valid(&bad_stats));
+}

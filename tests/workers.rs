@@ -1,0 +1,127 @@
+//! Acceptance: the number of workers does not change the flows. `mix.pcap` (the shared
+//! corpus; skipped with a message when absent) replayed with `--workers 1` and `--workers 4`
+//! gives the same multiset of flow events, compared on their tuple, VLANs, packet and byte
+//! counts both ways and start time. Since a flow whose two directions met different workers
+//! would show up as two half-flows with different counts, equality also shows that every
+//! flow's both directions landed on one worker.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use serde_json::Value;
+
+/// The compared identity of a flow event.
+fn flow_key(f: &Value) -> String {
+    let s = |k: &str| f.get(k).map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    let fl = &f["flow"];
+    format!(
+        "{} {}:{} -> {}:{} vlan={} ts={}/{} tc={}/{} start={}",
+        s("proto"),
+        s("src_ip"),
+        s("src_port"),
+        s("dest_ip"),
+        s("dest_port"),
+        s("vlan"),
+        fl["pkts_toserver"],
+        fl["bytes_toserver"],
+        fl["pkts_toclient"],
+        fl["bytes_toclient"],
+        fl["start"],
+    )
+}
+
+fn multiset(r: &Run) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for f in r.flows() {
+        *m.entry(flow_key(f)).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Entries whose counts differ, at most `n` of them.
+fn diff(a: &BTreeMap<String, usize>, b: &BTreeMap<String, usize>, n: usize) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (a.get(k).copied().unwrap_or(0), b.get(k).copied().unwrap_or(0));
+            (x != y).then(|| format!("{x} vs {y}: {k}"))
+        })
+        .take(n)
+        .collect()
+}
+
+/// Replays `mix` with `workers` workers and the extra arguments; must succeed.
+fn run(mix: &std::path::Path, workers: &str, extra: &[String]) -> Run {
+    let d = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = vec!["--workers", workers];
+    args.extend(extra.iter().map(String::as_str));
+    let r = replay_files(d.path(), &[mix], &args);
+    assert_eq!(r.code, 0, "--workers {workers}: {}", r.stderr);
+    r
+}
+
+fn assert_same_flows(r1: &Run, r4: &Run) {
+    let total1 = r1.counter("flow.total");
+    let total4 = r4.counter("flow.total");
+    assert!(total1 > 1000, "mix.pcap should hold many flows, got {total1}");
+    assert_eq!(r1.flows().len() as u64, total1, "one flow event per flow (1 worker)");
+    assert_eq!(r4.flows().len() as u64, total4, "one flow event per flow (4 workers)");
+    for c in ["decoder.pkts", "decoder.bytes", "decoder.invalid", "flow.emerg_mode_entered"] {
+        assert_eq!(r1.counter(c), r4.counter(c), "{c} with 1 and 4 workers");
+    }
+    let (m1, m4) = (multiset(r1), multiset(r4));
+    let d = diff(&m1, &m4, 20);
+    assert!(
+        d.is_empty(),
+        "flow events differ between 1 and 4 workers (flow.total {total1} vs {total4}; first {} differences, count with 1 vs with 4):\n{}",
+        d.len(),
+        d.join("\n")
+    );
+    for c in ["flow.total", "flow.tcp", "flow.udp", "flow.icmpv4", "flow.icmpv6", "flow.tcp_reuse"] {
+        assert_eq!(r1.counter(c), r4.counter(c), "{c} with 1 and 4 workers");
+    }
+}
+
+/// The acceptance criterion, with the default configuration.
+#[test]
+fn one_and_four_workers_give_the_same_flows() {
+    let Some(mix) = corpus_file("traffic/mix.pcap") else {
+        eprintln!("skipped: ../shared/corpus/traffic/mix.pcap is not present");
+        return;
+    };
+    let r1 = run(&mix, "1", &[]);
+    let r4 = run(&mix, "4", &[]);
+    assert_same_flows(&r1, &r4);
+}
+
+/// The same comparison with every timeout longer than the capture (its packet times span
+/// 0 to ~1.95e9 s), so that flows end only by TCP reuse or at shutdown: what is left to
+/// differ is how packets are sharded, and a flow split across workers would differ.
+#[test]
+fn one_and_four_workers_give_the_same_flows_without_timeouts() {
+    let Some(mix) = corpus_file("traffic/mix.pcap") else {
+        eprintln!("skipped: ../shared/corpus/traffic/mix.pcap is not present");
+        return;
+    };
+    let mut sets = Vec::new();
+    for proto in ["default", "tcp", "udp", "icmp"] {
+        for k in [
+            "new_secs",
+            "established_secs",
+            "closed_secs",
+            "emergency_new_secs",
+            "emergency_established_secs",
+            "emergency_closed_secs",
+        ] {
+            sets.push("--set".to_string());
+            sets.push(format!("flow.timeouts.{proto}.{k}=4000000000"));
+        }
+    }
+    let r1 = run(&mix, "1", &sets);
+    let r4 = run(&mix, "4", &sets);
+    assert_eq!(r1.counter("flow.emerg_mode_entered"), 0, "the flow tables must not fill up");
+    assert!(r1.flows().iter().all(|f| f["flow"]["reason"] != "timeout"), "no flow may time out with these timeouts");
+    assert_same_flows(&r1, &r4);
+}
