@@ -413,13 +413,13 @@ impl Cx<'_, '_> {
     }
 
     fn sll(&mut self) {
+        // SLL: packet type(2) arphrd(2) addr len(2) addr(8) protocol(2). Read by hand:
+        // etherparse's slice refuses packet types and ARPHRD values it does not know, which
+        // real captures (outgoing packets, tunnels) use.
         self.c.inc(C::DecoderSll);
-        match etherparse::LinuxSllHeaderSlice::from_slice(self.f) {
-            Ok(h) => {
-                let proto = be16(h.slice(), 14).unwrap_or(0);
-                self.ethertype(proto, 16);
-            }
-            Err(_) => self.event(C::EvSllPktTooSmall, true),
+        match be16(self.f, 14) {
+            Some(proto) if self.f.len() >= 16 => self.ethertype(proto, 16),
+            _ => self.event(C::EvSllPktTooSmall, true),
         }
     }
 

@@ -161,6 +161,8 @@ pub struct FlowDetect {
     pub bits: Vec<u64>,
     /// IP-only rules were evaluated for the to-server / to-client direction.
     pub ip_only_done: [bool; 2],
+    /// A pass rule matched: no more detection on this flow (as Suricata's flow pass).
+    pub pass: bool,
     /// by_flow thresholds: (rule, first second, count, backoff next).
     pub thresholds: Vec<(u32, u64, u32, u64)>,
 }
@@ -556,7 +558,12 @@ impl DetectEngine {
 
     /// Fresh per-flow state.
     pub fn new_flow_state(&self) -> FlowDetect {
-        FlowDetect { bits: vec![0; self.flowbits.div_ceil(64)], ip_only_done: [false; 2], thresholds: Vec::new() }
+        FlowDetect {
+            bits: vec![0; self.flowbits.div_ceil(64)],
+            ip_only_done: [false; 2],
+            pass: false,
+            thresholds: Vec::new(),
+        }
     }
 
     /// Runs the rules on one packet; alerts are left in `s.alerts` in rule order.
@@ -586,6 +593,9 @@ impl DetectEngine {
             Some((i, st, h)) => (Some(*i), Some(st), h),
             None => (None, None, 0),
         };
+        if fstate.as_ref().is_some_and(|st| st.pass) {
+            return;
+        }
         let dir = match finfo {
             Some(f) if !f.to_server => 1,
             _ => 0,
@@ -672,7 +682,12 @@ impl DetectEngine {
                 flowbits_apply(r, st);
             }
             if r.action == Action::Pass {
+                // Pass rules come first in rule order, so nothing was queued yet; with a flow,
+                // the whole flow is passed from here on.
                 s.alerts.clear();
+                if let Some(st) = fstate.as_deref_mut() {
+                    st.pass = true;
+                }
                 break;
             }
             if r.noalert {

@@ -69,6 +69,8 @@ pub struct FlowPkt {
     pub by_port: bool,
     /// Bytes counted for the flow (the frame, or the tunnelled packet).
     pub bytes: u32,
+    /// The packet is a TCP SYN/ACK (a flow it creates is oriented towards its receiver).
+    pub syn_ack: bool,
 }
 
 fn normalise(t: &Tuple, family: u8, depth: u8, vlan: [u16; 3]) -> FlowKey {
@@ -132,7 +134,8 @@ impl FlowKey {
             }
             _ => return None,
         };
-        Some(FlowPkt { key: normalise(&keyt, family, d.depth, vlan), tuple, create, by_port, bytes })
+        let syn_ack = d.proto == proto::TCP && l4 && d.tcp_flags & 0x12 == 0x12;
+        Some(FlowPkt { key: normalise(&keyt, family, d.depth, vlan), tuple, create, by_port, bytes, syn_ack })
     }
 
     /// The flow of a tunnel's outer layer (Teredo/VXLAN/Geneve UDP, IPv4 protocol 41), if the
@@ -157,6 +160,7 @@ impl FlowKey {
             create: true,
             by_port: o.proto == proto::UDP,
             bytes,
+            syn_ack: false,
         })
     }
 
@@ -661,9 +665,16 @@ impl<S: Default> FlowTable<S> {
         let flow_id = mix64(hash ^ ts.0.rotate_left(17)) & 0x7fff_ffff_ffff_ffff;
         let f = &mut self.slots[slot as usize];
         let key = p.key;
+        // A TCP flow first seen at its SYN/ACK is oriented from the SYN/ACK's receiver (the
+        // client), as Suricata does, so that to_server/to_client keep their meaning.
+        let mut tuple = p.tuple;
+        if p.syn_ack {
+            std::mem::swap(&mut tuple.src, &mut tuple.dst);
+            std::mem::swap(&mut tuple.sp, &mut tuple.dp);
+        }
         *f = Flow {
             key,
-            tuple: p.tuple,
+            tuple,
             flow_id,
             hash,
             start: ts,
