@@ -46,6 +46,10 @@ pub struct CompiledRule {
     pub swapped: bool,
     /// Pre-rendered `"alert":{...}` body fields after `signature_id`, without braces.
     pub alert_json: Vec<u8>,
+    /// Source addresses, compiled.
+    pub src: FastAddrSet,
+    /// Destination addresses, compiled.
+    pub dst: FastAddrSet,
 }
 
 /// The prefilter of one (transport, direction): one multi-pattern database of the fast
@@ -260,6 +264,73 @@ fn in_range(x: &[u8; 16], v6: bool, lo: &IpAddr, hi: &IpAddr) -> bool {
     }
 }
 
+/// An address set compiled for lookups: merged, sorted ranges per family, searched by
+/// binary search (IP reputation rules carry hundreds of addresses each).
+#[derive(Debug, Clone, Default)]
+pub struct FastAddrSet {
+    any: bool,
+    inc4: Vec<(u32, u32)>,
+    inc6: Vec<(u128, u128)>,
+    exc4: Vec<(u32, u32)>,
+    exc6: Vec<(u128, u128)>,
+}
+
+fn merge<T: Ord + Copy>(mut v: Vec<(T, T)>, succ: impl Fn(T) -> Option<T>) -> Vec<(T, T)> {
+    v.sort_unstable();
+    let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
+    for (lo, hi) in v {
+        if let Some(last) = out.last_mut() {
+            if succ(last.1).is_none_or(|n| lo <= n) {
+                if hi > last.1 {
+                    last.1 = hi;
+                }
+                continue;
+            }
+        }
+        out.push((lo, hi));
+    }
+    out
+}
+
+fn in_sorted<T: Ord + Copy>(v: &[(T, T)], x: T) -> bool {
+    // last range starting at or before x
+    let i = v.partition_point(|r| r.0 <= x);
+    i > 0 && v[i - 1].1 >= x
+}
+
+impl FastAddrSet {
+    /// Compiles a parsed set.
+    pub fn new(set: &AddrSet) -> Self {
+        let split = |rs: &[crate::rule::ast::IpRange]| {
+            let mut v4 = Vec::new();
+            let mut v6 = Vec::new();
+            for r in rs {
+                match (r.lo, r.hi) {
+                    (IpAddr::V4(a), IpAddr::V4(b)) => v4.push((u32::from(a), u32::from(b))),
+                    (IpAddr::V6(a), IpAddr::V6(b)) => v6.push((u128::from(a), u128::from(b))),
+                    _ => {}
+                }
+            }
+            (merge(v4, |x: u32| x.checked_add(1)), merge(v6, |x: u128| x.checked_add(1)))
+        };
+        let (inc4, inc6) = split(&set.include);
+        let (exc4, exc6) = split(&set.exclude);
+        FastAddrSet { any: set.any, inc4, inc6, exc4, exc6 }
+    }
+
+    /// Whether the address (v4 in the first 4 bytes unless `v6`) is in the set.
+    #[inline]
+    pub fn contains(&self, a: &[u8; 16], v6: bool) -> bool {
+        if v6 {
+            let x = u128::from_be_bytes(*a);
+            (self.any || in_sorted(&self.inc6, x)) && !in_sorted(&self.exc6, x)
+        } else {
+            let x = u32::from_be_bytes([a[0], a[1], a[2], a[3]]);
+            (self.any || in_sorted(&self.inc4, x)) && !in_sorted(&self.exc4, x)
+        }
+    }
+}
+
 /// Whether address `a` (v4 in the first 4 bytes unless `v6`) is in the set.
 pub fn addr_match(set: &AddrSet, a: &[u8; 16], v6: bool) -> bool {
     let inc = set.any || set.include.iter().any(|r| in_range(a, v6, &r.lo, &r.hi));
@@ -398,18 +469,19 @@ impl DetectEngine {
                 .filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None })
                 .collect();
             let fast_pattern = choose_fast_pattern(&contents);
+            // Suricata's IP-only rules: addresses (and flowbits, thresholds) only, any ports,
+            // any transport named in the header; evaluated once per flow direction.
             let ip_only = r.buffers.is_empty()
                 && r.packet.is_empty()
                 && r.flow == Default::default()
-                && r.flowbits.is_empty()
-                && r.proto.transport == Transport::Ip
                 && r.src_ports.any
                 && r.src_ports.exclude.is_empty()
                 && r.dst_ports.any
                 && r.dst_ports.exclude.is_empty();
             let alert_json = render_alert_json(&r);
             let bidir = r.bidirectional;
-            let cr = CompiledRule { rule: r, payload, fast_pattern, ip_only, swapped: false, alert_json };
+            let (src, dst) = (FastAddrSet::new(&r.src), FastAddrSet::new(&r.dst));
+            let cr = CompiledRule { rule: r, payload, fast_pattern, ip_only, swapped: false, alert_json, src, dst };
             if bidir {
                 let dsize =
                     cr.rule.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
@@ -426,6 +498,8 @@ impl DetectEngine {
                     ip_only: cr.ip_only,
                     swapped: true,
                     alert_json: cr.alert_json.clone(),
+                    src: cr.dst.clone(),
+                    dst: cr.src.clone(),
                 };
                 std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
                 std::mem::swap(&mut sw.rule.src_ports, &mut sw.rule.dst_ports);
@@ -655,7 +729,10 @@ impl DetectEngine {
             let r = &cr.rule;
             // addresses and ports
             let v6 = d.is_ipv6();
-            if !addr_match(&r.src, &d.src, v6) || !addr_match(&r.dst, &d.dst, v6) {
+            if cr.ip_only && !transports_of(r.proto.transport).contains(&t) {
+                continue;
+            }
+            if !cr.src.contains(&d.src, v6) || !cr.dst.contains(&d.dst, v6) {
                 continue;
             }
             if (t == T_TCP || t == T_UDP) && (!port_match(&r.src_ports, d.sp) || !port_match(&r.dst_ports, d.dp)) {

@@ -39,8 +39,10 @@ pub enum Engine {
 
 /// A compiled set of patterns. Pattern ids are indexes into the slice given to [`Mpm::build`].
 pub enum Mpm {
-    /// vectorscan database.
-    Hs(BlockDatabase),
+    /// vectorscan database, plus the one-byte patterns, which are matched by a byte table:
+    /// vectorscan 5.4 was seen to miss one-byte literals near the end of a buffer in large
+    /// databases (a false negative, which the prefilter contract forbids).
+    Hs(Option<BlockDatabase>, Vec<(u8, bool, u32)>),
     /// Aho-Corasick automaton plus, per pattern, the bytes to confirm (None when nocase).
     Ac(AhoCorasick, Vec<Option<Vec<u8>>>),
     /// Reference engine.
@@ -58,7 +60,7 @@ pub struct MpmScratch {
 impl std::fmt::Debug for Mpm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Mpm::Hs(_) => f.write_str("Mpm::Hs"),
+            Mpm::Hs(_, s) => write!(f, "Mpm::Hs(+{} one-byte patterns)", s.len()),
             Mpm::Ac(_, p) => write!(f, "Mpm::Ac({} patterns)", p.len()),
             Mpm::Naive(p) => write!(f, "Mpm::Naive({} patterns)", p.len()),
             Mpm::Empty => f.write_str("Mpm::Empty"),
@@ -83,9 +85,14 @@ impl Mpm {
         match engine {
             Engine::Hyperscan => {
                 let mut v = Vec::with_capacity(patterns.len());
+                let mut singles = Vec::new();
                 for (i, p) in patterns.iter().enumerate() {
                     if p.bytes.is_empty() {
                         return Err(format!("pattern {i} is empty"));
+                    }
+                    if p.bytes.len() == 1 {
+                        singles.push((p.bytes[0], p.nocase, i as u32));
+                        continue;
                     }
                     let mut flags = CompileFlags::SINGLEMATCH;
                     if p.nocase {
@@ -95,9 +102,13 @@ impl Mpm {
                     pat.id = Some(i);
                     v.push(pat);
                 }
-                let pats: Patterns = v.into_iter().collect();
-                let db: BlockDatabase = pats.build().map_err(|e| format!("hyperscan compile: {e}"))?;
-                Ok(Mpm::Hs(db))
+                let db = if v.is_empty() {
+                    None
+                } else {
+                    let pats: Patterns = v.into_iter().collect();
+                    Some(pats.build().map_err(|e| format!("hyperscan compile: {e}"))?)
+                };
+                Ok(Mpm::Hs(db, singles))
             }
             Engine::AhoCorasick => {
                 let ac = AhoCorasickBuilder::new()
@@ -115,7 +126,7 @@ impl Mpm {
 
     /// Makes `scratch` usable with this database (call once per database at worker start).
     pub fn prepare(&self, scratch: &mut MpmScratch) -> Result<(), String> {
-        if let Mpm::Hs(db) = self {
+        if let Mpm::Hs(Some(db), _) = self {
             match &mut scratch.hs {
                 Some(s) => {
                     db.realloc_scratch(s).map_err(|e| e.to_string())?;
@@ -132,14 +143,28 @@ impl Mpm {
             return;
         }
         match self {
-            Mpm::Hs(db) => {
-                let Some(s) = scratch.hs.as_ref() else { return };
-                // A scan error (only possible with a scratch that does not fit, which prepare()
-                // rules out) reports nothing rather than panicking.
-                let _ = db.scan(hay, s, |id, _from, _to, _flags| {
-                    on_match(id);
-                    Matching::Continue
-                });
+            Mpm::Hs(db, singles) => {
+                if let (Some(db), Some(s)) = (db, scratch.hs.as_ref()) {
+                    // A scan error (only possible with a scratch that does not fit, which
+                    // prepare() rules out) reports nothing rather than panicking.
+                    let _ = db.scan(hay, s, |id, _from, _to, _flags| {
+                        on_match(id);
+                        Matching::Continue
+                    });
+                }
+                if !singles.is_empty() {
+                    let mut seen = [false; 256];
+                    for &b in hay {
+                        seen[b as usize] = true;
+                    }
+                    for &(b, nocase, id) in singles {
+                        if seen[b as usize]
+                            || (nocase && seen[b.to_ascii_lowercase() as usize] | seen[b.to_ascii_uppercase() as usize])
+                        {
+                            on_match(id);
+                        }
+                    }
+                }
             }
             Mpm::Ac(ac, confirm) => {
                 for m in ac.find_overlapping_iter(hay) {
@@ -209,6 +234,34 @@ mod tests {
                 got.sort();
                 got.dedup();
                 assert_eq!(&got, w, "{engine:?} on {h:?}");
+            }
+        }
+    }
+
+    /// Regression: in a large database vectorscan missed one-byte literals near the end of a
+    /// buffer; they are matched by the byte table now, by every engine alike.
+    #[test]
+    fn one_byte_patterns_at_the_end_are_found() {
+        let mut pats: Vec<PatternSpec> = (0..3000)
+            .map(|i| PatternSpec { bytes: format!("longer-pattern-{i}").into_bytes(), nocase: i % 2 == 0 })
+            .collect();
+        pats.push(PatternSpec { bytes: b"z".to_vec(), nocase: false });
+        pats.push(PatternSpec { bytes: b"Q".to_vec(), nocase: true });
+        let z = pats.len() as u32 - 2;
+        for engine in [Engine::Hyperscan, Engine::AhoCorasick, Engine::Naive] {
+            let m = Mpm::build(engine, &pats).unwrap();
+            let mut s = MpmScratch::default();
+            m.prepare(&mut s).unwrap();
+            for len in 1..80 {
+                let mut hay = vec![b'.'; len];
+                hay[len - 1] = b'z';
+                let mut got = Vec::new();
+                m.scan(&mut s, &hay, &mut |id| got.push(id));
+                assert!(got.contains(&z), "{engine:?}: 'z' at the end of {len} bytes not reported");
+                hay[len - 1] = b'q';
+                got.clear();
+                m.scan(&mut s, &hay, &mut |id| got.push(id));
+                assert!(got.contains(&(z + 1)) && !got.contains(&z), "{engine:?}: nocase 'Q' vs 'q'");
             }
         }
     }
