@@ -112,8 +112,9 @@ impl FlowKey {
                 (t, true, false, t)
             }
             proto::ICMPV6 if l4 => {
+                // Keyed by type and expected reply type, not code (as Suricata).
                 let t = Tuple { src: d.src, dst: d.dst, sp: d.sp, dp: d.dp, proto: d.proto };
-                (t, true, false, t)
+                (t, true, false, Tuple { sp: d.sp & 0xff, dp: d.dp & 0xff, ..t })
             }
             proto::ICMP if l4 => {
                 if d.flags & flags::ICMP_ERROR != 0 && !d.invalid {
@@ -125,7 +126,7 @@ impl FlowKey {
                     return None;
                 } else {
                     let t = Tuple { src: d.src, dst: d.dst, sp: d.sp, dp: d.dp, proto: d.proto };
-                    (t, true, false, t)
+                    (t, true, false, Tuple { sp: d.sp & 0xff, dp: d.dp & 0xff, ..t })
                 }
             }
             proto::IPV6 if family == 4 => {
