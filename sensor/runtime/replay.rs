@@ -160,8 +160,9 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     let mut last_progress = Instant::now();
     let mut bytes_read: u64 = 0;
 
-    let send = |w: usize, pkts: Vec<Pkt>, now: Timestamp, tick: bool, c: &mut Counters, senders: &[Sender<Batch>]| {
-        let b = Batch { pkts, now, tick };
+    let mut pending_ticks: Vec<Vec<(u32, Timestamp)>> = vec![Vec::new(); nworkers];
+    let send = |w: usize, pkts: Vec<Pkt>, now: Timestamp, ticks: Vec<(u32, Timestamp)>, c: &mut Counters, senders: &[Sender<Batch>]| {
+        let b = Batch { pkts, now, ticks };
         c.inc(C::PipelineBatches);
         match senders[w].try_send(b) {
             Ok(()) => {}
@@ -186,9 +187,11 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
                 // same packets and ticks in the same order whatever the number of workers.
                 if fr.ts.secs() > now.secs() && now.0 != 0 {
                     for w in 0..nworkers {
-                        let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
-                        let part = std::mem::replace(&mut pending[w], fresh);
-                        send(w, part, fr.ts, true, &mut reader_c, &senders);
+                        let at = pending[w].len() as u32;
+                        match pending_ticks[w].last_mut() {
+                            Some(t) if t.0 == at => t.1 = fr.ts,
+                            _ => pending_ticks[w].push((at, fr.ts)),
+                        }
                     }
                 }
                 now = fr.ts;
@@ -224,7 +227,7 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
                 if pending[w].len() >= batch_size {
                     let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
                     let full = std::mem::replace(&mut pending[w], fresh);
-                    send(w, full, now, false, &mut reader_c, &senders);
+                    send(w, full, now, std::mem::take(&mut pending_ticks[w]), &mut reader_c, &senders);
                 }
             }
             let fp = FlowKey::of(&d, fr.data.len());
@@ -246,7 +249,7 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
             if pending[w].len() >= batch_size {
                 let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
                 let full = std::mem::replace(&mut pending[w], fresh);
-                send(w, full, now, false, &mut reader_c, &senders);
+                send(w, full, now, std::mem::take(&mut pending_ticks[w]), &mut reader_c, &senders);
             }
             // Defrag: the fragment went on above (no flow); the datagram it completes follows
             // it, decoded again from its IP header (pkt_src "defrag", no pcap_cnt).
@@ -287,7 +290,7 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
                     if pending[w].len() >= batch_size {
                         let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
                         let full = std::mem::replace(&mut pending[w], fresh);
-                        send(w, full, now, false, &mut reader_c, &senders);
+                        send(w, full, now, std::mem::take(&mut pending_ticks[w]), &mut reader_c, &senders);
                     }
                 }
             }
@@ -295,10 +298,10 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         defrag.expire(now, &mut reader_c);
         // Chunk boundary: flush partial batches so that a read chunk is released soon.
         for w in 0..nworkers {
-            if !pending[w].is_empty() {
+            if !pending[w].is_empty() || !pending_ticks[w].is_empty() {
                 let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
                 let part = std::mem::replace(&mut pending[w], fresh);
-                send(w, part, now, false, &mut reader_c, &senders);
+                send(w, part, now, std::mem::take(&mut pending_ticks[w]), &mut reader_c, &senders);
             }
         }
         if progress && last_progress.elapsed() > Duration::from_millis(500) {

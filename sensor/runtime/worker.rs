@@ -49,9 +49,10 @@ pub struct Batch {
     pub pkts: Vec<Pkt>,
     /// Latest packet time the reader has seen.
     pub now: Timestamp,
-    /// Run timeouts at `now` after the packets (the reader places ticks at fixed points of
-    /// the capture, so results do not depend on the number of workers).
-    pub tick: bool,
+    /// Timeout ticks: run timeouts at the given packet time before the packet at the given
+    /// index (index == len: after the last packet). The reader places ticks at fixed points
+    /// of the capture, so results do not depend on the number of workers.
+    pub ticks: Vec<(u32, Timestamp)>,
 }
 
 /// Per-flow state of later stages (stream, app layer, detection).
@@ -110,11 +111,19 @@ impl Worker {
 
     /// Processes one batch.
     pub fn process(&mut self, batch: &Batch) {
-        for p in &batch.pkts {
+        let mut ticks = batch.ticks.iter().peekable();
+        for (i, p) in batch.pkts.iter().enumerate() {
+            while let Some(&&(at, ts)) = ticks.peek() {
+                if at as usize > i {
+                    break;
+                }
+                self.tick(ts);
+                ticks.next();
+            }
             self.packet(p);
         }
-        if batch.tick {
-            self.tick(batch.now);
+        for &(_, ts) in ticks {
+            self.tick(ts);
         }
     }
 
