@@ -4,7 +4,7 @@ CARGO ?= cargo
 SHARED ?= ../shared
 # Conformance tests that must keep passing (raised as the sensor grows; see .ci/run).
 CONFORMANCE_MIN ?= 33
-DEBIAN_PKGS := libvectorscan-dev libpcap-dev pkg-config python3 tcpdump
+DEBIAN_PKGS := libvectorscan-dev libpcap-dev pkg-config python3 tcpdump prometheus
 
 .PHONY: all deps build run test conformance bench fmt clippy clean
 
@@ -16,7 +16,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
 

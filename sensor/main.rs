@@ -90,6 +90,12 @@ struct ReplayArgs {
     /// Do not print the summary paragraph on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Serve Prometheus metrics (/metrics, /healthz) on this address during the replay.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
+    /// With --metrics-listen: keep serving this many seconds after the replay ends.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    metrics_linger: u64,
     /// Capture files or folders, read in order (folders: their files in name order).
     #[arg(required = true, value_name = "PCAP|DIR")]
     inputs: Vec<PathBuf>,
@@ -230,8 +236,33 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         Some(Arc::new(engine))
     };
-    let summary =
-        replay(ReplayOptions { inputs: a.inputs, eve: a.eve, workers: a.workers, config, progress: !a.quiet, detect })?;
+    let workers = a.workers.unwrap_or_else(|| config.worker_count());
+    let hub = Arc::new(picket::metrics::prom::MetricsHub::new(
+        workers,
+        detect.as_ref().map(|d| d.stats.loaded as u64).unwrap_or(0),
+    ));
+    let server = match &a.metrics_listen {
+        Some(addr) => {
+            let srv = picket::metrics::http::serve(addr, hub.clone())?;
+            eprintln!("picket: metrics on http://{}/metrics", srv.addr);
+            Some(srv)
+        }
+        None => None,
+    };
+    let summary = replay(ReplayOptions {
+        inputs: a.inputs,
+        eve: a.eve,
+        workers: Some(workers),
+        config,
+        progress: !a.quiet,
+        detect,
+        metrics: server.as_ref().map(|_| hub.clone()),
+    })?;
+    if server.is_some() && a.metrics_linger > 0 {
+        hub.set_health(Some("replay finished".into()));
+        std::thread::sleep(std::time::Duration::from_secs(a.metrics_linger));
+    }
+    drop(server);
     for w in &summary.warnings {
         eprintln!("picket: warning: {w}");
     }

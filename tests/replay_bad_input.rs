@@ -156,6 +156,7 @@ fn record_longer_than_the_file_library_api() {
         config: Config::default(),
         progress: false,
         detect: None,
+        metrics: None,
     })
     .unwrap();
     assert_eq!(s.files_read, 1);

@@ -8,6 +8,9 @@
 //! the same table drives the Prometheus names and `docs/metrics.md`.
 //! Never: allocates or panics on the hot path.
 
+pub mod http;
+pub mod prom;
+
 use serde_json::{Map, Value};
 
 /// How a counter combines across threads.

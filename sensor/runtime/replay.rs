@@ -23,9 +23,11 @@ use crate::decode::checksum::{self, AutoState, Mode};
 use crate::decode::{flags, Decoded, Decoder};
 use crate::defrag::{self, Defrag};
 use crate::flow::FlowKey;
+use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
 use crate::runtime::worker::{Batch, Pkt, Worker};
+use std::sync::Arc;
 
 /// What to replay and where to write.
 #[derive(Clone, Debug)]
@@ -42,6 +44,8 @@ pub struct ReplayOptions {
     pub progress: bool,
     /// The detection engine, when rules were given.
     pub detect: Option<std::sync::Arc<crate::detect::engine::DetectEngine>>,
+    /// Where threads publish their counters for the metrics endpoint, if one runs.
+    pub metrics: Option<std::sync::Arc<crate::metrics::prom::MetricsHub>>,
 }
 
 /// What a replay did.
@@ -107,14 +111,21 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
 
     // Output thread.
     let (out_tx, out_rx) = bounded::<OutMsg>(64);
+    let out_hub = opts.metrics.clone();
     let output = std::thread::Builder::new().name("picket-output".into()).spawn(move || {
         let mut w = EveWriter::new(sink);
         for msg in out_rx {
             match msg {
                 OutMsg::Lines(buf, n) => w.write_lines(&buf, n),
             }
+            if let Some(h) = &out_hub {
+                h.publish("output", &w.counters);
+            }
         }
         w.flush();
+        if let Some(h) = &out_hub {
+            h.publish("output", &w.counters);
+        }
         w
     })?;
 
@@ -131,8 +142,9 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         let table = table.clone();
         let flow_events = cfg.output.flow_events;
         let detect = opts.detect.clone();
+        let hub = opts.metrics.clone();
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
-            worker_loop(Worker::new(id, table, flow_events).with_detect(detect), rx, out_tx, recycle_tx)
+            worker_loop(Worker::new(id, table, flow_events).with_detect(detect), rx, out_tx, recycle_tx, hub)
         })?);
     }
     drop(recycle_tx);
@@ -161,7 +173,12 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     let mut bytes_read: u64 = 0;
 
     let mut pending_ticks: Vec<Vec<(u32, Timestamp)>> = vec![Vec::new(); nworkers];
-    let send = |w: usize, pkts: Vec<Pkt>, now: Timestamp, ticks: Vec<(u32, Timestamp)>, c: &mut Counters, senders: &[Sender<Batch>]| {
+    let send = |w: usize,
+                pkts: Vec<Pkt>,
+                now: Timestamp,
+                ticks: Vec<(u32, Timestamp)>,
+                c: &mut Counters,
+                senders: &[Sender<Batch>]| {
         let b = Batch { pkts, now, ticks };
         c.inc(C::PipelineBatches);
         match senders[w].try_send(b) {
@@ -296,6 +313,9 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
             }
         });
         defrag.expire(now, &mut reader_c);
+        if let Some(h) = &opts.metrics {
+            h.publish("reader", &reader_c);
+        }
         // Chunk boundary: flush partial batches so that a read chunk is released soon.
         for w in 0..nworkers {
             if !pending[w].is_empty() || !pending_ticks[w].is_empty() {
@@ -331,6 +351,9 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     reader_c.add(C::CaptureFileErrors, src.files_failed + missing_inputs);
     reader_c.add(C::CaptureCaplenOverSnaplen, src.over_snaplen);
 
+    if let Some(h) = &opts.metrics {
+        h.publish("reader", &reader_c);
+    }
     let mut total = reader_c;
     for h in handles {
         match h.join() {
@@ -391,9 +414,18 @@ fn count_bad_checksum(d: &Decoded, c: &mut Counters) {
     }
 }
 
-fn worker_loop(mut w: Worker, rx: Receiver<Batch>, out: Sender<OutMsg>, recycle: Sender<Vec<Pkt>>) -> Counters {
+fn worker_loop(
+    mut w: Worker,
+    rx: Receiver<Batch>,
+    out: Sender<OutMsg>,
+    recycle: Sender<Vec<Pkt>>,
+    hub: Option<Arc<MetricsHub>>,
+) -> Counters {
     for mut batch in rx {
         w.process(&batch);
+        if let Some(h) = &hub {
+            h.publish_worker(w.id, &w.counters);
+        }
         if let Some((buf, n)) = w.take_output() {
             let _ = out.send(OutMsg::Lines(buf, n));
         }
@@ -403,6 +435,9 @@ fn worker_loop(mut w: Worker, rx: Receiver<Batch>, out: Sender<OutMsg>, recycle:
     w.finish();
     if let Some((buf, n)) = w.take_output() {
         let _ = out.send(OutMsg::Lines(buf, n));
+    }
+    if let Some(h) = &hub {
+        h.publish_worker(w.id, &w.counters);
     }
     w.counters
 }

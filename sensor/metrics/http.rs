@@ -1,0 +1,248 @@
+//! The metrics endpoint: a small HTTP/1.1 listener on its own thread (mio, request heads parsed
+//! with httparse). `GET /metrics` gives the Prometheus text format, `GET /healthz` 200 or 503
+//! with the reason; other paths 404, other methods 405, malformed requests 400.
+//!
+//! It can never hold up packet processing: it runs on its own thread and only reads the
+//! [`MetricsHub`]. Hostile clients are bounded: a request head may be at most
+//! [`MAX_HEAD`] bytes, must arrive within [`HEAD_TIMEOUT`], and at most [`MAX_CONNS`]
+//! connections are open at once (more are closed on accept, counted).
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+use super::prom::MetricsHub;
+
+/// Largest request head accepted.
+pub const MAX_HEAD: usize = 8 * 1024;
+/// Time a client has to send its request head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections open at once.
+pub const MAX_CONNS: usize = 64;
+
+/// Counters of the endpoint itself.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    /// Requests answered.
+    pub requests: AtomicU64,
+    /// Connections refused or cut (too many, too slow, too big, malformed).
+    pub rejected: AtomicU64,
+}
+
+/// A running endpoint; stops when dropped.
+pub struct MetricsServer {
+    /// Address actually bound (useful with port 0).
+    pub addr: SocketAddr,
+    /// Endpoint counters.
+    pub stats: Arc<HttpStats>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    since: Instant,
+    out: Vec<u8>,
+    written: usize,
+}
+
+const LISTENER: Token = Token(usize::MAX);
+
+/// Starts the endpoint on `addr` (e.g. `127.0.0.1:9842`).
+pub fn serve(addr: &str, hub: Arc<MetricsHub>) -> std::io::Result<MetricsServer> {
+    let sa: SocketAddr = addr
+        .parse()
+        .map_err(|e| std::io::Error::new(ErrorKind::InvalidInput, format!("metrics.listen {addr}: {e}")))?;
+    let mut listener = TcpListener::bind(sa)?;
+    let bound = listener.local_addr()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stats = Arc::new(HttpStats::default());
+    let (stop2, stats2) = (stop.clone(), stats.clone());
+    let mut poll = Poll::new()?;
+    poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+    let thread = std::thread::Builder::new().name("picket-metrics".into()).spawn(move || {
+        let mut events = Events::with_capacity(128);
+        let mut conns: HashMap<usize, Conn> = HashMap::new();
+        let mut next = 0usize;
+        while !stop2.load(Ordering::Relaxed) {
+            if poll.poll(&mut events, Some(Duration::from_millis(200))).is_err() {
+                continue;
+            }
+            for ev in events.iter() {
+                if ev.token() == LISTENER {
+                    loop {
+                        match listener.accept() {
+                            Ok((mut s, _)) => {
+                                if conns.len() >= MAX_CONNS {
+                                    stats2.rejected.fetch_add(1, Ordering::Relaxed);
+                                    drop(s);
+                                    continue;
+                                }
+                                next = next.wrapping_add(1) % (usize::MAX - 1);
+                                if poll.registry().register(&mut s, Token(next), Interest::READABLE).is_ok() {
+                                    conns.insert(
+                                        next,
+                                        Conn {
+                                            stream: s,
+                                            buf: Vec::with_capacity(512),
+                                            since: Instant::now(),
+                                            out: Vec::new(),
+                                            written: 0,
+                                        },
+                                    );
+                                }
+                            }
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                            Err(_) => break,
+                        }
+                    }
+                    continue;
+                }
+                let id = ev.token().0;
+                let done = match conns.get_mut(&id) {
+                    Some(c) => handle(c, &hub, &stats2, &poll, Token(id)),
+                    None => false,
+                };
+                if done {
+                    if let Some(mut c) = conns.remove(&id) {
+                        let _ = poll.registry().deregister(&mut c.stream);
+                    }
+                }
+            }
+            // Slow clients are cut off.
+            let late: Vec<usize> =
+                conns.iter().filter(|(_, c)| c.since.elapsed() > HEAD_TIMEOUT).map(|(k, _)| *k).collect();
+            for k in late {
+                if let Some(mut c) = conns.remove(&k) {
+                    stats2.rejected.fetch_add(1, Ordering::Relaxed);
+                    let _ = poll.registry().deregister(&mut c.stream);
+                }
+            }
+        }
+    })?;
+    Ok(MetricsServer { addr: bound, stats, stop, thread: Some(thread) })
+}
+
+fn respond(status: &str, ctype: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Reads and answers; true when the connection is finished.
+fn handle(c: &mut Conn, hub: &MetricsHub, stats: &HttpStats, poll: &Poll, tok: Token) -> bool {
+    if c.out.is_empty() {
+        let mut tmp = [0u8; 2048];
+        loop {
+            match c.stream.read(&mut tmp) {
+                Ok(0) => return true,
+                Ok(n) => {
+                    if c.buf.len() + n > MAX_HEAD {
+                        stats.rejected.fetch_add(1, Ordering::Relaxed);
+                        c.out =
+                            respond("431 Request Header Fields Too Large", "text/plain", "request head too large\n");
+                        break;
+                    }
+                    c.buf.extend_from_slice(&tmp[..n]);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return true,
+            }
+        }
+        if c.out.is_empty() {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(&c.buf) {
+                Ok(httparse::Status::Partial) => return false,
+                Ok(httparse::Status::Complete(_)) => {
+                    stats.requests.fetch_add(1, Ordering::Relaxed);
+                    let path = req.path.unwrap_or("");
+                    let path = path.split('?').next().unwrap_or("");
+                    c.out = match (req.method.unwrap_or(""), path) {
+                        ("GET", "/metrics") => {
+                            respond("200 OK", "text/plain; version=0.0.4; charset=utf-8", &hub.render())
+                        }
+                        ("GET", "/healthz") => match hub.health() {
+                            None => respond("200 OK", "text/plain", "ok\n"),
+                            Some(why) => respond("503 Service Unavailable", "text/plain", &format!("{why}\n")),
+                        },
+                        ("GET", _) => respond("404 Not Found", "text/plain", "not found: try /metrics or /healthz\n"),
+                        _ => respond("405 Method Not Allowed", "text/plain", "only GET\n"),
+                    };
+                }
+                Err(_) => {
+                    stats.rejected.fetch_add(1, Ordering::Relaxed);
+                    c.out = respond("400 Bad Request", "text/plain", "malformed request\n");
+                }
+            }
+        }
+        let _ = poll.registry().reregister(&mut c.stream, tok, Interest::WRITABLE);
+    }
+    loop {
+        match c.stream.write(&c.out[c.written..]) {
+            Ok(0) => return true,
+            Ok(n) => {
+                c.written += n;
+                if c.written >= c.out.len() {
+                    return true;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpStream as StdStream;
+
+    fn request(addr: SocketAddr, raw: &[u8]) -> String {
+        let mut s = StdStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.write_all(raw);
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    #[test]
+    fn answers_metrics_health_and_refuses_the_rest() {
+        let hub = Arc::new(MetricsHub::new(1, 3));
+        let srv = serve("127.0.0.1:0", hub.clone()).unwrap();
+        let r = request(srv.addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(r.starts_with("HTTP/1.1 200 OK"), "{r}");
+        assert!(r.contains("picket_detect_rules_loaded 3"), "{r}");
+        assert!(request(srv.addr, b"GET /healthz HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200 OK"));
+        hub.set_health(Some("capture stopped".into()));
+        let r = request(srv.addr, b"GET /healthz HTTP/1.1\r\n\r\n");
+        assert!(r.starts_with("HTTP/1.1 503") && r.ends_with("capture stopped\n"), "{r}");
+        assert!(request(srv.addr, b"GET /nope HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
+        assert!(request(srv.addr, b"POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
+        assert!(request(srv.addr, b"\x00\x01\x02garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
+        let mut big = b"GET /metrics HTTP/1.1\r\nX: ".to_vec();
+        big.extend(std::iter::repeat_n(b'a', 64 * 1024));
+        assert!(request(srv.addr, &big).starts_with("HTTP/1.1 431"));
+    }
+}
