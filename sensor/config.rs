@@ -406,11 +406,40 @@ pub struct OutputConfig {
     pub flow_events: bool,
     /// Write the final `stats` event.
     pub stats_event: bool,
+    /// Folder of the local alert queue (append-only EVE segments); empty = no queue.
+    pub spool_dir: String,
+    /// A segment is closed and a new one started past this size.
+    pub spool_segment_bytes: u64,
+    /// Segments are deleted, oldest first, beyond this total size.
+    pub spool_retention_bytes: u64,
+    /// Data is fsync'd at least this often (0 = after every batch of events).
+    pub spool_fsync_interval_ms: u64,
+    /// When retention or a full disk would delete data a consumer has not read:
+    /// `drop_oldest` (delete it, counted) or `block` (wait for the consumer, counted).
+    pub spool_full_policy: SpoolPolicy,
+}
+
+/// What the local queue does when it must delete unread data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpoolPolicy {
+    /// Delete the oldest segment anyway (counted as `output.spool.dropped_bytes`).
+    DropOldest,
+    /// Wait until consumers have read it (counted as `output.spool.blocked_ms`).
+    Block,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { flow_events: true, stats_event: true }
+        OutputConfig {
+            flow_events: true,
+            stats_event: true,
+            spool_dir: String::new(),
+            spool_segment_bytes: 64 << 20,
+            spool_retention_bytes: 1 << 30,
+            spool_fsync_interval_ms: 1000,
+            spool_full_policy: SpoolPolicy::DropOldest,
+        }
     }
 }
 
@@ -476,6 +505,12 @@ impl Config {
         }
         if self.runtime.queue_batches == 0 || self.runtime.queue_batches > 65_536 {
             return e("runtime.queue_batches", "must be between 1 and 65536");
+        }
+        if self.output.spool_segment_bytes < 4096 {
+            return e("output.spool_segment_bytes", "must be at least 4096");
+        }
+        if self.output.spool_retention_bytes < self.output.spool_segment_bytes {
+            return e("output.spool_retention_bytes", "must be at least output.spool_segment_bytes");
         }
         if self.flow.memcap_bytes < 1 << 16 {
             return e("flow.memcap_bytes", "must be at least 65536");

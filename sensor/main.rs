@@ -34,6 +34,33 @@ enum Cmd {
         #[command(subcommand)]
         cmd: RulesCmd,
     },
+    /// The local alert queue.
+    Alerts {
+        #[command(subcommand)]
+        cmd: AlertsCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AlertsCmd {
+    /// Print the queue's EVE lines from the consumer's saved position (and save the new one).
+    Tail {
+        /// Keep waiting for new lines.
+        #[arg(long, short)]
+        follow: bool,
+        /// Start at the oldest line kept, not at the saved position.
+        #[arg(long)]
+        from_start: bool,
+        /// Consumer name: each consumer keeps its own position.
+        #[arg(long, default_value = "tail")]
+        consumer: String,
+        /// Configuration file (for output.spool_dir).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The queue folder (overrides output.spool_dir).
+        #[arg(long, value_name = "DIR")]
+        spool: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,6 +145,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Rules { cmd: RulesCmd::Check { rules, config, set, verbose } } => {
             cmd_rules_check(&rules, config, &set, verbose)
         }
+        Cmd::Alerts { cmd: AlertsCmd::Tail { follow, from_start, consumer, config, spool } } => {
+            cmd_alerts_tail(follow, from_start, &consumer, config, spool)
+        }
         Cmd::Config { cmd: ConfigCmd::Check { file, set, print } } => {
             let cfg = Config::load(Some(&file), &set)?;
             if print {
@@ -126,6 +156,54 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("picket: {}: configuration is valid", file.display());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn cmd_alerts_tail(
+    follow: bool,
+    from_start: bool,
+    consumer: &str,
+    config: Option<PathBuf>,
+    spool: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use picket::output::spool::{load_offset, save_offset, Reader};
+    use std::io::Write;
+    if consumer.is_empty() || !consumer.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        anyhow::bail!("--consumer: use letters, digits, '-' and '_' only");
+    }
+    let dir = match spool {
+        Some(d) => d,
+        None => {
+            let cfg = Config::load(config.as_deref(), &[])?;
+            if cfg.output.spool_dir.is_empty() {
+                anyhow::bail!("no queue: give --spool DIR or set output.spool_dir in the config");
+            }
+            PathBuf::from(cfg.output.spool_dir)
+        }
+    };
+    if !dir.is_dir() {
+        anyhow::bail!("{}: no such queue folder", dir.display());
+    }
+    let start = if from_start { None } else { load_offset(&dir, consumer) };
+    let mut r = Reader::new(&dir, start);
+    let mut buf = Vec::with_capacity(1 << 20);
+    let stdout = std::io::stdout();
+    loop {
+        buf.clear();
+        let n = r.read(&mut buf, 1 << 20)?;
+        if n > 0 {
+            let mut out = stdout.lock();
+            if out.write_all(&buf).and_then(|_| out.flush()).is_err() {
+                // reader went away (e.g. `| head`): keep the position of what was printed
+                return Ok(ExitCode::SUCCESS);
+            }
+            save_offset(&dir, consumer, r.pos)?;
+            continue;
+        }
+        if !follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 

@@ -5,7 +5,7 @@
 //! It can never hold up packet processing: it runs on its own thread and only reads the
 //! [`MetricsHub`]. Hostile clients are bounded: a request head may be at most
 //! [`MAX_HEAD`] bytes, must arrive within [`HEAD_TIMEOUT`], and at most [`MAX_CONNS`]
-//! connections are open at once (more are closed on accept, counted).
+//! connections are open at once (a new one pushes out the oldest, counted).
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
@@ -90,9 +90,14 @@ pub fn serve(addr: &str, hub: Arc<MetricsHub>) -> std::io::Result<MetricsServer>
                         match listener.accept() {
                             Ok((mut s, _)) => {
                                 if conns.len() >= MAX_CONNS {
+                                    // Full: the oldest connection goes (slow or idle clients
+                                    // cannot keep a scraper out for long).
                                     stats2.rejected.fetch_add(1, Ordering::Relaxed);
-                                    drop(s);
-                                    continue;
+                                    if let Some(oldest) = conns.iter().min_by_key(|(_, c)| c.since).map(|(k, _)| *k) {
+                                        if let Some(mut c) = conns.remove(&oldest) {
+                                            let _ = poll.registry().deregister(&mut c.stream);
+                                        }
+                                    }
                                 }
                                 next = next.wrapping_add(1) % (usize::MAX - 1);
                                 if poll.registry().register(&mut s, Token(next), Interest::READABLE).is_ok() {

@@ -208,6 +208,15 @@ counters! {
     OutputEvents => "output.events", Sum, "EVE events written";
     OutputBytes => "output.bytes", Sum, "EVE bytes written";
     OutputWriteErrors => "output.write_errors", Sum, "EVE writes that failed (events lost)";
+    SpoolBytes => "output.spool.bytes", Sum, "bytes appended to the local alert queue";
+    SpoolEvents => "output.spool.events", Sum, "events appended to the local alert queue";
+    SpoolSegments => "output.spool.segments_rotated", Sum, "queue segments closed and a new one started";
+    SpoolFsyncs => "output.spool.fsyncs", Sum, "fsync calls on the queue";
+    SpoolDroppedBytes => "output.spool.dropped_bytes", Sum, "unread queue bytes deleted by retention or a full disk (drop_oldest)";
+    SpoolDeletedSegments => "output.spool.segments_deleted", Sum, "queue segments deleted by retention";
+    SpoolBlockedMs => "output.spool.blocked_ms", Sum, "milliseconds the output waited for consumers (block policy)";
+    SpoolTornBytes => "output.spool.torn_bytes_cut", Sum, "bytes of a torn last line cut when the queue was reopened";
+    SpoolWriteErrors => "output.spool.write_errors", Sum, "queue writes that failed (events lost)";
     // pipeline
     PipelineBatches => "pipeline.batches", Sum, "packet batches handed from the reader to the workers";
     PipelineReaderWaits => "pipeline.reader_blocked", Sum, "times the reader waited on a full worker queue (replay back-pressure)";

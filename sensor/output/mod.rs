@@ -7,6 +7,7 @@
 //! Never: formats events per packet on the reader thread.
 
 pub mod eve;
+pub mod spool;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -38,6 +39,8 @@ impl Sink {
 /// The output thread's writer.
 pub struct EveWriter {
     sink: Sink,
+    /// The local alert queue, when configured.
+    pub spool: Option<spool::Spool>,
     /// Counters of the output thread.
     pub counters: Counters,
     /// First write error met, reported by the caller.
@@ -47,11 +50,14 @@ pub struct EveWriter {
 impl EveWriter {
     /// A writer over `sink`.
     pub fn new(sink: Sink) -> Self {
-        EveWriter { sink, counters: Counters::new(), first_error: None }
+        EveWriter { sink, spool: None, counters: Counters::new(), first_error: None }
     }
 
     /// Writes a buffer of complete lines holding `events` events.
     pub fn write_lines(&mut self, buf: &[u8], events: u64) {
+        if let Some(sp) = &mut self.spool {
+            sp.append(buf, events, &mut self.counters);
+        }
         let r = match &mut self.sink {
             Sink::File(w) => w.write_all(buf),
             Sink::Stdout(w) => w.write_all(buf),
@@ -73,6 +79,9 @@ impl EveWriter {
 
     /// Flushes buffered lines to the sink.
     pub fn flush(&mut self) {
+        if let Some(sp) = &mut self.spool {
+            sp.sync(&mut self.counters);
+        }
         let r = match &mut self.sink {
             Sink::File(w) => w.flush(),
             Sink::Stdout(w) => w.flush(),

@@ -112,8 +112,19 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     // Output thread.
     let (out_tx, out_rx) = bounded::<OutMsg>(64);
     let out_hub = opts.metrics.clone();
+    let mut spool_c = Counters::new();
+    let spool = if cfg.output.spool_dir.is_empty() {
+        None
+    } else {
+        Some(
+            crate::output::spool::Spool::open(&cfg.output, &mut spool_c)
+                .map_err(|e| anyhow::anyhow!("{}: cannot open the alert queue: {e}", cfg.output.spool_dir))?,
+        )
+    };
     let output = std::thread::Builder::new().name("picket-output".into()).spawn(move || {
         let mut w = EveWriter::new(sink);
+        w.spool = spool;
+        w.counters.merge(&spool_c);
         for msg in out_rx {
             match msg {
                 OutMsg::Lines(buf, n) => w.write_lines(&buf, n),
