@@ -425,7 +425,7 @@ pub struct OutputConfig {
 pub enum SpoolPolicy {
     /// Delete the oldest segment anyway (counted as `output.spool.dropped_bytes`).
     DropOldest,
-    /// Wait until consumers have read it (counted as `output.spool.blocked_ms`).
+    /// Wait until consumers have read it (counted as `output.spool.block_waits`).
     Block,
 }
 

@@ -315,10 +315,11 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(Arc::new(engine))
     };
     let workers = a.workers.unwrap_or_else(|| config.worker_count());
-    let hub = Arc::new(picket::metrics::prom::MetricsHub::new(
-        workers,
-        detect.as_ref().map(|d| d.stats.loaded as u64).unwrap_or(0),
-    ));
+    let spool_dir = (!config.output.spool_dir.is_empty()).then(|| PathBuf::from(&config.output.spool_dir));
+    let hub = Arc::new(
+        picket::metrics::prom::MetricsHub::new(workers, detect.as_ref().map(|d| d.stats.loaded as u64).unwrap_or(0))
+            .with_spool(spool_dir),
+    );
     let server = match &a.metrics_listen {
         Some(addr) => {
             let srv = picket::metrics::http::serve(addr, hub.clone())?;

@@ -33,6 +33,8 @@ fn scrape_during_and_after_replay_agrees_with_stats_event() {
         .arg(root.join("rules"))
         .arg("--eve")
         .arg(&eve)
+        .arg("--set")
+        .arg(format!("output.spool_dir={}", dir.path().join("spool").display()))
         .arg(&pcap)
         .stderr(Stdio::piped())
         .spawn()
@@ -72,6 +74,26 @@ fn scrape_during_and_after_replay_agrees_with_stats_event() {
     assert_eq!(metric(&body, "picket_flow_tcp_total"), s["flow"]["tcp"].as_u64());
     assert_eq!(metric(&body, "picket_detect_alert_total"), s["detect"]["alert"].as_u64());
     assert!(metric(&body, "picket_detect_alert_total").unwrap() >= 5);
+    // Every metric the shipped Grafana dashboard plots exists.
+    let dash = std::fs::read_to_string(root.join("configs/grafana-dashboard.json")).unwrap();
+    let mut names: Vec<&str> = dash
+        .match_indices("picket_")
+        .map(|(i, _)| {
+            let rest = &dash[i..];
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|n| n.len() > "picket_".len() && *n != "picket_sensor")
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 15, "{names:?}");
+    for n in names {
+        assert!(
+            body.contains(&format!("\n{n}")) || body.contains(&format!("\n{n}{{")),
+            "dashboard uses {n}, not exposed"
+        );
+    }
     // promtool, when installed (make deps installs Debian's prometheus package), accepts it.
     match Command::new("promtool")
         .args(["check", "metrics"])

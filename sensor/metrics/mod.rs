@@ -199,6 +199,7 @@ counters! {
     FlowEmergencyEvicted => "flow.ended.emergency", Sum, "flows evicted early to make room (emergency)";
     FlowSpareExhausted => "flow.spare_exhausted", Sum, "times no flow slot could be freed even in emergency mode";
     FlowWrkPktsToWorker => "flow.wrk.pkts", Sum, "packets handled by flow workers";
+    WorkerBusyNs => "worker.busy_ns", Sum, "nanoseconds workers spent processing batches (CPU-saturation view)";
     FlowNoFlow => "flow.no_flow", Sum, "packets handled without a flow (not IP, invalid, or no flow slot)";
     // detection placeholders filled in by the detect stage
     DetectAlert => "detect.alert", Sum, "alerts written";
@@ -214,7 +215,7 @@ counters! {
     SpoolFsyncs => "output.spool.fsyncs", Sum, "fsync calls on the queue";
     SpoolDroppedBytes => "output.spool.dropped_bytes", Sum, "unread queue bytes deleted by retention or a full disk (drop_oldest)";
     SpoolDeletedSegments => "output.spool.segments_deleted", Sum, "queue segments deleted by retention";
-    SpoolBlockedMs => "output.spool.blocked_ms", Sum, "milliseconds the output waited for consumers (block policy)";
+    SpoolBlockWaits => "output.spool.block_waits", Sum, "times the output waited (up to 1 s each) for consumers to read (block policy)";
     SpoolTornBytes => "output.spool.torn_bytes_cut", Sum, "bytes of a torn last line cut when the queue was reopened";
     SpoolWriteErrors => "output.spool.write_errors", Sum, "queue writes that failed (events lost)";
     // pipeline
@@ -351,6 +352,7 @@ pub const PICKET_ONLY_PREFIXES: &[&str] = &[
     "defrag.picket.", // Picket-only defrag counters (sensor/defrag)
     "output.",
     "pipeline.",
+    "worker.",
 ];
 
 /// Whether a counter has the same name in Suricata's `stats` event.
@@ -376,18 +378,38 @@ pub fn insert_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
     }
 }
 
-/// The counters reference page (`docs/counters.md`), generated from the table.
+/// The Prometheus name of a counter (see [`prom`]).
+pub fn prometheus_name(i: usize) -> String {
+    let name = NAMES[i];
+    if name.starts_with("decoder.event.") {
+        return "picket_decoder_events_total{reason}".into();
+    }
+    let base = format!("picket_{}", name.replace('.', "_"));
+    if KINDS[i] == Kind::Max || prom::GAUGES.contains(&name) {
+        base
+    } else {
+        format!("{base}_total")
+    }
+}
+
+/// The metrics reference page (`docs/metrics.md`), generated from the table.
 pub fn counters_markdown() -> String {
     let mut s = String::from(
-        "# Counters\n\nGenerated from `sensor/metrics/mod.rs` (a test fails when this page is out of date; \\\nregenerate with `PICKET_REGEN_DOCS=1 cargo test --lib counters_doc`).\n\n\\\nCounters marked *Suricata* have the same name and meaning as in Suricata's `stats` event and appear in\nPicket's EVE `stats` event; the others are Picket's own and appear in the replay summary and metrics.\n\n| counter | origin | merge | meaning |\n|---|---|---|---|\n",
+        "# Metrics\n\nGenerated from `sensor/metrics/mod.rs`; a test fails when this page is out of date \
+         (regenerate with `PICKET_REGEN_DOCS=1 cargo test --lib counters_doc`).\n\n\
+         Every counter is kept by one thread as a plain integer and published at batch boundaries. It appears \
+         in three places: the EVE `stats` event (only counters Suricata also has, under Suricata's name), the \
+         Prometheus endpoint (`--metrics-listen` / `metrics.listen`, `GET /metrics`, text format), and the \
+         replay summary. Besides the table: `picket_worker_packets_total{worker}` and \
+         `picket_worker_busy_seconds_total{worker}` (balance and CPU saturation per worker), \
+         `picket_output_spool_size_bytes` and `picket_output_spool_unread_bytes` (the local queue, when \
+         configured), `picket_detect_rules_loaded`, `picket_uptime_seconds`, `picket_build_info{version}`. \
+         `GET /healthz` answers 200 while the sensor runs and 503 with the reason otherwise.\n\n\
+         | counter (EVE stats name) | Prometheus | origin | meaning |\n|---|---|---|---|\n",
     );
     for i in 0..COUNT {
         let origin = if is_suricata_counter(NAMES[i]) { "Suricata" } else { "Picket" };
-        let merge = match KINDS[i] {
-            Kind::Sum => "sum",
-            Kind::Max => "max",
-        };
-        s.push_str(&format!("| `{}` | {} | {} | {} |\n", NAMES[i], origin, merge, HELP[i]));
+        s.push_str(&format!("| `{}` | `{}` | {} | {} |\n", NAMES[i], prometheus_name(i), origin, HELP[i]));
     }
     s
 }
@@ -398,13 +420,13 @@ mod tests {
 
     #[test]
     fn counters_doc_is_up_to_date() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/counters.md");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md");
         let want = counters_markdown();
         if std::env::var_os("PICKET_REGEN_DOCS").is_some() {
             std::fs::write(&path, &want).unwrap();
         }
         let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(have == want, "docs/counters.md is out of date: run PICKET_REGEN_DOCS=1 cargo test --lib counters_doc");
+        assert!(have == want, "docs/metrics.md is out of date: run PICKET_REGEN_DOCS=1 cargo test --lib counters_doc");
     }
 
     #[test]

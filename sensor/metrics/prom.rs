@@ -15,7 +15,7 @@ use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncod
 use super::{Counters, Kind, COUNT, HELP, KINDS, NAMES};
 
 /// Counters that are levels, not totals (exposed as gauges).
-const GAUGES: &[&str] = &["flow.active", "decoder.max_pkt_size", "decoder.checksum.auto_disabled"];
+pub(crate) const GAUGES: &[&str] = &["flow.active", "decoder.max_pkt_size", "decoder.checksum.auto_disabled"];
 
 #[derive(Default)]
 struct Published {
@@ -29,6 +29,7 @@ pub struct MetricsHub {
     inner: Mutex<Published>,
     started: Instant,
     rules_loaded: u64,
+    spool_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for MetricsHub {
@@ -41,7 +42,13 @@ impl MetricsHub {
     /// A hub for `workers` worker threads.
     pub fn new(workers: usize, rules_loaded: u64) -> Self {
         let p = Published { workers: vec![Counters::new(); workers], others: Vec::new(), health: None };
-        MetricsHub { inner: Mutex::new(p), started: Instant::now(), rules_loaded }
+        MetricsHub { inner: Mutex::new(p), started: Instant::now(), rules_loaded, spool_dir: None }
+    }
+
+    /// Also report the size and backlog of the local alert queue in `dir`.
+    pub fn with_spool(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.spool_dir = dir;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Published> {
@@ -102,7 +109,11 @@ impl MetricsHub {
             for (_, c) in &g.others {
                 m.merge(c);
             }
-            let pw: Vec<u64> = g.workers.iter().map(|c| c.get(super::C::FlowWrkPktsToWorker)).collect();
+            let pw: Vec<(u64, u64)> = g
+                .workers
+                .iter()
+                .map(|c| (c.get(super::C::FlowWrkPktsToWorker), c.get(super::C::WorkerBusyNs)))
+                .collect();
             (m, pw)
         };
         let reg = Registry::new();
@@ -114,6 +125,9 @@ impl MetricsHub {
         for i in 0..COUNT {
             let name = NAMES[i];
             let v = merged.get_index(i);
+            if name == "worker.busy_ns" {
+                continue; // exposed per worker, in seconds, below
+            }
             if let Some(reason) = name.strip_prefix("decoder.event.") {
                 if let Some(ev) = &events {
                     ev.with_label_values(&[reason]).inc_by(v);
@@ -138,10 +152,36 @@ impl MetricsHub {
         if let Ok(w) =
             IntCounterVec::new(Opts::new("picket_worker_packets_total", "packets handled per worker"), &["worker"])
         {
-            for (i, n) in per_worker.iter().enumerate() {
+            for (i, (n, _)) in per_worker.iter().enumerate() {
                 w.with_label_values(&[&i.to_string()]).inc_by(*n);
             }
             let _ = reg.register(Box::new(w));
+        }
+        if let Ok(w) = prometheus::CounterVec::new(
+            Opts::new("picket_worker_busy_seconds_total", "seconds each worker spent processing packets"),
+            &["worker"],
+        ) {
+            for (i, (_, ns)) in per_worker.iter().enumerate() {
+                w.with_label_values(&[&i.to_string()]).inc_by(*ns as f64 / 1e9);
+            }
+            let _ = reg.register(Box::new(w));
+        }
+        if let Some(dir) = &self.spool_dir {
+            let size: u64 = crate::output::spool::segments(dir)
+                .iter()
+                .filter_map(|n| std::fs::metadata(dir.join(format!("segment-{n:020}.json"))).ok())
+                .map(|m| m.len())
+                .sum();
+            let unread = crate::output::spool::unread_bytes(dir);
+            for (n, v, h) in [
+                ("picket_output_spool_size_bytes", size, "bytes held by the local alert queue"),
+                ("picket_output_spool_unread_bytes", unread, "queue bytes the slowest consumer has not read yet"),
+            ] {
+                if let Ok(g) = IntGauge::new(n, h) {
+                    g.set(v.min(i64::MAX as u64) as i64);
+                    let _ = reg.register(Box::new(g));
+                }
+            }
         }
         if let Ok(g) = IntGauge::new("picket_detect_rules_loaded", "rules loaded in the detection engine") {
             g.set(self.rules_loaded as i64);

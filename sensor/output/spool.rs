@@ -82,6 +82,17 @@ fn slowest_consumer(dir: &Path) -> Option<Position> {
         .min()
 }
 
+/// Bytes the slowest consumer has not read yet (everything, when there is no consumer).
+pub fn unread_bytes(dir: &Path) -> u64 {
+    let from = slowest_consumer(dir).unwrap_or_default();
+    segments(dir)
+        .into_iter()
+        .filter(|&s| s >= from.segment)
+        .filter_map(|s| fs::metadata(dir.join(seg_name(s))).ok().map(|m| (s, m.len())))
+        .map(|(s, len)| if s == from.segment { len.saturating_sub(from.offset) } else { len })
+        .sum()
+}
+
 /// The writer side.
 pub struct Spool {
     dir: PathBuf,
@@ -211,7 +222,7 @@ impl Spool {
                     break;
                 }
             }
-            c.add(C::SpoolBlockedMs, t0.elapsed().as_millis() as u64);
+            c.inc(C::SpoolBlockWaits);
             if slowest_consumer(&self.dir).is_some_and(|p| p.segment <= oldest) {
                 return false;
             }

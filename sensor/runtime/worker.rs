@@ -111,6 +111,12 @@ impl Worker {
 
     /// Processes one batch.
     pub fn process(&mut self, batch: &Batch) {
+        let t0 = std::time::Instant::now();
+        self.process_inner(batch);
+        self.counters.add(C::WorkerBusyNs, t0.elapsed().as_nanos() as u64);
+    }
+
+    fn process_inner(&mut self, batch: &Batch) {
         let mut ticks = batch.ticks.iter().peekable();
         for (i, p) in batch.pkts.iter().enumerate() {
             while let Some(&&(at, ts)) = ticks.peek() {
