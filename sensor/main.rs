@@ -318,7 +318,11 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let spool_dir = (!config.output.spool_dir.is_empty()).then(|| PathBuf::from(&config.output.spool_dir));
     let hub = Arc::new(
         picket::metrics::prom::MetricsHub::new(workers, detect.as_ref().map(|d| d.stats.loaded as u64).unwrap_or(0))
-            .with_spool(spool_dir),
+            .with_spool(spool_dir)
+            .with_rule_errors(
+                detect.as_ref().map(|d| d.stats.failed as u64).unwrap_or(0),
+                detect.as_ref().map(|d| d.stats.skipped as u64).unwrap_or(0),
+            ),
     );
     let server = match &a.metrics_listen {
         Some(addr) => {

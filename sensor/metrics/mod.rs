@@ -403,7 +403,7 @@ pub fn counters_markdown() -> String {
          replay summary. Besides the table: `picket_worker_packets_total{worker}` and \
          `picket_worker_busy_seconds_total{worker}` (balance and CPU saturation per worker), \
          `picket_output_spool_size_bytes` and `picket_output_spool_unread_bytes` (the local queue, when \
-         configured), `picket_detect_rules_loaded`, `picket_uptime_seconds`, `picket_build_info{version}`. \
+         configured), `picket_detect_rules_loaded`, `picket_detect_rules_failed`, `picket_detect_rules_skipped`, `picket_uptime_seconds`, `picket_build_info{version}`. \
          `GET /healthz` answers 200 while the sensor runs and 503 with the reason otherwise.\n\n\
          | counter (EVE stats name) | Prometheus | origin | meaning |\n|---|---|---|---|\n",
     );

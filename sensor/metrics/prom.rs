@@ -29,6 +29,8 @@ pub struct MetricsHub {
     inner: Mutex<Published>,
     started: Instant,
     rules_loaded: u64,
+    rules_failed: u64,
+    rules_skipped: u64,
     spool_dir: Option<std::path::PathBuf>,
 }
 
@@ -42,7 +44,21 @@ impl MetricsHub {
     /// A hub for `workers` worker threads.
     pub fn new(workers: usize, rules_loaded: u64) -> Self {
         let p = Published { workers: vec![Counters::new(); workers], others: Vec::new(), health: None };
-        MetricsHub { inner: Mutex::new(p), started: Instant::now(), rules_loaded, spool_dir: None }
+        MetricsHub {
+            inner: Mutex::new(p),
+            started: Instant::now(),
+            rules_loaded,
+            rules_failed: 0,
+            rules_skipped: 0,
+            spool_dir: None,
+        }
+    }
+
+    /// Rules that failed to load and rules skipped as unsupported (exposed as gauges).
+    pub fn with_rule_errors(mut self, failed: u64, skipped: u64) -> Self {
+        self.rules_failed = failed;
+        self.rules_skipped = skipped;
+        self
     }
 
     /// Also report the size and backlog of the local alert queue in `dir`.
@@ -183,9 +199,19 @@ impl MetricsHub {
                 }
             }
         }
-        if let Ok(g) = IntGauge::new("picket_detect_rules_loaded", "rules loaded in the detection engine") {
-            g.set(self.rules_loaded as i64);
-            let _ = reg.register(Box::new(g));
+        for (n, v, h) in [
+            ("picket_detect_rules_loaded", self.rules_loaded, "rules loaded in the detection engine"),
+            ("picket_detect_rules_failed", self.rules_failed, "rules that could not be parsed or compiled"),
+            (
+                "picket_detect_rules_skipped",
+                self.rules_skipped,
+                "rules skipped because they need a feature not supported yet",
+            ),
+        ] {
+            if let Ok(g) = IntGauge::new(n, h) {
+                g.set(v.min(i64::MAX as u64) as i64);
+                let _ = reg.register(Box::new(g));
+            }
         }
         if let Ok(g) = IntGauge::new("picket_uptime_seconds", "seconds since the sensor started") {
             g.set(self.started.elapsed().as_secs() as i64);
