@@ -6,7 +6,7 @@ SHARED ?= ../shared
 CONFORMANCE_MIN ?= 33
 DEBIAN_PKGS := libvectorscan-dev libpcap-dev pkg-config python3 tcpdump prometheus
 
-.PHONY: all deps build run test conformance bench fmt clippy clean
+.PHONY: all deps build run test conformance bench fuzz-smoke fmt clippy clean
 
 all: build
 
@@ -38,6 +38,13 @@ test: build
 
 conformance: build
 	PICKET_BIN=target/release/picket $(SHARED)/conformance/run
+
+FUZZ_SECONDS ?= 60
+
+# Fuzzes every target in fuzz/ for FUZZ_SECONDS each (cargo-fuzz on stable via
+# RUSTC_BOOTSTRAP=1); a crash fails the run and names the input. See docs/fuzzing.md.
+fuzz-smoke: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED=$(SHARED) scripts/fuzz-smoke.sh
 
 bench: deps
 	$(CARGO) bench --locked

@@ -1,7 +1,7 @@
 //! Hostile clients on the metrics port (10 MB headers, slowloris, binary garbage, 1,000
 //! connections) neither stall packet processing nor grow the sensor's memory without bound.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -59,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
         config: cfg.clone(),
         progress: false,
         detect: Some(eng.clone()),
+        metrics: None,
     };
     match replay(opts) {
         Ok(s) => assert!(s.output_error.is_none(), "EVE output error: {:?}", s.output_error),

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Seeds fuzz/corpus/<target>/ for the cargo-fuzz targets in fuzz/ (see docs/fuzzing.md).
+
+Copies at seed time, never committed (fuzz/corpus is git-ignored): captures/*.pcap, the
+sv-dev conformance captures (first 64 KB each), rules/*.rules, the sv-dev test rules and a
+fixed sample of ET Open rules (one rule per file), configs/*.toml. Derives the decode seeds
+(one frame each, link-type selector byte first) and defrag seeds (length-prefixed IP
+fragment sequences) from the captures, plus a few synthetic fragment sequences.
+
+Usage: scripts/fuzz-seed.py [--shared ../shared] [--rules-sample 300]
+Files already present (same content hash name) are left alone; inputs found by fuzzing stay.
+"""
+import argparse
+import glob
+import hashlib
+import os
+import random
+import struct
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINK_TYPES = [0, 1, 9, 12, 14, 101, 104, 108, 113, 228, 229, 276]
+MAX_CAPTURE = 64 * 1024
+
+
+def put(target, data, counts):
+    d = os.path.join(ROOT, "fuzz", "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, hashlib.sha1(data).hexdigest())
+    if not os.path.exists(p):
+        with open(p, "wb") as f:
+            f.write(data)
+        counts[target] = counts.get(target, 0) + 1
+
+
+def frames(data):
+    """(linktype, frame) pairs of a classic pcap or pcapng file; stops quietly at damage."""
+    out = []
+    if len(data) < 24:
+        return out
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = "<" if magic[0] in (0xD4, 0x4D) else ">"
+        lt = struct.unpack(e + "I", data[20:24])[0] & 0x0FFFFFFF
+        off = 24
+        while off + 16 <= len(data):
+            incl = struct.unpack(e + "I", data[off + 8 : off + 12])[0]
+            if incl > 262144 or off + 16 + incl > len(data):
+                break
+            out.append((lt, data[off + 16 : off + 16 + incl]))
+            off += 16 + incl
+    elif magic == b"\x0a\x0d\x0d\x0a":
+        e = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        ifaces, off = [], 0
+        while off + 12 <= len(data):
+            btype, blen = struct.unpack(e + "II", data[off : off + 8])
+            if blen < 12 or off + blen > len(data):
+                break
+            body = data[off + 8 : off + blen - 4]
+            if btype == 1 and len(body) >= 2:
+                ifaces.append(struct.unpack(e + "H", body[:2])[0])
+            elif btype == 6 and len(body) >= 20:
+                iface, _, _, cap = struct.unpack(e + "IIII", body[:16])
+                if iface < len(ifaces):
+                    out.append((ifaces[iface], body[20 : 20 + cap]))
+            elif btype == 3 and len(body) >= 4 and ifaces:
+                out.append((ifaces[0], body[4:]))
+            off += blen
+    return out
+
+
+def ip_start(lt, f):
+    """Offset of the IP header in a frame, or None."""
+    if lt in (101, 12, 14, 228, 229):
+        return 0
+    if lt in (0, 108):
+        return 4
+    if lt == 113:
+        return 16
+    if lt == 276:
+        return 20
+    if lt == 1:
+        off, et = 14, f[12:14]
+        while et in (b"\x81\x00", b"\x88\xa8", b"\x91\x00") and len(f) >= off + 4:
+            et, off = f[off + 2 : off + 4], off + 4
+        return off if et in (b"\x08\x00", b"\x86\xdd") else None
+    return None
+
+
+def is_fragment(ip):
+    if len(ip) >= 20 and ip[0] >> 4 == 4:
+        fo = struct.unpack(">H", ip[6:8])[0]
+        return fo & 0x3FFF != 0
+    if len(ip) >= 48 and ip[0] >> 4 == 6:
+        return ip[6] == 44  # Fragment header first (the common case)
+    return False
+
+
+def lp(frames_):
+    return b"".join(struct.pack(">H", len(f)) + f for f in frames_)
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def v4_frags(payload, cuts, ident=0x1234, proto=17):
+    out = []
+    bounds = [0] + cuts + [len(payload)]
+    for a, b in zip(bounds, bounds[1:]):
+        mf = 0x2000 if b < len(payload) else 0
+        h = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + b - a, ident, mf | (a // 8), 64, proto, 0,
+                        bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+        h = h[:10] + struct.pack(">H", csum(h)) + h[12:]
+        out.append(h + payload[a:b])
+    return out
+
+
+def v6_frags(payload, cuts, ident=0xBEEF, nh=17):
+    out = []
+    bounds = [0] + cuts + [len(payload)]
+    src, dst = bytes(15) + b"\x01", bytes(15) + b"\x02"
+    for a, b in zip(bounds, bounds[1:]):
+        m = 1 if b < len(payload) else 0
+        fh = struct.pack(">BBHI", nh, 0, a | m, ident)
+        h = struct.pack(">IHBB16s16s", 0x60000000, 8 + b - a, 44, 64, src, dst)
+        out.append(h + fh + payload[a:b])
+    return out
+
+
+def synthetic_defrag(counts):
+    udp = struct.pack(">HHHH", 5353, 53, 8 + 40, 0) + bytes(range(40))
+    f4 = v4_frags(udp, [16, 32])
+    put("defrag", lp(f4), counts)
+    put("defrag", lp(list(reversed(f4))), counts)
+    put("defrag", lp([f4[0], f4[1], f4[1], f4[2]]), counts)  # duplicate
+    ovl = v4_frags(udp, [24])
+    put("defrag", lp(f4[:2] + ovl[1:]), counts)  # overlap
+    put("defrag", lp(v4_frags(udp, [8, 16, 24, 32, 40], ident=7) + f4), counts)
+    tcp = struct.pack(">HHIIBBHHH", 1234, 80, 1, 0, 0x50, 0x02, 1024, 0, 0) + b"GET /a.exe HTTP/1.0\r\n\r\n"
+    put("defrag", lp(v4_frags(tcp, [8], proto=6)), counts)
+    f6 = v6_frags(udp, [16, 32])
+    put("defrag", lp(f6), counts)
+    put("defrag", lp(list(reversed(f6)) + f4), counts)
+
+
+def pcapng_of(lt, frs):
+    """A minimal little-endian pcapng file (SHB, one IDB, EPBs)."""
+    def block(t, body):
+        body += b"\0" * (-len(body) % 4)
+        n = len(body) + 12
+        return struct.pack("<II", t, n) + body + struct.pack("<I", n)
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", lt, 0, 65535))
+    for i, f in enumerate(frs):
+        out += block(6, struct.pack("<IIIII", 0, 0, 1_000_000 * (i + 1), len(f), len(f)) + f)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    ap.add_argument("--rules-sample", type=int, default=300)
+    a = ap.parse_args()
+    counts = {}
+
+    caps = sorted(glob.glob(os.path.join(ROOT, "captures", "*.pcap*")))
+    caps += sorted(glob.glob(os.path.join(a.shared, "conformance", "suites", "sv-dev", "*", "*.pcap*")))
+    decode_seen = 0
+    for c in caps:
+        with open(c, "rb") as f:
+            data = f.read(MAX_CAPTURE)
+        put("pcap_reader", data, counts)
+        put("replay", data, counts)
+        frs = frames(data)
+        if frs and os.path.basename(os.path.dirname(c)) in ("captures",):
+            ng = pcapng_of(frs[0][0], [f for _, f in frs])
+            put("pcap_reader", ng, counts)
+            put("replay", ng, counts)
+        frags = []
+        for lt, f in frs:
+            if lt in LINK_TYPES and decode_seen < 3000:
+                put("decode", bytes([LINK_TYPES.index(lt)]) + f[:4096], counts)
+                decode_seen += 1
+            s = ip_start(lt, f)
+            if s is not None and is_fragment(f[s:]):
+                frags.append(f[s:])
+        if frags:
+            put("defrag", lp(frags[:64]), counts)
+    synthetic_defrag(counts)
+
+    rule_files = sorted(glob.glob(os.path.join(ROOT, "rules", "*.rules")))
+    rule_files += sorted(glob.glob(os.path.join(a.shared, "conformance", "suites", "sv-dev", "*", "*.rules")))
+    for rf in rule_files:
+        with open(rf, "rb") as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith(b"#"):
+                    put("rule_parse", line, counts)
+    et = []
+    for rf in sorted(glob.glob(os.path.join(a.shared, "corpus", "et-open", "*.rules"))):
+        with open(rf, "rb") as f:
+            et += [l.strip() for l in f if l.strip().startswith((b"alert", b"drop", b"pass", b"reject"))]
+    rng = random.Random(1)
+    for line in rng.sample(et, min(a.rules_sample, len(et))):
+        put("rule_parse", line, counts)
+
+    for cf in sorted(glob.glob(os.path.join(ROOT, "configs", "*.toml"))):
+        with open(cf, "rb") as f:
+            put("config", f.read(), counts)
+    for s in (b"", b"[runtime]\nworkers = 2\n", b"[defrag]\npolicy = \"linux\"\nmemcap_bytes = 131072\n",
+              b"[vars.address]\nHOME_NET = \"[10.0.0.0/8]\"\n", b"[capture]\nchecksum_validation = \"none\"\n"):
+        put("config", s, counts)
+
+    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config"):
+        d = os.path.join(ROOT, "fuzz", "corpus", t)
+        os.makedirs(d, exist_ok=True)
+        print("fuzz-seed: %-12s %4d new, %5d in corpus" % (t, counts.get(t, 0), len(os.listdir(d))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Fuzz smoke test: seeds the corpora, builds every cargo-fuzz target in fuzz/ and runs each
+# for FUZZ_SECONDS (default 60), one after the other. Exits non-zero when any target finds a
+# crash, a hang (timeout) or an out-of-memory input, after printing each input's path and
+# the command that reproduces it. See docs/fuzzing.md.
+#
+# Environment:
+#   FUZZ_SECONDS    seconds per target (default 60; 6 targets, so keep it <= 80 for < 10 min)
+#   FUZZ_TARGETS    space-separated subset (default: all targets)
+#   FUZZ_SANITIZER  address (default) or none: passed to cargo fuzz -s
+#   SHARED          the shared checkout with conformance captures and ET Open (default ../shared)
+# Uses the stable toolchain with RUSTC_BOOTSTRAP=1 (libFuzzer needs nightly-only flags).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_TARGETS=${FUZZ_TARGETS:-"decode pcap_reader rule_parse defrag replay config"}
+FUZZ_SANITIZER=${FUZZ_SANITIZER:-address}
+SHARED=${SHARED:-../shared}
+export RUSTC_BOOTSTRAP=1
+
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "fuzz-smoke: installing cargo-fuzz"
+  cargo install --locked cargo-fuzz
+fi
+
+python3 scripts/fuzz-seed.py --shared "$SHARED"
+
+echo "fuzz-smoke: building targets (sanitizer: $FUZZ_SANITIZER)"
+cargo fuzz build -O -s "$FUZZ_SANITIZER"
+
+# The targets write their scratch files under TMPDIR; keep them in a directory of our own.
+scratch=$(mktemp -d -t picket-fuzz-smoke.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+
+failed=0
+summary=()
+for t in $FUZZ_TARGETS; do
+  art="fuzz/artifacts/$t"
+  mkdir -p "$art" "fuzz/corpus/$t"
+  before=$(find "$art" -type f | sort)
+  log="$scratch/$t.log"
+  echo "fuzz-smoke: $t for ${FUZZ_SECONDS}s"
+  set +e
+  TMPDIR="$scratch" cargo fuzz run -O -s "$FUZZ_SANITIZER" "$t" "fuzz/corpus/$t" -- \
+    -max_total_time="$FUZZ_SECONDS" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
+  rc=$?
+  set -e
+  runs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 || true)
+  new=$(comm -13 <(echo "$before") <(find "$art" -type f | sort) | grep -v '^$' || true)
+  if [ "$rc" -ne 0 ] || [ -n "$new" ]; then
+    failed=1
+    summary+=("$t: FAILED (exit $rc)")
+    echo "fuzz-smoke: $t FAILED (exit $rc); last lines of the log:"
+    grep -E 'panicked|ERROR|SUMMARY|Test unit written' "$log" | head -20 || true
+    tail -n 25 "$log"
+    if [ -z "$new" ]; then
+      echo "fuzz-smoke: no artifact written (build or harness failure); full log above"
+    fi
+    for f in $new; do
+      echo "fuzz-smoke: failing input: $f"
+      echo "fuzz-smoke: reproduce:     RUSTC_BOOTSTRAP=1 cargo fuzz run -O -s $FUZZ_SANITIZER $t $f"
+      echo "fuzz-smoke: minimise:      RUSTC_BOOTSTRAP=1 cargo fuzz tmin -O -s $FUZZ_SANITIZER $t $f"
+    done
+  else
+    summary+=("$t: ok (${runs:-no stats})")
+  fi
+done
+
+echo "fuzz-smoke: summary"
+printf '  %s\n' "${summary[@]}"
+exit "$failed"
