@@ -1,0 +1,214 @@
+//! Hostile traffic: floods that try to exhaust memory. Each test writes its own capture, replays
+//! it with small memcaps, and asserts that peak RSS stays under the memcaps plus a fixed
+//! overhead, that counters report the pressure, and that normal traffic mixed in still alerts.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs the sensor to completion under GNU time (Debian's `time`, installed by make deps);
+/// returns its output and its peak RSS in KB.
+fn run_with_rss(args: &[String]) -> (std::process::Output, u64) {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "__RSS__ %M"])
+        .arg(env!("CARGO_BIN_EXE_picket"))
+        .args(args)
+        .output()
+        .expect("/usr/bin/time (Debian package `time`) is needed to measure peak RSS");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let rss = err.lines().find_map(|l| l.strip_prefix("__RSS__ ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    (out, rss)
+}
+
+fn pcap_header(w: &mut impl Write) {
+    w.write_all(&0xa1b2_c3d4u32.to_le_bytes()).unwrap();
+    w.write_all(&2u16.to_le_bytes()).unwrap();
+    w.write_all(&4u16.to_le_bytes()).unwrap();
+    w.write_all(&[0; 8]).unwrap();
+    w.write_all(&65535u32.to_le_bytes()).unwrap();
+    w.write_all(&1u32.to_le_bytes()).unwrap();
+}
+
+fn record(w: &mut impl Write, ts: u32, frame: &[u8]) {
+    w.write_all(&ts.to_le_bytes()).unwrap();
+    w.write_all(&0u32.to_le_bytes()).unwrap();
+    w.write_all(&(frame.len() as u32).to_le_bytes()).unwrap();
+    w.write_all(&(frame.len() as u32).to_le_bytes()).unwrap();
+    w.write_all(frame).unwrap();
+}
+
+fn eth_ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, id: u16, frag: u16, l4: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let total = 20 + l4.len();
+    let mut ip = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        (id >> 8) as u8,
+        id as u8,
+        (frag >> 8) as u8,
+        frag as u8,
+        64,
+        proto,
+        0,
+        0,
+    ];
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(l4);
+    f
+}
+
+fn tcp(sp: u16, dp: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut t = vec![
+        (sp >> 8) as u8,
+        sp as u8,
+        (dp >> 8) as u8,
+        dp as u8,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0x50,
+        flags,
+        0xff,
+        0xff,
+        0,
+        0,
+        0,
+        0,
+    ];
+    t.extend_from_slice(payload);
+    t
+}
+
+fn stats(eve: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(eve).unwrap();
+    let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    v["stats"].clone()
+}
+
+fn alerts(eve: &Path, sid: u64) -> usize {
+    std::fs::read_to_string(eve)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"event_type\":\"alert\"") && l.contains(&format!("\"signature_id\":{sid},")))
+        .count()
+}
+
+fn rules(dir: &Path) -> PathBuf {
+    let p = dir.join("t.rules");
+    std::fs::write(&p, "alert tcp any any -> any 80 (msg:\"marker\"; content:\"NEEDLE-IN-FLOOD\"; sid:1;)\n").unwrap();
+    p
+}
+
+/// A SYN flood from random ports: a million flows against a 16 MB flow memcap.
+#[test]
+fn million_flow_syn_flood_stays_within_memcap() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("flood.pcap");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    pcap_header(&mut w);
+    let mut x: u32 = 1;
+    for i in 0..1_000_000u32 {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let src = [10, (x >> 24) as u8, (x >> 16) as u8, (x >> 8) as u8];
+        record(
+            &mut w,
+            1_000 + i / 100_000,
+            &eth_ipv4(src, [192, 168, 1, 1], 6, 1, 0, &tcp((x & 0xffff) as u16, 80, 0x02, b"")),
+        );
+        if i % 100_000 == 50_000 {
+            record(
+                &mut w,
+                1_000 + i / 100_000,
+                &eth_ipv4([10, 9, 9, 9], [192, 168, 1, 1], 6, 2, 0, &tcp(5555, 80, 0x18, b"xx NEEDLE-IN-FLOOD xx")),
+            );
+        }
+    }
+    drop(w);
+    let eve = dir.path().join("eve.json");
+    let args: Vec<String> = vec![
+        "replay".into(),
+        "-q".into(),
+        "--rules".into(),
+        rules(dir.path()).display().to_string(),
+        "--eve".into(),
+        eve.display().to_string(),
+        "--set".into(),
+        "flow.memcap_bytes=16mb".into(),
+        "--set".into(),
+        "output.flow_events=false".into(),
+        pcap.display().to_string(),
+    ];
+    let (out, rss_kb) = run_with_rss(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = stats(&eve);
+    assert_eq!(s["decoder"]["pkts"], 1_000_010);
+    // The table filled up: emergency mode entered, flows evicted to make room, all counted.
+    assert!(s["flow"]["emerg_mode_entered"].as_u64().unwrap() >= 1, "{}", s["flow"]);
+    assert!(s["flow"]["total"].as_u64().unwrap() > 900_000);
+    // The needle packets still alert.
+    assert_eq!(alerts(&eve, 1), 10);
+    // Memory: the flow memcap plus a fixed overhead (binary, rules, buffers, channels).
+    eprintln!("syn flood: peak RSS {rss_kb} KB, flow stats {}", s["flow"]);
+    assert!(rss_kb > 0, "no RSS measured");
+    assert!(rss_kb < 16 * 1024 + 64 * 1024, "peak RSS {rss_kb} KB over 16 MB memcap + 64 MB");
+}
+
+/// Fragments that never complete: a fragment flood against a small defrag memcap.
+#[test]
+fn fragment_flood_never_completing_stays_within_memcap() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("frags.pcap");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    pcap_header(&mut w);
+    let data = vec![0x41u8; 1000];
+    for i in 0..300_000u32 {
+        // first fragments (MF set) with distinct ids: each opens a tracker that never completes
+        let id = (i & 0xffff) as u16;
+        let src = [10, 1, (i >> 16) as u8, (i >> 8) as u8];
+        record(&mut w, 2_000 + i / 50_000, &eth_ipv4(src, [192, 168, 1, 2], 17, id, 0x2000, &data));
+        if i % 50_000 == 25_000 {
+            record(
+                &mut w,
+                2_000 + i / 50_000,
+                &eth_ipv4([10, 9, 9, 9], [192, 168, 1, 1], 6, 3, 0, &tcp(5556, 80, 0x18, b"NEEDLE-IN-FLOOD")),
+            );
+        }
+    }
+    drop(w);
+    let eve = dir.path().join("eve.json");
+    let args: Vec<String> = vec![
+        "replay".into(),
+        "-q".into(),
+        "--rules".into(),
+        rules(dir.path()).display().to_string(),
+        "--eve".into(),
+        eve.display().to_string(),
+        "--set".into(),
+        "defrag.memcap_bytes=8mb".into(),
+        pcap.display().to_string(),
+    ];
+    let (out, rss_kb) = run_with_rss(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = stats(&eve);
+    assert_eq!(s["defrag"]["ipv4"]["fragments"], 300_000);
+    assert_eq!(s["defrag"]["ipv4"]["reassembled"], 0);
+    // Pressure is reported: trackers were evicted to stay under the memcap.
+    assert!(
+        s["defrag"]["tracker_hard_reuse"].as_u64().unwrap() > 0
+            || s["defrag"]["max_trackers_reached"].as_u64().unwrap() > 0,
+        "{}",
+        s["defrag"]
+    );
+    assert_eq!(alerts(&eve, 1), 6);
+    eprintln!("fragment flood: peak RSS {rss_kb} KB, defrag stats {}", s["defrag"]);
+    assert!(rss_kb < 8 * 1024 + 64 * 1024, "peak RSS {rss_kb} KB over 8 MB memcap + 64 MB");
+}
