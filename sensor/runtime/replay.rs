@@ -174,7 +174,13 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         ChecksumMode::None => Mode::None,
     });
     let batch_size = cfg.runtime.batch_packets;
-    let mut pending: Vec<Vec<Pkt>> = (0..nworkers).map(|_| Vec::with_capacity(batch_size)).collect();
+    let mut disp = Dispatch {
+        pending: (0..nworkers).map(|_| Vec::with_capacity(batch_size)).collect(),
+        ticks: vec![Vec::new(); nworkers],
+        senders,
+        recycle: recycle_rx,
+        batch_size,
+    };
     let mut src = PcapFileSource::new(files);
     let mut pcap_cnt: u64 = 0;
     let mut now = Timestamp(0);
@@ -182,25 +188,6 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     let progress = opts.progress && std::io::stderr().is_terminal();
     let mut last_progress = Instant::now();
     let mut bytes_read: u64 = 0;
-
-    let mut pending_ticks: Vec<Vec<(u32, Timestamp)>> = vec![Vec::new(); nworkers];
-    let send = |w: usize,
-                pkts: Vec<Pkt>,
-                now: Timestamp,
-                ticks: Vec<(u32, Timestamp)>,
-                c: &mut Counters,
-                senders: &[Sender<Batch>]| {
-        let b = Batch { pkts, now, ticks };
-        c.inc(C::PipelineBatches);
-        match senders[w].try_send(b) {
-            Ok(()) => {}
-            Err(TrySendError::Full(b)) => {
-                c.inc(C::PipelineReaderWaits);
-                let _ = senders[w].send(b);
-            }
-            Err(TrySendError::Disconnected(_)) => {}
-        }
-    };
 
     loop {
         let more = src.next_batch(&mut |fr| {
@@ -211,16 +198,10 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
             decoder.decode(fr.linktype, fr.data, &mut d, &mut reader_c);
             if fr.ts > now {
                 // Timeouts run at fixed points of the capture: when packet time enters a new
-                // second, every worker gets what is pending plus a tick. Each flow then sees the
+                // second, every worker's batch gets a tick at its current position. Each flow sees the
                 // same packets and ticks in the same order whatever the number of workers.
                 if fr.ts.secs() > now.secs() && now.0 != 0 {
-                    for w in 0..nworkers {
-                        let at = pending[w].len() as u32;
-                        match pending_ticks[w].last_mut() {
-                            Some(t) if t.0 == at => t.1 = fr.ts,
-                            _ => pending_ticks[w].push((at, fr.ts)),
-                        }
-                    }
+                    disp.tick(fr.ts);
                 }
                 now = fr.ts;
             }
@@ -240,45 +221,45 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
             if let Some(ofp) = FlowKey::of_outer(&d, fr.data.len()) {
                 let hash = ofp.key.hash();
                 let w = (hash % nworkers as u64) as usize;
-                pending[w].push(Pkt {
-                    data: data.clone(),
-                    ts: fr.ts,
-                    linktype: fr.linktype,
-                    pcap_cnt,
-                    iface: fr.iface,
-                    d,
-                    flow: Some(ofp),
-                    outer_only: true,
-                    hash,
-                    bad_checksum: bad,
-                });
-                if pending[w].len() >= batch_size {
-                    let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
-                    let full = std::mem::replace(&mut pending[w], fresh);
-                    send(w, full, now, std::mem::take(&mut pending_ticks[w]), &mut reader_c, &senders);
-                }
+                disp.push(
+                    w,
+                    Pkt {
+                        data: data.clone(),
+                        ts: fr.ts,
+                        linktype: fr.linktype,
+                        pcap_cnt,
+                        iface: fr.iface,
+                        d,
+                        flow: Some(ofp),
+                        outer_only: true,
+                        hash,
+                        bad_checksum: bad,
+                    },
+                    now,
+                    &mut reader_c,
+                );
             }
             let fp = FlowKey::of(&d, fr.data.len());
             let hash = fp.as_ref().map(|f| f.key.hash()).unwrap_or(0);
             let w =
                 if fp.is_some() { (hash % nworkers as u64) as usize } else { (pcap_cnt % nworkers as u64) as usize };
-            pending[w].push(Pkt {
-                data,
-                ts: fr.ts,
-                linktype: fr.linktype,
-                pcap_cnt,
-                iface: fr.iface,
-                d,
-                flow: fp,
-                outer_only: false,
-                hash,
-                bad_checksum: bad,
-            });
-            if pending[w].len() >= batch_size {
-                let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
-                let full = std::mem::replace(&mut pending[w], fresh);
-                send(w, full, now, std::mem::take(&mut pending_ticks[w]), &mut reader_c, &senders);
-            }
+            disp.push(
+                w,
+                Pkt {
+                    data,
+                    ts: fr.ts,
+                    linktype: fr.linktype,
+                    pcap_cnt,
+                    iface: fr.iface,
+                    d,
+                    flow: fp,
+                    outer_only: false,
+                    hash,
+                    bad_checksum: bad,
+                },
+                now,
+                &mut reader_c,
+            );
             // Defrag: the fragment went on above (no flow); the datagram it completes follows
             // it, decoded again from its IP header (pkt_src "defrag", no pcap_cnt).
             if d.flags & flags::FRAGMENT != 0 {
@@ -303,23 +284,23 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
                     } else {
                         (pcap_cnt % nworkers as u64) as usize
                     };
-                    pending[w].push(Pkt {
-                        data,
-                        ts: fr.ts,
-                        linktype: LinkType::RAW,
-                        pcap_cnt: 0,
-                        iface: fr.iface,
-                        d: rd,
-                        flow: fp,
-                        outer_only: false,
-                        hash,
-                        bad_checksum: bad,
-                    });
-                    if pending[w].len() >= batch_size {
-                        let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
-                        let full = std::mem::replace(&mut pending[w], fresh);
-                        send(w, full, now, std::mem::take(&mut pending_ticks[w]), &mut reader_c, &senders);
-                    }
+                    disp.push(
+                        w,
+                        Pkt {
+                            data,
+                            ts: fr.ts,
+                            linktype: LinkType::RAW,
+                            pcap_cnt: 0,
+                            iface: fr.iface,
+                            d: rd,
+                            flow: fp,
+                            outer_only: false,
+                            hash,
+                            bad_checksum: bad,
+                        },
+                        now,
+                        &mut reader_c,
+                    );
                 }
             }
         });
@@ -328,13 +309,7 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
             h.publish("reader", &reader_c);
         }
         // Chunk boundary: flush partial batches so that a read chunk is released soon.
-        for w in 0..nworkers {
-            if !pending[w].is_empty() || !pending_ticks[w].is_empty() {
-                let fresh = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch_size));
-                let part = std::mem::replace(&mut pending[w], fresh);
-                send(w, part, now, std::mem::take(&mut pending_ticks[w]), &mut reader_c, &senders);
-            }
-        }
+        disp.flush_all(now, &mut reader_c);
         if progress && last_progress.elapsed() > Duration::from_millis(500) {
             last_progress = Instant::now();
             let pct = if total_bytes > 0 { bytes_read as f64 * 100.0 / total_bytes as f64 } else { 0.0 };
@@ -353,7 +328,7 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     if progress {
         eprint!("\r{:80}\r", "");
     }
-    drop(senders);
+    drop(disp);
     if auto.disabled_by_auto() {
         reader_c.set(C::ChecksumAutoDisabled, 1);
     }
@@ -413,6 +388,62 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         workers: nworkers,
         output_error: writer.first_error,
     })
+}
+
+/// The reader's side of the worker queues: a pending batch and pending timeout ticks per
+/// worker, sent when full or at a chunk boundary.
+struct Dispatch {
+    pending: Vec<Vec<Pkt>>,
+    ticks: Vec<Vec<(u32, Timestamp)>>,
+    senders: Vec<Sender<Batch>>,
+    recycle: Receiver<Vec<Pkt>>,
+    batch_size: usize,
+}
+
+impl Dispatch {
+    /// Queues a packet for worker `w`, sending the batch when it is full.
+    fn push(&mut self, w: usize, p: Pkt, now: Timestamp, c: &mut Counters) {
+        self.pending[w].push(p);
+        if self.pending[w].len() >= self.batch_size {
+            self.send(w, now, c);
+        }
+    }
+
+    /// Records a timeout tick at the current position of every worker's batch.
+    fn tick(&mut self, ts: Timestamp) {
+        for (w, t) in self.ticks.iter_mut().enumerate() {
+            let at = self.pending[w].len() as u32;
+            match t.last_mut() {
+                Some(last) if last.0 == at => last.1 = ts,
+                _ => t.push((at, ts)),
+            }
+        }
+    }
+
+    /// Sends every non-empty batch (chunk boundary: releases the read chunk soon).
+    fn flush_all(&mut self, now: Timestamp, c: &mut Counters) {
+        for w in 0..self.pending.len() {
+            if !self.pending[w].is_empty() || !self.ticks[w].is_empty() {
+                self.send(w, now, c);
+            }
+        }
+    }
+
+    fn send(&mut self, w: usize, now: Timestamp, c: &mut Counters) {
+        let fresh = self.recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.batch_size));
+        let pkts = std::mem::replace(&mut self.pending[w], fresh);
+        let b = Batch { pkts, now, ticks: std::mem::take(&mut self.ticks[w]) };
+        c.inc(C::PipelineBatches);
+        match self.senders[w].try_send(b) {
+            Ok(()) => {}
+            Err(TrySendError::Full(b)) => {
+                // Replay never drops: wait for the worker (counted as back-pressure).
+                c.inc(C::PipelineReaderWaits);
+                let _ = self.senders[w].send(b);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
 }
 
 fn count_bad_checksum(d: &Decoded, c: &mut Counters) {
