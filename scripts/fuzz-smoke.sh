@@ -8,6 +8,7 @@
 #   FUZZ_SECONDS    seconds per target (default 60; 6 targets, so keep it <= 80 for < 10 min)
 #   FUZZ_TARGETS    space-separated subset (default: all targets)
 #   FUZZ_SANITIZER  address (default) or none: passed to cargo fuzz -s
+#   FUZZ_SEED       libFuzzer seed (default 1, so a CI run can be repeated exactly; 0 = random)
 #   SHARED          the shared checkout with conformance captures and ET Open (default ../shared)
 # Uses the stable toolchain with RUSTC_BOOTSTRAP=1 (libFuzzer needs nightly-only flags).
 set -euo pipefail
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_TARGETS=${FUZZ_TARGETS:-"decode pcap_reader rule_parse defrag replay config"}
 FUZZ_SANITIZER=${FUZZ_SANITIZER:-address}
+FUZZ_SEED=${FUZZ_SEED:-1}
 SHARED=${SHARED:-../shared}
 export RUSTC_BOOTSTRAP=1
 
@@ -43,7 +45,7 @@ for t in $FUZZ_TARGETS; do
   echo "fuzz-smoke: $t for ${FUZZ_SECONDS}s"
   set +e
   TMPDIR="$scratch" cargo fuzz run -O -s "$FUZZ_SANITIZER" "$t" "fuzz/corpus/$t" -- \
-    -max_total_time="$FUZZ_SECONDS" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
+    -max_total_time="$FUZZ_SECONDS" -seed="$FUZZ_SEED" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e
   runs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 || true)
