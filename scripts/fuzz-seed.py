@@ -162,6 +162,22 @@ def pcapng_of(lt, frs):
     return out
 
 
+def synthetic_stream(counts):
+    """Segment sequences for the stream target: [flags, dir, seq delta, ack delta, len] + bytes."""
+    def rec(flags, to_client, dseq, dack, payload=b""):
+        return struct.pack(">BBhhB", flags, 1 if to_client else 0, dseq, dack, len(payload)) + payload
+    head = bytes([0, 0]) + struct.pack(">I", 0xFFFFFF00)
+    hs = rec(0x02, 0, 0, 0) + rec(0x12, 1, 100, 0) + rec(0x10, 0, 0, 101)
+    # seq deltas are multiplied by 7 in the target; payloads of 7 bytes keep segments adjacent
+    inorder = b"".join(rec(0x18, 0, i, 101, b"ABCDEFG") for i in range(0, 6))
+    ooo = rec(0x18, 0, 3, 101, b"DDDDDDD") + rec(0x18, 0, 1, 101, b"BBBBBBB") + rec(0x18, 0, 0, 101, b"AAAAAAAAAAAAAA")
+    acks = rec(0x10, 1, 101, 7) + rec(0x10, 1, 101, 40)
+    close = rec(0x11, 0, 7, 101) + rec(0x11, 1, 101, 8) + rec(0x10, 0, 8, 102)
+    for body in (hs + inorder + acks + close, hs + ooo + acks + close, hs + ooo + rec(0x14, 1, 101, 3)):
+        put("stream", head + body, counts)
+    put("stream", bytes([1, 3]) + struct.pack(">I", 5) + rec(0x18, 0, 0, 0, b"midstream data") + rec(0x10, 1, 0, 3), counts)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
@@ -193,6 +209,7 @@ def main():
         if frags:
             put("defrag", lp(frags[:64]), counts)
     synthetic_defrag(counts)
+    synthetic_stream(counts)
 
     rule_files = sorted(glob.glob(os.path.join(ROOT, "rules", "*.rules")))
     rule_files += sorted(glob.glob(os.path.join(a.shared, "conformance", "suites", "sv-dev", "*", "*.rules")))
@@ -217,7 +234,7 @@ def main():
               b"[vars.address]\nHOME_NET = \"[10.0.0.0/8]\"\n", b"[capture]\nchecksum_validation = \"none\"\n"):
         put("config", s, counts)
 
-    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config"):
+    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config", "stream"):
         d = os.path.join(ROOT, "fuzz", "corpus", t)
         os.makedirs(d, exist_ok=True)
         print("fuzz-seed: %-12s %4d new, %5d in corpus" % (t, counts.get(t, 0), len(os.listdir(d))))

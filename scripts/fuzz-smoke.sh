@@ -5,7 +5,7 @@
 # the command that reproduces it. See docs/fuzzing.md.
 #
 # Environment:
-#   FUZZ_SECONDS    seconds per target (default 60; 6 targets, so keep it <= 80 for < 10 min)
+#   FUZZ_SECONDS    seconds per target (default 60; with 7+ targets keep it <= 60 for < 10 min)
 #   FUZZ_TARGETS    space-separated subset (default: all targets)
 #   FUZZ_SANITIZER  address (default) or none: passed to cargo fuzz -s
 #   FUZZ_SEED       libFuzzer seed (default 1, so a CI run can be repeated exactly; 0 = random)
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-"decode pcap_reader rule_parse defrag replay config"}
+FUZZ_TARGETS=${FUZZ_TARGETS:-"decode pcap_reader rule_parse defrag replay config stream"}
 FUZZ_SANITIZER=${FUZZ_SANITIZER:-address}
 FUZZ_SEED=${FUZZ_SEED:-1}
 SHARED=${SHARED:-../shared}

@@ -285,6 +285,33 @@ pub struct StreamConfig {
     pub memcap_bytes: u64,
     /// Memory for reassembly segments.
     pub reassembly_memcap_bytes: u64,
+    /// Overlap policy for segments (Suricata's host-os-policy names: bsd, linux, old-linux,
+    /// windows, solaris, macos, vista, first, last).
+    pub reassembly_policy: String,
+    /// Acknowledged client bytes that make raw stream inspection due.
+    pub toserver_chunk_bytes: u64,
+    /// Acknowledged server bytes that make raw stream inspection due.
+    pub toclient_chunk_bytes: u64,
+    /// Segments held per direction before new ones are dropped (and counted).
+    pub max_segments: u64,
+}
+
+impl StreamConfig {
+    /// The stream engine settings for one of `workers` workers (memcaps are split evenly).
+    pub fn engine_config(&self, workers: usize) -> crate::stream::StreamConfig {
+        let w = workers.max(1) as u64;
+        let ssn_size = std::mem::size_of::<crate::stream::TcpSession>() as u64 + 64;
+        crate::stream::StreamConfig {
+            midstream: self.midstream,
+            async_oneside: self.async_oneside,
+            depth: self.reassembly_depth,
+            memcap: (self.reassembly_memcap_bytes / w) as usize,
+            max_sessions: (self.memcap_bytes / w / ssn_size) as usize,
+            max_segments: self.max_segments as usize,
+            chunk: [self.toserver_chunk_bytes, self.toclient_chunk_bytes],
+            policy: crate::stream::Policy::from_name(&self.reassembly_policy).unwrap_or_default(),
+        }
+    }
 }
 
 impl Default for StreamConfig {
@@ -295,6 +322,10 @@ impl Default for StreamConfig {
             reassembly_depth: 1 << 20,
             memcap_bytes: 64 << 20,
             reassembly_memcap_bytes: 256 << 20,
+            reassembly_policy: "bsd".into(),
+            toserver_chunk_bytes: 2560,
+            toclient_chunk_bytes: 2560,
+            max_segments: 16384,
         }
     }
 }
@@ -517,6 +548,19 @@ impl Config {
         }
         if self.flow.emergency_recovery_percent > 100 {
             return e("flow.emergency_recovery_percent", "is a percentage (0-100)");
+        }
+        // [stream]
+        if crate::stream::Policy::from_name(&self.stream.reassembly_policy).is_none() {
+            return e(
+                "stream.reassembly_policy",
+                "unknown policy (bsd, linux, old-linux, windows, solaris, macos, vista, first, last)",
+            );
+        }
+        if self.stream.toserver_chunk_bytes == 0 || self.stream.toclient_chunk_bytes == 0 {
+            return e("stream.toserver_chunk_bytes", "chunk sizes must be at least 1");
+        }
+        if self.stream.max_segments == 0 {
+            return e("stream.max_segments", "must be at least 1");
         }
         // [defrag]
         if self.defrag.memcap_bytes < 1 << 17 {

@@ -18,3 +18,4 @@ pub mod metrics;
 pub mod output;
 pub mod rule;
 pub mod runtime;
+pub mod stream;

@@ -212,3 +212,81 @@ fn fragment_flood_never_completing_stays_within_memcap() {
     eprintln!("fragment flood: peak RSS {rss_kb} KB, defrag stats {}", s["defrag"]);
     assert!(rss_kb < 8 * 1024 + 64 * 1024, "peak RSS {rss_kb} KB over 8 MB memcap + 64 MB");
 }
+
+fn tcp_seq(sp: u16, dp: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut t = tcp(sp, dp, flags, payload);
+    t[4..8].copy_from_slice(&seq.to_be_bytes());
+    t[8..12].copy_from_slice(&ack.to_be_bytes());
+    t
+}
+
+/// A million TCP sessions, each left with a segment out of order (a hole before it that never
+/// fills), against small flow, session and reassembly memcaps.
+#[test]
+fn million_sessions_with_out_of_order_segments_stay_within_memcaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("ooo.pcap");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    pcap_header(&mut w);
+    let held = [0x42u8; 64];
+    let mut x: u32 = 7;
+    for i in 0..1_000_000u32 {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let src = [10, (x >> 24) as u8, (x >> 16) as u8, (x >> 8) as u8];
+        let sp = 1024 + (x & 0x7fff) as u16;
+        let ts = 3_000 + i / 100_000;
+        // picked up midstream with one byte, then 64 bytes 1000 bytes further on: the hole is
+        // never filled nor acknowledged, so the segment is held
+        record(&mut w, ts, &eth_ipv4(src, [192, 168, 1, 3], 6, 1, 0, &tcp_seq(sp, 80, 5000, 9000, 0x18, b"a")));
+        record(&mut w, ts, &eth_ipv4(src, [192, 168, 1, 3], 6, 2, 0, &tcp_seq(sp, 80, 6001, 9000, 0x18, &held)));
+        if i % 100_000 == 50_000 {
+            // a normal session in the middle of the flood, its marker split over two segments
+            let (c, s) = ([10, 9, 9, 8], [192, 168, 1, 1]);
+            record(&mut w, ts, &eth_ipv4(c, s, 6, 3, 0, &tcp_seq(5557, 80, 100, 0, 0x02, b"")));
+            record(&mut w, ts, &eth_ipv4(s, c, 6, 4, 0, &tcp_seq(80, 5557, 700, 101, 0x12, b"")));
+            record(&mut w, ts, &eth_ipv4(c, s, 6, 5, 0, &tcp_seq(5557, 80, 101, 701, 0x10, b"")));
+            record(&mut w, ts, &eth_ipv4(c, s, 6, 6, 0, &tcp_seq(5557, 80, 101, 701, 0x18, b"NEEDLE-I")));
+            record(&mut w, ts, &eth_ipv4(c, s, 6, 7, 0, &tcp_seq(5557, 80, 109, 701, 0x18, b"N-FLOOD")));
+            record(&mut w, ts, &eth_ipv4(s, c, 6, 8, 0, &tcp_seq(80, 5557, 701, 116, 0x10, b"")));
+            record(&mut w, ts, &eth_ipv4(c, s, 6, 9, 0, &tcp_seq(5557, 80, 116, 701, 0x11, b"")));
+        }
+    }
+    drop(w);
+    let eve = dir.path().join("eve.json");
+    let args: Vec<String> = vec![
+        "replay".into(),
+        "-q".into(),
+        "--rules".into(),
+        rules(dir.path()).display().to_string(),
+        "--eve".into(),
+        eve.display().to_string(),
+        "--set".into(),
+        "stream.midstream=true".into(),
+        "--set".into(),
+        "capture.checksum_validation=none".into(),
+        "--set".into(),
+        "flow.memcap_bytes=32mb".into(),
+        "--set".into(),
+        "stream.memcap_bytes=16mb".into(),
+        "--set".into(),
+        "stream.reassembly_memcap_bytes=16mb".into(),
+        "--set".into(),
+        "output.flow_events=false".into(),
+        pcap.display().to_string(),
+    ];
+    let (out, rss_kb) = run_with_rss(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = stats(&eve);
+    assert_eq!(s["decoder"]["pkts"], 2_000_070);
+    // Pressure is reported: flows evicted (each eviction frees its session and segments),
+    // sessions or segments refused at the memcaps.
+    let tcp = &s["tcp"];
+    assert!(tcp["sessions"].as_u64().unwrap() > 500_000, "{tcp}");
+    assert!(s["flow"]["emerg_mode_entered"].as_u64().unwrap() >= 1, "{}", s["flow"]);
+    let refused = tcp["ssn_memcap_drop"].as_u64().unwrap() + tcp["segment_memcap_drop"].as_u64().unwrap();
+    eprintln!("out-of-order sessions: peak RSS {rss_kb} KB, tcp {tcp}, flow {}", s["flow"]);
+    // The split marker is found once, in the reassembled stream.
+    assert_eq!(alerts(&eve, 1), 10);
+    let _ = refused;
+    assert!(rss_kb < (32 + 16 + 16) * 1024 + 64 * 1024, "peak RSS {rss_kb} KB over the memcaps + 64 MB");
+}

@@ -50,6 +50,59 @@ pub struct CompiledRule {
     pub src: FastAddrSet,
     /// Destination addresses, compiled.
     pub dst: FastAddrSet,
+    /// Where the payload keywords look: packets, the reassembled stream, or both
+    /// (Suricata's SIG_FLAG_REQUIRE_PACKET / _STREAM / _STREAM_ONLY).
+    pub insp: Insp,
+}
+
+/// Where a rule's payload keywords are inspected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Insp {
+    /// Packet payloads.
+    pub packet: bool,
+    /// Raw stream chunks (TCP).
+    pub stream: bool,
+    /// Only the stream.
+    pub stream_only: bool,
+}
+
+/// Suricata's rule: TCP payload rules inspect the reassembled stream; those with a content
+/// anchored by depth/offset (or a dsize) also inspect packets; `flow:only_stream` and
+/// `tcp-stream` mean the stream only, `flow:no_stream` and `tcp-pkt` packets only.
+pub fn inspection_of(r: &Rule) -> Insp {
+    use crate::rule::ast::TcpMode;
+    let has_payload = r.buffers.iter().any(|b| b.buffer == Buffer::Payload && !b.matches.is_empty());
+    let tcp = transports_of(r.proto.transport).contains(&T_TCP);
+    if !has_payload || !tcp {
+        return Insp { packet: true, stream: false, stream_only: false };
+    }
+    if r.flow.only_stream || r.proto.tcp_mode == TcpMode::Stream {
+        return Insp { packet: false, stream: true, stream_only: true };
+    }
+    if r.flow.no_stream || r.proto.tcp_mode == TcpMode::Packet {
+        return Insp { packet: true, stream: false, stream_only: false };
+    }
+    if r.packet.iter().any(|m| matches!(m, PacketMatch::Dsize(_))) {
+        return Insp { packet: true, stream: false, stream_only: false };
+    }
+    let anchored = r
+        .buffers
+        .iter()
+        .filter(|b| b.buffer == Buffer::Payload)
+        .flat_map(|b| b.matches.iter())
+        .any(|m| matches!(m, PayloadMatch::Content(c) if c.depth.is_some() || c.offset.is_some() || c.startswith));
+    Insp { packet: anchored, stream: true, stream_only: false }
+}
+
+/// Raw stream data offered to detection with a TCP packet.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamData<'a> {
+    /// The packet's payload went into the stream (Suricata's PKT_STREAM_ADD).
+    pub added: bool,
+    /// Contiguous blocks of the packet direction's stream that are due for inspection.
+    pub chunks: &'a [&'a [u8]],
+    /// A stream-end pseudo packet (flow end): only stream inspection applies.
+    pub pseudo: bool,
 }
 
 /// The prefilter of one (transport, direction): one multi-pattern database of the fast
@@ -481,7 +534,9 @@ impl DetectEngine {
             let alert_json = render_alert_json(&r);
             let bidir = r.bidirectional;
             let (src, dst) = (FastAddrSet::new(&r.src), FastAddrSet::new(&r.dst));
-            let cr = CompiledRule { rule: r, payload, fast_pattern, ip_only, swapped: false, alert_json, src, dst };
+            let insp = inspection_of(&r);
+            let cr =
+                CompiledRule { rule: r, payload, fast_pattern, ip_only, swapped: false, alert_json, src, dst, insp };
             if bidir {
                 let dsize =
                     cr.rule.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
@@ -500,6 +555,7 @@ impl DetectEngine {
                     alert_json: cr.alert_json.clone(),
                     src: cr.dst.clone(),
                     dst: cr.src.clone(),
+                    insp: cr.insp,
                 };
                 std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
                 std::mem::swap(&mut sw.rule.src_ports, &mut sw.rule.dst_ports);
@@ -607,6 +663,11 @@ impl DetectEngine {
         }
     }
 
+    /// Whether any rule inspects raw TCP streams (otherwise the stream keeps no data for it).
+    pub fn inspects_streams(&self) -> bool {
+        self.rules.iter().any(|r| r.insp.stream)
+    }
+
     /// The multi-pattern engine in use.
     pub fn engine(&self) -> Engine {
         self.engine
@@ -649,9 +710,13 @@ impl DetectEngine {
         d: &Decoded,
         ts_secs: u64,
         flow: Option<(&FlowInfo, &mut FlowDetect, u64)>,
+        stream: Option<&StreamData<'_>>,
         c: &mut Counters,
     ) {
         s.alerts.clear();
+        let pseudo = stream.is_some_and(|st| st.pseudo);
+        let added = stream.is_some_and(|st| st.added);
+        let chunks: &[&[u8]] = stream.map_or(&[], |st| st.chunks);
         if !d.is_ip() {
             return;
         }
@@ -684,7 +749,8 @@ impl DetectEngine {
         let ip_only_due = match (&finfo, &fstate) {
             (Some(_), Some(st)) => !st.ip_only_done[dir],
             _ => true,
-        } && !self.ip_only.is_empty();
+        } && !self.ip_only.is_empty()
+            && !pseudo;
         if g.mpm.is_none() && always.is_empty() && !ip_only_due {
             return;
         }
@@ -700,21 +766,26 @@ impl DetectEngine {
             s.stamp[r as usize] = gen;
             s.candidates.push(r);
         }
-        let payload = d.payload(frame);
+        let payload = if pseudo { &[][..] } else { d.payload(frame) };
         if let Some(m) = &g.mpm {
             let (stamp, cands) = (&mut s.stamp, &mut s.candidates);
-            m.scan(&mut s.mpm, payload, &mut |pid| {
-                if let Some(rs) = g.pattern_rules.get(pid as usize) {
-                    for &r in rs {
-                        if let Some(st) = stamp.get_mut(r as usize) {
-                            if *st != gen {
-                                *st = gen;
-                                cands.push(r);
+            for buf in std::iter::once(payload).chain(chunks.iter().copied()) {
+                if buf.is_empty() {
+                    continue;
+                }
+                m.scan(&mut s.mpm, buf, &mut |pid| {
+                    if let Some(rs) = g.pattern_rules.get(pid as usize) {
+                        for &r in rs {
+                            if let Some(st) = stamp.get_mut(r as usize) {
+                                if *st != gen {
+                                    *st = gen;
+                                    cands.push(r);
+                                }
                             }
                         }
                     }
-                }
-            });
+                });
+            }
         }
         if ip_only_due {
             s.candidates.extend_from_slice(&self.ip_only);
@@ -744,11 +815,32 @@ impl DetectEngine {
             if !r.packet.iter().all(|m| match_packet(m, frame, d)) {
                 continue;
             }
-            if let Some(pl) = &cr.payload {
-                vars.iter_mut().for_each(|v| *v = 0);
-                if !verify::inspect(pl, payload, &mut vars, &mut s.verify) {
-                    continue;
+            match &cr.payload {
+                Some(pl) => {
+                    let insp = cr.insp;
+                    let mut matched = false;
+                    if insp.stream {
+                        for ch in chunks {
+                            vars.iter_mut().for_each(|v| *v = 0);
+                            if verify::inspect(pl, ch, &mut vars, &mut s.verify) {
+                                matched = true;
+                                break;
+                            }
+                        }
+                    }
+                    // Suricata's fallback to the packet: not for stream-only rules, not for
+                    // pseudo packets, and not for a stream rule whose packet went into the
+                    // stream (its bytes are inspected there, once)
+                    if !matched && !pseudo && !insp.stream_only && (insp.packet || !insp.stream || !added) {
+                        vars.iter_mut().for_each(|v| *v = 0);
+                        matched = verify::inspect(pl, payload, &mut vars, &mut s.verify);
+                    }
+                    if !matched {
+                        continue;
+                    }
                 }
+                None if pseudo => continue,
+                None => {}
             }
             // flowbits conditions
             if !r.flowbits.is_empty() {
@@ -893,9 +985,6 @@ fn flow_ok(r: &Rule, f: Option<&FlowInfo>, d: &Decoded) -> bool {
     let o = &r.flow;
     if *o == Default::default() {
         return true;
-    }
-    if o.only_stream {
-        return false; // no stream reassembly yet: only packets are inspected
     }
     let frag = d.flags & dflags::FRAGMENT != 0;
     if o.only_frag && !frag || o.no_frag && frag {

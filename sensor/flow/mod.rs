@@ -352,8 +352,11 @@ pub struct Flow<S> {
     pub tcp_session: bool,
     /// TCP: the client's initial sequence number, when the session began with a SYN.
     pub client_isn: u32,
-    /// TCP handshake progress: 1 SYN seen, 2 SYN/ACK seen, 3 completed.
-    pub tcp_hs: u8,
+    /// TCP: the session reached the established state.
+    pub tcp_established: bool,
+    /// TCP: the session is closing as Suricata's port-reuse check means it (state at or
+    /// beyond LAST_ACK).
+    pub tcp_closing: bool,
     /// Interface index of the first packet.
     pub iface: u16,
     /// Per-flow state of later stages.
@@ -397,7 +400,7 @@ pub struct Lookup {
 }
 
 /// A flow that ended, handed to the caller to log.
-pub type Ended<'a, S> = (&'a Flow<S>, EndReason);
+pub type Ended<'a, S> = (&'a mut Flow<S>, EndReason);
 
 /// A fixed-capacity flow table owned by one worker.
 pub struct FlowTable<S> {
@@ -523,7 +526,7 @@ impl<S: Default> FlowTable<S> {
         ts: Timestamp,
         iface: u16,
         c: &mut Counters,
-        on_end: &mut dyn FnMut(Ended<'_, S>),
+        on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters),
     ) -> Option<Lookup> {
         let mut created = false;
         let key = &p.key;
@@ -532,7 +535,7 @@ impl<S: Default> FlowTable<S> {
             // of the same tuple (whatever batch it arrives in); it ends and a new one starts.
             Some(s) if self.timed_out(s, ts) => {
                 c.inc(C::FlowTimeoutEvicted);
-                self.end_slot(s, EndReason::Timeout, on_end);
+                self.end_slot(s, EndReason::Timeout, c, on_end);
                 if !p.create {
                     return None;
                 }
@@ -542,7 +545,7 @@ impl<S: Default> FlowTable<S> {
             Some(s) => {
                 if d.proto == proto::TCP && self.is_tcp_reuse(s, p, d) {
                     c.inc(C::FlowTcpReuse);
-                    self.end_slot(s, EndReason::TcpReuse, on_end);
+                    self.end_slot(s, EndReason::TcpReuse, c, on_end);
                     created = true;
                     self.create(p, hash, ts, iface, c, on_end)?
                 } else {
@@ -564,30 +567,8 @@ impl<S: Default> FlowTable<S> {
             f.last = ts;
         }
         if d.proto == proto::TCP && d.has_l4() {
-            let fl = d.tcp_flags;
-            f.tcp_flags[dir] |= fl;
-            if created && fl & 0x17 == 0x02 {
-                // a pure SYN opens a session (midstream pickup is the stream stage's business)
-                f.tcp_session = true;
-                f.client_isn = d.tcp_seq;
-                f.tcp_hs = 1;
-            }
-            if f.tcp_session {
-                if fl & 0x04 != 0 {
-                    f.state = FlowState::Closed;
-                } else if f.tcp_flags[0] & 0x01 != 0 && f.tcp_flags[1] & 0x01 != 0 {
-                    f.state = FlowState::Closed;
-                } else {
-                    match (f.tcp_hs, dir, fl & 0x12) {
-                        (1, 1, 0x12) => f.tcp_hs = 2,
-                        (2, 0, 0x10) => {
-                            f.tcp_hs = 3;
-                            f.state = FlowState::Established;
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            // TCP state is the stream stage's (sensor/stream), which calls `set_tcp`
+            f.tcp_flags[dir] |= d.tcp_flags;
         } else if d.proto != proto::TCP && f.state == FlowState::New && f.pkts[0] > 0 && f.pkts[1] > 0 && p.create {
             f.state = FlowState::Established;
         }
@@ -596,6 +577,26 @@ impl<S: Default> FlowTable<S> {
         self.unlink(slot);
         self.push_tail(slot, new_class);
         Some(Lookup { slot, created, to_server })
+    }
+
+    /// Records what the stream stage made of a TCP flow: its flow state (which also moves it
+    /// to the matching timeout list) and what port reuse needs to know.
+    pub fn set_tcp(&mut self, slot: u32, state: FlowState, session: Option<(u32, bool, bool)>) {
+        let Some(f) = self.slots.get_mut(slot as usize) else { return };
+        if let Some((isn, established, closing)) = session {
+            f.tcp_session = true;
+            f.client_isn = isn;
+            f.tcp_established = established;
+            f.tcp_closing = closing;
+        }
+        if f.state != state {
+            f.state = state;
+            let class = Self::class_of(f);
+            if class != f.class {
+                self.unlink(slot);
+                self.push_tail(slot, class);
+            }
+        }
     }
 
     fn timed_out(&self, slot: u32, now: Timestamp) -> bool {
@@ -611,7 +612,7 @@ impl<S: Default> FlowTable<S> {
             return false;
         }
         let f = &self.slots[slot as usize];
-        let closing = f.state == FlowState::Closed;
+        let closing = f.tcp_closing;
         if f.is_to_server(p) {
             !f.tcp_session || (closing && d.tcp_seq != f.client_isn)
         } else {
@@ -627,7 +628,7 @@ impl<S: Default> FlowTable<S> {
         ts: Timestamp,
         iface: u16,
         c: &mut Counters,
-        on_end: &mut dyn FnMut(Ended<'_, S>),
+        on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters),
     ) -> Option<u32> {
         if self.index.len() >= self.capacity {
             if !self.emergency {
@@ -646,7 +647,7 @@ impl<S: Default> FlowTable<S> {
                 match victim {
                     Some(v) => {
                         c.inc(C::FlowEmergencyEvicted);
-                        self.end_slot(v, EndReason::Forced, on_end);
+                        self.end_slot(v, EndReason::Forced, c, on_end);
                     }
                     None => {
                         c.inc(C::FlowSpareExhausted);
@@ -701,11 +702,17 @@ impl<S: Default> FlowTable<S> {
         Some(slot)
     }
 
-    fn end_slot(&mut self, slot: u32, why: EndReason, on_end: &mut dyn FnMut(Ended<'_, S>)) {
+    fn end_slot(
+        &mut self,
+        slot: u32,
+        why: EndReason,
+        c: &mut Counters,
+        on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters),
+    ) {
         self.unlink(slot);
         let key = self.slots[slot as usize].key;
         self.index.remove(&key);
-        on_end((&self.slots[slot as usize], why));
+        on_end((&mut self.slots[slot as usize], why), c);
         let f = &mut self.slots[slot as usize];
         f.live = false;
         f.ext = S::default();
@@ -713,7 +720,7 @@ impl<S: Default> FlowTable<S> {
     }
 
     /// Ends every flow idle past its timeout at packet time `now`.
-    pub fn expire(&mut self, now: Timestamp, c: &mut Counters, on_end: &mut dyn FnMut(Ended<'_, S>)) {
+    pub fn expire(&mut self, now: Timestamp, c: &mut Counters, on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters)) {
         for class in 0..12u8 {
             // As Suricata: a flow times out once `last second + timeout` is in the past.
             let to = self.timeout(class);
@@ -727,7 +734,7 @@ impl<S: Default> FlowTable<S> {
                     break;
                 }
                 c.inc(C::FlowTimeoutEvicted);
-                self.end_slot(h, EndReason::Timeout, on_end);
+                self.end_slot(h, EndReason::Timeout, c, on_end);
             }
         }
         if self.emergency {
@@ -740,12 +747,12 @@ impl<S: Default> FlowTable<S> {
     }
 
     /// Ends every flow (end of capture or shutdown), oldest first.
-    pub fn drain(&mut self, c: &mut Counters, on_end: &mut dyn FnMut(Ended<'_, S>)) {
+    pub fn drain(&mut self, c: &mut Counters, on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters)) {
         let mut live: Vec<u32> = self.index.values().copied().collect();
         live.sort_by_key(|&s| (self.slots[s as usize].start, self.slots[s as usize].flow_id));
         for s in live {
             c.inc(C::FlowShutdownEvicted);
-            self.end_slot(s, EndReason::Shutdown, on_end);
+            self.end_slot(s, EndReason::Shutdown, c, on_end);
         }
     }
 }
@@ -796,9 +803,9 @@ mod tests {
         let pa = FlowKey::of(&a, 60).unwrap();
         let pb = FlowKey::of(&b, 70).unwrap();
         let h = pa.key.hash();
-        let l1 = t.packet(&pa, h, &a, Timestamp(1), 0, &mut c, &mut |_| {}).unwrap();
+        let l1 = t.packet(&pa, h, &a, Timestamp(1), 0, &mut c, &mut |_, _| {}).unwrap();
         assert!(l1.created && l1.to_server);
-        let l2 = t.packet(&pb, h, &b, Timestamp(2), 0, &mut c, &mut |_| {}).unwrap();
+        let l2 = t.packet(&pb, h, &b, Timestamp(2), 0, &mut c, &mut |_, _| {}).unwrap();
         assert!(!l2.created && !l2.to_server);
         let f = t.get(l1.slot);
         assert_eq!(f.pkts, [1, 1]);
@@ -813,11 +820,11 @@ mod tests {
         let mut c = Counters::new();
         let a = udp([10, 0, 0, 1], 5000, [10, 0, 0, 2], 53);
         let pa = FlowKey::of(&a, 60).unwrap();
-        t.packet(&pa, pa.key.hash(), &a, Timestamp::from_parts(100, 0), 0, &mut c, &mut |_| {});
+        t.packet(&pa, pa.key.hash(), &a, Timestamp::from_parts(100, 0), 0, &mut c, &mut |_, _| {});
         let mut ended = Vec::new();
-        t.expire(Timestamp::from_parts(130, 0), &mut c, &mut |(f, r)| ended.push((f.flow_id, r)));
+        t.expire(Timestamp::from_parts(130, 0), &mut c, &mut |(f, r), _| ended.push((f.flow_id, r)));
         assert!(ended.is_empty());
-        t.expire(Timestamp::from_parts(131, 0), &mut c, &mut |(f, r)| ended.push((f.flow_id, r)));
+        t.expire(Timestamp::from_parts(131, 0), &mut c, &mut |(f, r), _| ended.push((f.flow_id, r)));
         assert_eq!(ended.len(), 1);
         assert_eq!(ended[0].1, EndReason::Timeout);
         assert!(t.is_empty());
@@ -833,7 +840,7 @@ mod tests {
             let d = udp([10, 0, 0, 1], 1000 + i, [10, 0, 0, 2], 53);
             let p = FlowKey::of(&d, 60).unwrap();
             assert!(t
-                .packet(&p, p.key.hash(), &d, Timestamp::from_parts(100, i as u64), 0, &mut c, &mut |_| ended += 1)
+                .packet(&p, p.key.hash(), &d, Timestamp::from_parts(100, i as u64), 0, &mut c, &mut |_, _| ended += 1)
                 .is_some());
         }
         assert_eq!(t.len(), cap);

@@ -201,6 +201,26 @@ counters! {
     FlowWrkPktsToWorker => "flow.wrk.pkts", Sum, "packets handled by flow workers";
     WorkerBusyNs => "worker.busy_ns", Sum, "nanoseconds workers spent processing batches (CPU-saturation view)";
     FlowNoFlow => "flow.no_flow", Sum, "packets handled without a flow (not IP, invalid, or no flow slot)";
+    // TCP sessions and reassembly (sensor/stream), named as Suricata's where it has them
+    TcpSyn => "tcp.syn", Sum, "TCP SYN packets (not SYN/ACK)";
+    TcpSynack => "tcp.synack", Sum, "TCP SYN/ACK packets";
+    TcpRst => "tcp.rst", Sum, "TCP RST packets";
+    TcpSessions => "tcp.sessions", Sum, "TCP sessions tracked (opened by a SYN, or picked up midstream)";
+    TcpActiveSessions => "tcp.active_sessions", Sum, "TCP sessions in the tables at the time of the snapshot";
+    TcpSsnMemcapDrop => "tcp.ssn_memcap_drop", Sum, "TCP sessions not tracked because stream.memcap_bytes was reached";
+    TcpMidstreamPickups => "tcp.midstream_pickups", Sum, "TCP sessions picked up without their handshake (stream.midstream)";
+    TcpPseudo => "tcp.pseudo", Sum, "stream ends inspected at flow end (Suricata's pseudo packets)";
+    TcpStreamDepthReached => "tcp.stream_depth_reached", Sum, "stream directions that reached stream.reassembly_depth (later data not reassembled)";
+    TcpOverlap => "tcp.overlap", Sum, "segments that overlapped stored data (resolved by the overlap policy)";
+    TcpSegmentMemcapDrop => "tcp.segment_memcap_drop", Sum, "segments not stored because stream.reassembly_memcap_bytes was reached (a hole in the stream)";
+    TcpReassemblyGap => "tcp.reassembly_gap", Sum, "holes in a stream that the receiver acknowledged (data never seen)";
+    TcpReassemblyMemuse => "tcp.reassembly_memuse", Max, "peak bytes of segment data held by one worker";
+    StreamSegmentLimitDrop => "stream.segment_limit_drop", Sum, "segments not stored because a direction held stream.max_segments already (a hole in the stream)";
+    StreamSegmentOutOfWindow => "stream.segment_out_of_window", Sum, "segments ignored because their sequence number is implausibly far from the stream";
+    StreamRstInvalid => "stream.rst_invalid", Sum, "RST packets ignored (no session, or sequence number outside the window)";
+    StreamSynackInvalid => "stream.synack_invalid", Sum, "SYN/ACK packets ignored (acknowledgement does not match the SYN)";
+    StreamSynInSession => "stream.syn_in_session", Sum, "SYN packets ignored inside an established session";
+    StreamRawInspections => "stream.raw_inspections", Sum, "raw stream chunks inspected by detection";
     // detection placeholders filled in by the detect stage
     DetectAlert => "detect.alert", Sum, "alerts written";
     DetectAlertsSuppressed => "detect.alerts_suppressed", Sum, "alerts suppressed by thresholds";
@@ -352,6 +372,7 @@ pub const PICKET_ONLY_PREFIXES: &[&str] = &[
     "defrag.picket.", // Picket-only defrag counters (sensor/defrag)
     "output.",
     "pipeline.",
+    "stream.",
     "worker.",
 ];
 

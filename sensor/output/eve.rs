@@ -385,6 +385,8 @@ pub struct AlertPacket<'a> {
     pub pcap_cnt: u64,
     /// The packet goes to the server (None without a flow).
     pub to_server: Option<bool>,
+    /// A stream-end pseudo packet (inspection of what was left of a stream at flow end).
+    pub pseudo: bool,
 }
 
 /// Appends an EVE `alert` event line, with the fields and order Suricata writes.
@@ -418,7 +420,16 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
         j.u64("icmp_type", d.icmp_type as u64);
         j.u64("icmp_code", d.icmp_code as u64);
     }
-    j.str("pkt_src", if d.flags & crate::decode::flags::REASSEMBLED != 0 { "defrag" } else { d.tunnel.pkt_src() });
+    j.str(
+        "pkt_src",
+        if p.pseudo {
+            "stream (flow timeout)"
+        } else if d.flags & crate::decode::flags::REASSEMBLED != 0 {
+            "defrag"
+        } else {
+            d.tunnel.pkt_src()
+        },
+    );
     {
         j.key("alert");
         j.buf.extend_from_slice(b"{\"action\":");

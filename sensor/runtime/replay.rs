@@ -154,8 +154,10 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         let flow_events = cfg.output.flow_events;
         let detect = opts.detect.clone();
         let hub = opts.metrics.clone();
+        let scfg = cfg.stream.engine_config(nworkers);
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
-            worker_loop(Worker::new(id, table, flow_events).with_detect(detect), rx, out_tx, recycle_tx, hub)
+            let w = Worker::new(id, table, flow_events).with_detect(detect).with_stream(scfg);
+            worker_loop(w, rx, out_tx, recycle_tx, hub)
         })?);
     }
     drop(recycle_tx);

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::capture::{LinkType, Timestamp};
-use crate::decode::Decoded;
-use crate::detect::engine::{DetectEngine, DetectScratch, FlowDetect, FlowInfo};
-use crate::flow::{EndReason, Flow, FlowPkt, FlowTable, TableConfig};
+use crate::decode::{flags as dflags, Decoded};
+use crate::detect::engine::{DetectEngine, DetectScratch, FlowDetect, FlowInfo, StreamData};
+use crate::flow::{EndReason, Flow, FlowPkt, FlowState, FlowTable, TableConfig};
 use crate::metrics::{Counters, C};
 use crate::output::eve;
+use crate::stream::{self, NoApp, Seg, StreamConfig, StreamEngine, TcpSession, TcpState, MAX_RAW_BLOCKS};
 
 /// One packet on its way to a worker: the frame (shared, not copied) and what the reader
 /// learned while decoding it for the flow hash.
@@ -58,6 +59,8 @@ pub struct Batch {
 /// Per-flow state of later stages (stream, app layer, detection).
 #[derive(Clone, Debug, Default)]
 pub struct FlowExt {
+    /// TCP session (boxed: only TCP flows that open one pay for it).
+    pub tcp: Option<Box<TcpSession>>,
     /// Flowbits, IP-only and by_flow threshold state.
     pub detect: FlowDetect,
 }
@@ -68,6 +71,8 @@ pub struct Worker {
     pub id: usize,
     /// Flow table.
     pub flows: FlowTable<FlowExt>,
+    /// TCP sessions and reassembly.
+    pub stream: StreamEngine,
     /// Counters.
     pub counters: Counters,
     /// EVE lines waiting to go to the output thread.
@@ -77,6 +82,129 @@ pub struct Worker {
     /// Write flow events.
     pub flow_events: bool,
     detect: Option<(Arc<DetectEngine>, DetectScratch)>,
+    blocks: Vec<(u64, u64)>,
+}
+
+/// The worker's parts that a flow's end needs (everything but the flow table), so that the
+/// table can hand ending flows to them while it is borrowed.
+struct EndCtx<'a> {
+    out: &'a mut Vec<u8>,
+    out_events: &'a mut u64,
+    flow_events: bool,
+    stream: &'a mut StreamEngine,
+    detect: &'a mut Option<(Arc<DetectEngine>, DetectScratch)>,
+    blocks: &'a mut Vec<(u64, u64)>,
+}
+
+/// Suricata's flow state for a TCP session state.
+fn flow_state_of(s: TcpState) -> FlowState {
+    match s {
+        TcpState::None | TcpState::SynSent | TcpState::SynRecv => FlowState::New,
+        TcpState::LastAck | TcpState::TimeWait | TcpState::Closed => FlowState::Closed,
+        _ => FlowState::Established,
+    }
+}
+
+/// A packet standing for a flow's direction at its end (Suricata's stream-end pseudo packet).
+fn pseudo_decoded(f: &Flow<FlowExt>, to_server: bool) -> Decoded {
+    let t = &f.tuple;
+    let (src, dst, sp, dp) = if to_server { (t.src, t.dst, t.sp, t.dp) } else { (t.dst, t.src, t.dp, t.sp) };
+    let fam = if f.key.family == 6 { dflags::IPV6 } else { dflags::IPV4 };
+    Decoded {
+        flags: fam | dflags::L4,
+        src,
+        dst,
+        sp,
+        dp,
+        proto: crate::decode::proto::TCP,
+        tcp_flags: 0x10,
+        depth: f.key.depth,
+        vlan: f.key.vlan,
+        vlan_n: f.key.vlan.iter().filter(|&&v| v != 0).count() as u8,
+        ..Decoded::default()
+    }
+}
+
+impl EndCtx<'_> {
+    /// A flow ends: what is left of its streams is inspected (and may alert), its session is
+    /// freed, and its flow event written.
+    fn end(&mut self, f: &mut Flow<FlowExt>, why: EndReason, c: &mut Counters) {
+        if let Some(mut ssn) = f.ext.tcp.take() {
+            let left = self.stream.finish(&mut ssn, &mut NoApp, c);
+            if let Some((engine, scratch)) = self.detect.as_mut() {
+                for (d, &due) in left.iter().enumerate() {
+                    if !due || f.ext.detect.pass {
+                        continue;
+                    }
+                    c.inc(C::TcpPseudo);
+                    let progress = stream::raw_blocks(&ssn, d, true, self.blocks);
+                    let mut chunks: [&[u8]; MAX_RAW_BLOCKS] = [&[]; MAX_RAW_BLOCKS];
+                    let n = self.blocks.len().min(MAX_RAW_BLOCKS);
+                    for (i, &(o, l)) in self.blocks.iter().take(n).enumerate() {
+                        chunks[i] = ssn.bytes(d, o, l);
+                    }
+                    c.add(C::StreamRawInspections, n as u64);
+                    let sd = StreamData { added: false, chunks: &chunks[..n], pseudo: true };
+                    let to_server = d == 0;
+                    let dd = pseudo_decoded(f, to_server);
+                    let info = FlowInfo { to_server, state: f.state, tcp_established: f.tcp_established };
+                    if f.ext.detect.bits.len() * 64 < engine.flowbits {
+                        f.ext.detect = engine.new_flow_state();
+                    }
+                    engine.run(
+                        scratch,
+                        &[],
+                        &dd,
+                        f.last.secs(),
+                        Some((&info, &mut f.ext.detect, f.hash)),
+                        Some(&sd),
+                        c,
+                    );
+                    ssn.raw_done(d, progress);
+                    if !scratch.alerts.is_empty() {
+                        f.alerted = true;
+                        let ap = eve::AlertPacket {
+                            ts: f.last,
+                            d: &dd,
+                            pcap_cnt: 0,
+                            to_server: Some(to_server),
+                            pseudo: true,
+                        };
+                        write_alerts(self.out, self.out_events, engine, scratch, &ap, Some(&*f), c);
+                    }
+                }
+            }
+            let mut slot = Some(ssn);
+            self.stream.release(&mut slot);
+        }
+        if self.flow_events {
+            eve::flow_event(self.out, f, why, None);
+            *self.out_events += 1;
+        }
+    }
+}
+
+fn write_alerts(
+    out: &mut Vec<u8>,
+    n: &mut u64,
+    engine: &DetectEngine,
+    scratch: &DetectScratch,
+    ap: &eve::AlertPacket<'_>,
+    flow: Option<&Flow<FlowExt>>,
+    c: &mut Counters,
+) {
+    for a in &scratch.alerts {
+        let cr = &engine.rules[a.rule as usize];
+        let rule = eve::AlertRule {
+            action: cr.rule.action.eve_name(),
+            gid: cr.rule.gid,
+            sid: cr.rule.sid,
+            rest_json: &cr.alert_json,
+        };
+        eve::alert_event(out, ap, flow, &rule);
+        *n += 1;
+        c.inc(C::DetectAlert);
+    }
 }
 
 impl Worker {
@@ -85,16 +213,19 @@ impl Worker {
         Worker {
             id,
             flows: FlowTable::new(table),
+            stream: StreamEngine::new(StreamConfig::default(), false),
             counters: Counters::new(),
             out: Vec::with_capacity(1 << 16),
             out_events: 0,
             flow_events,
             detect: None,
+            blocks: Vec::with_capacity(MAX_RAW_BLOCKS),
         }
     }
 
     /// Gives the worker a detection engine (and allocates its scratch space).
     pub fn with_detect(mut self, engine: Option<Arc<DetectEngine>>) -> Self {
+        self.stream.raw = engine.as_ref().is_some_and(|e| e.inspects_streams());
         self.detect = engine.map(|e| {
             let s = e.new_scratch();
             (e, s)
@@ -102,11 +233,26 @@ impl Worker {
         self
     }
 
-    fn log_end(out: &mut Vec<u8>, n: &mut u64, enabled: bool, f: &Flow<FlowExt>, why: EndReason) {
-        if enabled {
-            eve::flow_event(out, f, why, None);
-            *n += 1;
-        }
+    /// Sets the stream settings (before the first packet).
+    pub fn with_stream(mut self, cfg: StreamConfig) -> Self {
+        let raw = self.stream.raw;
+        self.stream = StreamEngine::new(cfg, raw);
+        self
+    }
+
+    fn parts(&mut self) -> (&mut FlowTable<FlowExt>, &mut Counters, EndCtx<'_>) {
+        (
+            &mut self.flows,
+            &mut self.counters,
+            EndCtx {
+                out: &mut self.out,
+                out_events: &mut self.out_events,
+                flow_events: self.flow_events,
+                stream: &mut self.stream,
+                detect: &mut self.detect,
+                blocks: &mut self.blocks,
+            },
+        )
     }
 
     /// Processes one batch.
@@ -135,20 +281,30 @@ impl Worker {
 
     /// Runs timeouts up to packet time `now`.
     pub fn tick(&mut self, now: Timestamp) {
-        let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
-        self.flows.expire(now, &mut self.counters, &mut |(f, why)| Self::log_end(out, n, en, f, why));
+        let (flows, c, mut ctx) = self.parts();
+        flows.expire(now, c, &mut |(f, why), c| ctx.end(f, why, c));
     }
 
     /// Processes one packet.
     pub fn packet(&mut self, p: &Pkt) {
         self.counters.inc(C::FlowWrkPktsToWorker);
+        let tcp = p.d.proto == crate::decode::proto::TCP && p.d.has_l4() && p.d.is_ip();
+        if tcp && !p.outer_only {
+            let fl = p.d.tcp_flags;
+            if fl & 0x12 == 0x12 {
+                self.counters.inc(C::TcpSynack);
+            } else if fl & 0x02 != 0 {
+                self.counters.inc(C::TcpSyn);
+            }
+            if fl & 0x04 != 0 {
+                self.counters.inc(C::TcpRst);
+            }
+        }
         let mut slot = None;
         let mut to_server = true;
         if let Some(fp) = &p.flow {
-            let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
-            let r = self.flows.packet(fp, p.hash, &p.d, p.ts, p.iface, &mut self.counters, &mut |(f, why)| {
-                Self::log_end(out, n, en, f, why)
-            });
+            let (flows, c, mut ctx) = self.parts();
+            let r = flows.packet(fp, p.hash, &p.d, p.ts, p.iface, c, &mut |(f, why), c| ctx.end(f, why, c));
             match r {
                 Some(l) => {
                     slot = Some(l.slot);
@@ -162,47 +318,97 @@ impl Worker {
         if p.outer_only {
             return;
         }
+        // stream
+        let mut sres = None;
+        if let (Some(sl), true, false) = (slot, tcp, p.bad_checksum) {
+            let f = self.flows.get_mut(sl);
+            let seg = Seg {
+                seq: p.d.tcp_seq,
+                ack: p.d.tcp_ack,
+                flags: p.d.tcp_flags,
+                win: p.d.tcp_win,
+                payload: p.d.payload(&p.data),
+            };
+            let o = self.stream.packet(&mut f.ext.tcp, to_server, &seg, &mut NoApp, &mut self.counters);
+            let st = f.ext.tcp.as_deref().map(|s| (s.state, s.dirs[0].isn));
+            if let Some((state, isn)) = st {
+                let sess = Some((isn, o.established, state >= TcpState::LastAck));
+                self.flows.set_tcp(sl, flow_state_of(state), sess);
+                sres = Some(o);
+            }
+        }
         let Some((engine, scratch)) = self.detect.as_mut() else { return };
         let ts_secs = p.ts.secs();
         match slot {
             Some(sl) => {
                 let f = self.flows.get_mut(sl);
-                let info = FlowInfo { to_server, state: f.state, tcp_established: f.tcp_hs >= 3 };
+                let info = FlowInfo { to_server, state: f.state, tcp_established: f.tcp_established };
                 if f.ext.detect.bits.len() * 64 < engine.flowbits {
                     f.ext.detect = engine.new_flow_state();
                 }
                 let hash = f.hash;
-                engine.run(scratch, &p.data, &p.d, ts_secs, Some((&info, &mut f.ext.detect, hash)), &mut self.counters);
+                let FlowExt { tcp: ssn, detect: fd } = &mut f.ext;
+                match (sres, ssn.as_deref_mut()) {
+                    (Some(o), Some(ssn)) => {
+                        let d = if to_server { 0 } else { 1 };
+                        let mut chunks: [&[u8]; MAX_RAW_BLOCKS] = [&[]; MAX_RAW_BLOCKS];
+                        let mut n = 0;
+                        let mut progress = None;
+                        if o.raw_ready {
+                            let pr = stream::raw_blocks(ssn, d, false, &mut self.blocks);
+                            n = self.blocks.len().min(MAX_RAW_BLOCKS);
+                            for (i, &(off, l)) in self.blocks.iter().take(n).enumerate() {
+                                chunks[i] = ssn.bytes(d, off, l);
+                            }
+                            self.counters.add(C::StreamRawInspections, n as u64);
+                            progress = Some(pr);
+                        }
+                        let sd = StreamData { added: o.stream_add, chunks: &chunks[..n], pseudo: false };
+                        engine.run(
+                            scratch,
+                            &p.data,
+                            &p.d,
+                            ts_secs,
+                            Some((&info, fd, hash)),
+                            Some(&sd),
+                            &mut self.counters,
+                        );
+                        if let Some(pr) = progress {
+                            ssn.raw_done(d, pr);
+                        }
+                        if fd.pass {
+                            ssn.disable_raw();
+                        }
+                    }
+                    _ => engine.run(scratch, &p.data, &p.d, ts_secs, Some((&info, fd, hash)), None, &mut self.counters),
+                }
                 if !scratch.alerts.is_empty() {
                     f.alerted = true;
                 }
             }
-            None => engine.run(scratch, &p.data, &p.d, ts_secs, None, &mut self.counters),
+            None => engine.run(scratch, &p.data, &p.d, ts_secs, None, None, &mut self.counters),
         }
         if scratch.alerts.is_empty() {
             return;
         }
         let flow = slot.map(|sl| self.flows.get(sl));
-        let ap = eve::AlertPacket { ts: p.ts, d: &p.d, pcap_cnt: p.pcap_cnt, to_server: slot.map(|_| to_server) };
-        for a in &scratch.alerts {
-            let cr = &engine.rules[a.rule as usize];
-            let rule = eve::AlertRule {
-                action: cr.rule.action.eve_name(),
-                gid: cr.rule.gid,
-                sid: cr.rule.sid,
-                rest_json: &cr.alert_json,
-            };
-            eve::alert_event(&mut self.out, &ap, flow, &rule);
-            self.out_events += 1;
-            self.counters.inc(C::DetectAlert);
-        }
+        let ap = eve::AlertPacket {
+            ts: p.ts,
+            d: &p.d,
+            pcap_cnt: p.pcap_cnt,
+            to_server: slot.map(|_| to_server),
+            pseudo: false,
+        };
+        write_alerts(&mut self.out, &mut self.out_events, engine, scratch, &ap, flow, &mut self.counters);
     }
 
     /// Ends every flow (end of input).
     pub fn finish(&mut self) {
-        let (out, n, en) = (&mut self.out, &mut self.out_events, self.flow_events);
-        self.flows.drain(&mut self.counters, &mut |(f, why)| Self::log_end(out, n, en, f, why));
+        let (flows, c, mut ctx) = self.parts();
+        flows.drain(c, &mut |(f, why), c| ctx.end(f, why, c));
         self.counters.set(C::FlowActive, self.flows.len() as u64);
+        self.counters.set(C::TcpActiveSessions, self.stream.sessions as u64);
+        self.counters.set(C::TcpReassemblyMemuse, self.stream.mem.peak as u64);
     }
 
     /// Takes the pending EVE lines (and how many events they hold).

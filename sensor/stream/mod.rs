@@ -1,0 +1,889 @@
+//! Stream: TCP session tracking and per-direction reassembly, with Suricata's semantics.
+//!
+//! Takes: the TCP packets of one flow, in capture order, with their direction. Promises:
+//! - a session only where Suricata has one: opened by a SYN (or picked up midstream when
+//!   `stream.midstream` is on, or one-sided with `stream.async_oneside`); its state follows
+//!   Suricata's machine (`TcpState`, same order, so "closing" means what it means there);
+//! - each direction's bytes placed at stream offsets, overlaps resolved by the target-based
+//!   [`Policy`], holes kept as holes, `reassembly_depth` honoured, memory charged to a
+//!   per-worker memcap ([`reassembly::Memory`]) with counted drops;
+//! - in-order, acknowledged data handed to the app layer ([`AppSink`]) as the peer ACKs it,
+//!   acknowledged holes reported as gaps (`tcp.reassembly_gap`) exactly where Suricata
+//!   counts them;
+//! - raw stream chunks for detection on the schedule Suricata uses in IDS mode
+//!   ([`TcpSession::raw_ready`]): when enough acknowledged data is waiting (the chunk size),
+//!   when the session is closing, when depth is reached, and everything at flow end.
+//!
+//! Never: panics on sequence numbers (all arithmetic wraps or saturates), grows without a
+//! bound (segments per direction and bytes per worker are capped and the overflow counted),
+//! or allocates per packet once warm (segment bytes live in merged per-flow chunks).
+
+pub mod reassembly;
+
+use crate::metrics::{Counters, C};
+use reassembly::{Buffer, Insert, Memory};
+
+/// Target-based overlap policy (Suricata's `host-os-policy` names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// BSD (Suricata's default).
+    #[default]
+    Bsd,
+    /// First data wins.
+    First,
+    /// Last data wins.
+    Last,
+    /// Linux.
+    Linux,
+    /// Old Linux.
+    OldLinux,
+    /// Windows (also windows2k3, hpux10, irix).
+    Windows,
+    /// Solaris (also hpux11).
+    Solaris,
+    /// macOS.
+    MacOs,
+    /// Windows Vista (keeps the first data).
+    Vista,
+}
+
+impl Policy {
+    /// Parses a Suricata policy name.
+    pub fn from_name(s: &str) -> Option<Policy> {
+        Some(match s {
+            "bsd" | "bsd-right" | "hpux10" | "irix" => Policy::Bsd,
+            "first" => Policy::First,
+            "last" => Policy::Last,
+            "linux" => Policy::Linux,
+            "old-linux" => Policy::OldLinux,
+            "windows" | "windows2k3" => Policy::Windows,
+            "solaris" | "old-solaris" | "hpux11" => Policy::Solaris,
+            "macos" => Policy::MacOs,
+            "vista" => Policy::Vista,
+            _ => return None,
+        })
+    }
+}
+
+/// Stream settings for one worker.
+#[derive(Clone, Debug)]
+pub struct StreamConfig {
+    /// Pick up sessions without a handshake.
+    pub midstream: bool,
+    /// Track sessions where only one side is seen.
+    pub async_oneside: bool,
+    /// Bytes reassembled per direction (0 = no limit).
+    pub depth: u64,
+    /// Bytes of segment data this worker may hold.
+    pub memcap: usize,
+    /// Sessions this worker may hold.
+    pub max_sessions: usize,
+    /// Segments kept per direction.
+    pub max_segments: usize,
+    /// Acknowledged bytes that make raw stream inspection due, to server / to client.
+    pub chunk: [u64; 2],
+    /// Overlap policy.
+    pub policy: Policy,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            midstream: false,
+            async_oneside: false,
+            depth: 1 << 20,
+            memcap: 256 << 20,
+            max_sessions: 1 << 20,
+            max_segments: 16384,
+            chunk: [2560, 2560],
+            policy: Policy::Bsd,
+        }
+    }
+}
+
+/// TCP session state, in Suricata's order (comparisons mean what they mean there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum TcpState {
+    /// No session.
+    #[default]
+    None,
+    /// SYN seen.
+    SynSent,
+    /// SYN/ACK seen.
+    SynRecv,
+    /// Handshake complete.
+    Established,
+    /// The server sent a FIN first.
+    FinWait1,
+    /// ... and the client acknowledged it.
+    FinWait2,
+    /// Both FINs seen, the server's first.
+    TimeWait,
+    /// Both FINs seen, the client's first.
+    LastAck,
+    /// The client sent a FIN first.
+    CloseWait,
+    /// Simultaneous close.
+    Closing,
+    /// Closed (final ACK or RST).
+    Closed,
+}
+
+impl TcpState {
+    /// Suricata's name (as in EVE `tcp.state`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::None => "none",
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynRecv => "syn_recv",
+            TcpState::Established => "established",
+            TcpState::FinWait1 => "fin_wait1",
+            TcpState::FinWait2 => "fin_wait2",
+            TcpState::TimeWait => "time_wait",
+            TcpState::LastAck => "last_ack",
+            TcpState::CloseWait => "close_wait",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+        }
+    }
+}
+
+#[inline]
+fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+#[inline]
+fn seq_gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+#[inline]
+fn seq_leq(a: u32, b: u32) -> bool {
+    !seq_gt(a, b)
+}
+
+const D_DEPTH: u8 = 1;
+const D_RAW_OFF: u8 = 2;
+const D_TRIGGER_RAW: u8 = 4;
+const D_DATA: u8 = 8;
+const D_FIN: u8 = 16;
+const D_EOF: u8 = 32;
+
+/// One direction of a session: the data one endpoint sends.
+#[derive(Debug, Clone, Default)]
+pub struct Dir {
+    /// Initial sequence number.
+    pub isn: u32,
+    anchor_seq: u32,
+    anchor_off: u64,
+    /// Next expected sequence number (right edge of the in-order data seen).
+    pub next_seq: u32,
+    /// Highest acknowledgement the peer sent for this direction.
+    pub last_ack: u32,
+    /// Advertised window of this endpoint (unscaled).
+    pub window: u32,
+    /// Sequence number of this endpoint's FIN (when `D_FIN`).
+    pub fin_seq: u32,
+    flags: u8,
+    /// Offset up to which the app layer has been given data.
+    pub app_progress: u64,
+    /// Offset up to which raw stream detection has run.
+    pub raw_progress: u64,
+    /// The bytes.
+    pub buf: Buffer,
+}
+
+impl Dir {
+    fn start(&mut self, isn: u32, first_data_seq: u32) {
+        self.isn = isn;
+        self.anchor_seq = first_data_seq;
+        self.anchor_off = 0;
+        self.next_seq = first_data_seq;
+        self.last_ack = first_data_seq;
+    }
+
+    /// Stream offset of a sequence number (negative before the anchor: clamp to 0).
+    #[inline]
+    fn off(&self, seq: u32) -> Option<u64> {
+        let d = seq.wrapping_sub(self.anchor_seq) as i32 as i64;
+        let o = self.anchor_off as i64 + d;
+        if o < 0 {
+            None
+        } else {
+            Some(o as u64)
+        }
+    }
+
+    /// Offset of the acknowledged edge (Suricata's GetAbsLastAck).
+    pub fn acked(&self) -> u64 {
+        self.off(self.last_ack).unwrap_or(0).max(self.buf.base)
+    }
+
+    fn prune(&mut self, app_alive: bool, mem: &mut Memory) {
+        let mut to = if self.flags & D_RAW_OFF != 0 { u64::MAX } else { self.raw_progress };
+        if app_alive {
+            to = to.min(self.app_progress);
+        }
+        if to == u64::MAX {
+            to = self.buf.right_edge();
+        }
+        if to > self.buf.base {
+            self.buf.prune(to, mem);
+            // move the anchor so offsets stay exact beyond 4 GiB
+            if to > self.anchor_off {
+                let d = to - self.anchor_off;
+                if d < (1 << 31) {
+                    self.anchor_seq = self.anchor_seq.wrapping_add(d as u32);
+                    self.anchor_off = to;
+                }
+            }
+        }
+    }
+}
+
+const S_MIDSTREAM: u8 = 1;
+const S_RST: u8 = 2;
+const S_APP_OFF: u8 = 4;
+const S_ASYNC: u8 = 8;
+
+/// A TCP session: its state and both directions (0: client to server, 1: server to client).
+#[derive(Debug, Clone, Default)]
+pub struct TcpSession {
+    /// State.
+    pub state: TcpState,
+    /// Directions.
+    pub dirs: [Dir; 2],
+    flags: u8,
+}
+
+/// Receives a session's in-order, acknowledged data (the app layer).
+pub trait AppSink {
+    /// Data of one direction, in order. Returns false when the app layer gives up on the
+    /// flow (no protocol found): the stream stops keeping data for it.
+    fn data(&mut self, to_server: bool, data: &[u8]) -> bool;
+    /// `len` bytes are missing in one direction.
+    fn gap(&mut self, to_server: bool, len: u64);
+    /// One direction ended.
+    fn eof(&mut self, to_server: bool);
+}
+
+/// An app layer that takes nothing (flows without app-layer parsing).
+pub struct NoApp;
+
+impl AppSink for NoApp {
+    fn data(&mut self, _: bool, _: &[u8]) -> bool {
+        true
+    }
+    fn gap(&mut self, _: bool, _: u64) {}
+    fn eof(&mut self, _: bool) {}
+}
+
+/// What the stream engine made of one packet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The packet belongs to a session.
+    pub session: bool,
+    /// The packet's payload was added to the stream (Suricata's PKT_STREAM_ADD).
+    pub stream_add: bool,
+    /// The session reached the established state at some point.
+    pub established: bool,
+    /// Raw stream data of the packet's direction is due for inspection.
+    pub raw_ready: bool,
+}
+
+/// The TCP header fields the stream needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Seg<'a> {
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// Flags.
+    pub flags: u8,
+    /// Window.
+    pub win: u16,
+    /// Payload.
+    pub payload: &'a [u8],
+}
+
+const FIN: u8 = 0x01;
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const ACK: u8 = 0x10;
+
+/// Which stream(s) the app layer is updated for after a packet (Suricata's StreamUpdateDir).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Update {
+    Opposing,
+    Packet,
+    Both,
+}
+
+/// The per-worker stream engine: settings, memory accounting, scratch.
+#[derive(Debug)]
+pub struct StreamEngine {
+    /// Settings.
+    pub cfg: StreamConfig,
+    /// Segment memory.
+    pub mem: Memory,
+    /// Live sessions.
+    pub sessions: usize,
+    /// Raw stream inspection is wanted (the rules inspect streams).
+    pub raw: bool,
+    scratch: Vec<u8>,
+    spare: Vec<Box<TcpSession>>,
+}
+
+impl StreamEngine {
+    /// An engine with `cfg`.
+    pub fn new(cfg: StreamConfig, raw: bool) -> Self {
+        let mem = Memory { used: 0, cap: cfg.memcap, peak: 0 };
+        StreamEngine { cfg, mem, sessions: 0, raw, scratch: Vec::with_capacity(65536), spare: Vec::new() }
+    }
+
+    fn new_session(&mut self, c: &mut Counters) -> Option<Box<TcpSession>> {
+        if self.sessions >= self.cfg.max_sessions {
+            c.inc(C::TcpSsnMemcapDrop);
+            return None;
+        }
+        self.sessions += 1;
+        c.inc(C::TcpSessions);
+        let mut s = self.spare.pop().unwrap_or_default();
+        *s = TcpSession::default();
+        if !self.raw {
+            s.dirs[0].flags |= D_RAW_OFF;
+            s.dirs[1].flags |= D_RAW_OFF;
+        }
+        Some(s)
+    }
+
+    /// Frees a session (flow end), keeping its allocation for reuse.
+    pub fn release(&mut self, slot: &mut Option<Box<TcpSession>>) {
+        if let Some(mut s) = slot.take() {
+            for d in s.dirs.iter_mut() {
+                d.buf.clear(&mut self.mem);
+            }
+            self.sessions = self.sessions.saturating_sub(1);
+            if self.spare.len() < 1024 {
+                self.spare.push(s);
+            }
+        }
+    }
+
+    /// Processes one TCP packet of a flow. `slot` holds the flow's session (created here when
+    /// the packet opens one).
+    pub fn packet(
+        &mut self,
+        slot: &mut Option<Box<TcpSession>>,
+        to_server: bool,
+        p: &Seg<'_>,
+        app: &mut dyn AppSink,
+        c: &mut Counters,
+    ) -> Outcome {
+        let d = if to_server { 0 } else { 1 };
+        let fl = p.flags;
+        if slot.is_none() {
+            let Some(s) = self.open(p, d, c) else { return Outcome::default() };
+            *slot = Some(s);
+            // the opening packet may carry data (TFO SYN, midstream pickup)
+            let Some(ssn) = slot.as_deref_mut() else { return Outcome::default() };
+            let mut out =
+                Outcome { session: true, established: ssn.state >= TcpState::Established, ..Outcome::default() };
+            if !p.payload.is_empty() && ssn.state >= TcpState::Established {
+                out.stream_add = self.handle_segment(ssn, d, p, Update::Opposing, app, c);
+            } else if !p.payload.is_empty() && fl & SYN != 0 {
+                // TCP Fast Open: data on the SYN starts at isn + 1
+                let seq = p.seq.wrapping_add(1);
+                out.stream_add = self.add_data(ssn, d, seq, p.payload, c);
+            }
+            out.raw_ready = self.raw_ready(ssn, d, false);
+            return out;
+        }
+        let Some(ssn) = slot.as_deref_mut() else { return Outcome::default() };
+        let mut upd = Update::Opposing;
+        let mut accept = true;
+        let (a, b) = (d, 1 - d);
+        if fl & RST != 0 {
+            if ssn.state >= TcpState::SynSent && self.rst_valid(ssn, d, p) {
+                if fl & ACK != 0 {
+                    self.ack(ssn, b, p.ack);
+                }
+                ssn.state = TcpState::Closed;
+                ssn.flags |= S_RST;
+                upd = Update::Packet;
+            } else {
+                c.inc(C::StreamRstInvalid);
+                accept = false;
+            }
+        } else {
+            match ssn.state {
+                TcpState::None => accept = false,
+                TcpState::SynSent => {
+                    if d == 1 && fl & (SYN | ACK) == SYN | ACK {
+                        if p.ack != ssn.dirs[0].isn.wrapping_add(1) {
+                            c.inc(C::StreamSynackInvalid);
+                            accept = false;
+                        } else {
+                            ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
+                            ssn.dirs[1].window = p.win as u32;
+                            self.ack(ssn, 0, p.ack);
+                            ssn.state = TcpState::SynRecv;
+                        }
+                    } else if d == 1 && fl & (SYN | ACK) == SYN {
+                        // simultaneous open / split handshake: the server's own SYN
+                        ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
+                        ssn.state = TcpState::SynRecv;
+                    } else if d == 0 && fl & (SYN | ACK) == SYN {
+                        // retransmitted SYN (a different ISN restarts the session)
+                        if p.seq != ssn.dirs[0].isn {
+                            ssn.dirs[0].start(p.seq, p.seq.wrapping_add(1));
+                        }
+                    } else if d == 0 && fl & ACK != 0 && self.cfg.async_oneside {
+                        // one-sided: the server's packets are never seen
+                        ssn.flags |= S_ASYNC;
+                        ssn.dirs[1].start(p.ack.wrapping_sub(1), p.ack);
+                        ssn.state = TcpState::Established;
+                    } else {
+                        accept = false;
+                    }
+                }
+                TcpState::SynRecv => {
+                    if d == 0 && fl & ACK != 0 && fl & SYN == 0 {
+                        let srv = &ssn.dirs[1];
+                        if (seq_gt(p.ack, srv.isn) && seq_leq(p.ack, srv.next_seq)) || ssn.flags & S_ASYNC != 0 {
+                            ssn.state = TcpState::Established;
+                        } else {
+                            accept = false;
+                        }
+                    } else if d == 1 && fl & (SYN | ACK) == SYN | ACK {
+                        // retransmitted SYN/ACK, or the final step of a split handshake
+                        if ssn.dirs[1].isn != p.seq {
+                            ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
+                        }
+                        self.ack(ssn, 0, p.ack);
+                    } else if d == 0 && fl & (SYN | ACK) == SYN | ACK {
+                        // split handshake: the client answers the server's SYN
+                        self.ack(ssn, 1, p.ack);
+                    } else if fl & SYN != 0 {
+                        accept = false;
+                    } else if d == 1 && fl & ACK != 0 {
+                        // server data before the final ACK was seen (lost): take it
+                        ssn.state = TcpState::Established;
+                    } else {
+                        accept = false;
+                    }
+                }
+                _ => {
+                    if fl & SYN != 0 {
+                        // SYN in an established session (the flow table already handled reuse)
+                        accept = false;
+                        c.inc(C::StreamSynInSession);
+                    } else if fl & FIN != 0 {
+                        let next = match (ssn.state, d) {
+                            (TcpState::Established, 0) => TcpState::CloseWait,
+                            (TcpState::Established, _) => TcpState::FinWait1,
+                            (TcpState::CloseWait, 1) => TcpState::LastAck,
+                            (TcpState::FinWait1, 0) => {
+                                if fl & ACK != 0 && seq_gt(p.ack, ssn.dirs[1].fin_seq) {
+                                    TcpState::TimeWait
+                                } else {
+                                    TcpState::Closing
+                                }
+                            }
+                            (TcpState::FinWait2, 0) => TcpState::TimeWait,
+                            (s, _) => s,
+                        };
+                        ssn.dirs[a].flags |= D_FIN;
+                        ssn.dirs[a].fin_seq = p.seq.wrapping_add(p.payload.len() as u32);
+                        ssn.state = next;
+                        if ssn.state > TcpState::TimeWait {
+                            upd = if fl & ACK != 0 { Update::Both } else { Update::Packet };
+                        }
+                    } else if fl & ACK != 0 {
+                        let peer_fin = ssn.dirs[b].flags & D_FIN != 0;
+                        let acks_fin = peer_fin && seq_gt(p.ack, ssn.dirs[b].fin_seq);
+                        ssn.state = match (ssn.state, d) {
+                            (TcpState::FinWait1, 0) if acks_fin => TcpState::FinWait2,
+                            (TcpState::Closing, _) => TcpState::TimeWait,
+                            (TcpState::LastAck, 0) if acks_fin => TcpState::Closed,
+                            (TcpState::TimeWait, 1) if acks_fin => TcpState::Closed,
+                            (s, _) => s,
+                        };
+                        if ssn.state == TcpState::Closed {
+                            upd = Update::Both;
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Outcome { session: true, established: ssn.state >= TcpState::Established, ..Outcome::default() };
+        if !accept || ssn.state < TcpState::SynRecv {
+            return out;
+        }
+        if fl & ACK != 0 && fl & RST == 0 {
+            self.ack(ssn, b, p.ack);
+        }
+        if p.win > 0 || fl & ACK != 0 {
+            ssn.dirs[a].window = p.win as u32;
+        }
+        out.stream_add = self.handle_segment(ssn, a, p, upd, app, c);
+        out.raw_ready = self.raw_ready(ssn, a, false);
+        out
+    }
+
+    fn open(&mut self, p: &Seg<'_>, d: usize, c: &mut Counters) -> Option<Box<TcpSession>> {
+        let fl = p.flags;
+        if fl & RST != 0 {
+            return None;
+        }
+        if fl & (SYN | ACK) == SYN {
+            let mut s = self.new_session(c)?;
+            // the flow is oriented from the SYN's sender (d is 0 but for odd reuse cases)
+            s.dirs[d].start(p.seq, p.seq.wrapping_add(1));
+            s.dirs[d].window = p.win as u32;
+            s.state = TcpState::SynSent;
+            return Some(s);
+        }
+        if fl & FIN != 0 && (!self.cfg.midstream || p.payload.is_empty()) {
+            return None;
+        }
+        if fl & (SYN | ACK) == SYN | ACK {
+            if !self.cfg.midstream && !self.cfg.async_oneside {
+                return None;
+            }
+            let mut s = self.new_session(c)?;
+            c.inc(C::TcpMidstreamPickups);
+            s.flags |= S_MIDSTREAM;
+            // the flow table orients a SYN/ACK-first flow towards its receiver (the client)
+            s.dirs[1].start(p.seq, p.seq.wrapping_add(1));
+            s.dirs[0].start(p.ack.wrapping_sub(1), p.ack);
+            s.state = TcpState::SynRecv;
+            return Some(s);
+        }
+        if fl & ACK != 0 && self.cfg.midstream {
+            let mut s = self.new_session(c)?;
+            c.inc(C::TcpMidstreamPickups);
+            s.flags |= S_MIDSTREAM;
+            s.dirs[d].start(p.seq.wrapping_sub(1), p.seq);
+            s.dirs[1 - d].start(p.ack.wrapping_sub(1), p.ack);
+            s.dirs[d].window = p.win as u32;
+            s.state = TcpState::Established;
+            return Some(s);
+        }
+        None
+    }
+
+    fn rst_valid(&self, ssn: &TcpSession, d: usize, p: &Seg<'_>) -> bool {
+        // accept a RST whose sequence number is within the receiver's window of the sender's
+        // next sequence number (or exactly at it), as the receiving host would
+        let dir = &ssn.dirs[d];
+        let peer = &ssn.dirs[1 - d];
+        let win = (peer.window.max(1) << 14).max(65535);
+        ssn.state == TcpState::SynSent
+            || p.seq == dir.next_seq
+            || (seq_leq(dir.next_seq.wrapping_sub(1), p.seq) && seq_lt(p.seq, dir.next_seq.wrapping_add(win)))
+            || seq_leq(dir.last_ack, p.seq) && seq_lt(p.seq, dir.last_ack.wrapping_add(win))
+    }
+
+    fn ack(&mut self, ssn: &mut TcpSession, d: usize, ack: u32) {
+        let dir = &mut ssn.dirs[d];
+        if seq_gt(ack, dir.last_ack) {
+            dir.last_ack = ack;
+        }
+    }
+
+    /// Inserts the packet's data into its direction and runs app-layer reassembly where the
+    /// packet moves it (Suricata's StreamTcpReassembleHandleSegment). Returns whether the
+    /// data was added.
+    fn handle_segment(
+        &mut self,
+        ssn: &mut TcpSession,
+        a: usize,
+        p: &Seg<'_>,
+        upd: Update,
+        app: &mut dyn AppSink,
+        c: &mut Counters,
+    ) -> bool {
+        if matches!(upd, Update::Opposing | Update::Both) {
+            self.app_update(ssn, 1 - a, false, app, c);
+        }
+        let mut added = false;
+        if !p.payload.is_empty() {
+            added = self.add_data(ssn, a, p.seq, p.payload, c);
+        }
+        if matches!(upd, Update::Packet | Update::Both) {
+            self.app_update(ssn, a, false, app, c);
+        }
+        let app_alive = ssn.flags & S_APP_OFF == 0;
+        for dir in ssn.dirs.iter_mut() {
+            dir.prune(app_alive, &mut self.mem);
+        }
+        added
+    }
+
+    fn add_data(&mut self, ssn: &mut TcpSession, a: usize, seq: u32, payload: &[u8], c: &mut Counters) -> bool {
+        let dir = &mut ssn.dirs[a];
+        if dir.flags & D_DEPTH != 0 {
+            return false;
+        }
+        // next_seq follows the in-order edge
+        let end_seq = seq.wrapping_add(payload.len() as u32);
+        if seq_leq(seq, dir.next_seq) && seq_gt(end_seq, dir.next_seq) {
+            dir.next_seq = end_seq;
+        }
+        let (off, payload) = match dir.off(seq) {
+            Some(o) => (o, payload),
+            None => {
+                // starts before the stream's first byte: only the part after it counts
+                let before = dir.anchor_seq.wrapping_sub(seq) as usize;
+                match payload.get(before..) {
+                    Some(rest) if !rest.is_empty() => (dir.anchor_off, rest),
+                    _ => return false,
+                }
+            }
+        };
+        let end = off + payload.len() as u64;
+        if off > end || end.saturating_sub(dir.buf.base) > (1 << 31) {
+            c.inc(C::StreamSegmentOutOfWindow);
+            return false;
+        }
+        if self.cfg.depth > 0 && end > self.cfg.depth {
+            dir.flags |= D_DEPTH;
+            c.inc(C::TcpStreamDepthReached);
+            return false;
+        }
+        dir.flags |= D_DATA;
+        let r = dir.buf.insert(off, payload, self.cfg.policy, self.cfg.max_segments, &mut self.mem, &mut self.scratch);
+        match r {
+            Insert::Ok => true,
+            Insert::Overlap => {
+                c.inc(C::TcpOverlap);
+                true
+            }
+            Insert::Duplicate => {
+                c.inc(C::TcpOverlap);
+                true
+            }
+            Insert::Old => false,
+            Insert::Memcap => {
+                c.inc(C::TcpSegmentMemcapDrop);
+                false
+            }
+            Insert::TooManySegments => {
+                c.inc(C::StreamSegmentLimitDrop);
+                false
+            }
+        }
+    }
+
+    /// Hands acknowledged in-order data of direction `d` to the app layer, reporting holes
+    /// that the peer acknowledged as gaps (Suricata's ReassembleUpdateAppLayer + CheckGap).
+    fn app_update(&mut self, ssn: &mut TcpSession, d: usize, eof: bool, app: &mut dyn AppSink, c: &mut Counters) {
+        if ssn.flags & S_APP_OFF != 0 {
+            return;
+        }
+        let to_server = d == 0;
+        let state = ssn.state;
+        let rst = ssn.flags & S_RST != 0;
+        let mut last_was_gap = false;
+        loop {
+            let dir = &ssn.dirs[d];
+            let prog = dir.app_progress;
+            let acked = dir.acked();
+            let all = eof && (state < TcpState::Closed || rst);
+            // the first block at or after the progress point
+            let blk = dir.buf.blocks_from(prog).next();
+            let (data_at, len) = match blk {
+                Some((o, bytes)) if o <= prog => (Some(bytes), bytes.len() as u64),
+                Some((o, _)) => (None, o - prog),
+                None => (None, 0),
+            };
+            if last_was_gap && len == 0 {
+                break;
+            }
+            last_was_gap = false;
+            let len = if all || len == 0 {
+                len
+            } else if prog <= acked && prog + len > acked {
+                acked - prog
+            } else if prog > acked {
+                0
+            } else {
+                len
+            };
+            match data_at {
+                None if len > 0 && check_gap(ssn, d, prog, state) => {
+                    c.inc(C::TcpReassemblyGap);
+                    app.gap(to_server, len);
+                    let dir = &mut ssn.dirs[d];
+                    dir.app_progress = prog + len;
+                    last_was_gap = true;
+                    continue;
+                }
+                None => break,
+                Some(bytes) => {
+                    if len == 0 {
+                        break;
+                    }
+                    let n = len as usize;
+                    let keep = app.data(to_server, bytes.get(..n).unwrap_or(bytes));
+                    ssn.dirs[d].app_progress = prog + len;
+                    if !keep {
+                        ssn.flags |= S_APP_OFF;
+                        break;
+                    }
+                }
+            }
+        }
+        let dir = &mut ssn.dirs[d];
+        if (eof || state == TcpState::Closed)
+            && dir.flags & D_EOF == 0
+            && dir.app_progress >= dir.buf.right_edge()
+            && ssn.flags & S_APP_OFF == 0
+        {
+            dir.flags |= D_EOF;
+            app.eof(to_server);
+        }
+    }
+
+    /// Whether raw stream data of direction `d` is due for inspection on a packet of that
+    /// direction (Suricata's StreamReassembleRawHasDataReady + RawCheckLimit).
+    pub fn raw_ready(&self, ssn: &TcpSession, d: usize, eof: bool) -> bool {
+        let dir = &ssn.dirs[d];
+        if dir.buf.is_empty() || dir.flags & D_RAW_OFF != 0 {
+            return false;
+        }
+        if dir.raw_progress >= dir.buf.right_edge() {
+            return false;
+        }
+        if dir.flags & (D_DEPTH | D_TRIGGER_RAW) != 0 || ssn.state > TcpState::TimeWait || eof {
+            return true;
+        }
+        dir.acked().saturating_sub(dir.raw_progress) >= self.cfg.chunk[d]
+    }
+
+    /// Ends a session's directions (flow end): the app layer gets what is left, acknowledged
+    /// or not, and EOF. Raw data left for inspection is reported per direction.
+    pub fn finish(&mut self, ssn: &mut TcpSession, app: &mut dyn AppSink, c: &mut Counters) -> [bool; 2] {
+        for d in 0..2 {
+            let need_app = ssn.flags & S_APP_OFF == 0 && ssn.dirs[d].buf.right_edge() > ssn.dirs[d].app_progress;
+            let open = ssn.state >= TcpState::Established && ssn.state != TcpState::Closed;
+            if need_app || open {
+                self.app_update(ssn, d, true, app, c);
+            }
+        }
+        [self.raw_ready(ssn, 0, true), self.raw_ready(ssn, 1, true)]
+    }
+}
+
+/// Suricata's CheckGap: a hole at `prog` is a gap once the peer acknowledged data past it.
+fn check_gap(ssn: &TcpSession, d: usize, prog: u64, state: TcpState) -> bool {
+    let dir = &ssn.dirs[d];
+    let fin_adj = if state >= TcpState::FinWait1 { 1 } else { 0 };
+    let acked = dir.acked().saturating_sub(fin_adj);
+    if acked <= prog {
+        return false;
+    }
+    if seq_gt(dir.last_ack, dir.next_seq) {
+        if dir.buf.is_empty() {
+            return false;
+        }
+        let next = dir.off(dir.next_seq).unwrap_or(0);
+        if let Some((o, _)) = dir.buf.blocks_from(0).next() {
+            if o > next && o < acked {
+                return true;
+            }
+        }
+    }
+    true
+}
+
+/// Most blocks inspected for one packet (a stream with more holes is inspected over several
+/// packets, which bounds the work per packet).
+pub const MAX_RAW_BLOCKS: usize = 16;
+
+/// Raw stream blocks to inspect for direction `d`, from its raw progress up to the
+/// acknowledged edge (everything when `eof`), and the progress to record afterwards
+/// (Suricata's StreamReassembleRawDo, including how it steps over holes).
+pub fn raw_blocks(ssn: &TcpSession, d: usize, eof: bool, out: &mut Vec<(u64, u64)>) -> u64 {
+    out.clear();
+    let dir = &ssn.dirs[d];
+    let re = dir.acked();
+    let mut progress = dir.raw_progress;
+    for (o, bytes) in dir.buf.blocks_from(progress) {
+        let mut len = bytes.len() as u64;
+        if !eof {
+            if re < progress {
+                break;
+            }
+            if progress + len > re {
+                len = re - progress;
+            }
+        }
+        if len == 0 || out.len() == MAX_RAW_BLOCKS {
+            break;
+        }
+        out.push((o, len));
+        if o == progress {
+            progress += len;
+        } else if o > progress && o < re {
+            progress = o;
+        }
+    }
+    progress
+}
+
+impl TcpSession {
+    /// Bytes of direction `d` at [off, off+len) (a block returned by [`raw_blocks`]).
+    pub fn bytes(&self, d: usize, off: u64, len: u64) -> &[u8] {
+        for (o, b) in self.dirs[d].buf.blocks_from(off) {
+            if o <= off {
+                let s = (off - o) as usize;
+                return b.get(s..s.saturating_add(len as usize)).unwrap_or(&[]);
+            }
+            break;
+        }
+        &[]
+    }
+
+    /// Records raw inspection progress for direction `d` after detection ran on its blocks.
+    pub fn raw_done(&mut self, d: usize, progress: u64) {
+        let dir = &mut self.dirs[d];
+        if progress > dir.raw_progress {
+            dir.raw_progress = progress;
+            dir.flags &= !D_TRIGGER_RAW;
+        }
+    }
+
+    /// Stops raw inspection of both directions (the flow is passed, or no rule inspects
+    /// streams) so their data can be freed.
+    pub fn disable_raw(&mut self) {
+        for d in self.dirs.iter_mut() {
+            d.flags |= D_RAW_OFF;
+        }
+    }
+
+    /// The app layer asks for raw inspection of direction `d` now (a transaction completed).
+    pub fn trigger_raw(&mut self, d: usize) {
+        if let Some(dir) = self.dirs.get_mut(d) {
+            dir.flags |= D_TRIGGER_RAW;
+        }
+    }
+
+    /// The session began mid-stream.
+    pub fn midstream(&self) -> bool {
+        self.flags & S_MIDSTREAM != 0
+    }
+
+    /// Closed by a RST.
+    pub fn closed_by_rst(&self) -> bool {
+        self.flags & S_RST != 0
+    }
+
+    /// Direction `d` has carried data.
+    pub fn has_data(&self, d: usize) -> bool {
+        self.dirs[d].flags & D_DATA != 0
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,440 @@
+//! Stream tests: session states, reassembly as the app layer sees it, gaps, bounds, and the
+//! property that any segmentation, order and duplication of a stream reassembles to the
+//! original and makes a content rule fire exactly once.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Records what the app layer receives.
+#[derive(Default, Debug)]
+struct Rec {
+    data: [Vec<u8>; 2],
+    gaps: [u64; 2],
+    eof: [bool; 2],
+}
+
+impl AppSink for Rec {
+    fn data(&mut self, to_server: bool, data: &[u8]) -> bool {
+        self.data[if to_server { 0 } else { 1 }].extend_from_slice(data);
+        true
+    }
+    fn gap(&mut self, to_server: bool, len: u64) {
+        let d = if to_server { 0 } else { 1 };
+        self.gaps[d] += len;
+        // the app layer sees a hole: keep positions honest in the record
+        self.data[d].extend(std::iter::repeat_n(b'?', len as usize));
+    }
+    fn eof(&mut self, to_server: bool) {
+        self.eof[if to_server { 0 } else { 1 }] = true;
+    }
+}
+
+const CISN: u32 = 1000;
+const SISN: u32 = 5000;
+
+struct T {
+    e: StreamEngine,
+    s: Option<Box<TcpSession>>,
+    c: Counters,
+    app: Rec,
+}
+
+impl T {
+    fn new(cfg: StreamConfig) -> T {
+        T { e: StreamEngine::new(cfg, true), s: None, c: Counters::new(), app: Rec::default() }
+    }
+    fn pkt(&mut self, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Outcome {
+        let seg = Seg { seq, ack, flags, win: 65535, payload };
+        self.e.packet(&mut self.s, to_server, &seg, &mut self.app, &mut self.c)
+    }
+    fn handshake(&mut self, cisn: u32, sisn: u32) {
+        self.pkt(true, cisn, 0, SYN, b"");
+        self.pkt(false, sisn, cisn.wrapping_add(1), SYN | ACK, b"");
+        self.pkt(true, cisn.wrapping_add(1), sisn.wrapping_add(1), ACK, b"");
+    }
+    fn state(&self) -> TcpState {
+        self.s.as_ref().map_or(TcpState::None, |s| s.state)
+    }
+    fn finish(&mut self) -> [bool; 2] {
+        let Some(mut s) = self.s.take() else { return [false; 2] };
+        let r = self.e.finish(&mut s, &mut self.app, &mut self.c);
+        self.s = Some(s);
+        r
+    }
+}
+
+#[test]
+fn handshake_data_and_close_states() {
+    let mut t = T::new(StreamConfig::default());
+    assert!(!t.pkt(true, CISN, 0, SYN, b"").established);
+    assert_eq!(t.state(), TcpState::SynSent);
+    assert_eq!(t.c.get(C::TcpSessions), 1);
+    t.pkt(false, SISN, CISN + 1, SYN | ACK, b"");
+    assert_eq!(t.state(), TcpState::SynRecv);
+    let o = t.pkt(true, CISN + 1, SISN + 1, ACK, b"");
+    assert!(o.established);
+    assert_eq!(t.state(), TcpState::Established);
+    let o = t.pkt(true, CISN + 1, SISN + 1, ACK | 0x08, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(o.stream_add);
+    // not acknowledged yet: the app layer has nothing
+    assert!(t.app.data[0].is_empty());
+    t.pkt(false, SISN + 1, CISN + 19, ACK, b"HTTP/1.0 200 OK\r\n\r\n");
+    assert_eq!(t.app.data[0], b"GET / HTTP/1.0\r\n\r\n");
+    // the client closes first: CLOSE_WAIT, then the server's FIN: LAST_ACK, final ACK: CLOSED
+    t.pkt(true, CISN + 19, SISN + 20, ACK | FIN, b"");
+    assert_eq!(t.state(), TcpState::CloseWait);
+    assert_eq!(t.app.data[1], b"HTTP/1.0 200 OK\r\n\r\n");
+    t.pkt(false, SISN + 20, CISN + 20, ACK | FIN, b"");
+    assert_eq!(t.state(), TcpState::LastAck);
+    t.pkt(true, CISN + 20, SISN + 21, ACK, b"");
+    assert_eq!(t.state(), TcpState::Closed);
+    assert_eq!(t.c.get(C::TcpReassemblyGap), 0);
+}
+
+#[test]
+fn server_closes_first() {
+    let mut t = T::new(StreamConfig::default());
+    t.handshake(CISN, SISN);
+    t.pkt(false, SISN + 1, CISN + 1, ACK | FIN, b"bye");
+    assert_eq!(t.state(), TcpState::FinWait1);
+    t.pkt(true, CISN + 1, SISN + 5, ACK, b"");
+    assert_eq!(t.state(), TcpState::FinWait2);
+    t.pkt(true, CISN + 1, SISN + 5, ACK | FIN, b"");
+    assert_eq!(t.state(), TcpState::TimeWait);
+    t.pkt(false, SISN + 5, CISN + 2, ACK, b"");
+    assert_eq!(t.state(), TcpState::Closed);
+    assert_eq!(t.app.data[1], b"bye");
+}
+
+#[test]
+fn rst_closes_and_no_session_without_syn() {
+    let mut t = T::new(StreamConfig::default());
+    // midstream off: an ACK opens nothing
+    let o = t.pkt(true, 77, 88, ACK, b"data");
+    assert!(!o.session);
+    assert!(t.s.is_none());
+    t.handshake(CISN, SISN);
+    t.pkt(false, SISN + 1, CISN + 1, RST | ACK, b"");
+    assert_eq!(t.state(), TcpState::Closed);
+    assert!(t.s.as_ref().is_some_and(|s| s.closed_by_rst()));
+}
+
+#[test]
+fn midstream_pickup_when_enabled() {
+    let mut t = T::new(StreamConfig { midstream: true, ..StreamConfig::default() });
+    let o = t.pkt(true, 7000, 9000, ACK, b"hello ");
+    assert!(o.session && o.established && o.stream_add);
+    assert_eq!(t.c.get(C::TcpMidstreamPickups), 1);
+    t.pkt(false, 9000, 7006, ACK, b"");
+    assert_eq!(t.app.data[0], b"hello ");
+}
+
+#[test]
+fn acknowledged_hole_is_one_gap() {
+    let mut t = T::new(StreamConfig::default());
+    t.handshake(CISN, SISN);
+    t.pkt(true, CISN + 1, SISN + 1, ACK, b"aaaa");
+    // bytes 4..8 never seen
+    t.pkt(true, CISN + 9, SISN + 1, ACK, b"cccc");
+    t.pkt(false, SISN + 1, CISN + 13, ACK, b"");
+    assert_eq!(t.c.get(C::TcpReassemblyGap), 1);
+    assert_eq!(t.app.gaps[0], 4);
+    assert_eq!(t.app.data[0], b"aaaa????cccc");
+}
+
+#[test]
+fn unacknowledged_hole_is_not_a_gap() {
+    let mut t = T::new(StreamConfig::default());
+    t.handshake(CISN, SISN);
+    t.pkt(true, CISN + 1, SISN + 1, ACK, b"aaaa");
+    t.pkt(true, CISN + 9, SISN + 1, ACK, b"cccc");
+    // the server only acknowledges the first 4 bytes (it lost the rest too)
+    t.pkt(false, SISN + 1, CISN + 5, ACK, b"");
+    t.finish();
+    assert_eq!(t.c.get(C::TcpReassemblyGap), 0);
+    assert_eq!(t.app.data[0], b"aaaa");
+}
+
+#[test]
+fn depth_stops_reassembly() {
+    let mut t = T::new(StreamConfig { depth: 10, ..StreamConfig::default() });
+    t.handshake(CISN, SISN);
+    assert!(t.pkt(true, CISN + 1, SISN + 1, ACK, b"0123456789").stream_add);
+    assert!(!t.pkt(true, CISN + 11, SISN + 1, ACK, b"x").stream_add);
+    assert!(!t.pkt(true, CISN + 12, SISN + 1, ACK, b"y").stream_add);
+    assert_eq!(t.c.get(C::TcpStreamDepthReached), 1);
+    t.pkt(false, SISN + 1, CISN + 13, ACK, b"");
+    assert_eq!(t.app.data[0], b"0123456789");
+}
+
+#[test]
+fn wrapped_sequence_numbers() {
+    let mut t = T::new(StreamConfig::default());
+    let cisn = u32::MAX - 3;
+    t.handshake(cisn, SISN);
+    t.pkt(true, cisn.wrapping_add(1), SISN + 1, ACK, b"abc");
+    t.pkt(true, cisn.wrapping_add(4), SISN + 1, ACK, b"defgh");
+    t.pkt(false, SISN + 1, cisn.wrapping_add(9), ACK, b"");
+    assert_eq!(t.app.data[0], b"abcdefgh");
+}
+
+#[test]
+fn far_out_of_window_segment_is_ignored() {
+    let mut t = T::new(StreamConfig { depth: 0, ..StreamConfig::default() });
+    t.handshake(CISN, SISN);
+    assert!(!t.pkt(true, CISN.wrapping_add(1 << 31).wrapping_add(5), SISN + 1, ACK, b"zz").stream_add);
+    assert_eq!(t.e.mem.used, 0);
+}
+
+#[test]
+fn memcap_drops_are_counted_and_bounded() {
+    let cfg = StreamConfig { memcap: 4096, depth: 0, ..StreamConfig::default() };
+    let mut t = T::new(cfg);
+    t.handshake(CISN, SISN);
+    // out of order (never deliverable): each segment stays until the memcap refuses more
+    for i in 0..100u32 {
+        t.pkt(true, CISN + 2 + i * 200, SISN + 1, ACK, &[b'x'; 100]);
+    }
+    assert!(t.e.mem.used <= 4096);
+    assert!(t.c.get(C::TcpSegmentMemcapDrop) > 0);
+    t.finish();
+    let mut s = t.s.take();
+    t.e.release(&mut s);
+    assert_eq!(t.e.mem.used, 0);
+}
+
+#[test]
+fn tiny_segment_flood_is_bounded_by_segment_limit() {
+    let cfg = StreamConfig { max_segments: 64, ..StreamConfig::default() };
+    let mut t = T::new(cfg);
+    t.handshake(CISN, SISN);
+    // a million one-byte segments, every other one missing (nothing ever in order)
+    for i in 0..1_000_000u32 {
+        t.pkt(true, CISN + 2 + 2 * (i % 500_000), SISN + 1, ACK, b"a");
+    }
+    let s = t.s.as_ref().unwrap();
+    assert!(s.dirs[0].buf.segments() <= 64);
+    assert!(t.c.get(C::StreamSegmentLimitDrop) > 0);
+}
+
+#[test]
+fn overlapping_flood_keeps_first_bytes_under_bsd() {
+    let mut t = T::new(StreamConfig::default());
+    t.handshake(CISN, SISN);
+    t.pkt(true, CISN + 1, SISN + 1, ACK, b"GOOD");
+    for _ in 0..10_000 {
+        t.pkt(true, CISN + 2, SISN + 1, ACK, b"EV");
+    }
+    t.pkt(false, SISN + 1, CISN + 5, ACK, b"");
+    assert_eq!(t.app.data[0], b"GOOD");
+    assert!(t.e.mem.used < 4096);
+}
+
+#[test]
+fn raw_data_is_due_by_chunk_size_or_close() {
+    let mut t = T::new(StreamConfig { chunk: [8, 8], ..StreamConfig::default() });
+    t.handshake(CISN, SISN);
+    t.pkt(true, CISN + 1, SISN + 1, ACK, b"abcd");
+    t.pkt(false, SISN + 1, CISN + 5, ACK, b"");
+    // 4 acknowledged bytes < chunk of 8: not due
+    assert!(!t.pkt(true, CISN + 5, SISN + 1, ACK, b"efgh").raw_ready);
+    t.pkt(false, SISN + 1, CISN + 9, ACK, b"");
+    let o = t.pkt(true, CISN + 9, SISN + 1, ACK, b"");
+    assert!(o.raw_ready);
+    let s = t.s.as_ref().unwrap();
+    let mut blocks = Vec::new();
+    let p = raw_blocks(s, 0, false, &mut blocks);
+    assert_eq!(blocks, vec![(0, 8)]);
+    assert_eq!(s.bytes(0, 0, 8), b"abcdefgh");
+    assert_eq!(p, 8);
+}
+
+/// Cuts `data` into segments at the given cut points, shuffles them by `order` and
+/// duplicates some, returning (offset, bytes) in sending order.
+fn segments(data: &[u8], cuts: &[usize], order: &[usize], dups: &[usize]) -> Vec<(usize, Vec<u8>)> {
+    let mut pts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
+    pts.push(0);
+    pts.push(data.len());
+    pts.sort_unstable();
+    pts.dedup();
+    let mut segs: Vec<(usize, Vec<u8>)> = pts.windows(2).map(|w| (w[0], data[w[0]..w[1]].to_vec())).collect();
+    // a permutation from the random keys
+    let mut keyed: Vec<(usize, (usize, Vec<u8>))> =
+        segs.drain(..).enumerate().map(|(i, s)| (order.get(i).copied().unwrap_or(i), s)).collect();
+    keyed.sort_by_key(|(k, s)| (*k, s.0));
+    let mut out: Vec<(usize, Vec<u8>)> = keyed.into_iter().map(|(_, s)| s).collect();
+    for &d in dups {
+        if !out.is_empty() {
+            let s = out[d % out.len()].clone();
+            out.push(s);
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Any segmentation, order and duplication (same bytes) reassembles to the original.
+    #[test]
+    fn reassembly_restores_the_stream(
+        data in proptest::collection::vec(any::<u8>(), 1..3000),
+        cuts in proptest::collection::vec(any::<usize>(), 0..40),
+        order in proptest::collection::vec(any::<usize>(), 0..40),
+        dups in proptest::collection::vec(any::<usize>(), 0..10),
+        isn in any::<u32>(),
+        policy in 0usize..9,
+    ) {
+        let pol = [Policy::Bsd, Policy::First, Policy::Last, Policy::Linux, Policy::OldLinux,
+            Policy::Windows, Policy::Solaris, Policy::MacOs, Policy::Vista][policy];
+        let mut t = T::new(StreamConfig { policy: pol, ..StreamConfig::default() });
+        t.handshake(isn, SISN);
+        for (off, bytes) in segments(&data, &cuts, &order, &dups) {
+            t.pkt(true, isn.wrapping_add(1).wrapping_add(off as u32), SISN + 1, ACK, &bytes);
+        }
+        t.pkt(false, SISN + 1, isn.wrapping_add(1).wrapping_add(data.len() as u32), ACK, b"");
+        prop_assert_eq!(&t.app.data[0], &data);
+        prop_assert_eq!(t.c.get(C::TcpReassemblyGap), 0);
+        t.finish();
+        let mut s = t.s.take();
+        t.e.release(&mut s);
+        prop_assert_eq!(t.e.mem.used, 0);
+    }
+}
+
+mod detection {
+    //! Detection over reassembled streams, through a worker (flow table, stream, engine).
+    use crate::capture::{LinkType, Timestamp};
+    use crate::config::{EngineKind, VarsConfig};
+    use crate::decode::{Decoded, Decoder};
+    use crate::detect::engine::DetectEngine;
+    use crate::flow::{FlowKey, TableConfig, Timeouts};
+    use crate::metrics::{Counters, C};
+    use crate::rule::parse::{parse_rule, ParseContext};
+    use crate::runtime::worker::{Pkt, Worker};
+    use etherparse::PacketBuilder;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn engine(rules: &[&str]) -> Arc<DetectEngine> {
+        let mut ctx = ParseContext::new(&VarsConfig::default());
+        let rs = rules.iter().map(|r| parse_rule(r, &mut ctx).expect("rule parses")).collect();
+        Arc::new(DetectEngine::build(rs, Vec::new(), 0, EngineKind::Hyperscan))
+    }
+
+    fn worker(e: Arc<DetectEngine>) -> Worker {
+        let to = Timeouts {
+            new: 30,
+            established: 300,
+            closed: 10,
+            emergency_new: 10,
+            emergency_established: 100,
+            emergency_closed: 5,
+        };
+        let table = TableConfig { memcap: 1 << 20, timeouts: [to; 4], emergency_recovery_percent: 30 };
+        Worker::new(0, table, false).with_detect(Some(e))
+    }
+
+    struct Conv {
+        n: u64,
+    }
+
+    impl Conv {
+        fn frame(&mut self, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Pkt {
+            let (s, d, sp, dp) = if to_server {
+                ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80)
+            } else {
+                ([10, 0, 0, 2], [10, 0, 0, 1], 80, 40000)
+            };
+            let mut b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(s, d, 64).tcp(sp, dp, seq, 65535);
+            if flags & 0x02 != 0 {
+                b = b.syn();
+            }
+            if flags & 0x01 != 0 {
+                b = b.fin();
+            }
+            if flags & 0x10 != 0 {
+                b = b.ack(ack);
+            }
+            let mut f = Vec::new();
+            b.write(&mut f, payload).expect("frame");
+            let mut dd = Decoded::default();
+            Decoder::default().decode(LinkType::ETHERNET, &f, &mut dd, &mut Counters::new());
+            let fp = FlowKey::of(&dd, f.len());
+            self.n += 1;
+            Pkt {
+                data: bytes::Bytes::from(f),
+                ts: Timestamp::from_parts(1000 + self.n / 100, self.n % 100),
+                linktype: LinkType::ETHERNET,
+                pcap_cnt: self.n,
+                iface: 0,
+                d: dd,
+                hash: fp.map_or(0, |p| p.key.hash()),
+                flow: fp,
+                outer_only: false,
+                bad_checksum: false,
+            }
+        }
+    }
+
+    /// Runs a client stream cut into `segs` (offset, bytes) through a worker and returns the
+    /// alert count.
+    fn alerts(e: &Arc<DetectEngine>, total: usize, segs: &[(usize, Vec<u8>)]) -> u64 {
+        let mut w = worker(e.clone());
+        let mut cv = Conv { n: 0 };
+        let (c, s) = (100u32, 9000u32);
+        w.packet(&cv.frame(true, c, 0, 0x02, b""));
+        w.packet(&cv.frame(false, s, c + 1, 0x12, b""));
+        w.packet(&cv.frame(true, c + 1, s + 1, 0x10, b""));
+        for (off, b) in segs {
+            w.packet(&cv.frame(true, c + 1 + *off as u32, s + 1, 0x10, b));
+        }
+        w.packet(&cv.frame(false, s + 1, c + 1 + total as u32, 0x10, b""));
+        w.packet(&cv.frame(true, c + 1 + total as u32, s + 1, 0x11, b""));
+        w.finish();
+        w.counters.get(C::DetectAlert)
+    }
+
+    #[test]
+    fn split_content_matches_once_in_the_stream() {
+        let e = engine(&[
+            "alert tcp any any -> any any (msg:\"split\"; flow:established,to_server; content:\"EVILPAYLOAD\"; sid:1;)",
+        ]);
+        let data = b"xxxxEVILPAYLOADyyyy".to_vec();
+        let segs = vec![(0, data[..8].to_vec()), (8, data[8..].to_vec())];
+        assert_eq!(alerts(&e, data.len(), &segs), 1);
+        // a packet-only rule cannot see it: the pattern is split across packets
+        let e = engine(&["alert tcp-pkt any any -> any any (msg:\"pkt\"; content:\"EVILPAYLOAD\"; sid:2;)"]);
+        assert_eq!(alerts(&e, data.len(), &segs), 0);
+    }
+
+    #[test]
+    fn anchored_content_alerts_on_packet_and_stream_as_suricata() {
+        // depth makes the rule inspect packets too: once on the packet, once on the stream
+        let e =
+            engine(&["alert tcp any any -> any any (msg:\"d\"; flow:established; content:\"GET\"; depth:3; sid:3;)"]);
+        let data = b"GET / HTTP/1.0\r\n\r\n".to_vec();
+        assert_eq!(alerts(&e, data.len(), &[(0, data.clone())]), 2);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever the segmentation, order and duplication, the stream rule fires once.
+        #[test]
+        fn content_rule_fires_exactly_once(
+            pre in proptest::collection::vec(b'a'..=b'z', 0..2000),
+            post in proptest::collection::vec(b'a'..=b'z', 0..2000),
+            cuts in proptest::collection::vec(any::<usize>(), 0..30),
+            order in proptest::collection::vec(any::<usize>(), 0..30),
+            dups in proptest::collection::vec(any::<usize>(), 0..6),
+        ) {
+            let e = engine(&["alert tcp any any -> any any (msg:\"once\"; flow:to_server; content:\"ATTACK-7\"; sid:7;)"]);
+            let mut data = pre.clone();
+            data.extend_from_slice(b"ATTACK-7");
+            data.extend_from_slice(&post);
+            let segs = super::segments(&data, &cuts, &order, &dups);
+            prop_assert_eq!(alerts(&e, data.len(), &segs), 1);
+        }
+    }
+}
