@@ -54,7 +54,8 @@ pub struct HttpConfig {
     pub max_headers: usize,
     /// Transactions kept per connection before the oldest is evicted (libhtp: 512).
     pub max_txs: usize,
-    /// Raw header bytes kept per message for `http.header.raw` (64 KiB).
+    /// Raw header bytes kept per message for `http.header.raw`, and also the most bytes of
+    /// parsed names and values kept per message (64 KiB).
     pub max_raw_header_bytes: usize,
 }
 
@@ -85,7 +86,8 @@ pub struct HttpStats {
     pub parse_errors: u64,
     /// Lines longer than `max_header_bytes` (cut there).
     pub header_too_long: u64,
-    /// Header fields dropped over `max_headers`.
+    /// Header fields dropped over `max_headers`, or because the names and values kept for
+    /// the message would pass `max_raw_header_bytes`.
     pub headers_too_many: u64,
     /// Raw header blocks cut at `max_raw_header_bytes`.
     pub raw_headers_truncated: u64,
@@ -199,6 +201,8 @@ pub struct HttpMessage {
     pub body_truncated: bool,
     /// Body bytes were lost to a gap (the buffer holds what came before it).
     pub body_gap: bool,
+    /// Bytes of names and values kept in `headers`.
+    header_bytes: usize,
     hdr_buf: Vec<u8>,
     names_buf: Vec<u8>,
     start_buf: Vec<u8>,
@@ -613,8 +617,8 @@ impl HttpState {
 
 /// libhtp: a response line is one when it starts (after whitespace and NULs) with "http".
 fn looks_like_http(line: &[u8]) -> bool {
-    let s: Vec<u8> = line.iter().copied().skip_while(|&c| is_space(c) || c == 0).take(4).collect();
-    s.eq_ignore_ascii_case(b"http")
+    let start = line.iter().position(|&c| !(is_space(c) || c == 0)).unwrap_or(line.len());
+    line.get(start..start + 4).is_some_and(|w| w.eq_ignore_ascii_case(b"http"))
 }
 
 /// Removes trailing CR and LF.
@@ -952,6 +956,14 @@ impl Dir {
                 Some(l.len)
             }
             Side::Response => {
+                // libhtp: the answer to an HTTP/0.9 request has no status line or headers.
+                let next = cx.txs.res_next;
+                if cx.txs.list.iter().any(|t| t.id == next && t.http09) {
+                    self.start_message(cx);
+                    cx.stats.responses += 1;
+                    self.st = St::BodyClose;
+                    return Some(0);
+                }
                 if !looks_like_http(with_eol) {
                     // libhtp: skip the line if the next one starts with 'H' or it is tiny.
                     let after = b.get(l.len..).unwrap_or(&[]);
@@ -1084,17 +1096,25 @@ impl Dir {
 
     fn add_header(&mut self, name: Vec<u8>, value: Vec<u8>, cx: &mut Cx<'_>) {
         let max = cx.cfg.max_headers;
+        let max_bytes = cx.cfg.max_raw_header_bytes;
         let mut dropped = false;
         if let Some(m) = self.msg_mut(cx) {
+            let room = max_bytes.saturating_sub(m.header_bytes);
             if let Some(h) = m.headers.iter_mut().find(|h| h.name.eq_ignore_ascii_case(&name)) {
                 if h.repeats < 64 && !h.name.eq_ignore_ascii_case(b"content-length") {
-                    h.value.extend_from_slice(b", ");
-                    h.value.extend_from_slice(&value);
+                    if value.len() + 2 <= room {
+                        h.value.extend_from_slice(b", ");
+                        h.value.extend_from_slice(&value);
+                        m.header_bytes += value.len() + 2;
+                    } else {
+                        dropped = true;
+                    }
                 }
                 h.repeats = h.repeats.saturating_add(1);
-            } else if m.headers.len() >= max {
+            } else if m.headers.len() >= max || name.len() + value.len() > room {
                 dropped = true;
             } else {
+                m.header_bytes += name.len() + value.len();
                 m.headers.push(HttpHeader { name, value, repeats: 0 });
             }
         }
