@@ -1,0 +1,17 @@
+//! App layer: protocol detection independent of port, and incremental parsers for the
+//! protocols whose fields rules inspect.
+//!
+//! Takes: in-order application bytes per direction (from stream reassembly for TCP, one
+//! datagram at a time for UDP), with the flow's transport protocol and ports.
+//! Promises: [`detect`] names the protocol as Suricata's app-layer detection does (pattern
+//! matchers on the first bytes of each direction, probing parsers on the configured ports as
+//! a hint, a bounded look before giving up as `failed`); [`dns`] and [`tls`] turn messages
+//! into owned per-flow state whose fields are the sticky buffers and values Suricata's
+//! `dns.*`, `tls.*`, `ja3*` and `ssl_*` keywords inspect, and write the `dns` / `tls`
+//! objects of an EVE alert. Every per-flow structure is capped; what does not fit is dropped
+//! and counted in a plain-`u64` stats struct per module.
+//! Never: panics or indexes unchecked on packet bytes, buffers without a bound, or touches
+//! detection (the integrator wires these buffers into detect).
+
+pub mod detect;
+pub mod dns;
