@@ -15,3 +15,4 @@
 
 pub mod detect;
 pub mod dns;
+pub mod tls;
