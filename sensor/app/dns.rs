@@ -1461,6 +1461,78 @@ mod tests {
         assert_eq!(probe_tcp(&t), Probe::Dns { request: true });
     }
 
+    /// Runs a conformance capture's DNS (UDP, port 53 either side; TCP payloads in capture
+    /// order) through [`DnsState`] the way the integrator will: requests to the server side.
+    fn run_pcap(path: &str) -> Option<DnsState> {
+        use crate::capture::pcap::PcapFileSource;
+        use crate::capture::PacketSource;
+        use crate::decode::{Decoded, Decoder};
+        use crate::metrics::Counters;
+        if !std::path::Path::new(path).exists() {
+            return None;
+        }
+        let mut src = PcapFileSource::new(vec![path.into()]);
+        let mut frames = Vec::new();
+        while src.next_batch(&mut |f| frames.push((f.linktype, f.data.to_vec()))) {}
+        let dec = Decoder::default();
+        let mut st = DnsState::new();
+        for (lt, frame) in frames {
+            let mut d = Decoded::default();
+            let mut c = Counters::new();
+            dec.decode(lt, &frame, &mut d, &mut c);
+            let p = d.payload(&frame);
+            if p.is_empty() || (d.sp != 53 && d.dp != 53) {
+                continue;
+            }
+            let to_server = d.dp == 53;
+            match d.proto {
+                17 => {
+                    let _ = st.parse_udp(to_server, p);
+                }
+                6 => {
+                    let _ = st.parse_tcp(to_server, p);
+                }
+                _ => {}
+            }
+        }
+        Some(st)
+    }
+
+    const SV: &str = "/work/shared/conformance/suites/sv-dev";
+
+    #[test]
+    fn conformance_opcode_notify() {
+        // dns.opcode:4 and dns.opcode:!0, flow:to_server: one alert each.
+        let Some(st) = run_pcap(&format!("{SV}/dns-opcode/dns-notify.pcap")) else { return };
+        let ts: Vec<&Tx> = st.txs().filter(|t| t.to_server).collect();
+        assert_eq!(ts.iter().filter(|t| t.opcode() == 4).count(), 1);
+        assert_eq!(ts.iter().filter(|t| t.opcode() != 0).count(), 1);
+    }
+
+    #[test]
+    fn conformance_dns_query() {
+        // dns_query; content:"google"; nocase: one alert.
+        let Some(st) = run_pcap(&format!("{SV}/dns/dns-query/dns-detect-query-01/input.pcap")) else { return };
+        let hits = st
+            .txs()
+            .filter(|t| t.query_names().any(|n| n.windows(6).any(|w| w.eq_ignore_ascii_case(b"google"))))
+            .count();
+        assert_eq!(hits, 1);
+        // pcre:"/google\.com$/i" on the same buffer: no trailing dot.
+        let Some(st) = run_pcap(&format!("{SV}/dns/dns-query/dns-detect-query-04/input.pcap")) else { return };
+        assert!(st.txs().any(|t| t.query_names().any(|n| n.to_ascii_lowercase().ends_with(b"google.com"))));
+    }
+
+    #[test]
+    fn conformance_rrtype_index() {
+        // dns.rrtype:1,0 / 1,all / 1,-1 with flow:to_client: 3, 3 and 4 alerts.
+        let Some(st) = run_pcap(&format!("{SV}/dns/dns-rrtype-index/input.pcap")) else { return };
+        let tc: Vec<Vec<u16>> = st.txs().filter(|t| !t.to_server).map(|t| t.rrtypes().collect()).collect();
+        assert_eq!(tc.iter().filter(|v| v.first() == Some(&1)).count(), 3, "{tc:?}");
+        assert_eq!(tc.iter().filter(|v| !v.is_empty() && v.iter().all(|&x| x == 1)).count(), 3, "{tc:?}");
+        assert_eq!(tc.iter().filter(|v| v.last() == Some(&1)).count(), 4, "{tc:?}");
+    }
+
     #[test]
     fn garbage_never_panics() {
         // A cheap deterministic fuzz: every prefix and byte flip of a real response.
