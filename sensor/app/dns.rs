@@ -1230,9 +1230,11 @@ mod tests {
         assert_eq!(d["answers"][1]["ttl"], 60);
         assert_eq!(d["authorities"][0]["soa"]["mname"], "ns.example.com");
         assert!(d.get("additionals").is_none(), "empty OPT skipped: {d}");
-        let schema: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string("/work/shared/corpus/eve-schema.json").unwrap_or_default())
-                .unwrap_or(serde_json::Value::Null);
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/eve-schema.json"))
+                .unwrap_or_default(),
+        )
+        .unwrap_or(serde_json::Value::Null);
         if !schema.is_null() {
             let dns_schema = &schema["properties"]["dns"];
             let mut s = dns_schema.clone();
@@ -1498,7 +1500,7 @@ mod tests {
         Some(st)
     }
 
-    const SV: &str = "/work/shared/conformance/suites/sv-dev";
+    const SV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/suites/sv-dev");
 
     #[test]
     fn conformance_opcode_notify() {

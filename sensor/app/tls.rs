@@ -928,7 +928,10 @@ mod tests {
     /// `C=FR, ST=IDF, L=Paris, O=Stamus, CN=SELKS` as in the tls-subject test), extracted
     /// from the conformance capture when it is there.
     fn conformance_cert() -> Option<Vec<u8>> {
-        let certs = server_certs_from_pcap("/work/shared/conformance/suites/sv-dev/tls/tls-subject/tls.pcap")?;
+        let certs = server_certs_from_pcap(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/conformance/suites/sv-dev/tls/tls-subject/tls.pcap"
+        ))?;
         certs.into_iter().next()
     }
 
@@ -1185,7 +1188,10 @@ mod tests {
 
     #[test]
     fn conformance_fingerprint_and_eve_schema() {
-        let path = "/work/shared/conformance/suites/sv-dev/tls/tls-fingerprint-alert/input.pcap";
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/conformance/suites/sv-dev/tls/tls-fingerprint-alert/input.pcap"
+        );
         let Some(st) = run_pcap(path) else { return };
         assert_eq!(st.cert_fingerprint(), Some("90:86:a4:3b:f5:cf:1b:2e:4e:f7:97:96:f9:de:ba:b9:66:35:86:3f"));
         let mut out = Vec::new();
@@ -1193,10 +1199,11 @@ mod tests {
         st.write_eve(&mut j, true);
         j.end();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        let schema: serde_json::Value = match std::fs::read_to_string("/work/shared/corpus/eve-schema.json") {
-            Ok(s) => serde_json::from_str(&s).unwrap(),
-            Err(_) => return,
-        };
+        let schema: serde_json::Value =
+            match std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/eve-schema.json")) {
+                Ok(s) => serde_json::from_str(&s).unwrap(),
+                Err(_) => return,
+            };
         let mut s = schema["properties"]["tls"].clone();
         s["$defs"] = schema["$defs"].clone();
         let validator = jsonschema::validator_for(&s).unwrap();
@@ -1206,14 +1213,16 @@ mod tests {
 
     #[test]
     fn conformance_noissuer_subject() {
-        let path = "/work/shared/conformance/suites/sv-dev/tls/tls-cert-noissuer/tls.pcap";
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/suites/sv-dev/tls/tls-cert-noissuer/tls.pcap");
         let Some(st) = run_pcap(path) else { return };
         assert!(st.cert_subject().is_some_and(|s| s.contains("localhost")), "{:?}", st.cert_subject());
     }
 
     #[test]
     fn conformance_certs_chain() {
-        let path = "/work/shared/conformance/suites/sv-dev/tls/tls-certs-alert/input.pcap";
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/suites/sv-dev/tls/tls-certs-alert/input.pcap");
         let Some(certs) = server_certs_from_pcap(path) else { return };
         assert_eq!(certs.len(), 3);
         let has = |c: &[u8], pat: &[u8]| c.windows(pat.len()).any(|w| w == pat);
