@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use picket::metrics::Counters;
-use picket::stream::{raw_blocks, AppSink, Policy, Seg, StreamConfig, StreamEngine};
+use picket::stream::{raw_blocks, AppSink, Policy, Seg, StreamConfig, StreamEngine, Verdict};
 
 const MEMCAP: usize = 16 * 1024;
 
@@ -19,9 +19,9 @@ struct Sink {
 }
 
 impl AppSink for Sink {
-    fn data(&mut self, to_server: bool, data: &[u8]) -> bool {
+    fn data(&mut self, to_server: bool, _off: u64, data: &[u8]) -> Verdict {
         self.bytes[usize::from(!to_server)] += data.len() as u64;
-        true
+        Verdict::Consumed
     }
     fn gap(&mut self, to_server: bool, len: u64) {
         self.bytes[usize::from(!to_server)] += len;

@@ -18,5 +18,6 @@
 
 pub mod detect;
 pub mod dns;
+pub mod flow;
 pub mod http;
 pub mod tls;

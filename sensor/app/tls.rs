@@ -298,6 +298,8 @@ pub struct TlsState {
     client_cert: Option<CertInfo>,
     server_cert_seen: bool,
     client_cert_seen: bool,
+    /// Application data after both sides changed cipher spec (the handshake is over).
+    app_data: bool,
     /// Counters.
     pub stats: TlsStats,
 }
@@ -396,6 +398,13 @@ impl TlsState {
         self.flags
     }
 
+    /// Application data flows after both sides changed cipher spec: what follows is
+    /// encrypted, and Suricata stops inspecting the flow's payload (its default
+    /// `encryption-handling`).
+    pub fn encrypted(&self) -> bool {
+        self.app_data
+    }
+
     /// The server resumed the client's session (same session id).
     pub fn session_resumed(&self) -> bool {
         self.session_resumed
@@ -480,6 +489,7 @@ impl TlsState {
                             }
                         }
                         20 if left == 0 => self.conns[di].encrypted = true,
+                        23 if self.conns[0].encrypted && self.conns[1].encrypted => self.app_data = true,
                         _ => {}
                     }
                 }

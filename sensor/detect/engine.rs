@@ -15,16 +15,21 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+use crate::app::detect::AppProto;
+use crate::app::flow::{FlowApp, Parser, TxInsp, MAX_INSP};
 use crate::config::EngineKind;
 use crate::decode::{flags as dflags, proto, Decoded};
+use crate::detect::app::{self, bits as app_bits, AppRule, AppSet, TxRef};
 use crate::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};
 use crate::detect::packet::match_packet;
+use crate::detect::transform;
+use crate::detect::transform::Xform;
 use crate::detect::verify::{self, CompiledList, VerifyScratch};
 use crate::flow::FlowState;
 use crate::metrics::{Counters, C};
 use crate::rule::ast::{
     Action, AddrSet, Buffer, Content, FastPattern, FlowbitCmd, FlowbitJoin, PacketMatch, PayloadMatch, PortSet, Rule,
-    Threshold, ThresholdType, Track, Transport, MAX_VARS,
+    Threshold, ThresholdType, Track, Transform, Transport, MAX_VARS,
 };
 use crate::rule::{ErrorKind, RuleError};
 
@@ -53,7 +58,14 @@ pub struct CompiledRule {
     /// Where the payload keywords look: packets, the reassembled stream, or both
     /// (Suricata's SIG_FLAG_REQUIRE_PACKET / _STREAM / _STREAM_ONLY).
     pub insp: Insp,
+    /// The app-layer protocol the rule header names (the flow must have it).
+    pub app_proto: Option<AppProto>,
+    /// Inspected per transaction (sticky buffers): see [`super::app`].
+    pub is_app: bool,
+    pending_app: Option<Box<PendingApp>>,
 }
+
+type PendingApp = (AppRule, Option<(usize, PatternSpec)>);
 
 /// Where a rule's payload keywords are inspected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -132,6 +144,19 @@ const T_ICMP6: usize = 3;
 const T_OTHER: usize = 4;
 const T_COUNT: usize = 5;
 
+/// What a transaction inspection needs to know about the packet and the rule group.
+struct TxCtx<'a> {
+    g: &'a app::Group,
+    dir: u8,
+    t: usize,
+    frame: &'a [u8],
+    d: &'a Decoded,
+    ts_secs: u64,
+    finfo: &'a FlowInfo,
+    flow_hash: u64,
+    finalize: bool,
+}
+
 /// Load statistics, for `rules check` and the stats event.
 #[derive(Debug, Default, Clone)]
 pub struct LoadStats {
@@ -184,6 +209,8 @@ pub struct DetectEngine {
     engine: Engine,
     /// IP-only rules, in evaluation order.
     ip_only: Vec<u32>,
+    /// App-layer rules.
+    pub app: AppSet,
 }
 
 impl std::fmt::Debug for DetectEngine {
@@ -197,7 +224,12 @@ impl std::fmt::Debug for DetectEngine {
 pub struct AlertHit {
     /// Rule number (index into [`DetectEngine::rules`]).
     pub rule: u32,
+    /// The transaction it matched ([`NO_TX`] for packet and stream matches).
+    pub tx: u64,
 }
+
+/// [`AlertHit::tx`] of packet and stream matches.
+pub const NO_TX: u64 = u64::MAX;
 
 /// Per-worker detection state.
 pub struct DetectScratch {
@@ -209,6 +241,9 @@ pub struct DetectScratch {
     candidates: Vec<u32>,
     /// Alerts of the current packet.
     pub alerts: Vec<AlertHit>,
+    /// Transform output buffers.
+    xa: Vec<u8>,
+    xb: Vec<u8>,
 }
 
 /// Per-flow detection state.
@@ -233,6 +268,10 @@ pub struct FlowInfo {
     pub state: FlowState,
     /// TCP handshake complete (for `established` on TCP).
     pub tcp_established: bool,
+    /// The flow's app-layer protocol (`Unknown` while undecided).
+    pub app_proto: AppProto,
+    /// The flow's payload is no longer inspected (encrypted TLS).
+    pub no_payload: bool,
 }
 
 fn engine_of(k: EngineKind) -> Engine {
@@ -427,19 +466,16 @@ fn flowbits_class(r: &Rule) -> u8 {
 /// Checks what detection supports; `Err` names the missing feature.
 fn supported(r: &Rule) -> Result<(), String> {
     if let Some(app) = &r.proto.app {
-        return Err(format!("app-layer protocol {app}"));
+        if AppProto::from_name(app).is_none() {
+            return Err(format!("app-layer protocol {app}"));
+        }
+    }
+    if app::is_app_rule(r) {
+        return Ok(()); // checked by app::compile_rule
     }
     for b in &r.buffers {
-        if let Buffer::Sticky(name) = &b.buffer {
-            return Err(format!("buffer {name}"));
-        }
         if !b.transforms.is_empty() {
             return Err("transform on the payload".into());
-        }
-    }
-    for m in &r.packet {
-        if let PacketMatch::AppLayerProtocol { .. } = m {
-            return Err("keyword app-layer-protocol".into());
         }
     }
     Ok(())
@@ -484,6 +520,9 @@ impl DetectEngine {
         let failed = errors.len();
         let mut stats = LoadStats { failed, ..Default::default() };
         let mut compiled: Vec<(usize, CompiledRule)> = Vec::with_capacity(rules.len());
+        let mut xf_index: HashMap<Vec<Transform>, usize> = HashMap::new();
+        let mut xforms: Vec<Vec<Xform>> = vec![Vec::new()];
+        xf_index.insert(Vec::new(), 0);
         for (load_idx, r) in rules.into_iter().enumerate() {
             if let Err(why) = supported(&r) {
                 stats.skipped += 1;
@@ -496,8 +535,28 @@ impl DetectEngine {
                 });
                 continue;
             }
+            let is_app = app::is_app_rule(&r);
+            let pending_app = if is_app {
+                match app::compile_rule(0, &r, &mut xf_index, &mut xforms) {
+                    Ok(x) => Some(Box::new(x)),
+                    Err(why) => {
+                        stats.skipped += 1;
+                        errors.push(RuleError {
+                            file: r.origin.file.clone(),
+                            line: r.origin.line,
+                            sid: Some(r.sid),
+                            kind: ErrorKind::Unsupported(why.clone()),
+                            message: format!("not supported yet: {why}"),
+                        });
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
             let dsize = r.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
-            let payload = match r.buffers.iter().find(|b| b.buffer == Buffer::Payload) {
+            let payload = match r.buffers.iter().find(|b| b.buffer == Buffer::Payload && !is_app) {
                 Some(list) => match verify::compile_with_dsize(list, dsize) {
                     Ok(c) => Some(c),
                     Err(e) => {
@@ -525,6 +584,7 @@ impl DetectEngine {
             // Suricata's IP-only rules: addresses (and flowbits, thresholds) only, any ports,
             // any transport named in the header; evaluated once per flow direction.
             let ip_only = r.buffers.is_empty()
+                && !is_app
                 && r.packet.is_empty()
                 && r.flow == Default::default()
                 && r.src_ports.any
@@ -535,8 +595,21 @@ impl DetectEngine {
             let bidir = r.bidirectional;
             let (src, dst) = (FastAddrSet::new(&r.src), FastAddrSet::new(&r.dst));
             let insp = inspection_of(&r);
-            let cr =
-                CompiledRule { rule: r, payload, fast_pattern, ip_only, swapped: false, alert_json, src, dst, insp };
+            let fast_pattern = if is_app { None } else { fast_pattern };
+            let cr = CompiledRule {
+                rule: r,
+                payload,
+                fast_pattern,
+                ip_only,
+                swapped: false,
+                alert_json,
+                src,
+                dst,
+                insp,
+                app_proto,
+                is_app,
+                pending_app,
+            };
             if bidir {
                 let dsize =
                     cr.rule.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
@@ -544,8 +617,13 @@ impl DetectEngine {
                     .rule
                     .buffers
                     .iter()
-                    .find(|b| b.buffer == Buffer::Payload)
+                    .find(|b| b.buffer == Buffer::Payload && !cr.is_app)
                     .and_then(|l| verify::compile_with_dsize(l, dsize).ok());
+                let pending_app = if cr.is_app {
+                    app::compile_rule(0, &cr.rule, &mut xf_index, &mut xforms).ok().map(Box::new)
+                } else {
+                    None
+                };
                 let mut sw = CompiledRule {
                     rule: cr.rule.clone(),
                     payload,
@@ -556,6 +634,9 @@ impl DetectEngine {
                     src: cr.dst.clone(),
                     dst: cr.src.clone(),
                     insp: cr.insp,
+                    app_proto: cr.app_proto,
+                    is_app: cr.is_app,
+                    pending_app,
                 };
                 std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
                 std::mem::swap(&mut sw.rule.src_ports, &mut sw.rule.dst_ports);
@@ -567,7 +648,17 @@ impl DetectEngine {
         }
         // Suricata's signature order.
         compiled.sort_by_key(|(i, c)| (c.rule.action.order(), flowbits_class(&c.rule), c.rule.priority, *i, c.swapped));
-        let rules: Vec<CompiledRule> = compiled.into_iter().map(|(_, c)| c).collect();
+        let mut rules: Vec<CompiledRule> = compiled.into_iter().map(|(_, c)| c).collect();
+        let mut app_rules = Vec::new();
+        for (i, cr) in rules.iter_mut().enumerate() {
+            if let Some(p) = cr.pending_app.take() {
+                let (mut ar, fp) = *p;
+                ar.rule = i as u32;
+                app_rules.push((ar, fp));
+            }
+        }
+        let mut app_errors = Vec::new();
+        let app = AppSet::build(app_rules, xforms, engine, &mut app_errors);
         stats.loaded = rules.iter().filter(|r| !r.swapped).count();
         stats.with_fast_pattern = rules.iter().filter(|r| !r.swapped && r.fast_pattern.is_some()).count();
         stats.ip_only = rules.iter().filter(|r| !r.swapped && r.ip_only).count();
@@ -584,7 +675,7 @@ impl DetectEngine {
                 let members: Vec<u32> = rules
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| !r.ip_only)
+                    .filter(|(_, r)| !r.ip_only && !r.is_app)
                     .filter(|(_, r)| transports_of(r.rule.proto.transport).contains(&t))
                     .filter(|(_, r)| if dir == 0 { !r.rule.flow.to_client } else { !r.rule.flow.to_server })
                     .map(|(i, _)| i as u32)
@@ -636,7 +727,7 @@ impl DetectEngine {
                 PortGroups { group, by_port }
             })
         });
-        for e in mpm_errors {
+        for e in mpm_errors.into_iter().chain(app_errors) {
             errors.push(RuleError {
                 file: String::new(),
                 line: 0,
@@ -645,7 +736,7 @@ impl DetectEngine {
                 message: e,
             });
         }
-        stats.groups = groups.len() + always_sets.len();
+        stats.groups = groups.len() + always_sets.len() + app.databases;
         stats.patterns = groups.iter().map(|g| g.pattern_rules.len()).sum();
         stats.compile_secs = t0.elapsed().as_secs_f64();
         let ip_only = rules.iter().enumerate().filter(|(_, r)| r.ip_only).map(|(i, _)| i as u32).collect();
@@ -660,6 +751,7 @@ impl DetectEngine {
             thresholds: Mutex::new(ThresholdTable::default()),
             engine,
             ip_only,
+            app,
         }
     }
 
@@ -681,6 +773,7 @@ impl DetectEngine {
                 let _ = m.prepare(&mut mpm);
             }
         }
+        self.app.prepare(&mut mpm);
         DetectScratch {
             mpm,
             verify: VerifyScratch::default(),
@@ -688,6 +781,8 @@ impl DetectEngine {
             generation: 0,
             candidates: Vec::with_capacity(256),
             alerts: Vec::with_capacity(PACKET_ALERT_MAX),
+            xa: Vec::new(),
+            xb: Vec::new(),
         }
     }
 
@@ -798,21 +893,13 @@ impl DetectEngine {
             i += 1;
             let cr = &self.rules[rn as usize];
             let r = &cr.rule;
-            // addresses and ports
-            let v6 = d.is_ipv6();
             if cr.ip_only && !transports_of(r.proto.transport).contains(&t) {
                 continue;
             }
-            if !cr.src.contains(&d.src, v6) || !cr.dst.contains(&d.dst, v6) {
+            if !header_ok(cr, t, frame, d, finfo.as_ref()) {
                 continue;
             }
-            if (t == T_TCP || t == T_UDP) && (!port_match(&r.src_ports, d.sp) || !port_match(&r.dst_ports, d.dp)) {
-                continue;
-            }
-            if !flow_ok(r, finfo.as_ref(), d) {
-                continue;
-            }
-            if !r.packet.iter().all(|m| match_packet(m, frame, d)) {
+            if cr.payload.is_some() && finfo.is_some_and(|f| f.no_payload) {
                 continue;
             }
             match &cr.payload {
@@ -876,11 +963,210 @@ impl DetectEngine {
             {
                 continue;
             }
-            s.alerts.push(AlertHit { rule: rn });
+            s.alerts.push(AlertHit { rule: rn, tx: NO_TX });
         }
         if let Some(st) = fstate {
             st.ip_only_done[dir] = true;
         }
+    }
+
+    /// Inspects the flow's app-layer transactions for the packet's direction: transactions
+    /// that progressed since their last inspection are prefiltered on their ready buffers,
+    /// and each candidate rule whose buffers are all final is verified once per
+    /// transaction. `finalize` (flow end) treats every transaction as complete. Alerts are
+    /// left in `s.alerts` with their transaction ids.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_app(
+        &self,
+        s: &mut DetectScratch,
+        app: &mut FlowApp,
+        frame: &[u8],
+        d: &Decoded,
+        ts_secs: u64,
+        finfo: &FlowInfo,
+        fstate: &mut FlowDetect,
+        flow_hash: u64,
+        finalize: bool,
+        c: &mut Counters,
+    ) {
+        s.alerts.clear();
+        if fstate.pass || self.app.rules.is_empty() || !app.proto.is_known() || app.no_inspection && !finalize {
+            return;
+        }
+        let dir: u8 = if finfo.to_server { 0 } else { 1 };
+        let Some(g) = self.app.group(app.proto, dir) else { return };
+        let t = match d.proto {
+            proto::TCP => T_TCP,
+            proto::UDP => T_UDP,
+            _ => T_OTHER,
+        };
+        let ctx = TxCtx { g, dir, t, frame, d, ts_secs, finfo, flow_hash, finalize };
+        let FlowApp { parser, insp, .. } = app;
+        match parser {
+            Parser::Http(h) => {
+                for tx in h.txs() {
+                    let b = if finalize { app_bits::ALL } else { app::http_bits(tx) };
+                    self.inspect_tx(s, insp, &ctx, TxRef::Http(tx), tx.id, b, fstate, c);
+                }
+            }
+            Parser::Dns(dn) => {
+                for tx in dn.txs() {
+                    if tx.to_server == finfo.to_server {
+                        self.inspect_tx(s, insp, &ctx, TxRef::Dns(tx), tx.tx_id, app_bits::ALL, fstate, c);
+                    }
+                }
+            }
+            Parser::Tls(tl) => {
+                let b = if finalize { app_bits::ALL } else { app::tls_bits(tl) };
+                self.inspect_tx(s, insp, &ctx, TxRef::Tls(tl), 0, b, fstate, c);
+            }
+            Parser::None => self.inspect_tx(s, insp, &ctx, TxRef::None, 0, app_bits::ALL, fstate, c),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn inspect_tx(
+        &self,
+        s: &mut DetectScratch,
+        insp: &mut Vec<TxInsp>,
+        ctx: &TxCtx<'_>,
+        tx: TxRef<'_>,
+        tx_id: u64,
+        bits: u16,
+        fstate: &mut FlowDetect,
+        c: &mut Counters,
+    ) {
+        let dir = ctx.dir;
+        let to_server = dir == 0;
+        let mask = if to_server { app_bits::TS } else { app_bits::TC };
+        let cur = bits & mask;
+        if cur == 0 {
+            return;
+        }
+        let ii = match insp.iter().position(|x| x.tx == tx_id) {
+            Some(i) => i,
+            None => {
+                if insp.len() >= MAX_INSP {
+                    insp.remove(0);
+                }
+                insp.push(TxInsp { tx: tx_id, ..TxInsp::default() });
+                insp.len() - 1
+            }
+        };
+        if insp[ii].bits & mask == cur {
+            return;
+        }
+        insp[ii].bits = (insp[ii].bits & !mask) | cur;
+        // candidates: the group's rules without a fast pattern, and prefilter hits on the
+        // buffers that are ready
+        s.generation = s.generation.wrapping_add(1);
+        if s.generation == 0 {
+            s.stamp.iter_mut().for_each(|x| *x = 0);
+            s.generation = 1;
+        }
+        let gen = s.generation;
+        s.candidates.clear();
+        for &r in ctx.g.always.iter() {
+            if let Some(st) = s.stamp.get_mut(r as usize) {
+                *st = gen;
+                s.candidates.push(r);
+            }
+        }
+        {
+            let DetectScratch { mpm, stamp, candidates, xa, xb, .. } = &mut *s;
+            for db in &ctx.g.dbs {
+                if app::need_bit(db.kind, to_server) & !bits != 0 {
+                    continue;
+                }
+                let xs = self.app.xforms.get(db.xf).map_or(&[][..], |v| v.as_slice());
+                app::for_each_buf(db.kind, tx, to_server, &mut |b| {
+                    let tb = transform::apply(xs, b, xa, xb);
+                    db.mpm.scan(mpm, tb, &mut |pid| {
+                        if let Some(rs) = db.pattern_rules.get(pid as usize) {
+                            for &r in rs {
+                                if let Some(st) = stamp.get_mut(r as usize) {
+                                    if *st != gen {
+                                        *st = gen;
+                                        candidates.push(r);
+                                    }
+                                }
+                            }
+                        }
+                    });
+                    false
+                });
+            }
+        }
+        s.candidates.sort_unstable();
+        let mut vars = [0i64; MAX_VARS];
+        let mut k = 0;
+        while k < s.candidates.len() {
+            let rn = s.candidates[k];
+            k += 1;
+            if insp[ii].done.binary_search(&rn).is_ok() {
+                continue;
+            }
+            let Some(ar) = self.app.by_rule.get(&rn).and_then(|&i| self.app.rules.get(i as usize)) else { continue };
+            if ar.dirs & (1 << dir) == 0 || ar.need[dir as usize] & !bits != 0 {
+                continue;
+            }
+            let cr = &self.rules[rn as usize];
+            if !header_ok(cr, ctx.t, ctx.frame, ctx.d, Some(ctx.finfo)) {
+                continue;
+            }
+            let mut all = true;
+            for l in &ar.lists {
+                let xs = self.app.xforms.get(l.xf).map_or(&[][..], |v| v.as_slice());
+                let DetectScratch { verify: vs, xa, xb, .. } = &mut *s;
+                let ok = app::for_each_buf(l.kind, tx, to_server, &mut |b| {
+                    let tb = transform::apply(xs, b, xa, xb);
+                    vars.iter_mut().for_each(|v| *v = 0);
+                    verify::inspect(&l.list, tb, &mut vars, vs)
+                });
+                if !ok {
+                    all = false;
+                    break;
+                }
+            }
+            let done = &mut insp[ii].done;
+            if let Err(pos) = done.binary_search(&rn) {
+                if done.len() < 4096 {
+                    done.insert(pos, rn);
+                }
+            }
+            if !all {
+                continue;
+            }
+            let r = &cr.rule;
+            if !r.flowbits.is_empty() {
+                if !flowbits_ok(r, fstate) {
+                    continue;
+                }
+                flowbits_apply(r, fstate);
+            }
+            if r.action == Action::Pass {
+                fstate.pass = true;
+                break;
+            }
+            if r.noalert {
+                continue;
+            }
+            if !self.threshold_ok(rn, r, ctx.d, ctx.ts_secs, Some(&mut *fstate), ctx.flow_hash, c) {
+                continue;
+            }
+            if s.alerts.len() >= PACKET_ALERT_MAX {
+                c.inc(C::DetectAlertQueueOverflow);
+                continue;
+            }
+            if s.alerts.iter().any(|a| {
+                let o = &self.rules[a.rule as usize].rule;
+                o.sid == r.sid && o.gid == r.gid && a.tx == tx_id
+            }) {
+                continue;
+            }
+            s.alerts.push(AlertHit { rule: rn, tx: tx_id });
+        }
+        let _ = ctx.finalize;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -979,6 +1265,38 @@ fn threshold_step(th: &Threshold, e: &mut ThresholdEntry, now: u64) -> bool {
             }
         }
     }
+}
+
+/// The per-packet part of a rule: addresses, ports, `flow`, header keywords, and the
+/// app-layer protocol its header or `app-layer-protocol` names.
+fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, finfo: Option<&FlowInfo>) -> bool {
+    let r = &cr.rule;
+    let v6 = d.is_ipv6();
+    if !cr.src.contains(&d.src, v6) || !cr.dst.contains(&d.dst, v6) {
+        return false;
+    }
+    if (t == T_TCP || t == T_UDP) && (!port_match(&r.src_ports, d.sp) || !port_match(&r.dst_ports, d.dp)) {
+        return false;
+    }
+    if !flow_ok(r, finfo, d) {
+        return false;
+    }
+    let proto = finfo.map_or(AppProto::Unknown, |f| f.app_proto);
+    if let Some(p) = cr.app_proto {
+        if p != proto {
+            return false;
+        }
+    }
+    r.packet.iter().all(|m| match m {
+        PacketMatch::AppLayerProtocol { name, negated, .. } => {
+            let hit = name.split('|').any(|n| match AppProto::from_name(n) {
+                Some(p) => p == proto,
+                None => false,
+            });
+            hit != *negated
+        }
+        m => match_packet(m, frame, d),
+    })
 }
 
 fn flow_ok(r: &Rule, f: Option<&FlowInfo>, d: &Decoded) -> bool {

@@ -10,9 +10,11 @@
 //! `by_src`/`by_dst` tracking is the one shared structure, touched only when such a rule
 //! matches), or panics on packet bytes.
 
+pub mod app;
 pub mod engine;
 pub mod matcher;
 pub mod packet;
+pub mod transform;
 pub mod verify;
 
 use std::path::PathBuf;

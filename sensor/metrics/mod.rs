@@ -221,6 +221,29 @@ counters! {
     StreamSynackInvalid => "stream.synack_invalid", Sum, "SYN/ACK packets ignored (acknowledgement does not match the SYN)";
     StreamSynInSession => "stream.syn_in_session", Sum, "SYN packets ignored inside an established session";
     StreamRawInspections => "stream.raw_inspections", Sum, "raw stream chunks inspected by detection";
+    // app layer (sensor/app), named as Suricata's where it has them
+    AppFlowHttp => "app_layer.flow.http", Sum, "flows detected as HTTP";
+    AppFlowTls => "app_layer.flow.tls", Sum, "flows detected as TLS";
+    AppFlowDnsUdp => "app_layer.flow.dns_udp", Sum, "UDP flows detected as DNS";
+    AppFlowDnsTcp => "app_layer.flow.dns_tcp", Sum, "TCP flows detected as DNS";
+    AppFlowSsh => "app_layer.flow.ssh", Sum, "flows detected as SSH";
+    AppFlowFtp => "app_layer.flow.ftp", Sum, "flows detected as FTP";
+    AppFlowSmtp => "app_layer.flow.smtp", Sum, "flows detected as SMTP";
+    AppFlowSmb => "app_layer.flow.smb", Sum, "flows detected as SMB";
+    AppFlowDcerpcTcp => "app_layer.flow.dcerpc_tcp", Sum, "TCP flows detected as DCERPC";
+    AppFlowFailedTcp => "app_layer.flow.failed_tcp", Sum, "TCP flows whose protocol was not found";
+    AppFlowFailedUdp => "app_layer.flow.failed_udp", Sum, "UDP flows whose protocol was not found";
+    AppTxHttp => "app_layer.tx.http", Sum, "HTTP transactions";
+    AppTxDnsUdp => "app_layer.tx.dns_udp", Sum, "DNS messages over UDP";
+    AppHttpParseErrors => "app.http.parse_errors", Sum, "HTTP messages that did not parse (the direction stops)";
+    AppHttpBodyTruncated => "app.http.body_truncated", Sum, "HTTP bodies cut at the body limit";
+    AppHttpDecompressBomb => "app.http.decompress_bomb", Sum, "HTTP bodies whose decompression was stopped at the limit (ratio over 64:1)";
+    AppHttpHeaderTooLong => "app.http.header_too_long", Sum, "HTTP header lines cut at max_header_bytes";
+    AppHttpTxsEvicted => "app.http.txs_evicted", Sum, "HTTP transactions evicted to stay under max_txs";
+    AppDnsErrors => "app.dns.errors", Sum, "DNS messages that did not parse";
+    AppTlsErrors => "app.tls.errors", Sum, "TLS directions abandoned (bad or oversized records)";
+    AppTlsEncrypted => "app.tls.encrypted", Sum, "TLS flows that reached their encrypted phase (payload no longer inspected)";
+    AppDetectInspEvicted => "app.detect.tx_state_evicted", Sum, "transaction detection states dropped to stay bounded";
     // detection placeholders filled in by the detect stage
     DetectAlert => "detect.alert", Sum, "alerts written";
     DetectAlertsSuppressed => "detect.alerts_suppressed", Sum, "alerts suppressed by thresholds";
@@ -373,6 +396,7 @@ pub const PICKET_ONLY_PREFIXES: &[&str] = &[
     "output.",
     "pipeline.",
     "stream.",
+    "app.",
     "worker.",
 ];
 

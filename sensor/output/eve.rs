@@ -375,7 +375,7 @@ pub struct AlertRule<'a> {
 }
 
 /// The packet part of an alert.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct AlertPacket<'a> {
     /// Packet time.
     pub ts: Timestamp,
@@ -387,6 +387,44 @@ pub struct AlertPacket<'a> {
     pub to_server: Option<bool>,
     /// A stream-end pseudo packet (inspection of what was left of a stream at flow end).
     pub pseudo: bool,
+    /// The flow's app-layer protocol (EVE `app_proto`), when known or failed.
+    pub app_proto: Option<&'a str>,
+    /// The transaction an app-layer rule matched (EVE `tx_id`).
+    pub tx_id: Option<u64>,
+    /// Writes the transaction's metadata object (`http`, `dns`, `tls`).
+    pub meta: Option<&'a dyn Fn(&mut Json<'_>)>,
+}
+
+/// Writes the `http` object of an alert (Suricata's `EveHttpLogJSONBasic` fields).
+pub fn http_meta(j: &mut Json<'_>, tx: &crate::app::http::HttpTx) {
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut o = j.begin("http");
+    if tx.has_host {
+        o.str("hostname", &lossy(&tx.host));
+    }
+    if !tx.uri_raw.is_empty() {
+        o.str("url", &lossy(&tx.uri_raw));
+    }
+    if let Some(ua) = tx.request.header(b"user-agent") {
+        o.str("http_user_agent", &lossy(ua));
+    }
+    if let Some(ct) = tx.response.header(b"content-type") {
+        o.str("http_content_type", &lossy(ct));
+    }
+    if let Some(r) = tx.request.header(b"referer") {
+        o.str("http_refer", &lossy(r));
+    }
+    if !tx.method.is_empty() {
+        o.str("http_method", &lossy(&tx.method));
+    }
+    if !tx.request.protocol.is_empty() {
+        o.str("protocol", &lossy(&tx.request.protocol));
+    }
+    if tx.status_num > 0 {
+        o.u64("status", tx.status_num as u64);
+    }
+    o.u64("length", tx.response.body.len() as u64);
+    o.end();
 }
 
 /// Appends an EVE `alert` event line, with the fields and order Suricata writes.
@@ -430,6 +468,9 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
             d.tunnel.pkt_src()
         },
     );
+    if let Some(t) = p.tx_id {
+        j.u64("tx_id", t);
+    }
     {
         j.key("alert");
         j.buf.extend_from_slice(b"{\"action\":");
@@ -438,8 +479,14 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
         j.buf.extend_from_slice(rule.rest_json);
         j.buf.push(b'}');
     }
+    if let Some(a) = p.app_proto {
+        j.str("app_proto", a);
+    }
     if let Some(ts) = p.to_server {
         j.str("direction", if ts { "to_server" } else { "to_client" });
+    }
+    if let Some(m) = p.meta {
+        m(&mut j);
     }
     if let Some(f) = flow {
         let mut fl = j.begin("flow");

@@ -9,13 +9,18 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::app::detect::AppProto;
+use crate::app::flow::{AppStats, FlowApp, Parser, Sink};
+use crate::app::http::HttpConfig;
 use crate::capture::{LinkType, Timestamp};
 use crate::decode::{flags as dflags, Decoded};
+use crate::detect::engine::NO_TX;
 use crate::detect::engine::{DetectEngine, DetectScratch, FlowDetect, FlowInfo, StreamData};
 use crate::flow::{EndReason, Flow, FlowPkt, FlowState, FlowTable, TableConfig};
 use crate::metrics::{Counters, C};
 use crate::output::eve;
-use crate::stream::{self, NoApp, Seg, StreamConfig, StreamEngine, TcpSession, TcpState, MAX_RAW_BLOCKS};
+use crate::output::eve::Json;
+use crate::stream::{self, Seg, StreamConfig, StreamEngine, TcpSession, TcpState, MAX_RAW_BLOCKS};
 
 /// One packet on its way to a worker: the frame (shared, not copied) and what the reader
 /// learned while decoding it for the flow hash.
@@ -57,10 +62,12 @@ pub struct Batch {
 }
 
 /// Per-flow state of later stages (stream, app layer, detection).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct FlowExt {
     /// TCP session (boxed: only TCP flows that open one pay for it).
     pub tcp: Option<Box<TcpSession>>,
+    /// App layer: protocol detection, parser, per-transaction detection state.
+    pub app: FlowApp,
     /// Flowbits, IP-only and by_flow threshold state.
     pub detect: FlowDetect,
 }
@@ -83,6 +90,10 @@ pub struct Worker {
     pub flow_events: bool,
     detect: Option<(Arc<DetectEngine>, DetectScratch)>,
     blocks: Vec<(u64, u64)>,
+    /// HTTP parser settings.
+    pub http_cfg: HttpConfig,
+    /// App-layer counters.
+    pub app_stats: AppStats,
 }
 
 /// The worker's parts that a flow's end needs (everything but the flow table), so that the
@@ -94,6 +105,8 @@ struct EndCtx<'a> {
     stream: &'a mut StreamEngine,
     detect: &'a mut Option<(Arc<DetectEngine>, DetectScratch)>,
     blocks: &'a mut Vec<(u64, u64)>,
+    http_cfg: &'a HttpConfig,
+    app_stats: &'a mut AppStats,
 }
 
 /// Suricata's flow state for a TCP session state.
@@ -129,11 +142,15 @@ impl EndCtx<'_> {
     /// A flow ends: what is left of its streams is inspected (and may alert), its session is
     /// freed, and its flow event written.
     fn end(&mut self, f: &mut Flow<FlowExt>, why: EndReason, c: &mut Counters) {
+        let ports = (f.tuple.sp, f.tuple.dp);
         if let Some(mut ssn) = f.ext.tcp.take() {
-            let left = self.stream.finish(&mut ssn, &mut NoApp, c);
+            let left = {
+                let mut sink = Sink { app: &mut f.ext.app, cfg: self.http_cfg, stats: self.app_stats, ports };
+                self.stream.finish(&mut ssn, &mut sink, c)
+            };
             if let Some((engine, scratch)) = self.detect.as_mut() {
                 for (d, &due) in left.iter().enumerate() {
-                    if !due || f.ext.detect.pass {
+                    if !due || f.ext.detect.pass || f.ext.app.no_inspection {
                         continue;
                     }
                     c.inc(C::TcpPseudo);
@@ -147,7 +164,7 @@ impl EndCtx<'_> {
                     let sd = StreamData { added: false, chunks: &chunks[..n], pseudo: true };
                     let to_server = d == 0;
                     let dd = pseudo_decoded(f, to_server);
-                    let info = FlowInfo { to_server, state: f.state, tcp_established: f.tcp_established };
+                    let info = flow_info(f, to_server);
                     if f.ext.detect.bits.len() * 64 < engine.flowbits {
                         f.ext.detect = engine.new_flow_state();
                     }
@@ -163,13 +180,7 @@ impl EndCtx<'_> {
                     ssn.raw_done(d, progress);
                     if !scratch.alerts.is_empty() {
                         f.alerted = true;
-                        let ap = eve::AlertPacket {
-                            ts: f.last,
-                            d: &dd,
-                            pcap_cnt: 0,
-                            to_server: Some(to_server),
-                            pseudo: true,
-                        };
+                        let ap = alert_packet(f.last, &dd, 0, Some(to_server), true, &f.ext.app);
                         write_alerts(self.out, self.out_events, engine, scratch, &ap, Some(&*f), c);
                     }
                 }
@@ -177,10 +188,184 @@ impl EndCtx<'_> {
             let mut slot = Some(ssn);
             self.stream.release(&mut slot);
         }
+        // transactions left: inspected as complete (Suricata's flow-end pseudo packets)
+        if let Some((engine, scratch)) = self.detect.as_mut() {
+            if f.ext.app.proto.is_known() && !f.ext.detect.pass {
+                for to_server in [true, false] {
+                    let dd = pseudo_decoded(f, to_server);
+                    if f.key.proto != crate::decode::proto::TCP {
+                        continue;
+                    }
+                    let info = flow_info(f, to_server);
+                    if f.ext.detect.bits.len() * 64 < engine.flowbits {
+                        f.ext.detect = engine.new_flow_state();
+                    }
+                    let (hash, last) = (f.hash, f.last);
+                    engine.run_app(
+                        scratch,
+                        &mut f.ext.app,
+                        &[],
+                        &dd,
+                        last.secs(),
+                        &info,
+                        &mut f.ext.detect,
+                        hash,
+                        true,
+                        c,
+                    );
+                    if !scratch.alerts.is_empty() {
+                        f.alerted = true;
+                        write_app_alerts(
+                            self.out,
+                            self.out_events,
+                            engine,
+                            scratch,
+                            f,
+                            &dd,
+                            last,
+                            0,
+                            to_server,
+                            true,
+                            c,
+                        );
+                    }
+                }
+            }
+        }
+        let proto = f.ext.app.proto;
+        let tcp = f.key.proto == crate::decode::proto::TCP;
+        let counter = match (proto, tcp) {
+            (AppProto::Http, _) => Some(C::AppFlowHttp),
+            (AppProto::Tls, _) => Some(C::AppFlowTls),
+            (AppProto::Dns, true) => Some(C::AppFlowDnsTcp),
+            (AppProto::Dns, false) => Some(C::AppFlowDnsUdp),
+            (AppProto::Ssh, _) => Some(C::AppFlowSsh),
+            (AppProto::Ftp, _) => Some(C::AppFlowFtp),
+            (AppProto::Smtp, _) => Some(C::AppFlowSmtp),
+            (AppProto::Smb, _) => Some(C::AppFlowSmb),
+            (AppProto::Dcerpc, true) => Some(C::AppFlowDcerpcTcp),
+            (AppProto::Failed, true) => Some(C::AppFlowFailedTcp),
+            (AppProto::Failed, false) => Some(C::AppFlowFailedUdp),
+            _ => None,
+        };
+        if let Some(k) = counter {
+            c.inc(k);
+        }
         if self.flow_events {
-            eve::flow_event(self.out, f, why, None);
+            let ap = match proto {
+                AppProto::Unknown => None,
+                p => Some(p.name()),
+            };
+            eve::flow_event(self.out, f, why, ap);
             *self.out_events += 1;
         }
+    }
+}
+
+/// Frees transactions that are complete on both sides and inspected in both directions
+/// (HTTP), and old DNS messages, so per-flow memory stays small.
+fn free_txs(app: &mut FlowApp) {
+    use crate::detect::app::bits;
+    match &mut app.parser {
+        Parser::Http(h) => {
+            let mut upto = None;
+            for t in h.txs() {
+                let inspected = app.insp.iter().find(|x| x.tx == t.id).map_or(0, |x| x.bits);
+                if t.is_complete() && inspected == bits::ALL {
+                    upto = Some(t.id);
+                } else {
+                    break;
+                }
+            }
+            if let Some(id) = upto {
+                h.free_upto(id);
+                app.insp.retain(|x| x.tx > id);
+            }
+        }
+        Parser::Dns(d) => {
+            let next = d.next_tx_id();
+            if next > 16 {
+                d.free_below(next - 16);
+                app.insp.retain(|x| x.tx + 16 >= next);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What detection needs to know about a flow for a packet of one direction.
+fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
+    FlowInfo {
+        to_server,
+        state: f.state,
+        tcp_established: f.tcp_established,
+        app_proto: f.ext.app.proto,
+        no_payload: f.ext.app.no_inspection,
+    }
+}
+
+fn alert_packet<'a>(
+    ts: Timestamp,
+    d: &'a Decoded,
+    pcap_cnt: u64,
+    to_server: Option<bool>,
+    pseudo: bool,
+    app: &FlowApp,
+) -> eve::AlertPacket<'a> {
+    let app_proto = match app.proto {
+        AppProto::Unknown => None,
+        p => Some(p.name()),
+    };
+    eve::AlertPacket { ts, d, pcap_cnt, to_server, pseudo, app_proto, tx_id: None, meta: None }
+}
+
+/// Writes the alerts of app-layer rules, each with its transaction's id and metadata.
+#[allow(clippy::too_many_arguments)]
+fn write_app_alerts(
+    out: &mut Vec<u8>,
+    n: &mut u64,
+    engine: &DetectEngine,
+    scratch: &DetectScratch,
+    f: &Flow<FlowExt>,
+    d: &Decoded,
+    ts: Timestamp,
+    pcap_cnt: u64,
+    to_server: bool,
+    pseudo: bool,
+    c: &mut Counters,
+) {
+    let app = &f.ext.app;
+    for a in &scratch.alerts {
+        let cr = &engine.rules[a.rule as usize];
+        let rule = eve::AlertRule {
+            action: cr.rule.action.eve_name(),
+            gid: cr.rule.gid,
+            sid: cr.rule.sid,
+            rest_json: &cr.alert_json,
+        };
+        let tx = a.tx;
+        let meta = move |j: &mut Json<'_>| match &app.parser {
+            Parser::Http(h) => {
+                if let Some(t) = h.txs().find(|t| t.id == tx) {
+                    eve::http_meta(j, t);
+                }
+            }
+            Parser::Dns(dn) => {
+                if let Some(t) = dn.tx(tx) {
+                    t.write_eve(j);
+                }
+            }
+            Parser::Tls(t) => t.write_eve(j, true),
+            Parser::None => {}
+        };
+        let mut ap = alert_packet(ts, d, pcap_cnt, Some(to_server), pseudo, app);
+        if tx != NO_TX {
+            ap.tx_id = Some(tx);
+            ap.meta = Some(&meta);
+        }
+        eve::alert_event(out, &ap, Some(f), &rule);
+        *n += 1;
+        c.inc(C::DetectAlert);
     }
 }
 
@@ -220,6 +405,8 @@ impl Worker {
             flow_events,
             detect: None,
             blocks: Vec::with_capacity(MAX_RAW_BLOCKS),
+            http_cfg: HttpConfig::default(),
+            app_stats: AppStats::default(),
         }
     }
 
@@ -251,6 +438,8 @@ impl Worker {
                 stream: &mut self.stream,
                 detect: &mut self.detect,
                 blocks: &mut self.blocks,
+                http_cfg: &self.http_cfg,
+                app_stats: &mut self.app_stats,
             },
         )
     }
@@ -318,36 +507,52 @@ impl Worker {
         if p.outer_only {
             return;
         }
-        // stream
+        // stream (TCP) and app layer
         let mut sres = None;
-        if let (Some(sl), true, false) = (slot, tcp, p.bad_checksum) {
+        if let Some(sl) = slot {
             let f = self.flows.get_mut(sl);
-            let seg = Seg {
-                seq: p.d.tcp_seq,
-                ack: p.d.tcp_ack,
-                flags: p.d.tcp_flags,
-                win: p.d.tcp_win,
-                payload: p.d.payload(&p.data),
-            };
-            let o = self.stream.packet(&mut f.ext.tcp, to_server, &seg, &mut NoApp, &mut self.counters);
-            let st = f.ext.tcp.as_deref().map(|s| (s.state, s.dirs[0].isn));
-            if let Some((state, isn)) = st {
-                let sess = Some((isn, o.established, state >= TcpState::LastAck));
-                self.flows.set_tcp(sl, flow_state_of(state), sess);
-                sres = Some(o);
+            let ports = (f.tuple.sp, f.tuple.dp);
+            if tcp && !p.bad_checksum {
+                let seg = Seg {
+                    seq: p.d.tcp_seq,
+                    ack: p.d.tcp_ack,
+                    flags: p.d.tcp_flags,
+                    win: p.d.tcp_win,
+                    payload: p.d.payload(&p.data),
+                };
+                let FlowExt { tcp: ssn, app, .. } = &mut f.ext;
+                let mut sink = Sink { app, cfg: &self.http_cfg, stats: &mut self.app_stats, ports };
+                let o = self.stream.packet(ssn, to_server, &seg, &mut sink, &mut self.counters);
+                if let (true, Some(s)) = (f.ext.app.no_inspection, f.ext.tcp.as_deref_mut()) {
+                    s.disable_raw();
+                }
+                let st = f.ext.tcp.as_deref().map(|s| (s.state, s.dirs[0].isn));
+                if let Some((state, isn)) = st {
+                    let sess = Some((isn, o.established, state >= TcpState::LastAck));
+                    self.flows.set_tcp(sl, flow_state_of(state), sess);
+                    sres = Some(o);
+                }
+            } else if p.d.proto == crate::decode::proto::UDP && p.d.has_l4() {
+                let payload = p.d.payload(&p.data);
+                f.ext.app.udp(to_server, ports, payload, &self.http_cfg, &mut self.app_stats);
             }
         }
-        let Some((engine, scratch)) = self.detect.as_mut() else { return };
+        let Some((engine, scratch)) = self.detect.as_mut() else {
+            if let Some(sl) = slot {
+                free_txs(&mut self.flows.get_mut(sl).ext.app);
+            }
+            return;
+        };
         let ts_secs = p.ts.secs();
         match slot {
             Some(sl) => {
                 let f = self.flows.get_mut(sl);
-                let info = FlowInfo { to_server, state: f.state, tcp_established: f.tcp_established };
+                let info = flow_info(f, to_server);
                 if f.ext.detect.bits.len() * 64 < engine.flowbits {
                     f.ext.detect = engine.new_flow_state();
                 }
                 let hash = f.hash;
-                let FlowExt { tcp: ssn, detect: fd } = &mut f.ext;
+                let FlowExt { tcp: ssn, detect: fd, .. } = &mut f.ext;
                 match (sres, ssn.as_deref_mut()) {
                     (Some(o), Some(ssn)) => {
                         let d = if to_server { 0 } else { 1 };
@@ -384,22 +589,78 @@ impl Worker {
                 }
                 if !scratch.alerts.is_empty() {
                     f.alerted = true;
+                    let f = self.flows.get(sl);
+                    let ap = alert_packet(p.ts, &p.d, p.pcap_cnt, Some(to_server), false, &f.ext.app);
+                    write_alerts(
+                        &mut self.out,
+                        &mut self.out_events,
+                        engine,
+                        scratch,
+                        &ap,
+                        Some(f),
+                        &mut self.counters,
+                    );
+                }
+                // app-layer transactions
+                let f = self.flows.get_mut(sl);
+                if f.ext.app.proto.is_known() {
+                    engine.run_app(
+                        scratch,
+                        &mut f.ext.app,
+                        &p.data,
+                        &p.d,
+                        ts_secs,
+                        &info,
+                        &mut f.ext.detect,
+                        hash,
+                        false,
+                        &mut self.counters,
+                    );
+                    if !scratch.alerts.is_empty() {
+                        f.alerted = true;
+                        let f = self.flows.get(sl);
+                        write_app_alerts(
+                            &mut self.out,
+                            &mut self.out_events,
+                            engine,
+                            scratch,
+                            f,
+                            &p.d,
+                            p.ts,
+                            p.pcap_cnt,
+                            to_server,
+                            false,
+                            &mut self.counters,
+                        );
+                    }
+                    free_txs(&mut self.flows.get_mut(sl).ext.app);
                 }
             }
-            None => engine.run(scratch, &p.data, &p.d, ts_secs, None, None, &mut self.counters),
+            None => {
+                engine.run(scratch, &p.data, &p.d, ts_secs, None, None, &mut self.counters);
+                if !scratch.alerts.is_empty() {
+                    let ap = eve::AlertPacket {
+                        ts: p.ts,
+                        d: &p.d,
+                        pcap_cnt: p.pcap_cnt,
+                        to_server: None,
+                        pseudo: false,
+                        app_proto: None,
+                        tx_id: None,
+                        meta: None,
+                    };
+                    write_alerts(
+                        &mut self.out,
+                        &mut self.out_events,
+                        engine,
+                        scratch,
+                        &ap,
+                        None::<&Flow<FlowExt>>,
+                        &mut self.counters,
+                    );
+                }
+            }
         }
-        if scratch.alerts.is_empty() {
-            return;
-        }
-        let flow = slot.map(|sl| self.flows.get(sl));
-        let ap = eve::AlertPacket {
-            ts: p.ts,
-            d: &p.d,
-            pcap_cnt: p.pcap_cnt,
-            to_server: slot.map(|_| to_server),
-            pseudo: false,
-        };
-        write_alerts(&mut self.out, &mut self.out_events, engine, scratch, &ap, flow, &mut self.counters);
     }
 
     /// Ends every flow (end of input).

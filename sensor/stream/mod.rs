@@ -255,11 +255,22 @@ pub struct TcpSession {
     flags: u8,
 }
 
+/// What the app layer did with data it was offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Taken: the app layer's progress moves past it.
+    Consumed,
+    /// Not yet (protocol detection wants more): offer it again, with what follows, later.
+    Wait,
+    /// The app layer is done with this flow (no protocol, or nothing more to parse): the
+    /// stream stops keeping data for it and stops counting gaps.
+    Stop,
+}
+
 /// Receives a session's in-order, acknowledged data (the app layer).
 pub trait AppSink {
-    /// Data of one direction, in order. Returns false when the app layer gives up on the
-    /// flow (no protocol found): the stream stops keeping data for it.
-    fn data(&mut self, to_server: bool, data: &[u8]) -> bool;
+    /// Data of one direction, in order, starting at stream offset `offset`.
+    fn data(&mut self, to_server: bool, offset: u64, data: &[u8]) -> Verdict;
     /// `len` bytes are missing in one direction.
     fn gap(&mut self, to_server: bool, len: u64);
     /// One direction ended.
@@ -270,8 +281,8 @@ pub trait AppSink {
 pub struct NoApp;
 
 impl AppSink for NoApp {
-    fn data(&mut self, _: bool, _: &[u8]) -> bool {
-        true
+    fn data(&mut self, _: bool, _: u64, _: &[u8]) -> Verdict {
+        Verdict::Consumed
     }
     fn gap(&mut self, _: bool, _: u64) {}
     fn eof(&mut self, _: bool) {}
@@ -725,11 +736,13 @@ impl StreamEngine {
                         break;
                     }
                     let n = len as usize;
-                    let keep = app.data(to_server, bytes.get(..n).unwrap_or(bytes));
-                    ssn.dirs[d].app_progress = prog + len;
-                    if !keep {
-                        ssn.flags |= S_APP_OFF;
-                        break;
+                    match app.data(to_server, prog, bytes.get(..n).unwrap_or(bytes)) {
+                        Verdict::Consumed => ssn.dirs[d].app_progress = prog + len,
+                        Verdict::Wait => break,
+                        Verdict::Stop => {
+                            ssn.flags |= S_APP_OFF;
+                            break;
+                        }
                     }
                 }
             }
@@ -867,6 +880,11 @@ impl TcpSession {
         if let Some(dir) = self.dirs.get_mut(d) {
             dir.flags |= D_TRIGGER_RAW;
         }
+    }
+
+    /// The app layer is done with this session (stop keeping data for it, stop counting gaps).
+    pub fn app_stop(&mut self) {
+        self.flags |= S_APP_OFF;
     }
 
     /// The session began mid-stream.

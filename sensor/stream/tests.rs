@@ -14,9 +14,9 @@ struct Rec {
 }
 
 impl AppSink for Rec {
-    fn data(&mut self, to_server: bool, data: &[u8]) -> bool {
+    fn data(&mut self, to_server: bool, _off: u64, data: &[u8]) -> Verdict {
         self.data[if to_server { 0 } else { 1 }].extend_from_slice(data);
-        true
+        Verdict::Consumed
     }
     fn gap(&mut self, to_server: bool, len: u64) {
         let d = if to_server { 0 } else { 1 };
