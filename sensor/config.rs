@@ -296,6 +296,18 @@ pub struct StreamConfig {
     pub max_segments: u64,
 }
 
+impl HttpConfig {
+    /// The HTTP parser's settings (limits not in the config keep libhtp's defaults).
+    pub fn parser_config(&self) -> crate::app::http::HttpConfig {
+        crate::app::http::HttpConfig {
+            request_body_limit: self.request_body_limit.min(usize::MAX as u64) as usize,
+            response_body_limit: self.response_body_limit.min(usize::MAX as u64) as usize,
+            decompress_layer_limit: self.decompress_layer_limit,
+            ..crate::app::http::HttpConfig::default()
+        }
+    }
+}
+
 impl StreamConfig {
     /// The stream engine settings for one of `workers` workers (memcaps are split evenly).
     pub fn engine_config(&self, workers: usize) -> crate::stream::StreamConfig {

@@ -55,6 +55,10 @@ pub enum BufKind {
     Ja3sHash,
     /// `ja3s.string`.
     Ja3sString,
+    /// `http.request_header` / `http.response_header`: each "Name: value" field.
+    HttpFieldLines,
+    /// Payload keywords of an HTTP rule: the message head as sent (first line, header block).
+    HttpRaw,
 }
 
 /// Which sides a buffer exists on.
@@ -135,6 +139,8 @@ fn lookup(name: &str) -> Option<(AppProto, BufKind, Side)> {
         "ja3.string" => Some((AppProto::Tls, K::Ja3String, ToServer)),
         "ja3s.hash" => Some((AppProto::Tls, K::Ja3sHash, ToClient)),
         "ja3s.string" => Some((AppProto::Tls, K::Ja3sString, ToClient)),
+        "http.request_header" => Some((AppProto::Http, K::HttpFieldLines, ToServer)),
+        "http.response_header" => Some((AppProto::Http, K::HttpFieldLines, ToClient)),
         _ => None,
     }
 }
@@ -187,6 +193,13 @@ pub fn need_bit(kind: BufKind, to_server: bool) -> u16 {
                 RES_LINE
             }
         }
+        BufKind::HttpFieldLines | BufKind::HttpRaw => {
+            if to_server {
+                REQ_HDR
+            } else {
+                RES_HDR
+            }
+        }
         BufKind::TlsSni | BufKind::Ja3Hash | BufKind::Ja3String => REQ_LINE,
         BufKind::Ja3sHash | BufKind::Ja3sString => RES_LINE,
         BufKind::TlsCertSubject
@@ -221,6 +234,8 @@ pub struct AppRule {
     pub lists: Vec<AppList>,
     /// Progress bits needed, per direction.
     pub need: [u16; 2],
+    /// Value keywords (`dns.opcode`, `tls.version`, ...), all must hold.
+    pub values: Vec<AppValue>,
 }
 
 /// A prefilter database over one (buffer, transforms).
@@ -262,7 +277,8 @@ pub struct AppSet {
 /// Whether a rule is an app-layer rule (sticky buffers, or a header protocol with nothing
 /// for the packet payload), and if so its protocol.
 pub fn is_app_rule(r: &Rule) -> bool {
-    r.buffers.iter().any(|b| matches!(b.buffer, Buffer::Sticky(_)))
+    !r.app_values.is_empty()
+        || r.buffers.iter().any(|b| matches!(b.buffer, Buffer::Sticky(_)))
         || (r.proto.app.is_some() && !r.buffers.iter().any(|b| b.buffer == Buffer::Payload && !b.matches.is_empty()))
 }
 
@@ -281,16 +297,20 @@ pub fn compile_rule(
     let mut lists = Vec::new();
     let mut best: Option<(usize, PatternSpec, u32)> = None;
     for b in &r.buffers {
-        let name = match &b.buffer {
+        let (p, kind, s) = match &b.buffer {
             Buffer::Payload => {
                 if b.matches.is_empty() {
                     continue;
                 }
-                return Err("payload keywords together with app-layer buffers".into());
+                // payload keywords of an app rule: inspected on the message as sent (HTTP)
+                (AppProto::Unknown, BufKind::HttpRaw, Side::Both)
             }
+            Buffer::Sticky(n) => lookup(n).ok_or_else(|| format!("buffer {n}"))?,
+        };
+        let name = match &b.buffer {
+            Buffer::Payload => "pkt_data",
             Buffer::Sticky(n) => n.as_str(),
         };
-        let (p, kind, s) = lookup(name).ok_or_else(|| format!("buffer {name}"))?;
         if p != AppProto::Unknown {
             if proto != AppProto::Unknown && proto != p {
                 return Err(format!("buffer {name} in a {} rule", proto.name()));
@@ -325,6 +345,21 @@ pub fn compile_rule(
         }
         lists.push(AppList { kind, xf, list });
     }
+    let mut values = Vec::new();
+    for (name, v) in &r.app_values {
+        let (p, s, val) = compile_value(name, v)?;
+        if proto != AppProto::Unknown && proto != p {
+            return Err(format!("{name} in a {} rule", proto.name()));
+        }
+        proto = p;
+        side = match (side, s) {
+            (None, s) | (Some(Side::Both), s) => Some(s),
+            (Some(a), Side::Both) => Some(a),
+            (Some(a), b2) if a == b2 => Some(a),
+            _ => return Err("keywords of both directions".into()),
+        };
+        values.push(val);
+    }
     if proto == AppProto::Unknown {
         // file.data alone: HTTP here (the only file-carrying parser)
         if lists.iter().any(|l| l.kind == BufKind::FileData) {
@@ -351,8 +386,12 @@ pub fn compile_rule(
         need[0] |= need_bit(l.kind, true);
         need[1] |= need_bit(l.kind, false);
     }
+    for v in &values {
+        need[0] |= value_need(v, true);
+        need[1] |= value_need(v, false);
+    }
     let fast = best.map(|(i, p, _)| (i, p));
-    Ok((AppRule { rule: rn, proto, dirs, lists, need }, fast))
+    Ok((AppRule { rule: rn, proto, dirs, lists, need, values }, fast))
 }
 
 impl AppSet {
@@ -508,6 +547,299 @@ pub fn for_each_buf(kind: BufKind, tx: TxRef<'_>, to_server: bool, f: &mut dyn F
         (BufKind::Ja3String, TxRef::Tls(t)) => t.ja3_string().is_some_and(|s| f(s.as_bytes())),
         (BufKind::Ja3sHash, TxRef::Tls(t)) => t.ja3s_hash().is_some_and(|s| f(s.as_bytes())),
         (BufKind::Ja3sString, TxRef::Tls(t)) => t.ja3s_string().is_some_and(|s| f(s.as_bytes())),
+        (BufKind::HttpFieldLines, TxRef::Http(t)) => {
+            let m = if to_server { &t.request } else { &t.response };
+            let mut line = Vec::new();
+            m.headers.iter().any(|h| {
+                line.clear();
+                line.extend_from_slice(&h.name);
+                line.extend_from_slice(b": ");
+                line.extend_from_slice(&h.value);
+                f(&line)
+            })
+        }
+        (BufKind::HttpRaw, TxRef::Http(t)) => {
+            let m = if to_server { &t.request } else { &t.response };
+            if m.line.is_empty() {
+                return false;
+            }
+            let mut v = Vec::with_capacity(m.line.len() + 2 + m.raw_headers.len());
+            v.extend_from_slice(&m.line);
+            v.extend_from_slice(b"\r\n");
+            v.extend_from_slice(&m.raw_headers);
+            f(&v)
+        }
+        _ => false,
+    }
+}
+
+/// An app-layer value keyword, compiled (fields as the keyword's arguments: `neg` is `!`).
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum AppValue {
+    /// `dns.opcode:[!]N`.
+    DnsOpcode { neg: bool, v: u8 },
+    /// `dns.rcode:[!]N`.
+    DnsRcode { neg: bool, v: u8 },
+    /// `dns.rrtype:N[,index]`: index None = any, Some(None) = all, Some(Some(i)) = position
+    /// (negative from the end).
+    DnsRrtype { v: u16, index: Option<Option<i64>> },
+    /// `tls.version`: the direction's protocol version.
+    TlsVersion(u16),
+    /// `ssl_version`: versions wanted and versions refused.
+    SslVersion { pos: Vec<SslVersion>, neg: Vec<SslVersion> },
+    /// `ssl_state`: groups that must all hold; each group is any of (flag, negated).
+    SslState(Vec<Vec<(u32, bool)>>),
+    /// `tls.subject` (contains).
+    TlsSubject { neg: bool, s: String },
+    /// `tls.issuerdn` (contains).
+    TlsIssuer { neg: bool, s: String },
+    /// `tls.fingerprint` (equals).
+    TlsFingerprint { neg: bool, s: String },
+    /// `tls_cert_notbefore` / `tls_cert_notafter`: (after, op, epoch seconds, upper bound).
+    CertTime { after: bool, op: char, t: i64, hi: i64 },
+    /// `tls_cert_expired`.
+    CertExpired,
+    /// `tls_cert_valid`.
+    CertValid,
+}
+
+use crate::app::tls::{ssl_state as sst, SslVersion};
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Parses Suricata's date forms: YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDTHH[:MM[:SS]], or
+/// seconds since the epoch.
+fn parse_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.len() > 4 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok();
+    }
+    let (date, time) = s.split_once('T').unwrap_or((s, ""));
+    let mut d = date.split('-').map(|x| x.parse::<i64>());
+    let y = d.next()?.ok()?;
+    let m = d.next().transpose().ok()?.unwrap_or(1);
+    let dd = d.next().transpose().ok()?.unwrap_or(1);
+    let mut t = time.split(':').filter(|x| !x.is_empty()).map(|x| x.parse::<i64>());
+    let hh = t.next().transpose().ok()?.unwrap_or(0);
+    let mi = t.next().transpose().ok()?.unwrap_or(0);
+    let ss = t.next().transpose().ok()?.unwrap_or(0);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&dd) {
+        return None;
+    }
+    Some(days_from_civil(y, m, dd) * 86400 + hh * 3600 + mi * 60 + ss)
+}
+
+fn neg_num(v: &str) -> Option<(bool, i64)> {
+    let v = v.trim();
+    let (neg, n) = match v.strip_prefix('!') {
+        Some(r) => (true, r.trim()),
+        None => (false, v),
+    };
+    Some((neg, n.parse().ok()?))
+}
+
+fn neg_str(v: &str) -> (bool, String) {
+    let v = v.trim();
+    match v.strip_prefix('!') {
+        Some(r) => (true, r.trim().trim_matches('"').to_string()),
+        None => (false, v.trim_matches('"').to_string()),
+    }
+}
+
+/// Compiles a value keyword: its protocol, side, and progress bit on each side.
+fn compile_value(name: &str, v: &str) -> Result<(AppProto, Side, AppValue), String> {
+    let bad = || format!("{name}: invalid value `{v}`");
+    let tls = |side, val| Ok((AppProto::Tls, side, val));
+    match name {
+        "dns.opcode" | "dns.rcode" => {
+            let (neg, n) = neg_num(v).ok_or_else(bad)?;
+            let n = u8::try_from(n).map_err(|_| bad())?;
+            let val =
+                if name == "dns.opcode" { AppValue::DnsOpcode { neg, v: n } } else { AppValue::DnsRcode { neg, v: n } };
+            Ok((AppProto::Dns, Side::Both, val))
+        }
+        "dns.rrtype" => {
+            let (t, idx) = match v.split_once(',') {
+                Some((a, b)) => (a, Some(b.trim())),
+                None => (v, None),
+            };
+            let t: u16 = t.trim().parse().map_err(|_| bad())?;
+            let index = match idx {
+                None => None,
+                Some("all") => Some(None),
+                Some(i) => Some(Some(i.parse::<i64>().map_err(|_| bad())?)),
+            };
+            Ok((AppProto::Dns, Side::Both, AppValue::DnsRrtype { v: t, index }))
+        }
+        "tls.version" => {
+            let x = v.trim();
+            let ver = match x {
+                "1.0" => 0x0301,
+                "1.1" => 0x0302,
+                "1.2" => 0x0303,
+                "1.3" => 0x0304,
+                _ => {
+                    let h = x.trim_start_matches("0x").trim_start_matches("0X");
+                    u16::from_str_radix(h, 16).map_err(|_| bad())?
+                }
+            };
+            tls(Side::Both, AppValue::TlsVersion(ver))
+        }
+        "ssl_version" => {
+            let (mut pos, mut neg) = (Vec::new(), Vec::new());
+            for item in v.split(',') {
+                let (n, name) = neg_str(item);
+                let ver = match name.to_ascii_lowercase().as_str() {
+                    "sslv2" => SslVersion::Sslv2,
+                    "sslv3" => SslVersion::Sslv3,
+                    "tls1.0" => SslVersion::Tls10,
+                    "tls1.1" => SslVersion::Tls11,
+                    "tls1.2" => SslVersion::Tls12,
+                    "tls1.3" => SslVersion::Tls13,
+                    _ => return Err(bad()),
+                };
+                if n {
+                    neg.push(ver)
+                } else {
+                    pos.push(ver)
+                }
+            }
+            tls(Side::Both, AppValue::SslVersion { pos, neg })
+        }
+        "ssl_state" => {
+            let mut groups = Vec::new();
+            for g in v.split(',') {
+                let mut any = Vec::new();
+                for item in g.split('|') {
+                    let (n, name) = neg_str(item);
+                    let f = match name.as_str() {
+                        "client_hello" => sst::CLIENT_HELLO,
+                        "server_hello" => sst::SERVER_HELLO,
+                        "client_keyx" => sst::CLIENT_KEYX,
+                        "server_keyx" => sst::SERVER_KEYX,
+                        "unknown" => sst::UNKNOWN,
+                        _ => return Err(bad()),
+                    };
+                    any.push((f, n));
+                }
+                groups.push(any);
+            }
+            tls(Side::Both, AppValue::SslState(groups))
+        }
+        "tls.subject" => {
+            let (neg, s) = neg_str(v);
+            tls(Side::ToClient, AppValue::TlsSubject { neg, s })
+        }
+        "tls.issuerdn" => {
+            let (neg, s) = neg_str(v);
+            tls(Side::ToClient, AppValue::TlsIssuer { neg, s })
+        }
+        "tls.fingerprint" => {
+            let (neg, s) = neg_str(v);
+            tls(Side::ToClient, AppValue::TlsFingerprint { neg, s: s.to_ascii_lowercase() })
+        }
+        "tls_cert_notbefore" | "tls_cert_notafter" => {
+            let after = name == "tls_cert_notafter";
+            let x = v.trim();
+            let (op, rest) = match x.chars().next() {
+                Some(c @ ('<' | '>')) => (c, &x[1..]),
+                _ => ('=', x),
+            };
+            let (t, hi) = match (op, rest.split_once(" - ").or_else(|| rest.split_once("<>"))) {
+                ('=', Some((a, b))) => (parse_date(a).ok_or_else(bad)?, parse_date(b).ok_or_else(bad)?),
+                _ => {
+                    let t = parse_date(rest).ok_or_else(bad)?;
+                    (t, t)
+                }
+            };
+            let op = if op == '=' && hi != t { 'r' } else { op };
+            tls(Side::ToClient, AppValue::CertTime { after, op, t, hi })
+        }
+        "tls_cert_expired" | "tls.cert_expired" => tls(Side::ToClient, AppValue::CertExpired),
+        "tls_cert_valid" | "tls.cert_valid" => tls(Side::ToClient, AppValue::CertValid),
+        _ => Err(format!("keyword {name}")),
+    }
+}
+
+fn value_need(v: &AppValue, to_server: bool) -> u16 {
+    match v {
+        AppValue::DnsOpcode { .. } | AppValue::DnsRcode { .. } | AppValue::DnsRrtype { .. } => {
+            if to_server {
+                bits::REQ_LINE
+            } else {
+                bits::RES_LINE
+            }
+        }
+        AppValue::TlsVersion(_) | AppValue::SslVersion { .. } | AppValue::SslState(_) => {
+            if to_server {
+                bits::REQ_LINE
+            } else {
+                bits::RES_LINE
+            }
+        }
+        _ => bits::RES_HDR,
+    }
+}
+
+/// Evaluates a value keyword on a transaction; `now` is the packet time (seconds).
+pub fn eval_value(v: &AppValue, tx: TxRef<'_>, to_server: bool, now: i64) -> bool {
+    match (v, tx) {
+        (AppValue::DnsOpcode { neg, v }, TxRef::Dns(t)) => (t.opcode() == *v) != *neg,
+        (AppValue::DnsRcode { neg, v }, TxRef::Dns(t)) => (t.rcode() == *v) != *neg,
+        (AppValue::DnsRrtype { v, index }, TxRef::Dns(t)) => {
+            let types: Vec<u16> = t.rrtypes().collect();
+            match index {
+                None => types.contains(v),
+                Some(None) => !types.is_empty() && types.iter().all(|x| x == v),
+                Some(Some(i)) => {
+                    let pos = if *i < 0 { types.len() as i64 + i } else { *i };
+                    pos >= 0 && types.get(pos as usize) == Some(v)
+                }
+            }
+        }
+        (AppValue::TlsVersion(want), TxRef::Tls(t)) => {
+            let have = t.dir_version(to_server);
+            have == *want || (*want == 0x0304 && SslVersion::of(have) == Some(SslVersion::Tls13))
+        }
+        (AppValue::SslVersion { pos, neg }, TxRef::Tls(t)) => match SslVersion::of(t.dir_version(to_server)) {
+            Some(ver) => (pos.is_empty() || pos.contains(&ver)) && !neg.contains(&ver),
+            None => false,
+        },
+        (AppValue::SslState(groups), TxRef::Tls(t)) => {
+            let st = t.ssl_state();
+            groups.iter().all(|g| g.iter().any(|&(f, n)| (st & f != 0) != n))
+        }
+        (AppValue::TlsSubject { neg, s }, TxRef::Tls(t)) => {
+            t.cert_subject().is_some_and(|x| x.contains(s.as_str()) != *neg)
+        }
+        (AppValue::TlsIssuer { neg, s }, TxRef::Tls(t)) => {
+            t.cert_issuer().is_some_and(|x| x.contains(s.as_str()) != *neg)
+        }
+        (AppValue::TlsFingerprint { neg, s }, TxRef::Tls(t)) => {
+            t.cert_fingerprint().is_some_and(|x| (x.to_ascii_lowercase() == *s) != *neg)
+        }
+        (AppValue::CertTime { after, op, t: at, hi }, TxRef::Tls(t)) => match t.cert() {
+            Some(c) => {
+                let x = if *after { c.not_after } else { c.not_before };
+                match op {
+                    '<' => x < *at,
+                    '>' => x > *at,
+                    'r' => x >= *at && x <= *hi,
+                    _ => x == *at,
+                }
+            }
+            None => false,
+        },
+        (AppValue::CertExpired, TxRef::Tls(t)) => t.cert().is_some_and(|c| c.not_after < now),
+        (AppValue::CertValid, TxRef::Tls(t)) => t.cert().is_some_and(|c| c.not_before <= now && now <= c.not_after),
         _ => false,
     }
 }

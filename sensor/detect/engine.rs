@@ -1053,10 +1053,17 @@ impl DetectEngine {
                 insp.len() - 1
             }
         };
-        if insp[ii].bits & mask == cur {
+        // inspect again only when the transaction progressed on this side, except while a
+        // TLS handshake (or a protocol without transactions) goes on: its values change
+        // without progress bits
+        let retry = matches!(tx, TxRef::Tls(_) | TxRef::None) && !ctx.finalize;
+        if insp[ii].bits & mask == cur && !retry {
             return;
         }
         insp[ii].bits = (insp[ii].bits & !mask) | cur;
+        // a rule that does not match is done with the transaction only once this side is final
+        let final_bits = if to_server { app_bits::REQ_DONE } else { app_bits::RES_DONE };
+        let side_final = ctx.finalize || matches!(tx, TxRef::Dns(_)) || bits & final_bits != 0;
         // candidates: the group's rules without a fast pattern, and prefilter hits on the
         // buffers that are ready
         s.generation = s.generation.wrapping_add(1);
@@ -1103,7 +1110,8 @@ impl DetectEngine {
         while k < s.candidates.len() {
             let rn = s.candidates[k];
             k += 1;
-            if insp[ii].done.binary_search(&rn).is_ok() {
+            let key = rn << 1 | dir as u32;
+            if insp[ii].done.binary_search(&key).is_ok() {
                 continue;
             }
             let Some(ar) = self.app.by_rule.get(&rn).and_then(|&i| self.app.rules.get(i as usize)) else { continue };
@@ -1128,10 +1136,16 @@ impl DetectEngine {
                     break;
                 }
             }
+            if all && !ar.values.iter().all(|v| app::eval_value(v, tx, to_server, ctx.ts_secs as i64)) {
+                all = false;
+            }
+            if !all && !side_final {
+                continue;
+            }
             let done = &mut insp[ii].done;
-            if let Err(pos) = done.binary_search(&rn) {
+            if let Err(pos) = done.binary_search(&key) {
                 if done.len() < 4096 {
-                    done.insert(pos, rn);
+                    done.insert(pos, key);
                 }
             }
             if !all {
@@ -1289,6 +1303,10 @@ fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, finfo: Opti
     }
     r.packet.iter().all(|m| match m {
         PacketMatch::AppLayerProtocol { name, negated, .. } => {
+            // nothing is known before detection ends: no match either way
+            if proto == AppProto::Unknown {
+                return false;
+            }
             let hit = name.split('|').any(|n| match AppProto::from_name(n) {
                 Some(p) => p == proto,
                 None => false,

@@ -772,6 +772,9 @@ pub struct Rule {
     pub vars: u8,
     /// Keywords that were parsed but are not acted on (e.g. `tag`), counted at load.
     pub ignored_keywords: Vec<&'static str>,
+    /// App-layer value keywords (`dns.opcode`, `tls.version`, `ssl_version`, ...) as
+    /// (keyword, value) in rule order; the detection engine compiles them.
+    pub app_values: Vec<(String, String)>,
     /// Where the rule came from.
     pub origin: Origin,
 }

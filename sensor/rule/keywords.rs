@@ -40,6 +40,9 @@ pub enum Kind {
     Ignored,
     /// Known to Suricata, changes matching, no typed form here yet: the rule is not loaded.
     Untyped,
+    /// A value of an app-layer transaction (`dns.opcode`, `tls.version`, `ssl_state`, ...):
+    /// kept as written, compiled by the detection engine.
+    AppValue,
 }
 
 impl Kind {
@@ -57,6 +60,7 @@ impl Kind {
             Kind::Flow => "flow",
             Kind::Ignored => "ignored",
             Kind::Untyped => "unsupported",
+            Kind::AppValue => "app-layer-value",
         }
     }
 }
@@ -214,21 +218,21 @@ pub static KEYWORDS: &[Keyword] = &[
     k("ftpbounce", Untyped, N),
     k("ftpdata_command", Untyped, R),
     k("ftp.dynamic_port", Untyped, R),
-    k("tls.version", Untyped, R),
-    k("ssl_version", Untyped, R),
-    k("ssl_state", Untyped, R),
-    k("tls.subject", Untyped, R),
-    k("tls.issuerdn", Untyped, R),
-    k("tls.fingerprint", Untyped, R),
-    k("tls.cert_expired", Untyped, N),
-    k("tls.cert_valid", Untyped, N),
-    k("tls_cert_notbefore", Untyped, R),
-    k("tls_cert_notafter", Untyped, R),
-    k("tls_cert_expired", Untyped, N),
-    k("tls_cert_valid", Untyped, N),
-    k("dns.opcode", Untyped, R),
-    k("dns.rcode", Untyped, R),
-    k("dns.rrtype", Untyped, R),
+    k("tls.version", AppValue, R),
+    k("ssl_version", AppValue, R),
+    k("ssl_state", AppValue, R),
+    k("tls.subject", AppValue, R),
+    k("tls.issuerdn", AppValue, R),
+    k("tls.fingerprint", AppValue, R),
+    k("tls.cert_expired", AppValue, N),
+    k("tls.cert_valid", AppValue, N),
+    k("tls_cert_notbefore", AppValue, R),
+    k("tls_cert_notafter", AppValue, R),
+    k("tls_cert_expired", AppValue, N),
+    k("tls_cert_valid", AppValue, N),
+    k("dns.opcode", AppValue, R),
+    k("dns.rcode", AppValue, R),
+    k("dns.rrtype", AppValue, R),
     k("dataset", Untyped, R),
     k("datarep", Untyped, R),
     k("lua", Untyped, R),

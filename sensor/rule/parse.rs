@@ -519,6 +519,7 @@ struct Builder {
     alprotos: Vec<AlProtoKw>,
     ignored: Vec<&'static str>,
     untyped: Option<String>,
+    app_values: Vec<(String, String)>,
 }
 
 fn build_rule(h: Header<'_>, options: &[Opt<'_>], ctx: &mut ParseContext) -> PResult<Builder> {
@@ -669,6 +670,10 @@ impl Builder {
             }
             Kind::Ignored => {
                 self.ignored.push(name);
+                Ok(())
+            }
+            Kind::AppValue => {
+                self.app_values.push((name.to_string(), v.trim().trim_matches('"').to_string()));
                 Ok(())
             }
             Kind::Meta => self.meta(name, v, ctx),
@@ -2794,6 +2799,7 @@ impl Builder {
             buffers,
             vars: self.var_names.len() as u8,
             ignored_keywords: self.ignored,
+            app_values: self.app_values,
             origin: Origin { file: ctx.file.clone(), line: ctx.line },
         }
     }

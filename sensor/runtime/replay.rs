@@ -155,8 +155,9 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         let detect = opts.detect.clone();
         let hub = opts.metrics.clone();
         let scfg = cfg.stream.engine_config(nworkers);
+        let hcfg = cfg.app.http.parser_config();
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
-            let w = Worker::new(id, table, flow_events).with_detect(detect).with_stream(scfg);
+            let w = Worker::new(id, table, flow_events).with_detect(detect).with_stream(scfg).with_http(hcfg);
             worker_loop(w, rx, out_tx, recycle_tx, hub)
         })?);
     }

@@ -420,6 +420,12 @@ impl Worker {
         self
     }
 
+    /// Sets the HTTP parser settings (before the first packet).
+    pub fn with_http(mut self, cfg: HttpConfig) -> Self {
+        self.http_cfg = cfg;
+        self
+    }
+
     /// Sets the stream settings (before the first packet).
     pub fn with_stream(mut self, cfg: StreamConfig) -> Self {
         let raw = self.stream.raw;
