@@ -239,6 +239,16 @@ fn cmd_rules_check(
         st.loaded.saturating_sub(st.with_fast_pattern + st.ip_only),
         st.ip_only
     );
+    for (p, d, always, dbs, pats) in engine.app.summary() {
+        println!(
+            "  app {:<7} {}: {} prefilter databases, {} patterns, {} rules without a fast pattern",
+            p.name(),
+            if d == 0 { "to_server" } else { "to_client" },
+            dbs,
+            pats,
+            always
+        );
+    }
     println!(
         "time: parse {:.2} s, compile {:.2} s, total {:.2} s",
         report.parse_secs,

@@ -460,6 +460,17 @@ impl AppSet {
         self.groups.get(&(proto, dir))
     }
 
+    /// Per (protocol, direction): rules without a fast pattern, databases, patterns.
+    pub fn summary(&self) -> Vec<(AppProto, u8, usize, usize, usize)> {
+        let mut v: Vec<_> = self
+            .groups
+            .iter()
+            .map(|(&(p, d), g)| (p, d, g.always.len(), g.dbs.len(), g.dbs.iter().map(|b| b.pattern_rules.len()).sum()))
+            .collect();
+        v.sort_by_key(|x| (x.0.name(), x.1));
+        v
+    }
+
     /// Sizes a worker's matcher scratch for every database.
     pub fn prepare(&self, scratch: &mut crate::detect::matcher::MpmScratch) {
         for g in self.groups.values() {

@@ -170,6 +170,8 @@ pub struct LoadStats {
     pub with_fast_pattern: usize,
     /// IP-only rules.
     pub ip_only: usize,
+    /// App-layer (transaction) rules.
+    pub app_rules: usize,
     /// Groups built.
     pub groups: usize,
     /// Patterns across all prefilter databases.
@@ -209,6 +211,8 @@ pub struct DetectEngine {
     engine: Engine,
     /// IP-only rules, in evaluation order.
     ip_only: Vec<u32>,
+    /// IP-only rules indexed by their narrower address side.
+    ip_index: IpIndex,
     /// App-layer rules.
     pub app: AppSet,
 }
@@ -419,6 +423,119 @@ impl FastAddrSet {
         } else {
             let x = u32::from_be_bytes([a[0], a[1], a[2], a[3]]);
             (self.any || in_sorted(&self.inc4, x)) && !in_sorted(&self.exc4, x)
+        }
+    }
+}
+
+/// IP-only rules indexed by the narrower of their two address sides (Suricata builds a radix
+/// tree for the same purpose): a packet looks up its source in the source-keyed ranges and
+/// its destination in the destination-keyed ranges, and only the rules found (plus those with
+/// two broad sides) are checked in full.
+#[derive(Debug, Default)]
+struct IpIndex {
+    /// (lo, hi, rule) per side (0: source, 1: destination), sorted by lo; spans under 2^16.
+    small4: [Vec<(u32, u32, u32)>; 2],
+    small6: [Vec<(u128, u128, u32)>; 2],
+    /// Wider ranges: checked one by one (few).
+    wide4: [Vec<(u32, u32, u32)>; 2],
+    wide6: [Vec<(u128, u128, u32)>; 2],
+    /// Rules whose sides are both broad.
+    always: Vec<u32>,
+}
+
+const SMALL_SPAN: u32 = 1 << 16;
+
+impl IpIndex {
+    fn build(ip_only: &[u32], rules: &[CompiledRule]) -> IpIndex {
+        let mut ix = IpIndex::default();
+        let size = |f: &FastAddrSet| -> Option<u128> {
+            if f.any || (f.inc4.is_empty() && f.inc6.is_empty()) {
+                return None;
+            }
+            let n4: u128 = f.inc4.iter().map(|&(a, b)| (b - a) as u128 + 1).sum();
+            let n6: u128 =
+                f.inc6.iter().map(|&(a, b)| (b - a).saturating_add(1)).fold(0u128, |x, y| x.saturating_add(y));
+            Some(n4.saturating_add(n6))
+        };
+        for &r in ip_only {
+            let cr = &rules[r as usize];
+            let side = match (size(&cr.src), size(&cr.dst)) {
+                (None, None) => {
+                    ix.always.push(r);
+                    continue;
+                }
+                (Some(_), None) => 0,
+                (None, Some(_)) => 1,
+                (Some(a), Some(b)) => usize::from(b < a),
+            };
+            let set = if side == 0 { &cr.src } else { &cr.dst };
+            for &(a, b) in &set.inc4 {
+                if b - a < SMALL_SPAN {
+                    ix.small4[side].push((a, b, r));
+                } else {
+                    ix.wide4[side].push((a, b, r));
+                }
+            }
+            for &(a, b) in &set.inc6 {
+                if b - a < SMALL_SPAN as u128 {
+                    ix.small6[side].push((a, b, r));
+                } else {
+                    ix.wide6[side].push((a, b, r));
+                }
+            }
+        }
+        for side in 0..2 {
+            ix.small4[side].sort_unstable();
+            ix.small6[side].sort_unstable();
+        }
+        ix
+    }
+
+    /// Calls `f` with every IP-only rule the packet's addresses may match.
+    fn candidates(&self, d: &Decoded, f: &mut dyn FnMut(u32)) {
+        for &r in &self.always {
+            f(r);
+        }
+        for (side, a) in [(0, &d.src), (1, &d.dst)] {
+            if d.is_ipv6() {
+                let x = u128::from_be_bytes(*a);
+                let v = &self.small6[side];
+                let mut i = v.partition_point(|e| e.0 <= x);
+                while i > 0 {
+                    let e = v[i - 1];
+                    if x - e.0 >= SMALL_SPAN as u128 {
+                        break;
+                    }
+                    if x <= e.1 {
+                        f(e.2);
+                    }
+                    i -= 1;
+                }
+                for e in &self.wide6[side] {
+                    if e.0 <= x && x <= e.1 {
+                        f(e.2);
+                    }
+                }
+            } else {
+                let x = u32::from_be_bytes([a[0], a[1], a[2], a[3]]);
+                let v = &self.small4[side];
+                let mut i = v.partition_point(|e| e.0 <= x);
+                while i > 0 {
+                    let e = v[i - 1];
+                    if x - e.0 >= SMALL_SPAN {
+                        break;
+                    }
+                    if x <= e.1 {
+                        f(e.2);
+                    }
+                    i -= 1;
+                }
+                for e in &self.wide4[side] {
+                    if e.0 <= x && x <= e.1 {
+                        f(e.2);
+                    }
+                }
+            }
         }
     }
 }
@@ -657,11 +774,14 @@ impl DetectEngine {
                 app_rules.push((ar, fp));
             }
         }
+        let app_fast = app_rules.iter().filter(|(ar, fp)| fp.is_some() && !rules[ar.rule as usize].swapped).count();
         let mut app_errors = Vec::new();
         let app = AppSet::build(app_rules, xforms, engine, &mut app_errors);
         stats.loaded = rules.iter().filter(|r| !r.swapped).count();
         stats.with_fast_pattern = rules.iter().filter(|r| !r.swapped && r.fast_pattern.is_some()).count();
         stats.ip_only = rules.iter().filter(|r| !r.swapped && r.ip_only).count();
+        stats.with_fast_pattern += app_fast;
+        stats.app_rules = rules.iter().filter(|r| !r.swapped && r.is_app).count();
 
         // Groups: per transport and direction one prefilter database; the rules without a
         // fast pattern are listed per destination port range.
@@ -739,7 +859,8 @@ impl DetectEngine {
         stats.groups = groups.len() + always_sets.len() + app.databases;
         stats.patterns = groups.iter().map(|g| g.pattern_rules.len()).sum();
         stats.compile_secs = t0.elapsed().as_secs_f64();
-        let ip_only = rules.iter().enumerate().filter(|(_, r)| r.ip_only).map(|(i, _)| i as u32).collect();
+        let ip_only: Vec<u32> = rules.iter().enumerate().filter(|(_, r)| r.ip_only).map(|(i, _)| i as u32).collect();
+        let ip_index = IpIndex::build(&ip_only, &rules);
         DetectEngine {
             rules,
             groups,
@@ -751,6 +872,7 @@ impl DetectEngine {
             thresholds: Mutex::new(ThresholdTable::default()),
             engine,
             ip_only,
+            ip_index,
             app,
         }
     }
@@ -883,7 +1005,15 @@ impl DetectEngine {
             }
         }
         if ip_only_due {
-            s.candidates.extend_from_slice(&self.ip_only);
+            let (stamp, cands) = (&mut s.stamp, &mut s.candidates);
+            self.ip_index.candidates(d, &mut |r| {
+                if let Some(st) = stamp.get_mut(r as usize) {
+                    if *st != gen {
+                        *st = gen;
+                        cands.push(r);
+                    }
+                }
+            });
         }
         s.candidates.sort_unstable();
         let mut vars = [0i64; MAX_VARS];
