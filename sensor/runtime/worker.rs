@@ -60,6 +60,8 @@ pub struct Batch {
 pub struct FlowExt {
     /// Flowbits, IP-only and by_flow threshold state.
     pub detect: FlowDetect,
+    /// The worker's engine generation `detect` belongs to (a rule reload starts it afresh).
+    pub detect_gen: u64,
 }
 
 /// The worker's state.
@@ -77,6 +79,9 @@ pub struct Worker {
     /// Write flow events.
     pub flow_events: bool,
     detect: Option<(Arc<DetectEngine>, DetectScratch)>,
+    /// Bumped by every [`Worker::with_detect`], so flow detection state of an old engine
+    /// (flowbits, thresholds keyed by rule number) is reset on a flow's next packet.
+    detect_gen: u64,
 }
 
 impl Worker {
@@ -90,11 +95,13 @@ impl Worker {
             out_events: 0,
             flow_events,
             detect: None,
+            detect_gen: 0,
         }
     }
 
     /// Gives the worker a detection engine (and allocates its scratch space).
     pub fn with_detect(mut self, engine: Option<Arc<DetectEngine>>) -> Self {
+        self.detect_gen += 1;
         self.detect = engine.map(|e| {
             let s = e.new_scratch();
             (e, s)
@@ -168,8 +175,9 @@ impl Worker {
             Some(sl) => {
                 let f = self.flows.get_mut(sl);
                 let info = FlowInfo { to_server, state: f.state, tcp_established: f.tcp_hs >= 3 };
-                if f.ext.detect.bits.len() * 64 < engine.flowbits {
+                if f.ext.detect.bits.len() * 64 < engine.flowbits || f.ext.detect_gen != self.detect_gen {
                     f.ext.detect = engine.new_flow_state();
+                    f.ext.detect_gen = self.detect_gen;
                 }
                 let hash = f.hash;
                 engine.run(scratch, &p.data, &p.d, ts_secs, Some((&info, &mut f.ext.detect, hash)), &mut self.counters);
