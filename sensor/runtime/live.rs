@@ -381,7 +381,7 @@ fn afpacket_thread(
             batch.pkts.extend(rest);
             batch.ticks = later;
         }
-        if last_pub.elapsed() >= Duration::from_millis(500) || draining.is_some() {
+        if last_pub.elapsed() >= Duration::from_millis(250) || draining.is_some() {
             last_pub = Instant::now();
             let ks = src.kernel_stats();
             ing.c.set(C::CaptureKernelPackets, ks.packets);
@@ -455,7 +455,7 @@ fn pnet_reader(
             ing.expire(now);
         }
         disp.flush_all(ing.now.max(now), &mut ing.c);
-        if last_pub.elapsed() >= Duration::from_millis(500) {
+        if last_pub.elapsed() >= Duration::from_millis(250) {
             last_pub = Instant::now();
             let (p, d) = src.kernel_stats();
             ing.c.set(C::CaptureKernelPackets, p);

@@ -367,7 +367,10 @@ mod tests {
     use super::*;
 
     /// A block as the kernel lays it out: descriptor, then frames with tpacket3 headers.
-    fn block(frames: &[(&[u8], Option<(u16, u16)>)]) -> Vec<u8> {
+    /// A frame's bytes and its VLAN (tci, tpid) in the ring metadata.
+    type TestFrame<'a> = (&'a [u8], Option<(u16, u16)>);
+
+    fn block(frames: &[TestFrame<'_>]) -> Vec<u8> {
         let mut b = vec![0u8; 48];
         let first = 48u32;
         b[12..16].copy_from_slice(&(frames.len() as u32).to_ne_bytes());
