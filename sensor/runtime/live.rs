@@ -960,11 +960,12 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     total.merge(&writer.counters);
     let k = (total.get(C::CaptureKernelPackets), total.get(C::CaptureKernelDrops));
     log.info(&format!(
-        "stopped after {:.1} s: {} packets ({} seen by the kernel, {} dropped by it), {} alerts, {} events written, {} events dropped (output queue full)",
+        "stopped after {:.1} s: {} packets ({} seen by the kernel, {} dropped by it), {} dropped on full worker queues, {} alerts, {} events written, {} events dropped (output queue full)",
         start.elapsed().as_secs_f64(),
         total.get(C::CapturePackets),
         k.0,
         k.1,
+        total.get(C::PipelineQueueDrops),
         total.get(C::DetectAlert),
         total.get(C::OutputEvents),
         total.get(C::OutputQueueDrops),
@@ -1018,6 +1019,10 @@ fn reload(opts: &LiveOptions, cfg: &Config, sh: &Shared, ctl: &mut Counters, log
     }
     let switched_ms = t1.elapsed().as_millis() as u64;
     let freed = old.map(|w| w.strong_count() == 0).unwrap_or(true);
+    #[cfg(target_os = "linux")]
+    if freed {
+        crate::capture::afpacket::sys::release_free_memory();
+    }
     let peak = peak.load(Ordering::Relaxed).max(rss_bytes());
     ctl.inc(C::DetectReloads);
     ctl.add(C::DetectReloadMs, build_ms);
