@@ -233,8 +233,8 @@ counters! {
     OutputQueueDrops => "output.queue_full_dropped_events", Sum, "EVE events dropped because the output queue was full (live capture: workers never wait)";
     DetectReloads => "detect.reloads", Sum, "rule reloads (SIGHUP) that swapped in a new engine";
     DetectReloadFailures => "detect.reload_failures", Sum, "rule reloads that failed (the running engine was kept)";
-    DetectReloadMs => "detect.reload_duration_ms", Sum, "milliseconds spent loading and compiling rules on reload";
-    DetectReloadLastMs => "detect.reload_last_duration_ms", Max, "milliseconds the last reload took to load and compile";
+    DetectReloadMs => "detect.reload_duration_ms", Sum, "time spent loading and compiling rules on reload (milliseconds; seconds in Prometheus)";
+    DetectReloadLastMs => "detect.reload_last_duration_ms", Max, "time the last reload took to load and compile (milliseconds; seconds in Prometheus)";
     DetectReloadPeakRss => "detect.reload_peak_rss_bytes", Max, "peak resident memory of the process during the last reload, bytes";
     // ---- end live capture ----
 }
@@ -401,7 +401,10 @@ pub fn prometheus_name(i: usize) -> String {
     if name.starts_with("decoder.event.") {
         return "picket_decoder_events_total{reason}".into();
     }
-    let base = format!("picket_{}", name.replace('.', "_"));
+    let base = match name.strip_suffix("_ms") {
+        Some(stem) => format!("picket_{}_seconds", stem.replace('.', "_")),
+        None => format!("picket_{}", name.replace('.', "_")),
+    };
     if KINDS[i] == Kind::Max || prom::GAUGES.contains(&name) {
         base
     } else {

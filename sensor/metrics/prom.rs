@@ -157,8 +157,23 @@ impl MetricsHub {
                 }
                 continue;
             }
-            let base = format!("picket_{}", name.replace('.', "_"));
             let help = HELP[i];
+            if let Some(stem) = name.strip_suffix("_ms") {
+                // Kept in milliseconds, exposed in the base unit (seconds), as busy_ns is.
+                let base = format!("picket_{}_seconds", stem.replace('.', "_"));
+                let secs = v as f64 / 1e3;
+                if KINDS[i] == Kind::Max || GAUGES.contains(&name) {
+                    if let Ok(g) = prometheus::Gauge::new(base, help) {
+                        g.set(secs);
+                        let _ = reg.register(Box::new(g));
+                    }
+                } else if let Ok(c) = prometheus::Counter::new(format!("{base}_total"), help) {
+                    c.inc_by(secs);
+                    let _ = reg.register(Box::new(c));
+                }
+                continue;
+            }
+            let base = format!("picket_{}", name.replace('.', "_"));
             if KINDS[i] == Kind::Max || GAUGES.contains(&name) {
                 if let Ok(g) = IntGauge::new(base, help) {
                     g.set(v.min(i64::MAX as u64) as i64);
