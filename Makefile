@@ -4,7 +4,7 @@ CARGO ?= cargo
 SHARED ?= ../shared
 # Conformance tests that must keep passing (raised as the sensor grows; see .ci/run).
 CONFORMANCE_MIN ?= 33
-DEBIAN_PKGS := libvectorscan-dev libpcap-dev pkg-config python3 tcpdump prometheus time
+DEBIAN_PKGS := libvectorscan-dev libpcap-dev pkg-config python3 tcpdump tcpreplay iproute2 prometheus time
 
 .PHONY: all deps build run test conformance bench fuzz-smoke fmt clippy clean
 

@@ -37,6 +37,8 @@ pub struct Config {
     pub output: OutputConfig,
     /// Metrics endpoint.
     pub metrics: MetricsConfig,
+    /// The daemon (`picket run`).
+    pub daemon: DaemonConfig,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             vars: VarsConfig::default(),
             output: OutputConfig::default(),
             metrics: MetricsConfig::default(),
+            daemon: DaemonConfig::default(),
         }
     }
 }
@@ -75,11 +78,114 @@ pub enum ChecksumMode {
 pub struct CaptureConfig {
     /// `auto`, `all` or `none` (Suricata's `-k`).
     pub checksum_validation: ChecksumMode,
+    // ---- live capture (picket run) ----
+    /// Live capture method: `afpacket` (Linux TPACKET_V3 rings with fanout) or `pnet`.
+    pub method: CaptureMethod,
+    /// Interfaces to capture on (`--interface` adds to them).
+    pub interfaces: Vec<String>,
+    /// tcpdump filter expression compiled by libpcap and run in the kernel ("" = all).
+    pub bpf_filter: String,
+    /// Bytes kept of each frame (262144 = whole frames).
+    pub snaplen: u32,
+    /// Put the interfaces in promiscuous mode.
+    pub promiscuous: bool,
+    /// AF_PACKET: bytes per ring block (a multiple of 4096, at least snaplen + 64 or 64 KiB).
+    pub ring_block_bytes: u32,
+    /// AF_PACKET: blocks per ring (one ring per worker and interface).
+    pub ring_blocks: u32,
+    /// AF_PACKET: milliseconds after which a block that is not full is handed over.
+    pub ring_block_timeout_ms: u32,
+    /// AF_PACKET fanout mode: `hash` (flows stay on one worker), `lb`, `cpu`, `rollover`,
+    /// `random`, `queue_mapping`.
+    pub fanout_mode: FanoutMode,
+    /// AF_PACKET: let the kernel reassemble IPv4 fragments before hashing.
+    pub fanout_defrag: bool,
+    /// AF_PACKET fanout group id (0 = derived from the process id).
+    pub fanout_group: u16,
+    /// pnet: socket receive buffer in bytes.
+    pub pnet_buffer_bytes: u64,
+    // ---- end live capture ----
+}
+
+/// Fanout modes (`capture.fanout_mode`), as `PACKET_FANOUT_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FanoutMode {
+    /// By a symmetric flow hash (the default: flows stay on one worker).
+    Hash,
+    /// Round robin (breaks flows: only for stateless inspection).
+    Lb,
+    /// By the CPU that received the packet.
+    Cpu,
+    /// Fill one socket, then the next.
+    Rollover,
+    /// Random (breaks flows).
+    Random,
+    /// By the NIC's receive queue (RSS must then be symmetric).
+    QueueMapping,
+}
+
+/// How `picket run` captures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptureMethod {
+    /// Linux AF_PACKET TPACKET_V3 with PACKET_FANOUT.
+    Afpacket,
+    /// pnet's datalink channel (portable fallback), one reader thread per interface.
+    Pnet,
 }
 
 impl Default for CaptureConfig {
     fn default() -> Self {
-        CaptureConfig { checksum_validation: ChecksumMode::Auto }
+        CaptureConfig {
+            checksum_validation: ChecksumMode::Auto,
+            method: CaptureMethod::Afpacket,
+            interfaces: Vec::new(),
+            bpf_filter: String::new(),
+            snaplen: 262_144,
+            promiscuous: true,
+            ring_block_bytes: 1 << 20,
+            ring_blocks: 64,
+            ring_block_timeout_ms: 10,
+            fanout_mode: FanoutMode::Hash,
+            fanout_defrag: true,
+            fanout_group: 0,
+            pnet_buffer_bytes: 32 << 20,
+        }
+    }
+}
+
+/// `[daemon]`: how `picket run` runs as a service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Rule files or folders loaded at start and on SIGHUP (`--rules` replaces them).
+    pub rules: Vec<String>,
+    /// User to run as once the capture sockets are open ("" = stay as started).
+    pub user: String,
+    /// Group to run as ("" = the user's primary group).
+    pub group: String,
+    /// Pidfile written at start and removed at exit ("" = none).
+    pub pidfile: String,
+    /// Log file ("" = standard error).
+    pub log_file: String,
+    /// Seconds between health checks (link state, silent workers).
+    pub health_interval_secs: u64,
+    /// Seconds between periodic EVE `stats` events (0 = only at exit).
+    pub stats_interval_secs: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            rules: Vec::new(),
+            user: String::new(),
+            group: String::new(),
+            pidfile: String::new(),
+            log_file: String::new(),
+            health_interval_secs: 5,
+            stats_interval_secs: 0,
+        }
     }
 }
 
@@ -586,6 +692,26 @@ impl Config {
         }
         if self.defrag.trackers == 0 {
             return e("defrag.trackers", "must be at least 1");
+        }
+        // [capture] live options
+        let c = &self.capture;
+        if c.snaplen < 64 || c.snaplen > 262_144 {
+            return e("capture.snaplen", "must be between 64 and 262144");
+        }
+        if c.ring_block_bytes < 65_536 || c.ring_block_bytes % 4096 != 0 {
+            return e("capture.ring_block_bytes", "must be a multiple of 4096, at least 65536");
+        }
+        if (c.ring_block_bytes as u64) < (c.snaplen as u64).min(65_536) + 128 {
+            return e("capture.ring_block_bytes", "must hold a frame of capture.snaplen bytes");
+        }
+        if c.ring_blocks < 2 || c.ring_blocks as u64 * c.ring_block_bytes as u64 > 1 << 32 {
+            return e("capture.ring_blocks", "at least 2, and ring_blocks * ring_block_bytes at most 4 GiB");
+        }
+        if c.ring_block_timeout_ms == 0 || c.ring_block_timeout_ms > 10_000 {
+            return e("capture.ring_block_timeout_ms", "must be between 1 and 10000");
+        }
+        if self.daemon.health_interval_secs == 0 {
+            return e("daemon.health_interval_secs", "must be at least 1");
         }
         for (k, v) in self.vars.address.iter().chain(self.vars.port.iter()) {
             if v.trim().is_empty() {

@@ -24,6 +24,8 @@ struct Cli {
 enum Cmd {
     /// Replay pcap/pcapng files or folders through the sensor and write EVE JSON.
     Replay(ReplayArgs),
+    /// The daemon: capture live traffic (AF_PACKET or pnet) until SIGTERM; SIGHUP reloads rules.
+    Run(RunArgs),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -98,6 +100,25 @@ enum ConfigCmd {
 }
 
 #[derive(Args, Debug)]
+struct RunArgs {
+    /// Configuration file (TOML); see configs/live.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Interface to capture on (repeatable; adds to capture.interfaces).
+    #[arg(long = "interface", short = 'i', value_name = "IF")]
+    interfaces: Vec<String>,
+    /// Rule file or folder of .rules files (repeatable; replaces daemon.rules). Reloaded on SIGHUP.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Also write EVE JSON to this file (besides the local queue when output.spool_dir is set).
+    #[arg(long, value_name = "PATH")]
+    eve: Option<PathBuf>,
+    /// Override a configuration key by dotted path (repeatable).
+    #[arg(long = "set", value_name = "K=V")]
+    set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 struct ReplayArgs {
     /// Rule file or folder of .rules files (repeatable).
     #[arg(long = "rules", value_name = "PATH")]
@@ -142,6 +163,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.cmd {
         Cmd::Replay(a) => cmd_replay(a),
+        Cmd::Run(a) => cmd_run(a),
         Cmd::Rules { cmd: RulesCmd::Check { rules, config, set, verbose } } => {
             cmd_rules_check(&rules, config, &set, verbose)
         }
@@ -300,6 +322,35 @@ fn load_rules_or_fail(paths: &[PathBuf], config: &Config) -> anyhow::Result<(Det
         );
     }
     Ok((engine, report))
+}
+
+fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    use picket::runtime::live::{self, LiveOptions, Log};
+    let config = Config::load(a.config.as_deref(), &a.set)?;
+    let log = Arc::new(
+        Log::open(&config.daemon.log_file)
+            .map_err(|e| anyhow::anyhow!("daemon.log_file {}: {e}", config.daemon.log_file))?,
+    );
+    let mut interfaces = config.capture.interfaces.clone();
+    for i in a.interfaces {
+        if !interfaces.contains(&i) {
+            interfaces.push(i);
+        }
+    }
+    let rules = if a.rules.is_empty() { config.daemon.rules.iter().map(PathBuf::from).collect() } else { a.rules };
+    match live::run(LiveOptions { config, interfaces, rules, eve: a.eve }, log.clone()) {
+        Ok(s) => {
+            if let Some(e) = &s.output_error {
+                log.error(&format!("writing EVE output failed, events were lost: {e}"));
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            log.error(&format!("{e:#}"));
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {

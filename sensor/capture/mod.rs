@@ -1,6 +1,7 @@
 //! Capture: where frames come from.
 //!
-//! Takes: a capture source (pcap/pcapng files and folders today; AF_PACKET rings later).
+//! Takes: a capture source (pcap/pcapng files and folders, Linux AF_PACKET rings, pnet's
+//! datalink channel).
 //! Promises: a [`PacketSource`] *lends* frames: each frame is a borrowed [`FrameRef`] handed to a
 //! closure, valid only during the call, so a ring slot or a read buffer cannot outlive its
 //! turn. A frame that must travel to a worker is turned into a zero-copy [`bytes::Bytes`] by
@@ -8,7 +9,10 @@
 //! Never: panics on file contents. A damaged file yields the frames before the damage and a
 //! one-line [`CaptureWarning`] naming the file and byte offset.
 
+#[cfg(target_os = "linux")]
+pub mod afpacket;
 pub mod pcap;
+pub mod pnet;
 
 use bytes::Bytes;
 

@@ -264,6 +264,22 @@ counters! {
     // pipeline
     PipelineBatches => "pipeline.batches", Sum, "packet batches handed from the reader to the workers";
     PipelineReaderWaits => "pipeline.reader_blocked", Sum, "times the reader waited on a full worker queue (replay back-pressure)";
+    // ---- live capture (picket run) ----
+    CaptureKernelPackets => "capture.kernel_packets", Sum, "packets the kernel passed to the capture sockets, dropped ones included (PACKET_STATISTICS)";
+    CaptureKernelDrops => "capture.kernel_drops", Sum, "packets the kernel dropped because a capture ring or socket buffer was full";
+    CaptureKernelFreezes => "capture.kernel_queue_freezes", Sum, "times a capture ring was full (TPACKET_V3 queue frozen)";
+    CaptureSocketErrors => "capture.socket_errors", Sum, "capture socket errors (link down, interface gone): cleared, the socket is kept";
+    CaptureLinkDown => "capture.link_down", Sum, "times a capture interface was found down or without carrier";
+    CaptureLinkUp => "capture.link_up", Sum, "times a capture interface came back up";
+    CaptureWorkerSilent => "capture.worker_silent", Sum, "health checks in which a worker received no packet while the others did";
+    PipelineQueueDrops => "pipeline.queue_full_drops", Sum, "packets dropped because a worker's queue was full (live capture, pnet method; never in replay)";
+    OutputQueueDrops => "output.queue_full_dropped_events", Sum, "EVE events dropped because the output queue was full (live capture: workers never wait)";
+    DetectReloads => "detect.reloads", Sum, "rule reloads (SIGHUP) that swapped in a new engine";
+    DetectReloadFailures => "detect.reload_failures", Sum, "rule reloads that failed (the running engine was kept)";
+    DetectReloadMs => "detect.reload_duration_ms", Sum, "time spent loading and compiling rules on reload (milliseconds; seconds in Prometheus)";
+    DetectReloadLastMs => "detect.reload_last_duration_ms", Max, "time the last reload took to load and compile (milliseconds; seconds in Prometheus)";
+    DetectReloadPeakRss => "detect.reload_peak_rss_bytes", Max, "peak resident memory of the process during the last reload, bytes";
+    // ---- end live capture ----
 }
 
 /// Number of counters.
@@ -393,6 +409,7 @@ pub const PICKET_ONLY_PREFIXES: &[&str] = &[
     "flow.wrk.pkts",
     "flow.no_flow",
     "defrag.picket.", // Picket-only defrag counters (sensor/defrag)
+    "detect.reload",  // live reloads (sensor/runtime/live.rs)
     "output.",
     "pipeline.",
     "stream.",
@@ -429,7 +446,10 @@ pub fn prometheus_name(i: usize) -> String {
     if name.starts_with("decoder.event.") {
         return "picket_decoder_events_total{reason}".into();
     }
-    let base = format!("picket_{}", name.replace('.', "_"));
+    let base = match name.strip_suffix("_ms") {
+        Some(stem) => format!("picket_{}_seconds", stem.replace('.', "_")),
+        None => format!("picket_{}", name.replace('.', "_")),
+    };
     if KINDS[i] == Kind::Max || prom::GAUGES.contains(&name) {
         base
     } else {

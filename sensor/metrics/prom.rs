@@ -7,6 +7,7 @@
 //! (`decoder.pkts` -> `picket_decoder_pkts_total`), gauges without `_total`; the decoder
 //! anomalies are one family with a `reason` label; per-worker packet counts carry `worker`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -28,15 +29,15 @@ struct Published {
 pub struct MetricsHub {
     inner: Mutex<Published>,
     started: Instant,
-    rules_loaded: u64,
-    rules_failed: u64,
-    rules_skipped: u64,
+    rules_loaded: AtomicU64,
+    rules_failed: AtomicU64,
+    rules_skipped: AtomicU64,
     spool_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for MetricsHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsHub").field("rules_loaded", &self.rules_loaded).finish()
+        f.debug_struct("MetricsHub").field("rules_loaded", &self.rules_loaded.load(Ordering::Relaxed)).finish()
     }
 }
 
@@ -47,18 +48,24 @@ impl MetricsHub {
         MetricsHub {
             inner: Mutex::new(p),
             started: Instant::now(),
-            rules_loaded,
-            rules_failed: 0,
-            rules_skipped: 0,
+            rules_loaded: AtomicU64::new(rules_loaded),
+            rules_failed: AtomicU64::new(0),
+            rules_skipped: AtomicU64::new(0),
             spool_dir: None,
         }
     }
 
     /// Rules that failed to load and rules skipped as unsupported (exposed as gauges).
-    pub fn with_rule_errors(mut self, failed: u64, skipped: u64) -> Self {
-        self.rules_failed = failed;
-        self.rules_skipped = skipped;
+    pub fn with_rule_errors(self, failed: u64, skipped: u64) -> Self {
+        self.set_rules(self.rules_loaded.load(Ordering::Relaxed), failed, skipped);
         self
+    }
+
+    /// The rule gauges after a reload: loaded, failed, skipped.
+    pub fn set_rules(&self, loaded: u64, failed: u64, skipped: u64) {
+        self.rules_loaded.store(loaded, Ordering::Relaxed);
+        self.rules_failed.store(failed, Ordering::Relaxed);
+        self.rules_skipped.store(skipped, Ordering::Relaxed);
     }
 
     /// Also report the size and backlog of the local alert queue in `dir`.
@@ -150,8 +157,23 @@ impl MetricsHub {
                 }
                 continue;
             }
-            let base = format!("picket_{}", name.replace('.', "_"));
             let help = HELP[i];
+            if let Some(stem) = name.strip_suffix("_ms") {
+                // Kept in milliseconds, exposed in the base unit (seconds), as busy_ns is.
+                let base = format!("picket_{}_seconds", stem.replace('.', "_"));
+                let secs = v as f64 / 1e3;
+                if KINDS[i] == Kind::Max || GAUGES.contains(&name) {
+                    if let Ok(g) = prometheus::Gauge::new(base, help) {
+                        g.set(secs);
+                        let _ = reg.register(Box::new(g));
+                    }
+                } else if let Ok(c) = prometheus::Counter::new(format!("{base}_total"), help) {
+                    c.inc_by(secs);
+                    let _ = reg.register(Box::new(c));
+                }
+                continue;
+            }
+            let base = format!("picket_{}", name.replace('.', "_"));
             if KINDS[i] == Kind::Max || GAUGES.contains(&name) {
                 if let Ok(g) = IntGauge::new(base, help) {
                     g.set(v.min(i64::MAX as u64) as i64);
@@ -200,11 +222,19 @@ impl MetricsHub {
             }
         }
         for (n, v, h) in [
-            ("picket_detect_rules_loaded", self.rules_loaded, "rules loaded in the detection engine"),
-            ("picket_detect_rules_failed", self.rules_failed, "rules that could not be parsed or compiled"),
+            (
+                "picket_detect_rules_loaded",
+                self.rules_loaded.load(Ordering::Relaxed),
+                "rules loaded in the detection engine",
+            ),
+            (
+                "picket_detect_rules_failed",
+                self.rules_failed.load(Ordering::Relaxed),
+                "rules that could not be parsed or compiled",
+            ),
             (
                 "picket_detect_rules_skipped",
-                self.rules_skipped,
+                self.rules_skipped.load(Ordering::Relaxed),
                 "rules skipped because they need a feature not supported yet",
             ),
         ] {

@@ -183,6 +183,7 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         senders,
         recycle: recycle_rx,
         batch_size,
+        drop_when_full: false,
     };
     let mut src = PcapFileSource::new(files);
     let mut pcap_cnt: u64 = 0;
@@ -395,17 +396,20 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
 
 /// The reader's side of the worker queues: a pending batch and pending timeout ticks per
 /// worker, sent when full or at a chunk boundary.
-struct Dispatch {
-    pending: Vec<Vec<Pkt>>,
-    ticks: Vec<Vec<(u32, Timestamp)>>,
-    senders: Vec<Sender<Batch>>,
-    recycle: Receiver<Vec<Pkt>>,
-    batch_size: usize,
+pub(crate) struct Dispatch {
+    pub(crate) pending: Vec<Vec<Pkt>>,
+    pub(crate) ticks: Vec<Vec<(u32, Timestamp)>>,
+    pub(crate) senders: Vec<Sender<Batch>>,
+    pub(crate) recycle: Receiver<Vec<Pkt>>,
+    pub(crate) batch_size: usize,
+    /// Live capture: a full worker queue drops the batch (counted) instead of waiting, so the
+    /// reader keeps draining the socket.
+    pub(crate) drop_when_full: bool,
 }
 
 impl Dispatch {
     /// Queues a packet for worker `w`, sending the batch when it is full.
-    fn push(&mut self, w: usize, p: Pkt, now: Timestamp, c: &mut Counters) {
+    pub(crate) fn push(&mut self, w: usize, p: Pkt, now: Timestamp, c: &mut Counters) {
         self.pending[w].push(p);
         if self.pending[w].len() >= self.batch_size {
             self.send(w, now, c);
@@ -413,7 +417,7 @@ impl Dispatch {
     }
 
     /// Records a timeout tick at the current position of every worker's batch.
-    fn tick(&mut self, ts: Timestamp) {
+    pub(crate) fn tick(&mut self, ts: Timestamp) {
         for (w, t) in self.ticks.iter_mut().enumerate() {
             let at = self.pending[w].len() as u32;
             match t.last_mut() {
@@ -424,7 +428,7 @@ impl Dispatch {
     }
 
     /// Sends every non-empty batch (chunk boundary: releases the read chunk soon).
-    fn flush_all(&mut self, now: Timestamp, c: &mut Counters) {
+    pub(crate) fn flush_all(&mut self, now: Timestamp, c: &mut Counters) {
         for w in 0..self.pending.len() {
             if !self.pending[w].is_empty() || !self.ticks[w].is_empty() {
                 self.send(w, now, c);
@@ -439,6 +443,9 @@ impl Dispatch {
         c.inc(C::PipelineBatches);
         match self.senders[w].try_send(b) {
             Ok(()) => {}
+            Err(TrySendError::Full(b)) if self.drop_when_full => {
+                c.add(C::PipelineQueueDrops, b.pkts.len() as u64);
+            }
             Err(TrySendError::Full(b)) => {
                 // Replay never drops: wait for the worker (counted as back-pressure).
                 c.inc(C::PipelineReaderWaits);

@@ -70,6 +70,8 @@ pub struct FlowExt {
     pub app: FlowApp,
     /// Flowbits, IP-only and by_flow threshold state.
     pub detect: FlowDetect,
+    /// The worker's engine generation `detect` belongs to (a rule reload starts it afresh).
+    pub detect_gen: u64,
 }
 
 /// The worker's state.
@@ -94,6 +96,9 @@ pub struct Worker {
     pub http_cfg: HttpConfig,
     /// App-layer counters.
     pub app_stats: AppStats,
+    /// Bumped by every [`Worker::with_detect`], so flow detection state of an old engine
+    /// (flowbits, thresholds keyed by rule number) is reset on a flow's next packet.
+    detect_gen: u64,
 }
 
 /// The worker's parts that a flow's end needs (everything but the flow table), so that the
@@ -407,12 +412,14 @@ impl Worker {
             blocks: Vec::with_capacity(MAX_RAW_BLOCKS),
             http_cfg: HttpConfig::default(),
             app_stats: AppStats::default(),
+            detect_gen: 0,
         }
     }
 
     /// Gives the worker a detection engine (and allocates its scratch space).
     pub fn with_detect(mut self, engine: Option<Arc<DetectEngine>>) -> Self {
         self.stream.raw = engine.as_ref().is_some_and(|e| e.inspects_streams());
+        self.detect_gen += 1;
         self.detect = engine.map(|e| {
             let s = e.new_scratch();
             (e, s)
@@ -455,6 +462,24 @@ impl Worker {
         let t0 = std::time::Instant::now();
         self.process_inner(batch);
         self.counters.add(C::WorkerBusyNs, t0.elapsed().as_nanos() as u64);
+        self.sync_app_counters();
+    }
+
+    /// Copies the app-layer parsers' own counters into the worker's counters.
+    fn sync_app_counters(&mut self) {
+        let a = &self.app_stats;
+        let c = &mut self.counters;
+        c.set(C::AppTxHttp, a.http.requests);
+        c.set(C::AppTxDnsUdp, a.dns_txs);
+        c.set(C::AppHttpParseErrors, a.http.parse_errors);
+        c.set(C::AppHttpBodyTruncated, a.http.body_truncated);
+        c.set(C::AppHttpDecompressBomb, a.http.decompress_bomb);
+        c.set(C::AppHttpHeaderTooLong, a.http.header_too_long);
+        c.set(C::AppHttpTxsEvicted, a.http.txs_evicted);
+        c.set(C::AppDnsErrors, a.dns_errors);
+        c.set(C::AppTlsErrors, a.tls_errors);
+        c.set(C::AppTlsEncrypted, a.tls_encrypted);
+        c.set(C::AppDetectInspEvicted, a.insp_evicted);
     }
 
     fn process_inner(&mut self, batch: &Batch) {
@@ -554,8 +579,9 @@ impl Worker {
             Some(sl) => {
                 let f = self.flows.get_mut(sl);
                 let info = flow_info(f, to_server);
-                if f.ext.detect.bits.len() * 64 < engine.flowbits {
+                if f.ext.detect.bits.len() * 64 < engine.flowbits || f.ext.detect_gen != self.detect_gen {
                     f.ext.detect = engine.new_flow_state();
+                    f.ext.detect_gen = self.detect_gen;
                 }
                 let hash = f.hash;
                 let FlowExt { tcp: ssn, detect: fd, .. } = &mut f.ext;
@@ -675,6 +701,7 @@ impl Worker {
         flows.drain(c, &mut |(f, why), c| ctx.end(f, why, c));
         self.counters.set(C::FlowActive, self.flows.len() as u64);
         self.counters.set(C::TcpActiveSessions, self.stream.sessions as u64);
+        self.sync_app_counters();
         self.counters.set(C::TcpReassemblyMemuse, self.stream.mem.peak as u64);
     }
 
