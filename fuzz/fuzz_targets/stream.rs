@@ -23,8 +23,9 @@ impl AppSink for Sink {
         self.bytes[usize::from(!to_server)] += data.len() as u64;
         Verdict::Consumed
     }
-    fn gap(&mut self, to_server: bool, len: u64) {
+    fn gap(&mut self, to_server: bool, len: u64) -> Verdict {
         self.bytes[usize::from(!to_server)] += len;
+        Verdict::Consumed
     }
     fn eof(&mut self, _: bool) {}
 }

@@ -53,11 +53,33 @@ pub enum AppProto {
     Smb,
     /// DCE/RPC (connection-oriented over TCP, connectionless over UDP).
     Dcerpc,
+    /// IMAP (detected, not parsed).
+    Imap,
+    /// POP3 (detected, not parsed).
+    Pop3,
+    /// RFB / VNC (detected, not parsed).
+    Rfb,
+    /// Telnet (detected, not parsed).
+    Telnet,
+    /// RDP (detected, not parsed).
+    Rdp,
+    /// LDAP (detected, not parsed).
+    Ldap,
+    /// Modbus/TCP (detected, not parsed).
+    Modbus,
+    /// PostgreSQL (detected, not parsed).
+    Pgsql,
+    /// DNP3 (detected, not parsed).
+    Dnp3,
+    /// Kerberos 5 (detected, not parsed).
+    Krb5,
+    /// NFS (ONC RPC; detected, not parsed).
+    Nfs,
 }
 
 impl AppProto {
     /// Every variant, for tables and tests.
-    pub const ALL: [AppProto; 10] = [
+    pub const ALL: [AppProto; 21] = [
         AppProto::Unknown,
         AppProto::Failed,
         AppProto::Http,
@@ -68,6 +90,17 @@ impl AppProto {
         AppProto::Smtp,
         AppProto::Smb,
         AppProto::Dcerpc,
+        AppProto::Imap,
+        AppProto::Pop3,
+        AppProto::Rfb,
+        AppProto::Telnet,
+        AppProto::Rdp,
+        AppProto::Ldap,
+        AppProto::Modbus,
+        AppProto::Pgsql,
+        AppProto::Dnp3,
+        AppProto::Krb5,
+        AppProto::Nfs,
     ];
 
     /// EVE / rule name (`http`, `tls`, `failed`, ...; `unknown` is never logged by Suricata).
@@ -83,6 +116,17 @@ impl AppProto {
             AppProto::Smtp => "smtp",
             AppProto::Smb => "smb",
             AppProto::Dcerpc => "dcerpc",
+            AppProto::Imap => "imap",
+            AppProto::Pop3 => "pop3",
+            AppProto::Rfb => "rfb",
+            AppProto::Telnet => "telnet",
+            AppProto::Rdp => "rdp",
+            AppProto::Ldap => "ldap",
+            AppProto::Modbus => "modbus",
+            AppProto::Pgsql => "pgsql",
+            AppProto::Dnp3 => "dnp3",
+            AppProto::Krb5 => "krb5",
+            AppProto::Nfs => "nfs",
         }
     }
 
@@ -100,6 +144,17 @@ impl AppProto {
             "smtp" => AppProto::Smtp,
             "smb" => AppProto::Smb,
             "dcerpc" => AppProto::Dcerpc,
+            "imap" => AppProto::Imap,
+            "pop3" => AppProto::Pop3,
+            "rfb" => AppProto::Rfb,
+            "telnet" => AppProto::Telnet,
+            "rdp" => AppProto::Rdp,
+            "ldap" => AppProto::Ldap,
+            "modbus" => AppProto::Modbus,
+            "pgsql" => AppProto::Pgsql,
+            "dnp3" => AppProto::Dnp3,
+            "krb5" => AppProto::Krb5,
+            "nfs" => AppProto::Nfs,
             _ => return None,
         })
     }
@@ -223,7 +278,10 @@ const HTTP_METHODS: [&[u8]; 56] = [
 ];
 
 /// The non-HTTP-method TCP patterns.
-static TCP_PATTERNS: [Pattern; 27] = [
+static TCP_PATTERNS: [Pattern; 29] = [
+    // RFB (VNC) version banners, IMAP greeting.
+    pat(P::Rfb, b"RFB ", 0, false, Both),
+    pat(P::Imap, b"* OK ", 0, false, ToClient),
     // HTTP responses.
     pat(P::Http, b"HTTP/0.9", 0, false, ToClient),
     pat(P::Http, b"HTTP/1.", 0, false, ToClient),
@@ -430,6 +488,14 @@ fn run_probing_parsers(proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16
                 return ProbeResult::Found(x);
             }
         }
+        // detection-only protocols, on their ports, from their first bytes
+        for (p, r) in port_probes(data, to_server) {
+            if port(p) {
+                if let Some(x) = merge(r) {
+                    return ProbeResult::Found(x);
+                }
+            }
+        }
         if port(FTP_PORT) && !to_server {
             if let Some(x) = merge(ftp_banner(data)) {
                 return ProbeResult::Found(x);
@@ -446,6 +512,58 @@ fn run_probing_parsers(proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16
     } else {
         ProbeResult::NotFound
     }
+}
+
+/// Port-hinted probes of protocols Picket names but does not parse (Suricata has parsers for
+/// them, so their flows are not `failed` there): one sanity check of the first bytes each.
+fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 10] {
+    let need = |n: usize| d.len() < n;
+    let chk = |n: usize, ok: bool, p: AppProto| {
+        if ok {
+            ProbeResult::Found(p)
+        } else if need(n) {
+            ProbeResult::NeedMore
+        } else {
+            ProbeResult::NotFound
+        }
+    };
+    let b = |i: usize| d.get(i).copied().unwrap_or(0);
+    [
+        // LDAP: a BER SEQUENCE with a message id
+        (389, chk(2, d.len() >= 2 && b(0) == 0x30, P::Ldap)),
+        // Modbus/TCP: protocol id 0, a length that fits
+        (
+            502,
+            chk(
+                7,
+                d.len() >= 7 && b(2) == 0 && b(3) == 0 && (2..=254).contains(&u16::from_be_bytes([b(4), b(5)])),
+                P::Modbus,
+            ),
+        ),
+        // PostgreSQL: startup message (protocol 3.0) or SSLRequest from the client; the server's
+        // first byte is a message type
+        (
+            5432,
+            if to_server {
+                chk(8, d.len() >= 8 && (d[4..8] == [0, 3, 0, 0] || d[4..8] == [0x04, 0xd2, 0x16, 0x2f]), P::Pgsql)
+            } else {
+                chk(1, matches!(b(0), b'R' | b'S' | b'N' | b'E'), P::Pgsql)
+            },
+        ),
+        // DNP3: link-layer start bytes
+        (20000, chk(2, d.len() >= 2 && b(0) == 0x05 && b(1) == 0x64, P::Dnp3)),
+        // RDP: TPKT version 3
+        (3389, chk(2, d.len() >= 2 && b(0) == 0x03 && b(1) == 0x00, P::Rdp)),
+        // Kerberos over TCP: a 4-byte length, then an application tag (AS/TGS req/rep, error)
+        (88, chk(5, d.len() >= 5 && b(0) == 0 && matches!(b(4), 0x6a | 0x6b | 0x6c | 0x6d | 0x6e | 0x7e), P::Krb5)),
+        // NFS: ONC RPC record marker (last fragment bit) over TCP
+        (2049, chk(4, d.len() >= 4 && b(0) & 0x80 != 0, P::Nfs)),
+        // Telnet: option negotiation (IAC)
+        (23, chk(1, b(0) == 0xff, P::Telnet)),
+        // POP3 / IMAP greetings from the server
+        (110, if to_server { ProbeResult::NotFound } else { chk(3, d.starts_with(b"+OK"), P::Pop3) }),
+        (143, if to_server { ProbeResult::NotFound } else { chk(4, d.starts_with(b"* OK"), P::Imap) }),
+    ]
 }
 
 /// FTP server greeting on port 21 (Suricata's `FTPServerProbingParser`): `220` then a space or
@@ -515,7 +633,7 @@ pub fn probe(proto: u8, to_server: bool, first_bytes: &[u8], sp: u16, dp: u16) -
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DetectStats {
     /// Flows whose protocol was found, per protocol (indexed as [`AppProto::ALL`]).
-    pub found: [u64; 10],
+    pub found: [u64; 21],
     /// Flows that ended detection as `failed`.
     pub failed: u64,
     /// Directions that gave up after [`PROBE_BYTES_MAX`] bytes still undecided.

@@ -56,6 +56,8 @@ pub struct FlowApp {
     pub insp: Vec<TxInsp>,
     /// Protocol detection has started (some data was offered).
     started: bool,
+    /// A gap ended the app layer (its parser does not accept gaps).
+    gap_stop: bool,
 }
 
 /// App-layer counters of one worker.
@@ -184,6 +186,9 @@ pub struct Sink<'a> {
 impl AppSink for Sink<'_> {
     fn data(&mut self, to_server: bool, offset: u64, data: &[u8]) -> Verdict {
         let app = &mut *self.app;
+        if app.gap_stop {
+            return Verdict::Stop;
+        }
         match app.proto {
             AppProto::Failed => return Verdict::Stop,
             AppProto::Unknown => {
@@ -215,7 +220,7 @@ impl AppSink for Sink<'_> {
         app.parse(to_server, data, self.stats)
     }
 
-    fn gap(&mut self, to_server: bool, len: u64) {
+    fn gap(&mut self, to_server: bool, len: u64) -> Verdict {
         let app = &mut *self.app;
         match &mut app.parser {
             Parser::Http(h) => h.gap(to_server, len, &mut self.stats.http),
@@ -224,8 +229,25 @@ impl AppSink for Sink<'_> {
                     // a gap before the protocol is known: detection cannot go on
                     app.proto = AppProto::Failed;
                     app.pd = None;
+                } else if !matches!(
+                    app.proto,
+                    AppProto::Dns
+                        | AppProto::Smb
+                        | AppProto::Dcerpc
+                        | AppProto::Ldap
+                        | AppProto::Krb5
+                        | AppProto::Nfs
+                        | AppProto::Ftp
+                ) {
+                    // as Suricata: a parser that does not accept gaps ends the app layer
+                    app.gap_stop = true;
                 }
             }
+        }
+        if app.gap_stop || app.proto == AppProto::Failed {
+            Verdict::Stop
+        } else {
+            Verdict::Consumed
         }
     }
 

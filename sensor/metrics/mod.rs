@@ -231,6 +231,17 @@ counters! {
     AppFlowSmtp => "app_layer.flow.smtp", Sum, "flows detected as SMTP";
     AppFlowSmb => "app_layer.flow.smb", Sum, "flows detected as SMB";
     AppFlowDcerpcTcp => "app_layer.flow.dcerpc_tcp", Sum, "TCP flows detected as DCERPC";
+    AppFlowImap => "app_layer.flow.imap", Sum, "flows detected as IMAP";
+    AppFlowPop3 => "app_layer.flow.pop3", Sum, "flows detected as POP3";
+    AppFlowRfb => "app_layer.flow.rfb", Sum, "flows detected as RFB (VNC)";
+    AppFlowTelnet => "app_layer.flow.telnet", Sum, "flows detected as Telnet";
+    AppFlowRdp => "app_layer.flow.rdp", Sum, "flows detected as RDP";
+    AppFlowLdapTcp => "app_layer.flow.ldap_tcp", Sum, "TCP flows detected as LDAP";
+    AppFlowModbus => "app_layer.flow.modbus", Sum, "flows detected as Modbus";
+    AppFlowPgsql => "app_layer.flow.pgsql", Sum, "flows detected as PostgreSQL";
+    AppFlowDnp3 => "app_layer.flow.dnp3", Sum, "flows detected as DNP3";
+    AppFlowKrb5Tcp => "app_layer.flow.krb5_tcp", Sum, "TCP flows detected as Kerberos 5";
+    AppFlowNfsTcp => "app_layer.flow.nfs_tcp", Sum, "TCP flows detected as NFS";
     AppFlowFailedTcp => "app_layer.flow.failed_tcp", Sum, "TCP flows whose protocol was not found";
     AppFlowFailedUdp => "app_layer.flow.failed_udp", Sum, "UDP flows whose protocol was not found";
     AppTxHttp => "app_layer.tx.http", Sum, "HTTP transactions";

@@ -271,8 +271,8 @@ pub enum Verdict {
 pub trait AppSink {
     /// Data of one direction, in order, starting at stream offset `offset`.
     fn data(&mut self, to_server: bool, offset: u64, data: &[u8]) -> Verdict;
-    /// `len` bytes are missing in one direction.
-    fn gap(&mut self, to_server: bool, len: u64);
+    /// `len` bytes are missing in one direction (`Stop`: the parser cannot go on).
+    fn gap(&mut self, to_server: bool, len: u64) -> Verdict;
     /// One direction ended.
     fn eof(&mut self, to_server: bool);
 }
@@ -284,7 +284,9 @@ impl AppSink for NoApp {
     fn data(&mut self, _: bool, _: u64, _: &[u8]) -> Verdict {
         Verdict::Consumed
     }
-    fn gap(&mut self, _: bool, _: u64) {}
+    fn gap(&mut self, _: bool, _: u64) -> Verdict {
+        Verdict::Consumed
+    }
     fn eof(&mut self, _: bool) {}
 }
 
@@ -724,9 +726,13 @@ impl StreamEngine {
             match data_at {
                 None if len > 0 && check_gap(ssn, d, prog, state) => {
                     c.inc(C::TcpReassemblyGap);
-                    app.gap(to_server, len);
+                    let v = app.gap(to_server, len);
                     let dir = &mut ssn.dirs[d];
                     dir.app_progress = prog + len;
+                    if v == Verdict::Stop {
+                        ssn.flags |= S_APP_OFF;
+                        break;
+                    }
                     last_was_gap = true;
                     continue;
                 }

@@ -18,11 +18,12 @@ impl AppSink for Rec {
         self.data[if to_server { 0 } else { 1 }].extend_from_slice(data);
         Verdict::Consumed
     }
-    fn gap(&mut self, to_server: bool, len: u64) {
+    fn gap(&mut self, to_server: bool, len: u64) -> Verdict {
         let d = if to_server { 0 } else { 1 };
         self.gaps[d] += len;
         // the app layer sees a hole: keep positions honest in the record
         self.data[d].extend(std::iter::repeat_n(b'?', len as usize));
+        Verdict::Consumed
     }
     fn eof(&mut self, to_server: bool) {
         self.eof[if to_server { 0 } else { 1 }] = true;
