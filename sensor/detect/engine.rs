@@ -209,6 +209,8 @@ pub struct DetectScratch {
     candidates: Vec<u32>,
     /// Alerts of the current packet.
     pub alerts: Vec<AlertHit>,
+    /// Per-rule profile (`picket bench --profile`); `None` (no cost) unless profiling.
+    pub profile: Option<Box<crate::detect::profile::RuleProfile>>,
 }
 
 /// Per-flow detection state.
@@ -688,6 +690,15 @@ impl DetectEngine {
             generation: 0,
             candidates: Vec::with_capacity(256),
             alerts: Vec::with_capacity(PACKET_ALERT_MAX),
+            profile: None,
+        }
+    }
+
+    /// Forgets the shared threshold state (`picket bench` replays the same capture again).
+    pub fn reset_thresholds(&self) {
+        match self.thresholds.lock() {
+            Ok(mut t) => t.map.clear(),
+            Err(p) => p.into_inner().map.clear(),
         }
     }
 
@@ -796,6 +807,9 @@ impl DetectEngine {
         while i < s.candidates.len() {
             let rn = s.candidates[i];
             i += 1;
+            if let Some(p) = s.profile.as_deref_mut() {
+                p.check(rn);
+            }
             let cr = &self.rules[rn as usize];
             let r = &cr.rule;
             // addresses and ports
@@ -850,6 +864,9 @@ impl DetectEngine {
                 }
                 flowbits_apply(r, st);
             }
+            if let Some(p) = s.profile.as_deref_mut() {
+                p.matched(rn);
+            }
             if r.action == Action::Pass {
                 // Pass rules come first in rule order, so nothing was queued yet; with a flow,
                 // the whole flow is passed from here on.
@@ -877,6 +894,9 @@ impl DetectEngine {
                 continue;
             }
             s.alerts.push(AlertHit { rule: rn });
+        }
+        if let Some(p) = s.profile.as_deref_mut() {
+            p.end(&s.alerts);
         }
         if let Some(st) = fstate {
             st.ip_only_done[dir] = true;

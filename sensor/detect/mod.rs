@@ -13,6 +13,7 @@
 pub mod engine;
 pub mod matcher;
 pub mod packet;
+pub mod profile;
 pub mod verify;
 
 use std::path::PathBuf;
