@@ -255,6 +255,9 @@ fn cmd_rules_check(
         }
     }
     let (engine, report) = load_engine(rules, &config);
+    for w in &report.cache.warnings {
+        eprintln!("picket: warning: {w}");
+    }
     let st = &engine.stats;
     let total = st.loaded + st.failed + st.skipped;
     println!("rules: {total} read from {} file(s)", report.files);
@@ -280,6 +283,19 @@ fn cmd_rules_check(
         report.compile_secs,
         report.parse_secs + report.compile_secs
     );
+    let c = &report.cache;
+    match &c.dir {
+        Some(d) => println!(
+            "prefilter cache: {}: {} hit(s), {} compiled, {} stored, {} bad file(s) replaced, {} write error(s)",
+            d.display(),
+            c.hits,
+            c.misses,
+            c.stored,
+            c.rejected,
+            c.write_errors
+        ),
+        None => println!("prefilter cache: off"),
+    }
     let mut by: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for e in &engine.errors {
         *by.entry(e.kind.label()).or_default() += 1;
@@ -308,6 +324,9 @@ fn load_rules_or_fail(paths: &[PathBuf], config: &Config) -> anyhow::Result<(Det
         }
     }
     let (engine, report) = load_engine(paths, config);
+    for w in &report.cache.warnings {
+        eprintln!("picket: warning: {w}");
+    }
     // One line per unusable rule would drown a terminal with ET Open: show the first few and
     // a summary by reason; `picket rules check` lists them all.
     let mut shown = 0;
@@ -465,6 +484,7 @@ fn cmd_bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
                 "parse_secs": rep.parse_secs,
                 "compile_secs": rep.compile_secs,
                 "total_secs": total,
+                "cache": rep.cache.json(),
             })
         });
         let doc = serde_json::json!({
@@ -489,7 +509,7 @@ fn cmd_bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
 /// The one-line summary of a rule load (replay, bench).
 fn load_line(engine: &DetectEngine, report: &LoadReport, total_secs: f64) -> String {
     format!(
-        "rules: {} loaded, {} failed, {} skipped (unsupported) from {} file(s); load {:.2} s: parse {:.2} s, compile {:.2} s",
+        "rules: {} loaded, {} failed, {} skipped (unsupported) from {} file(s); load {:.2} s: parse {:.2} s, compile {:.2} s{}",
         engine.stats.loaded,
         engine.stats.failed,
         engine.stats.skipped,
@@ -497,5 +517,6 @@ fn load_line(engine: &DetectEngine, report: &LoadReport, total_secs: f64) -> Str
         total_secs,
         report.parse_secs,
         report.compile_secs,
+        report.cache.summary(),
     )
 }

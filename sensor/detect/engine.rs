@@ -480,7 +480,18 @@ fn render_alert_json(r: &Rule) -> Vec<u8> {
 impl DetectEngine {
     /// Compiles a parsed rule set. Rules that cannot be used are moved to `errors` with the
     /// reason (kind [`ErrorKind::Unsupported`] or a compile error).
-    pub fn build(rules: Vec<Rule>, mut errors: Vec<RuleError>, flowbits: usize, kind: EngineKind) -> DetectEngine {
+    pub fn build(rules: Vec<Rule>, errors: Vec<RuleError>, flowbits: usize, kind: EngineKind) -> DetectEngine {
+        DetectEngine::build_cached(rules, errors, flowbits, kind, None)
+    }
+
+    /// [`DetectEngine::build`], with prefilter databases taken from (and stored to) `cache`.
+    pub fn build_cached(
+        rules: Vec<Rule>,
+        mut errors: Vec<RuleError>,
+        flowbits: usize,
+        kind: EngineKind,
+        cache: Option<&crate::detect::cache::DbCache>,
+    ) -> DetectEngine {
         let t0 = std::time::Instant::now();
         let engine = engine_of(kind);
         let failed = errors.len();
@@ -594,7 +605,7 @@ impl DetectEngine {
                 let with_fp: Vec<u32> =
                     members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_some()).collect();
                 let group = *mpm_cache.entry(with_fp.clone()).or_insert_with(|| {
-                    groups.push(build_group(&with_fp, &rules, engine, &mut mpm_errors));
+                    groups.push(build_group(&with_fp, &rules, engine, cache, &mut mpm_errors));
                     groups.len() - 1
                 });
                 let always: Vec<u32> =
@@ -1065,7 +1076,13 @@ fn flowbits_apply(r: &Rule, st: &mut FlowDetect) {
     }
 }
 
-fn build_group(set: &[u32], rules: &[CompiledRule], engine: Engine, errors: &mut Vec<String>) -> Group {
+fn build_group(
+    set: &[u32],
+    rules: &[CompiledRule],
+    engine: Engine,
+    cache: Option<&crate::detect::cache::DbCache>,
+    errors: &mut Vec<String>,
+) -> Group {
     let mut g = Group::default();
     let mut pat_index: HashMap<PatternSpec, u32> = HashMap::new();
     let mut pats: Vec<PatternSpec> = Vec::new();
@@ -1080,7 +1097,7 @@ fn build_group(set: &[u32], rules: &[CompiledRule], engine: Engine, errors: &mut
         }
     }
     if !pats.is_empty() {
-        match Mpm::build(engine, &pats) {
+        match Mpm::build_cached(engine, &pats, cache) {
             Ok(m) => g.mpm = Some(m),
             Err(e) => {
                 // Same candidates, slower: never lose rules to a database that failed.
