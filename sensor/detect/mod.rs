@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod engine;
+pub mod iponly;
 pub mod matcher;
 pub mod packet;
 pub mod profile;
