@@ -174,7 +174,18 @@ impl Mpm {
                         Matching::Continue
                     });
                 }
-                if !singles.is_empty() {
+                if !singles.is_empty() && singles.len() <= 8 {
+                    // A few one-byte patterns: a word-at-a-time search each (`contains` is
+                    // core's memchr) beats a byte-by-byte table over the whole buffer.
+                    for &(b, nocase, id) in singles {
+                        let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+                        if hay.contains(&b)
+                            || (nocase && ((lo != b && hay.contains(&lo)) || (up != b && hay.contains(&up))))
+                        {
+                            on_match(id);
+                        }
+                    }
+                } else if !singles.is_empty() {
                     let mut seen = [false; 256];
                     for &b in hay {
                         seen[b as usize] = true;
