@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::capture::pcap::{expand_inputs, PcapFileSource, CHUNK};
+use crate::capture::pcap::{expand_inputs, PcapFileSource};
 use crate::capture::{CaptureWarning, FrameArena, PacketSource};
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
@@ -111,9 +111,8 @@ impl Bench {
     pub fn new(opts: BenchOptions, detect: Option<Arc<DetectEngine>>) -> Bench {
         let t0 = Instant::now();
         let (files, mut warnings) = expand_inputs(&opts.inputs);
-        let size: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
         let mut src = PcapFileSource::new(files);
-        let arena = FrameArena::read(&mut src, size as usize);
+        let arena = FrameArena::read(&mut src);
         warnings.extend(src.take_warnings());
         Bench {
             opts,
@@ -150,7 +149,7 @@ impl Bench {
             detect: self.detect.clone(),
             metrics: None,
         };
-        let mut src = self.arena.source(CHUNK);
+        let mut src = self.arena.source();
         let out = run_source(&opts, &mut src, self.arena.bytes(), self.opts.profile, |_, _| {})?;
         if let Some(e) = &out.summary.output_error {
             anyhow::bail!("output failed: {e}");
