@@ -352,9 +352,9 @@ mod tests {
         assert!(c.load(&key).is_none());
         c.store(&key, &db);
         let back = c.load(&key).expect("hit");
-        let mut s = back.alloc_scratch().unwrap();
+        let s = back.alloc_scratch().unwrap();
         let mut n = 0;
-        back.scan("xxabcxx", &mut s, |_, _, _, _| {
+        back.scan("xxabcxx", &s, |_, _, _, _| {
             n += 1;
             Matching::Continue
         })
