@@ -184,8 +184,6 @@ pub struct DetectEngine {
     engine: Engine,
     /// IP-only rules, in evaluation order.
     ip_only: Vec<u32>,
-    /// The same, indexed by address (see [`crate::detect::iponly`]).
-    ip_only_index: crate::detect::iponly::IpOnlyIndex,
 }
 
 impl std::fmt::Debug for DetectEngine {
@@ -663,10 +661,7 @@ impl DetectEngine {
         stats.groups = groups.len() + always_sets.len();
         stats.patterns = groups.iter().map(|g| g.pattern_rules.len()).sum();
         stats.compile_secs = t0.elapsed().as_secs_f64();
-        let ip_only: Vec<u32> = rules.iter().enumerate().filter(|(_, r)| r.ip_only).map(|(i, _)| i as u32).collect();
-        let ip_only_index = crate::detect::iponly::IpOnlyIndex::build(
-            &ip_only.iter().map(|&i| (i, &rules[i as usize].rule.src, &rules[i as usize].rule.dst)).collect::<Vec<_>>(),
-        );
+        let ip_only = rules.iter().enumerate().filter(|(_, r)| r.ip_only).map(|(i, _)| i as u32).collect();
         DetectEngine {
             rules,
             groups,
@@ -678,7 +673,6 @@ impl DetectEngine {
             thresholds: Mutex::new(ThresholdTable::default()),
             engine,
             ip_only,
-            ip_only_index,
         }
     }
 
@@ -816,7 +810,7 @@ impl DetectEngine {
             }
         }
         if ip_only_due {
-            self.ip_only_index.candidates(&d.src, &d.dst, d.is_ipv6(), &mut s.candidates);
+            s.candidates.extend_from_slice(&self.ip_only);
         }
         s.candidates.sort_unstable();
         let mut vars = [0i64; MAX_VARS];

@@ -12,7 +12,6 @@
 
 pub mod cache;
 pub mod engine;
-pub mod iponly;
 pub mod matcher;
 pub mod packet;
 pub mod profile;
