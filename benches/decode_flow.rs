@@ -68,10 +68,10 @@ fn bench(c: &mut Criterion) {
             let mut ended = 0u64;
             for (d, fp, ts) in &decoded {
                 if let Some(fp) = fp {
-                    t.packet(fp, fp.key.hash(), d, picket::capture::Timestamp(*ts), 0, &mut cn, &mut |_| ended += 1);
+                    t.packet(fp, fp.key.hash(), d, picket::capture::Timestamp(*ts), 0, &mut cn, &mut |_, _| ended += 1);
                 }
             }
-            t.drain(&mut cn, &mut |_| ended += 1);
+            t.drain(&mut cn, &mut |_, _| ended += 1);
             assert_eq!(ended, cn.get(C::FlowTotal));
             ended
         })

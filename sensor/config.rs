@@ -490,11 +490,16 @@ pub enum EngineKind {
 pub struct DetectConfig {
     /// `hyperscan` or `aho-corasick`.
     pub engine: EngineKind,
+    /// Folder of the compiled prefilter databases (Hyperscan), so that a restart with the same
+    /// rules skips their compilation; empty disables the cache. The default falls back to
+    /// `$XDG_CACHE_HOME/picket` (or `~/.cache/picket`), then a private temp folder, when it
+    /// cannot be written.
+    pub cache_dir: String,
 }
 
 impl Default for DetectConfig {
     fn default() -> Self {
-        DetectConfig { engine: EngineKind::Hyperscan }
+        DetectConfig { engine: EngineKind::Hyperscan, cache_dir: crate::detect::cache::DEFAULT_DIR.to_string() }
     }
 }
 

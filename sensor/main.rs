@@ -26,6 +26,8 @@ enum Cmd {
     Replay(ReplayArgs),
     /// The daemon: capture live traffic (AF_PACKET or pnet) until SIGTERM; SIGHUP reloads rules.
     Run(RunArgs),
+    /// Measure throughput on captures held in memory (and with --profile, what each rule costs).
+    Bench(BenchArgs),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -149,6 +151,38 @@ struct ReplayArgs {
     inputs: Vec<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Rule file or folder of .rules files (repeatable); none measures the pipeline alone.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Configuration file (TOML).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Override a configuration key by dotted path (repeatable).
+    #[arg(long = "set", value_name = "K=V")]
+    set: Vec<String>,
+    /// Passes over the captures; the median is reported.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    loops: usize,
+    /// Worker threads (default: runtime.workers, 0 = one per core).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Per-rule cost table: checks, matches, alerts and verification time per rule, and
+    /// totals per keyword kind and per buffer (over all loops).
+    #[arg(long)]
+    profile: bool,
+    /// Rules shown in the text profile (all of them go to --json).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    top: usize,
+    /// Also write the results (and the whole profile) as JSON to this file.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Capture files or folders, read into memory once.
+    #[arg(required = true, value_name = "PCAP|DIR")]
+    inputs: Vec<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -164,6 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.cmd {
         Cmd::Replay(a) => cmd_replay(a),
         Cmd::Run(a) => cmd_run(a),
+        Cmd::Bench(a) => cmd_bench(a),
         Cmd::Rules { cmd: RulesCmd::Check { rules, config, set, verbose } } => {
             cmd_rules_check(&rules, config, &set, verbose)
         }
@@ -242,6 +277,9 @@ fn cmd_rules_check(
         }
     }
     let (engine, report) = load_engine(rules, &config);
+    for w in &report.cache.warnings {
+        eprintln!("picket: warning: {w}");
+    }
     let st = &engine.stats;
     let total = st.loaded + st.failed + st.skipped;
     println!("rules: {total} read from {} file(s)", report.files);
@@ -277,6 +315,19 @@ fn cmd_rules_check(
         report.compile_secs,
         report.parse_secs + report.compile_secs
     );
+    let c = &report.cache;
+    match &c.dir {
+        Some(d) => println!(
+            "prefilter cache: {}: {} hit(s), {} compiled, {} stored, {} bad file(s) replaced, {} write error(s)",
+            d.display(),
+            c.hits,
+            c.misses,
+            c.stored,
+            c.rejected,
+            c.write_errors
+        ),
+        None => println!("prefilter cache: off"),
+    }
     let mut by: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for e in &engine.errors {
         *by.entry(e.kind.label()).or_default() += 1;
@@ -305,6 +356,9 @@ fn load_rules_or_fail(paths: &[PathBuf], config: &Config) -> anyhow::Result<(Det
         }
     }
     let (engine, report) = load_engine(paths, config);
+    for w in &report.cache.warnings {
+        eprintln!("picket: warning: {w}");
+    }
     // One line per unusable rule would drown a terminal with ET Open: show the first few and
     // a summary by reason; `picket rules check` lists them all.
     let mut shown = 0;
@@ -363,15 +417,7 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         let (engine, report) = load_rules_or_fail(&a.rules, &config)?;
         if !a.quiet {
-            eprintln!(
-                "picket: rules: {} loaded, {} failed, {} skipped (unsupported) from {} file(s); parse {:.2} s, compile {:.2} s",
-                engine.stats.loaded,
-                engine.stats.failed,
-                engine.stats.skipped,
-                report.files,
-                report.parse_secs,
-                report.compile_secs
-            );
+            eprintln!("picket: {}", load_line(&engine, &report, report.parse_secs + report.compile_secs));
         }
         Some(Arc::new(engine))
     };
@@ -424,4 +470,114 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
+    use picket::runtime::bench::{median, Bench, BenchOptions};
+    use std::io::Write;
+    let config = Config::load(a.config.as_deref(), &a.set)?;
+    if a.workers == Some(0) {
+        anyhow::bail!("--workers must be at least 1");
+    }
+    if a.loops == 0 {
+        anyhow::bail!("--loops must be at least 1");
+    }
+    let mut out = std::io::stdout().lock();
+    let (detect, load) = if a.rules.is_empty() {
+        (None, None)
+    } else {
+        let t0 = std::time::Instant::now();
+        let (engine, report) = load_rules_or_fail(&a.rules, &config)?;
+        let total = t0.elapsed().as_secs_f64();
+        let _ = writeln!(out, "{}", load_line(&engine, &report, total));
+        (Some(Arc::new(engine)), Some((report, total)))
+    };
+    let workers = a.workers.unwrap_or_else(|| config.worker_count());
+    let mut bench =
+        Bench::new(BenchOptions { inputs: a.inputs.clone(), config, workers, profile: a.profile }, detect.clone());
+    for w in &bench.warnings {
+        eprintln!("picket: warning: {w}");
+    }
+    if bench.files == 0 || bench.frames() == 0 {
+        anyhow::bail!("no capture could be read");
+    }
+    let _ = writeln!(
+        out,
+        "input: {} file(s), {} frames, {:.1} MB held in memory (read in {:.2} s); {} worker(s), {} loop(s)",
+        bench.files,
+        bench.frames(),
+        bench.bytes() as f64 / 1e6,
+        bench.read_secs,
+        workers,
+        a.loops
+    );
+    let mut loops = Vec::with_capacity(a.loops);
+    for i in 0..a.loops {
+        let r = bench.run_once()?;
+        let _ = writeln!(out, "loop {}/{}: {}", i + 1, a.loops, r.line());
+        let _ = out.flush();
+        loops.push(r);
+    }
+    let med = median(&loops).unwrap_or_default();
+    let _ = writeln!(out, "median: {}", med.line());
+    if loops.iter().any(|l| l.alerts != med.alerts) {
+        let _ = writeln!(out, "warning: the loops gave different alert counts (a bug: please report it)");
+    }
+    let report = bench.report();
+    if let Some(r) = &report {
+        if a.profile {
+            let _ = writeln!(
+                out,
+                "profile of {} loop(s) x {} worker(s) (with --profile the times above include the profiler's clock reads):",
+                a.loops, workers
+            );
+            let _ = write!(out, "{}", r.text(a.top));
+        }
+    }
+    if let Some(path) = &a.json {
+        let load_json = load.as_ref().map(|(rep, total)| {
+            let st = detect.as_ref().map(|d| d.stats.clone()).unwrap_or_default();
+            serde_json::json!({
+                "files": rep.files,
+                "loaded": st.loaded,
+                "failed": st.failed,
+                "skipped": st.skipped,
+                "parse_secs": rep.parse_secs,
+                "compile_secs": rep.compile_secs,
+                "total_secs": total,
+                "cache": rep.cache.json(),
+            })
+        });
+        let doc = serde_json::json!({
+            "workers": workers,
+            "input": {
+                "files": bench.files,
+                "frames": bench.frames(),
+                "bytes": bench.bytes(),
+                "read_secs": bench.read_secs,
+            },
+            "rules": load_json,
+            "loops": loops.iter().map(|l| l.json()).collect::<Vec<_>>(),
+            "median": med.json(),
+            "profile": report.as_ref().filter(|_| a.profile).map(|r| r.json()),
+        });
+        let text = serde_json::to_string_pretty(&doc)?;
+        std::fs::write(path, text + "\n").map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one-line summary of a rule load (replay, bench).
+fn load_line(engine: &DetectEngine, report: &LoadReport, total_secs: f64) -> String {
+    format!(
+        "rules: {} loaded, {} failed, {} skipped (unsupported) from {} file(s); load {:.2} s: parse {:.2} s, compile {:.2} s{}",
+        engine.stats.loaded,
+        engine.stats.failed,
+        engine.stats.skipped,
+        report.files,
+        total_secs,
+        report.parse_secs,
+        report.compile_secs,
+        report.cache.summary(),
+    )
 }

@@ -400,6 +400,7 @@ impl AppSet {
         rules: Vec<(AppRule, Option<(usize, PatternSpec)>)>,
         xforms: Vec<Vec<Xform>>,
         engine: Engine,
+        cache: Option<&crate::detect::cache::DbCache>,
         errors: &mut Vec<String>,
     ) -> AppSet {
         let mut set = AppSet { xforms, ..AppSet::default() };
@@ -441,7 +442,7 @@ impl AppSet {
         for (key, bufs) in pats {
             let g = set.groups.entry(key).or_default();
             for ((kind, xf), (patterns, pattern_rules, _)) in bufs {
-                let mpm = match Mpm::build(engine, &patterns) {
+                let mpm = match Mpm::build_cached(engine, &patterns, cache) {
                     Ok(m) => m,
                     Err(e) => {
                         errors.push(format!("{e}; using the reference matcher for an app-layer buffer"));

@@ -248,6 +248,8 @@ pub struct DetectScratch {
     /// Transform output buffers.
     xa: Vec<u8>,
     xb: Vec<u8>,
+    /// Per-rule profile (`picket bench --profile`); `None` (no cost) unless profiling.
+    pub profile: Option<Box<crate::detect::profile::RuleProfile>>,
 }
 
 /// Per-flow detection state.
@@ -631,7 +633,18 @@ fn render_alert_json(r: &Rule) -> Vec<u8> {
 impl DetectEngine {
     /// Compiles a parsed rule set. Rules that cannot be used are moved to `errors` with the
     /// reason (kind [`ErrorKind::Unsupported`] or a compile error).
-    pub fn build(rules: Vec<Rule>, mut errors: Vec<RuleError>, flowbits: usize, kind: EngineKind) -> DetectEngine {
+    pub fn build(rules: Vec<Rule>, errors: Vec<RuleError>, flowbits: usize, kind: EngineKind) -> DetectEngine {
+        DetectEngine::build_cached(rules, errors, flowbits, kind, None)
+    }
+
+    /// [`DetectEngine::build`], with prefilter databases taken from (and stored to) `cache`.
+    pub fn build_cached(
+        rules: Vec<Rule>,
+        mut errors: Vec<RuleError>,
+        flowbits: usize,
+        kind: EngineKind,
+        cache: Option<&crate::detect::cache::DbCache>,
+    ) -> DetectEngine {
         let t0 = std::time::Instant::now();
         let engine = engine_of(kind);
         let failed = errors.len();
@@ -776,7 +789,7 @@ impl DetectEngine {
         }
         let app_fast = app_rules.iter().filter(|(ar, fp)| fp.is_some() && !rules[ar.rule as usize].swapped).count();
         let mut app_errors = Vec::new();
-        let app = AppSet::build(app_rules, xforms, engine, &mut app_errors);
+        let app = AppSet::build(app_rules, xforms, engine, cache, &mut app_errors);
         stats.loaded = rules.iter().filter(|r| !r.swapped).count();
         stats.with_fast_pattern = rules.iter().filter(|r| !r.swapped && r.fast_pattern.is_some()).count();
         stats.ip_only = rules.iter().filter(|r| !r.swapped && r.ip_only).count();
@@ -803,7 +816,7 @@ impl DetectEngine {
                 let with_fp: Vec<u32> =
                     members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_some()).collect();
                 let group = *mpm_cache.entry(with_fp.clone()).or_insert_with(|| {
-                    groups.push(build_group(&with_fp, &rules, engine, &mut mpm_errors));
+                    groups.push(build_group(&with_fp, &rules, engine, cache, &mut mpm_errors));
                     groups.len() - 1
                 });
                 let always: Vec<u32> =
@@ -905,6 +918,15 @@ impl DetectEngine {
             alerts: Vec::with_capacity(PACKET_ALERT_MAX),
             xa: Vec::new(),
             xb: Vec::new(),
+            profile: None,
+        }
+    }
+
+    /// Forgets the shared threshold state (`picket bench` replays the same capture again).
+    pub fn reset_thresholds(&self) {
+        match self.thresholds.lock() {
+            Ok(mut t) => t.map.clear(),
+            Err(p) => p.into_inner().map.clear(),
         }
     }
 
@@ -1021,6 +1043,9 @@ impl DetectEngine {
         while i < s.candidates.len() {
             let rn = s.candidates[i];
             i += 1;
+            if let Some(p) = s.profile.as_deref_mut() {
+                p.check(rn);
+            }
             let cr = &self.rules[rn as usize];
             let r = &cr.rule;
             if cr.ip_only && !transports_of(r.proto.transport).contains(&t) {
@@ -1067,6 +1092,9 @@ impl DetectEngine {
                 }
                 flowbits_apply(r, st);
             }
+            if let Some(p) = s.profile.as_deref_mut() {
+                p.matched(rn);
+            }
             if r.action == Action::Pass {
                 // Pass rules come first in rule order, so nothing was queued yet; with a flow,
                 // the whole flow is passed from here on.
@@ -1094,6 +1122,9 @@ impl DetectEngine {
                 continue;
             }
             s.alerts.push(AlertHit { rule: rn, tx: NO_TX });
+        }
+        if let Some(p) = s.profile.as_deref_mut() {
+            p.end(&s.alerts);
         }
         if let Some(st) = fstate {
             st.ip_only_done[dir] = true;
@@ -1168,6 +1199,7 @@ impl DetectEngine {
     ) {
         let dir = ctx.dir;
         let to_server = dir == 0;
+        let first_alert = s.alerts.len();
         let mask = if to_server { app_bits::TS } else { app_bits::TC };
         let cur = bits & mask;
         if cur == 0 {
@@ -1244,6 +1276,9 @@ impl DetectEngine {
             if insp[ii].done.binary_search(&key).is_ok() {
                 continue;
             }
+            if let Some(p) = s.profile.as_deref_mut() {
+                p.check(rn);
+            }
             let Some(ar) = self.app.by_rule.get(&rn).and_then(|&i| self.app.rules.get(i as usize)) else { continue };
             if ar.dirs & (1 << dir) == 0 || ar.need[dir as usize] & !bits != 0 {
                 continue;
@@ -1288,6 +1323,9 @@ impl DetectEngine {
                 }
                 flowbits_apply(r, fstate);
             }
+            if let Some(p) = s.profile.as_deref_mut() {
+                p.matched(rn);
+            }
             if r.action == Action::Pass {
                 fstate.pass = true;
                 break;
@@ -1310,7 +1348,9 @@ impl DetectEngine {
             }
             s.alerts.push(AlertHit { rule: rn, tx: tx_id });
         }
-        let _ = ctx.finalize;
+        if let Some(p) = s.profile.as_deref_mut() {
+            p.end(s.alerts.get(first_alert..).unwrap_or(&[]));
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1511,7 +1551,13 @@ fn flowbits_apply(r: &Rule, st: &mut FlowDetect) {
     }
 }
 
-fn build_group(set: &[u32], rules: &[CompiledRule], engine: Engine, errors: &mut Vec<String>) -> Group {
+fn build_group(
+    set: &[u32],
+    rules: &[CompiledRule],
+    engine: Engine,
+    cache: Option<&crate::detect::cache::DbCache>,
+    errors: &mut Vec<String>,
+) -> Group {
     let mut g = Group::default();
     let mut pat_index: HashMap<PatternSpec, u32> = HashMap::new();
     let mut pats: Vec<PatternSpec> = Vec::new();
@@ -1526,7 +1572,7 @@ fn build_group(set: &[u32], rules: &[CompiledRule], engine: Engine, errors: &mut
         }
     }
     if !pats.is_empty() {
-        match Mpm::build(engine, &pats) {
+        match Mpm::build_cached(engine, &pats, cache) {
             Ok(m) => g.mpm = Some(m),
             Err(e) => {
                 // Same candidates, slower: never lose rules to a database that failed.

@@ -17,6 +17,8 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use hyperscan::prelude::*;
 
+use crate::detect::cache::DbCache;
+
 /// One literal given to the prefilter.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PatternSpec {
@@ -79,6 +81,12 @@ fn hs_escape(bytes: &[u8]) -> String {
 impl Mpm {
     /// Compiles `patterns` for `engine`.
     pub fn build(engine: Engine, patterns: &[PatternSpec]) -> Result<Mpm, String> {
+        Mpm::build_cached(engine, patterns, None)
+    }
+
+    /// Compiles `patterns` for `engine`; a Hyperscan database is taken from `cache` when it
+    /// holds one for exactly these patterns, and stored there after a compile.
+    pub fn build_cached(engine: Engine, patterns: &[PatternSpec], cache: Option<&DbCache>) -> Result<Mpm, String> {
         if patterns.is_empty() {
             return Ok(Mpm::Empty);
         }
@@ -105,8 +113,22 @@ impl Mpm {
                 let db = if v.is_empty() {
                     None
                 } else {
-                    let pats: Patterns = v.into_iter().collect();
-                    Some(pats.build().map_err(|e| format!("hyperscan compile: {e}"))?)
+                    let key = cache.map(|_| {
+                        DbCache::key(
+                            v.iter().map(|p| (p.id.unwrap_or(0) as u32, p.flags.bits(), p.expression.as_bytes())),
+                        )
+                    });
+                    match cache.zip(key.as_ref()).and_then(|(c, k)| c.load(k)) {
+                        Some(db) => Some(db),
+                        None => {
+                            let pats: Patterns = v.into_iter().collect();
+                            let db: BlockDatabase = pats.build().map_err(|e| format!("hyperscan compile: {e}"))?;
+                            if let (Some(c), Some(k)) = (cache, key.as_ref()) {
+                                c.store(k, &db);
+                            }
+                            Some(db)
+                        }
+                    }
                 };
                 Ok(Mpm::Hs(db, singles))
             }
@@ -152,7 +174,18 @@ impl Mpm {
                         Matching::Continue
                     });
                 }
-                if !singles.is_empty() {
+                if !singles.is_empty() && singles.len() <= 8 {
+                    // A few one-byte patterns: a word-at-a-time search each (`contains` is
+                    // core's memchr) beats a byte-by-byte table over the whole buffer.
+                    for &(b, nocase, id) in singles {
+                        let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+                        if hay.contains(&b)
+                            || (nocase && ((lo != b && hay.contains(&lo)) || (up != b && hay.contains(&up))))
+                        {
+                            on_match(id);
+                        }
+                    }
+                } else if !singles.is_empty() {
                     let mut seen = [false; 256];
                     for &b in hay {
                         seen[b as usize] = true;

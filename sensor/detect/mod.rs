@@ -11,9 +11,11 @@
 //! matches), or panics on packet bytes.
 
 pub mod app;
+pub mod cache;
 pub mod engine;
 pub mod matcher;
 pub mod packet;
+pub mod profile;
 pub mod transform;
 pub mod verify;
 
@@ -32,6 +34,8 @@ pub struct LoadReport {
     pub parse_secs: f64,
     /// Seconds compiling (pcre, prefilter databases).
     pub compile_secs: f64,
+    /// What the compiled-database cache did.
+    pub cache: cache::CacheStats,
 }
 
 /// Parses and compiles the rules at `paths` with the configuration's variables and engine.
@@ -41,7 +45,20 @@ pub fn load_engine(paths: &[PathBuf], cfg: &Config) -> (engine::DetectEngine, Lo
     let parse_secs = t0.elapsed().as_secs_f64();
     let files = set.files;
     let t1 = Instant::now();
-    let eng = engine::DetectEngine::build(set.rules, set.errors, set.flowbit_names.len(), cfg.detect.engine);
+    // Only Hyperscan databases are cached (Aho-Corasick automata build quickly).
+    let (db_cache, warning) = match cfg.detect.engine {
+        crate::config::EngineKind::Hyperscan => cache::DbCache::open(&cfg.detect.cache_dir),
+        _ => (None, None),
+    };
+    let eng = engine::DetectEngine::build_cached(
+        set.rules,
+        set.errors,
+        set.flowbit_names.len(),
+        cfg.detect.engine,
+        db_cache.as_ref(),
+    );
     let compile_secs = t1.elapsed().as_secs_f64();
-    (eng, LoadReport { files, parse_secs, compile_secs })
+    let mut cache = db_cache.map(|c| c.stats()).unwrap_or_default();
+    cache.warnings.splice(0..0, warning);
+    (eng, LoadReport { files, parse_secs, compile_secs, cache })
 }

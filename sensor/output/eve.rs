@@ -56,14 +56,17 @@ impl<'a> Json<'a> {
     /// `"k":n`.
     pub fn u64(&mut self, k: &str, v: u64) -> &mut Self {
         self.key(k);
-        let _ = write!(self.buf, "{v}");
+        push_u64(self.buf, v);
         self
     }
 
     /// `"k":n` (signed).
     pub fn i64(&mut self, k: &str, v: i64) -> &mut Self {
         self.key(k);
-        let _ = write!(self.buf, "{v}");
+        if v < 0 {
+            self.buf.push(b'-');
+        }
+        push_u64(self.buf, v.unsigned_abs());
         self
     }
 
@@ -86,7 +89,21 @@ impl<'a> Json<'a> {
     /// `"k":"<address>"`.
     pub fn ip(&mut self, k: &str, a: IpAddr) -> &mut Self {
         self.key(k);
-        let _ = write!(self.buf, "\"{a}\"");
+        match a {
+            IpAddr::V4(v) => {
+                self.buf.push(b'"');
+                for (i, o) in v.octets().iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(b'.');
+                    }
+                    push_u64(self.buf, *o as u64);
+                }
+                self.buf.push(b'"');
+            }
+            IpAddr::V6(_) => {
+                let _ = write!(self.buf, "\"{a}\"");
+            }
+        }
         self
     }
 
@@ -111,7 +128,7 @@ impl<'a> Json<'a> {
             if i > 0 {
                 self.buf.push(b',');
             }
-            let _ = write!(self.buf, "{x}");
+            push_u64(self.buf, *x);
         }
         self.buf.push(b']');
         self
@@ -121,6 +138,30 @@ impl<'a> Json<'a> {
     pub fn end(self) {
         self.buf.push(b'}');
     }
+}
+
+/// Appends the decimal digits of `v` (what `write!("{v}")` gives, without the formatter: EVE
+/// lines are mostly numbers, and the formatting machinery was a tenth of a worker's time).
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `v` (< 100) as two digits.
+#[inline]
+fn push_2(out: &mut Vec<u8>, v: u32) {
+    out.push(b'0' + (v / 10 % 10) as u8);
+    out.push(b'0' + (v % 10) as u8);
 }
 
 /// Writes a JSON string literal for `v`, escaping as JSON requires. Invalid UTF-8 bytes are
@@ -187,18 +228,29 @@ fn civil(days: i64) -> (i64, u32, u32) {
 pub fn fmt_ts(out: &mut Vec<u8>, ts: Timestamp) {
     let secs = ts.secs() as i64;
     let (y, mo, d) = civil(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
-        y,
-        mo,
-        d,
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60,
-        ts.subsec_micros()
-    );
+    let sod = secs.rem_euclid(86_400) as u32;
+    if (0..10_000).contains(&y) {
+        push_2(out, (y / 100) as u32);
+        push_2(out, (y % 100) as u32);
+    } else {
+        let _ = write!(out, "{y:04}");
+    }
+    out.push(b'-');
+    push_2(out, mo);
+    out.push(b'-');
+    push_2(out, d);
+    out.push(b'T');
+    push_2(out, sod / 3600);
+    out.push(b':');
+    push_2(out, (sod / 60) % 60);
+    out.push(b':');
+    push_2(out, sod % 60);
+    out.push(b'.');
+    let us = ts.subsec_micros();
+    push_2(out, us / 10_000);
+    push_2(out, us / 100 % 100);
+    push_2(out, us % 100);
+    out.extend_from_slice(b"+0000");
 }
 
 /// Protocol name as Suricata writes `proto`.
@@ -242,9 +294,10 @@ pub fn flow_community_id<S>(f: &Flow<S>) -> String {
 fn tcp_flags_obj(j: &mut Json<'_>, ts: u8, tc: u8) {
     let all = ts | tc;
     let mut t = j.begin("tcp");
-    t.str("tcp_flags", &format!("{all:02x}"));
-    t.str("tcp_flags_ts", &format!("{ts:02x}"));
-    t.str("tcp_flags_tc", &format!("{tc:02x}"));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (k, v) in [("tcp_flags", all), ("tcp_flags_ts", ts), ("tcp_flags_tc", tc)] {
+        t.raw(k, &[b'"', HEX[(v >> 4) as usize], HEX[(v & 15) as usize], b'"']);
+    }
     for (bit, name) in [
         (0x02, "syn"),
         (0x01, "fin"),
@@ -341,6 +394,28 @@ pub fn stats_event(out: &mut Vec<u8>, ts: Timestamp, uptime_secs: u64, stats: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_and_addresses_are_written_as_the_formatter_writes_them() {
+        for v in [0u64, 1, 9, 10, 99, 100, 12345, u32::MAX as u64, u64::MAX] {
+            let mut b = Vec::new();
+            push_u64(&mut b, v);
+            assert_eq!(b, v.to_string().into_bytes());
+        }
+        for v in [0i64, -1, 42, i64::MIN, i64::MAX] {
+            let mut b = Vec::new();
+            Json::object(&mut b).i64("k", v);
+            assert_eq!(b, format!("{{\"k\":{v}").into_bytes());
+        }
+        for a in ["0.0.0.0", "10.2.3.255", "255.255.255.255", "2001:db8::1"] {
+            let mut b = Vec::new();
+            Json::object(&mut b).ip("k", a.parse().unwrap());
+            assert_eq!(b, format!("{{\"k\":\"{a}\"").into_bytes());
+        }
+        let mut v = Vec::new();
+        fmt_ts(&mut v, Timestamp::from_parts(0, 7_000));
+        assert_eq!(std::str::from_utf8(&v).unwrap(), "1970-01-01T00:00:00.000007+0000");
+    }
 
     #[test]
     fn timestamp_format() {

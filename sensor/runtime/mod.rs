@@ -4,6 +4,7 @@
 //! flow hash, N shared-nothing workers own their flows, one output thread owns the EVE sink;
 //! bounded channels between them, so memory is bounded and back-pressure is explicit.
 
+pub mod bench;
 pub mod live;
 pub mod replay;
 pub mod worker;

@@ -22,6 +22,7 @@ use crate::config::{ChecksumMode, Config};
 use crate::decode::checksum::{self, AutoState, Mode};
 use crate::decode::{flags, Decoded, Decoder};
 use crate::defrag::{self, Defrag};
+use crate::detect::profile::RuleProfile;
 use crate::flow::FlowKey;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
@@ -97,11 +98,45 @@ enum OutMsg {
 
 /// Runs a replay to the end.
 pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
-    let cfg = &opts.config;
-    let nworkers = opts.workers.unwrap_or_else(|| cfg.worker_count()).clamp(1, 1024);
     let (files, mut warnings) = expand_inputs(&opts.inputs);
     let missing_inputs = warnings.len() as u64;
     let total_bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let mut src = PcapFileSource::new(files);
+    let run = run_source(&opts, &mut src, total_bytes, false, |src, c| {
+        c.add(C::CaptureFiles, src.files_opened);
+        c.add(C::CaptureFileErrors, src.files_failed + missing_inputs);
+        c.add(C::CaptureCaplenOverSnaplen, src.over_snaplen);
+    })?;
+    let mut summary = run.summary;
+    warnings.append(&mut summary.warnings);
+    summary.warnings = warnings;
+    summary.files_read = src.files_opened;
+    summary.files_failed = src.files_failed;
+    Ok(summary)
+}
+
+/// What [`run_source`] gives back: the summary, and the workers' rule profiles when asked for.
+pub struct RunOutput {
+    /// As for a replay (`files_read`/`files_failed` are left at 0: only the caller knows them).
+    pub summary: ReplaySummary,
+    /// One per worker, when `profile` was set and rules were loaded.
+    pub profiles: Vec<Box<RuleProfile>>,
+}
+
+/// Runs every frame of `src` through the pipeline (reader on this thread, workers, output
+/// thread), as `picket replay` does for files and `picket bench` for frames held in memory.
+/// `end` runs on the reader's counters once the source is exhausted (for counters only the
+/// source knows); `opts.inputs` is not read. With `profile`, every worker keeps a per-rule
+/// profile (see [`crate::detect::profile`]).
+pub fn run_source<S: PacketSource + ?Sized>(
+    opts: &ReplayOptions,
+    src: &mut S,
+    total_bytes: u64,
+    profile: bool,
+    end: impl FnOnce(&mut S, &mut Counters),
+) -> anyhow::Result<RunOutput> {
+    let cfg = &opts.config;
+    let nworkers = opts.workers.unwrap_or_else(|| cfg.worker_count()).clamp(1, 1024);
 
     let sink = match &opts.eve {
         Some(p) => Sink::open(p).map_err(|e| anyhow::anyhow!("{}: cannot open for writing: {e}", p.display()))?,
@@ -157,7 +192,11 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         let scfg = cfg.stream.engine_config(nworkers);
         let hcfg = cfg.app.http.parser_config();
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
-            let w = Worker::new(id, table, flow_events).with_detect(detect).with_stream(scfg).with_http(hcfg);
+            let w = Worker::new(id, table, flow_events)
+                .with_detect(detect)
+                .with_stream(scfg)
+                .with_http(hcfg)
+                .with_profile(profile);
             worker_loop(w, rx, out_tx, recycle_tx, hub)
         })?);
     }
@@ -185,7 +224,6 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
         batch_size,
         drop_when_full: false,
     };
-    let mut src = PcapFileSource::new(files);
     let mut pcap_cnt: u64 = 0;
     let mut now = Timestamp(0);
     let mut d = Decoded::default();
@@ -336,18 +374,20 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     if auto.disabled_by_auto() {
         reader_c.set(C::ChecksumAutoDisabled, 1);
     }
-    warnings.extend(src.take_warnings());
-    reader_c.add(C::CaptureFiles, src.files_opened);
-    reader_c.add(C::CaptureFileErrors, src.files_failed + missing_inputs);
-    reader_c.add(C::CaptureCaplenOverSnaplen, src.over_snaplen);
+    let warnings = src.take_warnings();
+    end(src, &mut reader_c);
 
     if let Some(h) = &opts.metrics {
         h.publish("reader", &reader_c);
     }
     let mut total = reader_c;
+    let mut profiles = Vec::new();
     for h in handles {
         match h.join() {
-            Ok(c) => total.merge(&c),
+            Ok((c, p)) => {
+                total.merge(&c);
+                profiles.extend(p);
+            }
             Err(_) => anyhow::bail!("a worker thread panicked (a bug: please report it with the capture)"),
         }
     }
@@ -383,15 +423,16 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     };
     total.merge(&writer.counters);
     let wall = start.elapsed();
-    Ok(ReplaySummary {
+    let summary = ReplaySummary {
         counters: total,
         warnings,
-        files_read: src.files_opened,
-        files_failed: src.files_failed,
+        files_read: 0,
+        files_failed: 0,
         wall,
         workers: nworkers,
         output_error: writer.first_error,
-    })
+    };
+    Ok(RunOutput { summary, profiles })
 }
 
 /// The reader's side of the worker queues: a pending batch and pending timeout ticks per
@@ -472,7 +513,7 @@ fn worker_loop(
     out: Sender<OutMsg>,
     recycle: Sender<Vec<Pkt>>,
     hub: Option<Arc<MetricsHub>>,
-) -> Counters {
+) -> (Counters, Option<Box<RuleProfile>>) {
     for mut batch in rx {
         w.process(&batch);
         if let Some(h) = &hub {
@@ -491,5 +532,6 @@ fn worker_loop(
     if let Some(h) = &hub {
         h.publish_worker(w.id, &w.counters);
     }
-    w.counters
+    let profile = w.take_profile();
+    (w.counters, profile)
 }

@@ -444,6 +444,19 @@ impl Worker {
         self
     }
 
+    /// Turns per-rule profiling on (`picket bench --profile`; a no-op without rules).
+    pub fn with_profile(mut self, on: bool) -> Self {
+        if let (true, Some((e, s))) = (on, self.detect.as_mut()) {
+            s.profile = Some(Box::new(crate::detect::profile::RuleProfile::new(e.rules.len())));
+        }
+        self
+    }
+
+    /// Takes the rule profile, when profiling.
+    pub fn take_profile(&mut self) -> Option<Box<crate::detect::profile::RuleProfile>> {
+        self.detect.as_mut().and_then(|(_, s)| s.profile.take())
+    }
+
     /// Sets the stream settings (before the first packet).
     pub fn with_stream(mut self, cfg: StreamConfig) -> Self {
         let raw = self.stream.raw;
