@@ -1291,11 +1291,19 @@ impl DetectEngine {
             for l in &ar.lists {
                 let xs = self.app.xforms.get(l.xf).map_or(&[][..], |v| v.as_slice());
                 let DetectScratch { verify: vs, xa, xb, .. } = &mut *s;
-                let ok = app::for_each_buf(l.kind, tx, to_server, &mut |b| {
+                let mut check = |b: &[u8]| {
                     let tb = transform::apply(xs, b, xa, xb);
                     vars.iter_mut().for_each(|v| *v = 0);
                     verify::inspect(&l.list, tb, &mut vars, vs)
-                });
+                };
+                let ok = if l.kind == app::BufKind::HttpRaw && !matches!(tx, TxRef::Http(_)) {
+                    // payload keywords next to a non-HTTP buffer: the packet's payload (a DNS
+                    // datagram is its message)
+                    let pl = ctx.d.payload(ctx.frame);
+                    !pl.is_empty() && check(pl)
+                } else {
+                    app::for_each_buf(l.kind, tx, to_server, &mut check)
+                };
                 if !ok {
                     all = false;
                     break;

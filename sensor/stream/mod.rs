@@ -427,6 +427,9 @@ impl StreamEngine {
                 c.inc(C::StreamRstInvalid);
                 accept = false;
             }
+        } else if ssn.state == TcpState::Closed && ssn.flags & S_RST != 0 {
+            // a session reset is over: later packets of the tuple add nothing to it
+            accept = false;
         } else {
             match ssn.state {
                 TcpState::None => accept = false,
