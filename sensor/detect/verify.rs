@@ -138,7 +138,14 @@ struct ContentItem {
 }
 
 struct PcreItem {
+    /// Compiled without JIT at load (validates the expression, small).
     re: Regex,
+    /// The JIT-compiled form, built the first time the expression runs: most of a large
+    /// rule set's expressions never run on a given network, and JIT code costs memory.
+    jit: std::sync::OnceLock<Option<Regex>>,
+    /// The expression as compiled, with its flags, to build the JIT form.
+    pat: String,
+    flags: [bool; 4],
     expr: String,
     negated: bool,
     relative: bool,
@@ -496,22 +503,23 @@ fn compile_pcre(p: &Pcre) -> Result<PcreItem, String> {
     } else {
         pat.push_str(&body);
     }
-    let re = RegexBuilder::new()
-        .caseless(p.caseless)
-        .dotall(p.dotall)
-        .extended(p.extended)
-        .multi_line(p.multiline)
-        .jit_if_available(true)
-        .build(&pat)
-        .map_err(|e| format!("pcre \"{}\" failed to compile: {}", p.expr, e))?;
+    let flags = [p.caseless, p.dotall, p.extended, p.multiline];
+    let re = build_pcre(&pat, flags, false).map_err(|e| format!("pcre \"{}\" failed to compile: {}", p.expr, e))?;
     Ok(PcreItem {
         re,
+        jit: std::sync::OnceLock::new(),
+        pat,
+        flags,
         expr: p.expr.clone(),
         negated: p.negated,
         relative: p.relative,
         relative_next: false,
         anchor_check,
     })
+}
+
+fn build_pcre(pat: &str, f: [bool; 4], jit: bool) -> Result<Regex, pcre2::Error> {
+    RegexBuilder::new().caseless(f[0]).dotall(f[1]).extended(f[2]).multi_line(f[3]).jit_if_available(jit).build(pat)
 }
 
 /// Splits the start-of-pattern items `(*UTF)`, `(*CRLF)`, `(*LIMIT_MATCH=n)`, ... from the
@@ -613,36 +621,20 @@ fn rewrite_dollar_endonly(expr: &str) -> String {
     out
 }
 
-/// Substring search, ASCII case-insensitive when `nocase` (Horspool; first occurrence, as
-/// Suricata's single-pattern matchers return).
+/// Substring search, ASCII case-insensitive when `nocase` (first occurrence, as Suricata's
+/// single-pattern matchers return). No per-pattern tables: a large rule set holds hundreds of
+/// thousands of these, and SIMD byte search (memchr) is fast without them.
 #[derive(Debug)]
 struct Searcher {
     /// The pattern, lowercased for nocase.
     pat: Box<[u8]>,
     nocase: bool,
-    skip: Box<[u16; 256]>,
 }
 
 impl Searcher {
     fn new(p: &[u8], nocase: bool) -> Searcher {
         let pat: Box<[u8]> = if nocase { p.to_ascii_lowercase().into() } else { p.into() };
-        let m = pat.len();
-        let mut skip = Box::new([m.min(u16::MAX as usize) as u16; 256]);
-        if m > 1 {
-            for (j, &c) in pat[..m - 1].iter().enumerate() {
-                skip[c as usize] = (m - 1 - j) as u16;
-            }
-        }
-        Searcher { pat, nocase, skip }
-    }
-
-    #[inline]
-    fn fold(&self, b: u8) -> u8 {
-        if self.nocase {
-            b.to_ascii_lowercase()
-        } else {
-            b
-        }
+        Searcher { pat, nocase }
     }
 
     fn len(&self) -> usize {
@@ -651,33 +643,26 @@ impl Searcher {
 
     fn find(&self, hay: &[u8]) -> Option<usize> {
         let m = self.pat.len();
-        let n = hay.len();
-        if m == 0 || m > n {
+        if m == 0 || m > hay.len() {
             return None;
         }
-        if m == 1 {
-            let c = self.pat[0];
-            return hay.iter().position(|&b| self.fold(b) == c);
+        if !self.nocase {
+            return memchr::memmem::find(hay, &self.pat);
         }
-        let last = m - 1;
-        let mut i = 0;
-        while i + m <= n {
-            let c = self.fold(hay[i + last]);
-            if c == self.pat[last] && self.eq_prefix(&hay[i..i + last]) {
-                return Some(i);
-            }
-            i += self.skip[c as usize] as usize;
+        let c = self.pat[0];
+        let last_start = hay.len() - m;
+        let try_at = |i: usize| i <= last_start && self.eq_prefix(&hay[i + 1..i + m]);
+        if c.is_ascii_lowercase() {
+            memchr::memchr2_iter(c, c.to_ascii_uppercase(), &hay[..=last_start]).find(|&i| try_at(i))
+        } else {
+            memchr::memchr_iter(c, &hay[..=last_start]).find(|&i| try_at(i))
         }
-        None
     }
 
+    /// Whether `w` equals the pattern after its first byte (nocase).
     #[inline]
     fn eq_prefix(&self, w: &[u8]) -> bool {
-        if self.nocase {
-            w.iter().zip(self.pat.iter()).all(|(&a, &b)| a.to_ascii_lowercase() == b)
-        } else {
-            w == &self.pat[..w.len()]
-        }
+        w.iter().zip(self.pat[1..].iter()).all(|(&a, &b)| a.to_ascii_lowercase() == b)
     }
 }
 
@@ -954,7 +939,8 @@ impl Inspector<'_> {
             return false;
         }
         let start = start as usize;
-        match p.re.find_at(subject, start) {
+        let re = p.jit.get_or_init(|| build_pcre(&p.pat, p.flags, true).ok()).as_ref().unwrap_or(&p.re);
+        match re.find_at(subject, start) {
             Err(_) => false,
             Ok(m) => {
                 let m = m.filter(|m| !p.anchor_check || m.start() == start);
