@@ -159,13 +159,7 @@ impl EndCtx<'_> {
                         continue;
                     }
                     c.inc(C::TcpPseudo);
-                    let progress = stream::raw_blocks(&ssn, d, true, self.blocks);
-                    let mut chunks: [&[u8]; MAX_RAW_BLOCKS] = [&[]; MAX_RAW_BLOCKS];
-                    let n = self.blocks.len().min(MAX_RAW_BLOCKS);
-                    for (i, &(o, l)) in self.blocks.iter().take(n).enumerate() {
-                        chunks[i] = ssn.bytes(d, o, l);
-                    }
-                    c.add(C::StreamRawInspections, n as u64);
+                    let (chunks, n, progress) = raw_chunks(&ssn, d, true, self.blocks, c);
                     let sd = StreamData { added: false, chunks: &chunks[..n], pseudo: true };
                     let to_server = d == 0;
                     let dd = pseudo_decoded(f, to_server);
@@ -352,13 +346,7 @@ fn write_app_alerts(
 ) {
     let app = &f.ext.app;
     for a in &scratch.alerts {
-        let cr = &engine.rules[a.rule as usize];
-        let rule = eve::AlertRule {
-            action: cr.rule.action.eve_name(),
-            gid: cr.rule.gid,
-            sid: cr.rule.sid,
-            rest_json: &cr.alert_json,
-        };
+        let rule = alert_rule(engine, a.rule);
         let tx = a.tx;
         let meta = move |j: &mut Json<'_>| match &app.parser {
             Parser::Http(h) => {
@@ -385,6 +373,31 @@ fn write_app_alerts(
     }
 }
 
+/// The rule part of an alert event.
+fn alert_rule(engine: &DetectEngine, rn: u32) -> eve::AlertRule<'_> {
+    let cr = &engine.rules[rn as usize];
+    eve::AlertRule { action: cr.rule.action.eve_name(), gid: cr.rule.gid, sid: cr.rule.sid, rest_json: &cr.alert_json }
+}
+
+/// The raw stream blocks of direction `d` due for inspection, as slices of the session's
+/// data, with their count and the raw progress to record once detection ran on them.
+fn raw_chunks<'s>(
+    ssn: &'s TcpSession,
+    d: usize,
+    eof: bool,
+    blocks: &mut Vec<(u64, u64)>,
+    c: &mut Counters,
+) -> ([&'s [u8]; MAX_RAW_BLOCKS], usize, u64) {
+    let progress = stream::raw_blocks(ssn, d, eof, blocks);
+    let mut chunks: [&[u8]; MAX_RAW_BLOCKS] = [&[]; MAX_RAW_BLOCKS];
+    let n = blocks.len().min(MAX_RAW_BLOCKS);
+    for (slot, &(o, l)) in chunks.iter_mut().zip(blocks.iter()) {
+        *slot = ssn.bytes(d, o, l);
+    }
+    c.add(C::StreamRawInspections, n as u64);
+    (chunks, n, progress)
+}
+
 fn write_alerts(
     out: &mut Vec<u8>,
     n: &mut u64,
@@ -395,13 +408,7 @@ fn write_alerts(
     c: &mut Counters,
 ) {
     for a in &scratch.alerts {
-        let cr = &engine.rules[a.rule as usize];
-        let rule = eve::AlertRule {
-            action: cr.rule.action.eve_name(),
-            gid: cr.rule.gid,
-            sid: cr.rule.sid,
-            rest_json: &cr.alert_json,
-        };
+        let rule = alert_rule(engine, a.rule);
         eve::alert_event(out, ap, flow, &rule);
         *n += 1;
         c.inc(C::DetectAlert);
@@ -612,18 +619,12 @@ impl Worker {
                 match (sres, ssn.as_deref_mut()) {
                     (Some(o), Some(ssn)) => {
                         let d = if to_server { 0 } else { 1 };
-                        let mut chunks: [&[u8]; MAX_RAW_BLOCKS] = [&[]; MAX_RAW_BLOCKS];
-                        let mut n = 0;
-                        let mut progress = None;
-                        if o.raw_ready {
-                            let pr = stream::raw_blocks(ssn, d, false, &mut self.blocks);
-                            n = self.blocks.len().min(MAX_RAW_BLOCKS);
-                            for (i, &(off, l)) in self.blocks.iter().take(n).enumerate() {
-                                chunks[i] = ssn.bytes(d, off, l);
-                            }
-                            self.counters.add(C::StreamRawInspections, n as u64);
-                            progress = Some(pr);
-                        }
+                        let (chunks, n, progress) = if o.raw_ready {
+                            let (ch, n, pr) = raw_chunks(ssn, d, false, &mut self.blocks, &mut self.counters);
+                            (ch, n, Some(pr))
+                        } else {
+                            ([&[][..]; MAX_RAW_BLOCKS], 0, None)
+                        };
                         let sd = StreamData { added: o.stream_add, chunks: &chunks[..n], pseudo: false };
                         engine.run(
                             scratch,
