@@ -234,7 +234,15 @@ def main():
               b"[vars.address]\nHOME_NET = \"[10.0.0.0/8]\"\n", b"[capture]\nchecksum_validation = \"none\"\n"):
         put("config", s, counts)
 
-    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config", "stream"):
+    # metrics_http: first byte = read size - 1, then what a client sends to the metrics port.
+    for step, req in ((255, b"GET /metrics HTTP/1.1\r\nHost: sensor:9842\r\nAccept: */*\r\n\r\n"),
+                      (3, b"GET /healthz HTTP/1.0\r\n\r\n"), (0, b"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"),
+                      (7, b"GET /metrics?name[]=x HTTP/1.1\r\nX: " + b"a" * 200 + b"\r\n\r\n"),
+                      (63, b"GET / HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(40)) + b"\r\n"),
+                      (1, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")):
+        put("metrics_http", bytes([step]) + req, counts)
+
+    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config", "stream", "metrics_http"):
         d = os.path.join(ROOT, "fuzz", "corpus", t)
         os.makedirs(d, exist_ok=True)
         print("fuzz-seed: %-12s %4d new, %5d in corpus" % (t, counts.get(t, 0), len(os.listdir(d))))

@@ -152,18 +152,82 @@ fn respond(status: &str, ctype: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// What a request head, read so far, amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Head {
+    /// More bytes are needed.
+    Partial,
+    /// A complete request; the answer is ready.
+    Answer(Answer),
+}
+
+/// The endpoint's answer to one request head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// `GET /metrics`.
+    Metrics,
+    /// `GET /healthz`.
+    Health,
+    /// `GET` of another path.
+    NotFound,
+    /// Another method.
+    NotAllowed,
+    /// Not HTTP/1.x (counted as rejected).
+    Malformed,
+    /// The head grew beyond [`MAX_HEAD`] (counted as rejected).
+    TooLarge,
+}
+
+/// Judges the bytes of a request head received so far (the whole of the connection's input).
+/// Pure, so that it can be fuzzed on its own: any bytes give `Partial` or an answer.
+pub fn parse_head(buf: &[u8]) -> Head {
+    if buf.len() > MAX_HEAD {
+        return Head::Answer(Answer::TooLarge);
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Partial) => Head::Partial,
+        Ok(httparse::Status::Complete(_)) => {
+            let path = req.path.unwrap_or("");
+            let path = path.split('?').next().unwrap_or("");
+            Head::Answer(match (req.method.unwrap_or(""), path) {
+                ("GET", "/metrics") => Answer::Metrics,
+                ("GET", "/healthz") => Answer::Health,
+                ("GET", _) => Answer::NotFound,
+                _ => Answer::NotAllowed,
+            })
+        }
+        Err(_) => Head::Answer(Answer::Malformed),
+    }
+}
+
+/// The response bytes for an answer.
+pub fn render_answer(a: Answer, hub: &MetricsHub) -> Vec<u8> {
+    match a {
+        Answer::Metrics => respond("200 OK", "text/plain; version=0.0.4; charset=utf-8", &hub.render()),
+        Answer::Health => match hub.health() {
+            None => respond("200 OK", "text/plain", "ok\n"),
+            Some(why) => respond("503 Service Unavailable", "text/plain", &format!("{why}\n")),
+        },
+        Answer::NotFound => respond("404 Not Found", "text/plain", "not found: try /metrics or /healthz\n"),
+        Answer::NotAllowed => respond("405 Method Not Allowed", "text/plain", "only GET\n"),
+        Answer::Malformed => respond("400 Bad Request", "text/plain", "malformed request\n"),
+        Answer::TooLarge => respond("431 Request Header Fields Too Large", "text/plain", "request head too large\n"),
+    }
+}
+
 /// Reads and answers; true when the connection is finished.
 fn handle(c: &mut Conn, hub: &MetricsHub, stats: &HttpStats, poll: &Poll, tok: Token) -> bool {
     if c.out.is_empty() {
         let mut tmp = [0u8; 2048];
+        let mut answer = None;
         loop {
             match c.stream.read(&mut tmp) {
                 Ok(0) => return true,
                 Ok(n) => {
                     if c.buf.len() + n > MAX_HEAD {
-                        stats.rejected.fetch_add(1, Ordering::Relaxed);
-                        c.out =
-                            respond("431 Request Header Fields Too Large", "text/plain", "request head too large\n");
+                        answer = Some(Answer::TooLarge);
                         break;
                     }
                     c.buf.extend_from_slice(&tmp[..n]);
@@ -173,33 +237,18 @@ fn handle(c: &mut Conn, hub: &MetricsHub, stats: &HttpStats, poll: &Poll, tok: T
                 Err(_) => return true,
             }
         }
-        if c.out.is_empty() {
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut req = httparse::Request::new(&mut headers);
-            match req.parse(&c.buf) {
-                Ok(httparse::Status::Partial) => return false,
-                Ok(httparse::Status::Complete(_)) => {
-                    stats.requests.fetch_add(1, Ordering::Relaxed);
-                    let path = req.path.unwrap_or("");
-                    let path = path.split('?').next().unwrap_or("");
-                    c.out = match (req.method.unwrap_or(""), path) {
-                        ("GET", "/metrics") => {
-                            respond("200 OK", "text/plain; version=0.0.4; charset=utf-8", &hub.render())
-                        }
-                        ("GET", "/healthz") => match hub.health() {
-                            None => respond("200 OK", "text/plain", "ok\n"),
-                            Some(why) => respond("503 Service Unavailable", "text/plain", &format!("{why}\n")),
-                        },
-                        ("GET", _) => respond("404 Not Found", "text/plain", "not found: try /metrics or /healthz\n"),
-                        _ => respond("405 Method Not Allowed", "text/plain", "only GET\n"),
-                    };
-                }
-                Err(_) => {
-                    stats.rejected.fetch_add(1, Ordering::Relaxed);
-                    c.out = respond("400 Bad Request", "text/plain", "malformed request\n");
-                }
-            }
-        }
+        let answer = match answer {
+            Some(a) => a,
+            None => match parse_head(&c.buf) {
+                Head::Partial => return false,
+                Head::Answer(a) => a,
+            },
+        };
+        match answer {
+            Answer::Malformed | Answer::TooLarge => stats.rejected.fetch_add(1, Ordering::Relaxed),
+            _ => stats.requests.fetch_add(1, Ordering::Relaxed),
+        };
+        c.out = render_answer(answer, hub);
         let _ = poll.registry().reregister(&mut c.stream, tok, Interest::WRITABLE);
     }
     loop {
@@ -249,5 +298,23 @@ mod tests {
         let mut big = b"GET /metrics HTTP/1.1\r\nX: ".to_vec();
         big.extend(std::iter::repeat_n(b'a', 64 * 1024));
         assert!(request(srv.addr, &big).starts_with("HTTP/1.1 431"));
+    }
+
+    #[test]
+    fn heads_are_judged_without_a_socket() {
+        assert_eq!(parse_head(b"GET /metrics HTTP/1.1\r\nHost"), Head::Partial);
+        assert_eq!(parse_head(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n"), Head::Answer(Answer::Metrics));
+        assert_eq!(parse_head(b"GET /healthz HTTP/1.1\r\n\r\n"), Head::Answer(Answer::Health));
+        assert_eq!(parse_head(b"HEAD /metrics HTTP/1.1\r\n\r\n"), Head::Answer(Answer::NotAllowed));
+        assert_eq!(parse_head(b"GET /x HTTP/1.1\r\n\r\n"), Head::Answer(Answer::NotFound));
+        assert_eq!(parse_head(b"GET /x HTTP/9.9\r\n\r\n"), Head::Answer(Answer::Malformed));
+        let mut many = b"GET /metrics HTTP/1.1\r\n".to_vec();
+        for i in 0..40 {
+            many.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        // More fields than the parser keeps room for: refused, not a panic.
+        assert_eq!(parse_head(&many), Head::Answer(Answer::Malformed));
+        assert_eq!(parse_head(&vec![b'G'; MAX_HEAD + 1]), Head::Answer(Answer::TooLarge));
     }
 }
