@@ -13,8 +13,7 @@
 
 pub mod community_id;
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 use crate::capture::Timestamp;
 use crate::decode::{flags, proto, Decoded};
@@ -406,7 +405,9 @@ pub type Ended<'a, S> = (&'a mut Flow<S>, EndReason);
 pub struct FlowTable<S> {
     slots: Vec<Flow<S>>,
     free: Vec<u32>,
-    index: HashMap<FlowKey, u32, BuildHasherDefault<FxHasher>>,
+    /// Slot numbers, hashed by their flow's [`FlowKey::hash`] (kept in the slot): 4 bytes an
+    /// entry instead of a copy of the key, so that the index of a full table stays small.
+    index: hashbrown::HashTable<u32>,
     lists: [List; 12],
     cfg: TableConfig,
     capacity: usize,
@@ -417,10 +418,11 @@ pub struct FlowTable<S> {
 impl<S: Default> FlowTable<S> {
     /// A table sized from `cfg.memcap`.
     pub fn new(cfg: TableConfig) -> Self {
-        let per_flow = std::mem::size_of::<Flow<S>>() + std::mem::size_of::<(FlowKey, u32)>() + 16;
+        // The slot, its index entry (a u32 and a control byte at 7/8 load: 6 bytes, rounded
+        // up) and its free-list entry.
+        let per_flow = std::mem::size_of::<Flow<S>>() + 8 + 4;
         let capacity = (cfg.memcap / per_flow).clamp(16, u32::MAX as usize - 1);
-        let mut index = HashMap::with_hasher(BuildHasherDefault::default());
-        index.reserve(capacity);
+        let index = hashbrown::HashTable::with_capacity(capacity);
         FlowTable {
             slots: Vec::with_capacity(capacity),
             free: Vec::with_capacity(capacity),
@@ -530,7 +532,8 @@ impl<S: Default> FlowTable<S> {
     ) -> Option<Lookup> {
         let mut created = false;
         let key = &p.key;
-        let slot = match self.index.get(key).copied() {
+        let slots = &self.slots;
+        let slot = match self.index.find(hash, |&s| slots[s as usize].key == *key).copied() {
             // As Suricata's lookup: a flow past its timeout is not reused by a late packet
             // of the same tuple (whatever batch it arrives in); it ends and a new one starts.
             Some(s) if self.timed_out(s, ts) => {
@@ -689,7 +692,8 @@ impl<S: Default> FlowTable<S> {
         };
         let class = Self::class_of(f);
         self.push_tail(slot, class);
-        self.index.insert(key, slot);
+        let slots = &self.slots;
+        self.index.insert_unique(hash, slot, |&s| slots[s as usize].hash);
         c.inc(C::FlowTotal);
         c.inc(match (key.proto, key.family) {
             (proto::TCP, _) => C::FlowTcp,
@@ -710,8 +714,10 @@ impl<S: Default> FlowTable<S> {
         on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters),
     ) {
         self.unlink(slot);
-        let key = self.slots[slot as usize].key;
-        self.index.remove(&key);
+        let hash = self.slots[slot as usize].hash;
+        if let Ok(e) = self.index.find_entry(hash, |&s| s == slot) {
+            e.remove();
+        }
         on_end((&mut self.slots[slot as usize], why), c);
         let f = &mut self.slots[slot as usize];
         f.live = false;
@@ -748,7 +754,7 @@ impl<S: Default> FlowTable<S> {
 
     /// Ends every flow (end of capture or shutdown), oldest first.
     pub fn drain(&mut self, c: &mut Counters, on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters)) {
-        let mut live: Vec<u32> = self.index.values().copied().collect();
+        let mut live: Vec<u32> = self.index.iter().copied().collect();
         live.sort_by_key(|&s| (self.slots[s as usize].start, self.slots[s as usize].flow_id));
         for s in live {
             c.inc(C::FlowShutdownEvicted);
