@@ -62,6 +62,11 @@ pub struct CompiledRule {
     pub app_proto: Option<AppProto>,
     /// Inspected per transaction (sticky buffers): see [`super::app`].
     pub is_app: bool,
+    /// Keyword kinds the rule uses (for `picket bench --profile`; see [`super::profile`]).
+    pub keywords: Box<[&'static str]>,
+    /// Buffers the rule inspects (for the profile). The parse tree's payload lists are dropped
+    /// once compiled, so these are kept instead.
+    pub buffers: Box<[String]>,
     pending_app: Option<Box<PendingApp>>,
 }
 
@@ -640,20 +645,59 @@ impl DetectEngine {
     /// [`DetectEngine::build`], with prefilter databases taken from (and stored to) `cache`.
     pub fn build_cached(
         rules: Vec<Rule>,
-        mut errors: Vec<RuleError>,
+        errors: Vec<RuleError>,
         flowbits: usize,
         kind: EngineKind,
         cache: Option<&crate::detect::cache::DbCache>,
     ) -> DetectEngine {
-        let t0 = std::time::Instant::now();
-        let engine = engine_of(kind);
-        let failed = errors.len();
-        let mut stats = LoadStats { failed, ..Default::default() };
-        let mut compiled: Vec<(usize, CompiledRule)> = Vec::with_capacity(rules.len());
+        let mut c = RuleCompiler::new(kind);
+        for r in rules {
+            c.add(r);
+        }
+        c.finish(errors, flowbits, cache)
+    }
+}
+
+/// Compiles rules one at a time as the loader parses them ([`crate::rule::parse::load_rules_each`]),
+/// keeping only what detection needs (the alert's EVE fields are rendered once, the metadata,
+/// references and class texts dropped), then builds the engine in [`RuleCompiler::finish`].
+/// A ruleset's parse trees and compiled forms never exist all at once, which bounds the memory
+/// that loading ET Open takes.
+pub struct RuleCompiler {
+    t0: std::time::Instant,
+    engine: Engine,
+    stats: LoadStats,
+    errors: Vec<RuleError>,
+    compiled: Vec<(u32, CompiledRule)>,
+    xf_index: HashMap<Vec<Transform>, usize>,
+    xforms: Vec<Vec<Xform>>,
+    next: u32,
+}
+
+impl RuleCompiler {
+    /// An empty compiler for the given prefilter engine.
+    pub fn new(kind: EngineKind) -> RuleCompiler {
         let mut xf_index: HashMap<Vec<Transform>, usize> = HashMap::new();
-        let mut xforms: Vec<Vec<Xform>> = vec![Vec::new()];
         xf_index.insert(Vec::new(), 0);
-        for (load_idx, r) in rules.into_iter().enumerate() {
+        RuleCompiler {
+            t0: std::time::Instant::now(),
+            engine: engine_of(kind),
+            stats: LoadStats::default(),
+            errors: Vec::new(),
+            compiled: Vec::new(),
+            xf_index,
+            xforms: vec![Vec::new()],
+            next: 0,
+        }
+    }
+
+    /// Compiles one parsed rule (in load order), or records why it cannot be used.
+    pub fn add(&mut self, mut r: Rule) {
+        let load_idx = self.next;
+        self.next += 1;
+        let (stats, errors) = (&mut self.stats, &mut self.errors);
+        let (xf_index, xforms) = (&mut self.xf_index, &mut self.xforms);
+        {
             if let Err(why) = supported(&r) {
                 stats.skipped += 1;
                 errors.push(RuleError {
@@ -663,11 +707,11 @@ impl DetectEngine {
                     kind: ErrorKind::Unsupported(why.clone()),
                     message: format!("not supported yet: {why}"),
                 });
-                continue;
+                return;
             }
             let is_app = app::is_app_rule(&r);
             let pending_app = if is_app {
-                match app::compile_rule(0, &r, &mut xf_index, &mut xforms) {
+                match app::compile_rule(0, &r, xf_index, xforms) {
                     Ok(x) => Some(Box::new(x)),
                     Err(why) => {
                         stats.skipped += 1;
@@ -678,7 +722,7 @@ impl DetectEngine {
                             kind: ErrorKind::Unsupported(why.clone()),
                             message: format!("not supported yet: {why}"),
                         });
-                        continue;
+                        return;
                     }
                 }
             } else {
@@ -698,7 +742,7 @@ impl DetectEngine {
                             kind: ErrorKind::BadValue("payload keywords".into()),
                             message: e,
                         });
-                        continue;
+                        return;
                     }
                 },
                 None => None,
@@ -722,11 +766,16 @@ impl DetectEngine {
                 && r.dst_ports.any
                 && r.dst_ports.exclude.is_empty();
             let alert_json = render_alert_json(&r);
+            // Rendered into alert_json: not needed again.
+            r.metadata = Vec::new();
+            r.references = Vec::new();
+            r.category = None;
+            r.classtype = None;
             let bidir = r.bidirectional;
             let (src, dst) = (FastAddrSet::new(&r.src), FastAddrSet::new(&r.dst));
             let insp = inspection_of(&r);
             let fast_pattern = if is_app { None } else { fast_pattern };
-            let cr = CompiledRule {
+            let mut cr = CompiledRule {
                 rule: r,
                 payload,
                 fast_pattern,
@@ -738,8 +787,12 @@ impl DetectEngine {
                 insp,
                 app_proto,
                 is_app,
+                keywords: Box::new([]),
+                buffers: Box::new([]),
                 pending_app,
             };
+            cr.keywords = super::profile::keyword_kinds(&cr).into();
+            cr.buffers = super::profile::buffers_of(&cr).into();
             if bidir {
                 let dsize =
                     cr.rule.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
@@ -749,11 +802,8 @@ impl DetectEngine {
                     .iter()
                     .find(|b| b.buffer == Buffer::Payload && !cr.is_app)
                     .and_then(|l| verify::compile_with_dsize(l, dsize).ok());
-                let pending_app = if cr.is_app {
-                    app::compile_rule(0, &cr.rule, &mut xf_index, &mut xforms).ok().map(Box::new)
-                } else {
-                    None
-                };
+                let pending_app =
+                    if cr.is_app { app::compile_rule(0, &cr.rule, xf_index, xforms).ok().map(Box::new) } else { None };
                 let mut sw = CompiledRule {
                     rule: cr.rule.clone(),
                     payload,
@@ -766,19 +816,44 @@ impl DetectEngine {
                     insp: cr.insp,
                     app_proto: cr.app_proto,
                     is_app: cr.is_app,
+                    keywords: cr.keywords.clone(),
+                    buffers: cr.buffers.clone(),
                     pending_app,
                 };
                 std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
                 std::mem::swap(&mut sw.rule.src_ports, &mut sw.rule.dst_ports);
-                compiled.push((load_idx, cr));
-                compiled.push((load_idx, sw));
+                // Compiled above: the payload lists' parse trees are not needed again.
+                sw.rule.buffers = Vec::new();
+                cr.rule.buffers = Vec::new();
+                self.compiled.push((load_idx, cr));
+                self.compiled.push((load_idx, sw));
             } else {
-                compiled.push((load_idx, cr));
+                cr.rule.buffers = Vec::new();
+                self.compiled.push((load_idx, cr));
             }
         }
-        // Suricata's signature order.
-        compiled.sort_by_key(|(i, c)| (c.rule.action.order(), flowbits_class(&c.rule), c.rule.priority, *i, c.swapped));
+    }
+
+    /// Builds the engine from the rules added; `parse_errors` are the loader's (they come first
+    /// in the engine's error list and count as failed).
+    pub fn finish(
+        self,
+        mut errors: Vec<RuleError>,
+        flowbits: usize,
+        cache: Option<&crate::detect::cache::DbCache>,
+    ) -> DetectEngine {
+        let RuleCompiler { t0, engine, mut stats, errors: compile_errors, mut compiled, xf_index: _, xforms, next: _ } =
+            self;
+        stats.failed += errors.len();
+        errors.extend(compile_errors);
+        // Suricata's signature order. The key is unique (load index, swapped), so an unstable
+        // sort gives the same order without a scratch copy of the rules.
+        compiled.sort_unstable_by_key(|(i, c)| {
+            (c.rule.action.order(), flowbits_class(&c.rule), c.rule.priority, *i, c.swapped)
+        });
+        compiled.shrink_to_fit();
         let mut rules: Vec<CompiledRule> = compiled.into_iter().map(|(_, c)| c).collect();
+        rules.shrink_to_fit();
         let mut app_rules = Vec::new();
         for (i, cr) in rules.iter_mut().enumerate() {
             if let Some(p) = cr.pending_app.take() {
@@ -889,7 +964,9 @@ impl DetectEngine {
             app,
         }
     }
+}
 
+impl DetectEngine {
     /// Whether any rule inspects raw TCP streams (otherwise the stream keeps no data for it).
     pub fn inspects_streams(&self) -> bool {
         self.rules.iter().any(|r| r.insp.stream)

@@ -273,8 +273,8 @@ impl Report {
                     file: r.origin.file.clone(),
                     line: r.origin.line,
                     stat: RuleStat::default(),
-                    keywords: keyword_kinds(cr),
-                    buffers: buffers_of(cr),
+                    keywords: cr.keywords.to_vec(),
+                    buffers: cr.buffers.to_vec(),
                 });
                 rows.len() - 1
             });

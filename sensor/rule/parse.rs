@@ -148,6 +148,22 @@ pub fn load_rules(
     classification: Option<&Path>,
     reference: Option<&Path>,
 ) -> RuleSet {
+    let mut rules = Vec::new();
+    let mut set = load_rules_each(paths, vars, classification, reference, |r| rules.push(r));
+    set.rules = rules;
+    set
+}
+
+/// [`load_rules`], handing each rule that parses to `on_rule` as soon as it is parsed instead
+/// of collecting them (the returned set's `rules` is empty). The detection engine compiles
+/// each rule as it comes, so that a whole ruleset's parse trees never exist at once.
+pub fn load_rules_each(
+    paths: &[PathBuf],
+    vars: &crate::config::VarsConfig,
+    classification: Option<&Path>,
+    reference: Option<&Path>,
+    mut on_rule: impl FnMut(Rule),
+) -> RuleSet {
     let mut set = RuleSet::default();
     let files = expand_paths(paths, &mut set.errors);
 
@@ -191,7 +207,7 @@ pub fn load_rules(
             match parse_rule(&text, &mut ctx) {
                 Ok(rule) => {
                     if seen.insert((rule.gid, rule.sid)) {
-                        set.rules.push(rule);
+                        on_rule(rule);
                     } else {
                         set.errors.push(RuleError {
                             file: name.clone(),
