@@ -125,3 +125,60 @@ fn one_and_four_workers_give_the_same_flows_without_timeouts() {
     assert!(r1.flows().iter().all(|f| f["flow"]["reason"] != "timeout"), "no flow may time out with these timeouts");
     assert_same_flows(&r1, &r4);
 }
+
+/// The reader shards plain TCP/UDP frames from their first headers and leaves the decode to
+/// the workers (runtime::ingest); everything else it decodes and shards by the flow key.
+/// Both must give the same worker for a flow: for every frame of mix.pcap and of the
+/// conformance captures that `quick_shard` accepts, the full decode finds a flow whose
+/// `shard()` is the same (or no flow at all, for a frame the decoder finds invalid). The
+/// fast path must also be the common case, or it would not relieve the reader.
+#[test]
+fn quick_shard_agrees_with_the_full_decode() {
+    use picket::capture::pcap::PcapFileSource;
+    use picket::capture::PacketSource;
+    use picket::decode::{Decoded, Decoder};
+    use picket::flow::{quick_shard, FlowKey};
+    use picket::metrics::Counters;
+
+    let mut files: Vec<std::path::PathBuf> = corpus_file("traffic/mix.pcap").into_iter().collect();
+    let suites = crate_root().join("../shared/conformance/suites/sv-dev");
+    if let Ok(rd) = std::fs::read_dir(&suites) {
+        for t in rd.flatten() {
+            if let Ok(fs) = std::fs::read_dir(t.path()) {
+                files.extend(
+                    fs.flatten()
+                        .map(|f| f.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng")),
+                );
+            }
+        }
+    }
+    files.push(crate_root().join("captures/demo.pcap"));
+    files.sort();
+    let dec = Decoder::default();
+    let ports = [dec.teredo_port, dec.vxlan_port, dec.geneve_port];
+    let (mut frames, mut quick, mut flowless) = (0u64, 0u64, 0u64);
+    let mut bad = Vec::new();
+    let mut src = PcapFileSource::new(files);
+    let mut d = Decoded::default();
+    let mut c = Counters::new();
+    while src.next_batch(&mut |fr| {
+        frames += 1;
+        let Some(s) = quick_shard(fr.linktype, fr.data, &ports) else { return };
+        quick += 1;
+        dec.decode(fr.linktype, fr.data, &mut d, &mut c);
+        match FlowKey::of(&d, fr.data.len()) {
+            Some(fp) if fp.key.shard() == s => {}
+            Some(fp) if bad.len() < 10 => bad.push(format!("frame {frames}: {:?}", fp.key)),
+            Some(_) => {}
+            None => {
+                assert!(d.invalid || d.outer.is_none(), "frame {frames}: quick path took a tunnel");
+                flowless += 1;
+            }
+        }
+    }) {}
+    assert!(bad.is_empty(), "quick_shard differs from FlowKey::shard:\n{}", bad.join("\n"));
+    assert!(frames > 1000, "captures hold {frames} frames");
+    assert!(quick * 10 > frames * 8, "only {quick} of {frames} frames took the quick path");
+    assert!(flowless * 100 < quick, "{flowless} of {quick} quick frames had no flow");
+}

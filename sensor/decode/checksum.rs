@@ -50,6 +50,13 @@ impl AutoState {
         }
     }
 
+    /// Whether the mode is settled: always for `all`/`none`, after the sample for `auto`.
+    /// From then on [`AutoState::validating`] does not change, so validation can be done by
+    /// any thread.
+    pub fn decided(&self) -> bool {
+        self.decided
+    }
+
     /// True once `auto` turned validation off.
     pub fn disabled_by_auto(&self) -> bool {
         self.mode == Mode::Auto && self.decided && !self.validating()
@@ -75,6 +82,17 @@ impl AutoState {
                 self.validating() && !ok
             }
         }
+    }
+}
+
+/// Counts a packet whose checksum failed, by protocol (`decoder.checksum.*_invalid`).
+pub fn count_invalid(d: &Decoded, c: &mut crate::metrics::Counters) {
+    use crate::metrics::C;
+    match d.proto {
+        proto::TCP => c.inc(C::ChecksumTcpInvalid),
+        proto::UDP => c.inc(C::ChecksumUdpInvalid),
+        proto::ICMP | proto::ICMPV6 => c.inc(C::ChecksumIcmpInvalid),
+        _ => c.inc(C::ChecksumIpv4Invalid),
     }
 }
 

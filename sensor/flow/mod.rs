@@ -177,6 +177,92 @@ impl FlowKey {
     }
 }
 
+impl FlowKey {
+    /// The worker-choosing hash of the flow: a symmetric function of its two endpoints'
+    /// addresses and ports and the protocol only (not VLAN ids or tunnel depth), so that
+    /// [`quick_shard`] can compute it from a frame's first headers without a full decode.
+    pub fn shard(&self) -> u64 {
+        shard_hash(&self.lo, self.lo_port, &self.hi, self.hi_port, self.proto)
+    }
+}
+
+/// [`FlowKey::shard`] of a flow with endpoints (`a`, `ap`) and (`b`, `bp`) in either order
+/// (IPv4 addresses in the first four bytes, the rest zero, as [`FlowKey`] holds them).
+#[inline]
+pub fn shard_hash(a: &[u8; 16], ap: u16, b: &[u8; 16], bp: u16, proto: u8) -> u64 {
+    #[inline]
+    fn end(x: &[u8; 16], port: u16) -> u64 {
+        let (h, l) = x.split_at(8);
+        let h = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+        let l = u64::from_le_bytes([l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7]]);
+        mix64(h.wrapping_mul(FX_K).rotate_left(23) ^ l ^ (port as u64) << 48)
+    }
+    mix64(end(a, ap).wrapping_add(end(b, bp)) ^ proto as u64)
+}
+
+/// The shard of a plain TCP or UDP packet read from the frame's first headers: Ethernet
+/// with at most two VLAN tags, or raw IP; IPv4 that is not a fragment, or IPv6 whose next
+/// header is TCP/UDP; UDP on none of `tunnel_ports` (Teredo, VXLAN, Geneve). `None` for
+/// anything else, which the reader decodes in full. Equal to [`FlowKey::shard`] of the flow
+/// [`FlowKey::of`] finds after the decode, for every frame it accepts.
+pub fn quick_shard(lt: crate::capture::LinkType, f: &[u8], tunnel_ports: &[u16; 3]) -> Option<u64> {
+    use crate::capture::LinkType;
+    let be16 = |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*f.get(i)?, *f.get(i + 1)?])) };
+    let off = match lt {
+        LinkType::ETHERNET => {
+            let mut off = 14;
+            let mut et = be16(12)?;
+            let mut tags = 0;
+            while matches!(et, 0x8100 | 0x88a8 | 0x9100) {
+                tags += 1;
+                if tags > 2 {
+                    return None;
+                }
+                et = be16(off + 2)?;
+                off += 4;
+            }
+            match et {
+                0x0800 | 0x86dd => off,
+                _ => return None,
+            }
+        }
+        LinkType::RAW | LinkType::RAW_BSD12 | LinkType::RAW_BSD14 | LinkType::IPV4 | LinkType::IPV6 => 0,
+        _ => return None,
+    };
+    let ip = f.get(off..)?;
+    let mut src = [0u8; 16];
+    let mut dst = [0u8; 16];
+    let (proto, l4) = match ip.first()? >> 4 {
+        4 => {
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            if ihl < 20 || ip.len() < ihl + 4 || u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 {
+                return None;
+            }
+            src[..4].copy_from_slice(&ip[12..16]);
+            dst[..4].copy_from_slice(&ip[16..20]);
+            (ip[9], ihl)
+        }
+        6 => {
+            if ip.len() < 44 {
+                return None;
+            }
+            src.copy_from_slice(&ip[8..24]);
+            dst.copy_from_slice(&ip[24..40]);
+            (ip[6], 40)
+        }
+        _ => return None,
+    };
+    if proto != proto::TCP && proto != proto::UDP {
+        return None;
+    }
+    let sp = u16::from_be_bytes([ip[l4], ip[l4 + 1]]);
+    let dp = u16::from_be_bytes([ip[l4 + 2], ip[l4 + 3]]);
+    if proto == proto::UDP && tunnel_ports.iter().any(|&t| t != 0 && (t == sp || t == dp)) {
+        return None;
+    }
+    Some(shard_hash(&src, sp, &dst, dp, proto))
+}
+
 /// Final avalanche (splitmix64) so that low bits are usable for sharding.
 #[inline]
 pub fn mix64(mut x: u64) -> u64 {

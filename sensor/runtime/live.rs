@@ -3,12 +3,12 @@
 //! ```text
 //!  afpacket:  kernel fanout ─> ring w0 ─> [capture+decode+Worker 0] ─┐
 //!                          └─> ring w1 ─> [capture+decode+Worker 1] ─┤ try_send  ┌─> EVE file
-//!  pnet:      socket ─> reader thread (decode, flow hash) ══> Workers ┴─────────> output ─> spool
+//!  pnet:      socket ─> reader thread (flow shard) ══> Workers (decode) ┴──────> output ─> spool
 //!  main thread: signals (TERM/INT drain, HUP reload), health checks, periodic stats
 //! ```
 //! With AF_PACKET the kernel shards flows over one socket per worker, so each worker thread
 //! reads its own ring, decodes and inspects: no reader thread, no hand-off. With pnet one
-//! reader thread per interface decodes and dispatches by flow hash exactly as replay does
+//! reader thread per interface shards by flow and dispatches exactly as replay does
 //! (`Dispatch`), except that a full worker queue drops the batch (counted) instead of waiting.
 //!
 //! Live rules: nothing waits on a slower stage: workers hand events to the output thread with
@@ -30,16 +30,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
-use crate::capture::{FrameRef, LinkType, PacketSource, Timestamp};
-use crate::config::{CaptureMethod, ChecksumMode, Config};
-use crate::decode::checksum::{self, AutoState, Mode};
-use crate::decode::{flags, Decoded, Decoder};
-use crate::defrag::{self, Defrag};
+use crate::capture::{FrameRef, PacketSource, Timestamp};
+use crate::config::{CaptureMethod, Config};
 use crate::detect::engine::DetectEngine;
-use crate::flow::FlowKey;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
+use crate::runtime::ingest::Ingest;
 use crate::runtime::replay::Dispatch;
 use crate::runtime::worker::{Batch, Pkt, Worker};
 
@@ -130,124 +127,6 @@ impl Log {
 pub fn wall_now() -> Timestamp {
     let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     Timestamp::from_parts(d.as_secs(), d.subsec_nanos() as u64)
-}
-
-// ---- ingest: decode, checksum, defrag, flow key (the replay reader's per-frame work) -------
-
-/// Per-frame preparation shared by the AF_PACKET workers and the pnet readers: decode, checksum
-/// validation, tunnel outer flows, IP reassembly, flow key and hash. Mirrors the replay
-/// reader so that live and replay give the same flows and alerts.
-pub struct Ingest {
-    decoder: Decoder,
-    defrag: Defrag,
-    auto: AutoState,
-    d: Decoded,
-    /// Counters of this stage.
-    pub c: Counters,
-    /// Latest packet time seen.
-    pub now: Timestamp,
-}
-
-impl Ingest {
-    /// From the configuration.
-    pub fn new(cfg: &Config) -> Ingest {
-        Ingest {
-            decoder: Decoder {
-                teredo_port: cfg.decoder.teredo_port,
-                vxlan_port: cfg.decoder.vxlan_port,
-                geneve_port: cfg.decoder.geneve_port,
-            },
-            defrag: Defrag::new(&cfg.defrag),
-            auto: AutoState::new(match cfg.capture.checksum_validation {
-                ChecksumMode::Auto => Mode::Auto,
-                ChecksumMode::All => Mode::All,
-                ChecksumMode::None => Mode::None,
-            }),
-            d: Decoded::default(),
-            c: Counters::new(),
-            now: Timestamp(0),
-        }
-    }
-
-    /// Prepares one frame; `emit(hash_or_none, pkt)` receives each entry (the tunnel outer
-    /// flow, the packet, and a datagram the frame completed), in that order.
-    pub fn frame(&mut self, fr: &FrameRef<'_>, emit: &mut dyn FnMut(Option<u64>, Pkt)) {
-        let c = &mut self.c;
-        c.inc(C::CapturePackets);
-        c.add(C::CaptureBytes, fr.data.len() as u64);
-        self.decoder.decode(fr.linktype, fr.data, &mut self.d, c);
-        let d = self.d;
-        if fr.ts > self.now {
-            self.now = fr.ts;
-        }
-        let bad = if self.auto.validating() {
-            let r = checksum::verify(fr.data, &d);
-            let bad = self.auto.observe(r);
-            if bad {
-                count_bad_checksum(&d, c);
-            }
-            bad
-        } else {
-            false
-        };
-        let data = fr.to_bytes();
-        let pkt = |data: bytes::Bytes, linktype, d, flow, outer_only, hash, bad| Pkt {
-            data,
-            ts: fr.ts,
-            linktype,
-            pcap_cnt: 0,
-            iface: fr.iface,
-            d,
-            flow,
-            outer_only,
-            hash,
-            bad_checksum: bad,
-        };
-        if let Some(ofp) = FlowKey::of_outer(&d, fr.data.len()) {
-            let hash = ofp.key.hash();
-            emit(Some(hash), pkt(data.clone(), fr.linktype, d, Some(ofp), true, hash, bad));
-        }
-        let fp = FlowKey::of(&d, fr.data.len());
-        let hash = fp.as_ref().map(|f| f.key.hash());
-        emit(hash, pkt(data, fr.linktype, d, fp, false, hash.unwrap_or(0), bad));
-        if d.flags & flags::FRAGMENT != 0 {
-            let mut fd = d;
-            let mut next = self.defrag.fragment(fr.data, &fd, fr.ts, c);
-            for _ in 0..4 {
-                let Some(dgram) = next.take() else { break };
-                let Some(mut rd) = defrag::decode_rebuilt(&self.decoder, &dgram, &fd, c) else { break };
-                rd.flags |= flags::REASSEMBLED;
-                if rd.flags & flags::FRAGMENT != 0 {
-                    next = self.defrag.fragment(&dgram, &rd, fr.ts, c);
-                    fd = rd;
-                    continue;
-                }
-                let data = bytes::Bytes::from(dgram);
-                let bad = self.auto.validating() && checksum::verify(&data, &rd) == Some(false);
-                let fp = FlowKey::of(&rd, data.len());
-                let hash = fp.as_ref().map(|f| f.key.hash());
-                emit(hash, pkt(data, LinkType::RAW, rd, fp, false, hash.unwrap_or(0), bad));
-            }
-        }
-    }
-
-    /// Expires unfinished datagrams (call once per tick).
-    pub fn expire(&mut self, now: Timestamp) {
-        self.defrag.expire(now, &mut self.c);
-        if self.auto.disabled_by_auto() {
-            self.c.set(C::ChecksumAutoDisabled, 1);
-        }
-    }
-}
-
-fn count_bad_checksum(d: &Decoded, c: &mut Counters) {
-    use crate::decode::proto;
-    match d.proto {
-        proto::TCP => c.inc(C::ChecksumTcpInvalid),
-        proto::UDP => c.inc(C::ChecksumUdpInvalid),
-        proto::ICMP | proto::ICMPV6 => c.inc(C::ChecksumIcmpInvalid),
-        _ => c.inc(C::ChecksumIpv4Invalid),
-    }
 }
 
 // ---- shared state --------------------------------------------------------------------------
@@ -375,7 +254,7 @@ fn afpacket_thread(
                 }
             });
             batch.now = ing.now.max(now);
-            w.process(&batch);
+            w.process(&mut batch);
             w = after_batch(w, id, &mut gen, &sh, &out, wait);
             batch.pkts.clear();
             batch.pkts.extend(rest);
@@ -416,6 +295,8 @@ fn pnet_reader(
     name: String,
 ) -> Counters {
     let mut ing = Ingest::new(&cfg);
+    // The reader shards; the workers decode what it only sharded (see runtime::ingest).
+    ing.defer = true;
     let n = disp.senders.len() as u64;
     let mut rr: u64 = 0;
     let mut last_sec = wall_now().secs();
@@ -503,7 +384,7 @@ fn pnet_worker(
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         };
-        w.process(&batch);
+        w.process(&mut batch);
         let draining = sh.stop.load(Ordering::Relaxed);
         w = after_batch(w, id, &mut gen, &sh, &out, draining);
         batch.pkts.clear();
@@ -778,7 +659,8 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
                 let w = Worker::new(id, table.clone(), cfg.output.flow_events)
                     .with_detect(first_engine.clone())
                     .with_stream(cfg.stream.engine_config(nworkers))
-                    .with_http(cfg.app.http.parser_config());
+                    .with_http(cfg.app.http.parser_config())
+                    .with_decoder(crate::runtime::ingest::decoder_of(&cfg));
                 let (cfg2, sh2, out2) = (cfg.clone(), sh.clone(), out_tx.clone());
                 handles.push(
                     std::thread::Builder::new()
@@ -798,7 +680,8 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
                 let w = Worker::new(id, table.clone(), cfg.output.flow_events)
                     .with_detect(first_engine.clone())
                     .with_stream(cfg.stream.engine_config(nworkers))
-                    .with_http(cfg.app.http.parser_config());
+                    .with_http(cfg.app.http.parser_config())
+                    .with_decoder(crate::runtime::ingest::decoder_of(&cfg));
                 let (sh2, out2, rc) = (sh.clone(), out_tx.clone(), recycle_tx.clone());
                 handles.push(
                     std::thread::Builder::new()

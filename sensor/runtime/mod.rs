@@ -1,10 +1,12 @@
 //! Runtime: the threads and how packets move between them.
 //!
-//! Takes: a configuration and a capture. Promises: one reader thread decodes and shards by
-//! flow hash, N shared-nothing workers own their flows, one output thread owns the EVE sink;
+//! Takes: a configuration and a capture. Promises: one reader thread shards by flow (and
+//! decodes what cannot be sharded from the first headers: see [`ingest`]), N shared-nothing
+//! workers decode the rest and own their flows, one output thread owns the EVE sink;
 //! bounded channels between them, so memory is bounded and back-pressure is explicit.
 
 pub mod bench;
+pub mod ingest;
 pub mod live;
 pub mod replay;
 pub mod worker;

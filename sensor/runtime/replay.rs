@@ -16,17 +16,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::capture::pcap::{expand_inputs, PcapFileSource};
-use crate::capture::LinkType;
 use crate::capture::{CaptureWarning, PacketSource, Timestamp};
-use crate::config::{ChecksumMode, Config};
-use crate::decode::checksum::{self, AutoState, Mode};
-use crate::decode::{flags, Decoded, Decoder};
-use crate::defrag::{self, Defrag};
+use crate::config::Config;
 use crate::detect::profile::RuleProfile;
-use crate::flow::FlowKey;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
+use crate::runtime::ingest::{decoder_of, Ingest};
 use crate::runtime::worker::{Batch, Pkt, Worker};
 use std::sync::Arc;
 
@@ -191,30 +187,25 @@ pub fn run_source<S: PacketSource + ?Sized>(
         let hub = opts.metrics.clone();
         let scfg = cfg.stream.engine_config(nworkers);
         let hcfg = cfg.app.http.parser_config();
+        let decoder = decoder_of(cfg);
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
                 .with_detect(detect)
                 .with_stream(scfg)
                 .with_http(hcfg)
+                .with_decoder(decoder)
                 .with_profile(profile);
             worker_loop(w, rx, out_tx, recycle_tx, hub)
         })?);
     }
     drop(recycle_tx);
 
-    // Reader: this thread.
+    // Reader: this thread. It shards plain TCP/UDP frames and leaves their decoding to the
+    // workers; the rest it decodes (see runtime::ingest).
     let mut reader_c = Counters::new();
-    let mut defrag = Defrag::new(&cfg.defrag);
-    let decoder = Decoder {
-        teredo_port: cfg.decoder.teredo_port,
-        vxlan_port: cfg.decoder.vxlan_port,
-        geneve_port: cfg.decoder.geneve_port,
-    };
-    let mut auto = AutoState::new(match cfg.capture.checksum_validation {
-        ChecksumMode::Auto => Mode::Auto,
-        ChecksumMode::All => Mode::All,
-        ChecksumMode::None => Mode::None,
-    });
+    let mut ing = Ingest::new(cfg);
+    ing.defer = true;
+    ing.number_frames = true;
     let batch_size = cfg.runtime.batch_packets;
     let mut disp = Dispatch {
         pending: (0..nworkers).map(|_| Vec::with_capacity(batch_size)).collect(),
@@ -224,131 +215,35 @@ pub fn run_source<S: PacketSource + ?Sized>(
         batch_size,
         drop_when_full: false,
     };
-    let mut pcap_cnt: u64 = 0;
-    let mut now = Timestamp(0);
-    let mut d = Decoded::default();
     let progress = opts.progress && std::io::stderr().is_terminal();
     let mut last_progress = Instant::now();
     let mut bytes_read: u64 = 0;
+    let n = nworkers as u64;
 
     loop {
         let more = src.next_batch(&mut |fr| {
-            pcap_cnt += 1;
             bytes_read += fr.data.len() as u64 + 16;
-            reader_c.inc(C::CapturePackets);
-            reader_c.add(C::CaptureBytes, fr.data.len() as u64);
-            decoder.decode(fr.linktype, fr.data, &mut d, &mut reader_c);
-            if fr.ts > now {
-                // Timeouts run at fixed points of the capture: when packet time enters a new
-                // second, every worker's batch gets a tick at its current position. Each flow sees the
-                // same packets and ticks in the same order whatever the number of workers.
-                if fr.ts.secs() > now.secs() && now.0 != 0 {
-                    disp.tick(fr.ts);
-                }
-                now = fr.ts;
+            // Timeouts run at fixed points of the capture: when packet time enters a new
+            // second, every worker's batch gets a tick at its current position. Each flow sees the
+            // same packets and ticks in the same order whatever the number of workers.
+            let now = ing.now;
+            if fr.ts > now && fr.ts.secs() > now.secs() && now.0 != 0 {
+                disp.tick(fr.ts);
             }
-            let validate = auto.validating();
-            let bad = if validate {
-                let r = checksum::verify(fr.data, &d);
-                let bad = auto.observe(r);
-                if bad {
-                    count_bad_checksum(&d, &mut reader_c);
-                }
-                bad
-            } else {
-                false
-            };
-            let data = fr.to_bytes();
-            // A tunnel's outer layer is a flow of its own (Teredo/VXLAN/Geneve UDP, 6in4).
-            if let Some(ofp) = FlowKey::of_outer(&d, fr.data.len()) {
-                let hash = ofp.key.hash();
-                let w = (hash % nworkers as u64) as usize;
-                disp.push(
-                    w,
-                    Pkt {
-                        data: data.clone(),
-                        ts: fr.ts,
-                        linktype: fr.linktype,
-                        pcap_cnt,
-                        iface: fr.iface,
-                        d,
-                        flow: Some(ofp),
-                        outer_only: true,
-                        hash,
-                        bad_checksum: bad,
-                    },
-                    now,
-                    &mut reader_c,
-                );
-            }
-            let fp = FlowKey::of(&d, fr.data.len());
-            let hash = fp.as_ref().map(|f| f.key.hash()).unwrap_or(0);
-            let w =
-                if fp.is_some() { (hash % nworkers as u64) as usize } else { (pcap_cnt % nworkers as u64) as usize };
-            disp.push(
-                w,
-                Pkt {
-                    data,
-                    ts: fr.ts,
-                    linktype: fr.linktype,
-                    pcap_cnt,
-                    iface: fr.iface,
-                    d,
-                    flow: fp,
-                    outer_only: false,
-                    hash,
-                    bad_checksum: bad,
-                },
-                now,
-                &mut reader_c,
-            );
-            // Defrag: the fragment went on above (no flow); the datagram it completes follows
-            // it, decoded again from its IP header (pkt_src "defrag", no pcap_cnt).
-            if d.flags & flags::FRAGMENT != 0 {
-                let mut fd = d;
-                let mut next = defrag.fragment(fr.data, &fd, fr.ts, &mut reader_c);
-                // Bounded: each pass strips one IPv6 Fragment header.
-                for _ in 0..4 {
-                    let Some(dgram) = next.take() else { break };
-                    let Some(mut rd) = defrag::decode_rebuilt(&decoder, &dgram, &fd, &mut reader_c) else { break };
-                    rd.flags |= flags::REASSEMBLED;
-                    if rd.flags & flags::FRAGMENT != 0 {
-                        next = defrag.fragment(&dgram, &rd, fr.ts, &mut reader_c);
-                        fd = rd;
-                        continue;
-                    }
-                    let data = bytes::Bytes::from(dgram);
-                    let bad = auto.validating() && checksum::verify(&data, &rd) == Some(false);
-                    let fp = FlowKey::of(&rd, data.len());
-                    let hash = fp.as_ref().map(|f| f.key.hash()).unwrap_or(0);
-                    let w = if fp.is_some() {
-                        (hash % nworkers as u64) as usize
-                    } else {
-                        (pcap_cnt % nworkers as u64) as usize
-                    };
-                    disp.push(
-                        w,
-                        Pkt {
-                            data,
-                            ts: fr.ts,
-                            linktype: LinkType::RAW,
-                            pcap_cnt: 0,
-                            iface: fr.iface,
-                            d: rd,
-                            flow: fp,
-                            outer_only: false,
-                            hash,
-                            bad_checksum: bad,
-                        },
-                        now,
-                        &mut reader_c,
-                    );
-                }
-            }
+            let frame_no = ing.frames + 1;
+            let now = ing.now.max(fr.ts);
+            ing.frame(&fr, &mut |shard, p| {
+                // Packets without a flow are spread by their position in the capture.
+                let w = (shard.unwrap_or(frame_no) % n) as usize;
+                disp.push(w, p, now, &mut reader_c);
+            });
         });
-        defrag.expire(now, &mut reader_c);
+        let now = ing.now;
+        ing.expire(now);
         if let Some(h) = &opts.metrics {
-            h.publish("reader", &reader_c);
+            let mut c = reader_c.clone();
+            c.merge(&ing.c);
+            h.publish("reader", &c);
         }
         // Chunk boundary: flush partial batches so that a read chunk is released soon.
         disp.flush_all(now, &mut reader_c);
@@ -359,7 +254,7 @@ pub fn run_source<S: PacketSource + ?Sized>(
                 "\r  replay: {:5.1}% of {:.1} MB, {} packets, {:.1} s   ",
                 pct.min(100.0),
                 total_bytes as f64 / 1e6,
-                pcap_cnt,
+                ing.frames,
                 start.elapsed().as_secs_f64()
             );
         }
@@ -371,9 +266,9 @@ pub fn run_source<S: PacketSource + ?Sized>(
         eprint!("\r{:80}\r", "");
     }
     drop(disp);
-    if auto.disabled_by_auto() {
-        reader_c.set(C::ChecksumAutoDisabled, 1);
-    }
+    let now = ing.now;
+    ing.expire(now);
+    reader_c.merge(&ing.c);
     let warnings = src.take_warnings();
     end(src, &mut reader_c);
 
@@ -497,16 +392,6 @@ impl Dispatch {
     }
 }
 
-fn count_bad_checksum(d: &Decoded, c: &mut Counters) {
-    use crate::decode::proto;
-    match d.proto {
-        proto::TCP => c.inc(C::ChecksumTcpInvalid),
-        proto::UDP => c.inc(C::ChecksumUdpInvalid),
-        proto::ICMP | proto::ICMPV6 => c.inc(C::ChecksumIcmpInvalid),
-        _ => c.inc(C::ChecksumIpv4Invalid),
-    }
-}
-
 fn worker_loop(
     mut w: Worker,
     rx: Receiver<Batch>,
@@ -515,7 +400,7 @@ fn worker_loop(
     hub: Option<Arc<MetricsHub>>,
 ) -> (Counters, Option<Box<RuleProfile>>) {
     for mut batch in rx {
-        w.process(&batch);
+        w.process(&mut batch);
         if let Some(h) = &hub {
             h.publish_worker(w.id, &w.counters);
         }

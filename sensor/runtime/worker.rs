@@ -47,6 +47,13 @@ pub struct Pkt {
     pub hash: u64,
     /// Checksum validation failed.
     pub bad_checksum: bool,
+    /// Decoded by the reader (`d`, `flow`, `hash` and `bad_checksum` are set). When false the
+    /// reader only chose the worker ([`crate::flow::quick_shard`]), and the worker decodes the
+    /// frame, validates its checksums when `validate` is set, and finds its flow
+    /// ([`Worker::prepare`]).
+    pub decoded: bool,
+    /// Validate checksums in [`Worker::prepare`] (only when `decoded` is false).
+    pub validate: bool,
 }
 
 /// A batch of packets plus the reader's packet clock (for timeouts on idle workers).
@@ -99,6 +106,7 @@ pub struct Worker {
     /// Bumped by every [`Worker::with_detect`], so flow detection state of an old engine
     /// (flowbits, thresholds keyed by rule number) is reset on a flow's next packet.
     detect_gen: u64,
+    decoder: crate::decode::Decoder,
 }
 
 /// The worker's parts that a flow's end needs (everything but the flow table), so that the
@@ -431,7 +439,29 @@ impl Worker {
             http_cfg: HttpConfig::default(),
             app_stats: AppStats::default(),
             detect_gen: 0,
+            decoder: crate::decode::Decoder::default(),
         }
+    }
+
+    /// Sets the decoder settings (tunnel ports) for frames the reader left undecoded.
+    pub fn with_decoder(mut self, d: crate::decode::Decoder) -> Self {
+        self.decoder = d;
+        self
+    }
+
+    /// Decodes a frame the reader only sharded: decode, checksum validation (when the reader's
+    /// settled mode says so), flow key and hash, as the reader does for the frames it decodes
+    /// ([`crate::runtime::ingest`]). Decoder and checksum counters count here.
+    pub fn prepare(&mut self, p: &mut Pkt) {
+        let c = &mut self.counters;
+        self.decoder.decode(p.linktype, &p.data, &mut p.d, c);
+        if p.validate && crate::decode::checksum::verify(&p.data, &p.d) == Some(false) {
+            p.bad_checksum = true;
+            crate::decode::checksum::count_invalid(&p.d, c);
+        }
+        p.flow = crate::flow::FlowKey::of(&p.d, p.data.len());
+        p.hash = p.flow.as_ref().map_or(0, |f| f.key.hash());
+        p.decoded = true;
     }
 
     /// Gives the worker a detection engine (and allocates its scratch space).
@@ -489,7 +519,7 @@ impl Worker {
     }
 
     /// Processes one batch.
-    pub fn process(&mut self, batch: &Batch) {
+    pub fn process(&mut self, batch: &mut Batch) {
         let t0 = std::time::Instant::now();
         self.process_inner(batch);
         self.counters.add(C::WorkerBusyNs, t0.elapsed().as_nanos() as u64);
@@ -513,15 +543,18 @@ impl Worker {
         c.set(C::AppDetectInspEvicted, a.insp_evicted);
     }
 
-    fn process_inner(&mut self, batch: &Batch) {
+    fn process_inner(&mut self, batch: &mut Batch) {
         let mut ticks = batch.ticks.iter().peekable();
-        for (i, p) in batch.pkts.iter().enumerate() {
+        for (i, p) in batch.pkts.iter_mut().enumerate() {
             while let Some(&&(at, ts)) = ticks.peek() {
                 if at as usize > i {
                     break;
                 }
                 self.tick(ts);
                 ticks.next();
+            }
+            if !p.decoded {
+                self.prepare(p);
             }
             self.packet(p);
         }

@@ -374,6 +374,8 @@ mod detection {
                 flow: fp,
                 outer_only: false,
                 bad_checksum: false,
+                decoded: true,
+                validate: false,
             }
         }
     }
