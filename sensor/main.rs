@@ -521,7 +521,29 @@ fn cmd_bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     let med = median(&loops).unwrap_or_default();
     let _ = writeln!(out, "median: {}", med.line());
     if loops.iter().any(|l| l.alerts != med.alerts) {
-        let _ = writeln!(out, "warning: the loops gave different alert counts (a bug: please report it)");
+        // Thresholds and detection filters not tracked per flow share one table across
+        // workers: with several workers, which racing packet meets a window first varies.
+        let shared = detect.as_ref().map_or(0, |e| {
+            e.rules
+                .iter()
+                .filter(|r| !r.swapped)
+                .filter(|r| {
+                    [r.rule.threshold.as_ref(), r.rule.detection_filter.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t.track != picket::rule::ast::Track::ByFlow)
+                })
+                .count()
+        });
+        if workers > 1 && shared > 0 {
+            let _ = writeln!(
+                out,
+                "note: the loops gave different alert counts: {shared} rules have thresholds or detection filters \
+                 shared by the {workers} workers, and which worker's packet meets a window first varies"
+            );
+        } else {
+            let _ = writeln!(out, "warning: the loops gave different alert counts (a bug: please report it)");
+        }
     }
     let report = bench.report();
     if let Some(r) = &report {
