@@ -255,6 +255,8 @@ pub fn quick_shard(lt: crate::capture::LinkType, f: &[u8], tunnel_ports: &[u16; 
     if proto != proto::TCP && proto != proto::UDP {
         return None;
     }
+    // In bounds: `ip` holds at least l4 + 4 bytes (checked above for either version), and
+    // the IPv4 header fields read above lie inside its first 20.
     let sp = u16::from_be_bytes([ip[l4], ip[l4 + 1]]);
     let dp = u16::from_be_bytes([ip[l4 + 2], ip[l4 + 3]]);
     if proto == proto::UDP && tunnel_ports.iter().any(|&t| t != 0 && (t == sp || t == dp)) {
