@@ -1,9 +1,11 @@
 //! `picket replay`: captures through the pipeline, as fast as the machine allows.
 //!
 //! ```text
-//!  reader (this thread)            workers (N threads)              output thread
-//!  read chunk -> decode -> hash ==> flow table, (stream, detect) ==> EVE lines -> file/stdout
+//!  reader (this thread)          workers (N threads)                       output thread
+//!  read chunk -> shard by flow ==> decode, flow table, (stream, detect) ==> EVE lines -> file/stdout
 //!            batches over bounded crossbeam channels; empty batch vectors come back for reuse
+//! The reader decodes only what it cannot shard from the first headers (fragments, tunnels,
+//! ICMP, ...): see [`crate::runtime::ingest`].
 //! ```
 //! Replay never drops: when a worker's queue is full the reader waits (counted as
 //! `pipeline.reader_blocked`). Timeouts run on packet time, so the output does not depend on
