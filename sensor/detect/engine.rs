@@ -29,7 +29,7 @@ use crate::flow::FlowState;
 use crate::metrics::{Counters, C};
 use crate::rule::ast::{
     Action, AddrSet, Buffer, Content, FastPattern, FlowbitCmd, FlowbitJoin, PacketMatch, PayloadMatch, PortSet, Rule,
-    Threshold, ThresholdType, Track, Transform, Transport, MAX_VARS,
+    StreamSizeSide, Threshold, ThresholdType, Track, Transform, Transport, MAX_VARS,
 };
 use crate::rule::{ErrorKind, RuleError};
 
@@ -283,6 +283,9 @@ pub struct FlowInfo {
     pub app_proto: AppProto,
     /// The flow's payload is no longer inspected (encrypted TLS).
     pub no_payload: bool,
+    /// TCP: bytes each side of the session sent as `stream_size` counts them (next expected
+    /// sequence number minus the initial one), client then server; `None` without a session.
+    pub stream_size: Option<[u32; 2]>,
 }
 
 fn engine_of(k: EngineKind) -> Engine {
@@ -1568,6 +1571,19 @@ fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, finfo: Opti
             });
             hit != *negated
         }
+        // Suricata: TCP packets of a flow with a session only.
+        PacketMatch::StreamSize(side, cmp) => match finfo.and_then(|f| f.stream_size) {
+            Some([client, server]) if d.proto == proto::TCP => {
+                let (c, s) = (cmp.matches(client as u64), cmp.matches(server as u64));
+                match side {
+                    StreamSizeSide::Server => s,
+                    StreamSizeSide::Client => c,
+                    StreamSizeSide::Both => c && s,
+                    StreamSizeSide::Either => c || s,
+                }
+            }
+            _ => false,
+        },
         m => match_packet(m, frame, d),
     })
 }

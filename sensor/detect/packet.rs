@@ -10,8 +10,8 @@
 //! keywords on IP fragments, ...), as there.
 //! Never: reads outside the frame or panics.
 //!
-//! `app-layer-protocol` is not decided here: it needs the flow's protocol, so
-//! [`match_packet`] returns true for it and the caller checks it.
+//! `app-layer-protocol` and `stream_size` are not decided here: they need the flow's protocol
+//! or TCP session, so [`match_packet`] returns true for them and the caller checks them.
 //!
 //! [`ast::PacketMatch`]: crate::rule::ast::PacketMatch
 
@@ -41,7 +41,7 @@ pub fn match_packet(m: &PacketMatch, frame: &[u8], d: &Decoded) -> bool {
         PacketMatch::IcmpId(id) => icmp_id_seq(frame, d).is_some_and(|(i, _)| i == *id),
         PacketMatch::IcmpSeq(seq) => icmp_id_seq(frame, d).is_some_and(|(_, s)| s == *seq),
         PacketMatch::SameIp => d.is_ip() && d.src == d.dst,
-        PacketMatch::AppLayerProtocol { .. } => true,
+        PacketMatch::AppLayerProtocol { .. } | PacketMatch::StreamSize(..) => true,
     }
 }
 

@@ -207,6 +207,7 @@ pub fn keyword_kinds(cr: &CompiledRule) -> Vec<&'static str> {
             PacketMatch::IcmpId(_) => "icmp_id",
             PacketMatch::IcmpSeq(_) => "icmp_seq",
             PacketMatch::SameIp => "sameip",
+            PacketMatch::StreamSize(..) => "stream_size",
             PacketMatch::AppLayerProtocol { .. } => "app-layer-protocol",
         });
     }

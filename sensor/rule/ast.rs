@@ -569,6 +569,10 @@ pub enum PacketMatch {
     IcmpSeq(u16),
     /// `sameip`
     SameIp,
+    /// `stream_size:<server|client|both|either>,<op>,<n>`: bytes a TCP stream's sides sent,
+    /// as Suricata counts them (next expected sequence number minus the initial one, so the
+    /// SYN counts one). Needs the flow's session: decided by the detection engine.
+    StreamSize(StreamSizeSide, NumCmp),
     /// `app-layer-protocol:[!]name[|name...][,mode][,exact]`
     AppLayerProtocol {
         /// Protocol name (canonical, lowercase); several alternatives are joined with `|`
@@ -706,6 +710,19 @@ pub struct Threshold {
     pub seconds: u32,
     /// `multiplier` of `type backoff`; 1 for every other type.
     pub multiplier: u32,
+}
+
+/// Which side(s) of a TCP session `stream_size` compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StreamSizeSide {
+    /// The responder's stream.
+    Server,
+    /// The initiator's stream.
+    Client,
+    /// Both must satisfy the comparison.
+    Both,
+    /// Either may.
+    Either,
 }
 
 /// `target:src_ip|dest_ip`.

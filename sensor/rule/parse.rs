@@ -2047,6 +2047,38 @@ impl Builder {
             "itype" => PacketMatch::Itype(parse_uint_cmp(s, 255).ok_or_else(inv)?),
             "icode" => PacketMatch::Icode(parse_uint_cmp(s, 255).ok_or_else(inv)?),
             "tcp.mss" => PacketMatch::TcpMss(parse_uint_cmp(s, u64::from(u16::MAX)).ok_or_else(inv)?),
+            "stream_size" => {
+                let mut it = s.split(',').map(str::trim);
+                let (Some(side), Some(op), Some(n), None) = (it.next(), it.next(), it.next(), it.next()) else {
+                    return Err(bad(
+                        kw,
+                        format!("expected <server|client|both|either>,<op>,<number>, got '{}'", shorten(s)),
+                    ));
+                };
+                let side = match side {
+                    "server" => StreamSizeSide::Server,
+                    "client" => StreamSizeSide::Client,
+                    "both" => StreamSizeSide::Both,
+                    "either" => StreamSizeSide::Either,
+                    _ => {
+                        return Err(bad(
+                            kw,
+                            format!("invalid side '{}' (server, client, both or either)", shorten(side)),
+                        ))
+                    }
+                };
+                let n = u64::from(n.parse::<u32>().map_err(|_| bad(kw, format!("invalid size '{}'", shorten(n))))?);
+                let cmp = match op {
+                    "<" => NumCmp::Lt(n),
+                    "<=" => NumCmp::Le(n),
+                    "=" => NumCmp::Eq(n),
+                    "!=" => NumCmp::Ne(n),
+                    ">" => NumCmp::Gt(n),
+                    ">=" => NumCmp::Ge(n),
+                    _ => return Err(bad(kw, format!("invalid operator '{}' (<, <=, =, !=, >, >=)", shorten(op)))),
+                };
+                PacketMatch::StreamSize(side, cmp)
+            }
             "tos" => {
                 let (neg, n) = bang(s);
                 let n = match n
@@ -3326,6 +3358,24 @@ mod tests {
         bad_value("threshold:type limit, track by_src, count 1, seconds 1, multiplier 2;", "threshold");
         bad_value("threshold:type limit, track by_src, count x, seconds 1;", "threshold");
         bad_value("detection_filter:track by_src, count 1, seconds 1; threshold:type limit, track by_src, count 1, seconds 1;", "threshold");
+    }
+
+    #[test]
+    fn stream_size_parses_as_suricata_and_refuses_the_rest() {
+        let r = ok("stream_size:server,<,5;");
+        assert_eq!(r.packet, vec![PacketMatch::StreamSize(StreamSizeSide::Server, NumCmp::Lt(5))]);
+        let r = ok("stream_size: either , >= , 1800 ;");
+        assert_eq!(r.packet, vec![PacketMatch::StreamSize(StreamSizeSide::Either, NumCmp::Ge(1800))]);
+        for bad in [
+            "stream_size:sever,<,5;",
+            "stream_size:client,=<,5;",
+            "stream_size:client,<,x;",
+            "stream_size:client,<;",
+            "stream_size:both,<,1,2;",
+            "stream_size:both,<,4294967296;",
+        ] {
+            bad_value(bad, "stream_size");
+        }
     }
 
     #[test]

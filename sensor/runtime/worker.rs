@@ -319,6 +319,10 @@ fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
         tcp_established: f.tcp_established,
         app_proto: f.ext.app.proto,
         no_payload: f.ext.app.no_inspection,
+        stream_size: f.ext.tcp.as_ref().map(|s| {
+            let size = |d: &stream::Dir| d.next_seq.wrapping_sub(d.isn);
+            [size(&s.dirs[0]), size(&s.dirs[1])]
+        }),
     }
 }
 

@@ -399,6 +399,32 @@ mod detection {
     }
 
     #[test]
+    fn stream_size_counts_each_side_as_suricata() {
+        // Client: SYN (1), 3 bytes (4), 4 bytes (8), FIN. Server: SYN/ACK (1), ACK.
+        let segs = vec![(0, b"abc".to_vec()), (3, b"defg".to_vec())];
+        let count = |rule: &str| alerts(&engine(&[rule]), 7, &segs);
+        assert_eq!(
+            count("alert tcp any any -> any any (msg:\"c=4\"; flow:to_server; stream_size:client,=,4; sid:1;)"),
+            1
+        );
+        assert_eq!(
+            count("alert tcp any any -> any any (msg:\"c<4\"; flow:to_server; stream_size:client,<,4; sid:2;)"),
+            2
+        );
+        assert_eq!(
+            count("alert tcp any any -> any any (msg:\"s=1\"; flow:to_client; stream_size:server,=,1; sid:3;)"),
+            2
+        );
+        assert_eq!(count("alert tcp any any -> any any (msg:\"both\"; stream_size:both,>,1; sid:4;)"), 0);
+        assert_eq!(
+            count("alert tcp any any -> any any (msg:\"either\"; flow:to_server; stream_size:either,>=,8; sid:5;)"),
+            2
+        );
+        // not TCP, or no session: never
+        assert_eq!(count("alert udp any any -> any any (msg:\"udp\"; stream_size:client,>=,0; sid:6;)"), 0);
+    }
+
+    #[test]
     fn split_content_matches_once_in_the_stream() {
         let e = engine(&[
             "alert tcp any any -> any any (msg:\"split\"; flow:established,to_server; content:\"EVILPAYLOAD\"; sid:1;)",
