@@ -32,6 +32,8 @@ run: build
 # Unit, integration and conformance tests.
 test: build
 	$(CARGO) test --release --locked
+	# The criterion benchmarks are built (not run) so that an API change cannot leave them behind.
+	$(CARGO) build --release --locked --benches
 	@if [ -x $(SHARED)/conformance/run ]; then \
 	  PICKET_BIN=target/release/picket $(SHARED)/conformance/run --min-pass $(CONFORMANCE_MIN); \
 	else echo "conformance: $(SHARED)/conformance not present, skipped"; fi

@@ -22,7 +22,7 @@ use picket::config::Config;
 use picket::decode::{proto, Decoded, Decoder};
 use picket::flow::{FlowKey, FlowTable};
 use picket::metrics::{Counters, C};
-use picket::stream::{AppSink, Seg, StreamEngine, TcpSession};
+use picket::stream::{AppSink, Seg, StreamEngine, TcpSession, Verdict};
 
 /// One TCP packet, matched to its flow.
 struct TcpPkt {
@@ -84,14 +84,16 @@ struct Sink {
 }
 
 impl AppSink for Sink {
-    fn data(&mut self, to_server: bool, data: &[u8]) -> bool {
+    fn data(&mut self, to_server: bool, _offset: u64, data: &[u8]) -> Verdict {
         self.bytes += data.len() as u64;
         if let Some(r) = &mut self.record {
             r.push((to_server, data.to_vec()));
         }
-        true
+        Verdict::Consumed
     }
-    fn gap(&mut self, _: bool, _: u64) {}
+    fn gap(&mut self, _: bool, _: u64) -> Verdict {
+        Verdict::Consumed
+    }
     fn eof(&mut self, _: bool) {}
 }
 
