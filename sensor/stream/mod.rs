@@ -857,14 +857,14 @@ pub fn raw_blocks(ssn: &TcpSession, d: usize, eof: bool, out: &mut Vec<(u64, u64
 impl TcpSession {
     /// Bytes of direction `d` at [off, off+len) (a block returned by [`raw_blocks`]).
     pub fn bytes(&self, d: usize, off: u64, len: u64) -> &[u8] {
-        for (o, b) in self.dirs[d].buf.blocks_from(off) {
-            if o <= off {
+        // Only the first block from `off` can hold it.
+        match self.dirs[d].buf.blocks_from(off).next() {
+            Some((o, b)) if o <= off => {
                 let s = (off - o) as usize;
-                return b.get(s..s.saturating_add(len as usize)).unwrap_or(&[]);
+                b.get(s..s.saturating_add(len as usize)).unwrap_or(&[])
             }
-            break;
+            _ => &[],
         }
-        &[]
     }
 
     /// Records raw inspection progress for direction `d` after detection ran on its blocks.
