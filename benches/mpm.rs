@@ -5,26 +5,19 @@
 //! report the same set of (payload, pattern) hits.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+
+mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use picket::capture::pcap::PcapFileSource;
-use picket::capture::PacketSource;
 use picket::config::Config;
-use picket::decode::{Decoded, Decoder};
 use picket::detect::engine::choose_fast_pattern;
 use picket::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};
-use picket::metrics::Counters;
 use picket::rule::ast::PayloadMatch;
 use picket::rule::parse::load_rules;
 
 fn inputs() -> (Vec<PatternSpec>, Vec<Vec<u8>>) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let et = root.join("../shared/corpus/et-open");
-    let mix = root.join("../shared/corpus/traffic/mix.pcap");
-    let rules = if et.exists() { et } else { root.join("rules") };
-    let pcap = if mix.exists() { mix } else { root.join("captures/demo.pcap") };
+    let (rules, pcap) = common::corpus();
     let set = load_rules(&[rules], &Config::default().vars, None, None);
     let mut pats: Vec<PatternSpec> = Vec::new();
     let mut seen = HashSet::new();
@@ -43,18 +36,7 @@ fn inputs() -> (Vec<PatternSpec>, Vec<Vec<u8>>) {
             }
         }
     }
-    let dec = Decoder::default();
-    let mut payloads = Vec::new();
-    let mut src = PcapFileSource::new(vec![pcap]);
-    let mut c = Counters::new();
-    while src.next_batch(&mut |f| {
-        let mut d = Decoded::default();
-        dec.decode(f.linktype, f.data, &mut d, &mut c);
-        let p = d.payload(f.data);
-        if !p.is_empty() {
-            payloads.push(p.to_vec());
-        }
-    }) {}
+    let payloads = common::payloads(pcap);
     (pats, payloads)
 }
 

@@ -6,18 +6,15 @@
 //! the untimed pass. Falls back to the bundled rules and capture when the corpus is absent.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+
+mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use picket::capture::pcap::PcapFileSource;
-use picket::capture::PacketSource;
 use picket::config::Config;
-use picket::decode::{Decoded, Decoder};
 use picket::detect::engine::choose_fast_pattern;
 use picket::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};
 use picket::detect::verify::{self, CompiledList, VerifyScratch};
-use picket::metrics::Counters;
 use picket::rule::ast::{Buffer, PayloadMatch};
 use picket::rule::parse::load_rules;
 
@@ -29,11 +26,7 @@ struct Inputs {
 }
 
 fn inputs() -> Inputs {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let et = root.join("../shared/corpus/et-open");
-    let mix = root.join("../shared/corpus/traffic/mix.pcap");
-    let rules = if et.exists() { et } else { root.join("rules") };
-    let pcap = if mix.exists() { mix } else { root.join("captures/demo.pcap") };
+    let (rules, pcap) = common::corpus();
     let set = load_rules(&[rules], &Config::default().vars, None, None);
     let mut lists = Vec::new();
     let mut pats: Vec<PatternSpec> = Vec::new();
@@ -56,18 +49,7 @@ fn inputs() -> Inputs {
         });
         owners[pi as usize].push(li);
     }
-    let dec = Decoder::default();
-    let mut payloads = Vec::new();
-    let mut src = PcapFileSource::new(vec![pcap]);
-    let mut c = Counters::new();
-    while src.next_batch(&mut |f| {
-        let mut d = Decoded::default();
-        dec.decode(f.linktype, f.data, &mut d, &mut c);
-        let p = d.payload(f.data);
-        if !p.is_empty() {
-            payloads.push(p.to_vec());
-        }
-    }) {}
+    let payloads = common::payloads(pcap);
     let mpm = Mpm::build(Engine::Hyperscan, &pats).expect("prefilter database");
     let mut s = MpmScratch::default();
     mpm.prepare(&mut s).expect("scratch");
