@@ -649,6 +649,8 @@ impl Searcher {
         if !self.nocase {
             return memchr::memmem::find(hay, &self.pat);
         }
+        // In bounds: 0 < m <= hay.len() (checked above), and try_at tests i <= last_start
+        // before slicing hay[i + 1..i + m].
         let c = self.pat[0];
         let last_start = hay.len() - m;
         let try_at = |i: usize| i <= last_start && self.eq_prefix(&hay[i + 1..i + m]);

@@ -620,6 +620,7 @@ impl<S: Default> FlowTable<S> {
     ) -> Option<Lookup> {
         let mut created = false;
         let key = &p.key;
+        // In bounds: the index holds only slot numbers of pushed slots (slots never shrink).
         let slots = &self.slots;
         let slot = match self.index.find(hash, |&s| slots[s as usize].key == *key).copied() {
             // As Suricata's lookup: a flow past its timeout is not reused by a late packet
