@@ -100,6 +100,11 @@ impl<'a> FrameRef<'a> {
         FrameRef { data, ts, orig_len, linktype, iface, owner: None }
     }
 
+    /// The shared chunk the frame is in, when the source reads into shared chunks.
+    pub fn owner(&self) -> Option<&'a Bytes> {
+        self.owner
+    }
+
     /// The frame as an owned, cheaply clonable buffer: zero-copy when the source reads into
     /// shared chunks, a copy otherwise.
     pub fn to_bytes(&self) -> Bytes {
@@ -176,9 +181,8 @@ impl PacketSource for MemorySource {
 /// capture several times without reading the disk).
 ///
 /// The bytes are kept in chunks of about [`ARENA_CHUNK`] bytes, each a [`Bytes`] of its own,
-/// as the file source does: a frame sent to a worker holds a reference to its chunk, and one
-/// buffer for the whole capture would make every reader and worker thread count references
-/// on the same cache line (measured: a third slower than reading the file).
+/// as the file source does: a batch sent to a worker holds a reference to each chunk its
+/// frames are in, and the chunks of a loop are released as the workers finish with them.
 pub struct FrameArena {
     chunks: Vec<Bytes>,
     frames: Vec<ArenaFrame>,

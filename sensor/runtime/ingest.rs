@@ -24,7 +24,7 @@ use crate::decode::{flags, Decoded, Decoder};
 use crate::defrag::{self, Defrag};
 use crate::flow::{quick_shard, FlowKey};
 use crate::metrics::{Counters, C};
-use crate::runtime::worker::Pkt;
+use crate::runtime::worker::{Item, Pkt};
 
 /// Per-frame preparation (see the module documentation).
 pub struct Ingest {
@@ -77,12 +77,12 @@ impl Ingest {
         }
     }
 
-    /// Prepares one frame; `emit(shard, pkt)` receives each entry (the tunnel outer flow, the
+    /// Prepares one frame; `emit(shard, item)` receives each entry (the tunnel outer flow, the
     /// packet, and a datagram the frame completed), in that order. `shard` is
     /// [`FlowKey::shard`] of the entry's flow, `None` for a packet without one.
-    pub fn frame(&mut self, fr: &FrameRef<'_>, emit: &mut dyn FnMut(Option<u64>, Pkt)) {
+    pub fn frame(&mut self, fr: &FrameRef<'_>, emit: &mut dyn FnMut(Option<u64>, Item)) {
         self.frames += 1;
-        let pcap_cnt = if self.number_frames { self.frames } else { 0 };
+        let pcap_cnt = self.pcap_cnt();
         let c = &mut self.c;
         c.inc(C::CapturePackets);
         c.add(C::CaptureBytes, fr.data.len() as u64);
@@ -91,23 +91,7 @@ impl Ingest {
         }
         if self.defer && self.auto.decided() {
             if let Some(shard) = quick_shard(fr.linktype, fr.data, &self.tunnel_ports) {
-                emit(
-                    Some(shard),
-                    Pkt {
-                        data: fr.to_bytes(),
-                        ts: fr.ts,
-                        linktype: fr.linktype,
-                        pcap_cnt,
-                        iface: fr.iface,
-                        d: Decoded::default(),
-                        flow: None,
-                        outer_only: false,
-                        hash: 0,
-                        bad_checksum: false,
-                        decoded: false,
-                        validate: self.auto.validating(),
-                    },
-                );
+                emit(Some(shard), Item::Undecoded { validate: self.auto.validating(), pcap_cnt });
                 return;
             }
         }
@@ -123,30 +107,25 @@ impl Ingest {
         } else {
             false
         };
-        let data = fr.to_bytes();
-        let pkt =
-            |data: bytes::Bytes, linktype, pcap_cnt, d, flow: Option<crate::flow::FlowPkt>, outer_only, bad| Pkt {
-                data,
-                ts: fr.ts,
-                linktype,
-                pcap_cnt,
-                iface: fr.iface,
-                d,
-                hash: flow.as_ref().map_or(0, |f| f.key.hash()),
-                flow,
-                outer_only,
-                bad_checksum: bad,
-                decoded: true,
-                validate: false,
-            };
+        let pkt = |linktype, pcap_cnt, d, flow: Option<crate::flow::FlowPkt>, outer_only, bad| Pkt {
+            ts: fr.ts,
+            linktype,
+            pcap_cnt,
+            iface: fr.iface,
+            d,
+            hash: flow.as_ref().map_or(0, |f| f.key.hash()),
+            flow,
+            outer_only,
+            bad_checksum: bad,
+        };
         // A tunnel's outer layer is a flow of its own (Teredo/VXLAN/Geneve UDP, 6in4).
         if let Some(ofp) = FlowKey::of_outer(&d, fr.data.len()) {
             let shard = ofp.key.shard();
-            emit(Some(shard), pkt(data.clone(), fr.linktype, pcap_cnt, d, Some(ofp), true, bad));
+            emit(Some(shard), Item::Frame(pkt(fr.linktype, pcap_cnt, d, Some(ofp), true, bad)));
         }
         let fp = FlowKey::of(&d, fr.data.len());
         let shard = fp.as_ref().map(|f| f.key.shard());
-        emit(shard, pkt(data, fr.linktype, pcap_cnt, d, fp, false, bad));
+        emit(shard, Item::Frame(pkt(fr.linktype, pcap_cnt, d, fp, false, bad)));
         // Defrag: the fragment went on above (no flow); the datagram it completes follows
         // it, decoded again from its IP header (pkt_src "defrag", no pcap_cnt).
         if d.flags & flags::FRAGMENT != 0 {
@@ -162,12 +141,20 @@ impl Ingest {
                     fd = rd;
                     continue;
                 }
-                let data = bytes::Bytes::from(dgram);
-                let bad = self.auto.validating() && checksum::verify(&data, &rd) == Some(false);
-                let fp = FlowKey::of(&rd, data.len());
+                let bad = self.auto.validating() && checksum::verify(&dgram, &rd) == Some(false);
+                let fp = FlowKey::of(&rd, dgram.len());
                 let shard = fp.as_ref().map(|f| f.key.shard());
-                emit(shard, pkt(data, LinkType::RAW, 0, rd, fp, false, bad));
+                emit(shard, Item::Datagram(dgram, pkt(LinkType::RAW, 0, rd, fp, false, bad)));
             }
+        }
+    }
+
+    /// The `pcap_cnt` of the frame last seen (0 in live capture).
+    pub fn pcap_cnt(&self) -> u64 {
+        if self.number_frames {
+            self.frames
+        } else {
+            0
         }
     }
 

@@ -38,7 +38,7 @@ use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
 use crate::runtime::ingest::Ingest;
 use crate::runtime::replay::Dispatch;
-use crate::runtime::worker::{Batch, Pkt, Worker};
+use crate::runtime::worker::{Batch, Item, Worker};
 
 /// What `picket run` needs.
 #[derive(Clone, Debug)]
@@ -212,7 +212,7 @@ fn afpacket_thread(
     let bs = cfg.runtime.batch_packets;
     let mut ing = Ingest::new(&cfg);
     let name = format!("capture{id}");
-    let mut batch = Batch { pkts: Vec::with_capacity(bs), now: Timestamp(0), ticks: Vec::new() };
+    let mut batch = Batch::with_capacity(bs);
     let mut gen = sh.acks[id].load(Ordering::Relaxed);
     let mut last_sec = wall_now().secs();
     let mut last_pub = Instant::now();
@@ -226,7 +226,7 @@ fn afpacket_thread(
             std::thread::sleep(retire);
         }
         let mut lend = |fr: FrameRef<'_>| {
-            ing.frame(&fr, &mut |_, p| batch.pkts.push(p));
+            ing.frame(&fr, &mut |_, item| batch.push(&fr, item));
         };
         if draining.is_some() {
             src.drain(&mut lend);
@@ -236,29 +236,26 @@ fn afpacket_thread(
         let now = wall_now();
         if now.secs() > last_sec {
             last_sec = now.secs();
-            batch.ticks.push((batch.pkts.len() as u32, now));
+            batch.ticks.push((batch.len() as u32, now));
             ing.expire(now);
         }
-        // Process in batches of `bs` (the ring may have lent many blocks at once).
+        // Process in spans of `bs` (the ring may have lent many blocks at once), so that
+        // output, metrics and reload acknowledgements keep flowing.
         let wait = draining.is_some();
-        while !batch.pkts.is_empty() || !batch.ticks.is_empty() {
-            let rest = if batch.pkts.len() > bs { batch.pkts.split_off(bs) } else { Vec::new() };
-            // ticks placed past this chunk move to the next one
-            let mut later = Vec::new();
-            batch.ticks.retain(|&(at, ts)| {
-                if (at as usize) > batch.pkts.len() && !rest.is_empty() {
-                    later.push((at - batch.pkts.len() as u32, ts));
-                    false
-                } else {
-                    true
-                }
-            });
+        if !batch.is_empty() || !batch.ticks.is_empty() {
             batch.now = ing.now.max(now);
-            w.process(&mut batch);
-            w = after_batch(w, id, &mut gen, &sh, &out, wait);
-            batch.pkts.clear();
-            batch.pkts.extend(rest);
-            batch.ticks = later;
+            let n = batch.len();
+            let mut lo = 0;
+            loop {
+                let hi = (lo + bs.max(1)).min(n);
+                w.process_span(&batch, lo..hi);
+                w = after_batch(w, id, &mut gen, &sh, &out, wait);
+                lo = hi;
+                if lo >= n {
+                    break;
+                }
+            }
+            batch.clear();
         }
         if last_pub.elapsed() >= Duration::from_millis(250) || draining.is_some() {
             last_pub = Instant::now();
@@ -305,16 +302,17 @@ fn pnet_reader(
         let mut lent = 0;
         src.next_batch(&mut |fr| {
             lent += 1;
-            let mut staged: [Option<(Option<u64>, Pkt)>; 3] = [None, None, None];
+            // At most three items per frame: a tunnel's outer flow, the packet, a datagram.
+            let mut staged: [Option<(Option<u64>, Item)>; 3] = [None, None, None];
             let mut k = 0;
-            ing.frame(&fr, &mut |h, p| {
-                if k < staged.len() {
-                    staged[k] = Some((h, p));
+            ing.frame(&fr, &mut |h, item| {
+                if let Some(slot) = staged.get_mut(k) {
+                    *slot = Some((h, item));
                     k += 1;
                 }
             });
             let now = ing.now;
-            for (h, p) in staged.into_iter().flatten() {
+            for (h, item) in staged.into_iter().flatten() {
                 let w = match h {
                     Some(h) => (h % n) as usize,
                     None => {
@@ -322,7 +320,7 @@ fn pnet_reader(
                         (rr % n) as usize
                     }
                 };
-                disp.push(w, p, now, &mut ing.c);
+                disp.push(w, &fr, item, now, &mut ing.c);
             }
         });
         lent
@@ -370,7 +368,7 @@ fn pnet_worker(
     id: usize,
     mut w: Worker,
     rx: Receiver<Batch>,
-    recycle: Sender<Vec<Pkt>>,
+    recycle: Sender<Batch>,
     sh: Arc<Shared>,
     out: Sender<OutMsg>,
 ) -> Counters {
@@ -384,11 +382,11 @@ fn pnet_worker(
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         };
-        w.process(&mut batch);
+        w.process(&batch);
         let draining = sh.stop.load(Ordering::Relaxed);
         w = after_batch(w, id, &mut gen, &sh, &out, draining);
-        batch.pkts.clear();
-        let _ = recycle.try_send(batch.pkts);
+        batch.clear();
+        let _ = recycle.try_send(batch);
     }
     w.finish();
     send_output(&mut w, &out, true);
@@ -673,7 +671,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
             method = "pnet";
             let qb = cfg.runtime.queue_batches;
             let mut senders = Vec::new();
-            let (recycle_tx, recycle_rx) = bounded::<Vec<Pkt>>(nworkers * (qb + 2));
+            let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (qb + 2));
             for id in 0..nworkers {
                 let (tx, rx) = bounded::<Batch>(qb);
                 senders.push(tx);
@@ -691,14 +689,8 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
             }
             for src in sources {
                 let bs = cfg.runtime.batch_packets;
-                let disp = Dispatch {
-                    pending: (0..nworkers).map(|_| Vec::with_capacity(bs)).collect(),
-                    ticks: vec![Vec::new(); nworkers],
-                    senders: senders.clone(),
-                    recycle: recycle_rx.clone(),
-                    batch_size: bs,
-                    drop_when_full: true,
-                };
+                let mut disp = Dispatch::new(senders.clone(), recycle_rx.clone(), bs);
+                disp.drop_when_full = true;
                 let name = format!("reader-{}", src.name());
                 let (cfg2, sh2) = (cfg.clone(), sh.clone());
                 readers.push(

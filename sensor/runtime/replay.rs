@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::capture::pcap::{expand_inputs, PcapFileSource};
-use crate::capture::{CaptureWarning, PacketSource, Timestamp};
+use crate::capture::{CaptureWarning, FrameRef, PacketSource, Timestamp};
 use crate::config::Config;
 use crate::detect::profile::RuleProfile;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
 use crate::runtime::ingest::{decoder_of, Ingest};
-use crate::runtime::worker::{Batch, Pkt, Worker};
+use crate::runtime::worker::{Batch, Item, Worker};
 use std::sync::Arc;
 
 /// What to replay and where to write.
@@ -176,7 +176,7 @@ pub fn run_source<S: PacketSource + ?Sized>(
     // Workers.
     let table = cfg.flow.table_config(nworkers);
     let mut senders: Vec<Sender<Batch>> = Vec::with_capacity(nworkers);
-    let (recycle_tx, recycle_rx) = bounded::<Vec<Pkt>>(nworkers * (cfg.runtime.queue_batches + 2));
+    let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (cfg.runtime.queue_batches + 2));
     let mut handles = Vec::with_capacity(nworkers);
     for id in 0..nworkers {
         let (tx, rx) = bounded::<Batch>(cfg.runtime.queue_batches);
@@ -209,14 +209,7 @@ pub fn run_source<S: PacketSource + ?Sized>(
     ing.defer = true;
     ing.number_frames = true;
     let batch_size = cfg.runtime.batch_packets;
-    let mut disp = Dispatch {
-        pending: (0..nworkers).map(|_| Vec::with_capacity(batch_size)).collect(),
-        ticks: vec![Vec::new(); nworkers],
-        senders,
-        recycle: recycle_rx,
-        batch_size,
-        drop_when_full: false,
-    };
+    let mut disp = Dispatch::new(senders, recycle_rx, batch_size);
     let progress = opts.progress && std::io::stderr().is_terminal();
     let mut last_progress = Instant::now();
     let mut bytes_read: u64 = 0;
@@ -234,10 +227,10 @@ pub fn run_source<S: PacketSource + ?Sized>(
             }
             let frame_no = ing.frames + 1;
             let now = ing.now.max(fr.ts);
-            ing.frame(&fr, &mut |shard, p| {
+            ing.frame(&fr, &mut |shard, item| {
                 // Packets without a flow are spread by their position in the capture.
                 let w = (shard.unwrap_or(frame_no) % n) as usize;
-                disp.push(w, p, now, &mut reader_c);
+                disp.push(w, &fr, item, now, &mut reader_c);
             });
         });
         let now = ing.now;
@@ -332,13 +325,12 @@ pub fn run_source<S: PacketSource + ?Sized>(
     Ok(RunOutput { summary, profiles })
 }
 
-/// The reader's side of the worker queues: a pending batch and pending timeout ticks per
+/// The reader's side of the worker queues: a pending batch (with its timeout ticks) per
 /// worker, sent when full or at a chunk boundary.
 pub(crate) struct Dispatch {
-    pub(crate) pending: Vec<Vec<Pkt>>,
-    pub(crate) ticks: Vec<Vec<(u32, Timestamp)>>,
+    pub(crate) pending: Vec<Batch>,
     pub(crate) senders: Vec<Sender<Batch>>,
-    pub(crate) recycle: Receiver<Vec<Pkt>>,
+    pub(crate) recycle: Receiver<Batch>,
     pub(crate) batch_size: usize,
     /// Live capture: a full worker queue drops the batch (counted) instead of waiting, so the
     /// reader keeps draining the socket.
@@ -346,21 +338,33 @@ pub(crate) struct Dispatch {
 }
 
 impl Dispatch {
-    /// Queues a packet for worker `w`, sending the batch when it is full.
-    pub(crate) fn push(&mut self, w: usize, p: Pkt, now: Timestamp, c: &mut Counters) {
-        self.pending[w].push(p);
-        if self.pending[w].len() >= self.batch_size {
+    /// Empty batches for `senders.len()` workers.
+    pub(crate) fn new(senders: Vec<Sender<Batch>>, recycle: Receiver<Batch>, batch_size: usize) -> Dispatch {
+        Dispatch {
+            pending: (0..senders.len()).map(|_| Batch::with_capacity(batch_size)).collect(),
+            senders,
+            recycle,
+            batch_size,
+            drop_when_full: false,
+        }
+    }
+
+    /// Queues an item of frame `fr` for worker `w`, sending the batch when it is full.
+    pub(crate) fn push(&mut self, w: usize, fr: &FrameRef<'_>, item: Item, now: Timestamp, c: &mut Counters) {
+        let Some(b) = self.pending.get_mut(w) else { return };
+        b.push(fr, item);
+        if b.len() >= self.batch_size {
             self.send(w, now, c);
         }
     }
 
     /// Records a timeout tick at the current position of every worker's batch.
     pub(crate) fn tick(&mut self, ts: Timestamp) {
-        for (w, t) in self.ticks.iter_mut().enumerate() {
-            let at = self.pending[w].len() as u32;
-            match t.last_mut() {
+        for b in &mut self.pending {
+            let at = b.len() as u32;
+            match b.ticks.last_mut() {
                 Some(last) if last.0 == at => last.1 = ts,
-                _ => t.push((at, ts)),
+                _ => b.ticks.push((at, ts)),
             }
         }
     }
@@ -368,21 +372,21 @@ impl Dispatch {
     /// Sends every non-empty batch (chunk boundary: releases the read chunk soon).
     pub(crate) fn flush_all(&mut self, now: Timestamp, c: &mut Counters) {
         for w in 0..self.pending.len() {
-            if !self.pending[w].is_empty() || !self.ticks[w].is_empty() {
+            if !self.pending[w].is_empty() || !self.pending[w].ticks.is_empty() {
                 self.send(w, now, c);
             }
         }
     }
 
     fn send(&mut self, w: usize, now: Timestamp, c: &mut Counters) {
-        let fresh = self.recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.batch_size));
-        let pkts = std::mem::replace(&mut self.pending[w], fresh);
-        let b = Batch { pkts, now, ticks: std::mem::take(&mut self.ticks[w]) };
+        let fresh = self.recycle.try_recv().unwrap_or_else(|_| Batch::with_capacity(self.batch_size));
+        let mut b = std::mem::replace(&mut self.pending[w], fresh);
+        b.now = now;
         c.inc(C::PipelineBatches);
         match self.senders[w].try_send(b) {
             Ok(()) => {}
             Err(TrySendError::Full(b)) if self.drop_when_full => {
-                c.add(C::PipelineQueueDrops, b.pkts.len() as u64);
+                c.add(C::PipelineQueueDrops, b.len() as u64);
             }
             Err(TrySendError::Full(b)) => {
                 // Replay never drops: wait for the worker (counted as back-pressure).
@@ -398,19 +402,19 @@ fn worker_loop(
     mut w: Worker,
     rx: Receiver<Batch>,
     out: Sender<OutMsg>,
-    recycle: Sender<Vec<Pkt>>,
+    recycle: Sender<Batch>,
     hub: Option<Arc<MetricsHub>>,
 ) -> (Counters, Option<Box<RuleProfile>>) {
     for mut batch in rx {
-        w.process(&mut batch);
+        w.process(&batch);
         if let Some(h) = &hub {
             h.publish_worker(w.id, &w.counters);
         }
         if let Some((buf, n)) = w.take_output() {
             let _ = out.send(OutMsg::Lines(buf, n));
         }
-        batch.pkts.clear();
-        let _ = recycle.try_send(batch.pkts);
+        batch.clear();
+        let _ = recycle.try_send(batch);
     }
     w.finish();
     if let Some((buf, n)) = w.take_output() {

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use crate::app::detect::AppProto;
 use crate::app::flow::{AppStats, FlowApp, Parser, Sink};
 use crate::app::http::HttpConfig;
-use crate::capture::{LinkType, Timestamp};
+use crate::capture::{FrameRef, LinkType, Timestamp};
 use crate::decode::{flags as dflags, Decoded};
 use crate::detect::engine::NO_TX;
 use crate::detect::engine::{DetectEngine, DetectScratch, FlowDetect, FlowInfo, StreamData};
@@ -22,12 +22,10 @@ use crate::output::eve;
 use crate::output::eve::Json;
 use crate::stream::{self, Seg, StreamConfig, StreamEngine, TcpSession, TcpState, MAX_RAW_BLOCKS};
 
-/// One packet on its way to a worker: the frame (shared, not copied) and what the reader
-/// learned while decoding it for the flow hash.
+/// A decoded packet: what the worker inspects besides the frame's bytes (which the
+/// [`Batch`] holds, or the caller of [`Worker::packet`] passes).
 #[derive(Clone, Debug)]
 pub struct Pkt {
-    /// Frame bytes.
-    pub data: Bytes,
     /// Packet time.
     pub ts: Timestamp,
     /// Link type.
@@ -47,25 +45,166 @@ pub struct Pkt {
     pub hash: u64,
     /// Checksum validation failed.
     pub bad_checksum: bool,
-    /// Decoded by the reader (`d`, `flow`, `hash` and `bad_checksum` are set). When false the
-    /// reader only chose the worker ([`crate::flow::quick_shard`]), and the worker decodes the
-    /// frame, validates its checksums when `validate` is set, and finds its flow
-    /// ([`Worker::prepare`]).
-    pub decoded: bool,
-    /// Validate checksums in [`Worker::prepare`] (only when `decoded` is false).
+}
+
+/// Where an entry's bytes are: the batch's copy arena rather than one of its shared chunks.
+const ARENA: u16 = u16::MAX;
+/// An entry the reader did not decode.
+const UNDECODED: u32 = u32::MAX;
+
+/// One frame in a [`Batch`], as small as it can be, since the reader writes one per frame
+/// and the worker reads it from another core: where its bytes are, its time and position,
+/// and either the reader's decode of it (an index into [`Batch::decoded`]) or what the
+/// worker needs to decode it itself ([`Worker::prepare`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    /// Packet time.
+    pub ts: Timestamp,
+    /// Position in the capture (1-based), as Suricata's `pcap_cnt`; 0 in live capture.
+    pub pcap_cnt: u64,
+    /// Offset of the frame in its buffer.
+    off: usize,
+    /// Length of the frame.
+    len: u32,
+    /// Index of the reader's decode in [`Batch::decoded`], or `UNDECODED`.
+    decoded: u32,
+    /// Index of the buffer in [`Batch::bufs`], or `ARENA`.
+    buf: u16,
+    /// Interface index.
+    pub iface: u16,
+    /// Link type.
+    pub linktype: LinkType,
+    /// Validate checksums when the worker decodes the frame.
     pub validate: bool,
 }
 
-/// A batch of packets plus the reader's packet clock (for timeouts on idle workers).
+/// What the reader hands a worker for one frame ([`crate::runtime::ingest::Ingest::frame`]).
+#[derive(Debug)]
+pub enum Item {
+    /// The frame, for the worker to decode (and validate its checksums when told to).
+    Undecoded {
+        /// Validate checksums.
+        validate: bool,
+        /// Position in the capture (0 in live capture).
+        pcap_cnt: u64,
+    },
+    /// The frame, decoded by the reader (or a tunnel's outer layer).
+    Frame(Pkt),
+    /// A datagram reassembled from the frame and earlier fragments, decoded.
+    Datagram(Vec<u8>, Pkt),
+}
+
+/// Packets for one worker, in capture order, plus the reader's packet clock (for timeouts on
+/// idle workers). The frames' bytes are not copied when the capture reads them into shared
+/// chunks: the batch holds one reference per chunk, not one per frame. Other frames
+/// (live pnet capture, reassembled datagrams) are copied into the batch's arena. Batches go
+/// back to the reader emptied, so that none of this is allocated per packet.
+#[derive(Debug, Default)]
 pub struct Batch {
-    /// Packets, in capture order.
-    pub pkts: Vec<Pkt>,
+    /// Frames, in capture order.
+    pub entries: Vec<Entry>,
+    /// The reader's decode of the frames it decoded.
+    pub decoded: Vec<Pkt>,
+    /// Capture chunks the frames are in.
+    pub bufs: Vec<Bytes>,
+    /// Copied frames.
+    pub arena: Vec<u8>,
     /// Latest packet time the reader has seen.
     pub now: Timestamp,
     /// Timeout ticks: run timeouts at the given packet time before the packet at the given
     /// index (index == len: after the last packet). The reader places ticks at fixed points
     /// of the capture, so results do not depend on the number of workers.
     pub ticks: Vec<(u32, Timestamp)>,
+}
+
+/// A recycled arena above this size is given back to the allocator (jumbo or GRO frames
+/// must not pin memory in every queued batch).
+const ARENA_KEEP: usize = 4 << 20;
+
+impl Batch {
+    /// An empty batch with room for `n` frames.
+    pub fn with_capacity(n: usize) -> Batch {
+        Batch { entries: Vec::with_capacity(n), ..Batch::default() }
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No frames.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Empties the batch for reuse (releasing its chunks), keeping its capacity.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.decoded.clear();
+        self.bufs.clear();
+        self.arena.clear();
+        if self.arena.capacity() > ARENA_KEEP {
+            self.arena.shrink_to(ARENA_KEEP / 4);
+        }
+        self.ticks.clear();
+    }
+
+    /// Places `data` (the bytes of `fr`, or a datagram built from it): a reference to the
+    /// frame's capture chunk when it has one, else a copy in the arena.
+    fn place(&mut self, fr: &FrameRef<'_>, data: Option<&[u8]>) -> (u16, usize, u32) {
+        if let (None, Some(owner)) = (data, fr.owner()) {
+            let off = (fr.data.as_ptr() as usize).wrapping_sub(owner.as_ptr() as usize);
+            if owner.get(off..off + fr.data.len()).is_some() {
+                let len = fr.data.len() as u32;
+                let same = self.bufs.last().is_some_and(|b| b.as_ptr() == owner.as_ptr() && b.len() == owner.len());
+                if same {
+                    return ((self.bufs.len() - 1) as u16, off, len);
+                }
+                if self.bufs.len() < ARENA as usize {
+                    self.bufs.push(owner.clone());
+                    return ((self.bufs.len() - 1) as u16, off, len);
+                }
+            }
+        }
+        let bytes = data.unwrap_or(fr.data);
+        let off = self.arena.len();
+        self.arena.extend_from_slice(bytes);
+        (ARENA, off, bytes.len() as u32)
+    }
+
+    /// Adds one item the reader made of frame `fr`.
+    pub fn push(&mut self, fr: &FrameRef<'_>, item: Item) {
+        let ((buf, off, len), pkt, validate, pcap_cnt) = match item {
+            Item::Undecoded { validate, pcap_cnt } => (self.place(fr, None), None, validate, pcap_cnt),
+            Item::Frame(p) => (self.place(fr, None), Some(p), false, 0),
+            Item::Datagram(v, p) => (self.place(fr, Some(&v)), Some(p), false, 0),
+        };
+        let (decoded, ts, pcap_cnt, linktype) = match pkt {
+            Some(p) => {
+                let (ts, pc, lt) = (p.ts, p.pcap_cnt, p.linktype);
+                self.decoded.push(p);
+                ((self.decoded.len() - 1) as u32, ts, pc, lt)
+            }
+            None => (UNDECODED, fr.ts, pcap_cnt, fr.linktype),
+        };
+        self.entries.push(Entry { ts, pcap_cnt, off, len, decoded, buf, iface: fr.iface, linktype, validate });
+    }
+
+    /// The bytes of an entry of this batch (empty if the entry is not this batch's, which
+    /// the decoder then counts as a truncated frame).
+    pub fn data(&self, e: &Entry) -> &[u8] {
+        let b: &[u8] = if e.buf == ARENA { &self.arena } else { self.bufs.get(e.buf as usize).map_or(&[], |b| b) };
+        b.get(e.off..e.off + e.len as usize).unwrap_or(&[])
+    }
+
+    /// The reader's decode of an entry, if it made one.
+    pub fn decoded(&self, e: &Entry) -> Option<&Pkt> {
+        if e.decoded == UNDECODED {
+            None
+        } else {
+            self.decoded.get(e.decoded as usize)
+        }
+    }
 }
 
 /// Per-flow state of later stages (stream, app layer, detection).
@@ -456,16 +595,27 @@ impl Worker {
     /// Decodes a frame the reader only sharded: decode, checksum validation (when the reader's
     /// settled mode says so), flow key and hash, as the reader does for the frames it decodes
     /// ([`crate::runtime::ingest`]). Decoder and checksum counters count here.
-    pub fn prepare(&mut self, p: &mut Pkt) {
+    pub fn prepare(&mut self, data: &[u8], e: &Entry) -> Pkt {
         let c = &mut self.counters;
-        self.decoder.decode(p.linktype, &p.data, &mut p.d, c);
-        if p.validate && crate::decode::checksum::verify(&p.data, &p.d) == Some(false) {
+        let mut p = Pkt {
+            ts: e.ts,
+            linktype: e.linktype,
+            pcap_cnt: e.pcap_cnt,
+            iface: e.iface,
+            d: Decoded::default(),
+            flow: None,
+            outer_only: false,
+            hash: 0,
+            bad_checksum: false,
+        };
+        self.decoder.decode(e.linktype, data, &mut p.d, c);
+        if e.validate && crate::decode::checksum::verify(data, &p.d) == Some(false) {
             p.bad_checksum = true;
             crate::decode::checksum::count_invalid(&p.d, c);
         }
-        p.flow = crate::flow::FlowKey::of(&p.d, p.data.len());
+        p.flow = crate::flow::FlowKey::of(&p.d, data.len());
         p.hash = p.flow.as_ref().map_or(0, |f| f.key.hash());
-        p.decoded = true;
+        p
     }
 
     /// Gives the worker a detection engine (and allocates its scratch space).
@@ -523,9 +673,15 @@ impl Worker {
     }
 
     /// Processes one batch.
-    pub fn process(&mut self, batch: &mut Batch) {
+    pub fn process(&mut self, batch: &Batch) {
+        self.process_span(batch, 0..batch.len());
+    }
+
+    /// Processes the frames `span` of a batch, with the timeout ticks placed before them (and
+    /// those after the last frame when the span ends the batch).
+    pub fn process_span(&mut self, batch: &Batch, span: std::ops::Range<usize>) {
         let t0 = std::time::Instant::now();
-        self.process_inner(batch);
+        self.process_inner(batch, span);
         self.counters.add(C::WorkerBusyNs, t0.elapsed().as_nanos() as u64);
         self.sync_app_counters();
     }
@@ -547,9 +703,11 @@ impl Worker {
         c.set(C::AppDetectInspEvicted, a.insp_evicted);
     }
 
-    fn process_inner(&mut self, batch: &mut Batch) {
-        let mut ticks = batch.ticks.iter().peekable();
-        for (i, p) in batch.pkts.iter_mut().enumerate() {
+    fn process_inner(&mut self, batch: &Batch, span: std::ops::Range<usize>) {
+        let last = span.end >= batch.len();
+        let mut ticks = batch.ticks.iter().filter(|&&(at, _)| at as usize >= span.start).peekable();
+        for i in span.clone() {
+            let Some(e) = batch.entries.get(i) else { break };
             while let Some(&&(at, ts)) = ticks.peek() {
                 if at as usize > i {
                     break;
@@ -557,13 +715,20 @@ impl Worker {
                 self.tick(ts);
                 ticks.next();
             }
-            if !p.decoded {
-                self.prepare(p);
+            let data = batch.data(e);
+            match batch.decoded(e) {
+                Some(p) => self.packet(data, p),
+                None => {
+                    let p = self.prepare(data, e);
+                    self.packet(data, &p);
+                }
             }
-            self.packet(p);
         }
-        for &(_, ts) in ticks {
-            self.tick(ts);
+        // Ticks after the span's last frame belong to the next span, or end the batch.
+        if last {
+            for &(_, ts) in ticks {
+                self.tick(ts);
+            }
         }
     }
 
@@ -573,8 +738,8 @@ impl Worker {
         flows.expire(now, c, &mut |(f, why), c| ctx.end(f, why, c));
     }
 
-    /// Processes one packet.
-    pub fn packet(&mut self, p: &Pkt) {
+    /// Processes one packet (`data`: the frame's bytes).
+    pub fn packet(&mut self, data: &[u8], p: &Pkt) {
         self.counters.inc(C::FlowWrkPktsToWorker);
         let tcp = p.d.proto == crate::decode::proto::TCP && p.d.has_l4() && p.d.is_ip();
         if tcp && !p.outer_only {
@@ -617,7 +782,7 @@ impl Worker {
                     ack: p.d.tcp_ack,
                     flags: p.d.tcp_flags,
                     win: p.d.tcp_win,
-                    payload: p.d.payload(&p.data),
+                    payload: p.d.payload(data),
                 };
                 let FlowExt { tcp: ssn, app, .. } = &mut f.ext;
                 let mut sink = Sink { app, cfg: &self.http_cfg, stats: &mut self.app_stats, ports };
@@ -632,7 +797,7 @@ impl Worker {
                     sres = Some(o);
                 }
             } else if p.d.proto == crate::decode::proto::UDP && p.d.has_l4() {
-                let payload = p.d.payload(&p.data);
+                let payload = p.d.payload(data);
                 f.ext.app.udp(to_server, ports, payload, &self.http_cfg, &mut self.app_stats);
             }
         }
@@ -665,7 +830,7 @@ impl Worker {
                         let sd = StreamData { added: o.stream_add, chunks: &chunks[..n], pseudo: false };
                         engine.run(
                             scratch,
-                            &p.data,
+                            data,
                             &p.d,
                             ts_secs,
                             Some((&info, fd, hash)),
@@ -679,7 +844,7 @@ impl Worker {
                             ssn.disable_raw();
                         }
                     }
-                    _ => engine.run(scratch, &p.data, &p.d, ts_secs, Some((&info, fd, hash)), None, &mut self.counters),
+                    _ => engine.run(scratch, data, &p.d, ts_secs, Some((&info, fd, hash)), None, &mut self.counters),
                 }
                 if !scratch.alerts.is_empty() {
                     f.alerted = true;
@@ -701,7 +866,7 @@ impl Worker {
                     engine.run_app(
                         scratch,
                         &mut f.ext.app,
-                        &p.data,
+                        data,
                         &p.d,
                         ts_secs,
                         &info,
@@ -731,7 +896,7 @@ impl Worker {
                 }
             }
             None => {
-                engine.run(scratch, &p.data, &p.d, ts_secs, None, None, &mut self.counters);
+                engine.run(scratch, data, &p.d, ts_secs, None, None, &mut self.counters);
                 if !scratch.alerts.is_empty() {
                     let ap = eve::AlertPacket {
                         ts: p.ts,
@@ -775,5 +940,108 @@ impl Worker {
         let buf = std::mem::replace(&mut self.out, Vec::with_capacity(1 << 16));
         let n = std::mem::take(&mut self.out_events);
         Some((buf, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::FrameRef;
+    use crate::flow::{TableConfig, Timeouts};
+    use crate::runtime::ingest::Ingest;
+    use etherparse::PacketBuilder;
+
+    fn udp(sp: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(sp, 53)
+            .write(&mut f, payload)
+            .unwrap_or_default();
+        f
+    }
+
+    fn table() -> TableConfig {
+        let to = Timeouts {
+            new: 30,
+            established: 30,
+            closed: 5,
+            emergency_new: 10,
+            emergency_established: 10,
+            emergency_closed: 5,
+        };
+        TableConfig { memcap: 1 << 20, timeouts: [to; 4], emergency_recovery_percent: 30 }
+    }
+
+    #[test]
+    fn a_batch_holds_one_reference_per_chunk_and_copies_the_rest() {
+        let (a, b) = (udp(1000, b"first"), udp(1001, b"second"));
+        let chunk = Bytes::from([a.clone(), b.clone()].concat());
+        let ts = Timestamp::from_parts(1, 0);
+        let mut batch = Batch::with_capacity(8);
+        let fa = FrameRef::shared(&chunk, &chunk[..a.len()], ts, a.len() as u32, LinkType::ETHERNET, 0);
+        let fb = FrameRef::shared(&chunk, &chunk[a.len()..], ts, b.len() as u32, LinkType::ETHERNET, 1);
+        batch.push(&fa, Item::Undecoded { validate: true, pcap_cnt: 1 });
+        batch.push(&fb, Item::Undecoded { validate: false, pcap_cnt: 2 });
+        assert_eq!(batch.bufs.len(), 1, "two frames of one chunk: one reference");
+        assert!(batch.arena.is_empty());
+        // a frame without a shared chunk (pnet) and a datagram are copied
+        let c = udp(1002, b"third");
+        let fc = FrameRef::borrowed(&c, ts, c.len() as u32, LinkType::ETHERNET, 2);
+        batch.push(&fc, Item::Undecoded { validate: false, pcap_cnt: 3 });
+        let mut w = Worker::new(0, table(), false);
+        let e = batch.entries[0];
+        let p = w.prepare(batch.data(&e), &e);
+        batch.push(&fa, Item::Datagram(b"dgram".to_vec(), p.clone()));
+        batch.push(&fb, Item::Frame(p));
+        assert_eq!(batch.len(), 5);
+        assert_eq!(batch.bufs.len(), 1);
+        let data: Vec<&[u8]> = batch.entries.iter().map(|e| batch.data(e)).collect();
+        assert_eq!(data, vec![&a[..], &b[..], &c[..], &b"dgram"[..], &b[..]]);
+        let decoded: Vec<bool> = batch.entries.iter().map(|e| batch.decoded(e).is_some()).collect();
+        assert_eq!(decoded, vec![false, false, false, true, true]);
+        assert_eq!((batch.entries[0].pcap_cnt, batch.entries[1].iface, batch.entries[0].validate), (1, 1, true));
+        assert!(!chunk.is_unique(), "the batch holds the chunk");
+        batch.clear();
+        assert!(batch.is_empty() && batch.bufs.is_empty() && batch.arena.is_empty() && batch.decoded.is_empty());
+    }
+
+    #[test]
+    fn processing_a_batch_in_spans_equals_processing_it_whole() {
+        // Flows 1000 and 1001 start at t=1; a tick at t=100 before the third frame ends both
+        // (UDP new timeout 30 s); flow 1002 and a new flow 1000 end at the tick after the last
+        // frame.
+        let frames: Vec<(Vec<u8>, u64)> =
+            vec![(udp(1000, b"a"), 1), (udp(1001, b"b"), 1), (udp(1002, b"c"), 100), (udp(1000, b"d"), 100)];
+        let cfg = crate::config::Config::default();
+        let mut batch = Batch::with_capacity(8);
+        let mut ing = Ingest::new(&cfg);
+        ing.defer = true;
+        ing.number_frames = true;
+        for (i, (f, t)) in frames.iter().enumerate() {
+            if i == 2 {
+                batch.ticks.push((2, Timestamp::from_parts(100, 0)));
+            }
+            let fr = FrameRef::borrowed(f, Timestamp::from_parts(*t, 0), f.len() as u32, LinkType::ETHERNET, 0);
+            ing.frame(&fr, &mut |_, item| batch.push(&fr, item));
+        }
+        batch.ticks.push((4, Timestamp::from_parts(1000, 0)));
+        let run = |spans: &[(usize, usize)]| {
+            let mut w = Worker::new(0, table(), true);
+            for &(lo, hi) in spans {
+                w.process_span(&batch, lo..hi);
+            }
+            let out = w.take_output().map(|(b, _)| b).unwrap_or_default();
+            (String::from_utf8_lossy(&out).into_owned(), w.counters.get(C::FlowTimeoutEvicted), w.flows.len())
+        };
+        let whole = run(&[(0, 4)]);
+        assert_eq!((whole.1, whole.2), (4, 0), "four flows ended by timeout, none left: {}", whole.0);
+        let ports: Vec<&str> = whole.0.lines().map(|l| &l[l.find("src_port").unwrap_or(0)..][..14]).collect();
+        assert_eq!(ports, ["src_port\":1000", "src_port\":1001", "src_port\":1002", "src_port\":1000"]);
+        for spans in [&[(0, 2), (2, 4)][..], &[(0, 1), (1, 3), (3, 4)], &[(0, 3), (3, 4)], &[(0, 4), (4, 4)]] {
+            assert_eq!(run(spans), whole, "spans {spans:?}");
+        }
+        // a span that does not end the batch leaves the last tick alone
+        assert_eq!(run(&[(0, 3)]).1, 2);
     }
 }

@@ -341,7 +341,7 @@ mod detection {
     }
 
     impl Conv {
-        fn frame(&mut self, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Pkt {
+        fn frame(&mut self, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> (Vec<u8>, Pkt) {
             let (s, d, sp, dp) = if to_server {
                 ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80)
             } else {
@@ -363,8 +363,7 @@ mod detection {
             Decoder::default().decode(LinkType::ETHERNET, &f, &mut dd, &mut Counters::new());
             let fp = FlowKey::of(&dd, f.len());
             self.n += 1;
-            Pkt {
-                data: bytes::Bytes::from(f),
+            let p = Pkt {
                 ts: Timestamp::from_parts(1000 + self.n / 100, self.n % 100),
                 linktype: LinkType::ETHERNET,
                 pcap_cnt: self.n,
@@ -374,9 +373,14 @@ mod detection {
                 flow: fp,
                 outer_only: false,
                 bad_checksum: false,
-                decoded: true,
-                validate: false,
-            }
+            };
+            (f, p)
+        }
+
+        /// Builds a frame and has the worker process it.
+        fn send(&mut self, w: &mut Worker, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
+            let (f, p) = self.frame(to_server, seq, ack, flags, payload);
+            w.packet(&f, &p);
         }
     }
 
@@ -386,14 +390,14 @@ mod detection {
         let mut w = worker(e.clone());
         let mut cv = Conv { n: 0 };
         let (c, s) = (100u32, 9000u32);
-        w.packet(&cv.frame(true, c, 0, 0x02, b""));
-        w.packet(&cv.frame(false, s, c + 1, 0x12, b""));
-        w.packet(&cv.frame(true, c + 1, s + 1, 0x10, b""));
+        cv.send(&mut w, true, c, 0, 0x02, b"");
+        cv.send(&mut w, false, s, c + 1, 0x12, b"");
+        cv.send(&mut w, true, c + 1, s + 1, 0x10, b"");
         for (off, b) in segs {
-            w.packet(&cv.frame(true, c + 1 + *off as u32, s + 1, 0x10, b));
+            cv.send(&mut w, true, c + 1 + *off as u32, s + 1, 0x10, b);
         }
-        w.packet(&cv.frame(false, s + 1, c + 1 + total as u32, 0x10, b""));
-        w.packet(&cv.frame(true, c + 1 + total as u32, s + 1, 0x11, b""));
+        cv.send(&mut w, false, s + 1, c + 1 + total as u32, 0x10, b"");
+        cv.send(&mut w, true, c + 1 + total as u32, s + 1, 0x11, b"");
         w.finish();
         w.counters.get(C::DetectAlert)
     }
