@@ -153,8 +153,11 @@ impl Batch {
     /// frame's capture chunk when it has one, else a copy in the arena.
     fn place(&mut self, fr: &FrameRef<'_>, data: Option<&[u8]>) -> (u16, usize, u32) {
         if let (None, Some(owner)) = (data, fr.owner()) {
+            // The frame's place in its chunk, checked rather than trusted (FrameRef::shared's
+            // contract): a frame outside it is copied instead.
             let off = (fr.data.as_ptr() as usize).wrapping_sub(owner.as_ptr() as usize);
-            if owner.get(off..off + fr.data.len()).is_some() {
+            let inside = off.checked_add(fr.data.len()).is_some_and(|end| end <= owner.len());
+            if inside {
                 let len = fr.data.len() as u32;
                 let same = self.bufs.last().is_some_and(|b| b.as_ptr() == owner.as_ptr() && b.len() == owner.len());
                 if same {
@@ -194,6 +197,7 @@ impl Batch {
     /// the decoder then counts as a truncated frame).
     pub fn data(&self, e: &Entry) -> &[u8] {
         let b: &[u8] = if e.buf == ARENA { &self.arena } else { self.bufs.get(e.buf as usize).map_or(&[], |b| b) };
+        // No overflow: `off` is a position in a buffer (< isize::MAX), `len` a u32.
         b.get(e.off..e.off + e.len as usize).unwrap_or(&[])
     }
 
