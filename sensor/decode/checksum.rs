@@ -105,6 +105,7 @@ fn sum16(mut acc: u32, b: &[u8]) -> u32 {
     let mut wide = b.chunks_exact(8);
     let mut s: u64 = 0;
     for c in &mut wide {
+        // In bounds: chunks_exact(8) yields 8-byte chunks.
         let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         s += (w >> 32) + (w & 0xffff_ffff);
     }
@@ -116,6 +117,7 @@ fn sum16(mut acc: u32, b: &[u8]) -> u32 {
     }
     let mut chunks = wide.remainder().chunks_exact(2);
     for c in &mut chunks {
+        // In bounds: chunks_exact(2) yields 2-byte chunks.
         acc += u16::from_be_bytes([c[0], c[1]]) as u32;
     }
     if let [last] = chunks.remainder() {
@@ -152,6 +154,7 @@ pub fn verify(frame: &[u8], d: &Decoded) -> Option<bool> {
     let v6 = d.is_ipv6();
     let pseudo = |acc: u32| -> u32 {
         let alen = if v6 { 16 } else { 4 };
+        // In bounds: src and dst are [u8; 16] and alen is 4 or 16.
         let mut a = sum16(acc, &d.src[..alen]);
         a = sum16(a, &d.dst[..alen]);
         a += d.proto as u32;

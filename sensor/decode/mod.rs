@@ -402,6 +402,7 @@ impl Cx<'_, '_> {
             self.event(C::EvVlanHeaderTooSmall, true);
             return;
         };
+        // In bounds: vlan is [u16; 3] and the match above returns unless n is 0..=2.
         self.d.vlan[n as usize] = h.vlan_identifier().value();
         self.d.vlan_n = n + 1;
         let et = h.ether_type().0;
@@ -440,6 +441,7 @@ impl Cx<'_, '_> {
             self.event(C::EvNullPktTooSmall, true);
             return;
         };
+        // In bounds: b is the 4 bytes get(0..4) returned.
         let arr = [b[0], b[1], b[2], b[3]];
         // The family is in the writer's byte order: accept either.
         let fam = if network_order {
@@ -481,6 +483,7 @@ impl Cx<'_, '_> {
         let Some(b) = self.f.get(off..) else { return };
         // Address/control (ff 03) may be present; protocol is 1 or 2 bytes.
         let mut o = 0;
+        // In bounds: b.len() >= 2 is tested first.
         if b.len() >= 2 && b[0] == 0xff && b[1] == 0x03 {
             o = 2;
         }
@@ -517,6 +520,7 @@ impl Cx<'_, '_> {
             self.event(C::EvPppoePktTooSmall, true);
             return;
         };
+        // In bounds: b is the 8 bytes get(off..off + 8) returned.
         if b[1] != 0 {
             self.event(C::EvPppoeWrongCode, false);
         }
@@ -534,6 +538,7 @@ impl Cx<'_, '_> {
                 self.event(C::EvMplsHeaderTooSmall, true);
                 return;
             };
+            // In bounds: b is the 4 bytes get(off..off + 4) returned.
             let bottom = b[2] & 1 == 1;
             off += 4;
             if bottom {
@@ -642,6 +647,7 @@ impl Cx<'_, '_> {
     fn ipv4_options(&mut self, opts: &[u8]) -> bool {
         let mut i = 0;
         while i < opts.len() {
+            // In bounds: i < opts.len() (loop condition).
             let t = opts[i];
             match t {
                 0 => break,
@@ -738,6 +744,7 @@ impl Cx<'_, '_> {
                 self.event(C::EvIpv6TruncExthdr, true);
                 return;
             }
+            // In bounds: eh.len() >= 8 is checked above.
             let len = if next == 51 {
                 (eh[1] as usize + 2) * 4
             } else if next == 44 {
@@ -750,6 +757,7 @@ impl Cx<'_, '_> {
                 return;
             }
             if next == 44 {
+                // In bounds: eh.len() >= 8 is checked above.
                 let fo = u16::from_be_bytes([eh[2], eh[3]]);
                 let d = &mut *self.d;
                 d.frag_off = fo >> 3;
@@ -763,6 +771,7 @@ impl Cx<'_, '_> {
                 if d.flags & flags::FRAGMENT != 0 {
                     // A real fragment: what follows the Fragment header is fragment data
                     // (defrag decodes it once reassembled), as Suricata stops here.
+                    // In bounds: eh.len() >= 8 is checked above.
                     d.proto = eh[0];
                     d.ip_hlen = (o + 8 - off) as u32;
                     d.payload_off = (o + 8) as u32;
@@ -773,8 +782,10 @@ impl Cx<'_, '_> {
                 }
                 // offset 0 without more-fragments: a useless Fragment header, keep walking
             } else if next == 0 || next == 60 {
+                // In bounds: len >= 8 by its computation and len <= eh.len() is checked above.
                 self.ipv6_padn_check(&eh[2..len]);
             }
+            // In bounds: eh.len() >= 8 is checked above.
             next = eh[0];
             o += len;
         }
@@ -802,6 +813,7 @@ impl Cx<'_, '_> {
     fn ipv6_padn_check(&mut self, opts: &[u8]) {
         let mut i = 0;
         while i < opts.len() {
+            // In bounds: i < opts.len() (loop condition).
             match opts[i] {
                 0 => i += 1,
                 t => {
@@ -841,6 +853,7 @@ impl Cx<'_, '_> {
                 d.l4_off = off as u32;
                 if b.len() >= 12 {
                     d.flags |= flags::L4;
+                    // In bounds: b.len() >= 12 is tested above.
                     d.sp = u16::from_be_bytes([b[0], b[1]]);
                     d.dp = u16::from_be_bytes([b[2], b[3]]);
                     d.l4_hlen = 12;
@@ -940,6 +953,7 @@ impl Cx<'_, '_> {
         let opts = h.options();
         let mut i = 0;
         while i < opts.len() {
+            // In bounds: i < opts.len() (loop condition).
             match opts[i] {
                 0 => break,
                 1 => i += 1,
@@ -958,6 +972,7 @@ impl Cx<'_, '_> {
         d.l4_hlen = hlen as u32;
         d.sp = h.source_port();
         d.dp = h.destination_port();
+        // In bounds: b.len() >= 20 is checked at the top.
         d.tcp_flags = b[13];
         d.tcp_seq = h.sequence_number();
         d.tcp_ack = h.acknowledgment_number();
@@ -1019,6 +1034,7 @@ impl Cx<'_, '_> {
         // flags(1: I bit 0x08) reserved(3) vni(3) reserved(1), then Ethernet. Strict as
         // Suricata: every reserved bit zero.
         let Some(h) = self.f.get(off..off + 8) else { return };
+        // In bounds: h is the 8 bytes get(off..off + 8) returned.
         if h[0] != 0x08 || h[1] != 0 || h[2] != 0 || h[3] != 0 || h[7] != 0 || len < 8 + 14 {
             return;
         }
@@ -1038,6 +1054,7 @@ impl Cx<'_, '_> {
 
     fn geneve(&mut self, off: usize, len: usize) {
         let Some(h) = self.f.get(off..off + 8) else { return };
+        // In bounds: h is the 8 bytes get(off..off + 8) returned.
         let ver = h[0] >> 6;
         let optlen = (h[0] & 0x3f) as usize * 4;
         let proto = u16::from_be_bytes([h[2], h[3]]);
@@ -1062,6 +1079,7 @@ impl Cx<'_, '_> {
         if b.len() < 40 {
             return;
         }
+        // In bounds: b.len() >= 40 is checked above.
         if b[0] == 0 {
             // origin indication, else not Teredo
             if b[1] != 0 {
@@ -1070,6 +1088,7 @@ impl Cx<'_, '_> {
             o = 8;
         }
         let Some(ip) = b.get(o..) else { return };
+        // In bounds: ip.len() < 40 is tested first; ip.len() >= 40 below.
         if ip.len() < 40 || ip[0] >> 4 != 6 {
             return;
         }
@@ -1102,6 +1121,7 @@ impl Cx<'_, '_> {
             self.event(C::EvGrePktTooSmall, true);
             return;
         }
+        // In bounds: b.len() >= 4 is checked above.
         let fl = b[0];
         let ver = b[1] & 0x07;
         let proto = u16::from_be_bytes([b[2], b[3]]);
@@ -1112,6 +1132,7 @@ impl Cx<'_, '_> {
                     self.event(C::EvGreVersion0Recur, true);
                     return;
                 }
+                // In bounds: b.len() >= 4 is checked at the top.
                 if b[1] & 0xf8 != 0 {
                     self.event(C::EvGreVersion0Flags, true);
                     return;
@@ -1132,6 +1153,7 @@ impl Cx<'_, '_> {
                             self.event(C::EvGreVersion0HdrTooBig, true);
                             return;
                         };
+                        // In bounds: sre is the 4 bytes get(hlen..hlen + 4) returned.
                         let sl = sre[3] as usize;
                         hlen += 4 + sl;
                         if sl == 0 {
@@ -1161,6 +1183,7 @@ impl Cx<'_, '_> {
                     self.event(C::EvGreVersion1Recur, true);
                     return;
                 }
+                // In bounds: b.len() >= 4 is checked at the top.
                 if b[1] & 0x78 != 0 {
                     self.event(C::EvGreVersion1Flags, true);
                     return;
@@ -1177,6 +1200,7 @@ impl Cx<'_, '_> {
                 if fl & 0x10 != 0 {
                     hlen += 4;
                 }
+                // In bounds: b.len() >= 4 is checked at the top.
                 if b[1] & 0x80 != 0 {
                     hlen += 4; // ack
                 }
@@ -1229,6 +1253,7 @@ impl Cx<'_, '_> {
             self.event(C::EvIcmpv4PktTooSmall, true);
             return;
         }
+        // In bounds: b.len() >= 8 is checked above.
         let (t, code) = (b[0], b[1]);
         let d = &mut *self.d;
         d.flags |= flags::L4;
@@ -1254,6 +1279,7 @@ impl Cx<'_, '_> {
             _ => {}
         }
         if matches!(t, 3 | 4 | 5 | 11 | 12) {
+            // In bounds: b.len() >= 8 is checked at the top.
             self.icmpv4_quoted(&b[8..]);
         }
     }
@@ -1264,6 +1290,7 @@ impl Cx<'_, '_> {
             self.event(C::EvIcmpv4OrigPktTooSmall, true);
             return;
         }
+        // In bounds: q.len() >= 20 is checked above.
         if q[0] >> 4 != 4 {
             self.event(C::EvIcmpv4IpHdrInvalid, true);
             return;
@@ -1273,6 +1300,7 @@ impl Cx<'_, '_> {
             self.event(C::EvIcmpv4OrigPktTooSmall, true);
             return;
         }
+        // In bounds: q.len() >= 20 (checked above) covers q[9] and q[12..20].
         let p = q[9];
         let mut e = Embedded { proto: p, ..Default::default() };
         e.src[..4].copy_from_slice(&q[12..16]);
@@ -1295,6 +1323,7 @@ impl Cx<'_, '_> {
             self.event(C::EvIcmpv6PktTooSmall, true);
             return;
         }
+        // In bounds: b.len() >= 8 is checked above.
         let (t, code) = (b[0], b[1]);
         let d = &mut *self.d;
         d.flags |= flags::L4;

@@ -250,6 +250,7 @@ fn parse_v6(ip: &[u8]) -> Option<Parsed> {
     if o + 8 > end {
         return None;
     }
+    // In bounds: fh is the 8 bytes get(o..o + 8) returned.
     let fnh = fh[0];
     let offlg = u16::from_be_bytes([fh[2], fh[3]]);
     let offset = (offlg & 0xfff8) as u32;
@@ -265,6 +266,7 @@ fn parse_v6(ip: &[u8]) -> Option<Parsed> {
         v6: true,
         src,
         dst,
+        // In bounds: fh is the 8 bytes get(o..o + 8) returned.
         id: u32::from_be_bytes([fh[4], fh[5], fh[6], fh[7]]),
         proto: IPV6_FRAGMENT_PROTO,
         offset,
@@ -421,6 +423,7 @@ fn place(frags: &mut Vec<Frag>, policy: DefragPolicy, frag_offset: u16, frag_end
 fn ipv4_checksum(h: &[u8]) -> u16 {
     let mut s: u32 = 0;
     for c in h.chunks(2) {
+        // In bounds: chunks(2) never yields an empty chunk.
         s += u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]) as u32;
     }
     while s >> 16 != 0 {
