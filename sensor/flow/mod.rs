@@ -193,6 +193,7 @@ pub fn shard_hash(a: &[u8; 16], ap: u16, b: &[u8; 16], bp: u16, proto: u8) -> u6
     #[inline]
     fn end(x: &[u8; 16], port: u16) -> u64 {
         let (h, l) = x.split_at(8);
+        // In bounds: split_at(8) of a [u8; 16] leaves two 8-byte halves.
         let h = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
         let l = u64::from_le_bytes([l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7]]);
         mix64(h.wrapping_mul(FX_K).rotate_left(23) ^ l ^ (port as u64) << 48)
@@ -234,10 +235,12 @@ pub fn quick_shard(lt: crate::capture::LinkType, f: &[u8], tunnel_ports: &[u16; 
     let mut dst = [0u8; 16];
     let (proto, l4) = match ip.first()? >> 4 {
         4 => {
+            // In bounds: ip.first()? above proved ip non-empty; ip[6], ip[7] only once ip.len() >= ihl + 4 >= 24.
             let ihl = usize::from(ip[0] & 0x0f) * 4;
             if ihl < 20 || ip.len() < ihl + 4 || u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 {
                 return None;
             }
+            // In bounds: ip.len() >= ihl + 4 >= 24 is checked above.
             src[..4].copy_from_slice(&ip[12..16]);
             dst[..4].copy_from_slice(&ip[16..20]);
             (ip[9], ihl)
@@ -246,6 +249,7 @@ pub fn quick_shard(lt: crate::capture::LinkType, f: &[u8], tunnel_ports: &[u16; 
             if ip.len() < 44 {
                 return None;
             }
+            // In bounds: ip.len() >= 44 is checked above.
             src.copy_from_slice(&ip[8..24]);
             dst.copy_from_slice(&ip[24..40]);
             (ip[6], 40)
@@ -290,6 +294,7 @@ impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
+            // In bounds: chunks_exact(8) yields 8-byte chunks.
             let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
             self.h = (self.h.rotate_left(5) ^ v).wrapping_mul(FX_K);
         }
@@ -491,6 +496,8 @@ pub type Ended<'a, S> = (&'a mut Flow<S>, EndReason);
 
 /// A fixed-capacity flow table owned by one worker.
 pub struct FlowTable<S> {
+    /// Never shrinks: every slot number in `free`, `index`, `lists`, the prev/next links (when
+    /// not NIL) and a [`Lookup`] was pushed here, so it indexes `slots`.
     slots: Vec<Flow<S>>,
     free: Vec<u32>,
     /// Slot numbers, hashed by their flow's [`FlowKey::hash`] (kept in the slot): 4 bytes an
@@ -540,16 +547,19 @@ impl<S: Default> FlowTable<S> {
     /// The flow in `slot`.
     #[inline]
     pub fn get(&self, slot: u32) -> &Flow<S> {
+        // In bounds: a slot number of this table (see `slots`).
         &self.slots[slot as usize]
     }
 
     /// The flow in `slot`, mutably.
     #[inline]
     pub fn get_mut(&mut self, slot: u32) -> &mut Flow<S> {
+        // In bounds: a slot number of this table (see `slots`).
         &mut self.slots[slot as usize]
     }
 
     fn timeout(&self, class: u8) -> u64 {
+        // In bounds: class < 12 (class_of, or the loop in expire), so class / 3 < 4 = timeouts.len().
         let t = &self.cfg.timeouts[class as usize / 3];
         match (class % 3, self.emergency) {
             (0, false) => t.new,
@@ -563,6 +573,8 @@ impl<S: Default> FlowTable<S> {
 
     fn unlink(&mut self, i: u32) {
         let (prev, next, class) = {
+            // In bounds: i is a slot number (see `slots`), and so are prev/next when not NIL;
+            // class < 12 = lists.len() (class_of).
             let f = &self.slots[i as usize];
             (f.prev, f.next, f.class as usize)
         };
@@ -579,6 +591,7 @@ impl<S: Default> FlowTable<S> {
     }
 
     fn push_tail(&mut self, i: u32, class: u8) {
+        // In bounds: class < 12 = lists.len() (class_of); i, and tail when not NIL, are slot numbers (see `slots`).
         let l = &mut self.lists[class as usize];
         let tail = l.tail;
         {
@@ -650,6 +663,7 @@ impl<S: Default> FlowTable<S> {
             }
             None => return None,
         };
+        // In bounds: slot came from the index or create (see `slots`); dir is 0 or 1 for the [_; 2] counters.
         let f = &mut self.slots[slot as usize];
         let to_server = f.is_to_server(p);
         let dir = if to_server { 0 } else { 1 };
@@ -692,6 +706,7 @@ impl<S: Default> FlowTable<S> {
     }
 
     fn timed_out(&self, slot: u32, now: Timestamp) -> bool {
+        // In bounds: slot came from the index (see `slots`).
         let f = &self.slots[slot as usize];
         f.last.secs().saturating_add(self.timeout(f.class)) < now.secs()
     }
@@ -703,6 +718,7 @@ impl<S: Default> FlowTable<S> {
         if !d.has_l4() || fl & 0x17 != 0x02 {
             return false;
         }
+        // In bounds: slot came from the index (see `slots`).
         let f = &self.slots[slot as usize];
         let closing = f.tcp_closing;
         if f.is_to_server(p) {
@@ -735,6 +751,7 @@ impl<S: Default> FlowTable<S> {
                     .iter()
                     .filter(|l| l.head != NIL)
                     .map(|l| l.head)
+                    // In bounds: list heads that are not NIL are slot numbers (see `slots`).
                     .min_by_key(|&h| self.slots[h as usize].last);
                 match victim {
                     Some(v) => {
@@ -757,6 +774,7 @@ impl<S: Default> FlowTable<S> {
             }
         };
         let flow_id = mix64(hash ^ ts.0.rotate_left(17)) & 0x7fff_ffff_ffff_ffff;
+        // In bounds: slot was popped from free or just pushed.
         let f = &mut self.slots[slot as usize];
         let key = p.key;
         // A TCP flow first seen at its SYN/ACK is oriented from the SYN/ACK's receiver (the
@@ -782,6 +800,7 @@ impl<S: Default> FlowTable<S> {
         let class = Self::class_of(f);
         self.push_tail(slot, class);
         let slots = &self.slots;
+        // In bounds: the index holds slot numbers (see `slots`).
         self.index.insert_unique(hash, slot, |&s| slots[s as usize].hash);
         c.inc(C::FlowTotal);
         c.inc(match (key.proto, key.family) {
@@ -803,6 +822,7 @@ impl<S: Default> FlowTable<S> {
         on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters),
     ) {
         self.unlink(slot);
+        // In bounds: slot came from the index or a list (see `slots`).
         let hash = self.slots[slot as usize].hash;
         if let Ok(e) = self.index.find_entry(hash, |&s| s == slot) {
             e.remove();
@@ -820,6 +840,7 @@ impl<S: Default> FlowTable<S> {
             // As Suricata: a flow times out once `last second + timeout` is in the past.
             let to = self.timeout(class);
             loop {
+                // In bounds: class < 12 = lists.len() (loop range); h, not NIL, is a slot number (see `slots`).
                 let h = self.lists[class as usize].head;
                 if h == NIL {
                     break;
@@ -844,6 +865,7 @@ impl<S: Default> FlowTable<S> {
     /// Ends every flow (end of capture or shutdown), oldest first.
     pub fn drain(&mut self, c: &mut Counters, on_end: &mut dyn FnMut(Ended<'_, S>, &mut Counters)) {
         let mut live: Vec<u32> = self.index.iter().copied().collect();
+        // In bounds: the index holds slot numbers (see `slots`).
         live.sort_by_key(|&s| (self.slots[s as usize].start, self.slots[s as usize].flow_id));
         for s in live {
             c.inc(C::FlowShutdownEvicted);

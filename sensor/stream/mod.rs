@@ -250,7 +250,8 @@ const S_ASYNC: u8 = 8;
 pub struct TcpSession {
     /// State.
     pub state: TcpState,
-    /// Directions.
+    /// Directions, indexed by a direction `d`: 0 to server, 1 to client. Every caller derives
+    /// it from a bool (`to_server`) or a `0..2` loop, so it is always 0 or 1.
     pub dirs: [Dir; 2],
     flags: u8,
 }
@@ -508,6 +509,7 @@ impl StreamEngine {
                             (TcpState::FinWait2, 0) => TcpState::TimeWait,
                             (s, _) => s,
                         };
+                        // In bounds: a is a direction (see `dirs`).
                         ssn.dirs[a].flags |= D_FIN;
                         ssn.dirs[a].fin_seq = p.seq.wrapping_add(p.payload.len() as u32);
                         ssn.state = next;
@@ -515,6 +517,7 @@ impl StreamEngine {
                             upd = if fl & ACK != 0 { Update::Both } else { Update::Packet };
                         }
                     } else if fl & ACK != 0 {
+                        // In bounds: b is a direction (see `dirs`).
                         let peer_fin = ssn.dirs[b].flags & D_FIN != 0;
                         let acks_fin = peer_fin && seq_gt(p.ack, ssn.dirs[b].fin_seq);
                         ssn.state = match (ssn.state, d) {
@@ -539,6 +542,7 @@ impl StreamEngine {
             self.ack(ssn, b, p.ack);
         }
         if p.win > 0 || fl & ACK != 0 {
+            // In bounds: a is a direction (see `dirs`).
             ssn.dirs[a].window = p.win as u32;
         }
         out.stream_add = self.handle_segment(ssn, a, p, upd, app, c);
@@ -554,6 +558,7 @@ impl StreamEngine {
         if fl & (SYN | ACK) == SYN {
             let mut s = self.new_session(c)?;
             // the flow is oriented from the SYN's sender (d is 0 but for odd reuse cases)
+            // In bounds: d is a direction (see `dirs`).
             s.dirs[d].start(p.seq, p.seq.wrapping_add(1));
             s.dirs[d].window = p.win as u32;
             s.state = TcpState::SynSent;
@@ -579,6 +584,7 @@ impl StreamEngine {
             let mut s = self.new_session(c)?;
             c.inc(C::TcpMidstreamPickups);
             s.flags |= S_MIDSTREAM;
+            // In bounds: d is a direction (see `dirs`), so is 1 - d.
             s.dirs[d].start(p.seq.wrapping_sub(1), p.seq);
             s.dirs[1 - d].start(p.ack.wrapping_sub(1), p.ack);
             s.dirs[d].window = p.win as u32;
@@ -591,6 +597,7 @@ impl StreamEngine {
     fn rst_valid(&self, ssn: &TcpSession, d: usize, p: &Seg<'_>) -> bool {
         // accept a RST whose sequence number is within the receiver's window of the sender's
         // next sequence number (or exactly at it), as the receiving host would
+        // In bounds: d is a direction (see `dirs`), so is 1 - d.
         let dir = &ssn.dirs[d];
         let peer = &ssn.dirs[1 - d];
         let win = (peer.window.max(1) << 14).max(65535);
@@ -601,6 +608,7 @@ impl StreamEngine {
     }
 
     fn ack(&mut self, ssn: &mut TcpSession, d: usize, ack: u32) {
+        // In bounds: d is a direction (see `dirs`).
         let dir = &mut ssn.dirs[d];
         if seq_gt(ack, dir.last_ack) {
             dir.last_ack = ack;
@@ -637,6 +645,7 @@ impl StreamEngine {
     }
 
     fn add_data(&mut self, ssn: &mut TcpSession, a: usize, seq: u32, payload: &[u8], c: &mut Counters) -> bool {
+        // In bounds: a is a direction (see `dirs`).
         let dir = &mut ssn.dirs[a];
         if dir.flags & D_DEPTH != 0 {
             return false;
@@ -702,6 +711,7 @@ impl StreamEngine {
         let rst = ssn.flags & S_RST != 0;
         let mut last_was_gap = false;
         loop {
+            // In bounds: d is a direction (see `dirs`).
             let dir = &ssn.dirs[d];
             let prog = dir.app_progress;
             let acked = dir.acked();
@@ -730,6 +740,7 @@ impl StreamEngine {
                 None if len > 0 && check_gap(ssn, d, prog, state) => {
                     c.inc(C::TcpReassemblyGap);
                     let v = app.gap(to_server, len);
+                    // In bounds: d is a direction (see `dirs`).
                     let dir = &mut ssn.dirs[d];
                     dir.app_progress = prog + len;
                     if v == Verdict::Stop {
@@ -746,6 +757,7 @@ impl StreamEngine {
                     }
                     let n = len as usize;
                     match app.data(to_server, prog, bytes.get(..n).unwrap_or(bytes)) {
+                        // In bounds: d is a direction (see `dirs`).
                         Verdict::Consumed => ssn.dirs[d].app_progress = prog + len,
                         Verdict::Wait => break,
                         Verdict::Stop => {
@@ -756,6 +768,7 @@ impl StreamEngine {
                 }
             }
         }
+        // In bounds: d is a direction (see `dirs`).
         let dir = &mut ssn.dirs[d];
         if (eof || state == TcpState::Closed)
             && dir.flags & D_EOF == 0
@@ -770,6 +783,7 @@ impl StreamEngine {
     /// Whether raw stream data of direction `d` is due for inspection on a packet of that
     /// direction (Suricata's StreamReassembleRawHasDataReady + RawCheckLimit).
     pub fn raw_ready(&self, ssn: &TcpSession, d: usize, eof: bool) -> bool {
+        // In bounds: d is a direction (see `dirs`); chunk is [u64; 2] too.
         let dir = &ssn.dirs[d];
         if dir.buf.is_empty() || dir.flags & D_RAW_OFF != 0 {
             return false;
@@ -787,6 +801,7 @@ impl StreamEngine {
     /// or not, and EOF. Raw data left for inspection is reported per direction.
     pub fn finish(&mut self, ssn: &mut TcpSession, app: &mut dyn AppSink, c: &mut Counters) -> [bool; 2] {
         for d in 0..2 {
+            // In bounds: d < 2 (loop range).
             let need_app = ssn.flags & S_APP_OFF == 0 && ssn.dirs[d].buf.right_edge() > ssn.dirs[d].app_progress;
             let open = ssn.state >= TcpState::Established && ssn.state != TcpState::Closed;
             if need_app || open {
@@ -799,6 +814,7 @@ impl StreamEngine {
 
 /// Suricata's CheckGap: a hole at `prog` is a gap once the peer acknowledged data past it.
 fn check_gap(ssn: &TcpSession, d: usize, prog: u64, state: TcpState) -> bool {
+    // In bounds: d is a direction (see `dirs`).
     let dir = &ssn.dirs[d];
     let fin_adj = if state >= TcpState::FinWait1 { 1 } else { 0 };
     let acked = dir.acked().saturating_sub(fin_adj);
@@ -828,6 +844,7 @@ pub const MAX_RAW_BLOCKS: usize = 16;
 /// (Suricata's StreamReassembleRawDo, including how it steps over holes).
 pub fn raw_blocks(ssn: &TcpSession, d: usize, eof: bool, out: &mut Vec<(u64, u64)>) -> u64 {
     out.clear();
+    // In bounds: d is a direction (see `dirs`).
     let dir = &ssn.dirs[d];
     let re = dir.acked();
     let mut progress = dir.raw_progress;
@@ -858,6 +875,7 @@ impl TcpSession {
     /// Bytes of direction `d` at [off, off+len) (a block returned by [`raw_blocks`]).
     pub fn bytes(&self, d: usize, off: u64, len: u64) -> &[u8] {
         // Only the first block from `off` can hold it.
+        // In bounds: d is a direction (see `dirs`).
         match self.dirs[d].buf.blocks_from(off).next() {
             Some((o, b)) if o <= off => {
                 let s = (off - o) as usize;
@@ -869,6 +887,7 @@ impl TcpSession {
 
     /// Records raw inspection progress for direction `d` after detection ran on its blocks.
     pub fn raw_done(&mut self, d: usize, progress: u64) {
+        // In bounds: d is a direction (see `dirs`).
         let dir = &mut self.dirs[d];
         if progress > dir.raw_progress {
             dir.raw_progress = progress;
@@ -908,6 +927,7 @@ impl TcpSession {
 
     /// Direction `d` has carried data.
     pub fn has_data(&self, d: usize) -> bool {
+        // In bounds: d is a direction (see `dirs`).
         self.dirs[d].flags & D_DATA != 0
     }
 }

@@ -147,6 +147,7 @@ impl Buffer {
     /// Contiguous blocks of data at or after `from`, in order: (offset, bytes).
     pub fn blocks_from(&self, from: u64) -> impl Iterator<Item = (u64, &[u8])> {
         let i = self.chunks.partition_point(|c| c.end() <= from);
+        // In bounds: partition_point returns at most chunks.len().
         self.chunks[i..].iter().map(move |c| {
             if c.start() < from {
                 let d = (from - c.start()) as usize;
@@ -186,6 +187,7 @@ impl Buffer {
         // `end`, walking back while a segment as long as the longest stored could reach `off`.
         let hi = self.segs.partition_point(|&(s, _)| s < end);
         let mut lo = hi;
+        // In bounds: lo > 0 is tested first and lo <= hi <= segs.len() (partition_point).
         while lo > 0 && self.segs[lo - 1].0 + self.max_len as u64 > off {
             lo -= 1;
         }
@@ -194,6 +196,7 @@ impl Buffer {
         scratch.clear();
         scratch.extend_from_slice(data);
         for j in lo..hi {
+            // In bounds: j < hi <= segs.len() (partition_point).
             let (s, l) = self.segs[j];
             let se = s + l as u64;
             if se <= off {
@@ -278,6 +281,7 @@ impl Buffer {
         // chunks touching [off, end] (adjacency merges too)
         let i = self.chunks.partition_point(|c| c.end() < off);
         let mut k = i;
+        // In bounds: k < chunks.len() is tested first.
         while k < self.chunks.len() && self.chunks[k].start() <= end {
             k += 1;
         }
@@ -286,6 +290,7 @@ impl Buffer {
             return;
         }
         // fast path: appending at the end of one chunk
+        // In bounds: i < k <= chunks.len() (the loop above stops at the length; i == k returned).
         if k == i + 1 && self.chunks[i].end() == off && self.chunks[i].start() <= off {
             self.chunks[i].data.extend_from_slice(bytes);
             return;
@@ -335,6 +340,7 @@ impl Buffer {
         self.chunks.drain(..drop_n);
         // descriptors are sorted by start; drop the leading ones that end before `to`
         let mut m = 0;
+        // In bounds: m < segs.len() is tested first.
         while m < self.segs.len() && self.segs[m].0 + self.segs[m].1 as u64 <= to {
             m += 1;
         }
