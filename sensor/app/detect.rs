@@ -332,6 +332,7 @@ static TCP_PATTERNS_2: [Pattern; 6] = [
 fn match_at(data: &[u8], p: &[u8], offset: usize, nocase: bool) -> ProbeResult {
     let have = data.get(offset..).unwrap_or(&[]);
     let n = have.len().min(p.len());
+    // In bounds: n is at most both lengths (min).
     let (a, b) = (&have[..n], &p[..n]);
     let same = if nocase { a.eq_ignore_ascii_case(b) } else { a == b };
     if !same {
@@ -355,6 +356,7 @@ fn nbss_session_message(data: &[u8]) -> ProbeResult {
 /// defined range, a known integer representation, a fragment at least a header long.
 fn dcerpc_tcp_header(data: &[u8]) -> ProbeResult {
     let Some(h) = data.get(..10) else { return ProbeResult::NeedMore };
+    // In bounds: h is the 10 bytes get(..10) returned.
     let ptype = h[2];
     let drep = h[4];
     let little = drep & 0x10 != 0;
@@ -429,6 +431,7 @@ fn dcerpc_udp_header(data: &[u8]) -> ProbeResult {
         None => return ProbeResult::NeedMore,
     }
     let Some(h) = data.get(..80) else { return ProbeResult::NeedMore };
+    // In bounds: h is the 80 bytes get(..80) returned.
     if h[1] > 10 || h[4] & 0xef != 0 {
         return ProbeResult::NotFound;
     }
@@ -545,6 +548,7 @@ fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 10] {
         (
             5432,
             if to_server {
+                // In bounds: d.len() >= 8 is tested first.
                 chk(8, d.len() >= 8 && (d[4..8] == [0, 3, 0, 0] || d[4..8] == [0x04, 0xd2, 0x16, 0x2f]), P::Pgsql)
             } else {
                 chk(1, matches!(b(0), b'R' | b'S' | b'N' | b'E'), P::Pgsql)
@@ -571,12 +575,14 @@ fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 10] {
 fn ftp_banner(data: &[u8]) -> ProbeResult {
     let want = b"220";
     let n = data.len().min(3);
+    // In bounds: n <= 3 = want.len() and n <= data.len() (min).
     if data[..n] != want[..n] {
         return ProbeResult::NotFound;
     }
     match data.get(3) {
         None => ProbeResult::NeedMore,
         Some(b' ') | Some(b'-') => {
+            // In bounds: data.get(3) is Some, so data.len() >= 4.
             if data[4..].contains(&b'\n') {
                 ProbeResult::Found(P::Ftp)
             } else {
@@ -596,6 +602,7 @@ fn nbss_session_request(data: &[u8]) -> ProbeResult {
             Some(_) => ProbeResult::NotFound,
         };
     };
+    // In bounds: h is the 4 bytes get(..4) returned.
     let len = (u32::from(h[1] & 1) << 16) | (u32::from(h[2]) << 8) | u32::from(h[3]);
     if h[0] == 0x81 && h[1] & 0xfe == 0 && (68..=1024).contains(&len) {
         ProbeResult::Found(P::Smb)
@@ -728,6 +735,7 @@ impl ProtoDetect {
                 let r = probe(ipproto, to_server, data, sp, dp);
                 if r == ProbeResult::NeedMore {
                     let keep = data.len().min(PROBE_BYTES_MAX);
+                    // In bounds: keep <= data.len() (min).
                     d.buf.extend_from_slice(&data[..keep]);
                     if keep == PROBE_BYTES_MAX {
                         stats.probe_bytes_exhausted += 1;
@@ -741,6 +749,7 @@ impl ProtoDetect {
             } else {
                 let room = PROBE_BYTES_MAX.saturating_sub(d.buf.len());
                 let take = data.len().min(room);
+                // In bounds: take <= data.len() (min).
                 d.buf.extend_from_slice(&data[..take]);
                 let r = probe(ipproto, to_server, &d.buf, sp, dp);
                 if r == ProbeResult::NeedMore && d.buf.len() >= PROBE_BYTES_MAX {
@@ -770,6 +779,7 @@ impl ProtoDetect {
     fn settle(&mut self, this_to_server: bool, stats: &mut DetectStats) {
         let this = usize::from(!this_to_server);
         let other = 1 - this;
+        // In bounds: this is 0 or 1 (from a bool), so is other; dirs is [DirDetect; 2].
         let (a, b) = (self.dirs[this].state, self.dirs[other].state);
         let found = match (a, b) {
             (DirState::Found(p), DirState::Found(q)) => {
@@ -790,6 +800,7 @@ impl ProtoDetect {
             }
             return;
         }
+        // In bounds: this and other are 0 or 1 (above).
         let (ta, tb) = (self.dirs[this].bytes, self.dirs[other].bytes);
         let failed = (a == DirState::Done && b == DirState::Done)
             || ta > 2 * BAIL_BYTES

@@ -102,6 +102,7 @@ impl Header {
     /// Reads the header, if 12 bytes are there.
     pub fn parse(b: &[u8]) -> Option<Header> {
         let h = b.get(..12)?;
+        // In bounds: h is the 12 bytes get(..12) returned; u is called with i <= 10.
         let u = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
         Some(Header { id: u(0), flags: u(2), qdcount: u(4), ancount: u(6), nscount: u(8), arcount: u(10) })
     }
@@ -558,6 +559,7 @@ pub fn probe_udp(datagram: &[u8]) -> Probe {
 /// there; Suricata waits for 14 bytes).
 pub fn probe_tcp(first: &[u8]) -> Probe {
     let Some(l) = first.get(..2) else { return Probe::Incomplete };
+    // In bounds: l is the 2 bytes get(..2) returned, so first.len() >= 2.
     let dlen = usize::from(u16::from_be_bytes([l[0], l[1]]));
     let rest = &first[2..];
     if rest.len() < 12 {
@@ -761,8 +763,10 @@ fn write_record(out: &mut Vec<u8>, r: &Record, i: usize) {
 /// (not compressed); anything else is empty.
 pub fn print_addr(a: &[u8]) -> String {
     match a.len() {
+        // In bounds: the match arm is a.len() == 4.
         4 => format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3]),
         16 => {
+            // In bounds: chunks(2) never yields an empty chunk.
             let g: Vec<String> =
                 a.chunks(2).map(|c| format!("{:02x}{:02x}", c[0], c.get(1).copied().unwrap_or(0))).collect();
             g.join(":")
@@ -981,12 +985,14 @@ impl DnsState {
             let buf = &mut self.tcp[di].buf;
             if buf.len() < 2 {
                 let take = (2 - buf.len()).min(input.len());
+                // In bounds: take <= input.len() (min).
                 buf.extend_from_slice(&input[..take]);
                 input = &input[take..];
                 if buf.len() < 2 {
                     return TcpStatus::NeedMore { wanted: 2 - buf.len() };
                 }
             }
+            // In bounds: buf.len() >= 2 (returned above otherwise).
             let need = 2 + usize::from(u16::from_be_bytes([buf[0], buf[1]]));
             if need == 2 {
                 // A zero-length record: skipped, as Suricata skips it.
@@ -994,11 +1000,13 @@ impl DnsState {
                 return self.parse_tcp(to_server, input);
             }
             let take = need.saturating_sub(buf.len()).min(input.len());
+            // In bounds: take <= input.len() (min).
             buf.extend_from_slice(&input[..take]);
             input = &input[take..];
             if buf.len() < need {
                 return TcpStatus::NeedMore { wanted: need - buf.len() };
             }
+            // In bounds: di is 0 or 1 (from to_server) and tcp is [TcpDir; 2].
             let msg = std::mem::take(&mut self.tcp[di].buf);
             if let Err(e) = self.tcp_message(to_server, msg.get(2..).unwrap_or(&[])) {
                 return TcpStatus::Error(e);
@@ -1008,11 +1016,13 @@ impl DnsState {
         loop {
             let Some(l) = input.get(..2) else {
                 if !input.is_empty() {
+                    // In bounds: di is 0 or 1 (from to_server) and tcp is [TcpDir; 2].
                     self.tcp[di].buf.extend_from_slice(input);
                     return TcpStatus::NeedMore { wanted: 1 };
                 }
                 return TcpStatus::Done;
             };
+            // In bounds: l is the 2 bytes get(..2) returned, so input.len() >= 2.
             let size = usize::from(u16::from_be_bytes([l[0], l[1]]));
             if size == 0 {
                 input = &input[2..];
@@ -1023,9 +1033,11 @@ impl DnsState {
                     if let Err(e) = self.tcp_message(to_server, m) {
                         return TcpStatus::Error(e);
                     }
+                    // In bounds: get(2..2 + size) returned Some just above.
                     input = &input[2 + size..];
                 }
                 None => {
+                    // In bounds: di is 0 or 1 (from to_server) and tcp is [TcpDir; 2].
                     self.tcp[di].buf.extend_from_slice(input);
                     return TcpStatus::NeedMore { wanted: 2 + size - input.len() };
                 }

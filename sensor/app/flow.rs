@@ -167,6 +167,7 @@ impl FlowApp {
                 self.insp.len() - 1
             }
         };
+        // In bounds: i is a position found in insp, or its last index after the push.
         &mut self.insp[i]
     }
 }

@@ -283,7 +283,8 @@ struct Conn {
 /// Per-flow TLS state.
 #[derive(Debug, Default)]
 pub struct TlsState {
-    /// Index 0: client to server; 1: server to client.
+    /// Index 0: client to server; 1: server to client. Indexed by `di`, which `parse` derives
+    /// from a bool (`usize::from(!to_server)`) and hands down, so it is always 0 or 1.
     conns: [Conn; 2],
     flags: u32,
     sni: Option<Vec<u8>>,
@@ -413,6 +414,7 @@ impl TlsState {
     /// Feeds in-order bytes of one direction.
     pub fn parse(&mut self, to_server: bool, data: &[u8]) -> TlsStatus {
         let di = usize::from(!to_server);
+        // In bounds: di is 0 or 1 (see `conns`).
         if let Some(e) = self.conns[di].failed {
             self.stats.bytes_ignored += data.len() as u64;
             return TlsStatus::Error(e);
@@ -423,12 +425,18 @@ impl TlsState {
             match c.rec {
                 Rec::Header => {
                     // SSLv2 framing (2-byte header, high bit set) only before any TLS record.
+                    // In bounds: input is not empty (loop condition).
                     let first = if c.hdr_have > 0 { c.hdr[0] } else { input[0] };
                     let v2 = first & 0x80 != 0 && c.tls_records == 0;
                     let need = if v2 { 2 } else { 5 };
                     let take = (need - c.hdr_have).min(input.len());
+                    // In bounds: hdr_have < need <= 5 = hdr.len() and take <= need - hdr_have,
+                    // input.len() (min). hdr_have is left non-zero only by the NeedMore return
+                    // below; the next call sees the same first byte and tls_records, so the same
+                    // need.
                     c.hdr[c.hdr_have..c.hdr_have + take].copy_from_slice(&input[..take]);
                     c.hdr_have += take;
+                    // In bounds: take <= input.len() (min).
                     input = &input[take..];
                     if c.hdr_have < need {
                         return TlsStatus::NeedMore { wanted: need - c.hdr_have };
@@ -453,6 +461,7 @@ impl TlsState {
                     if len > MAX_RECORD_LEN {
                         return self.fail(di, TlsError::RecordTooLong, input.len());
                     }
+                    // In bounds: di is 0 or 1 (see `conns`).
                     let c = &mut self.conns[di];
                     c.tls_records += 1;
                     if !c.hello_seen {
@@ -467,6 +476,7 @@ impl TlsState {
                     let take = remaining.min(input.len());
                     if c.v2_head.len() < 6 {
                         let h = (6 - c.v2_head.len()).min(take);
+                        // In bounds: h <= take <= input.len() (min).
                         c.v2_head.extend_from_slice(&input[..h]);
                     }
                     input = &input[take..];
@@ -478,6 +488,7 @@ impl TlsState {
                 }
                 Rec::Body { typ, remaining } => {
                     let take = remaining.min(input.len());
+                    // In bounds: take <= input.len() (min).
                     let chunk = &input[..take];
                     input = &input[take..];
                     let left = remaining - take;
@@ -488,6 +499,7 @@ impl TlsState {
                                 return self.fail(di, e, input.len());
                             }
                         }
+                        // In bounds: di is 0 or 1 (see `conns`).
                         20 if left == 0 => self.conns[di].encrypted = true,
                         23 if self.conns[0].encrypted && self.conns[1].encrypted => self.app_data = true,
                         _ => {}
@@ -509,6 +521,7 @@ impl TlsState {
             TlsError::HandshakeTooLong => self.stats.handshake_too_long += 1,
         }
         self.stats.bytes_ignored += rest as u64;
+        // In bounds: di is 0 or 1 (see `conns`).
         let c = &mut self.conns[di];
         c.failed = Some(e);
         c.hs = Vec::new();
@@ -519,12 +532,14 @@ impl TlsState {
     /// An SSLv2 record finished: client hello (type 1, version at 1..3) or server hello
     /// (type 4, version at 3..5).
     fn sslv2_message(&mut self, di: usize) {
+        // In bounds: di is 0 or 1 (see `conns`).
         let c = &mut self.conns[di];
         let h = std::mem::take(&mut c.v2_head);
         match h.first() {
             Some(1) if di == 0 => {
                 self.flags |= ssl_state::CLIENT_HELLO;
                 if let Some(v) = h.get(1..3) {
+                    // In bounds: v is the 2 bytes get(1..3) returned.
                     c.version = u16::from_be_bytes([v[0], v[1]]);
                 }
             }
@@ -537,17 +552,20 @@ impl TlsState {
     }
 
     fn handshake_bytes(&mut self, di: usize, chunk: &[u8]) -> Result<(), TlsError> {
+        // In bounds: di is 0 or 1 (see `conns`).
         let mut hs = std::mem::take(&mut self.conns[di].hs);
         hs.extend_from_slice(chunk);
         let mut pos = 0;
         let res = loop {
             let Some(h) = hs.get(pos..pos + 4) else { break Ok(()) };
+            // In bounds: h is the 4 bytes get(pos..pos + 4) returned.
             let len = usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]);
             if len > MAX_HANDSHAKE_LEN {
                 break Err(TlsError::HandshakeTooLong);
             }
             let Some(msg) = hs.get(pos..pos + 4 + len) else { break Ok(()) };
             pos += 4 + len;
+            // In bounds: di is 0 or 1 (see `conns`).
             if self.conns[di].encrypted {
                 continue;
             }
@@ -555,6 +573,7 @@ impl TlsState {
         };
         if res.is_ok() {
             hs.drain(..pos);
+            // In bounds: di is 0 or 1 (see `conns`).
             self.conns[di].hs = hs;
         }
         res
@@ -805,6 +824,7 @@ impl Extensions {
         let mut e = Extensions::default();
         while let (Some(t), Some(l)) = (be16(b, 0), be16(b, 2)) {
             let Some(data) = b.get(4..4 + usize::from(l)) else { break };
+            // In bounds: get(4..4 + l) returned Some just above.
             b = &b[4 + usize::from(l)..];
             if e.types.len() < 4 * MAX_JA3_VALUES {
                 e.types.push(t);
@@ -825,6 +845,7 @@ impl Extensions {
                 10 => {
                     let n = usize::from(be16(data, 0).unwrap_or(0));
                     let list = data.get(2..2 + n).unwrap_or(&[]);
+                    // In bounds: chunks_exact(2) yields 2-byte chunks.
                     e.groups = list.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
                 }
                 11 => {
@@ -837,6 +858,7 @@ impl Extensions {
                     while let Some((&l, rest)) = list.split_first() {
                         let Some(p) = rest.get(..usize::from(l)) else { break };
                         e.alpns.push(p.to_vec());
+                        // In bounds: rest.get(..l) returned Some just above.
                         list = &rest[usize::from(l)..];
                     }
                 }
@@ -844,6 +866,7 @@ impl Extensions {
                     if client {
                         let n = usize::from(data.first().copied().unwrap_or(0));
                         let list = data.get(1..1 + n).unwrap_or(&[]);
+                        // In bounds: chunks_exact(2) yields 2-byte chunks.
                         e.supported_versions = list.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
                     } else if let Some(v) = be16(data, 0) {
                         e.supported_versions = vec![v];

@@ -212,6 +212,7 @@ impl Layer {
                     }
                     if self.gz_need == usize::MAX {
                         // Two little-endian bytes of XLEN, possibly split.
+                        // In bounds: data is not empty (checked at the top of the loop).
                         let b = data[0];
                         data = &data[1..];
                         if self.gz_have == 0 {

@@ -143,10 +143,12 @@ fn remove_dot_segments(input: &[u8], out: &mut Vec<u8>) {
         } else if let Some(r) = i.strip_prefix(b"./") {
             i = r;
         } else if i.starts_with(b"/./") {
+            // In bounds: i starts with "/./".
             i = &i[2..];
         } else if i == b"/." {
             i = b"/";
         } else if i.starts_with(b"/../") || i == b"/.." {
+            // In bounds: i starts with "/../" (length >= 4) unless it is "/.." (length 3).
             i = if i.len() == 3 { b"/" } else { &i[3..] };
             // Drop the last segment of the output (and its leading '/').
             let seg =
