@@ -165,6 +165,7 @@ impl PacketSource for MemorySource {
             return false;
         }
         let end = (self.pos + self.batch).min(self.frames.len());
+        // In bounds: pos < frames.len() (checked above) and end <= frames.len() (min).
         for (ts, lt, b) in &self.frames[self.pos..end] {
             f(FrameRef::shared(b, b, *ts, b.len() as u32, *lt, 0));
         }

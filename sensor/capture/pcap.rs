@@ -146,6 +146,7 @@ fn read_full(file: &mut File, buf: &mut BytesMut, want: usize) -> std::io::Resul
         let old = buf.len();
         buf.resize(want, 0);
         let n = loop {
+            // In bounds: old < want = buf.len() after the resize (loop condition).
             match file.read(&mut buf[old..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -174,12 +175,14 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
             format!("not a capture: file has {} bytes, too short for a magic number", head.len()),
         ));
     }
+    // In bounds: head.len() >= 4 is checked above.
     let magic = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
     let (format, hdr_len) = match magic {
         0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1 => {
             if head.len() < 24 {
                 return Err(warn(path, Some(0), format!("truncated pcap header: {} of 24 bytes", head.len())));
             }
+            // In bounds: head.len() >= 24 is checked above.
             let (_, h) = pcap_parser::parse_pcap_header(&head[..24])
                 .map_err(|e| warn(path, Some(0), format!("bad pcap header: {e:?}")))?;
             let linktype = LinkType(h.network.0 as u32 & 0x0fff_ffff);
@@ -200,6 +203,7 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
             if head.len() < 12 {
                 return Err(warn(path, Some(0), "truncated pcapng section header".into()));
             }
+            // In bounds: head.len() >= 12 is checked above.
             let bom = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
             let big = bom == 0x4d3c_2b1a;
             let blen = if big {
@@ -221,6 +225,7 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
                     format!("truncated pcapng section header: {} of {blen} bytes", head.len()),
                 ));
             }
+            // In bounds: head.len() >= blen is checked above.
             let shb: SectionHeaderBlock = match pcap_parser::pcapng::parse_sectionheaderblock(&head[..blen]) {
                 Ok((_, b)) => b,
                 Err(e) => return Err(warn(path, Some(0), format!("bad pcapng section header: {e:?}"))),
@@ -263,6 +268,7 @@ impl OpenFile {
                 if buf.len() < hdr {
                     return (0, Step::Incomplete(hdr));
                 }
+                // In bounds: rd reads o..o + 4 with o = 8 only, and buf.len() >= hdr >= 16 is checked above.
                 let rd = |o: usize| {
                     let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
                     if big_endian {
@@ -279,6 +285,7 @@ impl OpenFile {
                 if buf.len() < total {
                     return (0, Step::Incomplete(total));
                 }
+                // In bounds: buf.len() >= total is checked above.
                 let parsed = if modified {
                     pcap_parser::pcap::parse_pcap_frame_modified(&buf[..total])
                 } else if big_endian {
@@ -312,6 +319,7 @@ impl OpenFile {
                 if buf.len() < 12 {
                     return (0, Step::Incomplete(12));
                 }
+                // In bounds: rd reads o..o + 4 with o = 0 or 4 only, and buf.len() >= 12 is checked above.
                 let rd = |o: usize| {
                     let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
                     if big_endian {
@@ -324,6 +332,7 @@ impl OpenFile {
                 let blen = rd(4) as usize;
                 if btype == 0x0a0d_0d0a {
                     // A new section: its own byte order, its own interfaces.
+                    // In bounds: buf.len() >= 12 is checked above.
                     let bom = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]);
                     let big = bom == 0x4d3c_2b1a;
                     let blen = if big {
@@ -347,6 +356,7 @@ impl OpenFile {
                 if buf.len() < blen {
                     return (0, Step::Incomplete(blen));
                 }
+                // In bounds: buf.len() >= blen is checked above.
                 let block = if big_endian {
                     pcap_parser::pcapng::parse_block_be(&buf[..blen])
                 } else {
@@ -479,11 +489,15 @@ impl PacketSource for PcapFileSource {
             let mut stop: Option<(u64, String)> = None;
             let mut need_more: Option<usize> = None;
             while pos < chunk.len() {
+                // In bounds: pos < chunk.len() (loop condition).
                 let (used, step) = cur.parse_one(&chunk[pos..], &mut self.over_snaplen);
                 match step {
                     Step::Frame { start, len, ts, orig_len, linktype, iface } => {
                         let a = pos + start;
-                        let data = &chunk[a..a + len];
+                        let Some(data) = chunk.get(a..a + len) else {
+                            stop = Some((cur.offset + pos as u64, "record data outside its record".into()));
+                            break;
+                        };
                         f(FrameRef::shared(&chunk, data, ts, orig_len, linktype, iface));
                         lent += 1;
                         pos += used;
@@ -519,6 +533,7 @@ impl PacketSource for PcapFileSource {
             } else {
                 // Carry the partial record into the next chunk (a copy of less than one record).
                 let mut carry = BytesMut::with_capacity(CHUNK.max(need_more.unwrap_or(0)));
+                // In bounds: pos <= chunk.len(): parse_one's `used` (total or blen) is at most the bytes it was given.
                 carry.extend_from_slice(&chunk[pos..]);
                 cur.carry = carry;
                 cur.offset = file_off;

@@ -243,6 +243,7 @@ impl AfPacketSource {
     fn read_ring(&mut self, i: usize, max_blocks: usize, f: &mut dyn FnMut(FrameRef<'_>)) -> usize {
         let mut done = 0;
         while done < max_blocks {
+            // In bounds: i < rings.len() (the loops of both callers).
             let r = &mut self.rings[i];
             let nblocks = r.ring.blocks();
             let frames = &mut self.frames;
@@ -275,6 +276,7 @@ fn copy_block(
     chunk: &mut BytesMut,
     frames: &mut Vec<(usize, usize, Timestamp, u32, LinkType, u16)>,
 ) {
+    // In bounds: get(o..o + 4) and get(o..o + 2) give 4 and 2 bytes.
     let u32_at = |o: usize| blk.get(o..o + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
     let u16_at = |o: usize| blk.get(o..o + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
     let (Some(num), Some(first), Some(blk_len)) = (u32_at(12), u32_at(16), u32_at(20)) else { return };
@@ -304,6 +306,7 @@ fn copy_block(
             let tci = u32_at(off + 32).unwrap_or(0) as u16;
             let tpid =
                 if status & TP_STATUS_VLAN_TPID_VALID != 0 { u16_at(off + 36).unwrap_or(0x8100) } else { 0x8100 };
+            // In bounds: data.len() >= 12 is tested above.
             chunk.extend_from_slice(&data[..12]);
             chunk.extend_from_slice(&tpid.to_be_bytes());
             chunk.extend_from_slice(&tci.to_be_bytes());
@@ -341,6 +344,7 @@ impl PacketSource for AfPacketSource {
             if re & sys::POLLERR != 0 {
                 // Link down and similar: the error is reported once by poll; clear it so
                 // poll waits again, and keep the socket (it resumes when the link is back).
+                // In bounds: poll_in leaves revents empty or one entry per fd, and fds and rings are pushed together.
                 if let Some(e) = sys::take_socket_error(self.fds[i]) {
                     self.socket_errors += 1;
                     let name = self.rings[i].iface.name.clone();
