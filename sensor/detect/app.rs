@@ -432,6 +432,7 @@ impl AppSet {
                                 i
                             }
                         };
+                        // In bounds: e.2 maps to indexes of e.1, which grows with every id handed out.
                         e.1[id as usize].push(ar.rule);
                     }
                     None => g.always.push(ar.rule),
@@ -762,6 +763,7 @@ fn compile_value(name: &str, v: &str) -> Result<(AppProto, Side, AppValue), Stri
             let after = name == "tls_cert_notafter";
             let x = v.trim();
             let (op, rest) = match x.chars().next() {
+                // In bounds: x starts with c, a one-byte char.
                 Some(c @ ('<' | '>')) => (c, &x[1..]),
                 _ => ('=', x),
             };

@@ -313,6 +313,7 @@ impl DbCache {
 
 /// The payload of a cache file, if the header holds.
 fn check<'a>(bytes: &'a [u8], key: &Key) -> Result<&'a [u8], &'static str> {
+    // In bounds: bytes.len() >= HEADER (60) is tested first; every header field lies in bytes[..60].
     if bytes.len() < HEADER || &bytes[..8] != MAGIC {
         return Err("not a picket cache file");
     }

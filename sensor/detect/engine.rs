@@ -300,6 +300,7 @@ pub fn pattern_strength(p: &[u8]) -> u32 {
     let mut seen = [false; 256];
     let mut s = 0u32;
     for &b in p {
+        // In bounds: seen is [bool; 256], indexed by a u8.
         if !seen[b as usize] {
             seen[b as usize] = true;
             s += if b.is_ascii_alphabetic() {
@@ -401,6 +402,7 @@ fn merge<T: Ord + Copy>(mut v: Vec<(T, T)>, succ: impl Fn(T) -> Option<T>) -> Ve
 fn in_sorted<T: Ord + Copy>(v: &[(T, T)], x: T) -> bool {
     // last range starting at or before x
     let i = v.partition_point(|r| r.0 <= x);
+    // In bounds: i > 0 is tested first and i <= v.len() (partition_point).
     i > 0 && v[i - 1].1 >= x
 }
 
@@ -468,6 +470,7 @@ impl IpIndex {
             Some(n4.saturating_add(n6))
         };
         for &r in ip_only {
+            // In bounds: ip_only holds indexes of rules (finish builds it by enumerate); side is 0 or 1.
             let cr = &rules[r as usize];
             let side = match (size(&cr.src), size(&cr.dst)) {
                 (None, None) => {
@@ -495,6 +498,7 @@ impl IpIndex {
             }
         }
         for side in 0..2 {
+            // In bounds: side < 2 (loop range).
             ix.small4[side].sort_unstable();
             ix.small6[side].sort_unstable();
         }
@@ -509,6 +513,7 @@ impl IpIndex {
         for (side, a) in [(0, &d.src), (1, &d.dst)] {
             if d.is_ipv6() {
                 let x = u128::from_be_bytes(*a);
+                // In bounds: side is 0 or 1; i > 0 is tested first and i <= v.len() (partition_point).
                 let v = &self.small6[side];
                 let mut i = v.partition_point(|e| e.0 <= x);
                 while i > 0 {
@@ -528,6 +533,7 @@ impl IpIndex {
                 }
             } else {
                 let x = u32::from_be_bytes([a[0], a[1], a[2], a[3]]);
+                // In bounds: side is 0 or 1; i > 0 is tested first and i <= v.len() (partition_point).
                 let v = &self.small4[side];
                 let mut i = v.partition_point(|e| e.0 <= x);
                 while i > 0 {
@@ -865,6 +871,7 @@ impl RuleCompiler {
                 app_rules.push((ar, fp));
             }
         }
+        // In bounds: ar.rule is set to an index of rules just above.
         let app_fast = app_rules.iter().filter(|(ar, fp)| fp.is_some() && !rules[ar.rule as usize].swapped).count();
         let mut app_errors = Vec::new();
         let app = AppSet::build(app_rules, xforms, engine, cache, &mut app_errors);
@@ -891,6 +898,7 @@ impl RuleCompiler {
                     .filter(|(_, r)| if dir == 0 { !r.rule.flow.to_client } else { !r.rule.flow.to_server })
                     .map(|(i, _)| i as u32)
                     .collect();
+                // In bounds: members are indexes of rules (enumerate above).
                 let with_fp: Vec<u32> =
                     members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_some()).collect();
                 let group = *mpm_cache.entry(with_fp.clone()).or_insert_with(|| {
@@ -911,6 +919,7 @@ impl RuleCompiler {
                     // Boundaries of every port range used by these rules.
                     let mut cuts: Vec<u32> = vec![0, 65536];
                     for &i in &always {
+                        // In bounds: always holds indexes of rules (enumerate above).
                         let ps = &rules[i as usize].rule.dst_ports;
                         for r in ps.include.iter().chain(ps.exclude.iter()) {
                             cuts.push(r.lo as u32);
@@ -920,6 +929,7 @@ impl RuleCompiler {
                     cuts.sort_unstable();
                     cuts.dedup();
                     for w in cuts.windows(2) {
+                        // In bounds: windows(2) yields 2-element windows.
                         let (lo, hi) = (w[0], w[1].min(65536));
                         if lo >= 65536 {
                             break;
@@ -927,6 +937,7 @@ impl RuleCompiler {
                         let set: Vec<u32> = always
                             .iter()
                             .copied()
+                            // In bounds: always holds indexes of rules (enumerate above).
                             .filter(|&i| port_match(&rules[i as usize].rule.dst_ports, lo as u16))
                             .collect();
                         let idx = intern(set);
@@ -1058,6 +1069,8 @@ impl DetectEngine {
             Some(f) if !f.to_server => 1,
             _ => 0,
         };
+        // In bounds: t is one of the T_* values < T_COUNT (match above), dir is 0 or 1, and
+        // pg.group is an index groups.push gave (finish).
         let pg = &self.tables[t][dir];
         let g = &self.groups[pg.group];
         let port_idx = if t == T_TCP || t == T_UDP { d.dp as usize } else { 0 };
@@ -1066,6 +1079,7 @@ impl DetectEngine {
             None => &[],
         };
         let ip_only_due = match (&finfo, &fstate) {
+            // In bounds: dir is 0 or 1 (match above).
             (Some(_), Some(st)) => !st.ip_only_done[dir],
             _ => true,
         } && !self.ip_only.is_empty()
@@ -1082,8 +1096,10 @@ impl DetectEngine {
         let gen = s.generation;
         s.candidates.clear();
         for &r in always {
-            s.stamp[r as usize] = gen;
-            s.candidates.push(r);
+            if let Some(st) = s.stamp.get_mut(r as usize) {
+                *st = gen;
+                s.candidates.push(r);
+            }
         }
         let payload = if pseudo { &[][..] } else { d.payload(frame) };
         if let Some(m) = &g.mpm {
@@ -1121,11 +1137,14 @@ impl DetectEngine {
         let mut vars = [0i64; MAX_VARS];
         let mut i = 0;
         while i < s.candidates.len() {
+            // In bounds: i < candidates.len() (loop condition).
             let rn = s.candidates[i];
             i += 1;
             if let Some(p) = s.profile.as_deref_mut() {
                 p.check(rn);
             }
+            // In bounds: candidates come from always_sets, pattern_rules and ip_index, which hold
+            // indexes of self.rules.
             let cr = &self.rules[rn as usize];
             let r = &cr.rule;
             if cr.ip_only && !transports_of(r.proto.transport).contains(&t) {
@@ -1197,6 +1216,7 @@ impl DetectEngine {
             // a <> rule and its swapped copy alert once
             if s.alerts
                 .iter()
+                // In bounds: alerts hold candidates, which are indexes of self.rules.
                 .any(|a| self.rules[a.rule as usize].rule.sid == r.sid && self.rules[a.rule as usize].rule.gid == r.gid)
             {
                 continue;
@@ -1207,6 +1227,7 @@ impl DetectEngine {
             p.end(&s.alerts);
         }
         if let Some(st) = fstate {
+            // In bounds: dir is 0 or 1 (match at the top).
             st.ip_only_done[dir] = true;
         }
     }
@@ -1299,6 +1320,7 @@ impl DetectEngine {
         // TLS handshake (or a protocol without transactions) goes on: its values change
         // without progress bits
         let retry = matches!(tx, TxRef::Tls(_) | TxRef::None) && !ctx.finalize;
+        // In bounds: ii is a position found in insp, or its last index after the push.
         if insp[ii].bits & mask == cur && !retry {
             return;
         }
@@ -1350,6 +1372,7 @@ impl DetectEngine {
         let mut vars = [0i64; MAX_VARS];
         let mut k = 0;
         while k < s.candidates.len() {
+            // In bounds: k < candidates.len() (loop condition); insp[ii] as above.
             let rn = s.candidates[k];
             k += 1;
             let key = rn << 1 | dir as u32;
@@ -1360,9 +1383,11 @@ impl DetectEngine {
                 p.check(rn);
             }
             let Some(ar) = self.app.by_rule.get(&rn).and_then(|&i| self.app.rules.get(i as usize)) else { continue };
+            // In bounds: ctx.dir is 0 or 1 (set from to_server where TxCtx is built); need is [u16; 2].
             if ar.dirs & (1 << dir) == 0 || ar.need[dir as usize] & !bits != 0 {
                 continue;
             }
+            // In bounds: candidates come from the group's always and pattern_rules, which hold indexes of self.rules.
             let cr = &self.rules[rn as usize];
             if !header_ok(cr, ctx.t, ctx.frame, ctx.d, Some(ctx.finfo)) {
                 continue;
@@ -1395,6 +1420,7 @@ impl DetectEngine {
             if !all && !side_final {
                 continue;
             }
+            // In bounds: ii is a position found in insp, or its last index after the push.
             let done = &mut insp[ii].done;
             if let Err(pos) = done.binary_search(&key) {
                 if done.len() < 4096 {
@@ -1429,6 +1455,7 @@ impl DetectEngine {
                 continue;
             }
             if s.alerts.iter().any(|a| {
+                // In bounds: alerts hold candidates, which are indexes of self.rules.
                 let o = &self.rules[a.rule as usize].rule;
                 o.sid == r.sid && o.gid == r.gid && a.tx == tx_id
             }) {
@@ -1462,6 +1489,7 @@ impl DetectEngine {
                 Some(st) => {
                     let pos = st.thresholds.iter().position(|e| e.0 == rn);
                     let e = match pos {
+                        // In bounds: p is a position found in thresholds; n its last index after the push.
                         Some(p) => &mut st.thresholds[p],
                         None => {
                             st.thresholds.push((rn, now, 0, 0));
@@ -1643,6 +1671,7 @@ fn flowbits_apply(r: &Rule, st: &mut FlowDetect) {
                 st.bits.resize(w + 1, 0);
             }
             match fb.cmd {
+                // In bounds: w < bits.len() (resized above).
                 FlowbitCmd::Set | FlowbitCmd::SetOther => st.bits[w] |= m,
                 FlowbitCmd::Unset => st.bits[w] &= !m,
                 FlowbitCmd::Toggle => st.bits[w] ^= m,
@@ -1663,6 +1692,7 @@ fn build_group(
     let mut pat_index: HashMap<PatternSpec, u32> = HashMap::new();
     let mut pats: Vec<PatternSpec> = Vec::new();
     for &r in set {
+        // In bounds: set holds indexes of rules (members, enumerate in finish); id is an index pattern_rules.push gave.
         if let Some(p) = &rules[r as usize].fast_pattern {
             let id = *pat_index.entry(p.clone()).or_insert_with(|| {
                 pats.push(p.clone());

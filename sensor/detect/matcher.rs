@@ -99,6 +99,7 @@ impl Mpm {
                         return Err(format!("pattern {i} is empty"));
                     }
                     if p.bytes.len() == 1 {
+                        // In bounds: p.bytes.len() == 1.
                         singles.push((p.bytes[0], p.nocase, i as u32));
                         continue;
                     }
@@ -188,9 +189,11 @@ impl Mpm {
                 } else if !singles.is_empty() {
                     let mut seen = [false; 256];
                     for &b in hay {
+                        // In bounds: seen is [bool; 256], indexed by a u8.
                         seen[b as usize] = true;
                     }
                     for &(b, nocase, id) in singles {
+                        // In bounds: seen is [bool; 256], indexed by a u8.
                         if seen[b as usize]
                             || (nocase && seen[b.to_ascii_lowercase() as usize] | seen[b.to_ascii_uppercase() as usize])
                         {

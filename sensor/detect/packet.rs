@@ -187,6 +187,7 @@ fn ipv4_opts_set(opts: &[u8]) -> u16 {
     let mut set = 0u16;
     let mut i = 0;
     while i < opts.len() {
+        // In bounds: i < opts.len() (loop condition).
         let t = opts[i];
         match t {
             0 => {
@@ -202,10 +203,12 @@ fn ipv4_opts_set(opts: &[u8]) -> u16 {
                 if plen < 2 {
                     break;
                 }
+                // In bounds: plen = opts.len() - i >= 2 is checked above.
                 let l = opts[i + 1] as usize;
                 if l > plen || l < 2 {
                     break;
                 }
+                // In bounds: 2 <= l <= plen = opts.len() - i is checked above.
                 let o = &opts[i..i + l];
                 let (flag, ok) = match t {
                     0x44 => (OPT_TS, valid_ts(o)),
@@ -237,6 +240,7 @@ fn valid_route(o: &[u8]) -> bool {
     if l < 3 {
         return false;
     }
+    // In bounds: l = o.len() >= 3 is checked above.
     let ptr = o[2] as usize;
     !(ptr < 4 || ptr % 4 != 0 || ptr > l + 1)
 }
@@ -247,6 +251,7 @@ fn valid_ts(o: &[u8]) -> bool {
     if l < 5 {
         return false;
     }
+    // In bounds: l = o.len() >= 5 is checked above.
     let ptr = o[2] as usize;
     if ptr < 5 {
         return false;
@@ -261,17 +266,20 @@ fn valid_cipso(o: &[u8]) -> bool {
     if o.len() < 10 {
         return false;
     }
+    // In bounds: o.len() >= 10 is checked above.
     let mut tags = &o[6..];
     while !tags.is_empty() {
         if tags.len() < 2 {
             return false;
         }
+        // In bounds: tags.len() >= 2 is checked above.
         let (tt, tl) = (tags[0], tags[1] as usize);
         if tl > tags.len() {
             return false;
         }
         match tt {
             1 | 2 | 5 | 6 | 7 => {
+                // In bounds: tl >= 4 is tested first and tl <= tags.len() is checked above.
                 if tl < 4 || (tt != 7 && tags[2] != 0) {
                     return false;
                 }
@@ -291,6 +299,7 @@ fn tcp_mss(frame: &[u8], d: &Decoded) -> Option<u16> {
     let opts = frame.get(start..end)?;
     let mut i = 0;
     while i < opts.len() {
+        // In bounds: i < opts.len() (loop condition).
         match opts[i] {
             0 => break,
             1 => i += 1,
@@ -298,6 +307,7 @@ fn tcp_mss(frame: &[u8], d: &Decoded) -> Option<u16> {
                 if opts.len() - i < 2 {
                     break;
                 }
+                // In bounds: opts.len() - i >= 2 is checked above.
                 let l = opts[i + 1] as usize;
                 if l > opts.len() - i || l < 2 {
                     break;

@@ -279,6 +279,7 @@ impl Report {
                 });
                 rows.len() - 1
             });
+            // In bounds: by_sid holds only indexes of rows pushed above (rows is not shortened in the loop).
             rows[i].stat.add(&st);
         }
         rows.retain(|r| r.stat.checks > 0);

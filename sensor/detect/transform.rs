@@ -79,6 +79,7 @@ fn apply_one(x: &Xform, input: &[u8], out: &mut Vec<u8>) {
             Transform::UrlDecode => {
                 let mut i = 0;
                 while i < input.len() {
+                    // In bounds: i < input.len() (loop condition).
                     let b = input[i];
                     if b == b'%' {
                         if let (Some(h), Some(l)) =
@@ -137,6 +138,7 @@ fn apply_one(x: &Xform, input: &[u8], out: &mut Vec<u8>) {
                 );
                 // decode the longest prefix that is whole base64 quanta
                 let n = clean.len() - clean.len() % 4;
+                // In bounds: n <= clean.len().
                 if let Ok(v) = eng.decode(&clean[..n]) {
                     out.extend_from_slice(&v);
                 }

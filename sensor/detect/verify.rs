@@ -194,6 +194,7 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 // same list.
                 if it.relative {
                     if let Some(p) = last_index(&items, Item::is_content_or_pcre) {
+                        // In bounds: p is a position rposition found in items, which only grows.
                         match &mut items[p] {
                             Item::Content(pc) => {
                                 if it.within.is_some() {
@@ -219,6 +220,7 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 if it.relative {
                     // detect-pcre.c DetectPcreSetup: previous content/pcre of the same list.
                     match last_index(&items, Item::is_content_or_pcre) {
+                        // In bounds: i is a position rposition found in items, which only grows.
                         Some(i) => set_relative_next(&mut items[i]),
                         None if !sticky => {
                             return Err(format!(
@@ -237,6 +239,7 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 let anchor = if t.relative { relative_anchor(&items, sticky) } else { None };
                 items.push(Item::ByteTest(t.clone()));
                 if let Some(i) = anchor {
+                    // In bounds: i is a position relative_anchor found in items before the push.
                     set_relative_next(&mut items[i]);
                 }
             }
@@ -245,6 +248,7 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 let anchor = if j.relative { relative_anchor(&items, sticky) } else { None };
                 items.push(Item::ByteJump(j.clone()));
                 if let Some(i) = anchor {
+                    // In bounds: i is a position relative_anchor found in items before the push.
                     set_relative_next(&mut items[i]);
                 }
             }
@@ -253,6 +257,7 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 let anchor = if e.relative { relative_anchor(&items, sticky) } else { None };
                 items.push(Item::ByteExtract(e.clone()));
                 if let Some(i) = anchor {
+                    // In bounds: i is a position relative_anchor found in items before the push.
                     set_relative_next(&mut items[i]);
                 }
             }
@@ -262,6 +267,7 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 let anchor = if b.relative { relative_anchor(&items, sticky) } else { None };
                 items.push(Item::ByteMath(b.clone()));
                 if let Some(i) = anchor {
+                    // In bounds: i is a position relative_anchor found in items before the push.
                     set_relative_next(&mut items[i]);
                 }
             }
@@ -279,6 +285,7 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 let one = matches!(d.offset, Num::Lit(1) | Num::Var(1));
                 if let Some(i) = anchor {
                     if one && d.negated && d.relative {
+                        // In bounds: i is a position relative_anchor found in items.
                         if let Item::Content(c) = &mut items[i] {
                             c.ends_with = true;
                             continue;
@@ -287,6 +294,7 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 }
                 items.push(Item::IsDataAt(d.clone()));
                 if let Some(i) = anchor {
+                    // In bounds: i is a position relative_anchor found in items before the push.
                     set_relative_next(&mut items[i]);
                 }
             }
@@ -527,6 +535,8 @@ fn build_pcre(pat: &str, f: [bool; 4], jit: bool) -> Result<Regex, pcre2::Error>
 fn split_leading_verbs(expr: &str) -> (&str, &str) {
     let b = expr.as_bytes();
     let mut i = 0;
+    // In bounds: b.len() >= i + 3 is tested first. b[i + 1] is '*', so the ')' found is at
+    // end >= 2, and i + end < b.len().
     while b.len() >= i + 3 && b[i] == b'(' && b[i + 1] == b'*' {
         let Some(end) = b[i..].iter().position(|&c| c == b')') else { break };
         let inner = &b[i + 2..i + end];
@@ -545,12 +555,14 @@ fn inline_sets(expr: &str, opt: char) -> bool {
     let b = expr.as_bytes();
     let mut i = 0;
     while i + 2 < b.len() {
+        // In bounds: i + 2 < b.len() (loop condition).
         if b[i] == b'\\' {
             i += 2;
             continue;
         }
         if b[i] == b'(' && b[i + 1] == b'?' {
             let mut j = i + 2;
+            // In bounds: j < b.len() is tested first.
             while j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'^') {
                 if b[j] == opt as u8 {
                     return true;
@@ -571,11 +583,13 @@ fn rewrite_dollar_endonly(expr: &str) -> String {
     let mut i = 0;
     let mut start = 0;
     while i < b.len() {
+        // In bounds: i < b.len() (loop condition).
         match b[i] {
             b'\\' => {
                 if b.get(i + 1) == Some(&b'Q') {
                     // literal until \E
                     i += 2;
+                    // In bounds: i < b.len() is tested first.
                     while i < b.len() && !(b[i] == b'\\' && b.get(i + 1) == Some(&b'E')) {
                         i += 1;
                     }
@@ -593,11 +607,13 @@ fn rewrite_dollar_endonly(expr: &str) -> String {
                 if b.get(i) == Some(&b']') {
                     i += 1;
                 }
+                // In bounds: i < b.len() is tested first.
                 while i < b.len() && b[i] != b']' {
                     if b[i] == b'\\' {
                         i += 2;
                     } else if b[i] == b'[' && b.get(i + 1) == Some(&b':') {
                         // POSIX class [:name:]
+                        // In bounds: b.get(i + 1) is Some, so i + 2 <= b.len().
                         match b[i + 2..].windows(2).position(|w| w == b":]") {
                             Some(p) => i += 2 + p + 2,
                             None => i += 1,
@@ -609,6 +625,7 @@ fn rewrite_dollar_endonly(expr: &str) -> String {
                 i += 1;
             }
             b'$' => {
+                // In bounds: start <= i < b.len(), and both sit next to an ASCII '$' (char boundaries).
                 out.push_str(&expr[start..i]);
                 out.push_str("\\z");
                 i += 1;
@@ -617,6 +634,7 @@ fn rewrite_dollar_endonly(expr: &str) -> String {
             _ => i += 1,
         }
     }
+    // In bounds: start is 0 or just past an ASCII '$' (a char boundary), and min caps it.
     out.push_str(&expr[start.min(expr.len())..]);
     out
 }
@@ -664,6 +682,7 @@ impl Searcher {
     /// Whether `w` equals the pattern after its first byte (nocase).
     #[inline]
     fn eq_prefix(&self, w: &[u8]) -> bool {
+        // In bounds: only try_at calls this, after find returned on an empty pattern.
         w.iter().zip(self.pat[1..].iter()).all(|(&a, &b)| a.to_ascii_lowercase() == b)
     }
 }
@@ -677,6 +696,7 @@ pub fn inspect(list: &CompiledList, buf: &[u8], vars: &mut [i64; MAX_VARS], scra
         return true;
     }
     // Suricata's buffer lengths are 32-bit.
+    // In bounds: the end is at most buf.len() (min).
     let buf = &buf[..buf.len().min(u32::MAX as usize)];
     let mut ix = Inspector {
         items: &list.items,
@@ -867,6 +887,7 @@ impl Inspector<'_> {
             let found = if (c.ends_with && depth < buffer_len) || clen > sbuffer_len {
                 None
             } else {
+                // In bounds: depth <= buffer_len = buf.len() and offset <= depth (both checked above).
                 c.search.find(&self.buf[offset as usize..depth as usize]).map(|p| p as u32 + offset)
             };
             let Some(pos) = found else {
@@ -934,6 +955,7 @@ impl Inspector<'_> {
     /// DetectPcrePayloadMatch.
     fn pcre_payload_match(&mut self, p: &PcreItem) -> bool {
         let base = if p.relative { (self.buffer_offset as usize).min(self.buf.len()) } else { 0 };
+        // In bounds: base <= buf.len() (min, or 0).
         let subject = &self.buf[base..];
         let start: i64 = if self.pcre_match_start != 0 { self.pcre_match_start as i64 - base as i64 } else { 0 };
         if start < 0 || start as usize > subject.len() {
@@ -1214,14 +1236,17 @@ fn extract(buf: &[u8], pos: usize, nbytes: usize, string: Option<StringBase>, li
 /// the value overflows (ERANGE); else the value and the characters consumed.
 fn strtoull(s: &[u8], base: u32) -> Option<(u64, usize)> {
     let s = match s.iter().position(|&b| b == 0) {
+        // In bounds: p is a position found in s.
         Some(p) => &s[..p],
         None => s,
     };
     let mut i = 0;
+    // In bounds: i < s.len() is tested first.
     while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
         i += 1;
     }
     let mut neg = false;
+    // In bounds: i < s.len() is tested first.
     if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
         neg = s[i] == b'-';
         i += 1;
@@ -1241,6 +1266,7 @@ fn strtoull(s: &[u8], base: u32) -> Option<(u64, usize)> {
     let mut v: u64 = 0;
     let mut overflow = false;
     while i < s.len() {
+        // In bounds: i < s.len() (loop condition).
         let d = match s[i] {
             c @ b'0'..=b'9' => (c - b'0') as u32,
             c @ b'a'..=b'z' => (c - b'a') as u32 + 10,
@@ -1258,6 +1284,7 @@ fn strtoull(s: &[u8], base: u32) -> Option<(u64, usize)> {
     }
     if i == digits_start {
         // "0x" with no hex digit after it: 0, consumed up to the 'x'
+        // In bounds: 2 <= digits_start <= s.len() (i only steps over bytes that exist).
         if digits_start >= 2 && matches!(s[digits_start - 1], b'x' | b'X') && s[digits_start - 2] == b'0' && base == 16
         {
             return Some((0, digits_start - 1));
