@@ -4,8 +4,8 @@
 //! datalink channel).
 //! Promises: a [`PacketSource`] *lends* frames: each frame is a borrowed [`FrameRef`] handed to a
 //! closure, valid only during the call, so a ring slot or a read buffer cannot outlive its
-//! turn. A frame that must travel to a worker is turned into a zero-copy [`bytes::Bytes`] by
-//! [`FrameRef::to_bytes`] (a reference into the shared read chunk for files).
+//! turn. A frame that must travel to a worker travels as a reference to the shared chunk it is in
+//! ([`FrameRef::owner`]: file and AF_PACKET sources) or as a copy in its batch (pnet).
 //! Never: panics on file contents. A damaged file yields the frames before the damage and a
 //! one-line [`CaptureWarning`] naming the file and byte offset.
 
@@ -95,7 +95,7 @@ impl<'a> FrameRef<'a> {
         FrameRef { data, ts, orig_len, linktype, iface, owner: Some(owner) }
     }
 
-    /// A frame with no shared owner (its bytes are copied by [`FrameRef::to_bytes`]).
+    /// A frame with no shared owner (a batch copies its bytes).
     pub fn borrowed(data: &'a [u8], ts: Timestamp, orig_len: u32, linktype: LinkType, iface: u16) -> Self {
         FrameRef { data, ts, orig_len, linktype, iface, owner: None }
     }
@@ -103,15 +103,6 @@ impl<'a> FrameRef<'a> {
     /// The shared chunk the frame is in, when the source reads into shared chunks.
     pub fn owner(&self) -> Option<&'a Bytes> {
         self.owner
-    }
-
-    /// The frame as an owned, cheaply clonable buffer: zero-copy when the source reads into
-    /// shared chunks, a copy otherwise.
-    pub fn to_bytes(&self) -> Bytes {
-        match self.owner {
-            Some(b) => b.slice_ref(self.data),
-            None => Bytes::copy_from_slice(self.data),
-        }
     }
 }
 
@@ -297,7 +288,7 @@ mod tests {
         let mut got = Vec::new();
         let mut src = arena.source();
         let mut calls = 0;
-        while src.next_batch(&mut |f| got.push((f.ts, f.linktype, f.to_bytes()))) {
+        while src.next_batch(&mut |f| got.push((f.ts, f.linktype, Bytes::copy_from_slice(f.data)))) {
             calls += 1;
         }
         assert_eq!(got, frames);
@@ -315,7 +306,7 @@ mod tests {
             let mut got = Vec::new();
             let mut calls = 0;
             let mut src = arena.source();
-            while src.next_batch(&mut |f| got.push((f.ts, f.linktype, f.to_bytes()))) {
+            while src.next_batch(&mut |f| got.push((f.ts, f.linktype, Bytes::copy_from_slice(f.data)))) {
                 calls += 1;
             }
             assert_eq!(got, frames);

@@ -372,18 +372,19 @@ impl Dispatch {
     /// Sends every non-empty batch (chunk boundary: releases the read chunk soon).
     pub(crate) fn flush_all(&mut self, now: Timestamp, c: &mut Counters) {
         for w in 0..self.pending.len() {
-            if !self.pending[w].is_empty() || !self.pending[w].ticks.is_empty() {
+            if self.pending.get(w).is_some_and(|b| !b.is_empty() || !b.ticks.is_empty()) {
                 self.send(w, now, c);
             }
         }
     }
 
     fn send(&mut self, w: usize, now: Timestamp, c: &mut Counters) {
+        let (Some(pending), Some(tx)) = (self.pending.get_mut(w), self.senders.get(w)) else { return };
         let fresh = self.recycle.try_recv().unwrap_or_else(|_| Batch::with_capacity(self.batch_size));
-        let mut b = std::mem::replace(&mut self.pending[w], fresh);
+        let mut b = std::mem::replace(pending, fresh);
         b.now = now;
         c.inc(C::PipelineBatches);
-        match self.senders[w].try_send(b) {
+        match tx.try_send(b) {
             Ok(()) => {}
             Err(TrySendError::Full(b)) if self.drop_when_full => {
                 c.add(C::PipelineQueueDrops, b.len() as u64);
@@ -391,7 +392,7 @@ impl Dispatch {
             Err(TrySendError::Full(b)) => {
                 // Replay never drops: wait for the worker (counted as back-pressure).
                 c.inc(C::PipelineReaderWaits);
-                let _ = self.senders[w].send(b);
+                let _ = tx.send(b);
             }
             Err(TrySendError::Disconnected(_)) => {}
         }

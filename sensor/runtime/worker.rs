@@ -102,13 +102,13 @@ pub enum Item {
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Frames, in capture order.
-    pub entries: Vec<Entry>,
+    entries: Vec<Entry>,
     /// The reader's decode of the frames it decoded.
-    pub decoded: Vec<Pkt>,
+    decoded: Vec<Pkt>,
     /// Capture chunks the frames are in.
-    pub bufs: Vec<Bytes>,
+    bufs: Vec<Bytes>,
     /// Copied frames.
-    pub arena: Vec<u8>,
+    arena: Vec<u8>,
     /// Latest packet time the reader has seen.
     pub now: Timestamp,
     /// Timeout ticks: run timeouts at the given packet time before the packet at the given
