@@ -414,6 +414,13 @@ impl HttpConfig {
     }
 }
 
+impl AppConfig {
+    /// The app layer's settings.
+    pub fn parser_config(&self) -> crate::app::AppConfig {
+        crate::app::AppConfig { http: self.http.parser_config() }
+    }
+}
+
 impl StreamConfig {
     /// The stream engine settings for one of `workers` workers (memcaps are split evenly).
     pub fn engine_config(&self, workers: usize) -> crate::stream::StreamConfig {

@@ -1,43 +1,32 @@
-//! The app layer of one flow: protocol detection, then the protocol's parser.
+//! The app layer of one flow: protocol identification, then the protocol's parser.
 //!
 //! Takes: for TCP, in-order acknowledged stream data through the stream's [`AppSink`]; for
-//! UDP, each datagram. Promises: detection looks at the first bytes of each direction without
-//! consuming them (the stream offers them again once the protocol is known, so the parser
-//! sees the whole direction); a known protocol gets its parser (HTTP, DNS, TLS) or is simply
-//! followed (SSH, FTP, SMTP, SMB, DCERPC: named in EVE and for rule headers); `failed`
-//! stops the app layer for the flow. Encrypted TLS (application data after both sides
-//! changed cipher spec) stops the app layer and payload inspection, as Suricata's default
-//! `encryption-handling` does. Never: panics or grows without the parsers' own caps.
+//! UDP, each datagram. Promises: identification looks at the first bytes of each direction
+//! without consuming them (the stream offers them again once the protocol is known, so the
+//! parser sees the whole direction); a known protocol gets its parser from the registry, or
+//! is simply followed (named in EVE and for rule headers) when none is registered; `failed`
+//! stops the app layer for the flow. A parser may stop the flow's app layer (encrypted TLS
+//! after both sides changed cipher spec stops payload inspection too, as Suricata's default
+//! `encryption-handling` does). Never: panics or grows without the parsers' own caps.
 
-use super::detect::{AppProto, DetectStats, ProtoDetect};
-use super::dns::{DnsState, TcpStatus};
-use super::http::{HttpConfig, HttpState, HttpStats};
-use super::tls::{TlsState, TlsStatus};
+use super::identify::ProtoDetect;
+use super::plugin::{AppParser, ParseCx, Status, Transaction};
+use super::proto::AppProto;
+use super::registry;
+use super::stats::AppStats;
+use super::AppConfig;
 use crate::stream::{AppSink, Verdict};
 
-/// A flow's parser.
-#[derive(Debug, Default)]
-pub enum Parser {
-    /// None (protocol unknown, failed, or without a parser).
-    #[default]
-    None,
-    /// HTTP/1.
-    Http(Box<HttpState>),
-    /// DNS (UDP or TCP).
-    Dns(Box<DnsState>),
-    /// TLS.
-    Tls(Box<TlsState>),
-}
-
-/// Detection bookkeeping for one transaction: which parts have been inspected, which rules
-/// are done with it.
+/// Detection bookkeeping for one transaction: how far it was inspected, which rules are done
+/// with it.
 #[derive(Debug, Clone, Default)]
 pub struct TxInsp {
     /// Transaction id.
     pub tx: u64,
-    /// Progress bits seen at the last inspection.
-    pub bits: u16,
-    /// Rules evaluated to the end on this transaction (matched or not), sorted.
+    /// Progress of each side at its direction's last inspection (index 0: to server).
+    pub seen: [u8; 2],
+    /// Rules evaluated to the end on this transaction (matched or not), sorted: rule number
+    /// shifted left once, or-ed with the direction.
     pub done: Vec<u32>,
 }
 
@@ -47,36 +36,19 @@ pub struct FlowApp {
     pd: Option<Box<ProtoDetect>>,
     /// The flow's protocol (`Unknown` until decided).
     pub proto: AppProto,
-    /// The parser.
-    pub parser: Parser,
+    /// The protocol's parser, when it has one.
+    pub parser: Option<Box<dyn AppParser>>,
     fed: [u64; 2],
     /// The flow's payload is no longer inspected (encrypted TLS).
     pub no_inspection: bool,
     /// Per-transaction detection state.
     pub insp: Vec<TxInsp>,
-    /// Protocol detection has started (some data was offered).
+    /// Identification has started (some data was offered).
     started: bool,
     /// A gap ended the app layer (its parser does not accept gaps).
     gap_stop: bool,
-}
-
-/// App-layer counters of one worker.
-#[derive(Debug, Default, Clone)]
-pub struct AppStats {
-    /// Protocol detection.
-    pub detect: DetectStats,
-    /// HTTP.
-    pub http: HttpStats,
-    /// DNS transactions created.
-    pub dns_txs: u64,
-    /// DNS messages that did not parse.
-    pub dns_errors: u64,
-    /// TLS parse errors (directions abandoned).
-    pub tls_errors: u64,
-    /// TLS flows whose encrypted phase began (inspection stopped).
-    pub tls_encrypted: u64,
-    /// Transactions whose detection state was dropped to stay bounded.
-    pub insp_evicted: u64,
+    /// The flow runs over TCP (for per-transport counters).
+    tcp: bool,
 }
 
 /// Transactions whose detection state a flow keeps.
@@ -86,98 +58,100 @@ impl FlowApp {
     fn start(&mut self, ipproto: u8, client_port: u16, server_port: u16) {
         if !self.started {
             self.started = true;
+            self.tcp = ipproto == 6;
             self.pd = Some(Box::new(ProtoDetect::new(ipproto, client_port, server_port)));
         }
     }
 
-    fn decided(&mut self, p: AppProto, cfg: &HttpConfig) {
+    fn decided(&mut self, p: AppProto, cfg: &AppConfig, stats: &mut AppStats) {
         self.proto = p;
         self.pd = None;
-        self.parser = match p {
-            AppProto::Http => Parser::Http(Box::new(HttpState::new(cfg))),
-            AppProto::Dns => Parser::Dns(Box::new(DnsState::new())),
-            AppProto::Tls => Parser::Tls(Box::new(TlsState::new())),
-            _ => Parser::None,
-        };
+        stats.flow(p, self.tcp);
+        self.parser = registry::protocol(p).map(|d| (d.new_parser)(cfg));
+    }
+
+    fn failed(&mut self, stats: &mut AppStats) {
+        self.proto = AppProto::Failed;
+        self.pd = None;
+        stats.flow(AppProto::Failed, self.tcp);
     }
 
     /// One UDP datagram.
-    pub fn udp(&mut self, to_server: bool, ports: (u16, u16), data: &[u8], cfg: &HttpConfig, st: &mut AppStats) {
+    pub fn udp(&mut self, to_server: bool, ports: (u16, u16), data: &[u8], cfg: &AppConfig, stats: &mut AppStats) {
         if data.is_empty() {
             return;
         }
         if self.proto == AppProto::Unknown {
             self.start(17, ports.0, ports.1);
             let Some(pd) = self.pd.as_mut() else { return };
-            let p = pd.feed(to_server, data, &mut st.detect);
-            if p == AppProto::Unknown {
-                return;
+            match pd.feed(to_server, data, &mut stats.identify) {
+                AppProto::Unknown => return,
+                AppProto::Failed => {
+                    self.failed(stats);
+                    return;
+                }
+                p => self.decided(p, cfg, stats),
             }
-            self.decided(p, cfg);
         }
-        if let Parser::Dns(d) = &mut self.parser {
-            match d.parse_udp(to_server, data) {
-                Ok(_) => st.dns_txs += 1,
-                Err(_) => st.dns_errors += 1,
-            }
+        self.parse(to_server, data, cfg, stats);
+    }
+
+    fn parse(&mut self, to_server: bool, data: &[u8], cfg: &AppConfig, stats: &mut AppStats) -> Verdict {
+        let Some(parser) = self.parser.as_mut() else { return Verdict::Consumed };
+        let mut cx = ParseCx { cfg, stats, udp: !self.tcp };
+        let status = parser.parse(to_server, data, &mut cx);
+        if parser.no_inspection() {
+            self.no_inspection = true;
+        }
+        match status {
+            Status::Continue => Verdict::Consumed,
+            Status::Stop => Verdict::Stop,
         }
     }
 
-    fn parse(&mut self, to_server: bool, data: &[u8], st: &mut AppStats) -> Verdict {
-        match &mut self.parser {
-            Parser::Http(h) => {
-                h.parse(to_server, data, &mut st.http);
-                Verdict::Consumed
-            }
-            Parser::Dns(d) => match d.parse_tcp(to_server, data) {
-                TcpStatus::Error(_) => {
-                    st.dns_errors += 1;
-                    Verdict::Consumed
-                }
-                _ => {
-                    st.dns_txs = st.dns_txs.saturating_add(0);
-                    Verdict::Consumed
-                }
-            },
-            Parser::Tls(t) => {
-                if let TlsStatus::Error(_) = t.parse(to_server, data) {
-                    st.tls_errors += 1;
-                }
-                if t.encrypted() {
-                    st.tls_encrypted += 1;
-                    self.no_inspection = true;
-                    return Verdict::Stop;
-                }
-                Verdict::Consumed
-            }
-            Parser::None => Verdict::Consumed,
+    /// Frees transactions that detection (and the protocol) are done with, and their
+    /// detection state.
+    pub fn free_txs(&mut self) {
+        let FlowApp { parser, insp, .. } = self;
+        let Some(parser) = parser.as_mut() else { return };
+        let inspected =
+            |id: u64| insp.iter().find(|x| x.tx == id).is_some_and(|x| x.seen == [super::PROGRESS_DONE; 2]);
+        if let Some(lowest) = parser.free_txs(&inspected) {
+            insp.retain(|x| x.tx >= lowest);
         }
     }
 
-    /// Detection state for transaction `tx` (created, bounded to [`MAX_INSP`]).
-    pub fn insp_mut(&mut self, tx: u64, st: &mut AppStats) -> &mut TxInsp {
-        let i = match self.insp.iter().position(|t| t.tx == tx) {
-            Some(i) => i,
-            None => {
-                if self.insp.len() >= MAX_INSP {
-                    self.insp.remove(0);
-                    st.insp_evicted += 1;
-                }
-                self.insp.push(TxInsp { tx, ..TxInsp::default() });
-                self.insp.len() - 1
-            }
-        };
-        // In bounds: i is a position found in insp, or its last index after the push.
-        &mut self.insp[i]
+    /// The transaction with this id, if still held.
+    pub fn tx(&self, id: u64) -> Option<&dyn Transaction> {
+        self.parser.as_ref().and_then(|p| p.tx(id))
     }
+}
+
+/// The index of transaction `tx`'s detection state in `insp`, created when missing; the
+/// oldest is dropped when [`MAX_INSP`] are held, and the second value says so (the caller
+/// counts it).
+pub fn insp_entry(insp: &mut Vec<TxInsp>, tx: u64) -> (usize, bool) {
+    let mut evicted = false;
+    let i = match insp.iter().position(|t| t.tx == tx) {
+        Some(i) => i,
+        None => {
+            if insp.len() >= MAX_INSP {
+                insp.remove(0);
+                evicted = true;
+            }
+            insp.push(TxInsp { tx, ..TxInsp::default() });
+            insp.len() - 1
+        }
+    };
+    (i, evicted)
 }
 
 /// The stream's view of a flow's app layer for one call.
 pub struct Sink<'a> {
     /// The flow's app layer.
     pub app: &'a mut FlowApp,
-    /// HTTP settings.
-    pub cfg: &'a HttpConfig,
+    /// Protocol settings.
+    pub cfg: &'a AppConfig,
     /// Counters.
     pub stats: &'a mut AppStats,
     /// Client and server ports.
@@ -195,13 +169,13 @@ impl AppSink for Sink<'_> {
             AppProto::Unknown => {
                 app.start(6, self.ports.0, self.ports.1);
                 let d = usize::from(!to_server);
-                // feed detection only the bytes it has not seen (the stream offers data again
-                // until the protocol is known)
+                // feed identification only the bytes it has not seen (the stream offers data
+                // again until the protocol is known)
                 let seen = app.fed[d].saturating_sub(offset) as usize;
                 let p = match (app.pd.as_mut(), data.get(seen..)) {
                     (Some(pd), Some(new)) if !new.is_empty() => {
                         app.fed[d] = offset + data.len() as u64;
-                        pd.feed(to_server, new, &mut self.stats.detect)
+                        pd.feed(to_server, new, &mut self.stats.identify)
                     }
                     (Some(pd), _) => pd.proto(),
                     (None, _) => AppProto::Failed,
@@ -209,39 +183,35 @@ impl AppSink for Sink<'_> {
                 match p {
                     AppProto::Unknown => return Verdict::Wait,
                     AppProto::Failed => {
-                        app.proto = AppProto::Failed;
-                        app.pd = None;
+                        app.failed(self.stats);
                         return Verdict::Stop;
                     }
-                    p => app.decided(p, self.cfg),
+                    p => app.decided(p, self.cfg, self.stats),
                 }
             }
             _ => {}
         }
-        app.parse(to_server, data, self.stats)
+        app.parse(to_server, data, self.cfg, self.stats)
     }
 
     fn gap(&mut self, to_server: bool, len: u64) -> Verdict {
         let app = &mut *self.app;
-        match &mut app.parser {
-            Parser::Http(h) => h.gap(to_server, len, &mut self.stats.http),
-            _ => {
-                if app.proto == AppProto::Unknown {
-                    // a gap before the protocol is known: detection cannot go on
-                    app.proto = AppProto::Failed;
-                    app.pd = None;
-                } else if !matches!(
-                    app.proto,
-                    AppProto::Dns
-                        | AppProto::Smb
-                        | AppProto::Dcerpc
-                        | AppProto::Ldap
-                        | AppProto::Krb5
-                        | AppProto::Nfs
-                        | AppProto::Ftp
-                ) {
-                    // as Suricata: a parser that does not accept gaps ends the app layer
+        match app.parser.as_mut() {
+            Some(parser) => {
+                let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !app.tcp };
+                if parser.gap(to_server, len, &mut cx) == Status::Stop {
                     app.gap_stop = true;
+                    self.stats.generic.gap_stops += 1;
+                }
+            }
+            None => {
+                if app.proto == AppProto::Unknown {
+                    // a gap before the protocol is known: identification cannot go on
+                    app.failed(self.stats);
+                } else if !app.proto.accepts_gaps() {
+                    // as Suricata: a protocol that does not accept gaps ends the app layer
+                    app.gap_stop = true;
+                    self.stats.generic.gap_stops += 1;
                 }
             }
         }
@@ -253,8 +223,9 @@ impl AppSink for Sink<'_> {
     }
 
     fn eof(&mut self, to_server: bool) {
-        if let Parser::Http(h) = &mut self.app.parser {
-            h.eof(to_server, &mut self.stats.http);
+        if let Some(parser) = self.app.parser.as_mut() {
+            let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !self.app.tcp };
+            parser.eof(to_server, &mut cx);
         }
     }
 }

@@ -1,23 +1,41 @@
-//! App layer: protocol detection independent of port, and incremental parsers for the
-//! protocols whose fields rules inspect.
+//! App layer: protocol identification independent of port, and one folder per parsed
+//! protocol (`http/`, `dns/`, `tls/`) behind one interface ([`plugin`]).
 //!
 //! Takes: in-order application bytes per direction (from stream reassembly for TCP, one
 //! datagram at a time for UDP), plus gap and end-of-direction notices, with the flow's
 //! transport protocol and ports.
-//! Promises: [`detect`] names the protocol as Suricata's app-layer detection does (pattern
+//! Promises: [`identify`] names the protocol as Suricata's app-layer detection does (pattern
 //! matchers on the first bytes of each direction, probing parsers on the configured ports as
-//! a hint, a bounded look before giving up as `failed`); [`http`], [`dns`] and [`tls`] turn
-//! messages into owned per-flow state (transactions) whose fields are the sticky buffers and
-//! values Suricata's `http.*`, `file.data`, `dns.*`, `tls.*`, `ja3*` and `ssl_*` keywords
-//! inspect. Results do not depend on how the stream was split into chunks, except where
-//! Suricata's own parser is split-dependent and the module says so. Every per-flow structure
-//! is capped; what does not fit is dropped and counted in a plain-`u64` stats struct per
-//! module.
+//! a hint, a bounded look before giving up as `failed`); a protocol in the [`registry`] gets
+//! its parser, which turns messages into owned per-flow transactions whose sticky buffers and
+//! value keywords (rows of data, with a description and a documentation link) are what rules
+//! inspect, and whose EVE objects alerts carry. Results do not depend on how the stream was
+//! split into chunks, except where Suricata's own parser is split-dependent and the protocol
+//! says so. Every per-flow structure is capped; what does not fit is dropped and counted.
+//! The rest of the sensor reaches protocols only through [`FlowApp`], the [`plugin`] traits
+//! and the [`registry`]: nothing outside `sensor/app/` names a protocol.
 //! Never: panics or indexes unchecked on packet bytes, buffers without a bound, blocks or does
-//! I/O, or touches detection (sensor/detect wires these buffers into rules).
+//! I/O.
 
-pub mod detect;
 pub mod dns;
-pub mod flow;
+mod flow;
 pub mod http;
+pub mod identify;
+pub mod plugin;
+mod proto;
+pub mod registry;
+mod stats;
 pub mod tls;
+
+pub use flow::{insp_entry, FlowApp, Sink, TxInsp, MAX_INSP};
+pub use plugin::{reaches, AppParser, Need, ParseCx, Side, Status, Transaction, ValueArg, PROGRESS_DONE};
+pub use proto::AppProto;
+pub use registry::{registry, BufferId, Registry, ValueId};
+pub use stats::AppStats;
+
+/// Settings of every parsed protocol (the `[app]` section of the configuration).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppConfig {
+    /// HTTP/1 parser limits.
+    pub http: http::HttpConfig,
+}

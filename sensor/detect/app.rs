@@ -1,11 +1,14 @@
-//! App-layer rules: sticky buffers (`http.uri`, `file.data`, `dns.query`, `tls.sni`, ...)
-//! inspected per transaction, as Suricata's transaction engines do.
+//! App-layer rules: sticky buffers and value keywords inspected per transaction, as Suricata's
+//! transaction engines do. Protocols are reached only through the app layer's registry and
+//! transaction trait: this file names none.
 //!
-//! Load time ([`AppSet::build`]): each rule with sticky buffers (or an app protocol in its
-//! header and nothing to inspect in the payload) becomes an [`AppRule`]: its lists compiled,
-//! its transforms compiled, its direction decided (explicit `flow:to_server/to_client`, else
-//! the buffers' own side), and the progress its buffers need. Per (protocol, direction) and
-//! per (buffer, transform list) one prefilter database of the rules' fast patterns.
+//! Load time ([`compile_rule`], [`AppSet::build`]): each rule with sticky buffers or app
+//! value keywords (or an app protocol in its header and nothing to inspect in the payload)
+//! becomes one [`AppRule`] per protocol it can apply to (a buffer several protocols have,
+//! `file.data`, applies to each of them unless the header names one): its lists compiled, its
+//! transforms compiled, its direction decided (explicit `flow:to_server/to_client`, else the
+//! buffers' own side), and the progress its buffers need. Per (protocol, direction) and per
+//! (buffer, transform list) one prefilter database of the rules' fast patterns.
 //! Run time ([`super::engine::DetectEngine::run_app`]): when a transaction made progress on
 //! the packet's side, its ready buffers are scanned with their databases; candidates whose
 //! buffers are all final are verified once per transaction (a rule alerts at most once per
@@ -13,215 +16,54 @@
 
 use std::collections::HashMap;
 
-use crate::app::detect::AppProto;
-use crate::app::dns;
-use crate::app::http::{HttpBuffer, HttpTx};
-use crate::app::tls::TlsState;
+use crate::app::{registry, AppProto, BufferId, Need, Side, Transaction, ValueArg};
 use crate::detect::matcher::{Engine, Mpm, PatternSpec};
 use crate::detect::transform::{self, Xform};
 use crate::detect::verify::{self, CompiledList};
 use crate::rule::ast::{Buffer, Content, PayloadMatch, Rule, Transform};
 
-/// A sticky buffer the engine can fill.
+/// What one list of an app rule inspects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BufKind {
-    /// An HTTP buffer.
-    Http(HttpBuffer),
-    /// `file.data`: the request body to the server, the response body to the client.
-    FileData,
-    /// `dns.query`: each question name of a request.
-    DnsQuery,
-    /// `dns.queries.rrname`: question names in either direction.
-    DnsQueriesRrname,
-    /// `dns.answer.name`.
-    DnsAnswerName,
-    /// `tls.sni`.
-    TlsSni,
-    /// `tls.cert_subject`.
-    TlsCertSubject,
-    /// `tls.cert_issuer`.
-    TlsCertIssuer,
-    /// `tls.cert_serial`.
-    TlsCertSerial,
-    /// `tls.cert_fingerprint`.
-    TlsCertFingerprint,
-    /// `tls.certs`: each certificate (DER).
-    TlsCerts,
-    /// `ja3.hash`.
-    Ja3Hash,
-    /// `ja3.string`.
-    Ja3String,
-    /// `ja3s.hash`.
-    Ja3sHash,
-    /// `ja3s.string`.
-    Ja3sString,
-    /// `http.request_header` / `http.response_header`: each "Name: value" field.
-    HttpFieldLines,
-    /// Payload keywords of an HTTP rule: the message head as sent (first line, header block).
-    HttpRaw,
-}
-
-/// Which sides a buffer exists on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Side {
-    ToServer,
-    ToClient,
-    Both,
-}
-
-/// Progress bits (HTTP), also used for TLS and DNS.
-pub mod bits {
-    /// Request line parsed.
-    pub const REQ_LINE: u16 = 1;
-    /// Request headers parsed.
-    pub const REQ_HDR: u16 = 2;
-    /// Request complete.
-    pub const REQ_DONE: u16 = 4;
-    /// Response line parsed.
-    pub const RES_LINE: u16 = 8;
-    /// Response headers parsed.
-    pub const RES_HDR: u16 = 16;
-    /// Response complete.
-    pub const RES_DONE: u16 = 32;
-    /// To-server bits.
-    pub const TS: u16 = REQ_LINE | REQ_HDR | REQ_DONE;
-    /// To-client bits.
-    pub const TC: u16 = RES_LINE | RES_HDR | RES_DONE;
-    /// Everything.
-    pub const ALL: u16 = TS | TC;
-}
-
-/// Maps a rule buffer name to (protocol, kind, side).
-fn lookup(name: &str) -> Option<(AppProto, BufKind, Side)> {
-    use BufKind as K;
-    use HttpBuffer as H;
-    use Side::*;
-    let h = |b, s| Some((AppProto::Http, K::Http(b), s));
-    match name {
-        "http.uri" => h(H::Uri, ToServer),
-        "http.uri.raw" => h(H::UriRaw, ToServer),
-        "http.method" => h(H::Method, ToServer),
-        "http.request_line" => h(H::RequestLine, ToServer),
-        "http.host" => h(H::Host, ToServer),
-        "http.host.raw" => h(H::HostRaw, ToServer),
-        "http.user_agent" => h(H::UserAgent, ToServer),
-        "http.referer" => h(H::Referer, ToServer),
-        "http.accept" => h(H::Accept, ToServer),
-        "http.accept_lang" => h(H::AcceptLang, ToServer),
-        "http.accept_enc" => h(H::AcceptEnc, ToServer),
-        "http.request_body" => h(H::RequestBody, ToServer),
-        "http.stat_code" => h(H::StatCode, ToClient),
-        "http.stat_msg" => h(H::StatMsg, ToClient),
-        "http.response_line" => h(H::ResponseLine, ToClient),
-        "http.location" => h(H::Location, ToClient),
-        "http.server" => h(H::Server, ToClient),
-        "http.response_body" => h(H::ResponseBody, ToClient),
-        "http.header" => h(H::Header, Both),
-        "http.header.raw" => h(H::HeaderRaw, Both),
-        "http.header_names" => h(H::HeaderNames, Both),
-        "http.cookie" => h(H::Cookie, Both),
-        "http.content_type" => h(H::ContentType, Both),
-        "http.content_len" => h(H::ContentLen, Both),
-        "http.connection" => h(H::Connection, Both),
-        "http.start" => h(H::Start, Both),
-        "http.protocol" => h(H::Protocol, Both),
-        "file.data" => Some((AppProto::Unknown, K::FileData, Both)),
-        "dns.query" => Some((AppProto::Dns, K::DnsQuery, ToServer)),
-        "dns.queries.rrname" => Some((AppProto::Dns, K::DnsQueriesRrname, Both)),
-        "dns.answer.name" | "dns.answers.rrname" => Some((AppProto::Dns, K::DnsAnswerName, Both)),
-        "tls.sni" => Some((AppProto::Tls, K::TlsSni, ToServer)),
-        "tls.cert_subject" => Some((AppProto::Tls, K::TlsCertSubject, ToClient)),
-        "tls.cert_issuer" => Some((AppProto::Tls, K::TlsCertIssuer, ToClient)),
-        "tls.cert_serial" => Some((AppProto::Tls, K::TlsCertSerial, ToClient)),
-        "tls.cert_fingerprint" => Some((AppProto::Tls, K::TlsCertFingerprint, ToClient)),
-        "tls.certs" => Some((AppProto::Tls, K::TlsCerts, ToClient)),
-        "ja3.hash" => Some((AppProto::Tls, K::Ja3Hash, ToServer)),
-        "ja3.string" => Some((AppProto::Tls, K::Ja3String, ToServer)),
-        "ja3s.hash" => Some((AppProto::Tls, K::Ja3sHash, ToClient)),
-        "ja3s.string" => Some((AppProto::Tls, K::Ja3sString, ToClient)),
-        "http.request_header" => Some((AppProto::Http, K::HttpFieldLines, ToServer)),
-        "http.response_header" => Some((AppProto::Http, K::HttpFieldLines, ToClient)),
-        _ => None,
-    }
-}
-
-/// The progress bit a buffer needs on a side (`to_server`).
-pub fn need_bit(kind: BufKind, to_server: bool) -> u16 {
-    use bits::*;
-    use HttpBuffer as H;
-    match kind {
-        BufKind::Http(b) => match b {
-            H::Uri | H::UriRaw | H::Method | H::RequestLine => REQ_LINE,
-            H::Host | H::HostRaw | H::UserAgent | H::Referer | H::Accept | H::AcceptLang | H::AcceptEnc => REQ_HDR,
-            H::RequestBody => REQ_DONE,
-            H::StatCode | H::StatMsg | H::ResponseLine => RES_LINE,
-            H::Location | H::Server | H::ResponseHeader | H::ResponseHeaderRaw => RES_HDR,
-            H::ResponseBody => RES_DONE,
-            H::Protocol => {
-                if to_server {
-                    REQ_LINE
-                } else {
-                    RES_LINE
-                }
-            }
-            H::Header
-            | H::HeaderRaw
-            | H::HeaderNames
-            | H::Cookie
-            | H::ContentType
-            | H::ContentLen
-            | H::Connection
-            | H::Start => {
-                if to_server {
-                    REQ_HDR
-                } else {
-                    RES_HDR
-                }
-            }
-        },
-        BufKind::FileData => {
-            if to_server {
-                REQ_DONE
-            } else {
-                RES_DONE
-            }
-        }
-        BufKind::DnsQuery | BufKind::DnsQueriesRrname | BufKind::DnsAnswerName => {
-            if to_server {
-                REQ_LINE
-            } else {
-                RES_LINE
-            }
-        }
-        BufKind::HttpFieldLines | BufKind::HttpRaw => {
-            if to_server {
-                REQ_HDR
-            } else {
-                RES_HDR
-            }
-        }
-        BufKind::TlsSni | BufKind::Ja3Hash | BufKind::Ja3String => REQ_LINE,
-        BufKind::Ja3sHash | BufKind::Ja3sString => RES_LINE,
-        BufKind::TlsCertSubject
-        | BufKind::TlsCertIssuer
-        | BufKind::TlsCertSerial
-        | BufKind::TlsCertFingerprint
-        | BufKind::TlsCerts => RES_HDR,
-    }
+pub enum ListTarget {
+    /// A protocol buffer.
+    Buffer(BufferId),
+    /// The packet's payload (payload keywords of a rule of a protocol without a payload
+    /// buffer: a DNS datagram is its message).
+    Packet,
 }
 
 /// One inspected list of an app rule.
 #[derive(Debug)]
 pub struct AppList {
-    /// Buffer.
-    pub kind: BufKind,
+    /// What it inspects.
+    pub target: ListTarget,
+    /// The buffer's number within its protocol (what [`Transaction::buffer`] takes).
+    pub local: u16,
     /// Index of its transform list in [`AppSet::xforms`].
     pub xf: usize,
     /// Compiled keywords.
     pub list: CompiledList,
 }
 
-/// A rule inspected against transactions.
+/// A compiled value keyword of an app rule.
+#[derive(Debug)]
+pub struct AppValue {
+    /// The keyword's number within its protocol (what [`Transaction::value`] takes).
+    pub local: u16,
+    /// Its compiled argument.
+    pub arg: DebugArg,
+}
+
+/// A value keyword argument (opaque to detection).
+pub struct DebugArg(pub ValueArg);
+
+impl std::fmt::Debug for DebugArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ValueArg")
+    }
+}
+
+/// A rule inspected against transactions of one protocol.
 #[derive(Debug)]
 pub struct AppRule {
     /// Rule number in the engine.
@@ -232,9 +74,9 @@ pub struct AppRule {
     pub dirs: u8,
     /// Lists.
     pub lists: Vec<AppList>,
-    /// Progress bits needed, per direction.
-    pub need: [u16; 2],
-    /// Value keywords (`dns.opcode`, `tls.version`, ...), all must hold.
+    /// Progress needed per side, for an inspection in each direction (index 0: to server).
+    pub need: [[u8; 2]; 2],
+    /// Value keywords, all must hold.
     pub values: Vec<AppValue>,
 }
 
@@ -242,7 +84,11 @@ pub struct AppRule {
 #[derive(Debug)]
 pub struct BufDb {
     /// Buffer.
-    pub kind: BufKind,
+    pub buffer: BufferId,
+    /// Its number within its protocol.
+    pub local: u16,
+    /// Progress it needs.
+    pub need: Need,
     /// Transform list index.
     pub xf: usize,
     /// Database.
@@ -258,13 +104,15 @@ pub struct Group {
     pub dbs: Vec<BufDb>,
     /// Rules (engine numbers) without a fast pattern.
     pub always: Vec<u32>,
+    /// The protocol's values change without progress: inspect at every packet.
+    pub reinspect: bool,
 }
 
 /// The app-layer rules of an engine.
 #[derive(Debug, Default)]
 pub struct AppSet {
-    /// Rule number -> index into `rules`.
-    pub by_rule: HashMap<u32, u32>,
+    /// (rule number, protocol) -> index into `rules`.
+    pub by_rule: HashMap<(u32, AppProto), u32>,
     /// App rules.
     pub rules: Vec<AppRule>,
     /// Distinct transform lists (index 0: none).
@@ -274,6 +122,9 @@ pub struct AppSet {
     pub databases: usize,
 }
 
+/// A compiled app rule and its fast pattern (list index, pattern), before numbering.
+pub type Compiled = (AppRule, Option<(usize, PatternSpec)>);
+
 /// Whether a rule is an app-layer rule (sticky buffers, or a header protocol with nothing
 /// for the packet payload), and if so its protocol.
 pub fn is_app_rule(r: &Rule) -> bool {
@@ -282,91 +133,160 @@ pub fn is_app_rule(r: &Rule) -> bool {
         || (r.proto.app.is_some() && !r.buffers.iter().any(|b| b.buffer == Buffer::Payload && !b.matches.is_empty()))
 }
 
-/// Compiles an app rule, or says why it cannot be used.
+/// Combines two buffers' sides: `None` when they contradict.
+fn join_side(a: Option<Side>, b: Side) -> Result<Option<Side>, ()> {
+    Ok(match (a, b) {
+        (None, s) | (Some(Side::Both), s) => Some(s),
+        (Some(a), Side::Both) => Some(a),
+        (Some(a), b) if a == b => Some(a),
+        _ => return Err(()),
+    })
+}
+
+/// The protocols a rule can apply to: the header's, else those every buffer and value
+/// keyword of the rule exists in.
+fn protocols_of(r: &Rule) -> Result<Vec<AppProto>, String> {
+    let reg = registry();
+    let header = match &r.proto.app {
+        Some(a) => Some(AppProto::from_name(a).ok_or_else(|| format!("app-layer protocol {a}"))?),
+        None => None,
+    };
+    let mut candidates: Option<Vec<AppProto>> = header.map(|p| vec![p]);
+    let mut narrow = |name: &str, have: Vec<AppProto>| -> Result<(), String> {
+        if have.is_empty() {
+            return Err(format!("buffer {name}"));
+        }
+        candidates = Some(match candidates.take() {
+            None => have,
+            Some(c) => {
+                let both: Vec<AppProto> = c.iter().copied().filter(|p| have.contains(p)).collect();
+                if both.is_empty() {
+                    return Err(format!("buffer {name} in a {} rule", c.first().map_or("", |p| p.name())));
+                }
+                both
+            }
+        });
+        Ok(())
+    };
+    for b in &r.buffers {
+        if let Buffer::Sticky(n) = &b.buffer {
+            let have: Vec<AppProto> =
+                reg.buffers_named(n).iter().filter_map(|&id| reg.buffer(id)).map(|d| d.proto).collect();
+            narrow(n, have)?;
+        }
+    }
+    for (name, _) in &r.app_values {
+        let have: Vec<AppProto> = reg.values_named(name).iter().filter_map(|&id| reg.value(id)).map(|d| d.proto).collect();
+        if have.is_empty() {
+            return Err(format!("keyword {name}"));
+        }
+        narrow(name, have).map_err(|_| format!("{name} in a {} rule", header.map_or("", |p| p.name())))?;
+    }
+    match candidates {
+        Some(c) if !c.is_empty() => Ok(c),
+        _ => Err("app-layer rule without a protocol".into()),
+    }
+}
+
+/// Compiles an app rule for each protocol it applies to, or says why it cannot be used.
 pub fn compile_rule(
-    rn: u32,
     r: &Rule,
     xf_index: &mut HashMap<Vec<Transform>, usize>,
     xforms: &mut Vec<Vec<Xform>>,
-) -> Result<(AppRule, Option<(usize, PatternSpec)>), String> {
-    let mut proto = match &r.proto.app {
-        Some(a) => AppProto::from_name(a).ok_or_else(|| format!("app-layer protocol {a}"))?,
-        None => AppProto::Unknown,
-    };
+) -> Result<Vec<Compiled>, String> {
+    let mut out = Vec::new();
+    for proto in protocols_of(r)? {
+        out.push(compile_for(r, proto, xf_index, xforms)?);
+    }
+    Ok(out)
+}
+
+fn xform_index(
+    key: &[Transform],
+    xf_index: &mut HashMap<Vec<Transform>, usize>,
+    xforms: &mut Vec<Vec<Xform>>,
+) -> Result<usize, String> {
+    if let Some(&i) = xf_index.get(key) {
+        return Ok(i);
+    }
+    let c = transform::compile(key)?;
+    xforms.push(c);
+    xf_index.insert(key.to_vec(), xforms.len() - 1);
+    Ok(xforms.len() - 1)
+}
+
+fn compile_for(
+    r: &Rule,
+    proto: AppProto,
+    xf_index: &mut HashMap<Vec<Transform>, usize>,
+    xforms: &mut Vec<Vec<Xform>>,
+) -> Result<Compiled, String> {
+    let reg = registry();
+    let desc = crate::app::registry::protocol(proto);
     let mut side: Option<Side> = None;
     let mut lists = Vec::new();
+    let mut need = [[0u8; 2]; 2];
+    let mut add_need = |n: Need| {
+        for (dir, row) in need.iter_mut().enumerate() {
+            let l = n.levels(dir);
+            row[0] = row[0].max(l[0]);
+            row[1] = row[1].max(l[1]);
+        }
+    };
     let mut best: Option<(usize, PatternSpec, u32)> = None;
     for b in &r.buffers {
-        let (p, kind, s) = match &b.buffer {
+        let (target, local, s, n) = match &b.buffer {
             Buffer::Payload => {
                 if b.matches.is_empty() {
                     continue;
                 }
-                // payload keywords of an app rule: inspected on the message as sent (HTTP)
-                (AppProto::Unknown, BufKind::HttpRaw, Side::Both)
+                // payload keywords of an app rule: the protocol's payload buffer (HTTP: the
+                // message as sent), else the packet's payload
+                match desc.and_then(|d| d.payload_buffer) {
+                    Some(name) => {
+                        let id = find_buffer(name, proto).ok_or_else(|| format!("buffer {name}"))?;
+                        let d = reg.buffer(id).ok_or_else(|| format!("buffer {name}"))?;
+                        (ListTarget::Buffer(id), d.local, Side::Both, d.info.need)
+                    }
+                    // inspected once the packet's side has its headers (as the HTTP head)
+                    None => (ListTarget::Packet, 0, Side::Both, Need::own(2)),
+                }
             }
-            Buffer::Sticky(n) => lookup(n).ok_or_else(|| format!("buffer {n}"))?,
-        };
-        let name = match &b.buffer {
-            Buffer::Payload => "pkt_data",
-            Buffer::Sticky(n) => n.as_str(),
-        };
-        if p != AppProto::Unknown {
-            if proto != AppProto::Unknown && proto != p {
-                return Err(format!("buffer {name} in a {} rule", proto.name()));
-            }
-            proto = p;
-        }
-        side = match (side, s) {
-            (None, s) | (Some(Side::Both), s) => Some(s),
-            (Some(a), Side::Both) => Some(a),
-            (Some(a), b2) if a == b2 => Some(a),
-            _ => return Err("buffers of both directions".into()),
-        };
-        let key = b.transforms.clone();
-        let xf = match xf_index.get(&key) {
-            Some(&i) => i,
-            None => {
-                let c = transform::compile(&key)?;
-                xforms.push(c);
-                xf_index.insert(key, xforms.len() - 1);
-                xforms.len() - 1
+            Buffer::Sticky(name) => {
+                let id = find_buffer(name, proto).ok_or_else(|| format!("buffer {name} in a {} rule", proto.name()))?;
+                let d = reg.buffer(id).ok_or_else(|| format!("buffer {name}"))?;
+                (ListTarget::Buffer(id), d.local, d.info.side, d.info.need)
             }
         };
+        side = join_side(side, s).map_err(|_| "buffers of both directions".to_string())?;
+        add_need(n);
+        let xf = xform_index(&b.transforms, xf_index, xforms)?;
         let list = verify::compile(b)?;
         let contents: Vec<&Content> =
             b.matches.iter().filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None }).collect();
-        if let Some(fp) = super::engine::choose_fast_pattern(&contents) {
+        if let (Some(fp), ListTarget::Buffer(_)) = (super::engine::choose_fast_pattern(&contents), target) {
             let explicit = contents.iter().any(|c| c.fast_pattern != crate::rule::ast::FastPattern::No);
             let strength = if explicit { u32::MAX } else { super::engine::pattern_strength(&fp.bytes) };
             if best.as_ref().is_none_or(|(_, _, s)| strength > *s) {
                 best = Some((lists.len(), fp, strength));
             }
         }
-        lists.push(AppList { kind, xf, list });
+        lists.push(AppList { target, local, xf, list });
     }
     let mut values = Vec::new();
     for (name, v) in &r.app_values {
-        let (p, s, val) = compile_value(name, v)?;
-        if proto != AppProto::Unknown && proto != p {
-            return Err(format!("{name} in a {} rule", proto.name()));
-        }
-        proto = p;
-        side = match (side, s) {
-            (None, s) | (Some(Side::Both), s) => Some(s),
-            (Some(a), Side::Both) => Some(a),
-            (Some(a), b2) if a == b2 => Some(a),
-            _ => return Err("keywords of both directions".into()),
-        };
-        values.push(val);
-    }
-    if proto == AppProto::Unknown {
-        // file.data alone: HTTP here (the only file-carrying parser)
-        if lists.iter().any(|l| l.kind == BufKind::FileData) {
-            proto = AppProto::Http;
-        } else {
-            return Err("app-layer rule without a protocol".into());
-        }
+        let id = reg
+            .values_named(name)
+            .iter()
+            .copied()
+            .find(|&id| reg.value(id).is_some_and(|d| d.proto == proto))
+            .ok_or_else(|| format!("{name} in a {} rule", proto.name()))?;
+        let d = reg.value(id).ok_or_else(|| format!("keyword {name}"))?;
+        let given = if v.is_empty() { None } else { Some(v.as_str()) };
+        let arg = (d.info.parse)(given).map_err(|e| format!("{name}: {e}"))?;
+        side = join_side(side, d.info.side).map_err(|_| "keywords of both directions".to_string())?;
+        add_need(d.info.need);
+        values.push(AppValue { local: d.local, arg: DebugArg(arg) });
     }
     let mut dirs = match side {
         Some(Side::ToServer) => 1,
@@ -381,47 +301,44 @@ pub fn compile_rule(
     if dirs == 0 {
         return Err("flow direction contradicts its buffers".into());
     }
-    let mut need = [0u16; 2];
-    for l in &lists {
-        need[0] |= need_bit(l.kind, true);
-        need[1] |= need_bit(l.kind, false);
-    }
-    for v in &values {
-        need[0] |= value_need(v, true);
-        need[1] |= value_need(v, false);
-    }
     let fast = best.map(|(i, p, _)| (i, p));
-    Ok((AppRule { rule: rn, proto, dirs, lists, need, values }, fast))
+    Ok((AppRule { rule: 0, proto, dirs, lists, need, values }, fast))
 }
+
+/// The buffer `name` of protocol `proto`.
+fn find_buffer(name: &str, proto: AppProto) -> Option<BufferId> {
+    let reg = registry();
+    reg.buffers_named(name).iter().copied().find(|&id| reg.buffer(id).is_some_and(|d| d.proto == proto))
+}
+
+/// A prefilter database being built: its patterns, the rules per pattern, pattern ids.
+type PendingDb = (Vec<PatternSpec>, Vec<Vec<u32>>, HashMap<PatternSpec, u32>);
 
 impl AppSet {
     /// Builds the prefilter databases of compiled app rules (with their fast patterns).
     pub fn build(
-        rules: Vec<(AppRule, Option<(usize, PatternSpec)>)>,
+        rules: Vec<Compiled>,
         xforms: Vec<Vec<Xform>>,
         engine: Engine,
         cache: Option<&crate::detect::cache::DbCache>,
         errors: &mut Vec<String>,
     ) -> AppSet {
         let mut set = AppSet { xforms, ..AppSet::default() };
-        // (proto, dir) -> (kind, xf) -> patterns
-        type Key = (AppProto, u8);
-        let mut pats: HashMap<
-            Key,
-            HashMap<(BufKind, usize), (Vec<PatternSpec>, Vec<Vec<u32>>, HashMap<PatternSpec, u32>)>,
-        > = HashMap::new();
+        // (proto, dir) -> (buffer, xf) -> patterns
+        let mut pats: HashMap<(AppProto, u8), HashMap<(BufferId, usize), PendingDb>> = HashMap::new();
         for (ar, fast) in rules {
             let idx = set.rules.len() as u32;
-            set.by_rule.insert(ar.rule, idx);
+            set.by_rule.insert((ar.rule, ar.proto), idx);
             for d in 0..2u8 {
                 if ar.dirs & (1 << d) == 0 {
                     continue;
                 }
                 let g = set.groups.entry((ar.proto, d)).or_default();
-                match &fast {
-                    Some((li, p)) => {
-                        let Some(l) = ar.lists.get(*li) else { continue };
-                        let e = pats.entry((ar.proto, d)).or_default().entry((l.kind, l.xf)).or_default();
+                let fast_list = fast.as_ref().and_then(|(li, p)| ar.lists.get(*li).map(|l| (l, p)));
+                match fast_list {
+                    Some((l, p)) => {
+                        let ListTarget::Buffer(buf) = l.target else { continue };
+                        let e = pats.entry((ar.proto, d)).or_default().entry((buf, l.xf)).or_default();
                         let id = match e.2.get(p) {
                             Some(&i) => i,
                             None => {
@@ -440,9 +357,17 @@ impl AppSet {
             }
             set.rules.push(ar);
         }
-        for (key, bufs) in pats {
+        let reg = registry();
+        // Stable database order (buffer number, transforms), whatever the hash maps did.
+        let mut keys: Vec<(AppProto, u8)> = pats.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let Some(bufs) = pats.remove(&key) else { continue };
+            let mut bufs: Vec<_> = bufs.into_iter().collect();
+            bufs.sort_unstable_by_key(|((b, x), _)| (*b, *x));
             let g = set.groups.entry(key).or_default();
-            for ((kind, xf), (patterns, pattern_rules, _)) in bufs {
+            for ((buffer, xf), (patterns, pattern_rules, _)) in bufs {
+                let Some(def) = reg.buffer(buffer) else { continue };
                 let mpm = match Mpm::build_cached(engine, &patterns, cache) {
                     Ok(m) => m,
                     Err(e) => {
@@ -451,8 +376,11 @@ impl AppSet {
                     }
                 };
                 set.databases += 1;
-                g.dbs.push(BufDb { kind, xf, mpm, pattern_rules });
+                g.dbs.push(BufDb { buffer, local: def.local, need: def.info.need, xf, mpm, pattern_rules });
             }
+        }
+        for ((proto, _), g) in set.groups.iter_mut() {
+            g.reinspect = crate::app::registry::protocol(*proto).is_some_and(|d| d.reinspect);
         }
         set
     }
@@ -460,6 +388,11 @@ impl AppSet {
     /// The rules of (protocol, direction), if any.
     pub fn group(&self, proto: AppProto, dir: u8) -> Option<&Group> {
         self.groups.get(&(proto, dir))
+    }
+
+    /// The app rule of engine rule `rule` for `proto`.
+    pub fn rule(&self, rule: u32, proto: AppProto) -> Option<&AppRule> {
+        self.by_rule.get(&(rule, proto)).and_then(|&i| self.rules.get(i as usize))
     }
 
     /// Per (protocol, direction): rules without a fast pattern, databases, patterns.
@@ -483,377 +416,12 @@ impl AppSet {
     }
 }
 
-/// A transaction as the engine sees it.
-#[derive(Clone, Copy)]
-pub enum TxRef<'a> {
-    /// HTTP.
-    Http(&'a HttpTx),
-    /// DNS message.
-    Dns(&'a dns::Tx),
-    /// TLS (one per flow).
-    Tls(&'a TlsState),
-    /// A protocol without buffers.
-    None,
+/// Calls `f` with each instance of a list's buffer on side `to_server`.
+pub fn for_each_buf(l: &AppList, tx: &dyn Transaction, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    tx.buffer(l.local, to_server, f)
 }
 
-/// Progress bits of an HTTP transaction.
-pub fn http_bits(tx: &HttpTx) -> u16 {
-    use bits::*;
-    let mut b = 0;
-    if tx.request_line_done {
-        b |= REQ_LINE;
-    }
-    if tx.request_headers_done {
-        b |= REQ_HDR | REQ_LINE;
-    }
-    if tx.request_complete {
-        b |= REQ_DONE | REQ_HDR | REQ_LINE;
-    }
-    if tx.response_line_done {
-        b |= RES_LINE;
-    }
-    if tx.response_headers_done {
-        b |= RES_HDR | RES_LINE;
-    }
-    if tx.response_complete {
-        b |= RES_DONE | RES_HDR | RES_LINE;
-    }
-    b
-}
-
-/// Progress bits of a TLS session.
-pub fn tls_bits(t: &TlsState) -> u16 {
-    use crate::app::tls::ssl_state;
-    let f = t.ssl_state();
-    let mut b = 0;
-    if f & ssl_state::CLIENT_HELLO != 0 {
-        b |= bits::REQ_LINE;
-    }
-    if f & ssl_state::SERVER_HELLO != 0 {
-        b |= bits::RES_LINE;
-    }
-    if t.cert().is_some() || !t.server_certs().is_empty() {
-        b |= bits::RES_HDR | bits::RES_LINE;
-    }
-    b
-}
-
-/// Calls `f` with each instance of buffer `kind` of `tx` on side `to_server` (multi-buffers
-/// give several; a missing buffer none).
-pub fn for_each_buf(kind: BufKind, tx: TxRef<'_>, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-    match (kind, tx) {
-        (BufKind::Http(b), TxRef::Http(t)) => t.buffer(b, to_server).is_some_and(f),
-        (BufKind::FileData, TxRef::Http(t)) => {
-            let b = if to_server { HttpBuffer::RequestBody } else { HttpBuffer::ResponseBody };
-            t.buffer(b, to_server).is_some_and(|x| !x.is_empty() && f(x))
-        }
-        (BufKind::DnsQuery, TxRef::Dns(t)) => t.query_names().any(f),
-        (BufKind::DnsQueriesRrname, TxRef::Dns(t)) => t.question_names().any(f),
-        (BufKind::DnsAnswerName, TxRef::Dns(t)) => t.answer_names().any(f),
-        (BufKind::TlsSni, TxRef::Tls(t)) => t.sni().is_some_and(f),
-        (BufKind::TlsCertSubject, TxRef::Tls(t)) => t.cert_subject().is_some_and(|s| f(s.as_bytes())),
-        (BufKind::TlsCertIssuer, TxRef::Tls(t)) => t.cert_issuer().is_some_and(|s| f(s.as_bytes())),
-        (BufKind::TlsCertSerial, TxRef::Tls(t)) => t.cert_serial().is_some_and(|s| f(s.as_bytes())),
-        (BufKind::TlsCertFingerprint, TxRef::Tls(t)) => t.cert_fingerprint().is_some_and(|s| f(s.as_bytes())),
-        (BufKind::TlsCerts, TxRef::Tls(t)) => t.server_certs().iter().any(|c| f(c)),
-        (BufKind::Ja3Hash, TxRef::Tls(t)) => t.ja3_hash().is_some_and(|s| f(s.as_bytes())),
-        (BufKind::Ja3String, TxRef::Tls(t)) => t.ja3_string().is_some_and(|s| f(s.as_bytes())),
-        (BufKind::Ja3sHash, TxRef::Tls(t)) => t.ja3s_hash().is_some_and(|s| f(s.as_bytes())),
-        (BufKind::Ja3sString, TxRef::Tls(t)) => t.ja3s_string().is_some_and(|s| f(s.as_bytes())),
-        (BufKind::HttpFieldLines, TxRef::Http(t)) => {
-            let m = if to_server { &t.request } else { &t.response };
-            let mut line = Vec::new();
-            m.headers.iter().any(|h| {
-                line.clear();
-                line.extend_from_slice(&h.name);
-                line.extend_from_slice(b": ");
-                line.extend_from_slice(&h.value);
-                f(&line)
-            })
-        }
-        (BufKind::HttpRaw, TxRef::Http(t)) => {
-            let m = if to_server { &t.request } else { &t.response };
-            if m.line.is_empty() {
-                return false;
-            }
-            let mut v = Vec::with_capacity(m.line.len() + 2 + m.raw_headers.len());
-            v.extend_from_slice(&m.line);
-            v.extend_from_slice(b"\r\n");
-            v.extend_from_slice(&m.raw_headers);
-            f(&v)
-        }
-        _ => false,
-    }
-}
-
-/// An app-layer value keyword, compiled (fields as the keyword's arguments: `neg` is `!`).
-#[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
-pub enum AppValue {
-    /// `dns.opcode:[!]N`.
-    DnsOpcode { neg: bool, v: u8 },
-    /// `dns.rcode:[!]N`.
-    DnsRcode { neg: bool, v: u8 },
-    /// `dns.rrtype:N[,index]`: index None = any, Some(None) = all, Some(Some(i)) = position
-    /// (negative from the end).
-    DnsRrtype { v: u16, index: Option<Option<i64>> },
-    /// `tls.version`: the direction's protocol version.
-    TlsVersion(u16),
-    /// `ssl_version`: versions wanted and versions refused.
-    SslVersion { pos: Vec<SslVersion>, neg: Vec<SslVersion> },
-    /// `ssl_state`: groups that must all hold; each group is any of (flag, negated).
-    SslState(Vec<Vec<(u32, bool)>>),
-    /// `tls.subject` (contains).
-    TlsSubject { neg: bool, s: String },
-    /// `tls.issuerdn` (contains).
-    TlsIssuer { neg: bool, s: String },
-    /// `tls.fingerprint` (equals).
-    TlsFingerprint { neg: bool, s: String },
-    /// `tls_cert_notbefore` / `tls_cert_notafter`: (after, op, epoch seconds, upper bound).
-    CertTime { after: bool, op: char, t: i64, hi: i64 },
-    /// `tls_cert_expired`.
-    CertExpired,
-    /// `tls_cert_valid`.
-    CertValid,
-}
-
-use crate::app::tls::{ssl_state as sst, SslVersion};
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-/// Parses Suricata's date forms: YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDTHH[:MM[:SS]], or
-/// seconds since the epoch.
-fn parse_date(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if s.len() > 4 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse().ok();
-    }
-    let (date, time) = s.split_once('T').unwrap_or((s, ""));
-    let mut d = date.split('-').map(|x| x.parse::<i64>());
-    let y = d.next()?.ok()?;
-    let m = d.next().transpose().ok()?.unwrap_or(1);
-    let dd = d.next().transpose().ok()?.unwrap_or(1);
-    let mut t = time.split(':').filter(|x| !x.is_empty()).map(|x| x.parse::<i64>());
-    let hh = t.next().transpose().ok()?.unwrap_or(0);
-    let mi = t.next().transpose().ok()?.unwrap_or(0);
-    let ss = t.next().transpose().ok()?.unwrap_or(0);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&dd) {
-        return None;
-    }
-    Some(days_from_civil(y, m, dd) * 86400 + hh * 3600 + mi * 60 + ss)
-}
-
-fn neg_num(v: &str) -> Option<(bool, i64)> {
-    let v = v.trim();
-    let (neg, n) = match v.strip_prefix('!') {
-        Some(r) => (true, r.trim()),
-        None => (false, v),
-    };
-    Some((neg, n.parse().ok()?))
-}
-
-fn neg_str(v: &str) -> (bool, String) {
-    let v = v.trim();
-    match v.strip_prefix('!') {
-        Some(r) => (true, r.trim().trim_matches('"').to_string()),
-        None => (false, v.trim_matches('"').to_string()),
-    }
-}
-
-/// Compiles a value keyword: its protocol, side, and progress bit on each side.
-fn compile_value(name: &str, v: &str) -> Result<(AppProto, Side, AppValue), String> {
-    let bad = || format!("{name}: invalid value `{v}`");
-    let tls = |side, val| Ok((AppProto::Tls, side, val));
-    match name {
-        "dns.opcode" | "dns.rcode" => {
-            let (neg, n) = neg_num(v).ok_or_else(bad)?;
-            let n = u8::try_from(n).map_err(|_| bad())?;
-            let val =
-                if name == "dns.opcode" { AppValue::DnsOpcode { neg, v: n } } else { AppValue::DnsRcode { neg, v: n } };
-            Ok((AppProto::Dns, Side::Both, val))
-        }
-        "dns.rrtype" => {
-            let (t, idx) = match v.split_once(',') {
-                Some((a, b)) => (a, Some(b.trim())),
-                None => (v, None),
-            };
-            let t: u16 = t.trim().parse().map_err(|_| bad())?;
-            let index = match idx {
-                None => None,
-                Some("all") => Some(None),
-                Some(i) => Some(Some(i.parse::<i64>().map_err(|_| bad())?)),
-            };
-            Ok((AppProto::Dns, Side::Both, AppValue::DnsRrtype { v: t, index }))
-        }
-        "tls.version" => {
-            let x = v.trim();
-            let ver = match x {
-                "1.0" => 0x0301,
-                "1.1" => 0x0302,
-                "1.2" => 0x0303,
-                "1.3" => 0x0304,
-                _ => {
-                    let h = x.trim_start_matches("0x").trim_start_matches("0X");
-                    u16::from_str_radix(h, 16).map_err(|_| bad())?
-                }
-            };
-            tls(Side::Both, AppValue::TlsVersion(ver))
-        }
-        "ssl_version" => {
-            let (mut pos, mut neg) = (Vec::new(), Vec::new());
-            for item in v.split(',') {
-                let (n, name) = neg_str(item);
-                let ver = match name.to_ascii_lowercase().as_str() {
-                    "sslv2" => SslVersion::Sslv2,
-                    "sslv3" => SslVersion::Sslv3,
-                    "tls1.0" => SslVersion::Tls10,
-                    "tls1.1" => SslVersion::Tls11,
-                    "tls1.2" => SslVersion::Tls12,
-                    "tls1.3" => SslVersion::Tls13,
-                    _ => return Err(bad()),
-                };
-                if n {
-                    neg.push(ver)
-                } else {
-                    pos.push(ver)
-                }
-            }
-            tls(Side::Both, AppValue::SslVersion { pos, neg })
-        }
-        "ssl_state" => {
-            let mut groups = Vec::new();
-            for g in v.split(',') {
-                let mut any = Vec::new();
-                for item in g.split('|') {
-                    let (n, name) = neg_str(item);
-                    let f = match name.as_str() {
-                        "client_hello" => sst::CLIENT_HELLO,
-                        "server_hello" => sst::SERVER_HELLO,
-                        "client_keyx" => sst::CLIENT_KEYX,
-                        "server_keyx" => sst::SERVER_KEYX,
-                        "unknown" => sst::UNKNOWN,
-                        _ => return Err(bad()),
-                    };
-                    any.push((f, n));
-                }
-                groups.push(any);
-            }
-            tls(Side::Both, AppValue::SslState(groups))
-        }
-        "tls.subject" => {
-            let (neg, s) = neg_str(v);
-            tls(Side::ToClient, AppValue::TlsSubject { neg, s })
-        }
-        "tls.issuerdn" => {
-            let (neg, s) = neg_str(v);
-            tls(Side::ToClient, AppValue::TlsIssuer { neg, s })
-        }
-        "tls.fingerprint" => {
-            let (neg, s) = neg_str(v);
-            tls(Side::ToClient, AppValue::TlsFingerprint { neg, s: s.to_ascii_lowercase() })
-        }
-        "tls_cert_notbefore" | "tls_cert_notafter" => {
-            let after = name == "tls_cert_notafter";
-            let x = v.trim();
-            let (op, rest) = match x.chars().next() {
-                // In bounds: x starts with c, a one-byte char.
-                Some(c @ ('<' | '>')) => (c, &x[1..]),
-                _ => ('=', x),
-            };
-            let (t, hi) = match (op, rest.split_once(" - ").or_else(|| rest.split_once("<>"))) {
-                ('=', Some((a, b))) => (parse_date(a).ok_or_else(bad)?, parse_date(b).ok_or_else(bad)?),
-                _ => {
-                    let t = parse_date(rest).ok_or_else(bad)?;
-                    (t, t)
-                }
-            };
-            let op = if op == '=' && hi != t { 'r' } else { op };
-            tls(Side::ToClient, AppValue::CertTime { after, op, t, hi })
-        }
-        "tls_cert_expired" | "tls.cert_expired" => tls(Side::ToClient, AppValue::CertExpired),
-        "tls_cert_valid" | "tls.cert_valid" => tls(Side::ToClient, AppValue::CertValid),
-        _ => Err(format!("keyword {name}")),
-    }
-}
-
-fn value_need(v: &AppValue, to_server: bool) -> u16 {
-    match v {
-        AppValue::DnsOpcode { .. } | AppValue::DnsRcode { .. } | AppValue::DnsRrtype { .. } => {
-            if to_server {
-                bits::REQ_LINE
-            } else {
-                bits::RES_LINE
-            }
-        }
-        AppValue::TlsVersion(_) | AppValue::SslVersion { .. } | AppValue::SslState(_) => {
-            if to_server {
-                bits::REQ_LINE
-            } else {
-                bits::RES_LINE
-            }
-        }
-        _ => bits::RES_HDR,
-    }
-}
-
-/// Evaluates a value keyword on a transaction; `now` is the packet time (seconds).
-pub fn eval_value(v: &AppValue, tx: TxRef<'_>, to_server: bool, now: i64) -> bool {
-    match (v, tx) {
-        (AppValue::DnsOpcode { neg, v }, TxRef::Dns(t)) => (t.opcode() == *v) != *neg,
-        (AppValue::DnsRcode { neg, v }, TxRef::Dns(t)) => (t.rcode() == *v) != *neg,
-        (AppValue::DnsRrtype { v, index }, TxRef::Dns(t)) => {
-            let types: Vec<u16> = t.rrtypes().collect();
-            match index {
-                None => types.contains(v),
-                Some(None) => !types.is_empty() && types.iter().all(|x| x == v),
-                Some(Some(i)) => {
-                    let pos = if *i < 0 { types.len() as i64 + i } else { *i };
-                    pos >= 0 && types.get(pos as usize) == Some(v)
-                }
-            }
-        }
-        (AppValue::TlsVersion(want), TxRef::Tls(t)) => {
-            let have = t.dir_version(to_server);
-            have == *want || (*want == 0x0304 && SslVersion::of(have) == Some(SslVersion::Tls13))
-        }
-        (AppValue::SslVersion { pos, neg }, TxRef::Tls(t)) => match SslVersion::of(t.dir_version(to_server)) {
-            Some(ver) => (pos.is_empty() || pos.contains(&ver)) && !neg.contains(&ver),
-            None => false,
-        },
-        (AppValue::SslState(groups), TxRef::Tls(t)) => {
-            let st = t.ssl_state();
-            groups.iter().all(|g| g.iter().any(|&(f, n)| (st & f != 0) != n))
-        }
-        (AppValue::TlsSubject { neg, s }, TxRef::Tls(t)) => {
-            t.cert_subject().is_some_and(|x| x.contains(s.as_str()) != *neg)
-        }
-        (AppValue::TlsIssuer { neg, s }, TxRef::Tls(t)) => {
-            t.cert_issuer().is_some_and(|x| x.contains(s.as_str()) != *neg)
-        }
-        (AppValue::TlsFingerprint { neg, s }, TxRef::Tls(t)) => {
-            t.cert_fingerprint().is_some_and(|x| (x.to_ascii_lowercase() == *s) != *neg)
-        }
-        (AppValue::CertTime { after, op, t: at, hi }, TxRef::Tls(t)) => match t.cert() {
-            Some(c) => {
-                let x = if *after { c.not_after } else { c.not_before };
-                match op {
-                    '<' => x < *at,
-                    '>' => x > *at,
-                    'r' => x >= *at && x <= *hi,
-                    _ => x == *at,
-                }
-            }
-            None => false,
-        },
-        (AppValue::CertExpired, TxRef::Tls(t)) => t.cert().is_some_and(|c| c.not_after < now),
-        (AppValue::CertValid, TxRef::Tls(t)) => t.cert().is_some_and(|c| c.not_before <= now && now <= c.not_after),
-        _ => false,
-    }
+/// Evaluates the rule's value keywords on a transaction; `now` is the packet time (seconds).
+pub fn values_hold(ar: &AppRule, tx: &dyn Transaction, to_server: bool, now: i64) -> bool {
+    ar.values.iter().all(|v| tx.value(v.local, &v.arg.0, to_server, now))
 }

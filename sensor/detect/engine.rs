@@ -15,11 +15,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use crate::app::detect::AppProto;
-use crate::app::flow::{FlowApp, Parser, TxInsp, MAX_INSP};
+use crate::app::{insp_entry, reaches, AppProto, FlowApp, Transaction, TxInsp, PROGRESS_DONE};
 use crate::config::EngineKind;
 use crate::decode::{flags as dflags, proto, Decoded};
-use crate::detect::app::{self, bits as app_bits, AppRule, AppSet, TxRef};
+use crate::detect::app::{self, AppSet, ListTarget};
 use crate::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};
 use crate::detect::packet::match_packet;
 use crate::detect::transform;
@@ -32,6 +31,23 @@ use crate::rule::ast::{
     StreamSizeSide, Threshold, ThresholdType, Track, Transform, Transport, MAX_VARS,
 };
 use crate::rule::{ErrorKind, RuleError};
+
+/// The one "transaction" of a flow whose protocol has no parser: rules that name only the
+/// protocol match it.
+struct NoTx;
+
+impl Transaction for NoTx {
+    fn id(&self) -> u64 {
+        0
+    }
+    fn progress(&self) -> [u8; 2] {
+        [PROGRESS_DONE; 2]
+    }
+    fn buffer(&self, _: u16, _: bool, _: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        false
+    }
+    fn write_alert_eve(&self, _: &mut crate::output::eve::Json<'_>) {}
+}
 
 /// Alerts kept per packet (Suricata's `packet-alert-max`).
 pub const PACKET_ALERT_MAX: usize = 15;
@@ -67,10 +83,9 @@ pub struct CompiledRule {
     /// Buffers the rule inspects (for the profile). The parse tree's payload lists are dropped
     /// once compiled, so these are kept instead.
     pub buffers: Box<[String]>,
-    pending_app: Option<Box<PendingApp>>,
+    pending_app: Vec<app::Compiled>,
 }
 
-type PendingApp = (AppRule, Option<(usize, PatternSpec)>);
 
 /// Where a rule's payload keywords are inspected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -152,6 +167,7 @@ const T_COUNT: usize = 5;
 /// What a transaction inspection needs to know about the packet and the rule group.
 struct TxCtx<'a> {
     g: &'a app::Group,
+    proto: AppProto,
     dir: u8,
     t: usize,
     frame: &'a [u8],
@@ -160,6 +176,8 @@ struct TxCtx<'a> {
     finfo: &'a FlowInfo,
     flow_hash: u64,
     finalize: bool,
+    /// Inspect at every packet, progress or not.
+    reinspect: bool,
 }
 
 /// Load statistics, for `rules check` and the stats event.
@@ -599,7 +617,7 @@ fn flowbits_class(r: &Rule) -> u8 {
 /// Checks what detection supports; `Err` names the missing feature.
 fn supported(r: &Rule) -> Result<(), String> {
     if let Some(app) = &r.proto.app {
-        if AppProto::from_name(app).is_none() {
+        if !AppProto::from_name(app).is_some_and(crate::app::identify::identifies) {
             return Err(format!("app-layer protocol {app}"));
         }
     }
@@ -720,8 +738,8 @@ impl RuleCompiler {
             }
             let is_app = app::is_app_rule(&r);
             let pending_app = if is_app {
-                match app::compile_rule(0, &r, xf_index, xforms) {
-                    Ok(x) => Some(Box::new(x)),
+                match app::compile_rule(&r, xf_index, xforms) {
+                    Ok(x) => x,
                     Err(why) => {
                         stats.skipped += 1;
                         errors.push(RuleError {
@@ -735,7 +753,7 @@ impl RuleCompiler {
                     }
                 }
             } else {
-                None
+                Vec::new()
             };
             let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
             let dsize = r.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
@@ -812,7 +830,7 @@ impl RuleCompiler {
                     .find(|b| b.buffer == Buffer::Payload && !cr.is_app)
                     .and_then(|l| verify::compile_with_dsize(l, dsize).ok());
                 let pending_app =
-                    if cr.is_app { app::compile_rule(0, &cr.rule, xf_index, xforms).ok().map(Box::new) } else { None };
+                    if cr.is_app { app::compile_rule(&cr.rule, xf_index, xforms).unwrap_or_default() } else { Vec::new() };
                 let mut sw = CompiledRule {
                     rule: cr.rule.clone(),
                     payload,
@@ -865,14 +883,16 @@ impl RuleCompiler {
         rules.shrink_to_fit();
         let mut app_rules = Vec::new();
         for (i, cr) in rules.iter_mut().enumerate() {
-            if let Some(p) = cr.pending_app.take() {
-                let (mut ar, fp) = *p;
+            for (mut ar, fp) in std::mem::take(&mut cr.pending_app) {
                 ar.rule = i as u32;
                 app_rules.push((ar, fp));
             }
         }
         // In bounds: ar.rule is set to an index of rules just above.
-        let app_fast = app_rules.iter().filter(|(ar, fp)| fp.is_some() && !rules[ar.rule as usize].swapped).count();
+        let mut with_fp: Vec<u32> =
+            app_rules.iter().filter(|(ar, fp)| fp.is_some() && !rules[ar.rule as usize].swapped).map(|(ar, _)| ar.rule).collect();
+        with_fp.dedup();
+        let app_fast = with_fp.len();
         let mut app_errors = Vec::new();
         let app = AppSet::build(app_rules, xforms, engine, cache, &mut app_errors);
         stats.loaded = rules.iter().filter(|r| !r.swapped).count();
@@ -1262,27 +1282,18 @@ impl DetectEngine {
             proto::UDP => T_UDP,
             _ => T_OTHER,
         };
-        let ctx = TxCtx { g, dir, t, frame, d, ts_secs, finfo, flow_hash, finalize };
+        let reinspect = g.reinspect || app.parser.is_none();
+        let ctx = TxCtx { g, proto: app.proto, dir, t, frame, d, ts_secs, finfo, flow_hash, finalize, reinspect };
         let FlowApp { parser, insp, .. } = app;
         match parser {
-            Parser::Http(h) => {
-                for tx in h.txs() {
-                    let b = if finalize { app_bits::ALL } else { app::http_bits(tx) };
-                    self.inspect_tx(s, insp, &ctx, TxRef::Http(tx), tx.id, b, fstate, c);
+            Some(p) => p.each_tx(&mut |tx| {
+                if tx.direction().is_some_and(|ts| ts != finfo.to_server) {
+                    return;
                 }
-            }
-            Parser::Dns(dn) => {
-                for tx in dn.txs() {
-                    if tx.to_server == finfo.to_server {
-                        self.inspect_tx(s, insp, &ctx, TxRef::Dns(tx), tx.tx_id, app_bits::ALL, fstate, c);
-                    }
-                }
-            }
-            Parser::Tls(tl) => {
-                let b = if finalize { app_bits::ALL } else { app::tls_bits(tl) };
-                self.inspect_tx(s, insp, &ctx, TxRef::Tls(tl), 0, b, fstate, c);
-            }
-            Parser::None => self.inspect_tx(s, insp, &ctx, TxRef::None, 0, app_bits::ALL, fstate, c),
+                let progress = if finalize { [PROGRESS_DONE; 2] } else { tx.progress() };
+                self.inspect_tx(s, insp, &ctx, tx, progress, fstate, c);
+            }),
+            None => self.inspect_tx(s, insp, &ctx, &NoTx, [PROGRESS_DONE; 2], fstate, c),
         }
     }
 
@@ -1292,42 +1303,36 @@ impl DetectEngine {
         s: &mut DetectScratch,
         insp: &mut Vec<TxInsp>,
         ctx: &TxCtx<'_>,
-        tx: TxRef<'_>,
-        tx_id: u64,
-        bits: u16,
+        tx: &dyn Transaction,
+        progress: [u8; 2],
         fstate: &mut FlowDetect,
         c: &mut Counters,
     ) {
         let dir = ctx.dir;
+        let di = usize::from(dir);
         let to_server = dir == 0;
+        let tx_id = tx.id();
         let first_alert = s.alerts.len();
-        let mask = if to_server { app_bits::TS } else { app_bits::TC };
-        let cur = bits & mask;
+        // In bounds: di is 0 or 1 (dir is set from a bool where TxCtx is built).
+        let cur = progress[di];
         if cur == 0 {
             return;
         }
-        let ii = match insp.iter().position(|x| x.tx == tx_id) {
-            Some(i) => i,
-            None => {
-                if insp.len() >= MAX_INSP {
-                    insp.remove(0);
-                }
-                insp.push(TxInsp { tx: tx_id, ..TxInsp::default() });
-                insp.len() - 1
-            }
-        };
-        // inspect again only when the transaction progressed on this side, except while a
-        // TLS handshake (or a protocol without transactions) goes on: its values change
-        // without progress bits
-        let retry = matches!(tx, TxRef::Tls(_) | TxRef::None) && !ctx.finalize;
-        // In bounds: ii is a position found in insp, or its last index after the push.
-        if insp[ii].bits & mask == cur && !retry {
+        let (ii, evicted) = insp_entry(insp, tx_id);
+        if evicted {
+            c.inc(C::DetectTxStateEvicted);
+        }
+        // inspect again only when the transaction progressed on this side, except for
+        // protocols whose values change without progress (a TLS handshake) and flows of a
+        // protocol without a parser
+        let retry = ctx.reinspect && !ctx.finalize;
+        // In bounds: ii is an index insp_entry gave; di is 0 or 1.
+        if insp[ii].seen[di] == cur && !retry {
             return;
         }
-        insp[ii].bits = (insp[ii].bits & !mask) | cur;
+        insp[ii].seen[di] = cur;
         // a rule that does not match is done with the transaction only once this side is final
-        let final_bits = if to_server { app_bits::REQ_DONE } else { app_bits::RES_DONE };
-        let side_final = ctx.finalize || matches!(tx, TxRef::Dns(_)) || bits & final_bits != 0;
+        let side_final = ctx.finalize || cur >= PROGRESS_DONE;
         // candidates: the group's rules without a fast pattern, and prefilter hits on the
         // buffers that are ready
         s.generation = s.generation.wrapping_add(1);
@@ -1346,11 +1351,11 @@ impl DetectEngine {
         {
             let DetectScratch { mpm, stamp, candidates, xa, xb, .. } = &mut *s;
             for db in &ctx.g.dbs {
-                if app::need_bit(db.kind, to_server) & !bits != 0 {
+                if !reaches(progress, db.need.levels(di)) {
                     continue;
                 }
                 let xs = self.app.xforms.get(db.xf).map_or(&[][..], |v| v.as_slice());
-                app::for_each_buf(db.kind, tx, to_server, &mut |b| {
+                tx.buffer(db.local, to_server, &mut |b| {
                     let tb = transform::apply(xs, b, xa, xb);
                     db.mpm.scan(mpm, tb, &mut |pid| {
                         if let Some(rs) = db.pattern_rules.get(pid as usize) {
@@ -1372,19 +1377,20 @@ impl DetectEngine {
         let mut vars = [0i64; MAX_VARS];
         let mut k = 0;
         while k < s.candidates.len() {
-            // In bounds: k < candidates.len() (loop condition); insp[ii] as above.
+            // In bounds: k < candidates.len() (loop condition).
             let rn = s.candidates[k];
             k += 1;
             let key = rn << 1 | dir as u32;
+            // In bounds: ii as above (insp does not change size in this loop).
             if insp[ii].done.binary_search(&key).is_ok() {
                 continue;
             }
             if let Some(p) = s.profile.as_deref_mut() {
                 p.check(rn);
             }
-            let Some(ar) = self.app.by_rule.get(&rn).and_then(|&i| self.app.rules.get(i as usize)) else { continue };
-            // In bounds: ctx.dir is 0 or 1 (set from to_server where TxCtx is built); need is [u16; 2].
-            if ar.dirs & (1 << dir) == 0 || ar.need[dir as usize] & !bits != 0 {
+            let Some(ar) = self.app.rule(rn, ctx.proto) else { continue };
+            // In bounds: di is 0 or 1; need is [[u8; 2]; 2].
+            if ar.dirs & (1 << dir) == 0 || !reaches(progress, ar.need[di]) {
                 continue;
             }
             // In bounds: candidates come from the group's always and pattern_rules, which hold indexes of self.rules.
@@ -1401,26 +1407,25 @@ impl DetectEngine {
                     vars.iter_mut().for_each(|v| *v = 0);
                     verify::inspect(&l.list, tb, &mut vars, vs)
                 };
-                let ok = if l.kind == app::BufKind::HttpRaw && !matches!(tx, TxRef::Http(_)) {
-                    // payload keywords next to a non-HTTP buffer: the packet's payload (a DNS
-                    // datagram is its message)
-                    let pl = ctx.d.payload(ctx.frame);
-                    !pl.is_empty() && check(pl)
-                } else {
-                    app::for_each_buf(l.kind, tx, to_server, &mut check)
+                let ok = match l.target {
+                    ListTarget::Packet => {
+                        let pl = ctx.d.payload(ctx.frame);
+                        !pl.is_empty() && check(pl)
+                    }
+                    ListTarget::Buffer(_) => app::for_each_buf(l, tx, to_server, &mut check),
                 };
                 if !ok {
                     all = false;
                     break;
                 }
             }
-            if all && !ar.values.iter().all(|v| app::eval_value(v, tx, to_server, ctx.ts_secs as i64)) {
+            if all && !app::values_hold(ar, tx, to_server, ctx.ts_secs as i64) {
                 all = false;
             }
             if !all && !side_final {
                 continue;
             }
-            // In bounds: ii is a position found in insp, or its last index after the push.
+            // In bounds: ii as above.
             let done = &mut insp[ii].done;
             if let Err(pos) = done.binary_search(&key) {
                 if done.len() < 4096 {

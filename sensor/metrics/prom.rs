@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 
-use super::{Counters, Kind, COUNT, HELP, KINDS, NAMES};
+use super::{Counters, Kind};
 
 /// Counters that are levels, not totals (exposed as gauges).
 pub(crate) const GAUGES: &[&str] = &["flow.active", "decoder.max_pkt_size", "decoder.checksum.auto_disabled"];
@@ -145,24 +145,21 @@ impl MetricsHub {
             &["reason"],
         )
         .ok();
-        for i in 0..COUNT {
-            let name = NAMES[i];
-            let v = merged.get_index(i);
+        merged.each(&mut |name, kind, help, v| {
             if name == "worker.busy_ns" {
-                continue; // exposed per worker, in seconds, below
+                return; // exposed per worker, in seconds, below
             }
             if let Some(reason) = name.strip_prefix("decoder.event.") {
                 if let Some(ev) = &events {
                     ev.with_label_values(&[reason]).inc_by(v);
                 }
-                continue;
+                return;
             }
-            let help = HELP[i];
             if let Some(stem) = name.strip_suffix("_ms") {
                 // Kept in milliseconds, exposed in the base unit (seconds), as busy_ns is.
                 let base = format!("picket_{}_seconds", stem.replace('.', "_"));
                 let secs = v as f64 / 1e3;
-                if KINDS[i] == Kind::Max || GAUGES.contains(&name) {
+                if kind == Kind::Max || GAUGES.contains(&name) {
                     if let Ok(g) = prometheus::Gauge::new(base, help) {
                         g.set(secs);
                         let _ = reg.register(Box::new(g));
@@ -171,10 +168,10 @@ impl MetricsHub {
                     c.inc_by(secs);
                     let _ = reg.register(Box::new(c));
                 }
-                continue;
+                return;
             }
-            let base = format!("picket_{}", name.replace('.', "_"));
-            if KINDS[i] == Kind::Max || GAUGES.contains(&name) {
+            let base = format!("picket_{}", name.replace(['.', '-'], "_"));
+            if kind == Kind::Max || GAUGES.contains(&name) {
                 if let Ok(g) = IntGauge::new(base, help) {
                     g.set(v.min(i64::MAX as u64) as i64);
                     let _ = reg.register(Box::new(g));
@@ -183,7 +180,7 @@ impl MetricsHub {
                 c.inc_by(v);
                 let _ = reg.register(Box::new(c));
             }
-        }
+        });
         if let Some(ev) = events {
             let _ = reg.register(Box::new(ev));
         }

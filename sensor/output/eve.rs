@@ -470,38 +470,6 @@ pub struct AlertPacket<'a> {
     pub meta: Option<&'a dyn Fn(&mut Json<'_>)>,
 }
 
-/// Writes the `http` object of an alert (Suricata's `EveHttpLogJSONBasic` fields).
-pub fn http_meta(j: &mut Json<'_>, tx: &crate::app::http::HttpTx) {
-    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let mut o = j.begin("http");
-    if tx.has_host {
-        o.str("hostname", &lossy(&tx.host));
-    }
-    if !tx.uri_raw.is_empty() {
-        o.str("url", &lossy(&tx.uri_raw));
-    }
-    if let Some(ua) = tx.request.header(b"user-agent") {
-        o.str("http_user_agent", &lossy(ua));
-    }
-    if let Some(ct) = tx.response.header(b"content-type") {
-        o.str("http_content_type", &lossy(ct));
-    }
-    if let Some(r) = tx.request.header(b"referer") {
-        o.str("http_refer", &lossy(r));
-    }
-    if !tx.method.is_empty() {
-        o.str("http_method", &lossy(&tx.method));
-    }
-    if !tx.request.protocol.is_empty() {
-        o.str("protocol", &lossy(&tx.request.protocol));
-    }
-    if tx.status_num > 0 {
-        o.u64("status", tx.status_num as u64);
-    }
-    o.u64("length", tx.response.body.len() as u64);
-    o.end();
-}
-
 /// Appends an EVE `alert` event line, with the fields and order Suricata writes.
 pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow<S>>, rule: &AlertRule<'_>) {
     let d = p.d;

@@ -657,7 +657,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
                 let w = Worker::new(id, table.clone(), cfg.output.flow_events)
                     .with_detect(first_engine.clone())
                     .with_stream(cfg.stream.engine_config(nworkers))
-                    .with_http(cfg.app.http.parser_config())
+                    .with_app(cfg.app.parser_config())
                     .with_decoder(crate::runtime::ingest::decoder_of(&cfg));
                 let (cfg2, sh2, out2) = (cfg.clone(), sh.clone(), out_tx.clone());
                 handles.push(
@@ -678,7 +678,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
                 let w = Worker::new(id, table.clone(), cfg.output.flow_events)
                     .with_detect(first_engine.clone())
                     .with_stream(cfg.stream.engine_config(nworkers))
-                    .with_http(cfg.app.http.parser_config())
+                    .with_app(cfg.app.parser_config())
                     .with_decoder(crate::runtime::ingest::decoder_of(&cfg));
                 let (sh2, out2, rc) = (sh.clone(), out_tx.clone(), recycle_tx.clone());
                 handles.push(

@@ -188,13 +188,13 @@ pub fn run_source<S: PacketSource + ?Sized>(
         let detect = opts.detect.clone();
         let hub = opts.metrics.clone();
         let scfg = cfg.stream.engine_config(nworkers);
-        let hcfg = cfg.app.http.parser_config();
+        let hcfg = cfg.app.parser_config();
         let decoder = decoder_of(cfg);
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
                 .with_detect(detect)
                 .with_stream(scfg)
-                .with_http(hcfg)
+                .with_app(hcfg)
                 .with_decoder(decoder)
                 .with_profile(profile);
             worker_loop(w, rx, out_tx, recycle_tx, hub)

@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::app::detect::AppProto;
-use crate::app::flow::{AppStats, FlowApp, Parser, Sink};
-use crate::app::http::HttpConfig;
+use crate::app::{AppConfig, AppProto, AppStats, FlowApp, Sink};
 use crate::capture::{FrameRef, LinkType, Timestamp};
 use crate::decode::{flags as dflags, Decoded};
 use crate::detect::engine::NO_TX;
@@ -242,10 +240,12 @@ pub struct Worker {
     pub flow_events: bool,
     detect: Option<(Arc<DetectEngine>, DetectScratch)>,
     blocks: Vec<(u64, u64)>,
-    /// HTTP parser settings.
-    pub http_cfg: HttpConfig,
+    /// App-layer parser settings.
+    pub app_cfg: AppConfig,
     /// App-layer counters.
     pub app_stats: AppStats,
+    /// Scratch for publishing them.
+    app_values: Vec<u64>,
     /// Bumped by every [`Worker::with_detect`], so flow detection state of an old engine
     /// (flowbits, thresholds keyed by rule number) is reset on a flow's next packet.
     detect_gen: u64,
@@ -261,7 +261,7 @@ struct EndCtx<'a> {
     stream: &'a mut StreamEngine,
     detect: &'a mut Option<(Arc<DetectEngine>, DetectScratch)>,
     blocks: &'a mut Vec<(u64, u64)>,
-    http_cfg: &'a HttpConfig,
+    app_cfg: &'a AppConfig,
     app_stats: &'a mut AppStats,
 }
 
@@ -301,7 +301,7 @@ impl EndCtx<'_> {
         let ports = (f.tuple.sp, f.tuple.dp);
         if let Some(mut ssn) = f.ext.tcp.take() {
             let left = {
-                let mut sink = Sink { app: &mut f.ext.app, cfg: self.http_cfg, stats: self.app_stats, ports };
+                let mut sink = Sink { app: &mut f.ext.app, cfg: self.app_cfg, stats: self.app_stats, ports };
                 self.stream.finish(&mut ssn, &mut sink, c)
             };
             if let Some((engine, scratch)) = self.detect.as_mut() {
@@ -383,35 +383,6 @@ impl EndCtx<'_> {
             }
         }
         let proto = f.ext.app.proto;
-        let tcp = f.key.proto == crate::decode::proto::TCP;
-        let counter = match (proto, tcp) {
-            (AppProto::Http, _) => Some(C::AppFlowHttp),
-            (AppProto::Tls, _) => Some(C::AppFlowTls),
-            (AppProto::Dns, true) => Some(C::AppFlowDnsTcp),
-            (AppProto::Dns, false) => Some(C::AppFlowDnsUdp),
-            (AppProto::Ssh, _) => Some(C::AppFlowSsh),
-            (AppProto::Ftp, _) => Some(C::AppFlowFtp),
-            (AppProto::Smtp, _) => Some(C::AppFlowSmtp),
-            (AppProto::Smb, _) => Some(C::AppFlowSmb),
-            (AppProto::Dcerpc, true) => Some(C::AppFlowDcerpcTcp),
-            (AppProto::Imap, _) => Some(C::AppFlowImap),
-            (AppProto::Pop3, _) => Some(C::AppFlowPop3),
-            (AppProto::Rfb, _) => Some(C::AppFlowRfb),
-            (AppProto::Telnet, _) => Some(C::AppFlowTelnet),
-            (AppProto::Rdp, _) => Some(C::AppFlowRdp),
-            (AppProto::Ldap, true) => Some(C::AppFlowLdapTcp),
-            (AppProto::Modbus, _) => Some(C::AppFlowModbus),
-            (AppProto::Pgsql, _) => Some(C::AppFlowPgsql),
-            (AppProto::Dnp3, _) => Some(C::AppFlowDnp3),
-            (AppProto::Krb5, true) => Some(C::AppFlowKrb5Tcp),
-            (AppProto::Nfs, true) => Some(C::AppFlowNfsTcp),
-            (AppProto::Failed, true) => Some(C::AppFlowFailedTcp),
-            (AppProto::Failed, false) => Some(C::AppFlowFailedUdp),
-            _ => None,
-        };
-        if let Some(k) = counter {
-            c.inc(k);
-        }
         if self.flow_events {
             let ap = match proto {
                 AppProto::Unknown => None,
@@ -420,37 +391,6 @@ impl EndCtx<'_> {
             eve::flow_event(self.out, f, why, ap);
             *self.out_events += 1;
         }
-    }
-}
-
-/// Frees transactions that are complete on both sides and inspected in both directions
-/// (HTTP), and old DNS messages, so per-flow memory stays small.
-fn free_txs(app: &mut FlowApp) {
-    use crate::detect::app::bits;
-    match &mut app.parser {
-        Parser::Http(h) => {
-            let mut upto = None;
-            for t in h.txs() {
-                let inspected = app.insp.iter().find(|x| x.tx == t.id).map_or(0, |x| x.bits);
-                if t.is_complete() && inspected == bits::ALL {
-                    upto = Some(t.id);
-                } else {
-                    break;
-                }
-            }
-            if let Some(id) = upto {
-                h.free_upto(id);
-                app.insp.retain(|x| x.tx > id);
-            }
-        }
-        Parser::Dns(d) => {
-            let next = d.next_tx_id();
-            if next > 16 {
-                d.free_below(next - 16);
-                app.insp.retain(|x| x.tx + 16 >= next);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -503,19 +443,10 @@ fn write_app_alerts(
     for a in &scratch.alerts {
         let rule = alert_rule(engine, a.rule);
         let tx = a.tx;
-        let meta = move |j: &mut Json<'_>| match &app.parser {
-            Parser::Http(h) => {
-                if let Some(t) = h.txs().find(|t| t.id == tx) {
-                    eve::http_meta(j, t);
-                }
+        let meta = move |j: &mut Json<'_>| {
+            if let Some(t) = app.tx(tx) {
+                t.write_alert_eve(j);
             }
-            Parser::Dns(dn) => {
-                if let Some(t) = dn.tx(tx) {
-                    t.write_eve(j);
-                }
-            }
-            Parser::Tls(t) => t.write_eve(j, true),
-            Parser::None => {}
         };
         let mut ap = alert_packet(ts, d, pcap_cnt, Some(to_server), pseudo, app);
         if tx != NO_TX {
@@ -573,6 +504,13 @@ fn write_alerts(
 impl Worker {
     /// A worker with a flow table sized by `table`.
     pub fn new(id: usize, table: TableConfig, flow_events: bool) -> Self {
+        crate::metrics::install_ext(|| {
+            let mut defs = Vec::new();
+            AppStats::default().each(true, &mut |name, help, _| {
+                defs.push(crate::metrics::ExtCounter { name: name.to_string(), help: help.to_string() })
+            });
+            defs
+        });
         Worker {
             id,
             flows: FlowTable::new(table),
@@ -583,8 +521,9 @@ impl Worker {
             flow_events,
             detect: None,
             blocks: Vec::with_capacity(MAX_RAW_BLOCKS),
-            http_cfg: HttpConfig::default(),
+            app_cfg: AppConfig::default(),
             app_stats: AppStats::default(),
+            app_values: Vec::new(),
             detect_gen: 0,
             decoder: crate::decode::Decoder::default(),
         }
@@ -633,9 +572,9 @@ impl Worker {
         self
     }
 
-    /// Sets the HTTP parser settings (before the first packet).
-    pub fn with_http(mut self, cfg: HttpConfig) -> Self {
-        self.http_cfg = cfg;
+    /// Sets the app-layer parser settings (before the first packet).
+    pub fn with_app(mut self, cfg: AppConfig) -> Self {
+        self.app_cfg = cfg;
         self
     }
 
@@ -670,7 +609,7 @@ impl Worker {
                 stream: &mut self.stream,
                 detect: &mut self.detect,
                 blocks: &mut self.blocks,
-                http_cfg: &self.http_cfg,
+                app_cfg: &self.app_cfg,
                 app_stats: &mut self.app_stats,
             },
         )
@@ -690,21 +629,13 @@ impl Worker {
         self.sync_app_counters();
     }
 
-    /// Copies the app-layer parsers' own counters into the worker's counters.
+    /// Publishes the app layer's counters into the worker's counters.
     fn sync_app_counters(&mut self) {
-        let a = &self.app_stats;
-        let c = &mut self.counters;
-        c.set(C::AppTxHttp, a.http.requests);
-        c.set(C::AppTxDnsUdp, a.dns_txs);
-        c.set(C::AppHttpParseErrors, a.http.parse_errors);
-        c.set(C::AppHttpBodyTruncated, a.http.body_truncated);
-        c.set(C::AppHttpDecompressBomb, a.http.decompress_bomb);
-        c.set(C::AppHttpHeaderTooLong, a.http.header_too_long);
-        c.set(C::AppHttpTxsEvicted, a.http.txs_evicted);
-        c.set(C::AppDnsErrors, a.dns_errors);
-        c.set(C::AppTlsErrors, a.tls_errors);
-        c.set(C::AppTlsEncrypted, a.tls_encrypted);
-        c.set(C::AppDetectInspEvicted, a.insp_evicted);
+        let mut values = std::mem::take(&mut self.app_values);
+        values.clear();
+        self.app_stats.each(false, &mut |_, _, v| values.push(v));
+        self.counters.set_ext(values.iter().copied());
+        self.app_values = values;
     }
 
     fn process_inner(&mut self, batch: &Batch, span: std::ops::Range<usize>) {
@@ -789,7 +720,7 @@ impl Worker {
                     payload: p.d.payload(data),
                 };
                 let FlowExt { tcp: ssn, app, .. } = &mut f.ext;
-                let mut sink = Sink { app, cfg: &self.http_cfg, stats: &mut self.app_stats, ports };
+                let mut sink = Sink { app, cfg: &self.app_cfg, stats: &mut self.app_stats, ports };
                 let o = self.stream.packet(ssn, to_server, &seg, &mut sink, &mut self.counters);
                 if let (true, Some(s)) = (f.ext.app.no_inspection, f.ext.tcp.as_deref_mut()) {
                     s.disable_raw();
@@ -802,12 +733,12 @@ impl Worker {
                 }
             } else if p.d.proto == crate::decode::proto::UDP && p.d.has_l4() {
                 let payload = p.d.payload(data);
-                f.ext.app.udp(to_server, ports, payload, &self.http_cfg, &mut self.app_stats);
+                f.ext.app.udp(to_server, ports, payload, &self.app_cfg, &mut self.app_stats);
             }
         }
         let Some((engine, scratch)) = self.detect.as_mut() else {
             if let Some(sl) = slot {
-                free_txs(&mut self.flows.get_mut(sl).ext.app);
+                self.flows.get_mut(sl).ext.app.free_txs();
             }
             return;
         };
@@ -896,7 +827,7 @@ impl Worker {
                             &mut self.counters,
                         );
                     }
-                    free_txs(&mut self.flows.get_mut(sl).ext.app);
+                    self.flows.get_mut(sl).ext.app.free_txs();
                 }
             }
             None => {
@@ -975,6 +906,19 @@ mod tests {
             emergency_closed: 5,
         };
         TableConfig { memcap: 1 << 20, timeouts: [to; 4], emergency_recovery_percent: 30 }
+    }
+
+    #[test]
+    fn counters_doc_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md");
+        // the app layer names its counters when a worker is made
+        let _ = Worker::new(0, table(), false);
+        let want = crate::metrics::counters_markdown();
+        if std::env::var_os("PICKET_REGEN_DOCS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(have == want, "docs/metrics.md is out of date: run PICKET_REGEN_DOCS=1 cargo test --release --lib counters_doc");
     }
 
     #[test]

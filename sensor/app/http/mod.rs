@@ -24,8 +24,12 @@
 //! looks at the other direction's bytes.
 
 pub mod decompress;
+pub mod detect;
+pub mod eve;
 pub mod headers;
 pub mod uri;
+
+pub use detect::PROTOCOL;
 
 #[cfg(test)]
 mod tests;
@@ -73,40 +77,41 @@ impl Default for HttpConfig {
     }
 }
 
-/// Counters; plain integers the caller adds into its own metrics.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HttpStats {
-    /// Request lines parsed.
-    pub requests: u64,
-    /// Responses started: status lines (interim 100 Continue included) and header-less
-    /// HTTP/0.9-style responses.
-    pub responses: u64,
-    /// Malformed input that changed how bytes were read (bad chunk size, bad length,
-    /// junk where a response line was expected, data after a compressed body...).
-    pub parse_errors: u64,
-    /// Lines longer than `max_header_bytes` (cut there).
-    pub header_too_long: u64,
-    /// Header fields dropped over `max_headers`, or because the names and values kept for
-    /// the message would pass `max_raw_header_bytes`.
-    pub headers_too_many: u64,
-    /// Raw header blocks cut at `max_raw_header_bytes`.
-    pub raw_headers_truncated: u64,
-    /// Bodies cut at the body limit.
-    pub body_truncated: u64,
-    /// Content-coding errors (garbage, truncated or mislabelled streams).
-    pub decompress_errors: u64,
-    /// Decompressed bodies that hit the body limit at a ratio over 64:1 (output to input).
-    pub decompress_bomb: u64,
-    /// Content codings ignored over `decompress_layer_limit`.
-    pub decompress_layers_dropped: u64,
-    /// Transactions evicted over `max_txs` before they were freed.
-    pub txs_evicted: u64,
-    /// Responses that found no request to pair with.
-    pub responses_without_request: u64,
-    /// Gaps reported.
-    pub gaps: u64,
-    /// Gaps where the parser could not resynchronise (that direction stops being parsed).
-    pub gaps_fatal: u64,
+crate::app_counters! {
+    /// Counters; plain integers the caller adds into its own metrics.
+    pub struct HttpStats {
+        /// Request lines parsed.
+        requests,
+        /// Responses started: status lines (interim 100 Continue included) and header-less
+        /// HTTP/0.9-style responses.
+        responses,
+        /// Malformed input that changed how bytes were read (bad chunk size, bad length,
+        /// junk where a response line was expected, data after a compressed body...).
+        parse_errors,
+        /// Lines longer than `max_header_bytes` (cut there).
+        header_too_long,
+        /// Header fields dropped over `max_headers`, or because the names and values kept for
+        /// the message would pass `max_raw_header_bytes`.
+        headers_too_many,
+        /// Raw header blocks cut at `max_raw_header_bytes`.
+        raw_headers_truncated,
+        /// Bodies cut at the body limit.
+        body_truncated,
+        /// Content-coding errors (garbage, truncated or mislabelled streams).
+        decompress_errors,
+        /// Decompressed bodies that hit the body limit at a ratio over 64:1 (output to input).
+        decompress_bomb,
+        /// Content codings ignored over `decompress_layer_limit`.
+        decompress_layers_dropped,
+        /// Transactions evicted over `max_txs` before they were freed.
+        txs_evicted,
+        /// Responses that found no request to pair with.
+        responses_without_request,
+        /// Gaps reported.
+        gaps,
+        /// Gaps where the parser could not resynchronise (that direction stops being parsed).
+        gaps_fatal,
+    }
 }
 
 /// The sticky buffers of a transaction; the `to_server` argument of [`HttpTx::buffer`] picks

@@ -18,6 +18,7 @@
 //! flow's direction (Suricata may for DNS/UDP responses seen first; the caller keeps its own).
 
 use super::dns;
+use super::proto::AppProto;
 
 /// Bytes of a direction looked at before detection gives up on it. Suricata's patterns and
 /// probing parsers decide within their max depth (the longest is `BASELINE-CONTROL ` at 17
@@ -28,141 +29,15 @@ pub const PROBE_BYTES_MAX: usize = 256;
 /// the flow; twice this fails it whatever the state.
 pub const BAIL_BYTES: u64 = 100_000;
 
-/// Application protocols, named as Suricata names them in EVE (`app_proto`) and in rule
-/// headers (`alert http ...`) and `app-layer-protocol:`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum AppProto {
-    /// Not decided yet.
-    #[default]
-    Unknown,
-    /// Detection gave up (EVE `failed`).
-    Failed,
-    /// HTTP/1.x.
-    Http,
-    /// SSL/TLS.
-    Tls,
-    /// DNS over UDP or TCP.
-    Dns,
-    /// SSH.
-    Ssh,
-    /// FTP control channel.
-    Ftp,
-    /// SMTP.
-    Smtp,
-    /// SMB 1/2/3 over NetBIOS session service.
-    Smb,
-    /// DCE/RPC (connection-oriented over TCP, connectionless over UDP).
-    Dcerpc,
-    /// IMAP (detected, not parsed).
-    Imap,
-    /// POP3 (detected, not parsed).
-    Pop3,
-    /// RFB / VNC (detected, not parsed).
-    Rfb,
-    /// Telnet (detected, not parsed).
-    Telnet,
-    /// RDP (detected, not parsed).
-    Rdp,
-    /// LDAP (detected, not parsed).
-    Ldap,
-    /// Modbus/TCP (detected, not parsed).
-    Modbus,
-    /// PostgreSQL (detected, not parsed).
-    Pgsql,
-    /// DNP3 (detected, not parsed).
-    Dnp3,
-    /// Kerberos 5 (detected, not parsed).
-    Krb5,
-    /// NFS (ONC RPC; detected, not parsed).
-    Nfs,
-}
-
-impl AppProto {
-    /// Every variant, for tables and tests.
-    pub const ALL: [AppProto; 21] = [
-        AppProto::Unknown,
-        AppProto::Failed,
-        AppProto::Http,
-        AppProto::Tls,
-        AppProto::Dns,
-        AppProto::Ssh,
-        AppProto::Ftp,
-        AppProto::Smtp,
-        AppProto::Smb,
-        AppProto::Dcerpc,
-        AppProto::Imap,
-        AppProto::Pop3,
-        AppProto::Rfb,
-        AppProto::Telnet,
-        AppProto::Rdp,
-        AppProto::Ldap,
-        AppProto::Modbus,
-        AppProto::Pgsql,
-        AppProto::Dnp3,
-        AppProto::Krb5,
-        AppProto::Nfs,
-    ];
-
-    /// EVE / rule name (`http`, `tls`, `failed`, ...; `unknown` is never logged by Suricata).
-    pub fn name(self) -> &'static str {
-        match self {
-            AppProto::Unknown => "unknown",
-            AppProto::Failed => "failed",
-            AppProto::Http => "http",
-            AppProto::Tls => "tls",
-            AppProto::Dns => "dns",
-            AppProto::Ssh => "ssh",
-            AppProto::Ftp => "ftp",
-            AppProto::Smtp => "smtp",
-            AppProto::Smb => "smb",
-            AppProto::Dcerpc => "dcerpc",
-            AppProto::Imap => "imap",
-            AppProto::Pop3 => "pop3",
-            AppProto::Rfb => "rfb",
-            AppProto::Telnet => "telnet",
-            AppProto::Rdp => "rdp",
-            AppProto::Ldap => "ldap",
-            AppProto::Modbus => "modbus",
-            AppProto::Pgsql => "pgsql",
-            AppProto::Dnp3 => "dnp3",
-            AppProto::Krb5 => "krb5",
-            AppProto::Nfs => "nfs",
-        }
-    }
-
-    /// Parses a rule-header / `app-layer-protocol:` name. Accepts Suricata's aliases
-    /// (`http1`, `ssl`).
-    pub fn from_name(s: &str) -> Option<AppProto> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "unknown" => AppProto::Unknown,
-            "failed" => AppProto::Failed,
-            "http" | "http1" => AppProto::Http,
-            "tls" | "ssl" => AppProto::Tls,
-            "dns" => AppProto::Dns,
-            "ssh" => AppProto::Ssh,
-            "ftp" => AppProto::Ftp,
-            "smtp" => AppProto::Smtp,
-            "smb" => AppProto::Smb,
-            "dcerpc" => AppProto::Dcerpc,
-            "imap" => AppProto::Imap,
-            "pop3" => AppProto::Pop3,
-            "rfb" => AppProto::Rfb,
-            "telnet" => AppProto::Telnet,
-            "rdp" => AppProto::Rdp,
-            "ldap" => AppProto::Ldap,
-            "modbus" => AppProto::Modbus,
-            "pgsql" => AppProto::Pgsql,
-            "dnp3" => AppProto::Dnp3,
-            "krb5" => AppProto::Krb5,
-            "nfs" => AppProto::Nfs,
-            _ => return None,
-        })
-    }
-
-    /// A real protocol (not `Unknown` / `Failed`).
-    pub fn is_known(self) -> bool {
-        !matches!(self, AppProto::Unknown | AppProto::Failed)
-    }
+/// Whether identification can name `p` (a rule for a protocol it never names could not
+/// match, and is reported as unsupported instead).
+pub fn identifies(p: AppProto) -> bool {
+    use AppProto::*;
+    matches!(
+        p,
+        Http | Tls | Dns | Ssh | Ftp | Smtp | Smb | Dcerpc | Imap | Pop3 | Rfb | Telnet | Rdp | Ldap | Modbus | Pgsql
+            | Dnp3 | Krb5 | Nfs
+    )
 }
 
 /// What [`probe`] says about the bytes seen so far in one direction.
@@ -640,7 +515,7 @@ pub fn probe(proto: u8, to_server: bool, first_bytes: &[u8], sp: u16, dp: u16) -
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DetectStats {
     /// Flows whose protocol was found, per protocol (indexed as [`AppProto::ALL`]).
-    pub found: [u64; 21],
+    pub found: Vec<u64>,
     /// Flows that ended detection as `failed`.
     pub failed: u64,
     /// Directions that gave up after [`PROBE_BYTES_MAX`] bytes still undecided.
@@ -652,10 +527,12 @@ pub struct DetectStats {
 
 impl DetectStats {
     fn count_found(&mut self, p: AppProto) {
-        if let Some(i) = AppProto::ALL.iter().position(|&x| x == p) {
-            if let Some(c) = self.found.get_mut(i) {
-                *c += 1;
-            }
+        let i = p.index();
+        if self.found.len() <= i {
+            self.found.resize(AppProto::ALL.len(), 0);
+        }
+        if let Some(c) = self.found.get_mut(i) {
+            *c += 1;
         }
     }
 }
@@ -825,14 +702,6 @@ mod tests {
         probe(6, to_server, b, 40000, 8080)
     }
 
-    #[test]
-    fn names_round_trip() {
-        for p in AppProto::ALL {
-            assert_eq!(AppProto::from_name(p.name()), Some(p));
-        }
-        assert_eq!(AppProto::from_name("HTTP1"), Some(AppProto::Http));
-        assert_eq!(AppProto::from_name("nope"), None);
-    }
 
     #[test]
     fn http_requests_and_responses_on_any_port() {

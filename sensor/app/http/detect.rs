@@ -1,0 +1,235 @@
+//! HTTP as a plug-in: its sticky buffers (rows), its transactions and parser behind the
+//! app layer's traits, and its descriptor.
+
+use super::{HttpBuffer as H, HttpState, HttpStats, HttpTx};
+use crate::app::plugin::{
+    buffer_infos, get_buffer, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
+    PROGRESS_DONE,
+};
+use crate::app::{AppConfig, AppProto, AppStats};
+use crate::output::eve::Json;
+
+const DOC: &str = "https://docs.suricata.io/en/latest/rules/http-keywords.html";
+const LINE: u8 = 1;
+const HEADERS: u8 = 2;
+
+/// A buffer that is one of the transaction's [`H`] buffers.
+macro_rules! row {
+    ($name:literal, [$($alias:literal),*], $side:ident, $need:expr, $buf:expr, $desc:literal) => {
+        Sticky {
+            info: BufferInfo {
+                name: $name,
+                aliases: &[$($alias),*],
+                side: Side::$side,
+                need: $need,
+                multi: false,
+                internal: false,
+                desc: $desc,
+                doc: DOC,
+            },
+            get: |tx: &HttpTx, to_server, f| tx.buffer($buf, to_server).is_some_and(f),
+        }
+    };
+}
+
+/// HTTP's sticky buffers, in the order of their numbers.
+pub static BUFFERS: &[Sticky<HttpTx>] = &[
+    row!("http.uri", [], ToServer, Need::request(LINE), H::Uri, "normalised request URI"),
+    row!("http.uri.raw", [], ToServer, Need::request(LINE), H::UriRaw, "request URI as sent"),
+    row!("http.method", [], ToServer, Need::request(LINE), H::Method, "request method"),
+    row!("http.request_line", ["http_request_line"], ToServer, Need::request(LINE), H::RequestLine, "request line"),
+    row!("http.host", [], ToServer, Need::request(HEADERS), H::Host, "host, lower-cased, port removed"),
+    row!("http.host.raw", [], ToServer, Need::request(HEADERS), H::HostRaw, "host as sent"),
+    row!("http.user_agent", [], ToServer, Need::request(HEADERS), H::UserAgent, "User-Agent header value"),
+    row!("http.referer", ["http_referer"], ToServer, Need::request(HEADERS), H::Referer, "Referer header value"),
+    row!("http.accept", ["http_accept"], ToServer, Need::request(HEADERS), H::Accept, "Accept header value"),
+    row!("http.accept_lang", ["http_accept_lang"], ToServer, Need::request(HEADERS), H::AcceptLang, "Accept-Language header value"),
+    row!("http.accept_enc", ["http_accept_enc"], ToServer, Need::request(HEADERS), H::AcceptEnc, "Accept-Encoding header value"),
+    row!("http.request_body", [], ToServer, Need::request(PROGRESS_DONE), H::RequestBody, "request body, dechunked"),
+    row!("http.stat_code", [], ToClient, Need::response(LINE), H::StatCode, "response status code"),
+    row!("http.stat_msg", [], ToClient, Need::response(LINE), H::StatMsg, "response reason phrase"),
+    row!("http.response_line", ["http_response_line"], ToClient, Need::response(LINE), H::ResponseLine, "response status line"),
+    row!("http.location", ["http_location"], ToClient, Need::response(HEADERS), H::Location, "Location header value"),
+    row!("http.server", ["http_server"], ToClient, Need::response(HEADERS), H::Server, "Server header value"),
+    row!("http.response_body", [], ToClient, Need::response(PROGRESS_DONE), H::ResponseBody, "response body, dechunked and decompressed"),
+    row!("http.header", [], Both, Need::own(HEADERS), H::Header, "normalised header fields, cookies left out"),
+    row!("http.header.raw", [], Both, Need::own(HEADERS), H::HeaderRaw, "header block as sent"),
+    row!("http.header_names", ["http_header_names"], Both, Need::own(HEADERS), H::HeaderNames, "header field names in order"),
+    row!("http.cookie", [], Both, Need::own(HEADERS), H::Cookie, "Cookie (request) or Set-Cookie (response) value"),
+    row!("http.content_type", ["http_content_type"], Both, Need::own(HEADERS), H::ContentType, "Content-Type header value"),
+    row!("http.content_len", ["http_content_len"], Both, Need::own(HEADERS), H::ContentLen, "Content-Length header value"),
+    row!("http.connection", ["http_connection"], Both, Need::own(HEADERS), H::Connection, "Connection header value"),
+    row!("http.start", ["http_start"], Both, Need::own(HEADERS), H::Start, "first line and header block, normalised"),
+    row!("http.protocol", ["http_protocol"], Both, Need::own(LINE), H::Protocol, "request or response protocol"),
+    Sticky {
+        info: BufferInfo {
+            name: "file.data",
+            aliases: &["file_data"],
+            side: Side::Both,
+            need: Need::own(PROGRESS_DONE),
+            multi: false,
+            internal: false,
+            desc: "file content: the request body to the server, the response body to the client",
+            doc: "https://docs.suricata.io/en/latest/rules/file-keywords.html#file-data",
+        },
+        get: |tx: &HttpTx, to_server, f| {
+            let b = if to_server { H::RequestBody } else { H::ResponseBody };
+            tx.buffer(b, to_server).is_some_and(|x| !x.is_empty() && f(x))
+        },
+    },
+    Sticky {
+        info: BufferInfo {
+            name: "http.request_header",
+            aliases: &[],
+            side: Side::ToServer,
+            need: Need::own(HEADERS),
+            multi: true,
+            internal: false,
+            desc: "each request header field as \"Name: value\"",
+            doc: DOC,
+        },
+        get: |tx: &HttpTx, to_server, f| field_lines(tx, to_server, f),
+    },
+    Sticky {
+        info: BufferInfo {
+            name: "http.response_header",
+            aliases: &[],
+            side: Side::ToClient,
+            need: Need::own(HEADERS),
+            multi: true,
+            internal: false,
+            desc: "each response header field as \"Name: value\"",
+            doc: DOC,
+        },
+        get: |tx: &HttpTx, to_server, f| field_lines(tx, to_server, f),
+    },
+    Sticky {
+        info: BufferInfo {
+            name: RAW_HEAD,
+            aliases: &[],
+            side: Side::Both,
+            need: Need::own(HEADERS),
+            multi: false,
+            internal: true,
+            desc: "",
+            doc: "",
+        },
+        get: |tx: &HttpTx, to_server, f| {
+            let m = if to_server { &tx.request } else { &tx.response };
+            if m.line.is_empty() {
+                return false;
+            }
+            let mut v = Vec::with_capacity(m.line.len() + 2 + m.raw_headers.len());
+            v.extend_from_slice(&m.line);
+            v.extend_from_slice(b"\r\n");
+            v.extend_from_slice(&m.raw_headers);
+            f(&v)
+        },
+    },
+];
+
+/// What payload keywords of an HTTP rule inspect: the message head as sent (first line and
+/// header block).
+const RAW_HEAD: &str = "http.raw_head";
+
+fn field_lines(tx: &HttpTx, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    let m = if to_server { &tx.request } else { &tx.response };
+    let mut line = Vec::new();
+    m.headers.iter().any(|h| {
+        line.clear();
+        line.extend_from_slice(&h.name);
+        line.extend_from_slice(b": ");
+        line.extend_from_slice(&h.value);
+        f(&line)
+    })
+}
+
+fn level(line: bool, headers: bool, done: bool) -> u8 {
+    if done {
+        PROGRESS_DONE
+    } else if headers {
+        HEADERS
+    } else if line {
+        LINE
+    } else {
+        0
+    }
+}
+
+impl Transaction for HttpTx {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn progress(&self) -> [u8; 2] {
+        [
+            level(self.request_line_done, self.request_headers_done, self.request_complete),
+            level(self.response_line_done, self.response_headers_done, self.response_complete),
+        ]
+    }
+
+    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        get_buffer(BUFFERS, buffer, self, to_server, f)
+    }
+
+    fn write_alert_eve(&self, j: &mut Json<'_>) {
+        super::eve::write_alert_object(j, self);
+    }
+}
+
+impl AppParser for HttpState {
+    fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status {
+        let before = self.txs.next_id;
+        HttpState::parse(self, to_server, data, &mut cx.stats.http);
+        for _ in before..self.txs.next_id {
+            cx.stats.tx(AppProto::Http, true);
+        }
+        Status::Continue
+    }
+
+    fn gap(&mut self, to_server: bool, len: u64, cx: &mut ParseCx<'_>) -> Status {
+        HttpState::gap(self, to_server, len, &mut cx.stats.http);
+        Status::Continue
+    }
+
+    fn eof(&mut self, to_server: bool, cx: &mut ParseCx<'_>) {
+        let before = self.txs.next_id;
+        HttpState::eof(self, to_server, &mut cx.stats.http);
+        for _ in before..self.txs.next_id {
+            cx.stats.tx(AppProto::Http, true);
+        }
+    }
+
+    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
+        self.txs().for_each(|t| f(t));
+    }
+
+    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
+        self.txs().find(|t| t.id == id).map(|t| t as &dyn Transaction)
+    }
+
+    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
+        let mut upto = None;
+        for t in self.txs() {
+            if t.is_complete() && inspected(t.id) {
+                upto = Some(t.id);
+            } else {
+                break;
+            }
+        }
+        let id = upto?;
+        self.free_upto(id);
+        Some(id + 1)
+    }
+}
+
+/// HTTP/1's descriptor.
+pub static PROTOCOL: Protocol = Protocol {
+    proto: AppProto::Http,
+    new_parser: |cfg: &AppConfig| Box::new(HttpState::new(&cfg.http)),
+    buffers: || buffer_infos(BUFFERS),
+    values: Vec::new,
+    payload_buffer: Some(RAW_HEAD),
+    reinspect: false,
+    counters: |s: &AppStats, f| HttpStats::each(&s.http, f),
+};

@@ -1,0 +1,244 @@
+//! The interface between a protocol and the rest of the sensor.
+//!
+//! A protocol is a folder under `sensor/app/` that provides a [`Protocol`] descriptor: how to
+//! make its per-flow parser ([`AppParser`]), the sticky buffers and value keywords its
+//! transactions fill ([`Sticky`], [`ValueKeyword`] rows, kept as data with a description and a
+//! documentation link), and its counters. Detection, the worker, output and metrics see a
+//! protocol only through these traits and rows: they never name one.
+//!
+//! Progress: a transaction reports, per side (to server, to client), how far it got as a small
+//! number ([`PROGRESS_DONE`] is complete); a buffer or keyword names the side and level it needs
+//! before it can be inspected ([`Need`]). Detection inspects a transaction again only when the
+//! progress of the packet's side moved, unless the protocol says its values change without
+//! progress ([`Protocol::reinspect`]).
+
+use std::any::Any;
+
+use super::proto::AppProto;
+use super::stats::AppStats;
+use super::AppConfig;
+use crate::output::eve::Json;
+
+/// Progress of a side that is complete (no more data will change it).
+pub const PROGRESS_DONE: u8 = 3;
+
+/// Which direction(s) a buffer or keyword exists on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// Client to server only.
+    ToServer,
+    /// Server to client only.
+    ToClient,
+    /// Either.
+    Both,
+}
+
+/// The progress a buffer needs before it is inspected, for an inspection in each direction
+/// (index 0: a to-server packet, 1: a to-client packet): which side must have reached which
+/// level. A request field inspected with a response packet needs the request's progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Need(pub [(bool, u8); 2]);
+
+impl Need {
+    /// The request side must be at `level`, whatever the packet's direction.
+    pub const fn request(level: u8) -> Need {
+        Need([(true, level), (true, level)])
+    }
+    /// The response side must be at `level`, whatever the packet's direction.
+    pub const fn response(level: u8) -> Need {
+        Need([(false, level), (false, level)])
+    }
+    /// The packet's own side must be at `level`.
+    pub const fn own(level: u8) -> Need {
+        Need([(true, level), (false, level)])
+    }
+    /// Nothing needed.
+    pub const NONE: Need = Need([(true, 0), (false, 0)]);
+
+    /// Per-side levels needed for an inspection in direction `dir` (0: to server).
+    pub fn levels(self, dir: usize) -> [u8; 2] {
+        let (side_ts, level) = self.0[dir & 1];
+        if side_ts {
+            [level, 0]
+        } else {
+            [0, level]
+        }
+    }
+}
+
+/// Whether `progress` (per side) reaches `need` (per side).
+pub fn reaches(progress: [u8; 2], need: [u8; 2]) -> bool {
+    progress[0] >= need[0] && progress[1] >= need[1]
+}
+
+/// What a parser tells the flow after taking data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Keep sending data.
+    Continue,
+    /// The app layer is over for this flow (encrypted, or the parser cannot go on).
+    Stop,
+}
+
+/// What a parser gets with each call: its settings and the worker's app-layer counters.
+pub struct ParseCx<'a> {
+    /// Settings of every protocol.
+    pub cfg: &'a AppConfig,
+    /// The worker's app-layer counters (each protocol counts in its own part).
+    pub stats: &'a mut AppStats,
+    /// The flow runs over UDP (one datagram per call) rather than TCP.
+    pub udp: bool,
+}
+
+/// A transaction as detection and output see it.
+pub trait Transaction {
+    /// Its id within the flow.
+    fn id(&self) -> u64;
+    /// How far each side got (index 0: to server), up to [`PROGRESS_DONE`].
+    fn progress(&self) -> [u8; 2];
+    /// A one-way transaction (a DNS message) is inspected with packets of its own direction
+    /// only: `Some(to_server)`.
+    fn direction(&self) -> Option<bool> {
+        None
+    }
+    /// Calls `f` with each instance of the protocol's buffer number `buffer` on side
+    /// `to_server` (a multi-buffer gives several, a missing one none) until `f` says stop
+    /// (returns true); returns whether it did.
+    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool;
+    /// Evaluates the protocol's value keyword number `keyword` with its compiled argument on
+    /// side `to_server`; `now_secs` is the packet time.
+    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
+        let _ = (keyword, arg, to_server, now_secs);
+        false
+    }
+    /// Writes the transaction's EVE object (`"http":{...}`) into an alert.
+    fn write_alert_eve(&self, j: &mut Json<'_>);
+}
+
+/// A protocol's per-flow parser.
+pub trait AppParser: std::fmt::Debug + Send {
+    /// In-order bytes of one direction (TCP), or one datagram (UDP).
+    fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status;
+    /// `len` bytes of one direction are missing. The default: the parser cannot resume.
+    fn gap(&mut self, to_server: bool, len: u64, cx: &mut ParseCx<'_>) -> Status {
+        let _ = (to_server, len, cx);
+        Status::Stop
+    }
+    /// One direction ended (FIN, RST or flow end).
+    fn eof(&mut self, to_server: bool, cx: &mut ParseCx<'_>) {
+        let _ = (to_server, cx);
+    }
+    /// Calls `f` with each transaction held, oldest first.
+    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction));
+    /// The transaction with this id, if still held.
+    fn tx(&self, id: u64) -> Option<&dyn Transaction>;
+    /// Frees transactions nothing needs any more; `inspected(id)` says whether detection is
+    /// done with a transaction in both directions. Returns the lowest id still held (so
+    /// per-transaction state of freed ones can go), or `None` when nothing was freed.
+    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64>;
+    /// The rest of the flow is not inspected (encrypted).
+    fn no_inspection(&self) -> bool {
+        false
+    }
+}
+
+/// A compiled value-keyword argument; each keyword's evaluation downcasts to its own type.
+pub type ValueArg = Box<dyn Any + Send + Sync>;
+
+/// What a sticky buffer is, without its getter (the registry's view).
+#[derive(Clone, Copy, Debug)]
+pub struct BufferInfo {
+    /// Name as rules write it (`http.uri`).
+    pub name: &'static str,
+    /// Other names rules may use (`http_uri` as a sticky buffer, ...).
+    pub aliases: &'static [&'static str],
+    /// Directions it exists on.
+    pub side: Side,
+    /// Progress it needs.
+    pub need: Need,
+    /// Several instances per transaction (`dns.query`, `http.request_header`, ...).
+    pub multi: bool,
+    /// Hidden from keyword listings (the buffer behind payload keywords of an app rule).
+    pub internal: bool,
+    /// One line for `picket rules keywords`.
+    pub desc: &'static str,
+    /// Documentation link.
+    pub doc: &'static str,
+}
+
+/// A sticky buffer of a protocol whose transactions are `T`.
+pub struct Sticky<T: ?Sized> {
+    /// What it is.
+    pub info: BufferInfo,
+    /// Calls `f` with each instance on a side until it returns true; returns whether it did.
+    pub get: fn(&T, bool, &mut dyn FnMut(&[u8]) -> bool) -> bool,
+}
+
+/// What a value keyword is, without its evaluation (the registry's view).
+#[derive(Clone, Copy, Debug)]
+pub struct ValueInfo {
+    /// Name as rules write it (`dns.opcode`).
+    pub name: &'static str,
+    /// Other names.
+    pub aliases: &'static [&'static str],
+    /// Whether it takes an argument (false: `keyword;`, true: `keyword:value;`; `None`: either).
+    pub arg: Option<bool>,
+    /// Directions it exists on.
+    pub side: Side,
+    /// Progress it needs.
+    pub need: Need,
+    /// Compiles the argument as written (`None` when the keyword has none).
+    pub parse: fn(Option<&str>) -> Result<ValueArg, String>,
+    /// One line for `picket rules keywords`.
+    pub desc: &'static str,
+    /// Documentation link.
+    pub doc: &'static str,
+}
+
+/// A value keyword of a protocol whose transactions are `T`.
+pub struct ValueKeyword<T: ?Sized> {
+    /// What it is.
+    pub info: ValueInfo,
+    /// Evaluates the compiled argument on a transaction, side and packet time.
+    pub eval: fn(&ValueArg, &T, bool, i64) -> bool,
+}
+
+/// Runs row `i` of a protocol's buffer table on a transaction.
+pub fn get_buffer<T: ?Sized>(rows: &[Sticky<T>], i: u16, tx: &T, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    rows.get(usize::from(i)).is_some_and(|r| (r.get)(tx, to_server, f))
+}
+
+/// Runs row `i` of a protocol's value-keyword table on a transaction.
+pub fn eval_value<T: ?Sized>(rows: &[ValueKeyword<T>], i: u16, arg: &ValueArg, tx: &T, to_server: bool, now: i64) -> bool {
+    rows.get(usize::from(i)).is_some_and(|r| (r.eval)(arg, tx, to_server, now))
+}
+
+/// A protocol, as the registry lists it.
+pub struct Protocol {
+    /// Which protocol.
+    pub proto: AppProto,
+    /// A parser for a new flow.
+    pub new_parser: fn(&AppConfig) -> Box<dyn AppParser>,
+    /// Its sticky buffers (index: the buffer number [`Transaction::buffer`] takes).
+    pub buffers: fn() -> Vec<BufferInfo>,
+    /// Its value keywords (index: the number [`Transaction::value`] takes).
+    pub values: fn() -> Vec<ValueInfo>,
+    /// The buffer that payload keywords of an app-layer rule of this protocol inspect
+    /// (HTTP: the message head as sent); `None`: the packet's payload.
+    pub payload_buffer: Option<&'static str>,
+    /// Values change while a transaction's progress stays (a TLS handshake): inspect again
+    /// with every packet.
+    pub reinspect: bool,
+    /// Lists its counters from the worker's app-layer counters: (field, help, value).
+    pub counters: fn(&AppStats, &mut dyn FnMut(&'static str, &'static str, u64)),
+}
+
+/// Table rows of a protocol's buffers, without their getters.
+pub fn buffer_infos<T: ?Sized>(rows: &[Sticky<T>]) -> Vec<BufferInfo> {
+    rows.iter().map(|r| r.info).collect()
+}
+
+/// Table rows of a protocol's value keywords, without their evaluations.
+pub fn value_infos<T: ?Sized>(rows: &[ValueKeyword<T>]) -> Vec<ValueInfo> {
+    rows.iter().map(|r| r.info).collect()
+}

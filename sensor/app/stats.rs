@@ -1,0 +1,136 @@
+//! App-layer counters of one worker: flows and transactions per protocol, protocol
+//! identification, and each parsed protocol's own counters, kept as plain integers and named
+//! for the metrics table by [`AppStats::each`].
+
+use super::identify::DetectStats;
+use super::proto::AppProto;
+
+/// Defines a protocol's counter struct: plain `u64` fields, each with a help line, and a way to
+/// list them (`name`, help, value) for metrics and to hand per-flow counts over to the worker's.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! app_counters {
+    ($(#[$m:meta])* $vis:vis struct $name:ident { $( $(#[doc = $doc:literal])+ $field:ident, )* }) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        $vis struct $name {
+            $( $(#[doc = $doc])+ pub $field: u64, )*
+        }
+
+        impl $name {
+            /// Each counter: field name, help, value.
+            pub fn each(&self, f: &mut dyn FnMut(&'static str, &'static str, u64)) {
+                $( f(stringify!($field), concat!($($doc),+).trim(), self.$field); )*
+            }
+
+            /// Adds these counts into `total` and zeroes them (a per-flow tally handed over).
+            pub fn drain_into(&mut self, total: &mut $name) {
+                $( total.$field += std::mem::take(&mut self.$field); )*
+            }
+        }
+    };
+}
+
+/// Number of protocols in [`AppProto::ALL`].
+pub const PROTOS: usize = AppProto::ALL.len();
+
+/// Generic app-layer counters (not tied to one protocol).
+#[derive(Clone, Debug, Default)]
+pub struct GenericStats {
+    /// Flows whose protocol was decided, per protocol and transport (index: [`AppProto::index`],
+    /// then 0 TCP / 1 UDP). `Failed` counts flows detection gave up on.
+    pub flows: Vec<[u64; 2]>,
+    /// Transactions created, per protocol and transport.
+    pub txs: Vec<[u64; 2]>,
+    /// Flows whose app layer stopped at a gap its parser cannot cross.
+    pub gap_stops: u64,
+}
+
+/// A worker's app-layer counters.
+#[derive(Clone, Debug, Default)]
+pub struct AppStats {
+    /// Protocol identification.
+    pub identify: DetectStats,
+    /// Flows, transactions, detection state.
+    pub generic: GenericStats,
+    /// HTTP/1.
+    pub http: super::http::HttpStats,
+    /// DNS.
+    pub dns: super::dns::DnsStats,
+    /// TLS.
+    pub tls: super::tls::TlsStats,
+}
+
+/// How a counter combines across threads (the metrics table's `Sum`).
+impl AppStats {
+    /// Counts a transaction of `proto` over TCP or UDP.
+    pub fn tx(&mut self, proto: AppProto, tcp: bool) {
+        self.generic.txs.resize(PROTOS, [0; 2]);
+        if let Some(slot) = self.generic.txs.get_mut(proto.index()) {
+            slot[usize::from(!tcp)] += 1;
+        }
+    }
+
+    /// Counts a flow whose protocol was decided.
+    pub fn flow(&mut self, proto: AppProto, tcp: bool) {
+        self.generic.flows.resize(PROTOS, [0; 2]);
+        if let Some(slot) = self.generic.flows.get_mut(proto.index()) {
+            slot[usize::from(!tcp)] += 1;
+        }
+    }
+
+    /// Each counter as (dotted name, help, value), in a fixed order: the metrics table of the
+    /// app layer. Names of Suricata's own counters (`app_layer.flow.*`, `app_layer.tx.*`)
+    /// are Suricata's; the rest are under `app.`. With `names` false the names and helps
+    /// passed are empty (publishing values only, at every batch).
+    pub fn each(&self, names: bool, f: &mut dyn FnMut(&str, &str, u64)) {
+        let mut name = String::new();
+        let named = |name: &mut String, parts: &[&str]| {
+            name.clear();
+            if names {
+                parts.iter().for_each(|p| name.push_str(p));
+            }
+        };
+        for &p in AppProto::ALL {
+            if p == AppProto::Unknown {
+                continue;
+            }
+            let (t, u) = p.transports();
+            for (tcp, on) in [(true, t), (false, u)] {
+                if !on {
+                    continue;
+                }
+                let i = p.index();
+                let d = usize::from(!tcp);
+                let suffix = if names { p.counter_name(tcp) } else { String::new() };
+                let flows = self.generic.flows.get(i).map_or(0, |x| x[d]);
+                named(&mut name, &["app_layer.flow.", &suffix]);
+                f(&name, "flows whose app-layer protocol was decided as this one (failed: none found)", flows);
+                if super::registry::protocol(p).is_some() {
+                    let txs = self.generic.txs.get(i).map_or(0, |x| x[d]);
+                    named(&mut name, &["app_layer.tx.", &suffix]);
+                    f(&name, "app-layer transactions of this protocol", txs);
+                }
+            }
+        }
+        let id = &self.identify;
+        f(
+            "app.identify.probe_bytes_exhausted",
+            "directions that gave up protocol identification after 256 bytes still undecided",
+            id.probe_bytes_exhausted,
+        );
+        f(
+            "app.identify.direction_mismatch",
+            "flows whose two directions were identified as different protocols (the first is kept)",
+            id.direction_mismatch,
+        );
+        f("app.gap_stops", "flows whose app layer stopped at a stream gap its parser cannot cross", self.generic.gap_stops);
+        for proto in super::registry::protocols() {
+            let pname = proto.proto.name();
+            (proto.counters)(self, &mut |field, help, v| {
+                named(&mut name, &["app.", pname, ".", field]);
+                f(&name, help, v);
+            });
+        }
+    }
+}
