@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use picket::app::detect::{probe, DetectStats, ProtoDetect};
+use picket::app::identify::{probe, DetectStats, ProtoDetect};
 use picket::app::dns::{parse_message, probe_tcp, probe_udp, DnsState};
 use picket::output::eve::Json;
 

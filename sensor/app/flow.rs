@@ -114,8 +114,7 @@ impl FlowApp {
     pub fn free_txs(&mut self) {
         let FlowApp { parser, insp, .. } = self;
         let Some(parser) = parser.as_mut() else { return };
-        let inspected =
-            |id: u64| insp.iter().find(|x| x.tx == id).is_some_and(|x| x.seen == [super::PROGRESS_DONE; 2]);
+        let inspected = |id: u64| insp.iter().find(|x| x.tx == id).is_some_and(|x| x.seen == [super::PROGRESS_DONE; 2]);
         if let Some(lowest) = parser.free_txs(&inspected) {
             insp.retain(|x| x.tx >= lowest);
         }

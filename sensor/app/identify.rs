@@ -35,8 +35,24 @@ pub fn identifies(p: AppProto) -> bool {
     use AppProto::*;
     matches!(
         p,
-        Http | Tls | Dns | Ssh | Ftp | Smtp | Smb | Dcerpc | Imap | Pop3 | Rfb | Telnet | Rdp | Ldap | Modbus | Pgsql
-            | Dnp3 | Krb5 | Nfs
+        Http | Tls
+            | Dns
+            | Ssh
+            | Ftp
+            | Smtp
+            | Smb
+            | Dcerpc
+            | Imap
+            | Pop3
+            | Rfb
+            | Telnet
+            | Rdp
+            | Ldap
+            | Modbus
+            | Pgsql
+            | Dnp3
+            | Krb5
+            | Nfs
     )
 }
 
@@ -701,7 +717,6 @@ mod tests {
     fn tcp(to_server: bool, b: &[u8]) -> ProbeResult {
         probe(6, to_server, b, 40000, 8080)
     }
-
 
     #[test]
     fn http_requests_and_responses_on_any_port() {

@@ -204,12 +204,25 @@ pub struct ValueKeyword<T: ?Sized> {
 }
 
 /// Runs row `i` of a protocol's buffer table on a transaction.
-pub fn get_buffer<T: ?Sized>(rows: &[Sticky<T>], i: u16, tx: &T, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+pub fn get_buffer<T: ?Sized>(
+    rows: &[Sticky<T>],
+    i: u16,
+    tx: &T,
+    to_server: bool,
+    f: &mut dyn FnMut(&[u8]) -> bool,
+) -> bool {
     rows.get(usize::from(i)).is_some_and(|r| (r.get)(tx, to_server, f))
 }
 
 /// Runs row `i` of a protocol's value-keyword table on a transaction.
-pub fn eval_value<T: ?Sized>(rows: &[ValueKeyword<T>], i: u16, arg: &ValueArg, tx: &T, to_server: bool, now: i64) -> bool {
+pub fn eval_value<T: ?Sized>(
+    rows: &[ValueKeyword<T>],
+    i: u16,
+    arg: &ValueArg,
+    tx: &T,
+    to_server: bool,
+    now: i64,
+) -> bool {
     rows.get(usize::from(i)).is_some_and(|r| (r.eval)(arg, tx, to_server, now))
 }
 

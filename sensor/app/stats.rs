@@ -124,7 +124,11 @@ impl AppStats {
             "flows whose two directions were identified as different protocols (the first is kept)",
             id.direction_mismatch,
         );
-        f("app.gap_stops", "flows whose app layer stopped at a stream gap its parser cannot cross", self.generic.gap_stops);
+        f(
+            "app.gap_stops",
+            "flows whose app layer stopped at a stream gap its parser cannot cross",
+            self.generic.gap_stops,
+        );
         for proto in super::registry::protocols() {
             let pname = proto.proto.name();
             (proto.counters)(self, &mut |field, help, v| {

@@ -176,7 +176,8 @@ fn protocols_of(r: &Rule) -> Result<Vec<AppProto>, String> {
         }
     }
     for (name, _) in &r.app_values {
-        let have: Vec<AppProto> = reg.values_named(name).iter().filter_map(|&id| reg.value(id)).map(|d| d.proto).collect();
+        let have: Vec<AppProto> =
+            reg.values_named(name).iter().filter_map(|&id| reg.value(id)).map(|d| d.proto).collect();
         if have.is_empty() {
             return Err(format!("keyword {name}"));
         }

@@ -86,7 +86,6 @@ pub struct CompiledRule {
     pending_app: Vec<app::Compiled>,
 }
 
-
 /// Where a rule's payload keywords are inspected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Insp {
@@ -829,8 +828,11 @@ impl RuleCompiler {
                     .iter()
                     .find(|b| b.buffer == Buffer::Payload && !cr.is_app)
                     .and_then(|l| verify::compile_with_dsize(l, dsize).ok());
-                let pending_app =
-                    if cr.is_app { app::compile_rule(&cr.rule, xf_index, xforms).unwrap_or_default() } else { Vec::new() };
+                let pending_app = if cr.is_app {
+                    app::compile_rule(&cr.rule, xf_index, xforms).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let mut sw = CompiledRule {
                     rule: cr.rule.clone(),
                     payload,
@@ -889,8 +891,11 @@ impl RuleCompiler {
             }
         }
         // In bounds: ar.rule is set to an index of rules just above.
-        let mut with_fp: Vec<u32> =
-            app_rules.iter().filter(|(ar, fp)| fp.is_some() && !rules[ar.rule as usize].swapped).map(|(ar, _)| ar.rule).collect();
+        let mut with_fp: Vec<u32> = app_rules
+            .iter()
+            .filter(|(ar, fp)| fp.is_some() && !rules[ar.rule as usize].swapped)
+            .map(|(ar, _)| ar.rule)
+            .collect();
         with_fp.dedup();
         let app_fast = with_fp.len();
         let mut app_errors = Vec::new();

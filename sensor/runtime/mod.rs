@@ -5,8 +5,10 @@
 //! workers decode the rest and own their flows, one output thread owns the EVE sink;
 //! bounded channels between them, so memory is bounded and back-pressure is explicit.
 
+pub mod batch;
 pub mod bench;
 pub mod ingest;
+mod inspect;
 pub mod live;
 pub mod replay;
 pub mod worker;

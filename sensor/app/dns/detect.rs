@@ -70,7 +70,11 @@ fn parse_rrtype(v: Option<&str>) -> Result<ValueArg, String> {
     Ok(Box::new(RrType { v: t, index }))
 }
 
-const fn value(name: &'static str, parse: fn(Option<&str>) -> Result<ValueArg, String>, desc: &'static str) -> ValueInfo {
+const fn value(
+    name: &'static str,
+    parse: fn(Option<&str>) -> Result<ValueArg, String>,
+    desc: &'static str,
+) -> ValueInfo {
     ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc: DOC }
 }
 
@@ -85,7 +89,11 @@ pub static VALUES: &[ValueKeyword<Tx>] = &[
         eval: |a, tx, _, _| a.downcast_ref::<Code>().is_some_and(|c| (tx.rcode() == c.v) != c.neg),
     },
     ValueKeyword {
-        info: value("dns.rrtype", parse_rrtype, "a question (request) or answer (response) type, anywhere, at a position, or all"),
+        info: value(
+            "dns.rrtype",
+            parse_rrtype,
+            "a question (request) or answer (response) type, anywhere, at a position, or all",
+        ),
         eval: |a, tx, _, _| {
             let Some(r) = a.downcast_ref::<RrType>() else { return false };
             let types: Vec<u16> = tx.rrtypes().collect();

@@ -240,4 +240,3 @@ pub fn rcode_string(flags: u16) -> String {
     };
     s.to_string()
 }
-

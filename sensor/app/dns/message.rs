@@ -547,4 +547,3 @@ pub fn probe_tcp(first: &[u8]) -> Probe {
     }
     probe_msg(rest, dlen)
 }
-

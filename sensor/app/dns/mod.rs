@@ -17,7 +17,6 @@
 //! Never: panics or indexes unchecked on message bytes; keeps parsing a TCP direction after a
 //! malformed message (Suricata's parser errors out and stops there too).
 
-
 mod detect;
 mod eve;
 mod message;
@@ -346,4 +345,3 @@ impl DnsState {
         Ok(tx_id)
     }
 }
-

@@ -406,10 +406,8 @@ fn conformance_opcode_notify() {
 fn conformance_dns_query() {
     // dns_query; content:"google"; nocase: one alert.
     let Some(st) = run_pcap(&format!("{SV}/dns/dns-query/dns-detect-query-01/input.pcap")) else { return };
-    let hits = st
-        .txs()
-        .filter(|t| t.query_names().any(|n| n.windows(6).any(|w| w.eq_ignore_ascii_case(b"google"))))
-        .count();
+    let hits =
+        st.txs().filter(|t| t.query_names().any(|n| n.windows(6).any(|w| w.eq_ignore_ascii_case(b"google")))).count();
     assert_eq!(hits, 1);
     // pcre:"/google\.com$/i" on the same buffer: no trailing dot.
     let Some(st) = run_pcap(&format!("{SV}/dns/dns-query/dns-detect-query-04/input.pcap")) else { return };

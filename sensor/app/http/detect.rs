@@ -43,21 +43,70 @@ pub static BUFFERS: &[Sticky<HttpTx>] = &[
     row!("http.user_agent", [], ToServer, Need::request(HEADERS), H::UserAgent, "User-Agent header value"),
     row!("http.referer", ["http_referer"], ToServer, Need::request(HEADERS), H::Referer, "Referer header value"),
     row!("http.accept", ["http_accept"], ToServer, Need::request(HEADERS), H::Accept, "Accept header value"),
-    row!("http.accept_lang", ["http_accept_lang"], ToServer, Need::request(HEADERS), H::AcceptLang, "Accept-Language header value"),
-    row!("http.accept_enc", ["http_accept_enc"], ToServer, Need::request(HEADERS), H::AcceptEnc, "Accept-Encoding header value"),
+    row!(
+        "http.accept_lang",
+        ["http_accept_lang"],
+        ToServer,
+        Need::request(HEADERS),
+        H::AcceptLang,
+        "Accept-Language header value"
+    ),
+    row!(
+        "http.accept_enc",
+        ["http_accept_enc"],
+        ToServer,
+        Need::request(HEADERS),
+        H::AcceptEnc,
+        "Accept-Encoding header value"
+    ),
     row!("http.request_body", [], ToServer, Need::request(PROGRESS_DONE), H::RequestBody, "request body, dechunked"),
     row!("http.stat_code", [], ToClient, Need::response(LINE), H::StatCode, "response status code"),
     row!("http.stat_msg", [], ToClient, Need::response(LINE), H::StatMsg, "response reason phrase"),
-    row!("http.response_line", ["http_response_line"], ToClient, Need::response(LINE), H::ResponseLine, "response status line"),
+    row!(
+        "http.response_line",
+        ["http_response_line"],
+        ToClient,
+        Need::response(LINE),
+        H::ResponseLine,
+        "response status line"
+    ),
     row!("http.location", ["http_location"], ToClient, Need::response(HEADERS), H::Location, "Location header value"),
     row!("http.server", ["http_server"], ToClient, Need::response(HEADERS), H::Server, "Server header value"),
-    row!("http.response_body", [], ToClient, Need::response(PROGRESS_DONE), H::ResponseBody, "response body, dechunked and decompressed"),
+    row!(
+        "http.response_body",
+        [],
+        ToClient,
+        Need::response(PROGRESS_DONE),
+        H::ResponseBody,
+        "response body, dechunked and decompressed"
+    ),
     row!("http.header", [], Both, Need::own(HEADERS), H::Header, "normalised header fields, cookies left out"),
     row!("http.header.raw", [], Both, Need::own(HEADERS), H::HeaderRaw, "header block as sent"),
-    row!("http.header_names", ["http_header_names"], Both, Need::own(HEADERS), H::HeaderNames, "header field names in order"),
+    row!(
+        "http.header_names",
+        ["http_header_names"],
+        Both,
+        Need::own(HEADERS),
+        H::HeaderNames,
+        "header field names in order"
+    ),
     row!("http.cookie", [], Both, Need::own(HEADERS), H::Cookie, "Cookie (request) or Set-Cookie (response) value"),
-    row!("http.content_type", ["http_content_type"], Both, Need::own(HEADERS), H::ContentType, "Content-Type header value"),
-    row!("http.content_len", ["http_content_len"], Both, Need::own(HEADERS), H::ContentLen, "Content-Length header value"),
+    row!(
+        "http.content_type",
+        ["http_content_type"],
+        Both,
+        Need::own(HEADERS),
+        H::ContentType,
+        "Content-Type header value"
+    ),
+    row!(
+        "http.content_len",
+        ["http_content_len"],
+        Both,
+        Need::own(HEADERS),
+        H::ContentLen,
+        "Content-Length header value"
+    ),
     row!("http.connection", ["http_connection"], Both, Need::own(HEADERS), H::Connection, "Connection header value"),
     row!("http.start", ["http_start"], Both, Need::own(HEADERS), H::Start, "first line and header block, normalised"),
     row!("http.protocol", ["http_protocol"], Both, Need::own(LINE), H::Protocol, "request or response protocol"),

@@ -34,7 +34,10 @@ fn str_buf(v: Option<&str>, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
 
 /// TLS's sticky buffers, in the order of their numbers.
 pub static BUFFERS: &[Sticky<TlsState>] = &[
-    Sticky { info: buf("tls.sni", &["tls_sni"], false, "server name of the ClientHello"), get: |t, _, f| t.sni().is_some_and(f) },
+    Sticky {
+        info: buf("tls.sni", &["tls_sni"], false, "server name of the ClientHello"),
+        get: |t, _, f| t.sni().is_some_and(f),
+    },
     Sticky {
         info: buf("tls.cert_subject", &["tls_cert_subject"], true, "subject of the server certificate"),
         get: |t, _, f| str_buf(t.cert_subject(), f),
@@ -48,14 +51,22 @@ pub static BUFFERS: &[Sticky<TlsState>] = &[
         get: |t, _, f| str_buf(t.cert_serial(), f),
     },
     Sticky {
-        info: buf("tls.cert_fingerprint", &["tls_cert_fingerprint"], true, "SHA-1 fingerprint of the server certificate"),
+        info: buf(
+            "tls.cert_fingerprint",
+            &["tls_cert_fingerprint"],
+            true,
+            "SHA-1 fingerprint of the server certificate",
+        ),
         get: |t, _, f| str_buf(t.cert_fingerprint(), f),
     },
     Sticky {
         info: BufferInfo { multi: true, ..buf("tls.certs", &[], true, "each certificate of the server chain, DER") },
         get: |t, _, f| t.server_certs().iter().any(|c| f(c)),
     },
-    Sticky { info: ja("ja3.hash", &["ja3_hash"], false, "JA3 hash of the ClientHello"), get: |t, _, f| str_buf(t.ja3_hash(), f) },
+    Sticky {
+        info: ja("ja3.hash", &["ja3_hash"], false, "JA3 hash of the ClientHello"),
+        get: |t, _, f| str_buf(t.ja3_hash(), f),
+    },
     Sticky {
         info: ja("ja3.string", &["ja3_string"], false, "JA3 string of the ClientHello"),
         get: |t, _, f| str_buf(t.ja3_string(), f),
@@ -305,23 +316,53 @@ pub static VALUES: &[ValueKeyword<TlsState>] = &[
         eval: |a, t, _, _| text_match(a, t.cert_issuer(), true),
     },
     ValueKeyword {
-        info: cert_value("tls.fingerprint", &[], Some(true), parse_text_lower, "server certificate SHA-1 fingerprint equals"),
+        info: cert_value(
+            "tls.fingerprint",
+            &[],
+            Some(true),
+            parse_text_lower,
+            "server certificate SHA-1 fingerprint equals",
+        ),
         eval: |a, t, _, _| text_match(a, t.cert_fingerprint(), false),
     },
     ValueKeyword {
-        info: cert_value("tls_cert_notbefore", &[], Some(true), parse_cert_time, "server certificate validity start compared with a date"),
+        info: cert_value(
+            "tls_cert_notbefore",
+            &[],
+            Some(true),
+            parse_cert_time,
+            "server certificate validity start compared with a date",
+        ),
         eval: |a, t, _, _| cert_time(a, t, false),
     },
     ValueKeyword {
-        info: cert_value("tls_cert_notafter", &[], Some(true), parse_cert_time, "server certificate validity end compared with a date"),
+        info: cert_value(
+            "tls_cert_notafter",
+            &[],
+            Some(true),
+            parse_cert_time,
+            "server certificate validity end compared with a date",
+        ),
         eval: |a, t, _, _| cert_time(a, t, true),
     },
     ValueKeyword {
-        info: cert_value("tls_cert_expired", &["tls.cert_expired"], Some(false), no_arg, "server certificate expired at packet time"),
+        info: cert_value(
+            "tls_cert_expired",
+            &["tls.cert_expired"],
+            Some(false),
+            no_arg,
+            "server certificate expired at packet time",
+        ),
         eval: |_, t, _, now| t.cert().is_some_and(|c| c.not_after < now),
     },
     ValueKeyword {
-        info: cert_value("tls_cert_valid", &["tls.cert_valid"], Some(false), no_arg, "server certificate valid at packet time"),
+        info: cert_value(
+            "tls_cert_valid",
+            &["tls.cert_valid"],
+            Some(false),
+            no_arg,
+            "server certificate valid at packet time",
+        ),
         eval: |_, t, _, now| t.cert().is_some_and(|c| c.not_before <= now && now <= c.not_after),
     },
 ];

@@ -26,14 +26,13 @@ mod extensions;
 #[cfg(test)]
 mod tests;
 
-
 use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
 
+use cert::md5_hex;
 pub use cert::{cert_info, CertInfo};
 pub use detect::PROTOCOL;
-use cert::md5_hex;
-use extensions::{push_list, Extensions};
 pub use extensions::ja3_string;
+use extensions::{push_list, Extensions};
 
 /// Longest record accepted (TLSCiphertext: 2^14 + 2048).
 pub const MAX_RECORD_LEN: usize = 16_384 + 2_048;
@@ -636,7 +635,6 @@ impl TlsState {
             self.ja3s = Some((s, h));
         }
     }
-
 }
 
 /// Suricata's hello-version mapping: 0x0304 and 0x7f01..0x7f0f in the legacy field are
@@ -648,4 +646,3 @@ fn hello_version(v: u16) -> u16 {
         v
     }
 }
-

@@ -1,0 +1,298 @@
+//! The inspection pipeline a worker runs on a packet of a flow, and on the pseudo packets
+//! that stand for a flow's directions when it ends: packet and stream rules, then app-layer
+//! rules on the flow's transactions, with the alerts written as EVE lines.
+//!
+//! Packets and flow ends go through the same two steps ([`Inspector::packet_rules`],
+//! [`Inspector::app_rules`]), so a flow's last stream bytes and transactions are inspected
+//! exactly as live ones are. Never allocates per packet (alerts are formatted into the
+//! worker's output buffer) and never names a protocol.
+
+use super::worker::FlowExt;
+use crate::app::{AppProto, FlowApp};
+use crate::capture::Timestamp;
+use crate::decode::{flags as dflags, Decoded};
+use crate::detect::engine::{DetectEngine, DetectScratch, FlowInfo, StreamData, NO_TX};
+use crate::flow::Flow;
+use crate::metrics::{Counters, C};
+use crate::output::eve::{self, Json};
+use crate::stream::{self, TcpSession, MAX_RAW_BLOCKS};
+
+/// A packet as inspection sees it: its bytes, its decode, its time and position.
+#[derive(Clone, Copy)]
+pub(crate) struct PacketView<'a> {
+    /// The frame (empty for a pseudo packet).
+    pub frame: &'a [u8],
+    /// Its decode.
+    pub d: &'a Decoded,
+    /// Packet time.
+    pub ts: Timestamp,
+    /// Position in the capture (0 for pseudo packets and live capture).
+    pub pcap_cnt: u64,
+    /// Stands for a direction of a flow that ends (no payload of its own).
+    pub pseudo: bool,
+}
+
+/// A TCP packet's stream as detection needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawStream {
+    /// Raw stream data is due for inspection with this packet.
+    pub due: bool,
+    /// The packet's payload went into the stream.
+    pub added: bool,
+    /// A stream-end pseudo packet (the rest of the stream, at flow end).
+    pub pseudo: bool,
+}
+
+/// Detection with its engine, the worker's scratch, and where alerts go.
+pub(crate) struct Inspector<'a> {
+    /// The rules.
+    pub engine: &'a DetectEngine,
+    /// The worker's detection scratch.
+    pub scratch: &'a mut DetectScratch,
+    /// EVE lines waiting for the output thread.
+    pub out: &'a mut Vec<u8>,
+    /// Events in `out`.
+    pub out_events: &'a mut u64,
+}
+
+impl Inspector<'_> {
+    /// Packet and stream rules on a packet of flow `f` (`raw`: the flow's TCP stream has
+    /// data due for inspection with this packet); alerts are written. The flow's detection
+    /// state is reset first when it belongs to an older engine or the engine has more
+    /// flowbits.
+    #[allow(clippy::too_many_arguments)] // the packet, its flow and the stream's request: one call per packet
+    pub fn packet_rules(
+        &mut self,
+        f: &mut Flow<FlowExt>,
+        to_server: bool,
+        pkt: &PacketView<'_>,
+        raw: Option<RawStream>,
+        blocks: &mut Vec<(u64, u64)>,
+        engine_gen: u64,
+        c: &mut Counters,
+    ) {
+        self.fresh_state(f, engine_gen);
+        let info = flow_info(f, to_server);
+        let hash = f.hash;
+        let engine = self.engine;
+        let d = usize::from(!to_server);
+        let FlowExt { tcp, detect, .. } = &mut f.ext;
+        let progress = {
+            let (chunks, n, progress) = match (raw, tcp.as_deref()) {
+                (Some(r), Some(ssn)) if r.due => {
+                    let (ch, n, pr) = raw_chunks(ssn, d, r.pseudo, blocks, c);
+                    (ch, n, Some(pr))
+                }
+                _ => ([&[][..]; MAX_RAW_BLOCKS], 0, None),
+            };
+            let sd = raw.map(|r| StreamData { added: r.added, chunks: &chunks[..n], pseudo: r.pseudo });
+            engine.run(self.scratch, pkt.frame, pkt.d, pkt.ts.secs(), Some((&info, detect, hash)), sd.as_ref(), c);
+            progress
+        };
+        if let Some(ssn) = tcp.as_deref_mut() {
+            if let Some(pr) = progress {
+                ssn.raw_done(d, pr);
+            }
+            if detect.pass {
+                ssn.disable_raw();
+            }
+        }
+        if !self.scratch.alerts.is_empty() {
+            f.alerted = true;
+            let ap = alert_packet(pkt, Some(to_server), &f.ext.app);
+            self.write_alerts(&ap, Some(&*f), c);
+        }
+    }
+
+    /// App-layer rules on the transactions of flow `f` for a packet's direction
+    /// (`finalize`: the flow ends, every transaction is inspected as complete).
+    pub fn app_rules(
+        &mut self,
+        f: &mut Flow<FlowExt>,
+        to_server: bool,
+        pkt: &PacketView<'_>,
+        finalize: bool,
+        engine_gen: u64,
+        c: &mut Counters,
+    ) {
+        if !f.ext.app.proto.is_known() {
+            return;
+        }
+        self.fresh_state(f, engine_gen);
+        let info = flow_info(f, to_server);
+        let hash = f.hash;
+        let ts_secs = pkt.ts.secs();
+        let FlowExt { app, detect, .. } = &mut f.ext;
+        self.engine.run_app(self.scratch, app, pkt.frame, pkt.d, ts_secs, &info, detect, hash, finalize, c);
+        if self.scratch.alerts.is_empty() {
+            return;
+        }
+        f.alerted = true;
+        let f = &*f;
+        let app = &f.ext.app;
+        for a in &self.scratch.alerts {
+            let rule = alert_rule(self.engine, a.rule);
+            let tx = a.tx;
+            let meta = move |j: &mut Json<'_>| {
+                if let Some(t) = app.tx(tx) {
+                    t.write_alert_eve(j);
+                }
+            };
+            let mut ap = alert_packet(pkt, Some(to_server), app);
+            if tx != NO_TX {
+                ap.tx_id = Some(tx);
+                ap.meta = Some(&meta);
+            }
+            eve::alert_event(self.out, &ap, Some(f), &rule);
+            *self.out_events += 1;
+            c.inc(C::DetectAlert);
+        }
+    }
+
+    /// Packet rules on a packet without a flow (not IP, or no key).
+    pub fn flowless(&mut self, pkt: &PacketView<'_>, c: &mut Counters) {
+        self.engine.run(self.scratch, pkt.frame, pkt.d, pkt.ts.secs(), None, None, c);
+        if !self.scratch.alerts.is_empty() {
+            let ap = alert_packet_of(pkt, None, None);
+            self.write_alerts(&ap, None::<&Flow<FlowExt>>, c);
+        }
+    }
+
+    /// What is left of a TCP session's streams at its flow's end (the session is in
+    /// `f.ext.tcp`): each direction due is inspected as a stream-end pseudo packet.
+    pub fn stream_end(
+        &mut self,
+        f: &mut Flow<FlowExt>,
+        due: [bool; 2],
+        blocks: &mut Vec<(u64, u64)>,
+        engine_gen: u64,
+        c: &mut Counters,
+    ) {
+        for (d, &due) in due.iter().enumerate() {
+            if !due || f.ext.detect.pass || f.ext.app.no_inspection {
+                continue;
+            }
+            c.inc(C::TcpPseudo);
+            let to_server = d == 0;
+            let dd = pseudo_decoded(f, to_server);
+            let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
+            let raw = RawStream { due: true, added: false, pseudo: true };
+            self.packet_rules(f, to_server, &pkt, Some(raw), blocks, engine_gen, c);
+        }
+    }
+
+    /// Transactions left when a TCP flow ends: inspected as complete (Suricata's flow-end
+    /// pseudo packets), both directions.
+    pub fn app_end(&mut self, f: &mut Flow<FlowExt>, engine_gen: u64, c: &mut Counters) {
+        if !f.ext.app.proto.is_known() || f.ext.detect.pass || f.key.proto != crate::decode::proto::TCP {
+            return;
+        }
+        for to_server in [true, false] {
+            let dd = pseudo_decoded(f, to_server);
+            let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
+            self.app_rules(f, to_server, &pkt, true, engine_gen, c);
+        }
+    }
+
+    fn fresh_state(&mut self, f: &mut Flow<FlowExt>, engine_gen: u64) {
+        if f.ext.detect.bits.len() * 64 < self.engine.flowbits || f.ext.detect_gen != engine_gen {
+            f.ext.detect = self.engine.new_flow_state();
+            f.ext.detect_gen = engine_gen;
+        }
+    }
+
+    fn write_alerts(&mut self, ap: &eve::AlertPacket<'_>, flow: Option<&Flow<FlowExt>>, c: &mut Counters) {
+        for a in &self.scratch.alerts {
+            let rule = alert_rule(self.engine, a.rule);
+            eve::alert_event(self.out, ap, flow, &rule);
+            *self.out_events += 1;
+            c.inc(C::DetectAlert);
+        }
+    }
+}
+
+/// What detection needs to know about a flow for a packet of one direction.
+fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
+    FlowInfo {
+        to_server,
+        state: f.state,
+        tcp_established: f.tcp_established,
+        app_proto: f.ext.app.proto,
+        no_payload: f.ext.app.no_inspection,
+        stream_size: f.ext.tcp.as_ref().map(|s| {
+            let size = |d: &stream::Dir| d.next_seq.wrapping_sub(d.isn);
+            [size(&s.dirs[0]), size(&s.dirs[1])]
+        }),
+    }
+}
+
+fn alert_packet<'a>(pkt: &PacketView<'a>, to_server: Option<bool>, app: &FlowApp) -> eve::AlertPacket<'a> {
+    let app_proto = match app.proto {
+        AppProto::Unknown => None,
+        p => Some(p.name()),
+    };
+    alert_packet_of(pkt, to_server, app_proto)
+}
+
+fn alert_packet_of<'a>(
+    pkt: &PacketView<'a>,
+    to_server: Option<bool>,
+    app_proto: Option<&'a str>,
+) -> eve::AlertPacket<'a> {
+    eve::AlertPacket {
+        ts: pkt.ts,
+        d: pkt.d,
+        pcap_cnt: pkt.pcap_cnt,
+        to_server,
+        pseudo: pkt.pseudo,
+        app_proto,
+        tx_id: None,
+        meta: None,
+    }
+}
+
+/// The rule part of an alert event.
+fn alert_rule(engine: &DetectEngine, rn: u32) -> eve::AlertRule<'_> {
+    // In bounds: alerts name rules of this engine (indexes of engine.rules).
+    let cr = &engine.rules[rn as usize];
+    eve::AlertRule { action: cr.rule.action.eve_name(), gid: cr.rule.gid, sid: cr.rule.sid, rest_json: &cr.alert_json }
+}
+
+/// The raw stream blocks of direction `d` due for inspection, as slices of the session's
+/// data, with their count and the raw progress to record once detection ran on them.
+fn raw_chunks<'s>(
+    ssn: &'s TcpSession,
+    d: usize,
+    eof: bool,
+    blocks: &mut Vec<(u64, u64)>,
+    c: &mut Counters,
+) -> ([&'s [u8]; MAX_RAW_BLOCKS], usize, u64) {
+    let progress = stream::raw_blocks(ssn, d, eof, blocks);
+    let mut chunks: [&[u8]; MAX_RAW_BLOCKS] = [&[]; MAX_RAW_BLOCKS];
+    let n = blocks.len().min(MAX_RAW_BLOCKS);
+    for (slot, &(o, l)) in chunks.iter_mut().zip(blocks.iter()) {
+        *slot = ssn.bytes(d, o, l);
+    }
+    c.add(C::StreamRawInspections, n as u64);
+    (chunks, n, progress)
+}
+
+/// A packet standing for a flow's direction at its end (Suricata's stream-end pseudo packet).
+fn pseudo_decoded(f: &Flow<FlowExt>, to_server: bool) -> Decoded {
+    let t = &f.tuple;
+    let (src, dst, sp, dp) = if to_server { (t.src, t.dst, t.sp, t.dp) } else { (t.dst, t.src, t.dp, t.sp) };
+    let fam = if f.key.family == 6 { dflags::IPV6 } else { dflags::IPV4 };
+    Decoded {
+        flags: fam | dflags::L4,
+        src,
+        dst,
+        sp,
+        dp,
+        proto: crate::decode::proto::TCP,
+        tcp_flags: 0x10,
+        depth: f.key.depth,
+        vlan: f.key.vlan,
+        vlan_n: f.key.vlan.iter().filter(|&&v| v != 0).count() as u8,
+        ..Decoded::default()
+    }
+}
