@@ -62,7 +62,8 @@ impl PnetSource {
         };
         #[cfg(target_os = "linux")]
         let (linktype, fd) = {
-            use super::afpacket::{compile_filter, linktype_of, sys, Interface};
+            use super::afpacket::{compile_filter, linktype_of, Interface};
+            use crate::sys;
             use std::os::fd::{AsRawFd, IntoRawFd};
             let ifc = Interface::lookup(name)?;
             let sock = sys::packet_socket().map_err(|e| format!("{name}: cannot open a packet socket: {e}"))?;
@@ -109,7 +110,7 @@ impl PnetSource {
     /// Kernel counters (packets, drops), accumulated over reads (Linux; zero elsewhere).
     pub fn kernel_stats(&mut self) -> (u64, u64) {
         #[cfg(target_os = "linux")]
-        if let Ok((p, d, _)) = super::afpacket::sys::packet_stats(self.fd) {
+        if let Ok((p, d, _)) = crate::sys::packet_stats(self.fd) {
             self.stats.0 += p as u64;
             self.stats.1 += d as u64;
         }

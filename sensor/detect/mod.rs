@@ -61,7 +61,7 @@ pub fn load_engine(paths: &[PathBuf], cfg: &Config) -> (engine::DetectEngine, Lo
     let compile_secs = (t1.elapsed() + compile_in_parse).as_secs_f64();
     // Parsing and compiling leave freed, fragmented heap behind (rule texts, parse trees,
     // pattern lists, compiler scratch); hand those pages back before packets flow.
-    crate::capture::afpacket::sys::release_free_memory();
+    crate::sys::release_free_memory();
     let mut cache = db_cache.map(|c| c.stats()).unwrap_or_default();
     cache.warnings.splice(0..0, warning);
     (eng, LoadReport { files, parse_secs, compile_secs, cache })

@@ -597,10 +597,10 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     #[cfg(target_os = "linux")]
     if !cfg.daemon.user.is_empty() {
         let (uid, gid) = resolve_ids(&cfg.daemon.user, &cfg.daemon.group).map_err(anyhow::Error::msg)?;
-        crate::capture::afpacket::sys::drop_privileges(Some((uid, gid)), &[])
+        crate::sys::drop_privileges(Some((uid, gid)), &[])
             .map_err(|e| anyhow::anyhow!("cannot drop privileges to {}: {e}", cfg.daemon.user))?;
         log.info(&format!("running as {} (uid {uid}, gid {gid}) with no capabilities", cfg.daemon.user));
-    } else if crate::capture::afpacket::sys::geteuid() == 0 {
+    } else if crate::sys::geteuid() == 0 {
         log.warn("running as root: set daemon.user to drop privileges once the capture is open");
     }
 
@@ -902,7 +902,7 @@ fn reload(opts: &LiveOptions, cfg: &Config, sh: &Shared, ctl: &mut Counters, log
     let freed = old.map(|w| w.strong_count() == 0).unwrap_or(true);
     #[cfg(target_os = "linux")]
     if freed {
-        crate::capture::afpacket::sys::release_free_memory();
+        crate::sys::release_free_memory();
     }
     let peak = peak.load(Ordering::Relaxed).max(rss_bytes());
     ctl.inc(C::DetectReloads);
