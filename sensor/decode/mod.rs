@@ -245,8 +245,10 @@ pub mod proto {
     pub const SCTP: u8 = 132;
 }
 
-/// Decoder settings (which UDP tunnels to follow).
-#[derive(Clone, Debug)]
+/// Decoder settings (which UDP tunnels to follow): also the `[decoder]` section of the
+/// configuration file.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Decoder {
     /// Follow Teredo (IPv6 in UDP) on this port (0 = off). Suricata default: 3544.
     pub teredo_port: u16,

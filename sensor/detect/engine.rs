@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+use super::EngineKind;
 use crate::app::detect::AppProto;
 use crate::app::flow::{FlowApp, Parser, TxInsp, MAX_INSP};
-use crate::config::EngineKind;
 use crate::decode::{flags as dflags, proto, Decoded};
 use crate::detect::app::{self, bits as app_bits, AppRule, AppSet, TxRef};
 use crate::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};

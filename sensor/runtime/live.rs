@@ -517,7 +517,7 @@ fn load_rules(paths: &[PathBuf], cfg: &Config) -> anyhow::Result<Option<DetectEn
             anyhow::bail!("{}: rules path does not exist", p.display());
         }
     }
-    let (engine, _report) = crate::detect::load_engine(paths, cfg);
+    let (engine, _report) = crate::detect::load_engine(paths, &cfg.detect, &cfg.vars);
     if engine.stats.loaded == 0 && !engine.errors.is_empty() {
         anyhow::bail!("no rule could be loaded ({} not usable; see `picket rules check`)", engine.errors.len());
     }
@@ -618,10 +618,8 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
         );
         writer.counters.merge(&sc);
     }
-    let spool_dir = (!cfg.output.spool_dir.is_empty()).then(|| PathBuf::from(&cfg.output.spool_dir));
     let (rl, rf, rs) = engine.as_ref().map(|e| (e.stats.loaded, e.stats.failed, e.stats.skipped)).unwrap_or((0, 0, 0));
-    let hub =
-        Arc::new(MetricsHub::new(nworkers, rl as u64).with_spool(spool_dir).with_rule_errors(rf as u64, rs as u64));
+    let hub = Arc::new(MetricsHub::new(nworkers, rl as u64).with_rule_errors(rf as u64, rs as u64));
     let _server = if cfg.metrics.listen.is_empty() {
         None
     } else {
@@ -936,7 +934,7 @@ mod tests {
         let s = EngineSlot::new(None);
         assert_eq!(s.current().0, 1);
         let cfg = Config::default();
-        let (e, _) = crate::detect::load_engine(&[], &cfg);
+        let (e, _) = crate::detect::load_engine(&[], &cfg.detect, &cfg.vars);
         assert_eq!(s.swap(Arc::new(e)), 2);
         assert!(s.current().1.is_some());
     }

@@ -19,7 +19,7 @@ use bytes::{Bytes, BytesMut};
 use super::{CaptureWarning, FrameRef, LinkType, PacketSource, Timestamp};
 use crate::sys;
 
-pub use crate::config::FanoutMode;
+pub use super::FanoutMode;
 
 fn fanout_code(m: FanoutMode) -> u16 {
     match m {
