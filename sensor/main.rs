@@ -431,7 +431,7 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     let server = match &a.metrics_listen {
         Some(addr) => {
-            let srv = picket::metrics::http::serve(addr, hub.clone())?;
+            let srv = picket::metrics::endpoint::serve(addr, hub.clone())?;
             eprintln!("picket: metrics on http://{}/metrics", srv.addr);
             Some(srv)
         }

@@ -54,12 +54,6 @@ impl PnetSource {
             .into_iter()
             .find(|i| i.name == name)
             .ok_or_else(|| format!("{name}: no such interface"))?;
-        let mut cfg = pnet_datalink::Config {
-            read_timeout: Some(READ_TIMEOUT),
-            read_buffer_size: 65_536 + 64,
-            promiscuous: o.promiscuous,
-            ..Default::default()
-        };
         #[cfg(target_os = "linux")]
         let (linktype, fd) = {
             use super::afpacket::{compile_filter, linktype_of, Interface};
@@ -74,7 +68,6 @@ impl PnetSource {
                     .map_err(|e| format!("{name}: cannot attach the BPF filter: {e}"))?;
             }
             let fd = sock.into_raw_fd(); // pnet owns and closes it from here on
-            cfg.socket_fd = Some(fd);
             (linktype_of(name), fd)
         };
         #[cfg(not(target_os = "linux"))]
@@ -83,6 +76,14 @@ impl PnetSource {
                 return Err("capture.bpf_filter: not supported by the pnet method on this system".into());
             }
             LinkType::ETHERNET
+        };
+        let cfg = pnet_datalink::Config {
+            read_timeout: Some(READ_TIMEOUT),
+            read_buffer_size: 65_536 + 64,
+            promiscuous: o.promiscuous,
+            #[cfg(target_os = "linux")]
+            socket_fd: Some(fd),
+            ..Default::default()
         };
         let rx = match pnet_datalink::channel(&iface, cfg) {
             Ok(Channel::Ethernet(_tx, rx)) => rx,

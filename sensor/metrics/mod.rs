@@ -9,7 +9,7 @@
 //! Never: allocates or panics on the hot path.
 
 mod config;
-pub mod http;
+pub mod endpoint;
 pub mod prom;
 
 use serde_json::{Map, Value};
