@@ -6,6 +6,7 @@
 //! bounded channels between them, so memory is bounded and back-pressure is explicit.
 
 pub mod bench;
+pub(crate) mod dispatch;
 pub mod ingest;
 pub mod live;
 pub mod replay;

@@ -17,8 +17,8 @@ use crate::detect::engine::DetectEngine;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
 use crate::output::EveWriter;
+use crate::runtime::dispatch::Dispatch;
 use crate::runtime::ingest::Ingest;
-use crate::runtime::replay::Dispatch;
 use crate::runtime::worker::{Batch, Item, Worker};
 
 /// What the threads of a live run share.
