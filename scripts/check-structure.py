@@ -12,10 +12,12 @@
    `#[cfg(test)] mod x;` are skipped, and `#[cfg(test)]` items inside a file (the unit tests
    at its bottom, as style.md asks) are not counted in its length.
 3. No function over 120 lines outside tests (from the `fn` line to its closing brace).
-4. Report-only: protocol names (http, dns, tls, smb, ...) as module paths or in type names
+4. `unsafe` only under sensor/sys/, and every `unsafe` block or impl there with a
+   `// SAFETY:` comment on one of the three lines above it (or on its own line).
+5. Report-only: protocol names (http, dns, tls, smb, ...) as module paths or in type names
    under sensor/detect/, sensor/runtime/, sensor/output/. Strings and comments do not count.
 
-Exit status: 0 when 1-3 hold, 1 when any of them is violated, 2 on a usage error. Check 4
+Exit status: 0 when 1-4 hold, 1 when any of them is violated, 2 on a usage error. Check 5
 only prints (it becomes a failure once the app layer is a set of plug-ins).
 The script is a plain tokenizer (comments, strings, raw strings, char literals and lifetimes
 are told apart), not a Rust parser: macro-generated paths are not seen.
@@ -414,6 +416,26 @@ def protocol_mentions(path, toks, regions):
     return out
 
 
+def unsafe_uses(path, src, toks, regions):
+    """(line, why) for each `unsafe` outside sensor/sys/ or without a SAFETY comment."""
+    out = []
+    lines = src.split("\n")
+    in_sys = os.sep + "sys" + os.sep in path or path.startswith("sensor" + os.sep + "sys" + os.sep)
+    for i, (k, t, line) in enumerate(toks):
+        if k != "id" or t != "unsafe":
+            continue
+        nxt = toks[i + 1][1] if i + 1 < len(toks) else ""
+        if nxt == "fn" or (nxt == "extern"):
+            continue  # declarations: the calls are what must be justified
+        if not in_sys:
+            out.append((line, "unsafe outside sensor/sys/"))
+            continue
+        window = lines[max(0, line - 4):line]
+        if not any("SAFETY:" in w for w in window):
+            out.append((line, "no `// SAFETY:` comment above it"))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sensor"))
@@ -470,6 +492,16 @@ def main():
     failed |= bool(longf)
     if not longf:
         print("  none")
+
+    print("== unsafe code (only in sensor/sys/, each with a SAFETY line)")
+    bad = []
+    for p, m, t, s, k, r in files:
+        bad += [(p, ln, why) for ln, why in unsafe_uses(p, s, k, r)]
+    for p, ln, why in bad:
+        print(f"  UNSAFE {p}:{ln}: {why}")
+    failed |= bool(bad)
+    if not bad:
+        print("  ok")
 
     print("== protocol names under " + ", ".join(f"sensor/{d}/" for d in PROTOCOL_DIRS) + " (report only)")
     mentions = []
