@@ -21,7 +21,7 @@ fn bench(c: &mut Criterion) {
     let mut config = Config::default();
     // The benchmark measures the pipeline, not the disk: no database cache either way.
     config.detect.cache_dir = String::new();
-    let (engine, _) = load_engine(&[rules], &config);
+    let (engine, _) = load_engine(&[rules], &config.detect, &config.vars);
     let engine = Arc::new(engine);
 
     let mut g = c.benchmark_group("pipeline_mix");

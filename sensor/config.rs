@@ -5,11 +5,25 @@
 //! [`Config::default`]. `--set key=value` overrides by dotted path: the key must exist (or be
 //! under `vars.address` / `vars.port`, which hold user-defined names), and the value is read
 //! with the type of that key, so `--set stream.midstream=yes` is refused with the reason.
+//!
+//! Each stage owns the type of its section (`capture::CaptureConfig`, `flow::FlowConfig`,
+//! `stream::StreamSection`, ...) and checks its own values (`validate`); this file composes
+//! them, keeps the sections of the runtime itself (`[runtime]`, `[daemon]`), and re-exports
+//! the section types so that users of the library find them in one place. Stages never import
+//! this module (scripts/check-structure.py checks that no import cycle exists).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::capture::{CaptureConfig, CaptureMethod, ChecksumMode, FanoutMode};
+pub use crate::defrag::{DefragConfig, DefragPolicy};
+pub use crate::detect::{DetectConfig, EngineKind};
+pub use crate::flow::{FlowConfig, FlowTimeouts, TimeoutConfig};
+pub use crate::metrics::MetricsConfig;
+pub use crate::output::{OutputConfig, SpoolPolicy};
+pub use crate::rule::VarsConfig;
+pub use crate::stream::StreamSection;
 
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,13 +34,13 @@ pub struct Config {
     /// Threads and queues.
     pub runtime: RuntimeConfig,
     /// Decoder options (tunnels).
-    pub decoder: DecoderConfig,
+    pub decoder: crate::decode::Decoder,
     /// Flow tracking.
     pub flow: FlowConfig,
     /// IP fragment reassembly.
     pub defrag: DefragConfig,
     /// TCP stream tracking and reassembly.
-    pub stream: StreamConfig,
+    pub stream: StreamSection,
     /// Application-layer parsers.
     pub app: AppConfig,
     /// Detection engine.
@@ -46,111 +60,16 @@ impl Default for Config {
         Config {
             capture: CaptureConfig::default(),
             runtime: RuntimeConfig::default(),
-            decoder: DecoderConfig::default(),
+            decoder: crate::decode::Decoder::default(),
             flow: FlowConfig::default(),
             defrag: DefragConfig::default(),
-            stream: StreamConfig::default(),
+            stream: StreamSection::default(),
             app: AppConfig::default(),
             detect: DetectConfig::default(),
             vars: VarsConfig::default(),
             output: OutputConfig::default(),
             metrics: MetricsConfig::default(),
             daemon: DaemonConfig::default(),
-        }
-    }
-}
-
-/// Checksum validation mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChecksumMode {
-    /// Validate until the first packets show offloaded checksums (Suricata's default).
-    Auto,
-    /// Always validate.
-    All,
-    /// Never validate.
-    None,
-}
-
-/// `[capture]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CaptureConfig {
-    /// `auto`, `all` or `none` (Suricata's `-k`).
-    pub checksum_validation: ChecksumMode,
-    // ---- live capture (picket run) ----
-    /// Live capture method: `afpacket` (Linux TPACKET_V3 rings with fanout) or `pnet`.
-    pub method: CaptureMethod,
-    /// Interfaces to capture on (`--interface` adds to them).
-    pub interfaces: Vec<String>,
-    /// tcpdump filter expression compiled by libpcap and run in the kernel ("" = all).
-    pub bpf_filter: String,
-    /// Bytes kept of each frame (262144 = whole frames).
-    pub snaplen: u32,
-    /// Put the interfaces in promiscuous mode.
-    pub promiscuous: bool,
-    /// AF_PACKET: bytes per ring block (a multiple of 4096, at least snaplen + 64 or 64 KiB).
-    pub ring_block_bytes: u32,
-    /// AF_PACKET: blocks per ring (one ring per worker and interface).
-    pub ring_blocks: u32,
-    /// AF_PACKET: milliseconds after which a block that is not full is handed over.
-    pub ring_block_timeout_ms: u32,
-    /// AF_PACKET fanout mode: `hash` (flows stay on one worker), `lb`, `cpu`, `rollover`,
-    /// `random`, `queue_mapping`.
-    pub fanout_mode: FanoutMode,
-    /// AF_PACKET: let the kernel reassemble IPv4 fragments before hashing.
-    pub fanout_defrag: bool,
-    /// AF_PACKET fanout group id (0 = derived from the process id).
-    pub fanout_group: u16,
-    /// pnet: socket receive buffer in bytes.
-    pub pnet_buffer_bytes: u64,
-    // ---- end live capture ----
-}
-
-/// Fanout modes (`capture.fanout_mode`), as `PACKET_FANOUT_*`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FanoutMode {
-    /// By a symmetric flow hash (the default: flows stay on one worker).
-    Hash,
-    /// Round robin (breaks flows: only for stateless inspection).
-    Lb,
-    /// By the CPU that received the packet.
-    Cpu,
-    /// Fill one socket, then the next.
-    Rollover,
-    /// Random (breaks flows).
-    Random,
-    /// By the NIC's receive queue (RSS must then be symmetric).
-    QueueMapping,
-}
-
-/// How `picket run` captures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CaptureMethod {
-    /// Linux AF_PACKET TPACKET_V3 with PACKET_FANOUT.
-    Afpacket,
-    /// pnet's datalink channel (portable fallback), one reader thread per interface.
-    Pnet,
-}
-
-impl Default for CaptureConfig {
-    fn default() -> Self {
-        CaptureConfig {
-            checksum_validation: ChecksumMode::Auto,
-            method: CaptureMethod::Afpacket,
-            interfaces: Vec::new(),
-            bpf_filter: String::new(),
-            snaplen: 262_144,
-            promiscuous: true,
-            ring_block_bytes: 1 << 20,
-            ring_blocks: 64,
-            ring_block_timeout_ms: 10,
-            fanout_mode: FanoutMode::Hash,
-            fanout_defrag: true,
-            fanout_group: 0,
-            pnet_buffer_bytes: 32 << 20,
         }
     }
 }
@@ -207,254 +126,6 @@ impl Default for RuntimeConfig {
     }
 }
 
-/// `[decoder]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DecoderConfig {
-    /// UDP port on which Teredo is decoded (0 = off). Suricata: 3544.
-    pub teredo_port: u16,
-    /// UDP port on which VXLAN is decoded (0 = off). Suricata: 4789.
-    pub vxlan_port: u16,
-    /// UDP port on which Geneve is decoded (0 = off). Suricata: 6081.
-    pub geneve_port: u16,
-}
-
-impl Default for DecoderConfig {
-    fn default() -> Self {
-        DecoderConfig { teredo_port: 3544, vxlan_port: 4789, geneve_port: 6081 }
-    }
-}
-
-/// Timeouts of one protocol, in seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimeoutConfig {
-    /// State new.
-    pub new_secs: u64,
-    /// State established.
-    pub established_secs: u64,
-    /// State closed.
-    pub closed_secs: u64,
-    /// New, in emergency mode.
-    pub emergency_new_secs: u64,
-    /// Established, in emergency mode.
-    pub emergency_established_secs: u64,
-    /// Closed, in emergency mode.
-    pub emergency_closed_secs: u64,
-}
-
-impl TimeoutConfig {
-    fn to_table(self) -> crate::flow::Timeouts {
-        crate::flow::Timeouts {
-            new: self.new_secs,
-            established: self.established_secs,
-            closed: self.closed_secs,
-            emergency_new: self.emergency_new_secs,
-            emergency_established: self.emergency_established_secs,
-            emergency_closed: self.emergency_closed_secs,
-        }
-    }
-}
-
-/// `[flow.timeouts]`, as Suricata's `flow-timeouts`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FlowTimeouts {
-    /// Protocols other than TCP, UDP and ICMP.
-    pub default: TimeoutConfig,
-    /// TCP.
-    pub tcp: TimeoutConfig,
-    /// UDP.
-    pub udp: TimeoutConfig,
-    /// ICMP and ICMPv6.
-    pub icmp: TimeoutConfig,
-}
-
-impl Default for FlowTimeouts {
-    fn default() -> Self {
-        let t = |new, est, closed, en, ee, ec| TimeoutConfig {
-            new_secs: new,
-            established_secs: est,
-            closed_secs: closed,
-            emergency_new_secs: en,
-            emergency_established_secs: ee,
-            emergency_closed_secs: ec,
-        };
-        FlowTimeouts {
-            default: t(30, 300, 0, 10, 100, 0),
-            tcp: t(60, 600, 60, 5, 100, 10),
-            udp: t(30, 300, 0, 10, 100, 0),
-            icmp: t(30, 300, 0, 10, 100, 0),
-        }
-    }
-}
-
-/// `[flow]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FlowConfig {
-    /// Memory for flows, shared out among the workers (Suricata's `flow.memcap`: 128 MiB).
-    pub memcap_bytes: u64,
-    /// Leave emergency mode when this share of flow slots is free again (percent).
-    pub emergency_recovery_percent: u8,
-    /// Timeouts per protocol.
-    pub timeouts: FlowTimeouts,
-}
-
-impl Default for FlowConfig {
-    fn default() -> Self {
-        FlowConfig { memcap_bytes: 128 << 20, emergency_recovery_percent: 30, timeouts: FlowTimeouts::default() }
-    }
-}
-
-impl FlowConfig {
-    /// The per-worker table configuration.
-    pub fn table_config(&self, workers: usize) -> crate::flow::TableConfig {
-        let t = &self.timeouts;
-        crate::flow::TableConfig {
-            memcap: (self.memcap_bytes / workers.max(1) as u64) as usize,
-            timeouts: [t.tcp.to_table(), t.udp.to_table(), t.icmp.to_table(), t.default.to_table()],
-            emergency_recovery_percent: self.emergency_recovery_percent,
-        }
-    }
-}
-
-// ---- [defrag] (sensor/defrag) ----------------------------------------------------------------
-
-/// How overlapping fragments are resolved, as Suricata's defrag policies (`defrag.policy`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DefragPolicy {
-    /// BSD (Suricata's default): held data wins over a fragment starting at or after it; a
-    /// fragment starting before held data wins where they overlap.
-    Bsd,
-    /// Linux: held data wins over a fragment starting after it; a fragment starting at or
-    /// before held data wins where they overlap.
-    Linux,
-    /// Windows: held data wins, except over a fragment that starts before it and ends after it.
-    Windows,
-    /// Solaris: held data wins, except over a fragment that starts before it and ends at or
-    /// after its end.
-    Solaris,
-    /// First: held data always wins.
-    First,
-    /// Last: the newest data always wins.
-    Last,
-}
-
-/// `[defrag]`, as Suricata's `defrag`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DefragConfig {
-    /// Memory for fragment trackers and the fragment data they hold (Suricata's
-    /// `defrag.memcap`: 32 MiB). When a new tracker or fragment would not fit, the least
-    /// recently updated tracker is evicted (`defrag.tracker_hard_reuse`).
-    pub memcap_bytes: u64,
-    /// Seconds of packet time without a new fragment after which an unfinished datagram is
-    /// dropped (Suricata's `defrag.timeout`: 60; 1 to 86400).
-    pub timeout_secs: u64,
-    /// Fragments held at once, over all trackers (Suricata's `defrag.max-frags`: 65535); a
-    /// fragment beyond it is not stored (`defrag.max_frags_reached`).
-    pub max_frags: u32,
-    /// Datagrams being reassembled at once (Suricata's `defrag.trackers`: 65535); a new one
-    /// beyond it evicts the least recently updated.
-    pub trackers: u32,
-    /// Overlap policy: `bsd` (default), `linux`, `windows`, `solaris`, `first` or `last`.
-    pub policy: DefragPolicy,
-}
-
-impl Default for DefragConfig {
-    fn default() -> Self {
-        DefragConfig {
-            memcap_bytes: 32 << 20,
-            timeout_secs: 60,
-            max_frags: 65_535,
-            trackers: 65_535,
-            policy: DefragPolicy::Bsd,
-        }
-    }
-}
-
-// ---- end [defrag] -----------------------------------------------------------------------------
-
-/// `[stream]`, as Suricata's `stream`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StreamConfig {
-    /// Pick up TCP sessions whose handshake was not seen.
-    pub midstream: bool,
-    /// Track sessions where only one direction is seen.
-    pub async_oneside: bool,
-    /// Bytes reassembled per direction before inspection stops (0 = unlimited).
-    pub reassembly_depth: u64,
-    /// Memory for TCP sessions.
-    pub memcap_bytes: u64,
-    /// Memory for reassembly segments.
-    pub reassembly_memcap_bytes: u64,
-    /// Overlap policy for segments (Suricata's host-os-policy names: bsd, linux, old-linux,
-    /// windows, solaris, macos, vista, first, last).
-    pub reassembly_policy: String,
-    /// Acknowledged client bytes that make raw stream inspection due.
-    pub toserver_chunk_bytes: u64,
-    /// Acknowledged server bytes that make raw stream inspection due.
-    pub toclient_chunk_bytes: u64,
-    /// Segments held per direction before new ones are dropped (and counted).
-    pub max_segments: u64,
-}
-
-impl HttpConfig {
-    /// The HTTP parser's settings (limits not in the config keep libhtp's defaults).
-    pub fn parser_config(&self) -> crate::app::http::HttpConfig {
-        crate::app::http::HttpConfig {
-            request_body_limit: self.request_body_limit.min(usize::MAX as u64) as usize,
-            response_body_limit: self.response_body_limit.min(usize::MAX as u64) as usize,
-            decompress_layer_limit: self.decompress_layer_limit,
-            ..crate::app::http::HttpConfig::default()
-        }
-    }
-}
-
-impl AppConfig {
-    /// The app layer's settings.
-    pub fn parser_config(&self) -> crate::app::AppConfig {
-        crate::app::AppConfig { http: self.http.parser_config() }
-    }
-}
-
-impl StreamConfig {
-    /// The stream engine settings for one of `workers` workers (memcaps are split evenly).
-    pub fn engine_config(&self, workers: usize) -> crate::stream::StreamConfig {
-        let w = workers.max(1) as u64;
-        let ssn_size = std::mem::size_of::<crate::stream::TcpSession>() as u64 + 64;
-        crate::stream::StreamConfig {
-            midstream: self.midstream,
-            async_oneside: self.async_oneside,
-            depth: self.reassembly_depth,
-            memcap: (self.reassembly_memcap_bytes / w) as usize,
-            max_sessions: (self.memcap_bytes / w / ssn_size) as usize,
-            max_segments: self.max_segments as usize,
-            chunk: [self.toserver_chunk_bytes, self.toclient_chunk_bytes],
-            policy: crate::stream::Policy::from_name(&self.reassembly_policy).unwrap_or_default(),
-        }
-    }
-}
-
-impl Default for StreamConfig {
-    fn default() -> Self {
-        StreamConfig {
-            midstream: false,
-            async_oneside: false,
-            reassembly_depth: 1 << 20,
-            memcap_bytes: 64 << 20,
-            reassembly_memcap_bytes: 256 << 20,
-            reassembly_policy: "bsd".into(),
-            toserver_chunk_bytes: 2560,
-            toclient_chunk_bytes: 2560,
-            max_segments: 16384,
-        }
-    }
-}
-
 /// `[app]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -481,140 +152,22 @@ impl Default for HttpConfig {
     }
 }
 
-/// Multi-pattern engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EngineKind {
-    /// Hyperscan (vectorscan).
-    Hyperscan,
-    /// The aho-corasick crate.
-    AhoCorasick,
-}
-
-/// `[detect]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DetectConfig {
-    /// `hyperscan` or `aho-corasick`.
-    pub engine: EngineKind,
-    /// Folder of the compiled prefilter databases (Hyperscan), so that a restart with the same
-    /// rules skips their compilation; empty disables the cache. The default falls back to
-    /// `$XDG_CACHE_HOME/picket` (or `~/.cache/picket`), then a private temp folder, when it
-    /// cannot be written.
-    pub cache_dir: String,
-}
-
-impl Default for DetectConfig {
-    fn default() -> Self {
-        DetectConfig { engine: EngineKind::Hyperscan, cache_dir: crate::detect::cache::DEFAULT_DIR.to_string() }
+impl AppConfig {
+    /// The app layer's settings.
+    pub fn parser_config(&self) -> crate::app::AppConfig {
+        crate::app::AppConfig { http: self.http.parser_config() }
     }
 }
 
-/// `[vars]`: `address` and `port` groups, as in Suricata's default suricata.yaml.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct VarsConfig {
-    /// Address groups (HOME_NET, EXTERNAL_NET, ...).
-    pub address: BTreeMap<String, String>,
-    /// Port groups (HTTP_PORTS, ...).
-    pub port: BTreeMap<String, String>,
-}
-
-impl Default for VarsConfig {
-    fn default() -> Self {
-        let a = [
-            ("HOME_NET", "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"),
-            ("EXTERNAL_NET", "!$HOME_NET"),
-            ("HTTP_SERVERS", "$HOME_NET"),
-            ("SMTP_SERVERS", "$HOME_NET"),
-            ("SQL_SERVERS", "$HOME_NET"),
-            ("DNS_SERVERS", "$HOME_NET"),
-            ("TELNET_SERVERS", "$HOME_NET"),
-            ("AIM_SERVERS", "$EXTERNAL_NET"),
-            ("DC_SERVERS", "$HOME_NET"),
-            ("DNP3_SERVER", "$HOME_NET"),
-            ("DNP3_CLIENT", "$HOME_NET"),
-            ("MODBUS_CLIENT", "$HOME_NET"),
-            ("MODBUS_SERVER", "$HOME_NET"),
-            ("ENIP_CLIENT", "$HOME_NET"),
-            ("ENIP_SERVER", "$HOME_NET"),
-        ];
-        let p = [
-            ("HTTP_PORTS", "80"),
-            ("SHELLCODE_PORTS", "!80"),
-            ("ORACLE_PORTS", "1521"),
-            ("SSH_PORTS", "22"),
-            ("DNP3_PORTS", "20000"),
-            ("MODBUS_PORTS", "502"),
-            ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
-            ("FTP_PORTS", "21"),
-            ("GENEVE_PORTS", "6081"),
-            ("VXLAN_PORTS", "4789"),
-            ("TEREDO_PORTS", "3544"),
-        ];
-        VarsConfig {
-            address: a.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            port: p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+impl HttpConfig {
+    /// The HTTP parser's settings (limits not in the config keep libhtp's defaults).
+    pub fn parser_config(&self) -> crate::app::http::HttpConfig {
+        crate::app::http::HttpConfig {
+            request_body_limit: self.request_body_limit.min(usize::MAX as u64) as usize,
+            response_body_limit: self.response_body_limit.min(usize::MAX as u64) as usize,
+            decompress_layer_limit: self.decompress_layer_limit,
+            ..crate::app::http::HttpConfig::default()
         }
-    }
-}
-
-/// `[output]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OutputConfig {
-    /// Write `flow` events when flows end.
-    pub flow_events: bool,
-    /// Write the final `stats` event.
-    pub stats_event: bool,
-    /// Folder of the local alert queue (append-only EVE segments); empty = no queue.
-    pub spool_dir: String,
-    /// A segment is closed and a new one started past this size.
-    pub spool_segment_bytes: u64,
-    /// Segments are deleted, oldest first, beyond this total size.
-    pub spool_retention_bytes: u64,
-    /// Data is fsync'd at least this often (0 = after every batch of events).
-    pub spool_fsync_interval_ms: u64,
-    /// When retention or a full disk would delete data a consumer has not read:
-    /// `drop_oldest` (delete it, counted) or `block` (wait for the consumer, counted).
-    pub spool_full_policy: SpoolPolicy,
-}
-
-/// What the local queue does when it must delete unread data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SpoolPolicy {
-    /// Delete the oldest segment anyway (counted as `output.spool.dropped_bytes`).
-    DropOldest,
-    /// Wait until consumers have read it (counted as `output.spool.block_waits`).
-    Block,
-}
-
-impl Default for OutputConfig {
-    fn default() -> Self {
-        OutputConfig {
-            flow_events: true,
-            stats_event: true,
-            spool_dir: String::new(),
-            spool_segment_bytes: 64 << 20,
-            spool_retention_bytes: 1 << 30,
-            spool_fsync_interval_ms: 1000,
-            spool_full_policy: SpoolPolicy::DropOldest,
-        }
-    }
-}
-
-/// `[metrics]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MetricsConfig {
-    /// Address of the Prometheus endpoint (daemon mode).
-    pub listen: String,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig { listen: "127.0.0.1:9842".into() }
     }
 }
 
@@ -667,60 +220,17 @@ impl Config {
         if self.runtime.queue_batches == 0 || self.runtime.queue_batches > 65_536 {
             return e("runtime.queue_batches", "must be between 1 and 65536");
         }
-        if self.output.spool_segment_bytes < 4096 {
-            return e("output.spool_segment_bytes", "must be at least 4096");
-        }
-        if self.output.spool_retention_bytes < self.output.spool_segment_bytes {
-            return e("output.spool_retention_bytes", "must be at least output.spool_segment_bytes");
-        }
-        if self.flow.memcap_bytes < 1 << 16 {
-            return e("flow.memcap_bytes", "must be at least 65536");
-        }
-        if self.flow.emergency_recovery_percent > 100 {
-            return e("flow.emergency_recovery_percent", "is a percentage (0-100)");
-        }
-        // [stream]
-        if crate::stream::Policy::from_name(&self.stream.reassembly_policy).is_none() {
-            return e(
-                "stream.reassembly_policy",
-                "unknown policy (bsd, linux, old-linux, windows, solaris, macos, vista, first, last)",
-            );
-        }
-        if self.stream.toserver_chunk_bytes == 0 || self.stream.toclient_chunk_bytes == 0 {
-            return e("stream.toserver_chunk_bytes", "chunk sizes must be at least 1");
-        }
-        if self.stream.max_segments == 0 {
-            return e("stream.max_segments", "must be at least 1");
-        }
-        // [defrag]
-        if self.defrag.memcap_bytes < 1 << 17 {
-            return e("defrag.memcap_bytes", "must be at least 131072 (two datagrams of the largest size)");
-        }
-        if self.defrag.timeout_secs == 0 || self.defrag.timeout_secs > 86_400 {
-            return e("defrag.timeout_secs", "must be between 1 and 86400");
-        }
-        if self.defrag.max_frags == 0 {
-            return e("defrag.max_frags", "must be at least 1");
-        }
-        if self.defrag.trackers == 0 {
-            return e("defrag.trackers", "must be at least 1");
-        }
-        // [capture] live options
-        let c = &self.capture;
-        if c.snaplen < 64 || c.snaplen > 262_144 {
-            return e("capture.snaplen", "must be between 64 and 262144");
-        }
-        if c.ring_block_bytes < 65_536 || c.ring_block_bytes % 4096 != 0 {
-            return e("capture.ring_block_bytes", "must be a multiple of 4096, at least 65536");
-        }
-        if (c.ring_block_bytes as u64) < (c.snaplen as u64).min(65_536) + 128 {
-            return e("capture.ring_block_bytes", "must hold a frame of capture.snaplen bytes");
-        }
-        if c.ring_blocks < 2 || c.ring_blocks as u64 * c.ring_block_bytes as u64 > 1 << 32 {
-            return e("capture.ring_blocks", "at least 2, and ring_blocks * ring_block_bytes at most 4 GiB");
-        }
-        if c.ring_block_timeout_ms == 0 || c.ring_block_timeout_ms > 10_000 {
-            return e("capture.ring_block_timeout_ms", "must be between 1 and 10000");
+        let stages = [
+            self.output.validate(),
+            self.flow.validate(),
+            self.stream.validate(),
+            self.defrag.validate(),
+            self.capture.validate(),
+        ];
+        for r in stages {
+            if let Err((key, why)) = r {
+                return Err(ConfigError(format!("{key}: {why}")));
+            }
         }
         if self.daemon.health_interval_secs == 0 {
             return e("daemon.health_interval_secs", "must be at least 1");

@@ -5,9 +5,9 @@
 //! app, detect as they land) -> [`output`], with [`config`], [`metrics`] and [`runtime`] beside
 //! them. Each module's documentation opens with its contract.
 
-// `unsafe` is denied everywhere except the one module of Linux system calls that live capture
-// needs (sensor/capture/afpacket/sys.rs: the TPACKET_V3 ring, fanout, libpcap's BPF compiler,
-// capabilities), which carries the only `#[allow(unsafe_code)]` and a SAFETY line per block.
+// `unsafe` is denied everywhere except the one module of system calls ([`sys`]: the TPACKET_V3
+// ring, fanout, libpcap's BPF compiler, capabilities, malloc_trim), which carries the only
+// `#[allow(unsafe_code)]` and a SAFETY line per block.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,3 +23,4 @@ pub mod output;
 pub mod rule;
 pub mod runtime;
 pub mod stream;
+pub mod sys;

@@ -276,7 +276,7 @@ fn cmd_rules_check(
             anyhow::bail!("{}: rules path does not exist", r.display());
         }
     }
-    let (engine, report) = load_engine(rules, &config);
+    let (engine, report) = load_engine(rules, &config.detect, &config.vars);
     for w in &report.cache.warnings {
         eprintln!("picket: warning: {w}");
     }
@@ -355,7 +355,7 @@ fn load_rules_or_fail(paths: &[PathBuf], config: &Config) -> anyhow::Result<(Det
             anyhow::bail!("{}: rules path does not exist", r.display());
         }
     }
-    let (engine, report) = load_engine(paths, config);
+    let (engine, report) = load_engine(paths, &config.detect, &config.vars);
     for w in &report.cache.warnings {
         eprintln!("picket: warning: {w}");
     }
@@ -422,10 +422,8 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(Arc::new(engine))
     };
     let workers = a.workers.unwrap_or_else(|| config.worker_count());
-    let spool_dir = (!config.output.spool_dir.is_empty()).then(|| PathBuf::from(&config.output.spool_dir));
     let hub = Arc::new(
         picket::metrics::prom::MetricsHub::new(workers, detect.as_ref().map(|d| d.stats.loaded as u64).unwrap_or(0))
-            .with_spool(spool_dir)
             .with_rule_errors(
                 detect.as_ref().map(|d| d.stats.failed as u64).unwrap_or(0),
                 detect.as_ref().map(|d| d.stats.skipped as u64).unwrap_or(0),
@@ -433,7 +431,7 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     let server = match &a.metrics_listen {
         Some(addr) => {
-            let srv = picket::metrics::http::serve(addr, hub.clone())?;
+            let srv = picket::metrics::endpoint::serve(addr, hub.clone())?;
             eprintln!("picket: metrics on http://{}/metrics", srv.addr);
             Some(srv)
         }

@@ -7,7 +7,7 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use picket::metrics::http::{parse_head, render_answer, Answer, Head, MAX_HEAD};
+use picket::metrics::endpoint::{parse_head, render_answer, Answer, Head, MAX_HEAD};
 use picket::metrics::prom::MetricsHub;
 
 fn hub() -> &'static Arc<MetricsHub> {

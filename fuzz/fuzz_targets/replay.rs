@@ -39,7 +39,7 @@ fn setup() -> &'static (Config, Arc<DetectEngine>) {
         cfg.runtime.queue_batches = 2;
         cfg.flow.memcap_bytes = 1 << 20;
         cfg.validate().expect("fuzz config validates");
-        let (eng, _) = picket::detect::load_engine(&[rules], &cfg);
+        let (eng, _) = picket::detect::load_engine(&[rules], &cfg.detect, &cfg.vars);
         assert!(eng.errors.is_empty(), "built-in fuzz rules must load: {:?}", eng.errors);
         assert_eq!(eng.rules.len(), 8, "built-in fuzz rules must all load");
         (cfg, Arc::new(eng))

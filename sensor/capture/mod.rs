@@ -11,10 +11,13 @@
 
 #[cfg(target_os = "linux")]
 pub mod afpacket;
+mod config;
 pub mod pcap;
 pub mod pnet;
 
 use bytes::Bytes;
+
+pub use config::{CaptureConfig, CaptureMethod, ChecksumMode, FanoutMode};
 
 /// Link-layer types the decoder understands (pcap LINKTYPE_* values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

@@ -264,186 +264,196 @@ impl OpenFile {
     fn parse_one(&mut self, buf: &[u8], over_snaplen: &mut u64) -> (usize, Step) {
         match self.format {
             Format::Pcap { big_endian, nanos, modified, linktype, snaplen } => {
-                let hdr = if modified { 24 } else { 16 };
-                if buf.len() < hdr {
-                    return (0, Step::Incomplete(hdr));
-                }
-                // In bounds: rd reads o..o + 4 with o = 8 only, and buf.len() >= hdr >= 16 is checked above.
-                let rd = |o: usize| {
-                    let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
-                    if big_endian {
-                        u32::from_be_bytes(b)
-                    } else {
-                        u32::from_le_bytes(b)
-                    }
-                };
-                let caplen = rd(8);
-                if caplen > MAX_RECORD {
-                    return (0, Step::Stop(format!("record claims {caplen} captured bytes, more than the maximum {MAX_RECORD}; the file is damaged from here")));
-                }
-                let total = hdr + caplen as usize;
-                if buf.len() < total {
-                    return (0, Step::Incomplete(total));
-                }
-                // In bounds: buf.len() >= total is checked above.
-                let parsed = if modified {
-                    pcap_parser::pcap::parse_pcap_frame_modified(&buf[..total])
-                } else if big_endian {
-                    pcap_parser::pcap::parse_pcap_frame_be(&buf[..total])
-                } else {
-                    pcap_parser::pcap::parse_pcap_frame(&buf[..total])
-                };
-                match parsed {
-                    Ok((_, b)) => {
-                        if caplen > snaplen && snaplen != 0 {
-                            *over_snaplen += 1;
-                        }
-                        let frac = if nanos { b.ts_usec as u64 } else { b.ts_usec as u64 * 1000 };
-                        let ts = Timestamp::from_parts(b.ts_sec as u64, frac);
-                        (
-                            total,
-                            Step::Frame {
-                                start: hdr,
-                                len: caplen as usize,
-                                ts,
-                                orig_len: b.origlen,
-                                linktype,
-                                iface: 0,
-                            },
-                        )
-                    }
-                    Err(e) => (0, Step::Stop(format!("bad record header: {e:?}"))),
-                }
+                let rec = PcapRecord { big_endian, nanos, modified, linktype, snaplen };
+                parse_pcap_record(buf, rec, over_snaplen)
             }
-            Format::PcapNg { big_endian } => {
-                if buf.len() < 12 {
-                    return (0, Step::Incomplete(12));
-                }
-                // In bounds: rd reads o..o + 4 with o = 0 or 4 only, and buf.len() >= 12 is checked above.
-                let rd = |o: usize| {
-                    let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
-                    if big_endian {
-                        u32::from_be_bytes(b)
-                    } else {
-                        u32::from_le_bytes(b)
-                    }
-                };
-                let btype = rd(0);
-                let blen = rd(4) as usize;
-                if btype == 0x0a0d_0d0a {
-                    // A new section: its own byte order, its own interfaces.
-                    // In bounds: buf.len() >= 12 is checked above.
-                    let bom = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]);
-                    let big = bom == 0x4d3c_2b1a;
-                    let blen = if big {
-                        u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]])
-                    } else {
-                        u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]])
-                    } as usize;
-                    if !(28..=MAX_BLOCK).contains(&blen) || blen % 4 != 0 {
-                        return (0, Step::Stop(format!("bad pcapng section header length {blen}")));
-                    }
-                    if buf.len() < blen {
-                        return (0, Step::Incomplete(blen));
-                    }
-                    self.format = Format::PcapNg { big_endian: big };
-                    self.ifaces.clear();
-                    return (blen, Step::Skip);
-                }
-                if blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK {
-                    return (0, Step::Stop(format!("pcapng block of type 0x{btype:08x} has an invalid length {blen}")));
-                }
-                if buf.len() < blen {
-                    return (0, Step::Incomplete(blen));
-                }
-                // In bounds: buf.len() >= blen is checked above.
-                let block = if big_endian {
-                    pcap_parser::pcapng::parse_block_be(&buf[..blen])
-                } else {
-                    pcap_parser::pcapng::parse_block_le(&buf[..blen])
-                };
-                let block = match block {
-                    Ok((_, b)) => b,
-                    Err(e) => {
-                        return (0, Step::Stop(format!("bad pcapng block of type 0x{btype:08x}: {}", ng_err(&e))))
-                    }
-                };
-                match block {
-                    Block::InterfaceDescription(idb) => {
-                        let resolution = idb.ts_resolution().unwrap_or(1_000_000).max(1);
-                        self.ifaces.push(NgIface {
-                            linktype: LinkType(idb.linktype.0 as u32),
-                            resolution,
-                            offset_secs: idb.ts_offset(),
-                            snaplen: idb.snaplen,
-                        });
-                        (blen, Step::Skip)
-                    }
-                    Block::EnhancedPacket(epb) => {
-                        let Some(ifc) = self.ifaces.get(epb.if_id as usize).copied() else {
-                            return (
-                                blen,
-                                Step::Stop(format!(
-                                    "packet block names interface {} but only {} are described",
-                                    epb.if_id,
-                                    self.ifaces.len()
-                                )),
-                            );
-                        };
-                        let caplen = epb.caplen as usize;
-                        // data starts 28 bytes into the block
-                        if caplen > epb.data.len() || 28 + caplen > blen {
-                            return (
-                                blen,
-                                Step::Stop(format!(
-                                    "packet block claims {caplen} captured bytes but holds {}",
-                                    epb.data.len()
-                                )),
-                            );
-                        }
-                        if ifc.snaplen != 0 && epb.caplen > ifc.snaplen {
-                            *over_snaplen += 1;
-                        }
-                        let units = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
-                        let ns = (units as u128 * 1_000_000_000u128 / ifc.resolution as u128) as i128
-                            + ifc.offset_secs as i128 * 1_000_000_000;
-                        let ts = Timestamp(ns.clamp(0, u64::MAX as i128) as u64);
-                        self.last_ts = ts;
-                        (
-                            blen,
-                            Step::Frame {
-                                start: 28,
-                                len: caplen,
-                                ts,
-                                orig_len: epb.origlen,
-                                linktype: ifc.linktype,
-                                iface: epb.if_id.min(u16::MAX as u32) as u16,
-                            },
-                        )
-                    }
-                    Block::SimplePacket(spb) => {
-                        let Some(ifc) = self.ifaces.first().copied() else {
-                            return (blen, Step::Stop("simple packet block before any interface description".into()));
-                        };
-                        let caplen = (spb.origlen as usize)
-                            .min(blen.saturating_sub(16))
-                            .min(ifc.snaplen.max(MAX_RECORD) as usize);
-                        (
-                            blen,
-                            Step::Frame {
-                                start: 12,
-                                len: caplen,
-                                ts: self.last_ts,
-                                orig_len: spb.origlen,
-                                linktype: ifc.linktype,
-                                iface: 0,
-                            },
-                        )
-                    }
-                    _ => (blen, Step::Skip),
-                }
-            }
+            Format::PcapNg { big_endian } => self.parse_ng_block(buf, big_endian, over_snaplen),
         }
+    }
+
+    /// One pcapng block: a section header (new byte order and interfaces), an interface
+    /// description, a packet, or something skipped.
+    fn parse_ng_block(&mut self, buf: &[u8], big_endian: bool, over_snaplen: &mut u64) -> (usize, Step) {
+        if buf.len() < 12 {
+            return (0, Step::Incomplete(12));
+        }
+        // In bounds: rd reads o..o + 4 with o = 0 or 4 only, and buf.len() >= 12 is checked above.
+        let rd = |o: usize| {
+            let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        let btype = rd(0);
+        let blen = rd(4) as usize;
+        if btype == 0x0a0d_0d0a {
+            // A new section: its own byte order, its own interfaces.
+            // In bounds: buf.len() >= 12 is checked above.
+            let bom = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]);
+            let big = bom == 0x4d3c_2b1a;
+            let blen = if big {
+                u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]])
+            } else {
+                u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]])
+            } as usize;
+            if !(28..=MAX_BLOCK).contains(&blen) || blen % 4 != 0 {
+                return (0, Step::Stop(format!("bad pcapng section header length {blen}")));
+            }
+            if buf.len() < blen {
+                return (0, Step::Incomplete(blen));
+            }
+            self.format = Format::PcapNg { big_endian: big };
+            self.ifaces.clear();
+            return (blen, Step::Skip);
+        }
+        if blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK {
+            return (0, Step::Stop(format!("pcapng block of type 0x{btype:08x} has an invalid length {blen}")));
+        }
+        if buf.len() < blen {
+            return (0, Step::Incomplete(blen));
+        }
+        // In bounds: buf.len() >= blen is checked above.
+        let block = if big_endian {
+            pcap_parser::pcapng::parse_block_be(&buf[..blen])
+        } else {
+            pcap_parser::pcapng::parse_block_le(&buf[..blen])
+        };
+        let block = match block {
+            Ok((_, b)) => b,
+            Err(e) => return (0, Step::Stop(format!("bad pcapng block of type 0x{btype:08x}: {}", ng_err(&e)))),
+        };
+        self.ng_step(block, blen, over_snaplen)
+    }
+
+    /// What a parsed pcapng block of `blen` bytes gives.
+    fn ng_step(&mut self, block: Block<'_>, blen: usize, over_snaplen: &mut u64) -> (usize, Step) {
+        match block {
+            Block::InterfaceDescription(idb) => {
+                let resolution = idb.ts_resolution().unwrap_or(1_000_000).max(1);
+                self.ifaces.push(NgIface {
+                    linktype: LinkType(idb.linktype.0 as u32),
+                    resolution,
+                    offset_secs: idb.ts_offset(),
+                    snaplen: idb.snaplen,
+                });
+                (blen, Step::Skip)
+            }
+            Block::EnhancedPacket(epb) => {
+                let Some(ifc) = self.ifaces.get(epb.if_id as usize).copied() else {
+                    return (
+                        blen,
+                        Step::Stop(format!(
+                            "packet block names interface {} but only {} are described",
+                            epb.if_id,
+                            self.ifaces.len()
+                        )),
+                    );
+                };
+                let caplen = epb.caplen as usize;
+                // data starts 28 bytes into the block
+                if caplen > epb.data.len() || 28 + caplen > blen {
+                    return (
+                        blen,
+                        Step::Stop(format!("packet block claims {caplen} captured bytes but holds {}", epb.data.len())),
+                    );
+                }
+                if ifc.snaplen != 0 && epb.caplen > ifc.snaplen {
+                    *over_snaplen += 1;
+                }
+                let units = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+                let ns = (units as u128 * 1_000_000_000u128 / ifc.resolution as u128) as i128
+                    + ifc.offset_secs as i128 * 1_000_000_000;
+                let ts = Timestamp(ns.clamp(0, u64::MAX as i128) as u64);
+                self.last_ts = ts;
+                (
+                    blen,
+                    Step::Frame {
+                        start: 28,
+                        len: caplen,
+                        ts,
+                        orig_len: epb.origlen,
+                        linktype: ifc.linktype,
+                        iface: epb.if_id.min(u16::MAX as u32) as u16,
+                    },
+                )
+            }
+            Block::SimplePacket(spb) => {
+                let Some(ifc) = self.ifaces.first().copied() else {
+                    return (blen, Step::Stop("simple packet block before any interface description".into()));
+                };
+                let caplen =
+                    (spb.origlen as usize).min(blen.saturating_sub(16)).min(ifc.snaplen.max(MAX_RECORD) as usize);
+                (
+                    blen,
+                    Step::Frame {
+                        start: 12,
+                        len: caplen,
+                        ts: self.last_ts,
+                        orig_len: spb.origlen,
+                        linktype: ifc.linktype,
+                        iface: 0,
+                    },
+                )
+            }
+            _ => (blen, Step::Skip),
+        }
+    }
+}
+
+/// The record format of a classic pcap file.
+#[derive(Clone, Copy)]
+struct PcapRecord {
+    big_endian: bool,
+    nanos: bool,
+    modified: bool,
+    linktype: LinkType,
+    snaplen: u32,
+}
+
+/// One classic pcap record.
+fn parse_pcap_record(buf: &[u8], rec: PcapRecord, over_snaplen: &mut u64) -> (usize, Step) {
+    let PcapRecord { big_endian, nanos, modified, linktype, snaplen } = rec;
+    let hdr = if modified { 24 } else { 16 };
+    if buf.len() < hdr {
+        return (0, Step::Incomplete(hdr));
+    }
+    // In bounds: rd reads o..o + 4 with o = 8 only, and buf.len() >= hdr >= 16 is checked above.
+    let rd = |o: usize| {
+        let b = [buf[o], buf[o + 1], buf[o + 2], buf[o + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let caplen = rd(8);
+    if caplen > MAX_RECORD {
+        return (0, Step::Stop(format!("record claims {caplen} captured bytes, more than the maximum {MAX_RECORD}; the file is damaged from here")));
+    }
+    let total = hdr + caplen as usize;
+    if buf.len() < total {
+        return (0, Step::Incomplete(total));
+    }
+    // In bounds: buf.len() >= total is checked above.
+    let parsed = if modified {
+        pcap_parser::pcap::parse_pcap_frame_modified(&buf[..total])
+    } else if big_endian {
+        pcap_parser::pcap::parse_pcap_frame_be(&buf[..total])
+    } else {
+        pcap_parser::pcap::parse_pcap_frame(&buf[..total])
+    };
+    match parsed {
+        Ok((_, b)) => {
+            if caplen > snaplen && snaplen != 0 {
+                *over_snaplen += 1;
+            }
+            let frac = if nanos { b.ts_usec as u64 } else { b.ts_usec as u64 * 1000 };
+            let ts = Timestamp::from_parts(b.ts_sec as u64, frac);
+            (total, Step::Frame { start: hdr, len: caplen as usize, ts, orig_len: b.origlen, linktype, iface: 0 })
+        }
+        Err(e) => (0, Step::Stop(format!("bad record header: {e:?}"))),
     }
 }
 

@@ -54,15 +54,10 @@ impl PnetSource {
             .into_iter()
             .find(|i| i.name == name)
             .ok_or_else(|| format!("{name}: no such interface"))?;
-        let mut cfg = pnet_datalink::Config {
-            read_timeout: Some(READ_TIMEOUT),
-            read_buffer_size: 65_536 + 64,
-            promiscuous: o.promiscuous,
-            ..Default::default()
-        };
         #[cfg(target_os = "linux")]
         let (linktype, fd) = {
-            use super::afpacket::{compile_filter, linktype_of, sys, Interface};
+            use super::afpacket::{compile_filter, linktype_of, Interface};
+            use crate::sys;
             use std::os::fd::{AsRawFd, IntoRawFd};
             let ifc = Interface::lookup(name)?;
             let sock = sys::packet_socket().map_err(|e| format!("{name}: cannot open a packet socket: {e}"))?;
@@ -73,7 +68,6 @@ impl PnetSource {
                     .map_err(|e| format!("{name}: cannot attach the BPF filter: {e}"))?;
             }
             let fd = sock.into_raw_fd(); // pnet owns and closes it from here on
-            cfg.socket_fd = Some(fd);
             (linktype_of(name), fd)
         };
         #[cfg(not(target_os = "linux"))]
@@ -82,6 +76,14 @@ impl PnetSource {
                 return Err("capture.bpf_filter: not supported by the pnet method on this system".into());
             }
             LinkType::ETHERNET
+        };
+        let cfg = pnet_datalink::Config {
+            read_timeout: Some(READ_TIMEOUT),
+            read_buffer_size: 65_536 + 64,
+            promiscuous: o.promiscuous,
+            #[cfg(target_os = "linux")]
+            socket_fd: Some(fd),
+            ..Default::default()
         };
         let rx = match pnet_datalink::channel(&iface, cfg) {
             Ok(Channel::Ethernet(_tx, rx)) => rx,
@@ -109,7 +111,7 @@ impl PnetSource {
     /// Kernel counters (packets, drops), accumulated over reads (Linux; zero elsewhere).
     pub fn kernel_stats(&mut self) -> (u64, u64) {
         #[cfg(target_os = "linux")]
-        if let Ok((p, d, _)) = super::afpacket::sys::packet_stats(self.fd) {
+        if let Ok((p, d, _)) = crate::sys::packet_stats(self.fd) {
             self.stats.0 += p as u64;
             self.stats.1 += d as u64;
         }

@@ -26,10 +26,12 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use crate::capture::{LinkType, Timestamp};
-use crate::config::{DefragConfig, DefragPolicy};
 use crate::decode::{flags, Decoded, Decoder};
 use crate::flow::FxHasher;
 use crate::metrics::{Counters, C};
+
+mod config;
+pub use config::{DefragConfig, DefragPolicy};
 
 /// Bytes charged to the memcap per tracker (its slot, hash entry and bookkeeping).
 pub const TRACKER_COST: usize = 256;

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+use super::EngineKind;
 use crate::app::{insp_entry, reaches, AppProto, FlowApp, Transaction, TxInsp, PROGRESS_DONE};
-use crate::config::EngineKind;
 use crate::decode::{flags as dflags, proto, Decoded};
 use crate::detect::app::{self, AppSet, ListTarget};
 use crate::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};

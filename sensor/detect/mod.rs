@@ -12,6 +12,7 @@
 
 pub mod app;
 pub mod cache;
+mod config;
 pub mod engine;
 pub mod matcher;
 pub mod packet;
@@ -22,7 +23,8 @@ pub mod verify;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::rule::VarsConfig;
+pub use config::{DetectConfig, EngineKind};
 
 /// What loading a rule set took and gave.
 #[derive(Debug, Clone)]
@@ -38,13 +40,13 @@ pub struct LoadReport {
 }
 
 /// Parses and compiles the rules at `paths` with the configuration's variables and engine.
-pub fn load_engine(paths: &[PathBuf], cfg: &Config) -> (engine::DetectEngine, LoadReport) {
+pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) -> (engine::DetectEngine, LoadReport) {
     let t0 = Instant::now();
     // Each rule is compiled as soon as it is parsed (see engine::RuleCompiler); the time
     // spent compiling inside the parse loop is counted as compile time.
-    let mut compiler = engine::RuleCompiler::new(cfg.detect.engine);
+    let mut compiler = engine::RuleCompiler::new(detect.engine);
     let mut compile_in_parse = std::time::Duration::ZERO;
-    let set = crate::rule::parse::load_rules_each(paths, &cfg.vars, None, None, |r| {
+    let set = crate::rule::parse::load_rules_each(paths, vars, None, None, |r| {
         let t = Instant::now();
         compiler.add(r);
         compile_in_parse += t.elapsed();
@@ -53,15 +55,15 @@ pub fn load_engine(paths: &[PathBuf], cfg: &Config) -> (engine::DetectEngine, Lo
     let files = set.files;
     let t1 = Instant::now();
     // Only Hyperscan databases are cached (Aho-Corasick automata build quickly).
-    let (db_cache, warning) = match cfg.detect.engine {
-        crate::config::EngineKind::Hyperscan => cache::DbCache::open(&cfg.detect.cache_dir),
+    let (db_cache, warning) = match detect.engine {
+        EngineKind::Hyperscan => cache::DbCache::open(&detect.cache_dir),
         _ => (None, None),
     };
     let eng = compiler.finish(set.errors, set.flowbit_names.len(), db_cache.as_ref());
     let compile_secs = (t1.elapsed() + compile_in_parse).as_secs_f64();
     // Parsing and compiling leave freed, fragmented heap behind (rule texts, parse trees,
     // pattern lists, compiler scratch); hand those pages back before packets flow.
-    crate::capture::afpacket::sys::release_free_memory();
+    crate::sys::release_free_memory();
     let mut cache = db_cache.map(|c| c.stats()).unwrap_or_default();
     cache.warnings.splice(0..0, warning);
     (eng, LoadReport { files, parse_secs, compile_secs, cache })

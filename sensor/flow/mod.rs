@@ -12,12 +12,15 @@
 //! or panics.
 
 pub mod community_id;
+mod config;
 
 use std::hash::Hasher;
 
 use crate::capture::Timestamp;
 use crate::decode::{flags, proto, Decoded};
 use crate::metrics::{Counters, C};
+
+pub use config::{FlowConfig, FlowTimeouts, TimeoutConfig};
 
 /// Direction-normalised flow key: the lower (address, port) endpoint first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

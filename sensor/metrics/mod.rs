@@ -8,10 +8,13 @@
 //! the same table drives the Prometheus names and `docs/metrics.md`.
 //! Never: allocates or panics on the hot path.
 
-pub mod http;
+mod config;
+pub mod endpoint;
 pub mod prom;
 
 use serde_json::{Map, Value};
+
+pub use config::MetricsConfig;
 
 /// How a counter combines across threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,6 +242,8 @@ counters! {
     SpoolBlockWaits => "output.spool.block_waits", Sum, "times the output waited (up to 1 s each) for consumers to read (block policy)";
     SpoolTornBytes => "output.spool.torn_bytes_cut", Sum, "bytes of a torn last line cut when the queue was reopened";
     SpoolWriteErrors => "output.spool.write_errors", Sum, "queue writes that failed (events lost)";
+    SpoolSizeBytes => "output.spool.size_bytes", Sum, "bytes held by the local alert queue (set by the output thread at each sync)";
+    SpoolUnreadBytes => "output.spool.unread_bytes", Sum, "queue bytes the slowest consumer has not read yet (set by the output thread at each sync)";
     // pipeline
     PipelineBatches => "pipeline.batches", Sum, "packet batches handed from the reader to the workers";
     PipelineReaderWaits => "pipeline.reader_blocked", Sum, "times the reader waited on a full worker queue (replay back-pressure)";
@@ -497,8 +502,7 @@ pub fn counters_markdown() -> String {
          Prometheus endpoint (`--metrics-listen` / `metrics.listen`, `GET /metrics`, text format), and the \
          replay summary. Besides the table: `picket_worker_packets_total{worker}` and \
          `picket_worker_busy_seconds_total{worker}` (balance and CPU saturation per worker), \
-         `picket_output_spool_size_bytes` and `picket_output_spool_unread_bytes` (the local queue, when \
-         configured), `picket_detect_rules_loaded`, `picket_detect_rules_failed`, `picket_detect_rules_skipped`, `picket_uptime_seconds`, `picket_build_info{version}`. \
+         `picket_detect_rules_loaded`, `picket_detect_rules_failed`, `picket_detect_rules_skipped`, `picket_uptime_seconds`, `picket_build_info{version}`. \
          `GET /healthz` answers 200 while the sensor runs and 503 with the reason otherwise.\n\n\
          | counter (EVE stats name) | Prometheus | origin | meaning |\n|---|---|---|---|\n",
     );

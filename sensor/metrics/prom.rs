@@ -16,7 +16,13 @@ use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncod
 use super::{Counters, Kind};
 
 /// Counters that are levels, not totals (exposed as gauges).
-pub(crate) const GAUGES: &[&str] = &["flow.active", "decoder.max_pkt_size", "decoder.checksum.auto_disabled"];
+pub(crate) const GAUGES: &[&str] = &[
+    "flow.active",
+    "decoder.max_pkt_size",
+    "decoder.checksum.auto_disabled",
+    "output.spool.size_bytes",
+    "output.spool.unread_bytes",
+];
 
 #[derive(Default)]
 struct Published {
@@ -32,7 +38,6 @@ pub struct MetricsHub {
     rules_loaded: AtomicU64,
     rules_failed: AtomicU64,
     rules_skipped: AtomicU64,
-    spool_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for MetricsHub {
@@ -51,7 +56,6 @@ impl MetricsHub {
             rules_loaded: AtomicU64::new(rules_loaded),
             rules_failed: AtomicU64::new(0),
             rules_skipped: AtomicU64::new(0),
-            spool_dir: None,
         }
     }
 
@@ -66,12 +70,6 @@ impl MetricsHub {
         self.rules_loaded.store(loaded, Ordering::Relaxed);
         self.rules_failed.store(failed, Ordering::Relaxed);
         self.rules_skipped.store(skipped, Ordering::Relaxed);
-    }
-
-    /// Also report the size and backlog of the local alert queue in `dir`.
-    pub fn with_spool(mut self, dir: Option<std::path::PathBuf>) -> Self {
-        self.spool_dir = dir;
-        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Published> {
@@ -200,23 +198,6 @@ impl MetricsHub {
                 w.with_label_values(&[&i.to_string()]).inc_by(*ns as f64 / 1e9);
             }
             let _ = reg.register(Box::new(w));
-        }
-        if let Some(dir) = &self.spool_dir {
-            let size: u64 = crate::output::spool::segments(dir)
-                .iter()
-                .filter_map(|n| std::fs::metadata(dir.join(format!("segment-{n:020}.json"))).ok())
-                .map(|m| m.len())
-                .sum();
-            let unread = crate::output::spool::unread_bytes(dir);
-            for (n, v, h) in [
-                ("picket_output_spool_size_bytes", size, "bytes held by the local alert queue"),
-                ("picket_output_spool_unread_bytes", unread, "queue bytes the slowest consumer has not read yet"),
-            ] {
-                if let Ok(g) = IntGauge::new(n, h) {
-                    g.set(v.min(i64::MAX as u64) as i64);
-                    let _ = reg.register(Box::new(g));
-                }
-            }
         }
         for (n, v, h) in [
             (

@@ -6,6 +6,7 @@
 //! a write error is counted (`output.write_errors`) and reported once, never a panic.
 //! Never: formats events per packet on the reader thread.
 
+mod config;
 pub mod eve;
 pub mod spool;
 
@@ -14,6 +15,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use crate::metrics::{Counters, C};
+
+pub use config::{OutputConfig, SpoolPolicy};
 
 /// Where EVE lines go.
 pub enum Sink {

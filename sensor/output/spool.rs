@@ -15,7 +15,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::config::{OutputConfig, SpoolPolicy};
+use super::{OutputConfig, SpoolPolicy};
 use crate::metrics::{Counters, C};
 
 /// A position in the queue.
@@ -120,7 +120,9 @@ impl Spool {
             file.set_len(keep)?;
             file.sync_data()?;
         }
-        Ok(Spool { dir, file, segment, size: keep, cfg: cfg.clone(), last_sync: Instant::now(), dirty: false })
+        let s = Spool { dir, file, segment, size: keep, cfg: cfg.clone(), last_sync: Instant::now(), dirty: false };
+        s.publish_levels(c);
+        Ok(s)
     }
 
     /// Appends complete lines holding `events` events.
@@ -173,6 +175,14 @@ impl Spool {
             self.dirty = false;
         }
         self.last_sync = Instant::now();
+        self.publish_levels(c);
+    }
+
+    /// Sets the queue's level gauges (`output.spool.size_bytes`, `output.spool.unread_bytes`):
+    /// the output thread owns the queue, so it measures it, and metrics only reads counters.
+    pub fn publish_levels(&self, c: &mut Counters) {
+        c.set(C::SpoolSizeBytes, self.total_size());
+        c.set(C::SpoolUnreadBytes, unread_bytes(&self.dir));
     }
 
     fn rotate(&mut self, c: &mut Counters) -> std::io::Result<()> {

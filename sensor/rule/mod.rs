@@ -12,8 +12,10 @@ pub mod classification;
 pub mod keywords;
 pub mod parse;
 pub mod vars;
+mod vars_config;
 
 pub use parse::{load_rules, parse_rule, ParseContext};
+pub use vars_config::VarsConfig;
 
 use std::fmt;
 

@@ -25,8 +25,8 @@ use super::ast::*;
 use super::classification::{parse_references, Classifications};
 use super::keywords::{self, Arg, Kind};
 use super::vars::{VarError, Vars};
+use super::VarsConfig;
 use super::{ErrorKind, RuleError, RuleSet};
-use crate::config::VarsConfig;
 
 /// Longest rule Suricata reads (`DETECT_MAX_RULE_SIZE`), continuation lines included.
 pub const MAX_RULE_SIZE: usize = 8192;
@@ -144,7 +144,7 @@ fn var_err(what: &str, e: VarError) -> PErr {
 /// read is reported as an error (line 0) and the fallback is used.
 pub fn load_rules(
     paths: &[PathBuf],
-    vars: &crate::config::VarsConfig,
+    vars: &VarsConfig,
     classification: Option<&Path>,
     reference: Option<&Path>,
 ) -> RuleSet {
@@ -159,7 +159,7 @@ pub fn load_rules(
 /// each rule as it comes, so that a whole ruleset's parse trees never exist at once.
 pub fn load_rules_each(
     paths: &[PathBuf],
-    vars: &crate::config::VarsConfig,
+    vars: &VarsConfig,
     classification: Option<&Path>,
     reference: Option<&Path>,
     mut on_rule: impl FnMut(Rule),

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ast::{AddrSet, IpRange, PortRange, PortSet};
-use crate::config::VarsConfig;
+use super::VarsConfig;
 
 /// Nesting limit for lists and variables (Suricata stops at 64 as well).
 const MAX_DEPTH: usize = 64;

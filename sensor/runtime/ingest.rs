@@ -47,11 +47,7 @@ pub struct Ingest {
 
 /// The decoder settings of a configuration (tunnel ports).
 pub fn decoder_of(cfg: &Config) -> Decoder {
-    Decoder {
-        teredo_port: cfg.decoder.teredo_port,
-        vxlan_port: cfg.decoder.vxlan_port,
-        geneve_port: cfg.decoder.geneve_port,
-    }
+    cfg.decoder.clone()
 }
 
 impl Ingest {

@@ -15,17 +15,18 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::capture::pcap::{expand_inputs, PcapFileSource};
-use crate::capture::{CaptureWarning, FrameRef, PacketSource, Timestamp};
+use crate::capture::{CaptureWarning, PacketSource, Timestamp};
 use crate::config::Config;
 use crate::detect::profile::RuleProfile;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
+use crate::runtime::dispatch::Dispatch;
 use crate::runtime::ingest::{decoder_of, Ingest};
-use crate::runtime::worker::{Batch, Item, Worker};
+use crate::runtime::worker::{Batch, Worker};
 use std::sync::Arc;
 
 /// What to replay and where to write.
@@ -135,15 +136,63 @@ pub fn run_source<S: PacketSource + ?Sized>(
 ) -> anyhow::Result<RunOutput> {
     let cfg = &opts.config;
     let nworkers = opts.workers.unwrap_or_else(|| cfg.worker_count()).clamp(1, 1024);
-
     let sink = match &opts.eve {
         Some(p) => Sink::open(p).map_err(|e| anyhow::anyhow!("{}: cannot open for writing: {e}", p.display()))?,
         None => Sink::Null,
     };
     let start = Instant::now();
-
-    // Output thread.
     let (out_tx, out_rx) = bounded::<OutMsg>(64);
+    let output = spawn_output(opts, sink, out_rx)?;
+    let (disp, handles) = spawn_workers(opts, nworkers, profile, &out_tx)?;
+
+    // Reader: this thread. It shards plain TCP/UDP frames and leaves their decoding to the
+    // workers; the rest it decodes (see runtime::ingest).
+    let (mut reader_c, now) = read_all(opts, src, disp, nworkers, total_bytes, start);
+    let warnings = src.take_warnings();
+    end(src, &mut reader_c);
+    if let Some(h) = &opts.metrics {
+        h.publish("reader", &reader_c);
+    }
+    let mut total = reader_c;
+    let mut profiles = Vec::new();
+    for h in handles {
+        match h.join() {
+            Ok((c, p)) => {
+                total.merge(&c);
+                profiles.extend(p);
+            }
+            Err(_) => anyhow::bail!("a worker thread panicked (a bug: please report it with the capture)"),
+        }
+    }
+    // The stats event: after every worker finished, before the output closes.
+    if opts.config.output.stats_event {
+        let _ = out_tx.send(OutMsg::Lines(stats_line(opts, &total, now, start), 1));
+    }
+    drop(out_tx);
+    let writer = match output.join() {
+        Ok(w) => w,
+        Err(_) => anyhow::bail!("the output thread panicked (a bug: please report it)"),
+    };
+    total.merge(&writer.counters);
+    let summary = ReplaySummary {
+        counters: total,
+        warnings,
+        files_read: 0,
+        files_failed: 0,
+        wall: start.elapsed(),
+        workers: nworkers,
+        output_error: writer.first_error,
+    };
+    Ok(RunOutput { summary, profiles })
+}
+
+/// The output thread: owns the EVE sink and the local queue, publishes its counters.
+fn spawn_output(
+    opts: &ReplayOptions,
+    sink: Sink,
+    out_rx: Receiver<OutMsg>,
+) -> anyhow::Result<std::thread::JoinHandle<EveWriter>> {
+    let cfg = &opts.config;
     let out_hub = opts.metrics.clone();
     let mut spool_c = Counters::new();
     let spool = if cfg.output.spool_dir.is_empty() {
@@ -154,7 +203,7 @@ pub fn run_source<S: PacketSource + ?Sized>(
                 .map_err(|e| anyhow::anyhow!("{}: cannot open the alert queue: {e}", cfg.output.spool_dir))?,
         )
     };
-    let output = std::thread::Builder::new().name("picket-output".into()).spawn(move || {
+    Ok(std::thread::Builder::new().name("picket-output".into()).spawn(move || {
         let mut w = EveWriter::new(sink);
         w.spool = spool;
         w.counters.merge(&spool_c);
@@ -171,9 +220,19 @@ pub fn run_source<S: PacketSource + ?Sized>(
             h.publish("output", &w.counters);
         }
         w
-    })?;
+    })?)
+}
 
-    // Workers.
+type WorkerHandle = std::thread::JoinHandle<(Counters, Option<Box<RuleProfile>>)>;
+
+/// The workers, and the reader's side of their queues.
+fn spawn_workers(
+    opts: &ReplayOptions,
+    nworkers: usize,
+    profile: bool,
+    out_tx: &Sender<OutMsg>,
+) -> anyhow::Result<(Dispatch, Vec<WorkerHandle>)> {
+    let cfg = &opts.config;
     let table = cfg.flow.table_config(nworkers);
     let mut senders: Vec<Sender<Batch>> = Vec::with_capacity(nworkers);
     let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (cfg.runtime.queue_batches + 2));
@@ -200,21 +259,27 @@ pub fn run_source<S: PacketSource + ?Sized>(
             worker_loop(w, rx, out_tx, recycle_tx, hub)
         })?);
     }
-    drop(recycle_tx);
+    Ok((Dispatch::new(senders, recycle_rx, cfg.runtime.batch_packets), handles))
+}
 
-    // Reader: this thread. It shards plain TCP/UDP frames and leaves their decoding to the
-    // workers; the rest it decodes (see runtime::ingest).
+/// Reads every frame of `src` and dispatches it; returns the reader's counters and the packet
+/// time reached. Dropping the dispatcher at the end closes the workers' queues.
+fn read_all<S: PacketSource + ?Sized>(
+    opts: &ReplayOptions,
+    src: &mut S,
+    mut disp: Dispatch,
+    nworkers: usize,
+    total_bytes: u64,
+    start: Instant,
+) -> (Counters, Timestamp) {
     let mut reader_c = Counters::new();
-    let mut ing = Ingest::new(cfg);
+    let mut ing = Ingest::new(&opts.config);
     ing.defer = true;
     ing.number_frames = true;
-    let batch_size = cfg.runtime.batch_packets;
-    let mut disp = Dispatch::new(senders, recycle_rx, batch_size);
     let progress = opts.progress && std::io::stderr().is_terminal();
     let mut last_progress = Instant::now();
     let mut bytes_read: u64 = 0;
     let n = nworkers as u64;
-
     loop {
         let more = src.next_batch(&mut |fr| {
             bytes_read += fr.data.len() as u64 + 16;
@@ -264,139 +329,32 @@ pub fn run_source<S: PacketSource + ?Sized>(
     let now = ing.now;
     ing.expire(now);
     reader_c.merge(&ing.c);
-    let warnings = src.take_warnings();
-    end(src, &mut reader_c);
-
-    if let Some(h) = &opts.metrics {
-        h.publish("reader", &reader_c);
-    }
-    let mut total = reader_c;
-    let mut profiles = Vec::new();
-    for h in handles {
-        match h.join() {
-            Ok((c, p)) => {
-                total.merge(&c);
-                profiles.extend(p);
-            }
-            Err(_) => anyhow::bail!("a worker thread panicked (a bug: please report it with the capture)"),
-        }
-    }
-    // The stats event: after every worker finished, before the output closes.
-    let mut out_c_preview = total.clone();
-    let ts = now;
-    if opts.config.output.stats_event {
-        let mut line = Vec::with_capacity(8192);
-        // output counters are only known after the write; the stats event shows the rest
-        out_c_preview.set(C::FlowActive, 0);
-        let mut stats = out_c_preview.to_stats_json();
-        if let (Some(e), Some(m)) = (&opts.detect, stats.as_object_mut()) {
-            let mut ts_buf = Vec::new();
-            eve::fmt_ts(&mut ts_buf, ts);
-            let engines = serde_json::json!([{
-                "id": 0,
-                "last_reload": String::from_utf8_lossy(&ts_buf),
-                "rules_loaded": e.stats.loaded,
-                "rules_failed": e.stats.failed,
-                "rules_skipped": e.stats.skipped,
-            }]);
-            if let Some(serde_json::Value::Object(d)) = m.get_mut("detect") {
-                d.insert("engines".into(), engines);
-            }
-        }
-        eve::stats_event(&mut line, ts, start.elapsed().as_secs(), &stats);
-        let _ = out_tx.send(OutMsg::Lines(line, 1));
-    }
-    drop(out_tx);
-    let writer = match output.join() {
-        Ok(w) => w,
-        Err(_) => anyhow::bail!("the output thread panicked (a bug: please report it)"),
-    };
-    total.merge(&writer.counters);
-    let wall = start.elapsed();
-    let summary = ReplaySummary {
-        counters: total,
-        warnings,
-        files_read: 0,
-        files_failed: 0,
-        wall,
-        workers: nworkers,
-        output_error: writer.first_error,
-    };
-    Ok(RunOutput { summary, profiles })
+    (reader_c, now)
 }
 
-/// The reader's side of the worker queues: a pending batch (with its timeout ticks) per
-/// worker, sent when full or at a chunk boundary.
-pub(crate) struct Dispatch {
-    pub(crate) pending: Vec<Batch>,
-    pub(crate) senders: Vec<Sender<Batch>>,
-    pub(crate) recycle: Receiver<Batch>,
-    pub(crate) batch_size: usize,
-    /// Live capture: a full worker queue drops the batch (counted) instead of waiting, so the
-    /// reader keeps draining the socket.
-    pub(crate) drop_when_full: bool,
-}
-
-impl Dispatch {
-    /// Empty batches for `senders.len()` workers.
-    pub(crate) fn new(senders: Vec<Sender<Batch>>, recycle: Receiver<Batch>, batch_size: usize) -> Dispatch {
-        Dispatch {
-            pending: (0..senders.len()).map(|_| Batch::with_capacity(batch_size)).collect(),
-            senders,
-            recycle,
-            batch_size,
-            drop_when_full: false,
+/// The final `stats` event at packet time `ts` (output counters are only known after the
+/// write; the event shows the rest).
+fn stats_line(opts: &ReplayOptions, total: &Counters, ts: Timestamp, start: Instant) -> Vec<u8> {
+    let mut line = Vec::with_capacity(8192);
+    let mut preview = total.clone();
+    preview.set(C::FlowActive, 0);
+    let mut stats = preview.to_stats_json();
+    if let (Some(e), Some(m)) = (&opts.detect, stats.as_object_mut()) {
+        let mut ts_buf = Vec::new();
+        eve::fmt_ts(&mut ts_buf, ts);
+        let engines = serde_json::json!([{
+            "id": 0,
+            "last_reload": String::from_utf8_lossy(&ts_buf),
+            "rules_loaded": e.stats.loaded,
+            "rules_failed": e.stats.failed,
+            "rules_skipped": e.stats.skipped,
+        }]);
+        if let Some(serde_json::Value::Object(d)) = m.get_mut("detect") {
+            d.insert("engines".into(), engines);
         }
     }
-
-    /// Queues an item of frame `fr` for worker `w`, sending the batch when it is full.
-    pub(crate) fn push(&mut self, w: usize, fr: &FrameRef<'_>, item: Item, now: Timestamp, c: &mut Counters) {
-        let Some(b) = self.pending.get_mut(w) else { return };
-        b.push(fr, item);
-        if b.len() >= self.batch_size {
-            self.send(w, now, c);
-        }
-    }
-
-    /// Records a timeout tick at the current position of every worker's batch.
-    pub(crate) fn tick(&mut self, ts: Timestamp) {
-        for b in &mut self.pending {
-            let at = b.len() as u32;
-            match b.ticks.last_mut() {
-                Some(last) if last.0 == at => last.1 = ts,
-                _ => b.ticks.push((at, ts)),
-            }
-        }
-    }
-
-    /// Sends every non-empty batch (chunk boundary: releases the read chunk soon).
-    pub(crate) fn flush_all(&mut self, now: Timestamp, c: &mut Counters) {
-        for w in 0..self.pending.len() {
-            if self.pending.get(w).is_some_and(|b| !b.is_empty() || !b.ticks.is_empty()) {
-                self.send(w, now, c);
-            }
-        }
-    }
-
-    fn send(&mut self, w: usize, now: Timestamp, c: &mut Counters) {
-        let (Some(pending), Some(tx)) = (self.pending.get_mut(w), self.senders.get(w)) else { return };
-        let fresh = self.recycle.try_recv().unwrap_or_else(|_| Batch::with_capacity(self.batch_size));
-        let mut b = std::mem::replace(pending, fresh);
-        b.now = now;
-        c.inc(C::PipelineBatches);
-        match tx.try_send(b) {
-            Ok(()) => {}
-            Err(TrySendError::Full(b)) if self.drop_when_full => {
-                c.add(C::PipelineQueueDrops, b.len() as u64);
-            }
-            Err(TrySendError::Full(b)) => {
-                // Replay never drops: wait for the worker (counted as back-pressure).
-                c.inc(C::PipelineReaderWaits);
-                let _ = tx.send(b);
-            }
-            Err(TrySendError::Disconnected(_)) => {}
-        }
-    }
+    eve::stats_event(&mut line, ts, start.elapsed().as_secs(), &stats);
+    line
 }
 
 fn worker_loop(

@@ -18,10 +18,13 @@
 //! bound (segments per direction and bytes per worker are capped and the overflow counted),
 //! or allocates per packet once warm (segment bytes live in merged per-flow chunks).
 
+mod config;
 pub mod reassembly;
 
 use crate::metrics::{Counters, C};
 use reassembly::{Buffer, Insert, Memory};
+
+pub use config::StreamSection;
 
 /// Target-based overlap policy (Suricata's `host-os-policy` names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -14,14 +14,12 @@
 //! Never: blocks longer than the poll timeout; panics on ring contents (every offset the
 //! kernel writes is bounds-checked before use).
 
-#[allow(unsafe_code)] // the ring, fanout, BPF and capabilities need system calls; see sys.rs
-pub mod sys;
-
 use bytes::{Bytes, BytesMut};
 
 use super::{CaptureWarning, FrameRef, LinkType, PacketSource, Timestamp};
+use crate::sys;
 
-pub use crate::config::FanoutMode;
+pub use super::FanoutMode;
 
 fn fanout_code(m: FanoutMode) -> u16 {
     match m {

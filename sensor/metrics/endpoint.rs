@@ -28,7 +28,7 @@ pub const MAX_CONNS: usize = 64;
 
 /// Counters of the endpoint itself.
 #[derive(Debug, Default)]
-pub struct HttpStats {
+pub struct EndpointStats {
     /// Requests answered.
     pub requests: AtomicU64,
     /// Connections refused or cut (too many, too slow, too big, malformed).
@@ -40,7 +40,7 @@ pub struct MetricsServer {
     /// Address actually bound (useful with port 0).
     pub addr: SocketAddr,
     /// Endpoint counters.
-    pub stats: Arc<HttpStats>,
+    pub stats: Arc<EndpointStats>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -72,7 +72,7 @@ pub fn serve(addr: &str, hub: Arc<MetricsHub>) -> std::io::Result<MetricsServer>
     let mut listener = TcpListener::bind(sa)?;
     let bound = listener.local_addr()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let stats = Arc::new(HttpStats::default());
+    let stats = Arc::new(EndpointStats::default());
     let (stop2, stats2) = (stop.clone(), stats.clone());
     let mut poll = Poll::new()?;
     poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
@@ -218,7 +218,7 @@ pub fn render_answer(a: Answer, hub: &MetricsHub) -> Vec<u8> {
 }
 
 /// Reads and answers; true when the connection is finished.
-fn handle(c: &mut Conn, hub: &MetricsHub, stats: &HttpStats, poll: &Poll, tok: Token) -> bool {
+fn handle(c: &mut Conn, hub: &MetricsHub, stats: &EndpointStats, poll: &Poll, tok: Token) -> bool {
     if c.out.is_empty() {
         let mut tmp = [0u8; 2048];
         let mut answer = None;

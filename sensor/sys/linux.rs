@@ -1,17 +1,12 @@
-//! The only module of Picket with `unsafe`: the Linux system calls that live capture needs and
-//! that no safe crate offers as we need them (the TPACKET_V3 ring, PACKET_FANOUT, classic BPF
-//! compiled by libpcap, capabilities), each a thin wrapper with a `// SAFETY:` line. Everything
-//! above this module (ring walking, frame parsing, policy) is safe code over the slices and
-//! integers these functions return.
-//!
-//! Rules kept here: no pointer or slice leaves a function except [`Ring::with_block`]'s
-//! borrowed block, which cannot outlive the closure; every fd is an [`OwnedFd`]; errors are
-//! `io::Error` from errno.
+//! The Linux implementation of [`crate::sys`]: thin wrappers over libc, each `unsafe` block with
+//! a `// SAFETY:` line.
 
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::BpfInsn;
 
 /// `ETH_P_ALL` in network byte order, as `socket`/`bind` want it.
 const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
@@ -53,20 +48,6 @@ struct PacketMreq {
     mr_type: libc::c_ushort,
     mr_alen: libc::c_ushort,
     mr_address: [u8; 8],
-}
-
-/// One classic BPF instruction (`struct sock_filter`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BpfInsn {
-    /// Opcode.
-    pub code: u16,
-    /// Jump offset if true.
-    pub jt: u8,
-    /// Jump offset if false.
-    pub jf: u8,
-    /// Operand.
-    pub k: u32,
 }
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {

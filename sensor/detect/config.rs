@@ -1,0 +1,33 @@
+//! The `[detect]` section of the configuration: the multi-pattern engine and the cache of
+//! compiled prefilter databases.
+
+use serde::{Deserialize, Serialize};
+
+/// Multi-pattern engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    /// Hyperscan (vectorscan).
+    Hyperscan,
+    /// The aho-corasick crate.
+    AhoCorasick,
+}
+
+/// `[detect]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// `hyperscan` or `aho-corasick`.
+    pub engine: EngineKind,
+    /// Folder of the compiled prefilter databases (Hyperscan), so that a restart with the same
+    /// rules skips their compilation; empty disables the cache. The default falls back to
+    /// `$XDG_CACHE_HOME/picket` (or `~/.cache/picket`), then a private temp folder, when it
+    /// cannot be written.
+    pub cache_dir: String,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig { engine: EngineKind::Hyperscan, cache_dir: super::cache::DEFAULT_DIR.to_string() }
+    }
+}
