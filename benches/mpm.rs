@@ -11,7 +11,7 @@ mod common;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use picket::config::Config;
-use picket::detect::engine::choose_fast_pattern;
+use picket::detect::fast_pattern::choose_fast_pattern;
 use picket::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};
 use picket::rule::ast::PayloadMatch;
 use picket::rule::parse::load_rules;

@@ -295,115 +295,13 @@ fn place(frags: &mut Vec<Frag>, policy: DefragPolicy, frag_offset: u16, frag_end
     // Start at the last fragment before the new one's offset (or at the first one).
     let j = frags.partition_point(|f| f.offset < frag_offset);
     let mut p = if j == 0 || j >= frags.len() { 0 } else { j - 1 };
-    let set_next_ltrim = |frags: &mut Vec<Frag>, n: usize| {
-        if let Some(nf) = frags.get_mut(n) {
-            if fe > nf.offset as i32 {
-                nf.ltrim = (fe - nf.offset as i32) as u16;
-            }
-        }
-    };
     while let Some(&pf) = frags.get(p) {
-        let n = p + 1;
-        let (po, pd, pl) = (pf.offset as i32, pf.data_len as i32, pf.ltrim as i32);
+        let (po, pd) = (pf.offset as i32, pf.data_len as i32);
         if fo < po + pd && po < fe {
             overlap = true;
         }
         // None: look at the next fragment; Some((place, skip_prev)).
-        let action: Option<(Place, bool)> = match policy {
-            DefragPolicy::Bsd => {
-                if fo < po + pd {
-                    if po <= fo {
-                        // Prefer the held data: trim the new fragment's start.
-                        let prev_end = po + pd;
-                        if prev_end > fe {
-                            Some((Place::Drop, false))
-                        } else {
-                            ltrim = (prev_end - fo) as u16;
-                            set_next_ltrim(frags, n);
-                            Some((Place::Insert, false))
-                        }
-                    } else {
-                        // The new fragment starts before the held one: it wins where they meet.
-                        if fo <= po && fe > po + pl {
-                            let prev_ltrim = (fe - po) as u16;
-                            if let Some(f) = frags.get_mut(p) {
-                                if prev_ltrim > f.ltrim {
-                                    f.ltrim = prev_ltrim;
-                                }
-                            }
-                        }
-                        set_next_ltrim(frags, n);
-                        Some((Place::Insert, false))
-                    }
-                } else {
-                    None
-                }
-            }
-            DefragPolicy::Linux => {
-                let lt = ltrim as i32;
-                if po + pl < fo + lt && po + pd > fo + lt {
-                    ltrim = ltrim.wrapping_add((po + pd - fo) as u16);
-                }
-                let lt = ltrim as i32;
-                if fo + lt < po + pl && fe > po + pl {
-                    if let Some(f) = frags.get_mut(p) {
-                        f.ltrim = f.ltrim.wrapping_add((fe - (po + pl)) as u16);
-                    }
-                    Some((Place::Insert, false))
-                } else if fo + lt <= po + pl && fe >= po + pd {
-                    Some((Place::Insert, true))
-                } else {
-                    None
-                }
-            }
-            DefragPolicy::Windows => {
-                let lt = ltrim as i32;
-                if fo + lt >= po + lt && fe <= po + pd {
-                    Some((Place::Drop, false))
-                } else if fo + lt < po + lt && fe > po + pd {
-                    Some((Place::Insert, true))
-                } else if (fo + lt > po + pl && fo + lt < po + pd) || (fo + lt == po + lt && fe > po + pd) {
-                    ltrim = ltrim.wrapping_add((po + pd - fo) as u16);
-                    Some((Place::Insert, false))
-                } else {
-                    None
-                }
-            }
-            DefragPolicy::Solaris => {
-                if fo < po + pd {
-                    if fo >= po {
-                        ltrim = (po + pd - fo) as u16;
-                    }
-                    Some((Place::Insert, fo < po && fe >= po + pd))
-                } else {
-                    None
-                }
-            }
-            DefragPolicy::First => {
-                if fo >= po && fe <= po + pd {
-                    Some((Place::Drop, false))
-                } else if fo < po {
-                    Some((Place::Insert, false))
-                } else if fo < po + pd {
-                    ltrim = (po + pd - fo) as u16;
-                    Some((Place::Insert, false))
-                } else {
-                    None
-                }
-            }
-            DefragPolicy::Last => {
-                if fo <= po {
-                    if fe > po {
-                        if let Some(f) = frags.get_mut(p) {
-                            f.ltrim = (fe - po) as u16;
-                        }
-                    }
-                    Some((Place::Insert, false))
-                } else {
-                    None
-                }
-            }
-        };
+        let action = overlap_step(frags, p, policy, fo, fe, &mut ltrim);
         match action {
             None => p += 1,
             Some((Place::Drop, _)) => return (Place::Drop, ltrim, overlap, 0),
@@ -419,6 +317,123 @@ fn place(frags: &mut Vec<Frag>, policy: DefragPolicy, frag_offset: u16, frag_end
         }
     }
     (Place::Insert, ltrim, overlap, 0)
+}
+
+/// One step of the overlap walk at held fragment `p` under `policy`: `None` to look at the
+/// next fragment, else what to do with the new one and whether the held one goes.
+fn overlap_step(
+    frags: &mut [Frag],
+    p: usize,
+    policy: DefragPolicy,
+    fo: i32,
+    fe: i32,
+    ltrim: &mut u16,
+) -> Option<(Place, bool)> {
+    let Some(&pf) = frags.get(p) else { return None };
+    let n = p + 1;
+    let (po, pd, pl) = (pf.offset as i32, pf.data_len as i32, pf.ltrim as i32);
+    let set_next_ltrim = |frags: &mut [Frag], n: usize| {
+        if let Some(nf) = frags.get_mut(n) {
+            if fe > nf.offset as i32 {
+                nf.ltrim = (fe - nf.offset as i32) as u16;
+            }
+        }
+    };
+    match policy {
+        DefragPolicy::Bsd => {
+            if fo < po + pd {
+                if po <= fo {
+                    // Prefer the held data: trim the new fragment's start.
+                    let prev_end = po + pd;
+                    if prev_end > fe {
+                        Some((Place::Drop, false))
+                    } else {
+                        *ltrim = (prev_end - fo) as u16;
+                        set_next_ltrim(frags, n);
+                        Some((Place::Insert, false))
+                    }
+                } else {
+                    // The new fragment starts before the held one: it wins where they meet.
+                    if fo <= po && fe > po + pl {
+                        let prev_ltrim = (fe - po) as u16;
+                        if let Some(f) = frags.get_mut(p) {
+                            if prev_ltrim > f.ltrim {
+                                f.ltrim = prev_ltrim;
+                            }
+                        }
+                    }
+                    set_next_ltrim(frags, n);
+                    Some((Place::Insert, false))
+                }
+            } else {
+                None
+            }
+        }
+        DefragPolicy::Linux => {
+            let lt = *ltrim as i32;
+            if po + pl < fo + lt && po + pd > fo + lt {
+                *ltrim = ltrim.wrapping_add((po + pd - fo) as u16);
+            }
+            let lt = *ltrim as i32;
+            if fo + lt < po + pl && fe > po + pl {
+                if let Some(f) = frags.get_mut(p) {
+                    f.ltrim = f.ltrim.wrapping_add((fe - (po + pl)) as u16);
+                }
+                Some((Place::Insert, false))
+            } else if fo + lt <= po + pl && fe >= po + pd {
+                Some((Place::Insert, true))
+            } else {
+                None
+            }
+        }
+        DefragPolicy::Windows => {
+            let lt = *ltrim as i32;
+            if fo + lt >= po + lt && fe <= po + pd {
+                Some((Place::Drop, false))
+            } else if fo + lt < po + lt && fe > po + pd {
+                Some((Place::Insert, true))
+            } else if (fo + lt > po + pl && fo + lt < po + pd) || (fo + lt == po + lt && fe > po + pd) {
+                *ltrim = ltrim.wrapping_add((po + pd - fo) as u16);
+                Some((Place::Insert, false))
+            } else {
+                None
+            }
+        }
+        DefragPolicy::Solaris => {
+            if fo < po + pd {
+                if fo >= po {
+                    *ltrim = (po + pd - fo) as u16;
+                }
+                Some((Place::Insert, fo < po && fe >= po + pd))
+            } else {
+                None
+            }
+        }
+        DefragPolicy::First => {
+            if fo >= po && fe <= po + pd {
+                Some((Place::Drop, false))
+            } else if fo < po {
+                Some((Place::Insert, false))
+            } else if fo < po + pd {
+                *ltrim = (po + pd - fo) as u16;
+                Some((Place::Insert, false))
+            } else {
+                None
+            }
+        }
+        DefragPolicy::Last => {
+            if fo <= po {
+                if fe > po {
+                    if let Some(f) = frags.get_mut(p) {
+                        f.ltrim = (fe - po) as u16;
+                    }
+                }
+                Some((Place::Insert, false))
+            } else {
+                None
+            }
+        }
+    }
 }
 
 /// Internet checksum of an IPv4 header (checksum field zero).

@@ -265,9 +265,9 @@ fn compile_for(
         let list = verify::compile(b)?;
         let contents: Vec<&Content> =
             b.matches.iter().filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None }).collect();
-        if let (Some(fp), ListTarget::Buffer(_)) = (super::engine::choose_fast_pattern(&contents), target) {
+        if let (Some(fp), ListTarget::Buffer(_)) = (super::fast_pattern::choose_fast_pattern(&contents), target) {
             let explicit = contents.iter().any(|c| c.fast_pattern != crate::rule::ast::FastPattern::No);
-            let strength = if explicit { u32::MAX } else { super::engine::pattern_strength(&fp.bytes) };
+            let strength = if explicit { u32::MAX } else { super::fast_pattern::pattern_strength(&fp.bytes) };
             if best.as_ref().is_none_or(|(_, _, s)| strength > *s) {
                 best = Some((lists.len(), fp, strength));
             }

@@ -10,13 +10,20 @@
 //! `by_src`/`by_dst` tracking is the one shared structure, touched only when such a rule
 //! matches), or panics on packet bytes.
 
+mod addresses;
 pub mod app;
 pub mod cache;
+mod compile;
 mod config;
 pub mod engine;
+pub mod fast_pattern;
+mod flowbits;
 pub mod matcher;
 pub mod packet;
 pub mod profile;
+mod run;
+mod run_app;
+mod threshold;
 pub mod transform;
 pub mod verify;
 
@@ -42,9 +49,9 @@ pub struct LoadReport {
 /// Parses and compiles the rules at `paths` with the configuration's variables and engine.
 pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) -> (engine::DetectEngine, LoadReport) {
     let t0 = Instant::now();
-    // Each rule is compiled as soon as it is parsed (see engine::RuleCompiler); the time
+    // Each rule is compiled as soon as it is parsed (see compile::RuleCompiler); the time
     // spent compiling inside the parse loop is counted as compile time.
-    let mut compiler = engine::RuleCompiler::new(detect.engine);
+    let mut compiler = compile::RuleCompiler::new(detect.engine);
     let mut compile_in_parse = std::time::Duration::ZERO;
     let set = crate::rule::parse::load_rules_each(paths, vars, None, None, |r| {
         let t = Instant::now();

@@ -399,144 +399,33 @@ impl StreamEngine {
         let d = if to_server { 0 } else { 1 };
         let fl = p.flags;
         if slot.is_none() {
-            let Some(s) = self.open(p, d, c) else { return Outcome::default() };
-            *slot = Some(s);
-            // the opening packet may carry data (TFO SYN, midstream pickup)
-            let Some(ssn) = slot.as_deref_mut() else { return Outcome::default() };
-            let mut out =
-                Outcome { session: true, established: ssn.state >= TcpState::Established, ..Outcome::default() };
-            if !p.payload.is_empty() && ssn.state >= TcpState::Established {
-                out.stream_add = self.handle_segment(ssn, d, p, Update::Opposing, app, c);
-            } else if !p.payload.is_empty() && fl & SYN != 0 {
-                // TCP Fast Open: data on the SYN starts at isn + 1
-                let seq = p.seq.wrapping_add(1);
-                out.stream_add = self.add_data(ssn, d, seq, p.payload, c);
-            }
-            out.raw_ready = self.raw_ready(ssn, d, false);
-            return out;
+            return self.opening_packet(slot, d, p, app, c);
         }
         let Some(ssn) = slot.as_deref_mut() else { return Outcome::default() };
-        let mut upd = Update::Opposing;
-        let mut accept = true;
         let (a, b) = (d, 1 - d);
-        if fl & RST != 0 {
+        let (accept, upd) = if fl & RST != 0 {
             if ssn.state >= TcpState::SynSent && self.rst_valid(ssn, d, p) {
                 if fl & ACK != 0 {
                     self.ack(ssn, b, p.ack);
                 }
                 ssn.state = TcpState::Closed;
                 ssn.flags |= S_RST;
-                upd = Update::Packet;
+                (true, Update::Packet)
             } else {
                 c.inc(C::StreamRstInvalid);
-                accept = false;
+                (false, Update::Opposing)
             }
         } else if ssn.state == TcpState::Closed && ssn.flags & S_RST != 0 {
             // a session reset is over: later packets of the tuple add nothing to it
-            accept = false;
+            (false, Update::Opposing)
         } else {
             match ssn.state {
-                TcpState::None => accept = false,
-                TcpState::SynSent => {
-                    if d == 1 && fl & (SYN | ACK) == SYN | ACK {
-                        if p.ack != ssn.dirs[0].isn.wrapping_add(1) {
-                            c.inc(C::StreamSynackInvalid);
-                            accept = false;
-                        } else {
-                            ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
-                            ssn.dirs[1].window = p.win as u32;
-                            self.ack(ssn, 0, p.ack);
-                            ssn.state = TcpState::SynRecv;
-                        }
-                    } else if d == 1 && fl & (SYN | ACK) == SYN {
-                        // simultaneous open / split handshake: the server's own SYN
-                        ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
-                        ssn.state = TcpState::SynRecv;
-                    } else if d == 0 && fl & (SYN | ACK) == SYN {
-                        // retransmitted SYN (a different ISN restarts the session)
-                        if p.seq != ssn.dirs[0].isn {
-                            ssn.dirs[0].start(p.seq, p.seq.wrapping_add(1));
-                        }
-                    } else if d == 0 && fl & ACK != 0 && self.cfg.async_oneside {
-                        // one-sided: the server's packets are never seen
-                        ssn.flags |= S_ASYNC;
-                        ssn.dirs[1].start(p.ack.wrapping_sub(1), p.ack);
-                        ssn.state = TcpState::Established;
-                    } else {
-                        accept = false;
-                    }
-                }
-                TcpState::SynRecv => {
-                    if d == 0 && fl & ACK != 0 && fl & SYN == 0 {
-                        let srv = &ssn.dirs[1];
-                        if (seq_gt(p.ack, srv.isn) && seq_leq(p.ack, srv.next_seq)) || ssn.flags & S_ASYNC != 0 {
-                            ssn.state = TcpState::Established;
-                        } else {
-                            accept = false;
-                        }
-                    } else if d == 1 && fl & (SYN | ACK) == SYN | ACK {
-                        // retransmitted SYN/ACK, or the final step of a split handshake
-                        if ssn.dirs[1].isn != p.seq {
-                            ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
-                        }
-                        self.ack(ssn, 0, p.ack);
-                    } else if d == 0 && fl & (SYN | ACK) == SYN | ACK {
-                        // split handshake: the client answers the server's SYN
-                        self.ack(ssn, 1, p.ack);
-                    } else if fl & SYN != 0 {
-                        accept = false;
-                    } else if d == 1 && fl & ACK != 0 {
-                        // server data before the final ACK was seen (lost): take it
-                        ssn.state = TcpState::Established;
-                    } else {
-                        accept = false;
-                    }
-                }
-                _ => {
-                    if fl & SYN != 0 {
-                        // SYN in an established session (the flow table already handled reuse)
-                        accept = false;
-                        c.inc(C::StreamSynInSession);
-                    } else if fl & FIN != 0 {
-                        let next = match (ssn.state, d) {
-                            (TcpState::Established, 0) => TcpState::CloseWait,
-                            (TcpState::Established, _) => TcpState::FinWait1,
-                            (TcpState::CloseWait, 1) => TcpState::LastAck,
-                            (TcpState::FinWait1, 0) => {
-                                if fl & ACK != 0 && seq_gt(p.ack, ssn.dirs[1].fin_seq) {
-                                    TcpState::TimeWait
-                                } else {
-                                    TcpState::Closing
-                                }
-                            }
-                            (TcpState::FinWait2, 0) => TcpState::TimeWait,
-                            (s, _) => s,
-                        };
-                        // In bounds: a is a direction (see `dirs`).
-                        ssn.dirs[a].flags |= D_FIN;
-                        ssn.dirs[a].fin_seq = p.seq.wrapping_add(p.payload.len() as u32);
-                        ssn.state = next;
-                        if ssn.state > TcpState::TimeWait {
-                            upd = if fl & ACK != 0 { Update::Both } else { Update::Packet };
-                        }
-                    } else if fl & ACK != 0 {
-                        // In bounds: b is a direction (see `dirs`).
-                        let peer_fin = ssn.dirs[b].flags & D_FIN != 0;
-                        let acks_fin = peer_fin && seq_gt(p.ack, ssn.dirs[b].fin_seq);
-                        ssn.state = match (ssn.state, d) {
-                            (TcpState::FinWait1, 0) if acks_fin => TcpState::FinWait2,
-                            (TcpState::Closing, _) => TcpState::TimeWait,
-                            (TcpState::LastAck, 0) if acks_fin => TcpState::Closed,
-                            (TcpState::TimeWait, 1) if acks_fin => TcpState::Closed,
-                            (s, _) => s,
-                        };
-                        if ssn.state == TcpState::Closed {
-                            upd = Update::Both;
-                        }
-                    }
-                }
+                TcpState::None => (false, Update::Opposing),
+                TcpState::SynSent => (self.syn_sent(ssn, d, p, c), Update::Opposing),
+                TcpState::SynRecv => (self.syn_recv(ssn, d, p), Update::Opposing),
+                _ => Self::after_handshake(ssn, d, p, c),
             }
-        }
+        };
         let mut out = Outcome { session: true, established: ssn.state >= TcpState::Established, ..Outcome::default() };
         if !accept || ssn.state < TcpState::SynRecv {
             return out;
@@ -551,6 +440,146 @@ impl StreamEngine {
         out.stream_add = self.handle_segment(ssn, a, p, upd, app, c);
         out.raw_ready = self.raw_ready(ssn, a, false);
         out
+    }
+
+    /// The packet that opens a session (a SYN, or any packet picked up midstream); it may
+    /// carry data (TFO SYN, midstream pickup).
+    fn opening_packet(
+        &mut self,
+        slot: &mut Option<Box<TcpSession>>,
+        d: usize,
+        p: &Seg<'_>,
+        app: &mut dyn AppSink,
+        c: &mut Counters,
+    ) -> Outcome {
+        let Some(s) = self.open(p, d, c) else { return Outcome::default() };
+        *slot = Some(s);
+        let Some(ssn) = slot.as_deref_mut() else { return Outcome::default() };
+        let mut out = Outcome { session: true, established: ssn.state >= TcpState::Established, ..Outcome::default() };
+        if !p.payload.is_empty() && ssn.state >= TcpState::Established {
+            out.stream_add = self.handle_segment(ssn, d, p, Update::Opposing, app, c);
+        } else if !p.payload.is_empty() && p.flags & SYN != 0 {
+            // TCP Fast Open: data on the SYN starts at isn + 1
+            let seq = p.seq.wrapping_add(1);
+            out.stream_add = self.add_data(ssn, d, seq, p.payload, c);
+        }
+        out.raw_ready = self.raw_ready(ssn, d, false);
+        out
+    }
+
+    /// A packet while the client's SYN waits for an answer; whether it is accepted.
+    fn syn_sent(&mut self, ssn: &mut TcpSession, d: usize, p: &Seg<'_>, c: &mut Counters) -> bool {
+        let fl = p.flags;
+        if d == 1 && fl & (SYN | ACK) == SYN | ACK {
+            if p.ack != ssn.dirs[0].isn.wrapping_add(1) {
+                c.inc(C::StreamSynackInvalid);
+                return false;
+            }
+            ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
+            ssn.dirs[1].window = p.win as u32;
+            self.ack(ssn, 0, p.ack);
+            ssn.state = TcpState::SynRecv;
+        } else if d == 1 && fl & (SYN | ACK) == SYN {
+            // simultaneous open / split handshake: the server's own SYN
+            ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
+            ssn.state = TcpState::SynRecv;
+        } else if d == 0 && fl & (SYN | ACK) == SYN {
+            // retransmitted SYN (a different ISN restarts the session)
+            if p.seq != ssn.dirs[0].isn {
+                ssn.dirs[0].start(p.seq, p.seq.wrapping_add(1));
+            }
+        } else if d == 0 && fl & ACK != 0 && self.cfg.async_oneside {
+            // one-sided: the server's packets are never seen
+            ssn.flags |= S_ASYNC;
+            ssn.dirs[1].start(p.ack.wrapping_sub(1), p.ack);
+            ssn.state = TcpState::Established;
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// A packet after the SYN/ACK, before the handshake's last ACK; whether it is accepted.
+    fn syn_recv(&mut self, ssn: &mut TcpSession, d: usize, p: &Seg<'_>) -> bool {
+        let fl = p.flags;
+        if d == 0 && fl & ACK != 0 && fl & SYN == 0 {
+            let srv = &ssn.dirs[1];
+            if (seq_gt(p.ack, srv.isn) && seq_leq(p.ack, srv.next_seq)) || ssn.flags & S_ASYNC != 0 {
+                ssn.state = TcpState::Established;
+                return true;
+            }
+            false
+        } else if d == 1 && fl & (SYN | ACK) == SYN | ACK {
+            // retransmitted SYN/ACK, or the final step of a split handshake
+            if ssn.dirs[1].isn != p.seq {
+                ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
+            }
+            self.ack(ssn, 0, p.ack);
+            true
+        } else if d == 0 && fl & (SYN | ACK) == SYN | ACK {
+            // split handshake: the client answers the server's SYN
+            self.ack(ssn, 1, p.ack);
+            true
+        } else if fl & SYN != 0 {
+            false
+        } else if d == 1 && fl & ACK != 0 {
+            // server data before the final ACK was seen (lost): take it
+            ssn.state = TcpState::Established;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A packet of an established or closing session: FIN and ACK move the close states;
+    /// whether it is accepted and which side's data the update releases.
+    fn after_handshake(ssn: &mut TcpSession, d: usize, p: &Seg<'_>, c: &mut Counters) -> (bool, Update) {
+        let fl = p.flags;
+        let (a, b) = (d, 1 - d);
+        let mut upd = Update::Opposing;
+        if fl & SYN != 0 {
+            // SYN in an established session (the flow table already handled reuse)
+            c.inc(C::StreamSynInSession);
+            return (false, upd);
+        }
+        if fl & FIN != 0 {
+            let next = match (ssn.state, d) {
+                (TcpState::Established, 0) => TcpState::CloseWait,
+                (TcpState::Established, _) => TcpState::FinWait1,
+                (TcpState::CloseWait, 1) => TcpState::LastAck,
+                (TcpState::FinWait1, 0) => {
+                    if fl & ACK != 0 && seq_gt(p.ack, ssn.dirs[1].fin_seq) {
+                        TcpState::TimeWait
+                    } else {
+                        TcpState::Closing
+                    }
+                }
+                (TcpState::FinWait2, 0) => TcpState::TimeWait,
+                (s, _) => s,
+            };
+            // In bounds: a is a direction (see `dirs`).
+            ssn.dirs[a].flags |= D_FIN;
+            ssn.dirs[a].fin_seq = p.seq.wrapping_add(p.payload.len() as u32);
+            ssn.state = next;
+            if ssn.state > TcpState::TimeWait {
+                upd = if fl & ACK != 0 { Update::Both } else { Update::Packet };
+            }
+        } else if fl & ACK != 0 {
+            // In bounds: b is a direction (see `dirs`).
+            let peer_fin = ssn.dirs[b].flags & D_FIN != 0;
+            let acks_fin = peer_fin && seq_gt(p.ack, ssn.dirs[b].fin_seq);
+            ssn.state = match (ssn.state, d) {
+                (TcpState::FinWait1, 0) if acks_fin => TcpState::FinWait2,
+                (TcpState::Closing, _) => TcpState::TimeWait,
+                (TcpState::LastAck, 0) if acks_fin => TcpState::Closed,
+                (TcpState::TimeWait, 1) if acks_fin => TcpState::Closed,
+                (s, _) => s,
+            };
+            if ssn.state == TcpState::Closed {
+                upd = Update::Both;
+            }
+        }
+        (true, upd)
     }
 
     fn open(&mut self, p: &Seg<'_>, d: usize, c: &mut Counters) -> Option<Box<TcpSession>> {

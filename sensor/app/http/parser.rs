@@ -1,0 +1,942 @@
+//! The HTTP/1 state machine of one direction: lines, headers, bodies (length, chunked, to
+//! close), trailers, content codings, tunnels, and the transactions both directions fill.
+
+use super::decompress::{Coding, Decoder};
+use super::headers::{
+    contains_nocase, contains_nocase_nozero, end_of_block, eq_nocase_nozero, field, is_space, line_eol, line_lf,
+    split_field, trim, Find, Side,
+};
+use std::collections::VecDeque;
+
+use super::*;
+
+/// Where a direction's parser is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum St {
+    /// Expecting a request or status line.
+    Line,
+    /// In the header block.
+    Headers,
+    /// In the trailer block after the last chunk.
+    Trailers,
+    /// Body of known length: `left` bytes to go.
+    BodyLen,
+    /// Expecting a chunk-size line.
+    ChunkLen,
+    /// Inside a chunk: `left` bytes to go.
+    ChunkData,
+    /// After a chunk's data: skipping to the end of the line.
+    ChunkEnd,
+    /// Body until the connection closes.
+    BodyClose,
+    /// Response body done: looking at what comes next (libhtp `response_finalize`).
+    Finalize,
+    /// CONNECT sent: waiting for the response to say whether a tunnel follows.
+    ConnectWait,
+    /// Not HTTP any more (tunnel, upgrade) or lost (gap, fatal error): bytes are ignored.
+    Off,
+}
+
+/// One direction's parser.
+#[derive(Debug)]
+pub(super) struct Dir {
+    pub(super) side: Side,
+    pub(super) st: St,
+    /// Unconsumed bytes (an incomplete line), at most about `max_header_bytes`.
+    pub(super) buf: Vec<u8>,
+    /// The transaction this direction is filling.
+    pub(super) tx: Option<u64>,
+    pub(super) left: u64,
+    /// Discarding the rest of an over-long line.
+    pub(super) skip_to_lf: bool,
+    /// Fields read in the current header block.
+    pub(super) fields: usize,
+    pub(super) decoder: Option<Decoder>,
+    pub(super) closed: bool,
+}
+
+impl Dir {
+    pub(super) fn new(side: Side) -> Self {
+        Dir {
+            side,
+            st: St::Line,
+            buf: Vec::new(),
+            tx: None,
+            left: 0,
+            skip_to_lf: false,
+            fields: 0,
+            decoder: None,
+            closed: false,
+        }
+    }
+
+    fn to_server(&self) -> bool {
+        self.side == Side::Request
+    }
+}
+
+/// Transaction bookkeeping shared by both directions.
+#[derive(Debug, Default)]
+pub(super) struct Txs {
+    pub(super) list: VecDeque<HttpTx>,
+    /// Id of the next transaction to create.
+    pub(super) next_id: u64,
+    /// Id the next request goes to.
+    pub(super) req_next: u64,
+    /// Id the next response goes to.
+    pub(super) res_next: u64,
+    /// Transactions a direction is filling (never evicted): [request, response].
+    pub(super) busy: [Option<u64>; 2],
+    /// Stand-ins for a message whose transaction was evicted before it started, so that
+    /// its framing can still be parsed: [request, response].
+    pub(super) scratch: [HttpTx; 2],
+}
+
+impl Txs {
+    /// The transaction a direction fills, or its stand-in when it was evicted.
+    fn get_for(&mut self, id: Option<u64>, req: bool) -> Option<&mut HttpTx> {
+        let want = id?;
+        let idx = usize::from(!req);
+        match self.list.iter().rposition(|t| t.id == want) {
+            Some(p) => self.list.get_mut(p),
+            None => self.scratch.get_mut(idx),
+        }
+    }
+
+    /// The transaction with `id`, created (and older ones evicted over the cap) if needed.
+    fn obtain(&mut self, id: u64, max: usize, stats: &mut HttpStats) -> u64 {
+        if id < self.next_id {
+            return id;
+        }
+        while self.next_id <= id {
+            while self.list.len() >= max.max(1) {
+                // The oldest transaction no direction is filling.
+                let busy = self.busy;
+                match self.list.iter().position(|t| !busy.contains(&Some(t.id))) {
+                    Some(p) => {
+                        self.list.remove(p);
+                        stats.txs_evicted += 1;
+                    }
+                    None => break,
+                }
+            }
+            self.list.push_back(HttpTx { id: self.next_id, ..Default::default() });
+            self.next_id += 1;
+        }
+        id
+    }
+}
+
+pub(super) struct Cx<'a> {
+    pub(super) cfg: &'a HttpConfig,
+    pub(super) txs: &'a mut Txs,
+    pub(super) stats: &'a mut HttpStats,
+    /// Set when the response side decided the request side's fate after CONNECT/101:
+    /// Some(true) = tunnel, Some(false) = carry on parsing requests.
+    pub(super) tunnel: Option<bool>,
+}
+
+/// libhtp: a response line is one when it starts (after whitespace and NULs) with "http".
+fn looks_like_http(line: &[u8]) -> bool {
+    let start = line.iter().position(|&c| !(is_space(c) || c == 0)).unwrap_or(line.len());
+    line.get(start..start + 4).is_some_and(|w| w.eq_ignore_ascii_case(b"http"))
+}
+
+/// Removes trailing CR and LF.
+fn chomp(mut l: &[u8]) -> &[u8] {
+    while let Some(x) = l.strip_suffix(b"\n").or_else(|| l.strip_suffix(b"\r")) {
+        l = x;
+    }
+    l
+}
+
+/// libhtp `parse_content_length`: optional spaces, any non-digits, then digits.
+fn parse_content_length(v: &[u8]) -> Option<u64> {
+    let s = v.iter().position(|c| c.is_ascii_digit())?;
+    let digits = v.get(s..)?;
+    let e = digits.iter().position(|c| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let mut n: u64 = 0;
+    for &c in digits.get(..e)? {
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(n)
+}
+
+/// libhtp `parse_chunked_length`: Ok(Some(n)), Ok(None) for an empty or oversized size
+/// (the line is skipped), Err for a line that is not a chunk size.
+fn parse_chunk_len(line: &[u8]) -> Result<Option<u64>, ()> {
+    let s = line.iter().position(|&c| !matches!(c, b'\r' | b'\n' | b' ' | b'\t' | 0x0b | 0x0c)).unwrap_or(line.len());
+    let rest = line.get(s..).unwrap_or(&[]);
+    let rest = rest.get(rest.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(rest.len())..).unwrap_or(&[]);
+    let e = rest.iter().position(|c| !c.is_ascii_hexdigit()).unwrap_or(rest.len());
+    let digits = rest.get(..e).unwrap_or(&[]);
+    let trailing = rest.get(e..).unwrap_or(&[]);
+    let trailing = trailing.get(trailing.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(trailing.len())..);
+    if digits.is_empty() {
+        return if trailing.map_or(true, |t| t.is_empty()) { Ok(None) } else { Err(()) };
+    }
+    let mut n: u64 = 0;
+    for &c in digits {
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => c.wrapping_sub(b'A').wrapping_add(10),
+        };
+        n = n.checked_mul(16).and_then(|n| n.checked_add(u64::from(v))).ok_or(())?;
+    }
+    if n > i32::MAX as u64 {
+        return Ok(None);
+    }
+    Ok(Some(n))
+}
+
+/// libhtp `is_valid_chunked_length_data`: after control characters, a hex digit (or nothing).
+fn chunk_len_prefix_ok(b: &[u8]) -> bool {
+    match b.iter().find(|&&c| !matches!(c, b'\r' | b'\n' | b' ' | b'\t' | 0x0b | 0x0c)) {
+        Some(c) => c.is_ascii_hexdigit(),
+        None => true,
+    }
+}
+
+/// The content codings to undo for a Content-Encoding value, libhtp's way: the exact names
+/// first, else each comma/space separated item containing "gzip" or "deflate" (unknown items
+/// still count towards the layer limit). Returned in decoding order.
+fn codings(ce: &[u8], limit: u32, stats: &mut HttpStats) -> Vec<Coding> {
+    let v = trim(ce);
+    if eq_nocase_nozero(v, b"gzip") || eq_nocase_nozero(v, b"x-gzip") {
+        return vec![Coding::Gzip];
+    }
+    if eq_nocase_nozero(v, b"deflate") || eq_nocase_nozero(v, b"x-deflate") {
+        return vec![Coding::Deflate];
+    }
+    if eq_nocase_nozero(v, b"inflate") || eq_nocase_nozero(v, b"none") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut layers = 0u32;
+    for item in v.split(|&c| c == b',' || c == b' ').filter(|i| !i.is_empty()) {
+        layers += 1;
+        if layers > limit {
+            stats.decompress_layers_dropped += 1;
+            break;
+        }
+        if contains_nocase(item, b"gzip") {
+            out.push(Coding::Gzip);
+        } else if contains_nocase(item, b"deflate") {
+            out.push(Coding::Deflate);
+        }
+    }
+    // Listed in the order applied; undone last first.
+    out.reverse();
+    out
+}
+
+impl Dir {
+    /// Runs the parser over pending bytes plus `data`; keeps only an incomplete line.
+    pub(super) fn feed(&mut self, mut data: &[u8], eof: bool, cx: &mut Cx<'_>) {
+        if self.st == St::Off {
+            return;
+        }
+        if self.skip_to_lf {
+            match data.iter().position(|&c| c == b'\n') {
+                Some(p) => {
+                    self.skip_to_lf = false;
+                    self.buf.push(b'\n');
+                    data = data.get(p + 1..).unwrap_or(&[]);
+                }
+                None => {
+                    if eof {
+                        self.skip_to_lf = false;
+                    } else {
+                        return;
+                    }
+                }
+            }
+        }
+        if self.buf.is_empty() {
+            let used = self.run(data, eof, cx);
+            self.buf.extend_from_slice(data.get(used..).unwrap_or(&[]));
+        } else {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.extend_from_slice(data);
+            let used = self.run(&buf, eof, cx);
+            buf.drain(..used.min(buf.len()));
+            self.buf = buf;
+        }
+        if eof {
+            self.buf.clear();
+            return;
+        }
+        let max = cx.cfg.max_header_bytes.max(64);
+        if self.buf.len() > max {
+            match self.st {
+                St::Off | St::BodyClose | St::BodyLen | St::ChunkData | St::ChunkEnd => {
+                    // Not a line state: nothing should be pending.
+                    self.buf.clear();
+                }
+                _ => {
+                    // An over-long line: keep its start, drop the rest up to its LF.
+                    cx.stats.header_too_long += 1;
+                    let has_lf = self.buf.get(max..).is_some_and(|t| t.contains(&b'\n'));
+                    let tail_start =
+                        self.buf.get(max..).and_then(|t| t.iter().position(|&c| c == b'\n')).map(|p| max + p);
+                    match tail_start {
+                        Some(p) if has_lf => {
+                            self.buf.drain(max..p);
+                        }
+                        _ => {
+                            self.buf.truncate(max);
+                            self.skip_to_lf = true;
+                        }
+                    }
+                    // Parse what is now complete.
+                    let mut buf = std::mem::take(&mut self.buf);
+                    let used = self.run(&buf, false, cx);
+                    buf.drain(..used.min(buf.len()));
+                    if buf.len() > max + 8 {
+                        // Still stuck (should not happen): give up on this line.
+                        buf.clear();
+                        cx.stats.parse_errors += 1;
+                    }
+                    self.buf = buf;
+                }
+            }
+        }
+    }
+
+    pub(super) fn gap(&mut self, len: u64, cx: &mut Cx<'_>) {
+        match self.st {
+            St::BodyLen if len <= self.left => {
+                self.left -= len;
+                self.body_gap(cx);
+                if self.left == 0 {
+                    self.end_body(cx);
+                }
+            }
+            St::BodyClose => self.body_gap(cx),
+            St::Off => {}
+            St::Line if self.buf.is_empty() => {
+                // Between messages: libhtp refuses gaps here; so do we.
+                cx.stats.gaps_fatal += 1;
+                self.st = St::Off;
+            }
+            _ => {
+                cx.stats.gaps_fatal += 1;
+                if let Some(m) = self.msg_mut(cx) {
+                    m.body_gap = true;
+                }
+                self.st = St::Off;
+            }
+        }
+    }
+
+    fn body_gap(&mut self, cx: &mut Cx<'_>) {
+        self.decoder = None;
+        if let Some(m) = self.msg_mut(cx) {
+            m.body_gap = true;
+        }
+    }
+
+    /// Processes `b` as far as possible; returns the bytes consumed.
+    fn run(&mut self, b: &[u8], eof: bool, cx: &mut Cx<'_>) -> usize {
+        let mut i = 0;
+        loop {
+            let rest = b.get(i..).unwrap_or(&[]);
+            let step = match self.st {
+                St::Line => self.st_line(rest, eof, cx),
+                St::Headers | St::Trailers => self.st_headers(rest, eof, cx),
+                St::BodyLen | St::ChunkData => {
+                    if rest.is_empty() {
+                        if eof {
+                            self.end_body(cx);
+                            if self.st == St::Finalize {
+                                self.complete(cx);
+                            }
+                        }
+                        None
+                    } else {
+                        let n = rest.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+                        self.body(rest.get(..n).unwrap_or(&[]), cx);
+                        self.left -= n as u64;
+                        if self.left == 0 {
+                            if self.st == St::ChunkData {
+                                self.st = St::ChunkEnd;
+                            } else {
+                                self.end_body(cx);
+                            }
+                        }
+                        Some(n)
+                    }
+                }
+                St::ChunkLen => self.st_chunk_len(rest, eof, cx),
+                St::ChunkEnd => match rest.iter().position(|&c| c == b'\n') {
+                    Some(p) => {
+                        self.st = St::ChunkLen;
+                        Some(p + 1)
+                    }
+                    None => {
+                        if eof {
+                            self.end_body(cx);
+                            self.complete(cx);
+                            None
+                        } else if rest.is_empty() {
+                            None
+                        } else {
+                            Some(rest.len())
+                        }
+                    }
+                },
+                St::BodyClose => {
+                    if !rest.is_empty() {
+                        self.body(rest, cx);
+                    }
+                    if eof {
+                        self.end_body(cx);
+                        self.complete(cx);
+                    }
+                    if rest.is_empty() {
+                        None
+                    } else {
+                        Some(rest.len())
+                    }
+                }
+                St::Finalize => self.st_finalize(rest, eof, cx),
+                St::ConnectWait | St::Off => None,
+            };
+            match step {
+                Some(n) => {
+                    i += n;
+                    if n == 0 && rest.is_empty() {
+                        return i;
+                    }
+                }
+                None => return i,
+            }
+        }
+    }
+
+    fn tx_mut<'c>(&self, cx: &'c mut Cx<'_>) -> Option<&'c mut HttpTx> {
+        cx.txs.get_for(self.tx, self.to_server())
+    }
+
+    fn msg_mut<'c>(&self, cx: &'c mut Cx<'_>) -> Option<&'c mut HttpMessage> {
+        let req = self.to_server();
+        cx.txs.get_for(self.tx, req).map(|t| if req { &mut t.request } else { &mut t.response })
+    }
+
+    /// Starts this direction's next message: picks (or creates) its transaction.
+    fn start_message(&mut self, cx: &mut Cx<'_>) {
+        let id = if self.to_server() {
+            let id = cx.txs.req_next;
+            cx.txs.req_next += 1;
+            id
+        } else {
+            let id = cx.txs.res_next;
+            cx.txs.res_next += 1;
+            if id >= cx.txs.req_next {
+                cx.stats.responses_without_request += 1;
+            }
+            id
+        };
+        let max = cx.cfg.max_txs;
+        let idx = usize::from(!self.to_server());
+        if let Some(b) = cx.txs.busy.get_mut(idx) {
+            *b = None;
+        }
+        self.tx = Some(cx.txs.obtain(id, max, cx.stats));
+        if let Some(b) = cx.txs.busy.get_mut(idx) {
+            *b = self.tx;
+        }
+        if let Some(s) = cx.txs.scratch.get_mut(idx) {
+            *s = HttpTx { id, ..Default::default() };
+        }
+        self.fields = 0;
+        self.decoder = None;
+    }
+
+    fn st_line(&mut self, b: &[u8], eof: bool, cx: &mut Cx<'_>) -> Option<usize> {
+        if b.is_empty() {
+            return None;
+        }
+        let line = match self.side {
+            Side::Request => line_lf(b, eof),
+            Side::Response => line_eol(b, eof),
+        };
+        let Find::Got(l) = line else { return None };
+        let with_eol = b.get(..l.len).unwrap_or(&[]);
+        let content = b.get(..l.content).unwrap_or(&[]);
+        // Empty lines between messages are ignored (libhtp `is_line_ignorable`).
+        if matches!(with_eol, b"\r" | b"\n" | b"\r\n") {
+            return Some(l.len);
+        }
+        match self.side {
+            Side::Request => {
+                self.start_message(cx);
+                cx.stats.requests += 1;
+                self.request_line(chomp(content), cx);
+                Some(l.len)
+            }
+            Side::Response => {
+                // libhtp: the answer to an HTTP/0.9 request has no status line or headers.
+                let next = cx.txs.res_next;
+                if cx.txs.list.iter().any(|t| t.id == next && t.http09) {
+                    self.start_message(cx);
+                    cx.stats.responses += 1;
+                    self.st = St::BodyClose;
+                    return Some(0);
+                }
+                if !looks_like_http(with_eol) {
+                    // libhtp: skip the line if the next one starts with 'H' or it is tiny.
+                    let after = b.get(l.len..).unwrap_or(&[]);
+                    if after.len() < 2 && !eof {
+                        return None;
+                    }
+                    if after.len() > 1 && (after.first() == Some(&b'H') || chomp(with_eol).len() <= 2) {
+                        return Some(l.len);
+                    }
+                    // A response without status line: everything until close is its body.
+                    cx.stats.parse_errors += 1;
+                    cx.stats.responses += 1;
+                    self.start_message(cx);
+                    self.st = St::BodyClose;
+                    return Some(0);
+                }
+                self.start_message(cx);
+                cx.stats.responses += 1;
+                self.status_line(chomp(content), cx);
+                Some(l.len)
+            }
+        }
+    }
+
+    fn request_line(&mut self, line: &[u8], cx: &mut Cx<'_>) {
+        // method SP+ uri SP+ protocol (libhtp generic, leading whitespace ignored).
+        let s = line.iter().position(|&c| !is_space(c)).unwrap_or(line.len());
+        let l = line.get(s..).unwrap_or(&[]);
+        let m_end = l.iter().position(|&c| is_space(c)).unwrap_or(l.len());
+        let method = l.get(..m_end).unwrap_or(&[]);
+        let r = l.get(m_end..).unwrap_or(&[]);
+        let r = r.get(r.iter().position(|&c| !is_space(c)).unwrap_or(r.len())..).unwrap_or(&[]);
+        let u_end = r.iter().position(|&c| is_space(c)).unwrap_or(r.len());
+        let uri_raw = r.get(..u_end).unwrap_or(&[]);
+        let proto = trim(r.get(u_end..).unwrap_or(&[]));
+        let Some(t) = self.tx_mut(cx) else {
+            self.st = if proto.is_empty() { St::Line } else { St::Headers };
+            return;
+        };
+        t.request.line = line.to_vec();
+        t.method = method.to_vec();
+        t.uri_raw = uri_raw.to_vec();
+        t.uri = uri::normalized(uri_raw);
+        t.request.protocol = proto.to_vec();
+        t.request_line_done = true;
+        let parts = uri::split(uri_raw);
+        if let Some(h) = parts.host {
+            t.host_raw = h.to_vec();
+            t.host = h.to_ascii_lowercase();
+            t.has_host = true;
+        }
+        if proto.is_empty() {
+            // HTTP/0.9: no headers, no body.
+            t.http09 = true;
+            t.request_headers_done = true;
+            t.request_complete = true;
+            self.st = St::Line;
+        } else {
+            self.st = St::Headers;
+        }
+    }
+
+    fn status_line(&mut self, line: &[u8], cx: &mut Cx<'_>) {
+        // [ws/NUL]* protocol ws status ws message (libhtp `parse_response_line`).
+        let s = line.iter().position(|&c| !(is_space(c) || c == 0)).unwrap_or(line.len());
+        let l = line.get(s..).unwrap_or(&[]);
+        let p_end = l.iter().position(|&c| is_space(c)).unwrap_or(l.len());
+        let proto = l.get(..p_end).unwrap_or(&[]);
+        let r = l.get(p_end..).unwrap_or(&[]);
+        let ws1 = r.iter().position(|&c| !is_space(c)).unwrap_or(r.len());
+        let r = r.get(ws1..).unwrap_or(&[]);
+        let c_end = r.iter().position(|&c| is_space(c)).unwrap_or(r.len());
+        let code = if ws1 > 0 { r.get(..c_end).unwrap_or(&[]) } else { &[] };
+        let r = r.get(c_end..).unwrap_or(&[]);
+        let ws2 = r.iter().position(|&c| !c.is_ascii_whitespace()).unwrap_or(r.len());
+        let msg = if ws2 > 0 { chomp(r.get(ws2..).unwrap_or(&[])) } else { &[] };
+        let num = if !code.is_empty() && code.iter().all(|c| c.is_ascii_digit()) && code.len() <= 5 {
+            code.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'))
+        } else {
+            0
+        };
+        self.st = St::Headers;
+        let Some(t) = self.tx_mut(cx) else { return };
+        t.response.line = line.to_vec();
+        t.response.protocol = proto.to_vec();
+        t.status = code.to_vec();
+        t.status_num = if (100..=999).contains(&num) { num as u16 } else { 0 };
+        t.status_msg = msg.to_vec();
+        t.response_line_done = true;
+    }
+
+    fn st_headers(&mut self, b: &[u8], eof: bool, cx: &mut Cx<'_>) -> Option<usize> {
+        let first = self.fields == 0;
+        match end_of_block(b, self.side, first, eof) {
+            None => return None,
+            Some(0) if b.is_empty() => {
+                // eof inside the header block: what we have is the block.
+                self.end_of_headers(cx);
+                return if self.st == St::Headers || self.st == St::Trailers { None } else { Some(0) };
+            }
+            Some(0) => {}
+            Some(n) => {
+                self.raw_header(b.get(..n).unwrap_or(&[]), cx);
+                self.end_of_headers(cx);
+                return Some(n);
+            }
+        }
+        let Find::Got((c, n)) = field(b, self.side, eof) else { return None };
+        self.raw_header(b.get(..n).unwrap_or(&[]), cx);
+        let (name, value) = split_field(b.get(..c).unwrap_or(&[]), self.side);
+        self.fields += 1;
+        self.add_header(name, value, cx);
+        Some(n)
+    }
+
+    fn raw_header(&mut self, raw: &[u8], cx: &mut Cx<'_>) {
+        let cap = cx.cfg.max_raw_header_bytes;
+        let mut cut = false;
+        if let Some(m) = self.msg_mut(cx) {
+            let room = cap.saturating_sub(m.raw_headers.len());
+            if raw.len() > room {
+                cut = room > 0 || !raw.is_empty();
+            }
+            m.raw_headers.extend_from_slice(raw.get(..raw.len().min(room)).unwrap_or(&[]));
+        }
+        if cut && self.fields == 0 {
+            cx.stats.raw_headers_truncated += 1;
+        }
+    }
+
+    fn add_header(&mut self, name: Vec<u8>, value: Vec<u8>, cx: &mut Cx<'_>) {
+        let max = cx.cfg.max_headers;
+        let max_bytes = cx.cfg.max_raw_header_bytes;
+        let mut dropped = false;
+        if let Some(m) = self.msg_mut(cx) {
+            let room = max_bytes.saturating_sub(m.header_bytes);
+            if let Some(h) = m.headers.iter_mut().find(|h| h.name.eq_ignore_ascii_case(&name)) {
+                if h.repeats < 64 && !h.name.eq_ignore_ascii_case(b"content-length") {
+                    if value.len() + 2 <= room {
+                        h.value.extend_from_slice(b", ");
+                        h.value.extend_from_slice(&value);
+                        m.header_bytes += value.len() + 2;
+                    } else {
+                        dropped = true;
+                    }
+                }
+                h.repeats = h.repeats.saturating_add(1);
+            } else if m.headers.len() >= max || name.len() + value.len() > room {
+                dropped = true;
+            } else {
+                m.header_bytes += name.len() + value.len();
+                m.headers.push(HttpHeader { name, value, repeats: 0 });
+            }
+        }
+        if dropped {
+            cx.stats.headers_too_many += 1;
+        }
+    }
+
+    fn end_of_headers(&mut self, cx: &mut Cx<'_>) {
+        let req = self.to_server();
+        if self.st == St::Trailers {
+            if let Some(m) = self.msg_mut(cx) {
+                m.build(req);
+            }
+            if req {
+                self.complete(cx);
+            } else {
+                self.st = St::Finalize;
+            }
+            return;
+        }
+        if let Some(t) = self.tx_mut(cx) {
+            if req {
+                t.request.build(true);
+                t.request_headers_done = true;
+                if !t.has_host {
+                    if let Some(h) = t.request.header(b"host") {
+                        let h = h.to_vec();
+                        let (host, _) = uri::split_host_port(&h);
+                        t.host = trim(host).to_ascii_lowercase();
+                        t.host_raw = h;
+                        t.has_host = true;
+                    }
+                }
+            } else {
+                t.response.build(false);
+                t.response_headers_done = true;
+            }
+        }
+        if req {
+            self.request_body_determine(cx);
+        } else {
+            self.response_body_determine(cx);
+        }
+    }
+
+    fn request_body_determine(&mut self, cx: &mut Cx<'_>) {
+        let Some(t) = self.tx_mut(cx) else {
+            self.st = St::Line;
+            return;
+        };
+        let chunked =
+            t.request.header_nozero(b"transfer-encoding").is_some_and(|v| contains_nocase_nozero(v, b"chunked"));
+        let cl = t.request.header_nozero(b"content-length").map(parse_content_length);
+        let connect = t.method.eq_ignore_ascii_case(b"CONNECT");
+        if chunked {
+            self.st = St::ChunkLen;
+        } else if let Some(cl) = cl {
+            match cl {
+                Some(0) => self.complete(cx),
+                Some(n) => {
+                    self.left = n;
+                    self.st = St::BodyLen;
+                }
+                None => {
+                    cx.stats.parse_errors += 1;
+                    self.complete(cx);
+                }
+            }
+        } else {
+            self.complete(cx);
+        }
+        if connect && self.st == St::Line {
+            self.st = St::ConnectWait;
+        }
+    }
+
+    fn response_body_determine(&mut self, cx: &mut Cx<'_>) {
+        let limit = cx.cfg.decompress_layer_limit;
+        let Some(t) = cx.txs.get_for(self.tx, false) else {
+            self.st = St::BodyClose;
+            return;
+        };
+        let te = t.response.header_nozero(b"transfer-encoding").map(<[u8]>::to_vec);
+        let cl = t.response.header_nozero(b"content-length").map(parse_content_length);
+        let status = t.status_num;
+        let connect = t.method.eq_ignore_ascii_case(b"CONNECT");
+        let head = t.method.eq_ignore_ascii_case(b"HEAD");
+        if connect {
+            if (200..300).contains(&status) {
+                // Tunnel established: neither side is HTTP any more.
+                t.response_complete = true;
+                cx.tunnel = Some(true);
+                self.st = St::Off;
+                return;
+            }
+            cx.tunnel = Some(false);
+        }
+        if status == 101 && te.is_none() && cl.is_none() {
+            t.response_complete = true;
+            cx.tunnel = Some(true);
+            self.st = St::Off;
+            return;
+        }
+        if status == 100 && te.is_none() && !matches!(cl, Some(Some(n)) if n > 0) {
+            // Interim response: forget it and read the real status line into the same tx.
+            t.response = HttpMessage::default();
+            t.response_line_done = false;
+            t.response_headers_done = false;
+            t.status.clear();
+            t.status_msg.clear();
+            t.status_num = 0;
+            self.fields = 0;
+            self.st = St::Line;
+            cx.txs.res_next = cx.txs.res_next.saturating_sub(1);
+            return;
+        }
+        let no_body_status = (100..200).contains(&status) || status == 204 || status == 304;
+        if head || (no_body_status && te.is_none() && cl.is_none()) {
+            self.complete(cx);
+            return;
+        }
+        let ce = t.response.header_nozero(b"content-encoding").map(<[u8]>::to_vec);
+        if te.as_deref().is_some_and(|v| contains_nocase_nozero(v, b"chunked")) {
+            self.st = St::ChunkLen;
+        } else if let Some(cl) = cl {
+            match cl {
+                Some(0) => {
+                    self.complete(cx);
+                    return;
+                }
+                Some(n) => {
+                    self.left = n;
+                    self.st = St::BodyLen;
+                }
+                None => {
+                    // libhtp stops parsing the response stream on an unusable length.
+                    cx.stats.parse_errors += 1;
+                    self.st = St::Off;
+                    return;
+                }
+            }
+        } else {
+            self.st = St::BodyClose;
+        }
+        if let Some(ce) = ce {
+            let c = codings(&ce, limit, cx.stats);
+            if !c.is_empty() {
+                self.decoder = Some(Decoder::new(&c));
+            }
+        }
+    }
+
+    fn st_chunk_len(&mut self, b: &[u8], eof: bool, cx: &mut Cx<'_>) -> Option<usize> {
+        match line_lf(b, false) {
+            Find::Got(l) => {
+                let line = b.get(..l.len).unwrap_or(&[]);
+                if line.iter().all(|&c| matches!(c, b'\r' | b'\n' | b' ' | b'\t' | 0x0b | 0x0c)) {
+                    return Some(l.len);
+                }
+                match parse_chunk_len(line) {
+                    Ok(Some(0)) => {
+                        self.st = St::Trailers;
+                        self.fields = 0;
+                        Some(l.len)
+                    }
+                    Ok(Some(n)) => {
+                        self.left = n;
+                        self.st = St::ChunkData;
+                        Some(l.len)
+                    }
+                    Ok(None) => Some(l.len),
+                    Err(()) => {
+                        // Not chunked after all: the rest is body until close.
+                        cx.stats.parse_errors += 1;
+                        self.st = St::BodyClose;
+                        Some(0)
+                    }
+                }
+            }
+            Find::Need => {
+                if !chunk_len_prefix_ok(b) {
+                    cx.stats.parse_errors += 1;
+                    self.st = St::BodyClose;
+                    return Some(0);
+                }
+                if eof {
+                    self.end_body(cx);
+                    self.complete(cx);
+                }
+                None
+            }
+        }
+    }
+
+    fn st_finalize(&mut self, b: &[u8], eof: bool, cx: &mut Cx<'_>) -> Option<usize> {
+        // libhtp `response_finalize`: the body is over; bytes that follow and do not start a
+        // response line are more body.
+        if b.is_empty() {
+            self.complete(cx);
+            return None;
+        }
+        let line_len = if b.first() == Some(&b'\n') {
+            b.len()
+        } else {
+            match line_lf(b, eof) {
+                Find::Got(l) => l.len,
+                Find::Need => return None,
+            }
+        };
+        let line = b.get(..line_len).unwrap_or(&[]);
+        if looks_like_http(line) {
+            self.complete(cx);
+            return Some(0);
+        }
+        if self.decoder.is_some() {
+            // libhtp's decompressor is finished by now: it treats this as a stream error.
+            cx.stats.parse_errors += 1;
+            self.complete(cx);
+            self.st = St::Off;
+            return None;
+        }
+        self.body(line, cx);
+        Some(line_len)
+    }
+
+    /// Body bytes (dechunked): decompressed when a decoder is set, kept up to the limit.
+    fn body(&mut self, data: &[u8], cx: &mut Cx<'_>) {
+        let req = self.to_server();
+        let limit = if req { cx.cfg.request_body_limit } else { cx.cfg.response_body_limit };
+        let Some(m) = cx.txs.get_for(self.tx, req).map(|t| if req { &mut t.request } else { &mut t.response }) else {
+            return;
+        };
+        if m.body_gap {
+            return;
+        }
+        let mut newly_cut = false;
+        let mut sink = |d: &[u8]| -> bool {
+            let room = limit.saturating_sub(m.body.len());
+            m.body.extend_from_slice(d.get(..d.len().min(room)).unwrap_or(&[]));
+            if d.len() > room {
+                if !m.body_truncated {
+                    m.body_truncated = true;
+                    newly_cut = true;
+                }
+                return false;
+            }
+            true
+        };
+        match self.decoder.as_mut() {
+            Some(dec) => {
+                if dec.stopped() {
+                    return;
+                }
+                let oc = dec.write(data, &mut sink);
+                cx.stats.decompress_errors += u64::from(oc.errors);
+                if oc.sink_full && newly_cut && dec.bytes_out > dec.bytes_in.saturating_mul(64) {
+                    cx.stats.decompress_bomb += 1;
+                }
+            }
+            None => {
+                sink(data);
+            }
+        }
+        if newly_cut {
+            cx.stats.body_truncated += 1;
+        }
+    }
+
+    fn end_body(&mut self, cx: &mut Cx<'_>) {
+        if self.to_server() {
+            self.complete(cx);
+        } else {
+            self.st = St::Finalize;
+        }
+    }
+
+    /// This direction's message is done.
+    fn complete(&mut self, cx: &mut Cx<'_>) {
+        let req = self.to_server();
+        if let Some(t) = self.tx_mut(cx) {
+            if req {
+                t.request_headers_done = true;
+                t.request_complete = true;
+            } else {
+                t.response_headers_done |= t.response_line_done;
+                t.response_complete = true;
+            }
+        }
+        self.decoder = None;
+        self.fields = 0;
+        self.left = 0;
+        self.st = St::Line;
+        if let Some(b) = cx.txs.busy.get_mut(usize::from(!req)) {
+            *b = None;
+        }
+        if req {
+            let connect = self.tx_mut(cx).is_some_and(|t| t.method.eq_ignore_ascii_case(b"CONNECT"));
+            if connect {
+                self.st = St::ConnectWait;
+            }
+        }
+    }
+}

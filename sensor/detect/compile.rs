@@ -1,0 +1,494 @@
+//! Building an engine: rules checked for what detection supports, compiled one at a time as
+//! the loader parses them, ordered as Suricata orders signatures, and grouped per transport,
+//! direction and port with one prefilter database per group.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::addresses::{port_match, FastAddrSet, IpIndex};
+use super::engine::{
+    inspection_of, CompiledRule, DetectEngine, Group, LoadStats, PortGroups, T_COUNT, T_ICMP4, T_ICMP6, T_OTHER, T_TCP,
+    T_UDP,
+};
+use super::fast_pattern::choose_fast_pattern;
+use super::flowbits::flowbits_class;
+use super::threshold::ThresholdTable;
+use super::EngineKind;
+use crate::app::AppProto;
+use crate::detect::app::{self, AppSet};
+use crate::detect::matcher::{Engine, Mpm, PatternSpec};
+use crate::detect::transform::Xform;
+use crate::detect::verify::{self, CompiledList};
+use crate::rule::ast::{Buffer, Content, PacketMatch, PayloadMatch, Rule, Transform, Transport};
+use crate::rule::{ErrorKind, RuleError};
+
+pub(super) fn engine_of(k: EngineKind) -> Engine {
+    match k {
+        EngineKind::Hyperscan => Engine::Hyperscan,
+        EngineKind::AhoCorasick => Engine::AhoCorasick,
+    }
+}
+
+pub(super) fn transports_of(t: Transport) -> &'static [usize] {
+    match t {
+        Transport::Ip => &[T_TCP, T_UDP, T_ICMP4, T_ICMP6, T_OTHER],
+        Transport::Tcp => &[T_TCP],
+        Transport::Udp => &[T_UDP],
+        Transport::Icmp => &[T_ICMP4, T_ICMP6],
+        Transport::Icmpv4 => &[T_ICMP4],
+        Transport::Icmpv6 => &[T_ICMP6],
+        Transport::Sctp => &[T_OTHER],
+    }
+}
+
+/// Checks what detection supports; `Err` names the missing feature.
+pub(super) fn supported(r: &Rule) -> Result<(), String> {
+    if let Some(app) = &r.proto.app {
+        if !AppProto::from_name(app).is_some_and(crate::app::identify::identifies) {
+            return Err(format!("app-layer protocol {app}"));
+        }
+    }
+    if app::is_app_rule(r) {
+        return Ok(()); // checked by app::compile_rule
+    }
+    for b in &r.buffers {
+        if !b.transforms.is_empty() {
+            return Err("transform on the payload".into());
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn render_alert_json(r: &Rule) -> Vec<u8> {
+    use crate::output::eve::escape_into;
+    let mut v = Vec::with_capacity(256);
+    v.extend_from_slice(format!(",\"rev\":{}", r.rev).as_bytes());
+    v.extend_from_slice(b",\"signature\":");
+    escape_into(&mut v, r.msg.as_bytes());
+    v.extend_from_slice(b",\"category\":");
+    escape_into(&mut v, r.category.as_deref().unwrap_or("").as_bytes());
+    v.extend_from_slice(format!(",\"severity\":{}", r.priority).as_bytes());
+    if !r.metadata.is_empty() {
+        v.extend_from_slice(b",\"metadata\":{");
+        for (i, (k, vals)) in r.metadata.iter().enumerate() {
+            if i > 0 {
+                v.push(b',');
+            }
+            escape_into(&mut v, k.as_bytes());
+            v.extend_from_slice(b":[");
+            for (j, x) in vals.iter().enumerate() {
+                if j > 0 {
+                    v.push(b',');
+                }
+                escape_into(&mut v, x.as_bytes());
+            }
+            v.push(b']');
+        }
+        v.push(b'}');
+    }
+    v
+}
+
+impl DetectEngine {
+    /// Compiles a parsed rule set. Rules that cannot be used are moved to `errors` with the
+    /// reason (kind [`ErrorKind::Unsupported`] or a compile error).
+    pub fn build(rules: Vec<Rule>, errors: Vec<RuleError>, flowbits: usize, kind: EngineKind) -> DetectEngine {
+        DetectEngine::build_cached(rules, errors, flowbits, kind, None)
+    }
+
+    /// [`DetectEngine::build`], with prefilter databases taken from (and stored to) `cache`.
+    pub fn build_cached(
+        rules: Vec<Rule>,
+        errors: Vec<RuleError>,
+        flowbits: usize,
+        kind: EngineKind,
+        cache: Option<&crate::detect::cache::DbCache>,
+    ) -> DetectEngine {
+        let mut c = RuleCompiler::new(kind);
+        for r in rules {
+            c.add(r);
+        }
+        c.finish(errors, flowbits, cache)
+    }
+}
+
+/// The packet rules' groups: per transport and direction one prefilter database; the rules
+/// without a fast pattern listed per destination port range (ports with the same rules share
+/// a list).
+struct PacketGroups {
+    groups: Vec<Group>,
+    always_sets: Vec<Vec<u32>>,
+    tables: [[PortGroups; 2]; T_COUNT],
+    errors: Vec<String>,
+}
+
+impl PacketGroups {
+    fn build(rules: &[CompiledRule], engine: Engine, cache: Option<&crate::detect::cache::DbCache>) -> PacketGroups {
+        let mut pg = PacketGroups {
+            groups: Vec::new(),
+            always_sets: Vec::new(),
+            tables: std::array::from_fn(|_| std::array::from_fn(|_| PortGroups { group: 0, by_port: Vec::new() })),
+            errors: Vec::new(),
+        };
+        let mut dedup: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut mpm_cache: HashMap<Vec<u32>, usize> = HashMap::new();
+        for t in 0..T_COUNT {
+            for dir in 0..2 {
+                let members: Vec<u32> = rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| !r.ip_only && !r.is_app)
+                    .filter(|(_, r)| transports_of(r.rule.proto.transport).contains(&t))
+                    .filter(|(_, r)| if dir == 0 { !r.rule.flow.to_client } else { !r.rule.flow.to_server })
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                // In bounds: members are indexes of rules (enumerate above).
+                let with_fp: Vec<u32> =
+                    members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_some()).collect();
+                let (groups, errors) = (&mut pg.groups, &mut pg.errors);
+                let group = *mpm_cache.entry(with_fp.clone()).or_insert_with(|| {
+                    groups.push(build_group(&with_fp, rules, engine, cache, errors));
+                    groups.len() - 1
+                });
+                let always: Vec<u32> =
+                    members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_none()).collect();
+                let by_port = pg.port_lists(rules, always, t == T_TCP || t == T_UDP, &mut dedup);
+                // In bounds: t < T_COUNT and dir < 2 (loops above).
+                pg.tables[t][dir] = PortGroups { group, by_port };
+            }
+        }
+        pg
+    }
+
+    /// Per destination port (or one entry for portless transports), the index of the list of
+    /// rules without a fast pattern that apply.
+    fn port_lists(
+        &mut self,
+        rules: &[CompiledRule],
+        always: Vec<u32>,
+        ported: bool,
+        dedup: &mut HashMap<Vec<u32>, u32>,
+    ) -> Vec<u32> {
+        let always_sets = &mut self.always_sets;
+        let mut intern = |set: Vec<u32>| -> u32 {
+            *dedup.entry(set.clone()).or_insert_with(|| {
+                always_sets.push(set);
+                (always_sets.len() - 1) as u32
+            })
+        };
+        if !ported {
+            return vec![intern(always)];
+        }
+        let mut by_port = Vec::with_capacity(65536);
+        // Boundaries of every port range used by these rules.
+        let mut cuts: Vec<u32> = vec![0, 65536];
+        for &i in &always {
+            // In bounds: always holds indexes of rules (enumerate above).
+            let ps = &rules[i as usize].rule.dst_ports;
+            for r in ps.include.iter().chain(ps.exclude.iter()) {
+                cuts.push(r.lo as u32);
+                cuts.push(r.hi as u32 + 1);
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        for w in cuts.windows(2) {
+            // In bounds: windows(2) yields 2-element windows.
+            let (lo, hi) = (w[0], w[1].min(65536));
+            if lo >= 65536 {
+                break;
+            }
+            let set: Vec<u32> = always
+                .iter()
+                .copied()
+                // In bounds: always holds indexes of rules (enumerate above).
+                .filter(|&i| port_match(&rules[i as usize].rule.dst_ports, lo as u16))
+                .collect();
+            let idx = intern(set);
+            by_port.extend(std::iter::repeat_n(idx, (hi - lo) as usize));
+        }
+        by_port
+    }
+}
+
+/// The packet payload list of a rule, compiled (none for app-layer rules, whose payload
+/// keywords are inspected per transaction).
+fn compile_payload(r: &Rule, is_app: bool) -> Result<Option<CompiledList>, String> {
+    let dsize = r.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
+    match r.buffers.iter().find(|b| b.buffer == Buffer::Payload && !is_app) {
+        Some(list) => verify::compile_with_dsize(list, dsize).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Compiles rules one at a time as the loader parses them ([`crate::rule::parse::load_rules_each`]),
+/// keeping only what detection needs (the alert's EVE fields are rendered once, the metadata,
+/// references and class texts dropped), then builds the engine in [`RuleCompiler::finish`].
+/// A ruleset's parse trees and compiled forms never exist all at once, which bounds the memory
+/// that loading ET Open takes.
+pub struct RuleCompiler {
+    t0: std::time::Instant,
+    engine: Engine,
+    stats: LoadStats,
+    errors: Vec<RuleError>,
+    compiled: Vec<(u32, CompiledRule)>,
+    xf_index: HashMap<Vec<Transform>, usize>,
+    xforms: Vec<Vec<Xform>>,
+    next: u32,
+}
+
+impl RuleCompiler {
+    /// An empty compiler for the given prefilter engine.
+    pub fn new(kind: EngineKind) -> RuleCompiler {
+        let mut xf_index: HashMap<Vec<Transform>, usize> = HashMap::new();
+        xf_index.insert(Vec::new(), 0);
+        RuleCompiler {
+            t0: std::time::Instant::now(),
+            engine: engine_of(kind),
+            stats: LoadStats::default(),
+            errors: Vec::new(),
+            compiled: Vec::new(),
+            xf_index,
+            xforms: vec![Vec::new()],
+            next: 0,
+        }
+    }
+
+    /// Records why a rule cannot be used.
+    fn reject(&mut self, r: &Rule, kind: ErrorKind, message: String) {
+        match kind {
+            ErrorKind::Unsupported(_) => self.stats.skipped += 1,
+            _ => self.stats.failed += 1,
+        }
+        self.errors.push(RuleError {
+            file: r.origin.file.clone(),
+            line: r.origin.line,
+            sid: Some(r.sid),
+            kind,
+            message,
+        });
+    }
+
+    /// Compiles one parsed rule (in load order), or records why it cannot be used.
+    pub fn add(&mut self, mut r: Rule) {
+        let load_idx = self.next;
+        self.next += 1;
+        if let Err(why) = supported(&r) {
+            self.reject(&r, ErrorKind::Unsupported(why.clone()), format!("not supported yet: {why}"));
+            return;
+        }
+        let is_app = app::is_app_rule(&r);
+        let pending_app = if is_app {
+            match app::compile_rule(&r, &mut self.xf_index, &mut self.xforms) {
+                Ok(x) => x,
+                Err(why) => {
+                    self.reject(&r, ErrorKind::Unsupported(why.clone()), format!("not supported yet: {why}"));
+                    return;
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let payload = match compile_payload(&r, is_app) {
+            Ok(p) => p,
+            Err(e) => {
+                self.reject(&r, ErrorKind::BadValue("payload keywords".into()), e);
+                return;
+            }
+        };
+        let contents: Vec<&Content> = r
+            .buffers
+            .iter()
+            .filter(|b| b.buffer == Buffer::Payload)
+            .flat_map(|b| b.matches.iter())
+            .filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None })
+            .collect();
+        let fast_pattern = if is_app { None } else { choose_fast_pattern(&contents) };
+        // Suricata's IP-only rules: addresses (and flowbits, thresholds) only, any ports,
+        // any transport named in the header; evaluated once per flow direction.
+        let ip_only = r.buffers.is_empty()
+            && !is_app
+            && r.packet.is_empty()
+            && r.flow == Default::default()
+            && r.src_ports.any
+            && r.src_ports.exclude.is_empty()
+            && r.dst_ports.any
+            && r.dst_ports.exclude.is_empty();
+        let alert_json = render_alert_json(&r);
+        // Rendered into alert_json: not needed again.
+        r.metadata = Vec::new();
+        r.references = Vec::new();
+        r.category = None;
+        r.classtype = None;
+        let (src, dst) = (FastAddrSet::new(&r.src), FastAddrSet::new(&r.dst));
+        let insp = inspection_of(&r);
+        let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
+        let mut cr = CompiledRule {
+            rule: r,
+            payload,
+            fast_pattern,
+            ip_only,
+            swapped: false,
+            alert_json,
+            src,
+            dst,
+            insp,
+            app_proto,
+            is_app,
+            keywords: Box::new([]),
+            buffers: Box::new([]),
+            pending_app,
+        };
+        cr.keywords = super::profile::keyword_kinds(&cr).into();
+        cr.buffers = super::profile::buffers_of(&cr).into();
+        if cr.rule.bidirectional {
+            let mut sw = self.swapped_copy(&cr);
+            // Compiled: the payload lists' parse trees are not needed again.
+            sw.rule.buffers = Vec::new();
+            cr.rule.buffers = Vec::new();
+            self.compiled.push((load_idx, cr));
+            self.compiled.push((load_idx, sw));
+        } else {
+            cr.rule.buffers = Vec::new();
+            self.compiled.push((load_idx, cr));
+        }
+    }
+
+    /// The copy of a `<>` rule with source and destination swapped (same sid).
+    fn swapped_copy(&mut self, cr: &CompiledRule) -> CompiledRule {
+        let payload = compile_payload(&cr.rule, cr.is_app).ok().flatten();
+        let pending_app = if cr.is_app {
+            app::compile_rule(&cr.rule, &mut self.xf_index, &mut self.xforms).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let mut sw = CompiledRule {
+            rule: cr.rule.clone(),
+            payload,
+            fast_pattern: cr.fast_pattern.clone(),
+            ip_only: cr.ip_only,
+            swapped: true,
+            alert_json: cr.alert_json.clone(),
+            src: cr.dst.clone(),
+            dst: cr.src.clone(),
+            insp: cr.insp,
+            app_proto: cr.app_proto,
+            is_app: cr.is_app,
+            keywords: cr.keywords.clone(),
+            buffers: cr.buffers.clone(),
+            pending_app,
+        };
+        std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
+        std::mem::swap(&mut sw.rule.src_ports, &mut sw.rule.dst_ports);
+        sw
+    }
+
+    /// Builds the engine from the rules added; `parse_errors` are the loader's (they come first
+    /// in the engine's error list and count as failed).
+    pub fn finish(
+        self,
+        mut errors: Vec<RuleError>,
+        flowbits: usize,
+        cache: Option<&crate::detect::cache::DbCache>,
+    ) -> DetectEngine {
+        let RuleCompiler { t0, engine, mut stats, errors: compile_errors, mut compiled, xf_index: _, xforms, next: _ } =
+            self;
+        stats.failed += errors.len();
+        errors.extend(compile_errors);
+        // Suricata's signature order. The key is unique (load index, swapped), so an unstable
+        // sort gives the same order without a scratch copy of the rules.
+        compiled.sort_unstable_by_key(|(i, c)| {
+            (c.rule.action.order(), flowbits_class(&c.rule), c.rule.priority, *i, c.swapped)
+        });
+        compiled.shrink_to_fit();
+        let mut rules: Vec<CompiledRule> = compiled.into_iter().map(|(_, c)| c).collect();
+        rules.shrink_to_fit();
+        let mut app_rules = Vec::new();
+        for (i, cr) in rules.iter_mut().enumerate() {
+            for (mut ar, fp) in std::mem::take(&mut cr.pending_app) {
+                ar.rule = i as u32;
+                app_rules.push((ar, fp));
+            }
+        }
+        // In bounds: ar.rule is set to an index of rules just above.
+        let mut with_fp: Vec<u32> = app_rules
+            .iter()
+            .filter(|(ar, fp)| fp.is_some() && !rules[ar.rule as usize].swapped)
+            .map(|(ar, _)| ar.rule)
+            .collect();
+        with_fp.dedup();
+        let app_fast = with_fp.len();
+        let mut app_errors = Vec::new();
+        let app = AppSet::build(app_rules, xforms, engine, cache, &mut app_errors);
+        stats.loaded = rules.iter().filter(|r| !r.swapped).count();
+        stats.with_fast_pattern = rules.iter().filter(|r| !r.swapped && r.fast_pattern.is_some()).count();
+        stats.ip_only = rules.iter().filter(|r| !r.swapped && r.ip_only).count();
+        stats.with_fast_pattern += app_fast;
+        stats.app_rules = rules.iter().filter(|r| !r.swapped && r.is_app).count();
+
+        let PacketGroups { groups, always_sets, tables, errors: mpm_errors } =
+            PacketGroups::build(&rules, engine, cache);
+        for e in mpm_errors.into_iter().chain(app_errors) {
+            errors.push(RuleError {
+                file: String::new(),
+                line: 0,
+                sid: None,
+                kind: ErrorKind::Unsupported("prefilter".into()),
+                message: e,
+            });
+        }
+        stats.groups = groups.len() + always_sets.len() + app.databases;
+        stats.patterns = groups.iter().map(|g| g.pattern_rules.len()).sum();
+        stats.compile_secs = t0.elapsed().as_secs_f64();
+        let ip_only: Vec<u32> = rules.iter().enumerate().filter(|(_, r)| r.ip_only).map(|(i, _)| i as u32).collect();
+        let ip_index = IpIndex::build(&ip_only, &rules);
+        DetectEngine {
+            rules,
+            groups,
+            always_sets,
+            tables,
+            flowbits,
+            errors,
+            stats,
+            thresholds: Mutex::new(ThresholdTable::default()),
+            engine,
+            ip_only,
+            ip_index,
+            app,
+        }
+    }
+}
+
+pub(super) fn build_group(
+    set: &[u32],
+    rules: &[CompiledRule],
+    engine: Engine,
+    cache: Option<&crate::detect::cache::DbCache>,
+    errors: &mut Vec<String>,
+) -> Group {
+    let mut g = Group::default();
+    let mut pat_index: HashMap<PatternSpec, u32> = HashMap::new();
+    let mut pats: Vec<PatternSpec> = Vec::new();
+    for &r in set {
+        // In bounds: set holds indexes of rules (members, enumerate in finish); id is an index pattern_rules.push gave.
+        if let Some(p) = &rules[r as usize].fast_pattern {
+            let id = *pat_index.entry(p.clone()).or_insert_with(|| {
+                pats.push(p.clone());
+                g.pattern_rules.push(Vec::new());
+                (pats.len() - 1) as u32
+            });
+            g.pattern_rules[id as usize].push(r);
+        }
+    }
+    if !pats.is_empty() {
+        match Mpm::build_cached(engine, &pats, cache) {
+            Ok(m) => g.mpm = Some(m),
+            Err(e) => {
+                // Same candidates, slower: never lose rules to a database that failed.
+                errors.push(format!("{e}; using the reference matcher for this group"));
+                g.mpm = Some(Mpm::Naive(pats));
+            }
+        }
+    }
+    g
+}

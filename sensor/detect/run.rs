@@ -1,0 +1,368 @@
+//! The per-packet run: pick the group, scan the payload and stream chunks once, verify the
+//! candidates in rule order, and the header and flow conditions they check.
+
+use super::addresses::port_match;
+use super::compile::transports_of;
+use super::engine::{
+    AlertHit, CompiledRule, DetectEngine, DetectScratch, FlowDetect, FlowInfo, StreamData, NO_TX, PACKET_ALERT_MAX,
+    T_ICMP4, T_ICMP6, T_OTHER, T_TCP, T_UDP,
+};
+use super::flowbits::{flowbits_apply, flowbits_ok};
+use crate::app::AppProto;
+use crate::decode::{flags as dflags, proto, Decoded};
+use crate::detect::packet::match_packet;
+use crate::detect::verify::{self};
+use crate::flow::FlowState;
+use crate::metrics::{Counters, C};
+use crate::rule::ast::{Action, PacketMatch, Rule, StreamSizeSide, MAX_VARS};
+
+/// What inspection does after a rule matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AfterMatch {
+    /// Go on with the next candidate.
+    Next,
+    /// Stop inspecting (a pass rule matched).
+    Stop,
+}
+
+/// The transport index of a packet for the rule tables, or `None` when no rule applies (not
+/// IP, or a transport header that did not decode).
+fn transport_index(d: &Decoded) -> Option<usize> {
+    if !d.is_ip() {
+        return None;
+    }
+    Some(match d.proto {
+        proto::TCP if d.has_l4() => T_TCP,
+        proto::UDP if d.has_l4() => T_UDP,
+        proto::ICMP if d.has_l4() => T_ICMP4,
+        proto::ICMPV6 if d.has_l4() => T_ICMP6,
+        proto::TCP | proto::UDP | proto::ICMP | proto::ICMPV6 => return None,
+        _ => T_OTHER,
+    })
+}
+
+/// Adds rule `r` to the candidates unless this generation has it already.
+pub(super) fn add_candidate(stamp: &mut [u32], cands: &mut Vec<u32>, gen: u32, r: u32) {
+    if let Some(st) = stamp.get_mut(r as usize) {
+        if *st != gen {
+            *st = gen;
+            cands.push(r);
+        }
+    }
+}
+
+impl DetectScratch {
+    /// Starts a new candidate list: a new generation of marks (cleared only when the counter
+    /// wraps, not per packet).
+    pub(super) fn begin_candidates(&mut self) -> u32 {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamp.iter_mut().for_each(|x| *x = 0);
+            self.generation = 1;
+        }
+        self.candidates.clear();
+        self.generation
+    }
+}
+
+/// A packet's payload and the raw stream around it, as the payload keywords see them.
+struct PayloadView<'a> {
+    payload: &'a [u8],
+    chunks: &'a [&'a [u8]],
+    pseudo: bool,
+    added: bool,
+}
+
+impl DetectEngine {
+    /// Runs the rules on one packet; alerts are left in `s.alerts` in rule order.
+    #[allow(clippy::too_many_arguments)] // the packet, its flow and its stream: one call per packet
+    pub fn run(
+        &self,
+        s: &mut DetectScratch,
+        frame: &[u8],
+        d: &Decoded,
+        ts_secs: u64,
+        flow: Option<(&FlowInfo, &mut FlowDetect, u64)>,
+        stream: Option<&StreamData<'_>>,
+        c: &mut Counters,
+    ) {
+        s.alerts.clear();
+        let pseudo = stream.is_some_and(|st| st.pseudo);
+        let Some(t) = transport_index(d) else { return };
+        let (finfo, mut fstate, flow_hash) = match flow {
+            Some((i, st, h)) => (Some(*i), Some(st), h),
+            None => (None, None, 0),
+        };
+        if fstate.as_ref().is_some_and(|st| st.pass) {
+            return;
+        }
+        let dir = match finfo {
+            Some(f) if !f.to_server => 1,
+            _ => 0,
+        };
+        let ip_only_due = match (&finfo, &fstate) {
+            // In bounds: dir is 0 or 1 (match above).
+            (Some(_), Some(st)) => !st.ip_only_done[dir],
+            _ => true,
+        } && !self.ip_only.is_empty()
+            && !pseudo;
+        let view = PayloadView {
+            payload: if pseudo { &[][..] } else { d.payload(frame) },
+            chunks: stream.map_or(&[], |st| st.chunks),
+            pseudo,
+            added: stream.is_some_and(|st| st.added),
+        };
+        if !self.packet_candidates(s, t, dir, d, &view, ip_only_due) {
+            return;
+        }
+        let mut vars = [0i64; MAX_VARS];
+        let mut i = 0;
+        while i < s.candidates.len() {
+            // In bounds: i < candidates.len() (loop condition).
+            let rn = s.candidates[i];
+            i += 1;
+            if let Some(p) = s.profile.as_deref_mut() {
+                p.check(rn);
+            }
+            // In bounds: candidates come from always_sets, pattern_rules and ip_index, which hold
+            // indexes of self.rules.
+            let cr = &self.rules[rn as usize];
+            if !self.packet_rule_matches(cr, t, frame, d, finfo.as_ref(), &view, &mut vars, s) {
+                continue;
+            }
+            let after = self.on_match(s, rn, d, ts_secs, fstate.as_deref_mut(), flow_hash, NO_TX, c);
+            if after == AfterMatch::Stop {
+                break;
+            }
+        }
+        if let Some(p) = s.profile.as_deref_mut() {
+            p.end(&s.alerts);
+        }
+        if let Some(st) = fstate {
+            // In bounds: dir is 0 or 1 (match at the top).
+            st.ip_only_done[dir] = true;
+        }
+    }
+
+    /// Collects the candidates of a packet: the rules of its port without a fast pattern,
+    /// the prefilter's hits in the payload and stream chunks, and the IP-only rules its
+    /// addresses name when due. False when there is nothing to check.
+    fn packet_candidates(
+        &self,
+        s: &mut DetectScratch,
+        t: usize,
+        dir: usize,
+        d: &Decoded,
+        view: &PayloadView<'_>,
+        ip_only_due: bool,
+    ) -> bool {
+        // In bounds: t is one of the T_* values < T_COUNT (transport_index), dir is 0 or 1,
+        // and pg.group is an index groups.push gave (finish).
+        let pg = &self.tables[t][dir];
+        let g = &self.groups[pg.group];
+        let port_idx = if t == T_TCP || t == T_UDP { d.dp as usize } else { 0 };
+        let always: &[u32] = match pg.by_port.get(port_idx).and_then(|&i| self.always_sets.get(i as usize)) {
+            Some(a) => a,
+            None => &[],
+        };
+        if g.mpm.is_none() && always.is_empty() && !ip_only_due {
+            return false;
+        }
+        let gen = s.begin_candidates();
+        let DetectScratch { mpm, stamp, candidates, .. } = s;
+        for &r in always {
+            add_candidate(stamp, candidates, gen, r);
+        }
+        if let Some(m) = &g.mpm {
+            for buf in std::iter::once(view.payload).chain(view.chunks.iter().copied()) {
+                if buf.is_empty() {
+                    continue;
+                }
+                m.scan(mpm, buf, &mut |pid| {
+                    for &r in g.pattern_rules.get(pid as usize).map_or(&[][..], |v| v.as_slice()) {
+                        add_candidate(stamp, candidates, gen, r);
+                    }
+                });
+            }
+        }
+        if ip_only_due {
+            self.ip_index.candidates(d, &mut |r| add_candidate(stamp, candidates, gen, r));
+        }
+        s.candidates.sort_unstable();
+        true
+    }
+
+    /// Whether a packet rule's header, flow and payload keywords match the packet (payload
+    /// keywords on the raw stream chunks, then on the packet as Suricata falls back to it).
+    #[allow(clippy::too_many_arguments)] // the rule, the packet and the scratch it verifies with
+    fn packet_rule_matches(
+        &self,
+        cr: &CompiledRule,
+        t: usize,
+        frame: &[u8],
+        d: &Decoded,
+        finfo: Option<&FlowInfo>,
+        view: &PayloadView<'_>,
+        vars: &mut [i64; MAX_VARS],
+        s: &mut DetectScratch,
+    ) -> bool {
+        if cr.ip_only && !transports_of(cr.rule.proto.transport).contains(&t) {
+            return false;
+        }
+        if !header_ok(cr, t, frame, d, finfo) {
+            return false;
+        }
+        if cr.payload.is_some() && finfo.is_some_and(|f| f.no_payload) {
+            return false;
+        }
+        let Some(pl) = &cr.payload else { return !view.pseudo };
+        let insp = cr.insp;
+        if insp.stream {
+            for ch in view.chunks {
+                vars.iter_mut().for_each(|v| *v = 0);
+                if verify::inspect(pl, ch, vars, &mut s.verify) {
+                    return true;
+                }
+            }
+        }
+        // Suricata's fallback to the packet: not for stream-only rules, not for pseudo
+        // packets, and not for a stream rule whose packet went into the stream (its bytes are
+        // inspected there, once)
+        if !view.pseudo && !insp.stream_only && (insp.packet || !insp.stream || !view.added) {
+            vars.iter_mut().for_each(|v| *v = 0);
+            return verify::inspect(pl, view.payload, vars, &mut s.verify);
+        }
+        false
+    }
+
+    /// A rule matched a packet or transaction (`tx`, [`NO_TX`] for packets): its flowbits,
+    /// action, `noalert`, thresholds, the per-packet alert limit and duplicates decide whether
+    /// it alerts.
+    #[allow(clippy::too_many_arguments)] // the match and the state it changes
+    pub(super) fn on_match(
+        &self,
+        s: &mut DetectScratch,
+        rn: u32,
+        d: &Decoded,
+        ts_secs: u64,
+        mut fstate: Option<&mut FlowDetect>,
+        flow_hash: u64,
+        tx: u64,
+        c: &mut Counters,
+    ) -> AfterMatch {
+        // In bounds: rn is a candidate, an index of self.rules.
+        let r = &self.rules[rn as usize].rule;
+        if !r.flowbits.is_empty() {
+            let Some(st) = fstate.as_deref_mut() else { return AfterMatch::Next };
+            if !flowbits_ok(r, st) {
+                return AfterMatch::Next;
+            }
+            flowbits_apply(r, st);
+        }
+        if let Some(p) = s.profile.as_deref_mut() {
+            p.matched(rn);
+        }
+        if r.action == Action::Pass {
+            // Pass rules come first in rule order, so a packet has nothing queued yet; with a
+            // flow, the whole flow is passed from here on.
+            if tx == NO_TX {
+                s.alerts.clear();
+            }
+            if let Some(st) = fstate {
+                st.pass = true;
+            }
+            return AfterMatch::Stop;
+        }
+        if r.noalert || !self.threshold_ok(rn, r, d, ts_secs, fstate, flow_hash, c) {
+            return AfterMatch::Next;
+        }
+        if s.alerts.len() >= PACKET_ALERT_MAX {
+            c.inc(C::DetectAlertQueueOverflow);
+            return AfterMatch::Next;
+        }
+        // a <> rule and its swapped copy alert once (per transaction)
+        let dup = s.alerts.iter().any(|a| {
+            // In bounds: alerts hold candidates, which are indexes of self.rules.
+            let o = &self.rules[a.rule as usize].rule;
+            o.sid == r.sid && o.gid == r.gid && a.tx == tx
+        });
+        if !dup {
+            s.alerts.push(AlertHit { rule: rn, tx });
+        }
+        AfterMatch::Next
+    }
+}
+
+/// The per-packet part of a rule: addresses, ports, `flow`, header keywords, and the
+/// app-layer protocol its header or `app-layer-protocol` names.
+pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, finfo: Option<&FlowInfo>) -> bool {
+    let r = &cr.rule;
+    let v6 = d.is_ipv6();
+    if !cr.src.contains(&d.src, v6) || !cr.dst.contains(&d.dst, v6) {
+        return false;
+    }
+    if (t == T_TCP || t == T_UDP) && (!port_match(&r.src_ports, d.sp) || !port_match(&r.dst_ports, d.dp)) {
+        return false;
+    }
+    if !flow_ok(r, finfo, d) {
+        return false;
+    }
+    let proto = finfo.map_or(AppProto::Unknown, |f| f.app_proto);
+    if let Some(p) = cr.app_proto {
+        if p != proto {
+            return false;
+        }
+    }
+    r.packet.iter().all(|m| match m {
+        PacketMatch::AppLayerProtocol { name, negated, .. } => {
+            // nothing is known before detection ends: no match either way
+            if proto == AppProto::Unknown {
+                return false;
+            }
+            let hit = name.split('|').any(|n| match AppProto::from_name(n) {
+                Some(p) => p == proto,
+                None => false,
+            });
+            hit != *negated
+        }
+        // Suricata: TCP packets of a flow with a session only.
+        PacketMatch::StreamSize(side, cmp) => match finfo.and_then(|f| f.stream_size) {
+            Some([client, server]) if d.proto == proto::TCP => {
+                let (c, s) = (cmp.matches(client as u64), cmp.matches(server as u64));
+                match side {
+                    StreamSizeSide::Server => s,
+                    StreamSizeSide::Client => c,
+                    StreamSizeSide::Both => c && s,
+                    StreamSizeSide::Either => c || s,
+                }
+            }
+            _ => false,
+        },
+        m => match_packet(m, frame, d),
+    })
+}
+
+pub(super) fn flow_ok(r: &Rule, f: Option<&FlowInfo>, d: &Decoded) -> bool {
+    let o = &r.flow;
+    if *o == Default::default() {
+        return true;
+    }
+    let frag = d.flags & dflags::FRAGMENT != 0;
+    if o.only_frag && !frag || o.no_frag && frag {
+        return false;
+    }
+    let Some(f) = f else {
+        return !(o.to_server || o.to_client || o.established || o.not_established) || o.stateless;
+    };
+    if o.to_server && !f.to_server || o.to_client && f.to_server {
+        return false;
+    }
+    let est = if d.proto == proto::TCP { f.tcp_established } else { f.state == FlowState::Established };
+    if o.established && !est {
+        return false;
+    }
+    if o.not_established && est {
+        return false;
+    }
+    true
+}

@@ -1,0 +1,174 @@
+//! Verify: one buffer against a rule's payload keywords, as Suricata's content inspection.
+//!
+//! Takes: a [`BufferList`] at load time ([`compile`]) and, per packet, the buffer bytes
+//! and the rule's byte_extract/byte_math variable slots ([`inspect`]). Promises: the answer
+//! Suricata's `DetectEngineContentInspection` (src/detect-engine-content-inspection.c) gives
+//! for the same keywords: a cursor (`buffer_offset`) walks the list; content with
+//! offset/depth/distance/within/nocase/negation/startswith/endswith; backtracking (a content
+//! or pcre that a later relative keyword depends on is retried at its next occurrence, with
+//! Suricata's "no more matches" short-cuts and its inspection recursion limit of 3000); pcre
+//! (relative or not, negated, cursor at the end of the match); isdataat; byte_test,
+//! byte_jump, byte_extract and byte_math with all their options; bsize; urilen. The load-time
+//! rewrites Suricata applies to a list are applied too: `isdataat:!1,relative` after a
+//! content becomes that content's `endswith`, and the "relative next" flags that decide
+//! which keywords are retried are set from the keyword order exactly as the keyword setup
+//! functions set them.
+//! Never: reads outside the buffer, panics, or allocates per call (pcre2 match data comes
+//! from the regex's own pool: allocated on a thread's first use of a regex, reused after).
+//!
+//! Known differences from Suricata, all load-time: `DetectContentPropagateLimits` (mpm
+//! hints: offset/depth derived for relative contents from the previous ones) is not
+//! applied; it only narrows windows to bounds that already hold, except in chains with
+//! negative distances. The pcre `E` flag (dollar-end-only) is emulated by rewriting `$` to
+//! `\z` outside character classes (not applied with `m`, or when the expression switches
+//! `m` on inline); `A` is emulated with a leading `\G` (or, when the expression is in
+//! extended mode, by requiring the match to start at the start offset). pcre2's match
+//! limits are set with the `(*LIMIT_MATCH=3500)(*LIMIT_DEPTH=1500)` pattern prefix, as
+//! Suricata sets them through its match context; `O` keeps them (Suricata's `O` uses the
+//! configured limits, which default to the same values). `dce` endianness is little endian
+//! (there is no DCERPC state here; DCERPC is little endian in practice. Without DCERPC state
+//! Suricata itself would read byte_test/byte_jump `dce` as big and byte_extract/byte_math
+//! `dce` as little endian).
+
+mod compile;
+mod inspect;
+#[cfg(test)]
+mod tests;
+
+use pcre2::bytes::Regex;
+
+use crate::rule::ast::{ByteExtract, ByteJump, ByteMath, ByteTest, IsDataAt, Num, NumCmp};
+
+pub use compile::{compile, compile_with_dsize};
+pub use inspect::inspect;
+use inspect::Searcher;
+
+/// Suricata's `detect.inspection-recursion-limit` default: keyword evaluations per buffer.
+pub const INSPECTION_RECURSION_LIMIT: u32 = 3000;
+/// Suricata's pcre match limit (`SC_MATCH_LIMIT_DEFAULT`).
+pub const PCRE_MATCH_LIMIT: u32 = 3500;
+/// Suricata's pcre recursion (depth) limit (`SC_MATCH_LIMIT_RECURSION_DEFAULT`).
+pub const PCRE_DEPTH_LIMIT: u32 = 1500;
+/// Largest |distance| / within Suricata accepts (`DETECT_CONTENT_VALUE_MAX`).
+const CONTENT_VALUE_MAX: i64 = 1024 * 1024;
+/// isdataat with a variable: values from here on are "very big" (match only when negated).
+const ISDATAAT_VAR_MAX: u64 = 100_000_000;
+
+/// Per-thread state for [`inspect`]: the recursion limit and what it cost.
+#[derive(Debug, Clone)]
+pub struct VerifyScratch {
+    /// Keyword evaluations allowed per [`inspect`] call (Suricata's
+    /// `detect.inspection-recursion-limit`, default [`INSPECTION_RECURSION_LIMIT`]).
+    pub recursion_limit: u32,
+    /// Inspections that stopped because they reached the limit.
+    pub recursion_limit_hits: u64,
+    /// Keyword evaluations of the last inspection.
+    pub last_evaluations: u32,
+}
+
+impl Default for VerifyScratch {
+    fn default() -> Self {
+        VerifyScratch { recursion_limit: INSPECTION_RECURSION_LIMIT, recursion_limit_hits: 0, last_evaluations: 0 }
+    }
+}
+
+/// A buffer's keyword list ready to run.
+#[derive(Debug)]
+pub struct CompiledList {
+    items: Vec<Item>,
+}
+
+impl CompiledList {
+    /// Number of keywords (after load-time rewrites such as `isdataat:!1,relative` ->
+    /// `endswith`).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    /// No keywords.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[derive(Debug)]
+enum Item {
+    Content(ContentItem),
+    Pcre(PcreItem),
+    ByteTest(ByteTest),
+    ByteJump(ByteJump),
+    ByteExtract(ByteExtract),
+    ByteMath(ByteMath),
+    IsDataAt(IsDataAt),
+    Bsize(NumCmp),
+    Urilen(NumCmp),
+}
+
+impl Item {
+    fn is_content_or_pcre(&self) -> bool {
+        matches!(self, Item::Content(_) | Item::Pcre(_))
+    }
+    /// The keyword kinds the byte_*/isdataat setup functions look back to when `relative`
+    /// is given outside a sticky buffer.
+    fn is_relative_anchor(&self) -> bool {
+        !matches!(self, Item::Bsize(_) | Item::Urilen(_))
+    }
+}
+
+#[derive(Debug)]
+struct ContentItem {
+    search: Searcher,
+    negated: bool,
+    /// DETECT_CONTENT_DISTANCE | DETECT_CONTENT_WITHIN.
+    relative: bool,
+    distance: Option<Num>,
+    within: Option<Num>,
+    /// Absolute offset: a variable, or the literal in `lit_offset`.
+    offset_var: Option<u8>,
+    depth_var: Option<u8>,
+    /// `cd->offset` (literal).
+    lit_offset: u32,
+    /// `cd->depth` as Suricata stores it for a literal depth: offset + depth (a u16), or the
+    /// depth alone when the offset is a variable; 0 = none.
+    lit_depth: u32,
+    /// `cd->depth` as the relative branch sees it (set by dsize propagation only); 0 = none.
+    rel_depth: u32,
+    ends_with: bool,
+    /// DETECT_CONTENT_WITHIN_NEXT: retry this content when the rest fails.
+    within_next: bool,
+    /// DETECT_CONTENT_DISTANCE_NEXT.
+    distance_next: bool,
+    depth_flag: bool,
+    offset_flag: bool,
+    /// DETECT_CONTENT_IS_SINGLE, computed once the list is complete.
+    single: bool,
+}
+
+struct PcreItem {
+    /// Compiled without JIT at load (validates the expression, small).
+    re: Regex,
+    /// The JIT-compiled form, built the first time the expression runs: most of a large
+    /// rule set's expressions never run on a given network, and JIT code costs memory.
+    jit: std::sync::OnceLock<Option<Regex>>,
+    /// The expression as compiled, with its flags, to build the JIT form.
+    pat: String,
+    flags: [bool; 4],
+    expr: String,
+    negated: bool,
+    relative: bool,
+    /// DETECT_PCRE_RELATIVE_NEXT: retry this pcre when the rest fails.
+    relative_next: bool,
+    /// `A` emulated by checking that the match starts at the start offset.
+    anchor_check: bool,
+}
+
+impl std::fmt::Debug for PcreItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcreItem")
+            .field("expr", &self.expr)
+            .field("negated", &self.negated)
+            .field("relative", &self.relative)
+            .field("relative_next", &self.relative_next)
+            .field("anchor_check", &self.anchor_check)
+            .finish()
+    }
+}
