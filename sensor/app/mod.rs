@@ -18,6 +18,7 @@
 //! I/O.
 
 pub mod dns;
+pub mod files;
 mod flow;
 pub mod http;
 pub mod identify;
@@ -28,7 +29,9 @@ mod stats;
 pub mod tls;
 
 pub use flow::{insp_entry, FlowApp, Sink, TxInsp, MAX_INSP};
-pub use plugin::{reaches, AppParser, Need, ParseCx, Side, Status, Transaction, ValueArg, PROGRESS_DONE};
+pub use plugin::{
+    reaches, AppParser, Need, ParseCx, Protocol, RecordCx, Side, Status, Transaction, ValueArg, PROGRESS_DONE,
+};
 pub use proto::AppProto;
 pub use registry::{registry, BufferId, Registry, ValueId};
 pub use stats::AppStats;

@@ -14,6 +14,7 @@
 
 use std::any::Any;
 
+use super::files::File;
 use super::proto::AppProto;
 use super::stats::AppStats;
 use super::AppConfig;
@@ -113,6 +114,35 @@ pub trait Transaction {
     }
     /// Writes the transaction's EVE object (`"http":{...}`) into an alert.
     fn write_alert_eve(&self, j: &mut Json<'_>);
+    /// Whether the transaction is ready for its EVE record (Suricata logs a transaction once
+    /// it is complete, or when its flow ends). The default: both sides done.
+    fn record_ready(&self) -> bool {
+        self.progress() == [PROGRESS_DONE; 2]
+    }
+    /// Writes the body of the transaction's EVE record: the protocol's object(s) (`"dns":{...}`)
+    /// after the envelope the runtime writes (time, flow, addresses, `event_type`, `tx_id`).
+    /// Returns false when there is nothing to log for it (the record is dropped). The
+    /// default: the alert object.
+    fn write_record(&self, j: &mut Json<'_>, cx: &RecordCx<'_>) -> bool {
+        let _ = cx;
+        self.write_alert_eve(j);
+        true
+    }
+    /// App-layer events raised on this transaction, as indexes into the protocol's
+    /// [`Protocol::events`] table.
+    fn events(&self) -> &[u16] {
+        &[]
+    }
+    /// Files this transaction carries.
+    fn files(&self) -> &[File] {
+        &[]
+    }
+}
+
+/// What a record writer may need besides the transaction: the settings of the record types.
+pub struct RecordCx<'a> {
+    /// Settings of every protocol (their record options among them).
+    pub cfg: &'a AppConfig,
 }
 
 /// A protocol's per-flow parser.
@@ -244,6 +274,11 @@ pub struct Protocol {
     pub reinspect: bool,
     /// Lists its counters from the worker's app-layer counters: (field, help, value).
     pub counters: fn(&AppStats, &mut dyn FnMut(&'static str, &'static str, u64)),
+    /// Its app-layer events, named as Suricata names them (`app-layer-event:smb.<name>`,
+    /// EVE `anomaly.event`); [`Transaction::events`] indexes this table.
+    pub events: &'static [&'static str],
+    /// The EVE `event_type` of its records (`None`: the protocol's name).
+    pub record_type: Option<&'static str>,
 }
 
 /// Table rows of a protocol's buffers, without their getters.

@@ -193,5 +193,7 @@ pub static PROTOCOL: Protocol = Protocol {
     values: || value_infos(VALUES),
     payload_buffer: None,
     reinspect: false,
+    events: &[],
+    record_type: None,
     counters: |s: &AppStats, f| DnsStats::each(&s.dns, f),
 };

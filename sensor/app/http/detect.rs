@@ -280,5 +280,7 @@ pub static PROTOCOL: Protocol = Protocol {
     values: Vec::new,
     payload_buffer: Some(RAW_HEAD),
     reinspect: false,
+    events: &[],
+    record_type: None,
     counters: |s: &AppStats, f| HttpStats::each(&s.http, f),
 };

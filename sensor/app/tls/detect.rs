@@ -435,5 +435,7 @@ pub static PROTOCOL: Protocol = Protocol {
     values: || value_infos(VALUES),
     payload_buffer: None,
     reinspect: true,
+    events: &[],
+    record_type: None,
     counters: |s: &AppStats, f| TlsStats::each(&s.tls, f),
 };

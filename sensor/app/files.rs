@@ -1,0 +1,196 @@
+//! Files carried by a protocol (HTTP bodies, SMB reads and writes, FTP data, mail
+//! attachments): what EVE `fileinfo` records and the `file.*` keywords need, built as the
+//! bytes go by.
+//!
+//! Takes: a file's name when it opens, its bytes in order (with gaps), its end. Promises: size,
+//! state (Suricata's `OPEN`, `CLOSED`, `TRUNCATED`, `ERROR`), gaps, and the hashes the
+//! configuration asks for, computed incrementally (nothing of the content is kept here; a
+//! protocol that needs the bytes for `file.data` keeps its own bounded buffer). Never:
+//! buffers file content, or grows with the file's size.
+
+use md5::{Digest as _, Md5};
+use sha1::Sha1;
+use sha2::Sha256;
+
+/// Where a file is (Suricata's `FileState`, as EVE `fileinfo.state` prints it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FileState {
+    /// Data may still come.
+    #[default]
+    Open,
+    /// Complete.
+    Closed,
+    /// Cut short (the protocol lost track, a limit was hit, or the flow ended first).
+    Truncated,
+    /// The protocol reported an error.
+    Error,
+}
+
+impl FileState {
+    /// EVE's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileState::Open => "OPEN",
+            FileState::Closed => "CLOSED",
+            FileState::Truncated => "TRUNCATED",
+            FileState::Error => "ERROR",
+        }
+    }
+}
+
+/// Which hashes files get (`output.eve.fileinfo.force_hash`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HashSet {
+    /// MD5.
+    pub md5: bool,
+    /// SHA-1.
+    pub sha1: bool,
+    /// SHA-256.
+    pub sha256: bool,
+}
+
+impl HashSet {
+    /// Whether any hash is wanted.
+    pub fn any(self) -> bool {
+        self.md5 || self.sha1 || self.sha256
+    }
+}
+
+/// Hash states of a file being read, and their results once it is closed.
+#[derive(Clone, Debug, Default)]
+struct Hashes {
+    md5: Option<Md5>,
+    sha1: Option<Sha1>,
+    sha256: Option<Sha256>,
+    done: Option<[Option<String>; 3]>,
+}
+
+fn hex(b: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
+
+/// One file.
+#[derive(Clone, Debug, Default)]
+pub struct File {
+    /// Name as the protocol gave it (a URI path, an SMB path, a mail attachment name).
+    pub name: Vec<u8>,
+    /// Bytes seen (gaps included in the size, as Suricata counts them).
+    pub size: u64,
+    /// State.
+    pub state: FileState,
+    /// Bytes were missing somewhere.
+    pub gaps: bool,
+    /// Its content was written by the file store.
+    pub stored: bool,
+    /// Sent to the server (an upload) rather than to the client.
+    pub to_server: bool,
+    hashes: Option<Box<Hashes>>,
+}
+
+impl File {
+    /// A file that opens, with the hashes wanted.
+    pub fn open(name: &[u8], to_server: bool, hashes: HashSet) -> File {
+        let h = hashes.any().then(|| {
+            Box::new(Hashes {
+                md5: hashes.md5.then(Md5::new),
+                sha1: hashes.sha1.then(Sha1::new),
+                sha256: hashes.sha256.then(Sha256::new),
+                done: None,
+            })
+        });
+        File { name: name.to_vec(), to_server, hashes: h, ..File::default() }
+    }
+
+    /// The next bytes of the file.
+    pub fn data(&mut self, b: &[u8]) {
+        if self.state != FileState::Open {
+            return;
+        }
+        self.size += b.len() as u64;
+        if let Some(h) = self.hashes.as_deref_mut() {
+            if let Some(x) = h.md5.as_mut() {
+                x.update(b);
+            }
+            if let Some(x) = h.sha1.as_mut() {
+                x.update(b);
+            }
+            if let Some(x) = h.sha256.as_mut() {
+                x.update(b);
+            }
+        }
+    }
+
+    /// `len` bytes of the file are missing (the hashes no longer mean anything: dropped).
+    pub fn gap(&mut self, len: u64) {
+        if self.state != FileState::Open {
+            return;
+        }
+        self.gaps = true;
+        self.size += len;
+        self.hashes = None;
+    }
+
+    /// The file ends in `state` (closed, truncated or in error); the hashes are finished.
+    pub fn close(&mut self, state: FileState) {
+        if self.state != FileState::Open {
+            return;
+        }
+        self.state = state;
+        if let Some(h) = self.hashes.as_deref_mut() {
+            h.done = Some([
+                h.md5.take().map(|x| hex(&x.finalize())),
+                h.sha1.take().map(|x| hex(&x.finalize())),
+                h.sha256.take().map(|x| hex(&x.finalize())),
+            ]);
+        }
+    }
+
+    /// MD5, SHA-1 and SHA-256 in lower-case hex, for those computed, once the file is closed
+    /// without gaps.
+    pub fn hashes(&self) -> [Option<&str>; 3] {
+        match self.hashes.as_deref().and_then(|h| h.done.as_ref()) {
+            Some([a, b, c]) => [a.as_deref(), b.as_deref(), c.as_deref()],
+            None => [None; 3],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_incremental_and_match_whole_input() {
+        let all = HashSet { md5: true, sha1: true, sha256: true };
+        let mut f = File::open(b"a.txt", false, all);
+        for part in [&b"hel"[..], b"lo wor", b"ld"] {
+            f.data(part);
+        }
+        assert_eq!(f.hashes(), [None, None, None], "no hashes while open");
+        f.close(FileState::Closed);
+        let [md5, sha1, sha256] = f.hashes();
+        assert_eq!(md5, Some("5eb63bbbe01eeed093cb22bb8f5acdc3"));
+        assert_eq!(sha1, Some("2aae6c35c94fcfb415dbe95f408b9ce91ee846ed"));
+        assert_eq!(sha256, Some("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"));
+        assert_eq!((f.size, f.state.name(), f.gaps), (11, "CLOSED", false));
+    }
+
+    #[test]
+    fn a_gap_drops_the_hashes_and_counts_in_the_size() {
+        let mut f = File::open(b"x", true, HashSet { md5: true, ..HashSet::default() });
+        f.data(b"abc");
+        f.gap(10);
+        f.data(b"def");
+        f.close(FileState::Truncated);
+        assert_eq!((f.size, f.gaps, f.state), (16, true, FileState::Truncated));
+        assert_eq!(f.hashes(), [None, None, None]);
+        // nothing changes once closed
+        f.data(b"more");
+        assert_eq!(f.size, 16);
+    }
+}
