@@ -170,26 +170,6 @@ impl Vars {
         r
     }
 
-    /// Checks every configured variable, as Suricata does at start-up; returns the problems.
-    pub fn check(&mut self) -> Vec<(String, VarError)> {
-        let mut bad = Vec::new();
-        let mut names: Vec<String> = self.address.keys().cloned().collect();
-        names.sort();
-        for n in names {
-            if let Err(e) = self.addresses(&format!("${n}")) {
-                bad.push((n, e));
-            }
-        }
-        let mut names: Vec<String> = self.port.keys().cloned().collect();
-        names.sort();
-        for n in names {
-            if let Err(e) = self.ports(&format!("${n}")) {
-                bad.push((n, e));
-            }
-        }
-        bad
-    }
-
     fn resolve_addresses(&self, expr: &str) -> Result<AddrSet, VarError> {
         let mut pos = Pool::default();
         let mut neg = Pool::default();
@@ -640,9 +620,6 @@ mod tests {
         assert!(matches!(v.addresses("$E"), Err(VarError::Bad(_))));
         assert!(matches!(v.ports("$P"), Err(VarError::Circular(_))));
         assert_eq!(v.ports("$NOPE"), Err(VarError::Undefined("NOPE".into())));
-        let bad = v.check();
-        assert!(bad.iter().any(|(n, _)| n == "A"));
-        assert!(!bad.iter().any(|(n, _)| n == "HOME_NET"));
     }
 
     #[test]
