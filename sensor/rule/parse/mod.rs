@@ -46,9 +46,9 @@ pub struct ParseContext {
     flowbit_names: Vec<String>,
     flowbit_ids: HashMap<String, u32>,
     /// File of the rule being parsed (recorded in [`Rule::origin`] and errors).
-    pub file: String,
+    pub(crate) file: String,
     /// Line of the rule being parsed (its first line), 1-based.
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 impl ParseContext {
@@ -59,7 +59,7 @@ impl ParseContext {
     }
 
     /// Variables, classtypes and reference types (type, lowercase -> URL prefix).
-    pub fn with_tables(
+    pub(crate) fn with_tables(
         vars: &VarsConfig,
         classes: Classifications,
         references: HashMap<String, String>,
@@ -83,13 +83,8 @@ impl ParseContext {
         self.line = line;
     }
 
-    /// Flowbit names interned so far; `Flowbit::bits` index this table.
-    pub fn flowbit_names(&self) -> &[String] {
-        &self.flowbit_names
-    }
-
-    /// The flowbit name table.
-    pub fn into_flowbit_names(self) -> Vec<String> {
+    /// The flowbit names interned so far; `Flowbit::bits` index this table.
+    pub(crate) fn into_flowbit_names(self) -> Vec<String> {
         self.flowbit_names
     }
 
