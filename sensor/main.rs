@@ -10,6 +10,7 @@ use std::sync::Arc;
 use picket::config::Config;
 use picket::detect::engine::DetectEngine;
 use picket::detect::{load_engine, LoadReport};
+use picket::rule::{Keywords, APP_KEYWORDS_TRANSITION};
 use picket::runtime::replay::{replay, ReplayOptions};
 
 /// Picket: a network sensor for Suricata rules, with EVE JSON output.
@@ -83,6 +84,12 @@ enum RulesCmd {
         /// Print every rule that was not loaded, with file, line, sid and reason.
         #[arg(long, short)]
         verbose: bool,
+    },
+    /// List every rule keyword: kind, value, protocol, description and documentation link.
+    Keywords {
+        /// Print a JSON array of objects instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -202,6 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Rules { cmd: RulesCmd::Check { rules, config, set, verbose } } => {
             cmd_rules_check(&rules, config, &set, verbose)
         }
+        Cmd::Rules { cmd: RulesCmd::Keywords { json } } => cmd_rules_keywords(json),
         Cmd::Alerts { cmd: AlertsCmd::Tail { follow, from_start, consumer, config, spool } } => {
             cmd_alerts_tail(follow, from_start, &consumer, config, spool)
         }
@@ -346,6 +354,51 @@ fn cmd_rules_check(
         }
     }
     Ok(if st.loaded == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `picket rules keywords`: the keyword table rules are read with, sorted by name (as
+/// Suricata's `--list-keywords=all`).
+fn cmd_rules_keywords(json: bool) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    // TRANSITION: the app layer's rows until `picket::app::keywords()` provides them.
+    let keywords = Keywords::new(APP_KEYWORDS_TRANSITION);
+    let rows = keywords.sorted();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = if json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "name": k.name,
+                    "aliases": k.aliases,
+                    "kind": k.kind.name(),
+                    "value": k.arg.name(),
+                    "protocol": k.proto,
+                    "description": k.desc,
+                    "documentation": k.doc,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &v).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+    } else {
+        rows.iter()
+            .try_for_each(|k| {
+                let mut head = format!("{} ({}, value {}", k.name, k.kind.name(), k.arg.name());
+                if let Some(p) = k.proto {
+                    head.push_str(&format!(", protocol {p}"));
+                }
+                if !k.aliases.is_empty() {
+                    head.push_str(&format!(", also {}", k.aliases.join(", ")));
+                }
+                writeln!(out, "{head})\n    {}\n    {}", k.desc, k.doc)
+            })
+            .and_then(|()| writeln!(out, "{} keywords", rows.len()))
+    };
+    match written.and_then(|()| out.flush()) {
+        // `picket rules keywords | head` is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// Loads rules; an error when a path is missing or nothing at all could be loaded.

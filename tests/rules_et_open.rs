@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use picket::config::VarsConfig;
-use picket::rule::{load_rules, RuleSet};
+use picket::rule::{load_rules, Keywords, RuleSet, APP_KEYWORDS_TRANSITION};
 
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
@@ -35,7 +35,8 @@ fn et_open_loads() {
     }
     let vars = VarsConfig::default();
     let t0 = Instant::now();
-    let set = load_rules(std::slice::from_ref(&dir), &vars, None, None);
+    let keywords = Keywords::new(APP_KEYWORDS_TRANSITION);
+    let set = load_rules(std::slice::from_ref(&dir), &keywords, &vars, None, None);
     let secs = t0.elapsed().as_secs_f64();
     let total = set.rules.len() + set.errors.len();
     println!(
@@ -80,10 +81,11 @@ fn conformance_rules_load() {
     }
     files.sort();
     let vars = VarsConfig::default();
+    let keywords = Keywords::new(APP_KEYWORDS_TRANSITION);
     let (mut rules, mut failed) = (0usize, 0usize);
     let mut labels: BTreeMap<String, usize> = BTreeMap::new();
     for f in &files {
-        let set = load_rules(std::slice::from_ref(f), &vars, None, None);
+        let set = load_rules(std::slice::from_ref(f), &keywords, &vars, None, None);
         rules += set.rules.len() + set.errors.len();
         failed += set.errors.len();
         for e in &set.errors {

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use picket::config::Config;
 use picket::detect::verify::{self, VerifyScratch};
-use picket::rule::parse::{parse_rule, ParseContext};
+use picket::rule::{parse_rule, Keywords, ParseContext, APP_KEYWORDS_TRANSITION};
 use std::sync::OnceLock;
 
 const BUFS: [&[u8]; 3] = [
@@ -20,11 +20,17 @@ fn base_ctx() -> &'static ParseContext {
     CTX.get_or_init(|| ParseContext::new(&Config::default().vars))
 }
 
+/// The keyword table the sensor reads rules with.
+fn keywords() -> &'static Keywords {
+    static K: OnceLock<Keywords> = OnceLock::new();
+    K.get_or_init(|| Keywords::new(APP_KEYWORDS_TRANSITION))
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut ctx = base_ctx().clone();
     ctx.set_origin("fuzz.rules", 1);
-    let Ok(rule) = parse_rule(&text, &mut ctx) else { return };
+    let Ok(rule) = parse_rule(&text, keywords(), &mut ctx) else { return };
     for list in &rule.buffers {
         let Ok(compiled) = verify::compile(list) else { continue };
         let mut scratch = VerifyScratch::default();

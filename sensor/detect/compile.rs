@@ -221,7 +221,7 @@ fn compile_payload(r: &Rule, is_app: bool) -> Result<Option<CompiledList>, Strin
     }
 }
 
-/// Compiles rules one at a time as the loader parses them ([`crate::rule::parse::load_rules_each`]),
+/// Compiles rules one at a time as the loader parses them ([`crate::rule::load_rules_each`]),
 /// keeping only what detection needs (the alert's EVE fields are rendered once, the metadata,
 /// references and class texts dropped), then builds the engine in [`RuleCompiler::finish`].
 /// A ruleset's parse trees and compiled forms never exist all at once, which bounds the memory

@@ -19,7 +19,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use crate::detect::engine::{AlertHit, CompiledRule, DetectEngine};
-use crate::rule::ast::{Buffer, PacketMatch, PayloadMatch};
+use crate::rule::ast::Buffer;
 
 /// One rule's counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -171,45 +171,14 @@ pub fn keyword_kinds(cr: &CompiledRule) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = Vec::new();
     for b in &r.buffers {
         for m in &b.matches {
-            v.push(match m {
-                PayloadMatch::Content(_) => "content",
-                PayloadMatch::Pcre(_) => "pcre",
-                PayloadMatch::ByteTest(_) => "byte_test",
-                PayloadMatch::ByteJump(_) => "byte_jump",
-                PayloadMatch::ByteExtract(_) => "byte_extract",
-                PayloadMatch::ByteMath(_) => "byte_math",
-                PayloadMatch::IsDataAt(_) => "isdataat",
-                PayloadMatch::Bsize(_) => "bsize",
-                PayloadMatch::Urilen(_) => "urilen",
-            });
+            v.push(m.name());
         }
         if !b.transforms.is_empty() {
             v.push("transform");
         }
     }
     for m in &r.packet {
-        v.push(match m {
-            PacketMatch::Dsize(_) => "dsize",
-            PacketMatch::Ttl(_) => "ttl",
-            PacketMatch::Tos(_) => "tos",
-            PacketMatch::Id(_) => "id",
-            PacketMatch::IpProto(_) => "ip_proto",
-            PacketMatch::IpOpts(_) => "ipopts",
-            PacketMatch::FragBits(_) => "fragbits",
-            PacketMatch::FragOffset(_) => "fragoffset",
-            PacketMatch::Flags(_) => "flags",
-            PacketMatch::Seq(_) => "seq",
-            PacketMatch::Ack(_) => "ack",
-            PacketMatch::Window(_) => "window",
-            PacketMatch::TcpMss(_) => "tcp.mss",
-            PacketMatch::Itype(_) => "itype",
-            PacketMatch::Icode(_) => "icode",
-            PacketMatch::IcmpId(_) => "icmp_id",
-            PacketMatch::IcmpSeq(_) => "icmp_seq",
-            PacketMatch::SameIp => "sameip",
-            PacketMatch::StreamSize(..) => "stream_size",
-            PacketMatch::AppLayerProtocol { .. } => "app-layer-protocol",
-        });
+        v.push(m.name());
     }
     if r.flow != Default::default() {
         v.push("flow");

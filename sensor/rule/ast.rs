@@ -474,6 +474,23 @@ pub enum PayloadMatch {
     Urilen(NumCmp),
 }
 
+impl PayloadMatch {
+    /// The keyword's name, as Suricata spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PayloadMatch::Content(_) => "content",
+            PayloadMatch::Pcre(_) => "pcre",
+            PayloadMatch::ByteTest(_) => "byte_test",
+            PayloadMatch::ByteJump(_) => "byte_jump",
+            PayloadMatch::ByteExtract(_) => "byte_extract",
+            PayloadMatch::ByteMath(_) => "byte_math",
+            PayloadMatch::IsDataAt(_) => "isdataat",
+            PayloadMatch::Bsize(_) => "bsize",
+            PayloadMatch::Urilen(_) => "urilen",
+        }
+    }
+}
+
 /// A buffer inspected by payload keywords.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Buffer {
@@ -530,45 +547,16 @@ pub struct FragBits {
     pub modifier: FlagsMod,
 }
 
-/// A header keyword evaluated on the packet.
+/// A keyword evaluated on the packet's headers (and, for two of them, on its flow).
+///
+/// Three forms stay typed because the detection engine reads them: `dsize` bounds payload
+/// verification, `stream_size` needs the TCP session and `app-layer-protocol` the flow's
+/// protocol. Every other header keyword is a [`HeaderMatch`]: its value and the pure test
+/// its keyword row gives (see `rule::keywords::packet`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PacketMatch {
     /// `dsize`
     Dsize(NumCmp),
-    /// `ttl`
-    Ttl(NumCmp),
-    /// `tos` (`!` allowed)
-    Tos(NumCmp),
-    /// `id`
-    Id(NumCmp),
-    /// `ip_proto`
-    IpProto(NumCmp),
-    /// `ipopts:<name>` (rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid, any)
-    IpOpts(String),
-    /// `fragbits`
-    FragBits(FragBits),
-    /// `fragoffset` (in bytes? no: Suricata compares the 13-bit offset field value ×8? see verify)
-    FragOffset(NumCmp),
-    /// `flags`
-    Flags(TcpFlags),
-    /// `seq`
-    Seq(u32),
-    /// `ack`
-    Ack(u32),
-    /// `window` (`!` allowed)
-    Window(NumCmp),
-    /// `tcp.mss`
-    TcpMss(NumCmp),
-    /// `itype`
-    Itype(NumCmp),
-    /// `icode`
-    Icode(NumCmp),
-    /// `icmp_id`
-    IcmpId(u16),
-    /// `icmp_seq`
-    IcmpSeq(u16),
-    /// `sameip`
-    SameIp,
     /// `stream_size:<server|client|both|either>,<op>,<n>`: bytes a TCP stream's sides sent,
     /// as Suricata counts them (next expected sequence number minus the initial one, so the
     /// SYN counts one). Needs the flow's session: decided by the detection engine.
@@ -585,6 +573,96 @@ pub enum PacketMatch {
         /// `exact`: the protocol itself, not one it covers (`dns` does not match `doh2`).
         exact: bool,
     },
+    /// `ttl`, `flags`, `itype`, ...: a pure test of the packet.
+    Header(HeaderMatch),
+}
+
+impl PacketMatch {
+    /// The keyword's name, as Suricata spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PacketMatch::Dsize(_) => "dsize",
+            PacketMatch::StreamSize(..) => "stream_size",
+            PacketMatch::AppLayerProtocol { .. } => "app-layer-protocol",
+            PacketMatch::Header(h) => h.keyword,
+        }
+    }
+}
+
+/// The value of a header keyword, in one of the few shapes header keywords take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeaderValue {
+    /// An integer comparison (`ttl`, `itype`, `window`, `seq`, ...).
+    Cmp(NumCmp),
+    /// `flags`.
+    TcpFlags(TcpFlags),
+    /// `fragbits`.
+    FragBits(FragBits),
+    /// Bits of which at least one must be present (`ipopts`).
+    AnyBit(u16),
+    /// No value (`sameip`).
+    Empty,
+}
+
+impl HeaderValue {
+    /// Whether `field` is present and satisfies the comparison (false for other shapes).
+    #[inline]
+    pub fn matches(&self, field: Option<u64>) -> bool {
+        match (self, field) {
+            (HeaderValue::Cmp(n), Some(v)) => n.matches(v),
+            _ => false,
+        }
+    }
+}
+
+/// A header keyword's test: its value, the frame and the decoded summary of the frame. Pure,
+/// allocation-free, never panics, whatever the bytes.
+pub type HeaderTest = fn(&HeaderValue, &[u8], &crate::decode::Decoded) -> bool;
+
+/// A header keyword of a rule: its value and its row's test, bound at load so that the
+/// per-packet call is one indirect call, with no lookup by name.
+#[derive(Clone, Copy)]
+pub struct HeaderMatch {
+    /// The keyword's name (profiles, messages).
+    pub keyword: &'static str,
+    /// The parsed value.
+    pub value: HeaderValue,
+    test: HeaderTest,
+}
+
+impl HeaderMatch {
+    /// The keyword `keyword` with its parsed value and its test.
+    pub fn new(keyword: &'static str, value: HeaderValue, test: HeaderTest) -> HeaderMatch {
+        HeaderMatch { keyword, value, test }
+    }
+
+    /// Whether the packet satisfies the keyword.
+    #[inline]
+    pub fn matches(&self, frame: &[u8], d: &crate::decode::Decoded) -> bool {
+        (self.test)(&self.value, frame, d)
+    }
+}
+
+// The test is a function of the keyword: equality and hashing by keyword and value.
+impl PartialEq for HeaderMatch {
+    fn eq(&self, other: &Self) -> bool {
+        self.keyword == other.keyword && self.value == other.value
+    }
+}
+
+impl Eq for HeaderMatch {}
+
+impl std::hash::Hash for HeaderMatch {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.keyword.hash(state);
+        self.value.hash(state);
+    }
+}
+
+impl std::fmt::Debug for HeaderMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}({:?})", self.keyword, self.value)
+    }
 }
 
 /// `app-layer-protocol` mode: which detected protocol of the flow is compared.

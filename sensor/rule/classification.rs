@@ -13,18 +13,18 @@ use std::collections::HashMap;
 
 /// One classtype.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClassType {
+pub(crate) struct ClassType {
     /// Short name, as written in the config.
-    pub name: String,
+    pub(crate) name: String,
     /// Description (EVE `alert.category`).
-    pub description: String,
+    pub(crate) description: String,
     /// Priority (EVE `alert.severity`).
-    pub priority: u8,
+    pub(crate) priority: u8,
 }
 
 /// Suricata's default classification table (`etc/classification.config`): name,
 /// description, priority.
-pub const DEFAULT_CLASSIFICATIONS: &[(&str, &str, u8)] = &[
+pub(crate) const DEFAULT_CLASSIFICATIONS: &[(&str, &str, u8)] = &[
     ("not-suspicious", "Not Suspicious Traffic", 3),
     ("unknown", "Unknown Traffic", 3),
     ("bad-unknown", "Potentially Bad Traffic", 2),
@@ -72,13 +72,13 @@ pub const DEFAULT_CLASSIFICATIONS: &[(&str, &str, u8)] = &[
 
 /// A classification table.
 #[derive(Clone, Debug, Default)]
-pub struct Classifications {
+pub(crate) struct Classifications {
     map: HashMap<String, ClassType>,
 }
 
 impl Classifications {
     /// Suricata's default table.
-    pub fn builtin() -> Classifications {
+    pub(crate) fn builtin() -> Classifications {
         let map = DEFAULT_CLASSIFICATIONS
             .iter()
             .map(|&(n, d, p)| {
@@ -89,7 +89,7 @@ impl Classifications {
     }
 
     /// Parses a classification.config; returns the table and a warning per skipped line.
-    pub fn parse(text: &str) -> (Classifications, Vec<String>) {
+    pub(crate) fn parse(text: &str) -> (Classifications, Vec<String>) {
         let mut map = HashMap::new();
         let mut warnings = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -108,7 +108,7 @@ impl Classifications {
     }
 
     /// The classtype called `name`.
-    pub fn get(&self, name: &str) -> Option<&ClassType> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ClassType> {
         if name.bytes().any(|c| c.is_ascii_uppercase()) {
             self.map.get(&name.to_ascii_lowercase())
         } else {
@@ -116,14 +116,10 @@ impl Classifications {
         }
     }
 
-    /// Number of classtypes.
-    pub fn len(&self) -> usize {
+    /// Number of classtypes (the tests check the tables' sizes).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
-    }
-
-    /// No classtype at all.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 }
 
@@ -151,7 +147,7 @@ fn strip_config<'a>(l: &'a str, what: &str) -> Option<&'a str> {
 }
 
 /// Parses a reference.config: type (lowercase) -> URL prefix, and a warning per skipped line.
-pub fn parse_references(text: &str) -> (HashMap<String, String>, Vec<String>) {
+pub(crate) fn parse_references(text: &str) -> (HashMap<String, String>, Vec<String>) {
     let mut map = HashMap::new();
     let mut warnings = Vec::new();
     for (i, line) in text.lines().enumerate() {

@@ -1,20 +1,30 @@
 //! Rule: the Suricata rule language, from text to typed [`ast::Rule`]s.
 //!
-//! Takes: rule files (or folders of `*.rules`), the address/port variables of the config,
-//! and `classification.config` / `reference.config` found beside the rules. Promises: every
-//! rule either becomes a typed [`ast::Rule`] or a [`RuleError`] naming file, line, sid and
-//! reason; one bad rule never stops the file or the set. Load-time only: nothing here runs
-//! per packet.
+//! Takes: rule files (or folders of `*.rules`), the keyword table to read them with
+//! ([`Keywords`]: the language's own keywords composed with the app layer's), the
+//! address/port variables of the config, and `classification.config` / `reference.config`
+//! found beside the rules. Promises: every rule either becomes a typed [`ast::Rule`] or a
+//! [`RuleError`] naming file, line, sid and reason; one bad rule never stops the file or the
+//! set. Parsing is load-time only; what runs per packet is the header keywords' tests bound
+//! into the rule ([`ast::PacketMatch::matches`]): pure functions of the packet that never
+//! allocate.
 //! Never: panics on rule text, however long or malformed.
+//!
+//! Layout: `load` (files, folders, configs), `parse` (one rule: header, options, whole-rule
+//! checks), `keywords` (the keyword table, one file per keyword family, each row with its
+//! setup, description and documentation link), [`ast`] (the typed rule).
 
 pub mod ast;
-pub mod classification;
-pub mod keywords;
-pub mod parse;
-pub mod vars;
+mod classification;
+mod keywords;
+mod load;
+mod parse;
+mod vars;
 mod vars_config;
 
-pub use parse::{load_rules, parse_rule, ParseContext};
+pub use keywords::{AppKeyword, AppKind, Arg, Keyword, Keywords, Kind, APP_KEYWORDS_TRANSITION};
+pub use load::{load_rules, load_rules_each};
+pub use parse::{parse_rule, ParseContext};
 pub use vars_config::VarsConfig;
 
 use std::fmt;
@@ -83,7 +93,7 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
-/// A loaded rule set: what [`parse::load_rules`] returns.
+/// A loaded rule set: what [`load_rules`] returns.
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
     /// Rules that parsed, in load order (files in the order given, folders in name order).

@@ -31,7 +31,7 @@ const MAX_DEPTH: usize = 64;
 
 /// Why an address or port expression could not be resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VarError {
+pub(crate) enum VarError {
     /// `$NAME` is not defined.
     Undefined(String),
     /// `$NAME` refers back to itself through other variables.
@@ -126,7 +126,7 @@ fn covers(v: &Spans, max: u128) -> bool {
 
 /// Resolves address and port expressions against the configured variables.
 #[derive(Debug, Clone)]
-pub struct Vars {
+pub(crate) struct Vars {
     address: HashMap<String, String>,
     port: HashMap<String, String>,
     addr_cache: HashMap<String, Result<AddrSet, VarError>>,
@@ -141,7 +141,7 @@ impl Default for Vars {
 
 impl Vars {
     /// Variables from the config's `[vars]` (names without `$`).
-    pub fn new(cfg: &VarsConfig) -> Vars {
+    pub(crate) fn new(cfg: &VarsConfig) -> Vars {
         Vars {
             address: cfg.address.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             port: cfg.port.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -151,7 +151,7 @@ impl Vars {
     }
 
     /// Resolves an address expression (`any`, `$HOME_NET`, `[10.0.0.0/8,!10.1.1.1]`, ...).
-    pub fn addresses(&mut self, expr: &str) -> Result<AddrSet, VarError> {
+    pub(crate) fn addresses(&mut self, expr: &str) -> Result<AddrSet, VarError> {
         if let Some(r) = self.addr_cache.get(expr) {
             return r.clone();
         }
@@ -161,33 +161,13 @@ impl Vars {
     }
 
     /// Resolves a port expression (`any`, `80`, `[1024:,!8080]`, `$HTTP_PORTS`, ...).
-    pub fn ports(&mut self, expr: &str) -> Result<PortSet, VarError> {
+    pub(crate) fn ports(&mut self, expr: &str) -> Result<PortSet, VarError> {
         if let Some(r) = self.port_cache.get(expr) {
             return r.clone();
         }
         let r = self.resolve_ports(expr);
         self.port_cache.insert(expr.to_string(), r.clone());
         r
-    }
-
-    /// Checks every configured variable, as Suricata does at start-up; returns the problems.
-    pub fn check(&mut self) -> Vec<(String, VarError)> {
-        let mut bad = Vec::new();
-        let mut names: Vec<String> = self.address.keys().cloned().collect();
-        names.sort();
-        for n in names {
-            if let Err(e) = self.addresses(&format!("${n}")) {
-                bad.push((n, e));
-            }
-        }
-        let mut names: Vec<String> = self.port.keys().cloned().collect();
-        names.sort();
-        for n in names {
-            if let Err(e) = self.ports(&format!("${n}")) {
-                bad.push((n, e));
-            }
-        }
-        bad
     }
 
     fn resolve_addresses(&self, expr: &str) -> Result<AddrSet, VarError> {
@@ -640,9 +620,6 @@ mod tests {
         assert!(matches!(v.addresses("$E"), Err(VarError::Bad(_))));
         assert!(matches!(v.ports("$P"), Err(VarError::Circular(_))));
         assert_eq!(v.ports("$NOPE"), Err(VarError::Undefined("NOPE".into())));
-        let bad = v.check();
-        assert!(bad.iter().any(|(n, _)| n == "A"));
-        assert!(!bad.iter().any(|(n, _)| n == "HOME_NET"));
     }
 
     #[test]
