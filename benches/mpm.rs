@@ -14,11 +14,11 @@ use picket::config::Config;
 use picket::detect::fast_pattern::choose_fast_pattern;
 use picket::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};
 use picket::rule::ast::PayloadMatch;
-use picket::rule::{load_rules, Keywords, APP_KEYWORDS_TRANSITION};
+use picket::rule::{load_rules, Keywords};
 
 fn inputs() -> (Vec<PatternSpec>, Vec<Vec<u8>>) {
     let (rules, pcap) = common::corpus();
-    let keywords = Keywords::new(APP_KEYWORDS_TRANSITION);
+    let keywords = Keywords::new(picket::app::keywords());
     let set = load_rules(&[rules], &keywords, &Config::default().vars, None, None);
     let mut pats: Vec<PatternSpec> = Vec::new();
     let mut seen = HashSet::new();

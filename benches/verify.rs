@@ -16,7 +16,7 @@ use picket::detect::fast_pattern::choose_fast_pattern;
 use picket::detect::matcher::{Engine, Mpm, MpmScratch, PatternSpec};
 use picket::detect::verify::{self, CompiledList, VerifyScratch};
 use picket::rule::ast::{Buffer, PayloadMatch};
-use picket::rule::{load_rules, Keywords, APP_KEYWORDS_TRANSITION};
+use picket::rule::{load_rules, Keywords};
 
 struct Inputs {
     lists: Vec<CompiledList>,
@@ -27,7 +27,7 @@ struct Inputs {
 
 fn inputs() -> Inputs {
     let (rules, pcap) = common::corpus();
-    let keywords = Keywords::new(APP_KEYWORDS_TRANSITION);
+    let keywords = Keywords::new(picket::app::keywords());
     let set = load_rules(&[rules], &keywords, &Config::default().vars, None, None);
     let mut lists = Vec::new();
     let mut pats: Vec<PatternSpec> = Vec::new();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use picket::config::Config;
 use picket::detect::engine::DetectEngine;
 use picket::detect::{load_engine, LoadReport};
-use picket::rule::{Keywords, APP_KEYWORDS_TRANSITION};
+use picket::rule::Keywords;
 use picket::runtime::replay::{replay, ReplayOptions};
 
 /// Picket: a network sensor for Suricata rules, with EVE JSON output.
@@ -361,7 +361,7 @@ fn cmd_rules_check(
 fn cmd_rules_keywords(json: bool) -> anyhow::Result<ExitCode> {
     use std::io::Write;
     // TRANSITION: the app layer's rows until `picket::app::keywords()` provides them.
-    let keywords = Keywords::new(APP_KEYWORDS_TRANSITION);
+    let keywords = Keywords::new(picket::app::keywords());
     let rows = keywords.sorted();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = if json {

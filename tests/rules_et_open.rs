@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use picket::config::VarsConfig;
-use picket::rule::{load_rules, Keywords, RuleSet, APP_KEYWORDS_TRANSITION};
+use picket::rule::{load_rules, Keywords, RuleSet};
 
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
@@ -35,7 +35,7 @@ fn et_open_loads() {
     }
     let vars = VarsConfig::default();
     let t0 = Instant::now();
-    let keywords = Keywords::new(APP_KEYWORDS_TRANSITION);
+    let keywords = Keywords::new(picket::app::keywords());
     let set = load_rules(std::slice::from_ref(&dir), &keywords, &vars, None, None);
     let secs = t0.elapsed().as_secs_f64();
     let total = set.rules.len() + set.errors.len();
@@ -81,7 +81,7 @@ fn conformance_rules_load() {
     }
     files.sort();
     let vars = VarsConfig::default();
-    let keywords = Keywords::new(APP_KEYWORDS_TRANSITION);
+    let keywords = Keywords::new(picket::app::keywords());
     let (mut rules, mut failed) = (0usize, 0usize);
     let mut labels: BTreeMap<String, usize> = BTreeMap::new();
     for f in &files {

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use picket::config::Config;
 use picket::detect::verify::{self, VerifyScratch};
-use picket::rule::{parse_rule, Keywords, ParseContext, APP_KEYWORDS_TRANSITION};
+use picket::rule::{parse_rule, Keywords, ParseContext};
 use std::sync::OnceLock;
 
 const BUFS: [&[u8]; 3] = [
@@ -23,7 +23,7 @@ fn base_ctx() -> &'static ParseContext {
 /// The keyword table the sensor reads rules with.
 fn keywords() -> &'static Keywords {
     static K: OnceLock<Keywords> = OnceLock::new();
-    K.get_or_init(|| Keywords::new(APP_KEYWORDS_TRANSITION))
+    K.get_or_init(|| Keywords::new(picket::app::keywords()))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -17,6 +17,7 @@
 //! Never: panics or indexes unchecked on packet bytes, buffers without a bound, blocks or does
 //! I/O.
 
+mod catalog;
 pub mod dns;
 pub mod files;
 mod flow;
@@ -33,7 +34,7 @@ pub use plugin::{
     reaches, AppParser, Need, ParseCx, Protocol, RecordCx, Side, Status, Transaction, ValueArg, PROGRESS_DONE,
 };
 pub use proto::AppProto;
-pub use registry::{registry, BufferId, Registry, ValueId};
+pub use registry::{keywords, registry, BufferId, Registry, ValueId};
 pub use stats::AppStats;
 
 /// Settings of every parsed protocol (the `[app]` section of the configuration).

@@ -186,8 +186,12 @@ pub struct BufferInfo {
     pub side: Side,
     /// Progress it needs.
     pub need: Need,
-    /// Several instances per transaction (`dns.query`, `http.request_header`, ...).
+    /// Several instances per transaction (`dns.query`, `http.request_header`, ...): a rule
+    /// that selects it twice inspects each selection on its own instance.
     pub multi: bool,
+    /// Suricata has the buffer for several protocols (`file.data`, `ja3.hash`): it does not
+    /// decide a rule's protocol by itself.
+    pub shared: bool,
     /// Hidden from keyword listings (the buffer behind payload keywords of an app rule).
     pub internal: bool,
     /// One line for `picket rules keywords`.

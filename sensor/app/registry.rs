@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use super::plugin::{BufferInfo, Protocol, ValueInfo};
 use super::proto::AppProto;
+use crate::rule::{AppKeyword, AppKind, Arg};
 
 /// The protocols with a parser. One line per protocol.
 static PROTOCOLS: &[&Protocol] = &[&super::http::PROTOCOL, &super::dns::PROTOCOL, &super::tls::PROTOCOL];
@@ -116,6 +117,54 @@ impl Registry {
     }
 }
 
+/// Every app-layer keyword, as rows for the rule parser: the sticky buffers and value
+/// keywords of the parsed protocols, then the catalog's keywords of protocols without a
+/// parser (built once).
+pub fn keywords() -> &'static [AppKeyword] {
+    static K: OnceLock<Vec<AppKeyword>> = OnceLock::new();
+    K.get_or_init(|| {
+        let r = registry();
+        let mut rows = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for b in r.buffers().iter().filter(|b| !b.info.internal) {
+            seen.extend(b.info.aliases.iter().copied());
+            if seen.insert(b.info.name) {
+                let proto = if b.info.shared { None } else { Some(b.proto.name()) };
+                let kind = AppKind::StickyBuffer { multi: b.info.multi };
+                rows.push(AppKeyword {
+                    name: b.info.name,
+                    aliases: b.info.aliases,
+                    proto,
+                    kind,
+                    desc: b.info.desc,
+                    doc: b.info.doc,
+                });
+            }
+        }
+        for v in r.values() {
+            seen.extend(v.info.aliases.iter().copied());
+            if seen.insert(v.info.name) {
+                let arg = match v.info.arg {
+                    Some(true) => Arg::Required,
+                    Some(false) => Arg::None,
+                    None => Arg::Optional,
+                };
+                let kind = AppKind::Value { arg };
+                rows.push(AppKeyword {
+                    name: v.info.name,
+                    aliases: v.info.aliases,
+                    proto: Some(v.proto.name()),
+                    kind,
+                    desc: v.info.desc,
+                    doc: v.info.doc,
+                });
+            }
+        }
+        rows.extend(super::catalog::UNPARSED.iter().filter(|k| !seen.contains(k.name)).copied());
+        rows
+    })
+}
+
 /// The registry (built once).
 pub fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
@@ -140,6 +189,22 @@ mod tests {
             assert!(!v.info.desc.is_empty() && v.info.doc.starts_with("https://"), "{}", v.info.name);
             assert!(seen.insert((v.proto, v.info.name)), "{} twice", v.info.name);
         }
+    }
+
+    #[test]
+    fn the_catalog_holds_only_keywords_no_parsed_protocol_provides() {
+        let r = registry();
+        let provided: std::collections::HashSet<&str> = r
+            .buffers()
+            .iter()
+            .flat_map(|b| std::iter::once(b.info.name).chain(b.info.aliases.iter().copied()))
+            .chain(r.values().iter().flat_map(|v| std::iter::once(v.info.name).chain(v.info.aliases.iter().copied())))
+            .collect();
+        for k in super::super::catalog::UNPARSED {
+            assert!(!provided.contains(k.name), "catalog row {} belongs to a parsed protocol now", k.name);
+        }
+        let names: Vec<&str> = keywords().iter().map(|k| k.name).collect();
+        assert!(names.contains(&"http.uri") && names.contains(&"smb.named_pipe"), "{names:?}");
     }
 
     #[test]

@@ -53,8 +53,7 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
     // spent compiling inside the parse loop is counted as compile time.
     let mut compiler = compile::RuleCompiler::new(detect.engine);
     let mut compile_in_parse = std::time::Duration::ZERO;
-    // TRANSITION: the app layer's rows until `crate::app::keywords()` provides them.
-    let keywords = crate::rule::Keywords::new(crate::rule::APP_KEYWORDS_TRANSITION);
+    let keywords = crate::rule::Keywords::new(crate::app::keywords());
     let set = crate::rule::load_rules_each(paths, &keywords, vars, None, None, |r| {
         let t = Instant::now();
         compiler.add(r);

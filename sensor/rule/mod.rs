@@ -22,7 +22,7 @@ mod parse;
 mod vars;
 mod vars_config;
 
-pub use keywords::{AppKeyword, AppKind, Arg, Keyword, Keywords, Kind, APP_KEYWORDS_TRANSITION};
+pub use keywords::{AppKeyword, AppKind, Arg, Keyword, Keywords, Kind};
 pub use load::{load_rules, load_rules_each};
 pub use parse::{parse_rule, ParseContext};
 pub use vars_config::VarsConfig;

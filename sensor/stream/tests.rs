@@ -311,7 +311,7 @@ mod detection {
     use crate::detect::engine::DetectEngine;
     use crate::flow::{FlowKey, TableConfig, Timeouts};
     use crate::metrics::{Counters, C};
-    use crate::rule::{parse_rule, Keywords, ParseContext, APP_KEYWORDS_TRANSITION};
+    use crate::rule::{parse_rule, Keywords, ParseContext};
     use crate::runtime::worker::{Pkt, Worker};
     use etherparse::PacketBuilder;
     use proptest::prelude::*;
@@ -319,7 +319,7 @@ mod detection {
 
     fn engine(rules: &[&str]) -> Arc<DetectEngine> {
         let mut ctx = ParseContext::new(&VarsConfig::default());
-        let kw = Keywords::new(APP_KEYWORDS_TRANSITION);
+        let kw = Keywords::new(crate::app::keywords());
         let rs = rules.iter().map(|r| parse_rule(r, &kw, &mut ctx).expect("rule parses")).collect();
         Arc::new(DetectEngine::build(rs, Vec::new(), 0, EngineKind::Hyperscan))
     }

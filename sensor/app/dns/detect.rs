@@ -10,23 +10,44 @@ use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
 const DOC: &str = "https://docs.suricata.io/en/latest/rules/dns-keywords.html";
+const DNS_QUERY_DOC: &str = "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-query";
+const QUERIES_DOC: &str = "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-queries-rrname";
+const ANSWERS_DOC: &str = "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-answers-rrname";
 
-const fn buffer(name: &'static str, aliases: &'static [&'static str], side: Side, desc: &'static str) -> BufferInfo {
-    BufferInfo { name, aliases, side, need: Need::own(1), multi: true, internal: false, desc, doc: DOC }
+const fn buffer(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    side: Side,
+    desc: &'static str,
+    doc: &'static str,
+) -> BufferInfo {
+    BufferInfo { name, aliases, side, need: Need::own(1), multi: true, shared: false, internal: false, desc, doc }
 }
 
 /// DNS's sticky buffers, in the order of their numbers.
 pub static BUFFERS: &[Sticky<Tx>] = &[
     Sticky {
-        info: buffer("dns.query", &["dns_query"], Side::ToServer, "each question name of a request"),
+        info: buffer("dns.query", &["dns_query"], Side::ToServer, "each question name of a request", DNS_QUERY_DOC),
         get: |tx: &Tx, _, f| tx.query_names().any(f),
     },
     Sticky {
-        info: buffer("dns.queries.rrname", &[], Side::Both, "each question name, in requests and responses"),
+        info: buffer(
+            "dns.queries.rrname",
+            &[],
+            Side::Both,
+            "each question name, in requests and responses",
+            QUERIES_DOC,
+        ),
         get: |tx: &Tx, _, f| tx.question_names().any(f),
     },
     Sticky {
-        info: buffer("dns.answer.name", &["dns.answers.rrname"], Side::Both, "each owner name of the answer section"),
+        info: buffer(
+            "dns.answer.name",
+            &["dns.answers.rrname"],
+            Side::Both,
+            "each owner name of the answer section",
+            ANSWERS_DOC,
+        ),
         get: |tx: &Tx, _, f| tx.answer_names().any(f),
     },
 ];
@@ -75,7 +96,13 @@ const fn value(
     parse: fn(Option<&str>) -> Result<ValueArg, String>,
     desc: &'static str,
 ) -> ValueInfo {
-    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc: DOC }
+    let doc = match name.as_bytes() {
+        b"dns.opcode" => "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-opcode",
+        b"dns.rcode" => "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-rcode",
+        b"dns.rrtype" => "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-rrtype",
+        _ => DOC,
+    };
+    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc }
 }
 
 /// DNS's value keywords, in the order of their numbers.

@@ -9,7 +9,41 @@ use crate::app::plugin::{
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
-const DOC: &str = "https://docs.suricata.io/en/latest/rules/http-keywords.html";
+/// Suricata's documentation of an HTTP keyword (its section of `http-keywords.html`).
+const fn doc_of(name: &str) -> &'static str {
+    match name.as_bytes() {
+        b"http.accept" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-accept",
+        b"http.accept_enc" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-accept-enc",
+        b"http.accept_lang" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-accept-lang",
+        b"http.connection" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-connection",
+        b"http.content_len" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-content-len",
+        b"http.content_type" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-content-type",
+        b"http.cookie" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-cookie",
+        b"http.header" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-header",
+        b"http.header.raw" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-header-raw",
+        b"http.header_names" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-header-names",
+        b"http.host" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-host",
+        b"http.host.raw" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-host-raw",
+        b"http.location" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-location",
+        b"http.method" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-method",
+        b"http.protocol" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-protocol",
+        b"http.referer" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-referer",
+        b"http.request_body" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-request-body",
+        b"http.request_header" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-request-header",
+        b"http.request_line" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-request-line",
+        b"http.response_body" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-response-body",
+        b"http.response_header" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-response-header",
+        b"http.response_line" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-response-line",
+        b"http.server" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-server",
+        b"http.start" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-start",
+        b"http.stat_code" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-stat-code",
+        b"http.stat_msg" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-stat-msg",
+        b"http.uri" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-uri",
+        b"http.uri.raw" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-uri-raw",
+        b"http.user_agent" => "https://docs.suricata.io/en/latest/rules/http-keywords.html#http-user-agent",
+        _ => "https://docs.suricata.io/en/latest/rules/http-keywords.html",
+    }
+}
 const LINE: u8 = 1;
 const HEADERS: u8 = 2;
 
@@ -23,9 +57,10 @@ macro_rules! row {
                 side: Side::$side,
                 need: $need,
                 multi: false,
+                shared: false,
                 internal: false,
                 desc: $desc,
-                doc: DOC,
+                doc: doc_of($name),
             },
             get: |tx: &HttpTx, to_server, f| tx.buffer($buf, to_server).is_some_and(f),
         }
@@ -116,7 +151,8 @@ pub static BUFFERS: &[Sticky<HttpTx>] = &[
             aliases: &["file_data"],
             side: Side::Both,
             need: Need::own(PROGRESS_DONE),
-            multi: false,
+            multi: true,
+            shared: true,
             internal: false,
             desc: "file content: the request body to the server, the response body to the client",
             doc: "https://docs.suricata.io/en/latest/rules/file-keywords.html#file-data",
@@ -133,9 +169,10 @@ pub static BUFFERS: &[Sticky<HttpTx>] = &[
             side: Side::ToServer,
             need: Need::own(HEADERS),
             multi: true,
+            shared: false,
             internal: false,
             desc: "each request header field as \"Name: value\"",
-            doc: DOC,
+            doc: doc_of("http.request_header"),
         },
         get: |tx: &HttpTx, to_server, f| field_lines(tx, to_server, f),
     },
@@ -146,9 +183,10 @@ pub static BUFFERS: &[Sticky<HttpTx>] = &[
             side: Side::ToClient,
             need: Need::own(HEADERS),
             multi: true,
+            shared: false,
             internal: false,
             desc: "each response header field as \"Name: value\"",
-            doc: DOC,
+            doc: doc_of("http.response_header"),
         },
         get: |tx: &HttpTx, to_server, f| field_lines(tx, to_server, f),
     },
@@ -159,6 +197,7 @@ pub static BUFFERS: &[Sticky<HttpTx>] = &[
             side: Side::Both,
             need: Need::own(HEADERS),
             multi: false,
+            shared: false,
             internal: true,
             desc: "",
             doc: "",

@@ -10,7 +10,41 @@ use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
 const DOC: &str = "https://docs.suricata.io/en/latest/rules/tls-keywords.html";
-const JA3_DOC: &str = "https://docs.suricata.io/en/latest/rules/ja-keywords.html";
+
+/// Suricata's documentation of a TLS or JA3 keyword (its section).
+const fn doc_of(name: &str) -> &'static str {
+    match name.as_bytes() {
+        b"ja3.hash" => "https://docs.suricata.io/en/latest/rules/ja-keywords.html#ja3-hash",
+        b"ja3.string" => "https://docs.suricata.io/en/latest/rules/ja-keywords.html#ja3-string",
+        b"ja3s.hash" => "https://docs.suricata.io/en/latest/rules/ja-keywords.html#ja3s-hash",
+        b"ja3s.string" => "https://docs.suricata.io/en/latest/rules/ja-keywords.html#ja3s-string",
+        b"ja4.hash" => "https://docs.suricata.io/en/latest/rules/ja-keywords.html#ja4-hash",
+        b"ssl_state" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#ssl-state",
+        b"ssl_version" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#ssl-version",
+        b"tls.alpn" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-alpn",
+        b"tls.cert_expired" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-expired",
+        b"tls.cert_fingerprint" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-fingerprint",
+        b"tls.cert_issuer" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-issuer",
+        b"tls.cert_serial" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-serial",
+        b"tls.cert_subject" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-subject",
+        b"tls.cert_valid" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-valid",
+        b"tls.certs" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-certs",
+        b"tls.fingerprint" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-fingerprint",
+        b"tls.issuerdn" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-issuerdn",
+        b"tls.random" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-random",
+        b"tls.random_bytes" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-random-bytes",
+        b"tls.random_time" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-random-time",
+        b"tls.sni" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-sni",
+        b"tls.subject" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-subject",
+        b"tls.subjectaltname" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-subjectaltname",
+        b"tls.version" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-version",
+        b"tls_cert_expired" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-expired",
+        b"tls_cert_notafter" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-notafter",
+        b"tls_cert_notbefore" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-notbefore",
+        b"tls_cert_valid" => "https://docs.suricata.io/en/latest/rules/tls-keywords.html#tls-cert-valid",
+        _ => DOC,
+    }
+}
 /// Progress of a side once its hello was seen.
 const HELLO: u8 = 1;
 /// Progress of the server side once its certificate was seen.
@@ -19,13 +53,13 @@ const CERT: u8 = 2;
 const fn buf(name: &'static str, aliases: &'static [&'static str], server: bool, desc: &'static str) -> BufferInfo {
     let (side, need) =
         if server { (Side::ToClient, Need::response(CERT)) } else { (Side::ToServer, Need::request(HELLO)) };
-    BufferInfo { name, aliases, side, need, multi: false, internal: false, desc, doc: DOC }
+    BufferInfo { name, aliases, side, need, multi: false, shared: false, internal: false, desc, doc: doc_of(name) }
 }
 
 const fn ja(name: &'static str, aliases: &'static [&'static str], server: bool, desc: &'static str) -> BufferInfo {
     let (side, need) =
         if server { (Side::ToClient, Need::response(HELLO)) } else { (Side::ToServer, Need::request(HELLO)) };
-    BufferInfo { name, aliases, side, need, multi: false, internal: false, desc, doc: JA3_DOC }
+    BufferInfo { name, aliases, side, need, multi: false, shared: true, internal: false, desc, doc: doc_of(name) }
 }
 
 fn str_buf(v: Option<&str>, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
@@ -241,7 +275,16 @@ const fn hello_value(
     parse: fn(Option<&str>) -> Result<ValueArg, String>,
     desc: &'static str,
 ) -> ValueInfo {
-    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(HELLO), parse, desc, doc: DOC }
+    ValueInfo {
+        name,
+        aliases: &[],
+        arg: Some(true),
+        side: Side::Both,
+        need: Need::own(HELLO),
+        parse,
+        desc,
+        doc: doc_of(name),
+    }
 }
 
 const fn cert_value(
@@ -251,7 +294,7 @@ const fn cert_value(
     parse: fn(Option<&str>) -> Result<ValueArg, String>,
     desc: &'static str,
 ) -> ValueInfo {
-    ValueInfo { name, aliases, arg, side: Side::ToClient, need: Need::response(CERT), parse, desc, doc: DOC }
+    ValueInfo { name, aliases, arg, side: Side::ToClient, need: Need::response(CERT), parse, desc, doc: doc_of(name) }
 }
 
 fn cert_time(a: &ValueArg, t: &TlsState, after: bool) -> bool {

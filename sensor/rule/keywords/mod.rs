@@ -14,7 +14,7 @@
 //! App-layer keywords (sticky buffers such as `http.uri`, values such as `dns.opcode`) are not
 //! defined by the rule language: the app layer contributes them as [`AppKeyword`] rows, and
 //! [`Keywords::new`] composes them with the language's rows. Until the protocols register their
-//! own, they sit in [`APP_KEYWORDS_TRANSITION`].
+//! own, they come from the app layer (`crate::app::keywords()`).
 //!
 //! Adding a header keyword: in the family's file under [`packet`], a parse function (text to a
 //! [`HeaderValue`](crate::rule::ast::HeaderValue)), a test over the frame and its decoded
@@ -22,7 +22,6 @@
 //!
 //! Names are matched case-insensitively, as Suricata does.
 
-mod app_transition;
 pub(crate) mod buffers;
 pub(crate) mod byte;
 pub(crate) mod catalog;
@@ -31,8 +30,6 @@ pub(crate) mod flow;
 pub(crate) mod meta;
 pub(crate) mod packet;
 pub(crate) mod pcre;
-
-pub use app_transition::APP_KEYWORDS_TRANSITION;
 
 use std::collections::{HashMap, HashSet};
 
@@ -381,7 +378,7 @@ mod tests {
     use super::*;
 
     fn table() -> Keywords {
-        Keywords::new(APP_KEYWORDS_TRANSITION)
+        Keywords::new(crate::app::keywords())
     }
 
     #[test]

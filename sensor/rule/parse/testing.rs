@@ -4,14 +4,14 @@ use std::sync::OnceLock;
 
 use super::{parse_rule, ParseContext};
 use crate::rule::ast::{Buffer, BufferList, Content, PayloadMatch, Rule};
-use crate::rule::keywords::{Keywords, APP_KEYWORDS_TRANSITION};
+use crate::rule::keywords::Keywords;
 use crate::rule::VarsConfig;
 use crate::rule::{ErrorKind, RuleError};
 
 /// The keyword table the sensor reads rules with.
 pub(crate) fn keywords() -> &'static Keywords {
     static K: OnceLock<Keywords> = OnceLock::new();
-    K.get_or_init(|| Keywords::new(APP_KEYWORDS_TRANSITION))
+    K.get_or_init(|| Keywords::new(crate::app::keywords()))
 }
 
 /// Default variables, origin `t.rules:7`.

@@ -1,0 +1,484 @@
+//! The catalog: Suricata's app-layer keywords of protocols Picket identifies but does not
+//! parse yet (SMB, SIP, MQTT, ...). Rules using them parse, and detection reports them as
+//! unsupported with the keyword's name, instead of the parser calling them unknown. A
+//! protocol that gets a parser provides its own rows (its folder's `detect.rs`) and its
+//! section here goes (a test checks that no row here shadows one of a parsed protocol).
+
+use crate::rule::{AppKeyword, AppKind};
+
+/// A link to Suricata's rule documentation.
+macro_rules! suricata_doc {
+    ($page:literal) => {
+        concat!("https://docs.suricata.io/en/latest/rules/", $page)
+    };
+}
+
+const fn sticky(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    proto: Option<&'static str>,
+    desc: &'static str,
+    doc: &'static str,
+) -> AppKeyword {
+    AppKeyword { name, aliases, proto, kind: AppKind::StickyBuffer { multi: false }, desc, doc }
+}
+
+/// A sticky buffer with one instance per item (each inspected separately).
+const fn multi(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    proto: Option<&'static str>,
+    desc: &'static str,
+    doc: &'static str,
+) -> AppKeyword {
+    AppKeyword { name, aliases, proto, kind: AppKind::StickyBuffer { multi: true }, desc, doc }
+}
+
+/// Keywords of protocols without a parser.
+pub(crate) static UNPARSED: &[AppKeyword] = &[
+    // DNS and TLS keywords the parsers do not fill yet
+    multi(
+        "dns.authorities.rrname",
+        &[],
+        Some("dns"),
+        "the name of a DNS authority record, each in turn",
+        suricata_doc!("dns-keywords.html#dns-authorities-rrname"),
+    ),
+    multi(
+        "dns.additionals.rrname",
+        &[],
+        Some("dns"),
+        "the name of a DNS additional record, each in turn",
+        suricata_doc!("dns-keywords.html#dns-additionals-rrname"),
+    ),
+    multi(
+        "dns.response.rrname",
+        &[],
+        Some("dns"),
+        "any name of a DNS response (question or record), each in turn",
+        suricata_doc!("dns-keywords.html#dns-response-rrname"),
+    ),
+    multi(
+        "tls.subjectaltname",
+        &[],
+        Some("tls"),
+        "a subject alternative name of the server's certificate, each in turn",
+        suricata_doc!("tls-keywords.html#tls-subjectaltname"),
+    ),
+    multi(
+        "tls.alpn",
+        &[],
+        Some("tls"),
+        "an ALPN protocol of the TLS hello, each in turn",
+        suricata_doc!("tls-keywords.html#tls-alpn"),
+    ),
+    sticky(
+        "tls.random",
+        &[],
+        Some("tls"),
+        "the 32-byte random of the TLS hello",
+        suricata_doc!("tls-keywords.html#tls-random"),
+    ),
+    sticky(
+        "tls.random_time",
+        &[],
+        Some("tls"),
+        "the first 4 bytes of the TLS hello random",
+        suricata_doc!("tls-keywords.html#tls-random-time"),
+    ),
+    sticky(
+        "tls.random_bytes",
+        &[],
+        Some("tls"),
+        "the last 28 bytes of the TLS hello random",
+        suricata_doc!("tls-keywords.html#tls-random-bytes"),
+    ),
+    multi(
+        "http2.header_name",
+        &[],
+        Some("http2"),
+        "one HTTP/2 header name, each in turn",
+        suricata_doc!("http2-keywords.html#http2-header-name"),
+    ),
+    multi("file.name", &[], None, "the name of a transferred file", suricata_doc!("file-keywords.html#file-name")),
+    multi(
+        "file.magic",
+        &[],
+        None,
+        "the libmagic description of a transferred file",
+        suricata_doc!("file-keywords.html#file-magic"),
+    ),
+    sticky("ja4.hash", &[], None, "the JA4 hash of the TLS client hello", suricata_doc!("ja-keywords.html#ja4-hash")),
+    // SSH
+    sticky(
+        "ssh.proto",
+        &["ssh_proto"],
+        Some("ssh"),
+        "the protocol version of the SSH banner",
+        suricata_doc!("ssh-keywords.html#ssh-proto"),
+    ),
+    sticky(
+        "ssh.software",
+        &["ssh_software"],
+        Some("ssh"),
+        "the software version of the SSH banner",
+        suricata_doc!("ssh-keywords.html#ssh-software"),
+    ),
+    sticky(
+        "ssh.hassh",
+        &[],
+        Some("ssh"),
+        "the HASSH hash of the SSH client",
+        suricata_doc!("ssh-keywords.html#ssh-hassh"),
+    ),
+    sticky(
+        "ssh.hassh.string",
+        &[],
+        Some("ssh"),
+        "the HASSH string of the SSH client",
+        suricata_doc!("ssh-keywords.html#ssh-hassh-string"),
+    ),
+    sticky(
+        "ssh.hassh.server",
+        &[],
+        Some("ssh"),
+        "the HASSH hash of the SSH server",
+        suricata_doc!("ssh-keywords.html#ssh-hassh-server"),
+    ),
+    sticky(
+        "ssh.hassh.server.string",
+        &[],
+        Some("ssh"),
+        "the HASSH string of the SSH server",
+        suricata_doc!("ssh-keywords.html#ssh-hassh-server-string"),
+    ),
+    // SMB, DCERPC, Kerberos
+    sticky(
+        "smb.named_pipe",
+        &[],
+        Some("smb"),
+        "the named pipe of an SMB tree connect",
+        suricata_doc!("smb-keywords.html#smb-named-pipe"),
+    ),
+    sticky(
+        "smb.share",
+        &[],
+        Some("smb"),
+        "the share of an SMB tree connect",
+        suricata_doc!("smb-keywords.html#smb-share"),
+    ),
+    sticky(
+        "smb.ntlmssp_user",
+        &[],
+        Some("smb"),
+        "the NTLMSSP user of an SMB session setup",
+        suricata_doc!("smb-keywords.html#smb-ntlmssp-user"),
+    ),
+    sticky(
+        "smb.ntlmssp_domain",
+        &[],
+        Some("smb"),
+        "the NTLMSSP domain of an SMB session setup",
+        suricata_doc!("smb-keywords.html#smb-ntlmssp-domain"),
+    ),
+    sticky(
+        "dce_stub_data",
+        &[],
+        None,
+        "the stub data of a DCERPC request or response",
+        suricata_doc!("dcerpc-keywords.html#dcerpc-stub-data"),
+    ),
+    multi(
+        "krb5_cname",
+        &["krb5.cname"],
+        Some("krb5"),
+        "a Kerberos 5 client name, each in turn",
+        suricata_doc!("kerberos-keywords.html#krb5-cname"),
+    ),
+    multi(
+        "krb5_sname",
+        &["krb5.sname"],
+        Some("krb5"),
+        "a Kerberos 5 server name, each in turn",
+        suricata_doc!("kerberos-keywords.html#krb5-sname"),
+    ),
+    // SIP
+    sticky("sip.method", &[], Some("sip"), "the SIP request method", suricata_doc!("sip-keywords.html#sip-method")),
+    sticky("sip.uri", &[], Some("sip"), "the SIP request URI", suricata_doc!("sip-keywords.html#sip-uri")),
+    sticky(
+        "sip.request_line",
+        &[],
+        Some("sip"),
+        "the SIP request line",
+        suricata_doc!("sip-keywords.html#sip-request-line"),
+    ),
+    sticky(
+        "sip.stat_code",
+        &[],
+        Some("sip"),
+        "the SIP response status code",
+        suricata_doc!("sip-keywords.html#sip-stat-code"),
+    ),
+    sticky(
+        "sip.stat_msg",
+        &[],
+        Some("sip"),
+        "the SIP response status message",
+        suricata_doc!("sip-keywords.html#sip-stat-msg"),
+    ),
+    sticky(
+        "sip.response_line",
+        &[],
+        Some("sip"),
+        "the SIP response line",
+        suricata_doc!("sip-keywords.html#sip-response-line"),
+    ),
+    sticky(
+        "sip.protocol",
+        &[],
+        Some("sip"),
+        "the SIP protocol of the request or response line",
+        suricata_doc!("sip-keywords.html#sip-protocol"),
+    ),
+    // SNMP, FTP
+    sticky(
+        "snmp.community",
+        &[],
+        Some("snmp"),
+        "the SNMP community string",
+        suricata_doc!("snmp-keywords.html#snmp-community"),
+    ),
+    sticky("snmp.usm", &[], Some("snmp"), "the SNMPv3 user (USM) name", suricata_doc!("snmp-keywords.html#snmp-usm")),
+    sticky("ftp.command", &[], Some("ftp"), "the FTP command", suricata_doc!("ftp-keywords.html#ftp-command")),
+    sticky(
+        "ftp.command_data",
+        &[],
+        Some("ftp"),
+        "the argument of the FTP command",
+        suricata_doc!("ftp-keywords.html#ftp-command-data"),
+    ),
+    // SMTP and email
+    sticky(
+        "smtp.helo",
+        &[],
+        Some("smtp"),
+        "the host name of the SMTP HELO or EHLO",
+        suricata_doc!("smtp-keywords.html#smtp-helo"),
+    ),
+    sticky(
+        "smtp.mail_from",
+        &[],
+        Some("smtp"),
+        "the address of the SMTP MAIL FROM",
+        suricata_doc!("smtp-keywords.html#smtp-mail-from"),
+    ),
+    multi(
+        "smtp.rcpt_to",
+        &[],
+        Some("smtp"),
+        "the address of an SMTP RCPT TO, each in turn",
+        suricata_doc!("smtp-keywords.html#smtp-rcpt-to"),
+    ),
+    sticky(
+        "email.from",
+        &[],
+        Some("smtp"),
+        "the From header of an email",
+        suricata_doc!("email-keywords.html#email-from"),
+    ),
+    sticky(
+        "email.subject",
+        &[],
+        Some("smtp"),
+        "the Subject header of an email",
+        suricata_doc!("email-keywords.html#email-subject"),
+    ),
+    sticky("email.to", &[], Some("smtp"), "the To header of an email", suricata_doc!("email-keywords.html#email-to")),
+    sticky("email.cc", &[], Some("smtp"), "the Cc header of an email", suricata_doc!("email-keywords.html#email-cc")),
+    sticky(
+        "email.date",
+        &[],
+        Some("smtp"),
+        "the Date header of an email",
+        suricata_doc!("email-keywords.html#email-date"),
+    ),
+    sticky(
+        "email.message_id",
+        &[],
+        Some("smtp"),
+        "the Message-Id header of an email",
+        suricata_doc!("email-keywords.html#email-message-id"),
+    ),
+    sticky(
+        "email.x_mailer",
+        &[],
+        Some("smtp"),
+        "the X-Mailer header of an email",
+        suricata_doc!("email-keywords.html#email-x-mailer"),
+    ),
+    multi(
+        "email.url",
+        &[],
+        Some("smtp"),
+        "a URL found in an email's body, each in turn",
+        suricata_doc!("email-keywords.html#email-url"),
+    ),
+    multi(
+        "email.received",
+        &[],
+        Some("smtp"),
+        "a Received header of an email, each in turn",
+        suricata_doc!("email-keywords.html#email-received"),
+    ),
+    // MQTT
+    sticky(
+        "mqtt.connect.clientid",
+        &[],
+        Some("mqtt"),
+        "the client id of an MQTT CONNECT",
+        suricata_doc!("mqtt-keywords.html#mqtt-connect-clientid"),
+    ),
+    sticky(
+        "mqtt.connect.username",
+        &[],
+        Some("mqtt"),
+        "the user name of an MQTT CONNECT",
+        suricata_doc!("mqtt-keywords.html#mqtt-connect-username"),
+    ),
+    sticky(
+        "mqtt.connect.password",
+        &[],
+        Some("mqtt"),
+        "the password of an MQTT CONNECT",
+        suricata_doc!("mqtt-keywords.html#mqtt-connect-password"),
+    ),
+    sticky(
+        "mqtt.connect.willtopic",
+        &[],
+        Some("mqtt"),
+        "the will topic of an MQTT CONNECT",
+        suricata_doc!("mqtt-keywords.html#mqtt-connect-willtopic"),
+    ),
+    sticky(
+        "mqtt.connect.willmessage",
+        &[],
+        Some("mqtt"),
+        "the will message of an MQTT CONNECT",
+        suricata_doc!("mqtt-keywords.html#mqtt-connect-willmessage"),
+    ),
+    sticky(
+        "mqtt.publish.topic",
+        &[],
+        Some("mqtt"),
+        "the topic of an MQTT PUBLISH",
+        suricata_doc!("mqtt-keywords.html#mqtt-publish-topic"),
+    ),
+    sticky(
+        "mqtt.publish.message",
+        &[],
+        Some("mqtt"),
+        "the message of an MQTT PUBLISH",
+        suricata_doc!("mqtt-keywords.html#mqtt-publish-message"),
+    ),
+    multi(
+        "mqtt.subscribe.topic",
+        &[],
+        Some("mqtt"),
+        "a topic of an MQTT SUBSCRIBE, each in turn",
+        suricata_doc!("mqtt-keywords.html#mqtt-subscribe-topic"),
+    ),
+    multi(
+        "mqtt.unsubscribe.topic",
+        &[],
+        Some("mqtt"),
+        "a topic of an MQTT UNSUBSCRIBE, each in turn",
+        suricata_doc!("mqtt-keywords.html#mqtt-unsubscribe-topic"),
+    ),
+    // other protocols
+    sticky(
+        "rfb.name",
+        &[],
+        Some("rfb"),
+        "the desktop name an RFB (VNC) server sends",
+        suricata_doc!("rfb-keywords.html#rfb-name"),
+    ),
+    sticky(
+        "quic.sni",
+        &[],
+        Some("quic"),
+        "the server name (SNI) of a QUIC client hello",
+        suricata_doc!("quic-keywords.html"),
+    ),
+    sticky("quic.ua", &[], Some("quic"), "the user agent of a QUIC client hello", suricata_doc!("quic-keywords.html")),
+    sticky("quic.version", &[], Some("quic"), "the QUIC version", suricata_doc!("quic-keywords.html#quic-version")),
+    multi(
+        "quic.cyu.hash",
+        &[],
+        Some("quic"),
+        "a CYU hash of a gQUIC client hello, each in turn",
+        suricata_doc!("quic-keywords.html#quic-cyu-hash"),
+    ),
+    multi(
+        "quic.cyu.string",
+        &[],
+        Some("quic"),
+        "a CYU string of a gQUIC client hello, each in turn",
+        suricata_doc!("quic-keywords.html#quic-cyu-string"),
+    ),
+    sticky(
+        "ike.init_spi",
+        &[],
+        Some("ike"),
+        "the initiator's IKE SPI",
+        suricata_doc!("ike-keywords.html#ike-init-spi-ike-resp-spi"),
+    ),
+    sticky(
+        "ike.resp_spi",
+        &[],
+        Some("ike"),
+        "the responder's IKE SPI",
+        suricata_doc!("ike-keywords.html#ike-init-spi-ike-resp-spi"),
+    ),
+    multi(
+        "ike.vendor",
+        &[],
+        Some("ike"),
+        "an IKE vendor id, each in turn",
+        suricata_doc!("ike-keywords.html#ike-vendor"),
+    ),
+    sticky(
+        "ike.key_exchange_payload",
+        &[],
+        Some("ike"),
+        "the IKE key exchange payload",
+        suricata_doc!("ike-keywords.html#ike-key-exchange-payload"),
+    ),
+    sticky(
+        "ike.nonce_payload",
+        &[],
+        Some("ike"),
+        "the IKE nonce payload",
+        suricata_doc!("ike-keywords.html#ike-nonce-payload"),
+    ),
+    sticky(
+        "dnp3_data",
+        &["dnp3.data"],
+        Some("dnp3"),
+        "the reassembled DNP3 application data",
+        suricata_doc!("dnp3-keywords.html#dnp3-data"),
+    ),
+    sticky(
+        "pgsql.query",
+        &[],
+        Some("pgsql"),
+        "the text of a PostgreSQL query",
+        suricata_doc!("pgsql-keywords.html#pgsql-query"),
+    ),
+    sticky(
+        "websocket.payload",
+        &[],
+        Some("websocket"),
+        "the payload of a WebSocket frame, unmasked",
+        suricata_doc!("websocket-keywords.html#websocket-payload"),
+    ),
+];
