@@ -49,6 +49,8 @@ pub struct FlowApp {
     gap_stop: bool,
     /// The flow runs over TCP (for per-transport counters).
     tcp: bool,
+    /// UDP: a datagram of each direction was offered to identification.
+    udp_seen: [bool; 2],
 }
 
 /// Transactions whose detection state a flow keeps.
@@ -76,21 +78,40 @@ impl FlowApp {
         stats.flow(AppProto::Failed, self.tcp);
     }
 
-    /// One UDP datagram.
+    /// One UDP datagram. As Suricata: each direction's first datagram is offered to
+    /// identification; a flow whose first datagram names no protocol is `failed` (and
+    /// counted so) at once, and the other direction's first datagram may still name one.
     pub fn udp(&mut self, to_server: bool, ports: (u16, u16), data: &[u8], cfg: &AppConfig, stats: &mut AppStats) {
         if data.is_empty() {
             return;
         }
-        if self.proto == AppProto::Unknown {
+        let d = usize::from(!to_server);
+        // In bounds: d is 0 or 1.
+        if !self.udp_seen[d] && matches!(self.proto, AppProto::Unknown | AppProto::Failed) {
             self.start(17, ports.0, ports.1);
-            let Some(pd) = self.pd.as_mut() else { return };
-            match pd.feed(to_server, data, &mut stats.identify) {
-                AppProto::Unknown => return,
-                AppProto::Failed => {
-                    self.failed(stats);
-                    return;
+            let first = !self.udp_seen[1 - d];
+            self.udp_seen[d] = true;
+            let found = match self.pd.as_mut() {
+                Some(pd) => pd.feed(to_server, data, &mut stats.identify),
+                None => AppProto::Failed,
+            };
+            match found {
+                AppProto::Unknown | AppProto::Failed => {
+                    if first {
+                        self.proto = AppProto::Failed;
+                        stats.flow(AppProto::Failed, false);
+                    }
                 }
-                p => self.decided(p, cfg, stats),
+                p => {
+                    self.proto = p;
+                    if first {
+                        stats.flow(p, false);
+                    }
+                    self.parser = registry::protocol(p).map(|desc| (desc.new_parser)(cfg));
+                }
+            }
+            if self.udp_seen == [true; 2] || self.parser.is_some() {
+                self.pd = None;
             }
         }
         self.parse(to_server, data, cfg, stats);

@@ -33,27 +33,28 @@ pub const BAIL_BYTES: u64 = 100_000;
 /// match, and is reported as unsupported instead).
 pub fn identifies(p: AppProto) -> bool {
     use AppProto::*;
-    matches!(
-        p,
-        Http | Tls
-            | Dns
-            | Ssh
-            | Ftp
-            | Smtp
-            | Smb
-            | Dcerpc
-            | Imap
-            | Pop3
-            | Rfb
-            | Telnet
-            | Rdp
-            | Ldap
-            | Modbus
-            | Pgsql
-            | Dnp3
-            | Krb5
-            | Nfs
-    )
+    p.enabled_by_default()
+        && matches!(
+            p,
+            Http | Tls
+                | Dns
+                | Ssh
+                | Ftp
+                | Smtp
+                | Smb
+                | Dcerpc
+                | Imap
+                | Pop3
+                | Rfb
+                | Telnet
+                | Rdp
+                | Ldap
+                | Modbus
+                | Pgsql
+                | Dnp3
+                | Krb5
+                | Nfs
+        )
 }
 
 /// What [`probe`] says about the bytes seen so far in one direction.
@@ -516,7 +517,11 @@ pub fn probe(proto: u8, to_server: bool, first_bytes: &[u8], sp: u16, dp: u16) -
     if let ProbeResult::Found(_) = pm {
         return pm;
     }
-    let pp = run_probing_parsers(proto, to_server, first_bytes, sp, dp);
+    let pp = match run_probing_parsers(proto, to_server, first_bytes, sp, dp) {
+        // protocols Suricata's default configuration leaves disabled are not named
+        ProbeResult::Found(p) if !p.enabled_by_default() => ProbeResult::NotFound,
+        pp => pp,
+    };
     if let ProbeResult::Found(_) = pp {
         return pp;
     }

@@ -106,6 +106,12 @@ impl AppProto {
         !matches!(self, AppProto::Unknown | AppProto::Failed)
     }
 
+    /// Suricata's default configuration parses (or at least detects) it; `pgsql`, `modbus`,
+    /// `dnp3` and `enip` are disabled there, so flows of theirs stay unnamed, as Suricata's.
+    pub fn enabled_by_default(self) -> bool {
+        !matches!(self, AppProto::Pgsql | AppProto::Modbus | AppProto::Dnp3 | AppProto::Enip)
+    }
+
     /// Position in [`AppProto::ALL`].
     pub fn index(self) -> usize {
         AppProto::ALL.iter().position(|&p| p == self).unwrap_or(0)
