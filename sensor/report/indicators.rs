@@ -285,17 +285,28 @@ fn patterns(r: &Row) -> Result<Vec<(String, String)>, &'static str> {
     Ok(out)
 }
 
-/// Namespace of the name-based (v5) UUIDs of the bundle's objects: the same indicator gets the
-/// same id in every export, so hand-overs can be merged.
-fn namespace() -> uuid::Uuid {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"picket:report:stix")
+/// A STIX id whose UUID is derived from `name`: the same indicator gets the same id in every
+/// export, so hand-overs merge. STIX asks version 4 UUIDs of its domain objects, i.e. random
+/// or pseudo-random bits: here the first 128 bits of SHA-256 over a fixed prefix and the name,
+/// with the version and variant bits set.
+fn stix_id(kind: &str, name: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"picket report STIX 2.1\0");
+    h.update(kind.as_bytes());
+    h.update(b"\0");
+    h.update(name);
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    format!("{kind}--{}", uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
 /// The STIX 2.1 bundle of the indicators.
 pub(crate) fn stix_bundle(rows: &[Row], now_us: i64) -> (Value, Export) {
-    let ns = namespace();
     let now = clock::rfc3339(now_us);
-    let identity = format!("identity--{}", uuid::Uuid::new_v5(&ns, b"identity:picket"));
+    let identity = stix_id("identity", b"picket");
+    let tls_ext = stix_id("extension-definition", b"tls-client-fingerprints");
     let mut ex = Export::default();
     let mut by_pattern: BTreeMap<String, Pending> = BTreeMap::new();
     for r in rows {
@@ -334,12 +345,31 @@ pub(crate) fn stix_bundle(rows: &[Row], now_us: i64) -> (Value, Export) {
         "name": "Picket network sensor (picket report)",
         "identity_class": "system",
     })];
+    let with_fingerprints = by_pattern.values().any(|p| !p.ja3.is_empty() || !p.ja4.is_empty());
+    if with_fingerprints {
+        // JA3/JA4 have no STIX property: a top-level property extension carries them on the
+        // indicators of the names and certificates the clients were seen with.
+        objects.push(json!({
+            "type": "extension-definition",
+            "spec_version": "2.1",
+            "id": tls_ext,
+            "created_by_ref": identity,
+            "created": now,
+            "modified": now,
+            "name": "Picket TLS client fingerprints",
+            "description": "JA3 and JA4 fingerprints of the TLS clients the sensor saw with an indicator's server name or certificate.",
+            "schema": "x_picket_ja3: list of JA3 hashes (MD5, 32 hex digits, Suricata's tls.ja3.hash); x_picket_ja4: list of JA4 fingerprints (Suricata's tls.ja4). At most 32 of each.",
+            "version": "1.0.0",
+            "extension_types": ["toplevel-property-extension"],
+            "extension_properties": ["x_picket_ja3", "x_picket_ja4"],
+        }));
+    }
     for p in by_pattern.into_values() {
         let t = |v: Option<i64>| v.map(clock::rfc3339).unwrap_or_else(|| now.clone());
         let mut o = json!({
             "type": "indicator",
             "spec_version": "2.1",
-            "id": format!("indicator--{}", uuid::Uuid::new_v5(&ns, p.pattern.as_bytes())),
+            "id": stix_id("indicator", p.pattern.as_bytes()),
             "created_by_ref": identity,
             "created": now,
             "modified": now,
@@ -361,6 +391,9 @@ pub(crate) fn stix_bundle(rows: &[Row], now_us: i64) -> (Value, Export) {
             if !p.ja4.is_empty() {
                 m.insert("x_picket_ja4".into(), json!(p.ja4));
             }
+            if !p.ja3.is_empty() || !p.ja4.is_empty() {
+                m.insert("extensions".into(), json!({ &tls_ext: { "extension_type": "toplevel-property-extension" } }));
+            }
         }
         objects.push(o);
         ex.written += 1;
@@ -368,7 +401,7 @@ pub(crate) fn stix_bundle(rows: &[Row], now_us: i64) -> (Value, Export) {
     let bundle = json!({
         "type": "bundle",
         // Differs between exports: a bundle is one hand-over.
-        "id": format!("bundle--{}", uuid::Uuid::new_v5(&ns, format!("bundle:{now_us}").as_bytes())),
+        "id": stix_id("bundle", format!("{now_us}").as_bytes()),
         "objects": objects,
     });
     (bundle, ex)
@@ -409,12 +442,18 @@ mod tests {
         let rows = vec![r("domain", "a.example"), Row { ja3: "j".into(), ..r("tls", "a.example") }];
         let (b, ex) = stix_bundle(&rows, 0);
         let objs = b["objects"].as_array().unwrap();
-        assert_eq!((objs.len(), ex.written), (2, 1));
-        assert_eq!(objs[1]["x_picket_ja3"], json!(["j"]));
-        assert_eq!(objs[1]["description"].as_str().unwrap().split(" record").next(), Some("Seen by the sensor in 2"));
+        // identity, extension definition, one indicator
+        assert_eq!((objs.len(), ex.written), (3, 1));
+        let ind = &objs[2];
+        assert_eq!(ind["x_picket_ja3"], json!(["j"]));
+        assert_eq!(ind["extensions"][objs[1]["id"].as_str().unwrap()]["extension_type"], "toplevel-property-extension");
+        assert_eq!(ind["description"].as_str().unwrap().split(" record").next(), Some("Seen by the sensor in 2"));
         let (b2, _) = stix_bundle(&rows, 1_000_000);
-        assert_eq!(b["objects"][1]["id"], b2["objects"][1]["id"]);
+        assert_eq!(ind["id"], b2["objects"][2]["id"]);
         assert_ne!(b["id"], b2["id"]);
+        let id = ind["id"].as_str().unwrap();
+        let u = uuid::Uuid::parse_str(id.strip_prefix("indicator--").unwrap()).unwrap();
+        assert_eq!(u.get_version_num(), 4);
     }
 
     #[test]
