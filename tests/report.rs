@@ -156,7 +156,7 @@ fn reference_eve_report_in_chromium() {
         // For docs/: `PICKET_REPORT_SHOTS=docs cargo test --release --test report reference`.
         let keep = PathBuf::from(keep);
         std::fs::copy(shots.join("top.png"), keep.join("report-summary.png")).unwrap();
-        std::fs::copy(shots.join("timeline.png"), keep.join("report-timeline.png")).unwrap();
+        std::fs::copy(shots.join("indicators.png"), keep.join("report-indicators.png")).unwrap();
     }
 }
 

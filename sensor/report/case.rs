@@ -188,22 +188,34 @@ impl Ind {
     }
 }
 
-/// A TLS client and the certificate it was shown.
+/// A TLS client: the server name it asked for and its fingerprints.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct TlsKey {
     pub(crate) sni: String,
     pub(crate) ja3: String,
     pub(crate) ja4: String,
-    /// SHA-1 of the server certificate (`tls.fingerprint`).
-    pub(crate) fingerprint: String,
 }
 
-/// Counts and certificate names of a [`TlsKey`].
+/// A server certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Cert {
+    /// SHA-1 of the certificate (`tls.fingerprint`).
+    pub(crate) sha1: String,
+    pub(crate) subject: String,
+    pub(crate) issuer: String,
+}
+
+/// Certificates kept per TLS client.
+pub(crate) const CERTS_PER_CLIENT: usize = 4;
+
+/// Counts of a [`TlsKey`] and the certificates its servers showed (alerts often carry the
+/// client's side only: they count on the same row).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TlsInd {
     pub(crate) ind: Ind,
-    pub(crate) subject: String,
-    pub(crate) issuer: String,
+    pub(crate) certs: Vec<Cert>,
+    /// More certificates than [`CERTS_PER_CLIENT`] were seen.
+    pub(crate) more_certs: bool,
 }
 
 impl Weight for TlsInd {
@@ -579,21 +591,30 @@ impl Case {
         let (sni, c1) = field(&t.sni, MAX_TEXT);
         let (ja3, c2) = clip(t.ja3.0.as_ref().and_then(|j| j.hash.get()).unwrap_or(""), MAX_NAME);
         let (ja4, c3) = field(&t.ja4, MAX_NAME);
-        let (fingerprint, c4) = field(&t.fingerprint, MAX_NAME * 2);
-        if sni.is_empty() && ja3.is_empty() && ja4.is_empty() && fingerprint.is_empty() {
+        let (sha1, c4) = field(&t.fingerprint, MAX_NAME * 2);
+        if sni.is_empty() && ja3.is_empty() && ja4.is_empty() && sha1.is_empty() {
             return;
         }
-        let key = TlsKey { sni: sni.to_ascii_lowercase(), ja3, ja4, fingerprint };
-        let e = self.ind.tls.entry(key, || TlsInd {
-            ind: Ind::default(),
-            subject: field(&t.subject, MAX_TEXT).0,
-            issuer: field(&t.issuerdn, MAX_TEXT).0,
-        });
-        if e.subject.is_empty() {
-            e.subject = field(&t.subject, MAX_TEXT).0;
-            e.issuer = field(&t.issuerdn, MAX_TEXT).0;
+        let key = TlsKey { sni: sni.to_ascii_lowercase(), ja3, ja4 };
+        let e = self.ind.tls.entry(key, TlsInd::default);
+        e.ind.count(from_alert, ts, c1 || c2 || c3);
+        if sha1.is_empty() || c4 {
+            return;
         }
-        e.ind.count(from_alert, ts, c1 || c2 || c3 || c4);
+        let full = e.certs.len() >= CERTS_PER_CLIENT;
+        match e.certs.iter_mut().find(|c| c.sha1 == sha1) {
+            Some(c) if c.subject.is_empty() => {
+                c.subject = field(&t.subject, MAX_TEXT).0;
+                c.issuer = field(&t.issuerdn, MAX_TEXT).0;
+            }
+            Some(_) => {}
+            None if !full => e.certs.push(Cert {
+                sha1,
+                subject: field(&t.subject, MAX_TEXT).0,
+                issuer: field(&t.issuerdn, MAX_TEXT).0,
+            }),
+            None => e.more_certs = true,
+        }
     }
 
     fn http(&mut self, r: &Record, ts: Option<i64>, from_alert: bool) {
@@ -749,6 +770,25 @@ mod tests {
         let d = c.ind.domains.get_mut(&"evil.example".to_string()).unwrap();
         assert_eq!((d.records, d.alerts), (1, 1));
         assert_eq!(c.span.last.unwrap() - c.span.first.unwrap(), 9_000_000);
+    }
+
+    #[test]
+    fn a_tls_client_is_one_row_whatever_the_record_carries() {
+        let mut c = case();
+        feed(
+            &mut c,
+            &[
+                r#"{"event_type":"alert","alert":{"signature_id":1},"tls":{"sni":"A.example","ja3":{"hash":"j"},"ja4":"k"}}"#,
+                r#"{"event_type":"tls","tls":{"sni":"a.example","ja3":{"hash":"j"},"ja4":"k","fingerprint":"f1"}}"#,
+                r#"{"event_type":"tls","tls":{"sni":"a.example","ja3":{"hash":"j"},"ja4":"k","fingerprint":"f1","subject":"CN=a"}}"#,
+                r#"{"event_type":"tls","tls":{"sni":"a.example","ja3":{"hash":"j"},"ja4":"k","fingerprint":"f2","subject":"CN=b"}}"#,
+            ],
+        );
+        assert_eq!(c.ind.tls.len(), 1);
+        let t = &c.ind.tls.top(1)[0].1.value;
+        assert_eq!((t.ind.records, t.ind.alerts), (3, 1));
+        let certs: Vec<(&str, &str)> = t.certs.iter().map(|c| (c.sha1.as_str(), c.subject.as_str())).collect();
+        assert_eq!(certs, [("f1", "CN=a"), ("f2", "CN=b")]);
     }
 
     #[test]

@@ -14,15 +14,14 @@ use std::net::IpAddr;
 
 use serde_json::{json, Value};
 
-use super::case::{Case, Ind, Seen};
+use super::case::{Case, Cert, Ind, Seen};
 use super::clock;
 
 /// One indicator row.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Row {
     pub(crate) kind: &'static str,
     pub(crate) value: String,
-    #[serde(skip)]
     pub(crate) seen: Seen,
     pub(crate) records: u64,
     pub(crate) alerts: u64,
@@ -32,9 +31,9 @@ pub(crate) struct Row {
     pub(crate) cut: bool,
     pub(crate) ja3: String,
     pub(crate) ja4: String,
-    pub(crate) cert_subject: String,
-    pub(crate) cert_issuer: String,
-    pub(crate) cert_sha1: String,
+    /// The certificates the client was shown (TLS).
+    pub(crate) certs: Vec<Cert>,
+    pub(crate) more_certs: bool,
     pub(crate) file_name: String,
     pub(crate) file_size: Option<u64>,
     pub(crate) md5: String,
@@ -86,9 +85,8 @@ pub(crate) fn rows(case: &Case, kind: &str, n: usize) -> Vec<Row> {
             .map(|(k, s)| Row {
                 ja3: k.ja3.clone(),
                 ja4: k.ja4.clone(),
-                cert_subject: s.value.subject.clone(),
-                cert_issuer: s.value.issuer.clone(),
-                cert_sha1: k.fingerprint.clone(),
+                certs: s.value.certs.clone(),
+                more_certs: s.value.more_certs,
                 ..row("tls", k.sni.clone(), &s.value.ind, s.approx)
             })
             .collect(),
@@ -145,6 +143,11 @@ const CSV_HEADER: [&str; 17] = [
     "sha256",
 ];
 
+/// Several certificates in one CSV field, in the same order in each of the three fields.
+fn join(certs: &[Cert], f: impl Fn(&Cert) -> &String) -> String {
+    certs.iter().map(f).map(String::as_str).collect::<Vec<_>>().join(" | ")
+}
+
 /// Writes the indicators as CSV.
 pub(crate) fn write_csv(rows: &[Row], out: impl Write) -> std::io::Result<Export> {
     let mut w = csv::Writer::from_writer(out);
@@ -166,9 +169,9 @@ pub(crate) fn write_csv(rows: &[Row], out: impl Write) -> std::io::Result<Export
             if r.approx { "false" } else { "true" },
             &r.ja3,
             &r.ja4,
-            &r.cert_subject,
-            &r.cert_issuer,
-            &r.cert_sha1,
+            &join(&r.certs, |c| &c.subject),
+            &join(&r.certs, |c| &c.issuer),
+            &join(&r.certs, |c| &c.sha1),
             &r.file_name,
             &r.file_size.map(|s| s.to_string()).unwrap_or_default(),
             &r.md5,
@@ -251,13 +254,15 @@ fn patterns(r: &Row) -> Result<Vec<(String, String)>, &'static str> {
                     out.push((format!("Domain {}", r.value), p));
                 }
             }
-            let fp: String = r.cert_sha1.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
-            if hex_of_len(&fp, 40) {
-                let subject = if r.cert_subject.is_empty() { String::new() } else { format!(" ({})", r.cert_subject) };
-                out.push((
-                    format!("TLS certificate {fp}{subject}"),
-                    format!("[x509-certificate:hashes.'SHA-1' = {}]", lit(&fp)),
-                ));
+            for c in &r.certs {
+                let fp: String = c.sha1.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+                if hex_of_len(&fp, 40) {
+                    let subject = if c.subject.is_empty() { String::new() } else { format!(" ({})", c.subject) };
+                    out.push((
+                        format!("TLS certificate {fp}{subject}"),
+                        format!("[x509-certificate:hashes.'SHA-1' = {}]", lit(&fp)),
+                    ));
+                }
             }
             if out.is_empty() {
                 return Err("TLS client without a valid SNI or certificate hash (JA3/JA4 only are in the CSV)");
@@ -430,7 +435,9 @@ mod tests {
         assert_eq!(patterns(&f).unwrap()[0].1, format!("[file:hashes.'MD5' = '{}']", "0".repeat(32)));
         let f = Row { file_name: "x.exe".into(), file_size: Some(5), ..r("file", "x.exe") };
         assert_eq!(patterns(&f).unwrap()[0].1, "[file:name = 'x.exe' AND file:size = 5]");
-        let t = Row { cert_sha1: "31:3B:70:94:d5:df:90:78:9c:a0:74:26:20:24:e4:3d:92:a7:57:9d".into(), ..r("tls", "") };
+        let cert =
+            Cert { sha1: "31:3B:70:94:d5:df:90:78:9c:a0:74:26:20:24:e4:3d:92:a7:57:9d".into(), ..Default::default() };
+        let t = Row { certs: vec![cert], ..r("tls", "") };
         assert_eq!(
             patterns(&t).unwrap()[0].1,
             "[x509-certificate:hashes.'SHA-1' = '313b7094d5df90789ca074262024e43d92a7579d']"

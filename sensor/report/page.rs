@@ -23,7 +23,8 @@ const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
 
 /// A record's text made safe to look at: control characters (C0, DEL, C1) and the invisible
-/// characters that reorder or hide text (bidi overrides and isolates, zero-width marks) are
+/// characters that reorder, break or hide text (bidi overrides and isolates, line and
+/// paragraph separators, zero-width marks) are
 /// written as visible escapes. HTML escaping is the template's job.
 pub(crate) fn shown(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -35,7 +36,7 @@ pub(crate) fn shown(s: &str) -> String {
             } else {
                 out.push_str(&format!("\\u{{{u:04x}}}"));
             }
-        } else if matches!(u, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF) {
+        } else if matches!(u, 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2069 | 0xFEFF) {
             out.push_str(&format!("\\u{{{u:04x}}}"));
         } else {
             out.push(c);
@@ -189,11 +190,17 @@ struct IndRow {
     last: When,
     ja3: String,
     ja4: String,
-    cert_subject: String,
-    cert_issuer: String,
-    cert_sha1: String,
+    certs: Vec<CertView>,
+    more_certs: bool,
     file_name: String,
     file_size: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct CertView {
+    sha1: String,
+    subject: String,
+    issuer: String,
 }
 
 #[derive(Serialize)]
@@ -271,9 +278,12 @@ fn ind_rows(case: &Case, kind: &str, n: usize) -> Vec<IndRow> {
             last: when(r.seen.last),
             ja3: shown(&r.ja3),
             ja4: shown(&r.ja4),
-            cert_subject: shown(&r.cert_subject),
-            cert_issuer: shown(&r.cert_issuer),
-            cert_sha1: shown(&r.cert_sha1),
+            certs: r
+                .certs
+                .iter()
+                .map(|c| CertView { sha1: shown(&c.sha1), subject: shown(&c.subject), issuer: shown(&c.issuer) })
+                .collect(),
+            more_certs: r.more_certs,
             file_name: shown(&r.file_name),
             file_size: r.file_size,
         })

@@ -284,6 +284,7 @@ PAGE_FACTS = r"""
     severity: [1,2,3,4].map(i => Number(v("n-sev-" + i))),
     types, sids, tables,
     timeline: rect("#timeline-chart svg"),
+    indicators: rect("#i-tls"),
     timeline_rects: document.querySelectorAll("#timeline-chart svg rect").length,
     scripts: document.scripts.length,
     images: document.images.length,
@@ -356,6 +357,10 @@ def main():
             clip = {"x": r["x"], "y": r["y"], "width": r["w"], "height": r["h"], "scale": 1}
             shots["timeline"] = b.call("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}, session=s)["data"]
         shots["top"] = b.call("Page.captureScreenshot", {"format": "png"}, session=s)["data"]
+        if args.shots and facts["indicators"]:
+            r = facts["indicators"]
+            clip = {"x": 0, "y": r["y"] - 10, "width": 1400, "height": 560, "scale": 1}
+            shots["indicators"] = b.call("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}, session=s)["data"]
         b.pump(0.3)
     finally:
         b.close()
