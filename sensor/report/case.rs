@@ -466,8 +466,12 @@ impl Case {
         });
         sig.alerts += 1;
         sig.seen.at(ts);
-        src.map(|s| sig.srcs.insert(s));
-        dst.map(|d| sig.dsts.insert(d));
+        if let Some(s) = src {
+            sig.srcs.insert(s);
+        }
+        if let Some(d) = dst {
+            sig.dsts.insert(d);
+        }
 
         let internal = |a: Option<IpAddr>, home: &HomeNet| a.filter(|a| home.contains(a));
         let (src_in, dst_in) = (internal(src, &self.home), internal(dst, &self.home));

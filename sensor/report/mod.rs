@@ -112,49 +112,15 @@ fn read_case(a: &ReportArgs, home: net::HomeNet, outcome: &mut Outcome) -> anyho
     c.files_skipped = skipped.iter().take(100).map(|p| p.display().to_string()).collect();
     for src in &sources {
         let fi = c.begin_file(src.name());
-        let mut reader = match input::open(src) {
-            Ok(r) => input::Lines::new(r, input::MAX_LINE),
+        match input::open(src) {
+            Ok(r) => read_source(&mut c, r, fi, &src.name(), outcome),
             Err(e) => {
-                let msg = format!("{}: cannot read: {e}", src.name());
                 if let Some(f) = c.file_mut(fi) {
                     f.error = Some(e.to_string());
                 }
-                outcome.read_errors.push(msg);
-                continue;
-            }
-        };
-        loop {
-            match reader.next_line() {
-                Ok(Some(line)) => {
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    match record::parse(line) {
-                        Ok(r) => c.add(&r, fi),
-                        Err(e) => {
-                            let n = reader.line_no;
-                            c.malformed(fi, n, &e.0);
-                        }
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    // What was read before the error is kept (a truncated gzip file, a disk error).
-                    let msg = format!("{}: read error after line {}: {e}", src.name(), reader.line_no);
-                    if let Some(f) = c.file_mut(fi) {
-                        f.error = Some(format!("after line {}: {e}", reader.line_no));
-                    }
-                    outcome.read_errors.push(msg);
-                    break;
-                }
+                outcome.read_errors.push(format!("{}: cannot read: {e}", src.name()));
             }
         }
-        if let Some(f) = c.file_mut(fi) {
-            f.bytes += reader.bytes;
-            f.too_long += reader.too_long;
-        }
-        c.too_long += reader.too_long;
-        outcome.bytes += reader.bytes;
     }
     outcome.files = sources.len();
     outcome.records = c.records;
@@ -177,6 +143,62 @@ fn read_case(a: &ReportArgs, home: net::HomeNet, outcome: &mut Outcome) -> anyho
     .filter(|d| **d > 0)
     .count();
     Ok((c, sources.len()))
+}
+
+/// Reads one source's lines into the case.
+fn read_source(c: &mut Case, r: impl std::io::BufRead, fi: u32, name: &str, outcome: &mut Outcome) {
+    let mut reader = input::Lines::new(r, input::MAX_LINE);
+    loop {
+        match reader.next_line() {
+            Ok(Some(line)) => {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match record::parse(line) {
+                    Ok(r) => c.add(&r, fi),
+                    Err(e) => {
+                        let n = reader.line_no;
+                        c.malformed(fi, n, &e.0);
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                // What was read before the error is kept (a truncated gzip file, a disk error).
+                if let Some(f) = c.file_mut(fi) {
+                    f.error = Some(format!("after line {}: {e}", reader.line_no));
+                }
+                outcome.read_errors.push(format!("{name}: read error after line {}: {e}", reader.line_no));
+                break;
+            }
+        }
+    }
+    if let Some(f) = c.file_mut(fi) {
+        f.bytes += reader.bytes;
+        f.too_long += reader.too_long;
+    }
+    c.too_long += reader.too_long;
+    outcome.bytes += reader.bytes;
+}
+
+/// The HTML page, the CSV export and the STIX export, as bytes.
+pub type Rendered = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// The page and both exports of EVE bytes held in memory, with `max_entries` per table: what
+/// the fuzz target drives (any bytes must give a page, never a panic).
+#[doc(hidden)]
+pub fn render_all(eve: &[u8], max_entries: usize) -> Result<Rendered, String> {
+    let home = net::HomeNet::parse(net::DEFAULT_HOME_NET)?;
+    let mut c = Case::new(Limits { entries: max_entries.max(1), bins: 240 }, home);
+    let fi = c.begin_file("input".into());
+    read_source(&mut c, eve, fi, "input", &mut Outcome::default());
+    let mut html = Vec::new();
+    page::render(&c, "fuzz", net::DEFAULT_HOME_NET, 1, 50, 0, &mut html)?;
+    let rows = indicators::all_rows(&c);
+    let mut csv = Vec::new();
+    indicators::write_csv(&rows, &mut csv).map_err(|e| e.to_string())?;
+    let stix = serde_json::to_vec(&indicators::stix_bundle(&rows, 0).0).map_err(|e| e.to_string())?;
+    Ok((html, csv, stix))
 }
 
 /// Writes to a temporary file beside `path` and renames it into place when `f` succeeds, so a
@@ -258,4 +280,29 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_bytes_give_a_page_and_exports() {
+        let mut inputs: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"\n\n\r\n".to_vec(),
+            vec![0xff, 0xfe, b'\n', 0, 1, 2],
+            b"{\"event_type\":\"alert\",\"alert\":{}}\n{\"event_type\":\"alert\",\"alert\":[]}".to_vec(),
+        ];
+        // every prefix of a record of each kind
+        let rec = br#"{"timestamp":"2024-01-01T00:00:00+0000","event_type":"alert","src_ip":"10.0.0.1","dest_ip":"1.2.3.4","alert":{"signature_id":5,"severity":2},"tls":{"sni":"x","fingerprint":"aa"},"dns":{"queries":[{"rrname":"d"}]}}"#;
+        inputs.extend((0..rec.len()).map(|n| rec[..n].to_vec()));
+        for i in inputs {
+            let (html, csv, stix) = render_all(&i, 3).unwrap();
+            let html = String::from_utf8(html).unwrap();
+            assert_eq!(html.matches("<script").count(), 1);
+            assert!(csv.starts_with(b"kind,value,"));
+            serde_json::from_slice::<serde_json::Value>(&stix).unwrap();
+        }
+    }
 }
