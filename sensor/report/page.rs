@@ -302,20 +302,12 @@ fn limit_note(what: &str, dropped: u64, weight: Option<(u64, &str)>, cap: usize)
     })
 }
 
-/// Renders the page of `case` into `out`, showing at most `rows` rows per table.
-pub(crate) fn render(
-    case: &Case,
-    title: &str,
-    home_net: &str,
-    inputs: usize,
-    rows: usize,
-    now_us: i64,
-    out: &mut dyn Write,
-) -> Result<(), String> {
+/// The summary cards.
+fn summary(case: &Case) -> Summary {
     let sensors = case.sensors.top(50).into_iter().map(|(k, s)| NameCount { name: shown(k), n: s.value.0 }).collect();
     let totals = case.sensor_totals();
     let Seen { first, last } = case.span;
-    let summary = Summary {
+    Summary {
         first: first.map(clock::human),
         last: last.map(clock::human),
         duration: match (first, last) {
@@ -340,9 +332,12 @@ pub(crate) fn render(
         malformed: case.malformed,
         too_long: case.too_long,
         bad_ts: case.bad_timestamps,
-    };
+    }
+}
 
-    let sigs = Table {
+/// The top signatures, at most `rows`.
+fn signatures(case: &Case, rows: usize) -> Table<SigRow> {
+    Table {
         total: case.signatures.len(),
         rows: case
             .signatures
@@ -372,9 +367,12 @@ pub(crate) fn render(
                 }
             })
             .collect(),
-    };
+    }
+}
 
-    let hosts = Table {
+/// The internal hosts by alerts (then flows), with their external peers.
+fn hosts(case: &Case, rows: usize) -> Table<HostRow> {
+    Table {
         total: case.hosts.len(),
         rows: case
             .hosts
@@ -407,9 +405,12 @@ pub(crate) fn render(
                 }
             })
             .collect(),
-    };
+    }
+}
 
-    let flows = Table {
+/// The flows that alerted, with Community ID and where their packets are.
+fn alerting_flows(case: &Case, rows: usize) -> Table<FlowRow> {
+    Table {
         total: case.alert_flows.len(),
         rows: case
             .alert_flows
@@ -434,8 +435,11 @@ pub(crate) fn render(
                 }
             })
             .collect(),
-    };
+    }
+}
 
+/// One table per kind of indicator.
+fn indicator_tables(case: &Case, rows: usize) -> Vec<IndTable> {
     let i = &case.ind;
     let totals_by_kind =
         [i.domains.len(), i.tls.len(), i.http_hosts.len(), i.user_agents.len(), i.files.len(), i.addresses.len()];
@@ -448,7 +452,7 @@ pub(crate) fn render(
         "",
     ];
     let value_titles = ["Domain", "SNI", "Host", "User agent", "Hash or name", "Address"];
-    let indicator_tables: Vec<IndTable> = KINDS
+    KINDS
         .iter()
         .enumerate()
         .map(|(n, (kind, title))| IndTable {
@@ -459,15 +463,12 @@ pub(crate) fn render(
             total: totals_by_kind[n],
             rows: ind_rows(case, kind, rows),
         })
-        .collect();
+        .collect()
+}
 
-    let types = case
-        .types
-        .top(usize::MAX)
-        .into_iter()
-        .map(|(k, s)| NameCount { name: shown(k), n: s.value.0 })
-        .collect::<Vec<_>>();
-
+/// What the page says about the ceilings: what each full table dropped, or that nothing was.
+fn limit_notes(case: &Case) -> Vec<String> {
+    let i = &case.ind;
     let cap = case.limits.entries;
     let mut limits: Vec<String> = [
         limit_note(
@@ -522,7 +523,31 @@ pub(crate) fn render(
             grouped(cap as u64)
         ));
     }
+    limits
+}
 
+/// Renders the page of `case` into `out`, showing at most `rows` rows per table.
+pub(crate) fn render(
+    case: &Case,
+    title: &str,
+    home_net: &str,
+    inputs: usize,
+    rows: usize,
+    now_us: i64,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let summary = summary(case);
+    let sigs = signatures(case, rows);
+    let hosts = hosts(case, rows);
+    let flows = alerting_flows(case, rows);
+    let indicator_tables = indicator_tables(case, rows);
+    let types = case
+        .types
+        .top(usize::MAX)
+        .into_iter()
+        .map(|(k, s)| NameCount { name: shown(k), n: s.value.0 })
+        .collect::<Vec<_>>();
+    let limits = limit_notes(case);
     let (timeline_svg, timeline_note) = match chart::timeline(&case.timeline.series(), case.timeline.width_us()) {
         Ok(svg) => (Some(svg), String::new()),
         Err(e) => (None, e),
