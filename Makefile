@@ -4,9 +4,14 @@ CARGO ?= cargo
 SHARED ?= ../shared
 # Conformance tests that must keep passing (raised as the sensor grows; see .ci/run).
 CONFORMANCE_MIN ?= 385
-DEBIAN_PKGS := libvectorscan-dev libpcap-dev pkg-config python3 tcpdump tcpreplay iproute2 prometheus time
+DEBIAN_PKGS := libvectorscan-dev libpcap-dev pkg-config python3 tcpdump tcpreplay iproute2 prometheus time \
+	chromium python3-venv xz-utils
+# picket report's tests: the STIX export is checked by OASIS's validator (PyPI, pinned; its
+# schemas ship inside the package, so the check itself needs no network).
+REPORT_VENV ?= target/report-venv
+STIX_VALIDATOR_VERSION ?= 3.3.2
 
-.PHONY: all deps build run test conformance bench fuzz-smoke fmt clippy structure clean
+.PHONY: all deps report-tools build run test conformance bench fuzz-smoke evebox-check fmt clippy structure clean
 
 all: build
 
@@ -23,15 +28,24 @@ deps:
 build: deps
 	$(CARGO) build --release --locked
 
+# The Python tools of the report tests, in a virtual environment under target/.
+report-tools: deps
+	@if [ ! -x $(REPORT_VENV)/bin/stix2_validator ]; then \
+	  python3 -m venv $(REPORT_VENV) && \
+	  $(REPORT_VENV)/bin/pip install -q --disable-pip-version-check stix2-validator==$(STIX_VALIDATOR_VERSION); \
+	fi
+
 # Replays the bundled capture with the bundled rules and prints the summary and alerts.
 run: build
 	./target/release/picket replay --rules rules/ --eve /tmp/picket-demo.json captures/demo.pcap
 	@echo "EVE events written to /tmp/picket-demo.json:"
 	@python3 -c 'import json,collections,sys; c=collections.Counter(json.loads(l)["event_type"] for l in open("/tmp/picket-demo.json")); print(dict(c))'
 
-# Unit, integration and conformance tests.
-test: build
-	$(CARGO) test --release --locked
+# Unit, integration and conformance tests. PICKET_REQUIRE_TOOLS=1: a test whose tool (chromium,
+# stix2_validator, xz, /usr/bin/time) is missing fails instead of skipping.
+test: build report-tools
+	PICKET_REQUIRE_TOOLS=1 PICKET_STIX_VALIDATOR=$(CURDIR)/$(REPORT_VENV)/bin/stix2_validator \
+	  $(CARGO) test --release --locked
 	# The criterion benchmarks are built (not run) so that an API change cannot leave them behind.
 	$(CARGO) build --release --locked --benches
 	@if [ -x $(SHARED)/conformance/run ]; then \
@@ -47,6 +61,12 @@ FUZZ_SECONDS ?= 60
 # RUSTC_BOOTSTRAP=1); a crash fails the run and names the input. See docs/fuzzing.md.
 fuzz-smoke: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED=$(SHARED) scripts/fuzz-smoke.sh
+
+# Opt-in: EveBox (SQLite mode) on Picket's EVE of mix.pcap and on Suricata's reference EVE; its
+# HTTP API must show exactly what each file holds. Builds EveBox with cargo when it is not
+# installed (about 9 CPU minutes). See README, "Briefing the case".
+evebox-check: build
+	python3 scripts/evebox-check.py --install --shared $(SHARED)
 
 bench: deps
 	$(CARGO) bench --locked

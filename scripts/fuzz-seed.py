@@ -242,7 +242,24 @@ def main():
                       (1, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")):
         put("metrics_http", bytes([step]) + req, counts)
 
-    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config", "stream", "metrics_http"):
+    # report: EVE files. Three records of each event type of Suricata's reference EVE (every
+    # default record type), one file per type and one with all of them.
+    ref = os.path.join(a.shared, "corpus", "reference-mix-eve.json.xz")
+    if os.path.exists(ref):
+        import json
+        import lzma
+        by_type = {}
+        with lzma.open(ref, "rb") as f:
+            for line in f:
+                t = json.loads(line).get("event_type")
+                if len(by_type.setdefault(t, [])) < 3:
+                    by_type[t].append(line)
+        for lines in by_type.values():
+            put("report", b"".join(lines), counts)
+        put("report", b"".join(l for lines in by_type.values() for l in lines), counts)
+    put("report", b'{"event_type":"alert","alert":{"signature_id":1,"signature":"<s>\\u0000"},"src_ip":"10.0.0.1"}\n', counts)
+
+    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config", "stream", "metrics_http", "report"):
         d = os.path.join(ROOT, "fuzz", "corpus", t)
         os.makedirs(d, exist_ok=True)
         print("fuzz-seed: %-12s %4d new, %5d in corpus" % (t, counts.get(t, 0), len(os.listdir(d))))

@@ -20,6 +20,7 @@ pub mod detect;
 pub mod flow;
 pub mod metrics;
 pub mod output;
+pub mod report;
 pub mod rule;
 pub mod runtime;
 pub mod stream;

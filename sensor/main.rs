@@ -39,6 +39,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: RulesCmd,
     },
+    /// A self-contained HTML case report (or its indicators as CSV / STIX) from EVE files.
+    Report(picket::report::ReportArgs),
     /// The local alert queue.
     Alerts {
         #[command(subcommand)]
@@ -206,6 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Replay(a) => cmd_replay(a),
         Cmd::Run(a) => cmd_run(a),
         Cmd::Bench(a) => cmd_bench(a),
+        Cmd::Report(a) => cmd_report(&a),
         Cmd::Rules { cmd: RulesCmd::Check { rules, config, set, verbose } } => {
             cmd_rules_check(&rules, config, &set, verbose)
         }
@@ -638,6 +641,33 @@ fn cmd_bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, text + "\n").map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_report(a: &picket::report::ReportArgs) -> anyhow::Result<ExitCode> {
+    let o = picket::report::run(a)?;
+    for e in &o.read_errors {
+        eprintln!("picket: warning: {e}");
+    }
+    let mut line = format!(
+        "picket: report: {} file(s), {:.1} MB, {} records ({} alerts); {} malformed and {} over-long line(s) skipped",
+        o.files,
+        o.bytes as f64 / 1e6,
+        o.records,
+        o.alerts,
+        o.malformed,
+        o.too_long
+    );
+    if a.indicators.is_some() {
+        line += &format!("; {} indicator(s) written", o.indicators_written);
+        for (why, n) in &o.indicators_left_out {
+            line += &format!(", {n} left out ({why})");
+        }
+    }
+    if o.tables_capped > 0 {
+        line += &format!("; {} table(s) reached --max-entries (see the report)", o.tables_capped);
+    }
+    eprintln!("{line}");
+    Ok(if o.read_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 /// The one-line summary of a rule load (replay, bench).
