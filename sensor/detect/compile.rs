@@ -451,6 +451,7 @@ impl RuleCompiler {
             errors,
             stats,
             thresholds: Mutex::new(ThresholdTable::default()),
+            suppressions: Vec::new(),
             engine,
             ip_only,
             ip_index,

@@ -1,5 +1,5 @@
-//! The `[detect]` section of the configuration: the multi-pattern engine and the cache of
-//! compiled prefilter databases.
+//! The `[detect]` section of the configuration: the multi-pattern engine, the cache of
+//! compiled prefilter databases and the threshold file.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,10 +24,18 @@ pub struct DetectConfig {
     /// `$XDG_CACHE_HOME/picket` (or `~/.cache/picket`), then a private temp folder, when it
     /// cannot be written.
     pub cache_dir: String,
+    /// Suricata's `threshold.config` (suppress, threshold, event_filter, rate_filter by
+    /// gen_id/sig_id, track and addresses), read with the rules at every load and reload;
+    /// "" = none.
+    pub threshold_file: String,
 }
 
 impl Default for DetectConfig {
     fn default() -> Self {
-        DetectConfig { engine: EngineKind::Hyperscan, cache_dir: super::cache::DEFAULT_DIR.to_string() }
+        DetectConfig {
+            engine: EngineKind::Hyperscan,
+            cache_dir: super::cache::DEFAULT_DIR.to_string(),
+            threshold_file: String::new(),
+        }
     }
 }

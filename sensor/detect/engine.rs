@@ -182,6 +182,8 @@ pub struct DetectEngine {
     pub(super) ip_index: IpIndex,
     /// App-layer rules.
     pub app: AppSet,
+    /// Address suppressions of threshold.config, by rule number (see `threshold.rs`).
+    pub(super) suppressions: Vec<super::threshold::Suppression>,
 }
 
 impl std::fmt::Debug for DetectEngine {

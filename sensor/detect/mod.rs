@@ -44,6 +44,8 @@ pub struct LoadReport {
     pub compile_secs: f64,
     /// What the compiled-database cache did.
     pub cache: cache::CacheStats,
+    /// `detect.threshold_file`: its lines that could not be used, and entries without effect.
+    pub threshold: Vec<String>,
 }
 
 /// Parses and compiles the rules at `paths` with the configuration's variables and engine.
@@ -67,12 +69,24 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
         EngineKind::Hyperscan => cache::DbCache::open(&detect.cache_dir),
         _ => (None, None),
     };
-    let eng = compiler.finish(set.errors, set.flowbit_names.len(), db_cache.as_ref());
+    let mut eng = compiler.finish(set.errors, set.flowbit_names.len(), db_cache.as_ref());
+    let threshold = apply_threshold_file(&mut eng, detect, vars);
     let compile_secs = (t1.elapsed() + compile_in_parse).as_secs_f64();
     // Parsing and compiling leave freed, fragmented heap behind (rule texts, parse trees,
     // pattern lists, compiler scratch); hand those pages back before packets flow.
     crate::sys::release_free_memory();
     let mut cache = db_cache.map(|c| c.stats()).unwrap_or_default();
     cache.warnings.splice(0..0, warning);
-    (eng, LoadReport { files, parse_secs, compile_secs, cache })
+    (eng, LoadReport { files, parse_secs, compile_secs, cache, threshold })
+}
+
+/// Reads `detect.threshold_file` (when set) and applies it; what the log should say.
+fn apply_threshold_file(eng: &mut engine::DetectEngine, detect: &DetectConfig, vars: &VarsConfig) -> Vec<String> {
+    if detect.threshold_file.is_empty() {
+        return Vec::new();
+    }
+    let tc = crate::rule::threshold_config::load_threshold_config(std::path::Path::new(&detect.threshold_file), vars);
+    let mut out: Vec<String> = tc.errors.iter().map(|e| format!("{e} (entry ignored)")).collect();
+    out.extend(eng.apply_threshold_config(&tc));
+    out
 }

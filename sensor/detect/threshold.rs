@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::addresses::FastAddrSet;
 use super::engine::{DetectEngine, FlowDetect};
 use crate::decode::Decoded;
 use crate::metrics::{Counters, C};
@@ -34,6 +35,10 @@ impl DetectEngine {
         _flow_hash: u64,
         c: &mut Counters,
     ) -> bool {
+        if !self.suppressions.is_empty() && self.suppressed(rn, d) {
+            c.inc(C::DetectAlertsSuppressed);
+            return false;
+        }
         let th = match (&r.threshold, &r.detection_filter) {
             (Some(t), _) => *t,
             (None, Some(t)) => *t,
@@ -119,5 +124,93 @@ pub(super) fn threshold_step(th: &Threshold, e: &mut ThresholdEntry, now: u64) -
                 false
             }
         }
+    }
+}
+
+// ---- threshold.config: applied once, after compilation ---------------------------------------
+// (parsed by rule/threshold_config.rs; the only per-alert cost is `suppressed`, reached when
+// the file has address suppressions)
+
+/// An address suppression of one rule's alerts (`suppress ..., track by_src, ip ...`).
+#[derive(Debug)]
+pub(super) struct Suppression {
+    rule: u32,
+    track: crate::rule::threshold_config::SuppressTrack,
+    addrs: FastAddrSet,
+}
+
+impl DetectEngine {
+    /// Applies Suricata's threshold.config to the compiled rules, as Suricata does: `suppress`
+    /// without a track turns the rule's alerts off (it still matches: flowbits are set);
+    /// `suppress` with a track drops the alerts whose tracked address is in the list (counted in
+    /// `detect.alerts_suppressed`); `threshold`/`event_filter` for a sid replaces the rule's own
+    /// threshold or detection_filter, for `sig_id 0` it applies to every rule (of the gid) that
+    /// has neither; `rate_filter` never changes whether an alert is written (its `new_action`
+    /// only concerns an inline sensor). Returns what the log should say: entries naming no
+    /// loaded rule, rules whose own threshold wins, rate filters without effect here.
+    pub fn apply_threshold_config(&mut self, tc: &crate::rule::threshold_config::ThresholdConfig) -> Vec<String> {
+        use crate::rule::threshold_config::EntryKind;
+        let mut notes = Vec::new();
+        for e in &tc.entries {
+            let hits: Vec<usize> = (0..self.rules.len())
+                .filter(|&i| {
+                    // In bounds: i < rules.len().
+                    let r = &self.rules[i].rule;
+                    (e.gid == 0 || r.gid == e.gid) && (e.sid == 0 || r.sid == e.sid)
+                })
+                .collect();
+            if hits.is_empty() {
+                notes.push(format!(
+                    "{}:{}: gen_id {} sig_id {}: no such rule loaded, entry ignored",
+                    tc.file, e.line, e.gid, e.sid
+                ));
+                continue;
+            }
+            for &i in &hits {
+                // In bounds: hits are indexes of rules.
+                let r = &mut self.rules[i].rule;
+                match &e.kind {
+                    EntryKind::Suppress { addresses: None } => r.noalert = true,
+                    EntryKind::Suppress { addresses: Some((track, set)) } => self.suppressions.push(Suppression {
+                        rule: i as u32,
+                        track: *track,
+                        addrs: FastAddrSet::new(set),
+                    }),
+                    EntryKind::Threshold(t) if e.sid != 0 => {
+                        r.threshold = Some(*t);
+                        r.detection_filter = None;
+                    }
+                    EntryKind::Threshold(t) => {
+                        if r.threshold.is_none() && r.detection_filter.is_none() {
+                            r.threshold = Some(*t);
+                        }
+                    }
+                    EntryKind::RateFilter { .. } => {}
+                }
+            }
+            if let EntryKind::RateFilter { new_action, .. } = &e.kind {
+                if new_action != "alert" {
+                    notes.push(format!(
+                        "{}:{}: rate_filter new_action {new_action}: a passive sensor writes the alerts unchanged",
+                        tc.file, e.line
+                    ));
+                }
+            }
+        }
+        self.suppressions.sort_by_key(|s| s.rule);
+        notes
+    }
+
+    /// Whether an address suppression of rule `rn` covers this packet.
+    fn suppressed(&self, rn: u32, d: &Decoded) -> bool {
+        use crate::rule::threshold_config::SuppressTrack;
+        let v6 = d.is_ipv6();
+        let start = self.suppressions.partition_point(|s| s.rule < rn);
+        // In bounds: partition_point returns at most the length.
+        self.suppressions[start..].iter().take_while(|s| s.rule == rn).any(|s| match s.track {
+            SuppressTrack::BySrc => s.addrs.contains(&d.src, v6),
+            SuppressTrack::ByDst => s.addrs.contains(&d.dst, v6),
+            SuppressTrack::ByEither => s.addrs.contains(&d.src, v6) || s.addrs.contains(&d.dst, v6),
+        })
     }
 }
