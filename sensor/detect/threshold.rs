@@ -151,6 +151,9 @@ impl DetectEngine {
     pub fn apply_threshold_config(&mut self, tc: &crate::rule::threshold_config::ThresholdConfig) -> Vec<String> {
         use crate::rule::threshold_config::EntryKind;
         let mut notes = Vec::new();
+        // Rules given a rate_filter: it changes no alert here, but (as in Suricata, where it is
+        // a detection filter) a later global threshold passes them by.
+        let mut rate_filtered = std::collections::HashSet::new();
         for e in &tc.entries {
             let hits: Vec<usize> = (0..self.rules.len())
                 .filter(|&i| {
@@ -181,11 +184,15 @@ impl DetectEngine {
                         r.detection_filter = None;
                     }
                     EntryKind::Threshold(t) => {
-                        if r.threshold.is_none() && r.detection_filter.is_none() {
+                        if r.threshold.is_none() && r.detection_filter.is_none() && !rate_filtered.contains(&i) {
                             r.threshold = Some(*t);
                         }
                     }
-                    EntryKind::RateFilter { .. } => {}
+                    EntryKind::RateFilter { .. } => {
+                        if r.threshold.is_none() && r.detection_filter.is_none() {
+                            rate_filtered.insert(i);
+                        }
+                    }
                 }
             }
             if let EntryKind::RateFilter { new_action, .. } = &e.kind {
