@@ -78,16 +78,30 @@ impl Default for Config {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DaemonConfig {
-    /// Rule files or folders loaded at start and on SIGHUP (`--rules` replaces them).
+    /// Rule files or folders loaded at start and on every reload (SIGUSR2, `picket ctl
+    /// reload-rules`); `--rules` replaces them.
     pub rules: Vec<String>,
     /// User to run as once the capture sockets are open ("" = stay as started).
     pub user: String,
     /// Group to run as ("" = the user's primary group).
     pub group: String,
-    /// Pidfile written at start and removed at exit ("" = none).
+    /// Pidfile written at start and removed at exit ("" = none). Its folder is created and
+    /// given to `daemon.user`, so that the pidfile can be removed after the privilege drop.
     pub pidfile: String,
-    /// Log file ("" = standard error).
+    /// Log file ("" = standard error), appended to and reopened on SIGHUP.
     pub log_file: String,
+    /// The control socket of `picket ctl` (a unix socket; "" = none). Suricata's unix-command.
+    pub control_socket: String,
+    /// Group allowed to use the control socket (mode 0660; "" = `daemon.group`, or the group
+    /// the daemon runs as).
+    pub control_group: String,
+    /// Capture loss (kernel drops over packets the kernel saw, per interface, over the last
+    /// `daemon.health_interval_secs`) above which `/healthz` reports the sensor degraded and the
+    /// log says so, once per episode (0 = never).
+    pub loss_alarm_percent: f64,
+    /// Rules not loaded that the log names one by one at start and at each reload (the rest
+    /// are summed up by reason; `picket ctl ruleset-failed-rules` lists them all).
+    pub rule_errors_logged: usize,
     /// Seconds between health checks (link state, silent workers).
     pub health_interval_secs: u64,
     /// Seconds between periodic EVE `stats` events (0 = only at exit).
@@ -102,6 +116,10 @@ impl Default for DaemonConfig {
             group: String::new(),
             pidfile: String::new(),
             log_file: String::new(),
+            control_socket: "/run/picket/control.sock".into(),
+            control_group: String::new(),
+            loss_alarm_percent: 1.0,
+            rule_errors_logged: 50,
             health_interval_secs: 5,
             stats_interval_secs: 0,
         }
@@ -184,8 +202,30 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Loads `file` (or the defaults) and applies `--set` overrides, then validates.
+    /// Loads `file` (or the defaults) and applies `--set` overrides, then validates. A value
+    /// that makes no sense is refused with the key, and the file and line it came from (or the
+    /// `--set` that gave it).
     pub fn load(file: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
+        Config::load_with_origin(file, sets).map(|(c, _)| c)
+    }
+
+    /// As [`Config::load`], also returning where each key came from (for later checks).
+    pub fn load_with_origin(file: Option<&Path>, sets: &[String]) -> Result<(Config, Origin), ConfigError> {
+        let (cfg, origin, problems) = Config::load_unchecked(file, sets)?;
+        if let Some((key, why)) = problems.into_iter().next() {
+            return Err(ConfigError(format!("{}{key}: {why}", origin.locate(&key))));
+        }
+        Ok((cfg, origin))
+    }
+
+    /// Loads without refusing values that make no sense: the configuration, where its keys
+    /// came from, and every problem (`picket config check` lists them all). Syntax errors and
+    /// unknown keys are still errors.
+    pub fn load_unchecked(
+        file: Option<&Path>,
+        sets: &[String],
+    ) -> Result<(Config, Origin, Vec<(String, String)>), ConfigError> {
+        let mut origin = Origin::default();
         let mut table = match file {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
@@ -193,32 +233,51 @@ impl Config {
                 // Parse once into the typed config for errors that name key and line.
                 let _: Config = toml::from_str(&text)
                     .map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?;
-                text.parse::<toml::Table>()
-                    .map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?
+                let t = text
+                    .parse::<toml::Table>()
+                    .map_err(|e| ConfigError(format!("{}: {}", p.display(), one_line(&e.to_string()))))?;
+                origin.file = Some((p.to_path_buf(), text));
+                t
             }
             None => toml::Table::new(),
         };
         let defaults = toml::Table::try_from(Config::default()).map_err(|e| ConfigError(format!("internal: {e}")))?;
         for s in sets {
             apply_set(&mut table, &defaults, s)?;
+            if let Some((k, _)) = s.split_once('=') {
+                origin.sets.push(k.trim().to_string());
+            }
         }
         let cfg: Config =
             toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError(one_line(&e.to_string())))?;
-        cfg.validate()?;
-        Ok(cfg)
+        let problems = cfg.problems();
+        Ok((cfg, origin, problems))
     }
 
-    /// Checks values that parse but make no sense.
+    /// Checks values that parse but make no sense; the first problem, with its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let e = |k: &str, why: &str| Err(ConfigError(format!("{k}: {why}")));
+        match self.problems().into_iter().next() {
+            Some((key, why)) => Err(ConfigError(format!("{key}: {why}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Every value that parses but makes no sense or cannot work, as (dotted key, reason):
+    /// ranges, each stage's own checks, rule variables (each address and port group must
+    /// resolve), the capture filter (compiled by libpcap) and the metrics address. What
+    /// depends on the host (users, folders) is checked by `picket config check` and at the
+    /// start of `picket run` (see `runtime::check`).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = Vec::new();
+        let mut e = |k: &str, why: &str| v.push((k.to_string(), why.to_string()));
         if self.runtime.workers > 1024 {
-            return e("runtime.workers", "at most 1024");
+            e("runtime.workers", "at most 1024");
         }
         if self.runtime.batch_packets == 0 || self.runtime.batch_packets > 65_536 {
-            return e("runtime.batch_packets", "must be between 1 and 65536");
+            e("runtime.batch_packets", "must be between 1 and 65536");
         }
         if self.runtime.queue_batches == 0 || self.runtime.queue_batches > 65_536 {
-            return e("runtime.queue_batches", "must be between 1 and 65536");
+            e("runtime.queue_batches", "must be between 1 and 65536");
         }
         let stages = [
             self.output.validate(),
@@ -229,18 +288,45 @@ impl Config {
         ];
         for r in stages {
             if let Err((key, why)) = r {
-                return Err(ConfigError(format!("{key}: {why}")));
+                e(key, why);
             }
         }
         if self.daemon.health_interval_secs == 0 {
-            return e("daemon.health_interval_secs", "must be at least 1");
+            e("daemon.health_interval_secs", "must be at least 1");
         }
-        for (k, v) in self.vars.address.iter().chain(self.vars.port.iter()) {
-            if v.trim().is_empty() {
-                return Err(ConfigError(format!("vars: {k} is empty")));
+        if !(0.0..=100.0).contains(&self.daemon.loss_alarm_percent) {
+            e("daemon.loss_alarm_percent", "is a percentage (0-100; 0 = no alarm)");
+        }
+        v.extend(self.vars_problems());
+        if !self.capture.bpf_filter.trim().is_empty() {
+            if let Err(why) = crate::sys::compile_bpf(&self.capture.bpf_filter, 1, self.capture.snaplen) {
+                v.push(("capture.bpf_filter".into(), format!("`{}` does not compile: {why}", self.capture.bpf_filter)));
             }
         }
-        Ok(())
+        if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<std::net::SocketAddr>().is_err() {
+            v.push((
+                "metrics.listen".into(),
+                format!(
+                    "`{}` is not an address:port (e.g. 127.0.0.1:9842, [::1]:9842; \"\" = no endpoint)",
+                    self.metrics.listen
+                ),
+            ));
+        }
+        v
+    }
+
+    /// Each address and port variable must resolve, as Suricata checks them at start-up: a
+    /// typo in HOME_NET would otherwise silently drop every rule that uses it.
+    fn vars_problems(&self) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        for (k, val) in self.vars.address.iter().chain(self.vars.port.iter()) {
+            if val.trim().is_empty() {
+                let group = if self.vars.address.contains_key(k) { "address" } else { "port" };
+                v.push((format!("vars.{group}.{k}"), "is empty".to_string()));
+            }
+        }
+        v.extend(self.vars.problems());
+        v
     }
 
     /// The number of workers to run: the configured count, or one per core.
@@ -251,6 +337,57 @@ impl Config {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         }
     }
+}
+
+/// Where the keys of a loaded configuration came from: the file (and its text, to find the
+/// line of a key) and the keys given by `--set`.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    file: Option<(std::path::PathBuf, String)>,
+    sets: Vec<String>,
+}
+
+impl Origin {
+    /// A prefix naming where `key` was set: `--set ` when an override gave it, `FILE:LINE: `
+    /// when the file has it, `FILE: ` otherwise (the default).
+    pub fn locate(&self, key: &str) -> String {
+        if self.sets.iter().any(|k| k == key) {
+            return "--set ".into();
+        }
+        match &self.file {
+            Some((p, text)) => match key_line(text, key) {
+                Some(n) => format!("{}:{n}: ", p.display()),
+                None => format!("{}: ", p.display()),
+            },
+            None => String::new(),
+        }
+    }
+}
+
+/// The line (1-based) of `dotted` in a TOML text: under its `[table]` header as `key = ...`,
+/// or with the dotted path written out. Enough for the files a user writes; None when not found.
+pub fn key_line(text: &str, dotted: &str) -> Option<usize> {
+    let unquote = |s: &str| s.trim().trim_matches('"').trim_matches('\'').to_string();
+    let mut table = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        if let Some(h) = line.strip_prefix('[') {
+            let h = h.trim_start_matches('[');
+            let h = h.split(']').next().unwrap_or("");
+            table = h.split('.').map(unquote).collect::<Vec<_>>().join(".");
+            continue;
+        }
+        let Some((k, _)) = line.split_once('=') else { continue };
+        let k = k.split('.').map(unquote).collect::<Vec<_>>().join(".");
+        let full = if table.is_empty() { k } else { format!("{table}.{k}") };
+        if full == dotted {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 fn one_line(s: &str) -> String {
@@ -390,6 +527,30 @@ mod tests {
 #[cfg(test)]
 mod file_tests {
     use super::*;
+
+    /// The keys of a TOML table, dotted, leaves only (vars' own names excluded).
+    fn leaf_keys(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match v {
+                toml::Value::Table(inner) if key != "vars.address" && key != "vars.port" => leaf_keys(inner, &key, out),
+                _ => out.push(key),
+            }
+        }
+    }
+
+    /// configs/picket.toml documents every key: each default key is written in it.
+    #[test]
+    fn default_file_names_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/picket.toml");
+        let file: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        leaf_keys(&defaults, "", &mut want);
+        leaf_keys(&file, "", &mut have);
+        let missing: Vec<&String> = want.iter().filter(|k| !have.contains(k)).collect();
+        assert!(missing.is_empty(), "configs/picket.toml does not document {missing:?}");
+    }
 
     /// The documented default file says exactly what the code defaults to, and every file in
     /// configs/ loads.

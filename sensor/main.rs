@@ -25,8 +25,12 @@ struct Cli {
 enum Cmd {
     /// Replay pcap/pcapng files or folders through the sensor and write EVE JSON.
     Replay(ReplayArgs),
-    /// The daemon: capture live traffic (AF_PACKET or pnet) until SIGTERM; SIGHUP reloads rules.
+    /// The daemon: capture live traffic (AF_PACKET or pnet) until SIGTERM; SIGHUP reopens the
+    /// log files, SIGUSR2 reloads the rules.
     Run(RunArgs),
+    /// Send a command to a running daemon's control socket (reload-rules, reopen-log-files,
+    /// dump-counters, iface-stat IFACE, ruleset-stats, ruleset-failed-rules, shutdown, ...).
+    Ctl(CtlArgs),
     /// Measure throughput on captures held in memory (and with --profile, what each rule costs).
     Bench(BenchArgs),
     /// Configuration commands.
@@ -48,6 +52,21 @@ enum Cmd {
     },
 }
 
+#[derive(Args, Debug)]
+struct CtlArgs {
+    /// The control socket (default: daemon.control_socket of the configuration).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Configuration file (for daemon.control_socket).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The command: command-list, dump-counters, iface-list, iface-stat, reload-rules,
+    /// reopen-log-files, ruleset-failed-rules, ruleset-stats, shutdown, uptime, version.
+    command: String,
+    /// The command's argument (iface-stat: the interface).
+    arg: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 enum AlertsCmd {
     /// Print the queue's EVE lines from the consumer's saved position (and save the new one).
@@ -67,12 +86,19 @@ enum AlertsCmd {
         /// The queue folder (overrides output.spool_dir).
         #[arg(long, value_name = "DIR")]
         spool: Option<PathBuf>,
+        /// Only events of this type (`alert`, `flow`, `http`, ...; repeatable). The position
+        /// saved still moves past the events left out.
+        #[arg(long = "type", value_name = "EVENT_TYPE")]
+        types: Vec<String>,
     },
 }
 
 #[derive(Subcommand, Debug)]
 enum RulesCmd {
     /// Load and compile rules; report what loaded, what was skipped and why, and the timings.
+    /// Exit status: 0 every rule loaded; 2 some rules need a feature Picket does not support
+    /// yet (skipped), none is broken; 3 some rules are broken (they do not parse or compile);
+    /// 1 the check itself failed (a missing path, a bad configuration, no rule at all).
     Check {
         /// Rule file or folder of .rules files (repeatable).
         #[arg(long = "rules", value_name = "PATH", required = true)]
@@ -86,6 +112,9 @@ enum RulesCmd {
         /// Print every rule that was not loaded, with file, line, sid and reason.
         #[arg(long, short)]
         verbose: bool,
+        /// Any rule not loaded is a failure: unsupported rules exit 3 as broken ones do.
+        #[arg(long)]
+        strict: bool,
     },
     /// List every rule keyword: kind, value, protocol, description and documentation link.
     Keywords {
@@ -97,7 +126,9 @@ enum RulesCmd {
 
 #[derive(Subcommand, Debug)]
 enum ConfigCmd {
-    /// Load and validate a configuration file; print the effective configuration.
+    /// Validate a configuration file as `picket run` would (values, rule variables, the capture
+    /// filter, addresses, users and groups, folders and their permissions); every problem is
+    /// printed with its key and line. Exit status 1 when one would stop the daemon.
     Check {
         /// The TOML file.
         file: PathBuf,
@@ -118,10 +149,12 @@ struct RunArgs {
     /// Interface to capture on (repeatable; adds to capture.interfaces).
     #[arg(long = "interface", short = 'i', value_name = "IF")]
     interfaces: Vec<String>,
-    /// Rule file or folder of .rules files (repeatable; replaces daemon.rules). Reloaded on SIGHUP.
+    /// Rule file or folder of .rules files (repeatable; replaces daemon.rules). Reloaded on
+    /// SIGUSR2 and by `picket ctl reload-rules`.
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
-    /// Also write EVE JSON to this file (besides the local queue when output.spool_dir is set).
+    /// Write EVE JSON to this file (appended to) instead of [output.eve] (default
+    /// /var/log/picket/eve.json); the local queue is written too when output.spool_dir is set.
     #[arg(long, value_name = "PATH")]
     eve: Option<PathBuf>,
     /// Override a configuration key by dotted path (repeatable).
@@ -209,21 +242,75 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Run(a) => cmd_run(a),
         Cmd::Bench(a) => cmd_bench(a),
         Cmd::Report(a) => cmd_report(&a),
-        Cmd::Rules { cmd: RulesCmd::Check { rules, config, set, verbose } } => {
-            cmd_rules_check(&rules, config, &set, verbose)
+        Cmd::Ctl(a) => cmd_ctl(a),
+        Cmd::Rules { cmd: RulesCmd::Check { rules, config, set, verbose, strict } } => {
+            cmd_rules_check(&rules, config, &set, verbose, strict)
         }
         Cmd::Rules { cmd: RulesCmd::Keywords { json } } => cmd_rules_keywords(json),
-        Cmd::Alerts { cmd: AlertsCmd::Tail { follow, from_start, consumer, config, spool } } => {
-            cmd_alerts_tail(follow, from_start, &consumer, config, spool)
+        Cmd::Alerts { cmd: AlertsCmd::Tail { follow, from_start, consumer, config, spool, types } } => {
+            cmd_alerts_tail(follow, from_start, &consumer, config, spool, &types)
         }
-        Cmd::Config { cmd: ConfigCmd::Check { file, set, print } } => {
-            let cfg = Config::load(Some(&file), &set)?;
-            if print {
-                print!("{}", toml::to_string(&cfg)?);
+        Cmd::Config { cmd: ConfigCmd::Check { file, set, print } } => cmd_config_check(&file, &set, print),
+    }
+}
+
+fn cmd_config_check(file: &std::path::Path, set: &[String], print: bool) -> anyhow::Result<ExitCode> {
+    use picket::runtime::check::{check_host, Severity};
+    let (cfg, origin, problems) = picket::config::Config::load_unchecked(Some(file), set)?;
+    let rules: Vec<PathBuf> = cfg.daemon.rules.iter().map(PathBuf::from).collect();
+    let mut errors = 0;
+    for (key, why) in &problems {
+        eprintln!("picket: error: {}{key}: {why}", origin.locate(key));
+        errors += 1;
+    }
+    for f in check_host(&cfg, &cfg.capture.interfaces, &rules) {
+        let level = if f.severity == Severity::Error { "error" } else { "warning" };
+        eprintln!("picket: {level}: {}", f.render(&origin));
+        if f.severity == Severity::Error {
+            errors += 1;
+        }
+    }
+    if print {
+        print!("{}", toml::to_string(&cfg)?);
+    }
+    if errors > 0 {
+        eprintln!("picket: {}: {errors} problem(s) would stop the daemon", file.display());
+        return Ok(ExitCode::from(1));
+    }
+    eprintln!("picket: {}: configuration is valid", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_ctl(a: CtlArgs) -> anyhow::Result<ExitCode> {
+    let path = match a.socket {
+        Some(p) => p,
+        None => {
+            let cfg = Config::load(a.config.as_deref(), &[])?;
+            if cfg.daemon.control_socket.is_empty() {
+                anyhow::bail!("no control socket: give --socket PATH or set daemon.control_socket");
             }
-            eprintln!("picket: {}: configuration is valid", file.display());
-            Ok(ExitCode::SUCCESS)
+            PathBuf::from(cfg.daemon.control_socket)
         }
+    };
+    let args = match (a.command.as_str(), &a.arg) {
+        ("iface-stat", Some(i)) => Some(serde_json::json!({ "iface": i })),
+        ("iface-stat", None) => anyhow::bail!("iface-stat needs an interface: picket ctl iface-stat IFACE"),
+        (_, Some(x)) => anyhow::bail!("{}: takes no argument (got `{x}`)", a.command),
+        _ => None,
+    };
+    let answer = picket::runtime::live::control_request(&path, &a.command, args).map_err(anyhow::Error::msg)?;
+    let ok = answer.get("return").and_then(|r| r.as_str()) == Some("OK");
+    let msg = answer.get("message").cloned().unwrap_or(serde_json::Value::Null);
+    let text = match &msg {
+        serde_json::Value::String(s) => s.clone(),
+        m => serde_json::to_string_pretty(m)?,
+    };
+    if ok {
+        println!("{text}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("picket: {}: {text}", a.command);
+        Ok(ExitCode::from(1))
     }
 }
 
@@ -233,6 +320,7 @@ fn cmd_alerts_tail(
     consumer: &str,
     config: Option<PathBuf>,
     spool: Option<PathBuf>,
+    types: &[String],
 ) -> anyhow::Result<ExitCode> {
     use picket::output::spool::{load_offset, save_offset, Reader};
     use std::io::Write;
@@ -260,6 +348,9 @@ fn cmd_alerts_tail(
         buf.clear();
         let n = r.read(&mut buf, 1 << 20)?;
         if n > 0 {
+            if !types.is_empty() {
+                keep_event_types(&mut buf, types);
+            }
             let mut out = stdout.lock();
             if out.write_all(&buf).and_then(|_| out.flush()).is_err() {
                 // reader went away (e.g. `| head`): keep the position of what was printed
@@ -275,11 +366,35 @@ fn cmd_alerts_tail(
     }
 }
 
+/// Keeps the lines of `buf` whose `event_type` is one of `types`.
+fn keep_event_types(buf: &mut Vec<u8>, types: &[String]) {
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        event_type: Option<std::borrow::Cow<'a, str>>,
+    }
+    let mut out = Vec::with_capacity(buf.len());
+    for line in buf.split_inclusive(|&b| b == b'\n') {
+        let t = serde_json::from_slice::<Head<'_>>(line.trim_ascii_end()).ok().and_then(|h| h.event_type);
+        if t.is_some_and(|t| types.iter().any(|w| *w == t)) {
+            out.extend_from_slice(line);
+        }
+    }
+    *buf = out;
+}
+
+/// `picket rules check` exit statuses.
+const RULES_ALL_LOADED: u8 = 0;
+const RULES_CHECK_FAILED: u8 = 1;
+const RULES_SOME_UNSUPPORTED: u8 = 2;
+const RULES_SOME_BROKEN: u8 = 3;
+
 fn cmd_rules_check(
     rules: &[PathBuf],
     config: Option<PathBuf>,
     set: &[String],
     verbose: bool,
+    strict: bool,
 ) -> anyhow::Result<ExitCode> {
     let config = Config::load(config.as_deref(), set)?;
     for r in rules {
@@ -293,14 +408,19 @@ fn cmd_rules_check(
     }
     let st = &engine.stats;
     let total = st.loaded + st.failed + st.skipped;
+    // By reason, not by stage: a rule is broken when it does not parse or compile, unsupported
+    // when it is valid Suricata that needs a feature Picket does not have yet.
+    let unsupported =
+        engine.errors.iter().filter(|e| matches!(e.kind, picket::rule::ErrorKind::Unsupported(_))).count();
+    let broken = engine.errors.len() - unsupported;
     println!("rules: {total} read from {} file(s)", report.files);
     println!(
-        "  loaded   {:>7} ({:.1}%)",
+        "  loaded      {:>7} ({:.1}%)",
         st.loaded,
         if total > 0 { st.loaded as f64 * 100.0 / total as f64 } else { 0.0 }
     );
-    println!("  failed   {:>7}  (could not be parsed or compiled)", st.failed);
-    println!("  skipped  {:>7}  (parsed, needs a feature not supported yet)", st.skipped);
+    println!("  broken      {:>7}  (do not parse or compile: fix them)", broken);
+    println!("  unsupported {:>7}  (valid, need a feature Picket does not support yet)", unsupported);
     println!(
         "engine: {:?}; {} groups, {} prefilter patterns; {} rules with a fast pattern, {} without, {} IP-only",
         engine.engine(),
@@ -356,7 +476,27 @@ fn cmd_rules_check(
             println!("{e}");
         }
     }
-    Ok(if st.loaded == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    for t in &report.threshold {
+        println!("threshold file: {t}");
+    }
+    let code = if st.loaded == 0 {
+        RULES_CHECK_FAILED
+    } else if broken > 0 || (strict && unsupported > 0) {
+        RULES_SOME_BROKEN
+    } else if unsupported > 0 {
+        RULES_SOME_UNSUPPORTED
+    } else {
+        RULES_ALL_LOADED
+    };
+    let verdict = match code {
+        RULES_ALL_LOADED => "every rule loaded".to_string(),
+        RULES_SOME_UNSUPPORTED => format!("{unsupported} rule(s) unsupported, none broken"),
+        RULES_SOME_BROKEN if broken == 0 => format!("{unsupported} rule(s) unsupported, and --strict"),
+        RULES_SOME_BROKEN => format!("{broken} rule(s) broken, {unsupported} unsupported"),
+        _ => "no rule could be loaded".to_string(),
+    };
+    println!("result: {verdict} (exit status {code})");
+    Ok(ExitCode::from(code))
 }
 
 /// `picket rules keywords`: the keyword table rules are read with, sorted by name (as
@@ -412,7 +552,7 @@ fn load_rules_or_fail(paths: &[PathBuf], config: &Config) -> anyhow::Result<(Det
         }
     }
     let (engine, report) = load_engine(paths, &config.detect, &config.vars);
-    for w in &report.cache.warnings {
+    for w in report.cache.warnings.iter().chain(&report.threshold) {
         eprintln!("picket: warning: {w}");
     }
     // One line per unusable rule would drown a terminal with ET Open: show the first few and
@@ -435,19 +575,35 @@ fn load_rules_or_fail(paths: &[PathBuf], config: &Config) -> anyhow::Result<(Det
 }
 
 fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    use picket::runtime::check::{check_host, Severity};
     use picket::runtime::live::{self, LiveOptions, Log};
-    let config = Config::load(a.config.as_deref(), &a.set)?;
-    let log = Arc::new(
-        Log::open(&config.daemon.log_file)
-            .map_err(|e| anyhow::anyhow!("daemon.log_file {}: {e}", config.daemon.log_file))?,
-    );
+    let (config, origin) = Config::load_with_origin(a.config.as_deref(), &a.set)?;
     let mut interfaces = config.capture.interfaces.clone();
     for i in a.interfaces {
         if !interfaces.contains(&i) {
             interfaces.push(i);
         }
     }
-    let rules = if a.rules.is_empty() { config.daemon.rules.iter().map(PathBuf::from).collect() } else { a.rules };
+    let rules: Vec<PathBuf> =
+        if a.rules.is_empty() { config.daemon.rules.iter().map(PathBuf::from).collect() } else { a.rules };
+    // What would fail later (a user that does not exist, a folder the user cannot write) stops
+    // the start now, every problem named with its key and line.
+    let findings = check_host(&config, &interfaces, &rules);
+    let errors: Vec<String> =
+        findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.render(&origin)).collect();
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("picket: error: {e}");
+        }
+        anyhow::bail!("{} configuration problem(s): not starting (picket config check lists them)", errors.len());
+    }
+    let log = Arc::new(
+        Log::open(&config.daemon.log_file)
+            .map_err(|e| anyhow::anyhow!("daemon.log_file {}: {e}", config.daemon.log_file))?,
+    );
+    for f in findings.iter().filter(|f| f.severity == Severity::Warning) {
+        log.warn(&f.render(&origin));
+    }
     match live::run(LiveOptions { config, interfaces, rules, eve: a.eve }, log.clone()) {
         Ok(s) => {
             if let Some(e) = &s.output_error {

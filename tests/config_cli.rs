@@ -78,7 +78,7 @@ fn set_values_are_typed() {
 
     let r = replay_files(dir.path(), &[pcap], &["--set", "flow.memcap_bytes=100"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("picket: error: flow.memcap_bytes: must be at least 65536"), "{}", r.stderr);
+    assert!(r.stderr.contains("picket: error: --set flow.memcap_bytes: must be at least 65536"), "{}", r.stderr);
 }
 
 #[test]

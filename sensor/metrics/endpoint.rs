@@ -1,6 +1,8 @@
 //! The metrics endpoint: a small HTTP/1.1 listener on its own thread (mio, request heads parsed
 //! with httparse). `GET /metrics` gives the Prometheus text format, `GET /healthz` 200 or 503
-//! with the reason; other paths 404, other methods 405, malformed requests 400.
+//! with the reason, `GET /rules/failed` the rules of the rule set in use that were not loaded
+//! (one per line: file:line: sid: reason); other paths 404, other methods 405, malformed
+//! requests 400.
 //!
 //! It can never hold up packet processing: it runs on its own thread and only reads the
 //! [`MetricsHub`]. Hostile clients are bounded: a request head may be at most
@@ -168,6 +170,8 @@ pub enum Answer {
     Metrics,
     /// `GET /healthz`.
     Health,
+    /// `GET /rules/failed`.
+    RulesFailed,
     /// `GET` of another path.
     NotFound,
     /// Another method.
@@ -194,6 +198,7 @@ pub fn parse_head(buf: &[u8]) -> Head {
             Head::Answer(match (req.method.unwrap_or(""), path) {
                 ("GET", "/metrics") => Answer::Metrics,
                 ("GET", "/healthz") => Answer::Health,
+                ("GET", "/rules/failed") => Answer::RulesFailed,
                 ("GET", _) => Answer::NotFound,
                 _ => Answer::NotAllowed,
             })
@@ -210,7 +215,10 @@ pub fn render_answer(a: Answer, hub: &MetricsHub) -> Vec<u8> {
             None => respond("200 OK", "text/plain", "ok\n"),
             Some(why) => respond("503 Service Unavailable", "text/plain", &format!("{why}\n")),
         },
-        Answer::NotFound => respond("404 Not Found", "text/plain", "not found: try /metrics or /healthz\n"),
+        Answer::RulesFailed => respond("200 OK", "text/plain; charset=utf-8", &hub.rules_not_loaded_text()),
+        Answer::NotFound => {
+            respond("404 Not Found", "text/plain", "not found: try /metrics, /healthz or /rules/failed\n")
+        }
         Answer::NotAllowed => respond("405 Method Not Allowed", "text/plain", "only GET\n"),
         Answer::Malformed => respond("400 Bad Request", "text/plain", "malformed request\n"),
         Answer::TooLarge => respond("431 Request Header Fields Too Large", "text/plain", "request head too large\n"),
@@ -305,6 +313,7 @@ mod tests {
         assert_eq!(parse_head(b"GET /metrics HTTP/1.1\r\nHost"), Head::Partial);
         assert_eq!(parse_head(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n"), Head::Answer(Answer::Metrics));
         assert_eq!(parse_head(b"GET /healthz HTTP/1.1\r\n\r\n"), Head::Answer(Answer::Health));
+        assert_eq!(parse_head(b"GET /rules/failed HTTP/1.1\r\n\r\n"), Head::Answer(Answer::RulesFailed));
         assert_eq!(parse_head(b"HEAD /metrics HTTP/1.1\r\n\r\n"), Head::Answer(Answer::NotAllowed));
         assert_eq!(parse_head(b"GET /x HTTP/1.1\r\n\r\n"), Head::Answer(Answer::NotFound));
         assert_eq!(parse_head(b"GET /x HTTP/9.9\r\n\r\n"), Head::Answer(Answer::Malformed));

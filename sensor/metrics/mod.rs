@@ -16,12 +16,15 @@ use serde_json::{Map, Value};
 
 pub use config::MetricsConfig;
 
-/// How a counter combines across threads.
+/// How a counter combines across threads, and what it is in Prometheus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// Summed over threads.
+    /// A total that only grows, summed over threads (a Prometheus counter, `_total`).
     Sum,
-    /// Maximum over threads (e.g. largest packet seen).
+    /// A level at the time of the snapshot (flows in the tables, bytes held), summed over
+    /// threads (a Prometheus gauge).
+    Level,
+    /// Maximum over threads (e.g. largest packet seen; a Prometheus gauge).
     Max,
 }
 
@@ -172,7 +175,7 @@ counters! {
     DefragTrackerSoftReuse => "defrag.tracker_soft_reuse", Sum, "finished trackers reused (always 0 in Picket: a finished tracker is freed at once)";
     DefragTrackerHardReuse => "defrag.tracker_hard_reuse", Sum, "unfinished trackers evicted (least recently updated first) to make room";
     DefragTrackerTimeout => "defrag.wrk.tracker_timeout", Sum, "unfinished trackers dropped after defrag.timeout_secs of packet time without a fragment";
-    DefragMemuse => "defrag.memuse", Sum, "bytes held by defrag trackers and fragments (at the time of the snapshot)";
+    DefragMemuse => "defrag.memuse", Level, "bytes held by defrag trackers and fragments (at the time of the snapshot)";
     DefragMemcapDrop => "defrag.picket.memcap_drop", Sum, "fragments dropped because their data did not fit in defrag.memcap_bytes even after evicting every other tracker";
     EvIpv4FragOverlap => "decoder.event.ipv4.frag_overlap", Sum, "IPv4 fragment overlapping one already held";
     EvIpv4FragIgnored => "decoder.event.ipv4.frag_ignored", Sum, "IPv4 fragment not stored (max_frags or memcap)";
@@ -193,7 +196,7 @@ counters! {
     FlowIcmpv6 => "flow.icmpv6", Sum, "ICMPv6 flows created";
     FlowOther => "flow.other", Sum, "flows of other IP protocols created";
     FlowTcpReuse => "flow.tcp_reuse", Sum, "TCP flows ended early because a new SYN reused their tuple";
-    FlowActive => "flow.active", Sum, "flows in the tables at the time of the snapshot";
+    FlowActive => "flow.active", Level, "flows in the tables at the time of the snapshot";
     FlowMemcap => "flow.memcap", Sum, "packets that found no flow because the flow memcap was reached";
     FlowEmergModeEntered => "flow.emerg_mode_entered", Sum, "times a flow table entered emergency mode";
     FlowEmergModeOver => "flow.emerg_mode_over", Sum, "times a flow table left emergency mode";
@@ -209,7 +212,7 @@ counters! {
     TcpSynack => "tcp.synack", Sum, "TCP SYN/ACK packets";
     TcpRst => "tcp.rst", Sum, "TCP RST packets";
     TcpSessions => "tcp.sessions", Sum, "TCP sessions tracked (opened by a SYN, or picked up midstream)";
-    TcpActiveSessions => "tcp.active_sessions", Sum, "TCP sessions in the tables at the time of the snapshot";
+    TcpActiveSessions => "tcp.active_sessions", Level, "TCP sessions in the tables at the time of the snapshot";
     TcpSsnMemcapDrop => "tcp.ssn_memcap_drop", Sum, "TCP sessions not tracked because stream.memcap_bytes was reached";
     TcpMidstreamPickups => "tcp.midstream_pickups", Sum, "TCP sessions picked up without their handshake (stream.midstream)";
     TcpPseudo => "tcp.pseudo", Sum, "stream ends inspected at flow end (Suricata's pseudo packets)";
@@ -232,7 +235,8 @@ counters! {
     // output
     OutputEvents => "output.events", Sum, "EVE events written";
     OutputBytes => "output.bytes", Sum, "EVE bytes written";
-    OutputWriteErrors => "output.write_errors", Sum, "EVE writes that failed (events lost)";
+    OutputWriteErrors => "output.write_errors", Sum, "EVE events that could not be written (lost): file errors, a socket without listener, ...";
+    OutputReopens => "output.reopens", Sum, "times the EVE output was reopened (SIGHUP or reopen-log-files, for log rotation)";
     SpoolBytes => "output.spool.bytes", Sum, "bytes appended to the local alert queue";
     SpoolEvents => "output.spool.events", Sum, "events appended to the local alert queue";
     SpoolSegments => "output.spool.segments_rotated", Sum, "queue segments closed and a new one started";
@@ -242,8 +246,8 @@ counters! {
     SpoolBlockWaits => "output.spool.block_waits", Sum, "times the output waited (up to 1 s each) for consumers to read (block policy)";
     SpoolTornBytes => "output.spool.torn_bytes_cut", Sum, "bytes of a torn last line cut when the queue was reopened";
     SpoolWriteErrors => "output.spool.write_errors", Sum, "queue writes that failed (events lost)";
-    SpoolSizeBytes => "output.spool.size_bytes", Sum, "bytes held by the local alert queue (set by the output thread at each sync)";
-    SpoolUnreadBytes => "output.spool.unread_bytes", Sum, "queue bytes the slowest consumer has not read yet (set by the output thread at each sync)";
+    SpoolSizeBytes => "output.spool.size_bytes", Level, "bytes held by the local alert queue (set by the output thread at each sync)";
+    SpoolUnreadBytes => "output.spool.unread_bytes", Level, "queue bytes the slowest consumer has not read yet (set by the output thread at each sync)";
     // pipeline
     PipelineBatches => "pipeline.batches", Sum, "packet batches handed from the reader to the workers";
     PipelineReaderWaits => "pipeline.reader_blocked", Sum, "times the reader waited on a full worker queue (replay back-pressure)";
@@ -251,7 +255,7 @@ counters! {
     CaptureKernelPackets => "capture.kernel_packets", Sum, "packets the kernel passed to the capture sockets, dropped ones included (PACKET_STATISTICS)";
     CaptureKernelDrops => "capture.kernel_drops", Sum, "packets the kernel dropped because a capture ring or socket buffer was full";
     CaptureKernelFreezes => "capture.kernel_queue_freezes", Sum, "times a capture ring was full (TPACKET_V3 queue frozen)";
-    CaptureSocketErrors => "capture.socket_errors", Sum, "capture socket errors (link down, interface gone): cleared, the socket is kept";
+    CaptureErrors => "capture.errors", Sum, "capture socket errors (link down, interface gone): cleared, the socket is kept";
     CaptureLinkDown => "capture.link_down", Sum, "times a capture interface was found down or without carrier";
     CaptureLinkUp => "capture.link_up", Sum, "times a capture interface came back up";
     CaptureWorkerSilent => "capture.worker_silent", Sum, "health checks in which a worker received no packet while the others did";
@@ -388,10 +392,10 @@ impl Counters {
 
     /// Merges another thread's counters into these.
     pub fn merge(&mut self, other: &Counters) {
-        for i in 0..COUNT {
-            match KINDS[i] {
-                Kind::Sum => self.v[i] += other.v[i],
-                Kind::Max => self.v[i] = self.v[i].max(other.v[i]),
+        for ((mine, theirs), kind) in self.v.iter_mut().zip(other.v.iter()).zip(KINDS) {
+            match kind {
+                Kind::Sum | Kind::Level => *mine += theirs,
+                Kind::Max => *mine = (*mine).max(*theirs),
             }
         }
         if self.ext.len() < other.ext.len() {
@@ -475,20 +479,72 @@ pub fn insert_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
     }
 }
 
+/// Prometheus names that are not the mechanical one: a base unit said in the name.
+const PROM_NAMES: &[(&str, &str)] = &[
+    ("decoder.max_pkt_size", "picket_decoder_max_pkt_size_bytes"),
+    ("defrag.memuse", "picket_defrag_memuse_bytes"),
+    ("tcp.reassembly_memuse", "picket_tcp_reassembly_memuse_bytes"),
+    ("flow.total", "picket_flows_total"),
+];
+
+/// Counters kept per capture interface as well: Prometheus shows them with an `interface`
+/// label (see [`prom::IfaceStats`]).
+pub const PER_INTERFACE: &[&str] = &[
+    "capture.packets",
+    "capture.bytes",
+    "capture.kernel_packets",
+    "capture.kernel_drops",
+    "capture.kernel_queue_freezes",
+    "capture.errors",
+    "capture.link_down",
+    "capture.link_up",
+];
+
+/// Whether counter `i` is a Prometheus gauge (a level or a maximum) rather than a counter.
+pub fn is_gauge(i: usize) -> bool {
+    KINDS.get(i).is_some_and(|k| *k != Kind::Sum)
+}
+
 /// The Prometheus name of a counter (see [`prom`]).
 pub fn prometheus_name(i: usize) -> String {
-    let name = NAMES[i];
+    prom_name(NAMES[i], KINDS[i])
+}
+
+/// The Prometheus name of the counter `name` of kind `kind` (extension counters included):
+/// `picket_` and the dotted name with underscores, milliseconds as seconds, `_total` once for
+/// counters, the unit for gauges.
+pub fn prom_name(name: &str, kind: Kind) -> String {
     if name.starts_with("decoder.event.") {
-        return "picket_decoder_events_total{reason}".into();
+        return "picket_decoder_events_total".into();
+    }
+    if name == "worker.busy_ns" {
+        return "picket_worker_busy_seconds_total".into();
+    }
+    if let Some((_, p)) = PROM_NAMES.iter().find(|(n, _)| *n == name) {
+        return p.to_string();
     }
     let base = match name.strip_suffix("_ms") {
-        Some(stem) => format!("picket_{}_seconds", stem.replace('.', "_")),
-        None => format!("picket_{}", name.replace('.', "_")),
+        Some(stem) => format!("picket_{}_seconds", stem.replace(['.', '-'], "_")),
+        None => format!("picket_{}", name.replace(['.', '-'], "_")),
     };
-    if KINDS[i] == Kind::Max || prom::GAUGES.contains(&name) {
+    if kind != Kind::Sum || base.ends_with("_total") {
         base
     } else {
         format!("{base}_total")
+    }
+}
+
+/// The labels a counter carries in Prometheus (for the reference page).
+pub fn prometheus_labels(i: usize) -> &'static str {
+    let name = NAMES[i];
+    if name.starts_with("decoder.event.") {
+        "{reason}"
+    } else if name == "worker.busy_ns" {
+        "{worker}"
+    } else if PER_INTERFACE.contains(&name) {
+        "{interface}"
+    } else {
+        ""
     }
 }
 
@@ -508,7 +564,15 @@ pub fn counters_markdown() -> String {
     );
     for i in 0..COUNT {
         let origin = if is_suricata_counter(NAMES[i]) { "Suricata" } else { "Picket" };
-        s.push_str(&format!("| `{}` | `{}` | {} | {} |\n", NAMES[i], prometheus_name(i), origin, HELP[i]));
+        let kind = if is_gauge(i) { "gauge" } else { "counter" };
+        s.push_str(&format!(
+            "| `{}` | `{}{}` ({kind}) | {} | {} |\n",
+            NAMES[i],
+            prometheus_name(i),
+            prometheus_labels(i),
+            origin,
+            HELP[i]
+        ));
     }
     for e in ext_counters() {
         let origin = if is_suricata_counter(&e.name) { "Suricata" } else { "Picket" };

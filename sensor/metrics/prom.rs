@@ -1,75 +1,200 @@
-//! Prometheus exposition of the counters.
+//! Prometheus exposition of the counters, and the hub where threads publish them.
 //!
 //! Threads never touch a shared counter per packet: each publishes a copy of its plain
 //! [`Counters`] array into the [`MetricsHub`] at batch boundaries (one short mutex hold per
 //! batch), and a scrape merges the latest copies into a `prometheus` crate registry and encodes
-//! it in the text format. Names: `picket_<counter with dots as underscores>_total` for counters
-//! (`decoder.pkts` -> `picket_decoder_pkts_total`), gauges without `_total`; the decoder
-//! anomalies are one family with a `reason` label; per-worker packet counts carry `worker`.
+//! it in the text format. Names (see [`super::prometheus_name`]): `picket_<dotted name with
+//! underscores>`, `_total` once for counters, base units (seconds, bytes); levels and maxima
+//! are gauges; decoder anomalies are one family with a `reason` label; capture counters carry
+//! an `interface` label in live mode (published per interface with [`MetricsHub::publish_iface`]);
+//! per-worker packet counts and busy time carry `worker`. Beside the counters the hub keeps
+//! the health (one reason per problem: link down, capture loss, stopping), the rule set's
+//! outcome (loaded, not loaded by kind, the list of rules not loaded) and the last reload.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 
-use super::{Counters, Kind};
+use super::{prom_name, prometheus_name, Counters, Kind, C, HELP, NAMES, PER_INTERFACE};
 
-/// Counters that are levels, not totals (exposed as gauges).
-pub(crate) const GAUGES: &[&str] = &[
-    "flow.active",
-    "decoder.max_pkt_size",
-    "decoder.checksum.auto_disabled",
-    "output.spool.size_bytes",
-    "output.spool.unread_bytes",
+/// One capture thread's counters for one interface (live capture).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfaceStats {
+    /// `capture.packets`: frames read.
+    pub packets: u64,
+    /// `capture.bytes`: bytes of frames read.
+    pub bytes: u64,
+    /// `capture.kernel_packets`: packets the kernel passed to the sockets, dropped ones included.
+    pub kernel_packets: u64,
+    /// `capture.kernel_drops`: packets the kernel dropped (ring or buffer full).
+    pub kernel_drops: u64,
+    /// `capture.kernel_queue_freezes`: times a ring was full.
+    pub kernel_freezes: u64,
+    /// `capture.errors`: socket errors.
+    pub errors: u64,
+    /// `capture.link_down`: times the link was found down.
+    pub link_down: u64,
+    /// `capture.link_up`: times the link came back.
+    pub link_up: u64,
+}
+
+impl IfaceStats {
+    /// Adds another thread's counters of the same interface.
+    pub fn add(&mut self, o: &IfaceStats) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.kernel_packets += o.kernel_packets;
+        self.kernel_drops += o.kernel_drops;
+        self.kernel_freezes += o.kernel_freezes;
+        self.errors += o.errors;
+        self.link_down += o.link_down;
+        self.link_up += o.link_up;
+    }
+
+    /// The value of a per-interface counter by its dotted name.
+    pub fn get(&self, name: &str) -> u64 {
+        match name {
+            "capture.packets" => self.packets,
+            "capture.bytes" => self.bytes,
+            "capture.kernel_packets" => self.kernel_packets,
+            "capture.kernel_drops" => self.kernel_drops,
+            "capture.kernel_queue_freezes" => self.kernel_freezes,
+            "capture.errors" => self.errors,
+            "capture.link_down" => self.link_down,
+            "capture.link_up" => self.link_up,
+            _ => 0,
+        }
+    }
+
+    /// Share of the packets the kernel saw that it dropped (0 when it saw none).
+    pub fn loss_ratio(&self) -> f64 {
+        if self.kernel_packets == 0 {
+            0.0
+        } else {
+            self.kernel_drops as f64 / self.kernel_packets as f64
+        }
+    }
+}
+
+/// The kinds of reason a rule is not loaded (labels of `picket_detect_rules_not_loaded`).
+pub const NOT_LOADED_KINDS: &[&str] = &[
+    "syntax",
+    "unknown_keyword",
+    "bad_value",
+    "undefined_variable",
+    "circular_variable",
+    "duplicate_sid",
+    "missing_sid",
+    "unsupported",
 ];
+
+/// The outcome of the last rule (re)load.
+#[derive(Clone, Debug)]
+pub struct ReloadInfo {
+    /// When it ended.
+    pub at: SystemTime,
+    /// Whether the new rules were swapped in.
+    pub ok: bool,
+    /// When the last successful load ended (the start counts as one).
+    pub last_ok: Option<SystemTime>,
+}
+
+/// What the hub knows of the rule set in use.
+#[derive(Clone, Debug, Default)]
+pub struct RulesInfo {
+    /// Rules loaded.
+    pub loaded: u64,
+    /// Rules that did not parse or compile.
+    pub failed: u64,
+    /// Rules skipped (a feature not supported yet).
+    pub skipped: u64,
+    /// Rules not loaded, by kind of reason (`syntax`, `unsupported`, ...).
+    pub not_loaded_by_kind: BTreeMap<String, u64>,
+    /// One line per rule not loaded (`file:line: sid N: reason`), for `GET /rules/failed`.
+    pub not_loaded_text: Arc<String>,
+    /// The last reload, if any.
+    pub reload: Option<ReloadInfo>,
+}
 
 #[derive(Default)]
 struct Published {
     workers: Vec<Counters>,
     others: Vec<(String, Counters)>,
-    health: Option<String>,
+    /// Interface -> publishing thread -> counters.
+    ifaces: BTreeMap<String, BTreeMap<String, IfaceStats>>,
+    /// Problem key -> reason; /healthz is unhealthy while any is set.
+    problems: BTreeMap<String, String>,
+    rules: RulesInfo,
 }
 
 /// Where threads publish their counters and scrapes read them.
 pub struct MetricsHub {
     inner: Mutex<Published>,
     started: Instant,
-    rules_loaded: AtomicU64,
-    rules_failed: AtomicU64,
-    rules_skipped: AtomicU64,
 }
 
 impl std::fmt::Debug for MetricsHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsHub").field("rules_loaded", &self.rules_loaded.load(Ordering::Relaxed)).finish()
+        f.debug_struct("MetricsHub").field("rules_loaded", &self.lock().rules.loaded).finish()
     }
+}
+
+fn unix_secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 impl MetricsHub {
     /// A hub for `workers` worker threads.
     pub fn new(workers: usize, rules_loaded: u64) -> Self {
-        let p = Published { workers: vec![Counters::new(); workers], others: Vec::new(), health: None };
-        MetricsHub {
-            inner: Mutex::new(p),
-            started: Instant::now(),
-            rules_loaded: AtomicU64::new(rules_loaded),
-            rules_failed: AtomicU64::new(0),
-            rules_skipped: AtomicU64::new(0),
-        }
+        let p = Published {
+            workers: vec![Counters::new(); workers],
+            rules: RulesInfo { loaded: rules_loaded, ..RulesInfo::default() },
+            ..Published::default()
+        };
+        MetricsHub { inner: Mutex::new(p), started: Instant::now() }
     }
 
     /// Rules that failed to load and rules skipped as unsupported (exposed as gauges).
     pub fn with_rule_errors(self, failed: u64, skipped: u64) -> Self {
-        self.set_rules(self.rules_loaded.load(Ordering::Relaxed), failed, skipped);
+        {
+            let mut g = self.lock();
+            g.rules.failed = failed;
+            g.rules.skipped = skipped;
+        }
         self
     }
 
     /// The rule gauges after a reload: loaded, failed, skipped.
     pub fn set_rules(&self, loaded: u64, failed: u64, skipped: u64) {
-        self.rules_loaded.store(loaded, Ordering::Relaxed);
-        self.rules_failed.store(failed, Ordering::Relaxed);
-        self.rules_skipped.store(skipped, Ordering::Relaxed);
+        let mut g = self.lock();
+        g.rules.loaded = loaded;
+        g.rules.failed = failed;
+        g.rules.skipped = skipped;
+    }
+
+    /// What is known of the rule set in use (counts, rules not loaded, last reload).
+    pub fn set_rules_info(&self, info: RulesInfo) {
+        let mut g = self.lock();
+        let reload = g.rules.reload.take();
+        g.rules = info;
+        if g.rules.reload.is_none() {
+            g.rules.reload = reload;
+        }
+    }
+
+    /// Records the outcome of a rule (re)load that ended now.
+    pub fn record_reload(&self, ok: bool) {
+        let mut g = self.lock();
+        let now = SystemTime::now();
+        let last_ok = if ok { Some(now) } else { g.rules.reload.as_ref().and_then(|r| r.last_ok) };
+        g.rules.reload = Some(ReloadInfo { at: now, ok, last_ok });
+    }
+
+    /// The rule set's outcome as last published.
+    pub fn rules_info(&self) -> RulesInfo {
+        self.lock().rules.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Published> {
@@ -96,14 +221,60 @@ impl MetricsHub {
         }
     }
 
-    /// Sets the health: `None` is healthy, `Some(reason)` makes /healthz answer 503.
-    pub fn set_health(&self, problem: Option<String>) {
-        self.lock().health = problem;
+    /// A thread's counters of capture interface `iface` (live capture).
+    pub fn publish_iface(&self, thread: &str, iface: &str, s: &IfaceStats) {
+        let mut g = self.lock();
+        let per = g.ifaces.entry(iface.to_string()).or_default();
+        match per.get_mut(thread) {
+            Some(slot) => *slot = *s,
+            None => {
+                per.insert(thread.to_string(), *s);
+            }
+        }
     }
 
-    /// The health reason, if unhealthy.
+    /// Every capture interface's counters, summed over the threads that publish them.
+    pub fn ifaces(&self) -> BTreeMap<String, IfaceStats> {
+        let g = self.lock();
+        g.ifaces
+            .iter()
+            .map(|(name, per)| {
+                let mut t = IfaceStats::default();
+                for s in per.values() {
+                    t.add(s);
+                }
+                (name.clone(), t)
+            })
+            .collect()
+    }
+
+    /// Sets the health: `None` is healthy, `Some(reason)` makes /healthz answer 503. Same as
+    /// [`MetricsHub::set_problem`] with the key `status`.
+    pub fn set_health(&self, problem: Option<String>) {
+        self.set_problem("status", problem);
+    }
+
+    /// Sets or clears one problem (`link`, `loss`, ...); /healthz is 503 while any is set.
+    pub fn set_problem(&self, key: &str, problem: Option<String>) {
+        let mut g = self.lock();
+        match problem {
+            Some(p) => {
+                g.problems.insert(key.to_string(), p);
+            }
+            None => {
+                g.problems.remove(key);
+            }
+        }
+    }
+
+    /// The health reasons joined with `; `, if unhealthy.
     pub fn health(&self) -> Option<String> {
-        self.lock().health.clone()
+        let g = self.lock();
+        if g.problems.is_empty() {
+            None
+        } else {
+            Some(g.problems.values().cloned().collect::<Vec<_>>().join("; "))
+        }
     }
 
     /// All published counters merged.
@@ -119,117 +290,186 @@ impl MetricsHub {
         m
     }
 
+    /// The rules not loaded, one per line (`GET /rules/failed`).
+    pub fn rules_not_loaded_text(&self) -> Arc<String> {
+        self.lock().rules.not_loaded_text.clone()
+    }
+
+    /// Seconds since the hub was made (the sensor started).
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
-        let (merged, per_worker) = {
+        let merged = self.merged();
+        let ifaces = self.ifaces();
+        let (per_worker, rules) = {
             let g = self.lock();
-            let mut m = Counters::new();
-            for c in &g.workers {
-                m.merge(c);
-            }
-            for (_, c) in &g.others {
-                m.merge(c);
-            }
-            let pw: Vec<(u64, u64)> = g
-                .workers
-                .iter()
-                .map(|c| (c.get(super::C::FlowWrkPktsToWorker), c.get(super::C::WorkerBusyNs)))
-                .collect();
-            (m, pw)
+            let pw: Vec<(u64, u64)> =
+                g.workers.iter().map(|c| (c.get(C::FlowWrkPktsToWorker), c.get(C::WorkerBusyNs))).collect();
+            (pw, g.rules.clone())
         };
         let reg = Registry::new();
-        let events = IntCounterVec::new(
-            Opts::new("picket_decoder_events_total", "decoder anomalies by reason (Suricata's decoder.event.*)"),
-            &["reason"],
-        )
-        .ok();
-        merged.each(&mut |name, kind, help, v| {
-            if name == "worker.busy_ns" {
-                return; // exposed per worker, in seconds, below
-            }
-            if let Some(reason) = name.strip_prefix("decoder.event.") {
-                if let Some(ev) = &events {
-                    ev.with_label_values(&[reason]).inc_by(v);
-                }
-                return;
-            }
-            if let Some(stem) = name.strip_suffix("_ms") {
-                // Kept in milliseconds, exposed in the base unit (seconds), as busy_ns is.
-                let base = format!("picket_{}_seconds", stem.replace('.', "_"));
-                let secs = v as f64 / 1e3;
-                if kind == Kind::Max || GAUGES.contains(&name) {
-                    if let Ok(g) = prometheus::Gauge::new(base, help) {
-                        g.set(secs);
-                        let _ = reg.register(Box::new(g));
-                    }
-                } else if let Ok(c) = prometheus::Counter::new(format!("{base}_total"), help) {
-                    c.inc_by(secs);
-                    let _ = reg.register(Box::new(c));
-                }
-                return;
-            }
-            let base = format!("picket_{}", name.replace(['.', '-'], "_"));
-            if kind == Kind::Max || GAUGES.contains(&name) {
-                if let Ok(g) = IntGauge::new(base, help) {
-                    g.set(v.min(i64::MAX as u64) as i64);
-                    let _ = reg.register(Box::new(g));
-                }
-            } else if let Ok(c) = prometheus::IntCounter::new(format!("{base}_total"), help) {
-                c.inc_by(v);
-                let _ = reg.register(Box::new(c));
-            }
-        });
-        if let Some(ev) = events {
-            let _ = reg.register(Box::new(ev));
-        }
-        if let Ok(w) =
-            IntCounterVec::new(Opts::new("picket_worker_packets_total", "packets handled per worker"), &["worker"])
-        {
-            for (i, (n, _)) in per_worker.iter().enumerate() {
-                w.with_label_values(&[&i.to_string()]).inc_by(*n);
-            }
-            let _ = reg.register(Box::new(w));
-        }
-        if let Ok(w) = prometheus::CounterVec::new(
-            Opts::new("picket_worker_busy_seconds_total", "seconds each worker spent processing packets"),
-            &["worker"],
-        ) {
-            for (i, (_, ns)) in per_worker.iter().enumerate() {
-                w.with_label_values(&[&i.to_string()]).inc_by(*ns as f64 / 1e9);
-            }
-            let _ = reg.register(Box::new(w));
-        }
-        for (n, v, h) in [
-            (
-                "picket_detect_rules_loaded",
-                self.rules_loaded.load(Ordering::Relaxed),
-                "rules loaded in the detection engine",
-            ),
-            (
-                "picket_detect_rules_failed",
-                self.rules_failed.load(Ordering::Relaxed),
-                "rules that could not be parsed or compiled",
-            ),
-            (
-                "picket_detect_rules_skipped",
-                self.rules_skipped.load(Ordering::Relaxed),
-                "rules skipped because they need a feature not supported yet",
-            ),
-        ] {
-            if let Ok(g) = IntGauge::new(n, h) {
-                g.set(v.min(i64::MAX as u64) as i64);
-                let _ = reg.register(Box::new(g));
-            }
-        }
-        if let Ok(g) = IntGauge::new("picket_uptime_seconds", "seconds since the sensor started") {
-            g.set(self.started.elapsed().as_secs() as i64);
-            let _ = reg.register(Box::new(g));
-        }
+        render_counters(&reg, &merged, !ifaces.is_empty());
+        render_ifaces(&reg, &ifaces);
+        render_workers(&reg, &per_worker);
+        render_rules(&reg, &rules);
+        gauge(&reg, "picket_uptime_seconds", "seconds since the sensor started", self.uptime_secs() as f64);
         if let Ok(g) = IntGaugeVec::new(Opts::new("picket_build_info", "build information"), &["version"]) {
             g.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
             let _ = reg.register(Box::new(g));
         }
         TextEncoder::new().encode_to_string(&reg.gather()).unwrap_or_default()
+    }
+}
+
+fn gauge(reg: &Registry, name: &str, help: &str, v: f64) {
+    if let Ok(g) = Gauge::new(name, help) {
+        g.set(v);
+        let _ = reg.register(Box::new(g));
+    }
+}
+
+/// The counter table and the extension counters: one metric per counter (decoder anomalies
+/// as one family); per-interface counters are left to [`render_ifaces`] when interfaces are
+/// published.
+fn render_counters(reg: &Registry, merged: &Counters, per_iface: bool) {
+    let events = IntCounterVec::new(
+        Opts::new("picket_decoder_events_total", "decoder anomalies by reason (Suricata's decoder.event.*)"),
+        &["reason"],
+    )
+    .ok();
+    merged.each(&mut |name, kind, help, v| {
+        if name == "worker.busy_ns" || (per_iface && PER_INTERFACE.contains(&name)) {
+            return; // per worker and per interface, below
+        }
+        if let Some(reason) = name.strip_prefix("decoder.event.") {
+            if let Some(ev) = &events {
+                ev.with_label_values(&[reason]).inc_by(v);
+            }
+            return;
+        }
+        let pname = prom_name(name, kind);
+        let gauge_kind = kind != Kind::Sum;
+        if name.ends_with("_ms") {
+            // Kept in milliseconds, exposed in the base unit (seconds).
+            let secs = v as f64 / 1e3;
+            if gauge_kind {
+                gauge(reg, &pname, help, secs);
+            } else if let Ok(c) = prometheus::Counter::new(pname, help) {
+                c.inc_by(secs);
+                let _ = reg.register(Box::new(c));
+            }
+        } else if gauge_kind {
+            if let Ok(g) = IntGauge::new(pname, help) {
+                g.set(v.min(i64::MAX as u64) as i64);
+                let _ = reg.register(Box::new(g));
+            }
+        } else if let Ok(c) = IntCounter::new(pname, help) {
+            c.inc_by(v);
+            let _ = reg.register(Box::new(c));
+        }
+    });
+    if let Some(ev) = events {
+        let _ = reg.register(Box::new(ev));
+    }
+}
+
+/// Capture counters per interface, and the loss ratio.
+fn render_ifaces(reg: &Registry, ifaces: &BTreeMap<String, IfaceStats>) {
+    if ifaces.is_empty() {
+        return;
+    }
+    for name in PER_INTERFACE {
+        let Some(i) = NAMES.iter().position(|n| n == name) else { continue };
+        let Ok(c) = IntCounterVec::new(Opts::new(prometheus_name(i), HELP[i]), &["interface"]) else { continue };
+        for (ifname, s) in ifaces {
+            c.with_label_values(&[ifname.as_str()]).inc_by(s.get(name));
+        }
+        let _ = reg.register(Box::new(c));
+    }
+    if let Ok(g) = GaugeVec::new(
+        Opts::new(
+            "picket_capture_loss_ratio",
+            "share of the packets the kernel saw on the interface that it dropped since the start (kernel_drops / kernel_packets)",
+        ),
+        &["interface"],
+    ) {
+        for (ifname, s) in ifaces {
+            g.with_label_values(&[ifname.as_str()]).set(s.loss_ratio());
+        }
+        let _ = reg.register(Box::new(g));
+    }
+}
+
+fn render_workers(reg: &Registry, per_worker: &[(u64, u64)]) {
+    if let Ok(w) =
+        IntCounterVec::new(Opts::new("picket_worker_packets_total", "packets handled per worker"), &["worker"])
+    {
+        for (i, (n, _)) in per_worker.iter().enumerate() {
+            w.with_label_values(&[&i.to_string()]).inc_by(*n);
+        }
+        let _ = reg.register(Box::new(w));
+    }
+    if let Ok(w) = prometheus::CounterVec::new(
+        Opts::new("picket_worker_busy_seconds_total", "seconds each worker spent processing packets"),
+        &["worker"],
+    ) {
+        for (i, (_, ns)) in per_worker.iter().enumerate() {
+            w.with_label_values(&[&i.to_string()]).inc_by(*ns as f64 / 1e9);
+        }
+        let _ = reg.register(Box::new(w));
+    }
+}
+
+fn render_rules(reg: &Registry, r: &RulesInfo) {
+    gauge(reg, "picket_detect_rules_loaded", "rules loaded in the detection engine", r.loaded as f64);
+    gauge(reg, "picket_detect_rules_failed", "rules that could not be parsed or compiled", r.failed as f64);
+    gauge(
+        reg,
+        "picket_detect_rules_skipped",
+        "rules skipped because they need a feature not supported yet",
+        r.skipped as f64,
+    );
+    if let Ok(g) = IntGaugeVec::new(
+        Opts::new(
+            "picket_detect_rules_not_loaded",
+            "rules of the rule set in use that were not loaded, by kind of reason (GET /rules/failed lists them)",
+        ),
+        &["kind"],
+    ) {
+        // Every kind, zeros included: a series that appears only when a rule fails would
+        // leave dashboards and alerts without a baseline.
+        for k in NOT_LOADED_KINDS {
+            g.with_label_values(&[k]).set(0);
+        }
+        for (k, n) in &r.not_loaded_by_kind {
+            g.with_label_values(&[k.as_str()]).set((*n).min(i64::MAX as u64) as i64);
+        }
+        let _ = reg.register(Box::new(g));
+    }
+    if let Some(rl) = &r.reload {
+        gauge(
+            reg,
+            "picket_detect_reload_last_timestamp_seconds",
+            "when the last rule reload ended (Unix time)",
+            unix_secs(rl.at),
+        );
+        gauge(
+            reg,
+            "picket_detect_reload_last_success",
+            "1 when the last rule reload swapped in the new rules, 0 when it failed (the running rules stayed)",
+            if rl.ok { 1.0 } else { 0.0 },
+        );
+        if let Some(t) = rl.last_ok {
+            gauge(
+                reg,
+                "picket_detect_reload_last_success_timestamp_seconds",
+                "when the rules in use were loaded (Unix time of the last successful load or reload)",
+                unix_secs(t),
+            );
+        }
     }
 }
 
@@ -244,9 +484,11 @@ mod tests {
         let mut a = Counters::new();
         a.add(C::FlowWrkPktsToWorker, 5);
         a.add(C::FlowTotal, 2);
+        a.set(C::FlowActive, 4);
         let mut b = Counters::new();
         b.add(C::FlowWrkPktsToWorker, 3);
         b.add(C::FlowTotal, 1);
+        b.set(C::FlowActive, 1);
         hub.publish_worker(0, &a);
         hub.publish_worker(1, &b);
         let mut r = Counters::new();
@@ -255,11 +497,44 @@ mod tests {
         hub.publish("reader", &r);
         let t = hub.render();
         assert!(t.contains("picket_decoder_pkts_total 8"), "{t}");
-        assert!(t.contains("picket_flow_total_total 3"), "{t}");
+        assert!(t.contains("picket_flows_total 3"), "{t}");
+        assert!(t.contains("# TYPE picket_flow_active gauge\npicket_flow_active 5"), "{t}");
         assert!(t.contains("picket_worker_packets_total{worker=\"0\"} 5"), "{t}");
         assert!(t.contains("picket_worker_packets_total{worker=\"1\"} 3"), "{t}");
         assert!(t.contains("picket_decoder_events_total{reason=\"ipv4.trunc_pkt\"} 1"), "{t}");
         assert!(t.contains("picket_detect_rules_loaded 7"), "{t}");
-        assert!(t.contains("# TYPE picket_flow_active gauge"), "{t}");
+        assert!(t.contains("# TYPE picket_tcp_active_sessions gauge"), "{t}");
+        assert!(t.contains("# TYPE picket_defrag_memuse_bytes gauge"), "{t}");
+        assert!(!t.contains("_total_total"), "{t}");
+    }
+
+    #[test]
+    fn capture_counters_carry_the_interface_and_the_loss_ratio() {
+        let hub = MetricsHub::new(1, 0);
+        let s = IfaceStats { kernel_packets: 1000, kernel_drops: 34, packets: 966, ..IfaceStats::default() };
+        hub.publish_iface("capture0", "eth1", &s);
+        hub.publish_iface("capture1", "eth1", &s);
+        let t = hub.render();
+        assert!(t.contains("picket_capture_kernel_drops_total{interface=\"eth1\"} 68"), "{t}");
+        assert!(t.contains("picket_capture_kernel_packets_total{interface=\"eth1\"} 2000"), "{t}");
+        assert!(t.contains("picket_capture_loss_ratio{interface=\"eth1\"} 0.034"), "{t}");
+        // the unlabelled totals are not rendered twice
+        assert!(!t.contains("picket_capture_kernel_drops_total 0"), "{t}");
+    }
+
+    #[test]
+    fn health_joins_problems_and_reload_outcome_is_exposed() {
+        let hub = MetricsHub::new(1, 0);
+        assert_eq!(hub.health(), None);
+        hub.set_problem("link", Some("link down: eth1".into()));
+        hub.set_problem("loss", Some("capture loss 3.4% on eth1".into()));
+        assert_eq!(hub.health().as_deref(), Some("link down: eth1; capture loss 3.4% on eth1"));
+        hub.set_problem("link", None);
+        assert_eq!(hub.health().as_deref(), Some("capture loss 3.4% on eth1"));
+        hub.record_reload(true);
+        hub.record_reload(false);
+        let t = hub.render();
+        assert!(t.contains("picket_detect_reload_last_success 0"), "{t}");
+        assert!(t.contains("picket_detect_reload_last_success_timestamp_seconds "), "{t}");
     }
 }

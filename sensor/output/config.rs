@@ -1,5 +1,6 @@
-//! The `[output]` section of the configuration: which events are written and the local alert
-//! queue (spool).
+//! The `[output]` section of the configuration: where EVE goes (`[output.eve]`: a file, syslog
+//! or a unix socket, as Suricata's `eve-log` `filetype`), which events are written, and the
+//! local alert queue (spool).
 
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +8,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputConfig {
+    /// Folder for output files given by a relative name (Suricata's `default-log-dir`). `picket
+    /// run` creates it (owned by `daemon.user`) when it does not exist.
+    pub log_dir: String,
+    /// The EVE output of `picket run` (`--eve PATH` replaces it by a regular file).
+    pub eve: EveConfig,
     /// Write `flow` events when flows end.
     pub flow_events: bool,
     /// Write the final `stats` event.
@@ -34,9 +40,121 @@ pub enum SpoolPolicy {
     Block,
 }
 
+/// Where EVE lines go, as Suricata's `filetype`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EveFiletype {
+    /// A file, opened for appending and reopened on SIGHUP (`filename`, relative to
+    /// `output.log_dir`).
+    Regular,
+    /// The local syslog daemon (`syslog_socket`), one message per event.
+    Syslog,
+    /// A unix stream socket another program listens on (`filename` is its path), one line per
+    /// event; reconnected when it goes away.
+    UnixStream,
+    /// A unix datagram socket (`filename` is its path), one datagram per event.
+    UnixDgram,
+}
+
+/// `[output.eve]`: the EVE output of `picket run`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EveConfig {
+    /// Write EVE at all (the local queue, when configured, is written either way).
+    pub enabled: bool,
+    /// `regular`, `syslog`, `unix_stream` or `unix_dgram`.
+    pub filetype: EveFiletype,
+    /// regular: the file (relative names are under `output.log_dir`); unix_stream/unix_dgram:
+    /// the socket's path.
+    pub filename: String,
+    /// syslog: the facility (`kern`, `user`, `daemon`, `local0` .. `local7`, ...).
+    pub syslog_facility: String,
+    /// syslog: the severity of every event (`emerg` .. `debug`).
+    pub syslog_level: String,
+    /// syslog: the program name in every message.
+    pub syslog_identity: String,
+    /// syslog: the socket of the local syslog daemon.
+    pub syslog_socket: String,
+}
+
+impl Default for EveConfig {
+    fn default() -> Self {
+        EveConfig {
+            enabled: true,
+            filetype: EveFiletype::Regular,
+            filename: "eve.json".into(),
+            syslog_facility: "local5".into(),
+            syslog_level: "info".into(),
+            syslog_identity: "picket".into(),
+            syslog_socket: "/dev/log".into(),
+        }
+    }
+}
+
+/// Syslog facility numbers by name (RFC 5424).
+pub const SYSLOG_FACILITIES: &[(&str, u8)] = &[
+    ("kern", 0),
+    ("user", 1),
+    ("mail", 2),
+    ("daemon", 3),
+    ("auth", 4),
+    ("syslog", 5),
+    ("lpr", 6),
+    ("news", 7),
+    ("uucp", 8),
+    ("cron", 9),
+    ("authpriv", 10),
+    ("ftp", 11),
+    ("local0", 16),
+    ("local1", 17),
+    ("local2", 18),
+    ("local3", 19),
+    ("local4", 20),
+    ("local5", 21),
+    ("local6", 22),
+    ("local7", 23),
+];
+
+/// Syslog severities by name (RFC 5424).
+pub const SYSLOG_LEVELS: &[(&str, u8)] = &[
+    ("emerg", 0),
+    ("alert", 1),
+    ("crit", 2),
+    ("err", 3),
+    ("error", 3),
+    ("warning", 4),
+    ("notice", 5),
+    ("info", 6),
+    ("debug", 7),
+];
+
+impl EveConfig {
+    /// The syslog priority (`facility * 8 + severity`), when both names are known.
+    pub fn syslog_priority(&self) -> Option<u8> {
+        let f = SYSLOG_FACILITIES.iter().find(|(n, _)| n.eq_ignore_ascii_case(&self.syslog_facility))?.1;
+        let l = SYSLOG_LEVELS.iter().find(|(n, _)| n.eq_ignore_ascii_case(&self.syslog_level))?.1;
+        Some(f * 8 + l)
+    }
+}
+
+impl OutputConfig {
+    /// Where the regular EVE file is: `output.eve.filename`, under `output.log_dir` when
+    /// relative.
+    pub fn eve_path(&self) -> std::path::PathBuf {
+        let f = std::path::Path::new(&self.eve.filename);
+        if f.is_absolute() || self.log_dir.is_empty() {
+            f.to_path_buf()
+        } else {
+            std::path::Path::new(&self.log_dir).join(f)
+        }
+    }
+}
+
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {
+            log_dir: "/var/log/picket".into(),
+            eve: EveConfig::default(),
             flow_events: true,
             stats_event: true,
             spool_dir: String::new(),
@@ -56,6 +174,23 @@ impl OutputConfig {
         }
         if self.spool_retention_bytes < self.spool_segment_bytes {
             return Err(("output.spool_retention_bytes", "must be at least output.spool_segment_bytes"));
+        }
+        if self.eve.filetype == EveFiletype::Syslog {
+            if !SYSLOG_FACILITIES.iter().any(|(n, _)| n.eq_ignore_ascii_case(&self.eve.syslog_facility)) {
+                return Err((
+                    "output.eve.syslog_facility",
+                    "unknown facility (kern, user, daemon, local0 .. local7, ...)",
+                ));
+            }
+            if !SYSLOG_LEVELS.iter().any(|(n, _)| n.eq_ignore_ascii_case(&self.eve.syslog_level)) {
+                return Err((
+                    "output.eve.syslog_level",
+                    "unknown level (emerg, alert, crit, err, warning, notice, info, debug)",
+                ));
+            }
+        }
+        if self.eve.enabled && self.eve.filename.trim().is_empty() && self.eve.filetype != EveFiletype::Syslog {
+            return Err(("output.eve.filename", "is empty (set output.eve.enabled = false to write no EVE)"));
         }
         Ok(())
     }

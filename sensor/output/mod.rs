@@ -2,42 +2,24 @@
 //!
 //! Takes: events already serialised by the workers (each worker formats its own events into a
 //! reused byte buffer, so serialisation runs in parallel), and the final stats. Promises:
-//! field names and shapes as Suricata's `eve-schema.json`; one output thread owns the sink;
-//! a write error is counted (`output.write_errors`) and reported once, never a panic.
+//! field names and shapes as Suricata's `eve-schema.json`; one output thread owns the sink
+//! ([`sink`]: a file opened for appending and reopened for log rotation, syslog, or a unix
+//! socket) and the local queue ([`spool`]); an event that cannot be written is counted
+//! (`output.write_errors`) and the error kept for the log, never a panic.
 //! Never: formats events per packet on the reader thread.
 
 mod config;
 pub mod eve;
+pub mod sink;
 pub mod spool;
-
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::Path;
 
 use crate::metrics::{Counters, C};
 
-pub use config::{OutputConfig, SpoolPolicy};
+pub use config::{EveConfig, EveFiletype, OutputConfig, SpoolPolicy};
+pub use sink::Sink;
 
-/// Where EVE lines go.
-pub enum Sink {
-    /// A file (appended to, as Suricata does).
-    File(BufWriter<File>),
-    /// Standard output.
-    Stdout(BufWriter<std::io::Stdout>),
-    /// Nowhere (no `--eve` given): events are counted, not written.
-    Null,
-}
-
-impl Sink {
-    /// Opens `-` as stdout, else the file at `path` (created, truncated).
-    pub fn open(path: &Path) -> std::io::Result<Sink> {
-        if path.as_os_str() == "-" {
-            return Ok(Sink::Stdout(BufWriter::with_capacity(1 << 16, std::io::stdout())));
-        }
-        let f = File::create(path)?;
-        Ok(Sink::File(BufWriter::with_capacity(1 << 20, f)))
-    }
-}
+/// Write errors kept for the log until it takes them.
+const MAX_PENDING_ERRORS: usize = 16;
 
 /// The output thread's writer.
 pub struct EveWriter {
@@ -48,34 +30,52 @@ pub struct EveWriter {
     pub counters: Counters,
     /// First write error met, reported by the caller.
     pub first_error: Option<String>,
+    /// Write errors not yet taken by [`EveWriter::take_errors`] (at most 16 kept; the count
+    /// is in `output.write_errors`).
+    pending_errors: Vec<String>,
 }
 
 impl EveWriter {
     /// A writer over `sink`.
     pub fn new(sink: Sink) -> Self {
-        EveWriter { sink, spool: None, counters: Counters::new(), first_error: None }
+        EveWriter { sink, spool: None, counters: Counters::new(), first_error: None, pending_errors: Vec::new() }
     }
 
-    /// Writes a buffer of complete lines holding `events` events.
+    /// What the sink writes to.
+    pub fn describe(&self) -> String {
+        self.sink.describe()
+    }
+
+    fn error(&mut self, e: String) {
+        if self.first_error.is_none() {
+            self.first_error = Some(e.clone());
+        }
+        if self.pending_errors.len() < MAX_PENDING_ERRORS {
+            self.pending_errors.push(e);
+        }
+    }
+
+    /// The write errors met since the last call (for the daemon's log).
+    pub fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.pending_errors)
+    }
+
+    /// Writes a buffer of complete lines holding `events` events. Events the sink could not
+    /// take are counted in `output.write_errors`; the writer goes on with the next buffer.
     pub fn write_lines(&mut self, buf: &[u8], events: u64) {
         if let Some(sp) = &mut self.spool {
             sp.append(buf, events, &mut self.counters);
         }
-        let r = match &mut self.sink {
-            Sink::File(w) => w.write_all(buf),
-            Sink::Stdout(w) => w.write_all(buf),
-            Sink::Null => Ok(()),
-        };
-        match r {
+        match self.sink.write_lines(buf, events) {
             Ok(()) => {
                 self.counters.add(C::OutputEvents, events);
                 self.counters.add(C::OutputBytes, buf.len() as u64);
             }
-            Err(e) => {
-                self.counters.add(C::OutputWriteErrors, events);
-                if self.first_error.is_none() {
-                    self.first_error = Some(e.to_string());
-                }
+            Err(lost) => {
+                self.counters.add(C::OutputEvents, events.saturating_sub(lost.events));
+                self.counters.add(C::OutputWriteErrors, lost.events);
+                let what = self.sink.describe();
+                self.error(format!("{what}: {} event(s) lost: {}", lost.events, lost.error));
             }
         }
     }
@@ -85,16 +85,19 @@ impl EveWriter {
         if let Some(sp) = &mut self.spool {
             sp.sync(&mut self.counters);
         }
-        let r = match &mut self.sink {
-            Sink::File(w) => w.flush(),
-            Sink::Stdout(w) => w.flush(),
-            Sink::Null => Ok(()),
-        };
-        if let Err(e) = r {
+        if let Err(e) = self.sink.flush() {
             self.counters.inc(C::OutputWriteErrors);
-            if self.first_error.is_none() {
-                self.first_error = Some(e.to_string());
-            }
+            let what = self.sink.describe();
+            self.error(format!("{what}: {e}"));
         }
+    }
+
+    /// Log rotation: flushes, then opens the EVE file again by its name (or reconnects a
+    /// socket). Events written before went to the old file, events after go to the new one.
+    pub fn reopen(&mut self) -> Result<(), String> {
+        self.flush();
+        self.sink.reopen().map_err(|e| format!("{}: cannot reopen: {e}", self.sink.describe()))?;
+        self.counters.inc(C::OutputReopens);
+        Ok(())
     }
 }

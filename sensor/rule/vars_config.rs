@@ -53,3 +53,53 @@ impl Default for VarsConfig {
         }
     }
 }
+
+impl VarsConfig {
+    /// Every variable that does not resolve, as Suricata checks its `vars` at start-up: (dotted
+    /// key, reason). A variable that fails only because another one does (`EXTERNAL_NET =
+    /// "!$HOME_NET"` with a bad HOME_NET) is not repeated: the root cause is named once.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut vars = super::vars::Vars::new(self);
+        let mut failing: Vec<(&str, &str, &str, String)> = Vec::new();
+        for (name, value) in &self.address {
+            if let Err(e) = vars.addresses(&format!("${name}")) {
+                failing.push(("address", name, value, e.to_string()));
+            }
+        }
+        for (name, value) in &self.port {
+            if let Err(e) = vars.ports(&format!("${name}")) {
+                failing.push(("port", name, value, e.to_string()));
+            }
+        }
+        let refers_to_failing = |value: &str| {
+            failing.iter().any(|(_, other, _, _)| {
+                value.match_indices(&format!("${other}")).any(|(i, m)| {
+                    // `$HOME_NET` but not `$HOME_NET_2`
+                    !value.get(i + m.len()..).unwrap_or("").starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
+            })
+        };
+        failing
+            .iter()
+            .filter(|(_, _, value, _)| !refers_to_failing(value))
+            .map(|(group, name, value, why)| (format!("vars.{group}.{name}"), format!("`{value}`: {why}")))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_variable_is_named_once_with_its_value() {
+        let mut v = VarsConfig::default();
+        v.address.insert("HOME_NET".into(), "notanip".into());
+        v.port.insert("HTTP_PORTS".into(), "[80,eighty]".into());
+        let p = v.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].0 == "vars.address.HOME_NET" && p[0].1.starts_with("`notanip`: "), "{p:?}");
+        assert!(p[1].0 == "vars.port.HTTP_PORTS" && p[1].1.contains("eighty"), "{p:?}");
+        assert!(VarsConfig::default().problems().is_empty());
+    }
+}

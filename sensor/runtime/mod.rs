@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod bench;
+pub mod check;
 pub(crate) mod dispatch;
 pub mod ingest;
 mod inspect;

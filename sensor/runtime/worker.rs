@@ -388,6 +388,16 @@ impl Worker {
         f.ext.app.free_txs();
     }
 
+    /// Sets the level counters (flows and TCP sessions in the tables, the reassembly memory
+    /// peak) and the app-layer counters to their values now, so that what a live run publishes
+    /// between batches is true (they are otherwise settled by [`Worker::finish`]).
+    pub fn sample_levels(&mut self) {
+        self.counters.set(C::FlowActive, self.flows.len() as u64);
+        self.counters.set(C::TcpActiveSessions, self.stream.sessions as u64);
+        self.counters.set(C::TcpReassemblyMemuse, self.stream.mem.peak as u64);
+        self.sync_app_counters();
+    }
+
     /// Ends every flow (end of input).
     pub fn finish(&mut self) {
         let (flows, c, mut ctx) = self.parts();

@@ -138,6 +138,8 @@ struct IfRing {
     iface: Interface,
     iface_pos: u16,
     next: usize,
+    stats: KernelStats,
+    errors: u64,
 }
 
 /// One worker's capture: a ring on each interface.
@@ -205,7 +207,14 @@ pub fn open(ifaces: &[Interface], workers: usize, o: &RingOptions) -> Result<Vec
                 })?;
             }
             src.fds.push(ring.fd());
-            src.rings.push(IfRing { ring, iface: iface.clone(), iface_pos: pos as u16, next: 0 });
+            src.rings.push(IfRing {
+                ring,
+                iface: iface.clone(),
+                iface_pos: pos as u16,
+                next: 0,
+                stats: KernelStats::default(),
+                errors: 0,
+            });
         }
     }
     Ok(sources)
@@ -214,14 +223,22 @@ pub fn open(ifaces: &[Interface], workers: usize, o: &RingOptions) -> Result<Vec
 impl AfPacketSource {
     /// Reads the kernel counters (which the kernel resets on read) and adds them to the totals.
     pub fn kernel_stats(&mut self) -> KernelStats {
-        for r in &self.rings {
+        for r in &mut self.rings {
             if let Ok((p, d, f)) = sys::packet_stats(r.ring.fd()) {
-                self.stats.packets += p as u64;
-                self.stats.drops += d as u64;
-                self.stats.freeze_q += f as u64;
+                for st in [&mut self.stats, &mut r.stats] {
+                    st.packets += p as u64;
+                    st.drops += d as u64;
+                    st.freeze_q += f as u64;
+                }
             }
         }
         self.stats
+    }
+
+    /// Per interface (its position in the list given to [`open`]): the kernel counters as of
+    /// the last [`AfPacketSource::kernel_stats`], and the socket errors met.
+    pub fn iface_stats(&self) -> impl Iterator<Item = (u16, KernelStats, u64)> + '_ {
+        self.rings.iter().map(|r| (r.iface_pos, r.stats, r.errors))
     }
 
     /// Interfaces of this source.
@@ -345,6 +362,8 @@ impl PacketSource for AfPacketSource {
                 // In bounds: poll_in leaves revents empty or one entry per fd, and fds and rings are pushed together.
                 if let Some(e) = sys::take_socket_error(self.fds[i]) {
                     self.socket_errors += 1;
+                    // In bounds: as above.
+                    self.rings[i].errors += 1;
                     let name = self.rings[i].iface.name.clone();
                     self.warnings.push(CaptureWarning { source: name, offset: None, reason: e.to_string() });
                 } else {

@@ -1,30 +1,56 @@
-//! The daemon's log: one timestamped line per message, to standard error or a file, with
-//! repeated warnings rate-limited.
+//! The daemon's log: one timestamped line per message, to standard error or a file (appended
+//! to, reopened on SIGHUP for log rotation), with repeated messages rate-limited.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::capture::Timestamp;
 use crate::output::eve;
 
+/// How often a rate-limited message of one kind is written at most.
+const LIMIT_EVERY: Duration = Duration::from_secs(10);
+
 /// The daemon's log: one line per message, to standard error or a file, with a timestamp;
-/// repeated warnings of the same kind are limited to one per 10 s with a suppressed count.
+/// repeated messages of the same kind are limited to one per 10 s with a suppressed count.
 pub struct Log {
+    path: Option<PathBuf>,
     file: Mutex<Option<std::fs::File>>,
     limited: Mutex<HashMap<&'static str, (Instant, u64)>>,
+}
+
+fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o640).open(path)
 }
 
 impl Log {
     /// Logs to `path` (appended) or, when empty, to standard error.
     pub fn open(path: &str) -> std::io::Result<Log> {
-        let file = if path.is_empty() {
-            None
+        let (path, file) = if path.is_empty() {
+            (None, None)
         } else {
-            Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?)
+            let p = PathBuf::from(path);
+            let f = open_append(&p)?;
+            (Some(p), Some(f))
         };
-        Ok(Log { file: Mutex::new(file), limited: Mutex::new(HashMap::new()) })
+        Ok(Log { path, file: Mutex::new(file), limited: Mutex::new(HashMap::new()) })
+    }
+
+    /// The log file, when the log is not standard error.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    /// Opens the log file again by its name (after logrotate moved it). Standard error: nothing.
+    pub fn reopen(&self) -> std::io::Result<()> {
+        if let Some(p) = &self.path {
+            let f = open_append(p)?;
+            *self.file.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+        }
+        Ok(())
     }
 
     /// Writes one line at `level` (`info`, `warning`, `error`).
@@ -60,9 +86,18 @@ impl Log {
 
     /// A warning of kind `key` at most once per 10 s; the next one says how many were held back.
     pub fn warn_limited(&self, key: &'static str, msg: &str) {
+        self.limited_at("warning", key, msg)
+    }
+
+    /// An error of kind `key` at most once per 10 s; the next one says how many were held back.
+    pub fn error_limited(&self, key: &'static str, msg: &str) {
+        self.limited_at("error", key, msg)
+    }
+
+    fn limited_at(&self, level: &str, key: &'static str, msg: &str) {
         let mut g = self.limited.lock().unwrap_or_else(|p| p.into_inner());
         let e = g.entry(key).or_insert((Instant::now() - Duration::from_secs(3600), 0));
-        if e.0.elapsed() < Duration::from_secs(10) {
+        if e.0.elapsed() < LIMIT_EVERY {
             e.1 += 1;
             return;
         }
@@ -70,9 +105,9 @@ impl Log {
         e.0 = Instant::now();
         drop(g);
         if suppressed > 0 {
-            self.warn(&format!("{msg} ({suppressed} similar warnings suppressed)"));
+            self.log(level, &format!("{msg} ({suppressed} similar messages suppressed)"));
         } else {
-            self.warn(msg);
+            self.log(level, msg);
         }
     }
 }

@@ -4,7 +4,8 @@
 //!  afpacket:  kernel fanout ─> ring w0 ─> [capture+decode+Worker 0] ─┐
 //!                          └─> ring w1 ─> [capture+decode+Worker 1] ─┤ try_send  ┌─> EVE file
 //!  pnet:      socket ─> reader thread (flow shard) ══> Workers (decode) ┴──────> output ─> spool
-//!  main thread: signals (TERM/INT drain, HUP reload), health checks, periodic stats
+//!  main thread: signals (TERM/INT drain, HUP reopen files, USR2 reload), control socket,
+//!               health checks (links, loss, silent workers), watchdog, periodic stats
 //! ```
 //! With AF_PACKET the kernel shards flows over one socket per worker, so each worker thread
 //! reads its own ring, decodes and inspects: no reader thread, no hand-off. With pnet one
@@ -21,12 +22,22 @@
 //! already holds, end every flow and write every event before exiting; a second SIGINT exits
 //! at once.
 //!
+//! Start-up order: folders created and given to `daemon.user` (so the cache, spool, logs and
+//! pidfile stay writable after the drop), rules loaded (every rule not loaded is logged),
+//! capture sockets opened, pidfile written, control socket bound, privileges dropped, folders
+//! checked writable, outputs opened as the run user, threads started, then `READY=1` to
+//! systemd.
+//!
 //! Files: `threads.rs` (opening the capture, the capture/worker/output threads), `supervise.rs`
-//! (the main thread's loop: signals, link state, silent workers, periodic stats), `reload.rs`
-//! (the engine slot and rule reloads), `daemon.rs` (pidfile, user and group), `log.rs`.
+//! (the main thread's loop: signals, commands, link state, loss alarm, silent workers,
+//! watchdog, periodic stats), `reload.rs` (the engine slot, rule loads and reloads, the report
+//! of rules not loaded), `control.rs` (the control socket), `notify.rs` (systemd's
+//! notifications), `daemon.rs` (folders, pidfile, user and group), `log.rs`.
 
+mod control;
 mod daemon;
 mod log;
+mod notify;
 mod reload;
 mod supervise;
 mod threads;
@@ -37,18 +48,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::bounded;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use signal_hook::iterator::Signals;
 
+pub use control::{request as control_request, COMMANDS as CONTROL_COMMANDS};
 pub use daemon::{resolve_ids, rss_bytes};
 pub use log::{wall_now, Log};
+pub use notify::Notifier;
 pub use reload::EngineSlot;
 
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
-use crate::output::{eve, EveWriter, Sink};
+use crate::output::{EveWriter, Sink};
 use threads::{OutMsg, Shared, Threads};
 
 /// What `picket run` needs.
@@ -58,9 +71,9 @@ pub struct LiveOptions {
     pub config: Config,
     /// Interfaces (config and `--interface`).
     pub interfaces: Vec<String>,
-    /// Rule paths, loaded at start and on every SIGHUP.
+    /// Rule paths, loaded at start and on every reload.
     pub rules: Vec<PathBuf>,
-    /// Plain EVE file, besides the spool when configured.
+    /// EVE file that replaces `[output.eve]` (`--eve`).
     pub eve: Option<PathBuf>,
 }
 
@@ -73,31 +86,63 @@ pub struct LiveSummary {
     pub output_error: Option<String>,
 }
 
-/// Runs the daemon until SIGTERM/SIGINT.
+/// The user and group the run drops to, when `daemon.user` is set.
+fn run_owner(cfg: &Config) -> anyhow::Result<Option<(u32, u32)>> {
+    if cfg.daemon.user.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(resolve_ids(&cfg.daemon.user, &cfg.daemon.group).map_err(anyhow::Error::msg)?))
+}
+
+/// Runs the daemon until SIGTERM/SIGINT or `picket ctl shutdown`.
 pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     let cfg = &opts.config;
     if opts.interfaces.is_empty() {
         anyhow::bail!("no interface: give --interface IF or set capture.interfaces");
     }
     let nworkers = cfg.worker_count().clamp(1, 1024);
+    let notify = Notifier::from_env();
+
+    // 1. Folders (as root: created and given to the run user), then the rules.
+    let owner = run_owner(cfg)?;
+    let folders = daemon::run_folders(cfg, opts.eve.as_deref());
+    for line in daemon::prepare_folders(&folders, owner).map_err(anyhow::Error::msg)? {
+        log.info(&line);
+    }
+    if let (Some((uid, gid)), Some(p)) = (owner, log.path()) {
+        std::os::unix::fs::chown(p, Some(uid), Some(gid))
+            .map_err(|e| anyhow::anyhow!("daemon.log_file {}: cannot give it to uid {uid}: {e}", p.display()))?;
+    }
     let engine = load_at_start(&opts, &log)?;
 
-    // 1. Capture sockets, while privileged.
+    // 2. Capture sockets, pidfile and control socket, while privileged.
     let capture = threads::open_capture(&opts.interfaces, cfg, nworkers)?;
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR2])?;
     let _pidfile = if cfg.daemon.pidfile.is_empty() {
         None
     } else {
-        Some(daemon::Pidfile::create(Path::new(&cfg.daemon.pidfile))?)
+        let (p, note) = daemon::Pidfile::create(Path::new(&cfg.daemon.pidfile))?;
+        if let Some(n) = note {
+            log.warn(&n);
+        }
+        Some(p)
     };
+    let control_sock = bind_control(cfg, owner, &log);
 
-    // 2. Privileges: no thread runs yet, so the capability change covers the whole process.
+    // 3. Privileges: no thread runs yet, so the capability change covers the whole process.
     daemon::drop_privileges(cfg, &log)?;
+    let who = if cfg.daemon.user.is_empty() { "this user".to_string() } else { cfg.daemon.user.clone() };
+    for w in daemon::check_writable(&folders, &who).map_err(anyhow::Error::msg)? {
+        log.warn(&w);
+    }
 
-    // 3. Output (opened as the run user), metrics, threads.
-    let writer = open_output(&opts)?;
-    let (rl, rf, rs) = engine.as_ref().map(|e| (e.stats.loaded, e.stats.failed, e.stats.skipped)).unwrap_or((0, 0, 0));
-    let hub = Arc::new(MetricsHub::new(nworkers, rl as u64).with_rule_errors(rf as u64, rs as u64));
+    // 4. Output (opened as the run user), metrics, threads.
+    let writer = open_output(&opts, &log)?;
+    let hub = Arc::new(MetricsHub::new(nworkers, 0));
+    hub.set_rules_info(reload::rules_info(engine.as_deref()));
+    if engine.is_some() {
+        hub.record_reload(true);
+    }
     let _server = if cfg.metrics.listen.is_empty() {
         None
     } else {
@@ -106,20 +151,28 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
         log.info(&format!("metrics on http://{}/metrics", s.addr));
         Some(s)
     };
-    let (out_tx, out_rx) = bounded::<OutMsg>(1024);
-    let out_hub = hub.clone();
-    let output = std::thread::Builder::new()
-        .name("picket-output".into())
-        .spawn(move || threads::output_thread(writer, out_rx, out_hub))?;
     let sh = Arc::new(Shared {
         stop: AtomicBool::new(false),
         slot: EngineSlot::new(engine),
         hub: hub.clone(),
         pkts: (0..nworkers).map(|_| AtomicU64::new(0)).collect(),
         acks: (0..nworkers).map(|_| AtomicU64::new(1)).collect(),
+        beats: (0..=nworkers).map(|_| AtomicU64::new(0)).collect(),
+        epoch: Instant::now(),
+        ifaces: opts.interfaces.clone(),
         log: log.clone(),
     });
+    let (out_tx, out_rx) = bounded::<OutMsg>(1024);
+    let sh_out = sh.clone();
+    let output = std::thread::Builder::new()
+        .name("picket-output".into())
+        .spawn(move || threads::output_thread(writer, out_rx, sh_out))?;
     let threads = threads::start(capture, cfg, nworkers, &sh, &out_tx)?;
+    let (req_tx, req_rx) = bounded::<control::Request>(16);
+    let _control = match control_sock {
+        Some(sock) => Some(control::serve(sock, sh.clone(), req_tx)?),
+        None => None,
+    };
     log.info(&format!(
         "capturing on {} with {}, {nworkers} worker(s){}",
         opts.interfaces.join(", "),
@@ -131,23 +184,24 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
         }
     ));
 
-    // 4. The main thread: signals, health, reloads, periodic stats.
+    // 5. The main thread: signals, commands, health, reloads, watchdog, periodic stats.
     let start = Instant::now();
-    let mut sup = supervise::Supervisor::new(&opts, &sh, &out_tx, start);
-    sup.run(&mut signals);
+    let mut sup = supervise::Supervisor::new(&opts, &sh, &out_tx, &notify, start);
+    notify.notify(&format!("READY=1\nMAINPID={}\nSTATUS={}", std::process::id(), sup.status()));
+    let why = sup.run(&mut signals, &req_rx);
     let ctl = sup.ctl;
 
-    // 5. Drain and flush. A second SIGINT/SIGTERM exits at once.
+    // 6. Drain and flush. A second SIGINT/SIGTERM exits at once.
+    notify.notify("STOPPING=1\nSTATUS=draining the capture and writing every event");
     sh.stop.store(true, Ordering::Relaxed);
-    hub.set_health(Some("stopping".into()));
+    hub.set_problem("stopping", Some(format!("stopping ({why:?})")));
     exit_on_second_signal(signals, log.clone());
     let mut total = join_threads(threads, ctl)?;
     if cfg.output.stats_event {
-        let mut line = Vec::with_capacity(8192);
         let mut st = total.clone();
         st.set(C::FlowActive, 0);
-        eve::stats_event(&mut line, wall_now(), start.elapsed().as_secs(), &st.to_stats_json());
-        let _ = out_tx.send((line, 1));
+        st.set(C::TcpActiveSessions, 0);
+        let _ = out_tx.send(OutMsg::Lines(supervise::stats_line(&sh, &st, start), 1));
     }
     drop(out_tx);
     let writer = match output.join() {
@@ -159,37 +213,79 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     Ok(LiveSummary { counters: total, output_error: writer.first_error })
 }
 
-/// Loads the rules at start (an error when none could be loaded) and logs the outcome.
+/// Loads the rules at start (an error when none could be loaded) and logs the outcome; a run
+/// without rules is allowed, and said loudly.
 fn load_at_start(opts: &LiveOptions, log: &Log) -> anyhow::Result<Option<Arc<DetectEngine>>> {
     let t_load = Instant::now();
-    let engine = reload::load_rules(&opts.rules, &opts.config)?.map(Arc::new);
-    if let Some(e) = &engine {
-        log.info(&format!(
+    let engine = reload::load_rules(&opts.rules, &opts.config, log)?.map(Arc::new);
+    match &engine {
+        Some(e) => log.info(&format!(
             "rules: {} loaded, {} failed, {} skipped (unsupported) in {:.2} s",
             e.stats.loaded,
             e.stats.failed,
             e.stats.skipped,
             t_load.elapsed().as_secs_f64()
-        ));
+        )),
+        None => log.error(
+            "NO RULES: neither daemon.rules nor --rules names a rule file: the sensor records flows and protocols but raises no alert",
+        ),
     }
     Ok(engine)
 }
 
-/// The EVE writer: the `--eve` file and the local queue, opened as the run user.
-fn open_output(opts: &LiveOptions) -> anyhow::Result<EveWriter> {
+/// Binds the control socket (while privileged, owned by the run user and the control group);
+/// a failure is logged and the run goes on without it.
+fn bind_control(cfg: &Config, owner: Option<(u32, u32)>, log: &Log) -> Option<control::ControlSocket> {
+    if cfg.daemon.control_socket.is_empty() {
+        return None;
+    }
+    let group = match (cfg.daemon.control_group.as_str(), owner) {
+        ("", o) => o,
+        (g, o) => {
+            let gid = resolve_ids(if cfg.daemon.user.is_empty() { "0" } else { &cfg.daemon.user }, g).ok().map(|x| x.1);
+            match (o, gid) {
+                (Some((uid, _)), Some(gid)) => Some((uid, gid)),
+                (None, Some(gid)) => Some((crate::sys::geteuid(), gid)),
+                _ => o,
+            }
+        }
+    };
+    match control::bind(Path::new(&cfg.daemon.control_socket), group) {
+        Ok(s) => {
+            log.info(&format!("control socket on {} (picket ctl)", cfg.daemon.control_socket));
+            Some(s)
+        }
+        Err(e) => {
+            log.warn(&format!("{e}: running without a control socket"));
+            None
+        }
+    }
+}
+
+/// The EVE writer: `--eve` or `[output.eve]`, and the local queue, opened as the run user.
+fn open_output(opts: &LiveOptions, log: &Log) -> anyhow::Result<EveWriter> {
     let cfg = &opts.config;
     let sink = match &opts.eve {
-        Some(p) => Sink::open(p).map_err(|e| anyhow::anyhow!("{}: cannot open for writing: {e}", p.display()))?,
-        None => Sink::Null,
+        Some(p) => Sink::open(p).map_err(|e| anyhow::anyhow!("--eve {}: cannot open for writing: {e}", p.display()))?,
+        None => Sink::from_config(&cfg.output)
+            .map_err(|e| anyhow::anyhow!("output.eve ({}): cannot open: {e}", cfg.output.eve_path().display()))?,
     };
     let mut writer = EveWriter::new(sink);
     if !cfg.output.spool_dir.is_empty() {
         let mut sc = Counters::new();
-        writer.spool = Some(
-            crate::output::spool::Spool::open(&cfg.output, &mut sc)
-                .map_err(|e| anyhow::anyhow!("{}: cannot open the alert queue: {e}", cfg.output.spool_dir))?,
-        );
+        writer.spool = Some(crate::output::spool::Spool::open(&cfg.output, &mut sc).map_err(|e| {
+            anyhow::anyhow!("output.spool_dir {}: cannot open the alert queue: {e}", cfg.output.spool_dir)
+        })?);
         writer.counters.merge(&sc);
+    }
+    match (writer.describe().as_str(), &writer.spool) {
+        ("nowhere", None) => log.error(
+            "NO OUTPUT: output.eve is disabled and no output.spool_dir is set: events are counted but written nowhere",
+        ),
+        (what, spool) => log.info(&format!(
+            "EVE to {what}{}",
+            if spool.is_some() { format!(" and the queue in {}", cfg.output.spool_dir) } else { String::new() }
+        )),
     }
     Ok(writer)
 }
@@ -226,7 +322,7 @@ fn join_threads(threads: Threads, ctl: Counters) -> anyhow::Result<Counters> {
 
 fn log_exit_summary(log: &Log, total: &Counters, start: Instant) {
     log.info(&format!(
-        "stopped after {:.1} s: {} packets ({} seen by the kernel, {} dropped by it), {} dropped on full worker queues, {} alerts, {} events written, {} events dropped (output queue full)",
+        "stopped after {:.1} s: {} packets ({} seen by the kernel, {} dropped by it), {} dropped on full worker queues, {} alerts, {} events written, {} events lost (output queue full), {} events lost (write errors)",
         start.elapsed().as_secs_f64(),
         total.get(C::CapturePackets),
         total.get(C::CaptureKernelPackets),
@@ -235,5 +331,6 @@ fn log_exit_summary(log: &Log, total: &Counters, start: Instant) {
         total.get(C::DetectAlert),
         total.get(C::OutputEvents),
         total.get(C::OutputQueueDrops),
+        total.get(C::OutputWriteErrors),
     ));
 }

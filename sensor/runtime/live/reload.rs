@@ -1,5 +1,6 @@
-//! Rule reloads: the engine slot workers read at batch boundaries, and the reload that builds a
-//! new engine on the main thread and publishes it (SIGHUP).
+//! Rule loads and reloads: the engine slot workers read at batch boundaries, the reload that
+//! builds a new engine on the main thread and publishes it (SIGUSR2, `picket ctl reload-rules`),
+//! and the report of the rules not loaded (log, metrics, control socket).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,7 +12,9 @@ use super::threads::Shared;
 use super::{LiveOptions, Log};
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
+use crate::metrics::prom::RulesInfo;
 use crate::metrics::{Counters, C};
+use crate::rule::ErrorKind;
 
 /// The current detection engine and its generation; workers compare the generation at batch
 /// boundaries (one relaxed load) and take the engine under the lock only when it changed.
@@ -37,7 +40,45 @@ impl EngineSlot {
     }
 }
 
-pub(super) fn load_rules(paths: &[PathBuf], cfg: &Config) -> anyhow::Result<Option<DetectEngine>> {
+/// A short, bounded name for the kind of reason a rule was not loaded (metric label).
+pub(super) fn kind_label(k: &ErrorKind) -> &'static str {
+    match k {
+        ErrorKind::Syntax => "syntax",
+        ErrorKind::UnknownKeyword(_) => "unknown_keyword",
+        ErrorKind::BadValue(_) => "bad_value",
+        ErrorKind::UndefinedVariable(_) => "undefined_variable",
+        ErrorKind::CircularVariable(_) => "circular_variable",
+        ErrorKind::DuplicateSid => "duplicate_sid",
+        ErrorKind::MissingSid => "missing_sid",
+        ErrorKind::Unsupported(_) => "unsupported",
+    }
+}
+
+/// What the metrics hub shows of an engine: counts, rules not loaded by kind and as text.
+pub(super) fn rules_info(e: Option<&DetectEngine>) -> RulesInfo {
+    let Some(e) = e else { return RulesInfo::default() };
+    let mut by_kind = std::collections::BTreeMap::new();
+    let mut text = String::new();
+    for r in &e.errors {
+        *by_kind.entry(kind_label(&r.kind).to_string()).or_insert(0u64) += 1;
+        text.push_str(&r.to_string());
+        text.push('\n');
+    }
+    let unsupported = e.errors.iter().filter(|r| matches!(r.kind, ErrorKind::Unsupported(_))).count() as u64;
+    RulesInfo {
+        loaded: e.stats.loaded as u64,
+        failed: e.errors.len() as u64 - unsupported,
+        skipped: unsupported,
+        not_loaded_by_kind: by_kind,
+        not_loaded_text: Arc::new(text),
+        reload: None,
+    }
+}
+
+/// Loads the rules at `paths`: `None` when no path is configured; an error when a path is
+/// missing or not one rule could be loaded. Warnings of the load (threshold.config, cache) go
+/// to the log.
+pub(super) fn load_rules(paths: &[PathBuf], cfg: &Config, log: &Log) -> anyhow::Result<Option<DetectEngine>> {
     if paths.is_empty() {
         return Ok(None);
     }
@@ -46,21 +87,76 @@ pub(super) fn load_rules(paths: &[PathBuf], cfg: &Config) -> anyhow::Result<Opti
             anyhow::bail!("{}: rules path does not exist", p.display());
         }
     }
-    let (engine, _report) = crate::detect::load_engine(paths, &cfg.detect, &cfg.vars);
+    let (engine, report) = crate::detect::load_engine(paths, &cfg.detect, &cfg.vars);
+    for w in &report.cache.warnings {
+        log.warn(w);
+    }
+    report_not_loaded(&engine, cfg.daemon.rule_errors_logged, log);
     if engine.stats.loaded == 0 && !engine.errors.is_empty() {
         anyhow::bail!("no rule could be loaded ({} not usable; see `picket rules check`)", engine.errors.len());
     }
     Ok(Some(engine))
 }
 
-/// SIGHUP: builds a new engine from the same paths and publishes it; the running one stays if
-/// the new one cannot be built. Reports the time and the peak memory of the reload.
-pub(super) fn reload(opts: &LiveOptions, cfg: &Config, sh: &Shared, ctl: &mut Counters, log: &Log) {
-    if opts.rules.is_empty() {
-        log.warn("SIGHUP: no rules configured, nothing to reload");
+/// Logs every rule the engine did not load: a summary by reason, then the first `cap` rules
+/// one per line (file:line, sid, reason); `picket ctl ruleset-failed-rules` has them all.
+pub(super) fn report_not_loaded(e: &DetectEngine, cap: usize, log: &Log) {
+    if e.errors.is_empty() {
         return;
     }
-    log.info("SIGHUP: reloading rules");
+    let mut by: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for r in &e.errors {
+        *by.entry(r.kind.label()).or_default() += 1;
+    }
+    let mut v: Vec<(String, usize)> = by.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let summary: Vec<String> = v.iter().map(|(l, n)| format!("{n} {l}")).collect();
+    let unsupported = e.errors.iter().filter(|r| matches!(r.kind, ErrorKind::Unsupported(_))).count();
+    log.warn(&format!(
+        "{} rule(s) not loaded ({} broken, {unsupported} unsupported): {}",
+        e.errors.len(),
+        e.errors.len() - unsupported,
+        summary.join(", ")
+    ));
+    for r in e.errors.iter().take(cap) {
+        log.warn(&format!("rule not loaded: {r}"));
+    }
+    if e.errors.len() > cap {
+        log.warn(&format!(
+            "... and {} more rule(s) not loaded: `picket ctl ruleset-failed-rules` lists them all",
+            e.errors.len() - cap
+        ));
+    }
+}
+
+/// Why the rules are reloaded, for the log.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Trigger {
+    /// SIGUSR2.
+    Signal,
+    /// `picket ctl reload-rules`.
+    Control,
+}
+
+/// Builds a new engine from the same paths and publishes it; the running one stays if the new
+/// one cannot be built. Logs the rules not loaded, the time and the peak memory of the reload,
+/// and returns a summary (for the control socket).
+pub(super) fn reload(
+    opts: &LiveOptions,
+    sh: &Shared,
+    ctl: &mut Counters,
+    why: Trigger,
+) -> Result<serde_json::Value, String> {
+    let (cfg, log) = (&opts.config, &*sh.log);
+    let from = match why {
+        Trigger::Signal => "SIGUSR2",
+        Trigger::Control => "control socket",
+    };
+    if opts.rules.is_empty() {
+        log.warn(&format!("{from}: no rules configured (daemon.rules or --rules), nothing to reload"));
+        return Err("no rules configured (daemon.rules or --rules)".into());
+    }
+    log.info(&format!("{from}: reloading rules"));
     let t0 = Instant::now();
     let rss_before = rss_bytes();
     // Sample the RSS while the engine builds: VmHWM cannot be reset once privileges are dropped.
@@ -76,22 +172,24 @@ pub(super) fn reload(opts: &LiveOptions, cfg: &Config, sh: &Shared, ctl: &mut Co
         })
     };
     let old = sh.slot.current().1.as_ref().map(Arc::downgrade);
-    let r = load_rules(&opts.rules, cfg);
+    let r = load_rules(&opts.rules, cfg, log);
     done.store(true, Ordering::Relaxed);
     let _ = sampler.join();
     let build_ms = t0.elapsed().as_millis() as u64;
     let engine = match r {
         Ok(Some(e)) => e,
-        Ok(None) => return,
+        Ok(None) => return Err("no rules configured".into()),
         Err(e) => {
             ctl.inc(C::DetectReloadFailures);
+            sh.hub.record_reload(false);
             log.error(&format!("rule reload failed, the running rules stay: {e:#}"));
-            return;
+            return Err(format!("reload failed, the running rules stay: {e:#}"));
         }
     };
     let (l, f, s) = (engine.stats.loaded, engine.stats.failed, engine.stats.skipped);
+    sh.hub.set_rules_info(rules_info(Some(&engine)));
     let gen = sh.slot.swap(Arc::new(engine));
-    sh.hub.set_rules(l as u64, f as u64, s as u64);
+    sh.hub.record_reload(true);
     // Wait (bounded) for every worker to switch, then check the old engine was freed.
     let t1 = Instant::now();
     while t1.elapsed() < Duration::from_secs(5) && sh.acks.iter().any(|a| a.load(Ordering::Acquire) < gen) {
@@ -99,7 +197,6 @@ pub(super) fn reload(opts: &LiveOptions, cfg: &Config, sh: &Shared, ctl: &mut Co
     }
     let switched_ms = t1.elapsed().as_millis() as u64;
     let freed = old.map(|w| w.strong_count() == 0).unwrap_or(true);
-    #[cfg(target_os = "linux")]
     if freed {
         crate::sys::release_free_memory();
     }
@@ -115,6 +212,13 @@ pub(super) fn reload(opts: &LiveOptions, cfg: &Config, sh: &Shared, ctl: &mut Co
         rss_bytes() as f64 / 1e6,
         if freed { "freed" } else { "still referenced" }
     ));
+    Ok(serde_json::json!({
+        "rules_loaded": l,
+        "rules_failed": f,
+        "rules_skipped": s,
+        "build_ms": build_ms,
+        "switched_ms": switched_ms,
+    }))
 }
 
 #[cfg(test)]

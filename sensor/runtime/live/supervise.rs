@@ -1,83 +1,199 @@
-//! The main thread of a live run once capture is going: signals (SIGHUP reloads the rules,
-//! SIGTERM/SIGINT stop), link state of every interface, workers that stay silent while the
-//! others work, and the periodic EVE `stats` event.
+//! The main thread of a live run once capture is going: signals (SIGHUP reopens the EVE and
+//! log files, SIGUSR2 reloads the rules, SIGTERM/SIGINT stop), the commands of the control
+//! socket, the link state of every interface, capture loss against `daemon.loss_alarm_percent`
+//! (the log and `/healthz`, once per episode), workers that stay silent while the others work,
+//! systemd's watchdog, and the periodic EVE `stats` event.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
-use signal_hook::consts::{SIGHUP, SIGINT};
+use crossbeam_channel::{bounded, Receiver, Sender};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use signal_hook::iterator::Signals;
 
+use super::control::{Answer, Request};
 use super::log::wall_now;
-use super::reload::reload;
+use super::notify::Notifier;
+use super::reload::{reload, Trigger};
 use super::threads::{OutMsg, Shared};
 use super::LiveOptions;
+use crate::metrics::prom::IfaceStats;
 use crate::metrics::{Counters, C};
 use crate::output::eve;
+
+/// Why the run stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// SIGTERM.
+    Term,
+    /// SIGINT.
+    Int,
+    /// `picket ctl shutdown`.
+    Control,
+}
 
 /// The main thread's state between two turns of its loop.
 pub(super) struct Supervisor<'a> {
     opts: &'a LiveOptions,
     sh: &'a Arc<Shared>,
     out: &'a Sender<OutMsg>,
+    notify: &'a Notifier,
     /// Counters of the main thread (reloads, link changes, silent workers).
     pub(super) ctl: Counters,
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // link state comes from Linux's sysfs
     link: Vec<Option<bool>>,
+    /// Link changes per interface, published as the `control` thread's interface counters.
+    link_counts: Vec<IfaceStats>,
     last_health: Instant,
     last_pkts: Vec<u64>,
+    /// Interface -> (kernel packets, kernel drops) at the last health check.
+    last_kernel: BTreeMap<String, (u64, u64)>,
+    /// Interfaces whose loss is above the alarm (the episode is logged once).
+    lossy: BTreeMap<String, f64>,
     last_stats: Instant,
+    last_watchdog: Instant,
     start: Instant,
 }
 
 impl<'a> Supervisor<'a> {
     /// A supervisor of the run started at `start`.
-    pub(super) fn new(opts: &'a LiveOptions, sh: &'a Arc<Shared>, out: &'a Sender<OutMsg>, start: Instant) -> Self {
+    pub(super) fn new(
+        opts: &'a LiveOptions,
+        sh: &'a Arc<Shared>,
+        out: &'a Sender<OutMsg>,
+        notify: &'a Notifier,
+        start: Instant,
+    ) -> Self {
         Supervisor {
             opts,
             sh,
             out,
+            notify,
             ctl: Counters::new(),
             link: opts.interfaces.iter().map(|_| Some(true)).collect(),
+            link_counts: vec![IfaceStats::default(); opts.interfaces.len()],
             last_health: Instant::now(),
             last_pkts: vec![0; sh.pkts.len()],
+            last_kernel: BTreeMap::new(),
+            lossy: BTreeMap::new(),
             last_stats: Instant::now(),
+            last_watchdog: Instant::now() - Duration::from_secs(3600),
             start,
         }
     }
 
-    /// Runs until SIGTERM or SIGINT.
-    pub(super) fn run(&mut self, signals: &mut Signals) {
+    /// Runs until SIGTERM, SIGINT or `picket ctl shutdown`; says which.
+    pub(super) fn run(&mut self, signals: &mut Signals, requests: &Receiver<Request>) -> Stop {
         loop {
-            if self.signals(signals) {
-                return;
+            if let Some(stop) = self.signals(signals) {
+                return stop;
+            }
+            if let Some(stop) = self.requests(requests) {
+                return stop;
             }
             #[cfg(target_os = "linux")]
             self.link_state();
-            self.silent_workers();
+            if self.last_health.elapsed() >= Duration::from_secs(self.opts.config.daemon.health_interval_secs) {
+                self.last_health = Instant::now();
+                self.silent_workers();
+                self.capture_loss();
+                self.sh.hub.publish("control", &self.ctl);
+            }
+            self.watchdog();
             self.periodic_stats();
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
-    /// Handles pending signals; true when asked to stop.
-    fn signals(&mut self, signals: &mut Signals) -> bool {
+    /// Handles pending signals; the reason to stop, if asked to.
+    fn signals(&mut self, signals: &mut Signals) -> Option<Stop> {
         for sig in signals.pending() {
             match sig {
-                SIGHUP => reload(self.opts, &self.opts.config, self.sh, &mut self.ctl, &self.sh.log),
-                _ => {
+                SIGHUP => {
+                    let _ = self.reopen("SIGHUP");
+                }
+                SIGUSR2 => {
+                    let _ = self.reload(Trigger::Signal);
+                }
+                SIGTERM | SIGINT => {
                     self.sh.log.info(&format!(
                         "{}: stopping: draining the capture and writing every event",
                         if sig == SIGINT { "SIGINT" } else { "SIGTERM" }
                     ));
-                    return true;
+                    return Some(if sig == SIGINT { Stop::Int } else { Stop::Term });
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Carries out the control socket's commands; the reason to stop, if asked to.
+    fn requests(&mut self, requests: &Receiver<Request>) -> Option<Stop> {
+        while let Ok(r) = requests.try_recv() {
+            match r {
+                Request::ReloadRules(reply) => {
+                    let a = self.reload(Trigger::Control);
+                    let _ = reply.send(a);
+                }
+                Request::ReopenLogFiles(reply) => {
+                    let a = self.reopen("control socket");
+                    let _ = reply.send(a);
+                }
+                Request::Shutdown(reply) => {
+                    self.sh.log.info("control socket: shutdown: draining the capture and writing every event");
+                    let _ = reply.send(Ok(serde_json::json!("shutting down")));
+                    return Some(Stop::Control);
                 }
             }
-            self.sh.hub.publish("control", &self.ctl);
         }
-        false
+        None
+    }
+
+    fn reload(&mut self, why: Trigger) -> Answer {
+        self.notify.notify("RELOADING=1\nSTATUS=reloading rules");
+        let a = reload(self.opts, self.sh, &mut self.ctl, why);
+        self.sh.hub.publish("control", &self.ctl);
+        self.notify.notify(&format!("READY=1\nSTATUS={}", self.status()));
+        if self.sh.slot.current().1.is_none_or(|e| e.stats.loaded == 0) {
+            self.sh.log.error("NO RULES LOADED: the sensor records flows but raises no alert");
+        }
+        a
+    }
+
+    /// Log rotation: the EVE file and the log file are opened again by their names.
+    fn reopen(&mut self, from: &str) -> Answer {
+        let (tx, rx) = bounded(1);
+        let eve = match self.out.send(OutMsg::Reopen(tx)) {
+            Ok(()) => rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| Err("the output thread did not answer".into())),
+            Err(_) => Err("the output thread has stopped".into()),
+        };
+        let log = self.sh.log.reopen().map_err(|e| format!("daemon.log_file: cannot reopen: {e}"));
+        match (&eve, &log) {
+            (Ok(what), Ok(())) => {
+                self.sh.log.info(&format!("{from}: reopened the log files (EVE: {what})"));
+                Ok(serde_json::json!({ "eve": what, "log": self.sh.log.path().map(|p| p.display().to_string()) }))
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                self.sh.log.error(&format!("{from}: {e}"));
+                Err(e.clone())
+            }
+        }
+    }
+
+    /// A one-line status for systemd (`systemctl status`).
+    pub(super) fn status(&self) -> String {
+        let m = self.sh.hub.merged();
+        format!(
+            "capturing on {}: {} packets, {} alerts, {} kernel drops",
+            self.opts.interfaces.join(", "),
+            m.get(C::CapturePackets),
+            m.get(C::DetectAlert),
+            m.get(C::CaptureKernelDrops)
+        )
     }
 
     /// Link state, every turn (cheap: two small sysfs reads per interface).
@@ -89,22 +205,35 @@ impl<'a> Supervisor<'a> {
             if Some(&now) == self.link.get(i) {
                 continue;
             }
+            let counts = self.link_counts.get_mut(i);
             match now {
                 Some(true) => {
                     self.ctl.inc(C::CaptureLinkUp);
+                    if let Some(c) = counts {
+                        c.link_up += 1;
+                    }
                     log.info(&format!("{name}: link up: capture resumes"));
                 }
                 Some(false) => {
                     self.ctl.inc(C::CaptureLinkDown);
+                    if let Some(c) = counts {
+                        c.link_down += 1;
+                    }
                     log.warn(&format!("{name}: link down: no packets until it is back"));
                 }
                 None => {
                     self.ctl.inc(C::CaptureLinkDown);
+                    if let Some(c) = counts {
+                        c.link_down += 1;
+                    }
                     log.error(&format!("{name}: interface gone: capture resumes if it comes back with the same index"));
                 }
             }
             if let Some(slot) = self.link.get_mut(i) {
                 *slot = now;
+            }
+            if let Some(c) = self.link_counts.get(i) {
+                self.sh.hub.publish_iface("control", name, c);
             }
             let down: Vec<&str> = self
                 .opts
@@ -114,19 +243,15 @@ impl<'a> Supervisor<'a> {
                 .filter(|(_, s)| **s != Some(true))
                 .map(|(n, _)| n.as_str())
                 .collect();
-            self.sh.hub.set_health((!down.is_empty()).then(|| format!("link down: {}", down.join(", "))));
+            self.sh.hub.set_problem("link", (!down.is_empty()).then(|| format!("link down: {}", down.join(", "))));
             self.sh.hub.publish("control", &self.ctl);
         }
     }
 
-    /// Every `daemon.health_interval_secs`: a worker that received nothing while the others
-    /// received plenty is named (few flows, or a fanout problem).
+    /// A worker that received nothing while the others received plenty is named (few flows,
+    /// or a fanout problem).
     fn silent_workers(&mut self) {
-        let every = Duration::from_secs(self.opts.config.daemon.health_interval_secs);
-        if self.last_health.elapsed() < every {
-            return;
-        }
-        self.last_health = Instant::now();
+        let every = self.opts.config.daemon.health_interval_secs;
         let now: Vec<u64> = self.sh.pkts.iter().map(|a| a.load(Ordering::Relaxed)).collect();
         let deltas: Vec<u64> = now.iter().zip(&self.last_pkts).map(|(a, b)| a.saturating_sub(*b)).collect();
         let total: u64 = deltas.iter().sum();
@@ -138,15 +263,70 @@ impl<'a> Supervisor<'a> {
                     self.sh.log.warn_limited(
                         "silent",
                         &format!(
-                            "worker {id} received no packet in {} s while the others received {total} (few flows, or a fanout problem)",
-                            every.as_secs()
+                            "worker {id} received no packet in {every} s while the others received {total} (few flows, or a fanout problem)"
                         ),
                     );
                 }
             }
         }
         self.last_pkts = now;
-        self.sh.hub.publish("control", &self.ctl);
+    }
+
+    /// Capture loss per interface over the last health interval: above
+    /// `daemon.loss_alarm_percent` the sensor is degraded (`/healthz` 503) and the log says so
+    /// once, when the episode starts, and again when it ends.
+    fn capture_loss(&mut self) {
+        let alarm = self.opts.config.daemon.loss_alarm_percent;
+        let ifaces = self.sh.hub.ifaces();
+        for (name, s) in &ifaces {
+            let (p0, d0) = self.last_kernel.get(name).copied().unwrap_or((0, 0));
+            let (dp, dd) = (s.kernel_packets.saturating_sub(p0), s.kernel_drops.saturating_sub(d0));
+            self.last_kernel.insert(name.clone(), (s.kernel_packets, s.kernel_drops));
+            let pct = if dp > 0 { dd as f64 * 100.0 / dp as f64 } else { 0.0 };
+            let over = alarm > 0.0 && dd > 0 && pct > alarm;
+            match (over, self.lossy.contains_key(name)) {
+                (true, false) => {
+                    self.lossy.insert(name.clone(), pct);
+                    self.sh.log.error(&format!(
+                        "{name}: capture loss {pct:.2}% ({dd} of {dp} packets dropped by the kernel in the last {} s), above daemon.loss_alarm_percent = {alarm}: packets go uninspected (more workers, bigger rings, a BPF filter, fewer rules)",
+                        self.opts.config.daemon.health_interval_secs
+                    ));
+                }
+                (true, true) => {
+                    self.lossy.insert(name.clone(), pct);
+                }
+                (false, true) if dp > 0 || dd == 0 => {
+                    let worst = self.lossy.remove(name).unwrap_or(0.0);
+                    self.sh.log.info(&format!(
+                        "{name}: capture loss back under {alarm}% ({pct:.2}% in the last interval; the episode peaked at {worst:.2}%)"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let msg: Vec<String> = self.lossy.iter().map(|(n, p)| format!("capture loss {p:.2}% on {n}")).collect();
+        self.sh.hub.set_problem("loss", (!msg.is_empty()).then(|| msg.join(", ")));
+    }
+
+    /// `WATCHDOG=1` at half the watchdog timeout, as long as every worker and the output
+    /// thread made progress within that time; a stuck thread stops the pings (systemd then
+    /// restarts the service) and is named in the log.
+    fn watchdog(&mut self) {
+        let Some(every) = self.notify.watchdog_every() else { return };
+        if self.last_watchdog.elapsed() < every {
+            return;
+        }
+        self.last_watchdog = Instant::now();
+        match self.sh.oldest_beat() {
+            Some((i, age)) if Duration::from_millis(age) > every => {
+                let who = if i < self.sh.pkts.len() { format!("worker {i}") } else { "the output thread".into() };
+                self.sh.log.error_limited(
+                    "watchdog",
+                    &format!("{who} made no progress for {age} ms: not feeding systemd's watchdog"),
+                );
+            }
+            _ => self.notify.notify(&format!("WATCHDOG=1\nSTATUS={}", self.status())),
+        }
     }
 
     /// The EVE `stats` event every `daemon.stats_interval_secs` (0 = only at exit).
@@ -159,8 +339,45 @@ impl<'a> Supervisor<'a> {
             return;
         }
         self.last_stats = Instant::now();
-        let mut line = Vec::with_capacity(8192);
-        eve::stats_event(&mut line, wall_now(), self.start.elapsed().as_secs(), &self.sh.hub.merged().to_stats_json());
-        let _ = self.out.try_send((line, 1));
+        let line = stats_line(self.sh, &self.sh.hub.merged(), self.start);
+        let _ = self.out.try_send(OutMsg::Lines(line, 1));
     }
+}
+
+/// A live `stats` event: Suricata's counters, its `capture` section (kernel packets, drops
+/// and errors, summed over the interfaces) and its `detect.engines` (rules and last reload).
+pub(super) fn stats_line(sh: &Shared, c: &Counters, start: Instant) -> Vec<u8> {
+    let mut stats = c.to_stats_json();
+    if let Some(m) = stats.as_object_mut() {
+        m.insert(
+            "capture".into(),
+            serde_json::json!({
+                "kernel_packets": c.get(C::CaptureKernelPackets),
+                "kernel_drops": c.get(C::CaptureKernelDrops),
+                "errors": c.get(C::CaptureErrors),
+            }),
+        );
+        let info = sh.hub.rules_info();
+        let last = info.reload.as_ref().and_then(|r| r.last_ok).map(|t| {
+            let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let mut b = Vec::new();
+            eve::fmt_ts(&mut b, crate::capture::Timestamp::from_parts(d.as_secs(), d.subsec_nanos() as u64));
+            String::from_utf8_lossy(&b).into_owned()
+        });
+        if let (Some(last), Some(serde_json::Value::Object(d))) = (last, m.get_mut("detect")) {
+            d.insert(
+                "engines".into(),
+                serde_json::json!([{
+                    "id": 0,
+                    "last_reload": last,
+                    "rules_loaded": info.loaded,
+                    "rules_failed": info.failed,
+                    "rules_skipped": info.skipped,
+                }]),
+            );
+        }
+    }
+    let mut line = Vec::with_capacity(8192);
+    eve::stats_event(&mut line, wall_now(), start.elapsed().as_secs(), &stats);
+    line
 }

@@ -1,6 +1,8 @@
 //! The threads of a live run: one capture-and-inspect thread per AF_PACKET socket (the kernel
 //! shards flows), or pnet reader threads that shard and dispatch to worker threads, and the
-//! output thread that owns the EVE sink.
+//! output thread that owns the EVE sink. Every thread beats a heartbeat at each turn of its
+//! loop (for systemd's watchdog) and publishes its counters at least every 250 ms, capture
+//! counters per interface.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,12 +16,15 @@ use super::Log;
 use crate::capture::PacketSource;
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
-use crate::metrics::prom::MetricsHub;
+use crate::metrics::prom::{IfaceStats, MetricsHub};
 use crate::metrics::{Counters, C};
 use crate::output::EveWriter;
 use crate::runtime::dispatch::Dispatch;
 use crate::runtime::ingest::Ingest;
 use crate::runtime::worker::{Batch, Item, Worker};
+
+/// How often capture threads publish their counters.
+const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 /// What the threads of a live run share.
 pub(super) struct Shared {
@@ -30,20 +35,51 @@ pub(super) struct Shared {
     pub(super) pkts: Vec<AtomicU64>,
     /// Engine generation each worker runs.
     pub(super) acks: Vec<AtomicU64>,
+    /// Milliseconds since `epoch` at the last turn of each worker's loop, then the output
+    /// thread's (the watchdog's view of progress).
+    pub(super) beats: Vec<AtomicU64>,
+    pub(super) epoch: Instant,
+    /// Capture interfaces, in the order of `capture.interfaces` (frames carry the position).
+    pub(super) ifaces: Vec<String>,
     pub(super) log: Arc<Log>,
 }
 
-pub(super) type OutMsg = (Vec<u8>, u64);
+impl Shared {
+    /// Records that thread `i` (a worker, or the output thread at index `workers`) is alive.
+    pub(super) fn beat(&self, i: usize) {
+        if let Some(b) = self.beats.get(i) {
+            b.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// The thread that beat least recently and how long ago, in milliseconds.
+    pub(super) fn oldest_beat(&self) -> Option<(usize, u64)> {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.beats
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i, now.saturating_sub(b.load(Ordering::Relaxed))))
+            .max_by_key(|(_, age)| *age)
+    }
+}
+
+/// What the output thread receives.
+pub(super) enum OutMsg {
+    /// Whole EVE lines and how many events they hold.
+    Lines(Vec<u8>, u64),
+    /// Reopen the EVE file (log rotation); the outcome is sent back.
+    Reopen(Sender<Result<String, String>>),
+}
 
 /// Hands the worker's pending events to the output without waiting (live), or waiting
 /// (draining at shutdown, when every event of a packet read must be written).
 pub(super) fn send_output(w: &mut Worker, out: &Sender<OutMsg>, wait: bool) {
     if let Some((buf, n)) = w.take_output() {
         if wait {
-            let _ = out.send((buf, n));
+            let _ = out.send(OutMsg::Lines(buf, n));
             return;
         }
-        match out.try_send((buf, n)) {
+        match out.try_send(OutMsg::Lines(buf, n)) {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             Err(TrySendError::Full(_)) => w.counters.add(C::OutputQueueDrops, n),
         }
@@ -54,18 +90,53 @@ pub(super) fn send_output(w: &mut Worker, out: &Sender<OutMsg>, wait: bool) {
 /// published. Takes and returns the worker (`with_detect` consumes it).
 fn after_batch(mut w: Worker, id: usize, gen: &mut u64, sh: &Shared, out: &Sender<OutMsg>, wait: bool) -> Worker {
     send_output(&mut w, out, wait);
-    sh.pkts[id].store(w.counters.get(C::FlowWrkPktsToWorker), Ordering::Relaxed);
+    w.sample_levels();
+    sh.beat(id);
+    if let Some(p) = sh.pkts.get(id) {
+        p.store(w.counters.get(C::FlowWrkPktsToWorker), Ordering::Relaxed);
+    }
     sh.hub.publish_worker(id, &w.counters);
     if sh.slot.gen.load(Ordering::Relaxed) != *gen {
         let (g, e) = sh.slot.current();
         w = w.with_detect(e);
         *gen = g;
-        sh.acks[id].store(g, Ordering::Release);
+        if let Some(a) = sh.acks.get(id) {
+            a.store(g, Ordering::Release);
+        }
     }
     w
 }
 
 // ---- AF_PACKET worker ----------------------------------------------------------------------
+
+/// Publishes an AF_PACKET thread's capture counters: totals in its counters, and per interface.
+#[cfg(target_os = "linux")]
+fn publish_afpacket(
+    name: &str,
+    src: &mut crate::capture::afpacket::AfPacketSource,
+    ing: &mut Ingest,
+    per_iface: &mut [IfaceStats],
+    sh: &Shared,
+) {
+    let ks = src.kernel_stats();
+    ing.c.set(C::CaptureKernelPackets, ks.packets);
+    ing.c.set(C::CaptureKernelDrops, ks.drops);
+    ing.c.set(C::CaptureKernelFreezes, ks.freeze_q);
+    ing.c.set(C::CaptureErrors, src.socket_errors);
+    for (pos, k, errors) in src.iface_stats() {
+        if let (Some(s), Some(ifname)) = (per_iface.get_mut(pos as usize), sh.ifaces.get(pos as usize)) {
+            s.kernel_packets = k.packets;
+            s.kernel_drops = k.drops;
+            s.kernel_freezes = k.freeze_q;
+            s.errors = errors;
+            sh.hub.publish_iface(name, ifname, s);
+        }
+    }
+    for wn in src.take_warnings() {
+        sh.log.warn_limited("capture", &format!("capture: {wn}"));
+    }
+    sh.hub.publish(name, &ing.c);
+}
 
 #[cfg(target_os = "linux")]
 pub(super) fn afpacket_thread(
@@ -79,8 +150,9 @@ pub(super) fn afpacket_thread(
     let bs = cfg.runtime.batch_packets;
     let mut ing = Ingest::new(&cfg);
     let name = format!("capture{id}");
+    let mut per_iface = vec![IfaceStats::default(); sh.ifaces.len()];
     let mut batch = Batch::with_capacity(bs);
-    let mut gen = sh.acks[id].load(Ordering::Relaxed);
+    let mut gen = sh.acks.get(id).map_or(1, |a| a.load(Ordering::Relaxed));
     let mut last_sec = wall_now().secs();
     let mut last_pub = Instant::now();
     let retire = Duration::from_millis(cfg.capture.ring_block_timeout_ms as u64 + 20);
@@ -93,6 +165,10 @@ pub(super) fn afpacket_thread(
             std::thread::sleep(retire);
         }
         let mut lend = |fr: crate::capture::FrameRef<'_>| {
+            if let Some(s) = per_iface.get_mut(fr.iface as usize) {
+                s.packets += 1;
+                s.bytes += fr.data.len() as u64;
+            }
             ing.frame(&fr, &mut |_, item| batch.push(&fr, item));
         };
         if draining.is_some() {
@@ -123,18 +199,14 @@ pub(super) fn afpacket_thread(
                 }
             }
             batch.clear();
+        } else {
+            sh.beat(id);
         }
-        if last_pub.elapsed() >= Duration::from_millis(250) || draining.is_some() {
+        if last_pub.elapsed() >= PUBLISH_EVERY || draining.is_some() {
             last_pub = Instant::now();
-            let ks = src.kernel_stats();
-            ing.c.set(C::CaptureKernelPackets, ks.packets);
-            ing.c.set(C::CaptureKernelDrops, ks.drops);
-            ing.c.set(C::CaptureKernelFreezes, ks.freeze_q);
-            ing.c.set(C::CaptureSocketErrors, src.socket_errors);
-            for wn in src.take_warnings() {
-                sh.log.warn_limited("capture", &format!("capture: {wn}"));
-            }
-            sh.hub.publish(&name, &ing.c);
+            w.sample_levels();
+            sh.hub.publish_worker(id, &w.counters);
+            publish_afpacket(&name, &mut src, &mut ing, &mut per_iface, &sh);
         }
         if draining.is_some() {
             break;
@@ -151,6 +223,27 @@ pub(super) fn afpacket_thread(
 
 // ---- pnet reader and workers ---------------------------------------------------------------
 
+/// Publishes a pnet reader's capture counters (one interface per reader).
+fn publish_pnet(name: &str, iface: &str, src: &mut crate::capture::pnet::PnetSource, ing: &mut Ingest, sh: &Shared) {
+    let (p, d) = src.kernel_stats();
+    ing.c.set(C::CaptureKernelPackets, p);
+    ing.c.set(C::CaptureKernelDrops, d);
+    ing.c.set(C::CaptureErrors, src.errors);
+    let s = IfaceStats {
+        packets: ing.c.get(C::CapturePackets),
+        bytes: ing.c.get(C::CaptureBytes),
+        kernel_packets: p,
+        kernel_drops: d,
+        errors: src.errors,
+        ..IfaceStats::default()
+    };
+    sh.hub.publish_iface(name, iface, &s);
+    for wn in src.take_warnings() {
+        sh.log.warn_limited("capture", &format!("capture: {wn}"));
+    }
+    sh.hub.publish(name, &ing.c);
+}
+
 pub(super) fn pnet_reader(
     mut src: crate::capture::pnet::PnetSource,
     mut disp: Dispatch,
@@ -161,6 +254,7 @@ pub(super) fn pnet_reader(
     let mut ing = Ingest::new(&cfg);
     // The reader shards; the workers decode what it only sharded (see runtime::ingest).
     ing.defer = true;
+    let iface = src.name().to_string();
     let n = disp.senders.len() as u64;
     let mut rr: u64 = 0;
     let mut last_sec = wall_now().secs();
@@ -201,16 +295,9 @@ pub(super) fn pnet_reader(
             ing.expire(now);
         }
         disp.flush_all(ing.now.max(now), &mut ing.c);
-        if last_pub.elapsed() >= Duration::from_millis(250) {
+        if last_pub.elapsed() >= PUBLISH_EVERY {
             last_pub = Instant::now();
-            let (p, d) = src.kernel_stats();
-            ing.c.set(C::CaptureKernelPackets, p);
-            ing.c.set(C::CaptureKernelDrops, d);
-            ing.c.set(C::CaptureSocketErrors, src.errors);
-            for wn in src.take_warnings() {
-                sh.log.warn_limited("capture", &format!("capture: {wn}"));
-            }
-            sh.hub.publish(&name, &ing.c);
+            publish_pnet(&name, &iface, &mut src, &mut ing, &sh);
         }
     }
     // Drain: what the socket still holds is read (until it stays quiet for one read timeout)
@@ -223,11 +310,7 @@ pub(super) fn pnet_reader(
     }
     let now = wall_now();
     disp.flush_all(ing.now.max(now), &mut ing.c);
-    let (p, d) = src.kernel_stats();
-    ing.c.set(C::CaptureKernelPackets, p);
-    ing.c.set(C::CaptureKernelDrops, d);
-    ing.c.set(C::CaptureSocketErrors, src.errors);
-    sh.hub.publish(&name, &ing.c);
+    publish_pnet(&name, &iface, &mut src, &mut ing, &sh);
     ing.c
 }
 
@@ -239,7 +322,7 @@ pub(super) fn pnet_worker(
     sh: Arc<Shared>,
     out: Sender<OutMsg>,
 ) -> Counters {
-    let mut gen = sh.acks[id].load(Ordering::Relaxed);
+    let mut gen = sh.acks.get(id).map_or(1, |a| a.load(Ordering::Relaxed));
     loop {
         let mut batch = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(b) => b,
@@ -263,14 +346,24 @@ pub(super) fn pnet_worker(
 
 // ---- output --------------------------------------------------------------------------------
 
-pub(super) fn output_thread(mut w: EveWriter, rx: Receiver<OutMsg>, hub: Arc<MetricsHub>) -> EveWriter {
+/// The output thread: writes what the workers send, flushes within half a second, reopens
+/// the file when asked (log rotation), and logs write errors (rate-limited; every lost event
+/// is counted in `output.write_errors`).
+pub(super) fn output_thread(mut w: EveWriter, rx: Receiver<OutMsg>, sh: Arc<Shared>) -> EveWriter {
+    let me = sh.pkts.len();
     let mut dirty = false;
     let mut last_flush = Instant::now();
     loop {
+        sh.beat(me);
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok((buf, n)) => {
+            Ok(OutMsg::Lines(buf, n)) => {
                 w.write_lines(&buf, n);
                 dirty = true;
+            }
+            Ok(OutMsg::Reopen(reply)) => {
+                let r = w.reopen().map(|()| w.describe());
+                let _ = reply.send(r);
+                sh.hub.publish("output", &w.counters);
             }
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
@@ -280,11 +373,14 @@ pub(super) fn output_thread(mut w: EveWriter, rx: Receiver<OutMsg>, hub: Arc<Met
             w.flush();
             dirty = false;
             last_flush = Instant::now();
-            hub.publish("output", &w.counters);
+            sh.hub.publish("output", &w.counters);
+        }
+        for e in w.take_errors() {
+            sh.log.error_limited("output", &format!("EVE output: {e} (events lost, counted in output.write_errors)"));
         }
     }
     w.flush();
-    hub.publish("output", &w.counters);
+    sh.hub.publish("output", &w.counters);
     w
 }
 
