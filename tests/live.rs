@@ -1,312 +1,19 @@
 //! `picket run` on real sockets: each test makes its own network namespace with a veth pair
 //! (removed on drop), runs the daemon on one end and sends captures into the other with
 //! tcpreplay, then checks the EVE output against `picket replay` of the same capture, the
-//! per-worker distribution, /metrics, SIGHUP reloads, SIGTERM flushing, the privilege drop,
+//! per-worker distribution, /metrics, rule reloads (SIGUSR2), SIGTERM flushing, the privilege drop,
 //! link loss, the BPF filter, VLAN tags and the pnet method.
 //!
 //! Needs root, `ip netns` and tcpreplay (`make deps` installs it); where they are missing each
 //! test says so on stderr and passes without running.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_picket");
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demo() -> PathBuf {
-    root().join("captures/demo.pcap")
-}
-
-fn sh(args: &[&str]) -> bool {
-    Command::new(args[0])
-        .args(&args[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-/// Why live tests cannot run here, if they cannot.
-fn unavailable() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2));
-    if uid != Some("0") {
-        return Some("not root".into());
-    }
-    if !sh(&["ip", "netns", "list"]) {
-        return Some("`ip netns` is not available".into());
-    }
-    if !sh(&["tcpreplay", "--version"]) {
-        return Some("tcpreplay is not installed (make deps)".into());
-    }
-    None
-}
-
-macro_rules! need_netns {
-    ($name:literal) => {
-        if let Some(why) = unavailable() {
-            eprintln!("live test {} skipped: {why}", $name);
-            return;
-        }
-    };
-}
-
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
-/// A network namespace with a veth pair `<tag>a` (the sensor's) / `<tag>b` (the sender's).
-struct Netns {
-    name: String,
-    a: String,
-    b: String,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let name = format!("picket-{tag}-{}-{n}", std::process::id());
-        let (a, b) = (format!("{tag}a"), format!("{tag}b"));
-        let _ = sh(&["ip", "netns", "del", &name]);
-        assert!(sh(&["ip", "netns", "add", &name]), "ip netns add {name}");
-        let ns = Netns { name, a, b };
-        // No IPv6 autoconfiguration chatter: only the test's frames cross the pair.
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
-        assert!(ns.exec(&["ip", "link", "add", "name", &ns.a, "type", "veth", "peer", "name", &ns.b]));
-        for i in [&ns.a, &ns.b] {
-            ns.exec(&["ip", "link", "set", i, "mtu", "9000"]);
-            assert!(ns.exec(&["ip", "link", "set", i, "up"]));
-        }
-        ns.exec(&["ip", "link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn exec(&self, args: &[&str]) -> bool {
-        let mut v = vec!["ip", "netns", "exec", &self.name];
-        v.extend_from_slice(args);
-        sh(&v)
-    }
-
-    /// Sends a capture into the sender's end at top speed.
-    fn send(&self, pcap: &Path) {
-        let p = pcap.to_str().unwrap();
-        assert!(self.exec(&["tcpreplay", "-q", "--topspeed", "-i", &self.b, p]), "tcpreplay {p}");
-    }
-
-    /// GET `path` from the daemon's metrics port inside the namespace.
-    fn http_get(&self, port: u16, path: &str) -> String {
-        let script = format!(
-            "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3"
-        );
-        let out = Command::new("ip").args(["netns", "exec", &self.name, "bash", "-c", &script]).output().expect("bash");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = sh(&["ip", "netns", "del", &self.name]);
-    }
-}
-
-/// `picket run` inside a namespace; SIGKILLed on drop if still running.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-    eve: PathBuf,
-    port: u16,
-}
-
-static PORT: AtomicU32 = AtomicU32::new(0);
-
-impl Daemon {
-    fn start(ns: &Netns, dir: &Path, rules: &Path, extra: &[&str]) -> Daemon {
-        let eve = dir.join("eve.json");
-        let log = dir.join("picket.log");
-        // Each namespace has its own loopback, so the port only has to be free in it.
-        let port = 19000 + (PORT.fetch_add(1, Ordering::Relaxed) % 1000) as u16;
-        let mut args: Vec<String> = vec![
-            "netns".into(),
-            "exec".into(),
-            ns.name.clone(),
-            BIN.into(),
-            "run".into(),
-            "--interface".into(),
-            ns.a.clone(),
-            "--rules".into(),
-            rules.display().to_string(),
-            "--eve".into(),
-            eve.display().to_string(),
-            "--set".into(),
-            format!("metrics.listen=127.0.0.1:{port}"),
-            "--set".into(),
-            format!("daemon.log_file={}", log.display()),
-            "--set".into(),
-            "capture.ring_blocks=8".into(),
-            "--set".into(),
-            "daemon.health_interval_secs=1".into(),
-        ];
-        for e in extra {
-            args.push("--set".into());
-            args.push(e.to_string());
-        }
-        let child = Command::new("ip").args(&args).stdin(Stdio::null()).spawn().expect("spawn picket run");
-        let mut d = Daemon { child, log, eve, port };
-        d.wait_log("capturing on", Duration::from_secs(20));
-        d
-    }
-
-    fn pid(&self) -> u32 {
-        // `ip netns exec` execs the program: same pid.
-        self.child.id()
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait_log(&mut self, what: &str, max: Duration) {
-        let t = Instant::now();
-        while t.elapsed() < max {
-            if self.log_text().contains(what) {
-                return;
-            }
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("picket run exited ({st}) before `{what}`:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("no `{what}` in the log after {max:?}:\n{}", self.log_text());
-    }
-
-    fn signal(&self, sig: &str) {
-        assert!(sh(&["kill", &format!("-{sig}"), &self.pid().to_string()]));
-    }
-
-    /// SIGTERM and wait for a clean exit.
-    fn stop(mut self) -> Vec<serde_json::Value> {
-        self.signal("TERM");
-        let t = Instant::now();
-        loop {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                assert!(st.success(), "picket run exited with {st}:\n{}", self.log_text());
-                break;
-            }
-            assert!(t.elapsed() < Duration::from_secs(20), "no exit after SIGTERM:\n{}", self.log_text());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        events(&self.eve)
-    }
-
-    fn alerts_now(&self) -> Vec<serde_json::Value> {
-        events(&self.eve).into_iter().filter(|e| e["event_type"] == "alert").collect()
-    }
-
-    /// Waits until at least `n` alerts were written.
-    fn wait_alerts(&self, n: usize, max: Duration) -> Vec<serde_json::Value> {
-        let t = Instant::now();
-        loop {
-            let a = self.alerts_now();
-            if a.len() >= n || t.elapsed() > max {
-                return a;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn metric(&self, ns: &Netns, name: &str) -> u64 {
-        let text = ns.http_get(self.port, "/metrics");
-        metric_sum(&text, name)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn metric_sum(text: &str, name: &str) -> u64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.split([' ', '{']).next() == Some(name))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
-fn events(p: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.ends_with('}'))
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn of_type(ev: &[serde_json::Value], t: &str) -> Vec<serde_json::Value> {
-    ev.iter().filter(|e| e["event_type"] == t).cloned().collect()
-}
-
-/// What identifies an alert apart from time: rule and packet addresses.
-fn alert_keys(ev: &[serde_json::Value]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for e in of_type(ev, "alert") {
-        let k = format!(
-            "{} {}:{} -> {}:{} {}",
-            e["alert"]["signature_id"], e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"], e["proto"]
-        );
-        *m.entry(k).or_insert(0) += 1;
-    }
-    m
-}
-
-/// Flows with their per-direction packet counts (both directions in one event means both
-/// reached the same worker).
-fn flow_keys(ev: &[serde_json::Value]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for e in of_type(ev, "flow") {
-        let k = format!(
-            "{}:{} -> {}:{} {} ts={} tc={}",
-            e["src_ip"],
-            e["src_port"],
-            e["dest_ip"],
-            e["dest_port"],
-            e["proto"],
-            e["flow"]["pkts_toserver"],
-            e["flow"]["pkts_toclient"]
-        );
-        *m.entry(k).or_insert(0) += 1;
-    }
-    m
-}
-
-fn replay_events(pcap: &Path, rules: &Path, dir: &Path) -> Vec<serde_json::Value> {
-    let eve = dir.join("replay.json");
-    let st = Command::new(BIN)
-        .args(["replay", "-q", "--rules"])
-        .arg(rules)
-        .arg("--eve")
-        .arg(&eve)
-        .arg(pcap)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    events(&eve)
-}
-
-fn tempdir() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    // The daemon may run as `nobody` after the privilege drop: let it write here.
-    let _ = sh(&["chmod", "0777", d.path().to_str().unwrap()]);
-    d
-}
+use common::netns::*;
 
 /// Alerts of demo.pcap written while its flows are still open (the fifth comes at flow end).
 const LIVE_ALERTS: usize = 4;
@@ -380,8 +87,8 @@ fn sigterm_writes_the_alerts_of_the_last_packets() {
 }
 
 #[test]
-fn sighup_reload_new_rules_fire_on_later_packets_without_drops() {
-    need_netns!("sighup_reload_new_rules_fire_on_later_packets_without_drops");
+fn sigusr2_reload_new_rules_fire_on_later_packets_without_drops() {
+    need_netns!("sigusr2_reload_new_rules_fire_on_later_packets_without_drops");
     let dir = tempdir();
     let rules = dir.path().join("live.rules");
     let starter = std::fs::read_to_string(root().join("rules/picket-starter.rules")).unwrap();
@@ -403,7 +110,7 @@ fn sighup_reload_new_rules_fire_on_later_packets_without_drops() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     std::fs::write(&rules, format!("{starter}\nalert icmp any any -> any any (msg:\"LIVE RELOADED ICMP\"; itype:8; content:\"picket\"; sid:9100001; rev:1;)\n")).unwrap();
-    d.signal("HUP");
+    d.signal("USR2");
     d.wait_log("rules reloaded", Duration::from_secs(10));
     let _ = bg.wait();
     ns.send(&demo());
@@ -501,27 +208,6 @@ fn bpf_filter_runs_in_the_kernel() {
     let alerts = of_type(&got, "alert");
     assert_eq!(alerts.len(), 4);
     assert!(alerts.iter().all(|a| a["proto"] != "ICMP"));
-}
-
-/// Rewrites an Ethernet pcap with an 802.1Q tag (VLAN `vid`) in every frame.
-fn vlan_pcap(src: &Path, dst: &Path, vid: u16) {
-    let b = std::fs::read(src).unwrap();
-    let mut out = b[..24].to_vec();
-    let mut off = 24;
-    while off + 16 <= b.len() {
-        let incl = u32::from_le_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
-        let orig = u32::from_le_bytes(b[off + 12..off + 16].try_into().unwrap());
-        let frame = &b[off + 16..off + 16 + incl];
-        out.extend_from_slice(&b[off..off + 8]);
-        out.extend_from_slice(&(incl as u32 + 4).to_le_bytes());
-        out.extend_from_slice(&(orig + 4).to_le_bytes());
-        out.extend_from_slice(&frame[..12]);
-        out.extend_from_slice(&[0x81, 0x00]);
-        out.extend_from_slice(&vid.to_be_bytes());
-        out.extend_from_slice(&frame[12..]);
-        off += 16 + incl;
-    }
-    std::fs::write(dst, out).unwrap();
 }
 
 #[test]

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
