@@ -23,7 +23,8 @@ for i in "$a" "$b"; do x ip link set "$i" mtu 9000; x ip link set "$i" up; done
 x ip link set lo up
 ip netns exec "$ns" "$bin" run --interface "$a" --rules "$rules" --eve "$dir/live.json" \
   --set "runtime.workers=$workers" --set "capture.method=$method" \
-  --set metrics.listen=127.0.0.1:19999 --set "daemon.log_file=$dir/log" &
+  --set metrics.listen=127.0.0.1:19999 --set "daemon.log_file=$dir/log" \
+  --set "daemon.control_socket=$dir/control.sock" &
 pid=$!
 for _ in $(seq 100); do grep -q "capturing" "$dir/log" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5

@@ -26,7 +26,7 @@ pub use crate::rule::VarsConfig;
 pub use crate::stream::StreamSection;
 
 /// The whole configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Capture options.
@@ -53,25 +53,6 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The daemon (`picket run`).
     pub daemon: DaemonConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            capture: CaptureConfig::default(),
-            runtime: RuntimeConfig::default(),
-            decoder: crate::decode::Decoder::default(),
-            flow: FlowConfig::default(),
-            defrag: DefragConfig::default(),
-            stream: StreamSection::default(),
-            app: AppConfig::default(),
-            detect: DetectConfig::default(),
-            vars: VarsConfig::default(),
-            output: OutputConfig::default(),
-            metrics: MetricsConfig::default(),
-            daemon: DaemonConfig::default(),
-        }
-    }
 }
 
 /// `[daemon]`: how `picket run` runs as a service.
@@ -221,10 +202,7 @@ impl Config {
     /// Loads without refusing values that make no sense: the configuration, where its keys
     /// came from, and every problem (`picket config check` lists them all). Syntax errors and
     /// unknown keys are still errors.
-    pub fn load_unchecked(
-        file: Option<&Path>,
-        sets: &[String],
-    ) -> Result<(Config, Origin, Vec<(String, String)>), ConfigError> {
+    pub fn load_unchecked(file: Option<&Path>, sets: &[String]) -> Result<Unchecked, ConfigError> {
         let mut origin = Origin::default();
         let mut table = match file {
             Some(p) => {
@@ -338,6 +316,10 @@ impl Config {
         }
     }
 }
+
+/// What [`Config::load_unchecked`] gives: the configuration, where its keys came from, and its
+/// problems as (dotted key, reason).
+pub type Unchecked = (Config, Origin, Vec<(String, String)>);
 
 /// Where the keys of a loaded configuration came from: the file (and its text, to find the
 /// line of a key) and the keys given by `--set`.

@@ -410,9 +410,7 @@ fn cmd_rules_check(
     let total = st.loaded + st.failed + st.skipped;
     // By reason, not by stage: a rule is broken when it does not parse or compile, unsupported
     // when it is valid Suricata that needs a feature Picket does not have yet.
-    let unsupported =
-        engine.errors.iter().filter(|e| matches!(e.kind, picket::rule::ErrorKind::Unsupported(_))).count();
-    let broken = engine.errors.len() - unsupported;
+    let (broken, unsupported) = broken_and_unsupported(&engine);
     println!("rules: {total} read from {} file(s)", report.files);
     println!(
         "  loaded      {:>7} ({:.1}%)",
@@ -637,8 +635,8 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let hub = Arc::new(
         picket::metrics::prom::MetricsHub::new(workers, detect.as_ref().map(|d| d.stats.loaded as u64).unwrap_or(0))
             .with_rule_errors(
-                detect.as_ref().map(|d| d.stats.failed as u64).unwrap_or(0),
-                detect.as_ref().map(|d| d.stats.skipped as u64).unwrap_or(0),
+                detect.as_ref().map(|d| broken_and_unsupported(d).0).unwrap_or(0),
+                detect.as_ref().map(|d| broken_and_unsupported(d).1).unwrap_or(0),
             ),
     );
     let server = match &a.metrics_listen {
@@ -824,6 +822,12 @@ fn cmd_report(a: &picket::report::ReportArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("{line}");
     Ok(if o.read_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// Rules not loaded, by reason: (broken, unsupported).
+fn broken_and_unsupported(e: &DetectEngine) -> (u64, u64) {
+    let unsupported = e.errors.iter().filter(|r| matches!(r.kind, picket::rule::ErrorKind::Unsupported(_))).count();
+    ((e.errors.len() - unsupported) as u64, unsupported as u64)
 }
 
 /// The one-line summary of a rule load (replay, bench).

@@ -177,12 +177,10 @@ impl Cx<'_, '_> {
                 self.enter_tunnel(Tunnel::Gre, inner);
                 self.ethernet(inner)
             }
-            0x880b => {
-                // PPTP: PPP inside (only when there is payload)
-                if inner < off + b.len() {
-                    self.enter_tunnel(Tunnel::Gre, inner);
-                    self.ppp(inner)
-                }
+            // PPTP: PPP inside (only when there is payload)
+            0x880b if inner < off + b.len() => {
+                self.enter_tunnel(Tunnel::Gre, inner);
+                self.ppp(inner)
             }
             ETH_VLAN => {
                 self.enter_tunnel(Tunnel::Gre, inner);

@@ -262,7 +262,7 @@ counters! {
     PipelineQueueDrops => "pipeline.queue_full_drops", Sum, "packets dropped because a worker's queue was full (live capture, pnet method; never in replay)";
     OutputQueueDrops => "output.queue_full_dropped_events", Sum, "EVE events dropped because the output queue was full (live capture: workers never wait)";
     DetectTxStateEvicted => "detect.tx_state_evicted", Sum, "transaction detection states dropped to keep at most 64 per flow (their rules may be evaluated again)";
-    DetectReloads => "detect.reloads", Sum, "rule reloads (SIGHUP) that swapped in a new engine";
+    DetectReloads => "detect.reloads", Sum, "rule reloads (SIGUSR2, picket ctl reload-rules) that swapped in a new engine";
     DetectReloadFailures => "detect.reload_failures", Sum, "rule reloads that failed (the running engine was kept)";
     DetectReloadMs => "detect.reload_duration_ms", Sum, "time spent loading and compiling rules on reload (milliseconds; seconds in Prometheus)";
     DetectReloadLastMs => "detect.reload_last_duration_ms", Max, "time the last reload took to load and compile (milliseconds; seconds in Prometheus)";
@@ -556,10 +556,19 @@ pub fn counters_markdown() -> String {
          Every counter is kept by one thread as a plain integer and published at batch boundaries. It appears \
          in three places: the EVE `stats` event (only counters Suricata also has, under Suricata's name), the \
          Prometheus endpoint (`--metrics-listen` / `metrics.listen`, `GET /metrics`, text format), and the \
-         replay summary. Besides the table: `picket_worker_packets_total{worker}` and \
+         replay summary (`picket run` adds Suricata's `capture` section to its stats events). Counters end in \
+         `_total`; levels and maxima are gauges named with their unit. In `picket run` the capture counters \
+         carry an `interface` label. Besides the table: `picket_worker_packets_total{worker}` and \
          `picket_worker_busy_seconds_total{worker}` (balance and CPU saturation per worker), \
-         `picket_detect_rules_loaded`, `picket_detect_rules_failed`, `picket_detect_rules_skipped`, `picket_uptime_seconds`, `picket_build_info{version}`. \
-         `GET /healthz` answers 200 while the sensor runs and 503 with the reason otherwise.\n\n\
+         `picket_capture_loss_ratio{interface}` (kernel drops over the packets the kernel saw, since the start), \
+         `picket_detect_rules_loaded`, `picket_detect_rules_failed` (broken), `picket_detect_rules_skipped` \
+         (unsupported), `picket_detect_rules_not_loaded{kind}` (syntax, unknown_keyword, bad_value, \
+         undefined_variable, circular_variable, duplicate_sid, missing_sid, unsupported), \
+         `picket_detect_reload_last_timestamp_seconds`, `picket_detect_reload_last_success` (1/0) and \
+         `picket_detect_reload_last_success_timestamp_seconds` (the start counts as a load), \
+         `picket_uptime_seconds`, `picket_build_info{version}`. `GET /healthz` answers 200 while the sensor runs \
+         and 503 with the reasons otherwise (link down, capture loss above `daemon.loss_alarm_percent`, stopping); \
+         `GET /rules/failed` lists the rules of the rule set in use that were not loaded.\n\n\
          | counter (EVE stats name) | Prometheus | origin | meaning |\n|---|---|---|---|\n",
     );
     for i in 0..COUNT {

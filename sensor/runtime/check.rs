@@ -173,7 +173,7 @@ fn check_folder(
         return;
     }
     if let Some((uid, gid)) = owner {
-        if !writable_by(&meta, uid, gid) && !(own && meta.uid() == 0) {
+        if !(writable_by(&meta, uid, gid) || own && meta.uid() == 0) {
             push(
                 Severity::Error,
                 key,

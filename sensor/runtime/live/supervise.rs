@@ -42,8 +42,11 @@ pub(super) struct Supervisor<'a> {
     notify: &'a Notifier,
     /// Counters of the main thread (reloads, link changes, silent workers).
     pub(super) ctl: Counters,
+    /// Link state per interface (read from Linux's sysfs: unused elsewhere).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the link state comes from Linux's sysfs
     link: Vec<Option<bool>>,
     /// Link changes per interface, published as the `control` thread's interface counters.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // as above
     link_counts: Vec<IfaceStats>,
     last_health: Instant,
     last_pkts: Vec<u64>,
