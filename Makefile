@@ -41,9 +41,11 @@ run: build
 	@echo "EVE events written to /tmp/picket-demo.json:"
 	@python3 -c 'import json,collections,sys; c=collections.Counter(json.loads(l)["event_type"] for l in open("/tmp/picket-demo.json")); print(dict(c))'
 
-# Unit, integration and conformance tests. PICKET_REQUIRE_TOOLS=1: a test whose tool (chromium,
-# stix2_validator, xz, /usr/bin/time) is missing fails instead of skipping.
+# Structure, unit, integration and conformance tests. PICKET_REQUIRE_TOOLS=1: a test whose tool
+# (chromium, stix2_validator, xz, /usr/bin/time, promtool, systemd-analyze, logrotate, tcpreplay,
+# ip netns) is missing fails instead of skipping.
 test: build report-tools
+	python3 scripts/check-structure.py --quiet
 	PICKET_REQUIRE_TOOLS=1 PICKET_STIX_VALIDATOR=$(CURDIR)/$(REPORT_VENV)/bin/stix2_validator \
 	  $(CARGO) test --release --locked
 	# The criterion benchmarks are built (not run) so that an API change cannot leave them behind.

@@ -18,7 +18,7 @@
    under sensor/detect/, sensor/runtime/, sensor/output/. Strings and comments do not count.
 
 Exit status: 0 when 1-4 hold, 1 when any of them is violated, 2 on a usage error. Check 5
-only prints (it becomes a failure once the app layer is a set of plug-ins).
+only prints, unless --protocols-fail makes a protocol name a failure too.
 The script is a plain tokenizer (comments, strings, raw strings, char literals and lifetimes
 are told apart), not a Rust parser: macro-generated paths are not seen.
 """
@@ -440,6 +440,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sensor"))
     ap.add_argument("--quiet", action="store_true", help="print violations only")
+    ap.add_argument("--protocols-fail", action="store_true", help="a protocol name under detect/runtime/output fails the check")
     a = ap.parse_args()
     root = os.path.normpath(a.root)
     if not os.path.exists(os.path.join(root, "lib.rs")):
@@ -517,6 +518,8 @@ def main():
         print(f"  {p}: {len(v)}: {' '.join(v[:12])}{' ...' if len(v) > 12 else ''}")
     if not mentions:
         print("  none")
+    elif a.protocols_fail:
+        failed = True
 
     print("FAILED" if failed else "OK")
     return 1 if failed else 0
