@@ -3,7 +3,8 @@
 //! Prometheus alerting rules with `promtool check rules` and `promtool test rules`, every query
 //! of the Grafana dashboard parsed by promtool, and the logrotate file by logrotate itself.
 //! `make deps` installs systemd, prometheus (promtool) and logrotate; where one is missing
-//! its test says so on stderr and passes without running.
+//! its test says so on stderr and passes without running, unless `PICKET_REQUIRE_TOOLS=1`
+//! (`make test`), which makes it fail.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,8 +13,13 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Whether `tool` runs; with `PICKET_REQUIRE_TOOLS=1` (what `make test` sets after `make
+/// deps`) a missing tool fails the test instead of skipping it.
 fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+    let ok = Command::new(tool).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let required = std::env::var("PICKET_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    assert!(ok || !required, "{tool} is required (PICKET_REQUIRE_TOOLS=1) but not found: make deps installs it");
+    ok
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {

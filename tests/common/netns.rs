@@ -30,7 +30,7 @@ pub fn sh(args: &[&str]) -> bool {
 }
 
 /// Why live tests cannot run here, if they cannot.
-pub fn unavailable() -> Option<String> {
+fn why_unavailable() -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let uid = status.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2));
     if uid != Some("0") {
@@ -43,6 +43,19 @@ pub fn unavailable() -> Option<String> {
         return Some("tcpreplay is not installed (make deps)".into());
     }
     None
+}
+
+/// Why live tests cannot run here, if they cannot. With `PICKET_REQUIRE_TOOLS=1` (what `make
+/// test` sets) a missing requirement fails the test instead.
+pub fn unavailable() -> Option<String> {
+    let why = why_unavailable();
+    if let Some(w) = &why {
+        assert!(
+            std::env::var("PICKET_REQUIRE_TOOLS").map_or(true, |v| v != "1"),
+            "live tests are required (PICKET_REQUIRE_TOOLS=1) but cannot run: {w}"
+        );
+    }
+    why
 }
 
 #[macro_export]
