@@ -188,20 +188,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         "the stub data of a DCERPC request or response",
         suricata_doc!("dcerpc-keywords.html#dcerpc-stub-data"),
     ),
-    multi(
-        "krb5_cname",
-        &["krb5.cname"],
-        Some("krb5"),
-        "a Kerberos 5 client name, each in turn",
-        suricata_doc!("kerberos-keywords.html#krb5-cname"),
-    ),
-    multi(
-        "krb5_sname",
-        &["krb5.sname"],
-        Some("krb5"),
-        "a Kerberos 5 server name, each in turn",
-        suricata_doc!("kerberos-keywords.html#krb5-sname"),
-    ),
     // SIP
     sticky("sip.method", &[], Some("sip"), "the SIP request method", suricata_doc!("sip-keywords.html#sip-method")),
     sticky("sip.uri", &[], Some("sip"), "the SIP request URI", suricata_doc!("sip-keywords.html#sip-uri")),

@@ -55,6 +55,7 @@ pub fn identifies(p: AppProto) -> bool {
                 | Krb5
                 | Nfs
         )
+        || p.enabled_by_default() && super::probes::names(p)
 }
 
 /// What [`probe`] says about the bytes seen so far in one direction.
@@ -308,6 +309,11 @@ fn run_patterns(proto: u8, to_server: bool, data: &[u8]) -> ProbeResult {
             ProbeResult::NotFound => {}
         }
     }
+    match super::probes::patterns(proto == UDP, to_server, data) {
+        ProbeResult::Found(x) => return ProbeResult::Found(x),
+        ProbeResult::NeedMore => pending = true,
+        ProbeResult::NotFound => {}
+    }
     if pending {
         ProbeResult::NeedMore
     } else {
@@ -402,6 +408,11 @@ fn run_probing_parsers(proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16
             }
         }
     }
+    if proto == UDP || proto == TCP {
+        if let Some(x) = merge(super::probes::by_port(proto == UDP, to_server, data, sp, dp)) {
+            return ProbeResult::Found(x);
+        }
+    }
     if pending {
         ProbeResult::NeedMore
     } else {
@@ -411,7 +422,7 @@ fn run_probing_parsers(proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16
 
 /// Port-hinted probes of protocols Picket names but does not parse (Suricata has parsers for
 /// them, so their flows are not `failed` there): one sanity check of the first bytes each.
-fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 10] {
+fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 9] {
     let need = |n: usize| d.len() < n;
     let chk = |n: usize, ok: bool, p: AppProto| {
         if ok {
@@ -450,8 +461,6 @@ fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 10] {
         (20000, chk(2, d.len() >= 2 && b(0) == 0x05 && b(1) == 0x64, P::Dnp3)),
         // RDP: TPKT version 3
         (3389, chk(2, d.len() >= 2 && b(0) == 0x03 && b(1) == 0x00, P::Rdp)),
-        // Kerberos over TCP: a 4-byte length, then an application tag (AS/TGS req/rep, error)
-        (88, chk(5, d.len() >= 5 && b(0) == 0 && matches!(b(4), 0x6a | 0x6b | 0x6c | 0x6d | 0x6e | 0x7e), P::Krb5)),
         // NFS: ONC RPC record marker (last fragment bit) over TCP
         (2049, chk(4, d.len() >= 4 && b(0) & 0x80 != 0, P::Nfs)),
         // Telnet: option negotiation (IAC)

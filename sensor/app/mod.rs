@@ -23,11 +23,16 @@ pub mod files;
 mod flow;
 pub mod http;
 pub mod identify;
+pub mod jsonx;
+pub mod krb5;
 pub mod plugin;
+mod probes;
 mod proto;
 pub mod registry;
 mod stats;
 pub mod tls;
+pub mod txs;
+pub mod values;
 
 pub use flow::{insp_entry, FlowApp, Sink, TxInsp, MAX_INSP};
 pub use plugin::{

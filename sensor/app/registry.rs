@@ -13,7 +13,8 @@ use super::proto::AppProto;
 use crate::rule::{AppKeyword, AppKind, Arg};
 
 /// The protocols with a parser. One line per protocol.
-static PROTOCOLS: &[&Protocol] = &[&super::http::PROTOCOL, &super::dns::PROTOCOL, &super::tls::PROTOCOL];
+static PROTOCOLS: &[&Protocol] =
+    &[&super::http::PROTOCOL, &super::dns::PROTOCOL, &super::tls::PROTOCOL, &super::krb5::PROTOCOL];
 
 /// The protocols with a parser.
 pub fn protocols() -> impl Iterator<Item = &'static Protocol> {

@@ -59,6 +59,8 @@ pub struct AppStats {
     pub dns: super::dns::DnsStats,
     /// TLS.
     pub tls: super::tls::TlsStats,
+    /// Kerberos 5.
+    pub krb5: super::krb5::Krb5Stats,
 }
 
 /// How a counter combines across threads (the metrics table's `Sum`).

@@ -25,6 +25,7 @@ mod vars_config;
 
 pub use keywords::{AppKeyword, AppKind, Arg, Keyword, Keywords, Kind};
 pub use load::{load_rules, load_rules_each};
+pub(crate) use parse::numbers::parse_uint_cmp;
 pub use parse::{parse_rule, ParseContext};
 pub use vars_config::VarsConfig;
 

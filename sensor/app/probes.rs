@@ -1,0 +1,55 @@
+//! Probing parsers and patterns of the protocols that mostly run over UDP (Kerberos, SNMP,
+//! QUIC, DHCP, IKE, SIP, mDNS, LLMNR, NTP, TFTP, ...), as Suricata registers them: each
+//! probing parser runs only when one of the flow's ports is its default detection port; the
+//! patterns (SIP methods and status line, the BitTorrent DHT prefix) run on any port.
+//! [`super::identify`] calls these after its own tables.
+
+use super::identify::ProbeResult;
+use super::proto::AppProto;
+
+/// A probing parser: its protocol, default ports per transport, and the check of the first
+/// bytes of a direction (`to_server`, data).
+struct PortProbe {
+    udp: &'static [u16],
+    tcp: &'static [u16],
+    probe: fn(bool, &[u8], bool) -> ProbeResult,
+}
+
+/// Suricata's registration order (the first that finds a protocol wins).
+static PORT_PROBES: &[PortProbe] = &[PortProbe {
+    udp: &[88],
+    tcp: &[88],
+    probe: |udp, d, _| if udp { super::krb5::probe_udp(d) } else { super::krb5::probe_tcp(d) },
+}];
+
+/// Runs the probing parsers registered for either port (`udp`: the transport).
+pub(super) fn by_port(udp: bool, to_server: bool, data: &[u8], sp: u16, dp: u16) -> ProbeResult {
+    let mut pending = false;
+    for p in PORT_PROBES {
+        let ports = if udp { p.udp } else { p.tcp };
+        if !ports.iter().any(|&x| x == sp || x == dp) {
+            continue;
+        }
+        match (p.probe)(udp, data, to_server) {
+            ProbeResult::Found(x) => return ProbeResult::Found(x),
+            ProbeResult::NeedMore => pending = true,
+            ProbeResult::NotFound => {}
+        }
+    }
+    if pending {
+        ProbeResult::NeedMore
+    } else {
+        ProbeResult::NotFound
+    }
+}
+
+/// Runs the patterns of these protocols (on any port).
+pub(super) fn patterns(udp: bool, to_server: bool, data: &[u8]) -> ProbeResult {
+    let _ = (udp, to_server, data);
+    ProbeResult::NotFound
+}
+
+/// Protocols named here (for [`super::identify::identifies`]).
+pub(super) fn names(p: AppProto) -> bool {
+    matches!(p, AppProto::Krb5)
+}

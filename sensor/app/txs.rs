@@ -1,0 +1,102 @@
+//! A bounded list of a flow's transactions, shared by the protocols whose parsers keep their
+//! transactions in arrival order (Kerberos, SNMP, SIP, IKE, DHCP, ...): ids from 0, at most
+//! `cap` held (the oldest evicted and counted by the caller), lookups by id, and the freeing
+//! policy the app layer asks for.
+
+use std::collections::VecDeque;
+
+use super::plugin::Transaction;
+
+/// One-way transactions (a message each, inspected with packets of its own direction only)
+/// kept after newer ones arrive, so alerts of later packets can still name them.
+pub const KEEP_ONE_WAY: usize = 16;
+
+/// Transactions of one flow, oldest first.
+#[derive(Debug)]
+pub struct TxList<T> {
+    txs: VecDeque<T>,
+    next_id: u64,
+    cap: usize,
+}
+
+impl<T: Transaction> TxList<T> {
+    /// An empty list holding at most `cap` transactions.
+    pub fn new(cap: usize) -> Self {
+        TxList { txs: VecDeque::new(), next_id: 0, cap: cap.max(1) }
+    }
+
+    /// The id the next transaction gets (take it with [`TxList::push`]'s argument).
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Adds a transaction made with id [`TxList::next_id`]; returns true when the oldest
+    /// was evicted to make room.
+    pub fn push(&mut self, tx: T) -> bool {
+        self.next_id += 1;
+        let evicted = self.txs.len() >= self.cap;
+        if evicted {
+            self.txs.pop_front();
+        }
+        self.txs.push_back(tx);
+        evicted
+    }
+
+    /// Transactions held, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
+        self.txs.iter()
+    }
+
+    /// Transactions held, oldest first, mutable.
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> {
+        self.txs.iter_mut()
+    }
+
+    /// The newest transaction.
+    pub fn last_mut(&mut self) -> Option<&mut T> {
+        self.txs.back_mut()
+    }
+
+    /// The transaction with this id.
+    pub fn get(&self, id: u64) -> Option<&T> {
+        self.txs.iter().find(|t| t.id() == id)
+    }
+
+    /// Number held.
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// None held.
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty()
+    }
+
+    /// Calls `f` with each, oldest first (for [`super::AppParser::each_tx`]).
+    pub fn each(&self, f: &mut dyn FnMut(&dyn Transaction)) {
+        self.txs.iter().for_each(|t| f(t));
+    }
+
+    /// The transaction with this id as the app layer sees it.
+    pub fn tx(&self, id: u64) -> Option<&dyn Transaction> {
+        self.get(id).map(|t| t as &dyn Transaction)
+    }
+
+    /// Frees, from the oldest, the transactions nothing needs: a two-way transaction once it
+    /// is complete and inspected both ways, a one-way one once [`KEEP_ONE_WAY`] newer ones
+    /// arrived. Stops at the first one still needed (ids stay in order). Returns the lowest
+    /// id still held when anything was freed.
+    pub fn free(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
+        let mut freed = false;
+        while let Some(t) = self.txs.front() {
+            let old_one_way = t.direction().is_some() && self.txs.len() > KEEP_ONE_WAY;
+            let done = t.direction().is_none() && t.record_ready() && inspected(t.id());
+            if !(old_one_way || done) {
+                break;
+            }
+            self.txs.pop_front();
+            freed = true;
+        }
+        freed.then(|| self.txs.front().map_or(self.next_id, |t| t.id()))
+    }
+}
