@@ -227,14 +227,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         suricata_doc!("sip-keywords.html#sip-protocol"),
     ),
     // SNMP, FTP
-    sticky(
-        "snmp.community",
-        &[],
-        Some("snmp"),
-        "the SNMP community string",
-        suricata_doc!("snmp-keywords.html#snmp-community"),
-    ),
-    sticky("snmp.usm", &[], Some("snmp"), "the SNMPv3 user (USM) name", suricata_doc!("snmp-keywords.html#snmp-usm")),
     sticky("ftp.command", &[], Some("ftp"), "the FTP command", suricata_doc!("ftp-keywords.html#ftp-command")),
     sticky(
         "ftp.command_data",

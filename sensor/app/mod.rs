@@ -17,6 +17,7 @@
 //! Never: panics or indexes unchecked on packet bytes, buffers without a bound, blocks or does
 //! I/O.
 
+pub mod ber;
 mod catalog;
 pub mod dns;
 pub mod files;
@@ -29,6 +30,7 @@ pub mod plugin;
 mod probes;
 mod proto;
 pub mod registry;
+pub mod snmp;
 mod stats;
 pub mod tls;
 pub mod txs;

@@ -16,11 +16,14 @@ struct PortProbe {
 }
 
 /// Suricata's registration order (the first that finds a protocol wins).
-static PORT_PROBES: &[PortProbe] = &[PortProbe {
-    udp: &[88],
-    tcp: &[88],
-    probe: |udp, d, _| if udp { super::krb5::probe_udp(d) } else { super::krb5::probe_tcp(d) },
-}];
+static PORT_PROBES: &[PortProbe] = &[
+    PortProbe {
+        udp: &[88],
+        tcp: &[88],
+        probe: |udp, d, _| if udp { super::krb5::probe_udp(d) } else { super::krb5::probe_tcp(d) },
+    },
+    PortProbe { udp: &[161, 162], tcp: &[], probe: |_, d, _| super::snmp::probe(d) },
+];
 
 /// Runs the probing parsers registered for either port (`udp`: the transport).
 pub(super) fn by_port(udp: bool, to_server: bool, data: &[u8], sp: u16, dp: u16) -> ProbeResult {
@@ -51,5 +54,5 @@ pub(super) fn patterns(udp: bool, to_server: bool, data: &[u8]) -> ProbeResult {
 
 /// Protocols named here (for [`super::identify::identifies`]).
 pub(super) fn names(p: AppProto) -> bool {
-    matches!(p, AppProto::Krb5)
+    matches!(p, AppProto::Krb5 | AppProto::Snmp)
 }

@@ -13,8 +13,13 @@ use super::proto::AppProto;
 use crate::rule::{AppKeyword, AppKind, Arg};
 
 /// The protocols with a parser. One line per protocol.
-static PROTOCOLS: &[&Protocol] =
-    &[&super::http::PROTOCOL, &super::dns::PROTOCOL, &super::tls::PROTOCOL, &super::krb5::PROTOCOL];
+static PROTOCOLS: &[&Protocol] = &[
+    &super::http::PROTOCOL,
+    &super::dns::PROTOCOL,
+    &super::tls::PROTOCOL,
+    &super::krb5::PROTOCOL,
+    &super::snmp::PROTOCOL,
+];
 
 /// The protocols with a parser.
 pub fn protocols() -> impl Iterator<Item = &'static Protocol> {

@@ -61,6 +61,8 @@ pub struct AppStats {
     pub tls: super::tls::TlsStats,
     /// Kerberos 5.
     pub krb5: super::krb5::Krb5Stats,
+    /// SNMP.
+    pub snmp: super::snmp::SnmpStats,
 }
 
 /// How a counter combines across threads (the metrics table's `Sum`).

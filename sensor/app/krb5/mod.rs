@@ -18,6 +18,7 @@ mod tests;
 use kerberos_parser::krb5::{EncryptionType, ErrorCode, MessageType, PrincipalName};
 use kerberos_parser::krb5_parser;
 
+use super::ber::ber_header;
 use super::identify::ProbeResult;
 use super::proto::AppProto;
 use super::txs::TxList;
@@ -80,46 +81,6 @@ crate::app_counters! {
         /// TCP records larger than [`MAX_RECORD`], skipped.
         record_too_large,
     }
-}
-
-/// A BER identifier and length: (class, constructed, tag number, header length, content
-/// length); `Err(true)` when more bytes are needed, `Err(false)` when it cannot be BER.
-pub(crate) fn ber_header(d: &[u8]) -> Result<(u8, bool, u32, usize, usize), bool> {
-    let &b0 = d.first().ok_or(true)?;
-    let mut i = 1;
-    let mut tag = u32::from(b0 & 0x1f);
-    if tag == 0x1f {
-        tag = 0;
-        loop {
-            let &b = d.get(i).ok_or(true)?;
-            i += 1;
-            if tag > 0x00ff_ffff {
-                return Err(false);
-            }
-            tag = tag << 7 | u32::from(b & 0x7f);
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-    }
-    let &l0 = d.get(i).ok_or(true)?;
-    i += 1;
-    let len = if l0 & 0x80 == 0 {
-        usize::from(l0)
-    } else {
-        let n = usize::from(l0 & 0x7f);
-        if n == 0 || n > 4 {
-            return Err(false);
-        }
-        let mut len = 0usize;
-        for _ in 0..n {
-            let &b = d.get(i).ok_or(true)?;
-            i += 1;
-            len = len << 8 | usize::from(b);
-        }
-        len
-    };
-    Ok((b0 >> 6, b0 & 0x20 != 0, tag, i, len))
 }
 
 /// Suricata's `krb5_probing_parser`: an APPLICATION tag up to 30 around a SEQUENCE whose

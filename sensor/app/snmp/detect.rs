@@ -1,0 +1,149 @@
+//! SNMP as a plug-in: its sticky buffers and value keywords (rows), its transactions and
+//! parser behind the app layer's traits, and its descriptor.
+
+use super::{SnmpState, SnmpStats, SnmpTx, EVENTS, PDU_TYPES, TRAP_TYPES};
+use crate::app::plugin::{
+    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
+    Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+};
+use crate::app::values::{holds, parse_uint_enum, u32_arg};
+use crate::app::{AppConfig, AppProto, AppStats};
+use crate::output::eve::Json;
+
+const DOC: &str = "https://docs.suricata.io/en/latest/rules/snmp-keywords.html";
+
+const fn buffer(name: &'static str, desc: &'static str) -> BufferInfo {
+    BufferInfo {
+        name,
+        aliases: &[],
+        side: Side::Both,
+        need: Need::own(1),
+        multi: false,
+        shared: false,
+        internal: false,
+        desc,
+        doc: DOC,
+    }
+}
+
+/// SNMP's sticky buffers, in the order of their numbers.
+pub static BUFFERS: &[Sticky<SnmpTx>] = &[
+    Sticky {
+        info: buffer("snmp.community", "the community string of a v1 or v2c message"),
+        get: |tx: &SnmpTx, _, f| tx.community.as_ref().is_some_and(|c| f(c.as_bytes())),
+    },
+    Sticky {
+        info: buffer("snmp.usm", "the USM user name of a v3 message"),
+        get: |tx: &SnmpTx, _, f| tx.usm.as_ref().is_some_and(|c| f(c.as_bytes())),
+    },
+    Sticky {
+        info: buffer("snmp.trap_oid", "the enterprise OID of a v1 trap, dotted"),
+        get: |tx: &SnmpTx, _, f| tx.trap.as_ref().is_some_and(|t| f(t.oid.as_bytes())),
+    },
+    Sticky {
+        info: buffer("snmp.trap_address", "the agent address of a v1 trap, dotted"),
+        get: |tx: &SnmpTx, _, f| tx.trap.as_ref().is_some_and(|t| f(t.address.as_bytes())),
+    },
+];
+
+const fn value(
+    name: &'static str,
+    parse: fn(Option<&str>) -> Result<ValueArg, String>,
+    desc: &'static str,
+) -> ValueInfo {
+    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc: DOC }
+}
+
+/// SNMP's value keywords, in the order of their numbers.
+pub static VALUES: &[ValueKeyword<SnmpTx>] = &[
+    ValueKeyword {
+        info: value("snmp.version", u32_arg, "the SNMP version of the flow (1, 2 or 3), compared with a number"),
+        eval: |a, tx, _, _| holds(a, Some(u64::from(tx.version))),
+    },
+    ValueKeyword {
+        info: value(
+            "snmp.pdu_type",
+            |v| parse_uint_enum(v, u64::from(u32::MAX), PDU_TYPES).map(|u| Box::new(u) as ValueArg),
+            "the PDU type (a number or get_request, get_next_request, response, trap_v1, ...)",
+        ),
+        eval: |a, tx, _, _| holds(a, tx.pdu_type.map(u64::from)),
+    },
+    ValueKeyword {
+        info: value(
+            "snmp.trap_type",
+            |v| parse_uint_enum(v, u64::from(u8::MAX), TRAP_TYPES).map(|u| Box::new(u) as ValueArg),
+            "the generic trap type of a v1 trap (a number or coldstart, linkdown, ...)",
+        ),
+        eval: |a, tx, _, _| holds(a, tx.trap.as_ref().map(|t| u64::from(t.trap_type))),
+    },
+];
+
+impl Transaction for SnmpTx {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn progress(&self) -> [u8; 2] {
+        [PROGRESS_DONE; 2]
+    }
+
+    fn direction(&self) -> Option<bool> {
+        Some(self.to_server)
+    }
+
+    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        get_buffer(BUFFERS, buffer, self, to_server, f)
+    }
+
+    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
+        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
+    }
+
+    fn write_alert_eve(&self, j: &mut Json<'_>) {
+        self.write_eve(j);
+    }
+
+    fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
+        self.write_eve(j);
+        true
+    }
+
+    fn events(&self) -> &[u16] {
+        &self.events
+    }
+}
+
+impl AppParser for SnmpState {
+    fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status {
+        if self.parse(to_server, data) {
+            cx.stats.tx(AppProto::Snmp, !cx.udp);
+        }
+        self.stats.drain_into(&mut cx.stats.snmp);
+        Status::Continue
+    }
+
+    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
+        self.txs.each(f);
+    }
+
+    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
+        self.txs.tx(id)
+    }
+
+    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
+        self.txs.free(inspected)
+    }
+}
+
+/// SNMP's descriptor.
+pub static PROTOCOL: Protocol = Protocol {
+    proto: AppProto::Snmp,
+    new_parser: |_: &AppConfig| Box::<SnmpState>::default(),
+    buffers: || buffer_infos(BUFFERS),
+    values: || value_infos(VALUES),
+    payload_buffer: None,
+    reinspect: false,
+    events: EVENTS,
+    record_type: None,
+    counters: |s: &AppStats, f| SnmpStats::each(&s.snmp, f),
+};
