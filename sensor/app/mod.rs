@@ -26,6 +26,8 @@ pub mod http;
 pub mod identify;
 pub mod jsonx;
 pub mod krb5;
+pub mod llmnr;
+pub mod mdns;
 pub mod plugin;
 mod probes;
 mod proto;

@@ -23,6 +23,8 @@ static PORT_PROBES: &[PortProbe] = &[
         probe: |udp, d, _| if udp { super::krb5::probe_udp(d) } else { super::krb5::probe_tcp(d) },
     },
     PortProbe { udp: &[161, 162], tcp: &[], probe: |_, d, _| super::snmp::probe(d) },
+    PortProbe { udp: &[5353], tcp: &[], probe: |_, d, _| super::mdns::probe(d) },
+    PortProbe { udp: &[5355], tcp: &[5355], probe: |udp, d, _| super::llmnr::probe(udp, d) },
 ];
 
 /// Runs the probing parsers registered for either port (`udp`: the transport).
@@ -54,5 +56,5 @@ pub(super) fn patterns(udp: bool, to_server: bool, data: &[u8]) -> ProbeResult {
 
 /// Protocols named here (for [`super::identify::identifies`]).
 pub(super) fn names(p: AppProto) -> bool {
-    matches!(p, AppProto::Krb5 | AppProto::Snmp)
+    matches!(p, AppProto::Krb5 | AppProto::Snmp | AppProto::Mdns | AppProto::Llmnr)
 }

@@ -19,6 +19,8 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::tls::PROTOCOL,
     &super::krb5::PROTOCOL,
     &super::snmp::PROTOCOL,
+    &super::mdns::PROTOCOL,
+    &super::llmnr::PROTOCOL,
 ];
 
 /// The protocols with a parser.

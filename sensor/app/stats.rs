@@ -63,6 +63,10 @@ pub struct AppStats {
     pub krb5: super::krb5::Krb5Stats,
     /// SNMP.
     pub snmp: super::snmp::SnmpStats,
+    /// mDNS.
+    pub mdns: super::dns::family::FamilyStats,
+    /// LLMNR.
+    pub llmnr: super::dns::family::FamilyStats,
 }
 
 /// How a counter combines across threads (the metrics table's `Sum`).

@@ -19,6 +19,7 @@
 
 mod detect;
 mod eve;
+pub mod family;
 mod message;
 #[cfg(test)]
 mod tests;

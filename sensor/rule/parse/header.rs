@@ -92,6 +92,7 @@ const APP_PROTOS: &[(&str, Transport)] = &[
     ("ikev2", Transport::Udp),
     ("quic", Transport::Udp),
     ("bittorrent-dht", Transport::Udp),
+    ("mdns", Transport::Udp),
     ("dns", Transport::Ip),
     ("dcerpc", Transport::Ip),
     ("nfs", Transport::Ip),
@@ -100,6 +101,7 @@ const APP_PROTOS: &[(&str, Transport)] = &[
     ("sip", Transport::Ip),
     ("enip", Transport::Ip),
     ("ldap", Transport::Ip),
+    ("llmnr", Transport::Ip),
 ];
 
 pub(crate) fn app_proto(name: &str) -> Option<(&'static str, Transport)> {
