@@ -189,43 +189,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         suricata_doc!("dcerpc-keywords.html#dcerpc-stub-data"),
     ),
     // SIP
-    sticky("sip.method", &[], Some("sip"), "the SIP request method", suricata_doc!("sip-keywords.html#sip-method")),
-    sticky("sip.uri", &[], Some("sip"), "the SIP request URI", suricata_doc!("sip-keywords.html#sip-uri")),
-    sticky(
-        "sip.request_line",
-        &[],
-        Some("sip"),
-        "the SIP request line",
-        suricata_doc!("sip-keywords.html#sip-request-line"),
-    ),
-    sticky(
-        "sip.stat_code",
-        &[],
-        Some("sip"),
-        "the SIP response status code",
-        suricata_doc!("sip-keywords.html#sip-stat-code"),
-    ),
-    sticky(
-        "sip.stat_msg",
-        &[],
-        Some("sip"),
-        "the SIP response status message",
-        suricata_doc!("sip-keywords.html#sip-stat-msg"),
-    ),
-    sticky(
-        "sip.response_line",
-        &[],
-        Some("sip"),
-        "the SIP response line",
-        suricata_doc!("sip-keywords.html#sip-response-line"),
-    ),
-    sticky(
-        "sip.protocol",
-        &[],
-        Some("sip"),
-        "the SIP protocol of the request or response line",
-        suricata_doc!("sip-keywords.html#sip-protocol"),
-    ),
     // SNMP, FTP
     sticky("ftp.command", &[], Some("ftp"), "the FTP command", suricata_doc!("ftp-keywords.html#ftp-command")),
     sticky(

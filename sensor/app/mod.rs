@@ -32,6 +32,7 @@ pub mod plugin;
 mod probes;
 mod proto;
 pub mod registry;
+pub mod sip;
 pub mod snmp;
 mod stats;
 pub mod tls;

@@ -50,11 +50,11 @@ pub(super) fn by_port(udp: bool, to_server: bool, data: &[u8], sp: u16, dp: u16)
 
 /// Runs the patterns of these protocols (on any port).
 pub(super) fn patterns(udp: bool, to_server: bool, data: &[u8]) -> ProbeResult {
-    let _ = (udp, to_server, data);
-    ProbeResult::NotFound
+    let _ = udp;
+    super::sip::pattern(to_server, data)
 }
 
 /// Protocols named here (for [`super::identify::identifies`]).
 pub(super) fn names(p: AppProto) -> bool {
-    matches!(p, AppProto::Krb5 | AppProto::Snmp | AppProto::Mdns | AppProto::Llmnr)
+    matches!(p, AppProto::Krb5 | AppProto::Snmp | AppProto::Mdns | AppProto::Llmnr | AppProto::Sip)
 }

@@ -21,6 +21,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::snmp::PROTOCOL,
     &super::mdns::PROTOCOL,
     &super::llmnr::PROTOCOL,
+    &super::sip::PROTOCOL,
 ];
 
 /// The protocols with a parser.

@@ -67,6 +67,8 @@ pub struct AppStats {
     pub mdns: super::dns::family::FamilyStats,
     /// LLMNR.
     pub llmnr: super::dns::family::FamilyStats,
+    /// SIP.
+    pub sip: super::sip::SipStats,
 }
 
 /// How a counter combines across threads (the metrics table's `Sum`).
