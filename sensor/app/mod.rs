@@ -28,6 +28,7 @@ pub mod jsonx;
 pub mod krb5;
 pub mod llmnr;
 pub mod mdns;
+pub mod ntp;
 pub mod plugin;
 mod probes;
 mod proto;

@@ -22,6 +22,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::mdns::PROTOCOL,
     &super::llmnr::PROTOCOL,
     &super::sip::PROTOCOL,
+    &super::ntp::PROTOCOL,
 ];
 
 /// The protocols with a parser.

@@ -69,6 +69,8 @@ pub struct AppStats {
     pub llmnr: super::dns::family::FamilyStats,
     /// SIP.
     pub sip: super::sip::SipStats,
+    /// NTP.
+    pub ntp: super::ntp::NtpStats,
 }
 
 /// How a counter combines across threads (the metrics table's `Sum`).
