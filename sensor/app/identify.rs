@@ -817,7 +817,8 @@ mod tests {
         let q = dns_query();
         assert_eq!(probe(17, true, &q, 5353, 53), ProbeResult::Found(P::Dns));
         assert_eq!(probe(17, false, &q, 53, 5353), ProbeResult::Found(P::Dns));
-        assert_eq!(probe(17, true, &q, 5353, 5354), ProbeResult::NotFound);
+        // (5353 itself is mDNS's port)
+        assert_eq!(probe(17, true, &q, 40001, 5354), ProbeResult::NotFound);
         let mut t = (q.len() as u16).to_be_bytes().to_vec();
         t.extend_from_slice(&q);
         assert_eq!(probe(6, true, &t, 40000, 53), ProbeResult::Found(P::Dns));
