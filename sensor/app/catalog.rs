@@ -100,7 +100,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         "one HTTP/2 header name, each in turn",
         suricata_doc!("http2-keywords.html#http2-header-name"),
     ),
-    multi("file.name", &[], None, "the name of a transferred file", suricata_doc!("file-keywords.html#file-name")),
     multi(
         "file.magic",
         &[],
@@ -152,43 +151,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         "the HASSH string of the SSH server",
         suricata_doc!("ssh-keywords.html#ssh-hassh-server-string"),
     ),
-    // SMB, DCERPC, Kerberos
-    sticky(
-        "smb.named_pipe",
-        &[],
-        Some("smb"),
-        "the named pipe of an SMB tree connect",
-        suricata_doc!("smb-keywords.html#smb-named-pipe"),
-    ),
-    sticky(
-        "smb.share",
-        &[],
-        Some("smb"),
-        "the share of an SMB tree connect",
-        suricata_doc!("smb-keywords.html#smb-share"),
-    ),
-    sticky(
-        "smb.ntlmssp_user",
-        &[],
-        Some("smb"),
-        "the NTLMSSP user of an SMB session setup",
-        suricata_doc!("smb-keywords.html#smb-ntlmssp-user"),
-    ),
-    sticky(
-        "smb.ntlmssp_domain",
-        &[],
-        Some("smb"),
-        "the NTLMSSP domain of an SMB session setup",
-        suricata_doc!("smb-keywords.html#smb-ntlmssp-domain"),
-    ),
-    sticky(
-        "dce_stub_data",
-        &[],
-        None,
-        "the stub data of a DCERPC request or response",
-        suricata_doc!("dcerpc-keywords.html#dcerpc-stub-data"),
-    ),
-    // SIP
     // SNMP, FTP
     sticky("ftp.command", &[], Some("ftp"), "the FTP command", suricata_doc!("ftp-keywords.html#ftp-command")),
     sticky(

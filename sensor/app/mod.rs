@@ -19,6 +19,7 @@
 
 pub mod ber;
 mod catalog;
+pub mod dcerpc;
 pub mod dns;
 pub mod files;
 mod flow;
@@ -35,6 +36,7 @@ mod proto;
 pub mod registry;
 pub mod sip;
 pub mod snmp;
+pub mod smb;
 mod stats;
 pub mod tls;
 pub mod txs;

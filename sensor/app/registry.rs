@@ -23,6 +23,8 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::llmnr::PROTOCOL,
     &super::sip::PROTOCOL,
     &super::ntp::PROTOCOL,
+    &super::dcerpc::PROTOCOL,
+    &super::smb::PROTOCOL,
 ];
 
 /// The protocols with a parser.

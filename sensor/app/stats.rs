@@ -71,6 +71,10 @@ pub struct AppStats {
     pub sip: super::sip::SipStats,
     /// NTP.
     pub ntp: super::ntp::NtpStats,
+    /// DCE/RPC.
+    pub dcerpc: super::dcerpc::DcerpcStats,
+    /// SMB.
+    pub smb: super::smb::SmbStats,
 }
 
 /// How a counter combines across threads (the metrics table's `Sum`).

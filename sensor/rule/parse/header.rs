@@ -118,6 +118,8 @@ pub(super) fn app_compatible(rule: &str, buf: &str) -> bool {
         r if http(r) => http(buf),
         "doh2" => matches!(buf, "dns" | "http" | "http2"),
         "ikev2" => buf == "ike",
+        // Suricata's AppProtoCommon: DCE/RPC keywords in an SMB rule (DCE/RPC over pipes)
+        "smb" => buf == "dcerpc",
         _ => false,
     }
 }
