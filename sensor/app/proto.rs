@@ -112,6 +112,12 @@ impl AppProto {
         !matches!(self, AppProto::Pgsql | AppProto::Modbus | AppProto::Dnp3 | AppProto::Enip)
     }
 
+    /// Whether a rule whose header names `self` applies to a flow of `flow` (Suricata's
+    /// `AppProtoEquals`): the same protocol, or DCE/RPC carried over SMB named pipes.
+    pub fn rule_applies_to(self, flow: AppProto) -> bool {
+        self == flow || matches!((self, flow), (AppProto::Dcerpc, AppProto::Smb))
+    }
+
     /// Position in [`AppProto::ALL`].
     pub fn index(self) -> usize {
         AppProto::ALL.iter().position(|&p| p == self).unwrap_or(0)
@@ -143,6 +149,14 @@ mod tests {
         assert_eq!(AppProto::from_name("HTTP1"), Some(AppProto::Http));
         assert_eq!(AppProto::from_name("ssl"), Some(AppProto::Tls));
         assert_eq!(AppProto::from_name("nope"), None);
+    }
+
+    #[test]
+    fn dcerpc_rules_apply_to_smb_flows() {
+        assert!(AppProto::Dcerpc.rule_applies_to(AppProto::Smb));
+        assert!(AppProto::Smb.rule_applies_to(AppProto::Smb));
+        assert!(!AppProto::Smb.rule_applies_to(AppProto::Dcerpc));
+        assert!(!AppProto::Http.rule_applies_to(AppProto::Dns));
     }
 
     #[test]

@@ -293,7 +293,7 @@ impl AppParser for SmbParser {
     }
 
     fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.state.free(|t| t.is_complete() && t.sealed && inspected(t.id))
+        self.state.free_txs(inspected)
     }
 }
 

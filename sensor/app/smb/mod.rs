@@ -50,6 +50,13 @@ pub const MAX_RECORD: usize = 1 << 20;
 pub const MAX_TXS: usize = 1024;
 /// Payload bytes a flow keeps in all (file buffers and queues, stub data).
 pub const FLOW_BUDGET: usize = 4 << 20;
+/// Complete transactions kept (newest first) even when detection has not said it is done with
+/// them; older complete ones go.
+const KEEP_DONE: usize = 8;
+/// Open transactions beyond this many are closed oldest first (their record shows what they
+/// had, as Suricata's flow-end record of a never answered command does): the detection engine
+/// tracks a bounded number of transactions per flow.
+const MAX_LIVE: usize = 48;
 /// Parse calls after which a file left open by a gap is considered done (Suricata: 60 seconds
 /// of flow time without data for it).
 const POST_GAP_CALLS: u64 = 256;
@@ -79,6 +86,8 @@ crate::app_counters! {
         bytes_skipped,
         /// Transactions dropped because [`MAX_TXS`] were held.
         tx_evicted,
+        /// Open transactions closed because [`MAX_LIVE`] were open (a response that never came).
+        tx_stale_closed,
         /// Payload bytes not kept because the flow's budget was spent.
         budget_refused_bytes,
         /// Files cut short by a queue limit or the budget.
@@ -337,6 +346,38 @@ impl SmbState {
         (self.txs.len() != before).then(|| self.txs.front().map_or(self.next_id, |t| t.id))
     }
 
+    /// Frees complete transactions detection is done with, or that [`KEEP_DONE`] newer
+    /// complete ones follow; closes the oldest open ones beyond [`MAX_LIVE`]. Returns the lowest
+    /// id left when any went.
+    pub fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
+        let mut newer_done = 0;
+        let mut keep_from = u64::MAX;
+        for t in self.txs.iter().rev() {
+            if t.is_complete() && t.sealed {
+                newer_done += 1;
+                if newer_done > KEEP_DONE {
+                    keep_from = t.id;
+                    break;
+                }
+            }
+        }
+        let freed = self.free(|t| t.is_complete() && t.sealed && (t.id <= keep_from || inspected(t.id)));
+        let mut open = self.txs.iter().filter(|t| !t.is_complete()).count();
+        for t in self.txs.iter_mut() {
+            if open <= MAX_LIVE {
+                break;
+            }
+            if !t.is_complete() {
+                t.request_done = true;
+                t.response_done = true;
+                t.sealed = true;
+                open -= 1;
+                self.stats.tx_stale_closed += 1;
+            }
+        }
+        freed
+    }
+
     /// Feeds in-order bytes of one direction. Returns false once parsing has stopped.
     pub fn parse(&mut self, to_server: bool, data: &[u8]) -> bool {
         if self.failed {
@@ -430,7 +471,7 @@ impl SmbState {
     }
 
     /// Feeds the rest of a read/write chunk to its file (`gap` > 0: that many bytes are
-    /// missing); returns the bytes consumed.
+    /// missing); returns the bytes consumed (none when the chunk has no file transfer).
     fn file_update(&mut self, to_server: bool, data: &[u8], gap: u32) -> u32 {
         let d = usize::from(!to_server);
         let left = self.dirs[d].file_left;
@@ -444,11 +485,11 @@ impl SmbState {
         let guid = std::mem::take(&mut self.dirs[d].file_guid);
         let i = self.file_tx(&guid, to_server, false);
         self.dirs[d].file_guid = guid;
-        let SmbState { txs, budget, stats, .. } = self;
+        let SmbState { txs, budget, .. } = self;
         let Some(Kind::File(f)) = i.and_then(|i| txs.get_mut(i)).map(|t| &mut t.kind) else {
-            // the transfer's transaction is gone: its bytes are skipped
-            stats.bytes_skipped += u64::from(n);
-            return n;
+            // no transfer (a pipe, or the record was skipped): as Suricata, the count runs
+            // down but the bytes are parsed as they come
+            return 0;
         };
         if ssn_gap && f.tracker.queued() > 2_000_000 {
             f.tracker.trunc(budget);
