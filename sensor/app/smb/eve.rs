@@ -2,10 +2,11 @@
 //! transaction has, then those of its kind; and the `files` array alerts on file transfers
 //! carry.
 
+use super::auth::SessionInfo;
 use super::smb1;
 use super::smb2;
 use super::status::nt_status_name;
-use super::txs::{Kind, SmbTx, Status};
+use super::txs::{CreateTx, Kind, NegTx, SetInfoTx, SmbTx, Status};
 use crate::app::dcerpc::eve::write_ifaces;
 use crate::app::dcerpc::pdu::{self, ptype};
 use crate::output::eve::Json;
@@ -227,66 +228,9 @@ fn str_array(o: &mut Json<'_>, k: &str, items: impl Iterator<Item = String>) {
 
 fn write_kind(o: &mut Json<'_>, tx: &SmbTx) {
     match &tx.kind {
-        Kind::Session(x) => {
-            if let Some(n) = &x.ntlmssp {
-                let mut m = o.begin("ntlmssp");
-                m.str("domain", &lossy(&n.domain));
-                m.str("user", &lossy(&n.user));
-                m.str("host", &lossy(&n.host));
-                if let Some((a, b, build, rev)) = n.version {
-                    m.str("version", &format!("{a}.{b} build {build} rev {rev}"));
-                }
-                m.end();
-            }
-            if let Some(k) = &x.krb {
-                let mut m = o.begin("kerberos");
-                m.str("realm", &k.realm);
-                str_array(&mut m, "snames", k.snames.iter().cloned());
-                m.end();
-            }
-            for (key, h) in [("request", &x.request_host), ("response", &x.response_host)] {
-                if let Some(h) = h {
-                    let mut m = o.begin(key);
-                    m.str("native_os", &lossy(&h.native_os));
-                    m.str("native_lm", &lossy(&h.native_lm));
-                    m.end();
-                }
-            }
-        }
-        Kind::Create(c) => {
-            let n: Vec<u8> = c.name.iter().copied().filter(|&b| b != 0).collect();
-            if n.is_empty() {
-                o.str("filename", "<share_root>");
-            } else {
-                o.str(if c.directory { "directory" } else { "filename" }, &lossy(&n));
-            }
-            const DISP: [&str; 6] =
-                ["FILE_SUPERSEDE", "FILE_OPEN", "FILE_CREATE", "FILE_OPEN_IF", "FILE_OVERWRITE", "FILE_OVERWRITE_IF"];
-            o.str("disposition", DISP.get(c.disposition as usize).copied().unwrap_or("UNKNOWN"));
-            o.str("access", if c.delete_on_close { "delete on close" } else { "normal" });
-            for (k, v) in ["created", "accessed", "modified", "changed"].iter().zip(c.times) {
-                o.u64(k, u64::from(v));
-            }
-            o.u64("size", c.size);
-            o.str("fuid", &fuid_string(&c.guid));
-        }
-        Kind::Negotiate(n) => {
-            if n.smb_ver == 1 {
-                str_array(o, "client_dialects", n.dialects.iter().map(|d| lossy(d).into_owned()));
-            } else if n.smb_ver == 2 {
-                str_array(o, "client_dialects", n.dialects2.iter().cloned());
-            }
-            if let Some(g) = &n.client_guid {
-                o.str("client_guid", &guid_string(g));
-            }
-            o.str("server_guid", &guid_string(&n.server_guid));
-            if tx.snap.max_read > 0 {
-                o.u64("max_read_size", u64::from(tx.snap.max_read));
-            }
-            if tx.snap.max_write > 0 {
-                o.u64("max_write_size", u64::from(tx.snap.max_write));
-            }
-        }
+        Kind::Session(x) => write_session(o, x),
+        Kind::Create(c) => write_create(o, c),
+        Kind::Negotiate(n) => write_negotiate(o, tx, n),
         Kind::Tree(t) => {
             o.str(if t.is_pipe { "named_pipe" } else { "share" }, &lossy(&t.name));
             if tx.ver == 1 {
@@ -332,25 +276,94 @@ fn write_kind(o: &mut Json<'_>, tx: &SmbTx) {
         Kind::Ioctl(f) => {
             o.str("function", &fsctl_name(*f));
         }
-        Kind::SetInfo(x) => {
-            o.str("filename", &name_or_root(&x.name));
-            o.str("access", if x.delete_on_close { "delete on close" } else { "normal" });
-            match x.subcmd {
-                8 => {
-                    o.str("subcmd", "SET_FILE_INFO");
-                }
-                6 => {
-                    o.str("subcmd", "SET_PATH_INFO");
-                }
-                _ => {}
-            }
-            if x.loi == 1013 {
-                o.str("level_of_interest", "Set Disposition Information");
-            }
-            o.str("fuid", &fuid_string(&x.fid));
-        }
+        Kind::SetInfo(x) => write_set_info(o, x),
         Kind::Generic => {}
     }
+}
+
+/// Session setup: NTLMSSP, Kerberos and the hosts' native OS/LM.
+fn write_session(o: &mut Json<'_>, x: &SessionInfo) {
+    if let Some(n) = &x.ntlmssp {
+        let mut m = o.begin("ntlmssp");
+        m.str("domain", &lossy(&n.domain));
+        m.str("user", &lossy(&n.user));
+        m.str("host", &lossy(&n.host));
+        if let Some((a, b, build, rev)) = n.version {
+            m.str("version", &format!("{a}.{b} build {build} rev {rev}"));
+        }
+        m.end();
+    }
+    if let Some(k) = &x.krb {
+        let mut m = o.begin("kerberos");
+        m.str("realm", &k.realm);
+        str_array(&mut m, "snames", k.snames.iter().cloned());
+        m.end();
+    }
+    for (key, h) in [("request", &x.request_host), ("response", &x.response_host)] {
+        if let Some(h) = h {
+            let mut m = o.begin(key);
+            m.str("native_os", &lossy(&h.native_os));
+            m.str("native_lm", &lossy(&h.native_lm));
+            m.end();
+        }
+    }
+}
+
+/// Create: file or directory, disposition, times, size.
+fn write_create(o: &mut Json<'_>, c: &CreateTx) {
+    let n: Vec<u8> = c.name.iter().copied().filter(|&b| b != 0).collect();
+    if n.is_empty() {
+        o.str("filename", "<share_root>");
+    } else {
+        o.str(if c.directory { "directory" } else { "filename" }, &lossy(&n));
+    }
+    const DISP: [&str; 6] =
+        ["FILE_SUPERSEDE", "FILE_OPEN", "FILE_CREATE", "FILE_OPEN_IF", "FILE_OVERWRITE", "FILE_OVERWRITE_IF"];
+    o.str("disposition", DISP.get(c.disposition as usize).copied().unwrap_or("UNKNOWN"));
+    o.str("access", if c.delete_on_close { "delete on close" } else { "normal" });
+    for (k, v) in ["created", "accessed", "modified", "changed"].iter().zip(c.times) {
+        o.u64(k, u64::from(v));
+    }
+    o.u64("size", c.size);
+    o.str("fuid", &fuid_string(&c.guid));
+}
+
+/// Negotiate: the dialects offered and the server's limits.
+fn write_negotiate(o: &mut Json<'_>, tx: &SmbTx, n: &NegTx) {
+    if n.smb_ver == 1 {
+        str_array(o, "client_dialects", n.dialects.iter().map(|d| lossy(d).into_owned()));
+    } else if n.smb_ver == 2 {
+        str_array(o, "client_dialects", n.dialects2.iter().cloned());
+    }
+    if let Some(g) = &n.client_guid {
+        o.str("client_guid", &guid_string(g));
+    }
+    o.str("server_guid", &guid_string(&n.server_guid));
+    if tx.snap.max_read > 0 {
+        o.u64("max_read_size", u64::from(tx.snap.max_read));
+    }
+    if tx.snap.max_write > 0 {
+        o.u64("max_write_size", u64::from(tx.snap.max_write));
+    }
+}
+
+/// SET_INFO / TRANS2 set info.
+fn write_set_info(o: &mut Json<'_>, x: &SetInfoTx) {
+    o.str("filename", &name_or_root(&x.name));
+    o.str("access", if x.delete_on_close { "delete on close" } else { "normal" });
+    match x.subcmd {
+        8 => {
+            o.str("subcmd", "SET_FILE_INFO");
+        }
+        6 => {
+            o.str("subcmd", "SET_PATH_INFO");
+        }
+        _ => {}
+    }
+    if x.loi == 1013 {
+        o.str("level_of_interest", "Set Disposition Information");
+    }
+    o.str("fuid", &fuid_string(&x.fid));
 }
 
 fn write_dcerpc(o: &mut Json<'_>, tx: &SmbTx, d: &super::txs::DceTx) {

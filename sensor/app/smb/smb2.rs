@@ -454,107 +454,13 @@ pub fn request(s: &mut SmbState, r: &Smb2<'_>) {
             session_setup_request(s, r);
             true
         }
-        TREE_CONNECT => match r.data.get(6..) {
-            Some(name) => {
-                let mut name = name.to_vec();
-                name.retain(|&c| c != 0);
-                if name.len() > 1 {
-                    name.remove(0);
-                }
-                let tree = TreeTx { name, ..TreeTx::default() };
-                let i = s.push(Kind::Tree(tree), Hdr::from2(r, key::TREE));
-                if let Some(t) = s.at(i) {
-                    t.set_cmd(2, TREE_CONNECT);
-                }
-                true
-            }
-            None => {
-                events.push(ev::MALFORMED_DATA);
-                false
-            }
-        },
-        READ => {
-            let mut rd = Rd::new(r.data);
-            let parsed = (|| {
-                rd.skip(4)?;
-                let len = rd.le32()?;
-                let off = rd.le64()?;
-                let guid = rd.take(16)?.to_vec();
-                rd.skip(16)?;
-                Some((len, off, guid))
-            })();
-            match parsed {
-                Some((len, off, guid)) => {
-                    if (s.max_read_size != 0 && len > s.max_read_size) || len > MAX_READ_SIZE {
-                        events.push(ev::READ_REQUEST_TOO_LARGE);
-                    } else {
-                        s.read_offset.put(Hdr::from2_notree(r, key::OFFSET), (guid, off));
-                    }
-                }
-                None => events.push(ev::MALFORMED_DATA),
-            }
-            false
-        }
-        CREATE => {
-            let mut rd = Rd::new(r.data);
-            let parsed = (|| {
-                rd.skip(36)?;
-                let disposition = rd.le32()?;
-                let options = rd.le32()?;
-                rd.le16()?;
-                let name_len = rd.le16()?;
-                rd.skip(8)?;
-                Some((disposition, options, rd.take(usize::from(name_len))?))
-            })();
-            match parsed {
-                Some((disposition, options, name)) => {
-                    s.ssn2vec.put(Hdr::from2_notree(r, key::FILENAME), name.to_vec());
-                    let c = CreateTx {
-                        disposition,
-                        delete_on_close: options & 0x1000 != 0,
-                        directory: options & 0x1 != 0,
-                        name: name.to_vec(),
-                        ..CreateTx::default()
-                    };
-                    let i = s.push(Kind::Create(c), Hdr::from2(r, key::GENERICTX));
-                    if let Some(t) = s.at(i) {
-                        t.set_cmd(2, r.command);
-                    }
-                    true
-                }
-                None => {
-                    events.push(ev::MALFORMED_DATA);
-                    false
-                }
-            }
-        }
+        TREE_CONNECT => tree_connect_request(s, r, &mut events),
+        READ => read_request(s, r, &mut events),
+        CREATE => create_request(s, r, &mut events),
+        CLOSE => close_request(s, r, &mut events),
         WRITE => {
             write_request(s, r, 0);
             true
-        }
-        CLOSE => {
-            match r.data.get(8..24) {
-                Some(guid) => {
-                    s.guid2name.pop(guid);
-                    for to_server in [true, false] {
-                        if let Some(i) = s.file_tx(guid, to_server, false) {
-                            let super::SmbState { txs, .. } = s;
-                            if let Some(t) = txs.get_mut(i) {
-                                if !t.request_done {
-                                    if let Kind::File(f) = &mut t.kind {
-                                        f.tracker.close();
-                                    }
-                                }
-                                t.request_done = true;
-                                t.response_done = true;
-                                t.set_status(STATUS_SUCCESS, false);
-                            }
-                        }
-                    }
-                }
-                None => events.push(ev::MALFORMED_DATA),
-            }
-            false
         }
         _ => false,
     };
@@ -566,6 +472,114 @@ pub fn request(s: &mut SmbState, r: &Smb2<'_>) {
             }
         }
     }
+}
+
+/// TREE_CONNECT: a tree transaction for the share named.
+fn tree_connect_request(s: &mut SmbState, r: &Smb2<'_>, events: &mut Vec<u16>) -> bool {
+    match r.data.get(6..) {
+        Some(name) => {
+            let mut name = name.to_vec();
+            name.retain(|&c| c != 0);
+            if name.len() > 1 {
+                name.remove(0);
+            }
+            let tree = TreeTx { name, ..TreeTx::default() };
+            let i = s.push(Kind::Tree(tree), Hdr::from2(r, key::TREE));
+            if let Some(t) = s.at(i) {
+                t.set_cmd(2, TREE_CONNECT);
+            }
+            true
+        }
+        None => {
+            events.push(ev::MALFORMED_DATA);
+            false
+        }
+    }
+}
+
+/// READ: the offset remembered for the response's file chunk (no transaction).
+fn read_request(s: &mut SmbState, r: &Smb2<'_>, events: &mut Vec<u16>) -> bool {
+    let mut rd = Rd::new(r.data);
+    let parsed = (|| {
+        rd.skip(4)?;
+        let len = rd.le32()?;
+        let off = rd.le64()?;
+        let guid = rd.take(16)?.to_vec();
+        rd.skip(16)?;
+        Some((len, off, guid))
+    })();
+    match parsed {
+        Some((len, off, guid)) => {
+            if (s.max_read_size != 0 && len > s.max_read_size) || len > MAX_READ_SIZE {
+                events.push(ev::READ_REQUEST_TOO_LARGE);
+            } else {
+                s.read_offset.put(Hdr::from2_notree(r, key::OFFSET), (guid, off));
+            }
+        }
+        None => events.push(ev::MALFORMED_DATA),
+    }
+    false
+}
+
+/// CREATE: a create transaction with the file name and disposition.
+fn create_request(s: &mut SmbState, r: &Smb2<'_>, events: &mut Vec<u16>) -> bool {
+    let mut rd = Rd::new(r.data);
+    let parsed = (|| {
+        rd.skip(36)?;
+        let disposition = rd.le32()?;
+        let options = rd.le32()?;
+        rd.le16()?;
+        let name_len = rd.le16()?;
+        rd.skip(8)?;
+        Some((disposition, options, rd.take(usize::from(name_len))?))
+    })();
+    match parsed {
+        Some((disposition, options, name)) => {
+            s.ssn2vec.put(Hdr::from2_notree(r, key::FILENAME), name.to_vec());
+            let c = CreateTx {
+                disposition,
+                delete_on_close: options & 0x1000 != 0,
+                directory: options & 0x1 != 0,
+                name: name.to_vec(),
+                ..CreateTx::default()
+            };
+            let i = s.push(Kind::Create(c), Hdr::from2(r, key::GENERICTX));
+            if let Some(t) = s.at(i) {
+                t.set_cmd(2, r.command);
+            }
+            true
+        }
+        None => {
+            events.push(ev::MALFORMED_DATA);
+            false
+        }
+    }
+}
+
+/// CLOSE: the file transfers on the handle end (no transaction of its own).
+fn close_request(s: &mut SmbState, r: &Smb2<'_>, events: &mut Vec<u16>) -> bool {
+    match r.data.get(8..24) {
+        Some(guid) => {
+            s.guid2name.pop(guid);
+            for to_server in [true, false] {
+                if let Some(i) = s.file_tx(guid, to_server, false) {
+                    let super::SmbState { txs, .. } = s;
+                    if let Some(t) = txs.get_mut(i) {
+                        if !t.request_done {
+                            if let Kind::File(f) = &mut t.kind {
+                                f.tracker.close();
+                            }
+                        }
+                        t.request_done = true;
+                        t.response_done = true;
+                        t.set_status(STATUS_SUCCESS, false);
+                    }
+                }
+            }
+        }
+        None => events.push(ev::MALFORMED_DATA),
+    }
+    false
 }
 
 fn negotiate_response(s: &mut SmbState, r: &Smb2<'_>) -> Option<bool> {
