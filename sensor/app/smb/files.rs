@@ -212,7 +212,11 @@ impl FileTracker {
     }
 
     fn queue(&mut self, part: &[u8], budget: &mut Budget) {
-        if self.queued + part.len() as u64 > MAX_QUEUED_BYTES || budget.take(part.len()) < part.len() {
+        let over = self.queued + part.len() as u64 > MAX_QUEUED_BYTES;
+        let got = if over { 0 } else { budget.take(part.len()) };
+        if over || got < part.len() {
+            // a part taken is given back: nothing of the chunk is kept
+            budget.give(got);
             self.overflowed = true;
             self.trunc(budget);
             return;
@@ -279,7 +283,10 @@ mod tests {
         t.new_chunk(b"f", true, b"abc", 0, 10, &mut b);
         t.new_chunk(b"f", true, b"def", 3, 3, &mut b);
         assert_eq!(t.file.as_ref().map(|f| f.state), Some(FileState::Truncated));
-        assert!(t.is_done());
+        // as Suricata's tracker: a truncated file stays the open transfer of its handle, its
+        // later chunks consumed and dropped
+        assert!(!t.is_done());
+        assert_eq!(t.file.as_ref().map(|f| f.size), Some(3), "the second chunk's bytes dropped");
     }
 
     #[test]
@@ -288,8 +295,9 @@ mod tests {
         let mut t = FileTracker::default();
         t.new_chunk(b"f", true, b"", 0, 0, &mut b);
         t.new_chunk(b"f", true, b"0123456789", 100, 10, &mut b);
-        assert!(t.overflowed && t.is_done());
-        assert_eq!(b.left, 4);
+        assert!(t.overflowed);
+        assert_eq!(t.file.as_ref().map(|f| f.state), Some(FileState::Truncated));
+        assert_eq!((t.queued(), b.left), (0, 4), "nothing queued, the budget whole");
     }
 
     #[test]

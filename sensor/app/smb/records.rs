@@ -282,9 +282,9 @@ mod tests {
         assert_eq!(search_smb(b"xxxxxxxxxx"), None);
         assert_eq!(search_smb(b"SMBxxxx"), None, "SMB at the very start is no candidate");
         // an SMB not behind a session message header is skipped
-        let mut c = vec![9u8, 0, 0, 0x40];
+        let mut c = vec![9u8, 0, 0x40];
         c.extend_from_slice(b"\xfeSMB");
-        assert_eq!(search_smb(&c), Some(4), "within the first 5 bytes the NBSS byte is not checked");
+        assert_eq!(search_smb(&c), Some(3), "within the first 5 bytes the NBSS byte is not checked");
         let mut d = vec![0u8; 4];
         d.extend_from_slice(&[9, 0, 0, 0x40]);
         d.extend_from_slice(b"\xfeSMB");
