@@ -276,6 +276,7 @@ impl Config {
             e("daemon.loss_alarm_percent", "is a percentage (0-100; 0 = no alarm)");
         }
         v.extend(self.vars_problems());
+        v.extend(self.output.eve.unknown_types().into_iter().map(|why| ("output.eve.types".to_string(), why)));
         if !self.capture.bpf_filter.trim().is_empty() {
             if let Err(why) = crate::sys::compile_bpf(&self.capture.bpf_filter, 1, self.capture.snaplen) {
                 v.push(("capture.bpf_filter".into(), format!("`{}` does not compile: {why}", self.capture.bpf_filter)));
@@ -425,9 +426,17 @@ fn apply_set(table: &mut toml::Table, defaults: &toml::Table, set: &str) -> Resu
             Err(_) => return Err(ConfigError(format!("--set {key}: expected a number, got `{}`", raw.trim()))),
         },
         Some(toml::Value::String(_)) => toml::Value::String(raw.to_string()),
-        Some(_) => {
-            return Err(ConfigError(format!("--set {key}: this key holds a table or list; set its fields one by one")))
+        // A list: TOML (`["alert", "flow"]`) or names separated by commas (`alert,flow`).
+        Some(toml::Value::Array(_)) if raw.trim_start().starts_with('[') => {
+            match toml::from_str::<toml::Table>(&format!("v = {raw}")).ok().and_then(|mut t| t.remove("v")) {
+                Some(v @ toml::Value::Array(_)) => v,
+                _ => return Err(ConfigError(format!("--set {key}: `{raw}` is not a TOML list"))),
+            }
         }
+        Some(toml::Value::Array(_)) => toml::Value::Array(
+            raw.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| toml::Value::String(x.into())).collect(),
+        ),
+        Some(_) => return Err(ConfigError(format!("--set {key}: this key holds a table; set its fields one by one"))),
         None => return Err(ConfigError(format!("--set: unknown key `{key}`"))),
     };
     let mut t = table;

@@ -274,3 +274,43 @@ fn alerts_tail_filters_by_event_type() {
     let o = picket(&["alerts", "tail", "--spool", p(&spool), "--type", "alert", "--consumer", "a"]);
     assert!(o.stdout.is_empty());
 }
+
+/// `output.eve.types` chooses the records written (replay and run alike); a name that is no
+/// EVE type is refused with its key and line.
+#[test]
+fn eve_types_choose_the_records_and_a_typo_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("types.toml");
+    std::fs::write(&cfg, "[output.eve]\ntypes = [\"alert\", \"flwo\"]\n").unwrap();
+    let o = picket(&["config", "check", p(&cfg)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let want = format!("{}:2: output.eve.types: `flwo` is no EVE record type", p(&cfg));
+    assert!(text(&o).contains(&want), "no `{want}` in:\n{}", text(&o));
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap");
+    let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let o = picket(&["replay", "-q", "--config", p(&cfg), "--rules", p(&rules), p(&demo)]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("output.eve.types"), "{}", text(&o));
+    let types_of = |types: &str| {
+        let eve = dir.path().join(format!("eve-{}.json", types.len()));
+        let set = format!("output.eve.types={types}");
+        let o = picket(&["replay", "--rules", p(&rules), "--set", &set, "--eve", p(&eve), p(&demo)]);
+        assert!(o.status.success(), "{}", text(&o));
+        let mut seen = std::collections::BTreeMap::new();
+        for l in std::fs::read_to_string(&eve).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            *seen.entry(v["event_type"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+        (seen, text(&o))
+    };
+    let (all, _) = types_of("[\"alert\", \"flow\", \"stats\"]");
+    assert_eq!(all.get("alert"), Some(&5), "{all:?}");
+    assert!(all.get("flow").is_some_and(|&n| n > 0) && all.get("stats") == Some(&1), "{all:?}");
+    // A list in --set: TOML, or names separated by commas.
+    let (only_alerts, _) = types_of("alert");
+    assert_eq!(only_alerts.into_iter().collect::<Vec<_>>(), [("alert".to_string(), 5)]);
+    // Without "alert" nothing alerts in EVE, yet the alerts are still counted.
+    let (no_alerts, summary) = types_of("[\"flow\", \"stats\", \"fileinfo\"]");
+    assert!(!no_alerts.contains_key("alert") && no_alerts.get("flow") == all.get("flow"), "{no_alerts:?}");
+    assert!(summary.contains(" 5 alerts"), "{summary}");
+}

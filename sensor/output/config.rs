@@ -75,7 +75,63 @@ pub struct EveConfig {
     pub syslog_identity: String,
     /// syslog: the socket of the local syslog daemon.
     pub syslog_socket: String,
+    /// The EVE record types written (Suricata's `eve-log` `types`): `alert`, `flow`, `stats`,
+    /// the app-layer records (`dns`, `http`, `tls`, ...) and `files`. Default: Suricata's
+    /// default list; a type Picket does not write yet has no effect; a name Suricata does not
+    /// know is a configuration error. Applies to `picket run` and `picket replay`.
+    pub types: Vec<String>,
 }
+
+/// Every EVE record type of Suricata's `eve-log` (suricata.yaml), and whether its default
+/// configuration writes it.
+pub const EVE_TYPES: &[(&str, bool)] = &[
+    ("alert", true),
+    ("frame", true),
+    ("anomaly", true),
+    ("http", true),
+    ("dns", true),
+    ("mdns", true),
+    ("tls", true),
+    ("files", true),
+    ("drop", false),
+    ("smtp", true),
+    ("dnp3", false),
+    ("websocket", true),
+    ("enip", false),
+    ("ftp", true),
+    ("rdp", true),
+    ("nfs", true),
+    ("ntp", false),
+    ("smb", true),
+    ("tftp", true),
+    ("ike", true),
+    ("dcerpc", true),
+    ("krb5", true),
+    ("bittorrent-dht", true),
+    ("snmp", true),
+    ("rfb", true),
+    ("sip", true),
+    ("quic", true),
+    ("ldap", true),
+    ("pop3", true),
+    ("llmnr", true),
+    ("modbus", false),
+    ("arp", true),
+    ("dhcp", true),
+    ("ssh", true),
+    ("mqtt", true),
+    ("http2", true),
+    ("doh2", true),
+    ("pgsql", true),
+    ("stats", true),
+    ("flow", true),
+    ("netflow", false),
+    ("metadata", false),
+    ("stream", false),
+];
+
+/// Another name of a type: Suricata's `files` records have `event_type` `fileinfo`.
+const EVE_TYPE_ALIASES: &[(&str, &str)] = &[("fileinfo", "files")];
 
 impl Default for EveConfig {
     fn default() -> Self {
@@ -87,6 +143,7 @@ impl Default for EveConfig {
             syslog_level: "info".into(),
             syslog_identity: "picket".into(),
             syslog_socket: "/dev/log".into(),
+            types: EVE_TYPES.iter().filter(|(_, on)| *on).map(|(t, _)| t.to_string()).collect(),
         }
     }
 }
@@ -129,6 +186,22 @@ pub const SYSLOG_LEVELS: &[(&str, u8)] = &[
 ];
 
 impl EveConfig {
+    /// Whether records of `event_type` (or its `types` name) are written.
+    pub fn wants(&self, event_type: &str) -> bool {
+        let name = EVE_TYPE_ALIASES.iter().find(|(a, _)| *a == event_type).map_or(event_type, |(_, t)| t);
+        self.types.iter().any(|t| t == event_type || t == name)
+    }
+
+    /// Names in `types` that are no EVE record type, each with why.
+    pub fn unknown_types(&self) -> Vec<String> {
+        let known = |t: &str| EVE_TYPES.iter().any(|(n, _)| *n == t) || EVE_TYPE_ALIASES.iter().any(|(a, _)| *a == t);
+        self.types
+            .iter()
+            .filter(|t| !known(t))
+            .map(|t| format!("`{t}` is no EVE record type (Suricata's eve-log types: alert, anomaly, dns, files, flow, http, stats, tls, ...)"))
+            .collect()
+    }
+
     /// The syslog priority (`facility * 8 + severity`), when both names are known.
     pub fn syslog_priority(&self) -> Option<u8> {
         let f = SYSLOG_FACILITIES.iter().find(|(n, _)| n.eq_ignore_ascii_case(&self.syslog_facility))?.1;
@@ -138,6 +211,16 @@ impl EveConfig {
 }
 
 impl OutputConfig {
+    /// Whether `flow` events are written: `flow_events` and `flow` in `eve.types`.
+    pub fn writes_flows(&self) -> bool {
+        self.flow_events && self.eve.wants("flow")
+    }
+
+    /// Whether the `stats` event is written: `stats_event` and `stats` in `eve.types`.
+    pub fn writes_stats(&self) -> bool {
+        self.stats_event && self.eve.wants("stats")
+    }
+
     /// Where the regular EVE file is: `output.eve.filename`, under `output.log_dir` when
     /// relative.
     pub fn eve_path(&self) -> std::path::PathBuf {

@@ -53,6 +53,8 @@ pub(crate) struct Inspector<'a> {
     pub out: &'a mut Vec<u8>,
     /// Events in `out`.
     pub out_events: &'a mut u64,
+    /// Write `alert` events (`alert` in `output.eve.types`); alerts are counted either way.
+    pub alerts: bool,
 }
 
 impl Inspector<'_> {
@@ -143,8 +145,10 @@ impl Inspector<'_> {
                 ap.tx_id = Some(tx);
                 ap.meta = Some(&meta);
             }
-            eve::alert_event(self.out, &ap, Some(f), &rule);
-            *self.out_events += 1;
+            if self.alerts {
+                eve::alert_event(self.out, &ap, Some(f), &rule);
+                *self.out_events += 1;
+            }
             c.inc(C::DetectAlert);
         }
     }
@@ -204,8 +208,10 @@ impl Inspector<'_> {
     fn write_alerts(&mut self, ap: &eve::AlertPacket<'_>, flow: Option<&Flow<FlowExt>>, c: &mut Counters) {
         for a in &self.scratch.alerts {
             let rule = alert_rule(self.engine, a.rule);
-            eve::alert_event(self.out, ap, flow, &rule);
-            *self.out_events += 1;
+            if self.alerts {
+                eve::alert_event(self.out, ap, flow, &rule);
+                *self.out_events += 1;
+            }
             c.inc(C::DetectAlert);
         }
     }

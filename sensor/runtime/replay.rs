@@ -165,7 +165,7 @@ pub fn run_source<S: PacketSource + ?Sized>(
         }
     }
     // The stats event: after every worker finished, before the output closes.
-    if opts.config.output.stats_event {
+    if opts.config.output.writes_stats() {
         let _ = out_tx.send(OutMsg::Lines(stats_line(opts, &total, now, start), 1));
     }
     drop(out_tx);
@@ -243,7 +243,8 @@ fn spawn_workers(
         let out_tx = out_tx.clone();
         let recycle_tx = recycle_tx.clone();
         let table = table.clone();
-        let flow_events = cfg.output.flow_events;
+        let flow_events = cfg.output.writes_flows();
+        let alert_events = cfg.output.eve.wants("alert");
         let detect = opts.detect.clone();
         let hub = opts.metrics.clone();
         let scfg = cfg.stream.engine_config(nworkers);
@@ -251,6 +252,7 @@ fn spawn_workers(
         let decoder = decoder_of(cfg);
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
+                .with_alert_events(alert_events)
                 .with_detect(detect)
                 .with_stream(scfg)
                 .with_app(hcfg)

@@ -49,6 +49,8 @@ pub struct Worker {
     pub out_events: u64,
     /// Write flow events.
     pub flow_events: bool,
+    /// Write alert events (they are counted either way).
+    pub alert_events: bool,
     detect: Option<(Arc<DetectEngine>, DetectScratch)>,
     blocks: Vec<(u64, u64)>,
     /// App-layer parser settings.
@@ -69,6 +71,7 @@ struct EndCtx<'a> {
     out: &'a mut Vec<u8>,
     out_events: &'a mut u64,
     flow_events: bool,
+    alert_events: bool,
     stream: &'a mut StreamEngine,
     detect: &'a mut Option<(Arc<DetectEngine>, DetectScratch)>,
     detect_gen: u64,
@@ -98,13 +101,20 @@ impl EndCtx<'_> {
             };
             f.ext.tcp = Some(ssn);
             if let Some((engine, scratch)) = self.detect.as_mut() {
-                let mut insp = Inspector { engine, scratch, out: self.out, out_events: self.out_events };
+                let mut insp = Inspector {
+                    engine,
+                    scratch,
+                    out: self.out,
+                    out_events: self.out_events,
+                    alerts: self.alert_events,
+                };
                 insp.stream_end(f, due, self.blocks, self.detect_gen, c);
             }
             self.stream.release(&mut f.ext.tcp);
         }
         if let Some((engine, scratch)) = self.detect.as_mut() {
-            let mut insp = Inspector { engine, scratch, out: self.out, out_events: self.out_events };
+            let mut insp =
+                Inspector { engine, scratch, out: self.out, out_events: self.out_events, alerts: self.alert_events };
             insp.app_end(f, self.detect_gen, c);
         }
         if self.flow_events {
@@ -133,6 +143,7 @@ impl Worker {
             out: Vec::with_capacity(1 << 16),
             out_events: 0,
             flow_events,
+            alert_events: true,
             detect: None,
             blocks: Vec::with_capacity(MAX_RAW_BLOCKS),
             app_cfg: AppConfig::default(),
@@ -141,6 +152,12 @@ impl Worker {
             detect_gen: 0,
             decoder: crate::decode::Decoder::default(),
         }
+    }
+
+    /// Writes alert events or not (`alert` in `output.eve.types`); alerts are counted either way.
+    pub fn with_alert_events(mut self, on: bool) -> Self {
+        self.alert_events = on;
+        self
     }
 
     /// Sets the decoder settings (tunnel ports) for frames the reader left undecoded.
@@ -220,6 +237,7 @@ impl Worker {
                 out: &mut self.out,
                 out_events: &mut self.out_events,
                 flow_events: self.flow_events,
+                alert_events: self.alert_events,
                 stream: &mut self.stream,
                 detect: &mut self.detect,
                 detect_gen: self.detect_gen,
@@ -306,7 +324,13 @@ impl Worker {
             Some((slot, to_server)) => self.inspect_flow_packet(slot, to_server, &view, stream),
             None => {
                 let Some((engine, scratch)) = self.detect.as_mut() else { return };
-                let mut insp = Inspector { engine, scratch, out: &mut self.out, out_events: &mut self.out_events };
+                let mut insp = Inspector {
+                    engine,
+                    scratch,
+                    out: &mut self.out,
+                    out_events: &mut self.out_events,
+                    alerts: self.alert_events,
+                };
                 insp.flowless(&view, &mut self.counters);
             }
         }
@@ -381,7 +405,13 @@ impl Worker {
         let gen = self.detect_gen;
         let c = &mut self.counters;
         let f = self.flows.get_mut(sl);
-        let mut insp = Inspector { engine, scratch, out: &mut self.out, out_events: &mut self.out_events };
+        let mut insp = Inspector {
+            engine,
+            scratch,
+            out: &mut self.out,
+            out_events: &mut self.out_events,
+            alerts: self.alert_events,
+        };
         let raw = stream.map(|o| RawStream { due: o.raw_ready, added: o.stream_add, pseudo: false });
         insp.packet_rules(f, to_server, view, raw, &mut self.blocks, gen, c);
         insp.app_rules(f, to_server, view, false, gen, c);

@@ -197,7 +197,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     hub.set_problem("stopping", Some(format!("stopping ({why:?})")));
     exit_on_second_signal(signals, log.clone());
     let mut total = join_threads(threads, ctl)?;
-    if cfg.output.stats_event {
+    if cfg.output.writes_stats() {
         let mut st = total.clone();
         st.set(C::FlowActive, 0);
         st.set(C::TcpActiveSessions, 0);

@@ -336,7 +336,7 @@ impl<'a> Supervisor<'a> {
     fn periodic_stats(&mut self) {
         let cfg = &self.opts.config;
         if cfg.daemon.stats_interval_secs == 0
-            || !cfg.output.stats_event
+            || !cfg.output.writes_stats()
             || self.last_stats.elapsed() < Duration::from_secs(cfg.daemon.stats_interval_secs)
         {
             return;

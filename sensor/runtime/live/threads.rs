@@ -456,7 +456,8 @@ pub(super) struct Threads {
 }
 
 fn new_worker(id: usize, cfg: &Config, nworkers: usize, engine: &Option<Arc<DetectEngine>>) -> Worker {
-    Worker::new(id, cfg.flow.table_config(nworkers), cfg.output.flow_events)
+    Worker::new(id, cfg.flow.table_config(nworkers), cfg.output.writes_flows())
+        .with_alert_events(cfg.output.eve.wants("alert"))
         .with_detect(engine.clone())
         .with_stream(cfg.stream.engine_config(nworkers))
         .with_app(cfg.app.parser_config())
