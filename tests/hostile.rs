@@ -299,11 +299,16 @@ fn million_sessions_with_out_of_order_segments_stay_within_memcaps() {
 /// Writes a whole TCP session (handshake, request and response in MSS-sized segments, each
 /// acknowledged, then the close) between `c`:`sp` and `s`:80.
 fn session(w: &mut impl Write, ts: u32, c: [u8; 4], s: [u8; 4], sp: u16, req: &[u8], resp: &[u8]) {
+    session_to(w, ts, (c, sp), (s, 80), req, resp);
+}
+
+/// [`session`] to any server port.
+fn session_to(w: &mut impl Write, ts: u32, (c, sp): ([u8; 4], u16), (s, dp): ([u8; 4], u16), req: &[u8], resp: &[u8]) {
     let (ci, si) = (1_000u32, 50_000u32);
     let mut id = 1u16;
     let mut pkt = |w: &mut dyn Write, to_server: bool, seq: u32, ack: u32, flags: u8, data: &[u8]| {
         id = id.wrapping_add(1);
-        let (src, dst, a, b) = if to_server { (c, s, sp, 80) } else { (s, c, 80, sp) };
+        let (src, dst, a, b) = if to_server { (c, s, sp, dp) } else { (s, c, dp, sp) };
         let mut w2 = w;
         record(&mut w2, ts, &eth_ipv4(src, dst, 6, id, 0, &tcp_seq(a, b, seq, ack, flags, data)));
     };
@@ -474,4 +479,134 @@ fn dns_compression_loops_stay_bounded() {
     assert_eq!(alerts(&eve, 2), 4);
     // the flow memcap bounds the flows, and each flow's DNS state is capped by the parser
     assert!(rss_kb < 16 * 1024 + 96 * 1024, "peak RSS {rss_kb} KB over the 16 MB flow memcap + 96 MB");
+}
+
+/// One NBSS session message around `smb`.
+fn nbss(smb: &[u8]) -> Vec<u8> {
+    let mut m = vec![0, (smb.len() >> 16) as u8, (smb.len() >> 8) as u8, smb.len() as u8];
+    m.extend_from_slice(smb);
+    m
+}
+
+/// An SMB2 header: command, message id, response flag, the offset of the next compound
+/// command (0: last).
+fn smb2_header(command: u16, msg_id: u64, response: bool, next: u32) -> Vec<u8> {
+    let mut h = b"\xfeSMB".to_vec();
+    h.extend_from_slice(&64u16.to_le_bytes());
+    h.extend_from_slice(&[0, 0]); // credit charge
+    h.extend_from_slice(&0u32.to_le_bytes()); // status
+    h.extend_from_slice(&command.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes()); // credits
+    h.extend_from_slice(&u32::from(response).to_le_bytes()); // flags
+    h.extend_from_slice(&next.to_le_bytes());
+    h.extend_from_slice(&msg_id.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes()); // process id
+    h.extend_from_slice(&7u32.to_le_bytes()); // tree id
+    h.extend_from_slice(&0x1122_3344u64.to_le_bytes()); // session id
+    h.extend_from_slice(&[0; 16]); // signature
+    h
+}
+
+/// An SMB2 TREE_CONNECT request for `path` (UTF-16LE).
+fn smb2_tree_connect(msg_id: u64, path: &str, next: u32) -> Vec<u8> {
+    let mut m = smb2_header(3, msg_id, false, next);
+    let p: Vec<u8> = path.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    m.extend_from_slice(&9u16.to_le_bytes());
+    m.extend_from_slice(&[0, 0]);
+    m.extend_from_slice(&72u16.to_le_bytes());
+    m.extend_from_slice(&(p.len() as u16).to_le_bytes());
+    m.extend_from_slice(&p);
+    m
+}
+
+/// An SMB2 WRITE request of `data` at `offset` to the file `guid`.
+fn smb2_write(msg_id: u64, guid: [u8; 16], offset: u64, data: &[u8]) -> Vec<u8> {
+    let mut m = smb2_header(9, msg_id, false, 0);
+    m.extend_from_slice(&49u16.to_le_bytes());
+    m.extend_from_slice(&112u16.to_le_bytes()); // data offset from the header
+    m.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    m.extend_from_slice(&offset.to_le_bytes());
+    m.extend_from_slice(&guid);
+    m.extend_from_slice(&[0; 16]); // channel, remaining, channel info, flags
+    m.extend_from_slice(data);
+    m
+}
+
+/// SMB storms on port 445: compound chains of thousands of tree connects per record,
+/// out-of-order write chunks far apart (nothing can be put together: queues and the flow's
+/// payload budget are the limit), records that declare 16 MB and never come, and garbage after
+/// valid records; a tree connect to a marker share mixed in still alerts on `smb.share`.
+#[test]
+fn smb_compound_and_fragmented_storms_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("smb.pcap");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    pcap_header(&mut w);
+    // 3000 tree connects chained in one record (each 96 bytes, 8-aligned)
+    let mut compound = Vec::new();
+    for k in 0..3000u64 {
+        let mut m = smb2_tree_connect(k, "\\\\srv\\c$", if k == 2999 { 0 } else { 96 });
+        m.resize(96, 0);
+        compound.extend_from_slice(&m);
+    }
+    let compound = nbss(&compound);
+    // 100 writes of 20 KB, each at an offset no earlier chunk reaches
+    let mut writes = Vec::new();
+    for k in 0..100u64 {
+        writes.extend_from_slice(&nbss(&smb2_write(10_000 + k, [7; 16], (k + 1) * 1_000_000, &[b'W'; 20_000])));
+    }
+    // a record declaring 16 MB of which 1 MB comes, then garbage
+    let mut huge = vec![0u8, 0xff, 0xff, 0xff, 0xfe, b'S', b'M', b'B'];
+    huge.extend(std::iter::repeat_n(0x41u8, 1 << 20));
+    let mut resp_tree = smb2_header(3, 1, true, 0);
+    resp_tree.extend_from_slice(&16u16.to_le_bytes());
+    resp_tree.push(1); // share type: disk
+    resp_tree.extend_from_slice(&[0; 13]);
+    let marker_req = nbss(&smb2_tree_connect(1, "\\\\srv\\NEEDLE-IN-FLOOD", 0));
+    for i in 0..60u32 {
+        let c = [10, 40, (i >> 8) as u8, i as u8];
+        let req: &[u8] = match i % 3 {
+            0 => &compound,
+            1 => &writes,
+            _ => &huge,
+        };
+        session_to(&mut w, 6_000 + i, (c, 20_000 + i as u16), ([192, 168, 1, 45], 445), req, b"");
+        if i % 20 == 10 {
+            let c = [10, 9, 9, 5];
+            session_to(
+                &mut w,
+                6_000 + i,
+                (c, 30_000 + i as u16),
+                ([192, 168, 1, 45], 445),
+                &marker_req,
+                &nbss(&resp_tree),
+            );
+        }
+    }
+    drop(w);
+    let rules = dir.path().join("smb.rules");
+    std::fs::write(
+        &rules,
+        "alert smb any any -> any any (msg:\"share marker\"; smb.share; content:\"NEEDLE-IN-FLOOD\"; sid:3;)\n",
+    )
+    .unwrap();
+    let eve = dir.path().join("eve.json");
+    let args: Vec<String> = vec![
+        "replay".into(),
+        "-q".into(),
+        "--rules".into(),
+        rules.display().to_string(),
+        "--eve".into(),
+        eve.display().to_string(),
+        "--set".into(),
+        "capture.checksum_validation=none".into(),
+        pcap.display().to_string(),
+    ];
+    let (out, rss_kb) = run_with_rss(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = stats(&eve);
+    eprintln!("smb storms: peak RSS {rss_kb} KB, app {}", s["app_layer"]);
+    assert!(s["app_layer"]["flow"]["smb"].as_u64().unwrap() >= 60, "{}", s["app_layer"]);
+    assert_eq!(alerts(&eve, 3), 3);
+    assert!(rss_kb < 64 * 1024 + 64 * 1024, "peak RSS {rss_kb} KB");
 }
