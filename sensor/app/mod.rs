@@ -20,6 +20,7 @@
 pub mod ber;
 mod catalog;
 pub mod dcerpc;
+pub mod dhcp;
 pub mod dns;
 pub mod files;
 mod flow;

@@ -25,6 +25,7 @@ static PORT_PROBES: &[PortProbe] = &[
     PortProbe { udp: &[161, 162], tcp: &[], probe: |_, d, _| super::snmp::probe(d) },
     PortProbe { udp: &[5353], tcp: &[], probe: |_, d, _| super::mdns::probe(d) },
     PortProbe { udp: &[123], tcp: &[], probe: |_, d, _| super::ntp::probe(d) },
+    PortProbe { udp: &[67, 68], tcp: &[], probe: |_, d, _| super::dhcp::probe(d) },
     PortProbe { udp: &[5355], tcp: &[5355], probe: |udp, d, _| super::llmnr::probe(udp, d) },
 ];
 
@@ -57,5 +58,14 @@ pub(super) fn patterns(udp: bool, to_server: bool, data: &[u8]) -> ProbeResult {
 
 /// Protocols named here (for [`super::identify::identifies`]).
 pub(super) fn names(p: AppProto) -> bool {
-    matches!(p, AppProto::Krb5 | AppProto::Snmp | AppProto::Mdns | AppProto::Llmnr | AppProto::Sip | AppProto::Ntp)
+    matches!(
+        p,
+        AppProto::Krb5
+            | AppProto::Snmp
+            | AppProto::Mdns
+            | AppProto::Llmnr
+            | AppProto::Sip
+            | AppProto::Ntp
+            | AppProto::Dhcp
+    )
 }

@@ -25,6 +25,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::ntp::PROTOCOL,
     &super::dcerpc::PROTOCOL,
     &super::smb::PROTOCOL,
+    &super::dhcp::PROTOCOL,
 ];
 
 /// The protocols with a parser.

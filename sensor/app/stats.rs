@@ -75,6 +75,8 @@ pub struct AppStats {
     pub dcerpc: super::dcerpc::DcerpcStats,
     /// SMB.
     pub smb: super::smb::SmbStats,
+    /// DHCP.
+    pub dhcp: super::dhcp::DhcpStats,
 }
 
 /// How a counter combines across threads (the metrics table's `Sum`).
