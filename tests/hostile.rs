@@ -588,6 +588,93 @@ fn smb_compound_and_fragmented_storms_stay_bounded() {
     std::fs::write(
         &rules,
         "alert smb any any -> any any (msg:\"share marker\"; smb.share; content:\"NEEDLE-IN-FLOOD\"; sid:3;)\n",
+
+/// The UDP protocols (Kerberos, SNMP, NTP, DHCP, SIP, mDNS, LLMNR) under a hundred thousand
+/// hostile datagrams on their ports: truncated and lying BER lengths, option floods, header
+/// floods, and the same flow reused so transaction caps are reached. Bounded, counted, and
+/// the real messages mixed in still alert.
+#[test]
+fn udp_family_floods_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("udp.pcap");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    pcap_header(&mut w);
+    let udp = |sp: u16, dp: u16, payload: &[u8]| {
+        let mut u = vec![(sp >> 8) as u8, sp as u8, (dp >> 8) as u8, dp as u8, 0, 0, 0, 0];
+        let l = (8 + payload.len()) as u16;
+        u[4..6].copy_from_slice(&l.to_be_bytes());
+        u.extend_from_slice(payload);
+        u
+    };
+    // a DHCP ACK with lease `lease`, then `extra` option bytes and End
+    let dhcp = |lease: u32, extra: &[u8]| {
+        let mut m = vec![0u8; 240];
+        m[0] = 2;
+        m[1] = 1;
+        m[2] = 6;
+        m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+        m.extend_from_slice(&[53, 1, 5, 51, 4]);
+        m.extend_from_slice(&lease.to_be_bytes());
+        m.extend_from_slice(extra);
+        m.push(255);
+        m
+    };
+    let snmp = |community: &[u8]| {
+        // v2c get-request for 1.3.6.1, value NULL
+        let mut pdu = vec![0xa0, 0, 2, 1, 1, 2, 1, 0, 2, 1, 0, 0x30, 9, 0x30, 7, 6, 3, 0x2b, 6, 1, 5, 0];
+        pdu[1] = (pdu.len() - 2) as u8;
+        let mut body = vec![2, 1, 1, 4, community.len() as u8];
+        body.extend_from_slice(community);
+        body.extend_from_slice(&pdu);
+        let mut m = vec![0x30, body.len() as u8];
+        m.extend_from_slice(&body);
+        m
+    };
+    let big_options: Vec<u8> = (0..400).flat_map(|_| [12u8, 1, b'x']).collect();
+    let mut sip_flood = b"INVITE sip:a@b SIP/2.0\r\n".to_vec();
+    for k in 0..2000 {
+        sip_flood.extend_from_slice(format!("X-H{k}: v\r\n").as_bytes());
+    }
+    sip_flood.extend_from_slice(b"\r\n");
+    // fifty clients, each with one flow per protocol reused thousands of times, so the
+    // per-flow caps are reached; SNMP flows open with a valid message so their parser sees
+    // the garbage that follows
+    for c in 0..50u8 {
+        record(
+            &mut w,
+            5_999,
+            &eth_ipv4([10, 40, 0, c], [192, 168, 1, 9], 17, 1, 0, &udp(20_000, 161, &snmp(b"public"))),
+        );
+    }
+    for i in 0..100_000u32 {
+        let src = [10, 40, 0, (i % 50) as u8];
+        let sp = 20_000;
+        let (dp, payload): (u16, Vec<u8>) = match i % 7 {
+            0 => (88, vec![0x6a, 0x84, 0xff, 0xff, 0xff, 0xff, 0x30]),
+            1 => (161, vec![0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 2, 1, 1]),
+            2 => (123, vec![0x23; 7]),
+            3 => (67, dhcp(86_400, &big_options)),
+            4 => (
+                5060,
+                if i % 70 == 4 { sip_flood.clone() } else { b"INVITE sip:x SIP/2.0\r\nVia: \x00\xff\r\n".to_vec() },
+            ),
+            5 => (5353, vec![0, 0, 0x84, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]),
+            _ => (5355, vec![0, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 3, b'a', b'b', b'c']),
+        };
+        let ts = 6_000 + i / 10_000;
+        record(&mut w, ts, &eth_ipv4(src, [192, 168, 1, 9], 17, 1, 0, &udp(sp, dp, &payload)));
+        if i % 25_000 == 12_500 {
+            let c = [10, 9, 9, 7];
+            record(&mut w, ts, &eth_ipv4(c, [192, 168, 1, 9], 17, 2, 0, &udp(68, 67, &dhcp(60, &[]))));
+            record(&mut w, ts, &eth_ipv4(c, [192, 168, 1, 9], 17, 3, 0, &udp(1161, 161, &snmp(b"needle-in-flood"))));
+        }
+    }
+    drop(w);
+    let rules = dir.path().join("udp.rules");
+    std::fs::write(
+        &rules,
+        "alert dhcp any any -> any any (msg:\"short lease\"; dhcp.leasetime:<120; sid:3;)\n\
+         alert snmp any any -> any any (msg:\"community\"; snmp.community; content:\"needle-in-flood\"; sid:4;)\n",
     )
     .unwrap();
     let eve = dir.path().join("eve.json");
@@ -600,6 +687,11 @@ fn smb_compound_and_fragmented_storms_stay_bounded() {
         eve.display().to_string(),
         "--set".into(),
         "capture.checksum_validation=none".into(),
+
+        "--set".into(),
+        "output.flow_events=false".into(),
+        "--set".into(),
+        "flow.memcap_bytes=16mb".into(),
         pcap.display().to_string(),
     ];
     let (out, rss_kb) = run_with_rss(&args);
@@ -609,4 +701,16 @@ fn smb_compound_and_fragmented_storms_stay_bounded() {
     assert!(s["app_layer"]["flow"]["smb"].as_u64().unwrap() >= 60, "{}", s["app_layer"]);
     assert_eq!(alerts(&eve, 3), 3);
     assert!(rss_kb < 64 * 1024 + 64 * 1024, "peak RSS {rss_kb} KB");
+
+    let app = &s["app_layer"];
+    eprintln!("udp floods: peak RSS {rss_kb} KB, app {app}");
+    assert_eq!(alerts(&eve, 3), 4);
+    assert_eq!(alerts(&eve, 4), 4);
+    // every DHCP message of the flood became a transaction (its 400 options past the cap
+    // dropped), the SNMP flows were named by their first message and the garbage after it
+    // made none
+    assert_eq!(app["tx"]["dhcp"], 100_000 / 7 + 1 + 4, "{app}");
+    assert_eq!(app["flow"]["snmp"], 51, "{app}");
+    assert_eq!(app["tx"]["snmp"], 50 + 4, "{app}");
+    assert!(rss_kb < 16 * 1024 + 96 * 1024, "peak RSS {rss_kb} KB over the 16 MB flow memcap + 96 MB");
 }
