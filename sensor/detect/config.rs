@@ -28,6 +28,8 @@ pub struct DetectConfig {
     /// gen_id/sig_id, track and addresses), read with the rules at every load and reload;
     /// "" = none.
     pub threshold_file: String,
+    /// `[detect.datasets]`: the data directory of saved sets, defaults, declared sets.
+    pub datasets: super::dataset::DatasetsConfig,
 }
 
 impl Default for DetectConfig {
@@ -36,6 +38,7 @@ impl Default for DetectConfig {
             engine: EngineKind::Hyperscan,
             cache_dir: super::cache::DEFAULT_DIR.to_string(),
             threshold_file: String::new(),
+            datasets: Default::default(),
         }
     }
 }

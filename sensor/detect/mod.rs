@@ -15,6 +15,7 @@ pub mod app;
 pub mod cache;
 mod compile;
 mod config;
+pub mod dataset;
 pub mod engine;
 pub mod fast_pattern;
 mod flowbits;
@@ -51,6 +52,9 @@ pub struct LoadReport {
 /// Parses and compiles the rules at `paths` with the configuration's variables and engine.
 pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) -> (engine::DetectEngine, LoadReport) {
     let t0 = Instant::now();
+    // Sets read from a file only are read again with the rules; the config's sets come first.
+    dataset::begin_reload();
+    let dataset_error = dataset::configure(&detect.datasets).err();
     // Each rule is compiled as soon as it is parsed (see compile::RuleCompiler); the time
     // spent compiling inside the parse loop is counted as compile time.
     let mut compiler = compile::RuleCompiler::new(detect.engine);
@@ -77,6 +81,7 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
     crate::sys::release_free_memory();
     let mut cache = db_cache.map(|c| c.stats()).unwrap_or_default();
     cache.warnings.splice(0..0, warning);
+    cache.warnings.extend(dataset_error.map(|e| format!("datasets: {e}")));
     (eng, LoadReport { files, parse_secs, compile_secs, cache, threshold })
 }
 

@@ -472,6 +472,10 @@ pub enum PayloadMatch {
     Bsize(NumCmp),
     /// `urilen` (on http.uri / http.uri.raw)
     Urilen(NumCmp),
+    /// `dataset` (the whole buffer against a named set)
+    Dataset(DatasetKw),
+    /// `datarep` (the whole buffer's reputation in a named set)
+    Datarep(DatarepKw),
 }
 
 impl PayloadMatch {
@@ -487,8 +491,117 @@ impl PayloadMatch {
             PayloadMatch::IsDataAt(_) => "isdataat",
             PayloadMatch::Bsize(_) => "bsize",
             PayloadMatch::Urilen(_) => "urilen",
+            PayloadMatch::Dataset(_) => "dataset",
+            PayloadMatch::Datarep(_) => "datarep",
         }
     }
+}
+
+/// The type of a dataset's values (Suricata's `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DatasetType {
+    /// `string`: any bytes (files hold them base64-encoded).
+    String,
+    /// `md5`: 16 bytes (hex in files).
+    Md5,
+    /// `sha256`: 32 bytes (hex in files).
+    Sha256,
+    /// `ipv4`: 4 bytes.
+    Ipv4,
+    /// `ip` (or `ipv6`): 16 bytes, an IPv4 address kept in the first 4.
+    Ip,
+}
+
+impl DatasetType {
+    /// The type named `s` as rules and config write it.
+    pub fn from_name(s: &str) -> Option<DatasetType> {
+        Some(match s {
+            "string" => DatasetType::String,
+            "md5" => DatasetType::Md5,
+            "sha256" => DatasetType::Sha256,
+            "ipv4" => DatasetType::Ipv4,
+            "ip" | "ipv6" => DatasetType::Ip,
+            _ => return None,
+        })
+    }
+    /// The name rules use.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetType::String => "string",
+            DatasetType::Md5 => "md5",
+            DatasetType::Sha256 => "sha256",
+            DatasetType::Ipv4 => "ipv4",
+            DatasetType::Ip => "ip",
+        }
+    }
+}
+
+/// `dataset` command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DatasetCmd {
+    /// `set`: adds the buffer; matches when it was not there yet.
+    Set,
+    /// `unset`: removes the buffer; matches when it was there.
+    Unset,
+    /// `isset`
+    IsSet,
+    /// `isnotset`
+    IsNotSet,
+}
+
+/// Where a dataset comes from and how big it may grow, as a rule or the config declares it.
+/// Paths are as written; the detection engine resolves them (`load` next to the rule file,
+/// `save`/`state` in the data directory).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct DatasetDecl {
+    /// Name (case-insensitive, as Suricata).
+    pub name: String,
+    /// `type`, when given.
+    pub kind: Option<DatasetType>,
+    /// `load` (or the load half of `state`).
+    pub load: Option<String>,
+    /// `save` (or the save half of `state`).
+    pub save: Option<String>,
+    /// `memcap` in bytes (0: the default).
+    pub memcap: u64,
+    /// `hashsize` (0: the default).
+    pub hashsize: u32,
+    /// Folder of the rule file that declared it (to resolve a relative `load`).
+    pub rule_dir: String,
+}
+
+/// `dataset:<cmd>,<name>[, type <t>, load <f>, save <f>, state <f>, memcap <n>, hashsize <n>,
+/// format csv, match subdomain]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DatasetKw {
+    /// Command.
+    pub cmd: DatasetCmd,
+    /// The set.
+    pub decl: DatasetDecl,
+    /// `match subdomain`: also look the buffer's parent domains up (isset/isnotset, strings).
+    pub subdomain: bool,
+}
+
+/// `datarep` comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RepOp {
+    /// `>`
+    Gt,
+    /// `<`
+    Lt,
+    /// `==`
+    Eq,
+}
+
+/// `datarep:<name>, <op>, <value>[, type <t>, load <f>, memcap <n>, hashsize <n>]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DatarepKw {
+    /// The set.
+    pub decl: DatasetDecl,
+    /// Comparison.
+    pub op: RepOp,
+    /// Value compared with the entry's reputation.
+    pub value: u16,
 }
 
 /// A buffer inspected by payload keywords.

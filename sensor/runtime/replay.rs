@@ -174,6 +174,13 @@ pub fn run_source<S: PacketSource + ?Sized>(
         Err(_) => anyhow::bail!("the output thread panicked (a bug: please report it)"),
     };
     total.merge(&writer.counters);
+    // Sets with `save`/`state` keep what the rules added, as at a daemon's shutdown.
+    for r in crate::detect::dataset::save_all() {
+        match r {
+            Ok(_) => {}
+            Err(m) => eprintln!("picket: error: {m}"),
+        }
+    }
     let summary = ReplaySummary {
         counters: total,
         warnings,

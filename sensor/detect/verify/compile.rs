@@ -74,6 +74,20 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 items.push(Item::Bsize(*n))
             }
             PayloadMatch::Urilen(n) => items.push(Item::Urilen(*n)),
+            PayloadMatch::Dataset(d) => {
+                if !sticky {
+                    return Err("datasets are only supported for sticky buffers".into());
+                }
+                let set = crate::detect::dataset::get_or_create(&d.decl, false)?;
+                items.push(Item::Dataset(DatasetItem { set, cmd: d.cmd, subdomain: d.subdomain }))
+            }
+            PayloadMatch::Datarep(d) => {
+                if !sticky {
+                    return Err("datarep is only supported for sticky buffers".into());
+                }
+                let set = crate::detect::dataset::get_or_create(&d.decl, true)?;
+                items.push(Item::Datarep(DatarepItem { set, op: d.op, value: d.value }))
+            }
         }
     }
     if !sticky {

@@ -71,6 +71,7 @@ pub fn inspect(list: &CompiledList, buf: &[u8], vars: &mut [i64; MAX_VARS], scra
         buf,
         len: buf.len() as u32,
         vars,
+        views: &mut scratch.datasets,
         buffer_offset: 0,
         pcre_match_start: 0,
         count: 0,
@@ -94,6 +95,7 @@ struct Inspector<'a> {
     buf: &'a [u8],
     len: u32,
     vars: &'a mut [i64; MAX_VARS],
+    views: &'a mut crate::detect::dataset::Views,
     /// det_ctx->buffer_offset
     buffer_offset: u32,
     /// det_ctx->pcre_match_start_offset
@@ -186,6 +188,65 @@ impl Inspector<'_> {
                     DISCONTINUE
                 }
             }
+            Item::Dataset(d) => {
+                if self.dataset(d) {
+                    self.matched(idx)
+                } else {
+                    DISCONTINUE
+                }
+            }
+            Item::Datarep(d) => {
+                if self.datarep(d) {
+                    self.matched(idx)
+                } else {
+                    DISCONTINUE
+                }
+            }
+        }
+    }
+
+    /// `DetectDatasetBufferMatch`: the whole buffer; an empty one never matches. A buffer
+    /// whose length does not fit the set's type is "not in the set".
+    fn dataset(&mut self, d: &DatasetItem) -> bool {
+        use crate::detect::dataset::{buffer_key, Added};
+        use crate::rule::ast::DatasetCmd;
+        if self.buf.is_empty() {
+            return false;
+        }
+        let mut tmp = [0u8; 16];
+        let key = buffer_key(d.set.kind, self.buf, &mut tmp);
+        match d.cmd {
+            DatasetCmd::IsSet | DatasetCmd::IsNotSet => {
+                let found = key.is_some_and(|k| {
+                    let snap = self.views.get(&d.set);
+                    snap.get(k).is_some() || (d.subdomain && parent_domain_in(snap, k))
+                });
+                found == (d.cmd == DatasetCmd::IsSet)
+            }
+            DatasetCmd::Set => key.is_some_and(|k| {
+                // Already there (the common case): no lock.
+                self.views.get(&d.set).get(k).is_none() && d.set.add(k, 0) == Added::New
+            }),
+            DatasetCmd::Unset => key.is_some_and(|k| self.views.get(&d.set).get(k).is_some() && d.set.remove(k)),
+        }
+    }
+
+    /// `DetectDatarepBufferMatch`: found, and its reputation compares.
+    fn datarep(&mut self, d: &DatarepItem) -> bool {
+        use crate::detect::dataset::buffer_key;
+        use crate::rule::ast::RepOp;
+        if self.buf.is_empty() {
+            return false;
+        }
+        let mut tmp = [0u8; 16];
+        let Some(key) = buffer_key(d.set.kind, self.buf, &mut tmp) else { return false };
+        match self.views.get(&d.set).get(key) {
+            Some(r) => match d.op {
+                RepOp::Gt => r > d.value,
+                RepOp::Lt => r < d.value,
+                RepOp::Eq => r == d.value,
+            },
+            None => false,
         }
     }
 
@@ -663,4 +724,23 @@ pub(super) fn strtoull(s: &[u8], base: u32) -> Option<(u64, usize)> {
         return None;
     }
     Some((if neg { v.wrapping_neg() } else { v }, i))
+}
+
+/// Suricata's subdomain walk: each suffix starting at a dot that follows a non-dot (at most
+/// 126 of them), dot included, looked up.
+fn parent_domain_in(snap: &crate::detect::dataset::Snapshot, data: &[u8]) -> bool {
+    let mut lookups = 0;
+    for i in 1..data.len() {
+        // In bounds: 1 <= i < data.len().
+        if data[i] == b'.' && data[i - 1] != b'.' {
+            lookups += 1;
+            if lookups > 126 {
+                break;
+            }
+            if snap.get(&data[i..]).is_some() {
+                return true;
+            }
+        }
+    }
+    false
 }

@@ -8,7 +8,8 @@
 //! or pcre that a later relative keyword depends on is retried at its next occurrence, with
 //! Suricata's "no more matches" short-cuts and its inspection recursion limit of 3000); pcre
 //! (relative or not, negated, cursor at the end of the match); isdataat; byte_test,
-//! byte_jump, byte_extract and byte_math with all their options; bsize; urilen. The load-time
+//! byte_jump, byte_extract and byte_math with all their options; bsize; urilen; dataset and
+//! datarep (the whole buffer looked up in, added to or removed from a set). The load-time
 //! rewrites Suricata applies to a list are applied too: `isdataat:!1,relative` after a
 //! content becomes that content's `endswith`, and the "relative next" flags that decide
 //! which keywords are retried are set from the keyword order exactly as the keyword setup
@@ -64,11 +65,18 @@ pub struct VerifyScratch {
     pub recursion_limit_hits: u64,
     /// Keyword evaluations of the last inspection.
     pub last_evaluations: u32,
+    /// The dataset snapshots this worker reads (`dataset`, `datarep`).
+    pub datasets: crate::detect::dataset::Views,
 }
 
 impl Default for VerifyScratch {
     fn default() -> Self {
-        VerifyScratch { recursion_limit: INSPECTION_RECURSION_LIMIT, recursion_limit_hits: 0, last_evaluations: 0 }
+        VerifyScratch {
+            recursion_limit: INSPECTION_RECURSION_LIMIT,
+            recursion_limit_hits: 0,
+            last_evaluations: 0,
+            datasets: Default::default(),
+        }
     }
 }
 
@@ -101,6 +109,24 @@ enum Item {
     IsDataAt(IsDataAt),
     Bsize(NumCmp),
     Urilen(NumCmp),
+    Dataset(DatasetItem),
+    Datarep(DatarepItem),
+}
+
+/// `dataset`: the set, found or created at load.
+#[derive(Debug)]
+struct DatasetItem {
+    set: std::sync::Arc<crate::detect::dataset::Dataset>,
+    cmd: crate::rule::ast::DatasetCmd,
+    subdomain: bool,
+}
+
+/// `datarep`.
+#[derive(Debug)]
+struct DatarepItem {
+    set: std::sync::Arc<crate::detect::dataset::Dataset>,
+    op: crate::rule::ast::RepOp,
+    value: u16,
 }
 
 impl Item {
@@ -110,7 +136,7 @@ impl Item {
     /// The keyword kinds the byte_*/isdataat setup functions look back to when `relative`
     /// is given outside a sticky buffer.
     fn is_relative_anchor(&self) -> bool {
-        !matches!(self, Item::Bsize(_) | Item::Urilen(_))
+        !matches!(self, Item::Bsize(_) | Item::Urilen(_) | Item::Dataset(_) | Item::Datarep(_))
     }
 }
 

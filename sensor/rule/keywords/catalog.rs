@@ -75,18 +75,6 @@ pub(crate) const UNTYPED: &[Keyword] = &[
         "tests a variable kept on the packet",
         suricata_doc!("payload-keywords.html#pcre-extraction"),
     ),
-    Keyword::untyped(
-        "dataset",
-        R,
-        "the buffer is (or is not) in a set loaded from a file",
-        suricata_doc!("datasets.html#dataset"),
-    ),
-    Keyword::untyped(
-        "datarep",
-        R,
-        "the buffer's reputation in a set loaded from a file",
-        suricata_doc!("datasets.html#datarep"),
-    ),
     Keyword::untyped("iprep", R, "an IP address's reputation score", suricata_doc!("ip-reputation-rules.html#iprep")),
     Keyword::untyped("geoip", R, "the country of an IP address", suricata_doc!("header-keywords.html#geoip")),
     // payload

@@ -27,6 +27,7 @@ pub(crate) mod byte;
 pub(crate) mod catalog;
 pub(crate) mod content;
 pub(crate) mod flow;
+pub(crate) mod intel;
 pub(crate) mod meta;
 pub(crate) mod packet;
 pub(crate) mod pcre;
@@ -280,6 +281,7 @@ const LANGUAGE: &[&[Keyword]] = &[
     buffers::ROWS,
     pcre::ROWS,
     byte::ROWS,
+    intel::ROWS,
     flow::ROWS,
     packet::ROWS,
     packet::IP_ROWS,

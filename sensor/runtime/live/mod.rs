@@ -209,6 +209,13 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
         Err(_) => anyhow::bail!("the output thread panicked (a bug: please report it)"),
     };
     total.merge(&writer.counters);
+    // Sets with `save`/`state` keep what rules and the control socket added.
+    for r in crate::detect::dataset::save_all() {
+        match r {
+            Ok(m) => log.info(&m),
+            Err(m) => log.error(&m),
+        }
+    }
     log_exit_summary(&log, &total, start);
     Ok(LiveSummary { counters: total, output_error: writer.first_error })
 }

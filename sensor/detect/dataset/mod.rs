@@ -1,0 +1,743 @@
+//! Datasets: named sets of indicators (strings, MD5/SHA-256 hashes, IPv4/IPv6 addresses) with
+//! an optional 16-bit reputation each, as Suricata's `datasets.c`.
+//!
+//! Takes: a set's declaration from a rule (`dataset`, `datarep`: [`DatasetDecl`]) or from the
+//! `[detect.datasets]` config; values from rule matches (`set`/`unset`), from files, and from
+//! the control socket. Promises:
+//! - one set per name (case-insensitive), process-wide, shared by every rule and worker that
+//!   names it; a second declaration with another type, or other load/save files, is an error;
+//! - lookups are O(1) and lock-free: a worker reads an immutable [`Snapshot`] it caches in its
+//!   [`Views`] and re-reads only when the set's generation (one atomic load per lookup) says
+//!   it changed;
+//! - changes (`set`, `unset`, `picket ctl dataset-add/remove`) are serialised by a mutex per
+//!   set and published as a new snapshot: a small copy-on-write delta over the shared base,
+//!   folded into a new base every [`COMPACT_AT`] changes; a change beyond the set's memcap is
+//!   refused and counted;
+//! - files use Suricata's formats (one value a line: base64 for strings, hex for hashes,
+//!   dotted or colon notation for addresses; `value,reputation` for datarep); a bad line is
+//!   skipped with its file and line reported, never a crash; sets with `save`/`state` are
+//!   written back (to a temporary file renamed into place) by [`save_all`] at shutdown;
+//! - on reload ([`begin_reload`]), sets loaded from a file only (`load` without `save`, not
+//!   declared in the config) are read again; the others keep what rules and the control socket
+//!   put in them.
+//!
+//! Never: allocates or locks on a lookup after a worker's first look at a set version.
+
+mod table;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+pub(crate) use table::KeyTable;
+
+use crate::rule::ast::{DatasetDecl, DatasetType};
+
+/// Changes kept as a delta before they are folded into a new base.
+pub const COMPACT_AT: usize = 4096;
+/// Default `hashsize` (Suricata's DATASETS_HASHSIZE_DEFAULT), used as the initial capacity.
+pub const DEFAULT_HASHSIZE: u32 = 4096;
+
+/// `[detect.datasets]`: where saved sets go, defaults, and sets declared up front (as
+/// Suricata's `datasets:` section).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatasetsConfig {
+    /// Folder of the files of `save` and `state` (Suricata's data-dir); relative names given
+    /// by rules are resolved in it.
+    pub data_dir: String,
+    /// Memcap of a set that does not give one, bytes (0: none).
+    pub default_memcap: u64,
+    /// Initial hash size of a set that does not give one.
+    pub default_hashsize: u32,
+    /// Sets declared here by name; rules may then use them without `type`.
+    pub sets: BTreeMap<String, SetConfig>,
+}
+
+impl Default for DatasetsConfig {
+    fn default() -> Self {
+        DatasetsConfig {
+            data_dir: "/var/lib/picket/data".into(),
+            default_memcap: 0,
+            default_hashsize: DEFAULT_HASHSIZE,
+            sets: BTreeMap::new(),
+        }
+    }
+}
+
+/// One set of `[detect.datasets.sets.NAME]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SetConfig {
+    /// `string`, `md5`, `sha256`, `ipv4` or `ip`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// File read at start (relative: in the data directory if there, else as given).
+    pub load: String,
+    /// File read at start and written at shutdown (relative: in the data directory).
+    pub state: String,
+    /// Bytes the set may use (0: the default).
+    pub memcap: u64,
+    /// Initial hash size (0: the default).
+    pub hashsize: u32,
+}
+
+/// What a lookup sees: the base shared by every snapshot since the last fold, and the changes
+/// since (`added` wins over the base, `removed` hides base entries; the two are disjoint).
+#[derive(Debug)]
+pub struct Snapshot {
+    base: Arc<KeyTable>,
+    added: KeyTable,
+    removed: KeyTable,
+}
+
+impl Snapshot {
+    /// The reputation of `key` (0 for plain dataset entries) if it is in the set.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<u16> {
+        if !self.added.is_empty() {
+            if let Some(r) = self.added.get(key) {
+                return Some(r);
+            }
+        }
+        if !self.removed.is_empty() && self.removed.get(key).is_some() {
+            return None;
+        }
+        self.base.get(key)
+    }
+
+    /// Entries.
+    pub fn len(&self) -> usize {
+        (self.base.len() + self.added.len()).saturating_sub(self.removed.len())
+    }
+
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn mem_bytes(&self) -> usize {
+        self.base.mem_bytes() + self.added.mem_bytes() + self.removed.mem_bytes()
+    }
+
+    /// Every entry (key bytes in the set's internal form, reputation).
+    pub fn for_each(&self, mut f: impl FnMut(&[u8], u16)) {
+        for (k, r) in self.base.iter() {
+            if self.removed.get(k).is_none() && self.added.get(k).is_none() {
+                f(k, r);
+            }
+        }
+        for (k, r) in self.added.iter() {
+            f(k, r);
+        }
+    }
+
+    fn delta_copy(&self) -> Snapshot {
+        Snapshot { base: self.base.clone(), added: self.added.clone(), removed: self.removed.clone() }
+    }
+
+    /// The same entries with the delta folded into a new base, once it has grown.
+    fn folded(self) -> Snapshot {
+        if self.added.len() + self.removed.len() < COMPACT_AT {
+            return self;
+        }
+        let mut base = self.base.compacted();
+        for (k, _) in self.removed.iter() {
+            base.remove(k);
+        }
+        for (k, r) in self.added.iter() {
+            base.upsert(k, r);
+        }
+        let h = base.hasher().clone();
+        Snapshot {
+            base: Arc::new(base),
+            added: KeyTable::with_hasher(h.clone(), 0),
+            removed: KeyTable::with_hasher(h, 0),
+        }
+    }
+}
+
+/// The result of adding a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// It was not there.
+    New,
+    /// It was there already (its reputation unchanged, as Suricata).
+    Present,
+    /// The set's memcap does not allow it (counted).
+    Refused,
+}
+
+/// A named set. See the module documentation.
+#[derive(Debug)]
+pub struct Dataset {
+    /// Name as first declared.
+    pub name: String,
+    /// Value type.
+    pub kind: DatasetType,
+    id: usize,
+    /// File read at creation, resolved.
+    pub load: Option<PathBuf>,
+    /// File written by [`save_all`], resolved.
+    pub save: Option<PathBuf>,
+    /// Bytes allowed (0: no limit).
+    pub memcap: u64,
+    from_config: bool,
+    current: Mutex<Arc<Snapshot>>,
+    generation: AtomicU64,
+    /// Additions refused by the memcap.
+    pub refused: AtomicU64,
+}
+
+impl Dataset {
+    fn new(id: usize, name: &str, kind: DatasetType, capacity: usize) -> Dataset {
+        let h = std::collections::hash_map::RandomState::new();
+        let snap = Snapshot {
+            base: Arc::new(KeyTable::with_hasher(h.clone(), capacity)),
+            added: KeyTable::with_hasher(h.clone(), 0),
+            removed: KeyTable::with_hasher(h, 0),
+        };
+        Dataset {
+            name: name.to_string(),
+            kind,
+            id,
+            load: None,
+            save: None,
+            memcap: 0,
+            from_config: false,
+            current: Mutex::new(Arc::new(snap)),
+            generation: AtomicU64::new(1),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Arc<Snapshot>> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current snapshot (takes the set's lock: for the control socket and saving, not
+    /// for detection, which goes through [`Views`]).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.lock().clone()
+    }
+
+    fn publish(&self, cur: &mut Arc<Snapshot>, next: Snapshot) {
+        *cur = Arc::new(next.folded());
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Adds `key` (internal form) with reputation `rep`.
+    pub fn add(&self, key: &[u8], rep: u16) -> Added {
+        let mut cur = self.lock();
+        if cur.get(key).is_some() {
+            return Added::Present;
+        }
+        if self.memcap > 0 && (cur.mem_bytes() + KeyTable::cost_of(key.len())) as u64 > self.memcap {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Added::Refused;
+        }
+        let mut next = cur.delta_copy();
+        next.removed.remove(key);
+        if next.base.get(key) != Some(rep) {
+            next.added.insert(key, rep);
+        }
+        self.publish(&mut cur, next);
+        Added::New
+    }
+
+    /// Removes `key` (internal form); whether it was there.
+    pub fn remove(&self, key: &[u8]) -> bool {
+        let mut cur = self.lock();
+        if cur.get(key).is_none() {
+            return false;
+        }
+        let mut next = cur.delta_copy();
+        next.added.remove(key);
+        if next.base.get(key).is_some() {
+            next.removed.insert(key, 0);
+        }
+        self.publish(&mut cur, next);
+        true
+    }
+
+    /// Entries now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the set is read from a file only (re-read on reload).
+    fn is_static(&self) -> bool {
+        self.load.is_some() && self.save.is_none() && !self.from_config
+    }
+
+    fn install(&self, table: KeyTable) {
+        let mut cur = self.lock();
+        let h = table.hasher().clone();
+        let next = Snapshot {
+            base: Arc::new(table),
+            added: KeyTable::with_hasher(h.clone(), 0),
+            removed: KeyTable::with_hasher(h, 0),
+        };
+        self.publish(&mut cur, next);
+    }
+
+    fn hasher(&self) -> std::collections::hash_map::RandomState {
+        self.lock().base.hasher().clone()
+    }
+}
+
+/// A worker's cached snapshots, one per set it has looked at.
+#[derive(Debug, Default, Clone)]
+pub struct Views {
+    slots: Vec<(u64, Option<Arc<Snapshot>>)>,
+}
+
+impl Views {
+    /// The snapshot of `set` this worker reads: the cached one unless the set changed since.
+    #[inline]
+    pub fn get(&mut self, set: &Dataset) -> &Snapshot {
+        if self.slots.len() <= set.id {
+            self.slots.resize_with(set.id + 1, || (0, None));
+        }
+        let gen = set.generation.load(Ordering::Acquire);
+        // In bounds: resized above to hold set.id.
+        let slot = &mut self.slots[set.id];
+        if slot.0 != gen || slot.1.is_none() {
+            slot.1 = Some(set.snapshot());
+            slot.0 = gen;
+        }
+        match &slot.1 {
+            Some(s) => s,
+            None => unreachable_empty(),
+        }
+    }
+}
+
+#[cold]
+fn unreachable_empty() -> &'static Snapshot {
+    static EMPTY: OnceLock<Snapshot> = OnceLock::new();
+    EMPTY.get_or_init(|| {
+        let h = std::collections::hash_map::RandomState::new();
+        Snapshot {
+            base: Arc::new(KeyTable::with_hasher(h.clone(), 0)),
+            added: KeyTable::with_hasher(h.clone(), 0),
+            removed: KeyTable::with_hasher(h, 0),
+        }
+    })
+}
+
+/// The key a buffer gives for a set of type `kind`: the bytes themselves, or `None` when the
+/// length does not fit the type (an IPv4 address of 4 bytes is widened for `ip` sets, as
+/// Suricata stores it). `tmp` holds the widened form.
+#[inline]
+pub fn buffer_key<'a>(kind: DatasetType, data: &'a [u8], tmp: &'a mut [u8; 16]) -> Option<&'a [u8]> {
+    match (kind, data.len()) {
+        (DatasetType::String, _) | (DatasetType::Md5, 16) | (DatasetType::Sha256, 32) | (DatasetType::Ipv4, 4) => {
+            Some(data)
+        }
+        (DatasetType::Ip, 16) => Some(data),
+        (DatasetType::Ip, 4) => {
+            *tmp = [0; 16];
+            tmp[..4].copy_from_slice(data);
+            Some(&tmp[..])
+        }
+        _ => None,
+    }
+}
+
+/// A value as files and the control socket write it, to the set's internal form.
+pub fn parse_value(kind: DatasetType, text: &str) -> Result<Vec<u8>, String> {
+    let text = text.trim();
+    match kind {
+        DatasetType::String => base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| format!("bad base64 '{}': {e}", short(text))),
+        DatasetType::Md5 | DatasetType::Sha256 => {
+            let n = if kind == DatasetType::Md5 { 16 } else { 32 };
+            let b = text.as_bytes();
+            if b.len() != 2 * n {
+                return Err(format!("'{}' is not {} hex digits", short(text), 2 * n));
+            }
+            b.chunks(2)
+                .map(|p| {
+                    let s = std::str::from_utf8(p).unwrap_or("zz");
+                    u8::from_str_radix(s, 16).map_err(|_| format!("'{}' is not hex", short(text)))
+                })
+                .collect()
+        }
+        DatasetType::Ipv4 => text
+            .parse::<std::net::Ipv4Addr>()
+            .map(|a| a.octets().to_vec())
+            .map_err(|_| format!("'{}' is not an IPv4 address", short(text))),
+        DatasetType::Ip => {
+            if text.contains(':') {
+                let a: std::net::Ipv6Addr =
+                    text.parse().map_err(|_| format!("'{}' is not an IP address", short(text)))?;
+                let mut k = [0u8; 16];
+                match a.to_ipv4_mapped() {
+                    Some(v4) => k[..4].copy_from_slice(&v4.octets()),
+                    None => k = a.octets(),
+                }
+                Ok(k.to_vec())
+            } else {
+                let a: std::net::Ipv4Addr =
+                    text.parse().map_err(|_| format!("'{}' is not an IP address", short(text)))?;
+                let mut k = [0u8; 16];
+                k[..4].copy_from_slice(&a.octets());
+                Ok(k.to_vec())
+            }
+        }
+    }
+}
+
+/// The internal form back to the text files and the control socket use.
+pub fn format_value(kind: DatasetType, key: &[u8]) -> String {
+    match kind {
+        DatasetType::String => base64::engine::general_purpose::STANDARD.encode(key),
+        DatasetType::Md5 | DatasetType::Sha256 => key.iter().map(|b| format!("{b:02x}")).collect(),
+        DatasetType::Ipv4 => match <[u8; 4]>::try_from(key) {
+            Ok(a) => std::net::Ipv4Addr::from(a).to_string(),
+            Err(_) => String::new(),
+        },
+        DatasetType::Ip => match <[u8; 16]>::try_from(key) {
+            Ok(a) if a[4..].iter().all(|&b| b == 0) => std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string(),
+            Ok(a) => std::net::Ipv6Addr::from(a).to_string(),
+            Err(_) => String::new(),
+        },
+    }
+}
+
+fn short(s: &str) -> String {
+    let mut e = s.char_indices().nth(64).map_or(s.len(), |(i, _)| i);
+    while !s.is_char_boundary(e) {
+        e -= 1;
+    }
+    s.get(..e).unwrap_or("").to_string()
+}
+
+/// What reading a set's file gave.
+#[derive(Debug, Default, Clone)]
+pub struct LoadResult {
+    /// Entries read.
+    pub entries: usize,
+    /// Lines skipped, with the first few reasons (`file:line: why`).
+    pub skipped: usize,
+    /// The first reasons.
+    pub errors: Vec<String>,
+}
+
+/// Reads a set's file into a new table (Suricata's ParseDatasets): `value` or
+/// `value,reputation` per line, one form per file.
+pub(crate) fn read_file(
+    path: &Path,
+    kind: DatasetType,
+    hasher: std::collections::hash_map::RandomState,
+    capacity: usize,
+    memcap: u64,
+) -> Result<(KeyTable, LoadResult), String> {
+    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let lines = memchr::memchr_iter(b'\n', &data).count() + 1;
+    let mut t = KeyTable::with_hasher(hasher, capacity.max(lines.min(1 << 26)));
+    let mut res = LoadResult::default();
+    let mut with_rep: Option<bool> = None;
+    let mut buf = Vec::new();
+    let skip = |res: &mut LoadResult, n: usize, why: String| {
+        res.skipped += 1;
+        if res.errors.len() < 5 {
+            res.errors.push(format!("{}:{}: {why}", path.display(), n));
+        }
+    };
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let Ok(line) = std::str::from_utf8(line) else {
+            skip(&mut res, i + 1, "not UTF-8".into());
+            continue;
+        };
+        let mut parts = line.split(',');
+        let (v, rep) = (parts.next().unwrap_or(""), parts.next());
+        if parts.next().is_some() {
+            skip(&mut res, i + 1, "more than two fields".into());
+            continue;
+        }
+        match (with_rep, rep.is_some()) {
+            (Some(a), b) if a != b => {
+                return Err(format!("{}:{}: cannot mix dataset and datarep values", path.display(), i + 1))
+            }
+            _ => with_rep = Some(rep.is_some()),
+        }
+        let rep = match rep.map(|r| r.trim().parse::<u16>()) {
+            None => 0,
+            Some(Ok(r)) => r,
+            Some(Err(_)) => {
+                skip(&mut res, i + 1, format!("invalid reputation '{}'", short(rep.unwrap_or(""))));
+                continue;
+            }
+        };
+        let key: &[u8] = if kind == DatasetType::String {
+            buf.clear();
+            match base64::engine::general_purpose::STANDARD.decode_vec(v.trim(), &mut buf) {
+                Ok(()) => &buf,
+                Err(e) => {
+                    skip(&mut res, i + 1, format!("bad base64 '{}': {e}", short(v)));
+                    continue;
+                }
+            }
+        } else {
+            match parse_value(kind, v) {
+                Ok(k) => {
+                    buf = k;
+                    &buf
+                }
+                Err(e) => {
+                    skip(&mut res, i + 1, e);
+                    continue;
+                }
+            }
+        };
+        if memcap > 0 && (t.mem_bytes() + KeyTable::cost_of(key.len())) as u64 > memcap {
+            skip(&mut res, i + 1, format!("memcap of {memcap} bytes reached"));
+            continue;
+        }
+        if t.insert(key, rep) {
+            res.entries += 1;
+        }
+    }
+    t.shrink();
+    Ok((t, res))
+}
+
+/// Writes a set in the format [`read_file`] reads, to a temporary file renamed over `path`.
+pub fn write_file(set: &Dataset, path: &Path, with_rep: bool) -> Result<usize, String> {
+    use std::io::Write;
+    let snap = set.snapshot();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let f = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    let mut n = 0usize;
+    let mut err = None;
+    snap.for_each(|k, r| {
+        let v = format_value(set.kind, k);
+        let res = if with_rep { writeln!(w, "{v},{r}") } else { writeln!(w, "{v}") };
+        if let Err(e) = res {
+            err.get_or_insert(e);
+        }
+        n += 1;
+    });
+    if let Some(e) = err {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{}: {e}", tmp.display()));
+    }
+    w.flush().map_err(|e| format!("{}: {e}", tmp.display()))?;
+    drop(w);
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(n)
+}
+
+/// The process-wide sets.
+struct Registry {
+    config: DatasetsConfig,
+    sets: HashMap<String, Arc<Dataset>>,
+    /// Sets with reputation values (saved as `value,rep`).
+    with_rep: HashMap<String, bool>,
+}
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    static R: OnceLock<Mutex<Registry>> = OnceLock::new();
+    R.get_or_init(|| {
+        Mutex::new(Registry { config: DatasetsConfig::default(), sets: HashMap::new(), with_rep: HashMap::new() })
+    })
+    .lock()
+    .unwrap_or_else(|p| p.into_inner())
+}
+
+fn resolve_data(dir: &str, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() || dir.is_empty() {
+        path.to_path_buf()
+    } else {
+        Path::new(dir).join(path)
+    }
+}
+
+/// Applies the `[detect.datasets]` config: the data directory and defaults for sets created
+/// from now on, and the sets it declares (created, and read from their files, unless a set of
+/// that name exists with the same type). Errors name the set and the reason.
+pub fn configure(cfg: &DatasetsConfig) -> Result<(), String> {
+    registry().config = cfg.clone();
+    for (name, sc) in &cfg.sets {
+        let kind = DatasetType::from_name(&sc.kind)
+            .ok_or_else(|| format!("datasets.sets.{name}: bad type '{}' (string, md5, sha256, ipv4, ip)", sc.kind))?;
+        let (load, save) = if !sc.state.is_empty() {
+            let p = resolve_data(&cfg.data_dir, &sc.state);
+            (Some(p.clone()), Some(p))
+        } else if !sc.load.is_empty() {
+            let p = resolve_data(&cfg.data_dir, &sc.load);
+            (Some(if p.exists() { p } else { PathBuf::from(&sc.load) }), None)
+        } else {
+            (None, None)
+        };
+        create(name, kind, load, save, sc.memcap, sc.hashsize, true, false)
+            .map_err(|e| format!("datasets.sets.{name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Before rules are loaded again: sets read from a file only are dropped from the registry,
+/// so that the new rules read their files again (the running engine keeps its copies until
+/// it is replaced).
+pub fn begin_reload() {
+    registry().sets.retain(|_, s| !s.is_static());
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create(
+    name: &str,
+    kind: DatasetType,
+    load: Option<PathBuf>,
+    save: Option<PathBuf>,
+    memcap: u64,
+    hashsize: u32,
+    from_config: bool,
+    rep: bool,
+) -> Result<Arc<Dataset>, String> {
+    let key = name.to_ascii_lowercase();
+    let mut reg = registry();
+    if let Some(s) = reg.sets.get(&key).cloned() {
+        if s.kind != kind {
+            return Err(format!("dataset {} already exists and is of type {}", s.name, s.kind.name()));
+        }
+        if (load.is_some() || save.is_some()) && (s.load != load || s.save != save) {
+            return Err(format!(
+                "dataset {} is declared with other files (load {:?}, save {:?})",
+                s.name,
+                s.load.as_deref().map(Path::display).map(|d| d.to_string()),
+                s.save.as_deref().map(Path::display).map(|d| d.to_string())
+            ));
+        }
+        if rep {
+            reg.with_rep.insert(key, true);
+        }
+        return Ok(s);
+    }
+    let memcap = if memcap > 0 { memcap } else { reg.config.default_memcap };
+    let hashsize = if hashsize > 0 { hashsize } else { reg.config.default_hashsize };
+    let capacity = (hashsize as usize).min(1 << 24);
+    let mut set = Dataset::new(NEXT_ID.fetch_add(1, Ordering::Relaxed), name, kind, capacity);
+    set.memcap = memcap;
+    set.from_config = from_config;
+    set.load = load.clone();
+    set.save = save.clone();
+    if let Some(path) = &load {
+        let state = save.as_ref() == Some(path);
+        if state && !path.exists() {
+            // Suricata opens a state file with "a+": a missing one is created empty.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let (t, res) = read_file(path, kind, set.hasher(), capacity, memcap)?;
+        for e in &res.errors {
+            eprintln!("picket: dataset {name}: skipped {e}");
+        }
+        if res.skipped > res.errors.len() {
+            eprintln!("picket: dataset {name}: {} lines skipped in all", res.skipped);
+        }
+        if res.skipped > 0 && rep {
+            // nothing more: reputation lines are validated like values
+        }
+        set.install(t);
+    }
+    let set = Arc::new(set);
+    reg.sets.insert(key.clone(), set.clone());
+    if rep {
+        reg.with_rep.insert(key, true);
+    }
+    Ok(set)
+}
+
+/// The set a rule declares: the existing one of that name, or a new one (read from its file).
+/// `rep`: declared by `datarep` (values are saved with their reputation).
+pub fn get_or_create(decl: &DatasetDecl, rep: bool) -> Result<Arc<Dataset>, String> {
+    let data_dir = registry().config.data_dir.clone();
+    let (load, save) = match (&decl.load, &decl.save) {
+        (Some(l), Some(s)) if l == s => {
+            let p = resolve_data(&data_dir, s);
+            (Some(p.clone()), Some(p))
+        }
+        (l, s) => {
+            let load = l.as_ref().map(|l| {
+                let p = Path::new(l);
+                if p.is_absolute() {
+                    return p.to_path_buf();
+                }
+                let near = Path::new(&decl.rule_dir).join(p);
+                if near.exists() {
+                    near
+                } else {
+                    p.to_path_buf()
+                }
+            });
+            (load, s.as_ref().map(|s| resolve_data(&data_dir, s)))
+        }
+    };
+    let kind = match decl.kind {
+        Some(k) => k,
+        None => match find(&decl.name) {
+            Some(s) => s.kind,
+            None => return Err(format!("dataset {} not defined (give its type)", decl.name)),
+        },
+    };
+    create(&decl.name, kind, load, save, decl.memcap, decl.hashsize, false, rep)
+        .map_err(|e| format!("failed to set up dataset '{}': {e}", decl.name))
+}
+
+/// The set called `name` (case-insensitive).
+pub fn find(name: &str) -> Option<Arc<Dataset>> {
+    registry().sets.get(&name.to_ascii_lowercase()).cloned()
+}
+
+/// Every set, by name.
+pub fn all() -> Vec<Arc<Dataset>> {
+    let mut v: Vec<Arc<Dataset>> = registry().sets.values().cloned().collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    v
+}
+
+/// Writes every set with `save`/`state` to its file. Returns one line per set: what was
+/// written, or why it could not be.
+pub fn save_all() -> Vec<Result<String, String>> {
+    let sets: Vec<(Arc<Dataset>, bool)> = {
+        let reg = registry();
+        reg.sets.iter().map(|(k, s)| (s.clone(), reg.with_rep.get(k).copied().unwrap_or(false))).collect()
+    };
+    let mut out = Vec::new();
+    for (s, rep) in sets {
+        let Some(path) = &s.save else { continue };
+        out.push(match write_file(&s, path, rep) {
+            Ok(n) => Ok(format!("dataset {}: {n} entries saved to {}", s.name, path.display())),
+            Err(e) => Err(format!("dataset {}: not saved: {e}", s.name)),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

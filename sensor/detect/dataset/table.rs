@@ -1,0 +1,169 @@
+//! A compact hash set of byte strings with a 16-bit value each: the keys live end to end in
+//! one arena, the index holds (offset, length, value) per key. Ten million domains cost their
+//! bytes plus about 20 bytes each, and building one allocates a handful of times, not once per
+//! key. The hash is keyed per process (SipHash with a random key), so keys chosen by an
+//! attacker (`dataset:set` on traffic) cannot be made to collide.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    off: u64,
+    len: u32,
+    rep: u16,
+}
+
+/// See the module documentation.
+#[derive(Clone)]
+pub(crate) struct KeyTable {
+    hasher: RandomState,
+    index: hashbrown::HashTable<Slot>,
+    arena: Vec<u8>,
+    /// Arena bytes of removed keys (reclaimed when the table is rebuilt).
+    dead: usize,
+}
+
+impl std::fmt::Debug for KeyTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyTable({} keys)", self.len())
+    }
+}
+
+impl KeyTable {
+    /// An empty table sharing `hasher`'s key (tables compared by key must hash alike).
+    pub(crate) fn with_hasher(hasher: RandomState, capacity: usize) -> KeyTable {
+        KeyTable { hasher, index: hashbrown::HashTable::with_capacity(capacity), arena: Vec::new(), dead: 0 }
+    }
+
+    pub(crate) fn hasher(&self) -> &RandomState {
+        &self.hasher
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Bytes held (arena and index), for the memcap.
+    pub(crate) fn mem_bytes(&self) -> usize {
+        self.arena.capacity() + self.index.capacity() * (std::mem::size_of::<Slot>() + 1)
+    }
+
+    /// Bytes one more key of `len` bytes costs.
+    pub(crate) fn cost_of(len: usize) -> usize {
+        len + std::mem::size_of::<Slot>() + 1
+    }
+
+    #[inline]
+    fn key<'a>(arena: &'a [u8], s: &Slot) -> &'a [u8] {
+        let start = s.off as usize;
+        arena.get(start..start + s.len as usize).unwrap_or(&[])
+    }
+
+    /// The value of `key`, if present.
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<u16> {
+        let h = self.hasher.hash_one(key);
+        self.index.find(h, |s| Self::key(&self.arena, s) == key).map(|s| s.rep)
+    }
+
+    /// Adds `key` with `rep`; false (and the value left as it was) when it was there.
+    pub(crate) fn insert(&mut self, key: &[u8], rep: u16) -> bool {
+        let h = self.hasher.hash_one(key);
+        let KeyTable { hasher, index, arena, .. } = self;
+        if index.find(h, |s| Self::key(arena, s) == key).is_some() {
+            return false;
+        }
+        let slot = Slot { off: arena.len() as u64, len: key.len().min(u32::MAX as usize) as u32, rep };
+        arena.extend_from_slice(key.get(..slot.len as usize).unwrap_or(key));
+        index.insert_unique(h, slot, |s| hasher.hash_one(Self::key(arena, s)));
+        true
+    }
+
+    /// Sets the value of `key` (adding it when absent).
+    pub(crate) fn upsert(&mut self, key: &[u8], rep: u16) {
+        let h = self.hasher.hash_one(key);
+        let arena = &self.arena;
+        if let Some(s) = self.index.find_mut(h, |s| Self::key(arena, s) == key) {
+            s.rep = rep;
+            return;
+        }
+        self.insert(key, rep);
+    }
+
+    /// Removes `key`; whether it was there.
+    pub(crate) fn remove(&mut self, key: &[u8]) -> bool {
+        let h = self.hasher.hash_one(key);
+        let arena = &self.arena;
+        match self.index.find_entry(h, |s| Self::key(arena, s) == key) {
+            Ok(e) => {
+                let (s, _) = e.remove();
+                self.dead += s.len as usize;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Every key and its value, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], u16)> {
+        self.index.iter().map(|s| (Self::key(&self.arena, s), s.rep))
+    }
+
+    /// A copy without the arena bytes of removed keys, when they are a good part of it.
+    pub(crate) fn compacted(&self) -> KeyTable {
+        if self.dead < self.arena.len() / 4 {
+            return self.clone();
+        }
+        let mut t = KeyTable::with_hasher(self.hasher.clone(), self.len());
+        t.arena.reserve(self.arena.len() - self.dead);
+        for (k, r) in self.iter() {
+            t.insert(k, r);
+        }
+        t
+    }
+
+    /// Releases spare capacity (after a bulk load).
+    pub(crate) fn shrink(&mut self) {
+        self.arena.shrink_to_fit();
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        self.index.shrink_to_fit(|s| hasher.hash_one(Self::key(arena, s)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_get_remove() {
+        let mut t = KeyTable::with_hasher(RandomState::new(), 0);
+        assert!(t.insert(b"a.example", 3));
+        assert!(!t.insert(b"a.example", 9));
+        assert!(t.insert(b"", 1));
+        assert_eq!(t.get(b"a.example"), Some(3));
+        assert_eq!(t.get(b""), Some(1));
+        assert_eq!(t.get(b"b.example"), None);
+        t.upsert(b"a.example", 7);
+        assert_eq!(t.get(b"a.example"), Some(7));
+        assert!(t.remove(b"a.example"));
+        assert!(!t.remove(b"a.example"));
+        assert_eq!(t.get(b"a.example"), None);
+        assert_eq!(t.len(), 1);
+        for i in 0..10_000u32 {
+            t.insert(format!("host{i}.example").as_bytes(), (i % 65536) as u16);
+        }
+        for i in (0..10_000u32).step_by(2) {
+            t.remove(format!("host{i}.example").as_bytes());
+        }
+        let c = t.compacted();
+        assert_eq!(c.len(), 5_001);
+        assert_eq!(c.get(b"host9999.example"), Some(9999));
+        assert_eq!(c.get(b"host9998.example"), None);
+        assert!(c.mem_bytes() < t.mem_bytes());
+    }
+}

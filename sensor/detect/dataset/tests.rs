@@ -1,0 +1,132 @@
+use super::*;
+use crate::rule::ast::{DatasetDecl, DatasetType};
+
+fn decl(name: &str, kind: DatasetType) -> DatasetDecl {
+    DatasetDecl { name: name.into(), kind: Some(kind), ..Default::default() }
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("picket-ds-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[test]
+fn values_round_trip_in_suricata_forms() {
+    let cases = [
+        (DatasetType::String, "ZXhhbXBsZS5jb20=", &b"example.com"[..]),
+        (DatasetType::Ipv4, "10.1.2.3", &[10, 1, 2, 3][..]),
+        (
+            DatasetType::Md5,
+            "00112233445566778899aabbccddeeff",
+            &[0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff][..],
+        ),
+    ];
+    for (k, text, key) in cases {
+        assert_eq!(parse_value(k, text).as_deref(), Ok(key), "{text}");
+        assert_eq!(format_value(k, key), text);
+    }
+    // An IPv4 address in an `ip` set: first 4 bytes, also when written IPv4-mapped.
+    let v4 = parse_value(DatasetType::Ip, "192.0.2.1").expect("v4");
+    assert_eq!(v4, parse_value(DatasetType::Ip, "::ffff:192.0.2.1").expect("mapped"));
+    assert_eq!(&v4[..4], &[192, 0, 2, 1]);
+    assert_eq!(format_value(DatasetType::Ip, &v4), "192.0.2.1");
+    assert_eq!(format_value(DatasetType::Ip, &parse_value(DatasetType::Ip, "2001:db8::1").expect("v6")), "2001:db8::1");
+    assert!(parse_value(DatasetType::Md5, "0011").unwrap_err().contains("32 hex digits"));
+    assert!(parse_value(DatasetType::Ipv4, "300.1.1.1").unwrap_err().contains("IPv4"));
+    assert!(parse_value(DatasetType::String, "%%%").unwrap_err().contains("base64"));
+}
+
+#[test]
+fn buffer_keys_follow_the_type() {
+    let mut tmp = [0u8; 16];
+    assert_eq!(buffer_key(DatasetType::Ipv4, &[1, 2, 3, 4], &mut tmp), Some(&[1u8, 2, 3, 4][..]));
+    assert_eq!(buffer_key(DatasetType::Ipv4, &[1, 2, 3], &mut tmp), None);
+    assert_eq!(buffer_key(DatasetType::Md5, b"short", &mut tmp), None);
+    let k = buffer_key(DatasetType::Ip, &[1, 2, 3, 4], &mut tmp).map(|k| k.to_vec());
+    assert_eq!(k, Some(vec![1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+}
+
+#[test]
+fn set_unset_and_views_see_changes() {
+    let s = get_or_create(&decl("t-views", DatasetType::String), false).expect("set");
+    let mut v = Views::default();
+    assert_eq!(v.get(&s).get(b"a"), None);
+    assert_eq!(s.add(b"a", 0), Added::New);
+    assert_eq!(s.add(b"a", 0), Added::Present);
+    assert_eq!(v.get(&s).get(b"a"), Some(0));
+    assert!(s.remove(b"a"));
+    assert!(!s.remove(b"a"));
+    assert_eq!(v.get(&s).get(b"a"), None);
+    // Many changes fold into the base and stay visible.
+    for i in 0..(COMPACT_AT * 2 + 10) {
+        assert_eq!(s.add(format!("k{i}").as_bytes(), 0), Added::New);
+    }
+    for i in (0..COMPACT_AT * 2).step_by(3) {
+        assert!(s.remove(format!("k{i}").as_bytes()));
+    }
+    let snap = v.get(&s);
+    assert_eq!(snap.get(b"k1"), Some(0));
+    assert_eq!(snap.get(b"k3"), None);
+    assert_eq!(snap.len(), s.len());
+    // Same name, other case: the same set; another type is an error.
+    let again = get_or_create(&decl("T-VIEWS", DatasetType::String), false).expect("same");
+    assert!(Arc::ptr_eq(&s, &again));
+    let err = get_or_create(&decl("t-views", DatasetType::Md5), false).unwrap_err();
+    assert!(err.contains("already exists and is of type string"), "{err}");
+    let err = get_or_create(&DatasetDecl { name: "t-undeclared".into(), ..Default::default() }, false).unwrap_err();
+    assert!(err.contains("not defined"), "{err}");
+}
+
+#[test]
+fn memcap_refuses_and_counts() {
+    let d = DatasetDecl { memcap: 200, ..decl("t-memcap", DatasetType::String) };
+    let s = get_or_create(&d, false).expect("set");
+    let mut refused = 0;
+    for i in 0..100 {
+        if s.add(format!("value-{i}").as_bytes(), 0) == Added::Refused {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0);
+    assert_eq!(s.refused.load(Ordering::Relaxed), refused);
+}
+
+#[test]
+fn load_save_state_and_bad_lines() {
+    let dir = tmpdir("files");
+    let f = dir.join("hosts.lst");
+    std::fs::write(&f, "ZXhhbXBsZS5jb20=\n%%bad%%\n\nYmFkLmV4YW1wbGU=\r\n").expect("write");
+    let d = DatasetDecl { load: Some(f.display().to_string()), ..decl("t-load", DatasetType::String) };
+    let s = get_or_create(&d, false).expect("load");
+    assert_eq!(s.len(), 2);
+    let snap = s.snapshot();
+    assert!(snap.get(b"example.com").is_some() && snap.get(b"bad.example").is_some());
+    let (_, res) = read_file(&f, DatasetType::String, Default::default(), 0, 0).expect("read");
+    assert_eq!((res.entries, res.skipped), (2, 1));
+    assert!(res.errors[0].contains("hosts.lst:2: bad base64"), "{:?}", res.errors);
+    // Mixed plain and reputation lines: refused with the line.
+    let m = dir.join("mixed.lst");
+    std::fs::write(&m, "10.0.0.1\n10.0.0.2,5\n").expect("write");
+    let err = read_file(&m, DatasetType::Ipv4, Default::default(), 0, 0).unwrap_err();
+    assert!(err.contains("mixed.lst:2: cannot mix"), "{err}");
+    // A missing load file is an error naming it.
+    let d = DatasetDecl {
+        load: Some(dir.join("none.lst").display().to_string()),
+        ..decl("t-missing", DatasetType::String)
+    };
+    assert!(get_or_create(&d, false).unwrap_err().contains("none.lst"));
+    // Reputation file, saved back with its values.
+    let r = dir.join("rep.csv");
+    std::fs::write(&r, "10.0.0.1,5\n10.0.0.2,70\n").expect("write");
+    let d = DatasetDecl { load: Some(r.display().to_string()), ..decl("t-rep", DatasetType::Ipv4) };
+    let s = get_or_create(&d, true).expect("rep");
+    assert_eq!(s.snapshot().get(&[10, 0, 0, 2]), Some(70));
+    let out = dir.join("out.csv");
+    assert_eq!(write_file(&s, &out, true), Ok(2));
+    let mut lines: Vec<String> = std::fs::read_to_string(&out).expect("read").lines().map(String::from).collect();
+    lines.sort();
+    assert_eq!(lines, ["10.0.0.1,5", "10.0.0.2,70"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,322 @@
+//! Indicator keywords: `dataset` and `datarep` (Suricata's `detect-dataset.c`,
+//! `detect-datarep.c`): the whole current sticky buffer (after its transforms) is looked up in,
+//! added to or removed from a named set. The keyword only reads its options into
+//! [`DatasetKw`] / [`DatarepKw`]; the detection engine creates or finds the set
+//! (`detect::dataset`) when it compiles the rule.
+//!
+//! Syntax, as Suricata splits it: options separated by commas, each `key value` (split at the
+//! first space); `dataset` starts with the command and the name, `datarep` with the name, the
+//! operator and the value. Unlike Suricata, an option Picket does not know is an error rather
+//! than ignored, so that a typo does not silently change what a rule does.
+
+use super::{suricata_doc, Arg, Keyword, Kind};
+use crate::rule::ast::{Buffer, DatarepKw, DatasetCmd, DatasetDecl, DatasetKw, DatasetType, PayloadMatch, RepOp};
+use crate::rule::parse::{bad, shorten, unquote, Builder, Env, PErr, PResult};
+use crate::rule::ErrorKind;
+
+/// `dataset`, `datarep`.
+pub(crate) const ROWS: &[Keyword] = &[
+    Keyword::rule(
+        "dataset",
+        Kind::Payload,
+        Arg::Required,
+        dataset,
+        "the buffer is (or is not) in a named set, or is added to or removed from it",
+        suricata_doc!("datasets.html#dataset"),
+    ),
+    Keyword::rule(
+        "datarep",
+        Kind::Payload,
+        Arg::Required,
+        datarep,
+        "the reputation of the buffer in a named set compared with a value",
+        suricata_doc!("datasets.html#datarep"),
+    ),
+];
+
+/// Longest set name (Suricata's DATASET_NAME_MAX_LEN).
+pub const NAME_MAX: usize = 63;
+
+/// The options as Suricata's parsers split them: (key, value) pairs, blanks trimmed.
+fn split_options(v: &str) -> Vec<(&str, Option<&str>)> {
+    v.split(',')
+        .filter_map(|part| {
+            let part = part.trim_start_matches([' ', '\t']);
+            if part.is_empty() {
+                return None;
+            }
+            Some(match part.split_once(' ') {
+                Some((k, val)) => {
+                    let val = val.trim_matches([' ', '\t']);
+                    (k, (!val.is_empty()).then_some(val))
+                }
+                None => (part.trim_end_matches([' ', '\t']), None),
+            })
+        })
+        .collect()
+}
+
+fn check_name(kw: &str, name: &str) -> PResult<()> {
+    if name.is_empty() {
+        return Err(bad(kw, "missing the set name"));
+    }
+    if name.len() > NAME_MAX {
+        return Err(bad(kw, format!("set name '{}' longer than {NAME_MAX} characters", shorten(name))));
+    }
+    if name.contains([' ', '\t']) {
+        return Err(bad(kw, "spaces not allowed in dataset names"));
+    }
+    Ok(())
+}
+
+/// Size with an optional kb/mb/gb suffix (Suricata's ParseSizeString: 1024-based).
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    let (num, mult) = [
+        ("gib", 1u64 << 30),
+        ("gb", 1 << 30),
+        ("mib", 1 << 20),
+        ("mb", 1 << 20),
+        ("kib", 1 << 10),
+        ("kb", 1 << 10),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
+    .unwrap_or((lower.clone(), 1));
+    let v: f64 = num.parse().ok()?;
+    if !(0.0..=1e18).contains(&v) {
+        return None;
+    }
+    Some((v * mult as f64) as u64)
+}
+
+fn rule_dir(env: &Env<'_>) -> String {
+    std::path::Path::new(&env.ctx.file).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn sticky_list(b: &Builder, kw: &str) -> PResult<usize> {
+    match b.cur {
+        Some(li) if b.lists.get(li).is_some_and(|l| l.buffer != Buffer::Payload) => Ok(li),
+        _ => Err(bad(kw, format!("{kw} is only supported for sticky buffers"))),
+    }
+}
+
+fn unsupported(what: &str) -> PErr {
+    PErr { kind: ErrorKind::Unsupported(what.to_string()), msg: format!("not supported yet: {what}") }
+}
+
+fn common_option(kw: &str, d: &mut DatasetDecl, key: &str, val: &str) -> PResult<bool> {
+    match key {
+        "type" => {
+            d.kind = Some(DatasetType::from_name(val).ok_or_else(|| bad(kw, format!("bad type '{}'", shorten(val))))?);
+        }
+        "memcap" => d.memcap = parse_size(val).ok_or_else(|| bad(kw, format!("invalid memcap '{}'", shorten(val))))?,
+        "hashsize" => {
+            let n = parse_size(val).filter(|&n| n <= u32::MAX as u64);
+            d.hashsize = n.ok_or_else(|| bad(kw, format!("invalid hashsize '{}'", shorten(val))))? as u32;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn dataset(b: &mut Builder, env: &Env<'_>, kw: &'static str, v: Option<&str>) -> PResult<()> {
+    let li = sticky_list(b, kw)?;
+    let opts = split_options(unquote(v.unwrap_or("")));
+    let mut it = opts.into_iter();
+    let cmd = match it.next() {
+        Some((c, None)) => match c {
+            "set" => DatasetCmd::Set,
+            "unset" => DatasetCmd::Unset,
+            "isset" => DatasetCmd::IsSet,
+            "isnotset" => DatasetCmd::IsNotSet,
+            _ => return Err(bad(kw, format!("dataset action \"{}\" is not supported", shorten(c)))),
+        },
+        _ => return Err(bad(kw, "expected a command (set, unset, isset, isnotset) first")),
+    };
+    let mut decl = DatasetDecl { rule_dir: rule_dir(env), ..Default::default() };
+    match it.next() {
+        Some((n, None)) => decl.name = n.to_string(),
+        _ => return Err(bad(kw, "expected the set name after the command")),
+    }
+    check_name(kw, &decl.name)?;
+    let (mut state, mut subdomain, mut format) = (false, false, "csv");
+    for (key, val) in it {
+        let Some(val) = val else {
+            return match key {
+                "remove_key" => Err(unsupported("dataset json format")),
+                _ => Err(bad(kw, format!("option '{}' needs a value", shorten(key)))),
+            };
+        };
+        if common_option(kw, &mut decl, key, val)? {
+            continue;
+        }
+        match key {
+            "load" | "save" | "state" => {
+                let dup = match key {
+                    "load" => decl.load.is_some(),
+                    "save" => decl.save.is_some(),
+                    _ => state,
+                };
+                if dup {
+                    return Err(bad(kw, format!("'{key}' can only appear once")));
+                }
+                match key {
+                    "load" => decl.load = Some(val.to_string()),
+                    "save" => decl.save = Some(val.to_string()),
+                    _ => state = true,
+                }
+                if key == "state" {
+                    decl.load = Some(val.to_string());
+                    decl.save = Some(val.to_string());
+                }
+            }
+            "format" => match val {
+                "csv" => format = "csv",
+                "json" | "ndjson" => return Err(unsupported("dataset json format")),
+                _ => return Err(bad(kw, format!("unknown format '{}'", shorten(val)))),
+            },
+            "match" if val == "subdomain" => subdomain = true,
+            "match" => return Err(bad(kw, format!("unknown match mode '{}'", shorten(val)))),
+            "value_key" | "array_key" | "context_key" => return Err(unsupported("dataset json format")),
+            _ => return Err(bad(kw, format!("unknown option '{}'", shorten(key)))),
+        }
+    }
+    let _ = format;
+    if state && (decl.load.as_deref() != decl.save.as_deref()) {
+        return Err(bad(kw, "'state' can not be mixed with 'load' and 'save'"));
+    }
+    if subdomain {
+        if !matches!(cmd, DatasetCmd::IsSet | DatasetCmd::IsNotSet) {
+            return Err(bad(kw, "'match subdomain' only supports isset/isnotset commands"));
+        }
+        if decl.kind != Some(DatasetType::String) {
+            return Err(bad(kw, "'match subdomain' only supports type string"));
+        }
+    }
+    if let Some(s) = &decl.save {
+        check_save_path(kw, s)?;
+    }
+    b.push(li, PayloadMatch::Dataset(DatasetKw { cmd, decl, subdomain }));
+    Ok(())
+}
+
+/// Suricata's SetupSavePath without `allow-absolute-filenames`: saved files stay in the data
+/// directory.
+fn check_save_path(kw: &str, s: &str) -> PResult<()> {
+    let p = std::path::Path::new(s);
+    if p.is_absolute() {
+        return Err(bad(kw, format!("absolute paths not allowed: {}", shorten(s))));
+    }
+    if p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(bad(kw, format!("directory traversals not allowed: {}", shorten(s))));
+    }
+    Ok(())
+}
+
+fn datarep(b: &mut Builder, env: &Env<'_>, kw: &'static str, v: Option<&str>) -> PResult<()> {
+    let li = sticky_list(b, kw)?;
+    let opts = split_options(unquote(v.unwrap_or("")));
+    let mut it = opts.into_iter();
+    let mut decl = DatasetDecl { rule_dir: rule_dir(env), ..Default::default() };
+    let (Some((name, None)), Some((op, None)), Some((value, None))) = (it.next(), it.next(), it.next()) else {
+        return Err(bad(kw, "expected <name>, <operator>, <value>"));
+    };
+    decl.name = name.to_string();
+    check_name(kw, &decl.name)?;
+    let op = match op {
+        ">" => RepOp::Gt,
+        "<" => RepOp::Lt,
+        "==" => RepOp::Eq,
+        _ => return Err(bad(kw, format!("unknown operator '{}'", shorten(op)))),
+    };
+    let value: u16 = value.parse().map_err(|_| bad(kw, format!("invalid value '{}' (0-65535)", shorten(value))))?;
+    for (key, val) in it {
+        let Some(val) = val else {
+            return Err(bad(kw, format!("option '{}' needs a value", shorten(key))));
+        };
+        if common_option(kw, &mut decl, key, val)? {
+            continue;
+        }
+        match key {
+            "load" => decl.load = Some(val.to_string()),
+            _ => return Err(bad(kw, format!("unknown option '{}'", shorten(key)))),
+        }
+    }
+    if decl.load.is_some() && decl.kind.is_none() {
+        return Err(bad(kw, "if load is used type must be set as well"));
+    }
+    b.push(li, PayloadMatch::Datarep(DatarepKw { decl, op, value }));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::ast::*;
+    use crate::rule::parse::testing::p as parse;
+
+    fn first(text: &str) -> PayloadMatch {
+        let r = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        r.buffers.iter().flat_map(|b| b.matches.iter()).next().cloned().expect("a match")
+    }
+
+    #[test]
+    fn dataset_options() {
+        let m = first(
+            "alert dns any any -> any any (dns.query; dataset:isset,bad-dns, type string, load bad.lst, memcap 10mb, hashsize 1024; sid:1;)",
+        );
+        let PayloadMatch::Dataset(d) = m else { panic!("{m:?}") };
+        assert_eq!(d.cmd, DatasetCmd::IsSet);
+        assert_eq!(d.decl.name, "bad-dns");
+        assert_eq!(d.decl.kind, Some(DatasetType::String));
+        assert_eq!(d.decl.load.as_deref(), Some("bad.lst"));
+        assert_eq!(d.decl.save, None);
+        assert_eq!(d.decl.memcap, 10 << 20);
+        assert_eq!(d.decl.hashsize, 1024);
+        let m =
+            first("alert dns any any -> any any (dns.query; dataset:set,seen, type string, state seen.lst; sid:1;)");
+        let PayloadMatch::Dataset(d) = m else { panic!() };
+        assert_eq!((d.decl.load.as_deref(), d.decl.save.as_deref()), (Some("seen.lst"), Some("seen.lst")));
+    }
+
+    #[test]
+    fn dataset_errors_name_the_problem() {
+        let err = |t: &str| parse(t).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err("alert tcp any any -> any any (dataset:isset,x, type string; sid:1;)").contains("sticky buffers"));
+        assert!(
+            err("alert dns any any -> any any (dns.query; dataset:has,x; sid:1;)").contains("\"has\" is not supported")
+        );
+        assert!(
+            err("alert dns any any -> any any (dns.query; dataset:isset,x, type blob; sid:1;)").contains("bad type")
+        );
+        assert!(err("alert dns any any -> any any (dns.query; dataset:set,x, type string, save /etc/x; sid:1;)")
+            .contains("absolute paths"));
+        assert!(err("alert dns any any -> any any (dns.query; dataset:set,x, type string, save ../x; sid:1;)")
+            .contains("traversals"));
+        assert!(err("alert dns any any -> any any (dns.query; dataset:set,x, type string, match subdomain; sid:1;)")
+            .contains("isset/isnotset"));
+        assert!(err("alert dns any any -> any any (dns.query; dataset:isset,x, tpye string; sid:1;)")
+            .contains("unknown option"));
+        assert!(err("alert dns any any -> any any (dns.query; datarep:x, >, 70000, type string; sid:1;)")
+            .contains("invalid value"));
+        assert!(err("alert dns any any -> any any (dns.query; datarep:x, >, 1, load f; sid:1;)").contains("type must"));
+    }
+
+    #[test]
+    fn datarep_options() {
+        let m = first("alert dns any any -> any any (dns.query; datarep:rep, >, 50, type string, load r.csv; sid:1;)");
+        let PayloadMatch::Datarep(d) = m else { panic!("{m:?}") };
+        assert_eq!((d.op, d.value, d.decl.name.as_str()), (RepOp::Gt, 50, "rep"));
+        assert_eq!(d.decl.load.as_deref(), Some("r.csv"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("10mb"), Some(10 << 20));
+        assert_eq!(super::parse_size("1 GiB"), Some(1 << 30));
+        assert_eq!(super::parse_size("4096"), Some(4096));
+        assert_eq!(super::parse_size("x"), None);
+    }
+}
