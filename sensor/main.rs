@@ -45,6 +45,12 @@ enum Cmd {
     },
     /// A self-contained HTML case report (or its indicators as CSV / STIX) from EVE files.
     Report(picket::report::ReportArgs),
+    /// Threat intelligence: `intel import FEED -o DIR` turns a MISP event or feed, a STIX 2.1
+    /// bundle or a CSV into dataset files and the rules that use them (`--rules DIR`).
+    Intel {
+        #[command(subcommand)]
+        cmd: IntelCmd,
+    },
     /// The local alert queue.
     Alerts {
         #[command(subcommand)]
@@ -61,10 +67,39 @@ struct CtlArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The command: command-list, dump-counters, iface-list, iface-stat, reload-rules,
-    /// reopen-log-files, ruleset-failed-rules, ruleset-stats, shutdown, uptime, version.
+    /// reopen-log-files, ruleset-failed-rules, ruleset-stats, shutdown, uptime, version,
+    /// dataset-add, dataset-remove, dataset-lookup (NAME TYPE VALUE), dataset-clear (NAME
+    /// TYPE), dataset-dump, dataset-list.
     command: String,
-    /// The command's argument (iface-stat: the interface).
-    arg: Option<String>,
+    /// The command's arguments (iface-stat: the interface; dataset-*: the set's name, its type
+    /// and the value: a string as text, unless --base64; a hash in hex; an address).
+    args: Vec<String>,
+    /// dataset-*: the string value is already base64 (as Suricata's files and suricatasc).
+    #[arg(long)]
+    base64: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum IntelCmd {
+    /// Write dataset files and rules for the indicators of a feed (MISP JSON, STIX 2.1, CSV
+    /// of type,value[,event[,info]]): one sid range per source, msg naming the source and
+    /// the event, metadata with the event's id and tags.
+    Import {
+        /// The feed.
+        feed: PathBuf,
+        /// Folder written (created if needed): SOURCE.rules and SOURCE-eN-KIND.lst files.
+        #[arg(short = 'o', long, value_name = "DIR")]
+        out: PathBuf,
+        /// Name of the source (default: the feed's file name).
+        #[arg(long)]
+        source: Option<String>,
+        /// First sid of the source's range of 10,000 (default: derived from the source name).
+        #[arg(long)]
+        sid_base: Option<u32>,
+        /// Show what would be written and what is skipped; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -243,6 +278,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench(a) => cmd_bench(a),
         Cmd::Report(a) => cmd_report(&a),
         Cmd::Ctl(a) => cmd_ctl(a),
+        Cmd::Intel { cmd: IntelCmd::Import { feed, out, source, sid_base, dry_run } } => {
+            cmd_intel_import(&feed, &out, source.as_deref(), sid_base, dry_run)
+        }
         Cmd::Rules { cmd: RulesCmd::Check { rules, config, set, verbose, strict } } => {
             cmd_rules_check(&rules, config, &set, verbose, strict)
         }
@@ -292,12 +330,7 @@ fn cmd_ctl(a: CtlArgs) -> anyhow::Result<ExitCode> {
             PathBuf::from(cfg.daemon.control_socket)
         }
     };
-    let args = match (a.command.as_str(), &a.arg) {
-        ("iface-stat", Some(i)) => Some(serde_json::json!({ "iface": i })),
-        ("iface-stat", None) => anyhow::bail!("iface-stat needs an interface: picket ctl iface-stat IFACE"),
-        (_, Some(x)) => anyhow::bail!("{}: takes no argument (got `{x}`)", a.command),
-        _ => None,
-    };
+    let args = ctl_arguments(&a)?;
     let answer = picket::runtime::live::control_request(&path, &a.command, args).map_err(anyhow::Error::msg)?;
     let ok = answer.get("return").and_then(|r| r.as_str()) == Some("OK");
     let msg = answer.get("message").cloned().unwrap_or(serde_json::Value::Null);
@@ -312,6 +345,64 @@ fn cmd_ctl(a: CtlArgs) -> anyhow::Result<ExitCode> {
         eprintln!("picket: {}: {text}", a.command);
         Ok(ExitCode::from(1))
     }
+}
+
+fn cmd_intel_import(
+    feed: &std::path::Path,
+    out: &std::path::Path,
+    source: Option<&str>,
+    sid_base: Option<u32>,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let o = picket::intel::import(feed, out, source, sid_base, dry_run).map_err(anyhow::Error::msg)?;
+    let verb = if dry_run { "would write" } else { "wrote" };
+    let kinds: Vec<String> = o.indicators.iter().map(|(k, n)| format!("{n} {}", k.name())).collect();
+    println!(
+        "{} ({}): {} event(s), indicators: {}; {} rule(s), sids {}-{}",
+        feed.display(),
+        o.format,
+        o.events,
+        if kinds.is_empty() { "none".to_string() } else { kinds.join(", ") },
+        o.rules,
+        o.sid_range.0,
+        o.sid_range.1
+    );
+    for (name, body) in &o.files {
+        println!("  {verb} {} ({} bytes)", out.join(name).display(), body.len());
+    }
+    for s in &o.skipped {
+        println!("  skipped: {s}");
+    }
+    if o.rules == 0 {
+        eprintln!("picket: no indicator of {} can be matched on the wire", feed.display());
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON arguments of a `picket ctl` command from its command-line arguments.
+fn ctl_arguments(a: &CtlArgs) -> anyhow::Result<Option<serde_json::Value>> {
+    use base64::Engine as _;
+    let cmd = a.command.as_str();
+    Ok(match (cmd, a.args.as_slice()) {
+        ("iface-stat", [i]) => Some(serde_json::json!({ "iface": i })),
+        ("iface-stat", _) => anyhow::bail!("iface-stat needs an interface: picket ctl iface-stat IFACE"),
+        ("dataset-add" | "dataset-remove" | "dataset-lookup", [name, kind, value]) => {
+            let value = if kind == "string" && !a.base64 {
+                base64::engine::general_purpose::STANDARD.encode(value.as_bytes())
+            } else {
+                value.clone()
+            };
+            Some(serde_json::json!({ "setname": name, "settype": kind, "datavalue": value }))
+        }
+        ("dataset-add" | "dataset-remove" | "dataset-lookup", _) => {
+            anyhow::bail!("{cmd} needs the set's name, its type and the value: picket ctl {cmd} NAME TYPE VALUE")
+        }
+        ("dataset-clear", [name, kind]) => Some(serde_json::json!({ "setname": name, "settype": kind })),
+        ("dataset-clear", _) => anyhow::bail!("dataset-clear needs the set's name and type"),
+        (_, [x, ..]) => anyhow::bail!("{cmd}: takes no argument (got `{x}`)"),
+        _ => None,
+    })
 }
 
 fn cmd_alerts_tail(

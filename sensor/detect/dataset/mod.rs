@@ -741,3 +741,30 @@ pub fn save_all() -> Vec<Result<String, String>> {
 
 #[cfg(test)]
 mod tests;
+
+/// A control-socket request on a set (Suricata's `dataset-add`, `dataset-remove`,
+/// `dataset-lookup`, `dataset-clear`): `value` is in the file form (base64 for strings). The
+/// answer is the message and whether the command succeeded, in Suricata's words.
+pub fn control(command: &str, name: &str, kind: &str, value: Option<&str>) -> Result<String, String> {
+    let kind = DatasetType::from_name(kind).ok_or("unknown settype")?;
+    let set = find(name).filter(|s| s.kind == kind).ok_or("set not found or wrong type")?;
+    if command == "dataset-clear" {
+        let h = set.hasher();
+        set.install(KeyTable::with_hasher(h, 0));
+        return Ok("dataset cleared".into());
+    }
+    let value = value.ok_or("datavalue is not string")?;
+    let key = parse_value(kind, value)?;
+    match command {
+        "dataset-add" => match set.add(&key, 0) {
+            Added::New => Ok("data added".into()),
+            Added::Present => Ok("data already in set".into()),
+            Added::Refused => Err("failed to add data (memcap reached)".into()),
+        },
+        "dataset-remove" if set.remove(&key) => Ok("data removed".into()),
+        "dataset-remove" => Err("failed to remove data (not in set)".into()),
+        "dataset-lookup" if set.snapshot().get(&key).is_some() => Ok("item found in set".into()),
+        "dataset-lookup" => Err("item not found in set".into()),
+        other => Err(format!("unknown dataset command `{other}`")),
+    }
+}

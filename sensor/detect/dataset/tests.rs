@@ -130,3 +130,24 @@ fn load_save_state_and_bad_lines() {
     assert_eq!(lines, ["10.0.0.1,5", "10.0.0.2,70"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn control_commands_answer_as_suricata() {
+    let s = get_or_create(&decl("t-ctl", DatasetType::String), false).expect("set");
+    let mut v = Views::default();
+    let b64 = "ZXZpbC5leGFtcGxl"; // evil.example
+    assert_eq!(control("dataset-lookup", "t-ctl", "string", Some(b64)), Err("item not found in set".into()));
+    assert_eq!(control("dataset-add", "t-ctl", "string", Some(b64)), Ok("data added".into()));
+    // The worker's cached snapshot sees it at its next lookup: no reload.
+    assert_eq!(v.get(&s).get(b"evil.example"), Some(0));
+    assert_eq!(control("dataset-add", "T-CTL", "string", Some(b64)), Ok("data already in set".into()));
+    assert_eq!(control("dataset-lookup", "t-ctl", "string", Some(b64)), Ok("item found in set".into()));
+    assert_eq!(control("dataset-add", "t-ctl", "md5", Some(b64)), Err("set not found or wrong type".into()));
+    assert_eq!(control("dataset-add", "t-ctl", "blob", Some(b64)), Err("unknown settype".into()));
+    assert!(control("dataset-add", "t-ctl", "string", Some("%%")).unwrap_err().contains("base64"));
+    assert_eq!(control("dataset-remove", "t-ctl", "string", Some(b64)), Ok("data removed".into()));
+    assert_eq!(v.get(&s).get(b"evil.example"), None);
+    control("dataset-add", "t-ctl", "string", Some(b64)).expect("add");
+    assert_eq!(control("dataset-clear", "t-ctl", "string", None), Ok("dataset cleared".into()));
+    assert!(v.get(&s).is_empty());
+}

@@ -5,7 +5,9 @@
 //! Commands: `reload-rules`, `reopen-log-files`, `shutdown` (done by the main thread, which
 //! answers when done), `dump-counters`, `iface-list`, `iface-stat IFACE`, `ruleset-stats`,
 //! `ruleset-failed-rules`, `uptime`, `version`, `command-list` (answered here from the
-//! published counters and the engine in use).
+//! published counters and the engine in use); `dataset-add`, `dataset-remove`,
+//! `dataset-lookup`, `dataset-clear` (`{"setname", "settype", "datavalue"}` as suricatasc),
+//! `dataset-dump` (save the sets with save/state now) and `dataset-list`.
 //! Access: the socket is mode 0660, owned by the daemon's user and `daemon.control_group`.
 //! Bounds: a request is at most 64 KiB and must arrive within 5 s; one connection at a time.
 
@@ -31,6 +33,12 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 /// Every command, for `command-list` and the client's help.
 pub const COMMANDS: &[&str] = &[
     "command-list",
+    "dataset-add",
+    "dataset-clear",
+    "dataset-dump",
+    "dataset-list",
+    "dataset-lookup",
+    "dataset-remove",
     "dump-counters",
     "iface-list",
     "iface-stat",
@@ -169,8 +177,49 @@ fn answer(line: &str, sh: &Shared, cmds: &Sender<Request>) -> Answer {
         "reload-rules" => relay(cmds, Request::ReloadRules),
         "reopen-log-files" => relay(cmds, Request::ReopenLogFiles),
         "shutdown" => relay(cmds, Request::Shutdown),
+        "dataset-add" | "dataset-remove" | "dataset-lookup" | "dataset-clear" => dataset_command(cmd, &args),
+        "dataset-dump" => dataset_dump(),
+        "dataset-list" => Ok(dataset_list()),
         other => Err(format!("unknown command `{other}` (command-list lists them)")),
     }
+}
+
+/// `dataset-add/remove/lookup/clear`: `{"setname", "settype", "datavalue"}` as suricatasc
+/// sends them (string values base64-encoded). Takes effect for the next packet: workers see
+/// the set's new version at their next lookup, without a reload.
+fn dataset_command(cmd: &str, args: &Value) -> Answer {
+    let arg = |k: &str| args.get(k).and_then(Value::as_str);
+    let name = arg("setname").ok_or("setname is not a string")?;
+    let kind = arg("settype").ok_or("settype is not a string")?;
+    crate::detect::dataset::control(cmd, name, kind, arg("datavalue")).map(Value::from)
+}
+
+/// `dataset-dump`: writes every set with `save`/`state` now, as at shutdown.
+fn dataset_dump() -> Answer {
+    let mut saved = Vec::new();
+    for r in crate::detect::dataset::save_all() {
+        saved.push(r?);
+    }
+    Ok(json!({ "message": "datasets dump done", "saved": saved }))
+}
+
+/// `dataset-list`: name, type, entries and files of every set.
+fn dataset_list() -> Value {
+    let sets: Vec<Value> = crate::detect::dataset::all()
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "type": s.kind.name(),
+                "entries": s.len(),
+                "memcap": s.memcap,
+                "refused": s.refused.load(Ordering::Relaxed),
+                "load": s.load.as_ref().map(|p| p.display().to_string()),
+                "save": s.save.as_ref().map(|p| p.display().to_string()),
+            })
+        })
+        .collect();
+    json!({ "count": sets.len(), "datasets": sets })
 }
 
 /// Hands a command to the main thread and waits for its answer.

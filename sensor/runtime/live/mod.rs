@@ -209,13 +209,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
         Err(_) => anyhow::bail!("the output thread panicked (a bug: please report it)"),
     };
     total.merge(&writer.counters);
-    // Sets with `save`/`state` keep what rules and the control socket added.
-    for r in crate::detect::dataset::save_all() {
-        match r {
-            Ok(m) => log.info(&m),
-            Err(m) => log.error(&m),
-        }
-    }
+    save_datasets(&log);
     log_exit_summary(&log, &total, start);
     Ok(LiveSummary { counters: total, output_error: writer.first_error })
 }
@@ -325,6 +319,16 @@ fn join_threads(threads: Threads, ctl: Counters) -> anyhow::Result<Counters> {
         }
     }
     Ok(total)
+}
+
+/// Sets with `save`/`state` keep what rules and the control socket added.
+fn save_datasets(log: &Log) {
+    for r in crate::detect::dataset::save_all() {
+        match r {
+            Ok(m) => log.info(&m),
+            Err(m) => log.error(&m),
+        }
+    }
 }
 
 fn log_exit_summary(log: &Log, total: &Counters, start: Instant) {
