@@ -18,6 +18,7 @@ pub mod decode;
 pub mod defrag;
 pub mod detect;
 pub mod flow;
+pub mod intel;
 pub mod metrics;
 pub mod output;
 pub mod report;
