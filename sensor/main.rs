@@ -320,6 +320,7 @@ fn cmd_config_check(file: &std::path::Path, set: &[String], print: bool) -> anyh
 }
 
 fn cmd_ctl(a: CtlArgs) -> anyhow::Result<ExitCode> {
+    let args = ctl_arguments(&a)?;
     let path = match a.socket {
         Some(p) => p,
         None => {
@@ -330,7 +331,6 @@ fn cmd_ctl(a: CtlArgs) -> anyhow::Result<ExitCode> {
             PathBuf::from(cfg.daemon.control_socket)
         }
     };
-    let args = ctl_arguments(&a)?;
     let answer = picket::runtime::live::control_request(&path, &a.command, args).map_err(anyhow::Error::msg)?;
     let ok = answer.get("return").and_then(|r| r.as_str()) == Some("OK");
     let msg = answer.get("message").cloned().unwrap_or(serde_json::Value::Null);
