@@ -131,6 +131,10 @@ impl Default for RuntimeConfig {
 pub struct AppConfig {
     /// HTTP/1.
     pub http: HttpConfig,
+    /// Run-time state of the app layer that the workers built from this configuration share
+    /// (the table of expected FTP data connections): not configuration, never serialised.
+    #[serde(skip)]
+    pub shared: crate::app::expect::Expectations,
 }
 
 /// `[app.http]`, as libhtp's default-config in Suricata.
@@ -154,7 +158,7 @@ impl Default for HttpConfig {
 impl AppConfig {
     /// The app layer's settings.
     pub fn parser_config(&self) -> crate::app::AppConfig {
-        crate::app::AppConfig { http: self.http.parser_config() }
+        crate::app::AppConfig { http: self.http.parser_config(), expect: self.shared.clone() }
     }
 }
 

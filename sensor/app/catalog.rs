@@ -151,15 +151,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         "the HASSH string of the SSH server",
         suricata_doc!("ssh-keywords.html#ssh-hassh-server-string"),
     ),
-    // SNMP, FTP
-    sticky("ftp.command", &[], Some("ftp"), "the FTP command", suricata_doc!("ftp-keywords.html#ftp-command")),
-    sticky(
-        "ftp.command_data",
-        &[],
-        Some("ftp"),
-        "the argument of the FTP command",
-        suricata_doc!("ftp-keywords.html#ftp-command-data"),
-    ),
     // SMTP and email
     sticky(
         "smtp.helo",

@@ -9,13 +9,48 @@
 //! after both sides changed cipher spec stops payload inspection too, as Suricata's default
 //! `encryption-handling` does). Never: panics or grows without the parsers' own caps.
 
+use super::expect::{Endpoints, Expectation};
 use super::identify::ProtoDetect;
 use super::plugin::{AppParser, ParseCx, Status, Transaction};
 use super::proto::AppProto;
 use super::registry;
 use super::stats::AppStats;
 use super::AppConfig;
+use crate::capture::Timestamp;
+use crate::flow::Flow;
 use crate::stream::{AppSink, Verdict};
+
+/// What the app layer knows of a flow besides its bytes: its endpoints as the first packet had
+/// them (the client is `src`), its id and the time of the packet being processed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowMeta {
+    /// Addresses and ports.
+    pub ends: Endpoints,
+    /// The addresses are IPv6 (else IPv4, in the first four bytes).
+    pub v6: bool,
+    /// The flow's id (EVE `flow_id`).
+    pub flow_id: u64,
+    /// Packet time.
+    pub now: Timestamp,
+}
+
+impl FlowMeta {
+    /// The flow's endpoints and id, at packet time `now`.
+    pub fn of<S>(f: &Flow<S>, now: Timestamp) -> FlowMeta {
+        let t = &f.tuple;
+        FlowMeta {
+            ends: Endpoints { src: t.src, dst: t.dst, sp: t.sp, dp: t.dp },
+            v6: f.key.family == 6,
+            flow_id: f.flow_id,
+            now,
+        }
+    }
+
+    /// Only the ports known (what the UDP path passes).
+    pub fn ports(client_port: u16, server_port: u16) -> FlowMeta {
+        FlowMeta { ends: Endpoints { sp: client_port, dp: server_port, ..Endpoints::default() }, ..FlowMeta::default() }
+    }
+}
 
 /// Detection bookkeeping for one transaction: how far it was inspected, which rules are done
 /// with it.
@@ -51,6 +86,11 @@ pub struct FlowApp {
     tcp: bool,
     /// UDP: a datagram of each direction was offered to identification.
     udp_seen: [bool; 2],
+    /// The expectation table was consulted for this direction's first data (Suricata's
+    /// `FLOW_IS_PE_DONE`), index 0: to server.
+    pe_done: [bool; 2],
+    /// The flow was announced by another (an FTP data connection): that flow's id.
+    pub parent_id: Option<u64>,
 }
 
 /// Transactions whose detection state a flow keeps.
@@ -72,6 +112,30 @@ impl FlowApp {
         self.parser = registry::protocol(p).map(|d| (d.new_parser)(cfg));
     }
 
+    /// Identification found nothing in this direction's first data: a flow another one
+    /// announced is its announced protocol (checked once per direction, after patterns and
+    /// probes, as Suricata's `AppLayerProtoDetectPEGetProto`).
+    fn expected(
+        &mut self,
+        to_server: bool,
+        flow: &FlowMeta,
+        cfg: &AppConfig,
+        stats: &mut AppStats,
+    ) -> Option<AppProto> {
+        let d = usize::from(!to_server);
+        if self.pe_done[d] || cfg.expect.is_empty() {
+            return None;
+        }
+        self.pe_done[d] = true;
+        let e: Expectation = cfg.expect.take(&flow.ends, to_server, flow.now, &mut stats.expect)?;
+        self.parent_id = Some(e.parent_flow_id);
+        self.decided(e.proto, cfg, stats);
+        if let Some(parser) = self.parser.as_mut() {
+            parser.expected(to_server, e.data);
+        }
+        Some(e.proto)
+    }
+
     fn failed(&mut self, stats: &mut AppStats) {
         self.proto = AppProto::Failed;
         self.pd = None;
@@ -82,6 +146,7 @@ impl FlowApp {
     /// identification; a flow whose first datagram names no protocol is `failed` (and
     /// counted so) at once, and the other direction's first datagram may still name one.
     pub fn udp(&mut self, to_server: bool, ports: (u16, u16), data: &[u8], cfg: &AppConfig, stats: &mut AppStats) {
+        let meta = FlowMeta::ports(ports.0, ports.1);
         if data.is_empty() {
             return;
         }
@@ -114,12 +179,19 @@ impl FlowApp {
                 self.pd = None;
             }
         }
-        self.parse(to_server, data, cfg, stats);
+        self.parse(to_server, data, cfg, stats, &meta);
     }
 
-    fn parse(&mut self, to_server: bool, data: &[u8], cfg: &AppConfig, stats: &mut AppStats) -> Verdict {
+    fn parse(
+        &mut self,
+        to_server: bool,
+        data: &[u8],
+        cfg: &AppConfig,
+        stats: &mut AppStats,
+        flow: &FlowMeta,
+    ) -> Verdict {
         let Some(parser) = self.parser.as_mut() else { return Verdict::Consumed };
-        let mut cx = ParseCx { cfg, stats, udp: !self.tcp };
+        let mut cx = ParseCx { cfg, stats, udp: !self.tcp, flow };
         let status = parser.parse(to_server, data, &mut cx);
         if parser.no_inspection() {
             self.no_inspection = true;
@@ -174,8 +246,8 @@ pub struct Sink<'a> {
     pub cfg: &'a AppConfig,
     /// Counters.
     pub stats: &'a mut AppStats,
-    /// Client and server ports.
-    pub ports: (u16, u16),
+    /// The flow's endpoints, id and packet time.
+    pub flow: FlowMeta,
 }
 
 impl AppSink for Sink<'_> {
@@ -187,7 +259,7 @@ impl AppSink for Sink<'_> {
         match app.proto {
             AppProto::Failed => return Verdict::Stop,
             AppProto::Unknown => {
-                app.start(6, self.ports.0, self.ports.1);
+                app.start(6, self.flow.ends.sp, self.flow.ends.dp);
                 let d = usize::from(!to_server);
                 // feed identification only the bytes it has not seen (the stream offers data
                 // again until the protocol is known)
@@ -200,25 +272,32 @@ impl AppSink for Sink<'_> {
                     (Some(pd), _) => pd.proto(),
                     (None, _) => AppProto::Failed,
                 };
+                let p = match p {
+                    AppProto::Unknown | AppProto::Failed if app.pd.is_some() => {
+                        app.expected(to_server, &self.flow, self.cfg, self.stats).unwrap_or(p)
+                    }
+                    p => p,
+                };
                 match p {
                     AppProto::Unknown => return Verdict::Wait,
                     AppProto::Failed => {
                         app.failed(self.stats);
                         return Verdict::Stop;
                     }
-                    p => app.decided(p, self.cfg, self.stats),
+                    p if app.proto != p => app.decided(p, self.cfg, self.stats),
+                    _ => {}
                 }
             }
             _ => {}
         }
-        app.parse(to_server, data, self.cfg, self.stats)
+        app.parse(to_server, data, self.cfg, self.stats, &self.flow)
     }
 
     fn gap(&mut self, to_server: bool, len: u64) -> Verdict {
         let app = &mut *self.app;
         match app.parser.as_mut() {
             Some(parser) => {
-                let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !app.tcp };
+                let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !app.tcp, flow: &self.flow };
                 if parser.gap(to_server, len, &mut cx) == Status::Stop {
                     app.gap_stop = true;
                     self.stats.generic.gap_stops += 1;
@@ -244,7 +323,7 @@ impl AppSink for Sink<'_> {
 
     fn eof(&mut self, to_server: bool) {
         if let Some(parser) = self.app.parser.as_mut() {
-            let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !self.app.tcp };
+            let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !self.app.tcp, flow: &self.flow };
             parser.eof(to_server, &mut cx);
         }
     }

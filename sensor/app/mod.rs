@@ -22,8 +22,11 @@ mod catalog;
 pub mod dcerpc;
 pub mod dhcp;
 pub mod dns;
+mod eve_util;
+pub mod expect;
 pub mod files;
 mod flow;
+pub mod ftp;
 pub mod http;
 pub mod identify;
 pub mod jsonx;
@@ -43,7 +46,7 @@ pub mod tls;
 pub mod txs;
 pub mod values;
 
-pub use flow::{insp_entry, FlowApp, Sink, TxInsp, MAX_INSP};
+pub use flow::{insp_entry, FlowApp, FlowMeta, Sink, TxInsp, MAX_INSP};
 pub use plugin::{
     reaches, AppParser, Need, ParseCx, Protocol, RecordCx, Side, Status, Transaction, ValueArg, PROGRESS_DONE,
 };
@@ -56,4 +59,6 @@ pub use stats::AppStats;
 pub struct AppConfig {
     /// HTTP/1 parser limits.
     pub http: http::HttpConfig,
+    /// Expected flows (FTP data connections), shared by the workers of a run.
+    pub expect: expect::Expectations,
 }

@@ -15,6 +15,7 @@
 use std::any::Any;
 
 use super::files::File;
+use super::flow::FlowMeta;
 use super::proto::AppProto;
 use super::stats::AppStats;
 use super::AppConfig;
@@ -89,6 +90,8 @@ pub struct ParseCx<'a> {
     pub stats: &'a mut AppStats,
     /// The flow runs over UDP (one datagram per call) rather than TCP.
     pub udp: bool,
+    /// The flow's endpoints, id and the packet time (UDP flows: ports only, for now).
+    pub flow: &'a FlowMeta,
 }
 
 /// A transaction as detection and output see it.
@@ -169,6 +172,12 @@ pub trait AppParser: std::fmt::Debug + Send {
     /// The rest of the flow is not inspected (encrypted).
     fn no_inspection(&self) -> bool {
         false
+    }
+    /// The flow was identified from another flow's announcement (an FTP data connection,
+    /// [`super::expect`]), its first data going `to_server`: `data` is what the announcing
+    /// parser left for this one. The default ignores it.
+    fn expected(&mut self, to_server: bool, data: Box<dyn Any + Send>) {
+        let _ = (to_server, data);
     }
 }
 

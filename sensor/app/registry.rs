@@ -26,6 +26,8 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::dcerpc::PROTOCOL,
     &super::smb::PROTOCOL,
     &super::dhcp::PROTOCOL,
+    &super::ftp::PROTOCOL,
+    &super::ftp::DATA_PROTOCOL,
 ];
 
 /// The protocols with a parser.

@@ -77,6 +77,10 @@ pub struct AppStats {
     pub smb: super::smb::SmbStats,
     /// DHCP.
     pub dhcp: super::dhcp::DhcpStats,
+    /// FTP (control and data connections).
+    pub ftp: super::ftp::FtpStats,
+    /// The expectation table (announced flows).
+    pub expect: super::expect::ExpectStats,
 }
 
 /// How a counter combines across threads (the metrics table's `Sum`).
@@ -147,6 +151,10 @@ impl AppStats {
             "flows whose app layer stopped at a stream gap its parser cannot cross",
             self.generic.gap_stops,
         );
+        self.expect.each(&mut |field, help, v| {
+            named(&mut name, &["app.expect.", field]);
+            f(&name, help, v);
+        });
         for proto in super::registry::protocols() {
             let pname = proto.proto.name();
             (proto.counters)(self, &mut |field, help, v| {

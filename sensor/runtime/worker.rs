@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 pub use super::batch::{Batch, Entry, Item, Pkt};
 use super::inspect::{Inspector, PacketView, RawStream};
-use crate::app::{AppConfig, AppStats, FlowApp, Sink};
+use crate::app::{AppConfig, AppStats, FlowApp, FlowMeta, Sink};
 use crate::capture::Timestamp;
 use crate::decode::Decoded;
 use crate::detect::engine::{DetectEngine, DetectScratch, FlowDetect};
@@ -93,10 +93,10 @@ impl EndCtx<'_> {
     /// A flow ends: what is left of its streams and its transactions is inspected (and may
     /// alert), its session is freed, and its flow event written.
     fn end(&mut self, f: &mut Flow<FlowExt>, why: EndReason, c: &mut Counters) {
-        let ports = (f.tuple.sp, f.tuple.dp);
+        let flow = FlowMeta::of(f, f.last);
         if let Some(mut ssn) = f.ext.tcp.take() {
             let due = {
-                let mut sink = Sink { app: &mut f.ext.app, cfg: self.app_cfg, stats: self.app_stats, ports };
+                let mut sink = Sink { app: &mut f.ext.app, cfg: self.app_cfg, stats: self.app_stats, flow };
                 self.stream.finish(&mut ssn, &mut sink, c)
             };
             f.ext.tcp = Some(ssn);
@@ -377,8 +377,9 @@ impl Worker {
                 win: p.d.tcp_win,
                 payload: p.d.payload(data),
             };
+            let flow = FlowMeta::of(f, p.ts);
             let FlowExt { tcp: ssn, app, .. } = &mut f.ext;
-            let mut sink = Sink { app, cfg: &self.app_cfg, stats: &mut self.app_stats, ports };
+            let mut sink = Sink { app, cfg: &self.app_cfg, stats: &mut self.app_stats, flow };
             let o = self.stream.packet(ssn, to_server, &seg, &mut sink, &mut self.counters);
             if let (true, Some(s)) = (f.ext.app.no_inspection, f.ext.tcp.as_deref_mut()) {
                 s.disable_raw();
