@@ -19,22 +19,27 @@
 //! packet time do not match. Every creation, match, replacement, eviction and expiry is
 //! counted by the worker that caused it ([`ExpectStats`]).
 //!
-//! Replay determinism: time is packet time, never the wall clock. A lookup ignores entries
-//! created at a later packet time than its own (a worker running ahead cannot see an
+//! Replay determinism: time is packet time, never the wall clock. A lookup at packet time `t`
+//! takes only entries created at or before `t` (a worker running ahead cannot see an
 //! announcement from its future), and entries are removed for age only once they are
 //! [`PURGE_SLACK_SECS`] past their timeout, so a worker lagging behind another by less than
-//! that still sees what it would have seen alone. What is left is the race Suricata's
-//! multi-threaded runmodes share: a data flow's first bytes processed by one worker before
-//! another worker has processed the (earlier) command that announced it. `--workers 1` is
-//! exact; the count of such misses is not observable, so the worker count is a documented
-//! input of FTP-data identification in replay.
+//! that still sees what it would have seen alone. The other race, a data flow's first bytes
+//! processed by one worker before another has processed the (earlier) command announcing it,
+//! is closed as far as the app layer can close it: control flows register their address pair
+//! ([`Expectations::control_start`], a counting filter read without a lock), and a new flow
+//! between such hosts that found nothing keeps looking, with the time of its first data, each
+//! time more of its bytes arrive while it is still unidentified (the stream keeps them), so a
+//! late announcement from a lagging worker is found as if it had been there (counted as
+//! `matched_late`). With one worker the answer is exactly Suricata's; with several it is the
+//! same unless the data flow ends before the worker holding its control flow has caught up
+//! with it (only possible when a capture is small enough to fit in one batch per worker).
 //!
 //! Never: blocks a worker on another (the lock is held for a hash lookup or insert), grows
 //! past its bounds, or panics.
 
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::proto::AppProto;
@@ -63,6 +68,9 @@ crate::app_counters! {
         evicted,
         /// Expectations purged unused after their timeout.
         expired,
+        /// Of `matched`, found only on a later look, after the flow's first data (an
+        /// announcement from another worker that was behind).
+        matched_late,
     }
 }
 
@@ -161,10 +169,32 @@ pub struct Expectations {
     inner: Arc<Shared>,
 }
 
-#[derive(Default)]
+/// Slots of the counting filter of address pairs with a control flow.
+const PAIR_SLOTS: usize = 4096;
+
 struct Shared {
     live: AtomicUsize,
     table: Mutex<Inner>,
+    /// Live control flows per hashed address pair.
+    controls: Box<[AtomicU32]>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            live: AtomicUsize::new(0),
+            table: Mutex::default(),
+            controls: (0..PAIR_SLOTS).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+}
+
+fn slot(p: &Pair) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in p.0.iter().chain(p.1.iter()) {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h as usize) % PAIR_SLOTS
 }
 
 impl std::fmt::Debug for Expectations {
@@ -195,6 +225,26 @@ impl Expectations {
     /// Whether none is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// A control flow between the two endpoints started (its announcements may follow).
+    pub fn control_start(&self, ends: &Endpoints) {
+        if let Some(c) = self.inner.controls.get(slot(&pair(&ends.src, &ends.dst))) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A control flow started with [`Expectations::control_start`] ended.
+    pub fn control_end(&self, ends: &Endpoints) {
+        if let Some(c) = self.inner.controls.get(slot(&pair(&ends.src, &ends.dst))) {
+            let _ = c.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+        }
+    }
+
+    /// Whether a control flow may be live between the two endpoints (no false negatives; a
+    /// false positive costs a lookup).
+    pub fn control_live(&self, ends: &Endpoints) -> bool {
+        self.inner.controls.get(slot(&pair(&ends.src, &ends.dst))).is_some_and(|c| c.load(Ordering::Relaxed) > 0)
     }
 
     /// Announces a connection between the two endpoints of `control` (either way round) at

@@ -89,6 +89,9 @@ pub struct FlowApp {
     /// The expectation table was consulted for this direction's first data (Suricata's
     /// `FLOW_IS_PE_DONE`), index 0: to server.
     pe_done: [bool; 2],
+    /// Time of this direction's first data when nothing was found but a control flow may be
+    /// live between the hosts: looked again, as of that time, while still unidentified.
+    pe_retry: [Option<Timestamp>; 2],
     /// The flow was announced by another (an FTP data connection): that flow's id.
     pub parent_id: Option<u64>,
 }
@@ -113,8 +116,11 @@ impl FlowApp {
     }
 
     /// Identification found nothing in this direction's first data: a flow another one
-    /// announced is its announced protocol (checked once per direction, after patterns and
-    /// probes, as Suricata's `AppLayerProtoDetectPEGetProto`).
+    /// announced is its announced protocol (looked up once per direction, after patterns and
+    /// probes, as Suricata's `AppLayerProtoDetectPEGetProto`). When nothing was found but a
+    /// control flow may be live between the hosts, later data of a still unidentified flow
+    /// looks again as of the first data's time, for an announcement another worker had not
+    /// processed yet (see [`super::expect`]).
     fn expected(
         &mut self,
         to_server: bool,
@@ -123,11 +129,22 @@ impl FlowApp {
         stats: &mut AppStats,
     ) -> Option<AppProto> {
         let d = usize::from(!to_server);
-        if self.pe_done[d] || cfg.expect.is_empty() {
-            return None;
+        let (at, late) = match (self.pe_done[d], self.pe_retry[d]) {
+            (false, _) => {
+                self.pe_done[d] = true;
+                if cfg.expect.control_live(&flow.ends) {
+                    self.pe_retry[d] = Some(flow.now);
+                }
+                (flow.now, false)
+            }
+            (true, Some(t)) => (t, true),
+            (true, None) => return None,
+        };
+        let e: Expectation = cfg.expect.take(&flow.ends, to_server, at, &mut stats.expect)?;
+        self.pe_retry = [None; 2];
+        if late {
+            stats.expect.matched_late += 1;
         }
-        self.pe_done[d] = true;
-        let e: Expectation = cfg.expect.take(&flow.ends, to_server, flow.now, &mut stats.expect)?;
         self.parent_id = Some(e.parent_flow_id);
         self.decided(e.proto, cfg, stats);
         if let Some(parser) = self.parser.as_mut() {

@@ -40,6 +40,7 @@ pub fn identifies(p: AppProto) -> bool {
                 | Dns
                 | Ssh
                 | Ftp
+                | FtpData
                 | Smtp
                 | Smb
                 | Dcerpc

@@ -222,6 +222,7 @@ impl AppParser for FtpState {
     fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status {
         let before = self.next_id;
         let mut go = true;
+        self.register(&cx.cfg.expect, &cx.flow.ends);
         if to_server {
             let a = super::Announce {
                 table: &cx.cfg.expect,

@@ -181,6 +181,8 @@ pub struct FtpState {
     dyn_port: u16,
     /// Parsing ended (too many transactions).
     stopped: bool,
+    /// The shared table this control flow registered its hosts with, and their endpoints.
+    registered: Option<(Expectations, Endpoints)>,
     /// Counters since the last hand-over.
     pub stats: FtpStats,
     /// Expectation counters since the last hand-over.
@@ -199,6 +201,15 @@ impl FtpState {
     /// An empty state.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Registers the control flow's hosts with the expectation table once (its data
+    /// connections may be looked for); undone when the state is dropped.
+    pub(crate) fn register(&mut self, table: &Expectations, ends: &Endpoints) {
+        if self.registered.is_none() {
+            table.control_start(ends);
+            self.registered = Some((table.clone(), *ends));
+        }
     }
 
     /// Transactions held, oldest first.
@@ -461,6 +472,14 @@ impl FtpState {
     fn free_upto(&mut self, id: u64) {
         while self.txs.front().is_some_and(|t| t.id <= id) {
             self.txs.pop_front();
+        }
+    }
+}
+
+impl Drop for FtpState {
+    fn drop(&mut self) {
+        if let Some((t, e)) = self.registered.take() {
+            t.control_end(&e);
         }
     }
 }
