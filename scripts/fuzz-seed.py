@@ -242,6 +242,18 @@ def main():
                       (1, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")):
         put("metrics_http", bytes([step]) + req, counts)
 
+    # app_parsers: first byte = protocol (registry order, modulo their number), second = split
+    # size and direction pattern (0x80 alternates), then the session's bytes.
+    sessions = (
+        b"USER anonymous\r\n220 ready\r\nPASS x\r\n230 ok\r\nPASV\r\n227 Entering (10,0,0,2,4,1)\r\nRETR a.txt\r\n150 go\r\n",
+        b"PORT 10,0,0,1,200,10\r\n200 ok\r\nSTOR up.bin\r\n150 ok\r\n226 done\r\nEPRT |1|10.0.0.1|6000|\r\n",
+        b"SSH-2.0-OpenSSH_8.9\r\n\x00\x00\x00\x2c\x06\x14" + b"\x00" * 16 + b"\x00\x00\x00\x04kexa\x00\x00\x00\x01b" + b"\x00" * 12,
+        b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--q--\r\n.\r\n",
+    )
+    for proto in range(24):
+        for sel, sess in zip((0x80 | 7, 0x40 | 31, 0x80 | 0x20 | 3, 1), sessions):
+            put("app_parsers", bytes([proto, sel]) + sess, counts)
+
     # report: EVE files. Three records of each event type of Suricata's reference EVE (every
     # default record type), one file per type and one with all of them.
     ref = os.path.join(a.shared, "corpus", "reference-mix-eve.json.xz")

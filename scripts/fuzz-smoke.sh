@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-"decode pcap_reader rule_parse defrag replay config stream http dns tls metrics_http report krb5 snmp sip ntp smb dhcp"}
+FUZZ_TARGETS=${FUZZ_TARGETS:-"decode pcap_reader rule_parse defrag replay config stream http dns tls metrics_http report krb5 snmp sip ntp smb dhcp app_parsers"}
 FUZZ_SANITIZER=${FUZZ_SANITIZER:-address}
 FUZZ_SEED=${FUZZ_SEED:-1}
 SHARED=${SHARED:-../shared}

@@ -730,3 +730,108 @@ fn udp_family_floods_stay_bounded() {
     assert_eq!(app["tx"]["snmp"], 50 + 4, "{app}");
     assert!(rss_kb < 16 * 1024 + 96 * 1024, "peak RSS {rss_kb} KB over the 16 MB flow memcap + 96 MB");
 }
+
+/// Writes a TCP conversation between `c`:`sp` and `s`:`dp`: the handshake, then each
+/// (request, reply) in turn, every segment acknowledging what the peer sent before (no pure
+/// ACKs in between), then the close.
+#[allow(clippy::too_many_arguments)]
+fn conversation(w: &mut impl Write, ts: u32, c: [u8; 4], s: [u8; 4], sp: u16, dp: u16, turns: &[(&[u8], &[u8])]) {
+    let (mut cs, mut ss) = (1_000u32, 50_000u32);
+    let mut id = 1u16;
+    let mut pkt = |w: &mut dyn Write, to_server: bool, seq: u32, ack: u32, flags: u8, data: &[u8]| {
+        id = id.wrapping_add(1);
+        let (src, dst, a, b) = if to_server { (c, s, sp, dp) } else { (s, c, dp, sp) };
+        let mut w2 = w;
+        record(&mut w2, ts, &eth_ipv4(src, dst, 6, id, 0, &tcp_seq(a, b, seq, ack, flags, data)));
+    };
+    pkt(w, true, cs, 0, 0x02, b"");
+    pkt(w, false, ss, cs + 1, 0x12, b"");
+    cs += 1;
+    ss += 1;
+    pkt(w, true, cs, ss, 0x10, b"");
+    for (req, resp) in turns {
+        for chunk in req.chunks(1460) {
+            pkt(w, true, cs, ss, 0x18, chunk);
+            cs += chunk.len() as u32;
+        }
+        for chunk in resp.chunks(1460) {
+            pkt(w, false, ss, cs, 0x18, chunk);
+            ss += chunk.len() as u32;
+        }
+    }
+    pkt(w, true, cs, ss, 0x11, b"");
+    pkt(w, false, ss, cs + 1, 0x11, b"");
+    pkt(w, true, cs + 1, ss + 1, 0x10, b"");
+}
+
+/// An FTP PORT/PASV flood: 600 control connections each announcing 120 data connections that
+/// never come (72,000 announcements against the expectation table's 65,536 and its 10 per
+/// address pair), with 100 KB command lines in between: bounded memory, and a download
+/// mixed in still alerts on its file name.
+#[test]
+fn ftp_port_flood_and_long_lines_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("ftp.pcap");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    pcap_header(&mut w);
+    let long = [b"STOR ".as_slice(), &vec![b'L'; 100_000], b"\r\n"].concat();
+    let mut port_cmds = Vec::new();
+    for k in 0..120u32 {
+        let p = 2_000 + k;
+        port_cmds.push(if k % 2 == 0 {
+            (format!("PORT 10,40,0,1,{},{}\r\n", p >> 8, p & 0xff).into_bytes(), b"200 PORT ok\r\n".to_vec())
+        } else {
+            (
+                b"PASV\r\n".to_vec(),
+                format!("227 Entering Passive Mode (192,168,1,21,{},{})\r\n", p >> 8, p & 0xff).into_bytes(),
+            )
+        });
+        port_cmds.push((format!("RETR file-{k}.bin\r\n").into_bytes(), b"150 Opening\r\n".to_vec()));
+    }
+    for i in 0..600u32 {
+        let c = [10, 40, (i >> 8) as u8, i as u8];
+        let mut turns: Vec<(&[u8], &[u8])> = vec![(b"USER a\r\n", b"331 ok\r\n"), (b"PASS b\r\n", b"230 ok\r\n")];
+        turns.extend(port_cmds.iter().map(|(a, b)| (a.as_slice(), b.as_slice())));
+        if i % 50 == 0 {
+            turns.push((&long, b"500 too long\r\n"));
+        }
+        conversation(&mut w, 6_000, c, [192, 168, 1, 21], 20_000 + (i % 40_000) as u16, 21, &turns);
+        if i % 200 == 100 {
+            let turns: [(&[u8], &[u8]); 3] = [
+                (b"USER a\r\n", b"230 ok\r\n"),
+                (b"PASV\r\n", b"227 Entering Passive Mode (192,168,1,21,40,1)\r\n"),
+                (b"RETR NEEDLE-IN-FLOOD.txt\r\n", b"150 Opening\r\n"),
+            ];
+            conversation(&mut w, 6_000, [10, 9, 9, 8], [192, 168, 1, 21], 30_000 + i as u16, 21, &turns);
+        }
+    }
+    drop(w);
+    let rules = dir.path().join("ftp.rules");
+    std::fs::write(
+        &rules,
+        "alert ftp any any -> any any (msg:\"ftp marker\"; ftp.command_data; content:\"NEEDLE-IN-FLOOD\"; sid:3;)\n",
+    )
+    .unwrap();
+    let eve = dir.path().join("eve.json");
+    let args: Vec<String> = vec![
+        "replay".into(),
+        "-q".into(),
+        "--rules".into(),
+        rules.display().to_string(),
+        "--eve".into(),
+        eve.display().to_string(),
+        "--set".into(),
+        "capture.checksum_validation=none".into(),
+        pcap.display().to_string(),
+    ];
+    let (out, rss_kb) = run_with_rss(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = stats(&eve);
+    eprintln!("ftp flood: peak RSS {rss_kb} KB, app {}", s["app_layer"]);
+    assert_eq!(s["app_layer"]["flow"]["ftp"].as_u64(), Some(603), "{}", s["app_layer"]);
+    // USER, PASS and 240 transfer commands per flood connection, the long line's STOR every
+    // 50th, and the three markers' commands
+    assert_eq!(s["app_layer"]["tx"]["ftp"].as_u64(), Some(600 * 242 + 12 + 3 * 3), "{}", s["app_layer"]);
+    assert_eq!(alerts(&eve, 3), 3);
+    assert!(rss_kb < 96 * 1024, "peak RSS {rss_kb} KB");
+}

@@ -22,19 +22,6 @@ pub fn str_array<'a>(o: &mut Json<'_>, key: &str, items: impl IntoIterator<Item 
     }
 }
 
-/// `"key":[...]` always, even when empty.
-pub fn str_array_always<'a>(o: &mut Json<'_>, key: &str, items: impl IntoIterator<Item = &'a [u8]>) {
-    let mut arr = vec![b'['];
-    for (i, it) in items.into_iter().enumerate() {
-        if i > 0 {
-            arr.push(b',');
-        }
-        escape_into(&mut arr, it);
-    }
-    arr.push(b']');
-    o.raw(key, &arr);
-}
-
 /// One file as Suricata's `EveFileInfo` writes it (without `sid`, `magic` and `file_id`).
 pub fn file_info(o: &mut Json<'_>, f: &File, tx_id: u64) {
     o.bytes("filename", &f.name);
