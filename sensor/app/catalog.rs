@@ -108,49 +108,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         suricata_doc!("file-keywords.html#file-magic"),
     ),
     sticky("ja4.hash", &[], None, "the JA4 hash of the TLS client hello", suricata_doc!("ja-keywords.html#ja4-hash")),
-    // SSH
-    sticky(
-        "ssh.proto",
-        &["ssh_proto"],
-        Some("ssh"),
-        "the protocol version of the SSH banner",
-        suricata_doc!("ssh-keywords.html#ssh-proto"),
-    ),
-    sticky(
-        "ssh.software",
-        &["ssh_software"],
-        Some("ssh"),
-        "the software version of the SSH banner",
-        suricata_doc!("ssh-keywords.html#ssh-software"),
-    ),
-    sticky(
-        "ssh.hassh",
-        &[],
-        Some("ssh"),
-        "the HASSH hash of the SSH client",
-        suricata_doc!("ssh-keywords.html#ssh-hassh"),
-    ),
-    sticky(
-        "ssh.hassh.string",
-        &[],
-        Some("ssh"),
-        "the HASSH string of the SSH client",
-        suricata_doc!("ssh-keywords.html#ssh-hassh-string"),
-    ),
-    sticky(
-        "ssh.hassh.server",
-        &[],
-        Some("ssh"),
-        "the HASSH hash of the SSH server",
-        suricata_doc!("ssh-keywords.html#ssh-hassh-server"),
-    ),
-    sticky(
-        "ssh.hassh.server.string",
-        &[],
-        Some("ssh"),
-        "the HASSH string of the SSH server",
-        suricata_doc!("ssh-keywords.html#ssh-hassh-server-string"),
-    ),
     // SMTP and email
     sticky(
         "smtp.helo",

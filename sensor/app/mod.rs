@@ -41,6 +41,7 @@ pub mod registry;
 pub mod sip;
 pub mod smb;
 pub mod snmp;
+pub mod ssh;
 mod stats;
 pub mod tls;
 pub mod txs;

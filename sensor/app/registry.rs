@@ -28,6 +28,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::dhcp::PROTOCOL,
     &super::ftp::PROTOCOL,
     &super::ftp::DATA_PROTOCOL,
+    &super::ssh::PROTOCOL,
 ];
 
 /// The protocols with a parser.

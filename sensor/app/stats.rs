@@ -79,6 +79,8 @@ pub struct AppStats {
     pub dhcp: super::dhcp::DhcpStats,
     /// FTP (control and data connections).
     pub ftp: super::ftp::FtpStats,
+    /// SSH.
+    pub ssh: super::ssh::SshStats,
     /// The expectation table (announced flows).
     pub expect: super::expect::ExpectStats,
 }
