@@ -214,16 +214,20 @@ struct ReplayArgs {
     /// Override a configuration key by dotted path (repeatable).
     #[arg(long = "set", value_name = "K=V")]
     set: Vec<String>,
-    /// Do not print the summary paragraph on stderr.
+    /// Do not print the summary paragraph (nor the progress display) on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// One line on stderr per capture file finished (packets, size, compression, damage).
+    #[arg(long, short)]
+    verbose: bool,
     /// Serve Prometheus metrics (/metrics, /healthz) on this address during the replay.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
     /// With --metrics-listen: keep serving this many seconds after the replay ends.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     metrics_linger: u64,
-    /// Capture files or folders, read in order (folders: their files in name order).
+    /// Capture files or folders, read in order (folders: every file below them, sorted by name
+    /// at each level; gzip, zstd, xz and bzip2 captures are decompressed as they are read).
     #[arg(required = true, value_name = "PCAP|DIR")]
     inputs: Vec<PathBuf>,
 }
@@ -744,6 +748,7 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         workers: Some(workers),
         config,
         progress: !a.quiet,
+        verbose: a.verbose,
         detect,
         metrics: server.as_ref().map(|_| hub.clone()),
     })?;
@@ -767,6 +772,14 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     if summary.output_error.is_some() {
         return Ok(ExitCode::from(1));
+    }
+    if summary.files_damaged > 0 {
+        // Done, but some capture could not be read in full: scripts must be able to tell.
+        eprintln!(
+            "picket: error: {} capture file(s) unreadable or damaged (see the warnings above); exit status 2",
+            summary.files_damaged
+        );
+        return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
 }

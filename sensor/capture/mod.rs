@@ -12,6 +12,8 @@
 #[cfg(target_os = "linux")]
 pub mod afpacket;
 mod config;
+pub mod filter;
+pub mod input;
 pub mod pcap;
 pub mod pnet;
 
@@ -137,6 +139,36 @@ pub trait PacketSource {
 
     /// Problems met so far; the caller drains and reports them.
     fn take_warnings(&mut self) -> Vec<CaptureWarning>;
+
+    /// Where a file source is (files and bytes on disk), for progress and the `capture.files*`
+    /// counters while it runs; `None` for sources that are not files.
+    fn position(&self) -> Option<SourcePosition> {
+        None
+    }
+
+    /// The files finished since the last call (file sources), in reading order.
+    fn take_finished(&mut self) -> Vec<pcap::FileDone> {
+        Vec::new()
+    }
+}
+
+/// How far a file source is: see [`PacketSource::position`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourcePosition {
+    /// Files finished (read to their end, cut short or unreadable).
+    pub files_done: u64,
+    /// Files known in all (grows in watch mode).
+    pub files_total: u64,
+    /// Files opened (at least their header read).
+    pub files_opened: u64,
+    /// Files cut short or unreadable.
+    pub files_failed: u64,
+    /// Files whose loss the exit status shows ([`pcap::PcapFileSource::files_damaged`]).
+    pub files_damaged: u64,
+    /// Bytes on disk read (compressed bytes for compressed files).
+    pub bytes_read: u64,
+    /// Bytes on disk of every file known.
+    pub bytes_total: u64,
 }
 
 /// A source made of frames held in memory (tests, benchmarks, fault injection).

@@ -9,16 +9,17 @@
 //! that file with a [`CaptureWarning`] naming the byte offset; the frames before it are lent
 //! normally. Zero-length records are lent (the decoder counts them as too small).
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use pcap_parser::nom;
 use pcap_parser::pcapng::{Block, SectionHeaderBlock};
 use pcap_parser::PcapError;
 
-use super::{CaptureWarning, FrameRef, LinkType, PacketSource, Timestamp};
+use super::{CaptureWarning, FrameRef, LinkType, PacketSource, SourcePosition, Timestamp};
 
 /// Bytes read from the file at a time.
 pub const CHUNK: usize = 1 << 20;
@@ -27,43 +28,8 @@ pub const MAX_RECORD: u32 = 262_144;
 /// Largest pcapng block accepted (non-packet blocks can be larger than packets).
 pub const MAX_BLOCK: usize = 16 << 20;
 
-/// Expands files and folders (folders: their regular files in name order, not recursing) into
-/// the list of captures to read. Missing paths and empty folders become warnings.
-pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<CaptureWarning>) {
-    let mut files = Vec::new();
-    let mut warns = Vec::new();
-    for p in paths {
-        let meta = match std::fs::metadata(p) {
-            Ok(m) => m,
-            Err(e) => {
-                warns.push(warn(p, None, format!("cannot open: {e}")));
-                continue;
-            }
-        };
-        if meta.is_dir() {
-            let rd = match std::fs::read_dir(p) {
-                Ok(rd) => rd,
-                Err(e) => {
-                    warns.push(warn(p, None, format!("cannot list folder: {e}")));
-                    continue;
-                }
-            };
-            let mut inner: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
-            inner.sort();
-            if inner.is_empty() {
-                warns.push(warn(p, None, "folder holds no capture files".to_string()));
-            }
-            files.extend(inner);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    (files, warns)
-}
-
-fn warn(p: &Path, offset: Option<u64>, reason: String) -> CaptureWarning {
-    CaptureWarning { source: p.display().to_string(), offset, reason }
-}
+pub use super::input::expand_inputs;
+use super::input::{open_stream, warn, Compression};
 
 #[derive(Clone, Copy, Debug)]
 enum Format {
@@ -82,7 +48,13 @@ struct NgIface {
 
 struct OpenFile {
     path: PathBuf,
-    file: File,
+    file: Box<dyn Read + Send>,
+    compression: Option<Compression>,
+    /// Bytes of the file on disk read so far (compressed bytes when compressed).
+    file_read: Arc<AtomicU64>,
+    file_len: u64,
+    /// Frames lent from this file.
+    frames: u64,
     format: Format,
     /// Unparsed bytes carried from the previous chunk.
     carry: BytesMut,
@@ -93,37 +65,100 @@ struct OpenFile {
     last_ts: Timestamp,
 }
 
-/// Reads a list of capture files one after the other.
+/// A file the source finished with (for a per-file line and progress).
+#[derive(Clone, Debug)]
+pub struct FileDone {
+    /// The file.
+    pub path: PathBuf,
+    /// Frames lent from it.
+    pub frames: u64,
+    /// Its compression, if any.
+    pub compression: Option<Compression>,
+    /// Size on disk.
+    pub bytes: u64,
+    /// Unreadable or damaged (see [`PcapFileSource::files_damaged`]).
+    pub damaged: bool,
+}
+
+/// Reads a list of capture files one after the other (more can be queued while it runs).
 pub struct PcapFileSource {
-    files: std::vec::IntoIter<PathBuf>,
+    files: std::collections::VecDeque<PathBuf>,
     cur: Option<OpenFile>,
     warnings: Vec<CaptureWarning>,
+    finished: Vec<FileDone>,
     /// Files opened and read (at least their header).
     pub files_opened: u64,
     /// Files that could not be opened or were cut short by damage.
     pub files_failed: u64,
+    /// Files whose loss the exit status must show: unreadable, not a capture, damaged before
+    /// their first frame, or with a corrupt or truncated compressed stream. (A plain capture
+    /// cut inside a later record, as when tcpdump is killed, keeps what it held and is only
+    /// warned about and counted in `files_failed`.)
+    pub files_damaged: u64,
     /// Frames lent so far.
     pub frames: u64,
     /// Records whose captured length exceeded the file's snaplen.
     pub over_snaplen: u64,
+    /// Files queued in all (read, being read, waiting).
+    pub files_total: u64,
+    /// Bytes on disk of the files finished (read to their end or abandoned).
+    pub bytes_done: u64,
+    /// Files finished.
+    pub files_done: u64,
+    /// Bytes on disk of every file queued (as found when queued).
+    pub bytes_total: u64,
 }
 
 impl PcapFileSource {
     /// A source over these files, read in order.
     pub fn new(files: Vec<PathBuf>) -> Self {
+        let bytes_total = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
         PcapFileSource {
-            files: files.into_iter(),
+            files_total: files.len() as u64,
+            files_done: 0,
+            bytes_total,
+            files: files.into(),
             cur: None,
             warnings: Vec::new(),
+            finished: Vec::new(),
             files_opened: 0,
             files_failed: 0,
+            files_damaged: 0,
             frames: 0,
             over_snaplen: 0,
+            bytes_done: 0,
         }
     }
 
+    /// Queues one more file, read after the others.
+    pub fn push_file(&mut self, path: PathBuf) {
+        self.files_total += 1;
+        self.bytes_total += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        self.files.push_back(path);
+    }
+
+    /// Nothing being read and nothing queued.
+    pub fn is_idle(&self) -> bool {
+        self.cur.is_none() && self.files.is_empty()
+    }
+
+    /// The files finished since the last call.
+    pub fn take_finished(&mut self) -> Vec<FileDone> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Bytes on disk read so far: the finished files and the position in the current one.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_done + self.cur.as_ref().map_or(0, |c| c.file_read.load(Ordering::Relaxed).min(c.file_len))
+    }
+
+    /// The file being read.
+    pub fn current(&self) -> Option<&Path> {
+        self.cur.as_ref().map(|c| c.path.as_path())
+    }
+
     fn open_next(&mut self) -> bool {
-        for path in self.files.by_ref() {
+        while let Some(path) = self.files.pop_front() {
             match open_file(&path) {
                 Ok(f) => {
                     self.files_opened += 1;
@@ -132,15 +167,41 @@ impl PcapFileSource {
                 }
                 Err(w) => {
                     self.files_failed += 1;
+                    self.files_damaged += 1;
                     self.warnings.push(w);
+                    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                    self.bytes_done += bytes;
+                    self.files_done += 1;
+                    self.finished.push(FileDone { path, frames: 0, compression: None, bytes, damaged: true });
                 }
             }
         }
         false
     }
+
+    /// Ends the current file; `damage` when it ended on damage (its warning already pushed).
+    fn close_current(&mut self, damage: bool, stream_error: bool) {
+        let Some(cur) = self.cur.take() else { return };
+        if damage {
+            self.files_failed += 1;
+        }
+        let damaged = stream_error || (damage && cur.frames == 0);
+        if damaged {
+            self.files_damaged += 1;
+        }
+        self.bytes_done += cur.file_len;
+        self.files_done += 1;
+        self.finished.push(FileDone {
+            path: cur.path,
+            frames: cur.frames,
+            compression: cur.compression,
+            bytes: cur.file_len,
+            damaged,
+        });
+    }
 }
 
-fn read_full(file: &mut File, buf: &mut BytesMut, want: usize) -> std::io::Result<bool> {
+fn read_full(file: &mut dyn Read, buf: &mut BytesMut, want: usize) -> std::io::Result<bool> {
     // Reads until `buf` holds `want` bytes or the file ends; returns true at EOF.
     while buf.len() < want {
         let old = buf.len();
@@ -164,10 +225,20 @@ fn read_full(file: &mut File, buf: &mut BytesMut, want: usize) -> std::io::Resul
     Ok(false)
 }
 
+/// The reason given for a read error: for a compressed file, a corrupt or truncated stream.
+fn read_error(compression: Option<Compression>, e: &std::io::Error) -> String {
+    match compression {
+        Some(c) => format!("{} stream corrupt or truncated: {e}", c.name()),
+        None => format!("read error: {e}"),
+    }
+}
+
 fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
-    let mut file = File::open(path).map_err(|e| warn(path, None, format!("cannot open: {e}")))?;
+    let stream = open_stream(path).map_err(|e| warn(path, None, format!("cannot open: {e}")))?;
+    let compression = stream.compression;
+    let mut file = stream.reader;
     let mut head = BytesMut::with_capacity(CHUNK);
-    let eof = read_full(&mut file, &mut head, 28).map_err(|e| warn(path, Some(0), format!("read error: {e}")))?;
+    let eof = read_full(&mut *file, &mut head, 28).map_err(|e| warn(path, Some(0), read_error(compression, &e)))?;
     if head.len() < 4 {
         return Err(warn(
             path,
@@ -215,8 +286,8 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
                 return Err(warn(path, Some(4), format!("bad pcapng section header length {blen}")));
             }
             if !eof {
-                let _ = read_full(&mut file, &mut head, blen)
-                    .map_err(|e| warn(path, Some(0), format!("read error: {e}")))?;
+                let _ = read_full(&mut *file, &mut head, blen)
+                    .map_err(|e| warn(path, Some(0), read_error(compression, &e)))?;
             }
             if head.len() < blen {
                 return Err(warn(
@@ -233,13 +304,21 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
             (Format::PcapNg { big_endian: shb.big_endian() }, blen)
         }
         _ => {
-            return Err(warn(path, Some(0), format!("not a pcap or pcapng file (magic number 0x{magic:08x})")));
+            let what = match compression {
+                Some(c) => format!("{} stream holds no pcap or pcapng file (magic number 0x{magic:08x})", c.name()),
+                None => format!("not a pcap or pcapng file (magic number 0x{magic:08x})"),
+            };
+            return Err(warn(path, Some(0), what));
         }
     };
     let carry = head.split_off(hdr_len);
     Ok(OpenFile {
         path: path.to_path_buf(),
         file,
+        compression,
+        file_read: stream.file_read,
+        file_len: stream.file_len,
+        frames: 0,
         format,
         carry,
         offset: hdr_len as u64,
@@ -480,15 +559,24 @@ impl PacketSource for PcapFileSource {
             // Fill a chunk: what was carried plus fresh bytes.
             let mut buf = std::mem::take(&mut cur.carry);
             let want = buf.len().max(CHUNK);
+            let mut stream_error = false;
             if !cur.eof {
-                match read_full(&mut cur.file, &mut buf, want) {
+                match read_full(&mut *cur.file, &mut buf, want) {
                     Ok(eof) => cur.eof = eof,
                     Err(e) => {
-                        self.warnings.push(warn(
-                            &cur.path,
-                            Some(cur.offset + buf.len() as u64),
-                            format!("read error: {e}"),
-                        ));
+                        // What was read before the error is still parsed below.
+                        let at = cur.offset + buf.len() as u64;
+                        let why = match cur.compression {
+                            Some(c) => format!(
+                                "{} stream corrupt or truncated after {at} bytes of capture (about byte {} of {} of the file): {e}; the records before it were read",
+                                c.name(),
+                                cur.file_read.load(Ordering::Relaxed),
+                                cur.file_len,
+                            ),
+                            None => format!("read error: {e}"),
+                        };
+                        self.warnings.push(warn(&cur.path, Some(at), why));
+                        stream_error = cur.compression.is_some();
                         cur.eof = true;
                     }
                 }
@@ -524,22 +612,23 @@ impl PacketSource for PcapFileSource {
                 }
             }
             self.frames += lent as u64;
+            cur.frames += lent as u64;
             let file_off = cur.offset + pos as u64;
             if let Some((off, why)) = stop {
                 self.warnings.push(warn(&cur.path, Some(off), why));
-                self.files_failed += 1;
-                self.cur = None;
+                self.close_current(true, stream_error);
             } else if pos >= chunk.len() && cur.eof {
-                self.cur = None;
+                self.close_current(stream_error, stream_error);
             } else if cur.eof {
                 let have = chunk.len() - pos;
-                let why = match need_more {
-                    Some(n) => format!("file ends mid-record: the record needs {n} bytes, {have} remain"),
-                    None => format!("file ends with {have} stray bytes"),
-                };
-                self.warnings.push(warn(&cur.path, Some(file_off), why));
-                self.files_failed += 1;
-                self.cur = None;
+                if !stream_error {
+                    let why = match need_more {
+                        Some(n) => format!("file ends mid-record: the record needs {n} bytes, {have} remain"),
+                        None => format!("file ends with {have} stray bytes"),
+                    };
+                    self.warnings.push(warn(&cur.path, Some(file_off), why));
+                }
+                self.close_current(true, stream_error);
             } else {
                 // Carry the partial record into the next chunk (a copy of less than one record).
                 let mut carry = BytesMut::with_capacity(CHUNK.max(need_more.unwrap_or(0)));
@@ -556,6 +645,22 @@ impl PacketSource for PcapFileSource {
 
     fn take_warnings(&mut self) -> Vec<CaptureWarning> {
         std::mem::take(&mut self.warnings)
+    }
+
+    fn position(&self) -> Option<SourcePosition> {
+        Some(SourcePosition {
+            files_done: self.files_done,
+            files_total: self.files_total,
+            files_opened: self.files_opened,
+            files_failed: self.files_failed,
+            files_damaged: self.files_damaged,
+            bytes_read: self.bytes_read(),
+            bytes_total: self.bytes_total,
+        })
+    }
+
+    fn take_finished(&mut self) -> Vec<FileDone> {
+        PcapFileSource::take_finished(self)
     }
 }
 

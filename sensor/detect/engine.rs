@@ -199,6 +199,10 @@ pub struct AlertHit {
     pub rule: u32,
     /// The transaction it matched ([`NO_TX`] for packet and stream matches).
     pub tx: u64,
+    /// Its threshold or detection filter is shared between flows (tracked by address or
+    /// rule) and [`DetectScratch::ordered`] is set: whether it alerts is decided later, in
+    /// packet order, by [`DetectEngine::shared_threshold_step`].
+    pub deferred: bool,
 }
 
 /// [`AlertHit::tx`] of packet and stream matches.
@@ -219,6 +223,10 @@ pub struct DetectScratch {
     pub(super) xb: Vec<u8>,
     /// Per-rule profile (`picket bench --profile`); `None` (no cost) unless profiling.
     pub profile: Option<Box<crate::detect::profile::RuleProfile>>,
+    /// Replay: thresholds shared between flows are not decided by the worker but deferred
+    /// ([`AlertHit::deferred`]) to one ordered stage, so that every worker count gives the same
+    /// alerts. Off in live capture (decided at once, in arrival order).
+    pub ordered: bool,
 }
 
 /// Per-flow detection state.
@@ -282,6 +290,7 @@ impl DetectEngine {
             xa: Vec::new(),
             xb: Vec::new(),
             profile: None,
+            ordered: false,
         }
     }
 

@@ -8,6 +8,7 @@ use super::engine::{
     T_ICMP4, T_ICMP6, T_OTHER, T_TCP, T_UDP,
 };
 use super::flowbits::{flowbits_apply, flowbits_ok};
+use super::threshold::shared_threshold;
 use crate::app::AppProto;
 use crate::decode::{flags as dflags, proto, Decoded};
 use crate::detect::packet::match_packet;
@@ -273,7 +274,11 @@ impl DetectEngine {
             }
             return AfterMatch::Stop;
         }
-        if r.noalert || !self.threshold_ok(rn, r, d, ts_secs, fstate, flow_hash, c) {
+        if r.noalert {
+            return AfterMatch::Next;
+        }
+        let deferred = s.ordered && shared_threshold(r);
+        if !deferred && !self.threshold_ok(rn, r, d, ts_secs, fstate, flow_hash, c) {
             return AfterMatch::Next;
         }
         if s.alerts.len() >= PACKET_ALERT_MAX {
@@ -287,7 +292,7 @@ impl DetectEngine {
             o.sid == r.sid && o.gid == r.gid && a.tx == tx
         });
         if !dup {
-            s.alerts.push(AlertHit { rule: rn, tx });
+            s.alerts.push(AlertHit { rule: rn, tx, deferred });
         }
         AfterMatch::Next
     }

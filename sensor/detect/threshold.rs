@@ -67,25 +67,49 @@ impl DetectEngine {
                 None => true,
             }
         } else {
-            let (a, b) = match th.track {
-                Track::BySrc => (d.src, [0; 16]),
-                Track::ByDst => (d.dst, [0; 16]),
-                Track::ByBoth => (d.src, d.dst),
-                _ => ([0; 16], [0; 16]),
-            };
-            let key = (r.gid, r.sid, a, b);
-            let mut tbl = match self.thresholds.lock() {
-                Ok(t) => t,
-                Err(p) => p.into_inner(),
-            };
-            let e = tbl.map.entry(key).or_insert(ThresholdEntry { first_secs: now, count: 0, next: 0 });
-            threshold_step(&th, e, now)
+            self.shared_step(r, &th, &d.src, &d.dst, now)
         };
         if !ok {
             c.inc(C::DetectAlertsSuppressed);
         }
         ok
     }
+
+    /// One match of a rule whose threshold is shared between flows, against the shared table.
+    fn shared_step(&self, r: &Rule, th: &Threshold, src: &[u8; 16], dst: &[u8; 16], now: u64) -> bool {
+        let (a, b) = match th.track {
+            Track::BySrc => (*src, [0; 16]),
+            Track::ByDst => (*dst, [0; 16]),
+            Track::ByBoth => (*src, *dst),
+            _ => ([0; 16], [0; 16]),
+        };
+        let key = (r.gid, r.sid, a, b);
+        let mut tbl = match self.thresholds.lock() {
+            Ok(t) => t,
+            Err(p) => p.into_inner(),
+        };
+        let e = tbl.map.entry(key).or_insert(ThresholdEntry { first_secs: now, count: 0, next: 0 });
+        threshold_step(th, e, now)
+    }
+
+    /// Decides a deferred alert ([`super::engine::AlertHit::deferred`]) of rule `rn` on a
+    /// packet from `src` to `dst` at second `now`: true when it alerts (counted as
+    /// suppressed otherwise). Calls must come in packet order (replay's ordered stage).
+    pub fn shared_threshold_step(&self, rn: u32, src: &[u8; 16], dst: &[u8; 16], now: u64, c: &mut Counters) -> bool {
+        let Some(r) = self.rules.get(rn as usize).map(|cr| &cr.rule) else { return true };
+        let Some(th) = r.threshold.or(r.detection_filter) else { return true };
+        let ok = self.shared_step(r, &th, src, dst, now);
+        if !ok {
+            c.inc(C::DetectAlertsSuppressed);
+        }
+        ok
+    }
+}
+
+/// The rule has a threshold or detection filter tracked across flows (by source,
+/// destination, both or rule): its state is shared between workers.
+pub(super) fn shared_threshold(r: &Rule) -> bool {
+    r.threshold.or(r.detection_filter).is_some_and(|t| t.track != Track::ByFlow)
 }
 
 /// One match against a threshold entry; true when the match alerts.

@@ -51,6 +51,8 @@ counters! {
     CaptureBytes => "capture.bytes", Sum, "bytes of frames read (captured length)";
     CaptureFiles => "capture.files", Sum, "capture files opened";
     CaptureFileErrors => "capture.file_errors", Sum, "capture files that could not be opened or read to their end";
+    CaptureFilesDamaged => "capture.files_damaged", Sum, "capture files unreadable, not captures, damaged before their first frame, or with a corrupt or truncated compressed stream (replay exits with status 2)";
+    CaptureFiltered => "capture.filtered", Sum, "frames read from files and left out by capture.bpf_filter";
     CaptureCaplenOverSnaplen => "capture.caplen_over_snaplen", Sum, "records whose captured length exceeds the file's snaplen (processed anyway)";
     CaptureUnsupportedLinktype => "capture.unsupported_linktype", Sum, "frames of a link type the decoder does not know (counted, skipped)";
     // decoder, named as Suricata's

@@ -99,7 +99,10 @@ pub struct Batch {
     /// Timeout ticks: run timeouts at the given packet time before the packet at the given
     /// index (index == len: after the last packet). The reader places ticks at fixed points
     /// of the capture, so results do not depend on the number of workers.
-    pub ticks: Vec<(u32, Timestamp)>,
+    /// The third value is the capture position of the frame the tick comes before (replay;
+    /// 0 in live capture); a tick at time 0 only marks the position reached (see
+    /// `runtime::replay_order`).
+    pub ticks: Vec<(u32, Timestamp, u64)>,
 }
 
 /// A recycled arena above this size is given back to the allocator (jumbo or GRO frames

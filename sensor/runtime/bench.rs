@@ -146,11 +146,12 @@ impl Bench {
             workers: Some(self.opts.workers),
             config: self.opts.config.clone(),
             progress: false,
+            verbose: false,
             detect: self.detect.clone(),
             metrics: None,
         };
         let mut src = self.arena.source();
-        let out = run_source(&opts, &mut src, self.arena.bytes(), self.opts.profile, |_, _| {})?;
+        let out = run_source(&opts, &mut src, self.opts.profile, |_, _| {})?;
         if let Some(e) = &out.summary.output_error {
             anyhow::bail!("output failed: {e}");
         }

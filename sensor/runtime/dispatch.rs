@@ -41,14 +41,24 @@ impl Dispatch {
         }
     }
 
-    /// Records a timeout tick at the current position of every worker's batch.
-    pub(crate) fn tick(&mut self, ts: Timestamp) {
+    /// Records a timeout tick at the current position of every worker's batch. `pos`: the
+    /// capture position of the frame that comes next (replay), 0 in live capture, where ticks
+    /// with no frame between them are merged into the last.
+    pub(crate) fn tick(&mut self, ts: Timestamp, pos: u64) {
         for b in &mut self.pending {
             let at = b.len() as u32;
             match b.ticks.last_mut() {
-                Some(last) if last.0 == at => last.1 = ts,
-                _ => b.ticks.push((at, ts)),
+                Some(last) if last.0 == at && pos == 0 => last.1 = ts,
+                _ => b.ticks.push((at, ts, pos)),
             }
+        }
+    }
+
+    /// Replay: tells every worker that frames up to `pos` have been dispatched (so that the
+    /// ordered stage can decide deferred alerts even for workers without packets).
+    pub(crate) fn mark(&mut self, pos: u64) {
+        for b in &mut self.pending {
+            b.ticks.push((b.len() as u32, Timestamp(0), pos));
         }
     }
 

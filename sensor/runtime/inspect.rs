@@ -7,6 +7,7 @@
 //! exactly as live ones are. Never allocates per packet (alerts are formatted into the
 //! worker's output buffer) and never names a protocol.
 
+use super::replay_order::DeferQueue;
 use super::worker::FlowExt;
 use crate::app::{AppProto, FlowApp};
 use crate::capture::Timestamp;
@@ -55,6 +56,8 @@ pub(crate) struct Inspector<'a> {
     pub out_events: &'a mut u64,
     /// Write `alert` events (`alert` in `output.eve.types`); alerts are counted either way.
     pub alerts: bool,
+    /// Alerts whose shared threshold is decided later, in packet order (replay).
+    pub deferred: &'a mut DeferQueue,
 }
 
 impl Inspector<'_> {
@@ -102,7 +105,7 @@ impl Inspector<'_> {
         if !self.scratch.alerts.is_empty() {
             f.alerted = true;
             let ap = alert_packet(pkt, Some(to_server), &f.ext.app);
-            self.write_alerts(&ap, Some(&*f), c);
+            self.write_alerts(&ap, pkt, Some(&*f), c);
         }
     }
 
@@ -145,6 +148,15 @@ impl Inspector<'_> {
                 ap.tx_id = Some(tx);
                 ap.meta = Some(&meta);
             }
+            if a.deferred {
+                let start = self.out.len();
+                if self.alerts {
+                    eve::alert_event(self.out, &ap, Some(f), &rule);
+                }
+                let line = self.out.split_off(start);
+                self.deferred.push(f.hash, a.rule, pkt.d, ts_secs, line);
+                continue;
+            }
             if self.alerts {
                 eve::alert_event(self.out, &ap, Some(f), &rule);
                 *self.out_events += 1;
@@ -158,7 +170,7 @@ impl Inspector<'_> {
         self.engine.run(self.scratch, pkt.frame, pkt.d, pkt.ts.secs(), None, None, c);
         if !self.scratch.alerts.is_empty() {
             let ap = alert_packet_of(pkt, None, None);
-            self.write_alerts(&ap, None::<&Flow<FlowExt>>, c);
+            self.write_alerts(&ap, pkt, None::<&Flow<FlowExt>>, c);
         }
     }
 
@@ -205,9 +217,24 @@ impl Inspector<'_> {
         }
     }
 
-    fn write_alerts(&mut self, ap: &eve::AlertPacket<'_>, flow: Option<&Flow<FlowExt>>, c: &mut Counters) {
+    fn write_alerts(
+        &mut self,
+        ap: &eve::AlertPacket<'_>,
+        pkt: &PacketView<'_>,
+        flow: Option<&Flow<FlowExt>>,
+        c: &mut Counters,
+    ) {
         for a in &self.scratch.alerts {
             let rule = alert_rule(self.engine, a.rule);
+            if a.deferred {
+                let start = self.out.len();
+                if self.alerts {
+                    eve::alert_event(self.out, ap, flow, &rule);
+                }
+                let line = self.out.split_off(start);
+                self.deferred.push(flow.map_or(0, |f| f.hash), a.rule, pkt.d, pkt.ts.secs(), line);
+                continue;
+            }
             if self.alerts {
                 eve::alert_event(self.out, ap, flow, &rule);
                 *self.out_events += 1;

@@ -13,4 +13,6 @@ pub mod ingest;
 mod inspect;
 pub mod live;
 pub mod replay;
+mod replay_order;
+mod replay_progress;
 pub mod worker;

@@ -11,12 +11,13 @@
 //! `pipeline.reader_blocked`). Timeouts run on packet time, so the output does not depend on
 //! the machine's speed, and `--workers 1` and `--workers 4` give the same flows.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
+use crate::capture::filter::ReplayFilter;
 use crate::capture::pcap::{expand_inputs, PcapFileSource};
 use crate::capture::{CaptureWarning, PacketSource, Timestamp};
 use crate::config::Config;
@@ -26,6 +27,8 @@ use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
 use crate::runtime::dispatch::Dispatch;
 use crate::runtime::ingest::{decoder_of, Ingest};
+use crate::runtime::replay_order::{DeferredAlert, Mark, OrderedStage, END};
+use crate::runtime::replay_progress::Progress;
 use crate::runtime::worker::{Batch, Worker};
 use std::sync::Arc;
 
@@ -40,8 +43,10 @@ pub struct ReplayOptions {
     pub workers: Option<usize>,
     /// Configuration.
     pub config: Config,
-    /// Print a progress line on stderr when it is a terminal.
+    /// Show a progress display on stderr when it is a terminal.
     pub progress: bool,
+    /// One line on stderr per capture file finished (`-v`).
+    pub verbose: bool,
     /// The detection engine, when rules were given.
     pub detect: Option<std::sync::Arc<crate::detect::engine::DetectEngine>>,
     /// Where threads publish their counters for the metrics endpoint, if one runs.
@@ -59,6 +64,8 @@ pub struct ReplaySummary {
     pub files_read: u64,
     /// Capture files that failed or were cut short.
     pub files_failed: u64,
+    /// Capture files whose loss the exit status shows (see `PcapFileSource::files_damaged`).
+    pub files_damaged: u64,
     /// Wall time of the processing (reading to last event written).
     pub wall: Duration,
     /// Workers used.
@@ -77,7 +84,11 @@ impl ReplaySummary {
         format!(
             "picket: {} file(s) read{}: {} packets, {:.1} MB, {} flows, {} alerts, {} events written; {:.2} s wall, {:.2} Gbit/s, {:.0} kpps, {} worker(s)",
             self.files_read,
-            if self.files_failed > 0 { format!(" ({} with errors)", self.files_failed) } else { String::new() },
+            match (self.files_failed, self.files_damaged) {
+                (0, 0) => String::new(),
+                (f, 0) => format!(" ({f} with errors)"),
+                (f, d) => format!(" ({} with errors, {d} damaged)", f.max(d)),
+            },
             pkts,
             bytes as f64 / 1e6,
             c.get(C::FlowTotal),
@@ -92,25 +103,31 @@ impl ReplaySummary {
 }
 
 enum OutMsg {
-    Lines(Vec<u8>, u64),
+    /// A worker's EVE lines (and how many events), its deferred alerts and its mark.
+    Worker { id: usize, lines: Option<(Vec<u8>, u64)>, deferred: Vec<DeferredAlert>, mark: Mark },
+    /// The `stats` event, formatted by the output thread once every worker is done (given the
+    /// ordered stage's counters).
+    Stats(StatsFn),
 }
+
+type StatsFn = Box<dyn FnOnce(&Counters) -> Vec<u8> + Send>;
 
 /// Runs a replay to the end.
 pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     let (files, mut warnings) = expand_inputs(&opts.inputs);
     let missing_inputs = warnings.len() as u64;
-    let total_bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let mut src = PcapFileSource::new(files);
-    let run = run_source(&opts, &mut src, total_bytes, false, |src, c| {
-        c.add(C::CaptureFiles, src.files_opened);
-        c.add(C::CaptureFileErrors, src.files_failed + missing_inputs);
+    let run = run_source(&opts, &mut src, false, |src, c| {
+        c.add(C::CaptureFileErrors, missing_inputs);
+        c.add(C::CaptureFilesDamaged, missing_inputs);
         c.add(C::CaptureCaplenOverSnaplen, src.over_snaplen);
     })?;
     let mut summary = run.summary;
     warnings.append(&mut summary.warnings);
     summary.warnings = warnings;
     summary.files_read = src.files_opened;
-    summary.files_failed = src.files_failed;
+    summary.files_failed = src.files_failed + missing_inputs;
+    summary.files_damaged = src.files_damaged + missing_inputs;
     Ok(summary)
 }
 
@@ -130,7 +147,6 @@ pub struct RunOutput {
 pub fn run_source<S: PacketSource + ?Sized>(
     opts: &ReplayOptions,
     src: &mut S,
-    total_bytes: u64,
     profile: bool,
     end: impl FnOnce(&mut S, &mut Counters),
 ) -> anyhow::Result<RunOutput> {
@@ -140,15 +156,20 @@ pub fn run_source<S: PacketSource + ?Sized>(
         Some(p) => Sink::open(p).map_err(|e| anyhow::anyhow!("{}: cannot open for writing: {e}", p.display()))?,
         None => Sink::Null,
     };
+    let mut filter = ReplayFilter::new(&cfg.capture.bpf_filter).map_err(|e| anyhow::anyhow!("{e}"))?;
     let start = Instant::now();
     let (out_tx, out_rx) = bounded::<OutMsg>(64);
-    let output = spawn_output(opts, sink, out_rx)?;
-    let (disp, handles) = spawn_workers(opts, nworkers, profile, &out_tx)?;
+    let output = spawn_output(opts, sink, out_rx, nworkers)?;
+    let mut progress = Progress::new(opts.progress, opts.verbose);
+    let (disp, handles) = spawn_workers(opts, nworkers, profile, &out_tx, &progress.alerts)?;
 
     // Reader: this thread. It shards plain TCP/UDP frames and leaves their decoding to the
     // workers; the rest it decodes (see runtime::ingest).
-    let (mut reader_c, now) = read_all(opts, src, disp, nworkers, total_bytes, start);
-    let warnings = src.take_warnings();
+    let (mut reader_c, now) = read_all(opts, src, disp, nworkers, filter.as_mut(), &mut progress);
+    let mut warnings = src.take_warnings();
+    if let Some(f) = filter.as_mut() {
+        warnings.extend(f.take_warnings());
+    }
     end(src, &mut reader_c);
     if let Some(h) = &opts.metrics {
         h.publish("reader", &reader_c);
@@ -166,14 +187,20 @@ pub fn run_source<S: PacketSource + ?Sized>(
     }
     // The stats event: after every worker finished, before the output closes.
     if opts.config.output.writes_stats() {
-        let _ = out_tx.send(OutMsg::Lines(stats_line(opts, &total, now, start), 1));
+        let (o, t) = (opts.clone(), total.clone());
+        let _ = out_tx.send(OutMsg::Stats(Box::new(move |ordered: &Counters| {
+            let mut t = t;
+            t.merge(ordered);
+            stats_line(&o, &t, now, start)
+        })));
     }
     drop(out_tx);
-    let writer = match output.join() {
+    let (writer, ordered) = match output.join() {
         Ok(w) => w,
         Err(_) => anyhow::bail!("the output thread panicked (a bug: please report it)"),
     };
     total.merge(&writer.counters);
+    total.merge(&ordered);
     // Sets with `save`/`state` keep what the rules added, as at a daemon's shutdown.
     for r in crate::detect::dataset::save_all() {
         match r {
@@ -186,6 +213,7 @@ pub fn run_source<S: PacketSource + ?Sized>(
         warnings,
         files_read: 0,
         files_failed: 0,
+        files_damaged: 0,
         wall: start.elapsed(),
         workers: nworkers,
         output_error: writer.first_error,
@@ -198,9 +226,11 @@ fn spawn_output(
     opts: &ReplayOptions,
     sink: Sink,
     out_rx: Receiver<OutMsg>,
-) -> anyhow::Result<std::thread::JoinHandle<EveWriter>> {
+    nworkers: usize,
+) -> anyhow::Result<std::thread::JoinHandle<(EveWriter, Counters)>> {
     let cfg = &opts.config;
     let out_hub = opts.metrics.clone();
+    let engine = opts.detect.clone();
     let mut spool_c = Counters::new();
     let spool = if cfg.output.spool_dir.is_empty() {
         None
@@ -214,19 +244,30 @@ fn spawn_output(
         let mut w = EveWriter::new(sink);
         w.spool = spool;
         w.counters.merge(&spool_c);
+        let mut ordered = OrderedStage::new(engine, nworkers);
         for msg in out_rx {
             match msg {
-                OutMsg::Lines(buf, n) => w.write_lines(&buf, n),
+                OutMsg::Worker { id, lines, deferred, mark } => {
+                    if let Some((buf, n)) = lines {
+                        w.write_lines(&buf, n);
+                    }
+                    ordered.add(id, deferred, mark, &mut w);
+                }
+                OutMsg::Stats(f) => {
+                    ordered.drain(&mut w);
+                    w.write_lines(&f(&ordered.counters), 1);
+                }
             }
             if let Some(h) = &out_hub {
                 h.publish("output", &w.counters);
             }
         }
+        ordered.drain(&mut w);
         w.flush();
         if let Some(h) = &out_hub {
             h.publish("output", &w.counters);
         }
-        w
+        (w, ordered.counters)
     })?)
 }
 
@@ -238,6 +279,7 @@ fn spawn_workers(
     nworkers: usize,
     profile: bool,
     out_tx: &Sender<OutMsg>,
+    alerts: &Arc<AtomicU64>,
 ) -> anyhow::Result<(Dispatch, Vec<WorkerHandle>)> {
     let cfg = &opts.config;
     let table = cfg.flow.table_config(nworkers);
@@ -257,6 +299,7 @@ fn spawn_workers(
         let scfg = cfg.stream.engine_config(nworkers);
         let hcfg = cfg.app.parser_config();
         let decoder = decoder_of(cfg);
+        let alerts = alerts.clone();
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
                 .with_alert_events(alert_events)
@@ -264,8 +307,9 @@ fn spawn_workers(
                 .with_stream(scfg)
                 .with_app(hcfg)
                 .with_decoder(decoder)
-                .with_profile(profile);
-            worker_loop(w, rx, out_tx, recycle_tx, hub)
+                .with_profile(profile)
+                .with_ordered_thresholds(true);
+            worker_loop(w, rx, out_tx, recycle_tx, hub, alerts)
         })?);
     }
     Ok((Dispatch::new(senders, recycle_rx, cfg.runtime.batch_packets), handles))
@@ -278,28 +322,33 @@ fn read_all<S: PacketSource + ?Sized>(
     src: &mut S,
     mut disp: Dispatch,
     nworkers: usize,
-    total_bytes: u64,
-    start: Instant,
+    mut filter: Option<&mut ReplayFilter>,
+    progress: &mut Progress,
 ) -> (Counters, Timestamp) {
     let mut reader_c = Counters::new();
     let mut ing = Ingest::new(&opts.config);
     ing.defer = true;
     ing.number_frames = true;
-    let progress = opts.progress && std::io::stderr().is_terminal();
-    let mut last_progress = Instant::now();
-    let mut bytes_read: u64 = 0;
+    let mut filtered: u64 = 0;
+    let mut bytes: u64 = 0;
     let n = nworkers as u64;
     loop {
         let more = src.next_batch(&mut |fr| {
-            bytes_read += fr.data.len() as u64 + 16;
+            if let Some(f) = filter.as_deref_mut() {
+                if !f.accepts(&fr) {
+                    filtered += 1;
+                    return;
+                }
+            }
+            bytes += fr.data.len() as u64;
             // Timeouts run at fixed points of the capture: when packet time enters a new
             // second, every worker's batch gets a tick at its current position. Each flow sees the
             // same packets and ticks in the same order whatever the number of workers.
             let now = ing.now;
-            if fr.ts > now && fr.ts.secs() > now.secs() && now.0 != 0 {
-                disp.tick(fr.ts);
-            }
             let frame_no = ing.frames + 1;
+            if fr.ts > now && fr.ts.secs() > now.secs() && now.0 != 0 {
+                disp.tick(fr.ts, frame_no);
+            }
             let now = ing.now.max(fr.ts);
             ing.frame(&fr, &mut |shard, item| {
                 // Packets without a flow are spread by their position in the capture.
@@ -309,31 +358,33 @@ fn read_all<S: PacketSource + ?Sized>(
         });
         let now = ing.now;
         ing.expire(now);
+        let pos = src.position();
+        if let Some(p) = pos {
+            // Live, so that /metrics shows the files as they are read.
+            reader_c.set(C::CaptureFiles, p.files_opened);
+            reader_c.set(C::CaptureFileErrors, p.files_failed);
+            reader_c.set(C::CaptureFilesDamaged, p.files_damaged);
+        }
+        reader_c.set(C::CaptureFiltered, filtered);
+        let done = src.take_finished();
+        if !done.is_empty() {
+            progress.files_done(&done, pos);
+        }
         if let Some(h) = &opts.metrics {
             let mut c = reader_c.clone();
             c.merge(&ing.c);
             h.publish("reader", &c);
         }
-        // Chunk boundary: flush partial batches so that a read chunk is released soon.
+        // Chunk boundary: flush partial batches so that a read chunk is released soon, with a
+        // position mark for the ordered stage.
+        disp.mark(ing.frames);
         disp.flush_all(now, &mut reader_c);
-        if progress && last_progress.elapsed() > Duration::from_millis(500) {
-            last_progress = Instant::now();
-            let pct = if total_bytes > 0 { bytes_read as f64 * 100.0 / total_bytes as f64 } else { 0.0 };
-            eprint!(
-                "\r  replay: {:5.1}% of {:.1} MB, {} packets, {:.1} s   ",
-                pct.min(100.0),
-                total_bytes as f64 / 1e6,
-                ing.frames,
-                start.elapsed().as_secs_f64()
-            );
-        }
+        progress.update(pos, ing.frames, bytes);
         if !more {
             break;
         }
     }
-    if progress {
-        eprint!("\r{:80}\r", "");
-    }
+    progress.finish();
     drop(disp);
     let now = ing.now;
     ing.expire(now);
@@ -372,22 +423,29 @@ fn worker_loop(
     out: Sender<OutMsg>,
     recycle: Sender<Batch>,
     hub: Option<Arc<MetricsHub>>,
+    alerts: Arc<AtomicU64>,
 ) -> (Counters, Option<Box<RuleProfile>>) {
+    let mut alerts_seen = 0;
     for mut batch in rx {
         w.process(&batch);
+        let a = w.counters.get(C::DetectAlert);
+        if a != alerts_seen {
+            alerts.fetch_add(a - alerts_seen, Ordering::Relaxed);
+            alerts_seen = a;
+        }
         if let Some(h) = &hub {
             h.publish_worker(w.id, &w.counters);
         }
-        if let Some((buf, n)) = w.take_output() {
-            let _ = out.send(OutMsg::Lines(buf, n));
-        }
+        let lines = w.take_output();
+        let (deferred, mark) = w.take_deferred();
+        let _ = out.send(OutMsg::Worker { id: w.id, lines, deferred, mark });
         batch.clear();
         let _ = recycle.try_send(batch);
     }
     w.finish();
-    if let Some((buf, n)) = w.take_output() {
-        let _ = out.send(OutMsg::Lines(buf, n));
-    }
+    let lines = w.take_output();
+    let (deferred, _) = w.take_deferred();
+    let _ = out.send(OutMsg::Worker { id: w.id, lines, deferred, mark: END });
     if let Some(h) = &hub {
         h.publish_worker(w.id, &w.counters);
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 pub use super::batch::{Batch, Entry, Item, Pkt};
 use super::inspect::{Inspector, PacketView, RawStream};
+use super::replay_order::{DeferQueue, DeferredAlert, Mark};
 use crate::app::{AppConfig, AppStats, FlowApp, FlowMeta, Sink};
 use crate::capture::Timestamp;
 use crate::decode::Decoded;
@@ -63,6 +64,10 @@ pub struct Worker {
     /// (flowbits, thresholds keyed by rule number) is reset on a flow's next packet.
     detect_gen: u64,
     decoder: crate::decode::Decoder,
+    /// Alerts deferred to replay's ordered stage, and where the worker is in the capture.
+    deferred: DeferQueue,
+    /// Defer shared thresholds to the ordered stage (replay).
+    ordered: bool,
 }
 
 /// The worker's parts that a flow's end needs (everything but the flow table), so that the
@@ -70,6 +75,7 @@ pub struct Worker {
 struct EndCtx<'a> {
     out: &'a mut Vec<u8>,
     out_events: &'a mut u64,
+    deferred: &'a mut DeferQueue,
     flow_events: bool,
     alert_events: bool,
     stream: &'a mut StreamEngine,
@@ -107,14 +113,21 @@ impl EndCtx<'_> {
                     out: self.out,
                     out_events: self.out_events,
                     alerts: self.alert_events,
+                    deferred: self.deferred,
                 };
                 insp.stream_end(f, due, self.blocks, self.detect_gen, c);
             }
             self.stream.release(&mut f.ext.tcp);
         }
         if let Some((engine, scratch)) = self.detect.as_mut() {
-            let mut insp =
-                Inspector { engine, scratch, out: self.out, out_events: self.out_events, alerts: self.alert_events };
+            let mut insp = Inspector {
+                engine,
+                scratch,
+                out: self.out,
+                out_events: self.out_events,
+                alerts: self.alert_events,
+                deferred: self.deferred,
+            };
             insp.app_end(f, self.detect_gen, c);
         }
         if self.flow_events {
@@ -151,6 +164,8 @@ impl Worker {
             app_values: Vec::new(),
             detect_gen: 0,
             decoder: crate::decode::Decoder::default(),
+            deferred: DeferQueue::default(),
+            ordered: false,
         }
     }
 
@@ -196,11 +211,29 @@ impl Worker {
     pub fn with_detect(mut self, engine: Option<Arc<DetectEngine>>) -> Self {
         self.stream.raw = engine.as_ref().is_some_and(|e| e.inspects_streams());
         self.detect_gen += 1;
+        let ordered = self.ordered;
         self.detect = engine.map(|e| {
-            let s = e.new_scratch();
+            let mut s = e.new_scratch();
+            s.ordered = ordered;
             (e, s)
         });
         self
+    }
+
+    /// Replay: alerts of thresholds shared between flows go to the ordered stage (see
+    /// `runtime::replay_order`), decided there in packet order. Call before `with_detect`.
+    pub fn with_ordered_thresholds(mut self, on: bool) -> Self {
+        self.ordered = on;
+        if let Some((_, s)) = self.detect.as_mut() {
+            s.ordered = on;
+        }
+        self
+    }
+
+    /// The alerts deferred since the last call and the position reached (see
+    /// `runtime::replay_order`).
+    pub(crate) fn take_deferred(&mut self) -> (Vec<DeferredAlert>, Mark) {
+        self.deferred.take()
     }
 
     /// Sets the app-layer parser settings (before the first packet).
@@ -236,6 +269,7 @@ impl Worker {
             EndCtx {
                 out: &mut self.out,
                 out_events: &mut self.out_events,
+                deferred: &mut self.deferred,
                 flow_events: self.flow_events,
                 alert_events: self.alert_events,
                 stream: &mut self.stream,
@@ -273,14 +307,14 @@ impl Worker {
 
     fn process_inner(&mut self, batch: &Batch, span: std::ops::Range<usize>) {
         let last = span.end >= batch.len();
-        let mut ticks = batch.ticks.iter().filter(|&&(at, _)| at as usize >= span.start).peekable();
+        let mut ticks = batch.ticks.iter().filter(|&&(at, _, _)| at as usize >= span.start).peekable();
         for i in span.clone() {
             let Some(e) = batch.entry(i) else { break };
-            while let Some(&&(at, ts)) = ticks.peek() {
+            while let Some(&&(at, ts, pos)) = ticks.peek() {
                 if at as usize > i {
                     break;
                 }
-                self.tick(ts);
+                self.tick_at(ts, pos);
                 ticks.next();
             }
             let data = batch.data(e);
@@ -294,10 +328,24 @@ impl Worker {
         }
         // Ticks after the span's last frame belong to the next span, or end the batch.
         if last {
-            for &(_, ts) in ticks {
-                self.tick(ts);
+            for &(_, ts, pos) in ticks {
+                self.tick_at(ts, pos);
             }
         }
+    }
+
+    /// A tick placed by the reader before frame `pos` (0: no position, live capture); a tick
+    /// at time 0 is a position mark after frame `pos` (nothing expires).
+    fn tick_at(&mut self, now: Timestamp, pos: u64) {
+        if now.0 == 0 {
+            // A position mark: every frame up to `pos` was dispatched before it.
+            self.deferred.mark = self.deferred.mark.max((pos, 1));
+            return;
+        }
+        if pos != 0 {
+            self.deferred.mark = self.deferred.mark.max((pos, 0));
+        }
+        self.tick(now);
     }
 
     /// Runs timeouts up to packet time `now`.
@@ -310,6 +358,7 @@ impl Worker {
     /// inspection.
     pub fn packet(&mut self, data: &[u8], p: &Pkt) {
         self.counters.inc(C::FlowWrkPktsToWorker);
+        self.deferred.mark = (p.pcap_cnt, 1);
         let tcp = p.d.proto == crate::decode::proto::TCP && p.d.has_l4() && p.d.is_ip();
         if tcp && !p.outer_only {
             self.count_tcp_flags(p.d.tcp_flags);
@@ -330,6 +379,7 @@ impl Worker {
                     out: &mut self.out,
                     out_events: &mut self.out_events,
                     alerts: self.alert_events,
+                    deferred: &mut self.deferred,
                 };
                 insp.flowless(&view, &mut self.counters);
             }
@@ -412,6 +462,7 @@ impl Worker {
             out: &mut self.out,
             out_events: &mut self.out_events,
             alerts: self.alert_events,
+            deferred: &mut self.deferred,
         };
         let raw = stream.map(|o| RawStream { due: o.raw_ready, added: o.stream_add, pseudo: false });
         insp.packet_rules(f, to_server, view, raw, &mut self.blocks, gen, c);
@@ -431,6 +482,7 @@ impl Worker {
 
     /// Ends every flow (end of input).
     pub fn finish(&mut self) {
+        self.deferred.mark = (u64::MAX, 0);
         let (flows, c, mut ctx) = self.parts();
         flows.drain(c, &mut |(f, why), c| ctx.end(f, why, c));
         self.counters.set(C::FlowActive, self.flows.len() as u64);
@@ -510,12 +562,12 @@ mod tests {
         ing.number_frames = true;
         for (i, (f, t)) in frames.iter().enumerate() {
             if i == 2 {
-                batch.ticks.push((2, Timestamp::from_parts(100, 0)));
+                batch.ticks.push((2, Timestamp::from_parts(100, 0), 0));
             }
             let fr = FrameRef::borrowed(f, Timestamp::from_parts(*t, 0), f.len() as u32, LinkType::ETHERNET, 0);
             ing.frame(&fr, &mut |_, item| batch.push(&fr, item));
         }
-        batch.ticks.push((4, Timestamp::from_parts(1000, 0)));
+        batch.ticks.push((4, Timestamp::from_parts(1000, 0), 0));
         let run = |spans: &[(usize, usize)]| {
             let mut w = Worker::new(0, table(), true);
             for &(lo, hi) in spans {

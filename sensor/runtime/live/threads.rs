@@ -179,7 +179,7 @@ pub(super) fn afpacket_thread(
         let now = wall_now();
         if now.secs() > last_sec {
             last_sec = now.secs();
-            batch.ticks.push((batch.len() as u32, now));
+            batch.ticks.push((batch.len() as u32, now, 0));
             ing.expire(now);
         }
         // Process in spans of `bs` (the ring may have lent many blocks at once), so that
@@ -291,7 +291,7 @@ pub(super) fn pnet_reader(
         let now = wall_now();
         if now.secs() > last_sec {
             last_sec = now.secs();
-            disp.tick(now);
+            disp.tick(now, 0);
             ing.expire(now);
         }
         disp.flush_all(ing.now.max(now), &mut ing.c);

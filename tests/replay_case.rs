@@ -1,0 +1,209 @@
+//! A folder of captures as a case: recursive stable order, compressed captures read by their
+//! magic number, `capture.bpf_filter` in replay, and the exit status of damaged files.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+const RULES: &str = "\
+alert tcp any any -> any any (msg:\"case marker\"; content:\"case-marker\"; sid:9001; rev:1;)
+alert udp any any -> any 53 (msg:\"case dns\"; content:\"query\"; sid:9002; rev:1;)
+";
+
+/// One small capture: a TCP handshake and a data segment with the marker, and a UDP query,
+/// from a client address that depends on `n`.
+fn capture(n: u8) -> Vec<u8> {
+    let c = [10, 9, n, 1];
+    let s = [10, 9, 200, 2];
+    let sp = 40_000 + n as u16;
+    let base = n as u64 * 1000;
+    let frames = vec![
+        (t_ms(base), eth(&ipv4_tcp(c, s, sp, 80, 100, 0, tcpf::SYN, b""))),
+        (t_ms(base + 1), eth(&ipv4_tcp(s, c, 80, sp, 500, 101, tcpf::SYN | tcpf::ACK, b""))),
+        (t_ms(base + 2), eth(&ipv4_tcp(c, s, sp, 80, 101, 501, tcpf::ACK, b""))),
+        (t_ms(base + 3), eth(&ipv4_tcp(c, s, sp, 80, 101, 501, tcpf::ACK | tcpf::PSH, b"GET / case-marker"))),
+        (t_ms(base + 4), eth(&ipv4_udp(c, s, sp, 53, b"a query"))),
+    ];
+    pcap_le_usec(LT_ETHERNET, &frames)
+}
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+fn zstd(b: &[u8]) -> Vec<u8> {
+    zstd::encode_all(b, 3).unwrap()
+}
+
+/// Relative paths of the 20 captures, in 3 levels (names chosen so that name order differs
+/// from creation order).
+fn layout() -> Vec<String> {
+    (0..20u8)
+        .map(|i| match i % 3 {
+            0 => format!("site-{}.pcap", 19 - i),
+            1 => format!("a/s{}.pcap", 19 - i),
+            _ => format!("a/b/deep{:02}.pcap", 19 - i),
+        })
+        .collect()
+}
+
+/// Writes the case: plain, or half of it compressed (gzip and zstd by turns, and the suffix
+/// kept `.pcap` for some so that the magic number, not the name, decides).
+fn write_case(root: &Path, compress: bool) {
+    for (i, rel) in layout().iter().enumerate() {
+        let data = capture(i as u8 + 1);
+        let (name, bytes) = match (compress, i % 4) {
+            (true, 0) => (format!("{rel}.gz"), gzip(&data)),
+            (true, 1) => (format!("{rel}.zst"), zstd(&data)),
+            (true, 2) if i % 8 == 2 => (rel.clone(), gzip(&data)),
+            _ => (rel.clone(), data),
+        };
+        let p = root.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+}
+
+/// (sid, src_ip, src_port, pcap_cnt) of every alert, sorted.
+fn alerts(events: &[Value]) -> Vec<(u64, String, u64, u64)> {
+    let mut v: Vec<_> = events
+        .iter()
+        .filter(|e| e["event_type"] == "alert")
+        .map(|e| {
+            (
+                e["alert"]["signature_id"].as_u64().unwrap(),
+                e["src_ip"].as_str().unwrap().to_string(),
+                e["src_port"].as_u64().unwrap(),
+                e["pcap_cnt"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn rules_file(dir: &Path) -> PathBuf {
+    write_file(dir, "case.rules", RULES.as_bytes())
+}
+
+#[test]
+fn a_compressed_case_folder_gives_the_alerts_of_the_plain_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, packed) = (dir.path().join("plain"), dir.path().join("packed"));
+    write_case(&plain, false);
+    write_case(&packed, true);
+    let rules = rules_file(dir.path());
+    let args = ["--rules", rules.to_str().unwrap(), "--workers", "2", "--set", "capture.checksum_validation=none"];
+    let a = replay_files(dir.path(), &[&plain], &args);
+    a.assert_clean();
+    let b = replay_files(dir.path(), &[&packed], &args);
+    b.assert_clean();
+    let (aa, ba) = (alerts(&a.events), alerts(&b.events));
+    assert_eq!(aa.len(), 40, "one TCP and one UDP alert per capture: {aa:?}");
+    assert_eq!(aa, ba, "the compressed case must give the same alerts, at the same packet numbers");
+    // Stable order: the file read first (name order, depth first) is a/b/deep02.pcap.zst, the
+    // capture of client 18; its UDP query is packet 5 of the case.
+    assert!(aa.contains(&(9002, "10.9.18.1".into(), 40_018, 5)), "{aa:?}");
+}
+
+#[test]
+fn bpf_filter_applies_in_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    write_case(&case, true);
+    let rules = rules_file(dir.path());
+    let r = replay_files(
+        dir.path(),
+        &[&case],
+        &[
+            "--rules",
+            rules.to_str().unwrap(),
+            "--set",
+            "capture.bpf_filter=tcp",
+            "--set",
+            "capture.checksum_validation=none",
+        ],
+    );
+    r.assert_clean();
+    // 100 frames, the 20 UDP ones left out before the decoder.
+    r.assert_counters(&[("decoder.udp", 0), ("decoder.tcp", 80), ("decoder.pkts", 80)]);
+    let a = alerts(&r.events);
+    assert!(a.iter().all(|x| x.0 == 9001) && a.len() == 20, "{a:?}");
+
+    let bad = replay_files(dir.path(), &[&case], &["--set", "capture.bpf_filter=tcp and and"]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("capture.bpf_filter `tcp and and`: "), "{}", bad.stderr);
+}
+
+#[test]
+fn a_damaged_first_record_is_a_damaged_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_file(dir.path(), "good.pcap", &capture(1));
+    let mut b = capture(2);
+    // First record's captured length: 0x7fffffff.
+    b[24 + 8..24 + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let bad = write_file(dir.path(), "bad.pcap", &b);
+    let r = replay_files(dir.path(), &[&good, &bad], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("picket: warning: {}: at byte 24: record claims 2147483647", bad.display())),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("1 capture file(s) unreadable or damaged"), "{}", r.stderr);
+    r.assert_counters(&[("decoder.pkts", 5)]);
+}
+
+#[test]
+fn a_truncated_compressed_capture_keeps_what_it_held_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough records that the cut falls after some of them.
+    let frames: Vec<(u64, Vec<u8>)> = (0..3000u32)
+        .map(|i| {
+            let payload: Vec<u8> = (0..200u32).map(|j| (i.wrapping_mul(31).wrapping_add(j * 7) % 251) as u8).collect();
+            (t_ms(i as u64), eth(&ipv4_udp([10, 1, 0, 1], [10, 1, 0, 2], 5000, 6000, &payload)))
+        })
+        .collect();
+    for (name, packed) in [
+        ("cut.pcap.gz", gzip(&pcap_le_usec(LT_ETHERNET, &frames))),
+        ("cut.pcap.zst", zstd(&pcap_le_usec(LT_ETHERNET, &frames))),
+    ] {
+        let p = write_file(dir.path(), name, &packed[..packed.len() / 2]);
+        let r = replay_files(dir.path(), &[&p], &[]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let kind = if name.ends_with(".gz") { "gzip" } else { "zstd" };
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains("stream corrupt or truncated"))
+            .unwrap_or_else(|| panic!("{}", r.stderr));
+        assert!(line.starts_with(&format!("picket: warning: {}: at byte ", p.display())), "{line}");
+        assert!(line.contains(&format!("{kind} stream corrupt or truncated after ")), "{line}");
+        let pkts = r.counter("decoder.pkts");
+        assert!(pkts > 100 && pkts < 3000, "{name}: the records before the cut are read: {pkts}");
+    }
+}
+
+#[test]
+fn verbose_prints_one_line_per_file_and_nothing_else_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    write_case(&case, true);
+    let eve = dir.path().join("v.json");
+    let (code, out, err) = picket(["replay", "-v", "--eve", eve.to_str().unwrap(), case.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("picket: file ")).collect();
+    assert_eq!(lines.len(), 20, "{err}");
+    assert!(lines[0].starts_with("picket: file 1/20: ") && lines[0].contains("deep02.pcap"), "{}", lines[0]);
+    assert!(lines.iter().any(|l| l.contains(".gz (gzip): 5 packets")), "{err}");
+    // Not a terminal: no progress display, only the per-file lines and the summary.
+    assert_eq!(err.lines().count(), 21, "{err}");
+    assert!(!err.contains('\r') && !err.contains("ETA"), "{err}");
+}
