@@ -332,6 +332,7 @@ fn read_all<S: PacketSource + ?Sized>(
     let mut filtered: u64 = 0;
     let mut bytes: u64 = 0;
     let n = nworkers as u64;
+    progress.update(src.position(), 0, 0);
     loop {
         let more = src.next_batch(&mut |fr| {
             if let Some(f) = filter.as_deref_mut() {
