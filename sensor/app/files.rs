@@ -12,6 +12,8 @@ use md5::{Digest as _, Md5};
 use sha1::Sha1;
 use sha2::Sha256;
 
+use crate::output::eve::Json;
+
 /// Where a file is (Suricata's `FileState`, as EVE `fileinfo.state` prints it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum FileState {
@@ -158,6 +160,29 @@ impl File {
             None => [None; 3],
         }
     }
+}
+
+/// Writes a file's `fileinfo` object (`flow_end`: a file still open is cut short).
+pub fn write_fileinfo(j: &mut Json<'_>, f: &File, tx_id: u64, flow_end: bool) {
+    let mut o = j.begin("fileinfo");
+    o.bytes("filename", &f.name);
+    let [md5, sha1, sha256] = f.hashes();
+    if let Some(h) = md5 {
+        o.str("md5", h);
+    }
+    if let Some(h) = sha1 {
+        o.str("sha1", h);
+    }
+    if let Some(h) = sha256 {
+        o.str("sha256", h);
+    }
+    o.bool("gaps", f.gaps);
+    let state = if flow_end && f.state == FileState::Open { FileState::Truncated } else { f.state };
+    o.str("state", state.name());
+    o.bool("stored", f.stored);
+    o.u64("size", f.size);
+    o.u64("tx_id", tx_id);
+    o.end();
 }
 
 #[cfg(test)]

@@ -94,7 +94,21 @@ pub struct FlowApp {
     pe_retry: [Option<Timestamp>; 2],
     /// The flow was announced by another (an FTP data connection): that flow's id.
     pub parent_id: Option<u64>,
+    /// Transactions whose EVE record was written.
+    logged: Logged,
 }
+
+/// Which transactions have their record written: every id below `next`, and the ids above it
+/// in `above` (transactions completed out of order), kept sorted and bounded.
+#[derive(Debug, Default)]
+struct Logged {
+    next: u64,
+    above: Vec<u64>,
+}
+
+/// Out-of-order logged ids kept; beyond, the oldest unlogged ones are given up (their records
+/// would be written at flow end otherwise; never twice).
+const MAX_LOGGED_ABOVE: usize = 256;
 
 /// Transactions whose detection state a flow keeps.
 pub const MAX_INSP: usize = 64;
@@ -219,20 +233,101 @@ impl FlowApp {
         }
     }
 
-    /// Frees transactions that detection (and the protocol) are done with, and their
-    /// detection state.
-    pub fn free_txs(&mut self) {
-        let FlowApp { parser, insp, .. } = self;
+    /// Frees transactions that detection (`detect`: rules run on this flow) and the record
+    /// writer (`records`: its records are written) are done with, and their detection state.
+    pub fn free_txs(&mut self, detect: bool, records: bool) {
+        let FlowApp { parser, insp, logged, .. } = self;
         let Some(parser) = parser.as_mut() else { return };
-        let inspected = |id: u64| insp.iter().find(|x| x.tx == id).is_some_and(|x| x.seen == [super::PROGRESS_DONE; 2]);
-        if let Some(lowest) = parser.free_txs(&inspected) {
+        let done = |id: u64| {
+            let inspected =
+                !detect || insp.iter().find(|x| x.tx == id).is_some_and(|x| x.seen == [super::PROGRESS_DONE; 2]);
+            inspected && (!records || logged.has(id))
+        };
+        if let Some(lowest) = parser.free_txs(&done) {
             insp.retain(|x| x.tx >= lowest);
+            logged.forget_below(lowest);
+        }
+    }
+
+    /// Whether transaction `id`'s record was written.
+    pub fn logged(&self, id: u64) -> bool {
+        self.logged.has(id)
+    }
+
+    /// The parser and the logged marks, borrowed apart (to write records while walking the
+    /// transactions).
+    pub fn parser_and_log(&mut self) -> (Option<&dyn AppParser>, LogMarks<'_>) {
+        (self.parser.as_deref(), LogMarks(&mut self.logged))
+    }
+
+    /// The parser's transactions, oldest first.
+    pub fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
+        if let Some(p) = self.parser.as_ref() {
+            p.each_tx(f);
         }
     }
 
     /// The transaction with this id, if still held.
     pub fn tx(&self, id: u64) -> Option<&dyn Transaction> {
         self.parser.as_ref().and_then(|p| p.tx(id))
+    }
+}
+
+impl Logged {
+    fn has(&self, id: u64) -> bool {
+        id < self.next || self.above.binary_search(&id).is_ok()
+    }
+
+    fn mark(&mut self, id: u64) {
+        if id < self.next {
+            return;
+        }
+        if id == self.next {
+            self.next += 1;
+            while self.above.first() == Some(&self.next) {
+                self.above.remove(0);
+                self.next += 1;
+            }
+            return;
+        }
+        if let Err(pos) = self.above.binary_search(&id) {
+            self.above.insert(pos, id);
+        }
+        if self.above.len() > MAX_LOGGED_ABOVE {
+            // give up on the oldest unlogged ids below the first logged one
+            let first = self.above.remove(0);
+            self.next = first + 1;
+            while self.above.first() == Some(&self.next) {
+                self.above.remove(0);
+                self.next += 1;
+            }
+        }
+    }
+
+    fn forget_below(&mut self, lowest: u64) {
+        if lowest > self.next {
+            self.next = lowest;
+            self.above.retain(|&x| x >= lowest);
+            while self.above.first() == Some(&self.next) {
+                self.above.remove(0);
+                self.next += 1;
+            }
+        }
+    }
+}
+
+/// The logged marks of a flow, borrowed apart from its parser.
+pub struct LogMarks<'a>(&'a mut Logged);
+
+impl LogMarks<'_> {
+    /// Whether transaction `id`'s record was written.
+    pub fn has(&self, id: u64) -> bool {
+        self.0.has(id)
+    }
+
+    /// Transaction `id`'s record was written.
+    pub fn mark(&mut self, id: u64) {
+        self.0.mark(id)
     }
 }
 
@@ -343,5 +438,29 @@ impl AppSink for Sink<'_> {
             let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !self.app.tcp, flow: &self.flow };
             parser.eof(to_server, &mut cx);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_marks_in_and_out_of_order() {
+        let mut l = Logged::default();
+        l.mark(0);
+        l.mark(2);
+        assert!(l.has(0) && !l.has(1) && l.has(2));
+        l.mark(1);
+        assert_eq!((l.next, l.above.len()), (3, 0));
+        l.mark(1);
+        assert_eq!(l.next, 3, "marking twice changes nothing");
+        l.forget_below(10);
+        assert!(l.has(9) && !l.has(10));
+        for i in 0..=MAX_LOGGED_ABOVE as u64 {
+            l.mark(12 + i);
+        }
+        assert!(l.above.len() <= MAX_LOGGED_ABOVE, "bounded");
+        assert!(l.has(12) && l.has(11), "the oldest unlogged id is given up, never logged twice");
     }
 }

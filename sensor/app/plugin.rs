@@ -131,14 +131,24 @@ pub trait Transaction {
         self.write_alert_eve(j);
         true
     }
+    /// Whose view its record takes: `Some(true)` the client's (source = client), `Some(false)`
+    /// the server's; `None`: the flow's (the client's). DNS writes a response from the server.
+    fn record_to_server(&self) -> Option<bool> {
+        None
+    }
     /// App-layer events raised on this transaction, as indexes into the protocol's
     /// [`Protocol::events`] table.
     fn events(&self) -> &[u16] {
         &[]
     }
-    /// Files this transaction carries.
-    fn files(&self) -> &[File] {
-        &[]
+    /// Calls `f` with each file this transaction carries.
+    fn files(&self, f: &mut dyn FnMut(&File)) {
+        let _ = f;
+    }
+    /// Writes the `fileinfo` object of one of its files (`flow_end`: the flow ends, a file
+    /// still open is cut short). The default: Suricata's common fields.
+    fn write_fileinfo(&self, j: &mut Json<'_>, file: &File, flow_end: bool) {
+        super::files::write_fileinfo(j, file, self.id(), flow_end);
     }
 }
 

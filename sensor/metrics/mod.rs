@@ -262,6 +262,8 @@ counters! {
     CaptureLinkUp => "capture.link_up", Sum, "times a capture interface came back up";
     CaptureWorkerSilent => "capture.worker_silent", Sum, "health checks in which a worker received no packet while the others did";
     PipelineQueueDrops => "pipeline.queue_full_drops", Sum, "packets dropped because a worker's queue was full (live capture, pnet method; never in replay)";
+    OutputRecords => "output.records", Sum, "app-layer EVE records written (one per transaction)";
+    OutputFileinfo => "output.fileinfo", Sum, "fileinfo EVE records written (one per file)";
     OutputQueueDrops => "output.queue_full_dropped_events", Sum, "EVE events dropped because the output queue was full (live capture: workers never wait)";
     DetectTxStateEvicted => "detect.tx_state_evicted", Sum, "transaction detection states dropped to keep at most 64 per flow (their rules may be evaluated again)";
     DetectReloads => "detect.reloads", Sum, "rule reloads (SIGUSR2, picket ctl reload-rules) that swapped in a new engine";

@@ -100,8 +100,16 @@ impl<'a> Json<'a> {
                 }
                 self.buf.push(b'"');
             }
-            IpAddr::V6(_) => {
-                let _ = write!(self.buf, "\"{a}\"");
+            IpAddr::V6(v) => {
+                // Suricata's PrintInetIPv6: eight groups of four lower-case hex digits
+                self.buf.push(b'"');
+                for (i, g) in v.segments().iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(b':');
+                    }
+                    let _ = write!(self.buf, "{g:04x}");
+                }
+                self.buf.push(b'"');
             }
         }
         self
@@ -167,10 +175,11 @@ fn push_2(out: &mut Vec<u8>, v: u32) {
 /// Writes a JSON string literal for `v`, escaping as JSON requires. Invalid UTF-8 bytes are
 /// written as `\u00XX`.
 pub fn escape_into(out: &mut Vec<u8>, v: &[u8]) {
+    // As Suricata's JsonBuilder::set_string_from_bytes: valid UTF-8 is written as it is
+    // (JSON-escaped); otherwise every byte over 127 becomes the text `\xNN`.
+    let valid = std::str::from_utf8(v).is_ok();
     out.push(b'"');
-    let mut i = 0;
-    while i < v.len() {
-        let b = v[i];
+    for &b in v {
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -181,33 +190,13 @@ pub fn escape_into(out: &mut Vec<u8>, v: &[u8]) {
                 let _ = write!(out, "\\u{:04x}", b);
             }
             0x20..=0x7e => out.push(b),
+            _ if valid => out.push(b),
             _ => {
-                // Multi-byte UTF-8 sequence: copy if valid, else escape the byte.
-                let len = utf8_len(&v[i..]);
-                if len > 0 {
-                    out.extend_from_slice(&v[i..i + len]);
-                    i += len;
-                    continue;
-                }
-                let _ = write!(out, "\\u{:04x}", b);
+                let _ = write!(out, "\\\\x{:02x}", b);
             }
         }
-        i += 1;
     }
     out.push(b'"');
-}
-
-fn utf8_len(b: &[u8]) -> usize {
-    let n = match b.first() {
-        Some(0xc2..=0xdf) => 2,
-        Some(0xe0..=0xef) => 3,
-        Some(0xf0..=0xf4) => 4,
-        _ => return 0,
-    };
-    match b.get(..n) {
-        Some(s) if std::str::from_utf8(s).is_ok() => n,
-        _ => 0,
-    }
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
@@ -376,6 +365,92 @@ pub fn flow_event<S>(out: &mut Vec<u8>, f: &Flow<S>, reason: EndReason, app_prot
     out.push(b'\n');
 }
 
+/// Whose view a record's addresses take (Suricata's `LOG_DIR_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordDir {
+    /// The flow's: the client as source.
+    Flow,
+    /// The server as source.
+    ToClient,
+}
+
+/// What identifies a flow in a record: its id, key and tuple (borrowed apart from the rest of
+/// the flow, whose app layer is being walked).
+pub struct FlowIds<'a> {
+    /// EVE `flow_id`.
+    pub flow_id: u64,
+    /// Family and VLANs.
+    pub key: &'a crate::flow::FlowKey,
+    /// Addresses, ports and protocol, client first.
+    pub tuple: &'a crate::flow::Tuple,
+}
+
+/// The envelope of an app-layer record (`dns`, `http`, `fileinfo`, ...).
+pub struct RecordHeader<'a> {
+    /// Time of the packet that completed it (the flow's last packet at its end).
+    pub ts: Timestamp,
+    /// Position of that packet in the capture (0: none, e.g. written at flow end).
+    pub pcap_cnt: u64,
+    /// EVE `event_type`.
+    pub event_type: &'a str,
+    /// Address order.
+    pub dir: RecordDir,
+    /// Written at the flow's end (EVE `pkt_src` says so) rather than with a packet.
+    pub flow_end: bool,
+    /// The transaction (EVE `tx_id`).
+    pub tx_id: Option<u64>,
+}
+
+/// Appends an app-layer record: the envelope (as Suricata's `CreateEveHeader`), then what
+/// `body` writes. When `body` returns false nothing is appended.
+pub fn record_event(
+    out: &mut Vec<u8>,
+    h: &RecordHeader<'_>,
+    f: &FlowIds<'_>,
+    body: &mut dyn FnMut(&mut Json<'_>) -> bool,
+) -> bool {
+    let start = out.len();
+    let mut j = Json::object(out);
+    j.ts("timestamp", h.ts);
+    j.u64("flow_id", f.flow_id);
+    if h.pcap_cnt != 0 && !h.flow_end {
+        j.u64("pcap_cnt", h.pcap_cnt);
+    }
+    j.str("event_type", h.event_type);
+    let v6 = f.key.family == 6;
+    let t = &f.tuple;
+    if f.key.vlan[0] != 0 || f.key.vlan[1] != 0 {
+        let n = f.key.vlan.iter().rposition(|&v| v != 0).map_or(0, |i| i + 1);
+        let v: Vec<u64> = f.key.vlan.get(..n).unwrap_or(&[]).iter().map(|&x| x as u64).collect();
+        j.u64_array("vlan", &v);
+    }
+    let (src, dst, sp, dp) = match h.dir {
+        RecordDir::Flow => (t.src, t.dst, t.sp, t.dp),
+        RecordDir::ToClient => (t.dst, t.src, t.dp, t.sp),
+    };
+    j.ip("src_ip", addr(src, v6));
+    if has_ports(t.proto) {
+        j.u64("src_port", sp as u64);
+    }
+    j.ip("dest_ip", addr(dst, v6));
+    if has_ports(t.proto) {
+        j.u64("dest_port", dp as u64);
+    }
+    j.str("proto", &proto_name(t.proto));
+    j.u64("ip_v", if v6 { 6 } else { 4 });
+    j.str("pkt_src", if h.flow_end { "stream (flow timeout)" } else { "wire/pcap" });
+    if let Some(id) = h.tx_id {
+        j.u64("tx_id", id);
+    }
+    if !body(&mut j) {
+        out.truncate(start);
+        return false;
+    }
+    j.end();
+    out.push(b'\n');
+    true
+}
+
 /// Appends the final EVE `stats` event line.
 pub fn stats_event(out: &mut Vec<u8>, ts: Timestamp, uptime_secs: u64, stats: &serde_json::Value) {
     let mut j = Json::object(out);
@@ -407,11 +482,15 @@ mod tests {
             Json::object(&mut b).i64("k", v);
             assert_eq!(b, format!("{{\"k\":{v}").into_bytes());
         }
-        for a in ["0.0.0.0", "10.2.3.255", "255.255.255.255", "2001:db8::1"] {
+        for a in ["0.0.0.0", "10.2.3.255", "255.255.255.255"] {
             let mut b = Vec::new();
             Json::object(&mut b).ip("k", a.parse().unwrap());
             assert_eq!(b, format!("{{\"k\":\"{a}\"").into_bytes());
         }
+        // IPv6 as Suricata prints it: expanded
+        let mut b = Vec::new();
+        Json::object(&mut b).ip("k", "2001:db8::1".parse().unwrap());
+        assert_eq!(String::from_utf8_lossy(&b), "{\"k\":\"2001:0db8:0000:0000:0000:0000:0000:0001\"");
         let mut v = Vec::new();
         fmt_ts(&mut v, Timestamp::from_parts(0, 7_000));
         assert_eq!(std::str::from_utf8(&v).unwrap(), "1970-01-01T00:00:00.000007+0000");
@@ -430,9 +509,14 @@ mod tests {
     #[test]
     fn escaping_is_valid_json() {
         let mut v = Vec::new();
-        escape_into(&mut v, b"a\"b\\c\n\x01\xff\xc3\xa9");
+        escape_into(&mut v, b"a\"b\\c\n\x01\xc3\xa9");
         let s: String = serde_json::from_slice(&v).unwrap();
-        assert_eq!(s, "a\"b\\c\n\u{1}\u{ff}\u{e9}");
+        assert_eq!(s, "a\"b\\c\n\u{1}\u{e9}", "valid UTF-8 is kept");
+        // as Suricata: a value that is not UTF-8 has every high byte as the text \xNN
+        v.clear();
+        escape_into(&mut v, b"a\xff\xc3\xa9");
+        let s: String = serde_json::from_slice(&v).unwrap();
+        assert_eq!(s, "a\\xff\\xc3\\xa9");
     }
 }
 

@@ -29,6 +29,7 @@ use crate::runtime::dispatch::Dispatch;
 use crate::runtime::ingest::{decoder_of, Ingest};
 use crate::runtime::replay_order::{DeferredAlert, Mark, OrderedStage, END};
 use crate::runtime::replay_progress::Progress;
+use crate::runtime::records::Records;
 use crate::runtime::worker::{Batch, Worker};
 use std::sync::Arc;
 
@@ -300,12 +301,14 @@ fn spawn_workers(
         let hcfg = cfg.app.parser_config();
         let decoder = decoder_of(cfg);
         let alerts = alerts.clone();
+        let records = if opts.eve.is_some() { Records::new(None) } else { Records::none() };
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
                 .with_alert_events(alert_events)
                 .with_detect(detect)
                 .with_stream(scfg)
                 .with_app(hcfg)
+                .with_records(records)
                 .with_decoder(decoder)
                 .with_profile(profile)
                 .with_ordered_thresholds(true);

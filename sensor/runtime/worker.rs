@@ -12,6 +12,7 @@ use std::sync::Arc;
 pub use super::batch::{Batch, Entry, Item, Pkt};
 use super::inspect::{Inspector, PacketView, RawStream};
 use super::replay_order::{DeferQueue, DeferredAlert, Mark};
+use super::records::Records;
 use crate::app::{AppConfig, AppStats, FlowApp, FlowMeta, Sink};
 use crate::capture::Timestamp;
 use crate::decode::Decoded;
@@ -60,6 +61,8 @@ pub struct Worker {
     pub app_stats: AppStats,
     /// Scratch for publishing them.
     app_values: Vec<u64>,
+    /// Which app-layer records are written.
+    records: Records,
     /// Bumped by every [`Worker::with_detect`], so flow detection state of an old engine
     /// (flowbits, thresholds keyed by rule number) is reset on a flow's next packet.
     detect_gen: u64,
@@ -84,6 +87,7 @@ struct EndCtx<'a> {
     blocks: &'a mut Vec<(u64, u64)>,
     app_cfg: &'a AppConfig,
     app_stats: &'a mut AppStats,
+    records: &'a Records,
 }
 
 /// Suricata's flow state for a TCP session state.
@@ -130,6 +134,9 @@ impl EndCtx<'_> {
             };
             insp.app_end(f, self.detect_gen, c);
         }
+        if self.records.on_for(f.ext.app.proto) {
+            self.records.at_flow_end(f, self.app_cfg, self.out, self.out_events, c);
+        }
         if self.flow_events {
             let ap = (f.ext.app.proto != crate::app::AppProto::Unknown).then(|| f.ext.app.proto.name());
             eve::flow_event(self.out, f, why, ap);
@@ -162,6 +169,7 @@ impl Worker {
             app_cfg: AppConfig::default(),
             app_stats: AppStats::default(),
             app_values: Vec::new(),
+            records: Records::none(),
             detect_gen: 0,
             decoder: crate::decode::Decoder::default(),
             deferred: DeferQueue::default(),
@@ -236,6 +244,12 @@ impl Worker {
         self.deferred.take()
     }
 
+    /// Sets which app-layer records are written (before the first packet).
+    pub fn with_records(mut self, records: Records) -> Self {
+        self.records = records;
+        self
+    }
+
     /// Sets the app-layer parser settings (before the first packet).
     pub fn with_app(mut self, cfg: AppConfig) -> Self {
         self.app_cfg = cfg;
@@ -278,6 +292,7 @@ impl Worker {
                 blocks: &mut self.blocks,
                 app_cfg: &self.app_cfg,
                 app_stats: &mut self.app_stats,
+                records: &self.records,
             },
         )
     }
@@ -447,12 +462,22 @@ impl Worker {
     }
 
     /// The inspection pipeline on a packet of a flow: packet and stream rules, then the
-    /// flow's transactions; transactions nothing needs any more are freed.
+    /// flow's transactions; then the records of transactions that became ready, and the
+    /// transactions nothing needs any more are freed.
     fn inspect_flow_packet(&mut self, sl: u32, to_server: bool, view: &PacketView<'_>, stream: Option<Outcome>) {
-        let Some((engine, scratch)) = self.detect.as_mut() else {
-            self.flows.get_mut(sl).ext.app.free_txs();
-            return;
-        };
+        self.run_rules(sl, to_server, view, stream);
+        let f = self.flows.get_mut(sl);
+        let records = self.records.on_for(f.ext.app.proto);
+        if records {
+            let (cfg, out, n, c) = (&self.app_cfg, &mut self.out, &mut self.out_events, &mut self.counters);
+            self.records.after_packet(f, view.ts, view.pcap_cnt, cfg, out, n, c);
+        }
+        f.ext.app.free_txs(self.detect.is_some(), records);
+    }
+
+    /// Packet, stream and app-layer rules on a packet of a flow.
+    fn run_rules(&mut self, sl: u32, to_server: bool, view: &PacketView<'_>, stream: Option<Outcome>) {
+        let Some((engine, scratch)) = self.detect.as_mut() else { return };
         let gen = self.detect_gen;
         let c = &mut self.counters;
         let f = self.flows.get_mut(sl);
@@ -467,7 +492,6 @@ impl Worker {
         let raw = stream.map(|o| RawStream { due: o.raw_ready, added: o.stream_add, pseudo: false });
         insp.packet_rules(f, to_server, view, raw, &mut self.blocks, gen, c);
         insp.app_rules(f, to_server, view, false, gen, c);
-        f.ext.app.free_txs();
     }
 
     /// Sets the level counters (flows and TCP sessions in the tables, the reassembly memory

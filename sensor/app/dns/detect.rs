@@ -3,8 +3,8 @@
 
 use super::{DnsState, DnsStats, TcpStatus, Tx};
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status,
-    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
+    Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -158,7 +158,20 @@ impl Transaction for Tx {
     }
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
-        self.write_eve(j);
+        self.write_eve(j, false);
+    }
+
+    fn record_ready(&self) -> bool {
+        true
+    }
+
+    fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
+        self.write_eve(j, true);
+        true
+    }
+
+    fn record_to_server(&self) -> Option<bool> {
+        Some(self.to_server)
     }
 }
 

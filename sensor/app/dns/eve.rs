@@ -6,7 +6,9 @@ use crate::output::eve::Json;
 impl Tx {
     /// Writes the alert's `"dns"` object (Suricata 8's v3 format, `SCDnsLogJson` with every
     /// record type and the detailed answer format) into `j`.
-    pub fn write_eve(&self, j: &mut Json<'_>) {
+    /// `grouped`: also the answers grouped by type (the record's form; alerts carry the
+    /// detailed list only).
+    pub fn write_eve(&self, j: &mut Json<'_>, grouped: bool) {
         let m = &self.msg;
         let h = &m.header;
         let mut o = j.begin("dns");
@@ -42,10 +44,116 @@ impl Tx {
             o.raw("queries", &arr);
         }
         write_records(&mut o, "answers", &m.answers, false);
+        if grouped && !m.answers.is_empty() {
+            write_grouped(&mut o, &m.answers);
+        }
         write_records(&mut o, "authorities", &m.authorities, false);
         write_records(&mut o, "additionals", &m.additionals, true);
         o.end();
     }
+}
+
+/// The fields of an SOA, SRV or SSHFP record's object.
+fn rdata_fields(so: &mut Json<'_>, d: &RData) {
+    match d {
+        RData::Soa(s) => {
+            so.bytes("mname", &s.mname.value);
+            if s.mname.flags & name_flags::TRUNCATED != 0 {
+                so.bool("mname_truncated", true);
+            }
+            so.bytes("rname", &s.rname.value);
+            so.u64("serial", u64::from(s.serial));
+            so.u64("refresh", u64::from(s.refresh));
+            so.u64("retry", u64::from(s.retry));
+            so.u64("expire", u64::from(s.expire));
+            so.u64("minimum", u64::from(s.minimum));
+        }
+        RData::Srv(prio, weight, port, target) => {
+            so.u64("priority", u64::from(*prio));
+            so.u64("weight", u64::from(*weight));
+            so.u64("port", u64::from(*port));
+            so.bytes("name", &target.value);
+        }
+        RData::Sshfp(algo, t, fp) => {
+            let hex: Vec<String> = fp.iter().map(|b| format!("{b:02x}")).collect();
+            so.str("fingerprint", &hex.join(":"));
+            so.u64("algo", u64::from(*algo));
+            so.u64("type", u64::from(*t));
+        }
+        _ => {}
+    }
+}
+
+/// Suricata's `grouped` answers: per type, the rdata values (addresses, names, TXT strings,
+/// NULL bytes, SOA/SRV/SSHFP objects), in the order the types first appear.
+fn write_grouped(o: &mut Json<'_>, answers: &[Record]) {
+    let mut types: Vec<u16> = Vec::new();
+    for r in answers {
+        let groupable = matches!(
+            r.data,
+            RData::A(_)
+                | RData::Aaaa(_)
+                | RData::Cname(_)
+                | RData::Mx(..)
+                | RData::Ns(_)
+                | RData::Ptr(_)
+                | RData::Txt(_)
+                | RData::Null(_)
+                | RData::Soa(_)
+                | RData::Srv(..)
+                | RData::Sshfp(..)
+        );
+        if groupable && !types.contains(&r.rrtype) {
+            types.push(r.rrtype);
+        }
+    }
+    if types.is_empty() {
+        return;
+    }
+    let mut g = o.begin("grouped");
+    for t in types {
+        let mut arr = Vec::new();
+        arr.push(b'[');
+        let mut n = 0;
+        let mut sep = |arr: &mut Vec<u8>| {
+            if n > 0 {
+                arr.push(b',');
+            }
+            n += 1;
+        };
+        for r in answers.iter().filter(|r| r.rrtype == t) {
+            match &r.data {
+                RData::A(a) | RData::Aaaa(a) => {
+                    sep(&mut arr);
+                    crate::output::eve::escape_into(&mut arr, print_addr(a).as_bytes());
+                }
+                RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) | RData::Mx(_, n) => {
+                    sep(&mut arr);
+                    crate::output::eve::escape_into(&mut arr, &n.value);
+                }
+                RData::Txt(v) => {
+                    for s in v {
+                        sep(&mut arr);
+                        crate::output::eve::escape_into(&mut arr, s);
+                    }
+                }
+                RData::Null(b) => {
+                    sep(&mut arr);
+                    crate::output::eve::escape_into(&mut arr, b);
+                }
+                RData::Soa(_) | RData::Srv(..) | RData::Sshfp(..) => {
+                    sep(&mut arr);
+                    let mut obj = Json::object(&mut arr);
+                    rdata_fields(&mut obj, &r.data);
+                    obj.end();
+                }
+                _ => {}
+            }
+        }
+        arr.push(b']');
+        g.raw(&rrtype_string(t), &arr);
+    }
+    g.end();
 }
 
 /// Writes a section as Suricata's `dns_log_json_answer_detail` entries (one per TXT string;
@@ -103,34 +211,14 @@ fn write_record(out: &mut Vec<u8>, r: &Record, i: usize) {
         RData::Null(b) => {
             e.bytes("rdata", b);
         }
-        RData::Soa(s) => {
-            let mut so = e.begin("soa");
-            so.bytes("mname", &s.mname.value);
-            if s.mname.flags & name_flags::TRUNCATED != 0 {
-                so.bool("mname_truncated", true);
-            }
-            so.bytes("rname", &s.rname.value);
-            so.u64("serial", u64::from(s.serial));
-            so.u64("refresh", u64::from(s.refresh));
-            so.u64("retry", u64::from(s.retry));
-            so.u64("expire", u64::from(s.expire));
-            so.u64("minimum", u64::from(s.minimum));
-            so.end();
-        }
-        RData::Srv(prio, weight, port, target) => {
-            let mut so = e.begin("srv");
-            so.u64("priority", u64::from(*prio));
-            so.u64("weight", u64::from(*weight));
-            so.u64("port", u64::from(*port));
-            so.bytes("name", &target.value);
-            so.end();
-        }
-        RData::Sshfp(algo, t, fp) => {
-            let hex: Vec<String> = fp.iter().map(|b| format!("{b:02x}")).collect();
-            let mut so = e.begin("sshfp");
-            so.str("fingerprint", &hex.join(":"));
-            so.u64("algo", u64::from(*algo));
-            so.u64("type", u64::from(*t));
+        RData::Soa(_) | RData::Srv(..) | RData::Sshfp(..) => {
+            let key = match &r.data {
+                RData::Soa(_) => "soa",
+                RData::Srv(..) => "srv",
+                _ => "sshfp",
+            };
+            let mut so = e.begin(key);
+            rdata_fields(&mut so, &r.data);
             so.end();
         }
         // OPT options and unknown types: the schema has no field for them in alerts.

@@ -102,7 +102,7 @@ fn eve_object_matches_suricata_v3() {
     let id = st.parse_udp(false, &response()).unwrap();
     let mut out = Vec::new();
     let mut j = Json::object(&mut out);
-    st.tx(id).unwrap().write_eve(&mut j);
+    st.tx(id).unwrap().write_eve(&mut j, false);
     j.end();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let d = &v["dns"];
@@ -162,7 +162,7 @@ fn txt_srv_aaaa_mx_rdata() {
     let tx = Tx { tx_id: 0, to_server: false, msg: m, request_tx_id: None };
     let mut out = Vec::new();
     let mut j = Json::object(&mut out);
-    tx.write_eve(&mut j);
+    tx.write_eve(&mut j, false);
     j.end();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let ans = v["dns"]["answers"].as_array().unwrap();

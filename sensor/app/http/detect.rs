@@ -2,9 +2,10 @@
 //! app layer's traits, and its descriptor.
 
 use super::{HttpBuffer as H, HttpState, HttpStats, HttpTx};
+use crate::app::files::File;
 use crate::app::plugin::{
-    buffer_infos, get_buffer, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
-    PROGRESS_DONE,
+    buffer_infos, get_buffer, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
+    Transaction, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -261,7 +262,20 @@ impl Transaction for HttpTx {
     }
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
-        super::eve::write_alert_object(j, self);
+        super::eve::write_object(j, self);
+    }
+
+    fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
+        super::eve::write_object(j, self);
+        true
+    }
+
+    fn files(&self, f: &mut dyn FnMut(&File)) {
+        for m in [&self.request, &self.response] {
+            if let Some(file) = &m.file {
+                f(file);
+            }
+        }
     }
 }
 

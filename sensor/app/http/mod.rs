@@ -57,6 +57,8 @@ pub struct HttpConfig {
     /// Raw header bytes kept per message for `http.header.raw`, and also the most bytes of
     /// parsed names and values kept per message (64 KiB).
     pub max_raw_header_bytes: usize,
+    /// Hashes computed for files (bodies).
+    pub file_hashes: crate::app::files::HashSet,
 }
 
 impl Default for HttpConfig {
@@ -69,6 +71,7 @@ impl Default for HttpConfig {
             max_headers: 1024,
             max_txs: 512,
             max_raw_header_bytes: 65_536,
+            file_hashes: crate::app::files::HashSet::default(),
         }
     }
 }
@@ -202,6 +205,11 @@ pub struct HttpMessage {
     pub body_truncated: bool,
     /// Body bytes were lost to a gap (the buffer holds what came before it).
     pub body_gap: bool,
+    /// Body bytes as transferred (dechunked, before decompression), all of them (libhtp's
+    /// `message_len`; EVE `length`).
+    pub message_len: u64,
+    /// The file the body carries (a response body, a PUT request's body), once it started.
+    pub file: Option<crate::app::files::File>,
     /// Bytes of names and values kept in `headers`.
     header_bytes: usize,
     hdr_buf: Vec<u8>,

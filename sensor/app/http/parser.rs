@@ -8,7 +8,9 @@ use super::headers::{
 };
 use std::collections::VecDeque;
 
+use super::uri;
 use super::*;
+use crate::app::files::FileState;
 
 /// Where a direction's parser is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +139,51 @@ pub(super) struct Cx<'a> {
 }
 
 /// libhtp: a response line is one when it starts (after whitespace and NULs) with "http".
+/// The `filename=` parameter of a Content-Disposition value, as Suricata's
+/// `HTTPParseContentDispositionHeader` finds it: `;`-separated tokens (outside quotes), the
+/// first one starting with `filename=` (any case), its surrounding quotes removed.
+fn disposition_filename(v: &[u8]) -> Option<&[u8]> {
+    const NAME: &[u8] = b"filename=";
+    let start = v.iter().position(|c| !c.is_ascii_whitespace())?;
+    let line = v.get(start..)?;
+    let (mut offset, mut quotes) = (0usize, 0u32);
+    for x in 1..line.len() {
+        let (prev, cur) = (line.get(x - 1).copied(), line.get(x).copied());
+        if prev != Some(b'\\') && cur == Some(b'"') {
+            quotes += 1;
+        }
+        let last = x + 1 == line.len();
+        if ((prev != Some(b'\\') && cur == Some(b';')) || last) && quotes % 2 == 0 {
+            let end = if last { x + 1 } else { x };
+            let token = line.get(offset..end).unwrap_or(&[]);
+            offset = x + 1;
+            while line.get(offset).is_some_and(|c| c.is_ascii_whitespace()) {
+                offset += 1;
+            }
+            if token.len() > NAME.len() && token.get(..NAME.len()).is_some_and(|t| t.eq_ignore_ascii_case(NAME)) {
+                let mut value = token.get(NAME.len()..)?;
+                if value.first() == Some(&b'"') {
+                    value = value.get(1..)?;
+                }
+                if value.last() == Some(&b'"') {
+                    value = value.get(..value.len() - 1)?;
+                }
+                return Some(value);
+            }
+        }
+    }
+    None
+}
+
+/// Splits at the last byte `sep` matches (trimming both sides); no match: all of it first.
+fn split_last(b: &[u8], sep: impl Fn(u8) -> bool) -> (&[u8], &[u8]) {
+    match b.iter().rposition(|&c| sep(c)) {
+        // In bounds: i is a position in b.
+        Some(i) => (trim(&b[..i]), trim(&b[i + 1..])),
+        None => (b, &[]),
+    }
+}
+
 fn looks_like_http(line: &[u8]) -> bool {
     let start = line.iter().position(|&c| !(is_space(c) || c == 0)).unwrap_or(line.len());
     line.get(start..start + 4).is_some_and(|w| w.eq_ignore_ascii_case(b"http"))
@@ -308,12 +355,12 @@ impl Dir {
         match self.st {
             St::BodyLen if len <= self.left => {
                 self.left -= len;
-                self.body_gap(cx);
+                self.body_gap(len, cx);
                 if self.left == 0 {
                     self.end_body(cx);
                 }
             }
-            St::BodyClose => self.body_gap(cx),
+            St::BodyClose => self.body_gap(len, cx),
             St::Off => {}
             St::Line if self.buf.is_empty() => {
                 // Between messages: libhtp refuses gaps here; so do we.
@@ -324,16 +371,24 @@ impl Dir {
                 cx.stats.gaps_fatal += 1;
                 if let Some(m) = self.msg_mut(cx) {
                     m.body_gap = true;
+                    if let Some(f) = m.file.as_mut() {
+                        f.gap(len);
+                        f.close(FileState::Truncated);
+                    }
                 }
                 self.st = St::Off;
             }
         }
     }
 
-    fn body_gap(&mut self, cx: &mut Cx<'_>) {
+    fn body_gap(&mut self, len: u64, cx: &mut Cx<'_>) {
         self.decoder = None;
         if let Some(m) = self.msg_mut(cx) {
             m.body_gap = true;
+            m.message_len += len;
+            if let Some(f) = m.file.as_mut() {
+                f.gap(len);
+            }
         }
     }
 
@@ -342,6 +397,7 @@ impl Dir {
         let mut i = 0;
         loop {
             let rest = b.get(i..).unwrap_or(&[]);
+            let framing = matches!(self.st, St::ChunkLen | St::ChunkEnd);
             let step = match self.st {
                 St::Line => self.st_line(rest, eof, cx),
                 St::Headers | St::Trailers => self.st_headers(rest, eof, cx),
@@ -405,6 +461,12 @@ impl Dir {
             };
             match step {
                 Some(n) => {
+                    if framing && n > 0 {
+                        // libhtp's message_len counts the chunk framing too
+                        if let Some(m) = self.msg_mut(cx) {
+                            m.message_len += n as u64;
+                        }
+                    }
                     i += n;
                     if n == 0 && rest.is_empty() {
                         return i;
@@ -516,10 +578,14 @@ impl Dir {
         let m_end = l.iter().position(|&c| is_space(c)).unwrap_or(l.len());
         let method = l.get(..m_end).unwrap_or(&[]);
         let r = l.get(m_end..).unwrap_or(&[]);
-        let r = r.get(r.iter().position(|&c| !is_space(c)).unwrap_or(r.len())..).unwrap_or(&[]);
-        let u_end = r.iter().position(|&c| is_space(c)).unwrap_or(r.len());
-        let uri_raw = r.get(..u_end).unwrap_or(&[]);
-        let proto = trim(r.get(u_end..).unwrap_or(&[]));
+        let r = trim(r.get(r.iter().position(|&c| !is_space(c)).unwrap_or(r.len())..).unwrap_or(&[]));
+        // Suricata sets libhtp's allow-space-uri: the URI runs to the last space, the protocol
+        // follows it; when the URI would be the whole rest and holds other whitespace (a tab),
+        // the last whitespace of any kind splits instead.
+        let (mut uri_raw, mut proto) = split_last(r, |c| c == b' ');
+        if uri_raw.len() == r.len() && uri_raw.iter().any(|&c| is_space(c) && c != b' ') {
+            (uri_raw, proto) = split_last(r, is_space);
+        }
         let Some(t) = self.tx_mut(cx) else {
             self.st = if proto.is_empty() { St::Line } else { St::Headers };
             return;
@@ -866,14 +932,31 @@ impl Dir {
     fn body(&mut self, data: &[u8], cx: &mut Cx<'_>) {
         let req = self.to_server();
         let limit = if req { cx.cfg.request_body_limit } else { cx.cfg.response_body_limit };
-        let Some(m) = cx.txs.get_for(self.tx, req).map(|t| if req { &mut t.request } else { &mut t.response }) else {
-            return;
-        };
+        let hashes = cx.cfg.file_hashes;
+        let Some(t) = cx.txs.get_for(self.tx, req) else { return };
+        // Suricata's files of an HTTP transaction: response bodies, and PUT request bodies,
+        // named by the URI's path.
+        let opens_file = !data.is_empty()
+            && (!req || t.method.eq_ignore_ascii_case(b"PUT") || t.method.eq_ignore_ascii_case(b"POST"));
+        let needs_file = opens_file && if req { t.request.file.is_none() } else { t.response.file.is_none() };
+        if needs_file {
+            // Suricata: a response's Content-Disposition filename, else the URI's path
+            let disposition =
+                if req { None } else { t.response.header(b"content-disposition").and_then(disposition_filename) };
+            let name = disposition.unwrap_or_else(|| uri::split(&t.uri_raw).path).to_vec();
+            let m = if req { &mut t.request } else { &mut t.response };
+            m.file = Some(crate::app::files::File::open(&name, req, hashes));
+        }
+        let m = if req { &mut t.request } else { &mut t.response };
+        m.message_len += data.len() as u64;
         if m.body_gap {
             return;
         }
         let mut newly_cut = false;
         let mut sink = |d: &[u8]| -> bool {
+            if let Some(f) = m.file.as_mut() {
+                f.data(d);
+            }
             let room = limit.saturating_sub(m.body.len());
             m.body.extend_from_slice(d.get(..d.len().min(room)).unwrap_or(&[]));
             if d.len() > room {
@@ -924,6 +1007,11 @@ impl Dir {
                 t.response_headers_done |= t.response_line_done;
                 t.response_complete = true;
             }
+            let m = if req { &mut t.request } else { &mut t.response };
+            if let Some(f) = m.file.as_mut() {
+                let state = if m.body_gap { FileState::Truncated } else { FileState::Closed };
+                f.close(state);
+            }
         }
         self.decoder = None;
         self.fields = 0;
@@ -938,5 +1026,19 @@ impl Dir {
                 self.st = St::ConnectWait;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_disposition_filenames() {
+        assert_eq!(disposition_filename(b"attachment; filename=\"a b.mp3\""), Some(&b"a b.mp3"[..]));
+        assert_eq!(disposition_filename(b"attachment; FILENAME=x.exe"), Some(&b"x.exe"[..]));
+        assert_eq!(disposition_filename(b"inline"), None);
+        assert_eq!(disposition_filename(b"attachment; name=\"a;b\"; filename=c"), Some(&b"c"[..]));
+        assert_eq!(disposition_filename(b""), None);
     }
 }

@@ -439,6 +439,10 @@ impl Transaction for TlsState {
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j, true);
     }
+
+    fn record_ready(&self) -> bool {
+        self.handshake_done()
+    }
 }
 
 impl AppParser for TlsState {

@@ -339,6 +339,12 @@ impl TlsState {
         self.app_data
     }
 
+    /// Suricata's handshake-done state, when the TLS logger writes its record: the server's
+    /// certificate was read (subject and issuer), or both sides went encrypted.
+    pub fn handshake_done(&self) -> bool {
+        self.server_cert.is_some() || self.app_data || (self.conns[0].encrypted && self.conns[1].encrypted)
+    }
+
     /// The server resumed the client's session (same session id).
     pub fn session_resumed(&self) -> bool {
         self.session_resumed
