@@ -178,9 +178,8 @@ impl FlowApp {
     /// counted so) at once, and the other direction's first datagram may still name one.
     pub fn udp(&mut self, to_server: bool, ports: (u16, u16), data: &[u8], cfg: &AppConfig, stats: &mut AppStats) {
         let meta = FlowMeta::ports(ports.0, ports.1);
-        if data.is_empty() {
-            return;
-        }
+        // An empty datagram is offered too: Suricata runs identification on every UDP packet
+        // of a direction still unknown, and an empty one names nothing (`failed`).
         let d = usize::from(!to_server);
         // In bounds: d is 0 or 1.
         if !self.udp_seen[d] && matches!(self.proto, AppProto::Unknown | AppProto::Failed) {
@@ -210,7 +209,9 @@ impl FlowApp {
                 self.pd = None;
             }
         }
-        self.parse(to_server, data, cfg, stats, &meta);
+        if !data.is_empty() {
+            self.parse(to_server, data, cfg, stats, &meta);
+        }
     }
 
     fn parse(
@@ -396,7 +397,13 @@ impl AppSink for Sink<'_> {
                         app.failed(self.stats);
                         return Verdict::Stop;
                     }
-                    p if app.proto != p => app.decided(p, self.cfg, self.stats),
+                    p if app.proto != p => {
+                        app.decided(p, self.cfg, self.stats);
+                        // the other direction spoke first: its data goes to the parser first
+                        if app.fed[1 - d] > 0 {
+                            return Verdict::OtherFirst;
+                        }
+                    }
                     _ => {}
                 }
             }

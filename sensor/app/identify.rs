@@ -359,7 +359,10 @@ fn run_probing_parsers(proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16
         }
     };
     if proto == UDP {
-        if port(DNS_PORT) {
+        // Suricata registers DNS's UDP probe on the flow's destination port only (`dp: 53`):
+        // a flow whose first datagram comes from port 53 is not probed as DNS.
+        let flow_dp = if to_server { dp } else { sp };
+        if flow_dp == DNS_PORT {
             if let Some(x) = merge(match dns::probe_udp(data) {
                 dns::Probe::Dns { .. } => ProbeResult::Found(P::Dns),
                 dns::Probe::Incomplete => ProbeResult::NeedMore,

@@ -269,6 +269,10 @@ pub enum Verdict {
     /// The app layer is done with this flow (no protocol, or nothing more to parse): the
     /// stream stops keeping data for it and stops counting gaps.
     Stop,
+    /// The protocol was just named from this direction while the other direction's data came
+    /// first: give the other direction its acknowledged data first, then offer this again
+    /// (Suricata's `TCPProtoDetect`: data first seen in the opposing direction is parsed first).
+    OtherFirst,
 }
 
 /// Receives a session's in-order, acknowledged data (the app layer).
@@ -792,6 +796,15 @@ impl StreamEngine {
                         // In bounds: d is a direction (see `dirs`).
                         Verdict::Consumed => ssn.dirs[d].app_progress = prog + len,
                         Verdict::Wait => break,
+                        Verdict::OtherFirst => {
+                            // Only once: the protocol is known now, so the next offer of
+                            // either direction goes to its parser.
+                            self.app_update(ssn, 1 - d, false, app, c);
+                            if ssn.flags & S_APP_OFF != 0 {
+                                break;
+                            }
+                            continue;
+                        }
                         Verdict::Stop => {
                             ssn.flags |= S_APP_OFF;
                             break;

@@ -38,24 +38,25 @@ fn content_range(v: &[u8]) -> (Option<u64>, Option<u64>, Option<u64>) {
 /// Writes the `http` object.
 pub fn write_object(j: &mut Json<'_>, tx: &HttpTx) {
     let mut o = j.begin("http");
-    if tx.has_host {
+    // libhtp settles the hostname when the request headers are complete; header fields are
+    // logged from whatever headers were parsed (a gap may cut the header block).
+    if tx.has_host && tx.request_headers_done {
         o.bytes("hostname", &tx.host);
         if let Some(p) = host_port(&tx.host_raw) {
             o.u64("http_port", p);
         }
     }
-    if tx.request_line_done {
+    // A request line of a method alone has no URI (libhtp leaves it unset).
+    if tx.request_line_done && !tx.uri_raw.is_empty() {
         o.bytes("url", &tx.uri_raw);
     }
-    if tx.request_headers_done {
-        if let Some(ua) = tx.request.header(b"user-agent") {
-            o.bytes("http_user_agent", ua);
-        }
-        if let Some(x) = tx.request.header(b"x-forwarded-for") {
-            o.bytes("xff", x);
-        }
+    if let Some(ua) = tx.request.header(b"user-agent") {
+        o.bytes("http_user_agent", ua);
     }
-    if tx.response_headers_done {
+    if let Some(x) = tx.request.header(b"x-forwarded-for") {
+        o.bytes("xff", x);
+    }
+    {
         if let Some(ct) = tx.response.header(b"content-type") {
             let end = ct.iter().position(|&c| c == b';').unwrap_or(ct.len());
             o.bytes("http_content_type", ct.get(..end).unwrap_or(ct));

@@ -320,8 +320,8 @@ impl HttpTx {
         let f: Option<&[u8]> = match b {
             HttpBuffer::Uri => opt(self.request_line_done, &self.uri),
             HttpBuffer::UriRaw => opt(self.request_line_done, &self.uri_raw),
-            HttpBuffer::Method => opt(self.request_line_done, &self.method),
-            HttpBuffer::RequestLine => opt(self.request_line_done, &self.request.line),
+            HttpBuffer::Method => opt(self.request_line_done && !self.method.is_empty(), &self.method),
+            HttpBuffer::RequestLine => opt(self.request_line_done && !self.request.line.is_empty(), &self.request.line),
             HttpBuffer::Protocol => {
                 if to_server {
                     opt(self.request_line_done && !self.request.protocol.is_empty(), &self.request.protocol)

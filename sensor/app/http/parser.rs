@@ -12,6 +12,12 @@ use super::uri;
 use super::*;
 use crate::app::files::FileState;
 
+/// libhtp's bound on the whitespace that may follow an HTTP/0.9 request line in its chunk.
+const HTTP09_MAX_JUNK_LEN: usize = 16;
+
+/// libhtp's URI of a transaction made for a response whose request was not seen.
+const REQUEST_URI_NOT_SEEN: &[u8] = b"/libhtp::request_uri_not_seen";
+
 /// Where a direction's parser is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum St {
@@ -87,6 +93,9 @@ pub(super) struct Txs {
     pub(super) req_next: u64,
     /// Id the next response goes to.
     pub(super) res_next: u64,
+    /// Bytes of the next request's line arrived, its transaction not made yet (libhtp's
+    /// request progress is past NOT_STARTED: a response now pairs with that request).
+    pub(super) req_line_pending: bool,
     /// Transactions a direction is filling (never evicted): [request, response].
     pub(super) busy: [Option<u64>; 2],
     /// Stand-ins for a message whose transaction was evicted before it started, so that
@@ -284,6 +293,9 @@ impl Dir {
         if self.st == St::Off {
             return;
         }
+        if self.to_server() && self.st == St::Line && !data.is_empty() {
+            cx.txs.req_line_pending = true;
+        }
         if self.skip_to_lf {
             match data.iter().position(|&c| c == b'\n') {
                 Some(p) => {
@@ -363,9 +375,8 @@ impl Dir {
             St::BodyClose => self.body_gap(len, cx),
             St::Off => {}
             St::Line if self.buf.is_empty() => {
-                // Between messages: libhtp refuses gaps here; so do we.
-                cx.stats.gaps_fatal += 1;
-                self.st = St::Off;
+                // Between messages: libhtp refuses the gap but stays where it is, so the next
+                // message after the hole is parsed as a new transaction (counted in `gaps`).
             }
             _ => {
                 cx.stats.gaps_fatal += 1;
@@ -491,15 +502,14 @@ impl Dir {
         let id = if self.to_server() {
             let id = cx.txs.req_next;
             cx.txs.req_next += 1;
+            cx.txs.req_line_pending = false;
             id
         } else {
             let id = cx.txs.res_next;
             cx.txs.res_next += 1;
-            if id >= cx.txs.req_next {
-                cx.stats.responses_without_request += 1;
-            }
             id
         };
+        let unmatched = !self.to_server() && id >= cx.txs.req_next && !cx.txs.req_line_pending;
         let max = cx.cfg.max_txs;
         let idx = usize::from(!self.to_server());
         if let Some(b) = cx.txs.busy.get_mut(idx) {
@@ -514,6 +524,19 @@ impl Dir {
         }
         self.fields = 0;
         self.decoder = None;
+        if unmatched {
+            // libhtp: a response whose request never started gets a transaction of its own,
+            // its request complete with this URI, and the next request a new transaction.
+            cx.stats.responses_without_request += 1;
+            cx.txs.req_next = id + 1;
+            if let Some(t) = self.tx_mut(cx) {
+                t.uri_raw = REQUEST_URI_NOT_SEEN.to_vec();
+                t.uri = REQUEST_URI_NOT_SEEN.to_vec();
+                t.request_line_done = true;
+                t.request_headers_done = true;
+                t.request_complete = true;
+            }
+        }
     }
 
     fn st_line(&mut self, b: &[u8], eof: bool, cx: &mut Cx<'_>) -> Option<usize> {
@@ -535,7 +558,7 @@ impl Dir {
             Side::Request => {
                 self.start_message(cx);
                 cx.stats.requests += 1;
-                self.request_line(chomp(content), cx);
+                self.request_line(chomp(content), b.get(l.len..).unwrap_or(&[]), cx);
                 Some(l.len)
             }
             Side::Response => {
@@ -571,7 +594,10 @@ impl Dir {
         }
     }
 
-    fn request_line(&mut self, line: &[u8], cx: &mut Cx<'_>) {
+    /// `after` is what follows the line in the same chunk: libhtp decides from it whether a
+    /// request line without protocol is HTTP/0.9 (nothing but a little whitespace follows) or
+    /// a request whose headers follow (`request_protocol`).
+    fn request_line(&mut self, line: &[u8], after: &[u8], cx: &mut Cx<'_>) {
         // method SP+ uri SP+ protocol (libhtp generic, leading whitespace ignored).
         let s = line.iter().position(|&c| !is_space(c)).unwrap_or(line.len());
         let l = line.get(s..).unwrap_or(&[]);
@@ -586,8 +612,10 @@ impl Dir {
         if uri_raw.len() == r.len() && uri_raw.iter().any(|&c| is_space(c) && c != b' ') {
             (uri_raw, proto) = split_last(r, is_space);
         }
+        let spaces = after.iter().take_while(|&&c| is_space(c)).count();
+        let headers_follow = spaces < after.len() || spaces > HTTP09_MAX_JUNK_LEN;
         let Some(t) = self.tx_mut(cx) else {
-            self.st = if proto.is_empty() { St::Line } else { St::Headers };
+            self.st = if proto.is_empty() && !headers_follow { St::Line } else { St::Headers };
             return;
         };
         t.request.line = line.to_vec();
@@ -602,7 +630,7 @@ impl Dir {
             t.host = h.to_ascii_lowercase();
             t.has_host = true;
         }
-        if proto.is_empty() {
+        if proto.is_empty() && !headers_follow {
             // HTTP/0.9: no headers, no body.
             t.http09 = true;
             t.request_headers_done = true;
@@ -943,7 +971,15 @@ impl Dir {
             // Suricata: a response's Content-Disposition filename, else the URI's path
             let disposition =
                 if req { None } else { t.response.header(b"content-disposition").and_then(disposition_filename) };
-            let name = disposition.unwrap_or_else(|| uri::split(&t.uri_raw).path).to_vec();
+            // (libhtp's normalized path: decoded, separators compressed).
+            let name = match disposition {
+                Some(d) => d.to_vec(),
+                None => {
+                    let mut n = Vec::new();
+                    uri::normalize_path(uri::split(&t.uri_raw).path, &mut n);
+                    n
+                }
+            };
             let m = if req { &mut t.request } else { &mut t.response };
             m.file = Some(crate::app::files::File::open(&name, req, hashes));
         }
@@ -954,8 +990,14 @@ impl Dir {
         }
         let mut newly_cut = false;
         let mut sink = |d: &[u8]| -> bool {
+            // Suricata tracks a file up to the body limit and closes it TRUNCATED when the
+            // body goes past it (`HTPCallbackResponseBodyData`).
             if let Some(f) = m.file.as_mut() {
-                f.data(d);
+                let room = (limit as u64).saturating_sub(f.size) as usize;
+                f.data(d.get(..d.len().min(room)).unwrap_or(&[]));
+                if d.len() > room {
+                    f.close(FileState::Truncated);
+                }
             }
             let room = limit.saturating_sub(m.body.len());
             m.body.extend_from_slice(d.get(..d.len().min(room)).unwrap_or(&[]));

@@ -19,24 +19,18 @@ fn run_whole(cfg: &HttpConfig, req: &[u8], res: &[u8]) -> (HttpState, HttpStats)
     (st, stats)
 }
 
-/// Feeds both directions in pieces of `n` bytes, alternating.
+/// Feeds both directions in pieces of `n` bytes.
 fn run_split(cfg: &HttpConfig, req: &[u8], res: &[u8], n: usize) -> HttpState {
     let mut st = HttpState::new(cfg);
     let mut stats = HttpStats::default();
-    let mut a = req.chunks(n.max(1));
-    let mut b = res.chunks(n.max(1));
-    loop {
-        let x = a.next();
-        if let Some(x) = x {
-            st.parse(true, x, &mut stats);
-        }
-        let y = b.next();
-        if let Some(y) = y {
-            st.parse(false, y, &mut stats);
-        }
-        if x.is_none() && y.is_none() {
-            break;
-        }
+    // Requests first: a response arriving before any byte of its request gets a transaction
+    // of its own (libhtp's `/libhtp::request_uri_not_seen`), so interleaving by chunk would
+    // change the pairing, not the parsing this checks.
+    for x in req.chunks(n.max(1)) {
+        st.parse(true, x, &mut stats);
+    }
+    for y in res.chunks(n.max(1)) {
+        st.parse(false, y, &mut stats);
     }
     st.eof(true, &mut stats);
     st.eof(false, &mut stats);
@@ -520,4 +514,62 @@ mod evader {
         // Keep the reached level from sliding back.
         assert!(only.is_some() || pass * 100 >= total * 95, "http-evader: only {pass} of {total} pass");
     }
+}
+
+#[test]
+fn a_response_before_any_request_byte_gets_its_own_transaction() {
+    let mut st = HttpState::new(&cfg());
+    let mut stats = HttpStats::default();
+    st.parse(false, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", &mut stats);
+    st.parse(true, b"GET /late HTTP/1.1\r\nHost: h\r\n\r\n", &mut stats);
+    let t: Vec<&HttpTx> = st.txs().collect();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].uri_raw, b"/libhtp::request_uri_not_seen");
+    assert_eq!((t[0].status_num, t[0].request_complete), (200, true));
+    assert_eq!(t[0].buffer(HttpBuffer::Method, true), None);
+    assert_eq!(t[1].uri_raw, b"/late");
+    assert_eq!(stats.responses_without_request, 1);
+}
+
+#[test]
+fn a_request_line_without_protocol_has_headers_when_they_follow() {
+    // libhtp: followed by more than whitespace in its chunk, it is not HTTP/0.9.
+    let (st, _) = run_whole(&cfg(), b"OPTIONSHTTP/1.1\r\nHost: www.example.com\r\n\r\n", b"HTTP/1.0 400 Bad\r\n\r\n");
+    let t: Vec<&HttpTx> = st.txs().collect();
+    assert_eq!(t.len(), 1);
+    assert!(!t[0].http09);
+    assert_eq!(t[0].host, b"www.example.com");
+    assert_eq!(t[0].status_num, 400);
+    // alone in its chunk, it is HTTP/0.9: no headers, the answer is all body
+    let (st, _) = run_whole(&cfg(), b"GET /\r\n", b"<html>");
+    let t: Vec<&HttpTx> = st.txs().collect();
+    assert!(t[0].http09);
+}
+
+#[test]
+fn a_gap_between_messages_is_skipped_and_parsing_goes_on() {
+    let mut st = HttpState::new(&cfg());
+    let mut stats = HttpStats::default();
+    st.parse(true, b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n", &mut stats);
+    st.gap(true, 100, &mut stats);
+    st.parse(true, b"GET /3 HTTP/1.1\r\nHost: h\r\n\r\n", &mut stats);
+    let uris: Vec<Vec<u8>> = st.txs().map(|t| t.uri_raw.clone()).collect();
+    assert_eq!(uris, vec![b"/1".to_vec(), b"/3".to_vec()]);
+    assert_eq!(stats.gaps_fatal, 0);
+}
+
+#[test]
+fn a_file_past_the_body_limit_is_truncated_at_the_limit() {
+    let mut c = cfg();
+    c.response_body_limit = 10;
+    let (st, _) = run_whole(
+        &c,
+        b"GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 25\r\n\r\n0123456789abcdefghijklmno",
+    );
+    let t = st.txs().next().unwrap();
+    let f = t.response.file.as_ref().unwrap();
+    assert_eq!((f.size, f.state), (10, crate::app::files::FileState::Truncated));
+    assert_eq!(f.name, b"/big.bin");
+    assert_eq!(t.response.message_len, 25);
 }

@@ -24,7 +24,9 @@ impl TlsState {
         if let Some(s) = &self.sni {
             o.bytes("sni", s);
         }
-        o.str("version", &version_string(self.version()));
+        // Suricata logs the server's version, the client's until the server has spoken.
+        let v = if self.version() != 0 { self.version() } else { self.dir_version(true) };
+        o.str("version", &version_string(v));
         if let Some(c) = &self.server_cert {
             o.str("notbefore", &c.not_before_str);
             o.str("notafter", &c.not_after_str);
