@@ -236,10 +236,9 @@ impl Transaction for SmbTx {
         &self.events
     }
 
-    fn files(&self) -> &[File] {
-        match self.file().and_then(|f| f.tracker.file.as_ref()) {
-            Some(f) => std::slice::from_ref(f),
-            None => &[],
+    fn files(&self, each: &mut dyn FnMut(&File)) {
+        if let Some(f) = self.file().and_then(|f| f.tracker.file.as_ref()) {
+            each(f);
         }
     }
 }
