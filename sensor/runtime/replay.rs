@@ -301,7 +301,7 @@ fn spawn_workers(
         let hcfg = cfg.app.parser_config();
         let decoder = decoder_of(cfg);
         let alerts = alerts.clone();
-        let records = if opts.eve.is_some() { Records::new(None) } else { Records::none() };
+        let records = if opts.eve.is_some() { Records::new(Some(&cfg.output.eve.types)) } else { Records::none() };
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
                 .with_alert_events(alert_events)
