@@ -151,7 +151,7 @@ impl Transaction for FtpDataState {
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         eve::write_ftp_data(j, self);
-        crate::app::eve_util::files_array(j, self.files(), 0);
+        crate::app::eve_util::files_array(j, self.file.as_slice(), 0);
     }
 
     fn record_ready(&self) -> bool {
@@ -163,8 +163,10 @@ impl Transaction for FtpDataState {
         true
     }
 
-    fn files(&self) -> &[File] {
-        self.file.as_slice()
+    fn files(&self, each: &mut dyn FnMut(&File)) {
+        if let Some(f) = &self.file {
+            each(f);
+        }
     }
 }
 
