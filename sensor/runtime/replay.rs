@@ -27,9 +27,9 @@ use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
 use crate::runtime::dispatch::Dispatch;
 use crate::runtime::ingest::{decoder_of, Ingest};
+use crate::runtime::records::Records;
 use crate::runtime::replay_order::{DeferredAlert, Mark, OrderedStage, END};
 use crate::runtime::replay_progress::Progress;
-use crate::runtime::records::Records;
 use crate::runtime::worker::{Batch, Worker};
 use std::sync::Arc;
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 pub use super::batch::{Batch, Entry, Item, Pkt};
 use super::inspect::{Inspector, PacketView, RawStream};
-use super::replay_order::{DeferQueue, DeferredAlert, Mark};
 use super::records::Records;
+use super::replay_order::{DeferQueue, DeferredAlert, Mark};
 use crate::app::{AppConfig, AppStats, FlowApp, FlowMeta, Sink};
 use crate::capture::Timestamp;
 use crate::decode::Decoded;
