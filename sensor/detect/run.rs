@@ -281,6 +281,12 @@ impl DetectEngine {
         if !deferred && !self.threshold_ok(rn, r, d, ts_secs, fstate, flow_hash, c) {
             return AfterMatch::Next;
         }
+        // A deferred alert's threshold is decided later in packet order; a suppression does
+        // not depend on order and applies now (threshold.config `suppress`).
+        if deferred && !self.suppressions.is_empty() && self.suppressed(rn, d) {
+            c.inc(C::DetectAlertsSuppressed);
+            return AfterMatch::Next;
+        }
         if s.alerts.len() >= PACKET_ALERT_MAX {
             c.inc(C::DetectAlertQueueOverflow);
             return AfterMatch::Next;

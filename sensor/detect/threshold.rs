@@ -233,7 +233,7 @@ impl DetectEngine {
     }
 
     /// Whether an address suppression of rule `rn` covers this packet.
-    fn suppressed(&self, rn: u32, d: &Decoded) -> bool {
+    pub(super) fn suppressed(&self, rn: u32, d: &Decoded) -> bool {
         use crate::rule::threshold_config::SuppressTrack;
         let v6 = d.is_ipv6();
         let start = self.suppressions.partition_point(|s| s.rule < rn);
