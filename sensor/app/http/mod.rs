@@ -26,6 +26,7 @@
 pub mod decompress;
 pub mod detect;
 pub mod eve;
+mod framing;
 pub mod headers;
 mod parser;
 pub mod uri;
