@@ -76,8 +76,8 @@ bench: deps
 fmt:
 	$(CARGO) fmt --all
 
-clippy:
-	$(CARGO) clippy --release --all-targets -- -D warnings
+clippy: deps
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 
 # Import cycles between the modules under sensor/, file and function sizes, unsafe only in
 # sensor/sys/, protocol names in detect/runtime/output (report only). See the script's header.

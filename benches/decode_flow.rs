@@ -3,6 +3,7 @@
 //! Input: ../shared/corpus/traffic/mix.pcap when present (the corpus capture), else the
 //! bundled captures/demo.pcap. Each benchmark checks its answer (packets decoded, flows
 //! created) so a fast wrong result cannot pass for a fast right one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 use std::path::PathBuf;
 

@@ -7,9 +7,8 @@
 
 // `unsafe` is denied everywhere except the one module of system calls ([`sys`]: the TPACKET_V3
 // ring, fanout, libpcap's BPF compiler, capabilities, malloc_trim), which carries the only
-// `#[allow(unsafe_code)]` and a SAFETY line per block.
-#![deny(unsafe_code)]
-#![warn(missing_docs)]
+// `#[allow(unsafe_code)]` and a SAFETY line per block. The lints are set in Cargo.toml's
+// `[lints]` table (unsafe_code denied, missing_docs, no unwrap/expect/panic outside tests).
 
 pub mod app;
 pub mod capture;

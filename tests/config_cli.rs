@@ -1,5 +1,6 @@
 //! The command line and configuration: `picket config check`, `--set` overrides (typed, and
 //! refused when the key is unknown), and the output switches seen in the EVE file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Hostile traffic: floods that try to exhaust memory. Each test writes its own capture, replays
 //! it with small memcaps, and asserts that peak RSS stays under the memcaps plus a fixed
 //! overhead, that counters report the pressure, and that normal traffic mixed in still alerts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -734,7 +735,7 @@ fn udp_family_floods_stay_bounded() {
 /// Writes a TCP conversation between `c`:`sp` and `s`:`dp`: the handshake, then each
 /// (request, reply) in turn, every segment acknowledging what the peer sent before (no pure
 /// ACKs in between), then the close.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "a conversation: addresses, ports, time and turns")]
 fn conversation(w: &mut impl Write, ts: u32, c: [u8; 4], s: [u8; 4], sp: u16, dp: u16, turns: &[(&[u8], &[u8])]) {
     let (mut cs, mut ss) = (1_000u32, 50_000u32);
     let mut id = 1u16;

@@ -1,5 +1,6 @@
 //! The Prometheus endpoint of a running sensor: scraped while a replay runs and after it, the
 //! counters agree with the final EVE stats event, and promtool accepts the exposition.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

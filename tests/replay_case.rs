@@ -1,5 +1,6 @@
 //! A folder of captures as a case: recursive stable order, compressed captures read by their
 //! magic number, `capture.bpf_filter` in replay, and the exit status of damaged files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
 

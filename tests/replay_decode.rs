@@ -1,5 +1,6 @@
 //! Decoder behaviour seen through `picket replay`: VLAN stacks, IPv6 extension headers, and
 //! truncated packets, checked on the final stats event's counters and on the flow events.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
 

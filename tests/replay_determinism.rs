@@ -1,5 +1,6 @@
 //! The same capture and rules give the same alerts for any number of workers: thresholds and
 //! detection filters tracked by address are decided in packet order (runtime::replay_order).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Flow tracking seen in the EVE flow events: ICMP pairing and ICMP errors joining the flow
 //! they quote, a whole TCP session, TCP port reuse, and Community IDs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
 

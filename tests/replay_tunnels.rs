@@ -1,6 +1,7 @@
 //! Tunnels through `picket replay`: which layers become flows (as Suricata: the outer layer of
 //! 6in4, Teredo and VXLAN is a flow of its own, GRE's is not), with the inner flow's tuple and
 //! the decoder's tunnel counters.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
 

@@ -14,6 +14,7 @@
 //! External tools (chromium, stix2_validator, /usr/bin/time, xz) are skipped with a message
 //! when absent, unless `PICKET_REQUIRE_TOOLS=1` (what `make test` sets, after `make deps`
 //! installed them): then their absence fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

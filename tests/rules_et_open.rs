@@ -6,6 +6,7 @@
 //! - `../shared/conformance/suites/sv-dev/*/test.rules`: prints every rule that fails.
 //!
 //! Both are skipped, with a message, when the data is absent.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

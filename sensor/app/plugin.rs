@@ -35,6 +35,10 @@ pub enum Side {
     Both,
 }
 
+/// Calls the visitor with each instance of a buffer on a side (true: to server) until it
+/// returns true; returns whether it did.
+pub type BufferGetter<T> = fn(&T, bool, &mut dyn FnMut(&[u8]) -> bool) -> bool;
+
 /// The progress a buffer needs before it is inspected, for an inspection in each direction
 /// (index 0: a to-server packet, 1: a to-client packet): which side must have reached which
 /// level. A request field inspected with a response packet needs the request's progress.
@@ -224,7 +228,7 @@ pub struct Sticky<T: ?Sized> {
     /// What it is.
     pub info: BufferInfo,
     /// Calls `f` with each instance on a side until it returns true; returns whether it did.
-    pub get: fn(&T, bool, &mut dyn FnMut(&[u8]) -> bool) -> bool,
+    pub get: BufferGetter<T>,
 }
 
 /// What a value keyword is, without its evaluation (the registry's view).

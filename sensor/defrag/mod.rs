@@ -329,7 +329,7 @@ fn overlap_step(
     fe: i32,
     ltrim: &mut u16,
 ) -> Option<(Place, bool)> {
-    let Some(&pf) = frags.get(p) else { return None };
+    let &pf = frags.get(p)?;
     let n = p + 1;
     let (po, pd, pl) = (pf.offset as i32, pf.data_len as i32, pf.ltrim as i32);
     let set_next_ltrim = |frags: &mut [Frag], n: usize| {
@@ -659,7 +659,7 @@ impl Defrag {
     /// tracker or memory limit is reached). `None` when none can be had.
     fn tracker_for(&mut self, key: Key, ts: Timestamp, c: &mut Counters) -> Option<u32> {
         if let Some(&i) = self.map.get(&key) {
-            let expired = self.slab.get(i as usize).map_or(true, |t| t.deadline <= ts.0);
+            let expired = self.slab.get(i as usize).is_none_or(|t| t.deadline <= ts.0);
             if !expired {
                 return Some(i);
             }

@@ -76,7 +76,7 @@ struct PayloadView<'a> {
 
 impl DetectEngine {
     /// Runs the rules on one packet; alerts are left in `s.alerts` in rule order.
-    #[allow(clippy::too_many_arguments)] // the packet, its flow and its stream: one call per packet
+    #[allow(clippy::too_many_arguments, reason = "the packet, its flow and its stream: one call per packet")]
     pub fn run(
         &self,
         s: &mut DetectScratch,
@@ -195,7 +195,7 @@ impl DetectEngine {
 
     /// Whether a packet rule's header, flow and payload keywords match the packet (payload
     /// keywords on the raw stream chunks, then on the packet as Suricata falls back to it).
-    #[allow(clippy::too_many_arguments)] // the rule, the packet and the scratch it verifies with
+    #[allow(clippy::too_many_arguments, reason = "the rule, the packet and the scratch it verifies with")]
     fn packet_rule_matches(
         &self,
         cr: &CompiledRule,
@@ -239,7 +239,7 @@ impl DetectEngine {
     /// A rule matched a packet or transaction (`tx`, [`NO_TX`] for packets): its flowbits,
     /// action, `noalert`, thresholds, the per-packet alert limit and duplicates decide whether
     /// it alerts.
-    #[allow(clippy::too_many_arguments)] // the match and the state it changes
+    #[allow(clippy::too_many_arguments, reason = "the match and the state it changes")]
     pub(super) fn on_match(
         &self,
         s: &mut DetectScratch,

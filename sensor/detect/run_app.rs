@@ -50,7 +50,7 @@ impl DetectEngine {
     /// and each candidate rule whose buffers are all final is verified once per
     /// transaction. `finalize` (flow end) treats every transaction as complete. Alerts are
     /// left in `s.alerts` with their transaction ids.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the transaction, its detection state and the flow's")]
     pub fn run_app(
         &self,
         s: &mut DetectScratch,
@@ -94,7 +94,7 @@ impl DetectEngine {
     /// moved (or the protocol asks for every packet): candidates from the group's rules
     /// without a fast pattern and the prefilter on the buffers that are ready, each verified
     /// once per transaction and direction once its side is final.
-    #[allow(clippy::too_many_arguments)] // the transaction, its detection state and the flow's
+    #[allow(clippy::too_many_arguments, reason = "the transaction, its detection state and the flow's")]
     fn inspect_tx(
         &self,
         s: &mut DetectScratch,

@@ -24,7 +24,7 @@ pub(super) struct ThresholdEntry {
 }
 
 impl DetectEngine {
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the rule, the packet's addresses and time, and the tracker tables")]
     pub(super) fn threshold_ok(
         &self,
         rn: u32,

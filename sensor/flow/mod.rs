@@ -624,6 +624,7 @@ impl<S: Default> FlowTable<S> {
     /// flows ended to make room (emergency eviction, TCP port reuse). Returns `None` when the
     /// packet has no flow: an ICMP error quoting no known flow, or no free slot (counted as
     /// `flow.memcap`).
+    #[allow(clippy::too_many_arguments, reason = "the packet, its hash, time and the callbacks of flows it ends")]
     pub fn packet(
         &mut self,
         p: &FlowPkt,
@@ -731,7 +732,10 @@ impl<S: Default> FlowTable<S> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the packet's key, times, sizes and direction as the caller decoded them"
+    )]
     fn create(
         &mut self,
         p: &FlowPkt,

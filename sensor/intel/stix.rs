@@ -45,7 +45,7 @@ pub(super) fn comparisons(pattern: &str) -> Result<Vec<(String, String, String)>
                 let colon = rest.find(':').ok_or("no object:property")?;
                 let object = rest[..colon].trim().to_string();
                 let after = &rest[colon + 1..];
-                let op_at = after.find(|c: char| c == '=' || c == '!' || c == ' ').ok_or("no comparison")?;
+                let op_at = after.find(['=', '!', ' ']).ok_or("no comparison")?;
                 let path = after[..op_at].trim().to_string();
                 let tail = after[op_at..].trim_start();
                 let Some(tail) = tail.strip_prefix('=') else {

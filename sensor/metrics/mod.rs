@@ -32,7 +32,7 @@ macro_rules! counters {
     ($( $id:ident => $name:literal, $kind:ident, $help:literal; )*) => {
         /// Every counter, by name. The discriminant indexes [`Counters`].
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        #[allow(non_camel_case_types, missing_docs)] // documented by HELP, one entry each
+        #[allow(non_camel_case_types, missing_docs, reason = "documented by HELP, one entry each")]
         #[repr(u16)]
         pub enum C { $( $id, )* }
 

@@ -65,7 +65,7 @@ impl Inspector<'_> {
     /// data due for inspection with this packet); alerts are written. The flow's detection
     /// state is reset first when it belongs to an older engine or the engine has more
     /// flowbits.
-    #[allow(clippy::too_many_arguments)] // the packet, its flow and the stream's request: one call per packet
+    #[allow(clippy::too_many_arguments, reason = "the packet, its flow and the stream's request: one call per packet")]
     pub fn packet_rules(
         &mut self,
         f: &mut Flow<FlowExt>,

@@ -58,7 +58,7 @@ impl Records {
 
     /// Writes the records of the flow's transactions that became ready with a packet (time
     /// `ts`, capture position `pcap_cnt`).
-    #[allow(clippy::too_many_arguments)] // the flow, the packet's time and place, and where lines go
+    #[allow(clippy::too_many_arguments, reason = "the flow, the packet's time and place, and where lines go")]
     pub fn after_packet(
         &self,
         f: &mut Flow<FlowExt>,
@@ -85,7 +85,7 @@ impl Records {
         self.write(f, ts, 0, true, cfg, out, out_events, c);
     }
 
-    #[allow(clippy::too_many_arguments)] // after_packet and at_flow_end in one
+    #[allow(clippy::too_many_arguments, reason = "after_packet and at_flow_end in one")]
     fn write(
         &self,
         f: &mut Flow<FlowExt>,

@@ -351,6 +351,7 @@ pub struct StreamEngine {
     /// Raw stream inspection is wanted (the rules inspect streams).
     pub raw: bool,
     scratch: Vec<u8>,
+    #[allow(clippy::vec_box, reason = "a flow holds its session boxed; spare boxes are reused as they are")]
     spare: Vec<Box<TcpSession>>,
 }
 

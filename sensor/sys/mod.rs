@@ -14,7 +14,7 @@
 //! correct), so the crate type-checks on other Unix systems and the pnet capture and replay
 //! still work there.
 
-#![allow(unsafe_code)] // the one place of system calls: see the contract above
+#![allow(unsafe_code, reason = "the one place of system calls: see the contract above")]
 
 #[cfg(target_os = "linux")]
 mod linux;

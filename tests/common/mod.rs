@@ -3,7 +3,7 @@
 //! (IP packets built with etherparse, wrapped in the link layers by hand), and a runner for the
 //! `picket` binary that parses the EVE output it writes.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test crate uses a part of the helpers")]
 
 pub mod netns;
 
@@ -291,7 +291,7 @@ pub fn tcp_header(sp: u16, dp: u16, seq: u32, ack: u32, flags: u8) -> TcpHeader 
 }
 
 /// IPv4/TCP, checksums correct.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "every header field a test sets")]
 pub fn ipv4_tcp(
     src: [u8; 4],
     dst: [u8; 4],
@@ -315,7 +315,7 @@ pub fn ipv4_udp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, payload: &[u8]) ->
 }
 
 /// IPv6/TCP, checksums correct.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "every header field a test sets")]
 pub fn ipv6_tcp(
     src: [u8; 16],
     dst: [u8; 16],

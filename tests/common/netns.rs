@@ -1,7 +1,7 @@
 //! Live-capture test helpers: a network namespace with a veth pair (removed on drop), the
 //! `picket run` daemon inside it (SIGKILLed on drop), and readers of what it writes.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test crate uses a part of the helpers")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,6 +59,8 @@ pub fn unavailable() -> Option<String> {
 }
 
 #[macro_export]
+/// Returns from the calling test, saying why, when [`unavailable`] finds that network
+/// namespaces cannot be made here.
 macro_rules! need_netns {
     ($name:literal) => {
         if let Some(why) = $crate::common::netns::unavailable() {

@@ -4,7 +4,7 @@
 
 /// A command Suricata's FTP parser names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
+#[allow(missing_docs, reason = "each variant is the FTP command of its name")]
 pub enum Cmd {
     Port,
     Eprt,

@@ -16,6 +16,7 @@
 //!   the mode; the next `RETR`, `STOR`, `APPE`, `STOU`, `LIST`, `NLST` or `MLSD` announces the
 //!   data connection in the shared expectation table ([`super::expect`]) with the command and
 //!   the file name, for the `ftp-data` parser ([`data`]) of the flow that then connects.
+//!
 //! Bounded: a pending line is at most [`MAX_LINE`] bytes; at most [`MAX_TXS`] transactions
 //! are held (the oldest is evicted, counted), at most [`MAX_REPLIES`] reply lines of at most
 //! [`MAX_LINE`] bytes are kept per transaction (more are counted and dropped); a transaction
@@ -228,10 +229,9 @@ impl FtpState {
             let lf = memchr::memchr(b'\n', rest);
             let lb = &mut self.lines[d];
             if lb.discard {
-                match lf {
-                    // the end of the cut line: Suricata drops the rest of the chunk with it
-                    Some(_) => lb.discard = false,
-                    None => {}
+                // the end of the cut line: Suricata drops the rest of the chunk with it
+                if lf.is_some() {
+                    lb.discard = false;
                 }
                 return;
             }

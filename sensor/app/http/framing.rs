@@ -87,7 +87,7 @@ pub(super) fn parse_chunk_len(line: &[u8]) -> Result<Option<u64>, ()> {
     let trailing = rest.get(e..).unwrap_or(&[]);
     let trailing = trailing.get(trailing.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(trailing.len())..);
     if digits.is_empty() {
-        return if trailing.map_or(true, |t| t.is_empty()) { Ok(None) } else { Err(()) };
+        return if trailing.is_none_or(|t| t.is_empty()) { Ok(None) } else { Err(()) };
     }
     let mut n: u64 = 0;
     for &c in digits {

@@ -243,7 +243,7 @@ impl Krb5State {
             30 => {
                 // the crate's FromDer form needs its own asn1-rs version as a direct
                 // dependency; the function is the same parser
-                #[allow(deprecated)]
+                #[allow(deprecated, reason = "the FromDer form needs asn1-rs as a direct dependency; the same parser")]
                 let r = krb5_parser::parse_krb_error(m);
                 match r {
                     Ok((_, e)) => {

@@ -155,6 +155,7 @@ impl<'a> Cur<'a> {
 /// Parses one message from the start of `d`. `udp`: the datagram is the whole message and
 /// its body the rest; over TCP the body is `Content-Length` bytes. `Ok(None)`: more bytes are
 /// needed (TCP); `Err(())`: not a SIP message. On success, the bytes used.
+#[allow(clippy::result_unit_err, reason = "not SIP is the one failure; probing callers need no more")]
 pub fn parse_message(to_server: bool, d: &[u8], udp: bool) -> Result<Option<(Message, usize)>, ()> {
     match parse_inner(to_server, d, udp) {
         Ok(x) => Ok(Some(x)),

@@ -151,9 +151,10 @@ fn krb5_ap_req(token: &[u8]) -> Option<Krb> {
         return None;
     }
     let ap = rest.get(2..)?; // token id
-                             // the crate's FromDer form needs its asn1-rs version as a direct dependency; the function
-                             // is the same parser (as app/krb5 uses it)
-    #[allow(deprecated)]
+    #[allow(
+        deprecated,
+        reason = "the FromDer form needs asn1-rs as a direct dependency; the same parser as app/krb5 uses"
+    )]
     let (_, req) = kerberos_parser::krb5_parser::parse_ap_req(ap).ok()?;
     Some(Krb { realm: req.ticket.realm.0, snames: req.ticket.sname.name_string })
 }

@@ -606,7 +606,7 @@ pub fn begin_reload() {
     registry().sets.retain(|_, s| !s.is_static());
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "every option of a dataset declaration, as Suricata's")]
 fn create(
     name: &str,
     kind: DatasetType,

@@ -473,7 +473,7 @@ fn verify_pcre_errors_and_limits() {
 fn verify_isdataat() {
     // suricata-verify issue-8031-01-isdataat: a 32-byte buffer starting with "a"
     let mut b32 = vec![b'a'];
-    b32.extend(std::iter::repeat(b'x').take(31));
+    b32.extend(std::iter::repeat_n(b'x', 31));
     let rows: Vec<(Vec<PayloadMatch>, bool)> = vec![
         (vec![isdataat(Lit(31), false, false)], true),
         (vec![isdataat(Lit(32), false, false)], false),
