@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         max_headers: 16,
         max_txs: 8,
         max_raw_header_bytes: 1024,
+        ..HttpConfig::default()
     };
     let split = usize::from(u16::from_le_bytes([data[0], data[1]]));
     let mut rng = u32::from(data[2]) | 0x9e37_0000;
