@@ -13,9 +13,9 @@ use picket::output::eve::Json;
 
 fn check(tx: &dyn Transaction, cfg: &AppConfig, buffers: usize) {
     let _ = (tx.id(), tx.progress(), tx.direction(), tx.record_ready(), tx.events().len());
-    for f in tx.files() {
+    tx.files(&mut |f| {
         let _ = f.size;
-    }
+    });
     for b in 0..buffers as u16 {
         for side in [true, false] {
             tx.buffer(b, side, &mut |x| x.len() > 1 << 30);

@@ -51,10 +51,12 @@ fuzz_target!(|data: &[u8]| {
     for tx in st.txs() {
         let _ = tx.query_names().count() + tx.question_names().count() + tx.answer_names().count();
         let _ = tx.rrtypes().count();
-        let mut out = Vec::new();
-        let mut j = Json::object(&mut out);
-        tx.write_eve(&mut j);
-        j.end();
-        assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
+        for grouped in [false, true] {
+            let mut out = Vec::new();
+            let mut j = Json::object(&mut out);
+            tx.write_eve(&mut j, grouped);
+            j.end();
+            assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
+        }
     }
 });

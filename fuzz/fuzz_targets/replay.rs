@@ -58,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
         workers: Some(1),
         config: cfg.clone(),
         progress: false,
+        verbose: false,
         detect: Some(eng.clone()),
         metrics: None,
     };

@@ -12,7 +12,9 @@ use picket::app::Transaction;
 use picket::output::eve::Json;
 
 fn check_tx(tx: &dyn Transaction) {
-    let _ = (tx.id(), tx.progress(), tx.record_ready(), tx.events().len(), tx.files().len());
+    let _ = (tx.id(), tx.progress(), tx.record_ready(), tx.events().len());
+    let mut files = 0usize;
+    tx.files(&mut |_| files += 1);
     for b in 0..24u16 {
         for to_server in [true, false] {
             tx.buffer(b, to_server, &mut |d| {
