@@ -130,8 +130,16 @@ pub const EVE_TYPES: &[(&str, bool)] = &[
     ("stream", false),
 ];
 
-/// Another name of a type: Suricata's `files` records have `event_type` `fileinfo`.
-const EVE_TYPE_ALIASES: &[(&str, &str)] = &[("fileinfo", "files")];
+/// Record types written under another type's name in `types`: Suricata's `files` records have
+/// `event_type` `fileinfo`, and its `ftp` logger writes the `ftp_data` records too.
+const EVE_TYPE_ALIASES: &[(&str, &str)] = &[("fileinfo", "files"), ("ftp_data", "ftp")];
+
+/// Whether records of `event_type` are written when `types` lists the types to write (an
+/// alias counts as the type it belongs to).
+pub fn type_listed(types: &[String], event_type: &str) -> bool {
+    let name = EVE_TYPE_ALIASES.iter().find(|(a, _)| *a == event_type).map_or(event_type, |(_, t)| t);
+    types.iter().any(|t| t == event_type || t == name)
+}
 
 impl Default for EveConfig {
     fn default() -> Self {
@@ -188,8 +196,7 @@ pub const SYSLOG_LEVELS: &[(&str, u8)] = &[
 impl EveConfig {
     /// Whether records of `event_type` (or its `types` name) are written.
     pub fn wants(&self, event_type: &str) -> bool {
-        let name = EVE_TYPE_ALIASES.iter().find(|(a, _)| *a == event_type).map_or(event_type, |(_, t)| t);
-        self.types.iter().any(|t| t == event_type || t == name)
+        type_listed(&self.types, event_type)
     }
 
     /// Names in `types` that are no EVE record type, each with why.

@@ -32,7 +32,8 @@ impl Records {
         let mut on = vec![false; AppProto::ALL.len()];
         for p in registry::protocols() {
             let name = p.record_type.unwrap_or(p.proto.name());
-            let wanted = types.is_none_or(|t| t.iter().any(|x| x == name || x == p.proto.name()));
+            let wanted =
+                types.is_none_or(|t| crate::output::type_listed(t, name) || t.iter().any(|x| x == p.proto.name()));
             if let Some(slot) = on.get_mut(p.proto.index()) {
                 *slot = wanted;
             }

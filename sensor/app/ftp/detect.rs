@@ -247,12 +247,10 @@ impl AppParser for FtpState {
         }
     }
 
-    fn gap(&mut self, to_server: bool, _len: u64, _cx: &mut ParseCx<'_>) -> Status {
-        // a gap loses the line being assembled; the next LF starts afresh
-        let d = usize::from(!to_server);
-        self.lines[d].buf.clear();
-        self.lines[d].discard = true;
-        Status::Continue
+    fn gap(&mut self, _to_server: bool, _len: u64, _cx: &mut ParseCx<'_>) -> Status {
+        // as Suricata: FTP does not accept gaps, a lost segment ends the flow's parsing (the
+        // lines around it cannot be told apart from commands)
+        Status::Stop
     }
 
     fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {

@@ -178,3 +178,86 @@ fn the_transaction_id_limit_ends_parsing_as_suricatas_max_tx() {
     assert!(ok, "eviction keeps the span under the limit");
     assert_eq!(s.stats.too_many_txs, 0);
 }
+
+fn cx_parts() -> (crate::app::AppConfig, crate::app::AppStats, crate::app::flow::FlowMeta) {
+    let meta = crate::app::flow::FlowMeta { ends: ends(), ..Default::default() };
+    (crate::app::AppConfig::default(), crate::app::AppStats::default(), meta)
+}
+
+#[test]
+fn a_gap_ends_the_control_channels_parsing_as_suricata() {
+    // Suricata's FTP parser does not accept gaps: a lost segment is an app-layer error and no
+    // transaction is opened after it (on mix.pcap a lost RETR otherwise made thousands of
+    // records Suricata does not write)
+    use crate::app::plugin::{AppParser, ParseCx, Status};
+    let (cfg, mut stats, meta) = cx_parts();
+    let mut s = FtpState::new();
+    let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta };
+    assert_eq!(s.parse(true, b"USER a\r\n", &mut cx), Status::Continue);
+    assert_eq!(s.gap(true, 27, &mut cx), Status::Stop);
+    assert_eq!(s.gap(false, 10, &mut cx), Status::Stop);
+}
+
+#[test]
+fn the_ftp_record_has_suricatas_fields() {
+    let table = Expectations::new();
+    let s = run(&table, SESSION, 0);
+    let retr = s.txs().nth(4).expect("RETR");
+    let mut out = Vec::new();
+    let mut j = crate::output::eve::Json::object(&mut out);
+    eve::write_ftp(&mut j, retr);
+    j.end();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let f = &v["ftp"];
+    assert_eq!(f["command"], "RETR");
+    assert_eq!(f["command_data"], "temp.txt");
+    assert_eq!(f["command_truncated"], false);
+    assert_eq!(f["completion_code"], serde_json::json!(["150", "226"]));
+    assert_eq!(f["reply"][1], "Transfer complete.");
+    assert_eq!(f["reply_received"], "yes");
+    assert_eq!(f["reply_truncated"], false);
+    assert!(f.get("mode").is_none() && f.get("dynamic_port").is_none(), "{f}");
+    let port = s.txs().nth(3).expect("PORT");
+    let mut out = Vec::new();
+    let mut j = crate::output::eve::Json::object(&mut out);
+    eve::write_ftp(&mut j, port);
+    j.end();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["ftp"]["dynamic_port"], 59914);
+    assert_eq!(v["ftp"]["mode"], "active");
+}
+
+#[test]
+fn the_data_connection_writes_an_ftp_data_record_and_a_file() {
+    use crate::app::plugin::{AppParser, ParseCx, Transaction};
+    let (cfg, mut stats, meta) = cx_parts();
+    let mut d = data::FtpDataState::default();
+    d.expected(false, Box::new(Transfer { cmd: Cmd::Retr, file_name: Some(b"temp.txt".to_vec()) }));
+    let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta };
+    // bytes the other way do not count
+    d.parse(true, b"ignored", &mut cx);
+    d.parse(false, b"hello ", &mut cx);
+    d.parse(false, b"world", &mut cx);
+    assert!(!d.record_ready(), "open until its direction ends");
+    d.eof(false, &mut cx);
+    assert!(d.record_ready());
+    let mut out = Vec::new();
+    let mut j = crate::output::eve::Json::object(&mut out);
+    let rcx = crate::app::RecordCx { cfg: &cfg };
+    assert!(d.write_record(&mut j, &rcx));
+    j.end();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v, serde_json::json!({"ftp_data": {"filename": "temp.txt", "command": "RETR"}}));
+    let mut files = Vec::new();
+    d.files(&mut |f| files.push((f.name.clone(), f.size, f.state)));
+    assert_eq!(files, vec![(b"temp.txt".to_vec(), 11, crate::app::files::FileState::Closed)]);
+    assert_eq!(stats.ftp.data_bytes, 11);
+}
+
+#[test]
+fn ftp_data_records_come_with_the_ftp_record_type() {
+    // Suricata's `eve-log.ftp` logger writes both; `types: [ftp]` turns both on
+    let types = vec!["ftp".to_string()];
+    assert!(crate::output::type_listed(&types, "ftp_data"));
+    assert!(!crate::output::type_listed(&["dns".to_string()], "ftp_data"));
+}
