@@ -53,6 +53,35 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The daemon (`picket run`).
     pub daemon: DaemonConfig,
+    /// This sensor in a fleet.
+    pub sensor: SensorConfig,
+}
+
+/// `[sensor]`: this sensor in a fleet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SensorConfig {
+    /// Its name in subjects, message ids and fleet status ("" = the host name up to its first
+    /// dot, with characters other than letters, digits, `-` and `_` replaced by `_`).
+    pub name: String,
+}
+
+impl SensorConfig {
+    /// The name in use.
+    pub fn resolved_name(&self) -> String {
+        if !self.name.is_empty() {
+            return self.name.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let first = host.trim().split('.').next().unwrap_or("");
+        let name: String =
+            first.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        if name.is_empty() {
+            "sensor".into()
+        } else {
+            name
+        }
+    }
 }
 
 /// `[daemon]`: how `picket run` runs as a service.
@@ -272,6 +301,9 @@ impl Config {
             if let Err((key, why)) = r {
                 e(key, why);
             }
+        }
+        if !self.sensor.name.is_empty() && !crate::output::nats::is_token(&self.sensor.name) {
+            e("sensor.name", "letters, digits, - and _ only (it is a subject token)");
         }
         if self.daemon.health_interval_secs == 0 {
             e("daemon.health_interval_secs", "must be at least 1");

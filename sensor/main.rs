@@ -51,6 +51,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: IntelCmd,
     },
+    /// A fleet around NATS JetStream: forward a queue, push rules, distributed replay.
+    Fleet {
+        #[command(subcommand)]
+        cmd: picket::fleet::FleetCmd,
+    },
     /// The local alert queue.
     Alerts {
         #[command(subcommand)]
@@ -281,6 +286,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Run(a) => cmd_run(a),
         Cmd::Bench(a) => cmd_bench(a),
         Cmd::Report(a) => cmd_report(&a),
+        Cmd::Fleet { cmd } => picket::fleet::run(cmd),
         Cmd::Ctl(a) => cmd_ctl(a),
         Cmd::Intel { cmd: IntelCmd::Import { feed, out, source, sid_base, dry_run } } => {
             cmd_intel_import(&feed, &out, source.as_deref(), sid_base, dry_run)

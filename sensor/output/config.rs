@@ -28,6 +28,8 @@ pub struct OutputConfig {
     /// When retention or a full disk would delete data a consumer has not read:
     /// `drop_oldest` (delete it, counted) or `block` (wait for the consumer, counted).
     pub spool_full_policy: SpoolPolicy,
+    /// `[output.nats]`: forwarding the queue to NATS JetStream.
+    pub nats: super::nats::NatsConfig,
 }
 
 /// What the local queue does when it must delete unread data.
@@ -252,6 +254,7 @@ impl Default for OutputConfig {
             spool_retention_bytes: 1 << 30,
             spool_fsync_interval_ms: 1000,
             spool_full_policy: SpoolPolicy::DropOldest,
+            nats: super::nats::NatsConfig::default(),
         }
     }
 }
@@ -282,6 +285,9 @@ impl OutputConfig {
         if self.eve.enabled && self.eve.filename.trim().is_empty() && self.eve.filetype != EveFiletype::Syslog {
             return Err(("output.eve.filename", "is empty (set output.eve.enabled = false to write no EVE)"));
         }
-        Ok(())
+        if self.nats.enabled() && self.spool_dir.is_empty() {
+            return Err(("output.nats.servers", "forwarding reads the local queue: set output.spool_dir"));
+        }
+        self.nats.validate()
     }
 }

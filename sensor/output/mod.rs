@@ -11,6 +11,7 @@
 mod config;
 pub mod eve;
 pub mod sink;
+pub mod nats;
 pub mod spool;
 
 use crate::metrics::{Counters, C};

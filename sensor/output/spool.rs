@@ -269,6 +269,8 @@ pub struct Reader {
     dir: PathBuf,
     /// Where the next read starts.
     pub pos: Position,
+    /// Segments found deleted (by retention) before this reader reached them.
+    pub skipped_segments: u64,
 }
 
 impl Reader {
@@ -279,7 +281,7 @@ impl Reader {
             Some(p) if p.segment >= first => p,
             _ => Position { segment: first, offset: 0 },
         };
-        Reader { dir: dir.to_path_buf(), pos }
+        Reader { dir: dir.to_path_buf(), pos, skipped_segments: 0 }
     }
 
     /// Appends the next available whole lines to `out` (up to about `max` bytes); returns how
@@ -293,6 +295,7 @@ impl Reader {
                     // Deleted by retention: skip to the oldest remaining segment.
                     match segments(&self.dir).into_iter().find(|&s| s > self.pos.segment) {
                         Some(s) => {
+                            self.skipped_segments += s - self.pos.segment;
                             self.pos = Position { segment: s, offset: 0 };
                             continue;
                         }

@@ -73,6 +73,9 @@ pub struct ReplaySummary {
     pub workers: usize,
     /// First output error, if any.
     pub output_error: Option<String>,
+    /// The NATS forwarder's final stats, when `[output.nats]` forwarded the queue, and whether
+    /// it caught up with the queue before exiting.
+    pub nats: Option<(crate::output::nats::StatsSnapshot, bool)>,
 }
 
 impl ReplaySummary {
@@ -82,8 +85,13 @@ impl ReplaySummary {
         let secs = self.wall.as_secs_f64().max(1e-9);
         let bytes = c.get(C::DecoderBytes);
         let pkts = c.get(C::DecoderPkts);
+        let nats = match &self.nats {
+            Some((st, true)) => format!("\n{}", st.line()),
+            Some((st, false)) => format!("\n{} (not caught up: the rest is sent by the next run)", st.line()),
+            None => String::new(),
+        };
         format!(
-            "picket: {} file(s) read{}: {} packets, {:.1} MB, {} flows, {} alerts, {} events written; {:.2} s wall, {:.2} Gbit/s, {:.0} kpps, {} worker(s)",
+            "picket: {} file(s) read{}: {} packets, {:.1} MB, {} flows, {} alerts, {} events written; {:.2} s wall, {:.2} Gbit/s, {:.0} kpps, {} worker(s){nats}",
             self.files_read,
             match (self.files_failed, self.files_damaged) {
                 (0, 0) => String::new(),
@@ -118,6 +126,14 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     let (files, mut warnings) = expand_inputs(&opts.inputs);
     let missing_inputs = warnings.len() as u64;
     let mut src = PcapFileSource::new(files);
+    // The forwarder follows the queue from its own thread while the replay writes it.
+    let ncfg = &opts.config.output.nats;
+    let forwarder = if ncfg.enabled() {
+        let dir = std::path::Path::new(&opts.config.output.spool_dir);
+        Some(crate::output::nats::Forwarder::start(ncfg, &opts.config.sensor.resolved_name(), dir)?)
+    } else {
+        None
+    };
     let run = run_source(&opts, &mut src, false, |src, c| {
         c.add(C::CaptureFileErrors, missing_inputs);
         c.add(C::CaptureFilesDamaged, missing_inputs);
@@ -129,6 +145,16 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     summary.files_read = src.files_opened;
     summary.files_failed = src.files_failed + missing_inputs;
     summary.files_damaged = src.files_damaged + missing_inputs;
+    if let Some(f) = forwarder {
+        let (r, st) = f.finish(Duration::from_secs(ncfg.drain_timeout_secs));
+        match r {
+            Ok(caught_up) => summary.nats = Some((st, caught_up)),
+            Err(e) => {
+                summary.nats = Some((st, false));
+                summary.output_error.get_or_insert(format!("output.nats: {e}"));
+            }
+        }
+    }
     Ok(summary)
 }
 
@@ -218,6 +244,7 @@ pub fn run_source<S: PacketSource + ?Sized>(
         wall: start.elapsed(),
         workers: nworkers,
         output_error: writer.first_error,
+        nats: None,
     };
     Ok(RunOutput { summary, profiles })
 }

@@ -1,0 +1,419 @@
+//! The forwarder: a thread with its own single-threaded async runtime that follows the local
+//! queue from its saved position and publishes each line to JetStream, pipelined.
+//!
+//! The loop keeps at most `in_flight` publishes unacknowledged, in queue order. The oldest is
+//! awaited first; when it is acknowledged the forwarder's position moves past its line (and is
+//! saved at most every 100 ms, and at exit). A failed publish (acknowledgement timeout, stream
+//! leader lost, no stream, connection gone) fails the whole window: the unacknowledged futures
+//! are dropped, reading rewinds to the last acknowledged line and everything after it is sent
+//! again after a short back-off. Re-sent lines carry the same message id, so JetStream's
+//! duplicate window stores each once. A crash loses nothing either: the saved position is at or
+//! before the last acknowledged line.
+
+use std::collections::VecDeque;
+use std::future::{Future, IntoFuture};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use bytes::Bytes;
+
+use super::{connect, is_token, new_runtime, NatsConfig, NatsStats, StatsSnapshot};
+use crate::output::spool::{self, Position, Reader};
+
+const RUN: u8 = 0;
+const DRAIN: u8 = 1;
+const STOP: u8 = 2;
+
+/// A running forwarder.
+pub struct Forwarder {
+    mode: Arc<AtomicU8>,
+    stats: Arc<NatsStats>,
+    handle: Option<std::thread::JoinHandle<anyhow::Result<bool>>>,
+}
+
+/// The queue's id: random, made when the forwarder first meets the queue, kept in
+/// `<spool_dir>/queue-id`. It is part of every message id, so that a queue deleted and started
+/// again (positions from zero) is never taken for re-sends of the old one.
+pub fn queue_id(dir: &Path) -> std::io::Result<String> {
+    use std::hash::{BuildHasher, Hasher};
+    let path = dir.join("queue-id");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim();
+        if is_token(s) {
+            return Ok(s.to_string());
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.write_u32(std::process::id());
+    let id = format!("{:016x}", h.finish());
+    let tmp = dir.join(".queue-id.tmp");
+    std::fs::write(&tmp, format!("{id}\n"))?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(id)
+}
+
+/// The `event_type` of an EVE line, when it is a subject token; else `unknown`.
+pub fn event_type_of(line: &[u8]) -> &str {
+    const KEY: &[u8] = b"\"event_type\":\"";
+    let Some(i) = memchr::memmem::find(line, KEY) else { return "unknown" };
+    let rest = &line[i + KEY.len()..];
+    let Some(end) = memchr::memchr(b'"', rest) else { return "unknown" };
+    match std::str::from_utf8(&rest[..end]) {
+        Ok(t) if is_token(t) => t,
+        _ => "unknown",
+    }
+}
+
+impl Forwarder {
+    /// Starts forwarding the queue in `spool_dir` as `sensor`. The forwarder registers its
+    /// position at once (so retention counts what it has not read) and connects in the
+    /// background: an unreachable cluster delays publishing, never the caller.
+    pub fn start(cfg: &NatsConfig, sensor: &str, spool_dir: &Path) -> anyhow::Result<Forwarder> {
+        if !is_token(sensor) {
+            anyhow::bail!("sensor.name `{sensor}`: letters, digits, - and _ only (it is a subject token)");
+        }
+        let qid = queue_id(spool_dir).map_err(|e| anyhow::anyhow!("{}: queue id: {e}", spool_dir.display()))?;
+        let reader = Reader::new(spool_dir, spool::load_offset(spool_dir, &cfg.consumer));
+        spool::save_offset(spool_dir, &cfg.consumer, reader.pos)
+            .map_err(|e| anyhow::anyhow!("{}: cannot save the forwarder's position: {e}", spool_dir.display()))?;
+        let mode = Arc::new(AtomicU8::new(RUN));
+        let stats = Arc::new(NatsStats::default());
+        let state = Loop {
+            cfg: cfg.clone(),
+            sensor: sensor.to_string(),
+            qid,
+            dir: spool_dir.to_path_buf(),
+            mode: mode.clone(),
+            stats: stats.clone(),
+        };
+        let handle = std::thread::Builder::new().name("picket-nats".into()).spawn(move || {
+            let rt = new_runtime()?;
+            rt.block_on(state.run(reader))
+        })?;
+        Ok(Forwarder { mode, stats, handle: Some(handle) })
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> Arc<NatsStats> {
+        self.stats.clone()
+    }
+
+    /// True once the thread ended (an error, or asked to).
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// Publishes what the queue holds now and stops, waiting at most `timeout`. Returns whether
+    /// everything was acknowledged, and the final stats.
+    pub fn finish(mut self, timeout: Duration) -> (anyhow::Result<bool>, StatsSnapshot) {
+        self.mode.store(DRAIN, Relaxed);
+        let t0 = Instant::now();
+        while !self.is_finished() && t0.elapsed() < timeout {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.join()
+    }
+
+    /// Stops now (what is unacknowledged is sent by the next start).
+    pub fn stop(mut self) -> (anyhow::Result<bool>, StatsSnapshot) {
+        self.join()
+    }
+
+    fn join(&mut self) -> (anyhow::Result<bool>, StatsSnapshot) {
+        self.mode.store(STOP, Relaxed);
+        let r = match self.handle.take().map(|h| h.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(anyhow::anyhow!("the NATS forwarder panicked (a bug: please report it)")),
+            None => Ok(false),
+        };
+        (r, self.stats.snapshot())
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        if self.handle.is_some() {
+            let _ = self.join();
+        }
+    }
+}
+
+type AckFuture = Pin<Box<dyn Future<Output = Result<jetstream::publish::PublishAck, PublishErr>> + Send>>;
+type PublishErr = async_nats::error::Error<jetstream::context::PublishErrorKind>;
+
+/// One publish awaiting its acknowledgement.
+struct InFlight {
+    /// Position just past the line.
+    end: Position,
+    ack: AckFuture,
+}
+
+/// The queue as lines: a chunk read from one segment, sliced without copying.
+struct Lines {
+    reader: Reader,
+    chunk: Bytes,
+    /// Position of `chunk[0]` in the queue.
+    start: Position,
+    cursor: usize,
+}
+
+impl Lines {
+    fn at(dir: &Path, pos: Position) -> Lines {
+        Lines { reader: Reader::new(dir, Some(pos)), chunk: Bytes::new(), start: pos, cursor: 0 }
+    }
+
+    /// The next line (without its newline) and the position just past it.
+    fn next(&mut self) -> std::io::Result<Option<(Bytes, Position, Position)>> {
+        loop {
+            if self.cursor < self.chunk.len() {
+                let rest = &self.chunk[self.cursor..];
+                let nl = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+                let from = Position { segment: self.start.segment, offset: self.start.offset + self.cursor as u64 };
+                let line = self.chunk.slice(self.cursor..self.cursor + nl);
+                self.cursor += nl + 1;
+                let end = Position { segment: self.start.segment, offset: self.start.offset + self.cursor as u64 };
+                if line.is_empty() {
+                    continue;
+                }
+                return Ok(Some((line, from, end)));
+            }
+            let mut v = Vec::new();
+            let n = self.reader.read(&mut v, 1 << 20)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.start = Position { segment: self.reader.pos.segment, offset: self.reader.pos.offset - n as u64 };
+            self.chunk = Bytes::from(v);
+            self.cursor = 0;
+        }
+    }
+}
+
+/// Counts the queue's lines ahead of the acknowledged position, for `lag_events`.
+struct LagScanner {
+    reader: Reader,
+    lines: u64,
+    acked: u64,
+    buf: Vec<u8>,
+}
+
+impl LagScanner {
+    fn at(dir: &Path, pos: Position) -> LagScanner {
+        LagScanner { reader: Reader::new(dir, Some(pos)), lines: 0, acked: 0, buf: Vec::new() }
+    }
+
+    /// Reads up to `budget` new bytes of the queue; the events not acknowledged yet.
+    fn advance(&mut self, budget: usize) -> u64 {
+        let mut read = 0;
+        while read < budget {
+            self.buf.clear();
+            match self.reader.read(&mut self.buf, 4 << 20) {
+                Ok(n) if n > 0 => {
+                    read += n;
+                    self.lines += memchr::memchr_iter(b'\n', &self.buf).count() as u64;
+                }
+                _ => break,
+            }
+        }
+        self.lines.saturating_sub(self.acked)
+    }
+}
+
+/// Bytes of the queue from `pos` to its end.
+fn bytes_after(dir: &Path, pos: Position) -> u64 {
+    spool::segments(dir)
+        .into_iter()
+        .filter(|&s| s >= pos.segment)
+        .filter_map(|s| std::fs::metadata(dir.join(format!("segment-{s:020}.json"))).ok().map(|m| (s, m.len())))
+        .map(|(s, len)| if s == pos.segment { len.saturating_sub(pos.offset) } else { len })
+        .sum()
+}
+
+struct Loop {
+    cfg: NatsConfig,
+    sensor: String,
+    qid: String,
+    dir: PathBuf,
+    mode: Arc<AtomicU8>,
+    stats: Arc<NatsStats>,
+}
+
+impl Loop {
+    fn stream_config(&self) -> stream::Config {
+        let c = &self.cfg;
+        let mut dup = Duration::from_secs(c.duplicate_window_secs);
+        if c.max_age_secs > 0 {
+            dup = dup.min(Duration::from_secs(c.max_age_secs));
+        }
+        stream::Config {
+            name: c.stream.clone(),
+            subjects: vec![format!("{}.>", c.subject_prefix)],
+            num_replicas: c.replicas,
+            max_age: Duration::from_secs(c.max_age_secs),
+            max_bytes: if c.max_bytes == 0 { -1 } else { c.max_bytes.min(i64::MAX as u64) as i64 },
+            duplicate_window: dup,
+            storage: stream::StorageType::File,
+            ..Default::default()
+        }
+    }
+
+    async fn run(self, reader: Reader) -> anyhow::Result<bool> {
+        let c = &self.cfg;
+        let st = &self.stats;
+        let client = connect(c, &format!("picket {}", self.sensor), Some(st.clone()), true).await?;
+        let js = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_millis(c.ack_timeout_ms))
+            .max_ack_inflight(c.in_flight * 2 + 64)
+            .build(client.clone());
+        let mut acked_pos = reader.pos;
+        let mut saved_pos = acked_pos;
+        let mut lines = Lines { reader, chunk: Bytes::new(), start: acked_pos, cursor: 0 };
+        let mut scan = LagScanner::at(&self.dir, acked_pos);
+        let mut inflight: VecDeque<InFlight> = VecDeque::with_capacity(c.in_flight);
+        let mut need_stream = true;
+        let mut backoff = Duration::from_millis(100);
+        let (mut last_save, mut last_tick) = (Instant::now(), Instant::now() - Duration::from_secs(1));
+        let mut caught_up = false;
+        loop {
+            let mode = self.mode.load(Relaxed);
+            if mode == STOP {
+                break;
+            }
+            if last_tick.elapsed() >= Duration::from_millis(250) {
+                last_tick = Instant::now();
+                let connected = client.connection_state() == async_nats::connection::State::Connected;
+                st.connected.store(connected as u64, Relaxed);
+                st.lag_bytes.store(bytes_after(&self.dir, acked_pos), Relaxed);
+                st.lag_events.store(scan.advance(64 << 20), Relaxed);
+            }
+            if need_stream {
+                match js.get_or_create_stream(self.stream_config()).await {
+                    Ok(_) => need_stream = false,
+                    Err(_) => {
+                        st.errors.fetch_add(1, Relaxed);
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                        continue;
+                    }
+                }
+            }
+            // Fill the window.
+            let mut failed = None;
+            while inflight.len() < c.in_flight {
+                let skipped = lines.reader.skipped_segments;
+                let Some((line, _from, end)) = lines.next()? else { break };
+                if lines.reader.skipped_segments != skipped {
+                    st.missed_segments.fetch_add(lines.reader.skipped_segments - skipped, Relaxed);
+                    scan = LagScanner::at(&self.dir, lines.start);
+                }
+                let from = _from;
+                let subject = format!("{}.{}.{}", c.subject_prefix, self.sensor, event_type_of(&line));
+                let id = format!("{}.{}.{}.{}", self.sensor, self.qid, from.segment, from.offset);
+                match js.send_publish(subject, PublishMessage::build().payload(line).message_id(id)).await {
+                    Ok(ack) => {
+                        st.published.fetch_add(1, Relaxed);
+                        inflight.push_back(InFlight { end, ack: ack.into_future() });
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            st.in_flight.store(inflight.len() as u64, Relaxed);
+            if failed.is_none() {
+                match inflight.front_mut() {
+                    None => {
+                        if mode == DRAIN {
+                            caught_up = true;
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Some(front) => match tokio::time::timeout(Duration::from_millis(100), &mut front.ack).await {
+                        Err(_) => {}
+                        Ok(Ok(ack)) => {
+                            let done = inflight.pop_front().map(|f| f.end).unwrap_or(acked_pos);
+                            acked_pos = done;
+                            st.acked.fetch_add(1, Relaxed);
+                            scan.acked += 1;
+                            if ack.duplicate {
+                                st.duplicates.fetch_add(1, Relaxed);
+                            }
+                            backoff = Duration::from_millis(100);
+                        }
+                        Ok(Err(e)) => failed = Some(e),
+                    },
+                }
+            }
+            if let Some(e) = failed {
+                st.errors.fetch_add(1, Relaxed);
+                if e.kind() == jetstream::context::PublishErrorKind::StreamNotFound {
+                    need_stream = true;
+                }
+                st.resent.fetch_add(inflight.len() as u64, Relaxed);
+                inflight.clear();
+                st.in_flight.store(0, Relaxed);
+                lines = Lines::at(&self.dir, acked_pos);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            if acked_pos != saved_pos && (inflight.is_empty() || last_save.elapsed() >= Duration::from_millis(100)) {
+                spool::save_offset(&self.dir, &c.consumer, acked_pos)?;
+                saved_pos = acked_pos;
+                last_save = Instant::now();
+            }
+        }
+        if acked_pos != saved_pos {
+            spool::save_offset(&self.dir, &c.consumer, acked_pos)?;
+        }
+        st.in_flight.store(inflight.len() as u64, Relaxed);
+        st.lag_bytes.store(bytes_after(&self.dir, acked_pos), Relaxed);
+        st.lag_events.store(scan.advance(usize::MAX), Relaxed);
+        Ok(caught_up)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_type_is_read_and_sanitised() {
+        assert_eq!(event_type_of(br#"{"timestamp":"x","event_type":"alert","src_ip":"1.2.3.4"}"#), "alert");
+        assert_eq!(event_type_of(br#"{"event_type":"a.b"}"#), "unknown");
+        assert_eq!(event_type_of(br#"{"event_type":"flow"#), "unknown");
+        assert_eq!(event_type_of(b"not json"), "unknown");
+    }
+
+    #[test]
+    fn queue_id_is_made_once_and_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let a = queue_id(d.path()).unwrap();
+        assert_eq!(a.len(), 16);
+        assert_eq!(queue_id(d.path()).unwrap(), a);
+    }
+
+    #[test]
+    fn lines_carry_their_queue_positions() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("segment-00000000000000000001.json"), b"{\"a\":1}\n\n{\"b\":22}\n").unwrap();
+        std::fs::write(d.path().join("segment-00000000000000000002.json"), b"{\"c\":3}\n").unwrap();
+        let mut l = Lines::at(d.path(), Position { segment: 1, offset: 0 });
+        let (line, from, end) = l.next().unwrap().unwrap();
+        assert_eq!((&line[..], from, end), (&b"{\"a\":1}"[..], Position { segment: 1, offset: 0 }, Position { segment: 1, offset: 8 }));
+        let (line, from, _) = l.next().unwrap().unwrap();
+        assert_eq!((&line[..], from), (&b"{\"b\":22}"[..], Position { segment: 1, offset: 9 }));
+        let (line, from, end) = l.next().unwrap().unwrap();
+        assert_eq!((&line[..], from, end), (&b"{\"c\":3}"[..], Position { segment: 2, offset: 0 }, Position { segment: 2, offset: 8 }));
+        assert!(l.next().unwrap().is_none());
+        let mut s = LagScanner::at(d.path(), Position { segment: 1, offset: 8 });
+        assert_eq!(s.advance(1 << 20), 3, "the empty line counts as a line ahead");
+    }
+}

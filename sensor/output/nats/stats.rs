@@ -1,0 +1,107 @@
+//! The forwarder's counters and gauges, shared with whoever reports them (metrics, the replay
+//! summary, `picket fleet forward`): plain atomics written by the forwarder thread only.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Counters (since start) and gauges (current) of one forwarder.
+#[derive(Debug, Default)]
+pub struct NatsStats {
+    /// Messages published (re-sends included).
+    pub published: AtomicU64,
+    /// Messages JetStream acknowledged as stored.
+    pub acked: AtomicU64,
+    /// Acknowledged messages JetStream reported as duplicates (already stored: a re-send).
+    pub duplicates: AtomicU64,
+    /// Messages published again after a failed window (timeout, outage, leader change).
+    pub resent: AtomicU64,
+    /// Publish failures (timeouts, refusals, no stream), each failing the window.
+    pub errors: AtomicU64,
+    /// Gauge: published and not yet acknowledged.
+    pub in_flight: AtomicU64,
+    /// Gauge: queue bytes not yet acknowledged.
+    pub lag_bytes: AtomicU64,
+    /// Gauge: queue events not yet acknowledged (counted as the queue is scanned).
+    pub lag_events: AtomicU64,
+    /// Gauge: 1 connected, 0 not.
+    pub connected: AtomicU64,
+    /// Times the connection was lost.
+    pub disconnects: AtomicU64,
+    /// Queue segments deleted by retention before the forwarder read them.
+    pub missed_segments: AtomicU64,
+}
+
+/// A copy of the stats at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// See [`NatsStats::published`].
+    pub published: u64,
+    /// See [`NatsStats::acked`].
+    pub acked: u64,
+    /// See [`NatsStats::duplicates`].
+    pub duplicates: u64,
+    /// See [`NatsStats::resent`].
+    pub resent: u64,
+    /// See [`NatsStats::errors`].
+    pub errors: u64,
+    /// See [`NatsStats::in_flight`].
+    pub in_flight: u64,
+    /// See [`NatsStats::lag_bytes`].
+    pub lag_bytes: u64,
+    /// See [`NatsStats::lag_events`].
+    pub lag_events: u64,
+    /// See [`NatsStats::connected`].
+    pub connected: u64,
+    /// See [`NatsStats::disconnects`].
+    pub disconnects: u64,
+    /// See [`NatsStats::missed_segments`].
+    pub missed_segments: u64,
+}
+
+impl NatsStats {
+    /// Follows the client's connection events.
+    pub fn on_event(&self, ev: &async_nats::Event) {
+        match ev {
+            async_nats::Event::Connected => self.connected.store(1, Relaxed),
+            async_nats::Event::Disconnected => {
+                self.connected.store(0, Relaxed);
+                self.disconnects.fetch_add(1, Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    /// The current values.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            published: self.published.load(Relaxed),
+            acked: self.acked.load(Relaxed),
+            duplicates: self.duplicates.load(Relaxed),
+            resent: self.resent.load(Relaxed),
+            errors: self.errors.load(Relaxed),
+            in_flight: self.in_flight.load(Relaxed),
+            lag_bytes: self.lag_bytes.load(Relaxed),
+            lag_events: self.lag_events.load(Relaxed),
+            connected: self.connected.load(Relaxed),
+            disconnects: self.disconnects.load(Relaxed),
+            missed_segments: self.missed_segments.load(Relaxed),
+        }
+    }
+}
+
+impl StatsSnapshot {
+    /// One line for logs and summaries.
+    pub fn line(&self) -> String {
+        format!(
+            "nats: {} published, {} acknowledged ({} duplicates), {} re-sent, {} errors, {} in flight, lag {} events / {} bytes, {}",
+            self.published,
+            self.acked,
+            self.duplicates,
+            self.resent,
+            self.errors,
+            self.in_flight,
+            self.lag_events,
+            self.lag_bytes,
+            if self.connected == 1 { "connected" } else { "not connected" }
+        )
+    }
+}
