@@ -84,18 +84,18 @@ fn stream_messages(urls: &[String], stream: &str) -> Vec<(String, String, String
         let js = async_nats::jetstream::new(client);
         let mut st = js.get_stream(stream).await.unwrap();
         let n = st.info().await.unwrap().state.messages as usize;
-        let consumer = st
-            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-            .await
-            .unwrap();
+        let consumer =
+            st.create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default()).await.unwrap();
         let mut msgs = consumer.messages().await.unwrap();
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             let m = tokio::time::timeout(Duration::from_secs(20), msgs.next()).await.unwrap().unwrap().unwrap();
-            let id = m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.to_string()).unwrap_or_default();
-            if id.is_empty() && out.len() < 3 {
-                eprintln!("no id: subject {} headers {:?} payload {:?}", m.subject, m.headers, String::from_utf8_lossy(&m.payload[..m.payload.len().min(80)]));
-            }
+            let id = m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             out.push((id, m.subject.to_string(), String::from_utf8(m.payload.to_vec()).unwrap()));
         }
         out

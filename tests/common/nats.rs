@@ -74,7 +74,14 @@ impl Cluster {
             }
             let path = dir.join(format!("{name}.conf"));
             std::fs::write(&path, conf).unwrap();
-            nodes.push(Node { name: name.clone(), port, http, conf: path, log: dir.join(format!("{name}.log")), child: None });
+            nodes.push(Node {
+                name: name.clone(),
+                port,
+                http,
+                conf: path,
+                log: dir.join(format!("{name}.log")),
+                child: None,
+            });
         }
         let mut c = Cluster { bin: bin.to_path_buf(), nodes, dir: dir.to_path_buf() };
         for i in 0..n {

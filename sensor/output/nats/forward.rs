@@ -407,11 +407,17 @@ mod tests {
         std::fs::write(d.path().join("segment-00000000000000000002.json"), b"{\"c\":3}\n").unwrap();
         let mut l = Lines::at(d.path(), Position { segment: 1, offset: 0 });
         let (line, from, end) = l.next().unwrap().unwrap();
-        assert_eq!((&line[..], from, end), (&b"{\"a\":1}"[..], Position { segment: 1, offset: 0 }, Position { segment: 1, offset: 8 }));
+        assert_eq!(
+            (&line[..], from, end),
+            (&b"{\"a\":1}"[..], Position { segment: 1, offset: 0 }, Position { segment: 1, offset: 8 })
+        );
         let (line, from, _) = l.next().unwrap().unwrap();
         assert_eq!((&line[..], from), (&b"{\"b\":22}"[..], Position { segment: 1, offset: 9 }));
         let (line, from, end) = l.next().unwrap().unwrap();
-        assert_eq!((&line[..], from, end), (&b"{\"c\":3}"[..], Position { segment: 2, offset: 0 }, Position { segment: 2, offset: 8 }));
+        assert_eq!(
+            (&line[..], from, end),
+            (&b"{\"c\":3}"[..], Position { segment: 2, offset: 0 }, Position { segment: 2, offset: 8 })
+        );
         assert!(l.next().unwrap().is_none());
         let mut s = LagScanner::at(d.path(), Position { segment: 1, offset: 8 });
         assert_eq!(s.advance(1 << 20), 3, "the empty line counts as a line ahead");

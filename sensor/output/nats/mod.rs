@@ -130,7 +130,10 @@ impl NatsConfig {
             return Err(("output.nats.ack_timeout_ms", "must be at least 100"));
         }
         if self.duplicate_window_secs == 0 {
-            return Err(("output.nats.duplicate_window_secs", "must be at least 1 (it is what removes re-sent events)"));
+            return Err((
+                "output.nats.duplicate_window_secs",
+                "must be at least 1 (it is what removes re-sent events)",
+            ));
         }
         if self.user.is_empty() != self.password.is_empty() {
             return Err(("output.nats.user", "user and password go together"));
