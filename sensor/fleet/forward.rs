@@ -14,7 +14,7 @@ pub(crate) fn forward(cfg: &Config, once: bool, timeout: u64) -> anyhow::Result<
         anyhow::bail!("output.nats.servers: empty (nothing to forward to)");
     }
     let dir = std::path::Path::new(&cfg.output.spool_dir);
-    let f = Forwarder::start(&cfg.output.nats, &cfg.sensor.resolved_name(), dir)?;
+    let f = Forwarder::start(&cfg.output.nats, &cfg.sensor.resolved_name(), dir, None)?;
     if once {
         let (r, st) = f.finish(Duration::from_secs(timeout));
         eprintln!("picket: {}", st.line());

@@ -250,6 +250,17 @@ counters! {
     SpoolWriteErrors => "output.spool.write_errors", Sum, "queue writes that failed (events lost)";
     SpoolSizeBytes => "output.spool.size_bytes", Level, "bytes held by the local alert queue (set by the output thread at each sync)";
     SpoolUnreadBytes => "output.spool.unread_bytes", Level, "queue bytes the slowest consumer has not read yet (set by the output thread at each sync)";
+    NatsPublished => "output.nats.published", Sum, "queue events published to NATS JetStream by the forwarder (re-sends included)";
+    NatsAcked => "output.nats.acked", Sum, "forwarded events JetStream acknowledged as stored";
+    NatsDuplicates => "output.nats.duplicates", Sum, "acknowledged events JetStream already held (re-sends its duplicate window removed)";
+    NatsResent => "output.nats.resent", Sum, "events published again after a failed window (timeout, lost leader, outage)";
+    NatsErrors => "output.nats.errors", Sum, "failed publishes or acknowledgements, each failing the window";
+    NatsDisconnects => "output.nats.disconnects", Sum, "times the connection to NATS was lost";
+    NatsMissedSegments => "output.nats.missed_segments", Sum, "queue segments deleted by retention before the forwarder read them (their events never sent)";
+    NatsInFlight => "output.nats.in_flight", Level, "events published and not yet acknowledged";
+    NatsLagBytes => "output.nats.lag_bytes", Level, "queue bytes not yet acknowledged by JetStream";
+    NatsLagEvents => "output.nats.lag_events", Level, "queue events not yet acknowledged by JetStream";
+    NatsConnected => "output.nats.connected", Level, "1 while the forwarder is connected to a NATS server";
     // pipeline
     PipelineBatches => "pipeline.batches", Sum, "packet batches handed from the reader to the workers";
     PipelineReaderWaits => "pipeline.reader_blocked", Sum, "times the reader waited on a full worker queue (replay back-pressure)";

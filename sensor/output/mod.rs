@@ -10,8 +10,8 @@
 
 mod config;
 pub mod eve;
-pub mod sink;
 pub mod nats;
+pub mod sink;
 pub mod spool;
 
 use crate::metrics::{Counters, C};

@@ -130,7 +130,12 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     let ncfg = &opts.config.output.nats;
     let forwarder = if ncfg.enabled() {
         let dir = std::path::Path::new(&opts.config.output.spool_dir);
-        Some(crate::output::nats::Forwarder::start(ncfg, &opts.config.sensor.resolved_name(), dir)?)
+        Some(crate::output::nats::Forwarder::start(
+            ncfg,
+            &opts.config.sensor.resolved_name(),
+            dir,
+            opts.metrics.clone(),
+        )?)
     } else {
         None
     };
@@ -148,7 +153,10 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     if let Some(f) = forwarder {
         let (r, st) = f.finish(Duration::from_secs(ncfg.drain_timeout_secs));
         match r {
-            Ok(caught_up) => summary.nats = Some((st, caught_up)),
+            Ok(caught_up) => {
+                summary.counters.merge(&st.counters());
+                summary.nats = Some((st, caught_up));
+            }
             Err(e) => {
                 summary.nats = Some((st, false));
                 summary.output_error.get_or_insert(format!("output.nats: {e}"));

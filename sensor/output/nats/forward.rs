@@ -22,6 +22,7 @@ use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
 
 use super::{connect, is_token, new_runtime, NatsConfig, NatsStats, StatsSnapshot};
+use crate::metrics::prom::MetricsHub;
 use crate::output::spool::{self, Position, Reader};
 
 const RUN: u8 = 0;
@@ -74,7 +75,13 @@ impl Forwarder {
     /// Starts forwarding the queue in `spool_dir` as `sensor`. The forwarder registers its
     /// position at once (so retention counts what it has not read) and connects in the
     /// background: an unreachable cluster delays publishing, never the caller.
-    pub fn start(cfg: &NatsConfig, sensor: &str, spool_dir: &Path) -> anyhow::Result<Forwarder> {
+    /// Its counters are published to `hub` (as thread `nats`) every 250 ms when given.
+    pub fn start(
+        cfg: &NatsConfig,
+        sensor: &str,
+        spool_dir: &Path,
+        hub: Option<Arc<MetricsHub>>,
+    ) -> anyhow::Result<Forwarder> {
         if !is_token(sensor) {
             anyhow::bail!("sensor.name `{sensor}`: letters, digits, - and _ only (it is a subject token)");
         }
@@ -91,6 +98,7 @@ impl Forwarder {
             dir: spool_dir.to_path_buf(),
             mode: mode.clone(),
             stats: stats.clone(),
+            hub,
         };
         let handle = std::thread::Builder::new().name("picket-nats".into()).spawn(move || {
             let rt = new_runtime()?;
@@ -242,6 +250,7 @@ struct Loop {
     dir: PathBuf,
     mode: Arc<AtomicU8>,
     stats: Arc<NatsStats>,
+    hub: Option<Arc<MetricsHub>>,
 }
 
 impl Loop {
@@ -291,6 +300,9 @@ impl Loop {
                 st.connected.store(connected as u64, Relaxed);
                 st.lag_bytes.store(bytes_after(&self.dir, acked_pos), Relaxed);
                 st.lag_events.store(scan.advance(64 << 20), Relaxed);
+                if let Some(h) = &self.hub {
+                    h.publish("nats", &st.snapshot().counters());
+                }
             }
             if need_stream {
                 match js.get_or_create_stream(self.stream_config()).await {
@@ -376,6 +388,9 @@ impl Loop {
         st.in_flight.store(inflight.len() as u64, Relaxed);
         st.lag_bytes.store(bytes_after(&self.dir, acked_pos), Relaxed);
         st.lag_events.store(scan.advance(usize::MAX), Relaxed);
+        if let Some(h) = &self.hub {
+            h.publish("nats", &st.snapshot().counters());
+        }
         Ok(caught_up)
     }
 }

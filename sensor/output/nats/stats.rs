@@ -3,6 +3,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::metrics::{Counters, C};
+
 /// Counters (since start) and gauges (current) of one forwarder.
 #[derive(Debug, Default)]
 pub struct NatsStats {
@@ -89,6 +91,23 @@ impl NatsStats {
 }
 
 impl StatsSnapshot {
+    /// As counters (`output.nats.*`), for the metrics endpoint and summaries.
+    pub fn counters(&self) -> Counters {
+        let mut c = Counters::new();
+        c.add(C::NatsPublished, self.published);
+        c.add(C::NatsAcked, self.acked);
+        c.add(C::NatsDuplicates, self.duplicates);
+        c.add(C::NatsResent, self.resent);
+        c.add(C::NatsErrors, self.errors);
+        c.add(C::NatsDisconnects, self.disconnects);
+        c.add(C::NatsMissedSegments, self.missed_segments);
+        c.set(C::NatsInFlight, self.in_flight);
+        c.set(C::NatsLagBytes, self.lag_bytes);
+        c.set(C::NatsLagEvents, self.lag_events);
+        c.set(C::NatsConnected, self.connected);
+        c
+    }
+
     /// One line for logs and summaries.
     pub fn line(&self) -> String {
         format!(

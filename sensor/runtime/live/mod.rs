@@ -167,6 +167,20 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     let output = std::thread::Builder::new()
         .name("picket-output".into())
         .spawn(move || threads::output_thread(writer, out_rx, sh_out))?;
+    // The queue's forwarder to NATS JetStream, on its own thread (see output::nats).
+    let forwarder = if cfg.output.nats.enabled() {
+        let dir = std::path::Path::new(&cfg.output.spool_dir);
+        let f = crate::output::nats::Forwarder::start(
+            &cfg.output.nats,
+            &cfg.sensor.resolved_name(),
+            dir,
+            Some(hub.clone()),
+        )?;
+        log.info(&format!("forwarding the queue to NATS stream {}", cfg.output.nats.stream));
+        Some(f)
+    } else {
+        None
+    };
     let threads = threads::start(capture, cfg, nworkers, &sh, &out_tx)?;
     let (req_tx, req_rx) = bounded::<control::Request>(16);
     let _control = match control_sock {
@@ -210,6 +224,16 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     };
     total.merge(&writer.counters);
     save_datasets(&log);
+    if let Some(f) = forwarder {
+        // At most 5 s: what is left stays in the queue for the next start.
+        let (r, st) = f.finish(std::time::Duration::from_secs(cfg.output.nats.drain_timeout_secs.min(5)));
+        total.merge(&st.counters());
+        match r {
+            Ok(true) => log.info(&st.line()),
+            Ok(false) => log.warn(&format!("{} (the rest is sent at the next start)", st.line())),
+            Err(e) => log.error(&format!("output.nats: {e}")),
+        }
+    }
     log_exit_summary(&log, &total, start);
     Ok(LiveSummary { counters: total, output_error: writer.first_error })
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Forwarding throughput and its cost to the packet path (issue 21, acceptance 4), side by side
+# in one run, against a single local nats-server (Debian's, `make deps`).
+#
+#   scripts/fleet-bench.sh [PCAP] [RULES] [COPIES] [RUNS]
+#
+# 1. Throughput: a queue of COPIES x the EVE of PCAP (segments copied, so every line has its
+#    own position and message id) is forwarded by `picket fleet forward --once` into a fresh
+#    stream, RUNS times; prints events/s per run and the median.
+# 2. Packet path: `picket replay` of PCAP writing its queue, without and with [output.nats]
+#    (alternating, RUNS each); prints each replay's wall time (its summary's), the medians and
+#    their ratio.
+set -euo pipefail
+pcap=${1:-../shared/corpus/traffic/mix.pcap}
+rules=${2:-rules}
+copies=${3:-8}
+runs=${4:-5}
+bin=${PICKET_BIN:-target/release/picket}
+nats=$(command -v nats-server || echo /usr/sbin/nats-server)
+dir=$(mktemp -d)
+port=$((20000 + RANDOM % 20000))
+"$nats" -a 127.0.0.1 -p "$port" -js -sd "$dir/js" >"$dir/nats.log" 2>&1 &
+npid=$!
+cleanup() { kill "$npid" 2>/dev/null || true; wait "$npid" 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+cat >"$dir/c.toml" <<TOML
+[sensor]
+name = "bench"
+[output]
+spool_dir = "$dir/q"
+spool_segment_bytes = 1073741824
+spool_retention_bytes = 17179869184
+[output.nats]
+servers = ["nats://127.0.0.1:$port"]
+TOML
+med() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+
+# A queue of COPIES replays' events.
+"$bin" replay -q --workers 1 --rules "$rules" --set "output.spool_dir=$dir/base" "$pcap"
+base=$(ls "$dir/base"/segment-*.json | head -1)
+events=$(wc -l <"$base")
+echo "queue: $copies x $events events ($(du -b "$base" | cut -f1) bytes each)"
+: >"$dir/rates"
+for r in $(seq "$runs"); do
+  rm -rf "$dir/q"; mkdir -p "$dir/q"
+  for i in $(seq "$copies"); do cp "$base" "$dir/q/$(printf 'segment-%020d.json' "$i")"; done
+  t0=$(now)
+  "$bin" fleet forward --once --config "$dir/c.toml" --set "output.nats.stream=BENCH$r" 2>"$dir/fwd.log"
+  t1=$(now)
+  acked=$(sed -n 's/.* \([0-9]*\) acknowledged.*/\1/p' "$dir/fwd.log")
+  [ "$acked" -eq $((copies * events)) ] || { echo "run $r: $acked acknowledged, expected $((copies * events))"; exit 1; }
+  rate=$(echo "$acked / ($t1 - $t0)" | bc -l)
+  printf 'forward run %d: %d events in %.2f s = %.0f events/s\n' "$r" "$acked" "$(echo "$t1 - $t0" | bc -l)" "$rate"
+  echo "$rate" >>"$dir/rates"
+done
+printf 'forwarding median: %.0f events/s\n' "$(med <"$dir/rates")"
+
+# The packet path with and without forwarding (same queue settings).
+: >"$dir/off"; : >"$dir/on"
+for r in $(seq "$runs"); do
+  for mode in off on; do
+    rm -rf "$dir/q"
+    set_nats=(--set "output.nats.stream=REPLAY$r")
+    if [ "$mode" = off ]; then
+      sed '/^\[output.nats\]/,$d' "$dir/c.toml" >"$dir/off.toml"; cfg="$dir/off.toml"; set_nats=()
+    else cfg="$dir/c.toml"; fi
+    # The replay's own wall time (reading to last event written), from its summary: with
+    # forwarding, the wait for the last acknowledgements after it is not the packet path's.
+    "$bin" replay --workers 1 --rules "$rules" --config "$cfg" "${set_nats[@]}" "$pcap" 2>"$dir/replay.log"
+    sed -n 's/.*; \([0-9.]*\) s wall.*/\1/p' "$dir/replay.log" >>"$dir/$mode"
+  done
+done
+off=$(med <"$dir/off"); on=$(med <"$dir/on")
+echo "replay without forwarding: $(tr '\n' ' ' <"$dir/off")"
+echo "replay with forwarding:    $(tr '\n' ' ' <"$dir/on")"
+printf 'replay medians: %.3f s without, %.3f s with forwarding (ratio %.3f)\n' "$off" "$on" "$(echo "$on / $off" | bc -l)"
