@@ -272,6 +272,18 @@ impl Loop {
         }
     }
 
+    /// Refreshes the gauges and publishes the counters.
+    fn tick(&self, client: &async_nats::Client, acked_pos: Position, scan: &mut LagScanner) {
+        let st = &self.stats;
+        let connected = client.connection_state() == async_nats::connection::State::Connected;
+        st.connected.store(connected as u64, Relaxed);
+        st.lag_bytes.store(bytes_after(&self.dir, acked_pos), Relaxed);
+        st.lag_events.store(scan.advance(64 << 20), Relaxed);
+        if let Some(h) = &self.hub {
+            h.publish("nats", &st.snapshot().counters());
+        }
+    }
+
     async fn run(self, reader: Reader) -> anyhow::Result<bool> {
         let c = &self.cfg;
         let st = &self.stats;
@@ -296,13 +308,7 @@ impl Loop {
             }
             if last_tick.elapsed() >= Duration::from_millis(250) {
                 last_tick = Instant::now();
-                let connected = client.connection_state() == async_nats::connection::State::Connected;
-                st.connected.store(connected as u64, Relaxed);
-                st.lag_bytes.store(bytes_after(&self.dir, acked_pos), Relaxed);
-                st.lag_events.store(scan.advance(64 << 20), Relaxed);
-                if let Some(h) = &self.hub {
-                    h.publish("nats", &st.snapshot().counters());
-                }
+                self.tick(&client, acked_pos, &mut scan);
             }
             if need_stream {
                 match js.get_or_create_stream(self.stream_config()).await {

@@ -167,20 +167,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     let output = std::thread::Builder::new()
         .name("picket-output".into())
         .spawn(move || threads::output_thread(writer, out_rx, sh_out))?;
-    // The queue's forwarder to NATS JetStream, on its own thread (see output::nats).
-    let forwarder = if cfg.output.nats.enabled() {
-        let dir = std::path::Path::new(&cfg.output.spool_dir);
-        let f = crate::output::nats::Forwarder::start(
-            &cfg.output.nats,
-            &cfg.sensor.resolved_name(),
-            dir,
-            Some(hub.clone()),
-        )?;
-        log.info(&format!("forwarding the queue to NATS stream {}", cfg.output.nats.stream));
-        Some(f)
-    } else {
-        None
-    };
+    let forwarder = start_forwarder(cfg, &hub, &log)?;
     let threads = threads::start(capture, cfg, nworkers, &sh, &out_tx)?;
     let (req_tx, req_rx) = bounded::<control::Request>(16);
     let _control = match control_sock {
@@ -224,16 +211,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     };
     total.merge(&writer.counters);
     save_datasets(&log);
-    if let Some(f) = forwarder {
-        // At most 5 s: what is left stays in the queue for the next start.
-        let (r, st) = f.finish(std::time::Duration::from_secs(cfg.output.nats.drain_timeout_secs.min(5)));
-        total.merge(&st.counters());
-        match r {
-            Ok(true) => log.info(&st.line()),
-            Ok(false) => log.warn(&format!("{} (the rest is sent at the next start)", st.line())),
-            Err(e) => log.error(&format!("output.nats: {e}")),
-        }
-    }
+    finish_forwarder(forwarder, cfg, &mut total, &log);
     log_exit_summary(&log, &total, start);
     Ok(LiveSummary { counters: total, output_error: writer.first_error })
 }
@@ -352,6 +330,35 @@ fn save_datasets(log: &Log) {
             Ok(m) => log.info(&m),
             Err(m) => log.error(&m),
         }
+    }
+}
+
+/// The queue's forwarder to NATS JetStream, on its own thread (see `output::nats`).
+fn start_forwarder(
+    cfg: &Config,
+    hub: &Arc<MetricsHub>,
+    log: &Log,
+) -> anyhow::Result<Option<crate::output::nats::Forwarder>> {
+    if !cfg.output.nats.enabled() {
+        return Ok(None);
+    }
+    let dir = Path::new(&cfg.output.spool_dir);
+    let f =
+        crate::output::nats::Forwarder::start(&cfg.output.nats, &cfg.sensor.resolved_name(), dir, Some(hub.clone()))?;
+    log.info(&format!("forwarding the queue to NATS stream {}", cfg.output.nats.stream));
+    Ok(Some(f))
+}
+
+/// Gives the forwarder at most 5 s to send what the queue holds: the rest stays in the queue
+/// for the next start.
+fn finish_forwarder(f: Option<crate::output::nats::Forwarder>, cfg: &Config, total: &mut Counters, log: &Log) {
+    let Some(f) = f else { return };
+    let (r, st) = f.finish(std::time::Duration::from_secs(cfg.output.nats.drain_timeout_secs.min(5)));
+    total.merge(&st.counters());
+    match r {
+        Ok(true) => log.info(&st.line()),
+        Ok(false) => log.warn(&format!("{} (the rest is sent at the next start)", st.line())),
+        Err(e) => log.error(&format!("output.nats: {e}")),
     }
 }
 
