@@ -47,7 +47,7 @@ for r in $(seq "$runs"); do
   rm -rf "$dir/q"; mkdir -p "$dir/q"
   for i in $(seq "$copies"); do cp "$base" "$dir/q/$(printf 'segment-%020d.json' "$i")"; done
   t0=$(now)
-  "$bin" fleet forward --once --config "$dir/c.toml" --set "output.nats.stream=BENCH$r" 2>"$dir/fwd.log"
+  "$bin" fleet forward --once --config "$dir/c.toml" --set "output.nats.stream=BENCH$r" --set "output.nats.subject_prefix=bench$r" 2>"$dir/fwd.log"
   t1=$(now)
   acked=$(sed -n 's/.* \([0-9]*\) acknowledged.*/\1/p' "$dir/fwd.log")
   [ "$acked" -eq $((copies * events)) ] || { echo "run $r: $acked acknowledged, expected $((copies * events))"; exit 1; }
@@ -62,7 +62,7 @@ printf 'forwarding median: %.0f events/s\n' "$(med <"$dir/rates")"
 for r in $(seq "$runs"); do
   for mode in off on; do
     rm -rf "$dir/q"
-    set_nats=(--set "output.nats.stream=REPLAY$r")
+    set_nats=(--set "output.nats.stream=REPLAY$r" --set "output.nats.subject_prefix=replay$r")
     if [ "$mode" = off ]; then
       sed '/^\[output.nats\]/,$d' "$dir/c.toml" >"$dir/off.toml"; cfg="$dir/off.toml"; set_nats=()
     else cfg="$dir/c.toml"; fi
