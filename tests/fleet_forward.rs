@@ -1,6 +1,7 @@
 //! Issue 21, forwarding: sensors' local queues reach a JetStream stream on a real 3-node
 //! nats-server cluster (started here on loopback), with nodes and sensors killed with SIGKILL
 //! on the way; the stream must then hold exactly the events of the queues, each once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 #[path = "common/nats.rs"]
 mod nats;

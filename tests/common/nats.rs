@@ -2,7 +2,7 @@
 //! started from Debian's `nats-server` (`make deps` installs it), each killable with SIGKILL and
 //! restartable on the same ports and store.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test crate uses a part of the helpers")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

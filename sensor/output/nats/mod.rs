@@ -164,8 +164,7 @@ mod tests {
         assert_eq!(bad(|c| c.in_flight = 0), "output.nats.in_flight");
         assert_eq!(bad(|c| c.user = "u".into()), "output.nats.user");
         assert_eq!(bad(|c| c.duplicate_window_secs = 0), "output.nats.duplicate_window_secs");
-        let mut ok = NatsConfig::default();
-        ok.subject_prefix = "site1.picket".into();
+        let ok = NatsConfig { subject_prefix: "site1.picket".into(), ..Default::default() };
         assert!(ok.validate().is_ok());
     }
 }
