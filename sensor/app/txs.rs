@@ -100,3 +100,67 @@ impl<T: Transaction> TxList<T> {
         freed.then(|| self.txs.front().map_or(self.next_id, |t| t.id()))
     }
 }
+
+/// The [`super::AppParser`] methods of a parser that keeps its transactions in a [`TxList`]
+/// field named `txs` (`each_tx`, `tx`, `free_txs`): write `app_parser_txs!();` inside its
+/// `impl AppParser`.
+macro_rules! app_parser_txs {
+    () => {
+        fn each_tx(&self, f: &mut dyn FnMut(&dyn $crate::app::Transaction)) {
+            self.txs.each(f);
+        }
+
+        fn tx(&self, id: u64) -> Option<&dyn $crate::app::Transaction> {
+            self.txs.tx(id)
+        }
+
+        fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
+            self.txs.free(inspected)
+        }
+    };
+}
+pub(crate) use app_parser_txs;
+
+/// The [`Transaction`] methods of a one-message transaction (a datagram or a record complete
+/// when parsed: Kerberos, SNMP, NTP, SIP, DHCP): its `id`, `to_server` and `events` fields,
+/// done on both sides at once; with `buffers:` / `values:` its sticky buffers and value
+/// keywords from the protocol's tables; with `eve:` the method that writes its EVE object
+/// (for alerts, and for records by the trait's default). Write `one_message_tx!(...);` inside its `impl Transaction`.
+macro_rules! one_message_tx {
+    ($(buffers: $buffers:expr,)? $(values: $values:expr,)? $(eve: $eve:ident,)?) => {
+        fn id(&self) -> u64 {
+            self.id
+        }
+
+        fn progress(&self) -> [u8; 2] {
+            [$crate::app::plugin::PROGRESS_DONE; 2]
+        }
+
+        fn direction(&self) -> Option<bool> {
+            Some(self.to_server)
+        }
+
+        fn events(&self) -> &[u16] {
+            &self.events
+        }
+
+        $(
+            fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+                $crate::app::plugin::get_buffer($buffers, buffer, self, to_server, f)
+            }
+        )?
+
+        $(
+            fn value(&self, keyword: u16, arg: &$crate::app::plugin::ValueArg, to_server: bool, now_secs: i64) -> bool {
+                $crate::app::plugin::eval_value($values, keyword, arg, self, to_server, now_secs)
+            }
+        )?
+
+        $(
+            fn write_alert_eve(&self, j: &mut $crate::output::eve::Json<'_>) {
+                self.$eve(j);
+            }
+        )?
+    };
+}
+pub(crate) use one_message_tx;

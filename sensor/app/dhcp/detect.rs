@@ -3,10 +3,10 @@
 
 use super::{DhcpState, DhcpStats, DhcpTx, EVENTS, OPT_ADDRESS_TIME, OPT_REBINDING_TIME, OPT_RENEWAL_TIME};
 use crate::app::plugin::{
-    eval_value, value_infos, AppParser, Need, ParseCx, Protocol, RecordCx, Status, Transaction, ValueArg, ValueInfo,
-    ValueKeyword, PROGRESS_DONE,
+    value_infos, AppParser, Need, ParseCx, Protocol, RecordCx, Status, Transaction, ValueInfo, ValueKeyword,
 };
 use crate::app::proto::AppProto;
+use crate::app::txs::{app_parser_txs, one_message_tx};
 use crate::app::values::{holds, u64_arg};
 use crate::app::{AppConfig, AppStats};
 use crate::output::eve::Json;
@@ -43,24 +43,10 @@ pub static VALUES: &[ValueKeyword<DhcpTx>] = &[
 ];
 
 impl Transaction for DhcpTx {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn progress(&self) -> [u8; 2] {
-        [PROGRESS_DONE; 2]
-    }
-
-    fn direction(&self) -> Option<bool> {
-        Some(self.to_server)
-    }
+    one_message_tx!(values: VALUES,);
 
     fn buffer(&self, _buffer: u16, _to_server: bool, _f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         false
-    }
-
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
     }
 
     /// Alerts carry the extended object, as Suricata's (`SCDhcpLogJson`).
@@ -76,10 +62,6 @@ impl Transaction for DhcpTx {
         self.write_eve(j, false);
         true
     }
-
-    fn events(&self) -> &[u16] {
-        &self.events
-    }
 }
 
 impl AppParser for DhcpState {
@@ -91,17 +73,7 @@ impl AppParser for DhcpState {
         Status::Continue
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        self.txs.each(f);
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        self.txs.tx(id)
-    }
-
-    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.txs.free(inspected)
-    }
+    app_parser_txs!();
 }
 
 /// DHCP's descriptor.

@@ -3,12 +3,12 @@
 
 use super::{weak, Krb5State, Krb5Stats, Krb5Tx, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
-    Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
+    ValueArg, ValueInfo, ValueKeyword,
 };
+use crate::app::txs::{app_parser_txs, one_message_tx};
 use crate::app::values::{holds, parse_uint, parse_uint_enum};
 use crate::app::{AppConfig, AppProto, AppStats};
-use crate::output::eve::Json;
 
 const DOC: &str = "https://docs.suricata.io/en/latest/rules/kerberos-keywords.html";
 
@@ -162,38 +162,7 @@ pub static VALUES: &[ValueKeyword<Krb5Tx>] = &[
 ];
 
 impl Transaction for Krb5Tx {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn progress(&self) -> [u8; 2] {
-        [PROGRESS_DONE; 2]
-    }
-
-    fn direction(&self) -> Option<bool> {
-        Some(self.to_server)
-    }
-
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
-
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
-    }
-
-    fn write_alert_eve(&self, j: &mut Json<'_>) {
-        self.write_eve(j);
-    }
-
-    fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
-        self.write_eve(j);
-        true
-    }
-
-    fn events(&self) -> &[u16] {
-        &self.events
-    }
+    one_message_tx!(buffers: BUFFERS, values: VALUES, eve: write_eve,);
 }
 
 impl AppParser for Krb5State {
@@ -217,17 +186,7 @@ impl AppParser for Krb5State {
         Status::Stop
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        self.txs.each(f);
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        self.txs.tx(id)
-    }
-
-    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.txs.free(inspected)
-    }
+    app_parser_txs!();
 }
 
 /// Kerberos 5's descriptor.

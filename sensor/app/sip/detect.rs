@@ -3,9 +3,9 @@
 
 use super::{Message, SipState, SipStats, SipTx, StartLine, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, get_buffer, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
-    Transaction, PROGRESS_DONE,
+    buffer_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
 };
+use crate::app::txs::{app_parser_txs, one_message_tx};
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
@@ -124,34 +124,7 @@ impl SipTx {
 }
 
 impl Transaction for SipTx {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn progress(&self) -> [u8; 2] {
-        [PROGRESS_DONE; 2]
-    }
-
-    fn direction(&self) -> Option<bool> {
-        Some(self.to_server)
-    }
-
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
-
-    fn write_alert_eve(&self, j: &mut Json<'_>) {
-        self.write_eve(j);
-    }
-
-    fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
-        self.write_eve(j);
-        true
-    }
-
-    fn events(&self) -> &[u16] {
-        &self.events
-    }
+    one_message_tx!(buffers: BUFFERS, eve: write_eve,);
 }
 
 impl AppParser for SipState {
@@ -169,17 +142,7 @@ impl AppParser for SipState {
         Status::Continue
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        self.txs.each(f);
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        self.txs.tx(id)
-    }
-
-    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.txs.free(inspected)
-    }
+    app_parser_txs!();
 }
 
 /// SIP's descriptor.
