@@ -10,7 +10,7 @@
 //! `encryption-handling` does). Never: panics or grows without the parsers' own caps.
 
 use super::expect::{Endpoints, Expectation};
-use super::identify::ProtoDetect;
+use super::identify::{probe, ProbeResult, ProtoDetect};
 use super::plugin::{AppParser, ParseCx, Status, Transaction};
 use super::proto::AppProto;
 use super::registry;
@@ -18,6 +18,7 @@ use super::stats::AppStats;
 use super::AppConfig;
 use crate::capture::Timestamp;
 use crate::flow::Flow;
+use crate::decode::{Event, Events};
 use crate::stream::{AppSink, Verdict};
 
 /// What the app layer knows of a flow besides its bytes: its endpoints as the first packet had
@@ -96,6 +97,14 @@ pub struct FlowApp {
     pub parent_id: Option<u64>,
     /// Transactions whose EVE record was written.
     logged: Logged,
+    /// Protocol detection's events raised while the current packet was processed (Suricata's
+    /// `p->app_layer_events`): the worker moves them onto the packet (see
+    /// [`FlowApp::take_packet_events`]).
+    pkt_events: Events,
+    /// The direction (to server) whose first data is still to be identified after the other
+    /// one decided the protocol, to tell a mismatch.
+    unprobed: Option<bool>,
+    ports: (u16, u16),
 }
 
 /// Which transactions have their record written: every id below `next`, and the ids above it
@@ -117,6 +126,7 @@ impl FlowApp {
     fn start(&mut self, ipproto: u8, client_port: u16, server_port: u16) {
         if !self.started {
             self.started = true;
+            self.ports = (client_port, server_port);
             self.tcp = ipproto == 6;
             self.pd = Some(Box::new(ProtoDetect::new(ipproto, client_port, server_port)));
         }
@@ -124,6 +134,18 @@ impl FlowApp {
 
     fn decided(&mut self, p: AppProto, cfg: &AppConfig, stats: &mut AppStats) {
         self.proto = p;
+        if let Some(pd) = self.pd.as_deref() {
+            let (ts, tc) = (pd.dir_proto(true), pd.dir_proto(false));
+            if ts.is_known() && tc.is_known() && ts != tc {
+                self.raise(Event::ApplayerMismatchProtocolBothDirections);
+            }
+            // one direction decided: the other's first data is checked against it
+            self.unprobed = match (ts.is_known(), tc.is_known()) {
+                (true, false) => Some(false),
+                (false, true) => Some(true),
+                _ => None,
+            };
+        }
         self.pd = None;
         stats.flow(p, self.tcp);
         self.parser = registry::protocol(p).map(|d| (d.new_parser)(cfg));
@@ -231,6 +253,34 @@ impl FlowApp {
         match status {
             Status::Continue => Verdict::Consumed,
             Status::Stop => Verdict::Stop,
+        }
+    }
+
+    /// Lists a protocol-detection event on the packet being processed.
+    fn raise(&mut self, e: Event) {
+        self.pkt_events.push(e);
+    }
+
+    /// Takes the protocol-detection events raised while the packet was processed (the worker
+    /// lists them on the packet, after the decoder's and the stream's, and counts them).
+    pub fn take_packet_events(&mut self) -> Events {
+        std::mem::take(&mut self.pkt_events)
+    }
+
+    /// The first data of the direction the protocol was not found in: identified on its own,
+    /// a different protocol is Suricata's `applayer_mismatch_protocol_both_directions`.
+    fn probe_other_direction(&mut self, to_server: bool, data: &[u8]) {
+        if self.unprobed != Some(to_server) || data.is_empty() {
+            return;
+        }
+        self.unprobed = None;
+        let (cp, sp) = self.ports;
+        let (src, dst) = if to_server { (cp, sp) } else { (sp, cp) };
+        let ipproto = if self.tcp { 6 } else { 17 };
+        if let ProbeResult::Found(q) = probe(ipproto, to_server, data, src, dst) {
+            if q != self.proto {
+                self.raise(Event::ApplayerMismatchProtocolBothDirections);
+            }
         }
     }
 
@@ -407,7 +457,11 @@ impl AppSink for Sink<'_> {
                     _ => {}
                 }
             }
-            _ => {}
+            _ => {
+                if offset == 0 {
+                    app.probe_other_direction(to_server, data);
+                }
+            }
         }
         app.parse(to_server, data, self.cfg, self.stats, &self.flow)
     }

@@ -86,6 +86,46 @@ pub enum Status {
     Stop,
 }
 
+/// Events a transaction keeps (the first ones raised; later ones are still counted).
+pub const MAX_TX_EVENTS: usize = 8;
+
+/// The app-layer events raised on a transaction, as indexes into its protocol's
+/// [`Protocol::events`] table: a small inline list (no allocation), each event once, in the
+/// order raised. A protocol keeps one per transaction and returns it from
+/// [`Transaction::events`]; it counts each event it raises with [`AppStats::tx_event`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxEvents {
+    n: u8,
+    ev: [u16; MAX_TX_EVENTS],
+}
+
+impl TxEvents {
+    /// Lists event `event`; false when it was listed already or the list is full.
+    pub fn raise(&mut self, event: u16) -> bool {
+        if self.as_slice().contains(&event) {
+            return false;
+        }
+        match self.ev.get_mut(usize::from(self.n)) {
+            Some(slot) => {
+                *slot = event;
+                self.n += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The events, in the order raised.
+    pub fn as_slice(&self) -> &[u16] {
+        self.ev.get(..usize::from(self.n)).unwrap_or(&[])
+    }
+
+    /// None raised.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+}
+
 /// What a parser gets with each call: its settings and the worker's app-layer counters.
 pub struct ParseCx<'a> {
     /// Settings of every protocol.
@@ -141,7 +181,9 @@ pub trait Transaction {
         None
     }
     /// App-layer events raised on this transaction, as indexes into the protocol's
-    /// [`Protocol::events`] table.
+    /// [`Protocol::events`] table (`app-layer-event:<proto>.<event>` rules match them; EVE
+    /// `anomaly` records of type `applayer`, layer `proto_parser`, report them). Keep them in
+    /// a [`TxEvents`].
     fn events(&self) -> &[u16] {
         &[]
     }

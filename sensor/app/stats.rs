@@ -44,6 +44,9 @@ pub struct GenericStats {
     pub txs: Vec<[u64; 2]>,
     /// Flows whose app layer stopped at a gap its parser cannot cross.
     pub gap_stops: u64,
+    /// Transaction events raised, per protocol ([`AppProto::index`]) and event (an index
+    /// into the protocol's event table).
+    pub events: Vec<Vec<u64>>,
 }
 
 /// A worker's app-layer counters.
@@ -92,6 +95,24 @@ impl AppStats {
         self.generic.txs.resize(PROTOS, [0; 2]);
         if let Some(slot) = self.generic.txs.get_mut(proto.index()) {
             slot[usize::from(!tcp)] += 1;
+        }
+    }
+
+    /// Counts app-layer event `event` (an index into the protocol's event table) raised on a
+    /// transaction of `proto`.
+    pub fn tx_event(&mut self, proto: AppProto, event: u16) {
+        let ev = &mut self.generic.events;
+        if ev.len() < PROTOS {
+            ev.resize(PROTOS, Vec::new());
+        }
+        if let Some(v) = ev.get_mut(proto.index()) {
+            let e = usize::from(event);
+            if v.len() <= e {
+                v.resize(e + 1, 0);
+            }
+            if let Some(n) = v.get_mut(e) {
+                *n += 1;
+            }
         }
     }
 
@@ -163,6 +184,21 @@ impl AppStats {
                 named(&mut name, &["app.", pname, ".", field]);
                 f(&name, help, v);
             });
+        }
+        let mut help = String::new();
+        for proto in super::registry::protocols() {
+            let pname = proto.proto.name();
+            let counts = self.generic.events.get(proto.proto.index());
+            for (i, ev) in proto.events.iter().enumerate() {
+                named(&mut name, &["app.event.", pname, ".", ev]);
+                help.clear();
+                if names {
+                    help.push_str("transactions on which the ");
+                    help.push_str(pname);
+                    help.push_str(" parser raised this app-layer event");
+                }
+                f(&name, &help, counts.and_then(|c| c.get(i)).copied().unwrap_or(0));
+            }
         }
     }
 }

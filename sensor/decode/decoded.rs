@@ -108,6 +108,9 @@ pub struct Decoded {
     /// The outermost tunnel layer that is a flow of its own in Suricata (the UDP of
     /// Teredo/VXLAN/Geneve, or IPv4 protocol 41), when the packet was tunnelled through one.
     pub outer: Option<OuterFlow>,
+    /// The anomalies found on the packet, in order: the decoder's and defrag's; the worker
+    /// adds the stream engine's before inspection (see [`super::event`]).
+    pub events: super::event::Events,
 }
 
 /// How a packet was tunnelled (for EVE `pkt_src`).
@@ -224,4 +227,50 @@ pub mod proto {
     pub const ICMPV6: u8 = 58;
     /// SCTP.
     pub const SCTP: u8 = 132;
+}
+
+/// The options of a decoded TCP header: (kind, value) pairs, up to the end-of-list option or
+/// the first malformed one. Never reads outside the frame.
+#[derive(Clone, Debug)]
+pub struct TcpOptions<'a> {
+    opts: &'a [u8],
+    i: usize,
+}
+
+impl Decoded {
+    /// The TCP header's options (none when the packet has no decoded TCP header).
+    pub fn tcp_options<'a>(&self, frame: &'a [u8]) -> TcpOptions<'a> {
+        let tcp = self.proto == proto::TCP && self.has_l4();
+        let start = self.l4_off as usize + 20;
+        let end = (self.l4_off as usize).saturating_add(self.l4_hlen as usize);
+        let opts = if tcp { frame.get(start..end).unwrap_or(&[]) } else { &[] };
+        TcpOptions { opts, i: 0 }
+    }
+}
+
+impl<'a> Iterator for TcpOptions<'a> {
+    type Item = (u8, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u8, &'a [u8])> {
+        loop {
+            let kind = *self.opts.get(self.i)?;
+            match kind {
+                0 => {
+                    self.i = self.opts.len();
+                    return None;
+                }
+                1 => self.i += 1,
+                _ => {
+                    let l = usize::from(*self.opts.get(self.i + 1)?);
+                    if l < 2 || l > self.opts.len() - self.i {
+                        self.i = self.opts.len();
+                        return None;
+                    }
+                    let v = self.opts.get(self.i + 2..self.i + l)?;
+                    self.i += l;
+                    return Some((kind, v));
+                }
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice};
 
+use super::event::Event;
 use super::{flags, Cx, Decoded};
 use crate::metrics::C;
 
@@ -13,11 +14,11 @@ impl Cx<'_, '_> {
         }
         self.c.inc(C::DecoderIpv4);
         let Some(b) = self.f.get(off..) else {
-            self.event(C::EvIpv4PktTooSmall, true);
+            self.event(Event::Ipv4PktTooSmall, true);
             return;
         };
         if b.len() < 20 {
-            self.event(C::EvIpv4PktTooSmall, true);
+            self.event(Event::Ipv4PktTooSmall, true);
             return;
         }
         let h = match Ipv4HeaderSlice::from_slice(b) {
@@ -25,22 +26,22 @@ impl Cx<'_, '_> {
             Err(etherparse::err::ipv4::HeaderSliceError::Content(
                 etherparse::err::ipv4::HeaderError::UnexpectedVersion { .. },
             )) => {
-                self.event(C::EvIpv4WrongIpVersion, true);
+                self.event(Event::Ipv4WrongIpVer, true);
                 return;
             }
             Err(_) => {
-                self.event(C::EvIpv4HlenTooSmall, true);
+                self.event(Event::Ipv4HlenTooSmall, true);
                 return;
             }
         };
         let hlen = h.slice().len();
         let total = h.total_len() as usize;
         if total < hlen {
-            self.event(C::EvIpv4IplenSmallerThanHlen, true);
+            self.event(Event::Ipv4IplenSmallerThanHlen, true);
             return;
         }
         if total > b.len() {
-            self.event(C::EvIpv4TruncPkt, true);
+            self.event(Event::Ipv4TruncPkt, true);
             return;
         }
         if hlen > 20 && !self.ipv4_options(h.options()) {
@@ -108,7 +109,7 @@ impl Cx<'_, '_> {
                 _ => {
                     let l = opts.get(i + 1).copied().unwrap_or(0);
                     if l < 2 || i + l as usize > opts.len() {
-                        self.event(C::EvIpv4OptInvalidLen, true);
+                        self.event(Event::Ipv4OptInvalidLen, true);
                         return false;
                     }
                     i += l as usize;
@@ -124,23 +125,23 @@ impl Cx<'_, '_> {
         }
         self.c.inc(C::DecoderIpv6);
         let Some(b) = self.f.get(off..) else {
-            self.event(C::EvIpv6PktTooSmall, true);
+            self.event(Event::Ipv6PktTooSmall, true);
             return;
         };
         let h = match Ipv6HeaderSlice::from_slice(b) {
             Ok(h) => h,
             Err(etherparse::err::ipv6::HeaderSliceError::Content(_)) => {
-                self.event(C::EvIpv6WrongIpVersion, true);
+                self.event(Event::Ipv6WrongIpVer, true);
                 return;
             }
             Err(_) => {
-                self.event(C::EvIpv6PktTooSmall, true);
+                self.event(Event::Ipv6PktTooSmall, true);
                 return;
             }
         };
         let plen = h.payload_length() as usize;
         if 40 + plen > b.len() {
-            self.event(C::EvIpv6TruncPkt, true);
+            self.event(Event::Ipv6TruncPkt, true);
             return;
         }
         let d = &mut *self.d;
@@ -205,22 +206,23 @@ impl Cx<'_, '_> {
             if bit == 0 {
                 break;
             }
-            if seen & bit != 0 && next != 60 {
+            let dup = seen & bit != 0 && next != 60;
+            if dup {
                 let ev = match next {
-                    0 => C::EvIpv6ExthdrDuplHh,
-                    43 => C::EvIpv6ExthdrDuplRh,
-                    44 => C::EvIpv6ExthdrDuplFh,
-                    _ => C::EvIpv6ExthdrDuplAh,
+                    0 => Event::Ipv6ExthdrDuplHh,
+                    43 => Event::Ipv6ExthdrDuplRh,
+                    44 => Event::Ipv6ExthdrDuplFh,
+                    _ => Event::Ipv6ExthdrDuplAh,
                 };
                 self.event(ev, false);
             }
             seen |= bit;
             let Some(eh) = self.f.get(o..end) else {
-                self.event(C::EvIpv6TruncExthdr, true);
+                self.event(Event::Ipv6TruncExthdr, true);
                 return None;
             };
             if eh.len() < 8 {
-                self.event(C::EvIpv6TruncExthdr, true);
+                self.event(Event::Ipv6TruncExthdr, true);
                 return None;
             }
             // In bounds: eh.len() >= 8 is checked above.
@@ -232,14 +234,16 @@ impl Cx<'_, '_> {
                 (eh[1] as usize + 1) * 8
             };
             if len > eh.len() {
-                self.event(C::EvIpv6TruncExthdr, true);
+                self.event(Event::Ipv6TruncExthdr, true);
                 return None;
             }
-            if next == 44 {
+            if next == 44 && !dup {
+                // a repeated Fragment header is skipped, as Suricata does
                 if self.ipv6_fragment_header(eh, o, off, end) {
                     return None;
                 }
                 // offset 0 without more-fragments: a useless Fragment header, keep walking
+                self.event(Event::Ipv6ExthdrUselessFh, false);
             } else if next == 0 || next == 60 {
                 // In bounds: len >= 8 by its computation and len <= eh.len() is checked above.
                 self.ipv6_padn_check(&eh[2..len]);
@@ -272,6 +276,11 @@ impl Cx<'_, '_> {
         if d.flags & flags::FRAGMENT == 0 {
             return false;
         }
+        if d.flags & flags::MORE_FRAGMENTS != 0 && (end - o) % 8 != 0 {
+            // every fragment but the last is a multiple of 8 bytes (RFC 2460 4.5)
+            self.event(Event::Ipv6FragInvalidLength, false);
+        }
+        let d = &mut *self.d;
         d.proto = nh;
         d.ip_hlen = (o + 8 - off) as u32;
         d.payload_off = (o + 8) as u32;
@@ -290,7 +299,7 @@ impl Cx<'_, '_> {
                 t => {
                     let Some(&l) = opts.get(i + 1) else { return };
                     if t == 1 && l == 0 {
-                        self.event(C::EvIpv6ZeroLenPadn, false);
+                        self.event(Event::Ipv6ExthdrZeroLenPadn, false);
                     }
                     i += 2 + l as usize;
                 }

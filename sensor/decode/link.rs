@@ -1,6 +1,7 @@
 //! Link layers: Ethernet (and bridged Ethernet), 802.1Q/QinQ tags, Linux SLL and SLL2, BSD
 //! null/loopback, Cisco HDLC, raw IP, PPP, PPPoE sessions and MPLS label stacks.
 
+use super::event::Event;
 use super::{be16, flags, Cx};
 use crate::metrics::C;
 
@@ -25,7 +26,7 @@ impl Cx<'_, '_> {
         self.c.inc(C::DecoderEthernet);
         match etherparse::Ethernet2HeaderSlice::from_slice(b) {
             Ok(h) => self.ethertype(h.ether_type().0, off + 14),
-            Err(_) => self.event(C::EvEthPktTooSmall, true),
+            Err(_) => self.event(Event::EthernetPktTooSmall, true),
         }
     }
 
@@ -43,7 +44,7 @@ impl Cx<'_, '_> {
             ETH_PPPOE_DISC => {
                 self.c.inc(C::DecoderPppoe);
                 if self.f.len() < off + 6 {
-                    self.event(C::EvPppoePktTooSmall, true);
+                    self.event(Event::PppoePktTooSmall, true);
                 }
             }
             ETH_BRIDGE => self.ethernet(off),
@@ -62,13 +63,13 @@ impl Cx<'_, '_> {
             2 => self.c.inc(C::DecoderVlanQinqinq),
             _ => {
                 // Suricata: a plain event (not invalid); decoding stops here.
-                self.event(C::EvVlanTooManyLayers, false);
+                self.event(Event::VlanHeaderTooManyLayers, false);
                 return;
             }
         }
         let Some(b) = self.f.get(off..) else { return };
         let Ok(h) = etherparse::SingleVlanHeaderSlice::from_slice(b) else {
-            self.event(C::EvVlanHeaderTooSmall, true);
+            self.event(Event::VlanHeaderTooSmall, true);
             return;
         };
         // In bounds: vlan is [u16; 3] and the match above returns unless n is 0..=2.
@@ -78,7 +79,7 @@ impl Cx<'_, '_> {
         match et {
             ETH_IPV4 | ETH_IPV6 | ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD | ETH_ARP | ETH_MPLS_UC | ETH_MPLS_MC
             | ETH_PPPOE_SESS | ETH_PPPOE_DISC | ETH_BRIDGE => self.ethertype(et, off + 4),
-            _ => self.event(C::EvVlanUnknownType, true),
+            _ => self.event(Event::VlanUnknownType, true),
         }
     }
 
@@ -89,7 +90,7 @@ impl Cx<'_, '_> {
         self.c.inc(C::DecoderSll);
         match be16(self.f, 14) {
             Some(proto) if self.f.len() >= 16 => self.ethertype(proto, 16),
-            _ => self.event(C::EvSllPktTooSmall, true),
+            _ => self.event(Event::SllPktTooSmall, true),
         }
     }
 
@@ -97,7 +98,7 @@ impl Cx<'_, '_> {
         // SLL2: protocol(2) reserved(2) ifindex(4) arphrd(2) pkttype(1) addrlen(1) addr(8)
         self.c.inc(C::DecoderSll2);
         if self.f.len() < 20 {
-            self.event(C::EvSll2PktTooSmall, true);
+            self.event(Event::Sll2PktTooSmall, true);
             return;
         }
         let proto = be16(self.f, 0).unwrap_or(0);
@@ -107,7 +108,7 @@ impl Cx<'_, '_> {
     pub(super) fn null(&mut self, network_order: bool) {
         self.c.inc(C::DecoderNull);
         let Some(b) = self.f.get(0..4) else {
-            self.event(C::EvNullPktTooSmall, true);
+            self.event(Event::LtnullPktTooSmall, true);
             return;
         };
         // In bounds: b is the 4 bytes get(0..4) returned.
@@ -126,14 +127,14 @@ impl Cx<'_, '_> {
         match fam {
             2 => self.ipv4(4),
             24 | 28 | 30 => self.ipv6(4),
-            _ => self.event(C::EvNullUnsupportedType, false),
+            _ => self.event(Event::LtnullUnsupportedType, false),
         }
     }
 
     pub(super) fn chdlc(&mut self) {
         self.c.inc(C::DecoderChdlc);
         let Some(et) = be16(self.f, 2) else {
-            self.event(C::EvChdlcPktTooSmall, true);
+            self.event(Event::ChdlcPktTooSmall, true);
             return;
         };
         self.ethertype(et, 4);
@@ -143,7 +144,7 @@ impl Cx<'_, '_> {
         match self.f.get(off).map(|b| b >> 4) {
             Some(4) => self.ipv4(off),
             Some(6) => self.ipv6(off),
-            _ => self.event(C::EvRawInvalidIpVersion, true),
+            _ => self.event(Event::IprawInvalidIpv, true),
         }
     }
 
@@ -157,7 +158,7 @@ impl Cx<'_, '_> {
             o = 2;
         }
         let Some(&p0) = b.get(o) else {
-            self.event(C::EvPppPktTooSmall, true);
+            self.event(Event::PppPktTooSmall, true);
             return;
         };
         let (proto, plen) = if p0 & 1 == 1 {
@@ -166,7 +167,7 @@ impl Cx<'_, '_> {
             match be16(b, o) {
                 Some(p) => (p, 2),
                 None => {
-                    self.event(C::EvPppPktTooSmall, true);
+                    self.event(Event::PppPktTooSmall, true);
                     return;
                 }
             }
@@ -177,21 +178,21 @@ impl Cx<'_, '_> {
             0x0057 => self.ipv6(next),
             0x0281 | 0x0283 => self.mpls(next),
             0x8021 | 0x8057 | 0xc021 | 0xc023 | 0xc223 | 0x80fd | 0x00fd | 0x002d | 0x002f => {
-                self.event(C::EvPppUnsupProto, false)
+                self.event(Event::PppUnsupProto, false)
             }
-            _ => self.event(C::EvPppWrongType, true),
+            _ => self.event(Event::PppWrongType, true),
         }
     }
 
     pub(super) fn pppoe_session(&mut self, off: usize) {
         self.c.inc(C::DecoderPppoe);
         let Some(b) = self.f.get(off..off + 8) else {
-            self.event(C::EvPppoePktTooSmall, true);
+            self.event(Event::PppoePktTooSmall, true);
             return;
         };
         // In bounds: b is the 8 bytes get(off..off + 8) returned.
         if b[1] != 0 {
-            self.event(C::EvPppoeWrongCode, false);
+            self.event(Event::PppoeWrongCode, false);
         }
         // PPPoE carries PPP without address/control.
         self.ppp(off + 6);
@@ -204,7 +205,7 @@ impl Cx<'_, '_> {
             }
             self.c.inc(C::DecoderMpls);
             let Some(b) = self.f.get(off..off + 4) else {
-                self.event(C::EvMplsHeaderTooSmall, true);
+                self.event(Event::MplsHeaderTooSmall, true);
                 return;
             };
             // In bounds: b is the 4 bytes get(off..off + 4) returned.
@@ -219,7 +220,7 @@ impl Cx<'_, '_> {
             Some(6) => self.ipv6(off),
             // Pseudowire control word (first nibble 0) then Ethernet.
             Some(0) => self.ethernet(off + 4),
-            _ => self.event(C::EvMplsUnknownPayloadType, true),
+            _ => self.event(Event::MplsUnknownPayloadType, true),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! zero-copy header slices (which validate lengths once); the result is a small `Copy` struct
 //! of offsets and the fields later stages key on (addresses, ports, protocol, VLAN ids, tunnel
 //! depth), describing the innermost IP packet. Decoding is lax: a truncated or odd packet
-//! yields what could be read plus a named anomaly counted as `decoder.event.*`, and the
+//! yields what could be read plus a named anomaly ([`Event`], Suricata's decoder events),
+//! listed on the packet ([`Decoded::events`]) and counted as `decoder.event.*`; the
 //! anomalies Suricata treats as fatal mark the packet invalid (`decoder.invalid`).
 //! Layer counters (`decoder.ipv4`, `decoder.tcp`, `decoder.vlan`, ...) follow Suricata's
 //! rules: one per header decoded, tunnelled headers included.
@@ -19,12 +20,14 @@
 
 pub mod checksum;
 mod decoded;
+pub mod event;
 mod ip;
 mod link;
 mod transport;
 mod tunnel;
 
-pub use decoded::{addr, flags, proto, Decoded, Embedded, OuterFlow, Tunnel};
+pub use decoded::{addr, flags, proto, Decoded, Embedded, OuterFlow, TcpOptions, Tunnel};
+pub use event::{Event, Events};
 pub use transport::{icmpv4_counterpart, icmpv6_counterpart};
 
 use crate::capture::LinkType;
@@ -94,7 +97,8 @@ impl Decoder {
             LinkType::C_HDLC => cx.chdlc(),
             _ => {
                 cx.c.inc(C::CaptureUnsupportedLinktype);
-                cx.event(C::EvUnknownLinktype, true);
+                cx.c.inc(C::DecoderUnknownLinktype);
+                cx.d.invalid = true;
             }
         }
         if d.invalid {
@@ -104,10 +108,12 @@ impl Decoder {
 }
 
 impl Cx<'_, '_> {
-    /// Counts an anomaly; `invalid` marks the packet invalid as Suricata's invalid events do.
+    /// Counts an anomaly and lists it on the packet; `invalid` marks the packet invalid as
+    /// Suricata's invalid events do.
     #[inline]
-    fn event(&mut self, ev: C, invalid: bool) {
-        self.c.inc(ev);
+    fn event(&mut self, ev: Event, invalid: bool) {
+        event::count(self.c, ev);
+        self.d.events.push(ev);
         // As Suricata: only the wire packet's own layers make it invalid; a broken tunnelled
         // packet is dropped from decoding but does not count in decoder.invalid.
         if invalid && self.d.depth == 0 {

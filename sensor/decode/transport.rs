@@ -3,6 +3,7 @@
 
 use etherparse::{TcpHeaderSlice, UdpHeaderSlice};
 
+use super::event::Event;
 use super::{be16, flags, proto, Cx, Embedded};
 use crate::metrics::C;
 
@@ -14,13 +15,13 @@ impl Cx<'_, '_> {
             proto::UDP => self.udp(off, b),
             proto::ICMP => {
                 if v6 {
-                    self.event(C::EvIpv6WithIcmpv4, false);
+                    self.event(Event::Ipv6WithIcmpv4, false);
                 }
                 self.icmpv4(off, b)
             }
             proto::ICMPV6 => {
                 if !v6 {
-                    self.event(C::EvIpv4Icmpv6, false);
+                    self.event(Event::Ipv4WithIcmpv6, false);
                 }
                 self.icmpv6(off, b)
             }
@@ -40,7 +41,7 @@ impl Cx<'_, '_> {
                     d.payload_off = (off + 12) as u32;
                     d.payload_len = (len - 12) as u32;
                 } else {
-                    self.event(C::EvSctpPktTooSmall, true);
+                    self.event(Event::SctpPktTooSmall, true);
                 }
             }
             50 => {
@@ -52,7 +53,7 @@ impl Cx<'_, '_> {
                     d.payload_off = (off + 8) as u32;
                     d.payload_len = (len - 8) as u32;
                 } else {
-                    self.event(C::EvEspPktTooSmall, true);
+                    self.event(Event::EspPktTooSmall, true);
                 }
             }
             _ => {
@@ -67,13 +68,13 @@ impl Cx<'_, '_> {
     pub(super) fn tcp(&mut self, off: usize, b: &[u8]) {
         self.c.inc(C::DecoderTcp);
         if b.len() < 20 {
-            self.event(C::EvTcpPktTooSmall, true);
+            self.event(Event::TcpPktTooSmall, true);
             return;
         }
         let h = match TcpHeaderSlice::from_slice(b) {
             Ok(h) => h,
             Err(_) => {
-                self.event(C::EvTcpHlenTooSmall, true);
+                self.event(Event::TcpHlenTooSmall, true);
                 return;
             }
         };
@@ -89,7 +90,7 @@ impl Cx<'_, '_> {
                 _ => match opts.get(i + 1) {
                     Some(&l) if l >= 2 && i + l as usize <= opts.len() => i += l as usize,
                     _ => {
-                        self.event(C::EvTcpInvalidOptlen, false);
+                        self.event(Event::TcpInvalidOptlen, false);
                         break;
                     }
                 },
@@ -115,17 +116,17 @@ impl Cx<'_, '_> {
         let h = match UdpHeaderSlice::from_slice(b) {
             Ok(h) => h,
             Err(_) => {
-                self.event(C::EvUdpHlenTooSmall, true);
+                self.event(Event::UdpHlenTooSmall, true);
                 return;
             }
         };
         let ulen = h.length() as usize;
         if b.len() < ulen {
-            self.event(C::EvUdpPktTooSmall, true);
+            self.event(Event::UdpPktTooSmall, true);
             return;
         }
         if ulen < 8 {
-            self.event(C::EvUdpLenInvalid, true);
+            self.event(Event::UdpLenInvalid, true);
             return;
         }
         // A UDP length shorter than the IP payload is accepted: the payload ends where UDP
@@ -162,7 +163,7 @@ impl Cx<'_, '_> {
     pub(super) fn icmpv4(&mut self, off: usize, b: &[u8]) {
         self.c.inc(C::DecoderIcmpv4);
         if b.len() < 8 {
-            self.event(C::EvIcmpv4PktTooSmall, true);
+            self.event(Event::Icmpv4PktTooSmall, true);
             return;
         }
         // In bounds: b.len() >= 8 is checked above.
@@ -186,8 +187,8 @@ impl Cx<'_, '_> {
             _ => None,
         };
         match known_max_code {
-            None => self.event(C::EvIcmpv4UnknownType, false),
-            Some(m) if code > m => self.event(C::EvIcmpv4UnknownCode, false),
+            None => self.event(Event::Icmpv4UnknownType, false),
+            Some(m) if code > m => self.event(Event::Icmpv4UnknownCode, false),
             _ => {}
         }
         if matches!(t, 3 | 4 | 5 | 11 | 12) {
@@ -199,17 +200,17 @@ impl Cx<'_, '_> {
     /// Reads the IPv4 packet quoted by an ICMPv4 error (header + first 8 bytes).
     pub(super) fn icmpv4_quoted(&mut self, q: &[u8]) {
         if q.len() < 20 {
-            self.event(C::EvIcmpv4OrigPktTooSmall, true);
+            self.event(Event::Icmpv4Ipv4TruncPkt, true);
             return;
         }
         // In bounds: q.len() >= 20 is checked above.
         if q[0] >> 4 != 4 {
-            self.event(C::EvIcmpv4IpHdrInvalid, true);
+            self.event(Event::Icmpv4Ipv4UnknownVer, true);
             return;
         }
         let hl = (q[0] & 0x0f) as usize * 4;
         if hl < 20 || q.len() < hl {
-            self.event(C::EvIcmpv4OrigPktTooSmall, true);
+            self.event(Event::Icmpv4Ipv4TruncPkt, true);
             return;
         }
         // In bounds: q.len() >= 20 (checked above) covers q[9] and q[12..20].
@@ -232,7 +233,7 @@ impl Cx<'_, '_> {
     pub(super) fn icmpv6(&mut self, off: usize, b: &[u8]) {
         self.c.inc(C::DecoderIcmpv6);
         if b.len() < 8 {
-            self.event(C::EvIcmpv6PktTooSmall, true);
+            self.event(Event::Icmpv6PktTooSmall, true);
             return;
         }
         // In bounds: b.len() >= 8 is checked above.
@@ -249,7 +250,7 @@ impl Cx<'_, '_> {
         d.dp = icmpv6_counterpart(t).map(|r| r as u16).unwrap_or(0);
         let known = matches!(t, 1..=4 | 128..=155 | 200 | 201);
         if !known {
-            self.event(C::EvIcmpv6UnknownType, false);
+            self.event(Event::Icmpv6UnknownType, false);
         } else {
             let max = match t {
                 1 => 7,
@@ -259,7 +260,7 @@ impl Cx<'_, '_> {
                 _ => 255,
             };
             if code > max {
-                self.event(C::EvIcmpv6UnknownCode, false);
+                self.event(Event::Icmpv6UnknownCode, false);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! Teredo. Entering a tunnel records where the inner packet starts and, for tunnels that are
 //! a flow of their own in Suricata, the outer flow.
 
+use super::event::Event;
 use super::link::{
     ETH_ARP, ETH_BRIDGE, ETH_IPV4, ETH_IPV6, ETH_MPLS_MC, ETH_MPLS_UC, ETH_QINQ, ETH_QINQ_OLD, ETH_VLAN,
 };
@@ -71,7 +72,7 @@ impl Cx<'_, '_> {
         let Some(et) = be16(self.f, off + 8 + 12) else { return };
         if !matches!(et, ETH_IPV4 | ETH_IPV6 | ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD) {
             if et != ETH_ARP {
-                self.event(C::EvVxlanUnknownPayloadType, true);
+                self.event(Event::VxlanUnknownPayloadType, true);
             }
             return;
         }
@@ -98,7 +99,7 @@ impl Cx<'_, '_> {
                 self.enter_tunnel(Tunnel::Geneve, off + 8 + optlen);
                 self.ethertype(proto, off + 8 + optlen)
             }
-            _ => self.event(C::EvGeneveUnknownPayloadType, true),
+            _ => self.event(Event::GeneveUnknownPayloadType, true),
         }
     }
 
@@ -148,7 +149,7 @@ impl Cx<'_, '_> {
             return;
         }
         if b.len() < 4 {
-            self.event(C::EvGrePktTooSmall, true);
+            self.event(Event::GrePktTooSmall, true);
             return;
         }
         // In bounds: b.len() >= 4 is checked above.
@@ -158,7 +159,7 @@ impl Cx<'_, '_> {
             0 => self.gre_v0_hlen(b),
             1 => self.gre_v1_hlen(b),
             _ => {
-                self.event(C::EvGreWrongVersion, true);
+                self.event(Event::GreWrongVersion, true);
                 None
             }
         };
@@ -201,12 +202,12 @@ impl Cx<'_, '_> {
         let fl = b[0];
         let mut hlen = 4usize;
         if fl & 0x07 != 0 {
-            self.event(C::EvGreVersion0Recur, true);
+            self.event(Event::GreVersion0Recur, true);
             return None;
         }
         // In bounds: b.len() >= 4 is checked by the caller.
         if b[1] & 0xf8 != 0 {
-            self.event(C::EvGreVersion0Flags, true);
+            self.event(Event::GreVersion0Flags, true);
             return None;
         }
         if fl & 0x80 != 0 || fl & 0x40 != 0 {
@@ -222,7 +223,7 @@ impl Cx<'_, '_> {
             // source routing entries until a null SRE
             loop {
                 let Some(sre) = b.get(hlen..hlen + 4) else {
-                    self.event(C::EvGreVersion0HdrTooBig, true);
+                    self.event(Event::GreVersion0HdrTooBig, true);
                     return None;
                 };
                 // In bounds: sre is the 4 bytes get(hlen..hlen + 4) returned.
@@ -234,7 +235,7 @@ impl Cx<'_, '_> {
             }
         }
         if hlen > b.len() {
-            self.event(C::EvGreVersion0HdrTooBig, true);
+            self.event(Event::GreVersion0HdrTooBig, true);
             return None;
         }
         Some(hlen)
@@ -247,32 +248,32 @@ impl Cx<'_, '_> {
         let (fl, proto) = (b[0], u16::from_be_bytes([b[2], b[3]]));
         let mut hlen = 4usize;
         if fl & 0x80 != 0 {
-            self.event(C::EvGreVersion1Chksum, true);
+            self.event(Event::GreVersion1Chksum, true);
             return None;
         }
         if fl & 0x40 != 0 {
-            self.event(C::EvGreVersion1Route, true);
+            self.event(Event::GreVersion1Route, true);
             return None;
         }
         if fl & 0x08 != 0 {
-            self.event(C::EvGreVersion1Ssr, true);
+            self.event(Event::GreVersion1Ssr, true);
             return None;
         }
         if fl & 0x07 != 0 {
-            self.event(C::EvGreVersion1Recur, true);
+            self.event(Event::GreVersion1Recur, true);
             return None;
         }
         // In bounds: b.len() >= 4 is checked by the caller.
         if b[1] & 0x78 != 0 {
-            self.event(C::EvGreVersion1Flags, true);
+            self.event(Event::GreVersion1Flags, true);
             return None;
         }
         if fl & 0x20 == 0 {
-            self.event(C::EvGreVersion1NoKey, true);
+            self.event(Event::GreVersion1NoKey, true);
             return None;
         }
         if proto != 0x880b {
-            self.event(C::EvGreVersion1WrongProtocol, true);
+            self.event(Event::GreVersion1WrongProtocol, true);
             return None;
         }
         hlen += 4; // key (payload length + call id)
@@ -284,7 +285,7 @@ impl Cx<'_, '_> {
             hlen += 4; // ack
         }
         if hlen > b.len() {
-            self.event(C::EvGreVersion1HdrTooBig, true);
+            self.event(Event::GreVersion1HdrTooBig, true);
             return None;
         }
         Some(hlen)

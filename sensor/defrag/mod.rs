@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use crate::capture::{LinkType, Timestamp};
-use crate::decode::{flags, Decoded, Decoder};
+use crate::decode::{flags, Decoded, Decoder, Event, Events};
 use crate::flow::FxHasher;
 use crate::metrics::{Counters, C};
 
@@ -606,7 +606,14 @@ impl Defrag {
     /// `defrag.ipv*.reassembled`, the fragment anomalies (`decoder.event.ipv*.frag_overlap`,
     /// `frag_pkt_too_large`, `frag_ignored`) and the limits; `defrag.ipv*.fragments` is the
     /// decoder's.
-    pub fn fragment(&mut self, frame: &[u8], d: &Decoded, ts: Timestamp, c: &mut Counters) -> Option<Vec<u8>> {
+    pub fn fragment(
+        &mut self,
+        frame: &[u8],
+        d: &Decoded,
+        ts: Timestamp,
+        c: &mut Counters,
+        ev: &mut Events,
+    ) -> Option<Vec<u8>> {
         if d.flags & flags::FRAGMENT == 0 {
             return None;
         }
@@ -621,13 +628,13 @@ impl Defrag {
             20 + f.offset as usize + data_len > MAX_IP_LEN
         };
         if too_large {
-            c.inc(if f.v6 { C::EvIpv6FragPktTooLarge } else { C::EvIpv4FragPktTooLarge });
+            raise(c, ev, if f.v6 { Event::Ipv6FragPktTooLarge } else { Event::Ipv4FragPktTooLarge });
             return None;
         }
         self.expire(ts, c);
         let key = key_of(&f, d);
         let r = match self.tracker_for(key, ts, c) {
-            Some(ti) => self.insert(ti, &f, ip, ts, c),
+            Some(ti) => self.insert(ti, &f, ip, ts, c, ev),
             None => {
                 c.inc(C::DefragMaxTrackersReached);
                 None
@@ -698,7 +705,15 @@ impl Defrag {
     }
 
     /// Inserts a fragment into tracker `ti` (Suricata's `DefragInsertFrag`).
-    fn insert(&mut self, ti: u32, f: &Parsed, ip: &[u8], ts: Timestamp, c: &mut Counters) -> Option<Vec<u8>> {
+    fn insert(
+        &mut self,
+        ti: u32,
+        f: &Parsed,
+        ip: &[u8],
+        ts: Timestamp,
+        c: &mut Counters,
+        ev: &mut Events,
+    ) -> Option<Vec<u8>> {
         let v6 = f.v6;
         let data_len = (f.data_end - f.data_start) as u16;
         let frag_offset = f.offset as u16;
@@ -716,25 +731,33 @@ impl Defrag {
         self.memuse = self.memuse - old + t.mem;
         self.frags -= removed;
         let r = match placed {
-            Place::Insert if ltrim < data_len => self.store(ti, f, ip, ltrim, c),
+            Place::Insert if ltrim < data_len => self.store(ti, f, ip, ltrim, c, ev),
             _ => None,
         };
         if overlap {
-            c.inc(if v6 { C::EvIpv6FragOverlap } else { C::EvIpv4FragOverlap });
+            raise(c, ev, if v6 { Event::Ipv6FragOverlap } else { Event::Ipv4FragOverlap });
         }
         r
     }
 
     /// Stores the kept part of a fragment and rebuilds the datagram when it is complete.
-    fn store(&mut self, ti: u32, f: &Parsed, ip: &[u8], ltrim: u16, c: &mut Counters) -> Option<Vec<u8>> {
+    fn store(
+        &mut self,
+        ti: u32,
+        f: &Parsed,
+        ip: &[u8],
+        ltrim: u16,
+        c: &mut Counters,
+        ev: &mut Events,
+    ) -> Option<Vec<u8>> {
         let v6 = f.v6;
-        let ignored = if v6 { C::EvIpv6FragIgnored } else { C::EvIpv4FragIgnored };
+        let ignored = if v6 { Event::Ipv6FragIgnored } else { Event::Ipv4FragIgnored };
         let first = f.offset == 0 && ltrim == 0;
         let hdr = if first { ip.get(..f.hdr_end)? } else { &[][..] };
         let data = ip.get(f.data_start + ltrim as usize..f.data_end)?;
         if self.frags >= self.max_frags {
             c.inc(C::DefragMaxFragsReached);
-            c.inc(ignored);
+            raise(c, ev, ignored);
             return None;
         }
         let t = self.slab.get_mut(ti as usize)?;
@@ -750,7 +773,7 @@ impl Defrag {
             let victim = if h != ti { h } else { self.slab.get(h as usize).map_or(NIL, |t| t.next) };
             if victim == NIL {
                 c.inc(C::DefragMemcapDrop);
-                c.inc(ignored);
+                raise(c, ev, ignored);
                 return None;
             }
             self.release(victim);
@@ -761,7 +784,7 @@ impl Defrag {
         if u32::try_from(at + need).is_err() {
             // Offsets into the buffer are u32 (only reachable with a memcap over 4 GiB).
             c.inc(C::DefragMemcapDrop);
-            c.inc(ignored);
+            raise(c, ev, ignored);
             return None;
         }
         t.buf.extend_from_slice(hdr);
@@ -798,7 +821,7 @@ impl Defrag {
             }
             Rebuilt::Fail(too_large) => {
                 if too_large {
-                    c.inc(if v6 { C::EvIpv6FragPktTooLarge } else { C::EvIpv4FragPktTooLarge });
+                    raise(c, ev, if v6 { Event::Ipv6FragPktTooLarge } else { Event::Ipv4FragPktTooLarge });
                 }
                 self.release(ti);
                 None
@@ -894,6 +917,12 @@ pub fn adopt_context(rd: &mut Decoded, frag: &Decoded, dgram_len: usize) {
             o.depth = o.depth.saturating_add(frag.depth);
         }
     }
+}
+
+/// Counts a fragment anomaly and lists it on the fragment's packet.
+fn raise(c: &mut Counters, ev: &mut Events, e: Event) {
+    crate::decode::event::count(c, e);
+    ev.push(e);
 }
 
 /// Decodes a datagram returned by [`Defrag::fragment`] (raw IP) as Suricata re-decodes a

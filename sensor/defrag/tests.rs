@@ -95,6 +95,8 @@ struct H {
     df: Defrag,
     c: Counters,
     ts: Timestamp,
+    /// Events listed on the fragments fed so far.
+    ev: crate::decode::Events,
 }
 
 impl H {
@@ -102,7 +104,7 @@ impl H {
         H::with(cfg(policy))
     }
     fn with(cfg: DefragConfig) -> H {
-        H { df: Defrag::new(&cfg), c: Counters::new(), ts: T0 }
+        H { df: Defrag::new(&cfg), c: Counters::new(), ts: T0, ev: Default::default() }
     }
     fn feed(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
         let d = dec(frame);
@@ -110,7 +112,7 @@ impl H {
     }
     fn feed_d(&mut self, frame: &[u8], d: &Decoded) -> Option<Vec<u8>> {
         assert!(d.flags & flags::FRAGMENT != 0, "fixture is not a fragment");
-        let r = self.df.fragment(frame, d, self.ts, &mut self.c);
+        let r = self.df.fragment(frame, d, self.ts, &mut self.c, &mut self.ev);
         self.df.check();
         r
     }
@@ -764,7 +766,7 @@ fn defrag_rebuilt_udp_over_vlan_decodes_and_keeps_context() {
         let mut d = Decoded::default();
         decoder.decode(LinkType::ETHERNET, &f, &mut d, &mut c);
         assert_eq!(d.ip_off, 18);
-        if let Some(r) = df.fragment(&f, &d, T0, &mut c) {
+        if let Some(r) = df.fragment(&f, &d, T0, &mut c, &mut Default::default()) {
             out = Some((r, d));
         }
     }
@@ -810,7 +812,7 @@ fn defrag_rebuilt_inside_ip_in_ip_keeps_depth_and_counts_its_own_length() {
         decoder.decode(LinkType::RAW, &outer, &mut d, &mut c);
         assert_eq!((d.depth, d.ip_off), (1, 20));
         assert!(d.flags & flags::FRAGMENT != 0);
-        if let Some(r) = df.fragment(&outer, &d, T0, &mut c) {
+        if let Some(r) = df.fragment(&outer, &d, T0, &mut c, &mut Default::default()) {
             out = Some((r, d));
         }
     }
@@ -1006,7 +1008,7 @@ fn defrag_garbage_never_panics() {
                 d.depth = rng.below(3) as u8;
             }
             h.ts = Timestamp(T0.0 + i as u64 * 100_000_000);
-            if let Some(r) = h.df.fragment(&f, &d, h.ts, &mut h.c) {
+            if let Some(r) = h.df.fragment(&f, &d, h.ts, &mut h.c, &mut h.ev) {
                 let _ = decode_rebuilt(&Decoder::default(), &r, &d, &mut h.c);
             }
             h.df.check();

@@ -21,6 +21,7 @@ use crate::detect::matcher::{Engine, Mpm, PatternSpec};
 use crate::detect::transform::{self, Xform};
 use crate::detect::verify::{self, CompiledList};
 use crate::rule::ast::{Buffer, Content, PayloadMatch, Rule, Transform};
+use crate::rule::APP_LAYER_EVENT;
 
 /// What one list of an app rule inspects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,6 +79,9 @@ pub struct AppRule {
     pub need: [[u8; 2]; 2],
     /// Value keywords, all must hold.
     pub values: Vec<AppValue>,
+    /// Transaction events (`app-layer-event:<proto>.<event>`), indexes into the protocol's
+    /// event table: all must be raised on the transaction.
+    pub events: Vec<u16>,
 }
 
 /// A prefilter database over one (buffer, transforms).
@@ -176,7 +180,15 @@ fn protocols_of(r: &Rule) -> Result<Vec<AppProto>, String> {
             narrow(n, have)?;
         }
     }
-    for (name, _) in &r.app_values {
+    for (name, v) in &r.app_values {
+        if name == APP_LAYER_EVENT {
+            // the event's protocol, which must have a parser to raise it
+            let p = v.split_once('.').map_or(v.as_str(), |(p, _)| p);
+            let p = AppProto::from_name(p).filter(|&p| crate::app::registry::protocol(p).is_some());
+            let have: Vec<AppProto> = p.into_iter().collect();
+            narrow(name, have).map_err(|_| format!("{name} {v}"))?;
+            continue;
+        }
         let have: Vec<AppProto> =
             reg.values_named(name).iter().filter_map(|&id| reg.value(id)).map(|d| d.proto).collect();
         if have.is_empty() {
@@ -238,6 +250,10 @@ fn compile_for(
     let mut best: Option<(usize, PatternSpec, u32)> = None;
     for b in &r.buffers {
         let (target, local, s, n) = match &b.buffer {
+            // the packet's own buffers are verified on the packet (CompiledRule::pkt_lists)
+            Buffer::Packet(_) => continue,
+            // inspected by the base64_decode keywords of the lists above (verify)
+            Buffer::Base64Data => continue,
             Buffer::Payload => {
                 if b.matches.is_empty() {
                     continue;
@@ -263,7 +279,7 @@ fn compile_for(
         side = join_side(side, s).map_err(|_| "buffers of both directions".to_string())?;
         add_need(n);
         let xf = xform_index(&b.transforms, xf_index, xforms)?;
-        let list = verify::compile(b)?;
+        let list = verify::compile_rule_list(b, None, verify::base64_data_of(r))?;
         let contents: Vec<&Content> =
             b.matches.iter().filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None }).collect();
         if let (Some(fp), ListTarget::Buffer(_)) = (super::fast_pattern::choose_fast_pattern(&contents), target) {
@@ -276,7 +292,15 @@ fn compile_for(
         lists.push(AppList { target, local, xf, list });
     }
     let mut values = Vec::new();
+    let mut events = Vec::new();
     for (name, v) in &r.app_values {
+        if name == APP_LAYER_EVENT {
+            let event = v.split_once('.').map_or("", |(_, e)| e);
+            let table = desc.map_or(&[][..], |d| d.events);
+            let idx = table.iter().position(|e| e.eq_ignore_ascii_case(event));
+            events.push(idx.ok_or_else(|| format!("{name} {v}"))? as u16);
+            continue;
+        }
         let id = reg
             .values_named(name)
             .iter()
@@ -304,7 +328,7 @@ fn compile_for(
         return Err("flow direction contradicts its buffers".into());
     }
     let fast = best.map(|(i, p, _)| (i, p));
-    Ok((AppRule { rule: 0, proto, dirs, lists, need, values }, fast))
+    Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events }, fast))
 }
 
 /// The buffer `name` of protocol `proto`.
@@ -423,7 +447,9 @@ pub fn for_each_buf(l: &AppList, tx: &dyn Transaction, to_server: bool, f: &mut 
     tx.buffer(l.local, to_server, f)
 }
 
-/// Evaluates the rule's value keywords on a transaction; `now` is the packet time (seconds).
+/// Evaluates the rule's value keywords and events on a transaction; `now` is the packet
+/// time (seconds).
 pub fn values_hold(ar: &AppRule, tx: &dyn Transaction, to_server: bool, now: i64) -> bool {
-    ar.values.iter().all(|v| tx.value(v.local, &v.arg.0, to_server, now))
+    ar.events.iter().all(|e| tx.events().contains(e))
+        && ar.values.iter().all(|v| tx.value(v.local, &v.arg.0, to_server, now))
 }

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use super::addresses::{port_match, FastAddrSet, IpIndex};
 use super::engine::{
-    inspection_of, CompiledRule, DetectEngine, Group, LoadStats, PortGroups, T_COUNT, T_ICMP4, T_ICMP6, T_OTHER, T_TCP,
-    T_UDP,
+    inspection_of, CompiledRule, DetectEngine, Group, LoadStats, PacketList, PortGroups, T_COUNT, T_ICMP4, T_ICMP6,
+    T_OTHER, T_TCP, T_UDP,
 };
 use super::fast_pattern::choose_fast_pattern;
 use super::flowbits::flowbits_class;
@@ -52,7 +52,7 @@ pub(super) fn supported(r: &Rule) -> Result<(), String> {
         return Ok(()); // checked by app::compile_rule
     }
     for b in &r.buffers {
-        if !b.transforms.is_empty() {
+        if b.buffer == Buffer::Payload && !b.transforms.is_empty() {
             return Err("transform on the payload".into());
         }
     }
@@ -137,7 +137,7 @@ impl PacketGroups {
                 let members: Vec<u32> = rules
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| !r.ip_only && !r.is_app)
+                    .filter(|(_, r)| !r.ip_only && !r.is_app && r.event.is_none())
                     .filter(|(_, r)| transports_of(r.rule.proto.transport).contains(&t))
                     .filter(|(_, r)| if dir == 0 { !r.rule.flow.to_client } else { !r.rule.flow.to_server })
                     .map(|(i, _)| i as u32)
@@ -216,9 +216,22 @@ impl PacketGroups {
 fn compile_payload(r: &Rule, is_app: bool) -> Result<Option<CompiledList>, String> {
     let dsize = r.packet.iter().find_map(|m| if let PacketMatch::Dsize(c) = m { Some(c) } else { None });
     match r.buffers.iter().find(|b| b.buffer == Buffer::Payload && !is_app) {
-        Some(list) => verify::compile_with_dsize(list, dsize).map(Some),
+        Some(list) => verify::compile_rule_list(list, dsize, verify::base64_data_of(r)).map(Some),
         None => Ok(None),
     }
+}
+
+/// The lists of a rule on the packet's own buffers (`tcp.hdr`, ...), compiled.
+fn compile_packet_lists(r: &Rule) -> Result<Vec<PacketList>, String> {
+    let mut out = Vec::new();
+    for b in &r.buffers {
+        if let Buffer::Packet(p) = &b.buffer {
+            let xforms = crate::detect::transform::compile(&b.transforms)?;
+            let list = verify::compile_rule_list(b, None, verify::base64_data_of(r))?;
+            out.push(PacketList { buffer: *p, xforms, list });
+        }
+    }
+    Ok(out)
 }
 
 /// Compiles rules one at a time as the loader parses them ([`crate::rule::load_rules_each`]),
@@ -296,6 +309,13 @@ impl RuleCompiler {
                 return;
             }
         };
+        let pkt_lists = match compile_packet_lists(&r) {
+            Ok(p) => p,
+            Err(e) => {
+                self.reject(&r, ErrorKind::BadValue("payload keywords".into()), e);
+                return;
+            }
+        };
         let contents: Vec<&Content> = r
             .buffers
             .iter()
@@ -323,6 +343,7 @@ impl RuleCompiler {
         let (src, dst) = (FastAddrSet::new(&r.src), FastAddrSet::new(&r.dst));
         let insp = inspection_of(&r);
         let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
+        let (event, de_only) = events_of(&r);
         let mut cr = CompiledRule {
             rule: r,
             payload,
@@ -337,6 +358,9 @@ impl RuleCompiler {
             is_app,
             keywords: Box::new([]),
             buffers: Box::new([]),
+            event,
+            de_only,
+            pkt_lists,
             pending_app,
         };
         cr.keywords = super::profile::keyword_kinds(&cr).into();
@@ -357,6 +381,7 @@ impl RuleCompiler {
     /// The copy of a `<>` rule with source and destination swapped (same sid).
     fn swapped_copy(&mut self, cr: &CompiledRule) -> CompiledRule {
         let payload = compile_payload(&cr.rule, cr.is_app).ok().flatten();
+        let pkt_lists = compile_packet_lists(&cr.rule).unwrap_or_default();
         let pending_app = if cr.is_app {
             app::compile_rule(&cr.rule, &mut self.xf_index, &mut self.xforms).unwrap_or_default()
         } else {
@@ -376,6 +401,9 @@ impl RuleCompiler {
             is_app: cr.is_app,
             keywords: cr.keywords.clone(),
             buffers: cr.buffers.clone(),
+            event: cr.event,
+            de_only: cr.de_only,
+            pkt_lists,
             pending_app,
         };
         std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
@@ -398,7 +426,8 @@ impl RuleCompiler {
         // Suricata's signature order. The key is unique (load index, swapped), so an unstable
         // sort gives the same order without a scratch copy of the rules.
         compiled.sort_unstable_by_key(|(i, c)| {
-            (c.rule.action.order(), flowbits_class(&c.rule), c.rule.priority, *i, c.swapped)
+            let (fi, hb, pb) = super::vars::order_classes(&c.rule);
+            (c.rule.action.order(), flowbits_class(&c.rule), fi, hb, pb, c.rule.priority, *i, c.swapped)
         });
         compiled.shrink_to_fit();
         let mut rules: Vec<CompiledRule> = compiled.into_iter().map(|(_, c)| c).collect();
@@ -441,6 +470,14 @@ impl RuleCompiler {
         stats.patterns = groups.iter().map(|g| g.pattern_rules.len()).sum();
         stats.compile_secs = t0.elapsed().as_secs_f64();
         let ip_only: Vec<u32> = rules.iter().enumerate().filter(|(_, r)| r.ip_only).map(|(i, _)| i as u32).collect();
+        let mut event_rules: Vec<Vec<u32>> = vec![Vec::new(); crate::decode::event::ALL.len()];
+        for (i, r) in rules.iter().enumerate() {
+            if let Some(list) = r.event.and_then(|e| event_rules.get_mut(usize::from(e))) {
+                if !r.is_app {
+                    list.push(i as u32);
+                }
+            }
+        }
         let ip_index = IpIndex::build(&ip_only, &rules);
         DetectEngine {
             rules,
@@ -452,12 +489,36 @@ impl RuleCompiler {
             stats,
             thresholds: Mutex::new(ThresholdTable::default()),
             suppressions: Vec::new(),
+            xbits: Mutex::new(super::vars::XbitTable::default()),
             engine,
             ip_only,
             ip_index,
             app,
+            event_rules,
         }
     }
+}
+
+/// The event a rule needs on the packet (its first event keyword), and whether it is
+/// Suricata's decoder-event-only rule: `decode-event` keywords and nothing else that inspects
+/// the packet (no payload, buffers, app-layer protocol or other header keyword).
+fn events_of(r: &Rule) -> (Option<u8>, bool) {
+    let code = |m: &PacketMatch| match m {
+        PacketMatch::Header(h) => match h.value {
+            crate::rule::ast::HeaderValue::Event(c) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    };
+    let event = r.packet.iter().find_map(code);
+    let de = |m: &PacketMatch| matches!(m, PacketMatch::Header(h) if h.keyword == "decode-event");
+    let de_only = event.is_some()
+        && r.packet.iter().all(de)
+        && r.buffers.iter().all(|b| b.matches.is_empty())
+        && r.proto.app.is_none()
+        && r.app_values.is_empty()
+        && r.flow == Default::default();
+    (event, de_only)
 }
 
 pub(super) fn build_group(

@@ -58,7 +58,26 @@ pub struct CompiledRule {
     /// Buffers the rule inspects (for the profile). The parse tree's payload lists are dropped
     /// once compiled, so these are kept instead.
     pub buffers: Box<[String]>,
+    /// The event (code) the rule needs on the packet, when it has an event keyword: such a
+    /// rule is a candidate only for packets carrying that event (the event prefilter).
+    pub event: Option<u8>,
+    /// Suricata's decoder-event-only rule (`decode-event` and nothing else on the packet): it
+    /// also runs on packets whose transport did not decode.
+    pub de_only: bool,
+    /// Lists on the packet's own buffers (`tcp.hdr`, ...), in rule order.
+    pub pkt_lists: Vec<PacketList>,
     pub(super) pending_app: Vec<app::Compiled>,
+}
+
+/// A list of payload keywords on a buffer of the packet itself (`ipv4.hdr`, `tcp.hdr`, ...).
+#[derive(Debug)]
+pub struct PacketList {
+    /// The buffer (name and getter).
+    pub buffer: crate::rule::ast::PacketBuffer,
+    /// Its transforms, compiled.
+    pub xforms: Vec<crate::detect::transform::Xform>,
+    /// Its keywords, compiled.
+    pub list: CompiledList,
 }
 
 /// Where a rule's payload keywords are inspected.
@@ -175,6 +194,8 @@ pub struct DetectEngine {
     /// Load statistics.
     pub stats: LoadStats,
     pub(super) thresholds: Mutex<ThresholdTable>,
+    /// Host and host-pair bits (`hostbits`, `xbits`), shared by the workers.
+    pub(super) xbits: Mutex<super::vars::XbitTable>,
     pub(super) engine: Engine,
     /// IP-only rules, in evaluation order.
     pub(super) ip_only: Vec<u32>,
@@ -184,6 +205,8 @@ pub struct DetectEngine {
     pub app: AppSet,
     /// Address suppressions of threshold.config, by rule number (see `threshold.rs`).
     pub(super) suppressions: Vec<super::threshold::Suppression>,
+    /// Rules with an event keyword, per event code, in evaluation order.
+    pub(super) event_rules: Vec<Vec<u32>>,
 }
 
 impl std::fmt::Debug for DetectEngine {
@@ -240,6 +263,8 @@ pub struct FlowDetect {
     pub pass: bool,
     /// by_flow thresholds: (rule, first second, count, backoff next).
     pub thresholds: Vec<(u32, u64, u32, u64)>,
+    /// `flowint` variables set on the flow: (variable, value).
+    pub ints: Vec<(u32, u32)>,
 }
 
 /// What the engine needs to know about the packet's flow.
@@ -300,6 +325,10 @@ impl DetectEngine {
             Ok(mut t) => t.map.clear(),
             Err(p) => p.into_inner().map.clear(),
         }
+        match self.xbits.lock() {
+            Ok(mut t) => t.clear(),
+            Err(p) => p.into_inner().clear(),
+        }
     }
 
     /// Fresh per-flow state.
@@ -309,6 +338,7 @@ impl DetectEngine {
             ip_only_done: [false; 2],
             pass: false,
             thresholds: Vec::new(),
+            ints: Vec::new(),
         }
     }
 }

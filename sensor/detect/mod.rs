@@ -26,6 +26,7 @@ mod run;
 mod run_app;
 mod threshold;
 pub mod transform;
+mod vars;
 pub mod verify;
 
 use std::path::PathBuf;

@@ -215,6 +215,8 @@ pub fn buffers_of(cr: &CompiledRule) -> Vec<String> {
                 }
             }
             Buffer::Sticky(name) => v.push(name.clone()),
+            Buffer::Packet(p) => v.push(p.name.to_string()),
+            Buffer::Base64Data => v.push("base64_data".to_string()),
         }
     }
     if v.is_empty() {

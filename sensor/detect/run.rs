@@ -9,13 +9,14 @@ use super::engine::{
 };
 use super::flowbits::{flowbits_apply, flowbits_ok};
 use super::threshold::shared_threshold;
+use super::vars::{flowints_apply, flowints_ok};
 use crate::app::AppProto;
 use crate::decode::{flags as dflags, proto, Decoded};
 use crate::detect::packet::match_packet;
 use crate::detect::verify::{self};
 use crate::flow::FlowState;
 use crate::metrics::{Counters, C};
-use crate::rule::ast::{Action, PacketMatch, Rule, StreamSizeSide, MAX_VARS};
+use crate::rule::ast::{Action, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS};
 
 /// What inspection does after a rule matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +90,12 @@ impl DetectEngine {
     ) {
         s.alerts.clear();
         let pseudo = stream.is_some_and(|st| st.pseudo);
-        let Some(t) = transport_index(d) else { return };
+        let Some(t) = transport_index(d) else {
+            if !d.events.is_empty() {
+                self.run_decoder_events(s, frame, d, ts_secs, c);
+            }
+            return;
+        };
         let (finfo, mut fstate, flow_hash) = match flow {
             Some((i, st, h)) => (Some(*i), Some(st), h),
             None => (None, None, 0),
@@ -189,8 +195,60 @@ impl DetectEngine {
         if ip_only_due {
             self.ip_index.candidates(d, &mut |r| add_candidate(stamp, candidates, gen, r));
         }
+        for &e in d.events.codes() {
+            for &r in self.event_rules.get(usize::from(e)).map_or(&[][..], |v| v.as_slice()) {
+                add_candidate(stamp, candidates, gen, r);
+            }
+        }
         s.candidates.sort_unstable();
         true
+    }
+
+    /// A packet whose transport did not decode (or that is not IP) but carries decoder
+    /// events: Suricata's decoder-event group, the rules that only test decoder events, for
+    /// any protocol their header allows (the IP header's protocol when there is one).
+    fn run_decoder_events(&self, s: &mut DetectScratch, frame: &[u8], d: &Decoded, ts_secs: u64, c: &mut Counters) {
+        let gen = s.begin_candidates();
+        let DetectScratch { stamp, candidates, .. } = s;
+        for &e in d.events.codes() {
+            for &r in self.event_rules.get(usize::from(e)).map_or(&[][..], |v| v.as_slice()) {
+                // In bounds: event_rules hold indexes of self.rules.
+                if self.rules[r as usize].de_only {
+                    add_candidate(stamp, candidates, gen, r);
+                }
+            }
+        }
+        s.candidates.sort_unstable();
+        let ip_t = if d.is_ip() {
+            match d.proto {
+                proto::TCP => Some(T_TCP),
+                proto::UDP => Some(T_UDP),
+                proto::ICMP => Some(T_ICMP4),
+                proto::ICMPV6 => Some(T_ICMP6),
+                _ => Some(T_OTHER),
+            }
+        } else {
+            None
+        };
+        let mut i = 0;
+        while i < s.candidates.len() {
+            // In bounds: i < candidates.len() (loop condition).
+            let rn = s.candidates[i];
+            i += 1;
+            // In bounds: candidates are indexes of self.rules (above).
+            let cr = &self.rules[rn as usize];
+            let r = &cr.rule;
+            let proto_ok = r.proto.transport == crate::rule::ast::Transport::Ip
+                || ip_t.is_some_and(|t| transports_of(r.proto.transport).contains(&t));
+            let ports_any =
+                r.src_ports.any && r.src_ports.exclude.is_empty() && r.dst_ports.any && r.dst_ports.exclude.is_empty();
+            if !proto_ok || !ports_any || !header_ok(cr, T_OTHER, frame, d, None) {
+                continue;
+            }
+            if self.on_match(s, rn, d, ts_secs, None, 0, NO_TX, c) == AfterMatch::Stop {
+                break;
+            }
+        }
     }
 
     /// Whether a packet rule's header, flow and payload keywords match the packet (payload
@@ -207,7 +265,7 @@ impl DetectEngine {
         vars: &mut [i64; MAX_VARS],
         s: &mut DetectScratch,
     ) -> bool {
-        if cr.ip_only && !transports_of(cr.rule.proto.transport).contains(&t) {
+        if (cr.ip_only || cr.event.is_some()) && !transports_of(cr.rule.proto.transport).contains(&t) {
             return false;
         }
         if !header_ok(cr, t, frame, d, finfo) {
@@ -216,11 +274,17 @@ impl DetectEngine {
         if cr.payload.is_some() && finfo.is_some_and(|f| f.no_payload) {
             return false;
         }
+        vars.iter_mut().for_each(|v| *v = 0);
+        if !cr.pkt_lists.is_empty() && (view.pseudo || !packet_lists_match(cr, frame, d, vars, s)) {
+            return false;
+        }
+        // variables the packet's buffers extracted are seen by the payload's keywords
+        let base = *vars;
         let Some(pl) = &cr.payload else { return !view.pseudo };
         let insp = cr.insp;
         if insp.stream {
             for ch in view.chunks {
-                vars.iter_mut().for_each(|v| *v = 0);
+                *vars = base;
                 if verify::inspect(pl, ch, vars, &mut s.verify) {
                     return true;
                 }
@@ -230,7 +294,7 @@ impl DetectEngine {
         // packets, and not for a stream rule whose packet went into the stream (its bytes are
         // inspected there, once)
         if !view.pseudo && !insp.stream_only && (insp.packet || !insp.stream || !view.added) {
-            vars.iter_mut().for_each(|v| *v = 0);
+            *vars = base;
             return verify::inspect(pl, view.payload, vars, &mut s.verify);
         }
         false
@@ -253,12 +317,28 @@ impl DetectEngine {
     ) -> AfterMatch {
         // In bounds: rn is a candidate, an index of self.rules.
         let r = &self.rules[rn as usize].rule;
+        if !r.flowints.is_empty() && r.flowints.iter().any(|f| !f.op.is_change()) {
+            match fstate.as_deref() {
+                Some(st) if flowints_ok(r, st) => {}
+                _ => return AfterMatch::Next,
+            }
+        }
+        if !r.xbits.is_empty() && !self.lock_xbits().check(r, d, ts_secs) {
+            return AfterMatch::Next;
+        }
         if !r.flowbits.is_empty() {
             let Some(st) = fstate.as_deref_mut() else { return AfterMatch::Next };
             if !flowbits_ok(r, st) {
                 return AfterMatch::Next;
             }
             flowbits_apply(r, st);
+        }
+        // post-match changes: made whether or not the rule alerts
+        if let (false, Some(st)) = (r.flowints.is_empty(), fstate.as_deref_mut()) {
+            flowints_apply(r, st);
+        }
+        if !r.xbits.is_empty() {
+            self.lock_xbits().apply(r, d, ts_secs, c);
         }
         if let Some(p) = s.profile.as_deref_mut() {
             p.matched(rn);
@@ -304,11 +384,48 @@ impl DetectEngine {
     }
 }
 
+/// Whether a rule's lists on the packet's own buffers (`tcp.hdr`, ...) all match, in rule
+/// order, sharing the rule's byte_extract/byte_math variables.
+pub(super) fn packet_lists_match(
+    cr: &CompiledRule,
+    frame: &[u8],
+    d: &Decoded,
+    vars: &mut [i64; MAX_VARS],
+    s: &mut DetectScratch,
+) -> bool {
+    let DetectScratch { verify: vs, xa, xb, .. } = s;
+    cr.pkt_lists.iter().all(|l| match (l.buffer.get)(frame, d) {
+        Some(b) => {
+            let b = crate::detect::transform::apply(&l.xforms, b, xa, xb);
+            verify::inspect(&l.list, b, vars, vs)
+        }
+        None => false,
+    })
+}
+
+impl DetectEngine {
+    fn lock_xbits(&self) -> std::sync::MutexGuard<'_, super::vars::XbitTable> {
+        match self.xbits.lock() {
+            Ok(t) => t,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
 /// The per-packet part of a rule: addresses, ports, `flow`, header keywords, and the
 /// app-layer protocol its header or `app-layer-protocol` names.
 pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, finfo: Option<&FlowInfo>) -> bool {
     let r = &cr.rule;
     let v6 = d.is_ipv6();
+    match r.proto.layer {
+        ProtoLayer::Ipv4 if !d.is_ip() || v6 => return false,
+        ProtoLayer::Ipv6 if !v6 => return false,
+        _ => {}
+    }
+    match r.proto.transport {
+        Transport::Sctp if d.proto != proto::SCTP => return false,
+        _ => {}
+    }
     if !cr.src.contains(&d.src, v6) || !cr.dst.contains(&d.dst, v6) {
         return false;
     }

@@ -2,7 +2,7 @@
 //! on the buffers that are ready, verified once per transaction.
 
 use super::engine::{DetectEngine, DetectScratch, FlowDetect, FlowInfo, T_OTHER, T_TCP, T_UDP};
-use super::run::{add_candidate, header_ok, AfterMatch};
+use super::run::{add_candidate, header_ok, packet_lists_match, AfterMatch};
 use crate::app::{insp_entry, reaches, AppProto, FlowApp, Transaction, TxInsp, PROGRESS_DONE};
 use crate::decode::{proto, Decoded};
 use crate::detect::app::{self, AppRule, ListTarget};
@@ -154,6 +154,12 @@ impl DetectEngine {
             let cr = &self.rules[rn as usize];
             if !header_ok(cr, ctx.t, ctx.frame, ctx.d, Some(ctx.finfo)) {
                 continue;
+            }
+            if !cr.pkt_lists.is_empty() {
+                vars.iter_mut().for_each(|v| *v = 0);
+                if !packet_lists_match(cr, ctx.frame, ctx.d, &mut vars, s) {
+                    continue;
+                }
             }
             let all = self.tx_rule_matches(ar, tx, ctx, &mut vars, s);
             if !all && !side_final {

@@ -7,7 +7,7 @@ use super::addresses::FastAddrSet;
 use super::engine::{DetectEngine, FlowDetect};
 use crate::decode::Decoded;
 use crate::metrics::{Counters, C};
-use crate::rule::ast::{Rule, Threshold, ThresholdType, Track};
+use crate::rule::ast::{Rule, Threshold, ThresholdType, Track, UniqueOn};
 
 /// Shared threshold state (by_src/by_dst/by_rule/by_both; by_flow lives in the flow).
 #[derive(Debug, Default)]
@@ -15,12 +15,29 @@ pub struct ThresholdTable {
     pub(super) map: HashMap<(u32, u32, [u8; 16], [u8; 16]), ThresholdEntry>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct ThresholdEntry {
     pub(super) first_secs: u64,
     pub(super) count: u32,
     /// backoff: the match count that alerts next.
     pub(super) next: u64,
+    /// `detection_filter ... unique_on`: the ports seen in the window (8 KiB, allocated for
+    /// the entries of such rules only); `count` is then the number of distinct ports.
+    pub(super) ports: Option<Box<[u64; 1024]>>,
+}
+
+impl ThresholdEntry {
+    /// Counts port `p` once per window.
+    fn add_port(&mut self, p: u16) {
+        let ports = self.ports.get_or_insert_with(|| Box::new([0; 1024]));
+        if let Some(w) = ports.get_mut(usize::from(p) / 64) {
+            let bit = 1u64 << (p % 64);
+            if *w & bit == 0 {
+                *w |= bit;
+                self.count = self.count.saturating_add(1);
+            }
+        }
+    }
 }
 
 impl DetectEngine {
@@ -57,8 +74,9 @@ impl DetectEngine {
                             &mut st.thresholds[n]
                         }
                     };
-                    let mut te = ThresholdEntry { first_secs: e.1, count: e.2, next: e.3 };
-                    let ok = threshold_step(&th, &mut te, now);
+                    let mut te = ThresholdEntry { first_secs: e.1, count: e.2, next: e.3, ports: None };
+                    // (by flow, unique_on falls back to counting matches)
+                    let ok = threshold_step(&Threshold { unique_on: None, ..th }, &mut te, None, now);
                     e.1 = te.first_secs;
                     e.2 = te.count;
                     e.3 = te.next;
@@ -67,7 +85,7 @@ impl DetectEngine {
                 None => true,
             }
         } else {
-            self.shared_step(r, &th, &d.src, &d.dst, now)
+            self.shared_step(r, &th, &d.src, &d.dst, (d.sp, d.dp), now)
         };
         if !ok {
             c.inc(C::DetectAlertsSuppressed);
@@ -76,7 +94,16 @@ impl DetectEngine {
     }
 
     /// One match of a rule whose threshold is shared between flows, against the shared table.
-    fn shared_step(&self, r: &Rule, th: &Threshold, src: &[u8; 16], dst: &[u8; 16], now: u64) -> bool {
+    /// `ports`: the packet's (source, destination) ports, for `detection_filter ... unique_on`.
+    fn shared_step(
+        &self,
+        r: &Rule,
+        th: &Threshold,
+        src: &[u8; 16],
+        dst: &[u8; 16],
+        ports: (u16, u16),
+        now: u64,
+    ) -> bool {
         let (a, b) = match th.track {
             Track::BySrc => (*src, [0; 16]),
             Track::ByDst => (*dst, [0; 16]),
@@ -88,17 +115,27 @@ impl DetectEngine {
             Ok(t) => t,
             Err(p) => p.into_inner(),
         };
-        let e = tbl.map.entry(key).or_insert(ThresholdEntry { first_secs: now, count: 0, next: 0 });
-        threshold_step(th, e, now)
+        let e = tbl.map.entry(key).or_insert(ThresholdEntry { first_secs: now, ..ThresholdEntry::default() });
+        let port = th.unique_on.map(|u| if u == UniqueOn::SrcPort { ports.0 } else { ports.1 });
+        threshold_step(th, e, port, now)
     }
 
     /// Decides a deferred alert ([`super::engine::AlertHit::deferred`]) of rule `rn` on a
-    /// packet from `src` to `dst` at second `now`: true when it alerts (counted as
-    /// suppressed otherwise). Calls must come in packet order (replay's ordered stage).
-    pub fn shared_threshold_step(&self, rn: u32, src: &[u8; 16], dst: &[u8; 16], now: u64, c: &mut Counters) -> bool {
+    /// packet from `src` to `dst` (`ports`: source and destination ports) at second `now`: true
+    /// when it alerts (counted as suppressed otherwise). Calls must come in packet order
+    /// (replay's ordered stage).
+    pub fn shared_threshold_step(
+        &self,
+        rn: u32,
+        src: &[u8; 16],
+        dst: &[u8; 16],
+        ports: (u16, u16),
+        now: u64,
+        c: &mut Counters,
+    ) -> bool {
         let Some(r) = self.rules.get(rn as usize).map(|cr| &cr.rule) else { return true };
         let Some(th) = r.threshold.or(r.detection_filter) else { return true };
-        let ok = self.shared_step(r, &th, src, dst, now);
+        let ok = self.shared_step(r, &th, src, dst, ports, now);
         if !ok {
             c.inc(C::DetectAlertsSuppressed);
         }
@@ -112,18 +149,25 @@ pub(super) fn shared_threshold(r: &Rule) -> bool {
     r.threshold.or(r.detection_filter).is_some_and(|t| t.track != Track::ByFlow)
 }
 
-/// One match against a threshold entry; true when the match alerts.
-pub(super) fn threshold_step(th: &Threshold, e: &mut ThresholdEntry, now: u64) -> bool {
+/// One match against a threshold entry; true when the match alerts. `port`: the port a
+/// `detection_filter ... unique_on` counts (distinct ports, not matches).
+pub(super) fn threshold_step(th: &Threshold, e: &mut ThresholdEntry, port: Option<u16>, now: u64) -> bool {
     let window = th.seconds as u64;
     if th.kind != ThresholdType::Backoff && now.saturating_sub(e.first_secs) >= window.max(1) && e.count > 0 {
         // window expired: start a new one
         e.first_secs = now;
         e.count = 0;
+        if let Some(p) = e.ports.as_deref_mut() {
+            p.fill(0);
+        }
     }
     if e.count == 0 {
         e.first_secs = now;
     }
-    e.count = e.count.saturating_add(1);
+    match port {
+        Some(p) => e.add_port(p),
+        None => e.count = e.count.saturating_add(1),
+    }
     match th.kind {
         ThresholdType::Limit => e.count <= th.count,
         ThresholdType::Threshold => {

@@ -9,7 +9,7 @@
 use base64::Engine as _;
 use md5::Digest as _;
 
-use crate::rule::ast::Transform;
+use crate::rule::ast::{Base64Mode, FromBase64, Transform, XorKey, XorKeySource};
 
 /// A compiled transform.
 #[derive(Debug)]
@@ -121,30 +121,135 @@ fn apply_one(x: &Xform, input: &[u8], out: &mut Vec<u8>) {
                     }
                 }
             }
-            Transform::Xor(key) => {
-                if key.is_empty() {
-                    out.extend_from_slice(input);
-                } else {
-                    out.extend(input.iter().zip(key.iter().cycle()).map(|(a, k)| a ^ k));
-                }
-            }
-            Transform::FromBase64(_) => {
-                let clean: Vec<u8> = input.iter().copied().filter(|b| !is_space(*b)).collect();
-                let eng = base64::engine::general_purpose::GeneralPurpose::new(
-                    &base64::alphabet::STANDARD,
-                    base64::engine::general_purpose::GeneralPurposeConfig::new()
-                        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-                        .with_decode_allow_trailing_bits(true),
-                );
-                // decode the longest prefix that is whole base64 quanta
-                let n = clean.len() - clean.len() % 4;
-                // In bounds: n <= clean.len().
-                if let Ok(v) = eng.decode(&clean[..n]) {
-                    out.extend_from_slice(&v);
-                }
-            }
+            Transform::Xor(x) => xor(x, input, out),
+            Transform::FromBase64(fb) => from_base64(fb, input, out),
             Transform::PcreXform(_) => out.extend_from_slice(input),
         },
+    }
+}
+
+/// `xor` (Suricata's `xor_transform`): the bytes from the offset on XORed with the key
+/// repeated; a key read from the buffer itself must be there, else the buffer is unchanged.
+fn xor(x: &XorKey, input: &[u8], out: &mut Vec<u8>) {
+    let start = x.offset as usize;
+    let key: &[u8] = match &x.key {
+        XorKeySource::Static(k) => k,
+        XorKeySource::Extract { nbytes, offset } => {
+            let o = usize::from(*offset);
+            input.get(o..o + usize::from(*nbytes)).unwrap_or(&[])
+        }
+    };
+    match input.get(start..) {
+        Some(tail) if !key.is_empty() => {
+            // In bounds: start <= input.len() (get above).
+            out.extend_from_slice(&input[..start]);
+            out.extend(tail.iter().zip(key.iter().cycle()).map(|(a, k)| a ^ k));
+        }
+        _ => out.extend_from_slice(input),
+    }
+}
+
+/// `from_base64` (Suricata's `base64_transform`): an offset or a byte count that does not
+/// fit leaves the buffer as it is; so does input that decodes to nothing.
+fn from_base64(fb: &FromBase64, input: &[u8], out: &mut Vec<u8>) {
+    let mut data = input;
+    if fb.offset > 0 {
+        match data.get(fb.offset as usize..) {
+            Some(rest) if fb.offset < input.len() as u32 => data = rest,
+            _ => return out.extend_from_slice(input),
+        }
+    }
+    if fb.bytes > 0 {
+        match data.get(..fb.bytes as usize) {
+            Some(head) if (fb.bytes as usize) < data.len() => data = head,
+            _ => return out.extend_from_slice(input),
+        }
+    }
+    if base64_decode(fb.mode, data, out) == 0 {
+        out.clear();
+        out.extend_from_slice(input);
+    }
+}
+
+/// Decodes base64 `input` into `out` (appended) as Suricata's `SCBase64Decode` does in `mode`;
+/// returns the bytes decoded (0 on an error: nothing is kept, as there).
+pub fn base64_decode(mode: Base64Mode, input: &[u8], out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    let ok = match mode {
+        Base64Mode::Rfc4648 => b64_quanta(input, out, true),
+        Base64Mode::Rfc2045 => b64_quanta(input, out, false),
+        Base64Mode::Strict => {
+            if let Ok(v) = base64::engine::general_purpose::STANDARD.decode(input) {
+                out.extend_from_slice(&v);
+            }
+            true
+        }
+    };
+    if !ok {
+        out.truncate(start);
+    }
+    out.len() - start
+}
+
+/// The base64 alphabet's value of `c`.
+fn b64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// Suricata's `decode_rfc4648` (`stop_at_invalid`) and `decode_rfc2045` (skips other bytes):
+/// quanta of four characters (`=` counts), a short last one padded; false when a quantum
+/// is malformed (`=` in its first two places, or a character after a padding `=` in the
+/// third), which makes Suricata drop the whole result.
+fn b64_quanta(input: &[u8], out: &mut Vec<u8>, stop_at_invalid: bool) -> bool {
+    let mut q = [0u8; 4];
+    let mut n = 0;
+    let mut it = input.iter().copied().peekable();
+    loop {
+        let mut stop = false;
+        while n < 4 {
+            match it.next() {
+                Some(c) if b64_value(c).is_some() || c == b'=' => {
+                    // In bounds: n < 4 (loop condition).
+                    q[n] = c;
+                    n += 1;
+                }
+                Some(_) if !stop_at_invalid => {}
+                _ => {
+                    if n == 0 {
+                        return true;
+                    }
+                    while n < 4 {
+                        // In bounds: n < 4 (loop condition).
+                        q[n] = b'=';
+                        n += 1;
+                    }
+                    stop = true;
+                }
+            }
+        }
+        let (Some(a), Some(b)) = (b64_value(q[0]), b64_value(q[1])) else { return false };
+        if q[2] == b'=' {
+            out.push(a << 2 | b >> 4);
+        } else {
+            let Some(c) = b64_value(q[2]) else { return false };
+            if q[3] == b'=' {
+                out.extend_from_slice(&[a << 2 | b >> 4, b << 4 | c >> 2]);
+            } else {
+                let Some(d) = b64_value(q[3]) else { return false };
+                out.extend_from_slice(&[a << 2 | b >> 4, b << 4 | c >> 2, c << 6 | d]);
+            }
+        }
+        n = 0;
+        if stop || it.peek().is_none() {
+            return true;
+        }
     }
 }
 
@@ -186,7 +291,25 @@ mod tests {
             b"host: A\r\nuser-agent: B\r\n"
         );
         assert_eq!(run(&[Transform::PcreXform("id=(\\d+)".into())], b"x?id=42&y"), b"42");
-        assert_eq!(run(&[Transform::FromBase64(String::new())], b"aGVsbG8="), b"hello");
+        let b64 = Transform::FromBase64(FromBase64::default());
+        assert_eq!(run(std::slice::from_ref(&b64), b"aGVsbG8="), b"hello");
+        // RFC 4648 stops at the first byte outside the alphabet; a short last quantum counts
+        assert_eq!(run(std::slice::from_ref(&b64), b"aGVsbG8 d29ybGQ="), b"hello");
+        assert_eq!(run(std::slice::from_ref(&b64), b"aGVsbA"), b"hell");
+        // a malformed quantum drops everything: the buffer stays as it was
+        assert_eq!(run(std::slice::from_ref(&b64), b"aGVs=GVs"), b"aGVs=GVs");
+        let fb = |bytes, offset, mode| Transform::FromBase64(FromBase64 { bytes, offset, mode });
+        assert_eq!(run(&[fb(0, 0, Base64Mode::Rfc2045)], b"aGV s\nbG8="), b"hello");
+        assert_eq!(run(&[fb(4, 2, Base64Mode::Rfc4648)], b"xxaGVsbG8="), b"hel");
+        // offset or bytes beyond the buffer: unchanged
+        assert_eq!(run(&[fb(0, 20, Base64Mode::Rfc4648)], b"aGVsbG8="), b"aGVsbG8=");
+        assert_eq!(run(&[fb(8, 0, Base64Mode::Rfc4648)], b"aGVsbG8="), b"aGVsbG8=");
+        assert_eq!(run(&[fb(0, 0, Base64Mode::Strict)], b"aGVsbG8"), b"aGVsbG8");
+        let x = |offset, key| Transform::Xor(XorKey { offset, key });
+        assert_eq!(run(&[x(0, XorKeySource::Static(vec![1, 2]))], b"\x00\x00\x00"), b"\x01\x02\x01");
+        // the key is the buffer's first byte, decoding from the second
+        assert_eq!(run(&[x(1, XorKeySource::Extract { nbytes: 1, offset: 0 })], b"\x20ABC"), b"\x20abc");
+        assert_eq!(run(&[x(9, XorKeySource::Static(vec![1]))], b"abc"), b"abc");
         assert_eq!(run(&[Transform::ToLowercase, Transform::DotPrefix], b"A.B"), b".a.b");
     }
 }

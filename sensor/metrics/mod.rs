@@ -92,58 +92,87 @@ counters! {
     DecoderTunnels => "decoder.tunnels", Sum, "tunnelled packets decoded (any tunnel type)";
     DecoderTooManyLayers => "decoder.too_many_layers", Sum, "packets with more nested layers than the decoder follows";
     DecoderMaxPktSize => "decoder.max_pkt_size", Max, "largest packet decoded, bytes";
-    // decoder events (anomalies), named as Suricata's decoder.event.*
-    EvEthPktTooSmall => "decoder.event.ethernet.pkt_too_small", Sum, "frame shorter than an Ethernet header";
-    EvVlanHeaderTooSmall => "decoder.event.vlan.header_too_small", Sum, "VLAN tag cut short";
-    EvVlanTooManyLayers => "decoder.event.vlan.too_many_layers", Sum, "more than 3 VLAN tags";
-    EvVlanUnknownType => "decoder.event.vlan.unknown_type", Sum, "VLAN tag followed by an ethertype that is not decoded";
-    EvSllPktTooSmall => "decoder.event.sll.pkt_too_small", Sum, "frame shorter than an SLL header";
-    EvSll2PktTooSmall => "decoder.event.sll2.pkt_too_small", Sum, "frame shorter than an SLL2 header";
-    EvNullPktTooSmall => "decoder.event.ltnull.pkt_too_small", Sum, "frame shorter than a null/loopback header";
-    EvNullUnsupportedType => "decoder.event.ltnull.unsupported_type", Sum, "null/loopback frame of an address family not decoded";
-    EvRawInvalidIpVersion => "decoder.event.ipraw.invalid_ip_version", Sum, "raw IP frame whose version is neither 4 nor 6";
+    // engine events (decoder and stream), one per Suricata event, in Suricata's order
+    // (sensor/decode/event.rs; a test checks the two tables agree)
+    EvAfpTruncPkt => "decoder.event.afpacket.trunc_pkt", Sum, "packet truncated by af-packet";
     EvIpv4PktTooSmall => "decoder.event.ipv4.pkt_too_small", Sum, "shorter than an IPv4 header";
     EvIpv4HlenTooSmall => "decoder.event.ipv4.hlen_too_small", Sum, "IPv4 header length under 20 or beyond the data";
     EvIpv4IplenSmallerThanHlen => "decoder.event.ipv4.iplen_smaller_than_hlen", Sum, "IPv4 total length smaller than its header";
     EvIpv4TruncPkt => "decoder.event.ipv4.trunc_pkt", Sum, "IPv4 total length beyond the captured data";
-    EvIpv4WrongIpVersion => "decoder.event.ipv4.wrong_ip_version", Sum, "IPv4 header with another version";
     EvIpv4OptInvalid => "decoder.event.ipv4.opt_invalid", Sum, "IPv4 option malformed";
     EvIpv4OptInvalidLen => "decoder.event.ipv4.opt_invalid_len", Sum, "IPv4 option with a bad length";
     EvIpv4OptMalformed => "decoder.event.ipv4.opt_malformed", Sum, "IPv4 options that run past the header";
-    EvIpv4FragPktTooLarge => "decoder.event.ipv4.frag_pkt_too_large", Sum, "IPv4 fragment that would reassemble beyond 65535 bytes";
-    EvIpv4Icmpv6 => "decoder.event.ipv4.icmpv6", Sum, "ICMPv6 carried in IPv4";
-    EvIpv6PktTooSmall => "decoder.event.ipv6.pkt_too_small", Sum, "shorter than an IPv6 header";
-    EvIpv6TruncPkt => "decoder.event.ipv6.trunc_pkt", Sum, "IPv6 payload length beyond the captured data";
-    EvIpv6TruncExthdr => "decoder.event.ipv6.trunc_exthdr", Sum, "IPv6 extension header cut short";
-    EvIpv6WrongIpVersion => "decoder.event.ipv6.wrong_ip_version", Sum, "IPv6 header with another version";
-    EvIpv6ExthdrDuplHh => "decoder.event.ipv6.exthdr_dupl_hh", Sum, "IPv6 hop-by-hop header repeated";
-    EvIpv6ExthdrDuplRh => "decoder.event.ipv6.exthdr_dupl_rh", Sum, "IPv6 routing header repeated";
-    EvIpv6ExthdrDuplFh => "decoder.event.ipv6.exthdr_dupl_fh", Sum, "IPv6 fragment header repeated";
-    EvIpv6ExthdrDuplAh => "decoder.event.ipv6.exthdr_dupl_ah", Sum, "IPv6 authentication header repeated";
-    EvIpv6ExthdrDuplEh => "decoder.event.ipv6.exthdr_dupl_eh", Sum, "IPv6 ESP header repeated";
-    EvIpv6UnknownNextHeader => "decoder.event.ipv6.unknown_next_header", Sum, "IPv6 next header not decoded";
-    EvIpv6WithIcmpv4 => "decoder.event.ipv6.icmpv4", Sum, "ICMPv4 carried in IPv6";
-    EvIpv6ZeroLenPadn => "decoder.event.ipv6.zero_len_padn", Sum, "IPv6 PadN option of zero length";
-    EvIpv6FragPktTooLarge => "decoder.event.ipv6.frag_pkt_too_large", Sum, "IPv6 fragment that would reassemble beyond 65535 bytes";
-    EvTcpPktTooSmall => "decoder.event.tcp.pkt_too_small", Sum, "shorter than a TCP header";
-    EvTcpHlenTooSmall => "decoder.event.tcp.hlen_too_small", Sum, "TCP data offset under 5 or beyond the data";
-    EvTcpInvalidOptlen => "decoder.event.tcp.invalid_optlen", Sum, "TCP option with a bad length";
-    EvUdpPktTooSmall => "decoder.event.udp.pkt_too_small", Sum, "UDP length field beyond the IP payload";
-    EvUdpHlenTooSmall => "decoder.event.udp.hlen_too_small", Sum, "IP payload shorter than a UDP header";
-    EvUdpLenInvalid => "decoder.event.udp.len_invalid", Sum, "UDP length field under 8";
+    EvIpv4OptPadRequired => "decoder.event.ipv4.opt_pad_required", Sum, "pad bytes are needed in ip options";
+    EvIpv4OptEolRequired => "decoder.event.ipv4.opt_eol_required", Sum, "\"end of list\" needed in ip options";
+    EvIpv4OptDuplicate => "decoder.event.ipv4.opt_duplicate", Sum, "duplicated ip option";
+    EvIpv4OptUnknown => "decoder.event.ipv4.opt_unknown", Sum, "unknown ip option";
+    EvIpv4WrongIpVer => "decoder.event.ipv4.wrong_ip_version", Sum, "IPv4 header with another version";
+    EvIpv4WithIcmpv6 => "decoder.event.ipv4.icmpv6", Sum, "ICMPv6 carried in IPv4";
+    EvIpv4ProtoUnknown => "decoder.event.ipv4.unknown_protocol", Sum, "IPv4 packet with unknown protocol";
     EvIcmpv4PktTooSmall => "decoder.event.icmpv4.pkt_too_small", Sum, "shorter than an ICMPv4 header";
     EvIcmpv4UnknownType => "decoder.event.icmpv4.unknown_type", Sum, "ICMPv4 type not known";
     EvIcmpv4UnknownCode => "decoder.event.icmpv4.unknown_code", Sum, "ICMPv4 code not known for its type";
-    EvIcmpv4IpHdrInvalid => "decoder.event.icmpv4.ipv4_unknown_ver", Sum, "ICMPv4 error quoting a packet that is not IPv4";
-    EvIcmpv4OrigPktTooSmall => "decoder.event.icmpv4.ipv4_trunc_pkt", Sum, "ICMPv4 error quoting a packet cut short";
-    EvIcmpv6PktTooSmall => "decoder.event.icmpv6.pkt_too_small", Sum, "shorter than an ICMPv6 header";
+    EvIcmpv4Ipv4TruncPkt => "decoder.event.icmpv4.ipv4_trunc_pkt", Sum, "ICMPv4 error quoting a packet cut short";
+    EvIcmpv4Ipv4UnknownVer => "decoder.event.icmpv4.ipv4_unknown_ver", Sum, "ICMPv4 error quoting a packet that is not IPv4";
     EvIcmpv6UnknownType => "decoder.event.icmpv6.unknown_type", Sum, "ICMPv6 type not known";
     EvIcmpv6UnknownCode => "decoder.event.icmpv6.unknown_code", Sum, "ICMPv6 code not known for its type";
+    EvIcmpv6PktTooSmall => "decoder.event.icmpv6.pkt_too_small", Sum, "shorter than an ICMPv6 header";
+    EvIcmpv6Ipv6UnknownVer => "decoder.event.icmpv6.ipv6_unknown_version", Sum, "unknown version in icmpv6 packet";
+    EvIcmpv6Ipv6TruncPkt => "decoder.event.icmpv6.ipv6_trunc_pkt", Sum, "truncated icmpv6 packet";
+    EvIcmpv6MldMessageWithInvalidHl => "decoder.event.icmpv6.mld_message_with_invalid_hl", Sum, "invalid MLD that doesn't have HL 1";
+    EvIcmpv6UnassignedType => "decoder.event.icmpv6.unassigned_type", Sum, "unassigned ICMPv6 type";
+    EvIcmpv6ExperimentationType => "decoder.event.icmpv6.experimentation_type", Sum, "private experimentation ICMPv6 type";
+    EvIpv6PktTooSmall => "decoder.event.ipv6.pkt_too_small", Sum, "shorter than an IPv6 header";
+    EvIpv6TruncPkt => "decoder.event.ipv6.trunc_pkt", Sum, "IPv6 payload length beyond the captured data";
+    EvIpv6TruncExthdr => "decoder.event.ipv6.trunc_exthdr", Sum, "IPv6 extension header cut short";
+    EvIpv6ExthdrDuplFh => "decoder.event.ipv6.exthdr_dupl_fh", Sum, "IPv6 fragment header repeated";
+    EvIpv6ExthdrUselessFh => "decoder.event.ipv6.exthdr_useless_fh", Sum, "useless FH: offset 0 + no more fragments";
+    EvIpv6ExthdrDuplRh => "decoder.event.ipv6.exthdr_dupl_rh", Sum, "IPv6 routing header repeated";
+    EvIpv6ExthdrDuplHh => "decoder.event.ipv6.exthdr_dupl_hh", Sum, "IPv6 hop-by-hop header repeated";
+    EvIpv6ExthdrDuplDh => "decoder.event.ipv6.exthdr_dupl_dh", Sum, "duplicated \"destination\" header in ipv6 extension headers";
+    EvIpv6ExthdrDuplAh => "decoder.event.ipv6.exthdr_dupl_ah", Sum, "IPv6 authentication header repeated";
+    EvIpv6ExthdrDuplEh => "decoder.event.ipv6.exthdr_dupl_eh", Sum, "IPv6 ESP header repeated";
+    EvIpv6ExthdrInvalidOptlen => "decoder.event.ipv6.exthdr_invalid_optlen", Sum, "the opt len in an hop or dst hdr is invalid";
+    EvIpv6WrongIpVer => "decoder.event.ipv6.wrong_ip_version", Sum, "IPv6 header with another version";
+    EvIpv6ExthdrAhResNotNull => "decoder.event.ipv6.exthdr_ah_res_not_null", Sum, "AH hdr reserved fields not null (rfc 4302)";
+    EvIpv6HopoptsUnknownOpt => "decoder.event.ipv6.hopopts_unknown_opt", Sum, "unknown HOP opt";
+    EvIpv6HopoptsOnlyPadding => "decoder.event.ipv6.hopopts_only_padding", Sum, "all options in HOP opts are padding";
+    EvIpv6DstoptsUnknownOpt => "decoder.event.ipv6.dstopts_unknown_opt", Sum, "unknown DST opt";
+    EvIpv6DstoptsOnlyPadding => "decoder.event.ipv6.dstopts_only_padding", Sum, "all options in DST opts are padding";
+    EvIpv6ExthdrRhType0 => "decoder.event.ipv6.rh_type_0", Sum, "RH 0 is deprecated as per rfc5095";
+    EvIpv6ExthdrZeroLenPadn => "decoder.event.ipv6.zero_len_padn", Sum, "IPv6 PadN option of zero length";
+    EvIpv6FhNonZeroResField => "decoder.event.ipv6.fh_non_zero_reserved_field", Sum, "reserved field not zero";
+    EvIpv6DataAfterNoneHeader => "decoder.event.ipv6.data_after_none_header", Sum, "data after 'none' (59) header";
+    EvIpv6UnknownNextHeader => "decoder.event.ipv6.unknown_next_header", Sum, "IPv6 next header not decoded";
+    EvIpv6WithIcmpv4 => "decoder.event.ipv6.icmpv4", Sum, "ICMPv4 carried in IPv6";
+    EvTcpPktTooSmall => "decoder.event.tcp.pkt_too_small", Sum, "shorter than a TCP header";
+    EvTcpHlenTooSmall => "decoder.event.tcp.hlen_too_small", Sum, "TCP data offset under 5 or beyond the data";
+    EvTcpInvalidOptlen => "decoder.event.tcp.invalid_optlen", Sum, "TCP option with a bad length";
+    EvTcpOptInvalidLen => "decoder.event.tcp.opt_invalid_len", Sum, "tcp option with invalid len";
+    EvTcpOptDuplicate => "decoder.event.tcp.opt_duplicate", Sum, "duplicated tcp option";
+    EvUdpPktTooSmall => "decoder.event.udp.pkt_too_small", Sum, "UDP length field beyond the IP payload";
+    EvUdpHlenTooSmall => "decoder.event.udp.hlen_too_small", Sum, "IP payload shorter than a UDP header";
+    EvUdpHlenInvalid => "decoder.event.udp.hlen_invalid", Sum, "invalid len of upd header";
+    EvUdpLenInvalid => "decoder.event.udp.len_invalid", Sum, "UDP length field under 8";
+    EvSllPktTooSmall => "decoder.event.sll.pkt_too_small", Sum, "frame shorter than an SLL header";
+    EvSll2PktTooSmall => "decoder.event.sll2.pkt_too_small", Sum, "frame shorter than an SLL2 header";
+    EvEthernetPktTooSmall => "decoder.event.ethernet.pkt_too_small", Sum, "frame shorter than an Ethernet header";
+    EvEthernetUnknownEthertype => "decoder.event.ethernet.unknown_ethertype", Sum, "ethertype unknown/unhandled";
+    EvPppPktTooSmall => "decoder.event.ppp.pkt_too_small", Sum, "shorter than a PPP header";
+    EvPppvjuPktTooSmall => "decoder.event.ppp.vju_pkt_too_small", Sum, "ppp vj uncompressed packet smaller than minimum size";
+    EvPppipv4PktTooSmall => "decoder.event.ppp.ip4_pkt_too_small", Sum, "ppp ipv4 packet smaller than minimum size";
+    EvPppipv6PktTooSmall => "decoder.event.ppp.ip6_pkt_too_small", Sum, "ppp ipv6 packet smaller than minimum size";
+    EvPppWrongType => "decoder.event.ppp.wrong_type", Sum, "PPP protocol not decoded";
+    EvPppUnsupProto => "decoder.event.ppp.unsup_proto", Sum, "PPP control protocol (not decoded further)";
+    EvPppoePktTooSmall => "decoder.event.pppoe.pkt_too_small", Sum, "shorter than a PPPoE header";
+    EvPppoeWrongCode => "decoder.event.pppoe.wrong_code", Sum, "PPPoE code not known";
+    EvPppoeMalformedTags => "decoder.event.pppoe.malformed_tags", Sum, "malformed tags in pppoe";
     EvGrePktTooSmall => "decoder.event.gre.pkt_too_small", Sum, "shorter than a GRE header";
     EvGreWrongVersion => "decoder.event.gre.wrong_version", Sum, "GRE version not decoded";
     EvGreVersion0Recur => "decoder.event.gre.version0_recur", Sum, "GRE version 0 with recursion control set";
     EvGreVersion0Flags => "decoder.event.gre.version0_flags", Sum, "GRE version 0 with reserved flags set";
     EvGreVersion0HdrTooBig => "decoder.event.gre.version0_hdr_too_big", Sum, "GRE version 0 header beyond the data";
+    EvGreVersion0MalformedSreHdr => "decoder.event.gre.version0_malformed_sre_hdr", Sum, "gre v0 malformed source route entry header";
     EvGreVersion1Chksum => "decoder.event.gre.version1_chksum", Sum, "GRE version 1 with the checksum bit";
     EvGreVersion1Route => "decoder.event.gre.version1_route", Sum, "GRE version 1 with the routing bit";
     EvGreVersion1Ssr => "decoder.event.gre.version1_ssr", Sum, "GRE version 1 with strict source route";
@@ -153,19 +182,145 @@ counters! {
     EvGreVersion1WrongProtocol => "decoder.event.gre.version1_wrong_protocol", Sum, "GRE version 1 carrying something other than PPP";
     EvGreVersion1MalformedSreHdr => "decoder.event.gre.version1_malformed_sre_hdr", Sum, "GRE version 1 malformed source route entry";
     EvGreVersion1HdrTooBig => "decoder.event.gre.version1_hdr_too_big", Sum, "GRE version 1 header beyond the data";
+    EvVlanHeaderTooSmall => "decoder.event.vlan.header_too_small", Sum, "VLAN tag cut short";
+    EvVlanUnknownType => "decoder.event.vlan.unknown_type", Sum, "VLAN tag followed by an ethertype that is not decoded";
+    EvVlanHeaderTooManyLayers => "decoder.event.vlan.too_many_layers", Sum, "more than 3 VLAN tags";
+    EvIeee8021ahHeaderTooSmall => "decoder.event.ieee8021ah.header_too_small", Sum, "ieee8021ah: header too small";
+    EvVntagHeaderTooSmall => "decoder.event.vntag.header_too_small", Sum, "vntag header smaller than minimum size";
+    EvVntagUnknownType => "decoder.event.vntag.unknown_type", Sum, "vntag unknown type";
+    EvEtagHeaderTooSmall => "decoder.event.etag.header_too_small", Sum, "etag header smaller than minimum size";
+    EvEtagUnknownType => "decoder.event.etag.unknown_type", Sum, "etag unknown type";
+    EvIprawInvalidIpv => "decoder.event.ipraw.invalid_ip_version", Sum, "raw IP frame whose version is neither 4 nor 6";
+    EvLtnullPktTooSmall => "decoder.event.ltnull.pkt_too_small", Sum, "frame shorter than a null/loopback header";
+    EvLtnullUnsupportedType => "decoder.event.ltnull.unsupported_type", Sum, "null/loopback frame of an address family not decoded";
     EvSctpPktTooSmall => "decoder.event.sctp.pkt_too_small", Sum, "shorter than an SCTP header";
+    EvSctpChunkTooSmall => "decoder.event.sctp.chunk_too_small", Sum, "remaining data too small for chunk header";
+    EvSctpChunkLenInvalid => "decoder.event.sctp.chunk_len_invalid", Sum, "chunk length < 4 or exceeds remaining packet";
+    EvSctpInitChunkBundled => "decoder.event.sctp.init_chunk_bundled", Sum, "RFC 4960 sec 6.10: INIT/INIT_ACK bundled with other chunks";
+    EvSctpInitWithNonZeroVtag => "decoder.event.sctp.init_with_non_zero_vtag", Sum, "INIT with vtag != 0";
+    EvSctpDataWithZeroVtag => "decoder.event.sctp.data_with_zero_vtag", Sum, "DATA chunk with vtag == 0";
+    EvSctpTooManyChunks => "decoder.event.sctp.too_many_chunks", Sum, "more chunks than SCTP_MAX_TRACKED_CHUNKS";
+    EvSctpTooManyDataChunks => "decoder.event.sctp.too_many_data_chunks", Sum, "more DATA chunks than SCTP_MAX_DATA_CHUNKS";
     EvEspPktTooSmall => "decoder.event.esp.pkt_too_small", Sum, "shorter than an ESP header";
-    EvPppPktTooSmall => "decoder.event.ppp.pkt_too_small", Sum, "shorter than a PPP header";
-    EvPppWrongType => "decoder.event.ppp.wrong_type", Sum, "PPP protocol not decoded";
-    EvPppUnsupProto => "decoder.event.ppp.unsup_proto", Sum, "PPP control protocol (not decoded further)";
-    EvPppoePktTooSmall => "decoder.event.pppoe.pkt_too_small", Sum, "shorter than a PPPoE header";
-    EvPppoeWrongCode => "decoder.event.pppoe.wrong_code", Sum, "PPPoE code not known";
+    EvIpv4FragPktTooLarge => "decoder.event.ipv4.frag_pkt_too_large", Sum, "IPv4 fragment that would reassemble beyond 65535 bytes";
+    EvIpv6FragPktTooLarge => "decoder.event.ipv6.frag_pkt_too_large", Sum, "IPv6 fragment that would reassemble beyond 65535 bytes";
+    EvIpv4FragOverlap => "decoder.event.ipv4.frag_overlap", Sum, "IPv4 fragment overlapping one already held";
+    EvIpv6FragOverlap => "decoder.event.ipv6.frag_overlap", Sum, "IPv6 fragment overlapping one already held";
+    EvIpv6FragInvalidLength => "decoder.event.ipv6.frag_invalid_length", Sum, "ipv6: frag invalid length";
+    EvIpv4FragIgnored => "decoder.event.ipv4.frag_ignored", Sum, "IPv4 fragment not stored (max_frags or memcap)";
+    EvIpv6FragIgnored => "decoder.event.ipv6.frag_ignored", Sum, "IPv6 fragment not stored (max_frags or memcap)";
+    EvIpv4InIpv6PktTooSmall => "decoder.event.ipv6.ipv4_in_ipv6_too_small", Sum, "ipv6: ipv4 in ipv6 too small";
+    EvIpv4InIpv6WrongIpVer => "decoder.event.ipv6.ipv4_in_ipv6_wrong_version", Sum, "ipv6: ipv4 in ipv6 wrong version";
+    EvIpv6InIpv6PktTooSmall => "decoder.event.ipv6.ipv6_in_ipv6_too_small", Sum, "ipv6: ipv6 in ipv6 too small";
+    EvIpv6InIpv6WrongIpVer => "decoder.event.ipv6.ipv6_in_ipv6_wrong_version", Sum, "ipv6: ipv6 in ipv6 wrong version";
     EvMplsHeaderTooSmall => "decoder.event.mpls.header_too_small", Sum, "MPLS label cut short";
+    EvMplsPktTooSmall => "decoder.event.mpls.pkt_too_small", Sum, "mpls: pkt too small";
+    EvMplsBadLabelRouterAlert => "decoder.event.mpls.bad_label_router_alert", Sum, "mpls: bad label router alert";
+    EvMplsBadLabelImplicitNull => "decoder.event.mpls.bad_label_implicit_null", Sum, "mpls: bad label implicit null";
+    EvMplsBadLabelReserved => "decoder.event.mpls.bad_label_reserved", Sum, "mpls: bad label reserved";
     EvMplsUnknownPayloadType => "decoder.event.mpls.unknown_payload_type", Sum, "MPLS payload neither IPv4, IPv6 nor Ethernet";
     EvVxlanUnknownPayloadType => "decoder.event.vxlan.unknown_payload_type", Sum, "VXLAN payload not Ethernet/IP";
     EvGeneveUnknownPayloadType => "decoder.event.geneve.unknown_payload_type", Sum, "Geneve payload not Ethernet/IP";
+    EvErspanHeaderTooSmall => "decoder.event.erspan.header_too_small", Sum, "erspan: header too small";
+    EvErspanUnsupportedVersion => "decoder.event.erspan.unsupported_version", Sum, "erspan: unsupported version";
+    EvErspanTooManyVlanLayers => "decoder.event.erspan.too_many_vlan_layers", Sum, "erspan: too many vlan layers";
+    EvDcePktTooSmall => "decoder.event.dce.pkt_too_small", Sum, "dce: pkt too small";
     EvChdlcPktTooSmall => "decoder.event.chdlc.pkt_too_small", Sum, "shorter than a Cisco HDLC header";
-    EvUnknownLinktype => "decoder.unknown_linktype", Sum, "link type not decoded";
+    EvNshHeaderTooSmall => "decoder.event.nsh.header_too_small", Sum, "nsh: header too small";
+    EvNshUnsupportedVersion => "decoder.event.nsh.unsupported_version", Sum, "nsh: unsupported version";
+    EvNshBadHeaderLength => "decoder.event.nsh.bad_header_length", Sum, "nsh: bad header length";
+    EvNshReservedType => "decoder.event.nsh.reserved_type", Sum, "nsh: reserved type";
+    EvNshUnsupportedType => "decoder.event.nsh.unsupported_type", Sum, "nsh: unsupported type";
+    EvNshUnknownPayload => "decoder.event.nsh.unknown_payload", Sum, "nsh: unknown payload";
+    EvIgmpPktTooSmall => "decoder.event.igmp.pkt_too_small", Sum, "packet too small to fit the basic IGMP header";
+    EvIgmpV3PktTooSmall => "decoder.event.igmp.v3_pkt_too_small", Sum, "packet too small to fit the IGMPv3 header";
+    EvIgmpMalformed => "decoder.event.igmp.malformed", Sum, "igmp: malformed";
+    EvGenericTooManyLayers => "decoder.event.too_many_layers", Sum, "too many layers";
+    EvStream3whsAckInWrongDir => "stream.3whs_ack_in_wrong_dir", Sum, "TCP stream anomaly: handshake ack in wrong dir";
+    EvStream3whsAsyncWrongSeq => "stream.3whs_async_wrong_seq", Sum, "TCP stream anomaly: handshake async wrong seq";
+    EvStream3whsRightSeqWrongAckEvasion => "stream.3whs_right_seq_wrong_ack_evasion", Sum, "TCP stream anomaly: handshake right seq wrong ack evasion";
+    EvStream3whsSynackInWrongDirection => "stream.3whs_synack_in_wrong_direction", Sum, "TCP stream anomaly: handshake synack in wrong direction";
+    EvStream3whsSynackResendWithDifferentAck => "stream.3whs_synack_resend_with_diff_ack", Sum, "TCP stream anomaly: handshake synack resend with diff ack";
+    EvStream3whsSynackResendWithDiffSeq => "stream.3whs_synack_resend_with_diff_seq", Sum, "TCP stream anomaly: handshake synack resend with diff seq";
+    EvStream3whsSynackToserverOnSynRecv => "stream.3whs_synack_toserver_on_syn_recv", Sum, "TCP stream anomaly: handshake synack toserver on syn recv";
+    EvStream3whsSynackWithWrongAck => "stream.3whs_synack_with_wrong_ack", Sum, "TCP stream anomaly: handshake synack with wrong ack";
+    EvStream3whsSynackFlood => "stream.3whs_synack_flood", Sum, "TCP stream anomaly: handshake synack flood";
+    EvStream3whsSynackTfoDataIgnored => "stream.3whs_synack_tfo_data_ignored", Sum, "TCP stream anomaly: handshake synack tfo data ignored";
+    EvStream3whsSynResendDiffSeqOnSynRecv => "stream.3whs_syn_resend_diff_seq_on_syn_recv", Sum, "TCP stream anomaly: handshake syn resend diff seq on syn recv";
+    EvStream3whsSynToclientOnSynRecv => "stream.3whs_syn_toclient_on_syn_recv", Sum, "TCP stream anomaly: handshake syn toclient on syn recv";
+    EvStream3whsSynFlood => "stream.3whs_syn_flood", Sum, "TCP stream anomaly: handshake syn flood";
+    EvStream3whsWrongSeqWrongAck => "stream.3whs_wrong_seq_wrong_ack", Sum, "TCP stream anomaly: handshake wrong seq wrong ack";
+    EvStream3whsAckDataInject => "stream.3whs_ack_data_inject", Sum, "TCP stream anomaly: handshake ack data inject";
+    EvStream4whsSynackWithWrongAck => "stream.4whs_synack_with_wrong_ack", Sum, "TCP stream anomaly: 4-way handshake synack with wrong ack";
+    EvStream4whsSynackWithWrongSyn => "stream.4whs_synack_with_wrong_syn", Sum, "TCP stream anomaly: 4-way handshake synack with wrong syn";
+    EvStream4whsWrongSeq => "stream.4whs_wrong_seq", Sum, "TCP stream anomaly: 4-way handshake wrong seq";
+    EvStream4whsInvalidAck => "stream.4whs_invalid_ack", Sum, "TCP stream anomaly: 4-way handshake invalid ack";
+    EvStreamClosewaitAckOutOfWindow => "stream.closewait_ack_out_of_window", Sum, "TCP stream anomaly: closewait ack out of window";
+    EvStreamClosewaitFinOutOfWindow => "stream.closewait_fin_out_of_window", Sum, "TCP stream anomaly: closewait fin out of window";
+    EvStreamClosewaitPktBeforeLastAck => "stream.closewait_pkt_before_last_ack", Sum, "TCP stream anomaly: closewait pkt before last ack";
+    EvStreamClosewaitInvalidAck => "stream.closewait_invalid_ack", Sum, "TCP stream anomaly: closewait invalid ack";
+    EvStreamClosingAckWrongSeq => "stream.closing_ack_wrong_seq", Sum, "TCP stream anomaly: closing ack wrong seq";
+    EvStreamClosingInvalidAck => "stream.closing_invalid_ack", Sum, "TCP stream anomaly: closing invalid ack";
+    EvStreamEstPacketOutOfWindow => "stream.est_packet_out_of_window", Sum, "TCP stream anomaly: est packet out of window";
+    EvStreamEstPktBeforeLastAck => "stream.est_pkt_before_last_ack", Sum, "TCP stream anomaly: est pkt before last ack";
+    EvStreamEstSynackResend => "stream.est_synack_resend", Sum, "TCP stream anomaly: est synack resend";
+    EvStreamEstSynackResendWithDifferentAck => "stream.est_synack_resend_with_diff_ack", Sum, "TCP stream anomaly: est synack resend with diff ack";
+    EvStreamEstSynackResendWithDiffSeq => "stream.est_synack_resend_with_diff_seq", Sum, "TCP stream anomaly: est synack resend with diff seq";
+    EvStreamEstSynackToserver => "stream.est_synack_toserver", Sum, "TCP stream anomaly: est synack toserver";
+    EvStreamEstSynResend => "stream.est_syn_resend", Sum, "TCP stream anomaly: est syn resend";
+    EvStreamEstSynResendDiffSeq => "stream.est_syn_resend_diff_seq", Sum, "TCP stream anomaly: est syn resend diff seq";
+    EvStreamEstSynToclient => "stream.est_syn_toclient", Sum, "TCP stream anomaly: est syn toclient";
+    EvStreamEstInvalidAck => "stream.est_invalid_ack", Sum, "TCP stream anomaly: est invalid ack";
+    EvStreamEstAckZwpData => "stream.est_ack_zwp_data", Sum, "TCP stream anomaly: est ack zwp data";
+    EvStreamFinInvalidAck => "stream.fin_invalid_ack", Sum, "TCP stream anomaly: fin invalid ack";
+    EvStreamFin1AckWrongSeq => "stream.fin1_ack_wrong_seq", Sum, "TCP stream anomaly: fin1 ack wrong seq";
+    EvStreamFin1FinWrongSeq => "stream.fin1_fin_wrong_seq", Sum, "TCP stream anomaly: fin1 fin wrong seq";
+    EvStreamFin1InvalidAck => "stream.fin1_invalid_ack", Sum, "TCP stream anomaly: fin1 invalid ack";
+    EvStreamFin2AckWrongSeq => "stream.fin2_ack_wrong_seq", Sum, "TCP stream anomaly: fin2 ack wrong seq";
+    EvStreamFin2FinWrongSeq => "stream.fin2_fin_wrong_seq", Sum, "TCP stream anomaly: fin2 fin wrong seq";
+    EvStreamFin2InvalidAck => "stream.fin2_invalid_ack", Sum, "TCP stream anomaly: fin2 invalid ack";
+    EvStreamFinButNoSession => "stream.fin_but_no_session", Sum, "TCP stream anomaly: fin but no session";
+    EvStreamFinOutOfWindow => "stream.fin_out_of_window", Sum, "TCP stream anomaly: fin out of window";
+    EvStreamFinSyn => "stream.fin_syn", Sum, "TCP stream anomaly: fin syn";
+    EvStreamLastackAckWrongSeq => "stream.lastack_ack_wrong_seq", Sum, "TCP stream anomaly: lastack ack wrong seq";
+    EvStreamLastackInvalidAck => "stream.lastack_invalid_ack", Sum, "TCP stream anomaly: lastack invalid ack";
+    EvStreamRstButNoSession => "stream.rst_but_no_session", Sum, "TCP stream anomaly: rst but no session";
+    EvStreamTimewaitAckWrongSeq => "stream.timewait_ack_wrong_seq", Sum, "TCP stream anomaly: timewait ack wrong seq";
+    EvStreamTimewaitInvalidAck => "stream.timewait_invalid_ack", Sum, "TCP stream anomaly: timewait invalid ack";
+    EvStreamShutdownSynResend => "stream.shutdown_syn_resend", Sum, "TCP stream anomaly: shutdown syn resend";
+    EvStreamPktInvalidTimestamp => "stream.pkt_invalid_timestamp", Sum, "TCP stream anomaly: pkt invalid timestamp";
+    EvStreamPktInvalidAck => "stream.pkt_invalid_ack", Sum, "TCP stream anomaly: pkt invalid ack";
+    EvStreamPktBrokenAck => "stream.pkt_broken_ack", Sum, "TCP stream anomaly: pkt broken ack";
+    EvStreamRstInvalidAck => "stream.rst_invalid_ack", Sum, "TCP stream anomaly: rst invalid ack";
+    EvStreamRstWithData => "stream.rst_with_data", Sum, "TCP stream anomaly: rst with data";
+    EvStreamPktRetransmission => "stream.pkt_retransmission", Sum, "TCP stream anomaly: pkt retransmission";
+    EvStreamPktSpuriousRetransmission => "stream.pkt_spurious_retransmission", Sum, "TCP stream anomaly: pkt spurious retransmission";
+    EvStreamPktBadWindowUpdate => "stream.pkt_bad_window_update", Sum, "TCP stream anomaly: pkt bad window update";
+    EvStreamSuspectedRstInject => "stream.suspected_rst_inject", Sum, "TCP stream anomaly: suspected rst inject";
+    EvStreamWrongThread => "stream.wrong_thread", Sum, "TCP stream anomaly: wrong thread";
+    EvStreamReassemblySegmentBeforeBaseSeq => "stream.reassembly_segment_before_base_seq", Sum, "TCP stream anomaly: reassembly segment before base seq";
+    EvStreamReassemblyNoSegment => "stream.reassembly_no_segment", Sum, "TCP stream anomaly: reassembly no segment";
+    EvStreamReassemblySeqGap => "stream.reassembly_seq_gap", Sum, "TCP stream anomaly: reassembly seq gap";
+    EvStreamReassemblyOverlapDifferentData => "stream.reassembly_overlap_different_data", Sum, "TCP stream anomaly: reassembly overlap different data";
+    EvStreamReassemblyDepthReached => "stream.reassembly_depth_reached", Sum, "TCP stream anomaly: reassembly depth reached";
+    EvStreamReassemblyInsertMemcap => "stream.reassembly_insert_memcap", Sum, "TCP stream anomaly: reassembly insert memcap";
+    EvStreamReassemblyInsertLimit => "stream.reassembly_insert_limit", Sum, "TCP stream anomaly: reassembly insert limit";
+    EvStreamReassemblyInsertInvalid => "stream.reassembly_insert_invalid", Sum, "TCP stream anomaly: reassembly insert invalid";
+    EvStreamReassemblyUrgentOobLimitReached => "stream.reassembly_urgent_oob_limit_reached", Sum, "TCP stream anomaly: reassembly urgent oob limit reached";
+    EvArpPktTooSmall => "decoder.event.arp.pkt_too_small", Sum, "arp packet smaller than minimum size";
+    EvArpUnsupportedHardware => "decoder.event.arp.unsupported_hardware", Sum, "arp hw_type is not ethernet";
+    EvArpUnsupportedProtocol => "decoder.event.arp.unsupported_protocol", Sum, "arp proto_type is not ipv4";
+    EvArpInvalidPkt => "decoder.event.arp.invalid_pkt", Sum, "arp pkt len is not 28";
+    EvArpInvalidHardwareSize => "decoder.event.arp.invalid_hardware_size", Sum, "arp hw size is 6";
+    EvArpInvalidProtocolSize => "decoder.event.arp.invalid_protocol_size", Sum, "arp proto size is not 4";
+    EvArpUnsupportedOpcode => "decoder.event.arp.unsupported_opcode", Sum, "arp opcode is not listed";
+    EvApplayerMismatchProtocolBothDirections => "app.event.applayer_mismatch_protocol_both_directions", Sum, "the two directions of a flow were identified as different app-layer protocols";
+    EvApplayerWrongDirectionFirstData => "app.event.applayer_wrong_direction_first_data", Sum, "the app-layer protocol's first data came from the side that should answer";
+    EvApplayerDetectProtocolOnlyOneDirection => "app.event.applayer_detect_protocol_only_one_direction", Sum, "the app-layer protocol was found in one direction only";
+    EvApplayerProtoDetectionSkipped => "app.event.applayer_proto_detection_skipped", Sum, "app-layer protocol detection was skipped for the flow";
+    EvApplayerNoTlsAfterStarttls => "app.event.applayer_no_tls_after_starttls", Sum, "no TLS after a STARTTLS upgrade";
+    EvApplayerUnexpectedProtocol => "app.event.applayer_unexpected_protocol", Sum, "a protocol upgrade led to an unexpected protocol";
+    DecoderUnknownLinktype => "decoder.unknown_linktype", Sum, "link type not decoded";
     // fragments (reassembly comes with the defrag stage)
     DefragIpv4Fragments => "defrag.ipv4.fragments", Sum, "IPv4 fragments seen";
     DefragIpv6Fragments => "defrag.ipv6.fragments", Sum, "IPv6 fragments seen";
@@ -179,10 +334,6 @@ counters! {
     DefragTrackerTimeout => "defrag.wrk.tracker_timeout", Sum, "unfinished trackers dropped after defrag.timeout_secs of packet time without a fragment";
     DefragMemuse => "defrag.memuse", Level, "bytes held by defrag trackers and fragments (at the time of the snapshot)";
     DefragMemcapDrop => "defrag.picket.memcap_drop", Sum, "fragments dropped because their data did not fit in defrag.memcap_bytes even after evicting every other tracker";
-    EvIpv4FragOverlap => "decoder.event.ipv4.frag_overlap", Sum, "IPv4 fragment overlapping one already held";
-    EvIpv4FragIgnored => "decoder.event.ipv4.frag_ignored", Sum, "IPv4 fragment not stored (max_frags or memcap)";
-    EvIpv6FragOverlap => "decoder.event.ipv6.frag_overlap", Sum, "IPv6 fragment overlapping one already held";
-    EvIpv6FragIgnored => "decoder.event.ipv6.frag_ignored", Sum, "IPv6 fragment not stored (max_frags or memcap)";
     // ---- end defrag stage ----
     // checksums
     ChecksumIpv4Invalid => "decoder.checksum.ipv4_invalid", Sum, "IPv4 header checksums that did not verify (when validated)";
@@ -234,6 +385,7 @@ counters! {
     DetectAlert => "detect.alert", Sum, "alerts written";
     DetectAlertsSuppressed => "detect.alerts_suppressed", Sum, "alerts suppressed by thresholds";
     DetectAlertQueueOverflow => "detect.alert_queue_overflow", Sum, "alerts lost because a packet had more than the per-packet alert limit";
+    DetectXbitsFull => "detect.xbits_full", Sum, "hostbits/xbits not set because the shared bit table was full (its expired bits already dropped)";
     // output
     OutputEvents => "output.events", Sum, "EVE events written";
     OutputBytes => "output.bytes", Sum, "EVE bytes written";
@@ -347,6 +499,15 @@ impl Counters {
     #[inline(always)]
     pub fn inc(&mut self, c: C) {
         self.v[c as usize] += 1;
+    }
+
+    /// Adds one to the counter `off` rows after `base`, for a block of counters kept in the
+    /// order of another table (the engine events); nothing past the table.
+    #[inline(always)]
+    pub fn inc_offset(&mut self, base: C, off: usize) {
+        if let Some(v) = self.v.get_mut(base as usize + off) {
+            *v += 1;
+        }
     }
 
     /// Adds `n`.
@@ -520,6 +681,22 @@ pub fn is_gauge(i: usize) -> bool {
     KINDS.get(i).is_some_and(|k| *k != Kind::Sum)
 }
 
+/// The engine events' counters (decoder, stream, app layer) are exposed as one Prometheus
+/// family per layer with the event as the `reason` label: the family and the reason of a
+/// counter, when it is one of them.
+pub fn event_family(name: &str) -> Option<(&'static str, &str)> {
+    if let Some(reason) = name.strip_prefix("decoder.event.") {
+        return Some(("picket_decoder_events_total", reason));
+    }
+    if let Some(reason) = name.strip_prefix("app.event.") {
+        return Some(("picket_app_events_total", reason));
+    }
+    let first = C::EvStream3whsAckInWrongDir as usize;
+    let last = C::EvStreamReassemblyUrgentOobLimitReached as usize;
+    let reason = name.strip_prefix("stream.")?;
+    NAMES.get(first..=last)?.contains(&name).then_some(("picket_stream_events_total", reason))
+}
+
 /// The Prometheus name of a counter (see [`prom`]).
 pub fn prometheus_name(i: usize) -> String {
     prom_name(NAMES[i], KINDS[i])
@@ -529,8 +706,8 @@ pub fn prometheus_name(i: usize) -> String {
 /// `picket_` and the dotted name with underscores, milliseconds as seconds, `_total` once for
 /// counters, the unit for gauges.
 pub fn prom_name(name: &str, kind: Kind) -> String {
-    if name.starts_with("decoder.event.") {
-        return "picket_decoder_events_total".into();
+    if let Some((family, _)) = event_family(name) {
+        return family.into();
     }
     if name == "worker.busy_ns" {
         return "picket_worker_busy_seconds_total".into();
@@ -600,7 +777,10 @@ pub fn counters_markdown() -> String {
     }
     for e in ext_counters() {
         let origin = if is_suricata_counter(&e.name) { "Suricata" } else { "Picket" };
-        let prom = format!("picket_{}_total", e.name.replace(['.', '-'], "_"));
+        let prom = match event_family(&e.name) {
+            Some((family, _)) => format!("{family}{{reason}}"),
+            None => format!("picket_{}_total", e.name.replace(['.', '-'], "_")),
+        };
         s.push_str(&format!("| `{}` | `{}` | {} | {} |\n", e.name, prom, origin, e.help));
     }
     s

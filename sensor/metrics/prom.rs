@@ -335,17 +335,22 @@ fn gauge(reg: &Registry, name: &str, help: &str, v: f64) {
 /// as one family); per-interface counters are left to [`render_ifaces`] when interfaces are
 /// published.
 fn render_counters(reg: &Registry, merged: &Counters, per_iface: bool) {
-    let events = IntCounterVec::new(
-        Opts::new("picket_decoder_events_total", "decoder anomalies by reason (Suricata's decoder.event.*)"),
-        &["reason"],
-    )
-    .ok();
+    // the engine events: one family per layer, the event as the reason
+    let families = [
+        ("picket_decoder_events_total", "decoder anomalies by reason (Suricata's decoder.event.*)"),
+        ("picket_stream_events_total", "TCP stream anomalies by reason (Suricata's stream events)"),
+        ("picket_app_events_total", "app-layer anomalies by reason (protocol detection and parsers)"),
+    ];
+    let events: Vec<(&str, IntCounterVec)> = families
+        .iter()
+        .filter_map(|(n, h)| IntCounterVec::new(Opts::new(*n, *h), &["reason"]).ok().map(|v| (*n, v)))
+        .collect();
     merged.each(&mut |name, kind, help, v| {
         if name == "worker.busy_ns" || (per_iface && PER_INTERFACE.contains(&name)) {
             return; // per worker and per interface, below
         }
-        if let Some(reason) = name.strip_prefix("decoder.event.") {
-            if let Some(ev) = &events {
+        if let Some((family, reason)) = super::event_family(name) {
+            if let Some((_, ev)) = events.iter().find(|(n, _)| *n == family) {
                 ev.with_label_values(&[reason]).inc_by(v);
             }
             return;
@@ -371,7 +376,7 @@ fn render_counters(reg: &Registry, merged: &Counters, per_iface: bool) {
             let _ = reg.register(Box::new(c));
         }
     });
-    if let Some(ev) = events {
+    for (_, ev) in events {
         let _ = reg.register(Box::new(ev));
     }
 }
@@ -494,6 +499,8 @@ mod tests {
         let mut r = Counters::new();
         r.add(C::DecoderPkts, 8);
         r.inc(C::EvIpv4TruncPkt);
+        r.inc(C::EvStream3whsSynFlood);
+        r.inc(C::EvApplayerMismatchProtocolBothDirections);
         hub.publish("reader", &r);
         let t = hub.render();
         assert!(t.contains("picket_decoder_pkts_total 8"), "{t}");
@@ -502,6 +509,10 @@ mod tests {
         assert!(t.contains("picket_worker_packets_total{worker=\"0\"} 5"), "{t}");
         assert!(t.contains("picket_worker_packets_total{worker=\"1\"} 3"), "{t}");
         assert!(t.contains("picket_decoder_events_total{reason=\"ipv4.trunc_pkt\"} 1"), "{t}");
+        assert!(t.contains("picket_stream_events_total{reason=\"3whs_syn_flood\"} 1"), "{t}");
+        let app = "picket_app_events_total{reason=\"applayer_mismatch_protocol_both_directions\"} 1";
+        assert!(t.contains(app), "{t}");
+        assert!(!t.contains("picket_stream_segment_limit_drop_total{"), "{t}");
         assert!(t.contains("picket_detect_rules_loaded 7"), "{t}");
         assert!(t.contains("# TYPE picket_tcp_active_sessions gauge"), "{t}");
         assert!(t.contains("# TYPE picket_defrag_memuse_bytes gauge"), "{t}");

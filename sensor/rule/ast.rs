@@ -13,6 +13,11 @@
 
 use std::net::IpAddr;
 
+mod header;
+mod state;
+pub use header::*;
+pub use state::*;
+
 /// Most byte_extract/byte_math variables in one rule (Suricata allows 4 per rule by default).
 pub const MAX_VARS: usize = 8;
 
@@ -74,6 +79,22 @@ pub struct RuleProto {
     pub tcp_mode: TcpMode,
     /// App-layer protocol named in the header (`http`, `dns`, `tls`, ...), if any.
     pub app: Option<String>,
+    /// The IP version or layer the header names (`ipv4`, `ipv6`, `pkthdr`).
+    pub layer: ProtoLayer,
+}
+
+/// What a header protocol says about the packet's network layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ProtoLayer {
+    /// Any IP packet (`ip`, `tcp`, ...).
+    #[default]
+    Any,
+    /// `ipv4` / `ip4`: IPv4 packets only.
+    Ipv4,
+    /// `ipv6` / `ip6`: IPv6 packets only.
+    Ipv6,
+    /// `pkthdr`: any packet, whatever its layers (decoder-event rules only).
+    Pkthdr,
 }
 
 /// `tcp`, `tcp-pkt` or `tcp-stream`.
@@ -299,6 +320,8 @@ pub enum ByteOp {
 pub struct ByteTest {
     /// Bytes to read (1-10 with `string`, else 1-8).
     pub nbytes: u8,
+    /// The number of bytes is this variable's value (checked per packet).
+    pub nbytes_var: Option<u8>,
     /// `!` before the operator.
     pub negated: bool,
     /// Operator.
@@ -322,6 +345,8 @@ pub struct ByteTest {
 pub struct ByteJump {
     /// Bytes to read.
     pub nbytes: u8,
+    /// The number of bytes is this variable's value (checked per packet).
+    pub nbytes_var: Option<u8>,
     /// Offset.
     pub offset: Num,
     /// `relative`
@@ -389,6 +414,8 @@ pub enum MathOp {
 pub struct ByteMath {
     /// Bytes to read.
     pub nbytes: u8,
+    /// The number of bytes is this variable's value (checked per packet).
+    pub nbytes_var: Option<u8>,
     /// Offset.
     pub offset: i32,
     /// Operator.
@@ -443,12 +470,69 @@ pub enum Transform {
     HeaderLowercase,
     /// `strip_pseudo_headers`
     StripPseudoHeaders,
-    /// `xor:"key"`
-    Xor(Vec<u8>),
+    /// `xor`: a static key, or one read from the buffer, applied from an offset.
+    Xor(XorKey),
     /// `pcrexform:"expr"`
     PcreXform(String),
-    /// `from_base64` (with its options, kept raw)
-    FromBase64(String),
+    /// `from_base64` with its options.
+    FromBase64(FromBase64),
+}
+
+/// How `xor` gets its key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct XorKey {
+    /// Where decoding starts (the bytes before are kept as they are).
+    pub offset: u32,
+    /// The key.
+    pub key: XorKeySource,
+}
+
+/// A static key, or bytes of the buffer itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum XorKeySource {
+    /// The key as written (hex).
+    Static(Vec<u8>),
+    /// `extract <nbytes> <offset>`: the key is `nbytes` bytes of the buffer at `offset`.
+    Extract {
+        /// Key length.
+        nbytes: u8,
+        /// Where in the buffer.
+        offset: u16,
+    },
+}
+
+/// Base64 alphabets and strictness (Suricata's `SCBase64Mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Base64Mode {
+    /// RFC 4648: stop at the first character outside the alphabet.
+    #[default]
+    Rfc4648,
+    /// RFC 2045: skip characters outside the alphabet.
+    Rfc2045,
+    /// Strict: the whole input must be padded base64.
+    Strict,
+}
+
+/// `from_base64` options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FromBase64 {
+    /// Bytes to decode (0: all).
+    pub bytes: u32,
+    /// Where to start.
+    pub offset: u32,
+    /// Mode.
+    pub mode: Base64Mode,
+}
+
+/// `base64_decode`: decodes part of the buffer for the rule's `base64_data` keywords.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Base64Decode {
+    /// Bytes to decode (Suricata's default: 65535).
+    pub bytes: u16,
+    /// Where to start (after the relative base).
+    pub offset: u32,
+    /// `relative`: from the previous match.
+    pub relative: bool,
 }
 
 /// One payload keyword in a buffer's list, in rule order.
@@ -476,6 +560,71 @@ pub enum PayloadMatch {
     Dataset(DatasetKw),
     /// `datarep` (the whole buffer's reputation in a named set)
     Datarep(DatarepKw),
+    /// `base64_decode`
+    Base64Decode(Base64Decode),
+    /// `entropy`: the Shannon entropy (bits per byte) of the buffer from an offset.
+    Entropy(Entropy),
+}
+
+/// `entropy:[bytes N,][offset N,]value <cmp>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Entropy {
+    /// Bytes considered (0 or less: to the end).
+    pub bytes: i32,
+    /// Where to start (0 or less: the start).
+    pub offset: i32,
+    /// The comparison of the entropy (bits per byte, 0 to 8).
+    pub cmp: FloatCmp,
+}
+
+/// A comparison of a floating-point value (Suricata's `detect_parse_float`); the operands
+/// are kept as bit patterns so that a rule stays comparable and hashable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FloatCmp {
+    /// The operator.
+    pub op: FloatOp,
+    /// First operand (`f64::to_bits`).
+    pub a: u64,
+    /// Second operand of a range (`f64::to_bits`).
+    pub b: u64,
+}
+
+/// Operators of [`FloatCmp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FloatOp {
+    /// `=x` or `x`
+    Eq,
+    /// `!=x`
+    Ne,
+    /// `<x`
+    Lt,
+    /// `<=x`
+    Le,
+    /// `>x`
+    Gt,
+    /// `>=x`
+    Ge,
+    /// `a-b`: strictly between.
+    Range,
+    /// `!a-b`: not strictly between.
+    NotRange,
+}
+
+impl FloatCmp {
+    /// Whether `v` satisfies the comparison.
+    pub fn matches(&self, v: f64) -> bool {
+        let (a, b) = (f64::from_bits(self.a), f64::from_bits(self.b));
+        match self.op {
+            FloatOp::Eq => v == a,
+            FloatOp::Ne => v != a,
+            FloatOp::Lt => v < a,
+            FloatOp::Le => v <= a,
+            FloatOp::Gt => v > a,
+            FloatOp::Ge => v >= a,
+            FloatOp::Range => v > a && v < b,
+            FloatOp::NotRange => v <= a || v >= b,
+        }
+    }
 }
 
 impl PayloadMatch {
@@ -493,6 +642,8 @@ impl PayloadMatch {
             PayloadMatch::Urilen(_) => "urilen",
             PayloadMatch::Dataset(_) => "dataset",
             PayloadMatch::Datarep(_) => "datarep",
+            PayloadMatch::Base64Decode(_) => "base64_decode",
+            PayloadMatch::Entropy(_) => "entropy",
         }
     }
 }
@@ -612,6 +763,43 @@ pub enum Buffer {
     /// A sticky buffer by its Suricata name (`http.uri`, `dns.query`, `file.data`, ...). Legacy
     /// content modifiers (`http_uri`, ...) are mapped to these names by the parser.
     Sticky(String),
+    /// A sticky buffer of the packet itself (`ipv4.hdr`, `tcp.hdr`, ...): its getter, bound
+    /// at load.
+    Packet(PacketBuffer),
+    /// `base64_data`: what the rule's `base64_decode` decoded (inspected from there).
+    Base64Data,
+}
+
+/// A packet buffer's getter: the bytes of the buffer in the frame, if the packet has them.
+pub type PacketGet = for<'a> fn(&'a [u8], &crate::decode::Decoded) -> Option<&'a [u8]>;
+
+/// A sticky buffer of the packet (`tcp.hdr`): its name and its getter.
+#[derive(Clone, Copy)]
+pub struct PacketBuffer {
+    /// The keyword's name.
+    pub name: &'static str,
+    /// Its bytes in a packet.
+    pub get: PacketGet,
+}
+
+impl PartialEq for PacketBuffer {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for PacketBuffer {}
+
+impl std::hash::Hash for PacketBuffer {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl std::fmt::Debug for PacketBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 /// A payload-inspection list: a buffer, its transforms and its keywords.
@@ -623,159 +811,6 @@ pub struct BufferList {
     pub transforms: Vec<Transform>,
     /// Keywords, in rule order.
     pub matches: Vec<PayloadMatch>,
-}
-
-/// TCP flags keyword (`flags:SA,12` style).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TcpFlags {
-    /// Flags that must be set (bit values as in the TCP header: F=1 S=2 R=4 P=8 A=16 U=32
-    /// E(C/1)=64 C(C/2)=128).
-    pub flags: u8,
-    /// Mask of flags ignored.
-    pub ignore: u8,
-    /// Modifier.
-    pub modifier: FlagsMod,
-}
-
-/// `flags` modifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FlagsMod {
-    /// exactly these (after the ignore mask)
-    Exact,
-    /// `+`: these and any others
-    Plus,
-    /// `*`: any of these
-    Any,
-    /// `!`: not these
-    Not,
-}
-
-/// `fragbits`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FragBits {
-    /// Bits (M=0x2000 more fragments, D=0x4000 don't fragment, R=0x8000 reserved) as in the
-    /// IPv4 header's flags/offset field.
-    pub bits: u16,
-    /// Modifier (`+`, `*`, `!`, or exact).
-    pub modifier: FlagsMod,
-}
-
-/// A keyword evaluated on the packet's headers (and, for two of them, on its flow).
-///
-/// Three forms stay typed because the detection engine reads them: `dsize` bounds payload
-/// verification, `stream_size` needs the TCP session and `app-layer-protocol` the flow's
-/// protocol. Every other header keyword is a [`HeaderMatch`]: its value and the pure test
-/// its keyword row gives (see `rule::keywords::packet`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum PacketMatch {
-    /// `dsize`
-    Dsize(NumCmp),
-    /// `stream_size:<server|client|both|either>,<op>,<n>`: bytes a TCP stream's sides sent,
-    /// as Suricata counts them (next expected sequence number minus the initial one, so the
-    /// SYN counts one). Needs the flow's session: decided by the detection engine.
-    StreamSize(StreamSizeSide, NumCmp),
-    /// `app-layer-protocol:[!]name[|name...][,mode][,exact]`
-    AppLayerProtocol {
-        /// Protocol name (canonical, lowercase); several alternatives are joined with `|`
-        /// (any of them). `failed` and `unknown` are the special values.
-        name: String,
-        /// `!`
-        negated: bool,
-        /// Which protocol of the flow is compared (default: the packet's direction).
-        mode: AppProtoMode,
-        /// `exact`: the protocol itself, not one it covers (`dns` does not match `doh2`).
-        exact: bool,
-    },
-    /// `ttl`, `flags`, `itype`, ...: a pure test of the packet.
-    Header(HeaderMatch),
-}
-
-impl PacketMatch {
-    /// The keyword's name, as Suricata spells it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            PacketMatch::Dsize(_) => "dsize",
-            PacketMatch::StreamSize(..) => "stream_size",
-            PacketMatch::AppLayerProtocol { .. } => "app-layer-protocol",
-            PacketMatch::Header(h) => h.keyword,
-        }
-    }
-}
-
-/// The value of a header keyword, in one of the few shapes header keywords take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum HeaderValue {
-    /// An integer comparison (`ttl`, `itype`, `window`, `seq`, ...).
-    Cmp(NumCmp),
-    /// `flags`.
-    TcpFlags(TcpFlags),
-    /// `fragbits`.
-    FragBits(FragBits),
-    /// Bits of which at least one must be present (`ipopts`).
-    AnyBit(u16),
-    /// No value (`sameip`).
-    Empty,
-}
-
-impl HeaderValue {
-    /// Whether `field` is present and satisfies the comparison (false for other shapes).
-    #[inline]
-    pub fn matches(&self, field: Option<u64>) -> bool {
-        match (self, field) {
-            (HeaderValue::Cmp(n), Some(v)) => n.matches(v),
-            _ => false,
-        }
-    }
-}
-
-/// A header keyword's test: its value, the frame and the decoded summary of the frame. Pure,
-/// allocation-free, never panics, whatever the bytes.
-pub type HeaderTest = fn(&HeaderValue, &[u8], &crate::decode::Decoded) -> bool;
-
-/// A header keyword of a rule: its value and its row's test, bound at load so that the
-/// per-packet call is one indirect call, with no lookup by name.
-#[derive(Clone, Copy)]
-pub struct HeaderMatch {
-    /// The keyword's name (profiles, messages).
-    pub keyword: &'static str,
-    /// The parsed value.
-    pub value: HeaderValue,
-    test: HeaderTest,
-}
-
-impl HeaderMatch {
-    /// The keyword `keyword` with its parsed value and its test.
-    pub fn new(keyword: &'static str, value: HeaderValue, test: HeaderTest) -> HeaderMatch {
-        HeaderMatch { keyword, value, test }
-    }
-
-    /// Whether the packet satisfies the keyword.
-    #[inline]
-    pub fn matches(&self, frame: &[u8], d: &crate::decode::Decoded) -> bool {
-        (self.test)(&self.value, frame, d)
-    }
-}
-
-// The test is a function of the keyword: equality and hashing by keyword and value.
-impl PartialEq for HeaderMatch {
-    fn eq(&self, other: &Self) -> bool {
-        self.keyword == other.keyword && self.value == other.value
-    }
-}
-
-impl Eq for HeaderMatch {}
-
-impl std::hash::Hash for HeaderMatch {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.keyword.hash(state);
-        self.value.hash(state);
-    }
-}
-
-impl std::fmt::Debug for HeaderMatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}({:?})", self.keyword, self.value)
-    }
 }
 
 /// `app-layer-protocol` mode: which detected protocol of the flow is compared.
@@ -794,113 +829,6 @@ pub enum AppProtoMode {
     Final,
     /// `original`: the protocol before a protocol change.
     Original,
-}
-
-/// `flow` keyword options.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct FlowOpts {
-    /// `to_server` / `from_client`
-    pub to_server: bool,
-    /// `to_client` / `from_server`
-    pub to_client: bool,
-    /// `established`
-    pub established: bool,
-    /// `not_established`
-    pub not_established: bool,
-    /// `stateless`
-    pub stateless: bool,
-    /// `only_stream`
-    pub only_stream: bool,
-    /// `no_stream`
-    pub no_stream: bool,
-    /// `only_frag`
-    pub only_frag: bool,
-    /// `no_frag`
-    pub no_frag: bool,
-}
-
-/// `flowbits` command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FlowbitCmd {
-    /// `set`
-    Set,
-    /// `setother` (Picket: set on the flow; there is one flow per packet)
-    SetOther,
-    /// `unset`
-    Unset,
-    /// `toggle`
-    Toggle,
-    /// `isset`
-    IsSet,
-    /// `isnotset`
-    IsNotSet,
-}
-
-/// How several flowbit names combine (`a|b` any, `a&b` all).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FlowbitJoin {
-    /// One name, or `&`: all.
-    All,
-    /// `|`: any.
-    Any,
-}
-
-/// One `flowbits` keyword (`noalert` is [`Rule::noalert`]).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Flowbit {
-    /// Command.
-    pub cmd: FlowbitCmd,
-    /// Flowbit names, as indexes into the rule set's flowbit name table.
-    pub bits: Vec<u32>,
-    /// `|` or `&`.
-    pub join: FlowbitJoin,
-}
-
-/// threshold / detection_filter type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ThresholdType {
-    /// `limit`
-    Limit,
-    /// `threshold`
-    Threshold,
-    /// `both`
-    Both,
-    /// detection_filter
-    DetectionFilter,
-    /// `backoff`: alerts on the `count`-th match, then each time the match count reaches the
-    /// previous alerting count times `multiplier` (1, 10, 100, ... for count 1, multiplier 10).
-    /// Only with `track by_flow`; `seconds` is 0.
-    Backoff,
-}
-
-/// What a threshold counts by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Track {
-    /// `by_src`
-    BySrc,
-    /// `by_dst`
-    ByDst,
-    /// `by_rule`
-    ByRule,
-    /// `by_both`
-    ByBoth,
-    /// `by_flow`
-    ByFlow,
-}
-
-/// `threshold` or `detection_filter`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Threshold {
-    /// Type.
-    pub kind: ThresholdType,
-    /// Tracking.
-    pub track: Track,
-    /// Count.
-    pub count: u32,
-    /// Seconds (0 for `backoff`).
-    pub seconds: u32,
-    /// `multiplier` of `type backoff`; 1 for every other type.
-    pub multiplier: u32,
 }
 
 /// Which side(s) of a TCP session `stream_size` compares.
@@ -968,6 +896,10 @@ pub struct Rule {
     pub flowbits: Vec<Flowbit>,
     /// `flowbits:noalert` or `noalert`.
     pub noalert: bool,
+    /// `flowint`, in rule order.
+    pub flowints: Vec<Flowint>,
+    /// `hostbits` and `xbits`, in rule order.
+    pub xbits: Vec<Xbit>,
     /// `threshold`
     pub threshold: Option<Threshold>,
     /// `detection_filter`

@@ -23,6 +23,7 @@ pub mod threshold_config;
 mod vars;
 mod vars_config;
 
+pub use keywords::packet::event::APP_LAYER_EVENT;
 pub use keywords::{AppKeyword, AppKind, Arg, Keyword, Keywords, Kind};
 pub use load::{load_rules, load_rules_each};
 pub(crate) use parse::numbers::parse_uint_cmp;

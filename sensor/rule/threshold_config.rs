@@ -270,7 +270,7 @@ fn parse_entry(line: &str, vars: &mut Vars) -> Result<Entry, Failure> {
             let tr = track(t, sid_opt)?;
             let (count, seconds, rest) = count_seconds(rest, sid_opt)?;
             no_more(rest, sid_opt)?;
-            EntryKind::Threshold(Threshold { kind, track: tr, count, seconds, multiplier: 1 })
+            EntryKind::Threshold(Threshold { kind, track: tr, count, seconds, multiplier: 1, unique_on: None })
         }
         _ => {
             let (t, rest) = field(rest, "track", sid_opt)?;
@@ -288,7 +288,14 @@ fn parse_entry(line: &str, vars: &mut Vars) -> Result<Entry, Failure> {
             let timeout = number(to, "timeout", sid_opt)?;
             no_more(rest, sid_opt)?;
             EntryKind::RateFilter {
-                threshold: Threshold { kind: ThresholdType::DetectionFilter, track: tr, count, seconds, multiplier: 1 },
+                threshold: Threshold {
+                    kind: ThresholdType::DetectionFilter,
+                    track: tr,
+                    count,
+                    seconds,
+                    multiplier: 1,
+                    unique_on: None,
+                },
                 new_action: a.to_string(),
                 timeout,
             }

@@ -92,7 +92,14 @@ impl Ingest {
             }
         }
         self.decoder.decode(fr.linktype, fr.data, &mut self.d, c);
-        let d = self.d;
+        let mut d = self.d;
+        // Defrag first, so that the fragment's own anomalies (overlap, too large) are listed
+        // on it; the datagram it completes follows it below.
+        let mut next = None;
+        if d.flags & flags::FRAGMENT != 0 {
+            let fd = d;
+            next = self.defrag.fragment(fr.data, &fd, fr.ts, c, &mut d.events);
+        }
         let bad = if self.auto.validating() {
             let r = checksum::verify(fr.data, &d);
             let bad = self.auto.observe(r);
@@ -126,14 +133,14 @@ impl Ingest {
         // it, decoded again from its IP header (pkt_src "defrag", no pcap_cnt).
         if d.flags & flags::FRAGMENT != 0 {
             let mut fd = d;
-            let mut next = self.defrag.fragment(fr.data, &fd, fr.ts, c);
             // Bounded: each pass strips one IPv6 Fragment header.
             for _ in 0..4 {
                 let Some(dgram) = next.take() else { break };
                 let Some(mut rd) = defrag::decode_rebuilt(&self.decoder, &dgram, &fd, c) else { break };
                 rd.flags |= flags::REASSEMBLED;
                 if rd.flags & flags::FRAGMENT != 0 {
-                    next = self.defrag.fragment(&dgram, &rd, fr.ts, c);
+                    let inner = rd;
+                    next = self.defrag.fragment(&dgram, &inner, fr.ts, c, &mut rd.events);
                     fd = rd;
                     continue;
                 }

@@ -42,6 +42,8 @@ pub(crate) struct DeferredAlert {
     rule: u32,
     src: [u8; 16],
     dst: [u8; 16],
+    /// Source and destination ports (`detection_filter ... unique_on`).
+    ports: (u16, u16),
     secs: u64,
     line: Vec<u8>,
 }
@@ -59,7 +61,7 @@ impl DeferQueue {
     /// Queues the EVE `line` of a deferred alert of rule `rule` on a packet of flow `hash`.
     pub fn push(&mut self, hash: u64, rule: u32, d: &Decoded, secs: u64, line: Vec<u8>) {
         self.seq += 1;
-        self.items.push(DeferredAlert { key: (self.mark, hash, self.seq), rule, src: d.src, dst: d.dst, secs, line });
+        self.items.push(DeferredAlert { key: (self.mark, hash, self.seq), rule, src: d.src, dst: d.dst, ports: (d.sp, d.dp), secs, line });
     }
 
     /// The alerts queued since the last call, and the worker's mark.
@@ -110,7 +112,7 @@ impl OrderedStage {
 
     fn decide(&mut self, a: DeferredAlert, w: &mut EveWriter) {
         let ok = match &self.engine {
-            Some(e) => e.shared_threshold_step(a.rule, &a.src, &a.dst, a.secs, &mut self.counters),
+            Some(e) => e.shared_threshold_step(a.rule, &a.src, &a.dst, a.ports, a.secs, &mut self.counters),
             None => true,
         };
         if ok {

@@ -383,7 +383,26 @@ impl Worker {
             return;
         }
         let stream = flow.and_then(|(slot, to_server)| self.stream_and_app(slot, to_server, tcp, data, p));
-        let view = PacketView { frame: data, d: &p.d, ts: p.ts, pcap_cnt: p.pcap_cnt, pseudo: false };
+        // The stream's and protocol detection's events join the decoder's on the packet (a
+        // copy of its decode, only when there are such events).
+        let mut extra = stream.map(|o| o.events).unwrap_or_default();
+        if let Some((slot, _)) = flow {
+            let app_events = self.flows.get_mut(slot).ext.app.take_packet_events();
+            for e in app_events.iter() {
+                crate::decode::event::count(&mut self.counters, e);
+            }
+            extra.extend(&app_events);
+        }
+        let with_events;
+        let d = if extra.is_empty() {
+            &p.d
+        } else {
+            let mut x = p.d;
+            x.events.extend(&extra);
+            with_events = x;
+            &with_events
+        };
+        let view = PacketView { frame: data, d, ts: p.ts, pcap_cnt: p.pcap_cnt, pseudo: false };
         match flow {
             Some((slot, to_server)) => self.inspect_flow_packet(slot, to_server, &view, stream),
             None => {
@@ -441,6 +460,11 @@ impl Worker {
                 flags: p.d.tcp_flags,
                 win: p.d.tcp_win,
                 payload: p.d.payload(data),
+                syn: if p.d.tcp_flags & 0x02 != 0 {
+                    crate::stream::SynOptions::of(data, &p.d, p.ts.secs() as u32)
+                } else {
+                    crate::stream::SynOptions::default()
+                },
             };
             let flow = FlowMeta::of(f, p.ts);
             let FlowExt { tcp: ssn, app, .. } = &mut f.ext;

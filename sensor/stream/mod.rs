@@ -19,12 +19,18 @@
 //! or allocates per packet once warm (segment bytes live in merged per-flow chunks).
 
 mod config;
+mod handshake;
+mod raw;
 pub mod reassembly;
 
+use crate::decode::{event, Event, Events};
 use crate::metrics::{Counters, C};
+use handshake::{SynQueue, SynState};
 use reassembly::{Buffer, Insert, Memory};
 
 pub use config::StreamSection;
+pub use handshake::SynOptions;
+pub use raw::{raw_blocks, MAX_RAW_BLOCKS};
 
 /// Target-based overlap policy (Suricata's `host-os-policy` names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -170,6 +176,8 @@ const D_TRIGGER_RAW: u8 = 4;
 const D_DATA: u8 = 8;
 const D_FIN: u8 = 16;
 const D_EOF: u8 = 32;
+/// The peer sent a RST towards this endpoint (Suricata's STREAMTCP_STREAM_FLAG_RST_RECV).
+const D_RST_RECV: u8 = 64;
 
 /// One direction of a session: the data one endpoint sends.
 #[derive(Debug, Clone, Default)]
@@ -257,6 +265,12 @@ pub struct TcpSession {
     /// it from a bool (`to_server`) or a `0..2` loop, so it is always 0 or 1.
     pub dirs: [Dir; 2],
     flags: u8,
+    /// The state before a RST closed the session (restored when the RST looks injected).
+    pstate: TcpState,
+    /// The client's SYN as the session holds it (while the handshake is open).
+    syn: SynOptions,
+    /// SYNs a retransmitted SYN replaced (only sessions that saw one have it).
+    syn_queue: Option<Box<SynQueue>>,
 }
 
 /// What the app layer did with data it was offered.
@@ -309,6 +323,8 @@ pub struct Outcome {
     pub established: bool,
     /// Raw stream data of the packet's direction is due for inspection.
     pub raw_ready: bool,
+    /// The stream events raised on the packet (Suricata's `stream.*` events).
+    pub events: Events,
 }
 
 /// The TCP header fields the stream needs.
@@ -324,6 +340,8 @@ pub struct Seg<'a> {
     pub win: u16,
     /// Payload.
     pub payload: &'a [u8],
+    /// A SYN's options (what retransmitted SYNs are compared on); default otherwise.
+    pub syn: SynOptions,
 }
 
 const FIN: u8 = 0x01;
@@ -353,13 +371,22 @@ pub struct StreamEngine {
     scratch: Vec<u8>,
     #[allow(clippy::vec_box, reason = "a flow holds its session boxed; spare boxes are reused as they are")]
     spare: Vec<Box<TcpSession>>,
+    /// Events raised on the packet being processed.
+    ev: Events,
 }
 
 impl StreamEngine {
     /// An engine with `cfg`.
     pub fn new(cfg: StreamConfig, raw: bool) -> Self {
         let mem = Memory { used: 0, cap: cfg.memcap, peak: 0 };
-        StreamEngine { cfg, mem, sessions: 0, raw, scratch: Vec::with_capacity(65536), spare: Vec::new() }
+        let scratch = Vec::with_capacity(65536);
+        StreamEngine { cfg, mem, sessions: 0, raw, scratch, spare: Vec::new(), ev: Events::EMPTY }
+    }
+
+    /// Counts a stream event and lists it on the packet being processed.
+    fn raise(&mut self, c: &mut Counters, e: Event) {
+        event::count(c, e);
+        self.ev.push(e);
     }
 
     fn new_session(&mut self, c: &mut Counters) -> Option<Box<TcpSession>> {
@@ -392,8 +419,22 @@ impl StreamEngine {
     }
 
     /// Processes one TCP packet of a flow. `slot` holds the flow's session (created here when
-    /// the packet opens one).
+    /// the packet opens one). The outcome lists the stream events raised on the packet.
     pub fn packet(
+        &mut self,
+        slot: &mut Option<Box<TcpSession>>,
+        to_server: bool,
+        p: &Seg<'_>,
+        app: &mut dyn AppSink,
+        c: &mut Counters,
+    ) -> Outcome {
+        self.ev = Events::EMPTY;
+        let mut out = self.packet_state(slot, to_server, p, app, c);
+        out.events = self.ev;
+        out
+    }
+
+    fn packet_state(
         &mut self,
         slot: &mut Option<Box<TcpSession>>,
         to_server: bool,
@@ -413,17 +454,31 @@ impl StreamEngine {
                 if fl & ACK != 0 {
                     self.ack(ssn, b, p.ack);
                 }
+                if ssn.state != TcpState::Closed {
+                    ssn.pstate = ssn.state;
+                }
                 ssn.state = TcpState::Closed;
                 ssn.flags |= S_RST;
+                // In bounds: b is a direction (see `dirs`).
+                ssn.dirs[b].flags |= D_RST_RECV;
                 (true, Update::Packet)
             } else {
                 c.inc(C::StreamRstInvalid);
                 (false, Update::Opposing)
             }
-        } else if ssn.state == TcpState::Closed && ssn.flags & S_RST != 0 {
+        } else if ssn.state == TcpState::Closed && ssn.flags & S_RST != 0 && !rst_injected(ssn, a, b) {
             // a session reset is over: later packets of the tuple add nothing to it
             (false, Update::Opposing)
         } else {
+            if ssn.state == TcpState::Closed && ssn.flags & S_RST != 0 {
+                // a regular packet from the RST's sender: the RST looks injected, and the
+                // session goes on in the state it had (Suricata's StreamTcpPacketCheckPostRst)
+                ssn.state = ssn.pstate;
+                ssn.flags &= !S_RST;
+                // In bounds: b is a direction (see `dirs`).
+                ssn.dirs[b].flags &= !D_RST_RECV;
+                self.raise(c, Event::StreamSuspectedRstInject);
+            }
             match ssn.state {
                 TcpState::None => (false, Update::Opposing),
                 TcpState::SynSent => (self.syn_sent(ssn, d, p, c), Update::Opposing),
@@ -477,9 +532,20 @@ impl StreamEngine {
         let fl = p.flags;
         if d == 1 && fl & (SYN | ACK) == SYN | ACK {
             if p.ack != ssn.dirs[0].isn.wrapping_add(1) {
-                c.inc(C::StreamSynackInvalid);
-                return false;
+                // the SYN/ACK may answer a SYN the session replaced
+                match ssn.syn_queue.as_deref().and_then(|q| q.find(p.ack)) {
+                    Some(old) => {
+                        ssn.dirs[0].start(old.isn, old.isn.wrapping_add(1));
+                        ssn.syn = old.opts;
+                    }
+                    None => {
+                        c.inc(C::StreamSynackInvalid);
+                        self.raise(c, Event::Stream3whsSynackWithWrongAck);
+                        return false;
+                    }
+                }
             }
+            ssn.syn_queue = None;
             ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
             ssn.dirs[1].window = p.win as u32;
             self.ack(ssn, 0, p.ack);
@@ -489,7 +555,16 @@ impl StreamEngine {
             ssn.dirs[1].start(p.seq, p.seq.wrapping_add(1));
             ssn.state = TcpState::SynRecv;
         } else if d == 0 && fl & (SYN | ACK) == SYN {
-            // retransmitted SYN (a different ISN restarts the session)
+            // retransmitted SYN: one that differs replaces the session's, which is queued
+            // (a SYN/ACK may still answer it); a different ISN restarts the session
+            let old = SynState { isn: ssn.dirs[0].isn, opts: ssn.syn };
+            if old != (SynState { isn: p.seq, opts: p.syn }) {
+                let flood = ssn.syn_queue.get_or_insert_with(Box::default).store(old);
+                if let Some(e) = flood {
+                    self.raise(c, e);
+                }
+            }
+            ssn.syn = p.syn;
             if p.seq != ssn.dirs[0].isn {
                 ssn.dirs[0].start(p.seq, p.seq.wrapping_add(1));
             }
@@ -590,10 +665,12 @@ impl StreamEngine {
     fn open(&mut self, p: &Seg<'_>, d: usize, c: &mut Counters) -> Option<Box<TcpSession>> {
         let fl = p.flags;
         if fl & RST != 0 {
+            self.raise(c, Event::StreamRstButNoSession);
             return None;
         }
         if fl & (SYN | ACK) == SYN {
             let mut s = self.new_session(c)?;
+            s.syn = p.syn;
             // the flow is oriented from the SYN's sender (d is 0 but for odd reuse cases)
             // In bounds: d is a direction (see `dirs`).
             s.dirs[d].start(p.seq, p.seq.wrapping_add(1));
@@ -602,6 +679,7 @@ impl StreamEngine {
             return Some(s);
         }
         if fl & FIN != 0 && (!self.cfg.midstream || p.payload.is_empty()) {
+            self.raise(c, Event::StreamFinButNoSession);
             return None;
         }
         if fl & (SYN | ACK) == SYN | ACK {
@@ -711,6 +789,7 @@ impl StreamEngine {
         if self.cfg.depth > 0 && end > self.cfg.depth {
             dir.flags |= D_DEPTH;
             c.inc(C::TcpStreamDepthReached);
+            self.raise(c, Event::StreamReassemblyDepthReached);
             return false;
         }
         dir.flags |= D_DATA;
@@ -728,10 +807,12 @@ impl StreamEngine {
             Insert::Old => false,
             Insert::Memcap => {
                 c.inc(C::TcpSegmentMemcapDrop);
+                self.raise(c, Event::StreamReassemblyInsertMemcap);
                 false
             }
             Insert::TooManySegments => {
                 c.inc(C::StreamSegmentLimitDrop);
+                self.raise(c, Event::StreamReassemblyInsertLimit);
                 false
             }
         }
@@ -858,6 +939,13 @@ impl StreamEngine {
     }
 }
 
+/// Whether a packet of direction `a` (not a RST) comes from the endpoint that reset the
+/// session (its peer `b` received the RST, `a` did not).
+fn rst_injected(ssn: &TcpSession, a: usize, b: usize) -> bool {
+    // In bounds: a and b are directions (see `dirs`).
+    ssn.dirs[a].flags & D_RST_RECV == 0 && ssn.dirs[b].flags & D_RST_RECV != 0
+}
+
 /// Suricata's CheckGap: a hole at `prog` is a gap once the peer acknowledged data past it.
 fn check_gap(ssn: &TcpSession, d: usize, prog: u64, state: TcpState) -> bool {
     // In bounds: d is a direction (see `dirs`).
@@ -879,103 +967,6 @@ fn check_gap(ssn: &TcpSession, d: usize, prog: u64, state: TcpState) -> bool {
         }
     }
     true
-}
-
-/// Most blocks inspected for one packet (a stream with more holes is inspected over several
-/// packets, which bounds the work per packet).
-pub const MAX_RAW_BLOCKS: usize = 16;
-
-/// Raw stream blocks to inspect for direction `d`, from its raw progress up to the
-/// acknowledged edge (everything when `eof`), and the progress to record afterwards
-/// (Suricata's StreamReassembleRawDo, including how it steps over holes).
-pub fn raw_blocks(ssn: &TcpSession, d: usize, eof: bool, out: &mut Vec<(u64, u64)>) -> u64 {
-    out.clear();
-    // In bounds: d is a direction (see `dirs`).
-    let dir = &ssn.dirs[d];
-    let re = dir.acked();
-    let mut progress = dir.raw_progress;
-    for (o, bytes) in dir.buf.blocks_from(progress) {
-        let mut len = bytes.len() as u64;
-        if !eof {
-            if re < progress {
-                break;
-            }
-            if progress + len > re {
-                len = re - progress;
-            }
-        }
-        if len == 0 || out.len() == MAX_RAW_BLOCKS {
-            break;
-        }
-        out.push((o, len));
-        if o == progress {
-            progress += len;
-        } else if o > progress && o < re {
-            progress = o;
-        }
-    }
-    progress
-}
-
-impl TcpSession {
-    /// Bytes of direction `d` at [off, off+len) (a block returned by [`raw_blocks`]).
-    pub fn bytes(&self, d: usize, off: u64, len: u64) -> &[u8] {
-        // Only the first block from `off` can hold it.
-        // In bounds: d is a direction (see `dirs`).
-        match self.dirs[d].buf.blocks_from(off).next() {
-            Some((o, b)) if o <= off => {
-                let s = (off - o) as usize;
-                b.get(s..s.saturating_add(len as usize)).unwrap_or(&[])
-            }
-            _ => &[],
-        }
-    }
-
-    /// Records raw inspection progress for direction `d` after detection ran on its blocks.
-    pub fn raw_done(&mut self, d: usize, progress: u64) {
-        // In bounds: d is a direction (see `dirs`).
-        let dir = &mut self.dirs[d];
-        if progress > dir.raw_progress {
-            dir.raw_progress = progress;
-            dir.flags &= !D_TRIGGER_RAW;
-        }
-    }
-
-    /// Stops raw inspection of both directions (the flow is passed, or no rule inspects
-    /// streams) so their data can be freed.
-    pub fn disable_raw(&mut self) {
-        for d in self.dirs.iter_mut() {
-            d.flags |= D_RAW_OFF;
-        }
-    }
-
-    /// The app layer asks for raw inspection of direction `d` now (a transaction completed).
-    pub fn trigger_raw(&mut self, d: usize) {
-        if let Some(dir) = self.dirs.get_mut(d) {
-            dir.flags |= D_TRIGGER_RAW;
-        }
-    }
-
-    /// The app layer is done with this session (stop keeping data for it, stop counting gaps).
-    pub fn app_stop(&mut self) {
-        self.flags |= S_APP_OFF;
-    }
-
-    /// The session began mid-stream.
-    pub fn midstream(&self) -> bool {
-        self.flags & S_MIDSTREAM != 0
-    }
-
-    /// Closed by a RST.
-    pub fn closed_by_rst(&self) -> bool {
-        self.flags & S_RST != 0
-    }
-
-    /// Direction `d` has carried data.
-    pub fn has_data(&self, d: usize) -> bool {
-        // In bounds: d is a direction (see `dirs`).
-        self.dirs[d].flags & D_DATA != 0
-    }
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ impl T {
         T { e: StreamEngine::new(cfg, true), s: None, c: Counters::new(), app: Rec::default() }
     }
     fn pkt(&mut self, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Outcome {
-        let seg = Seg { seq, ack, flags, win: 65535, payload };
+        let seg = Seg { seq, ack, flags, win: 65535, payload, syn: SynOptions::default() };
         self.e.packet(&mut self.s, to_server, &seg, &mut self.app, &mut self.c)
     }
     fn handshake(&mut self, cisn: u32, sisn: u32) {

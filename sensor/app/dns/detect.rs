@@ -173,6 +173,10 @@ impl Transaction for Tx {
     fn record_to_server(&self) -> Option<bool> {
         Some(self.to_server)
     }
+
+    fn events(&self) -> &[u16] {
+        self.events.as_slice()
+    }
 }
 
 /// The DNS parser of a flow: UDP datagrams or TCP streams.
@@ -197,6 +201,7 @@ impl AppParser for DnsParser {
             cx.stats.tx(AppProto::Dns, !cx.udp);
         }
         self.state.stats.drain_into(&mut cx.stats.dns);
+        self.state.take_raised(&mut |e| cx.stats.tx_event(AppProto::Dns, e));
         Status::Continue
     }
 
@@ -233,7 +238,7 @@ pub static PROTOCOL: Protocol = Protocol {
     values: || value_infos(VALUES),
     payload_buffer: None,
     reinspect: false,
-    events: &[],
+    events: super::EVENTS,
     record_type: None,
     counters: |s: &AppStats, f| DnsStats::each(&s.dns, f),
 };

@@ -30,6 +30,35 @@ pub use detect::PROTOCOL;
 pub use eve::{print_addr, rcode_string, rrtype_string};
 pub use message::*;
 
+/// DNS's app-layer events, in Suricata's order (`rust/src/dns/dns.rs` `DNSEvent`).
+pub const EVENTS: &[&str] = &[
+    "malformed_data",
+    "not_request",
+    "not_response",
+    "z_flag_set",
+    "invalid_opcode",
+    "name_too_long",
+    "infinite_loop",
+    "too_many_labels",
+    "invalid_additionals",
+    "invalid_authorities",
+];
+
+/// Indexes into [`EVENTS`].
+pub mod event {
+    #![allow(missing_docs)] // each is the event of its name
+    pub const MALFORMED_DATA: u16 = 0;
+    pub const NOT_REQUEST: u16 = 1;
+    pub const NOT_RESPONSE: u16 = 2;
+    pub const Z_FLAG_SET: u16 = 3;
+    pub const INVALID_OPCODE: u16 = 4;
+    pub const NAME_TOO_LONG: u16 = 5;
+    pub const INFINITE_LOOP: u16 = 6;
+    pub const TOO_MANY_LABELS: u16 = 7;
+    pub const INVALID_ADDITIONALS: u16 = 8;
+    pub const INVALID_AUTHORITIES: u16 = 9;
+}
+
 /// One DNS transaction: a single message, as Suricata makes them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tx {
@@ -41,6 +70,8 @@ pub struct Tx {
     pub msg: Message,
     /// For a response: the request with the same DNS id still outstanding, if any.
     pub request_tx_id: Option<u64>,
+    /// App-layer events raised on it ([`EVENTS`]).
+    pub events: crate::app::plugin::TxEvents,
 }
 
 impl Tx {
@@ -159,6 +190,8 @@ pub struct DnsState {
     tcp: [TcpDir; 2],
     /// Counters.
     pub stats: DnsStats,
+    /// Events raised since the caller last took them ([`DnsState::take_raised`]).
+    raised: Vec<u16>,
 }
 
 impl DnsState {
@@ -180,6 +213,21 @@ impl DnsState {
     /// Transactions with an id at least `tx_id` (the ones new since a caller's last look).
     pub fn txs_from(&self, tx_id: u64) -> impl Iterator<Item = &Tx> {
         self.txs.iter().filter(move |t| t.tx_id >= tx_id)
+    }
+
+    /// The events raised since the last call (for the caller to count).
+    pub fn take_raised(&mut self, f: &mut dyn FnMut(u16)) {
+        self.raised.drain(..).for_each(f);
+    }
+
+    /// Raises `event` on the last transaction (Suricata sets a message's parse errors on
+    /// the flow's most recent transaction).
+    fn raise_on_last(&mut self, event: u16) {
+        if let Some(tx) = self.txs.back_mut() {
+            if tx.events.raise(event) && self.raised.len() < 64 {
+                self.raised.push(event);
+            }
+        }
     }
 
     /// Id the next transaction will get.
@@ -294,12 +342,32 @@ impl DnsState {
                     DnsError::TooLarge => self.stats.too_large += 1,
                     _ => self.stats.malformed += 1,
                 }
+                if e != DnsError::Header {
+                    self.raise_on_last(event::MALFORMED_DATA);
+                }
                 return Err(e);
             }
         };
         if to_server && msg.header.is_response() {
             self.stats.not_request += 1;
+            self.raise_on_last(event::NOT_REQUEST);
             return Err(DnsError::NotRequest);
+        }
+        let mut events = crate::app::plugin::TxEvents::default();
+        let flags = msg.header.flags;
+        for (on, e) in [
+            (msg.invalid_additionals, event::INVALID_ADDITIONALS),
+            (msg.invalid_authorities, event::INVALID_AUTHORITIES),
+            (!to_server && !msg.header.is_response(), event::NOT_RESPONSE),
+            (flags & 0x0040 != 0, event::Z_FLAG_SET),
+            (msg.header.opcode() >= 7, event::INVALID_OPCODE),
+            (msg.name_flags & name_flags::TRUNCATED != 0, event::NAME_TOO_LONG),
+            (msg.name_flags & name_flags::INFINITE_LOOP != 0, event::INFINITE_LOOP),
+            (msg.name_flags & name_flags::LABEL_LIMIT != 0, event::TOO_MANY_LABELS),
+        ] {
+            if on && events.raise(e) {
+                self.raised.push(e);
+            }
         }
         if !to_server && !msg.header.is_response() {
             self.stats.not_response += 1;
@@ -342,7 +410,7 @@ impl DnsState {
             self.txs.pop_front();
             self.stats.tx_evicted += 1;
         }
-        self.txs.push_back(Tx { tx_id, to_server, msg, request_tx_id });
+        self.txs.push_back(Tx { tx_id, to_server, msg, request_tx_id, events });
         Ok(tx_id)
     }
 }

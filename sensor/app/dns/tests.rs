@@ -159,7 +159,7 @@ fn txt_srv_aaaa_mx_rdata() {
     assert_eq!(m.answers[1].data, RData::Srv(1, 2, 443, Name { value: b"x".to_vec(), flags: 0 }));
     assert_eq!(print_addr(&a6), "2001:0000:0000:0000:0000:0000:0000:0001");
     assert_eq!(m.answers[3].data, RData::Mx(10, Name { value: b"x".to_vec(), flags: 0 }));
-    let tx = Tx { tx_id: 0, to_server: false, msg: m, request_tx_id: None };
+    let tx = Tx { tx_id: 0, to_server: false, msg: m, request_tx_id: None, events: Default::default() };
     let mut out = Vec::new();
     let mut j = Json::object(&mut out);
     tx.write_eve(&mut j, false);

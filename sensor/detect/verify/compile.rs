@@ -3,13 +3,23 @@
 
 use pcre2::bytes::{Regex, RegexBuilder};
 
-use crate::rule::ast::{Buffer, BufferList, Content, Num, NumCmp, PayloadMatch, Pcre, MAX_VARS};
+use crate::rule::ast::{Buffer, BufferList, Content, Num, NumCmp, PayloadMatch, Pcre, Rule, MAX_VARS};
 
 use super::*;
 
-/// Compiles a buffer's keyword list (see [`compile_with_dsize`]).
+/// Compiles a buffer's keyword list (see [`compile_rule_list`]).
 pub fn compile(list: &BufferList) -> Result<CompiledList, String> {
-    compile_with_dsize(list, None)
+    compile_rule_list(list, None, None)
+}
+
+/// The rule's `base64_data` list, if it has one.
+pub fn base64_data_of(r: &Rule) -> Option<&BufferList> {
+    r.buffers.iter().find(|b| b.buffer == Buffer::Base64Data)
+}
+
+/// Compiles a buffer's keyword list (see [`compile_rule_list`]).
+pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<CompiledList, String> {
+    compile_rule_list(list, dsize, None)
 }
 
 /// Compiles a buffer's keyword list, applying the rule's `dsize` to the payload's contents
@@ -23,7 +33,14 @@ pub fn compile(list: &BufferList) -> Result<CompiledList, String> {
 /// (offset/depth/startswith) modifiers, depth or within smaller than the content, `bsize` on
 /// the packet payload, values out of Suricata's ranges, an empty content, a variable slot past
 /// [`MAX_VARS`].
-pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<CompiledList, String> {
+///
+/// `base64_data`: the rule's `base64_data` list, which each `base64_decode` of this list
+/// hands its decoded bytes to.
+pub fn compile_rule_list(
+    list: &BufferList,
+    dsize: Option<&NumCmp>,
+    base64_data: Option<&BufferList>,
+) -> Result<CompiledList, String> {
     let sticky = list.buffer != Buffer::Payload;
     let mut items: Vec<Item> = Vec::with_capacity(list.matches.len());
     for m in &list.matches {
@@ -87,6 +104,16 @@ pub fn compile_with_dsize(list: &BufferList, dsize: Option<&NumCmp>) -> Result<C
                 }
                 let set = crate::detect::dataset::get_or_create(&d.decl, true)?;
                 items.push(Item::Datarep(DatarepItem { set, op: d.op, value: d.value }))
+            }
+            PayloadMatch::Entropy(e) => items.push(Item::Entropy(*e)),
+            PayloadMatch::Base64Decode(d) => {
+                let data = match base64_data {
+                    // the decoded data's own base64_decode keywords see no base64_data list
+                    Some(l) if list.buffer != Buffer::Base64Data => Some(Box::new(compile_rule_list(l, None, None)?)),
+                    _ => None,
+                };
+                // relative to the previous match, but not retried with its next occurrence
+                items.push(Item::Base64Decode(Base64Item { d: *d, data }));
             }
         }
     }

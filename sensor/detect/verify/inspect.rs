@@ -1,7 +1,7 @@
 //! Per buffer: the list walked with Suricata's cursor and backtracking semantics.
 
 use crate::rule::ast::{
-    ByteEndian, ByteExtract, ByteJump, ByteMath, ByteOp, ByteTest, IsDataAt, MathOp, Num, StringBase, MAX_VARS,
+    ByteEndian, ByteExtract, ByteJump, ByteMath, ByteOp, ByteTest, Entropy, IsDataAt, MathOp, Num, StringBase, MAX_VARS,
 };
 
 use super::compile::build_pcre;
@@ -66,6 +66,7 @@ pub fn inspect(list: &CompiledList, buf: &[u8], vars: &mut [i64; MAX_VARS], scra
     // Suricata's buffer lengths are 32-bit.
     // In bounds: the end is at most buf.len() (min).
     let buf = &buf[..buf.len().min(u32::MAX as usize)];
+    let mut b64 = std::mem::take(&mut scratch.base64);
     let mut ix = Inspector {
         items: &list.items,
         buf,
@@ -76,10 +77,13 @@ pub fn inspect(list: &CompiledList, buf: &[u8], vars: &mut [i64; MAX_VARS], scra
         pcre_match_start: 0,
         count: 0,
         limit: scratch.recursion_limit,
+        b64: &mut b64,
     };
     let r = ix.run(0);
-    scratch.last_evaluations = ix.count;
-    if ix.limit != 0 && ix.count >= ix.limit {
+    let (count, limit) = (ix.count, ix.limit);
+    scratch.base64 = b64;
+    scratch.last_evaluations = count;
+    if limit != 0 && count >= limit {
         scratch.recursion_limit_hits += 1;
     }
     r == 1
@@ -102,6 +106,8 @@ struct Inspector<'a> {
     pcre_match_start: u32,
     count: u32,
     limit: u32,
+    /// Scratch for `base64_decode` (taken while a decoded buffer is inspected).
+    b64: &'a mut Vec<u8>,
 }
 
 impl Inspector<'_> {
@@ -202,6 +208,14 @@ impl Inspector<'_> {
                     DISCONTINUE
                 }
             }
+            Item::Entropy(e) => {
+                if entropy_matches(e, self.buf) {
+                    self.matched(idx)
+                } else {
+                    NO_MATCH
+                }
+            }
+            Item::Base64Decode(b) => self.base64(b),
         }
     }
 
@@ -247,6 +261,53 @@ impl Inspector<'_> {
                 RepOp::Eq => r == d.value,
             },
             None => false,
+        }
+    }
+
+    /// `base64_decode` (Suricata's `DetectBase64DecodeDoMatch`): decodes part of the buffer
+    /// and inspects it with the rule's `base64_data` list, a terminal list: when it matches,
+    /// the whole list matches; otherwise (or without such a list) this does not match.
+    fn base64(&mut self, b: &Base64Item) -> i32 {
+        let Some(data) = b.data.as_deref() else { return NO_MATCH };
+        let mut from = if b.d.relative { self.buffer_offset as usize } else { 0 };
+        let mut rest = self.buf.len().saturating_sub(from);
+        if b.d.offset > 0 {
+            if b.d.offset as usize >= rest {
+                return NO_MATCH;
+            }
+            from += b.d.offset as usize;
+            rest -= b.d.offset as usize;
+        }
+        let n = rest.min(usize::from(b.d.bytes));
+        let mut decoded = std::mem::take(self.b64);
+        decoded.clear();
+        if let Some(src) = self.buf.get(from..from + n) {
+            crate::detect::transform::base64_decode(crate::rule::ast::Base64Mode::Rfc4648, src, &mut decoded);
+        }
+        let r = if decoded.is_empty() {
+            NO_MATCH
+        } else {
+            let mut nested = Inspector {
+                items: &data.items,
+                buf: &decoded,
+                len: decoded.len().min(u32::MAX as usize) as u32,
+                vars: &mut *self.vars,
+                views: &mut *self.views,
+                buffer_offset: 0,
+                pcre_match_start: 0,
+                count: self.count,
+                limit: self.limit,
+                b64: &mut Vec::new(),
+            };
+            let r = if data.items.is_empty() { MATCH } else { nested.run(0) };
+            self.count = nested.count;
+            r
+        };
+        *self.b64 = decoded;
+        if r == MATCH {
+            MATCH
+        } else {
+            NO_MATCH
         }
     }
 
@@ -468,18 +529,32 @@ impl Inspector<'_> {
         Some((pos, rem))
     }
 
+    /// The number of bytes a byte keyword reads: its own, or its variable's value when that
+    /// is a valid count (1 to `max`).
+    fn nbytes(&self, n: u8, var: Option<u8>, max: u64) -> Option<u8> {
+        match var {
+            None => Some(n),
+            Some(s) => {
+                let v = self.var(s);
+                (1..=max).contains(&v).then_some(v as u8)
+            }
+        }
+    }
+
     fn byte_test(&mut self, t: &ByteTest) -> bool {
         if self.len == 0 {
             return false;
         }
+        let max = if t.string.is_some() { 23 } else { 8 };
+        let Some(nb) = self.nbytes(t.nbytes, t.nbytes_var, max) else { return false };
         let offset = self.num_i32(t.offset);
         let value: u64 = match t.value {
             Num::Lit(v) => v as u64,
             Num::Var(s) => self.var(s),
         };
-        let nbytes = t.nbytes as i64;
+        let nbytes = nb as i64;
         let Some((pos, _)) = self.byte_pos(offset, t.relative, nbytes, true) else { return false };
-        let Some((mut val, _)) = extract(self.buf, pos as usize, t.nbytes as usize, t.string, little(t.endian)) else {
+        let Some((mut val, _)) = extract(self.buf, pos as usize, nb as usize, t.string, little(t.endian)) else {
             return false;
         };
         if let Some(mask) = t.bitmask {
@@ -502,7 +577,9 @@ impl Inspector<'_> {
             return false;
         }
         let offset = self.num_i32(j.offset);
-        let nbytes = j.nbytes as i64;
+        let max = if j.string.is_some() { 23 } else { 8 };
+        let Some(nb) = self.nbytes(j.nbytes, j.nbytes_var, max) else { return false };
+        let nbytes = nb as i64;
         let len = self.len as i64;
         let mut pos = offset as i64;
         let mut rem = len - offset as i64;
@@ -516,8 +593,7 @@ impl Inspector<'_> {
         if pos < 0 || nbytes > rem {
             return false;
         }
-        let Some((mut val, extbytes)) = extract(self.buf, pos as usize, j.nbytes as usize, j.string, little(j.endian))
-        else {
+        let Some((mut val, extbytes)) = extract(self.buf, pos as usize, nb as usize, j.string, little(j.endian)) else {
             return false;
         };
         if let Some(mask) = j.bitmask {
@@ -579,10 +655,11 @@ impl Inspector<'_> {
             Num::Lit(v) => v as u64,
             Num::Var(s) => self.var(s),
         };
-        let nbytes = b.nbytes as i64;
+        let max = if b.string.is_some() { 10 } else { 4 };
+        let Some(nb) = self.nbytes(b.nbytes, b.nbytes_var, max) else { return false };
+        let nbytes = nb as i64;
         let Some((pos, _)) = self.byte_pos(b.offset, b.relative, nbytes, true) else { return false };
-        let Some((mut val, extbytes)) = extract(self.buf, pos as usize, b.nbytes as usize, b.string, little(b.endian))
-        else {
+        let Some((mut val, extbytes)) = extract(self.buf, pos as usize, nb as usize, b.string, little(b.endian)) else {
             return false;
         };
         self.buffer_offset = (pos as u64 + extbytes as u64).min(self.len as u64) as u32;
@@ -606,6 +683,41 @@ impl Inspector<'_> {
         self.set_var(b.result, val);
         true
     }
+}
+
+/// `entropy` (Suricata's `SCDetectEntropyMatch`): the Shannon entropy of the buffer, from a
+/// positive offset, over a positive byte count; either beyond the buffer: no match.
+fn entropy_matches(e: &Entropy, buf: &[u8]) -> bool {
+    let mut data = buf;
+    if e.offset > 0 {
+        let Some(rest) = data.get(e.offset as usize..) else { return false };
+        data = rest;
+    }
+    if e.bytes > 0 {
+        let Some(head) = data.get(..e.bytes as usize) else { return false };
+        data = head;
+    }
+    e.cmp.matches(shannon_entropy(data))
+}
+
+/// Bits per byte of `data` (0 for nothing), summed in byte order as Suricata does.
+pub(crate) fn shannon_entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut freq = [0u32; 256];
+    for &b in data {
+        freq[usize::from(b)] += 1;
+    }
+    let len = data.len() as f64;
+    freq.iter().fold(0.0, |h, &n| {
+        if n > 0 {
+            let p = f64::from(n) / len;
+            h - p * p.log2()
+        } else {
+            h
+        }
+    })
 }
 
 /// `dce` is little endian without a DCERPC header to say otherwise.

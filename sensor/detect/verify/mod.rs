@@ -38,9 +38,9 @@ mod tests;
 
 use pcre2::bytes::Regex;
 
-use crate::rule::ast::{ByteExtract, ByteJump, ByteMath, ByteTest, IsDataAt, Num, NumCmp};
+use crate::rule::ast::{Base64Decode, ByteExtract, ByteJump, ByteMath, ByteTest, Entropy, IsDataAt, Num, NumCmp};
 
-pub use compile::{compile, compile_with_dsize};
+pub use compile::{base64_data_of, compile, compile_rule_list, compile_with_dsize};
 pub use inspect::inspect;
 use inspect::Searcher;
 
@@ -67,6 +67,8 @@ pub struct VerifyScratch {
     pub last_evaluations: u32,
     /// The dataset snapshots this worker reads (`dataset`, `datarep`).
     pub datasets: crate::detect::dataset::Views,
+    /// What `base64_decode` decoded (reused).
+    pub base64: Vec<u8>,
 }
 
 impl Default for VerifyScratch {
@@ -76,6 +78,7 @@ impl Default for VerifyScratch {
             recursion_limit_hits: 0,
             last_evaluations: 0,
             datasets: Default::default(),
+            base64: Vec::new(),
         }
     }
 }
@@ -111,6 +114,8 @@ enum Item {
     Urilen(NumCmp),
     Dataset(DatasetItem),
     Datarep(DatarepItem),
+    Base64Decode(Base64Item),
+    Entropy(Entropy),
 }
 
 /// `dataset`: the set, found or created at load.
@@ -129,6 +134,14 @@ struct DatarepItem {
     value: u16,
 }
 
+/// `base64_decode` and the rule's `base64_data` list it hands the decoded bytes to.
+#[derive(Debug)]
+struct Base64Item {
+    d: Base64Decode,
+    /// The `base64_data` list (none: the keyword never matches, as in Suricata).
+    data: Option<Box<CompiledList>>,
+}
+
 impl Item {
     fn is_content_or_pcre(&self) -> bool {
         matches!(self, Item::Content(_) | Item::Pcre(_))
@@ -136,7 +149,10 @@ impl Item {
     /// The keyword kinds the byte_*/isdataat setup functions look back to when `relative`
     /// is given outside a sticky buffer.
     fn is_relative_anchor(&self) -> bool {
-        !matches!(self, Item::Bsize(_) | Item::Urilen(_) | Item::Dataset(_) | Item::Datarep(_))
+        !matches!(
+            self,
+            Item::Bsize(_) | Item::Urilen(_) | Item::Dataset(_) | Item::Datarep(_) | Item::Entropy(_) | Item::Base64Decode(_)
+        )
     }
 }
 

@@ -87,6 +87,7 @@ fn pcre(expr: &str, flags: &str) -> PayloadMatch {
 fn bt(nbytes: u8, op: ByteOp, value: Num, offset: Num) -> ByteTest {
     ByteTest {
         nbytes,
+        nbytes_var: None,
         negated: false,
         op,
         value,
@@ -101,6 +102,7 @@ fn bt(nbytes: u8, op: ByteOp, value: Num, offset: Num) -> ByteTest {
 fn bj(nbytes: u8, offset: Num) -> ByteJump {
     ByteJump {
         nbytes,
+        nbytes_var: None,
         offset,
         relative: false,
         multiplier: 1,
@@ -131,6 +133,7 @@ fn be(nbytes: u8, offset: i32, var: u8) -> ByteExtract {
 fn bm(nbytes: u8, offset: i32, op: MathOp, rvalue: Num, result: u8) -> ByteMath {
     ByteMath {
         nbytes,
+        nbytes_var: None,
         offset,
         op,
         rvalue,

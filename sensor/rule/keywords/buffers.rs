@@ -5,7 +5,7 @@
 //! layer contributes ([`super::AppKeyword`]); their setup is [`Builder::sticky`] too.
 
 use super::{suricata_doc, Arg, Keyword, Keywords, Kind};
-use crate::rule::ast::{Buffer, PayloadMatch, Transform};
+use crate::rule::ast::{Base64Mode, Buffer, FromBase64, PayloadMatch, Transform, XorKey, XorKeySource};
 use crate::rule::parse::numbers::{parse_hex_string, parse_uint_cmp};
 use crate::rule::parse::{bad, buffer_name, quoted_value, shorten, unquote, Builder, Env, PResult, WorkList};
 
@@ -39,30 +39,6 @@ pub(crate) const ROWS: &[Keyword] = &[
         urilen,
         "the length of the HTTP request URI (norm or raw), compared with a number or a range",
         suricata_doc!("http-keywords.html#urilen"),
-    ),
-    // sticky buffers of the packet
-    Keyword::sticky(
-        "tcp.hdr",
-        "sticky buffer: the TCP header, options included",
-        suricata_doc!("header-keywords.html#tcp-hdr"),
-    ),
-    Keyword::sticky("udp.hdr", "sticky buffer: the UDP header", suricata_doc!("header-keywords.html#udp-hdr")),
-    Keyword::sticky(
-        "ipv4.hdr",
-        "sticky buffer: the IPv4 header, options included",
-        suricata_doc!("header-keywords.html#ipv4-hdr"),
-    ),
-    Keyword::sticky(
-        "ipv6.hdr",
-        "sticky buffer: the IPv6 header, extension headers included",
-        suricata_doc!("header-keywords.html#ipv6-hdr"),
-    ),
-    Keyword::sticky("icmpv4.hdr", "sticky buffer: the ICMPv4 header", suricata_doc!("header-keywords.html#icmpv4-hdr")),
-    Keyword::sticky("icmpv6.hdr", "sticky buffer: the ICMPv6 header", suricata_doc!("header-keywords.html#icmpv6-hdr")),
-    Keyword::sticky(
-        "base64_data",
-        "sticky buffer: the data base64_decode decoded",
-        suricata_doc!("base64-keywords.html#base64-data"),
     ),
     // legacy content modifiers
     Keyword::legacy(
@@ -252,7 +228,7 @@ pub(crate) const ROWS: &[Keyword] = &[
         "from_base64",
         Kind::Transform,
         O,
-        |b, _, kw, v| b.transform(kw, || Ok(Transform::FromBase64(v.map(unquote).unwrap_or("").to_string()))),
+        |b, _, kw, v| b.transform(kw, || parse_from_base64(unquote(v.unwrap_or(""))).map_err(|why| bad(kw, why))),
         "transform: base64-decode the buffer (offset, bytes and mode options)",
         suricata_doc!("transforms.html#from-base64"),
     ),
@@ -269,14 +245,96 @@ fn pkt_data(b: &mut Builder, _: &Env<'_>, kw: &'static str, _: Option<&str>) -> 
 }
 
 fn xor(b: &mut Builder, _: &Env<'_>, kw: &'static str, value: Option<&str>) -> PResult<()> {
-    b.transform(kw, || {
-        let (_, key) = quoted_value(kw, value.unwrap_or(""), false, true)?;
-        let bytes = parse_hex_string(key).ok_or_else(|| bad(kw, "the key must be an even number of hex digits"))?;
-        if bytes.is_empty() {
-            return Err(bad(kw, "empty key"));
+    b.transform(kw, || parse_xor(value.unwrap_or("")).map(Transform::Xor).map_err(|why| bad(kw, why)))
+}
+
+/// `xor` (Suricata's `xor_parse_options`): `<hex key>`, `extract <nbytes> <offset>` (the key
+/// is read from the buffer), either after `offset <N>,` (decoding starts there). Quotes are
+/// optional.
+fn parse_xor(v: &str) -> Result<XorKey, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err("empty argument".into());
+    }
+    let (offset, key) = match keyword_rest(v, "offset") {
+        Some(rest) => {
+            let (o, k) = rest.split_once(',').ok_or("'offset' needs the form 'offset <N>,<key>'")?;
+            let o: u32 = o.trim().parse().map_err(|_| format!("invalid offset '{}'", shorten(o.trim())))?;
+            (o, k.trim())
         }
-        Ok(Transform::Xor(bytes))
-    })
+        None => (0, v),
+    };
+    let key = match keyword_rest(key, "extract") {
+        Some(rest) => {
+            let mut it = rest.split_ascii_whitespace();
+            let (Some(n), Some(o), None) = (it.next(), it.next(), it.next()) else {
+                return Err("'extract' needs the form 'extract <nbytes> <offset>'".into());
+            };
+            match (n.parse::<u8>(), o.parse::<u16>()) {
+                (Ok(nbytes), Ok(offset)) if nbytes > 0 => XorKeySource::Extract { nbytes, offset },
+                _ => return Err("'extract' needs the form 'extract <nbytes> <offset>'".into()),
+            }
+        }
+        None => {
+            let hex = unquote(key);
+            if hex.is_empty() {
+                return Err("missing hex key".into());
+            }
+            match parse_hex_string(hex) {
+                Some(k) if !k.is_empty() && k.len() <= 255 => XorKeySource::Static(k),
+                _ => return Err(format!("'{}' is not a valid hex key", shorten(hex))),
+            }
+        }
+    };
+    Ok(XorKey { offset, key })
+}
+
+/// The rest of `s` after the word `word` and white space, when `s` starts with them.
+fn keyword_rest<'a>(s: &'a str, word: &str) -> Option<&'a str> {
+    s.strip_prefix(word).filter(|r| r.starts_with(|c: char| c.is_ascii_whitespace())).map(str::trim_start)
+}
+
+/// `from_base64:[bytes N][, offset N][, mode rfc4648|rfc2045|strict]` (each at most once).
+fn parse_from_base64(v: &str) -> Result<Transform, String> {
+    let mut fb = FromBase64::default();
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(Transform::FromBase64(fb));
+    }
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    if parts.len() > 3 {
+        return Err("at most 3 options (bytes, offset, mode)".into());
+    }
+    let mut seen = [false; 3];
+    for p in parts {
+        let (name, val) = p.split_once(char::is_whitespace).map_or((p, ""), |(n, v)| (n, v.trim()));
+        let slot = match name {
+            "bytes" => 0,
+            "offset" => 1,
+            "mode" => 2,
+            _ => return Err(format!("unknown option '{}'", shorten(name))),
+        };
+        if std::mem::replace(&mut seen[slot], true) {
+            return Err(format!("{name} given twice"));
+        }
+        let num = || match val.parse::<u32>() {
+            Ok(n) if n <= u32::from(u16::MAX) => Ok(n),
+            _ => Err(format!("invalid {name} '{}' (0 to 65535)", shorten(val))),
+        };
+        match slot {
+            0 => fb.bytes = num()?,
+            1 => fb.offset = num()?,
+            _ => {
+                fb.mode = match val {
+                    "rfc4648" => Base64Mode::Rfc4648,
+                    "rfc2045" => Base64Mode::Rfc2045,
+                    "strict" => Base64Mode::Strict,
+                    _ => return Err(format!("invalid mode '{}' (rfc4648, rfc2045 or strict)", shorten(val))),
+                }
+            }
+        }
+    }
+    Ok(Transform::FromBase64(fb))
 }
 
 fn pcrexform(b: &mut Builder, _: &Env<'_>, kw: &'static str, value: Option<&str>) -> PResult<()> {
@@ -327,6 +385,31 @@ impl Builder {
     /// Selects sticky buffer `buffer` (canonical name; `kw` as written), of protocol `app`;
     /// `multi`: a new list for each selection.
     pub(crate) fn sticky(&mut self, kw: &str, buffer: &str, multi: bool, app: Option<&str>) -> PResult<()> {
+        self.check_previous_sticky(kw, buffer)?;
+        self.claim_app(kw, buffer, app)?;
+        self.select(kw, Buffer::Sticky(buffer.to_string()), multi)
+    }
+
+    /// Makes buffer `b` the current one (its list, created unless it exists and `multi` is
+    /// false).
+    pub(crate) fn select(&mut self, kw: &str, b: Buffer, multi: bool) -> PResult<()> {
+        if let Buffer::Packet(p) = &b {
+            self.check_previous_sticky(kw, p.name)?;
+        }
+        if !multi {
+            if let Some(i) = self.lists.iter().position(|l| l.buffer == b && l.transforms.is_empty()) {
+                self.cur = Some(i);
+                return Ok(());
+            }
+        }
+        self.lists.push(WorkList { buffer: b, transforms: Vec::new(), items: Vec::new() });
+        self.cur = Some(self.lists.len() - 1);
+        Ok(())
+    }
+
+    /// A sticky buffer needs matches before another one is selected.
+    fn check_previous_sticky(&self, kw: &str, buffer: &str) -> PResult<()> {
+        let _ = buffer;
         if let Some(l) = self.cur.and_then(|i| self.lists.get(i)) {
             if l.items.is_empty() {
                 let why = if l.transforms.is_empty() {
@@ -337,16 +420,6 @@ impl Builder {
                 return Err(bad(kw, format!("the previous sticky buffer {} {why}", buffer_name(&l.buffer))));
             }
         }
-        self.claim_app(kw, buffer, app)?;
-        let b = Buffer::Sticky(buffer.to_string());
-        if !multi {
-            if let Some(i) = self.lists.iter().position(|l| l.buffer == b && l.transforms.is_empty()) {
-                self.cur = Some(i);
-                return Ok(());
-            }
-        }
-        self.lists.push(WorkList { buffer: b, transforms: Vec::new(), items: Vec::new() });
-        self.cur = Some(self.lists.len() - 1);
         Ok(())
     }
 
@@ -454,7 +527,19 @@ mod tests {
         let r = ok(r#"http.uri; to_lowercase; url_decode; content:"a"; xor:"0a0B"; content:"b";"#);
         assert_eq!(r.buffers.len(), 2);
         assert_eq!(r.buffers[0].transforms, vec![Transform::ToLowercase, Transform::UrlDecode]);
-        assert_eq!(r.buffers[1].transforms, vec![Transform::Xor(vec![0x0a, 0x0b])]);
+        let key = XorKey { offset: 0, key: XorKeySource::Static(vec![0x0a, 0x0b]) };
+        assert_eq!(r.buffers[1].transforms, vec![Transform::Xor(key)]);
+        let r = ok(r#"http.uri; xor:offset 1,extract 1 0; content:"a"; pkt_data; http.uri; xor:0d0A; content:"b";"#);
+        let x = |offset, key| Transform::Xor(XorKey { offset, key });
+        assert_eq!(r.buffers[0].transforms, vec![x(1, XorKeySource::Extract { nbytes: 1, offset: 0 })]);
+        assert_eq!(r.buffers[1].transforms, vec![x(0, XorKeySource::Static(vec![0x0d, 0x0a]))]);
+        bad_value(r#"http.uri; xor:offset x,0a; content:"a";"#, "xor");
+        bad_value(r#"http.uri; xor:extract 0 1; content:"a";"#, "xor");
+        let r = ok(r#"http.uri; from_base64:bytes 4, offset 2, mode strict; content:"a";"#);
+        let fb = FromBase64 { bytes: 4, offset: 2, mode: Base64Mode::Strict };
+        assert_eq!(r.buffers[0].transforms, vec![Transform::FromBase64(fb)]);
+        bad_value(r#"http.uri; from_base64:mode nope; content:"a";"#, "from_base64");
+        bad_value(r#"http.uri; from_base64:bytes 1, bytes 2; content:"a";"#, "from_base64");
         bad_value("to_lowercase;", "to_lowercase");
         bad_value(r#"http.uri; xor:"abc"; content:"a";"#, "xor");
         bad_value(r#"http.uri; to_md5; pkt_data; content:"a";"#, "pkt_data");

@@ -5,8 +5,7 @@
 use super::{suricata_doc, Arg, Keyword, Kind};
 use crate::rule::ast::*;
 use crate::rule::parse::numbers::{parse_hex_u32, parse_i64_base0, parse_u16, parse_u64_base0};
-use crate::rule::parse::{bad, shorten, unquote, Builder, PErr, PResult, Place};
-use crate::rule::ErrorKind;
+use crate::rule::parse::{bad, shorten, unquote, Builder, PResult, Place};
 
 use Arg::Required as R;
 use Kind::Payload;
@@ -61,7 +60,7 @@ impl Builder {
         let [nb, op, value, offset, rest @ ..] = args.as_slice() else {
             return Err(bad(kw, "needs at least: bytes, operator, value, offset"));
         };
-        let nbytes = self.nbytes(kw, nb)?;
+        let (nbytes, nbytes_var) = self.nbytes(kw, nb)?;
         let (negated, op) = match op.strip_prefix('!') {
             Some(o) => (true, o.trim()),
             None => (false, *op),
@@ -81,6 +80,7 @@ impl Builder {
         let offset = self.num_or_var(kw, offset, |s| parse_i64_base0(s).filter(|n| i32::try_from(*n).is_ok()))?;
         let mut t = ByteTest {
             nbytes,
+            nbytes_var,
             negated,
             op,
             value,
@@ -95,7 +95,9 @@ impl Builder {
         t.endian = o.endian;
         t.string = o.string;
         t.bitmask = o.bitmask;
-        check_nbytes(kw, nbytes, o.string.is_some())?;
+        if nbytes_var.is_none() {
+            check_nbytes(kw, nbytes, o.string.is_some())?;
+        }
         let li = self.target_list(if t.relative { Place::PrevMatch } else { Place::Current });
         self.push(li, PayloadMatch::ByteTest(t));
         Ok(())
@@ -106,7 +108,7 @@ impl Builder {
         let [nb, offset, rest @ ..] = args.as_slice() else {
             return Err(bad(kw, "needs at least: bytes, offset"));
         };
-        let nbytes = self.nbytes(kw, nb)?;
+        let (nbytes, nbytes_var) = self.nbytes(kw, nb)?;
         let offset = self.num_or_var(kw, offset, |s| parse_i64_base0(s).filter(|n| (-65535..=65535).contains(n)))?;
         let o = byte_opts(
             kw,
@@ -131,9 +133,12 @@ impl Builder {
         if o.from_beginning && o.from_end {
             return Err(bad(kw, "from_beginning and from_end can't be used together"));
         }
-        check_nbytes(kw, nbytes, o.string.is_some())?;
+        if nbytes_var.is_none() {
+            check_nbytes(kw, nbytes, o.string.is_some())?;
+        }
         let j = ByteJump {
             nbytes,
+            nbytes_var,
             offset,
             relative: o.relative,
             multiplier: o.multiplier.unwrap_or(1),
@@ -221,6 +226,7 @@ impl Builder {
             return Err(bad(kw, "needs bytes, offset, oper, rvalue and result (and at most 5 options)"));
         }
         let (mut nbytes, mut offset, mut op, mut rvalue, mut result) = (None, None, None, None, None);
+        let mut nbytes_var = None;
         let (mut relative, mut endian, mut string, mut bitmask) = (false, None, None, None);
         for p in &parts {
             let (name, val) = match p.split_once(char::is_whitespace) {
@@ -230,11 +236,18 @@ impl Builder {
             let dup = || bad(kw, format!("'{name}' given twice"));
             match name {
                 "bytes" => {
-                    let n: u8 = val
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=10).contains(n))
-                        .ok_or_else(|| bad(kw, format!("invalid bytes '{}' (1 to 10)", shorten(val))))?;
+                    let n: u8 = if val.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                        // a variable: its value is checked per packet
+                        nbytes_var = Some(self.var_slot(val).ok_or_else(|| {
+                            bad(kw, format!("unknown byte_extract/byte_math variable '{}'", shorten(val)))
+                        })?);
+                        1
+                    } else {
+                        val.parse()
+                            .ok()
+                            .filter(|n| (1..=10).contains(n))
+                            .ok_or_else(|| bad(kw, format!("invalid bytes '{}' (1 to 10)", shorten(val))))?
+                    };
                     if nbytes.replace(n).is_some() {
                         return Err(dup());
                     }
@@ -303,6 +316,7 @@ impl Builder {
         let result = self.new_var(kw, result)?;
         let m = ByteMath {
             nbytes,
+            nbytes_var,
             offset,
             op,
             rvalue,
@@ -355,14 +369,17 @@ impl Builder {
     }
 
     /// Number of bytes of a byte_test / byte_jump (a variable there is not supported).
-    fn nbytes(&self, kw: &str, s: &str) -> PResult<u8> {
+    /// The number of bytes to read: a number, or a byte_extract/byte_math variable (its slot;
+    /// the value is checked per packet).
+    fn nbytes(&self, kw: &str, s: &str) -> PResult<(u8, Option<u8>)> {
         if s.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            return Err(PErr {
-                kind: ErrorKind::Unsupported(format!("{kw} with a variable number of bytes")),
-                msg: format!("{kw}: a variable number of bytes is not supported yet"),
-            });
+            let slot = self
+                .var_slot(s)
+                .ok_or_else(|| bad(kw, format!("unknown byte_extract/byte_math variable '{}'", shorten(s))))?;
+            return Ok((1, Some(slot)));
         }
-        s.parse::<u8>().map_err(|_| bad(kw, format!("invalid number of bytes '{}'", shorten(s))))
+        let n = s.parse::<u8>().map_err(|_| bad(kw, format!("invalid number of bytes '{}'", shorten(s))))?;
+        Ok((n, None))
     }
 }
 
@@ -521,7 +538,6 @@ fn byte_opts(kw: &str, args: &[&str], allowed: &[&str]) -> PResult<ByteOpts> {
 mod tests {
     use crate::rule::ast::*;
     use crate::rule::parse::testing::*;
-    use crate::rule::ErrorKind;
 
     #[test]
     fn byte_keywords_and_isdataat() {
@@ -565,7 +581,13 @@ mod tests {
         bad_value("byte_math:bytes 2,offset 0,oper +,rvalue 1;", "byte_math");
         bad_value("isdataat:70000;", "isdataat");
         bad_value("isdataat:1,absolute;", "isdataat");
-        assert!(matches!(err("byte_test:n,=,1,0;").kind, ErrorKind::Unsupported(_)));
+        // a variable number of bytes names a byte_extract/byte_math variable
+        bad_value("byte_test:n,=,1,0;", "byte_test");
+        let r = ok("byte_extract:1,0,n; byte_jump:n,0,relative; byte_test:n,=,1,0; byte_math:bytes n,offset 0,oper +,rvalue 1,result r;");
+        let m = &list(&r, "payload").matches;
+        assert!(matches!(&m[1], PayloadMatch::ByteJump(j) if j.nbytes_var == Some(0)));
+        assert!(matches!(&m[2], PayloadMatch::ByteTest(t) if t.nbytes_var == Some(0)));
+        assert!(matches!(&m[3], PayloadMatch::ByteMath(b) if b.nbytes_var == Some(0)));
         // Relative keywords outside a sticky buffer follow the previous match's list.
         let r = ok(r#"content:"a"; http_uri; isdataat:1,relative;"#);
         assert_eq!(list(&r, "http.uri").matches.len(), 2);

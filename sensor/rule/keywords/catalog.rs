@@ -60,9 +60,6 @@ pub(crate) const IGNORED: &[Keyword] = &[
 /// Known to Suricata, changes matching, not implemented: the rule is not loaded.
 pub(crate) const UNTYPED: &[Keyword] = &[
     // state kept across packets and flows
-    Keyword::untyped("xbits", R, "sets or tests bits kept on the host, IP pair or flow", suricata_doc!("xbits.html")),
-    Keyword::untyped("hostbits", R, "sets or tests bits kept on a host", suricata_doc!("xbits.html")),
-    Keyword::untyped("flowint", R, "integer variables kept on the flow", suricata_doc!("flow-keywords.html#flowint")),
     Keyword::untyped(
         "flowvar",
         R,
@@ -78,14 +75,7 @@ pub(crate) const UNTYPED: &[Keyword] = &[
     Keyword::untyped("iprep", R, "an IP address's reputation score", suricata_doc!("ip-reputation-rules.html#iprep")),
     Keyword::untyped("geoip", R, "the country of an IP address", suricata_doc!("header-keywords.html#geoip")),
     // payload
-    Keyword::untyped(
-        "base64_decode",
-        O,
-        "decodes base64 data of the buffer for base64_data",
-        suricata_doc!("base64-keywords.html#base64-decode"),
-    ),
     Keyword::untyped("asn1", R, "checks ASN.1 encoded data of the payload", suricata_doc!("payload-keywords.html")),
-    Keyword::untyped("entropy", R, "the Shannon entropy of the buffer", suricata_doc!("payload-keywords.html#entropy")),
     Keyword::untyped(
         "rpc",
         R,
@@ -103,47 +93,14 @@ pub(crate) const UNTYPED: &[Keyword] = &[
     Keyword::untyped("transform", R, "a transform by name", suricata_doc!("transforms.html")),
     // events
     Keyword::untyped(
-        "app-layer-event",
-        R,
-        "an event the app-layer parser or protocol detection raised",
-        suricata_doc!("app-layer.html#app-layer-event"),
-    ),
-    Keyword::untyped(
         "app-layer-state",
         R,
         "the progress of the app-layer transaction",
         suricata_doc!("app-layer.html#app-layer-state"),
     ),
-    Keyword::untyped(
-        "decode-event",
-        R,
-        "an anomaly the packet decoder found",
-        suricata_doc!("decode-layer.html#decode-event"),
-    ),
-    Keyword::untyped("stream-event", R, "an anomaly the TCP stream engine found", suricata_doc!("decode-layer.html")),
-    Keyword::untyped("engine-event", R, "an anomaly the engine found", suricata_doc!("decode-layer.html")),
     Keyword::untyped("config", R, "sets how the flow or packet is handled afterwards", suricata_doc!("config.html")),
     Keyword::untyped("frame", R, "sticky buffer: an app-layer frame", suricata_doc!("rule-types.html")),
     // packet
-    Keyword::untyped(
-        "icmpv6.mtu",
-        R,
-        "the MTU of an ICMPv6 packet-too-big message",
-        suricata_doc!("header-keywords.html#icmpv6-mtu"),
-    ),
-    Keyword::untyped(
-        "tcp.flags",
-        R,
-        "the TCP flags (the newer name of flags)",
-        suricata_doc!("header-keywords.html#tcp-flags"),
-    ),
-    Keyword::untyped("vlan.id", R, "a VLAN id of the packet", suricata_doc!("vlan-keywords.html#vlan-id")),
-    Keyword::untyped(
-        "vlan.layers",
-        R,
-        "the number of VLAN layers of the packet",
-        suricata_doc!("vlan-keywords.html#vlan-layers"),
-    ),
     // files
     Keyword::untyped("filename", R, "the name of a transferred file", suricata_doc!("file-keywords.html#file-name")),
     Keyword::untyped(

@@ -3,7 +3,7 @@
 //! `detect-threshold.c`). The detection engine evaluates them with the flow's state.
 
 use super::{suricata_doc, Arg, Keyword, Kind};
-use crate::rule::ast::{FlowOpts, FlowbitCmd, FlowbitJoin, Threshold, ThresholdType, Track};
+use crate::rule::ast::{FlowOpts, FlowbitCmd, FlowbitJoin, Threshold, ThresholdType, Track, UniqueOn};
 use crate::rule::parse::{bad, shorten, unquote, Builder, Env, PResult, PendingFlowbit};
 
 use Arg::{None as N, Required as R};
@@ -215,6 +215,7 @@ impl Builder {
 /// `threshold` / `detection_filter`: comma-separated `name value` pairs, each once.
 fn parse_threshold(kw: &str, s: &str) -> PResult<Threshold> {
     let (mut kind, mut track, mut count, mut seconds, mut multiplier) = (None, None, None, None, None);
+    let mut unique_on = None;
     for part in s.split(',') {
         let part = part.trim();
         let Some((name, val)) = part.split_once(char::is_whitespace) else {
@@ -259,6 +260,16 @@ fn parse_threshold(kw: &str, s: &str) -> PResult<Threshold> {
                     return Err(dup());
                 }
             }
+            "unique_on" if kw == "detection_filter" => {
+                let u = match val.to_ascii_lowercase().as_str() {
+                    "src_port" => UniqueOn::SrcPort,
+                    "dst_port" => UniqueOn::DstPort,
+                    _ => return Err(bad(kw, format!("unique_on '{}' is not src_port or dst_port", shorten(val)))),
+                };
+                if unique_on.replace(u).is_some() {
+                    return Err(dup());
+                }
+            }
             "multiplier" if kw == "threshold" => {
                 if multiplier.replace(num()?).is_some() {
                     return Err(dup());
@@ -282,7 +293,7 @@ fn parse_threshold(kw: &str, s: &str) -> PResult<Threshold> {
         if count == 0 || m == 0 {
             return Err(bad(kw, "count and multiplier must be above 0"));
         }
-        return Ok(Threshold { kind, track, count, seconds: 0, multiplier: m });
+        return Ok(Threshold { kind, track, count, seconds: 0, multiplier: m, unique_on: None });
     }
     if multiplier.is_some() {
         return Err(bad(kw, "multiplier is only for type backoff"));
@@ -291,7 +302,7 @@ fn parse_threshold(kw: &str, s: &str) -> PResult<Threshold> {
     if kind == ThresholdType::DetectionFilter && count == 0 {
         return Err(bad(kw, "count must be above 0"));
     }
-    Ok(Threshold { kind, track, count, seconds, multiplier: 1 })
+    Ok(Threshold { kind, track, count, seconds, multiplier: 1, unique_on })
 }
 
 #[cfg(test)]
@@ -363,7 +374,14 @@ mod tests {
         let r = ok("threshold: type limit, track by_src, count 1, seconds 60;");
         assert_eq!(
             r.threshold,
-            Some(Threshold { kind: ThresholdType::Limit, track: Track::BySrc, count: 1, seconds: 60, multiplier: 1 })
+            Some(Threshold {
+                kind: ThresholdType::Limit,
+                track: Track::BySrc,
+                count: 1,
+                seconds: 60,
+                multiplier: 1,
+                unique_on: None
+            })
         );
         let r = ok("threshold:seconds 5,count 3,track by_rule,type both;");
         assert_eq!(r.threshold.map(|t| (t.kind, t.track)), Some((ThresholdType::Both, Track::ByRule)));
@@ -375,11 +393,16 @@ mod tests {
                 track: Track::ByFlow,
                 count: 1,
                 seconds: 0,
-                multiplier: 10
+                multiplier: 10,
+                unique_on: None
             })
         );
         let r = ok("detection_filter:track by_dst, count 10, seconds 60;");
         assert_eq!(r.detection_filter.map(|t| (t.kind, t.count)), Some((ThresholdType::DetectionFilter, 10)));
+        let r = ok("detection_filter: track by_dst, count 1, seconds 60, unique_on dst_port;");
+        assert_eq!(r.detection_filter.and_then(|t| t.unique_on), Some(UniqueOn::DstPort));
+        bad_value("detection_filter: track by_dst, count 1, seconds 60, unique_on port;", "detection_filter");
+        bad_value("threshold: type limit, track by_dst, count 1, seconds 60, unique_on dst_port;", "threshold");
         bad_value("threshold:type limit, track by_src, count 1;", "threshold");
         bad_value("threshold:type limit, track by_src, count 1, seconds 1, count 2;", "threshold");
         bad_value("threshold:type sometimes, track by_src, count 1, seconds 1;", "threshold");

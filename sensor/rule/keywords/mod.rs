@@ -26,11 +26,13 @@ pub(crate) mod buffers;
 pub(crate) mod byte;
 pub(crate) mod catalog;
 pub(crate) mod content;
+pub(crate) mod data;
 pub(crate) mod flow;
 pub(crate) mod intel;
 pub(crate) mod meta;
-pub(crate) mod packet;
+pub mod packet;
 pub(crate) mod pcre;
+pub(crate) mod vars;
 
 use std::collections::{HashMap, HashSet};
 
@@ -137,6 +139,8 @@ pub(crate) enum Setup {
     /// Selects the sticky buffer named by the row; `multi`: Suricata inspects each instance
     /// separately, so a second selection starts a new list.
     Sticky { multi: bool },
+    /// Selects a sticky buffer of the packet, read by `get` (bound into the rule).
+    PacketSticky { get: crate::rule::ast::PacketGet },
     /// A legacy content modifier: the previous content moves to `buffer`.
     Legacy { buffer: &'static str },
     /// An app-layer value: kept as (name, value) in `Rule::app_values`.
@@ -193,6 +197,12 @@ impl Keyword {
         Keyword { name, aliases: &[], kind: Kind::Packet, arg, proto: None, desc, doc, setup }
     }
 
+    /// The same keyword, also called `aliases`.
+    pub(crate) const fn aliases(mut self, aliases: &'static [&'static str]) -> Keyword {
+        self.aliases = aliases;
+        self
+    }
+
     /// The same keyword, allowed once per rule.
     pub(crate) const fn once(mut self) -> Keyword {
         if let Setup::Header { parse, test, .. } = self.setup {
@@ -201,9 +211,14 @@ impl Keyword {
         self
     }
 
-    /// A sticky buffer of the rule language itself (packet headers, decoded data).
-    pub(crate) const fn sticky(name: &'static str, desc: &'static str, doc: &'static str) -> Keyword {
-        let setup = Setup::Sticky { multi: false };
+    /// A sticky buffer of the packet (`tcp.hdr`): `get` finds its bytes in a packet.
+    pub(crate) const fn packet_buffer(
+        name: &'static str,
+        get: crate::rule::ast::PacketGet,
+        desc: &'static str,
+        doc: &'static str,
+    ) -> Keyword {
+        let setup = Setup::PacketSticky { get };
         Keyword { name, aliases: &[], kind: Kind::Sticky, arg: Arg::None, proto: None, desc, doc, setup }
     }
 
@@ -282,11 +297,15 @@ const LANGUAGE: &[&[Keyword]] = &[
     pcre::ROWS,
     byte::ROWS,
     intel::ROWS,
+    data::ROWS,
     flow::ROWS,
+    vars::ROWS,
     packet::ROWS,
     packet::IP_ROWS,
     packet::TCP_ROWS,
     packet::ICMP_ROWS,
+    packet::EVENT_ROWS,
+    packet::BUFFER_ROWS,
     catalog::IGNORED,
     catalog::UNTYPED,
 ];
@@ -393,7 +412,10 @@ mod tests {
         assert_eq!(kind("http_uri"), Some(Kind::LegacyModifier));
         assert_eq!(kind("http.uri"), Some(Kind::Sticky));
         assert_eq!(k.lookup("http_header_names").map(|(_, r)| r.name), Some("http.header_names"));
-        assert_eq!(kind("xbits"), Some(Kind::Untyped));
+        assert_eq!(kind("xbits"), Some(Kind::Flow));
+        assert_eq!(kind("lua"), Some(Kind::Untyped));
+        assert_eq!(kind("tcp.hdr"), Some(Kind::Sticky));
+        assert_eq!(kind("decode-event"), Some(Kind::Packet));
         assert_eq!(kind("ttl"), Some(Kind::Packet));
         assert_eq!(kind("dns.opcode"), Some(Kind::AppValue));
         assert!(k.lookup("no_such_keyword").is_none());

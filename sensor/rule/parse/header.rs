@@ -2,9 +2,8 @@
 //! destination ports (Suricata's `SigParseBasics`), and the app-layer protocols a header may
 //! name.
 
-use super::{bad, shorten, syntax, var_err, Builder, PErr, PResult, ParseContext};
-use crate::rule::ast::{Action, RuleProto, TcpMode, Transport};
-use crate::rule::ErrorKind;
+use super::{bad, shorten, syntax, var_err, Builder, PResult, ParseContext};
+use crate::rule::ast::{Action, ProtoLayer, RuleProto, TcpMode, Transport};
 
 /// The seven header fields.
 pub(super) struct Header<'a> {
@@ -134,7 +133,8 @@ impl Builder {
             _ => return Err(syntax(format!("unknown action '{}'", shorten(h.action)))),
         });
         let p = h.proto.to_ascii_lowercase();
-        let plain = |transport, tcp_mode| RuleProto { transport, tcp_mode, app: None };
+        let plain = |transport, tcp_mode| RuleProto { transport, tcp_mode, app: None, layer: ProtoLayer::Any };
+        let layered = |layer| RuleProto { transport: Transport::Ip, tcp_mode: TcpMode::Both, app: None, layer };
         let proto = match p.as_str() {
             "ip" | "pkt" => plain(Transport::Ip, TcpMode::Both),
             "tcp" => plain(Transport::Tcp, TcpMode::Both),
@@ -145,16 +145,18 @@ impl Builder {
             "icmpv4" => plain(Transport::Icmpv4, TcpMode::Both),
             "icmpv6" => plain(Transport::Icmpv6, TcpMode::Both),
             "sctp" => plain(Transport::Sctp, TcpMode::Both),
-            "ipv4" | "ip4" | "ipv6" | "ip6" => {
-                return Err(PErr {
-                    kind: ErrorKind::Unsupported(format!("protocol {p}")),
-                    msg: format!("protocol: '{p}' is not supported yet"),
-                })
-            }
+            "ipv4" | "ip4" => layered(ProtoLayer::Ipv4),
+            "ipv6" | "ip6" => layered(ProtoLayer::Ipv6),
+            "pkthdr" => layered(ProtoLayer::Pkthdr),
             other => match app_proto(other) {
                 Some((name, transport)) => {
                     self.alproto = Some(name.to_string());
-                    RuleProto { transport, tcp_mode: TcpMode::Both, app: Some(name.to_string()) }
+                    RuleProto {
+                        transport,
+                        tcp_mode: TcpMode::Both,
+                        app: Some(name.to_string()),
+                        layer: ProtoLayer::Any,
+                    }
                 }
                 None => return Err(bad("protocol", format!("unknown protocol '{}'", shorten(h.proto)))),
             },
@@ -185,7 +187,10 @@ mod tests {
     fn header_fields() {
         let r = p("drop udp [10.0.0.0/8, 192.168.1.1] [53,5353] <> $EXTERNAL_NET !80 (sid:5;)").unwrap();
         assert_eq!(r.action, Action::Drop);
-        assert_eq!(r.proto, RuleProto { transport: Transport::Udp, tcp_mode: TcpMode::Both, app: None });
+        assert_eq!(
+            r.proto,
+            RuleProto { transport: Transport::Udp, tcp_mode: TcpMode::Both, app: None, layer: ProtoLayer::Any }
+        );
         assert!(r.bidirectional);
         assert_eq!(r.src.include.len(), 2);
         assert_eq!(r.src_ports.include.len(), 2);
@@ -207,8 +212,18 @@ mod tests {
         assert_eq!(proto("pkt").unwrap().transport, Transport::Ip);
         assert_eq!(
             proto("http").unwrap(),
-            RuleProto { transport: Transport::Tcp, tcp_mode: TcpMode::Both, app: Some("http".into()) }
+            RuleProto {
+                transport: Transport::Tcp,
+                tcp_mode: TcpMode::Both,
+                app: Some("http".into()),
+                layer: ProtoLayer::Any
+            }
         );
+        assert_eq!(proto("ipv6").unwrap().layer, ProtoLayer::Ipv6);
+        assert_eq!(proto("IP4").unwrap().layer, ProtoLayer::Ipv4);
+        assert_eq!(proto("pkthdr").unwrap_err().kind, ErrorKind::BadValue("protocol".into()));
+        let de = p("alert pkthdr any any -> any any (decode-event:ipv4.trunc_pkt; sid:1;)").unwrap();
+        assert_eq!(de.proto.layer, ProtoLayer::Pkthdr);
         assert_eq!(proto("dns").unwrap().transport, Transport::Ip);
         assert_eq!(proto("ntp").unwrap().transport, Transport::Udp);
         assert_eq!(proto("nope").unwrap_err().kind, ErrorKind::BadValue("protocol".into()));

@@ -45,6 +45,10 @@ pub struct ParseContext {
     pub(crate) references: HashMap<String, String>,
     flowbit_names: Vec<String>,
     flowbit_ids: HashMap<String, u32>,
+    /// `flowint` variable names.
+    pub(crate) flowints: Interner,
+    /// `hostbits` / `xbits` names.
+    pub(crate) xbits: Interner,
     /// File of the rule being parsed (recorded in [`Rule::origin`] and errors).
     pub(crate) file: String,
     /// Line of the rule being parsed (its first line), 1-based.
@@ -70,6 +74,8 @@ impl ParseContext {
             references,
             flowbit_names: Vec::new(),
             flowbit_ids: HashMap::new(),
+            flowints: Interner::default(),
+            xbits: Interner::default(),
             file: String::new(),
             line: 0,
         }
@@ -100,6 +106,26 @@ impl ParseContext {
 
     fn error(&self, sid: Option<u32>, e: PErr) -> RuleError {
         RuleError { file: self.file.clone(), line: self.line, sid, kind: e.kind, message: e.msg }
+    }
+}
+
+/// Names of a rule set's variables of one kind, numbered in the order first seen.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interner {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Interner {
+    /// The number of `name`, given one when new.
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.ids.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), i);
+        i
     }
 }
 
@@ -318,6 +344,10 @@ pub(crate) struct Builder {
     pub(crate) ignored: Vec<&'static str>,
     pub(crate) untyped: Option<String>,
     pub(crate) app_values: Vec<(String, String)>,
+    /// `flowint` with its names not yet numbered: (name, op, value, value's name).
+    pub(crate) flowints: Vec<(String, FlowintOp, FlowintValue, Option<String>)>,
+    /// `hostbits` / `xbits` with the name not yet numbered.
+    pub(crate) xbits: Vec<(String, Xbit)>,
 }
 
 /// What a keyword's setup may read besides its value: the keyword table (the protocol of a
@@ -384,6 +414,9 @@ impl Builder {
             Setup::Rule(setup) => setup(self, env, name, value),
             Setup::Header { parse, test, once } => self.header_keyword(name, kw.name, value, parse, test, once),
             Setup::Sticky { multi } => self.sticky(name, kw.name, multi, kw.proto),
+            Setup::PacketSticky { get } => {
+                self.select(name, Buffer::Packet(PacketBuffer { name: kw.name, get }), false)
+            }
             Setup::Legacy { buffer } => self.legacy(name, buffer, env.keywords),
         }
     }
@@ -546,6 +579,8 @@ pub(crate) fn buffer_name(b: &Buffer) -> &str {
     match b {
         Buffer::Payload => "payload",
         Buffer::Sticky(n) => n,
+        Buffer::Packet(p) => p.name,
+        Buffer::Base64Data => "base64_data",
     }
 }
 
@@ -583,7 +618,12 @@ impl Builder {
     /// validation callbacks).
     fn validate(&self) -> PResult<()> {
         for l in &self.lists {
-            let Buffer::Sticky(name) = &l.buffer else { continue };
+            let name = match &l.buffer {
+                Buffer::Sticky(name) => name.as_str(),
+                Buffer::Packet(p) => p.name,
+                Buffer::Base64Data => "base64_data",
+                Buffer::Payload => continue,
+            };
             if l.items.is_empty() {
                 return Err(bad(name, "sticky buffer without matches"));
             }
@@ -592,7 +632,7 @@ impl Builder {
                 _ => None,
             });
             if l.transforms.is_empty() {
-                match name.as_str() {
+                match name {
                     "http.host" => {
                         for c in contents {
                             if !c.nocase && c.pattern.iter().any(u8::is_ascii_uppercase) {
@@ -637,6 +677,17 @@ impl Builder {
                 }
             }
         }
+        if self.detection_filter.is_some_and(|d| d.unique_on.is_some()) {
+            let ported = self.proto.as_ref().is_some_and(|p| {
+                matches!(p.transport, Transport::Tcp | Transport::Udp | Transport::Sctp) || p.app.is_some()
+            });
+            if !ported {
+                return Err(bad("detection_filter", "unique_on needs a tcp, udp or sctp rule"));
+            }
+        }
+        if self.proto.as_ref().is_some_and(|p| p.layer == ProtoLayer::Pkthdr) && !self.decoder_events_only() {
+            return Err(bad("protocol", "'pkthdr' is for decoder-event rules only"));
+        }
         let dsize = self.packet.iter().find_map(|m| match m {
             PacketMatch::Dsize(n) => cmp_max(n),
             _ => None,
@@ -653,6 +704,18 @@ impl Builder {
         Ok(())
     }
 
+    /// Suricata's decoder-event-only rule: `decode-event` keywords and nothing else that
+    /// inspects the packet (flowbits and thresholds allowed).
+    fn decoder_events_only(&self) -> bool {
+        let de = |m: &PacketMatch| matches!(m, PacketMatch::Header(h) if h.keyword == "decode-event");
+        self.lists.iter().all(|l| l.items.is_empty())
+            && self.alproto.is_none()
+            && self.app_values.is_empty()
+            && self.flow.is_none()
+            && !self.packet.is_empty()
+            && self.packet.iter().all(de)
+    }
+
     fn finish(self, ctx: &mut ParseContext) -> Rule {
         let flowbits = self
             .flowbits
@@ -661,6 +724,27 @@ impl Builder {
                 cmd: f.cmd,
                 bits: f.names.iter().map(|n| ctx.intern_flowbit(n)).collect(),
                 join: f.join,
+            })
+            .collect();
+        let flowints = self
+            .flowints
+            .iter()
+            .map(|(name, op, value, other)| Flowint {
+                var: ctx.flowints.intern(name),
+                op: *op,
+                value: match other {
+                    Some(o) => FlowintValue::Var(ctx.flowints.intern(o)),
+                    None => *value,
+                },
+            })
+            .collect();
+        let xbits = self
+            .xbits
+            .iter()
+            .map(|(name, x)| {
+                // host bits and pair bits are separate name spaces, as in Suricata
+                let key = if x.track == XbitTrack::Pair { format!("pair:{name}") } else { format!("host:{name}") };
+                Xbit { var: ctx.xbits.intern(&key), ..*x }
             })
             .collect();
         let (classtype, category, class_prio) = match self.classtype {
@@ -679,7 +763,12 @@ impl Builder {
             .collect();
         Rule {
             action: self.action.unwrap_or(Action::Alert),
-            proto: self.proto.unwrap_or(RuleProto { transport: Transport::Ip, tcp_mode: TcpMode::Both, app: None }),
+            proto: self.proto.unwrap_or(RuleProto {
+                transport: Transport::Ip,
+                tcp_mode: TcpMode::Both,
+                app: None,
+                layer: ProtoLayer::Any,
+            }),
             src: self.src,
             src_ports: self.src_ports,
             bidirectional: self.bidirectional,
@@ -698,6 +787,8 @@ impl Builder {
             flow: self.flow.unwrap_or_default(),
             flowbits,
             noalert: self.noalert,
+            flowints,
+            xbits,
             threshold: self.threshold,
             detection_filter: self.detection_filter,
             packet: self.packet,
@@ -734,8 +825,8 @@ mod tests {
         let e = err("frobnicate:1;");
         assert_eq!(e.kind, ErrorKind::UnknownKeyword("frobnicate".into()));
         assert_eq!(e.sid, Some(1));
-        let e = err("xbits:set,a,track ip_src;");
-        assert_eq!(e.kind, ErrorKind::Unsupported("keyword xbits".into()));
+        let e = err("lua:x.lua;");
+        assert_eq!(e.kind, ErrorKind::Unsupported("keyword lua".into()));
         // A real error elsewhere in the rule wins over an unsupported keyword.
         let e = err(r#"lua:x.lua; content:"|1|";"#);
         assert_eq!(e.kind, ErrorKind::BadValue("content".into()));

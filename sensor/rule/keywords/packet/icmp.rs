@@ -44,7 +44,25 @@ pub(crate) const ROWS: &[Keyword] = &[
         "the ICMP echo (and timestamp, information, address mask) sequence number equals a value",
         suricata_doc!("header-keywords.html#icmp-seq"),
     ),
+    Keyword::header(
+        "icmpv6.mtu",
+        R,
+        |s| uint(s, u64::from(u32::MAX)),
+        |v, frame, d| v.matches(icmpv6_mtu(frame, d).map(u64::from)),
+        "the MTU of an ICMPv6 packet-too-big message, compared with a number or a range",
+        suricata_doc!("header-keywords.html#icmpv6-mtu"),
+    ),
 ];
+
+/// The MTU of an ICMPv6 packet-too-big message (type 2, code 0), as detect-icmpv6-mtu.c.
+fn icmpv6_mtu(frame: &[u8], d: &Decoded) -> Option<u32> {
+    if !is_icmpv6(d) || d.icmp_type != 2 || d.icmp_code != 0 {
+        return None;
+    }
+    let o = d.l4_off as usize + 4;
+    let b = frame.get(o..o.checked_add(4)?)?;
+    <[u8; 4]>::try_from(b).ok().map(u32::from_be_bytes)
+}
 
 /// A 16-bit value (quotes allowed), compared for equality.
 fn parse_u16_eq(s: &str) -> Result<HeaderValue, String> {

@@ -5,8 +5,9 @@
 
 use super::{be16, invalid, is_ipv4, parse_flag_letters, uint};
 use crate::decode::Decoded;
-use crate::rule::ast::{FlagsMod, FragBits, HeaderValue, NumCmp};
+use crate::rule::ast::{FlagsMod, FragBits, HeaderValue, ListIndex, NumCmp};
 use crate::rule::keywords::{suricata_doc, Arg, Keyword};
+use crate::rule::parse::numbers::parse_uint_cmp;
 use crate::rule::parse::{bang, shorten};
 
 use Arg::{None as N, Required as R};
@@ -77,6 +78,28 @@ pub(crate) const ROWS: &[Keyword] = &[
         suricata_doc!("header-keywords.html#fragoffset"),
     ),
     Keyword::header(
+        "vlan.id",
+        R,
+        parse_vlan_id,
+        |v, _, d| match v {
+            HeaderValue::Indexed(cmp, idx) => {
+                let (ids, n) = vlan_ids(d);
+                idx.matches(cmp, ids.get(..n).unwrap_or(&[]))
+            }
+            _ => false,
+        },
+        "a VLAN id of the packet (any, all, or the one at a layer, -1 the innermost), compared with a number",
+        suricata_doc!("vlan-keywords.html#vlan-id"),
+    ),
+    Keyword::header(
+        "vlan.layers",
+        R,
+        |s| uint(s, 3),
+        |v, _, d| v.matches(Some(u64::from(d.vlan_n))),
+        "the number of VLAN layers of the packet, compared with a number",
+        suricata_doc!("vlan-keywords.html#vlan-layers"),
+    ),
+    Keyword::header(
         "sameip",
         N,
         |_| Ok(HeaderValue::Empty),
@@ -85,6 +108,31 @@ pub(crate) const ROWS: &[Keyword] = &[
         suricata_doc!("header-keywords.html#sameip"),
     ),
 ];
+
+/// `vlan.id:<cmp>[,any|all|<index>]`: a VLAN id (below 4096) at an index from -3 to 2.
+fn parse_vlan_id(s: &str) -> Result<HeaderValue, String> {
+    let mut parts = s.split(',').map(str::trim);
+    let cmp = parts.next().unwrap_or("");
+    let n = parse_uint_cmp(cmp, 0xfff).ok_or_else(|| invalid(cmp))?;
+    let idx = match parts.next() {
+        None | Some("any") => ListIndex::Any,
+        Some("all") => ListIndex::All,
+        Some(i) => match i.parse::<i8>() {
+            Ok(i) if (-3..=2).contains(&i) => ListIndex::At(i),
+            _ => return Err(format!("invalid layer '{}' (any, all, or -3 to 2)", shorten(i))),
+        },
+    };
+    if parts.next().is_some() {
+        return Err(invalid(s));
+    }
+    Ok(HeaderValue::Indexed(n, idx))
+}
+
+/// The packet's VLAN ids, outermost first.
+fn vlan_ids(d: &Decoded) -> ([u64; 3], usize) {
+    let n = usize::from(d.vlan_n).min(3);
+    (d.vlan.map(u64::from), n)
+}
 
 /// `tos:[!]N`, N decimal (up to 3 digits) or hex (`x10`, `0x10`).
 fn parse_tos(s: &str) -> Result<HeaderValue, String> {

@@ -23,6 +23,7 @@ pub(crate) const ROWS: &[Keyword] = &[
         "the TCP flags (FSRPAUEC, 0 for none) with +, * or !, and a mask of flags to ignore",
         suricata_doc!("header-keywords.html#tcp-flags"),
     )
+    .aliases(&["tcp.flags"])
     .once(),
     Keyword::header(
         "seq",
@@ -93,32 +94,7 @@ fn flags_match(pflags: u8, f: &TcpFlags) -> bool {
 /// The MSS option (kind 2, length 4; the first one), as decode-tcp.c `DecodeTCPOptions`
 /// records it.
 fn tcp_mss(frame: &[u8], d: &Decoded) -> Option<u16> {
-    let start = d.l4_off as usize + 20;
-    let end = (d.l4_off as usize).saturating_add(d.l4_hlen as usize);
-    let opts = frame.get(start..end)?;
-    let mut i = 0;
-    while i < opts.len() {
-        // In bounds: i < opts.len() (loop condition).
-        match opts[i] {
-            0 => break,
-            1 => i += 1,
-            kind => {
-                if opts.len() - i < 2 {
-                    break;
-                }
-                // In bounds: opts.len() - i >= 2 is checked above.
-                let l = opts[i + 1] as usize;
-                if l > opts.len() - i || l < 2 {
-                    break;
-                }
-                if kind == 2 && l == 4 {
-                    return be16(opts, i + 2);
-                }
-                i += l;
-            }
-        }
-    }
-    None
+    d.tcp_options(frame).find(|(k, v)| *k == 2 && v.len() == 2).and_then(|(_, v)| be16(v, 0))
 }
 
 #[cfg(test)]
