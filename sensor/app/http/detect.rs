@@ -277,6 +277,10 @@ impl Transaction for HttpTx {
             }
         }
     }
+
+    fn events(&self) -> &[u16] {
+        self.events.as_slice()
+    }
 }
 
 impl AppParser for HttpState {
@@ -286,11 +290,13 @@ impl AppParser for HttpState {
         for _ in before..self.txs.next_id {
             cx.stats.tx(AppProto::Http, true);
         }
+        self.txs.raised.drain(..).for_each(|e| cx.stats.tx_event(AppProto::Http, e));
         Status::Continue
     }
 
     fn gap(&mut self, to_server: bool, len: u64, cx: &mut ParseCx<'_>) -> Status {
         HttpState::gap(self, to_server, len, &mut cx.stats.http);
+        self.txs.raised.drain(..).for_each(|e| cx.stats.tx_event(AppProto::Http, e));
         Status::Continue
     }
 
@@ -300,6 +306,7 @@ impl AppParser for HttpState {
         for _ in before..self.txs.next_id {
             cx.stats.tx(AppProto::Http, true);
         }
+        self.txs.raised.drain(..).for_each(|e| cx.stats.tx_event(AppProto::Http, e));
     }
 
     fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
@@ -333,7 +340,7 @@ pub static PROTOCOL: Protocol = Protocol {
     values: Vec::new,
     payload_buffer: Some(RAW_HEAD),
     reinspect: false,
-    events: &[],
+    events: super::EVENTS,
     record_type: None,
     counters: |s: &AppStats, f| HttpStats::each(&s.http, f),
 };

@@ -50,6 +50,19 @@ pub(super) fn split_last(b: &[u8], sep: impl Fn(u8) -> bool) -> (&[u8], &[u8]) {
     }
 }
 
+/// Whether a request protocol is HTTP/1.1 or later (libhtp's protocol number, where anything
+/// that does not parse counts as older).
+pub(super) fn at_least_http11(p: &[u8]) -> bool {
+    let p = trim(p);
+    let Some(v) = p.get(..5).filter(|h| h.eq_ignore_ascii_case(b"http/")).and(p.get(5..)) else { return false };
+    let mut it = v.splitn(2, |&c| c == b'.');
+    let num = |b: Option<&[u8]>| std::str::from_utf8(b?).ok()?.trim().parse::<u32>().ok();
+    match (num(it.next()), num(it.next())) {
+        (Some(major), Some(minor)) => (major, minor) >= (1, 1),
+        _ => false,
+    }
+}
+
 /// libhtp: a response line is one when it starts (after whitespace and NULs) with "http".
 pub(super) fn looks_like_http(line: &[u8]) -> bool {
     let start = line.iter().position(|&c| !(is_space(c) || c == 0)).unwrap_or(line.len());

@@ -257,6 +257,107 @@ impl HttpMessage {
     }
 }
 
+/// HTTP's app-layer events, in Suricata's order (`app-layer-htp.c`
+/// `http_decoder_event_table`, libhtp's log codes): `app-layer-event:http.<name>`.
+pub const EVENTS: &[&str] = &[
+    "unknown_error",
+    "gzip_decompression_failed",
+    "request_field_missing_colon",
+    "response_field_missing_colon",
+    "invalid_request_chunk_len",
+    "invalid_response_chunk_len",
+    "invalid_transfer_encoding_value_in_request",
+    "invalid_transfer_encoding_value_in_response",
+    "invalid_content_length_field_in_request",
+    "invalid_content_length_field_in_response",
+    "duplicate_content_length_field_in_request",
+    "duplicate_content_length_field_in_response",
+    "100_continue_already_seen",
+    "unable_to_match_response_to_request",
+    "invalid_server_port_in_request",
+    "invalid_authority_port",
+    "request_header_invalid",
+    "response_header_invalid",
+    "missing_host_header",
+    "host_header_ambiguous",
+    "invalid_request_field_folding",
+    "invalid_response_field_folding",
+    "request_field_too_long",
+    "response_field_too_long",
+    "request_line_invalid",
+    "request_body_unexpected",
+    "response_body_unexpected",
+    "request_server_port_tcp_port_mismatch",
+    "request_uri_host_invalid",
+    "request_header_host_invalid",
+    "request_auth_unrecognized",
+    "request_header_repetition",
+    "response_header_repetition",
+    "double_encoded_uri",
+    "uri_delim_non_compliant",
+    "method_delim_non_compliant",
+    "request_line_leading_whitespace",
+    "too_many_encoding_layers",
+    "request_too_many_lzma_layers",
+    "response_too_many_lzma_layers",
+    "abnormal_ce_header",
+    "response_multipart_byteranges",
+    "response_abnormal_transfer_encoding",
+    "response_chunked_old_proto",
+    "response_invalid_protocol",
+    "response_invalid_status",
+    "request_line_incomplete",
+    "protocol_contains_extra_data",
+    "content_length_extra_data_start",
+    "content_length_extra_data_end",
+    "switching_proto_with_content_length",
+    "deformed_eol",
+    "parser_state_error",
+    "missing_outbound_transaction_data",
+    "missing_inbound_transaction_data",
+    "zero_length_data_chunks",
+    "request_line_unknown_method",
+    "request_line_unknown_method_no_protocol",
+    "request_line_unknown_method_invalid_protocol",
+    "request_line_missing_protocol",
+    "response_line_invalid_protocol",
+    "response_line_invalid_response_status",
+    "response_body_internal_error",
+    "request_body_data_callback_error",
+    "response_invalid_empty_name",
+    "request_invalid_empty_name",
+    "response_invalid_lws_after_name",
+    "response_header_name_not_token",
+    "request_invalid_lws_after_name",
+    "lzma_decompression_disabled",
+    "connection_already_open",
+    "compression_bomb_double_lzma",
+    "invalid_content_encoding",
+    "invalid_gap",
+    "request_chunk_extension",
+    "response_chunk_extension",
+    "lzma_memlimit_reached",
+    "compression_bomb",
+    "compression_bomb_limit_reached",
+    "request_too_many_headers",
+    "response_too_many_headers",
+    "multipart_generic_error",
+    "multipart_no_filedata",
+    "multipart_invalid_header",
+    "too_many_warnings",
+    "range_invalid",
+    "file_name_too_long",
+    "failed_protocol_change",
+];
+
+/// Indexes into [`EVENTS`] of the events the parser raises.
+pub mod event {
+    /// A request's Transfer-Encoding is not chunked, or chunked before HTTP/1.1.
+    pub const INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST: u16 = 6;
+    /// More content codings than `decompress_layer_limit`.
+    pub const TOO_MANY_ENCODING_LAYERS: u16 = 37;
+}
+
 /// One request/response exchange.
 #[derive(Clone, Debug, Default)]
 pub struct HttpTx {
@@ -298,6 +399,8 @@ pub struct HttpTx {
     pub response: HttpMessage,
     /// Request was HTTP/0.9 (no protocol, no headers).
     pub http09: bool,
+    /// App-layer events raised on it ([`EVENTS`]).
+    pub events: crate::app::plugin::TxEvents,
 }
 
 impl HttpTx {

@@ -101,6 +101,8 @@ pub(super) struct Txs {
     /// Stand-ins for a message whose transaction was evicted before it started, so that
     /// its framing can still be parsed: [request, response].
     pub(super) scratch: [HttpTx; 2],
+    /// Events raised since the parser's caller last counted them.
+    pub(super) raised: Vec<u16>,
 }
 
 impl Txs {
@@ -111,6 +113,14 @@ impl Txs {
         match self.list.iter().rposition(|t| t.id == want) {
             Some(p) => self.list.get_mut(p),
             None => self.scratch.get_mut(idx),
+        }
+    }
+
+    /// Raises app-layer event `e` on the transaction a direction fills.
+    fn raise(&mut self, id: Option<u64>, req: bool, e: u16) {
+        let new = self.get_for(id, req).is_some_and(|t| t.events.raise(e));
+        if new && self.raised.len() < 64 {
+            self.raised.push(e);
         }
     }
 
@@ -641,10 +651,16 @@ impl Dir {
             self.st = St::Line;
             return;
         };
-        let chunked =
-            t.request.header_nozero(b"transfer-encoding").is_some_and(|v| contains_nocase_nozero(v, b"chunked"));
+        let te = t.request.header_nozero(b"transfer-encoding");
+        let chunked = te.is_some_and(|v| contains_nocase_nozero(v, b"chunked"));
+        // libhtp's HTP_FLAGS_REQUEST_INVALID_T_E: a Transfer-Encoding that is not chunked, or
+        // chunked in a request older than HTTP/1.1
+        let invalid_te = te.is_some() && (!chunked || !at_least_http11(&t.request.protocol));
         let cl = t.request.header_nozero(b"content-length").map(parse_content_length);
         let connect = t.method.eq_ignore_ascii_case(b"CONNECT");
+        if invalid_te {
+            cx.txs.raise(self.tx, true, super::event::INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST);
+        }
         if chunked {
             self.st = St::ChunkLen;
         } else if let Some(cl) = cl {
@@ -736,7 +752,11 @@ impl Dir {
             self.st = St::BodyClose;
         }
         if let Some(ce) = ce {
+            let dropped = cx.stats.decompress_layers_dropped;
             let c = codings(&ce, limit, cx.stats);
+            if cx.stats.decompress_layers_dropped != dropped {
+                cx.txs.raise(self.tx, false, super::event::TOO_MANY_ENCODING_LAYERS);
+            }
             if !c.is_empty() {
                 self.decoder = Some(Decoder::new(&c));
             }

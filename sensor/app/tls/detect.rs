@@ -436,6 +436,10 @@ impl Transaction for TlsState {
         eval_value(VALUES, keyword, arg, self, to_server, now_secs)
     }
 
+    fn events(&self) -> &[u16] {
+        self.events.as_slice()
+    }
+
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j, true);
     }
@@ -450,6 +454,7 @@ impl AppParser for TlsState {
         // a direction that fails is counted by its reason in the state's counters
         let _: TlsStatus = TlsState::parse(self, to_server, data);
         self.stats.drain_into(&mut cx.stats.tls);
+        self.take_raised(&mut |e| cx.stats.tx_event(AppProto::Tls, e));
         if self.encrypted() {
             cx.stats.tls.encrypted += 1;
             return Status::Stop;
@@ -482,7 +487,7 @@ pub static PROTOCOL: Protocol = Protocol {
     values: || value_infos(VALUES),
     payload_buffer: None,
     reinspect: true,
-    events: &[],
+    events: super::EVENTS,
     record_type: None,
     counters: |s: &AppStats, f| TlsStats::each(&s.tls, f),
 };

@@ -213,6 +213,47 @@ struct Conn {
     hello_seen: bool,
 }
 
+/// TLS's app-layer events, in Suricata's order (`app-layer-ssl.c`
+/// `tls_decoder_event_table`): `app-layer-event:tls.<name>`.
+pub const EVENTS: &[&str] = &[
+    "invalid_sslv2_header",
+    "invalid_tls_header",
+    "invalid_record_version",
+    "invalid_record_type",
+    "invalid_record_length",
+    "invalid_handshake_message",
+    "heartbeat_message",
+    "invalid_heartbeat_message",
+    "overflow_heartbeat_message",
+    "dataleak_heartbeat_mismatch",
+    "handshake_invalid_length",
+    "multiple_sni_extensions",
+    "invalid_sni_type",
+    "invalid_sni_length",
+    "too_many_records_in_packet",
+    "invalid_alert_message",
+    "invalid_certificate",
+    "certificate_invalid_length",
+    "certificate_invalid_version",
+    "certificate_invalid_serial",
+    "certificate_invalid_algorithmidentifier",
+    "certificate_invalid_x509name",
+    "certificate_invalid_date",
+    "certificate_invalid_extensions",
+    "certificate_invalid_der",
+    "certificate_invalid_subject",
+    "certificate_invalid_issuer",
+    "certificate_invalid_validity",
+    "error_message_encountered",
+    "invalid_ssl_record",
+];
+
+/// Indexes into [`EVENTS`] of the events the parser raises.
+mod event {
+    pub(super) const INVALID_HANDSHAKE_MESSAGE: u16 = 5;
+    pub(super) const INVALID_CERTIFICATE: u16 = 16;
+}
+
 /// Per-flow TLS state.
 #[derive(Debug, Default)]
 pub struct TlsState {
@@ -236,12 +277,28 @@ pub struct TlsState {
     app_data: bool,
     /// Counters.
     pub stats: TlsStats,
+    /// App-layer events raised on the flow's (one) transaction ([`EVENTS`]).
+    pub events: crate::app::plugin::TxEvents,
+    /// Events raised since the caller last counted them.
+    raised: Vec<u16>,
 }
 
 impl TlsState {
     /// An empty state.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Raises app-layer event `e`.
+    fn raise(&mut self, e: u16) {
+        if self.events.raise(e) && self.raised.len() < 64 {
+            self.raised.push(e);
+        }
+    }
+
+    /// The events raised since the last call (for the caller to count).
+    pub fn take_raised(&mut self, f: &mut dyn FnMut(u16)) {
+        self.raised.drain(..).for_each(f);
     }
 
     /// `tls.sni`: the ClientHello's server_name (host_name entry).
@@ -530,6 +587,7 @@ impl TlsState {
             Ok((_, TlsMessage::Handshake(m))) => m,
             _ => {
                 self.stats.handshake_malformed += 1;
+                self.raise(event::INVALID_HANDSHAKE_MESSAGE);
                 return;
             }
         };
@@ -593,6 +651,9 @@ impl TlsState {
                     }
                     i
                 });
+                if cc.cert_chain.first().is_some() && first.is_none() {
+                    self.raise(event::INVALID_CERTIFICATE);
+                }
                 if server {
                     self.server_cert = first;
                     for c in &cc.cert_chain {
