@@ -454,13 +454,22 @@ impl StreamEngine {
                 if fl & ACK != 0 {
                     self.ack(ssn, b, p.ack);
                 }
+                // Suricata marks the RST's receiver only when it answers the SYN (SYN_SENT: the
+                // server's RST, or the client's cancelling its own SYN): only such a session
+                // may resume when the RST's sender goes on (StreamTcpPacketCheckPostRst)
+                // In bounds: direction 0 is the client.
+                let isn = ssn.dirs[0].isn;
+                let answers_syn = ssn.state == TcpState::SynSent
+                    && (d == 1 || (p.seq == isn && p.win == 0 && p.ack == isn.wrapping_add(1)));
                 if ssn.state != TcpState::Closed {
                     ssn.pstate = ssn.state;
                 }
                 ssn.state = TcpState::Closed;
                 ssn.flags |= S_RST;
-                // In bounds: b is a direction (see `dirs`).
-                ssn.dirs[b].flags |= D_RST_RECV;
+                if answers_syn {
+                    // In bounds: b is a direction (see `dirs`).
+                    ssn.dirs[b].flags |= D_RST_RECV;
+                }
                 (true, Update::Packet)
             } else {
                 c.inc(C::StreamRstInvalid);
