@@ -340,7 +340,8 @@ mod tests {
                 track: Track::BySrc,
                 count: 1,
                 seconds: 60,
-                multiplier: 1
+                multiplier: 1,
+                unique_on: None
             })
         );
         assert_eq!(t.entries[4].line, 6);
