@@ -17,8 +17,8 @@ use super::registry;
 use super::stats::AppStats;
 use super::AppConfig;
 use crate::capture::Timestamp;
-use crate::flow::Flow;
 use crate::decode::{Event, Events};
+use crate::flow::Flow;
 use crate::stream::{AppSink, Verdict};
 
 /// What the app layer knows of a flow besides its bytes: its endpoints as the first packet had

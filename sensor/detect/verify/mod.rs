@@ -151,7 +151,12 @@ impl Item {
     fn is_relative_anchor(&self) -> bool {
         !matches!(
             self,
-            Item::Bsize(_) | Item::Urilen(_) | Item::Dataset(_) | Item::Datarep(_) | Item::Entropy(_) | Item::Base64Decode(_)
+            Item::Bsize(_)
+                | Item::Urilen(_)
+                | Item::Dataset(_)
+                | Item::Datarep(_)
+                | Item::Entropy(_)
+                | Item::Base64Decode(_)
         )
     }
 }
