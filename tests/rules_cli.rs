@@ -31,7 +31,8 @@ fn rules_keywords_json_lists_every_row_with_description_and_link() {
     assert_eq!((opcode["kind"].as_str(), opcode["protocol"].as_str()), (Some("app-layer-value"), Some("dns")));
     assert_eq!(row("http_uri")["kind"], "legacy-modifier");
     assert_eq!(row("nocase")["kind"], "content-modifier");
-    assert_eq!(row("xbits")["kind"], "unsupported");
+    assert_eq!(row("xbits")["kind"], "flow");
+    assert_eq!(row("geoip")["kind"], "unsupported");
     assert_eq!(row("fast_pattern")["value"], "optional");
     for r in rows {
         let name = r["name"].as_str().expect("a name");
