@@ -24,7 +24,7 @@ macro_rules! events {
         /// events (protocol detection's, Suricata's `app_layer_event_pkt_table`) follow.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u8)]
-        #[allow(missing_docs)] // each one is described by its help line
+        #[allow(missing_docs, reason = "each one is described by its help line")]
         pub enum Event { $( $id, )* }
 
         /// Every event, by code.

@@ -61,7 +61,15 @@ impl DeferQueue {
     /// Queues the EVE `line` of a deferred alert of rule `rule` on a packet of flow `hash`.
     pub fn push(&mut self, hash: u64, rule: u32, d: &Decoded, secs: u64, line: Vec<u8>) {
         self.seq += 1;
-        self.items.push(DeferredAlert { key: (self.mark, hash, self.seq), rule, src: d.src, dst: d.dst, ports: (d.sp, d.dp), secs, line });
+        self.items.push(DeferredAlert {
+            key: (self.mark, hash, self.seq),
+            rule,
+            src: d.src,
+            dst: d.dst,
+            ports: (d.sp, d.dp),
+            secs,
+            line,
+        });
     }
 
     /// The alerts queued since the last call, and the worker's mark.

@@ -46,7 +46,7 @@ pub const EVENTS: &[&str] = &[
 
 /// Indexes into [`EVENTS`].
 pub mod event {
-    #![allow(missing_docs)] // each is the event of its name
+    #![allow(missing_docs, reason = "each is the event of its name")]
     pub const MALFORMED_DATA: u16 = 0;
     pub const NOT_REQUEST: u16 = 1;
     pub const NOT_RESPONSE: u16 = 2;

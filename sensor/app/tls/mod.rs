@@ -651,7 +651,7 @@ impl TlsState {
                     }
                     i
                 });
-                if cc.cert_chain.first().is_some() && first.is_none() {
+                if !cc.cert_chain.is_empty() && first.is_none() {
                     self.raise(event::INVALID_CERTIFICATE);
                 }
                 if server {
