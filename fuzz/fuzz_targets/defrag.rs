@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use picket::capture::{LinkType, Timestamp};
 use picket::config::DefragConfig;
-use picket::decode::{flags, Decoded, Decoder};
+use picket::decode::{flags, Decoded, Decoder, Events};
 use picket::defrag::{decode_rebuilt, Defrag};
 use picket::flow::FlowKey;
 use picket::metrics::Counters;
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         let ts = Timestamp::from_parts(t, 0);
         dec.decode(LinkType::RAW, frame, &mut d, &mut c);
         if d.flags & flags::FRAGMENT != 0 {
-            if let Some(dgram) = df.fragment(frame, &d, ts, &mut c) {
+            if let Some(dgram) = df.fragment(frame, &d, ts, &mut c, &mut Events::default()) {
                 if let Some(rd) = decode_rebuilt(&dec, &dgram, &d, &mut c) {
                     let _ = FlowKey::of(&rd, dgram.len());
                     let _ = rd.payload(&dgram);
