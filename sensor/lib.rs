@@ -16,6 +16,7 @@ pub mod config;
 pub mod decode;
 pub mod defrag;
 pub mod detect;
+pub mod evidence;
 pub mod fleet;
 pub mod flow;
 pub mod intel;

@@ -401,6 +401,17 @@ counters! {
     SpoolTornBytes => "output.spool.torn_bytes_cut", Sum, "bytes of a torn last line cut when the queue was reopened";
     SpoolWriteErrors => "output.spool.write_errors", Sum, "queue writes that failed (events lost)";
     SpoolSizeBytes => "output.spool.size_bytes", Level, "bytes held by the local alert queue (set by the output thread at each sync)";
+    PcapLogPkts => "output.pcap_log.packets", Sum, "packets the workers sent to output.pcap_log (a flow's history when it alerts, its later packets; every packet in mode all)";
+    PcapLogWritten => "output.pcap_log.packets_written", Sum, "packets written to pcap-log files";
+    PcapLogBytes => "output.pcap_log.bytes", Sum, "bytes of records written to pcap-log files (record headers included)";
+    PcapLogFiles => "output.pcap_log.files", Sum, "pcap-log files started";
+    PcapLogFlows => "output.pcap_log.flows", Sum, "flows whose packets went to pcap-log (mode alerts: flows that alerted)";
+    PcapLogRingEvicted => "output.pcap_log.ring_evicted", Sum, "packets pushed out of a flow's history ring (ring_packets or ring_bytes) before the flow alerted";
+    PcapLogRingMemcap => "output.pcap_log.ring_memcap", Sum, "packets kept in no history because their flow found no ring within ring_memcap";
+    PcapLogRingTooBig => "output.pcap_log.ring_too_big", Sum, "packets larger than ring_bytes, kept in no history";
+    PcapLogCutFlowLimit => "output.pcap_log.cut_flow_limit", Sum, "packets of alerting flows not written: the flow reached flow_limit";
+    PcapLogCutMaxFiles => "output.pcap_log.cut_max_files", Sum, "packets not written: max_files files were full (global cap; no file is deleted)";
+    PcapLogWriteErrors => "output.pcap_log.write_errors", Sum, "pcap-log writes or file creations that failed (packets lost)";
     SpoolUnreadBytes => "output.spool.unread_bytes", Level, "queue bytes the slowest consumer has not read yet (set by the output thread at each sync)";
     NatsPublished => "output.nats.published", Sum, "queue events published to NATS JetStream by the forwarder (re-sends included)";
     NatsAcked => "output.nats.acked", Sum, "forwarded events JetStream acknowledged as stored";

@@ -30,6 +30,8 @@ pub struct OutputConfig {
     pub spool_full_policy: SpoolPolicy,
     /// `[output.nats]`: forwarding the queue to NATS JetStream.
     pub nats: super::nats::NatsConfig,
+    /// Evidence pcap files (`[output.pcap_log]`, Suricata's pcap-log).
+    pub pcap_log: crate::evidence::PcapLogConfig,
 }
 
 /// What the local queue does when it must delete unread data.
@@ -255,6 +257,7 @@ impl Default for OutputConfig {
             spool_fsync_interval_ms: 1000,
             spool_full_policy: SpoolPolicy::DropOldest,
             nats: super::nats::NatsConfig::default(),
+            pcap_log: crate::evidence::PcapLogConfig::default(),
         }
     }
 }
@@ -282,6 +285,7 @@ impl OutputConfig {
                 ));
             }
         }
+        self.pcap_log.validate()?;
         if self.eve.enabled && self.eve.filename.trim().is_empty() && self.eve.filetype != EveFiletype::Syslog {
             return Err(("output.eve.filename", "is empty (set output.eve.enabled = false to write no EVE)"));
         }

@@ -34,12 +34,24 @@ pub struct EveWriter {
     /// Write errors not yet taken by [`EveWriter::take_errors`] (at most 16 kept; the count
     /// is in `output.write_errors`).
     pending_errors: Vec<String>,
+    /// The pcap-log file being written (`output.pcap_log`): alert lines name it in
+    /// `capture_file`, as Suricata's do.
+    pub capture_file: Option<std::path::PathBuf>,
+    scratch: Vec<u8>,
 }
 
 impl EveWriter {
     /// A writer over `sink`.
     pub fn new(sink: Sink) -> Self {
-        EveWriter { sink, spool: None, counters: Counters::new(), first_error: None, pending_errors: Vec::new() }
+        EveWriter {
+            sink,
+            spool: None,
+            counters: Counters::new(),
+            first_error: None,
+            pending_errors: Vec::new(),
+            capture_file: None,
+            scratch: Vec::new(),
+        }
     }
 
     /// What the sink writes to.
@@ -64,6 +76,20 @@ impl EveWriter {
     /// Writes a buffer of complete lines holding `events` events. Events the sink could not
     /// take are counted in `output.write_errors`; the writer goes on with the next buffer.
     pub fn write_lines(&mut self, buf: &[u8], events: u64) {
+        match self.capture_file.take() {
+            Some(name) => {
+                let mut lines = std::mem::take(&mut self.scratch);
+                lines.clear();
+                crate::evidence::writer::add_capture_file(buf, &name, &mut lines);
+                self.write_plain(&lines, events);
+                self.scratch = lines;
+                self.capture_file = Some(name);
+            }
+            None => self.write_plain(buf, events),
+        }
+    }
+
+    fn write_plain(&mut self, buf: &[u8], events: u64) {
         if let Some(sp) = &mut self.spool {
             sp.append(buf, events, &mut self.counters);
         }

@@ -22,6 +22,8 @@ use crate::capture::pcap::{expand_inputs, PcapFileSource};
 use crate::capture::{CaptureWarning, PacketSource, Timestamp};
 use crate::config::Config;
 use crate::detect::profile::RuleProfile;
+use crate::evidence::tap::Tap;
+use crate::evidence::writer::PcapLogWriter;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
@@ -107,13 +109,34 @@ impl ReplaySummary {
             bytes as f64 * 8.0 / secs / 1e9,
             pkts as f64 / secs / 1e3,
             self.workers,
-        )
+        ) + &pcap_log_line(c)
     }
+}
+
+/// The summary's line about `output.pcap_log`, when it wrote or left out anything.
+fn pcap_log_line(c: &Counters) -> String {
+    if c.get(C::PcapLogPkts) == 0 && c.get(C::PcapLogFiles) == 0 && c.get(C::PcapLogRingMemcap) == 0 {
+        return String::new();
+    }
+    format!(
+        "\npicket: pcap-log: {} of {} packet(s) of {} flow(s) written to {} file(s); not written: {} over flow_limit, {} over max_files, {} write errors; history not kept: {} pushed out of rings, {} without a ring (ring_memcap), {} too big",
+        c.get(C::PcapLogWritten),
+        c.get(C::PcapLogPkts),
+        c.get(C::PcapLogFlows),
+        c.get(C::PcapLogFiles),
+        c.get(C::PcapLogCutFlowLimit),
+        c.get(C::PcapLogCutMaxFiles),
+        c.get(C::PcapLogWriteErrors),
+        c.get(C::PcapLogRingEvicted),
+        c.get(C::PcapLogRingMemcap),
+        c.get(C::PcapLogRingTooBig),
+    )
 }
 
 enum OutMsg {
     /// A worker's EVE lines (and how many events), its deferred alerts and its mark.
-    Worker { id: usize, lines: Option<(Vec<u8>, u64)>, deferred: Vec<DeferredAlert>, mark: Mark },
+    /// `pcap`: its evidence records for `output.pcap_log`, written before the lines.
+    Worker { id: usize, lines: Option<(Vec<u8>, u64)>, pcap: Option<Vec<u8>>, deferred: Vec<DeferredAlert>, mark: Mark },
     /// The `stats` event, formatted by the output thread once every worker is done (given the
     /// ordered stage's counters).
     Stats(StatsFn),
@@ -230,12 +253,13 @@ pub fn run_source<S: PacketSource + ?Sized>(
         })));
     }
     drop(out_tx);
-    let (writer, ordered) = match output.join() {
+    let (writer, ordered, pcap_log) = match output.join() {
         Ok(w) => w,
         Err(_) => anyhow::bail!("the output thread panicked (a bug: please report it)"),
     };
     total.merge(&writer.counters);
     total.merge(&ordered);
+    let output_error = writer.first_error.or_else(|| pcap_log.and_then(|p| p.first_error));
     // Sets with `save`/`state` keep what the rules added, as at a daemon's shutdown.
     for r in crate::detect::dataset::save_all() {
         match r {
@@ -251,19 +275,21 @@ pub fn run_source<S: PacketSource + ?Sized>(
         files_damaged: 0,
         wall: start.elapsed(),
         workers: nworkers,
-        output_error: writer.first_error,
+        output_error,
         nats: None,
     };
     Ok(RunOutput { summary, profiles })
 }
 
 /// The output thread: owns the EVE sink and the local queue, publishes its counters.
+type OutputEnd = (EveWriter, Counters, Option<PcapLogWriter>);
+
 fn spawn_output(
     opts: &ReplayOptions,
     sink: Sink,
     out_rx: Receiver<OutMsg>,
     nworkers: usize,
-) -> anyhow::Result<std::thread::JoinHandle<(EveWriter, Counters)>> {
+) -> anyhow::Result<std::thread::JoinHandle<OutputEnd>> {
     let cfg = &opts.config;
     let out_hub = opts.metrics.clone();
     let engine = opts.detect.clone();
@@ -276,6 +302,8 @@ fn spawn_output(
                 .map_err(|e| anyhow::anyhow!("{}: cannot open the alert queue: {e}", cfg.output.spool_dir))?,
         )
     };
+    let mut pcap_log = PcapLogWriter::new(&cfg.output.pcap_log, &cfg.output.log_dir)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create the pcap-log folder: {e}", cfg.output.log_dir))?;
     Ok(std::thread::Builder::new().name("picket-output".into()).spawn(move || {
         let mut w = EveWriter::new(sink);
         w.spool = spool;
@@ -283,7 +311,11 @@ fn spawn_output(
         let mut ordered = OrderedStage::new(engine, nworkers);
         for msg in out_rx {
             match msg {
-                OutMsg::Worker { id, lines, deferred, mark } => {
+                OutMsg::Worker { id, lines, pcap, deferred, mark } => {
+                    if let (Some(pl), Some(buf)) = (pcap_log.as_mut(), pcap) {
+                        pl.write_records(&buf, &mut w.counters);
+                        w.capture_file = pl.current().map(|p| p.to_path_buf());
+                    }
                     if let Some((buf, n)) = lines {
                         w.write_lines(&buf, n);
                     }
@@ -300,10 +332,13 @@ fn spawn_output(
         }
         ordered.drain(&mut w);
         w.flush();
+        if let Some(pl) = pcap_log.as_mut() {
+            pl.flush(&mut w.counters);
+        }
         if let Some(h) = &out_hub {
             h.publish("output", &w.counters);
         }
-        (w, ordered.counters)
+        (w, ordered.counters, pcap_log)
     })?)
 }
 
@@ -336,6 +371,7 @@ fn spawn_workers(
         let hcfg = cfg.app.parser_config();
         let decoder = decoder_of(cfg);
         let alerts = alerts.clone();
+        let tap = Tap::new(&cfg.output.pcap_log, nworkers);
         let records = if opts.eve.is_some() { Records::new(Some(&cfg.output.eve.types)) } else { Records::none() };
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
@@ -346,7 +382,8 @@ fn spawn_workers(
                 .with_records(records)
                 .with_decoder(decoder)
                 .with_profile(profile)
-                .with_ordered_thresholds(true);
+                .with_ordered_thresholds(true)
+                .with_evidence(tap);
             worker_loop(w, rx, out_tx, recycle_tx, hub, alerts)
         })?);
     }
@@ -476,15 +513,17 @@ fn worker_loop(
             h.publish_worker(w.id, &w.counters);
         }
         let lines = w.take_output();
+        let pcap = w.take_evidence();
         let (deferred, mark) = w.take_deferred();
-        let _ = out.send(OutMsg::Worker { id: w.id, lines, deferred, mark });
+        let _ = out.send(OutMsg::Worker { id: w.id, lines, pcap, deferred, mark });
         batch.clear();
         let _ = recycle.try_send(batch);
     }
     w.finish();
     let lines = w.take_output();
+    let pcap = w.take_evidence();
     let (deferred, _) = w.take_deferred();
-    let _ = out.send(OutMsg::Worker { id: w.id, lines, deferred, mark: END });
+    let _ = out.send(OutMsg::Worker { id: w.id, lines, pcap, deferred, mark: END });
     if let Some(h) = &hub {
         h.publish_worker(w.id, &w.counters);
     }

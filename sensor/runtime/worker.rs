@@ -17,6 +17,7 @@ use crate::app::{AppConfig, AppStats, FlowApp, FlowMeta, Sink};
 use crate::capture::Timestamp;
 use crate::decode::Decoded;
 use crate::detect::engine::{DetectEngine, DetectScratch, FlowDetect};
+use crate::evidence::tap::{FlowEvidence, Tap};
 use crate::flow::{EndReason, Flow, FlowState, FlowTable, TableConfig};
 use crate::metrics::{Counters, C};
 use crate::output::eve;
@@ -33,6 +34,8 @@ pub struct FlowExt {
     pub detect: FlowDetect,
     /// The worker's engine generation `detect` belongs to (a rule reload starts it afresh).
     pub detect_gen: u64,
+    /// Evidence (`output.pcap_log`): the flow's recent packets, whether it is being logged.
+    pub evidence: FlowEvidence,
 }
 
 /// The worker's state.
@@ -71,6 +74,8 @@ pub struct Worker {
     deferred: DeferQueue,
     /// Defer shared thresholds to the ordered stage (replay).
     ordered: bool,
+    /// Evidence packets for `output.pcap_log`.
+    tap: Tap,
 }
 
 /// The worker's parts that a flow's end needs (everything but the flow table), so that the
@@ -88,6 +93,7 @@ struct EndCtx<'a> {
     app_cfg: &'a AppConfig,
     app_stats: &'a mut AppStats,
     records: &'a Records,
+    tap: &'a mut Tap,
 }
 
 /// Suricata's flow state for a TCP session state.
@@ -137,6 +143,11 @@ impl EndCtx<'_> {
         if self.records.on_for(f.ext.app.proto) {
             self.records.at_flow_end(f, self.app_cfg, self.out, self.out_events, c);
         }
+        // Alerts at the flow's end start its evidence too; its ring goes back to the pool.
+        if self.tap.on() {
+            self.tap.after(&mut f.ext.evidence, f.alerted, None, c);
+            self.tap.end(&mut f.ext.evidence);
+        }
         if self.flow_events {
             let ap = (f.ext.app.proto != crate::app::AppProto::Unknown).then(|| f.ext.app.proto.name());
             eve::flow_event(self.out, f, why, ap);
@@ -174,7 +185,19 @@ impl Worker {
             decoder: crate::decode::Decoder::default(),
             deferred: DeferQueue::default(),
             ordered: false,
+            tap: Tap::off(),
         }
+    }
+
+    /// Sets the evidence tap (`output.pcap_log`; before the first packet).
+    pub fn with_evidence(mut self, tap: Tap) -> Self {
+        self.tap = tap;
+        self
+    }
+
+    /// Takes the evidence records gathered since the last call (see `evidence::tap`).
+    pub fn take_evidence(&mut self) -> Option<Vec<u8>> {
+        self.tap.take()
     }
 
     /// Writes alert events or not (`alert` in `output.eve.types`); alerts are counted either way.
@@ -293,6 +316,7 @@ impl Worker {
                 app_cfg: &self.app_cfg,
                 app_stats: &mut self.app_stats,
                 records: &self.records,
+                tap: &mut self.tap,
             },
         )
     }
@@ -382,6 +406,10 @@ impl Worker {
         if p.outer_only {
             return;
         }
+        if let (true, Some((slot, _))) = (self.tap.on(), flow) {
+            let f = self.flows.get_mut(slot);
+            self.tap.flow_packet(&mut f.ext.evidence, p.ts, p.linktype, data, &mut self.counters);
+        }
         let stream = flow.and_then(|(slot, to_server)| self.stream_and_app(slot, to_server, tcp, data, p));
         // The stream's and protocol detection's events join the decoder's on the packet (a
         // copy of its decode, only when there are such events).
@@ -404,20 +432,35 @@ impl Worker {
         };
         let view = PacketView { frame: data, d, ts: p.ts, pcap_cnt: p.pcap_cnt, pseudo: false };
         match flow {
-            Some((slot, to_server)) => self.inspect_flow_packet(slot, to_server, &view, stream),
-            None => {
-                let Some((engine, scratch)) = self.detect.as_mut() else { return };
-                let mut insp = Inspector {
-                    engine,
-                    scratch,
-                    out: &mut self.out,
-                    out_events: &mut self.out_events,
-                    alerts: self.alert_events,
-                    deferred: &mut self.deferred,
-                };
-                insp.flowless(&view, &mut self.counters);
+            Some((slot, to_server)) => {
+                self.inspect_flow_packet(slot, to_server, &view, stream);
+                if self.tap.on() {
+                    let f = self.flows.get_mut(slot);
+                    self.tap.after(&mut f.ext.evidence, f.alerted, Some((p.ts, p.linktype, data)), &mut self.counters);
+                }
             }
+            None if self.tap.on() => {
+                let before = self.counters.get(C::DetectAlert);
+                self.flowless(&view);
+                let alerted = self.counters.get(C::DetectAlert) != before;
+                self.tap.flowless(p.ts, p.linktype, data, alerted, &mut self.counters);
+            }
+            None => self.flowless(&view),
         }
+    }
+
+    /// Packet rules on a packet without a flow.
+    fn flowless(&mut self, view: &PacketView<'_>) {
+        let Some((engine, scratch)) = self.detect.as_mut() else { return };
+        let mut insp = Inspector {
+            engine,
+            scratch,
+            out: &mut self.out,
+            out_events: &mut self.out_events,
+            alerts: self.alert_events,
+            deferred: &mut self.deferred,
+        };
+        insp.flowless(view, &mut self.counters);
     }
 
     fn count_tcp_flags(&mut self, fl: u8) {
