@@ -185,22 +185,3 @@ impl PcapLogWriter {
         }
     }
 }
-
-/// Adds `"capture_file":NAME` to every `alert` line of `buf` (complete EVE lines), into `out`.
-pub fn add_capture_file(buf: &[u8], name: &Path, out: &mut Vec<u8>) {
-    let mut field = b",\"capture_file\":".to_vec();
-    crate::output::eve::escape_into(&mut field, name.as_os_str().as_encoded_bytes());
-    for line in buf.split_inclusive(|&b| b == b'\n') {
-        let head = line.get(..line.len().min(160)).unwrap_or(line);
-        let is_alert = memchr::memmem::find(head, b"\"event_type\":\"alert\"").is_some();
-        let close = line.iter().rposition(|&b| b == b'}');
-        match (is_alert, close) {
-            (true, Some(i)) => {
-                out.extend_from_slice(line.get(..i).unwrap_or_default());
-                out.extend_from_slice(&field);
-                out.extend_from_slice(line.get(i..).unwrap_or_default());
-            }
-            _ => out.extend_from_slice(line),
-        }
-    }
-}
