@@ -40,6 +40,7 @@ mod proto;
 pub mod registry;
 pub mod sip;
 pub mod smb;
+pub mod smtp;
 pub mod snmp;
 pub mod ssh;
 mod stats;

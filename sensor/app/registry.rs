@@ -29,6 +29,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::ftp::PROTOCOL,
     &super::ftp::DATA_PROTOCOL,
     &super::ssh::PROTOCOL,
+    &super::smtp::PROTOCOL,
 ];
 
 /// The protocols with a parser.

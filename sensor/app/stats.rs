@@ -84,6 +84,8 @@ pub struct AppStats {
     pub ftp: super::ftp::FtpStats,
     /// SSH.
     pub ssh: super::ssh::SshStats,
+    /// SMTP.
+    pub smtp: super::smtp::SmtpStats,
     /// The expectation table (announced flows).
     pub expect: super::expect::ExpectStats,
 }
