@@ -573,65 +573,7 @@ impl Mime {
                 if !attachment && self.content == Content::Other {
                     return 0;
                 }
-                if line.len() > MAX_ENC_LINE {
-                    w |= W_LONG_ENC_LINE;
-                }
-                let mut out = std::mem::take(&mut self.scratch);
-                let mut c = 0;
-                let mut soft_break = false;
-                if self.eol_len > 0 && self.eol[0] == b'=' {
-                    // an escape cut by the line end
-                    if line.len() >= 2 {
-                        let (h1, h2) = if self.eol_len == 1 { (line[0], line[1]) } else { (self.eol[1], line[0]) };
-                        match (hex(h1), hex(h2)) {
-                            (Some(a), Some(b)) => out.push(a << 4 | b),
-                            _ => w |= W_INVALID_QP,
-                        }
-                    } else {
-                        w |= W_INVALID_QP;
-                    }
-                    c = 3 - usize::from(self.eol_len);
-                    self.eol_len = 0;
-                } else if self.eol_len > 0 {
-                    out.extend_from_slice(&self.eol[..usize::from(self.eol_len)]);
-                    self.eol_len = 0;
-                }
-                while c < line.len() {
-                    // In bounds: c < line.len() (loop condition).
-                    if line[c] == b'=' {
-                        if c + 1 == line.len() && eol > 0 {
-                            soft_break = true;
-                            break;
-                        }
-                        if c + 2 >= line.len() {
-                            if eol > 0 {
-                                w |= W_INVALID_QP;
-                            } else {
-                                self.eol_len = (line.len() - c) as u8;
-                                self.eol[0] = b'=';
-                                if self.eol_len == 2 {
-                                    self.eol[1] = line[c + 1];
-                                }
-                            }
-                            break;
-                        }
-                        // In bounds: c + 2 < line.len().
-                        match (hex(line[c + 1]), hex(line[c + 2])) {
-                            (Some(a), Some(b)) => out.push(a << 4 | b),
-                            _ => w |= W_INVALID_QP,
-                        }
-                        c += 3;
-                    } else {
-                        out.push(line[c]);
-                        c += 1;
-                    }
-                }
-                if line.is_empty() {
-                    self.eol_len = eol.min(2) as u8;
-                    self.eol[..usize::from(self.eol_len)].copy_from_slice(&full_eol[..usize::from(self.eol_len)]);
-                } else if !soft_break {
-                    out.extend_from_slice(full_eol);
-                }
+                let out = self.qp_line(line, eol, full_eol, &mut w);
                 self.find_urls(&out);
                 if attachment {
                     sink.file_data(&out);
@@ -640,6 +582,71 @@ impl Mime {
             }
         }
         w
+    }
+
+    /// Decodes one quoted-printable line (an escape cut by the line end waits for the next),
+    /// adding warnings to `w`.
+    fn qp_line(&mut self, line: &[u8], eol: usize, full_eol: &[u8], w: &mut u32) -> Vec<u8> {
+        if line.len() > MAX_ENC_LINE {
+            *w |= W_LONG_ENC_LINE;
+        }
+        let mut out = std::mem::take(&mut self.scratch);
+        let mut c = 0;
+        let mut soft_break = false;
+        if self.eol_len > 0 && self.eol[0] == b'=' {
+            // an escape cut by the line end
+            if line.len() >= 2 {
+                let (h1, h2) = if self.eol_len == 1 { (line[0], line[1]) } else { (self.eol[1], line[0]) };
+                match (hex(h1), hex(h2)) {
+                    (Some(a), Some(b)) => out.push(a << 4 | b),
+                    _ => *w |= W_INVALID_QP,
+                }
+            } else {
+                *w |= W_INVALID_QP;
+            }
+            c = 3 - usize::from(self.eol_len);
+            self.eol_len = 0;
+        } else if self.eol_len > 0 {
+            out.extend_from_slice(&self.eol[..usize::from(self.eol_len)]);
+            self.eol_len = 0;
+        }
+        while c < line.len() {
+            // In bounds: c < line.len() (loop condition).
+            if line[c] == b'=' {
+                if c + 1 == line.len() && eol > 0 {
+                    soft_break = true;
+                    break;
+                }
+                if c + 2 >= line.len() {
+                    if eol > 0 {
+                        *w |= W_INVALID_QP;
+                    } else {
+                        self.eol_len = (line.len() - c) as u8;
+                        self.eol[0] = b'=';
+                        if self.eol_len == 2 {
+                            self.eol[1] = line[c + 1];
+                        }
+                    }
+                    break;
+                }
+                // In bounds: c + 2 < line.len().
+                match (hex(line[c + 1]), hex(line[c + 2])) {
+                    (Some(a), Some(b)) => out.push(a << 4 | b),
+                    _ => *w |= W_INVALID_QP,
+                }
+                c += 3;
+            } else {
+                out.push(line[c]);
+                c += 1;
+            }
+        }
+        if line.is_empty() {
+            self.eol_len = eol.min(2) as u8;
+            self.eol[..usize::from(self.eol_len)].copy_from_slice(&full_eol[..usize::from(self.eol_len)]);
+        } else if !soft_break {
+            out.extend_from_slice(full_eol);
+        }
+        out
     }
 
     /// The message ended (the `.` line): a last URL line is looked at; an attachment still

@@ -529,7 +529,23 @@ impl SmtpState {
                     }
                 }
             }
-        } else if lower_eq(line, b"helo") || lower_eq(line, b"ehlo") {
+        } else if let Some(c) = self.envelope_cmd(line, tx) {
+            c
+        } else if lower_eq(line, b"rset") {
+            self.bdat_idx = 0;
+            Cmd::Rset
+        } else if lower_eq(line, b"quit") {
+            Cmd::Quit
+        } else {
+            Cmd::Other
+        };
+        self.current = Some(cmd);
+        self.queue(cmd, tx);
+    }
+
+    /// HELO/EHLO, MAIL FROM and RCPT TO: the envelope of transaction `tx`.
+    fn envelope_cmd(&mut self, line: &[u8], tx: Option<u64>) -> Option<Cmd> {
+        let c = if lower_eq(line, b"helo") || lower_eq(line, b"ehlo") {
             if self.helo.is_some() {
                 self.event(ev::DUPLICATE_FIELDS);
             } else {
@@ -570,16 +586,10 @@ impl SmtpState {
                 self.stats.items_dropped += 1;
             }
             Cmd::Other
-        } else if lower_eq(line, b"rset") {
-            self.bdat_idx = 0;
-            Cmd::Rset
-        } else if lower_eq(line, b"quit") {
-            Cmd::Quit
         } else {
-            Cmd::Other
+            return None;
         };
-        self.current = Some(cmd);
-        self.queue(cmd, tx);
+        Some(c)
     }
 
     fn data_line(&mut self, line: &[u8], eol: usize) {
