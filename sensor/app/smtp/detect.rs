@@ -35,7 +35,7 @@ const fn file_buf(
 
 /// One main header of the message.
 fn header(tx: &SmtpTx, name: &[u8], f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-    tx.mime.as_deref().and_then(|m| m.header(name)).is_some_and(|v| f(v))
+    tx.mime.as_deref().and_then(|m| m.header(name)).is_some_and(f)
 }
 
 const ENVELOPE: Need = Need::request(1);
@@ -51,7 +51,7 @@ pub static BUFFERS: &[Sticky<SmtpTx>] = &[
             "the host name of the SMTP HELO or EHLO",
             "https://docs.suricata.io/en/latest/rules/smtp-keywords.html#smtp-helo",
         ),
-        get: |tx, _, f| tx.helo.as_deref().is_some_and(|h| f(h)),
+        get: |tx, _, f| tx.helo.as_deref().is_some_and(f),
     },
     Sticky {
         info: buf(
@@ -61,7 +61,7 @@ pub static BUFFERS: &[Sticky<SmtpTx>] = &[
             "the address of the SMTP MAIL FROM",
             "https://docs.suricata.io/en/latest/rules/smtp-keywords.html#smtp-mail-from",
         ),
-        get: |tx, _, f| tx.mail_from.as_deref().is_some_and(|h| f(h)),
+        get: |tx, _, f| tx.mail_from.as_deref().is_some_and(f),
     },
     Sticky {
         info: buf(
@@ -161,7 +161,7 @@ pub static BUFFERS: &[Sticky<SmtpTx>] = &[
             "a Received header of an email, each in turn",
             "https://docs.suricata.io/en/latest/rules/email-keywords.html#email-received",
         ),
-        get: |tx, _, f| tx.mime.as_deref().is_some_and(|m| m.headers_named(b"received").any(|v| f(v))),
+        get: |tx, _, f| tx.mime.as_deref().is_some_and(|m| m.headers_named(b"received").any(f)),
     },
     Sticky {
         info: file_buf(

@@ -14,6 +14,7 @@
 //!   takes n bytes as they come; a `220` to `STARTTLS` ends the parsing (the rest is TLS);
 //! - attachments are files ([`crate::app::files`]: size, state, hashes) whose first
 //!   [`FILE_DATA_LIMIT`] bytes `file.data` inspects.
+//!
 //! Bounded: a pending line is at most [`MAX_LINE`] bytes; at most [`MAX_TXS`] transactions
 //! are held (the oldest evicted, counted), [`MAX_RCPT`] recipients, [`MAX_CMDS`] queued
 //! commands (more: event `INVALID_PIPELINED_SEQUENCE`), [`MAX_FILES`] files per
@@ -216,6 +217,9 @@ impl mime::Sink for TxFiles<'_> {
     }
 }
 
+/// What takes each line: the state, the line, its end's length, whether it was cut.
+type LineFn<'a> = dyn FnMut(&mut SmtpState, &[u8], usize, bool) + 'a;
+
 #[derive(Debug, Default)]
 struct LineBuf {
     buf: Vec<u8>,
@@ -339,7 +343,7 @@ impl SmtpState {
     }
 
     /// Splits data into lines of direction `d`; in BDAT mode bytes are counted, not lines.
-    fn feed(&mut self, d: usize, mut data: &[u8], f: &mut dyn FnMut(&mut Self, &[u8], usize, bool)) {
+    fn feed(&mut self, d: usize, mut data: &[u8], f: &mut LineFn<'_>) {
         while !data.is_empty() {
             if self.tls {
                 return;
