@@ -55,6 +55,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// This sensor in a fleet.
     pub sensor: SensorConfig,
+    /// The fleet beyond forwarding: rules pushed to every sensor.
+    pub fleet: FleetConfig,
 }
 
 /// `[sensor]`: this sensor in a fleet.
@@ -81,6 +83,68 @@ impl SensorConfig {
         } else {
             name
         }
+    }
+}
+
+/// `[fleet]`: this host's part in a fleet beyond forwarding (connection and credentials are
+/// `[output.nats]`'s; `servers` here replaces only its server list).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// Servers of the fleet's NATS cluster ([] = `output.nats.servers`).
+    pub servers: Vec<String>,
+    /// `picket run`: follow the ruleset pushed with `picket fleet rules push`, verify each new
+    /// version and reload it (the rules given with `--rules`/`daemon.rules` run until the
+    /// first version arrives, and whenever none is pushed).
+    pub rules: bool,
+    /// Object store of the pushed rulesets, and key-value bucket (same name) whose key
+    /// `current` names the version in force.
+    pub rules_bucket: String,
+    /// Replicas of those buckets when a push creates them (1, 3 or 5 on a cluster).
+    pub replicas: usize,
+    /// Folder the versions are unpacked in, one subfolder per version (only the running one
+    /// is kept).
+    pub rules_dir: String,
+    /// A version whose rules load fewer than this fraction of the running engine's rules is
+    /// refused (0 = only a version loading no rule at all is).
+    pub rules_min_ratio: f64,
+    /// Largest ruleset accepted, as archive and unpacked, bytes.
+    pub rules_max_bytes: u64,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            servers: Vec::new(),
+            rules: false,
+            rules_bucket: "PICKET_RULES".into(),
+            replicas: 1,
+            rules_dir: "/var/lib/picket/fleet-rules".into(),
+            rules_min_ratio: 0.5,
+            rules_max_bytes: 512 << 20,
+        }
+    }
+}
+
+impl FleetConfig {
+    /// Checks values that parse but make no sense: `Err((dotted key, reason))`.
+    pub fn validate(&self) -> Result<(), (&'static str, &'static str)> {
+        if !crate::output::nats::is_token(&self.rules_bucket) {
+            return Err(("fleet.rules_bucket", "letters, digits, - and _ only (a bucket name)"));
+        }
+        if !matches!(self.replicas, 1..=5) {
+            return Err(("fleet.replicas", "must be between 1 and 5"));
+        }
+        if !(0.0..=1.0).contains(&self.rules_min_ratio) {
+            return Err(("fleet.rules_min_ratio", "is a fraction (0-1)"));
+        }
+        if self.rules && self.rules_dir.is_empty() {
+            return Err(("fleet.rules_dir", "must name a folder when fleet.rules is on"));
+        }
+        if self.rules_max_bytes < 1024 {
+            return Err(("fleet.rules_max_bytes", "must be at least 1024"));
+        }
+        Ok(())
     }
 }
 
@@ -296,6 +360,7 @@ impl Config {
             self.stream.validate(),
             self.defrag.validate(),
             self.capture.validate(),
+            self.fleet.validate(),
         ];
         for r in stages {
             if let Err((key, why)) = r {
@@ -304,6 +369,9 @@ impl Config {
         }
         if !self.sensor.name.is_empty() && !crate::output::nats::is_token(&self.sensor.name) {
             e("sensor.name", "letters, digits, - and _ only (it is a subject token)");
+        }
+        if self.fleet.rules && self.fleet.servers.is_empty() && self.output.nats.servers.is_empty() {
+            e("fleet.rules", "needs fleet.servers or output.nats.servers (where the rulesets are pushed)");
         }
         if self.daemon.health_interval_secs == 0 {
             e("daemon.health_interval_secs", "must be at least 1");

@@ -7,9 +7,11 @@
 //! (the local queue does, until JetStream acknowledged it).
 //!
 //! Files: `cli.rs` (the subcommands), `forward.rs` (`picket fleet forward`: the forwarder
-//! alone, for a queue whose sensor runs without one).
+//! alone, for a queue whose sensor runs without one), `rules/` (rulesets pushed to the fleet
+//! and the sensors' watcher).
 
 mod cli;
 mod forward;
+pub mod rules;
 
 pub use cli::{run, FleetCmd};
