@@ -45,6 +45,8 @@ pub struct Node {
 /// A cluster of nodes (one node = no cluster block).
 pub struct Cluster {
     bin: PathBuf,
+    /// The network namespace the nodes run in (None: the test's own).
+    netns: Option<String>,
     /// The nodes.
     pub nodes: Vec<Node>,
     /// Its folder (configs, stores, logs).
@@ -54,6 +56,12 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `n` nodes under `dir` and waits until JetStream answers on each.
     pub fn start(bin: &Path, dir: &Path, n: usize) -> Cluster {
+        Cluster::start_in(bin, dir, n, None)
+    }
+
+    /// As [`Cluster::start`], the nodes inside the network namespace `netns` (for a sensor
+    /// that captures in one: loopback is the namespace's own).
+    pub fn start_in(bin: &Path, dir: &Path, n: usize, netns: Option<&str>) -> Cluster {
         let ports: Vec<(u16, u16, u16)> = (0..n).map(|_| (free_port(), free_port(), free_port())).collect();
         let mut nodes = Vec::new();
         for (i, &(port, route, http)) in ports.iter().enumerate() {
@@ -83,7 +91,7 @@ impl Cluster {
                 child: None,
             });
         }
-        let mut c = Cluster { bin: bin.to_path_buf(), nodes, dir: dir.to_path_buf() };
+        let mut c = Cluster { bin: bin.to_path_buf(), netns: netns.map(str::to_string), nodes, dir: dir.to_path_buf() };
         for i in 0..n {
             c.spawn(i);
         }
@@ -96,13 +104,17 @@ impl Cluster {
     fn spawn(&mut self, i: usize) {
         let node = &mut self.nodes[i];
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&node.log).unwrap();
-        let child = Command::new(&self.bin)
-            .arg("-c")
-            .arg(&node.conf)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("nats-server starts");
+        let mut cmd = match &self.netns {
+            // `ip netns exec` execs the server: the child's pid is the server's.
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
+        let child =
+            cmd.arg("-c").arg(&node.conf).stdout(Stdio::null()).stderr(log).spawn().expect("nats-server starts");
         node.child = Some(child);
     }
 
@@ -135,7 +147,11 @@ impl Cluster {
         let t0 = Instant::now();
         let n = &self.nodes[i];
         loop {
-            if let Some(body) = http_get(n.http, "/healthz") {
+            let body = match &self.netns {
+                Some(ns) => http_get_in(ns, n.http, "/healthz"),
+                None => http_get(n.http, "/healthz"),
+            };
+            if let Some(body) = body {
                 if body.contains("\"ok\"") {
                     return;
                 }
@@ -165,4 +181,14 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default())
+}
+
+/// [`http_get`] inside the network namespace `ns` (through bash's /dev/tcp).
+pub fn http_get_in(ns: &str, port: u16, path: &str) -> Option<String> {
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3"
+    );
+    let out = Command::new("ip").args(["netns", "exec", ns, "timeout", "3", "bash", "-c", &script]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some(text.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default())
 }
