@@ -277,6 +277,7 @@ fn ruleset_stats(sh: &Shared) -> Value {
         "rules_loaded": info.loaded,
         "rules_failed": info.failed,
         "rules_skipped": info.skipped,
+        "fleet": sh.fleet_rules.lock().unwrap_or_else(|p| p.into_inner()).clone(),
     }])
 }
 

@@ -144,6 +144,8 @@ pub(super) fn run_folders(cfg: &Config, eve: Option<&Path>) -> Vec<Folder> {
     add("output.spool_dir", spool, 0o750, true);
     let cache = (!cfg.detect.cache_dir.is_empty()).then(|| PathBuf::from(&cfg.detect.cache_dir));
     add("detect.cache_dir", cache, 0o750, false);
+    let fleet = (cfg.fleet.rules && !cfg.fleet.rules_dir.is_empty()).then(|| PathBuf::from(&cfg.fleet.rules_dir));
+    add("fleet.rules_dir", fleet, 0o750, true);
     add("daemon.pidfile", parent_of(&cfg.daemon.pidfile), 0o755, true);
     add("daemon.log_file", parent_of(&cfg.daemon.log_file), 0o750, true);
     add("daemon.control_socket", parent_of(&cfg.daemon.control_socket), 0o755, false);

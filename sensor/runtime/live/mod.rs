@@ -161,6 +161,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
         epoch: Instant::now(),
         ifaces: opts.interfaces.clone(),
         log: log.clone(),
+        fleet_rules: std::sync::Mutex::new(serde_json::Value::Null),
     });
     let (out_tx, out_rx) = bounded::<OutMsg>(1024);
     let sh_out = sh.clone();
@@ -188,6 +189,10 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     // 5. The main thread: signals, commands, health, reloads, watchdog, periodic stats.
     let start = Instant::now();
     let mut sup = supervise::Supervisor::new(&opts, &sh, &out_tx, &notify, start);
+    sup.fleet = start_fleet_rules(cfg, &log).unwrap_or_else(|e| {
+        log.error(&format!("fleet.rules: not following the fleet ruleset: {e:#}"));
+        None
+    });
     notify.notify(&format!("READY=1\nMAINPID={}\nSTATUS={}", std::process::id(), sup.status()));
     let why = sup.run(&mut signals, &req_rx);
     let ctl = sup.ctl;
@@ -347,6 +352,25 @@ fn start_forwarder(
         crate::output::nats::Forwarder::start(&cfg.output.nats, &cfg.sensor.resolved_name(), dir, Some(hub.clone()))?;
     log.info(&format!("forwarding the queue to NATS stream {}", cfg.output.nats.stream));
     Ok(Some(f))
+}
+
+/// Starts following the fleet's ruleset (`fleet.rules`); the main thread applies what arrives.
+fn start_fleet_rules(
+    cfg: &Config,
+    log: &Log,
+) -> anyhow::Result<
+    Option<(crossbeam_channel::Receiver<crate::fleet::rules::Arrival>, crate::fleet::rules::RulesWatcher)>,
+> {
+    if !cfg.fleet.rules {
+        return Ok(None);
+    }
+    let (tx, rx) = bounded(4);
+    let w = crate::fleet::rules::RulesWatcher::start(cfg, tx)?;
+    log.info(&format!(
+        "following the fleet ruleset in bucket {} (fleet.rules), unpacked in {}",
+        cfg.fleet.rules_bucket, cfg.fleet.rules_dir
+    ));
+    Ok(Some((rx, w)))
 }
 
 /// Gives the forwarder at most 5 s to send what the queue holds: the rest stays in the queue

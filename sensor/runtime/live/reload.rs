@@ -2,7 +2,7 @@
 //! builds a new engine on the main thread and publishes it (SIGUSR2, `picket ctl reload-rules`),
 //! and the report of the rules not loaded (log, metrics, control socket).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -136,25 +136,70 @@ pub(super) enum Trigger {
     Signal,
     /// `picket ctl reload-rules`.
     Control,
+    /// A fleet ruleset version arrived (`fleet.rules`): verified before it is swapped in.
+    Fleet(u64),
 }
 
-/// Builds a new engine from the same paths and publishes it; the running one stays if the new
-/// one cannot be built. Logs the rules not loaded, the time and the peak memory of the reload,
-/// and returns a summary (for the control socket).
+/// The rules a reload reads: their paths, the configuration they are read with (variables,
+/// threshold file) and the fleet version they are (0: the configured rules).
+#[derive(Clone, Debug)]
+pub(super) struct Ruleset {
+    pub(super) paths: Vec<PathBuf>,
+    pub(super) config: Config,
+    pub(super) fleet_version: u64,
+}
+
+impl Ruleset {
+    /// The rules of the command line or `daemon.rules`.
+    pub(super) fn configured(opts: &LiveOptions) -> Self {
+        Ruleset { paths: opts.rules.clone(), config: opts.config.clone(), fleet_version: 0 }
+    }
+
+    /// A fleet version unpacked in `dir`: its `*.rules` with the classification.config and
+    /// reference.config beside them, its threshold.config (when it has one) instead of
+    /// `detect.threshold_file`, its dataset files found beside the rules naming them.
+    pub(super) fn fleet(base: &Config, dir: &Path, version: u64) -> Self {
+        let mut config = base.clone();
+        let t = dir.join("threshold.config");
+        if t.is_file() {
+            config.detect.threshold_file = t.display().to_string();
+        }
+        Ruleset { paths: vec![dir.to_path_buf()], config, fleet_version: version }
+    }
+}
+
+/// Why a reload kept the running engine: a short reason (metric and log label) and the
+/// message.
+#[derive(Debug)]
+pub(super) struct Refused {
+    pub(super) reason: &'static str,
+    pub(super) message: String,
+}
+
+/// The rule count a fleet version must reach: `ratio` of the running engine's, at least one.
+fn fleet_minimum(running: usize, ratio: f64) -> usize {
+    ((running as f64 * ratio).ceil() as usize).max(1)
+}
+
+/// Builds a new engine from `rs` and publishes it; the running one stays if the new one
+/// cannot be built (or, for a fleet version, loads fewer than `fleet.rules_min_ratio` of the
+/// running engine's rules). Logs the rules not loaded, the time and the peak memory of the
+/// reload, and returns a summary (for the control socket).
 pub(super) fn reload(
-    opts: &LiveOptions,
+    rs: &Ruleset,
     sh: &Shared,
     ctl: &mut Counters,
     why: Trigger,
-) -> Result<serde_json::Value, String> {
-    let (cfg, log) = (&opts.config, &*sh.log);
+) -> Result<serde_json::Value, Refused> {
+    let (cfg, log) = (&rs.config, &*sh.log);
     let from = match why {
-        Trigger::Signal => "SIGUSR2",
-        Trigger::Control => "control socket",
+        Trigger::Signal => "SIGUSR2".to_string(),
+        Trigger::Control => "control socket".to_string(),
+        Trigger::Fleet(v) => format!("fleet ruleset version {v}"),
     };
-    if opts.rules.is_empty() {
+    if rs.paths.is_empty() {
         log.warn(&format!("{from}: no rules configured (daemon.rules or --rules), nothing to reload"));
-        return Err("no rules configured (daemon.rules or --rules)".into());
+        return Err(Refused { reason: "no_rules", message: "no rules configured (daemon.rules or --rules)".into() });
     }
     log.info(&format!("{from}: reloading rules"));
     let t0 = Instant::now();
@@ -172,20 +217,38 @@ pub(super) fn reload(
         })
     };
     let old = sh.slot.current().1.as_ref().map(Arc::downgrade);
-    let r = load_rules(&opts.rules, cfg, log);
+    let r = load_rules(&rs.paths, cfg, log);
     done.store(true, Ordering::Relaxed);
     let _ = sampler.join();
     let build_ms = t0.elapsed().as_millis() as u64;
     let engine = match r {
         Ok(Some(e)) => e,
-        Ok(None) => return Err("no rules configured".into()),
+        Ok(None) => return Err(Refused { reason: "no_rules", message: "no rules configured".into() }),
         Err(e) => {
             ctl.inc(C::DetectReloadFailures);
             sh.hub.record_reload(false);
             log.error(&format!("rule reload failed, the running rules stay: {e:#}"));
-            return Err(format!("reload failed, the running rules stay: {e:#}"));
+            return Err(Refused {
+                reason: "load_failed",
+                message: format!("reload failed, the running rules stay: {e:#}"),
+            });
         }
     };
+    if let Trigger::Fleet(_) = why {
+        let running = sh.slot.current().1.map_or(0, |e| e.stats.loaded);
+        let min = fleet_minimum(running, cfg.fleet.rules_min_ratio);
+        if engine.stats.loaded < min {
+            ctl.inc(C::DetectReloadFailures);
+            sh.hub.record_reload(false);
+            return Err(Refused {
+                reason: "too_few_rules",
+                message: format!(
+                    "{} rule(s) loaded, fewer than {min} ({} of the {running} running; fleet.rules_min_ratio)",
+                    engine.stats.loaded, cfg.fleet.rules_min_ratio
+                ),
+            });
+        }
+    }
     let (l, f, s) = (engine.stats.loaded, engine.stats.failed, engine.stats.skipped);
     sh.hub.set_rules_info(rules_info(Some(&engine)));
     let gen = sh.slot.swap(Arc::new(engine));
@@ -233,5 +296,26 @@ mod tests {
         let (e, _) = crate::detect::load_engine(&[], &cfg.detect, &cfg.vars);
         assert_eq!(s.swap(Arc::new(e)), 2);
         assert!(s.current().1.is_some());
+    }
+
+    #[test]
+    fn a_fleet_version_must_load_a_share_of_the_running_rules() {
+        assert_eq!(fleet_minimum(6, 0.5), 3);
+        assert_eq!(fleet_minimum(24_827, 0.5), 12_414);
+        assert_eq!(fleet_minimum(0, 0.5), 1, "a version loading no rule is refused even after an empty engine");
+        assert_eq!(fleet_minimum(6, 0.0), 1);
+    }
+
+    #[test]
+    fn a_fleet_ruleset_takes_its_own_threshold_config() {
+        let d = tempfile::tempdir().unwrap();
+        let mut base = Config::default();
+        base.detect.threshold_file = "/etc/picket/threshold.config".into();
+        let rs = Ruleset::fleet(&base, d.path(), 4);
+        assert_eq!(rs.config.detect.threshold_file, "/etc/picket/threshold.config", "none in the ruleset");
+        std::fs::write(d.path().join("threshold.config"), "").unwrap();
+        let rs = Ruleset::fleet(&base, d.path(), 4);
+        assert_eq!(rs.config.detect.threshold_file, d.path().join("threshold.config").display().to_string());
+        assert_eq!((rs.paths, rs.fleet_version), (vec![d.path().to_path_buf()], 4));
     }
 }

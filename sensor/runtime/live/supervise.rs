@@ -2,7 +2,8 @@
 //! log files, SIGUSR2 reloads the rules, SIGTERM/SIGINT stop), the commands of the control
 //! socket, the link state of every interface, capture loss against `daemon.loss_alarm_percent`
 //! (the log and `/healthz`, once per episode), workers that stay silent while the others work,
-//! systemd's watchdog, and the periodic EVE `stats` event.
+//! systemd's watchdog, the periodic EVE `stats` event, and the fleet ruleset versions the
+//! watcher hands over (`fleet.rules`: verified, then reloaded as SIGUSR2 would, or refused).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -16,9 +17,10 @@ use signal_hook::iterator::Signals;
 use super::control::{Answer, Request};
 use super::log::wall_now;
 use super::notify::Notifier;
-use super::reload::{reload, Trigger};
+use super::reload::{reload, Refused, Ruleset, Trigger};
 use super::threads::{OutMsg, Shared};
 use super::LiveOptions;
+use crate::fleet::rules::{Arrival, Manifest, RulesWatcher};
 use crate::metrics::prom::IfaceStats;
 use crate::metrics::{Counters, C};
 use crate::output::eve;
@@ -57,6 +59,12 @@ pub(super) struct Supervisor<'a> {
     last_stats: Instant,
     last_watchdog: Instant,
     start: Instant,
+    /// The rules reloads read: the configured ones, or the fleet version in force.
+    ruleset: Ruleset,
+    /// The fleet ruleset watcher (`fleet.rules`) and what it hands over.
+    pub(super) fleet: Option<(Receiver<Arrival>, RulesWatcher)>,
+    /// The last fleet version refused: version, reason, message (for `ruleset-stats`).
+    fleet_refused: Option<(u64, &'static str, String)>,
 }
 
 impl<'a> Supervisor<'a> {
@@ -83,6 +91,9 @@ impl<'a> Supervisor<'a> {
             last_stats: Instant::now(),
             last_watchdog: Instant::now() - Duration::from_secs(3600),
             start,
+            ruleset: Ruleset::configured(opts),
+            fleet: None,
+            fleet_refused: None,
         }
     }
 
@@ -103,6 +114,7 @@ impl<'a> Supervisor<'a> {
                 self.capture_loss();
                 self.sh.hub.publish("control", &self.ctl);
             }
+            self.fleet_rules();
             self.watchdog();
             self.periodic_stats();
             std::thread::sleep(Duration::from_millis(100));
@@ -155,14 +167,93 @@ impl<'a> Supervisor<'a> {
     }
 
     fn reload(&mut self, why: Trigger) -> Answer {
+        let rs = self.ruleset.clone();
+        self.reload_from(&rs, why).map_err(|r| r.message)
+    }
+
+    fn reload_from(&mut self, rs: &Ruleset, why: Trigger) -> Result<serde_json::Value, Refused> {
         self.notify.notify("RELOADING=1\nSTATUS=reloading rules");
-        let a = reload(self.opts, self.sh, &mut self.ctl, why);
+        let a = reload(rs, self.sh, &mut self.ctl, why);
         self.sh.hub.publish("control", &self.ctl);
         self.notify.notify(&format!("READY=1\nSTATUS={}", self.status()));
         if self.sh.slot.current().1.is_none_or(|e| e.stats.loaded == 0) {
             self.sh.log.error("NO RULES LOADED: the sensor records flows but raises no alert");
         }
         a
+    }
+
+    /// What the fleet ruleset watcher handed over: each new version verified and swapped in,
+    /// or refused (counted by reason, logged); on refusal the running rules stay.
+    fn fleet_rules(&mut self) {
+        let Some((rx, _)) = &self.fleet else { return };
+        let arrivals: Vec<Arrival> = rx.try_iter().collect();
+        for a in arrivals {
+            match a {
+                Arrival::Note(n) => self.sh.log.warn(&n),
+                Arrival::Bad { version, why } => {
+                    self.ctl.inc(C::FleetRulesRefusedDownload);
+                    self.fleet_refuse(version, "download", why);
+                }
+                Arrival::Ready { manifest, dir } => self.fleet_apply(&manifest, &dir),
+            }
+            self.publish_fleet();
+        }
+    }
+
+    fn fleet_apply(&mut self, m: &Manifest, dir: &std::path::Path) {
+        if m.version == self.ruleset.fleet_version {
+            return;
+        }
+        let cand = Ruleset::fleet(&self.opts.config, dir, m.version);
+        match self.reload_from(&cand, Trigger::Fleet(m.version)) {
+            Ok(_) => {
+                let old = std::mem::replace(&mut self.ruleset, cand);
+                self.ctl.inc(C::FleetRulesApplied);
+                self.ctl.set(C::FleetRulesVersion, m.version);
+                self.sh.log.info(&format!(
+                    "fleet ruleset version {} applied ({} files, sha256 {}, pushed by {})",
+                    m.version, m.files, m.sha256, m.pushed_by
+                ));
+                if old.fleet_version != 0 {
+                    for p in &old.paths {
+                        let _ = std::fs::remove_dir_all(p);
+                    }
+                }
+            }
+            Err(r) => {
+                self.ctl.inc(match r.reason {
+                    "too_few_rules" => C::FleetRulesRefusedTooFew,
+                    _ => C::FleetRulesRefusedLoad,
+                });
+                let _ = std::fs::remove_dir_all(dir);
+                self.fleet_refuse(m.version, r.reason, r.message);
+            }
+        }
+    }
+
+    fn fleet_refuse(&mut self, version: u64, reason: &'static str, message: String) {
+        let running = match self.ruleset.fleet_version {
+            0 => "the configured rules keep running".to_string(),
+            v => format!("version {v} keeps running"),
+        };
+        self.sh.log.error(&format!("fleet ruleset version {version} refused ({reason}): {message}; {running}"));
+        self.fleet_refused = Some((version, reason, message));
+    }
+
+    /// The fleet part of `ruleset-stats` and the counters, published at once.
+    fn publish_fleet(&self) {
+        let refused =
+            self.fleet_refused.as_ref().map(|(v, r, m)| serde_json::json!({ "version": v, "reason": r, "message": m }));
+        let st = serde_json::json!({
+            "version": self.ruleset.fleet_version,
+            "applied": self.ctl.get(C::FleetRulesApplied),
+            "refused": self.ctl.get(C::FleetRulesRefusedLoad)
+                + self.ctl.get(C::FleetRulesRefusedTooFew)
+                + self.ctl.get(C::FleetRulesRefusedDownload),
+            "last_refused": refused,
+        });
+        *self.sh.fleet_rules.lock().unwrap_or_else(|p| p.into_inner()) = st;
+        self.sh.hub.publish("control", &self.ctl);
     }
 
     /// Log rotation: the EVE file and the log file are opened again by their names.

@@ -42,6 +42,8 @@ pub(super) struct Shared {
     /// Capture interfaces, in the order of `capture.interfaces` (frames carry the position).
     pub(super) ifaces: Vec<String>,
     pub(super) log: Arc<Log>,
+    /// The fleet ruleset status for `ruleset-stats` (null without `fleet.rules`).
+    pub(super) fleet_rules: std::sync::Mutex<serde_json::Value>,
 }
 
 impl Shared {
