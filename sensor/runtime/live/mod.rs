@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use signal_hook::iterator::Signals;
 
@@ -59,6 +59,7 @@ pub use reload::EngineSlot;
 
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
+use crate::fleet::rules::{Arrival, RulesWatcher};
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
 use crate::output::{EveWriter, Sink};
@@ -171,10 +172,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     let forwarder = start_forwarder(cfg, &hub, &log)?;
     let threads = threads::start(capture, cfg, nworkers, &sh, &out_tx)?;
     let (req_tx, req_rx) = bounded::<control::Request>(16);
-    let _control = match control_sock {
-        Some(sock) => Some(control::serve(sock, sh.clone(), req_tx)?),
-        None => None,
-    };
+    let _control = control_sock.map(|sock| control::serve(sock, sh.clone(), req_tx)).transpose()?;
     log.info(&format!(
         "capturing on {} with {}, {nworkers} worker(s){}",
         opts.interfaces.join(", "),
@@ -189,10 +187,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     // 5. The main thread: signals, commands, health, reloads, watchdog, periodic stats.
     let start = Instant::now();
     let mut sup = supervise::Supervisor::new(&opts, &sh, &out_tx, &notify, start);
-    sup.fleet = start_fleet_rules(cfg, &log).unwrap_or_else(|e| {
-        log.error(&format!("fleet.rules: not following the fleet ruleset: {e:#}"));
-        None
-    });
+    sup.fleet = start_fleet_rules(cfg, &log);
     notify.notify(&format!("READY=1\nMAINPID={}\nSTATUS={}", std::process::id(), sup.status()));
     let why = sup.run(&mut signals, &req_rx);
     let ctl = sup.ctl;
@@ -355,22 +350,25 @@ fn start_forwarder(
 }
 
 /// Starts following the fleet's ruleset (`fleet.rules`); the main thread applies what arrives.
-fn start_fleet_rules(
-    cfg: &Config,
-    log: &Log,
-) -> anyhow::Result<
-    Option<(crossbeam_channel::Receiver<crate::fleet::rules::Arrival>, crate::fleet::rules::RulesWatcher)>,
-> {
+/// A watcher that cannot start is logged and the run goes on with its configured rules.
+fn start_fleet_rules(cfg: &Config, log: &Log) -> Option<(Receiver<Arrival>, RulesWatcher)> {
     if !cfg.fleet.rules {
-        return Ok(None);
+        return None;
     }
     let (tx, rx) = bounded(4);
-    let w = crate::fleet::rules::RulesWatcher::start(cfg, tx)?;
-    log.info(&format!(
-        "following the fleet ruleset in bucket {} (fleet.rules), unpacked in {}",
-        cfg.fleet.rules_bucket, cfg.fleet.rules_dir
-    ));
-    Ok(Some((rx, w)))
+    match RulesWatcher::start(cfg, tx) {
+        Ok(w) => {
+            log.info(&format!(
+                "following the fleet ruleset in bucket {} (fleet.rules), unpacked in {}",
+                cfg.fleet.rules_bucket, cfg.fleet.rules_dir
+            ));
+            Some((rx, w))
+        }
+        Err(e) => {
+            log.error(&format!("fleet.rules: not following the fleet ruleset: {e:#}"));
+            None
+        }
+    }
 }
 
 /// Gives the forwarder at most 5 s to send what the queue holds: the rest stays in the queue
