@@ -21,6 +21,25 @@ struct Cli {
     cmd: Cmd,
 }
 
+#[derive(Args, Debug)]
+struct CarveArgs {
+    /// The EVE file whose alerts (or flows) name the flows to carve.
+    #[arg(long = "alerts", value_name = "EVE")]
+    alerts: PathBuf,
+    /// The pcap to write (it must not exist: a file is never overwritten).
+    #[arg(short = 'o', long = "out", value_name = "OUT")]
+    out: PathBuf,
+    /// Only the flow with this EVE flow_id (repeatable).
+    #[arg(long = "flow-id", value_name = "ID")]
+    flow_id: Vec<u64>,
+    /// Only the flow with this Community ID (repeatable).
+    #[arg(long = "community-id", value_name = "CID")]
+    community_id: Vec<String>,
+    /// The original capture files or folders (compressed ones too).
+    #[arg(required = true, value_name = "PCAP|DIR")]
+    inputs: Vec<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Replay pcap/pcapng files or folders through the sensor and write EVE JSON.
@@ -45,6 +64,9 @@ enum Cmd {
     },
     /// A self-contained HTML case report (or its indicators as CSV / STIX) from EVE files.
     Report(picket::report::ReportArgs),
+    /// Evidence after the fact: the packets of every alerting flow of an EVE file (or of the
+    /// flows named by --flow-id / --community-id), cut from the original captures into a pcap.
+    Carve(CarveArgs),
     /// Threat intelligence: `intel import FEED -o DIR` turns a MISP event or feed, a STIX 2.1
     /// bundle or a CSV into dataset files and the rules that use them (`--rules DIR`).
     Intel {
@@ -286,6 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Run(a) => cmd_run(a),
         Cmd::Bench(a) => cmd_bench(a),
         Cmd::Report(a) => cmd_report(&a),
+        Cmd::Carve(a) => cmd_carve(a),
         Cmd::Fleet { cmd } => picket::fleet::run(cmd),
         Cmd::Ctl(a) => cmd_ctl(a),
         Cmd::Intel { cmd: IntelCmd::Import { feed, out, source, sid_base, dry_run } } => {
@@ -905,6 +928,31 @@ fn cmd_bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, text + "\n").map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_carve(a: CarveArgs) -> anyhow::Result<ExitCode> {
+    let opts = picket::evidence::carve::CarveOptions {
+        eve: a.alerts,
+        inputs: a.inputs,
+        out: a.out,
+        flow_ids: a.flow_id,
+        community_ids: a.community_id,
+    };
+    let s = picket::evidence::carve::carve(&opts)?;
+    for w in &s.warnings {
+        eprintln!("picket: warning: {w}");
+    }
+    eprintln!(
+        "picket: carve: {} of {} flow(s) found, {} packet(s) of {} frame(s) written to {}; {} EVE line(s) not JSON, {} frame(s) of another link type left out",
+        s.flows_found,
+        s.flows,
+        s.packets,
+        s.frames,
+        opts.out.display(),
+        s.bad_lines,
+        s.other_linktype
+    );
+    Ok(ExitCode::from(if s.flows_found < s.flows || !s.warnings.is_empty() { 2 } else { 0 }))
 }
 
 fn cmd_report(a: &picket::report::ReportArgs) -> anyhow::Result<ExitCode> {

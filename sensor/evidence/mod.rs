@@ -8,6 +8,7 @@
 //! their file in `capture_file` as Suricata's do; every packet left out is counted with its
 //! reason (`output.pcap_log.*` in docs/metrics.md). Never: overwrites or deletes a file.
 
+pub mod carve;
 pub mod config;
 pub mod tap;
 pub mod writer;
