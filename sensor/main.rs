@@ -942,16 +942,7 @@ fn cmd_carve(a: CarveArgs) -> anyhow::Result<ExitCode> {
     for w in &s.warnings {
         eprintln!("picket: warning: {w}");
     }
-    eprintln!(
-        "picket: carve: {} of {} flow(s) found, {} packet(s) of {} frame(s) written to {}; {} EVE line(s) not JSON, {} frame(s) of another link type left out",
-        s.flows_found,
-        s.flows,
-        s.packets,
-        s.frames,
-        opts.out.display(),
-        s.bad_lines,
-        s.other_linktype
-    );
+    eprintln!("{}", s.line(&opts.out));
     Ok(ExitCode::from(if s.flows_found < s.flows || !s.warnings.is_empty() { 2 } else { 0 }))
 }
 

@@ -76,6 +76,22 @@ pub struct CarveSummary {
     pub warnings: Vec<String>,
 }
 
+impl CarveSummary {
+    /// The summary line printed on stderr.
+    pub fn line(&self, out: &std::path::Path) -> String {
+        format!(
+            "picket: carve: {} of {} flow(s) found, {} packet(s) of {} frame(s) written to {}; {} EVE line(s) not JSON, {} frame(s) of another link type left out",
+            self.flows_found,
+            self.flows,
+            self.packets,
+            self.frames,
+            out.display(),
+            self.bad_lines,
+            self.other_linktype
+        )
+    }
+}
+
 /// The flows an EVE file names: every alerting flow, or those of `flow_ids` / `community_ids`.
 fn flows_of(opts: &CarveOptions, s: &mut CarveSummary) -> anyhow::Result<HashSet<Tuple>> {
     let f = std::fs::File::open(&opts.eve).map_err(|e| anyhow::anyhow!("{}: {e}", opts.eve.display()))?;
