@@ -646,6 +646,7 @@ pub const PICKET_ONLY_PREFIXES: &[&str] = &[
     // keeps as well
     "decoder.event.too_many_layers",
     "output.",
+    "fleet.", // the fleet ruleset watcher (sensor/output/nats)
     "pipeline.",
     "stream.",
     "app.",
