@@ -62,19 +62,27 @@ fn merge(flows: Vec<Vec<(u64, Vec<u8>)>>) -> Vec<(u64, Vec<u8>)> {
     all.into_iter().map(|(t, _, b)| (t, b)).collect()
 }
 
-/// Every record of a classic pcap file: (time in µs, bytes); panics if it is not a valid pcap.
+/// Every record of a classic pcap file (µs or ns): (time in µs, bytes); panics if it is not a
+/// valid pcap.
 fn read_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
     let f = std::fs::File::open(path).unwrap();
     let mut r = LegacyPcapReader::new(1 << 16, f).unwrap_or_else(|e| panic!("{}: not a pcap: {e:?}", path.display()));
     let mut out = Vec::new();
+    // pcap-log writes microsecond files, carve nanosecond ones (magic a1b23c4d): both in µs here
+    let mut fraction_per_us = 1u64;
     loop {
         match r.next() {
             Ok((off, block)) => {
                 match block {
-                    PcapBlockOwned::LegacyHeader(h) => assert_eq!(h.network.0, 1, "Ethernet"),
+                    PcapBlockOwned::LegacyHeader(h) => {
+                        assert_eq!(h.network.0, 1, "Ethernet");
+                        if h.is_nanosecond_precision() {
+                            fraction_per_us = 1000;
+                        }
+                    }
                     PcapBlockOwned::Legacy(b) => {
                         assert_eq!(b.caplen, b.origlen);
-                        out.push((b.ts_sec as u64 * 1_000_000 + b.ts_usec as u64, b.data.to_vec()));
+                        out.push((b.ts_sec as u64 * 1_000_000 + b.ts_usec as u64 / fraction_per_us, b.data.to_vec()));
                     }
                     PcapBlockOwned::NG(_) => panic!("not a classic pcap"),
                 }
@@ -288,4 +296,56 @@ fn mode_all_writes_every_packet_and_bad_settings_are_refused() {
     let (code, _, stderr) = picket(["config".as_ref(), "check".as_ref(), cfg.as_os_str()]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("mode"), "{stderr}");
+}
+
+/// `picket carve` after the fact: from the replay's EVE and the original capture, the packets
+/// of the alerting flow only (the same frames pcap-log keeps), or of a flow named by its
+/// flow_id; an existing output file is refused and left as it was.
+#[test]
+fn carve_writes_the_alerting_flows_packets_from_the_original_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerting = tcp_flow(1, 0, true, 3, 3, 100);
+    let quiet = tcp_flow(2, 0, false, 4, 3, 100);
+    let frames = merge(vec![alerting.clone(), quiet.clone()]);
+    let r = run(dir.path(), &frames, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let eve = dir.path().join("eve.json");
+    let cap = dir.path().join("case.pcap");
+
+    let out = dir.path().join("carved.pcap");
+    let (code, _, stderr) =
+        picket(["carve", "--alerts", eve.to_str().unwrap(), "-o", out.to_str().unwrap(), cap.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let want: Vec<(u64, Vec<u8>)> = alerting.iter().map(|(t, b)| (t / 1000, b.clone())).collect();
+    assert_eq!(read_pcap(&out), want, "{stderr}");
+
+    // a flow named by its flow_id (the quiet one, from its flow record)
+    let quiet_id = r
+        .events
+        .iter()
+        .find(|e| e["event_type"] == "flow" && e["src_port"] == 40_002)
+        .and_then(|e| e["flow_id"].as_u64())
+        .expect("the quiet flow's record");
+    let out2 = dir.path().join("quiet.pcap");
+    let id = quiet_id.to_string();
+    let (code, _, stderr) = picket([
+        "carve",
+        "--alerts",
+        eve.to_str().unwrap(),
+        "--flow-id",
+        id.as_str(),
+        "-o",
+        out2.to_str().unwrap(),
+        cap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let want: Vec<(u64, Vec<u8>)> = quiet.iter().map(|(t, b)| (t / 1000, b.clone())).collect();
+    assert_eq!(read_pcap(&out2), want);
+
+    // never overwrite: the first output is refused and keeps its bytes
+    let before = std::fs::read(&out).unwrap();
+    let (code, _, stderr) =
+        picket(["carve", "--alerts", eve.to_str().unwrap(), "-o", out.to_str().unwrap(), cap.to_str().unwrap()]);
+    assert_ne!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
 }
