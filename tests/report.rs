@@ -587,3 +587,52 @@ fn command_line() {
     assert_ne!(code, 0);
     assert!(err.contains("--home-net: \"10.0.0.0/40\": prefix length must be 0 to 32"), "{err}");
 }
+
+/// The hand-over round trip: the report's STIX export of the reference EVE, imported by
+/// `picket intel import`, gives a dataset holding every exported domain (dotprefixed, as the
+/// generated rules match subdomains) and rules that load.
+#[test]
+fn stix_export_round_trips_through_intel_import() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(eve) = reference_eve(dir.path()) else { return };
+    let stix = dir.path().join("case-iocs.json");
+    report(&[eve.to_str().unwrap(), "--indicators", "stix", "-o", stix.to_str().unwrap(), "--force"]);
+    let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&stix).unwrap()).unwrap();
+    let exported: std::collections::BTreeSet<String> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["pattern"].as_str())
+        .filter_map(|p| p.strip_prefix("[domain-name:value = '")?.strip_suffix("']").map(|d| d.to_ascii_lowercase()))
+        .collect();
+    assert!(exported.len() > 50, "{} domains exported", exported.len());
+
+    let out = dir.path().join("intel");
+    let imp = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["intel", "import", stix.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(imp.status.success(), "{}", String::from_utf8_lossy(&imp.stderr));
+    let lst: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-domain.lst"))
+        .collect();
+    assert_eq!(lst.len(), 1, "{lst:?}");
+    let imported: std::collections::BTreeSet<String> = std::fs::read_to_string(&lst[0])
+        .unwrap()
+        .lines()
+        .map(|l| String::from_utf8(base64::engine::general_purpose::STANDARD.decode(l).unwrap()).unwrap())
+        .collect();
+    let want: std::collections::BTreeSet<String> = exported.iter().map(|d| format!(".{d}")).collect();
+    assert_eq!(imported, want);
+
+    let check = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["rules", "check", "--rules", out.to_str().unwrap(), "--set"])
+        .arg(format!("detect.cache_dir={}", dir.path().join("cache").display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout).into_owned() + &String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success() && text.contains("every rule loaded"), "{text}");
+}
