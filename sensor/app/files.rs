@@ -12,6 +12,7 @@ use md5::{Digest as _, Md5};
 use sha1::Sha1;
 use sha2::Sha256;
 
+use crate::app::plugin::{BufferInfo, Need, Side};
 use crate::output::eve::Json;
 
 /// Where a file is (Suricata's `FileState`, as EVE `fileinfo.state` prints it).
@@ -183,6 +184,20 @@ pub fn write_fileinfo(j: &mut Json<'_>, f: &File, tx_id: u64, flow_end: bool) {
     o.u64("size", f.size);
     o.u64("tx_id", tx_id);
     o.end();
+}
+
+/// The registry row of a protocol's file buffer (`file.data`, `file.name`, ...): a
+/// multi-buffer (one instance per file) shared by every protocol that carries files, on `side`
+/// once the transaction reached `need`.
+pub const fn file_buffer(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    side: Side,
+    need: Need,
+    desc: &'static str,
+    doc: &'static str,
+) -> BufferInfo {
+    BufferInfo { name, aliases, side, need, multi: true, shared: true, internal: false, desc, doc }
 }
 
 #[cfg(test)]

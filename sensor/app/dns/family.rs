@@ -377,17 +377,7 @@ impl crate::app::AppParser for FamilyState {
         crate::app::Status::Continue
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn crate::app::Transaction)) {
-        self.txs.each(f);
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn crate::app::Transaction> {
-        self.txs.tx(id)
-    }
-
-    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.txs.free(inspected)
-    }
+    crate::app::txs::app_parser_txs!();
 }
 
 #[cfg(test)]

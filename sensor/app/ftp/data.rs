@@ -15,8 +15,8 @@ use super::command::{self, Cmd};
 use super::{eve, Transfer};
 use crate::app::files::{File, FileState, HashSet};
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status,
-    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, eval_value, get_buffer, value_infos, AppParser, Need, ParseCx, Protocol, Side, Status, Sticky,
+    Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, RecordCx};
 use crate::output::eve::Json;
@@ -54,40 +54,25 @@ impl FtpDataState {
     }
 }
 
-const fn file_buf(
-    name: &'static str,
-    aliases: &'static [&'static str],
-    desc: &'static str,
-    doc: &'static str,
-) -> BufferInfo {
-    BufferInfo {
-        name,
-        aliases,
-        side: Side::Both,
-        need: Need::own(1),
-        multi: true,
-        shared: true,
-        internal: false,
-        desc,
-        doc,
-    }
-}
-
 /// ftp-data's sticky buffers.
 pub static BUFFERS: &[Sticky<FtpDataState>] = &[
     Sticky {
-        info: file_buf(
+        info: crate::app::files::file_buffer(
             "file.data",
             &["file_data"],
+            Side::Both,
+            Need::own(1),
             "file content: the first bytes of the file carried",
             "https://docs.suricata.io/en/latest/rules/file-keywords.html#file-data",
         ),
         get: |s, to_server, f| s.is_data_side(to_server) && !s.content.is_empty() && f(&s.content),
     },
     Sticky {
-        info: file_buf(
+        info: crate::app::files::file_buffer(
             "file.name",
             &[],
+            Side::Both,
+            Need::own(1),
             "the name of a transferred file",
             "https://docs.suricata.io/en/latest/rules/file-keywords.html#file-name",
         ),

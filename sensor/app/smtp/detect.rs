@@ -14,25 +14,6 @@ const fn buf(name: &'static str, multi: bool, need: Need, desc: &'static str, do
     BufferInfo { name, aliases: &[], side: Side::ToServer, need, multi, shared: false, internal: false, desc, doc }
 }
 
-const fn file_buf(
-    name: &'static str,
-    aliases: &'static [&'static str],
-    desc: &'static str,
-    doc: &'static str,
-) -> BufferInfo {
-    BufferInfo {
-        name,
-        aliases,
-        side: Side::ToServer,
-        need: Need::request(1),
-        multi: true,
-        shared: true,
-        internal: false,
-        desc,
-        doc,
-    }
-}
-
 /// One main header of the message.
 fn header(tx: &SmtpTx, name: &[u8], f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     tx.mime.as_deref().and_then(|m| m.header(name)).is_some_and(f)
@@ -164,18 +145,22 @@ pub static BUFFERS: &[Sticky<SmtpTx>] = &[
         get: |tx, _, f| tx.mime.as_deref().is_some_and(|m| m.headers_named(b"received").any(f)),
     },
     Sticky {
-        info: file_buf(
+        info: crate::app::files::file_buffer(
             "file.data",
             &["file_data"],
+            Side::ToServer,
+            Need::request(1),
             "file content: the first bytes of the mail's attachments",
             "https://docs.suricata.io/en/latest/rules/file-keywords.html#file-data",
         ),
         get: |tx, to_server, f| to_server && !tx.file_content.is_empty() && f(&tx.file_content),
     },
     Sticky {
-        info: file_buf(
+        info: crate::app::files::file_buffer(
             "file.name",
             &[],
+            Side::ToServer,
+            Need::request(1),
             "the name of a mail attachment",
             "https://docs.suricata.io/en/latest/rules/file-keywords.html#file-name",
         ),
