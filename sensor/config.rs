@@ -251,7 +251,11 @@ impl Default for HttpConfig {
 impl AppConfig {
     /// The app layer's settings.
     pub fn parser_config(&self) -> crate::app::AppConfig {
-        crate::app::AppConfig { http: self.http.parser_config(), expect: self.shared.clone() }
+        crate::app::AppConfig {
+            http: self.http.parser_config(),
+            expect: self.shared.clone(),
+            frames: Default::default(),
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! `encryption-handling` does). Never: panics or grows without the parsers' own caps.
 
 use super::expect::{Endpoints, Expectation};
+use super::frames::Frames;
 use super::identify::{probe, ProbeResult, ProtoDetect};
 use super::plugin::{AppParser, ParseCx, Status, Transaction};
 use super::proto::AppProto;
@@ -105,6 +106,8 @@ pub struct FlowApp {
     /// one decided the protocol, to tell a mismatch.
     unprobed: Option<bool>,
     ports: (u16, u16),
+    /// The frames its parser names (kept only for the types rules inspect).
+    pub frames: Frames,
 }
 
 /// Which transactions have their record written: every id below `next`, and the ids above it
@@ -149,6 +152,7 @@ impl FlowApp {
         self.pd = None;
         stats.flow(p, self.tcp);
         self.parser = registry::protocol(p).map(|d| (d.new_parser)(cfg));
+        self.frames.enable(cfg.frames.mask(p));
     }
 
     /// Identification found nothing in this direction's first data: a flow another one
@@ -225,6 +229,7 @@ impl FlowApp {
                         stats.flow(p, false);
                     }
                     self.parser = registry::protocol(p).map(|desc| (desc.new_parser)(cfg));
+                    self.frames.enable(cfg.frames.mask(p));
                 }
             }
             if self.udp_seen == [true; 2] || self.parser.is_some() {
@@ -233,6 +238,8 @@ impl FlowApp {
         }
         if !data.is_empty() {
             self.parse(to_server, data, cfg, stats, &meta);
+            // a datagram is whole: its frames are as long as they will get
+            self.frames.finish(to_server);
         }
     }
 
@@ -245,8 +252,11 @@ impl FlowApp {
         flow: &FlowMeta,
     ) -> Verdict {
         let Some(parser) = self.parser.as_mut() else { return Verdict::Consumed };
-        let mut cx = ParseCx { cfg, stats, udp: !self.tcp, flow };
+        self.frames.begin(to_server, data);
+        let mut cx = ParseCx { cfg, stats, udp: !self.tcp, flow, frames: &mut self.frames };
         let status = parser.parse(to_server, data, &mut cx);
+        self.frames.end(to_server);
+        stats.generic.frames_dropped += std::mem::take(&mut self.frames.dropped);
         if parser.no_inspection() {
             self.no_inspection = true;
         }
@@ -470,7 +480,9 @@ impl AppSink for Sink<'_> {
         let app = &mut *self.app;
         match app.parser.as_mut() {
             Some(parser) => {
-                let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !app.tcp, flow: &self.flow };
+                app.frames.gap(to_server, len);
+                let frames = &mut app.frames;
+                let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !app.tcp, flow: &self.flow, frames };
                 if parser.gap(to_server, len, &mut cx) == Status::Stop {
                     app.gap_stop = true;
                     self.stats.generic.gap_stops += 1;
@@ -495,10 +507,13 @@ impl AppSink for Sink<'_> {
     }
 
     fn eof(&mut self, to_server: bool) {
-        if let Some(parser) = self.app.parser.as_mut() {
-            let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !self.app.tcp, flow: &self.flow };
+        let app = &mut *self.app;
+        if let Some(parser) = app.parser.as_mut() {
+            let frames = &mut app.frames;
+            let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !app.tcp, flow: &self.flow, frames };
             parser.eof(to_server, &mut cx);
         }
+        app.frames.finish(to_server);
     }
 }
 

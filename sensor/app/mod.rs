@@ -26,6 +26,7 @@ mod eve_util;
 pub mod expect;
 pub mod files;
 mod flow;
+pub mod frames;
 pub mod ftp;
 pub mod http;
 pub mod identify;
@@ -63,4 +64,6 @@ pub struct AppConfig {
     pub http: http::HttpConfig,
     /// Expected flows (FTP data connections), shared by the workers of a run.
     pub expect: expect::Expectations,
+    /// The frame types rules inspect (set from the detection engine; none without rules).
+    pub frames: frames::FrameWants,
 }

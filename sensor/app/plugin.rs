@@ -16,6 +16,7 @@ use std::any::Any;
 
 use super::files::File;
 use super::flow::FlowMeta;
+use super::frames::Frames;
 use super::proto::AppProto;
 use super::stats::AppStats;
 use super::AppConfig;
@@ -136,6 +137,9 @@ pub struct ParseCx<'a> {
     pub udp: bool,
     /// The flow's endpoints, id and the packet time (UDP flows: ports only, for now).
     pub flow: &'a FlowMeta,
+    /// The flow's frames: where the protocol's data units start and end in the stream
+    /// ([`super::frames`]; kept only for the types rules inspect).
+    pub frames: &'a mut Frames,
 }
 
 /// A transaction as detection and output see it.
@@ -348,6 +352,9 @@ pub struct Protocol {
     pub events: &'static [&'static str],
     /// The EVE `event_type` of its records (`None`: the protocol's name).
     pub record_type: Option<&'static str>,
+    /// Its frame types, named as the `frame` keyword names them (`smb2.pdu`, `record.pdu`);
+    /// the index is the type its parser gives [`Frames::add`].
+    pub frames: &'static [&'static str],
 }
 
 /// Table rows of a protocol's buffers, without their getters.

@@ -44,6 +44,8 @@ pub struct GenericStats {
     pub txs: Vec<[u64; 2]>,
     /// Flows whose app layer stopped at a gap its parser cannot cross.
     pub gap_stops: u64,
+    /// Frames not kept: a flow held [`super::frames::MAX_FRAMES`] already.
+    pub frames_dropped: u64,
     /// Transaction events raised, per protocol ([`AppProto::index`]) and event (an index
     /// into the protocol's event table).
     pub events: Vec<Vec<u64>>,
@@ -175,6 +177,11 @@ impl AppStats {
             "app.gap_stops",
             "flows whose app layer stopped at a stream gap its parser cannot cross",
             self.generic.gap_stops,
+        );
+        f(
+            "app.frames_dropped",
+            "frames not kept for the frame keyword because their flow held too many",
+            self.generic.frames_dropped,
         );
         self.expect.each(&mut |field, help, v| {
             named(&mut name, &["app.expect.", field]);

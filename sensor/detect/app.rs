@@ -31,6 +31,8 @@ pub enum ListTarget {
     /// The packet's payload (payload keywords of a rule of a protocol without a payload
     /// buffer: a DNS datagram is its message).
     Packet,
+    /// A frame of the protocol, by its type (`frame:`; inspected by `run_frames`).
+    Frame(u8),
 }
 
 /// One inspected list of an app rule.
@@ -82,6 +84,8 @@ pub struct AppRule {
     /// Transaction events (`app-layer-event:<proto>.<event>`), indexes into the protocol's
     /// event table: all must be raised on the transaction.
     pub events: Vec<u16>,
+    /// A frame rule: the frame type it inspects (its lists are on the frame's bytes).
+    pub frame: Option<u8>,
 }
 
 /// A prefilter database over one (buffer, transforms).
@@ -122,6 +126,10 @@ pub struct AppSet {
     /// Distinct transform lists (index 0: none).
     pub xforms: Vec<Vec<Xform>>,
     groups: HashMap<(AppProto, u8), Group>,
+    /// Frame rules per (protocol, direction, frame type), in rule order.
+    frame_groups: HashMap<(AppProto, u8, u8), Vec<u32>>,
+    /// The frame types frame rules inspect (flows keep only those).
+    pub frame_wants: crate::app::frames::FrameWants,
     /// Databases built.
     pub databases: usize,
 }
@@ -133,7 +141,7 @@ pub type Compiled = (AppRule, Option<(usize, PatternSpec)>);
 /// for the packet payload), and if so its protocol.
 pub fn is_app_rule(r: &Rule) -> bool {
     !r.app_values.is_empty()
-        || r.buffers.iter().any(|b| matches!(b.buffer, Buffer::Sticky(_)))
+        || r.buffers.iter().any(|b| matches!(b.buffer, Buffer::Sticky(_) | Buffer::Frame(_)))
         || (r.proto.app.is_some() && !r.buffers.iter().any(|b| b.buffer == Buffer::Payload && !b.matches.is_empty()))
 }
 
@@ -178,6 +186,11 @@ fn protocols_of(r: &Rule) -> Result<Vec<AppProto>, String> {
             let have: Vec<AppProto> =
                 reg.buffers_named(n).iter().filter_map(|&id| reg.buffer(id)).map(|d| d.proto).collect();
             narrow(n, have)?;
+        }
+        if let Buffer::Frame(n) = &b.buffer {
+            let have: Vec<AppProto> =
+                crate::app::registry::protocols().map(|p| p.proto).filter(|&p| frame_of(n, p).is_some()).collect();
+            narrow(n, have).map_err(|e| format!("frame {}", e.trim_start_matches("buffer ")))?;
         }
     }
     for (name, v) in &r.app_values {
@@ -248,8 +261,17 @@ fn compile_for(
         }
     };
     let mut best: Option<(usize, PatternSpec, u32)> = None;
+    let mut frame = None;
     for b in &r.buffers {
         let (target, local, s, n) = match &b.buffer {
+            Buffer::Frame(name) => {
+                let ty = frame_of(name, proto).ok_or_else(|| format!("frame {name} in a {} rule", proto.name()))?;
+                if frame.is_some_and(|f| f != ty) {
+                    return Err("frames of two types".into());
+                }
+                frame = Some(ty);
+                (ListTarget::Frame(ty), 0, Side::Both, Need::NONE)
+            }
             // the packet's own buffers are verified on the packet (CompiledRule::pkt_lists)
             Buffer::Packet(_) => continue,
             // inspected by the base64_decode keywords of the lists above (verify)
@@ -327,8 +349,17 @@ fn compile_for(
     if dirs == 0 {
         return Err("flow direction contradicts its buffers".into());
     }
+    if frame.is_some() && lists.iter().any(|l| !matches!(l.target, ListTarget::Frame(_))) {
+        return Err("a frame with app-layer buffers".into());
+    }
     let fast = best.map(|(i, p, _)| (i, p));
-    Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events }, fast))
+    Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events, frame }, fast))
+}
+
+/// The frame type `name` (as a `frame:` keyword writes it) names in protocol `proto`.
+pub fn frame_of(name: &str, proto: AppProto) -> Option<u8> {
+    let d = crate::app::registry::protocol(proto)?;
+    crate::app::frames::frame_type(d.frames, &|p| AppProto::from_name(p) == Some(proto), name)
 }
 
 /// The buffer `name` of protocol `proto`.
@@ -355,6 +386,14 @@ impl AppSet {
         for (ar, fast) in rules {
             let idx = set.rules.len() as u32;
             set.by_rule.insert((ar.rule, ar.proto), idx);
+            if let Some(ty) = ar.frame {
+                set.frame_wants.add(ar.proto, ty);
+                for d in (0..2u8).filter(|d| ar.dirs & (1 << d) != 0) {
+                    set.frame_groups.entry((ar.proto, d, ty)).or_default().push(ar.rule);
+                }
+                set.rules.push(ar);
+                continue;
+            }
             for d in 0..2u8 {
                 if ar.dirs & (1 << d) == 0 {
                     continue;
@@ -409,6 +448,16 @@ impl AppSet {
             g.reinspect = crate::app::registry::protocol(*proto).is_some_and(|d| d.reinspect);
         }
         set
+    }
+
+    /// The frame rules of (protocol, direction, frame type), in rule order.
+    pub fn frame_rules(&self, proto: AppProto, dir: u8, ty: u8) -> &[u32] {
+        self.frame_groups.get(&(proto, dir, ty)).map_or(&[], |v| v.as_slice())
+    }
+
+    /// Whether any rule inspects frames.
+    pub fn has_frame_rules(&self) -> bool {
+        !self.frame_groups.is_empty()
     }
 
     /// The rules of (protocol, direction), if any.

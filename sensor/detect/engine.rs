@@ -226,6 +226,8 @@ pub struct AlertHit {
     /// rule) and [`DetectScratch::ordered`] is set: whether it alerts is decided later, in
     /// packet order, by [`DetectEngine::shared_threshold_step`].
     pub deferred: bool,
+    /// The frame a frame rule matched (its id in the flow), else 0.
+    pub frame: u64,
 }
 
 /// [`AlertHit::tx`] of packet and stream matches.
@@ -241,6 +243,8 @@ pub struct DetectScratch {
     pub(super) candidates: Vec<u32>,
     /// Alerts of the current packet.
     pub alerts: Vec<AlertHit>,
+    /// The frame being inspected (0: none): what a match is recorded against.
+    pub(super) cur_frame: u64,
     /// Transform output buffers.
     pub(super) xa: Vec<u8>,
     pub(super) xb: Vec<u8>,
@@ -312,6 +316,7 @@ impl DetectEngine {
             generation: 0,
             candidates: Vec::with_capacity(256),
             alerts: Vec::with_capacity(PACKET_ALERT_MAX),
+            cur_frame: 0,
             xa: Vec::new(),
             xb: Vec::new(),
             profile: None,

@@ -24,6 +24,7 @@ pub mod packet;
 pub mod profile;
 mod run;
 mod run_app;
+mod run_frames;
 mod threshold;
 pub mod transform;
 mod vars;

@@ -217,6 +217,7 @@ pub fn buffers_of(cr: &CompiledRule) -> Vec<String> {
             Buffer::Sticky(name) => v.push(name.clone()),
             Buffer::Packet(p) => v.push(p.name.to_string()),
             Buffer::Base64Data => v.push("base64_data".to_string()),
+            Buffer::Frame(name) => v.push(format!("frame:{name}")),
         }
     }
     if v.is_empty() {
@@ -396,7 +397,7 @@ mod tests {
         p.check(0);
         p.check(2);
         p.matched(2);
-        p.end(&[AlertHit { rule: 2, tx: crate::detect::engine::NO_TX, deferred: false }]);
+        p.end(&[AlertHit { rule: 2, tx: crate::detect::engine::NO_TX, deferred: false, frame: 0 }]);
         p.check(2);
         p.end(&[]);
         assert_eq!(p.rules[0].checks, 1);

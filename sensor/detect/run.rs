@@ -375,10 +375,10 @@ impl DetectEngine {
         let dup = s.alerts.iter().any(|a| {
             // In bounds: alerts hold candidates, which are indexes of self.rules.
             let o = &self.rules[a.rule as usize].rule;
-            o.sid == r.sid && o.gid == r.gid && a.tx == tx
+            o.sid == r.sid && o.gid == r.gid && a.tx == tx && a.frame == s.cur_frame
         });
         if !dup {
-            s.alerts.push(AlertHit { rule: rn, tx, deferred });
+            s.alerts.push(AlertHit { rule: rn, tx, deferred, frame: s.cur_frame });
         }
         AfterMatch::Next
     }

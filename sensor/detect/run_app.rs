@@ -236,6 +236,8 @@ impl DetectEngine {
                     !pl.is_empty() && check(pl)
                 }
                 ListTarget::Buffer(_) => app::for_each_buf(l, tx, to_server, &mut check),
+                // frame rules are inspected on frames (run_frames), never on transactions
+                ListTarget::Frame(_) => false,
             };
             if !ok {
                 return false;

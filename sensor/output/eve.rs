@@ -552,6 +552,8 @@ pub struct AlertPacket<'a> {
     pub tx_id: Option<u64>,
     /// Writes the transaction's metadata object (`http`, `dns`, `tls`).
     pub meta: Option<&'a dyn Fn(&mut Json<'_>)>,
+    /// Writes the `frame` object of an alert of a frame rule.
+    pub frame: Option<&'a dyn Fn(&mut Json<'_>)>,
 }
 
 /// Appends an EVE `alert` event line, with the fields and order Suricata writes.
@@ -631,6 +633,9 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
         }
         fl.end();
         j.str("community_id", &flow_community_id(f));
+    }
+    if let Some(fr) = p.frame {
+        fr(&mut j);
     }
     j.end();
     out.push(b'\n');

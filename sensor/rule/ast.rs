@@ -768,6 +768,9 @@ pub enum Buffer {
     Packet(PacketBuffer),
     /// `base64_data`: what the rule's `base64_decode` decoded (inspected from there).
     Base64Data,
+    /// `frame:<name>`: an app-layer frame (`smb2.pdu`, `sip.request.line`, `pdu`), by its name
+    /// as written (lower case); detection resolves it against the protocols' frame rows.
+    Frame(String),
 }
 
 /// A packet buffer's getter: the bytes of the buffer in the frame, if the packet has them.

@@ -129,11 +129,21 @@ impl Inspector<'_> {
         let ts_secs = pkt.ts.secs();
         let FlowExt { app, detect, .. } = &mut f.ext;
         self.engine.run_app(self.scratch, app, pkt.frame, pkt.d, ts_secs, &info, detect, hash, finalize, c);
-        if self.scratch.alerts.is_empty() {
-            return;
+        if app.frames.any_ready() {
+            self.engine.run_frames(self.scratch, app, pkt.frame, pkt.d, ts_secs, &info, detect, hash, c);
         }
-        f.alerted = true;
-        let f = &*f;
+        if !self.scratch.alerts.is_empty() {
+            f.alerted = true;
+            self.write_app_alerts(f, to_server, pkt, c);
+        }
+        // the frames of this direction were inspected (and logged): they go
+        f.ext.app.frames.taken(to_server);
+    }
+
+    /// Writes the alerts of app-layer and frame rules on flow `f` for a packet's direction,
+    /// with their transaction's object and their frame's.
+    fn write_app_alerts(&mut self, f: &Flow<FlowExt>, to_server: bool, pkt: &PacketView<'_>, c: &mut Counters) {
+        let ts_secs = pkt.ts.secs();
         let app = &f.ext.app;
         for a in &self.scratch.alerts {
             let rule = alert_rule(self.engine, a.rule);
@@ -143,10 +153,20 @@ impl Inspector<'_> {
                     t.write_alert_eve(j);
                 }
             };
+            let frame_id = a.frame;
+            let frame = move |j: &mut Json<'_>| {
+                let (Some(fr), Some(p)) = (app.frames.get(frame_id), crate::app::registry::protocol(app.proto)) else {
+                    return;
+                };
+                fr.write_eve(j, p.frames.get(usize::from(fr.ty)).copied().unwrap_or("unknown"), to_server);
+            };
             let mut ap = alert_packet(pkt, Some(to_server), app);
             if tx != NO_TX {
                 ap.tx_id = Some(tx);
                 ap.meta = Some(&meta);
+            }
+            if frame_id != 0 {
+                ap.frame = Some(&frame);
             }
             if a.deferred {
                 let start = self.out.len();
@@ -281,6 +301,7 @@ fn alert_packet_of<'a>(
         app_proto,
         tx_id: None,
         meta: None,
+        frame: None,
     }
 }
 

@@ -241,6 +241,7 @@ impl Worker {
     /// Gives the worker a detection engine (and allocates its scratch space).
     pub fn with_detect(mut self, engine: Option<Arc<DetectEngine>>) -> Self {
         self.stream.raw = engine.as_ref().is_some_and(|e| e.inspects_streams());
+        self.app_cfg.frames = engine.as_ref().map(|e| e.app.frame_wants.clone()).unwrap_or_default();
         self.detect_gen += 1;
         let ordered = self.ordered;
         self.detect = engine.map(|e| {
@@ -275,7 +276,9 @@ impl Worker {
 
     /// Sets the app-layer parser settings (before the first packet).
     pub fn with_app(mut self, cfg: AppConfig) -> Self {
-        self.app_cfg = cfg;
+        // the frame types come from the engine (`with_detect`), whichever is given first
+        let frames = std::mem::take(&mut self.app_cfg.frames);
+        self.app_cfg = AppConfig { frames, ..cfg };
         self
     }
 

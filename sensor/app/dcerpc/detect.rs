@@ -277,6 +277,7 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: &[],
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| DcerpcStats::each(&s.dcerpc, f),
 };
 

@@ -86,5 +86,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| DhcpStats::each(&s.dhcp, f),
 };

@@ -240,5 +240,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: super::EVENTS,
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| DnsStats::each(&s.dns, f),
 };

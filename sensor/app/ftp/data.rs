@@ -221,5 +221,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: &[],
     record_type: Some("ftp_data"),
+    frames: &[],
     counters: |_, _| {},
 };

@@ -291,5 +291,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| FtpStats::each(&s.ftp, f),
 };

@@ -283,10 +283,30 @@ impl Transaction for HttpTx {
     }
 }
 
+/// Frame types: a request (line, headers and body as sent) and a response.
+pub const FRAMES: &[&str] = &["request", "response"];
+
+/// Hands the messages completed in a call to the flow's frames.
+fn add_frames(s: &mut HttpState, cx: &mut ParseCx<'_>) {
+    for (ts, off, len, tx) in s.txs.frames.drain(..) {
+        if let Some(id) = cx.frames.add(ts, off, Some(len), u8::from(!ts)) {
+            cx.frames.set_tx(id, tx);
+        }
+    }
+}
+
 impl AppParser for HttpState {
     fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status {
         let before = self.txs.next_id;
+        self.txs.frames_on = cx.frames.any();
+        let at = cx.frames.offset(to_server);
+        if to_server {
+            self.req.call_off = at;
+        } else {
+            self.res.call_off = at;
+        }
         HttpState::parse(self, to_server, data, &mut cx.stats.http);
+        add_frames(self, cx);
         for _ in before..self.txs.next_id {
             cx.stats.tx(AppProto::Http, true);
         }
@@ -302,7 +322,14 @@ impl AppParser for HttpState {
 
     fn eof(&mut self, to_server: bool, cx: &mut ParseCx<'_>) {
         let before = self.txs.next_id;
+        let at = cx.frames.offset(to_server);
+        if to_server {
+            self.req.call_off = at;
+        } else {
+            self.res.call_off = at;
+        }
         HttpState::eof(self, to_server, &mut cx.stats.http);
+        add_frames(self, cx);
         for _ in before..self.txs.next_id {
             cx.stats.tx(AppProto::Http, true);
         }
@@ -342,5 +369,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: super::EVENTS,
     record_type: None,
+    frames: FRAMES,
     counters: |s: &AppStats, f| HttpStats::each(&s.http, f),
 };

@@ -61,6 +61,15 @@ pub(super) struct Dir {
     pub(super) fields: usize,
     pub(super) decoder: Option<Decoder>,
     pub(super) closed: bool,
+    /// Stream offset of the data of the current call (set by the plug-in, for frames).
+    pub(super) call_off: u64,
+    /// Stream offset of the bytes `run` looks at, and of its current step.
+    base: u64,
+    at: u64,
+    /// Stream offset where the message being parsed started, once it did.
+    msg_start: Option<u64>,
+    /// The message that started there was completed by the current step.
+    completed: Option<u64>,
 }
 
 impl Dir {
@@ -75,6 +84,11 @@ impl Dir {
             fields: 0,
             decoder: None,
             closed: false,
+            call_off: 0,
+            base: 0,
+            at: 0,
+            msg_start: None,
+            completed: None,
         }
     }
 
@@ -103,6 +117,11 @@ pub(super) struct Txs {
     pub(super) scratch: [HttpTx; 2],
     /// Events raised since the parser's caller last counted them.
     pub(super) raised: Vec<u16>,
+    /// Frames are wanted: messages completed are listed in `frames`.
+    pub(super) frames_on: bool,
+    /// Messages completed in the current call, as frames: (direction, stream offset,
+    /// length, transaction).
+    pub(super) frames: Vec<(bool, u64, u64, u64)>,
 }
 
 impl Txs {
@@ -166,9 +185,12 @@ impl Dir {
         if self.to_server() && self.st == St::Line && !data.is_empty() {
             cx.txs.req_line_pending = true;
         }
+        self.base = self.call_off.saturating_sub(self.buf.len() as u64);
         if self.skip_to_lf {
             match data.iter().position(|&c| c == b'\n') {
                 Some(p) => {
+                    // p + 1 bytes skipped, one LF stands for them
+                    self.base += p as u64;
                     self.skip_to_lf = false;
                     self.buf.push(b'\n');
                     data = data.get(p + 1..).unwrap_or(&[]);
@@ -278,6 +300,7 @@ impl Dir {
         let mut i = 0;
         loop {
             let rest = b.get(i..).unwrap_or(&[]);
+            self.at = self.base + i as u64;
             let framing = matches!(self.st, St::ChunkLen | St::ChunkEnd);
             let step = match self.st {
                 St::Line => self.st_line(rest, eof, cx),
@@ -340,6 +363,13 @@ impl Dir {
                 St::Finalize => self.st_finalize(rest, eof, cx),
                 St::ConnectWait | St::Off => None,
             };
+            if let Some(start) = self.completed.take() {
+                let end = self.at + step.unwrap_or(0) as u64;
+                if cx.txs.frames_on {
+                    let tx = self.tx.unwrap_or(0);
+                    cx.txs.frames.push((self.to_server(), start, end.saturating_sub(start), tx));
+                }
+            }
             match step {
                 Some(n) => {
                     if framing && n > 0 {
@@ -369,6 +399,7 @@ impl Dir {
 
     /// Starts this direction's next message: picks (or creates) its transaction.
     fn start_message(&mut self, cx: &mut Cx<'_>) {
+        self.msg_start = Some(self.at);
         let id = if self.to_server() {
             let id = cx.txs.req_next;
             cx.txs.req_next += 1;
@@ -921,6 +952,7 @@ impl Dir {
     /// This direction's message is done.
     fn complete(&mut self, cx: &mut Cx<'_>) {
         let req = self.to_server();
+        self.completed = self.msg_start.take();
         if let Some(t) = self.tx_mut(cx) {
             if req {
                 t.request_headers_done = true;

@@ -199,5 +199,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| Krb5Stats::each(&s.krb5, f),
 };

@@ -77,5 +77,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: &[],
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| FamilyStats::each(&s.llmnr, f),
 };

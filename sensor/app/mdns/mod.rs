@@ -71,5 +71,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: &[],
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| FamilyStats::each(&s.mdns, f),
 };

@@ -130,10 +130,17 @@ impl Transaction for SipTx {
 impl AppParser for SipState {
     fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status {
         let before = self.txs.next_id();
+        self.frames_on = cx.frames.any();
+        let at = cx.frames.offset(to_server);
         if cx.udp {
-            self.parse_udp(to_server, data);
+            self.parse_udp_at(to_server, data, at);
         } else {
-            self.parse_tcp(to_server, data);
+            self.parse_tcp_at(to_server, data, at);
+        }
+        for (ts, off, len, ty, tx) in self.frames.drain(..) {
+            if let (Some(id), Some(tx)) = (cx.frames.add(ts, off, Some(len), ty), tx) {
+                cx.frames.set_tx(id, tx);
+            }
         }
         for _ in before..self.txs.next_id() {
             cx.stats.tx(AppProto::Sip, !cx.udp);
@@ -155,5 +162,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     record_type: None,
+    frames: super::FRAMES,
     counters: |s: &AppStats, f| SipStats::each(&s.sip, f),
 };

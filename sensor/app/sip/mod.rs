@@ -108,7 +108,15 @@ pub struct SipState {
     tcp_failed: [bool; 2],
     /// Counters.
     pub stats: SipStats,
+    /// Frames are wanted: messages parsed are listed in `frames`.
+    pub frames_on: bool,
+    /// Frames of the current call: (direction, stream offset, length, type, transaction).
+    pub frames: Vec<(bool, u64, u64, u8, Option<u64>)>,
 }
+
+/// Frame types (rows of the descriptor's `frames`), in Suricata's order.
+pub const FRAMES: &[&str] =
+    &["pdu", "request.line", "response.line", "request.headers", "response.headers", "request.body", "response.body"];
 
 impl Default for SipState {
     fn default() -> Self {
@@ -117,6 +125,8 @@ impl Default for SipState {
             tcp: Default::default(),
             tcp_failed: [false; 2],
             stats: SipStats::default(),
+            frames_on: false,
+            frames: Vec::new(),
         }
     }
 }
@@ -136,6 +146,21 @@ impl SipState {
         }
     }
 
+    /// Lists the frames of a message at stream offset `at`: its start line, headers and body
+    /// (of its transaction `tx`).
+    fn message_frames(&mut self, to_server: bool, at: u64, m: &Message, tx: u64) {
+        if !self.frames_on {
+            return;
+        }
+        let [line, headers, body_off] = m.spans.map(u64::from);
+        let k = u8::from(!to_server);
+        self.frames.push((to_server, at, line, 1 + k, Some(tx)));
+        self.frames.push((to_server, at + line, headers, 3 + k, Some(tx)));
+        if !m.body.is_empty() {
+            self.frames.push((to_server, at + body_off, m.body.len() as u64, 5 + k, Some(tx)));
+        }
+    }
+
     fn push(&mut self, to_server: bool, msg: Message) {
         let tx = SipTx { id: self.txs.next_id(), to_server, msg, events: Vec::new() };
         self.stats.messages += 1;
@@ -146,8 +171,17 @@ impl SipState {
 
     /// Parses one datagram (a whole message; its body is the rest of the datagram).
     pub fn parse_udp(&mut self, to_server: bool, d: &[u8]) -> bool {
+        self.parse_udp_at(to_server, d, 0)
+    }
+
+    /// [`SipState::parse_udp`] of a datagram at stream offset `at` (for frames).
+    pub fn parse_udp_at(&mut self, to_server: bool, d: &[u8], at: u64) -> bool {
+        if self.frames_on {
+            self.frames.push((to_server, at, d.len() as u64, 0, None));
+        }
         match parse_message(to_server, d, true) {
             Ok(Some((m, _))) => {
+                self.message_frames(to_server, at, &m, self.txs.next_id());
                 self.push(to_server, m);
                 true
             }
@@ -160,12 +194,18 @@ impl SipState {
 
     /// Feeds in-order TCP bytes of one direction.
     pub fn parse_tcp(&mut self, to_server: bool, data: &[u8]) {
+        self.parse_tcp_at(to_server, data, 0);
+    }
+
+    /// [`SipState::parse_tcp`] of bytes at stream offset `at` (for frames).
+    pub fn parse_tcp_at(&mut self, to_server: bool, data: &[u8], at: u64) {
         let di = usize::from(!to_server);
         // In bounds: di is 0 or 1 and both arrays have two entries.
         if self.tcp_failed[di] {
             return;
         }
         let mut buf = std::mem::take(&mut self.tcp[di]);
+        let base = at.saturating_sub(buf.len() as u64);
         buf.extend_from_slice(data);
         let mut start = 0;
         loop {
@@ -175,6 +215,11 @@ impl SipState {
             }
             match parse_message(to_server, rest, false) {
                 Ok(Some((m, used))) => {
+                    let (off, tx) = (base + start as u64, self.txs.next_id());
+                    if self.frames_on {
+                        self.frames.push((to_server, off, used as u64, 0, Some(tx)));
+                    }
+                    self.message_frames(to_server, off, &m, tx);
                     self.push(to_server, m);
                     start += used.max(1);
                 }

@@ -32,6 +32,9 @@ pub struct Message {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// Where its parts are, for frames: the start line's length with its line end, the
+    /// headers' length (without the empty line), the body's offset.
+    pub spans: [u32; 3],
 }
 
 impl Message {
@@ -193,10 +196,13 @@ fn parse_inner(to_server: bool, d: &[u8], udp: bool) -> R<(Message, usize)> {
     // phrase's characters
     let ll = d.iter().take(line_end).take_while(|&&b| is_reason(b)).count();
     let line = String::from_utf8_lossy(d.get(..ll).unwrap_or(&[])).into_owned();
+    let line_len = c.i;
+    let headers_end: usize;
     let mut headers = Vec::new();
     loop {
         match (d.get(c.i), d.get(c.i + 1)) {
             (Some(b'\r'), Some(b'\n')) => {
+                headers_end = c.i;
                 c.i += 2;
                 break;
             }
@@ -225,5 +231,7 @@ fn parse_inner(to_server: bool, d: &[u8], udp: bool) -> R<(Message, usize)> {
             .unwrap_or(0)
     };
     let body = d.get(body_start..body_start + body_len).ok_or(true)?.to_vec();
-    Ok((Message { start, version, line, headers, body }, body_start + body_len))
+    let span = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let spans = [span(line_len), span(headers_end - line_len), span(body_start)];
+    Ok((Message { start, version, line, headers, body, spans }, body_start + body_len))
 }

@@ -260,7 +260,12 @@ impl SmbParser {
 
 impl AppParser for SmbParser {
     fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status {
+        self.state.frames.on = cx.frames.any();
+        self.state.frames.base = cx.frames.offset(to_server);
         let ok = self.state.parse(to_server, data);
+        for (ts, off, len, ty) in self.state.frames.list.drain(..) {
+            cx.frames.add(ts, off, Some(len), ty);
+        }
         self.counts(cx);
         if ok {
             Status::Continue
@@ -306,5 +311,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     record_type: None,
+    frames: super::frames::FRAMES,
     counters: |s: &AppStats, f| SmbStats::each(&s.smb, f),
 };

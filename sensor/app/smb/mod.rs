@@ -26,6 +26,7 @@ mod dcerpc;
 mod detect;
 mod eve;
 mod files;
+mod frames;
 mod lru;
 mod records;
 mod smb1;
@@ -203,6 +204,8 @@ pub struct SmbState {
     failed: bool,
     /// Counters (drained into the worker's at each call).
     pub stats: SmbStats,
+    /// Frames of the current call.
+    pub frames: frames::SmbFrames,
 }
 
 impl Default for SmbState {
@@ -235,6 +238,7 @@ impl SmbState {
             post_gap_files: false,
             failed: false,
             stats: SmbStats::default(),
+            frames: frames::SmbFrames::default(),
         }
     }
 
@@ -386,6 +390,7 @@ impl SmbState {
         self.calls += 1;
         let d = usize::from(!to_server);
         let mut buf = std::mem::take(&mut self.dirs[d].buf);
+        self.frames.base = self.frames.base.saturating_sub(buf.len() as u64);
         let ok = if buf.is_empty() {
             let r = self.input(to_server, data);
             if let Some(used) = r {
@@ -535,6 +540,10 @@ impl SmbState {
         while let Some(rest) = input.get(cur..).filter(|r| !r.is_empty()) {
             match records::nbss_record(rest) {
                 Ok((rec, used)) => {
+                    self.frames.nbss(to_server, self.frames.base + cur as u64, u64::from(rec.len));
+                    if rec.msg_type == NBSS_SESSION_MESSAGE {
+                        self.frames.records(to_server, rec.data);
+                    }
                     if rec.msg_type == NBSS_SESSION_MESSAGE && !self.record(to_server, rec.data) {
                         return None;
                     }
@@ -544,7 +553,7 @@ impl SmbState {
                     if total >= PARTIAL_MIN && rest.len() < PARTIAL_MIN {
                         return Some(cur);
                     }
-                    if self.partial(to_server, rest) {
+                    if self.partial(to_server, rest, self.frames.base + cur as u64) {
                         return Some(input.len());
                     }
                     if total > MAX_RECORD {
@@ -627,7 +636,7 @@ impl SmbState {
     /// A read (to the client) or write (to the server) record too large to wait for: its
     /// headers and the data present are parsed, the rest streamed to the file. True when it
     /// was taken (all of `rest` consumed).
-    fn partial(&mut self, to_server: bool, rest: &[u8]) -> bool {
+    fn partial(&mut self, to_server: bool, rest: &[u8], at: u64) -> bool {
         let Some(h) = records::nbss_partial(rest) else { return false };
         if rest.len() < PARTIAL_MIN {
             // Suricata gives up on a direction whose record does not even look like NBSS/SMB
@@ -652,6 +661,7 @@ impl SmbState {
                     return false;
                 }
                 self.stats.smb1_records += 1;
+                self.partial_frames(to_server, 0xff, at, h.len, records::SMB1_HEADER as u64, h.data.len());
                 if to_server {
                     smb1::write_request(self, &r, records::SMB1_HEADER, smb1::WRITE_ANDX, remaining);
                 } else {
@@ -666,6 +676,7 @@ impl SmbState {
                     return false;
                 }
                 self.stats.smb2_records += 1;
+                self.partial_frames(to_server, 0xfe, at, h.len, u64::from(r.header_len), h.data.len());
                 if to_server {
                     smb2::write_request(self, &r, remaining);
                 } else {
@@ -675,6 +686,13 @@ impl SmbState {
             }
             _ => false,
         }
+    }
+
+    /// The frames of a record taken before it is whole: the NBSS record and the SMB record
+    /// as long as the NBSS header says (`have`: bytes of it present).
+    fn partial_frames(&mut self, to_server: bool, version: u8, at: u64, len: u32, hdr: u64, have: usize) {
+        self.frames.nbss(to_server, at, u64::from(len));
+        self.frames.smb(to_server, version, at + 4, u64::from(len), hdr, have as u64);
     }
 
     /// No more data is understood in a direction: its open transactions are done.

@@ -255,5 +255,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| SmtpStats::each(&s.smtp, f),
 };

@@ -104,5 +104,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| SnmpStats::each(&s.snmp, f),
 };

@@ -178,7 +178,13 @@ impl AppParser for SshState {
             }
             return Status::Stop;
         }
-        SshState::parse(self, to_server, data);
+        self.frames_on = cx.frames.any();
+        SshState::parse_at(self, to_server, data, cx.frames.offset(to_server));
+        for (ts, off, len, ty) in self.frames.drain(..) {
+            if let Some(id) = cx.frames.add(ts, off, Some(len), ty) {
+                cx.frames.set_tx(id, 0);
+            }
+        }
         self.stats.drain_into(&mut cx.stats.ssh);
         if self.failed() {
             Status::Stop
@@ -214,5 +220,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     record_type: None,
+    frames: super::FRAMES,
     counters: |s: &AppStats, f| SshStats::each(&s.ssh, f),
 };

@@ -103,7 +103,17 @@ pub struct SshState {
     sealed: bool,
     /// Counters since the last hand-over.
     pub stats: SshStats,
+    /// Frames are wanted: records seen are listed in `frames`.
+    pub frames_on: bool,
+    /// Records seen in the current call, as frames: (direction, stream offset, length, type).
+    pub frames: Vec<(bool, u64, u64, u8)>,
+    /// Stream offset of the bytes `step` looks at.
+    at: u64,
 }
+
+/// Frame types (rows of [`detect::PROTOCOL`]'s `frames`): a record's 6-byte header (length,
+/// padding length, message code), its data after that, the whole record.
+pub const FRAMES: &[&str] = &["record.hdr", "record.data", "record.pdu"];
 
 /// What parsing a piece of a direction did.
 enum Step {
@@ -214,12 +224,18 @@ impl SshState {
 
     /// Feeds bytes of one direction.
     pub fn parse(&mut self, to_server: bool, data: &[u8]) {
+        self.parse_at(to_server, data, 0);
+    }
+
+    /// [`SshState::parse`] of data whose first byte is at stream offset `offset` (for frames).
+    pub fn parse_at(&mut self, to_server: bool, data: &[u8], offset: u64) {
         if self.failed || data.is_empty() {
             return;
         }
         let d = usize::from(!to_server);
         // In bounds: d is 0 or 1 (from a bool).
         let pending = std::mem::take(&mut self.hdr[d].pending);
+        let base = offset.saturating_sub(pending.len() as u64);
         let owned;
         let buf: &[u8] = if pending.is_empty() {
             data
@@ -237,6 +253,7 @@ impl SshState {
             }
         }
         while pos < buf.len() {
+            self.at = base + pos as u64;
             // In bounds: pos < buf.len() (loop condition).
             match self.step(d, &buf[pos..]) {
                 Step::Used(n) => pos += n.max(1),
@@ -323,6 +340,14 @@ impl SshState {
             return Step::Fail;
         }
         self.stats.records += 1;
+        if self.frames_on {
+            let (at, ts, len) = (self.at, !server, u64::from(pkt_len));
+            self.frames.extend([
+                (ts, at, HEADER as u64, 0),
+                (ts, at + HEADER as u64, len - 2, 1),
+                (ts, at, len + 4, 2),
+            ]);
+        }
         let body = (pkt_len - 2) as usize;
         let h = &mut self.hdr[d];
         let have = i.len() - HEADER;

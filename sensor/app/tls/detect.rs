@@ -489,5 +489,6 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: true,
     events: super::EVENTS,
     record_type: None,
+    frames: &[],
     counters: |s: &AppStats, f| TlsStats::each(&s.tls, f),
 };

@@ -17,6 +17,14 @@ const MAX_TRANSFORMS: usize = 16;
 /// Sticky buffers, `pkt_data`, legacy modifiers, transforms, `bsize` and `urilen`.
 pub(crate) const ROWS: &[Keyword] = &[
     Keyword::rule(
+        "frame",
+        Kind::Sticky,
+        R,
+        frame,
+        "sticky buffer: an app-layer frame of the rule's protocol (`frame:smb2.pdu`, `frame:sip.pdu`, `frame:pdu`)",
+        suricata_doc!("frame-keywords.html"),
+    ),
+    Keyword::rule(
         "pkt_data",
         Kind::ResetBuffer,
         N,
@@ -233,6 +241,17 @@ pub(crate) const ROWS: &[Keyword] = &[
         suricata_doc!("transforms.html#from-base64"),
     ),
 ];
+
+/// `frame:<name>`: the frame's bytes become the current buffer. The name is checked against
+/// the protocols' frame rows when the rule is compiled (the rule language knows no protocol).
+fn frame(b: &mut Builder, _: &Env<'_>, kw: &'static str, v: Option<&str>) -> PResult<()> {
+    let name = unquote(v.unwrap_or("")).trim();
+    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-') {
+        return Err(bad(kw, format!("invalid frame name '{}'", shorten(name))));
+    }
+    b.check_previous_sticky(kw, name)?;
+    b.select(kw, Buffer::Frame(name.to_ascii_lowercase()), false)
+}
 
 fn pkt_data(b: &mut Builder, _: &Env<'_>, kw: &'static str, _: Option<&str>) -> PResult<()> {
     if let Some(l) = b.cur.and_then(|i| b.lists.get(i)) {
@@ -481,6 +500,20 @@ impl Builder {
 mod tests {
     use crate::rule::ast::*;
     use crate::rule::parse::testing::*;
+
+    #[test]
+    fn frame_selects_a_frame_buffer_by_name() {
+        let r = p(r#"alert smb any any -> any any (frame:SMB2.pdu; content:"|FE|SMB"; startswith; bsize:>4; sid:1;)"#)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(r.buffers.len(), 1);
+        assert_eq!(r.buffers[0].buffer, Buffer::Frame("smb2.pdu".into()));
+        assert_eq!(r.buffers[0].matches.len(), 2, "content and bsize on the frame");
+        // transforms apply to the frame's list
+        let r = ok(r#"frame:request; strip_whitespace; content:"GET/";"#);
+        assert_eq!(r.buffers[0].transforms.len(), 1);
+        bad_value("frame:a b; content:\"x\";", "frame");
+        bad_value(r#"frame:pdu; frame:request.line; content:"x";"#, "frame");
+    }
 
     #[test]
     fn sticky_buffers_and_legacy_modifiers() {

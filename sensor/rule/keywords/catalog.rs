@@ -99,7 +99,6 @@ pub(crate) const UNTYPED: &[Keyword] = &[
         suricata_doc!("app-layer.html#app-layer-state"),
     ),
     Keyword::untyped("config", R, "sets how the flow or packet is handled afterwards", suricata_doc!("config.html")),
-    Keyword::untyped("frame", R, "sticky buffer: an app-layer frame", suricata_doc!("rule-types.html")),
     // packet
     // files
     Keyword::untyped("filename", R, "the name of a transferred file", suricata_doc!("file-keywords.html#file-name")),

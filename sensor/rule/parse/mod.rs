@@ -578,7 +578,7 @@ impl Builder {
 pub(crate) fn buffer_name(b: &Buffer) -> &str {
     match b {
         Buffer::Payload => "payload",
-        Buffer::Sticky(n) => n,
+        Buffer::Sticky(n) | Buffer::Frame(n) => n,
         Buffer::Packet(p) => p.name,
         Buffer::Base64Data => "base64_data",
     }
@@ -619,7 +619,7 @@ impl Builder {
     fn validate(&self) -> PResult<()> {
         for l in &self.lists {
             let name = match &l.buffer {
-                Buffer::Sticky(name) => name.as_str(),
+                Buffer::Sticky(name) | Buffer::Frame(name) => name.as_str(),
                 Buffer::Packet(p) => p.name,
                 Buffer::Base64Data => "base64_data",
                 Buffer::Payload => continue,
