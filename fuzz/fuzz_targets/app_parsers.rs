@@ -44,14 +44,23 @@ fuzz_target!(|data: &[u8]| {
     let mut parser = (desc.new_parser)(&cfg);
     let step = usize::from(sel & 0x1f).max(1);
     let buffers = (desc.buffers)().len();
+    // every frame type kept: the frame store is fed as the flow feeds it
+    let mut frames = picket::app::frames::Frames::default();
+    frames.enable(u64::MAX);
     for (i, c) in body.chunks(step).enumerate() {
         let to_server = if sel & 0x80 != 0 { i % 2 == 0 } else { sel & 0x40 == 0 };
-        let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta };
-        let st = if i == 7 && sel & 0x20 != 0 {
-            parser.gap(to_server, c.len() as u64, &mut cx)
+        let gap = i == 7 && sel & 0x20 != 0;
+        if gap {
+            frames.gap(to_server, c.len() as u64);
         } else {
-            parser.parse(to_server, c, &mut cx)
-        };
+            frames.begin(to_server, c);
+        }
+        let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta, frames: &mut frames };
+        let st = if gap { parser.gap(to_server, c.len() as u64, &mut cx) } else { parser.parse(to_server, c, &mut cx) };
+        if !gap {
+            frames.end(to_server);
+        }
+        check_frames(&mut frames, to_server, desc.frames);
         if st == Status::Stop {
             break;
         }
@@ -61,9 +70,26 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     for d in [true, false] {
-        let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta };
+        let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta, frames: &mut frames };
         parser.eof(d, &mut cx);
+        frames.finish(d);
+        check_frames(&mut frames, d, desc.frames);
     }
     parser.each_tx(&mut |tx| check(tx, &cfg, buffers));
     let _ = parser.no_inspection();
 });
+
+/// Ready frames are within their caps and log; they go as detection lets them go.
+fn check_frames(frames: &mut picket::app::frames::Frames, to_server: bool, types: &[&str]) {
+    let mut out = Vec::new();
+    for f in frames.ready() {
+        assert!(f.bytes().len() <= picket::app::frames::MAX_FRAME_BYTES);
+        assert!(f.inspect_bytes().len() <= f.bytes().len());
+        assert!(usize::from(f.ty) < types.len(), "frame type beyond the protocol's rows");
+        let mut j = picket::output::eve::Json::object(&mut out);
+        f.write_eve(&mut j, "t", to_server);
+        j.end();
+        out.clear();
+    }
+    frames.taken(to_server);
+}

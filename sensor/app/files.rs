@@ -12,8 +12,9 @@ use md5::{Digest as _, Md5};
 use sha1::Sha1;
 use sha2::Sha256;
 
-use crate::app::plugin::{BufferInfo, Need, Side};
+use crate::app::plugin::{BufferInfo, Need, Side, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE};
 use crate::output::eve::Json;
+use crate::rule::ast::NumCmp;
 
 /// Where a file is (Suricata's `FileState`, as EVE `fileinfo.state` prints it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -200,9 +201,69 @@ pub const fn file_buffer(
     BufferInfo { name, aliases, side, need, multi: true, shared: true, internal: false, desc, doc }
 }
 
+/// `filesize` (Suricata's file keyword): a file of the transaction, on the packet's side,
+/// whose size compares: a closed file by its size, an open one only when it is already larger
+/// than a `>`/`>=` bound (a truncated file's size is not known). A row of every protocol
+/// that carries files.
+pub const fn filesize_row<T: Transaction>() -> ValueKeyword<T> {
+    ValueKeyword {
+        info: ValueInfo {
+            name: "filesize",
+            aliases: &[],
+            arg: Some(true),
+            side: Side::Both,
+            need: Need::own(PROGRESS_DONE),
+            parse: parse_filesize,
+            desc: "the size of a transferred file, compared with a number or a range",
+            doc: "https://docs.suricata.io/en/latest/rules/file-keywords.html#filesize",
+        },
+        eval: filesize_eval::<T>,
+    }
+}
+
+fn parse_filesize(v: Option<&str>) -> Result<ValueArg, String> {
+    let v = v.unwrap_or("").trim().trim_matches('"');
+    let cmp = crate::rule::parse_uint_cmp(v, u64::MAX).ok_or_else(|| format!("invalid size '{v}'"))?;
+    Ok(Box::new(cmp))
+}
+
+fn filesize_eval<T: Transaction>(arg: &ValueArg, tx: &T, to_server: bool, _: i64) -> bool {
+    let Some(cmp) = arg.downcast_ref::<NumCmp>() else { return false };
+    let mut hit = false;
+    tx.files(&mut |f| {
+        if f.to_server == to_server && !hit {
+            hit = size_matches(cmp, f);
+        }
+    });
+    hit
+}
+
+/// Whether a file's size satisfies a `filesize` comparison.
+pub fn size_matches(cmp: &NumCmp, f: &File) -> bool {
+    match f.state {
+        FileState::Closed => cmp.matches(f.size),
+        FileState::Open => matches!(cmp, NumCmp::Gt(_) | NumCmp::Ge(_)) && cmp.matches(f.size),
+        FileState::Truncated | FileState::Error => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filesize_compares_closed_files_and_open_ones_past_a_lower_bound() {
+        let mut f = File::open(b"a", false, HashSet::default());
+        f.data(&[0; 60]);
+        assert!(size_matches(&NumCmp::Gt(50), &f), "already larger while open");
+        assert!(!size_matches(&NumCmp::Lt(70), &f), "may still grow");
+        f.close(FileState::Closed);
+        assert!(size_matches(&NumCmp::Lt(70), &f) && size_matches(&NumCmp::Gt(50), &f));
+        assert!(!size_matches(&NumCmp::Eq(61), &f));
+        let arg = parse_filesize(Some("<70")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(arg.downcast_ref::<NumCmp>(), Some(&NumCmp::Lt(70)));
+        assert!(parse_filesize(Some("big")).is_err());
+    }
 
     #[test]
     fn hashes_are_incremental_and_match_whole_input() {

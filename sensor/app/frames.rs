@@ -410,7 +410,7 @@ mod tests {
     #[test]
     fn a_frame_gets_its_bytes_across_calls_and_is_ready_at_its_length() {
         let mut fr = frames();
-        let ids = call(&mut fr, true, b"xxHEAD", &[(2, Some(8), 0)]);
+        let ids = call(&mut fr, true, b"xxHEAD", &[(2, Some(6), 0)]);
         assert_eq!(ids, vec![1]);
         assert!(!fr.any_ready());
         call(&mut fr, true, b"ERyy", &[]);

@@ -95,22 +95,25 @@ fn parse_command(v: Option<&str>) -> Result<ValueArg, String> {
 }
 
 /// ftp-data's value keywords.
-pub static VALUES: &[ValueKeyword<FtpDataState>] = &[ValueKeyword {
-    info: ValueInfo {
-        name: "ftpdata_command",
-        aliases: &[],
-        arg: Some(true),
-        side: Side::Both,
-        need: Need::own(1),
-        parse: parse_command,
-        desc: "the FTP command (stor, retr, ...) that opened the data connection",
-        doc: "https://docs.suricata.io/en/latest/rules/ftp-keywords.html#ftpdata-command",
+pub static VALUES: &[ValueKeyword<FtpDataState>] = &[
+    crate::app::files::filesize_row::<FtpDataState>(),
+    ValueKeyword {
+        info: ValueInfo {
+            name: "ftpdata_command",
+            aliases: &[],
+            arg: Some(true),
+            side: Side::Both,
+            need: Need::own(1),
+            parse: parse_command,
+            desc: "the FTP command (stor, retr, ...) that opened the data connection",
+            doc: "https://docs.suricata.io/en/latest/rules/ftp-keywords.html#ftpdata-command",
+        },
+        eval: |a, s, _, _| match (a.downcast_ref::<Cmd>(), &s.transfer) {
+            (Some(w), Some(t)) => *w == t.cmd,
+            _ => false,
+        },
     },
-    eval: |a, s, _, _| match (a.downcast_ref::<Cmd>(), &s.transfer) {
-        (Some(w), Some(t)) => *w == t.cmd,
-        _ => false,
-    },
-}];
+];
 
 impl Transaction for FtpDataState {
     fn id(&self) -> u64 {

@@ -192,7 +192,8 @@ fn a_gap_ends_the_control_channels_parsing_as_suricata() {
     use crate::app::plugin::{AppParser, ParseCx, Status};
     let (cfg, mut stats, meta) = cx_parts();
     let mut s = FtpState::new();
-    let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta };
+    let mut frames = crate::app::frames::Frames::default();
+    let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta, frames: &mut frames };
     assert_eq!(s.parse(true, b"USER a\r\n", &mut cx), Status::Continue);
     assert_eq!(s.gap(true, 27, &mut cx), Status::Stop);
     assert_eq!(s.gap(false, 10, &mut cx), Status::Stop);
@@ -233,7 +234,8 @@ fn the_data_connection_writes_an_ftp_data_record_and_a_file() {
     let (cfg, mut stats, meta) = cx_parts();
     let mut d = data::FtpDataState::default();
     d.expected(false, Box::new(Transfer { cmd: Cmd::Retr, file_name: Some(b"temp.txt".to_vec()) }));
-    let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta };
+    let mut frames = crate::app::frames::Frames::default();
+    let mut cx = ParseCx { cfg: &cfg, stats: &mut stats, udp: false, flow: &meta, frames: &mut frames };
     // bytes the other way do not count
     d.parse(true, b"ignored", &mut cx);
     d.parse(false, b"hello ", &mut cx);

@@ -4,8 +4,8 @@
 use super::{HttpBuffer as H, HttpState, HttpStats, HttpTx};
 use crate::app::files::File;
 use crate::app::plugin::{
-    buffer_infos, get_buffer, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
-    Transaction, PROGRESS_DONE,
+    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
+    Status, Sticky, Transaction, ValueArg, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -215,6 +215,20 @@ pub static BUFFERS: &[Sticky<HttpTx>] = &[
             f(&v)
         },
     },
+    Sticky {
+        info: crate::app::files::file_buffer(
+            "file.name",
+            &[],
+            Side::Both,
+            Need::own(HEADERS),
+            "the name of the file a message carries (Content-Disposition filename, else the URI path)",
+            "https://docs.suricata.io/en/latest/rules/file-keywords.html#file-name",
+        ),
+        get: |tx: &HttpTx, to_server, f| {
+            let m = if to_server { &tx.request } else { &tx.response };
+            m.file.as_ref().is_some_and(|file| f(&file.name))
+        },
+    },
 ];
 
 /// What payload keywords of an HTTP rule inspect: the message head as sent (first line and
@@ -245,9 +259,16 @@ fn level(line: bool, headers: bool, done: bool) -> u8 {
     }
 }
 
+/// HTTP's value keywords: `filesize` on the files its messages carry.
+pub static VALUES: &[ValueKeyword<HttpTx>] = &[crate::app::files::filesize_row::<HttpTx>()];
+
 impl Transaction for HttpTx {
     fn id(&self) -> u64 {
         self.id
+    }
+
+    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
+        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
     }
 
     fn progress(&self) -> [u8; 2] {
@@ -364,7 +385,7 @@ pub static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Http,
     new_parser: |cfg: &AppConfig| Box::new(HttpState::new(&cfg.http)),
     buffers: || buffer_infos(BUFFERS),
-    values: Vec::new,
+    values: || value_infos(VALUES),
     payload_buffer: Some(RAW_HEAD),
     reinspect: false,
     events: super::EVENTS,

@@ -140,6 +140,7 @@ fn dcerpc_request(tx: &SmbTx) -> Option<&super::txs::DceTx> {
 
 /// SMB's value keywords, in the order of their numbers.
 pub static VALUES: &[ValueKeyword<SmbTx>] = &[
+    crate::app::files::filesize_row::<SmbTx>(),
     ValueKeyword {
         info: ValueInfo {
             name: "smb.version",

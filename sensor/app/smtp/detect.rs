@@ -4,8 +4,8 @@
 use super::{eve, SmtpState, SmtpStats, SmtpTx, EVENTS};
 use crate::app::files::File;
 use crate::app::plugin::{
-    buffer_infos, get_buffer, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
-    PROGRESS_DONE,
+    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status,
+    Sticky, Transaction, ValueArg, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats, RecordCx};
 use crate::output::eve::Json;
@@ -168,9 +168,16 @@ pub static BUFFERS: &[Sticky<SmtpTx>] = &[
     },
 ];
 
+/// SMTP's value keywords: `filesize` on the attachments.
+pub static VALUES: &[ValueKeyword<SmtpTx>] = &[crate::app::files::filesize_row::<SmtpTx>()];
+
 impl Transaction for SmtpTx {
     fn id(&self) -> u64 {
         self.id
+    }
+
+    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
+        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
     }
 
     fn progress(&self) -> [u8; 2] {
@@ -250,7 +257,7 @@ pub static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Smtp,
     new_parser: |_: &AppConfig| Box::<SmtpState>::default(),
     buffers: || buffer_infos(BUFFERS),
-    values: Vec::new,
+    values: || value_infos(VALUES),
     payload_buffer: None,
     reinspect: false,
     events: EVENTS,

@@ -101,13 +101,6 @@ pub(crate) const UNTYPED: &[Keyword] = &[
     Keyword::untyped("config", R, "sets how the flow or packet is handled afterwards", suricata_doc!("config.html")),
     // packet
     // files
-    Keyword::untyped("filename", R, "the name of a transferred file", suricata_doc!("file-keywords.html#file-name")),
-    Keyword::untyped(
-        "fileext",
-        R,
-        "the extension of a transferred file's name",
-        suricata_doc!("file-keywords.html#fileext"),
-    ),
     Keyword::untyped(
         "filemagic",
         R,

@@ -338,7 +338,7 @@ fn fast_pattern(b: &mut Builder, _: &Env<'_>, kw: &'static str, value: Option<&s
 
 /// Decodes a content string: text with `|..|` hex and `\` escapes of `"`, `;`, `:` and `\`
 /// (Suricata's `DetectContentDataParse`).
-fn parse_content(kw: &str, s: &str) -> PResult<Vec<u8>> {
+pub(crate) fn parse_content(kw: &str, s: &str) -> PResult<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len());
     let mut hex = false;
     let mut escape = false;

@@ -27,6 +27,7 @@ pub(crate) mod byte;
 pub(crate) mod catalog;
 pub(crate) mod content;
 pub(crate) mod data;
+pub(crate) mod files;
 pub(crate) mod flow;
 pub(crate) mod intel;
 pub(crate) mod meta;
@@ -294,6 +295,7 @@ const LANGUAGE: &[&[Keyword]] = &[
     meta::ROWS,
     content::ROWS,
     buffers::ROWS,
+    files::ROWS,
     pcre::ROWS,
     byte::ROWS,
     intel::ROWS,
