@@ -116,11 +116,19 @@ pub struct FlowApp {
 struct Logged {
     next: u64,
     above: Vec<u64>,
+    /// How many of a transaction's app-layer events were reported (`anomaly` records), by
+    /// transaction id, sorted; transactions below `ev_floor` count as all reported.
+    ev: Vec<(u64, u16)>,
+    ev_floor: u64,
 }
 
 /// Out-of-order logged ids kept; beyond, the oldest unlogged ones are given up (their records
 /// would be written at flow end otherwise; never twice).
 const MAX_LOGGED_ABOVE: usize = 256;
+
+/// Transactions whose reported-event counts a flow keeps; beyond, the oldest count as all
+/// reported (an event raised later on them is counted, not reported; never twice).
+const MAX_EVENTS_LOGGED: usize = 256;
 
 /// Transactions whose detection state a flow keeps.
 pub const MAX_INSP: usize = 64;
@@ -365,7 +373,36 @@ impl Logged {
         }
     }
 
+    fn events_logged(&self, id: u64) -> usize {
+        if id < self.ev_floor {
+            return usize::MAX;
+        }
+        self.ev.binary_search_by_key(&id, |e| e.0).map_or(0, |i| self.ev.get(i).map_or(0, |e| usize::from(e.1)))
+    }
+
+    fn set_events_logged(&mut self, id: u64, n: usize) {
+        if id < self.ev_floor {
+            return;
+        }
+        let n = u16::try_from(n).unwrap_or(u16::MAX);
+        match self.ev.binary_search_by_key(&id, |e| e.0) {
+            Ok(i) => {
+                if let Some(e) = self.ev.get_mut(i) {
+                    e.1 = n;
+                }
+            }
+            Err(i) => {
+                self.ev.insert(i, (id, n));
+                if self.ev.len() > MAX_EVENTS_LOGGED {
+                    let (first, _) = self.ev.remove(0);
+                    self.ev_floor = first + 1;
+                }
+            }
+        }
+    }
+
     fn forget_below(&mut self, lowest: u64) {
+        self.ev.retain(|e| e.0 >= lowest);
         if lowest > self.next {
             self.next = lowest;
             self.above.retain(|&x| x >= lowest);
@@ -389,6 +426,17 @@ impl LogMarks<'_> {
     /// Transaction `id`'s record was written.
     pub fn mark(&mut self, id: u64) {
         self.0.mark(id)
+    }
+
+    /// How many of transaction `id`'s app-layer events were reported (`usize::MAX`: all,
+    /// whatever it raises later).
+    pub fn events_logged(&self, id: u64) -> usize {
+        self.0.events_logged(id)
+    }
+
+    /// The first `n` of transaction `id`'s app-layer events were reported.
+    pub fn set_events_logged(&mut self, id: u64, n: usize) {
+        self.0.set_events_logged(id, n)
     }
 }
 
@@ -538,5 +586,23 @@ mod tests {
         }
         assert!(l.above.len() <= MAX_LOGGED_ABOVE, "bounded");
         assert!(l.has(12) && l.has(11), "the oldest unlogged id is given up, never logged twice");
+    }
+
+    #[test]
+    fn reported_event_counts_are_kept_per_transaction_and_bounded() {
+        let mut l = Logged::default();
+        assert_eq!(l.events_logged(3), 0);
+        l.set_events_logged(3, 2);
+        l.set_events_logged(1, 1);
+        assert_eq!((l.events_logged(1), l.events_logged(3), l.events_logged(2)), (1, 2, 0));
+        l.set_events_logged(3, 5);
+        assert_eq!(l.events_logged(3), 5);
+        l.forget_below(2);
+        assert_eq!((l.events_logged(1), l.events_logged(3)), (0, 5), "freed ids are forgotten");
+        for i in 0..=MAX_EVENTS_LOGGED as u64 {
+            l.set_events_logged(10 + i, 1);
+        }
+        assert!(l.ev.len() <= MAX_EVENTS_LOGGED);
+        assert_eq!(l.events_logged(3), usize::MAX, "the oldest count as all reported, never twice");
     }
 }

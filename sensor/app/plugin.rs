@@ -350,6 +350,9 @@ pub struct Protocol {
     /// Its app-layer events, named as Suricata names them (`app-layer-event:smb.<name>`,
     /// EVE `anomaly.event`); [`Transaction::events`] indexes this table.
     pub events: &'static [&'static str],
+    /// EVE `anomaly.event` writes its event names in upper case, as Suricata's C parsers
+    /// name theirs (HTTP's libhtp codes, TLS's); rules match them in any case.
+    pub eve_events_upper: bool,
     /// The EVE `event_type` of its records (`None`: the protocol's name).
     pub record_type: Option<&'static str>,
     /// Its frame types, named as the `frame` keyword names them (`smb2.pdu`, `record.pdu`);

@@ -84,6 +84,40 @@ pub struct EveConfig {
     /// default list; a type Picket does not write yet has no effect; a name Suricata does not
     /// know is a configuration error. Applies to `picket run` and `picket replay`.
     pub types: Vec<String>,
+    /// `[output.eve.anomaly]`: which anomalies the `anomaly` records report (Suricata's
+    /// `eve-log.anomaly.types`), when `anomaly` is in `types`.
+    pub anomaly: AnomalyConfig,
+}
+
+/// `[output.eve.anomaly]`: the kinds of anomaly `anomaly` records report, as Suricata's
+/// `anomaly.types` (its defaults: app-layer events only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyConfig {
+    /// Decoder events (`type` `decode`, `event` `decoder.ipv4.trunc_pkt`, ...), one record per
+    /// event of a packet.
+    pub decode: bool,
+    /// TCP stream events (`type` `stream`, `event` `stream.3whs_syn_flood`, ...).
+    pub stream: bool,
+    /// App-layer events: protocol detection's (`layer` `proto_detect`) and each parser's
+    /// (`layer` `proto_parser`, with the transaction's `tx_id`), each raised event once.
+    pub applayer: bool,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        AnomalyConfig { decode: false, stream: false, applayer: true }
+    }
+}
+
+impl AnomalyConfig {
+    /// Nothing is reported.
+    pub const OFF: AnomalyConfig = AnomalyConfig { decode: false, stream: false, applayer: false };
+
+    /// Some kind is reported.
+    pub fn any(&self) -> bool {
+        self.decode || self.stream || self.applayer
+    }
 }
 
 /// Every EVE record type of Suricata's `eve-log` (suricata.yaml), and whether its default
@@ -156,6 +190,7 @@ impl Default for EveConfig {
             syslog_identity: "picket".into(),
             syslog_socket: "/dev/log".into(),
             types: EVE_TYPES.iter().filter(|(_, on)| *on).map(|(t, _)| t.to_string()).collect(),
+            anomaly: AnomalyConfig::default(),
         }
     }
 }
@@ -211,6 +246,15 @@ impl EveConfig {
             .filter(|t| !known(t))
             .map(|t| format!("`{t}` is no EVE record type (Suricata's eve-log types: alert, anomaly, dns, files, flow, http, stats, tls, ...)"))
             .collect()
+    }
+
+    /// The anomalies `anomaly` records report: none when `anomaly` is not in `types`.
+    pub fn anomalies(&self) -> AnomalyConfig {
+        if self.wants("anomaly") {
+            self.anomaly
+        } else {
+            AnomalyConfig::OFF
+        }
     }
 
     /// The syslog priority (`facility * 8 + severity`), when both names are known.

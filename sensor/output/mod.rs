@@ -16,7 +16,7 @@ pub mod spool;
 
 use crate::metrics::{Counters, C};
 
-pub use config::{type_listed, EveConfig, EveFiletype, OutputConfig, SpoolPolicy};
+pub use config::{type_listed, AnomalyConfig, EveConfig, EveFiletype, OutputConfig, SpoolPolicy};
 pub use sink::Sink;
 
 /// Write errors kept for the log until it takes them.

@@ -1,6 +1,9 @@
 //! App-layer records: the EVE record of each transaction (`dns`, `http`, `tls`, `smb`, ...),
 //! written once, when the transaction is ready (Suricata logs a transaction once it is
-//! complete) or when its flow ends.
+//! complete) or when its flow ends; and the `anomaly` records: each app-layer event a
+//! transaction raised, once, with the packet after which it was found (Suricata's anomaly
+//! transaction logger, `layer` `proto_parser`), and the events a packet of a flow carries
+//! (protocol detection's, `layer` `proto_detect`; decoder and stream events when configured).
 //!
 //! The worker calls [`Records::after_packet`] for the flow of every packet the app layer saw,
 //! and [`Records::at_flow_end`] when the flow ends. Which protocols have records is decided
@@ -12,17 +15,40 @@
 use super::worker::FlowExt;
 use crate::app::{registry, AppConfig, AppProto, RecordCx};
 use crate::capture::Timestamp;
+use crate::decode::event::{Events, Layer};
 use crate::flow::Flow;
 use crate::metrics::{Counters, C};
-use crate::output::eve::{self, RecordDir, RecordHeader};
+use crate::output::eve::{self, FlowIds, Json, RecordDir, RecordHeader};
+use crate::output::AnomalyConfig;
 
 /// Which protocols' records are written.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Records {
     /// Per protocol (index: `AppProto::index`).
     on: Vec<bool>,
     /// `fileinfo` records of the files transactions carry.
     files: bool,
+    /// What `anomaly` records report.
+    anomaly: AnomalyConfig,
+}
+
+impl Default for Records {
+    fn default() -> Self {
+        Records::none()
+    }
+}
+
+/// The packet a record is written with: its time, capture position, direction and events.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketRef<'a> {
+    /// Packet time.
+    pub ts: Timestamp,
+    /// Position in the capture.
+    pub pcap_cnt: u64,
+    /// It goes to the server.
+    pub to_server: bool,
+    /// Its decoder, stream and protocol-detection events.
+    pub events: &'a Events,
 }
 
 impl Records {
@@ -39,12 +65,24 @@ impl Records {
             }
         }
         let files = types.is_none_or(|t| t.iter().any(|x| x == "files" || x == "fileinfo"));
-        Records { on, files }
+        Records { on, files, anomaly: AnomalyConfig::OFF }
+    }
+
+    /// The records `[output.eve]` asks for: its `types`, and its `anomaly` kinds when
+    /// `anomaly` is one of them.
+    pub fn of(eve: &crate::output::EveConfig) -> Records {
+        Records { anomaly: eve.anomalies(), ..Records::new(Some(&eve.types)) }
     }
 
     /// No records at all.
     pub fn none() -> Records {
-        Records { on: Vec::new(), files: false }
+        Records { on: Vec::new(), files: false, anomaly: AnomalyConfig::OFF }
+    }
+
+    /// Whether anything is to be written for a packet of a flow of protocol `p`: its
+    /// protocol's records or files, or anomalies.
+    pub fn on_for_packet(&self, p: AppProto) -> bool {
+        self.anomaly.any() || self.on_for(p)
     }
 
     /// Whether the flow's protocol has records (or files).
@@ -57,20 +95,76 @@ impl Records {
         self.on.iter().any(|&x| x)
     }
 
-    /// Writes the records of the flow's transactions that became ready with a packet (time
-    /// `ts`, capture position `pcap_cnt`).
-    #[allow(clippy::too_many_arguments, reason = "the flow, the packet's time and place, and where lines go")]
+    /// Writes the records of the flow's transactions that became ready with a packet, and
+    /// the anomalies found with it.
     pub fn after_packet(
         &self,
         f: &mut Flow<FlowExt>,
-        ts: Timestamp,
-        pcap_cnt: u64,
+        pkt: &PacketRef<'_>,
         cfg: &AppConfig,
         out: &mut Vec<u8>,
         out_events: &mut u64,
         c: &mut Counters,
     ) {
-        self.write(f, ts, pcap_cnt, false, cfg, out, out_events, c);
+        self.packet_anomalies(f, pkt, out, out_events, c);
+        self.write(f, pkt.ts, pkt.pcap_cnt, Some(pkt.to_server), cfg, out, out_events, c);
+    }
+
+    /// The `anomaly` records of a packet's own events (Suricata's anomaly packet logger):
+    /// decoder and stream events as configured, protocol detection's with `applayer`.
+    fn packet_anomalies(
+        &self,
+        f: &Flow<FlowExt>,
+        pkt: &PacketRef<'_>,
+        out: &mut Vec<u8>,
+        out_events: &mut u64,
+        c: &mut Counters,
+    ) {
+        if pkt.events.is_empty() || !self.anomaly.any() {
+            return;
+        }
+        let ids = FlowIds { flow_id: f.flow_id, key: &f.key, tuple: &f.tuple };
+        let dir = if pkt.to_server { RecordDir::Flow } else { RecordDir::ToClient };
+        let proto = f.ext.app.proto;
+        for e in pkt.events.iter() {
+            let layer = e.layer();
+            let wanted = match layer {
+                Layer::Decode => self.anomaly.decode,
+                Layer::Stream => self.anomaly.stream,
+                Layer::AppLayer => self.anomaly.applayer,
+            };
+            if !wanted {
+                continue;
+            }
+            let h = RecordHeader {
+                ts: pkt.ts,
+                pcap_cnt: pkt.pcap_cnt,
+                event_type: "anomaly",
+                dir,
+                flow_end: false,
+                tx_id: None,
+            };
+            let written = eve::record_event(out, &h, &ids, &mut |j| {
+                let mut o = j.begin("anomaly");
+                if layer == Layer::AppLayer {
+                    if proto.is_known() {
+                        o.str("app_proto", proto.name());
+                    }
+                    o.str("type", "applayer");
+                    o.str("event", e.eve_name());
+                    o.str("layer", "proto_detect");
+                } else {
+                    o.str("type", layer.name());
+                    o.str("event", e.name());
+                }
+                o.end();
+                true
+            });
+            if written {
+                *out_events += 1;
+                c.inc(C::OutputRecords);
+            }
+        }
     }
 
     /// Writes the records of every transaction of the flow not written yet (the flow ends).
@@ -83,27 +177,30 @@ impl Records {
         c: &mut Counters,
     ) {
         let ts = f.last;
-        self.write(f, ts, 0, true, cfg, out, out_events, c);
+        self.write(f, ts, 0, None, cfg, out, out_events, c);
     }
 
+    /// `to_server`: the packet's direction; `None`: the flow ends.
     #[allow(clippy::too_many_arguments, reason = "after_packet and at_flow_end in one")]
     fn write(
         &self,
         f: &mut Flow<FlowExt>,
         ts: Timestamp,
         pcap_cnt: u64,
-        flow_end: bool,
+        to_server: Option<bool>,
         cfg: &AppConfig,
         out: &mut Vec<u8>,
         out_events: &mut u64,
         c: &mut Counters,
     ) {
         let proto = f.ext.app.proto;
-        if !self.on_for(proto) {
+        let flow_end = to_server.is_none();
+        let anomalies = self.anomaly.applayer;
+        if !(anomalies || self.on_for(proto)) {
             return;
         }
         let tx_records = self.on.get(proto.index()).copied().unwrap_or(false);
-        let files = self.files;
+        let files = self.files && registry::protocol(proto).is_some();
         let Some(desc) = registry::protocol(proto) else { return };
         let event_type = desc.record_type.unwrap_or(proto.name());
         // the flow's fields the envelope needs, borrowed apart from its app layer
@@ -113,6 +210,26 @@ impl Records {
             let rcx = RecordCx { cfg };
             parser.each_tx(&mut |tx| {
                 let id = tx.id();
+                // as Suricata's anomaly transaction logger: events of a transaction whose
+                // record is written already (a later datagram found malformed) are not
+                // reported
+                if anomalies && !marks.has(id) {
+                    let events = tx.events();
+                    let done = marks.events_logged(id);
+                    if done < events.len() {
+                        let dir = if to_server == Some(false) { RecordDir::ToClient } else { RecordDir::Flow };
+                        let h = RecordHeader { ts, pcap_cnt, event_type: "anomaly", dir, flow_end, tx_id: Some(id) };
+                        for &ev in events.get(done..).unwrap_or(&[]) {
+                            let Some(name) = desc.events.get(usize::from(ev)) else { continue };
+                            let upper = desc.eve_events_upper;
+                            if eve::record_event(out, &h, &ids, &mut |j| parser_event(j, proto, name, upper)) {
+                                *out_events += 1;
+                                c.inc(C::OutputRecords);
+                            }
+                        }
+                        marks.set_events_logged(id, events.len());
+                    }
+                }
                 if marks.has(id) || !(flow_end || tx.record_ready()) {
                     return;
                 }
@@ -146,4 +263,20 @@ impl Records {
             });
         }
     }
+}
+
+/// The `anomaly` object of a parser's event: Suricata's `type` `applayer`, `layer`
+/// `proto_parser`.
+fn parser_event(j: &mut Json<'_>, proto: AppProto, event: &str, upper: bool) -> bool {
+    let mut o = j.begin("anomaly");
+    o.str("app_proto", proto.name());
+    o.str("type", "applayer");
+    if upper {
+        o.str("event", &event.to_ascii_uppercase());
+    } else {
+        o.str("event", event);
+    }
+    o.str("layer", "proto_parser");
+    o.end();
+    true
 }

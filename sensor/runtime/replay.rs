@@ -372,7 +372,7 @@ fn spawn_workers(
         let decoder = decoder_of(cfg);
         let alerts = alerts.clone();
         let tap = Tap::new(&cfg.output.pcap_log, nworkers);
-        let records = if opts.eve.is_some() { Records::new(Some(&cfg.output.eve.types)) } else { Records::none() };
+        let records = if opts.eve.is_some() { Records::of(&cfg.output.eve) } else { Records::none() };
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
                 .with_alert_events(alert_events)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 pub use super::batch::{Batch, Entry, Item, Pkt};
 use super::inspect::{Inspector, PacketView, RawStream};
-use super::records::Records;
+use super::records::{PacketRef, Records};
 use super::replay_order::{DeferQueue, DeferredAlert, Mark};
 use crate::app::{AppConfig, AppStats, FlowApp, FlowMeta, Sink};
 use crate::capture::Timestamp;
@@ -140,7 +140,7 @@ impl EndCtx<'_> {
             };
             insp.app_end(f, self.detect_gen, c);
         }
-        if self.records.on_for(f.ext.app.proto) {
+        if self.records.on_for_packet(f.ext.app.proto) {
             self.records.at_flow_end(f, self.app_cfg, self.out, self.out_events, c);
         }
         // Alerts at the flow's end start its evidence too; its ring goes back to the pool.
@@ -538,9 +538,10 @@ impl Worker {
         self.run_rules(sl, to_server, view, stream);
         let f = self.flows.get_mut(sl);
         let records = self.records.on_for(f.ext.app.proto);
-        if records {
+        if self.records.on_for_packet(f.ext.app.proto) {
             let (cfg, out, n, c) = (&self.app_cfg, &mut self.out, &mut self.out_events, &mut self.counters);
-            self.records.after_packet(f, view.ts, view.pcap_cnt, cfg, out, n, c);
+            let pkt = PacketRef { ts: view.ts, pcap_cnt: view.pcap_cnt, to_server, events: &view.d.events };
+            self.records.after_packet(f, &pkt, cfg, out, n, c);
         }
         f.ext.app.free_txs(self.detect.is_some(), records);
     }

@@ -276,6 +276,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: false,
     events: &[],
+    eve_events_upper: false,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| DcerpcStats::each(&s.dcerpc, f),

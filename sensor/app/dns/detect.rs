@@ -239,6 +239,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: false,
     events: super::EVENTS,
+    eve_events_upper: false,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| DnsStats::each(&s.dns, f),

@@ -223,6 +223,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: false,
     events: &[],
+    eve_events_upper: false,
     record_type: Some("ftp_data"),
     frames: &[],
     counters: |_, _| {},

@@ -389,6 +389,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: Some(RAW_HEAD),
     reinspect: false,
     events: super::EVENTS,
+    eve_events_upper: true,
     record_type: None,
     frames: FRAMES,
     counters: |s: &AppStats, f| HttpStats::each(&s.http, f),

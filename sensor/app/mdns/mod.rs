@@ -70,6 +70,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: false,
     events: &[],
+    eve_events_upper: false,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| FamilyStats::each(&s.mdns, f),

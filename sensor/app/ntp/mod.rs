@@ -215,6 +215,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: false,
     events: EVENTS,
+    eve_events_upper: false,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| NtpStats::each(&s.ntp, f),

@@ -161,6 +161,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: false,
     events: EVENTS,
+    eve_events_upper: false,
     record_type: None,
     frames: super::FRAMES,
     counters: |s: &AppStats, f| SipStats::each(&s.sip, f),

@@ -311,6 +311,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: false,
     events: EVENTS,
+    eve_events_upper: false,
     record_type: None,
     frames: super::frames::FRAMES,
     counters: |s: &AppStats, f| SmbStats::each(&s.smb, f),

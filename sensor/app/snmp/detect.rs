@@ -103,6 +103,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: false,
     events: EVENTS,
+    eve_events_upper: false,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| SnmpStats::each(&s.snmp, f),

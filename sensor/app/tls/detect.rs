@@ -488,6 +488,7 @@ pub static PROTOCOL: Protocol = Protocol {
     payload_buffer: None,
     reinspect: true,
     events: super::EVENTS,
+    eve_events_upper: true,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| TlsStats::each(&s.tls, f),

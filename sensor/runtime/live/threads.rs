@@ -463,7 +463,7 @@ fn new_worker(id: usize, cfg: &Config, nworkers: usize, engine: &Option<Arc<Dete
         .with_detect(engine.clone())
         .with_stream(cfg.stream.engine_config(nworkers))
         .with_app(cfg.app.parser_config())
-        .with_records(crate::runtime::records::Records::new(Some(&cfg.output.eve.types)))
+        .with_records(crate::runtime::records::Records::of(&cfg.output.eve))
         .with_decoder(crate::runtime::ingest::decoder_of(cfg))
 }
 
