@@ -30,6 +30,7 @@ pub mod frames;
 pub mod ftp;
 pub mod http;
 pub mod identify;
+pub mod ike;
 pub mod jsonx;
 pub mod krb5;
 pub mod llmnr;

@@ -26,6 +26,7 @@ static PORT_PROBES: &[PortProbe] = &[
     PortProbe { udp: &[5353], tcp: &[], probe: |_, d, _| super::mdns::probe(d) },
     PortProbe { udp: &[123], tcp: &[], probe: |_, d, _| super::ntp::probe(d) },
     PortProbe { udp: &[67, 68], tcp: &[], probe: |_, d, _| super::dhcp::probe(d) },
+    PortProbe { udp: &[500, 4500], tcp: &[], probe: |_, d, _| super::ike::probe(d) },
     PortProbe { udp: &[5355], tcp: &[5355], probe: |udp, d, _| super::llmnr::probe(udp, d) },
 ];
 
@@ -67,5 +68,6 @@ pub(super) fn names(p: AppProto) -> bool {
             | AppProto::Sip
             | AppProto::Ntp
             | AppProto::Dhcp
+            | AppProto::Ike
     )
 }

@@ -30,6 +30,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::ftp::DATA_PROTOCOL,
     &super::ssh::PROTOCOL,
     &super::smtp::PROTOCOL,
+    &super::ike::PROTOCOL,
 ];
 
 /// The protocols with a parser.

@@ -68,6 +68,8 @@ pub struct AppStats {
     pub krb5: super::krb5::Krb5Stats,
     /// SNMP.
     pub snmp: super::snmp::SnmpStats,
+    /// IKE.
+    pub ike: super::ike::IkeStats,
     /// mDNS.
     pub mdns: super::dns::family::FamilyStats,
     /// LLMNR.
