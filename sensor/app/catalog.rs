@@ -107,7 +107,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         "the libmagic description of a transferred file",
         suricata_doc!("file-keywords.html#file-magic"),
     ),
-    sticky("ja4.hash", &[], None, "the JA4 hash of the TLS client hello", suricata_doc!("ja-keywords.html#ja4-hash")),
     // MQTT
     sticky(
         "mqtt.connect.clientid",
@@ -179,29 +178,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         Some("rfb"),
         "the desktop name an RFB (VNC) server sends",
         suricata_doc!("rfb-keywords.html#rfb-name"),
-    ),
-    sticky(
-        "quic.sni",
-        &[],
-        Some("quic"),
-        "the server name (SNI) of a QUIC client hello",
-        suricata_doc!("quic-keywords.html"),
-    ),
-    sticky("quic.ua", &[], Some("quic"), "the user agent of a QUIC client hello", suricata_doc!("quic-keywords.html")),
-    sticky("quic.version", &[], Some("quic"), "the QUIC version", suricata_doc!("quic-keywords.html#quic-version")),
-    multi(
-        "quic.cyu.hash",
-        &[],
-        Some("quic"),
-        "a CYU hash of a gQUIC client hello, each in turn",
-        suricata_doc!("quic-keywords.html#quic-cyu-hash"),
-    ),
-    multi(
-        "quic.cyu.string",
-        &[],
-        Some("quic"),
-        "a CYU string of a gQUIC client hello, each in turn",
-        suricata_doc!("quic-keywords.html#quic-cyu-string"),
     ),
     sticky(
         "dnp3_data",

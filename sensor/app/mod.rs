@@ -39,6 +39,7 @@ pub mod ntp;
 pub mod plugin;
 mod probes;
 mod proto;
+pub mod quic;
 pub mod registry;
 pub mod sip;
 pub mod smb;

@@ -12,6 +12,9 @@ use super::proto::AppProto;
 struct PortProbe {
     udp: &'static [u16],
     tcp: &'static [u16],
+    /// Only the flow's destination port counts (Suricata's registration on `dp` alone: a
+    /// flow whose first packet comes from the port is not probed).
+    dp_only: bool,
     probe: fn(bool, &[u8], bool) -> ProbeResult,
 }
 
@@ -20,14 +23,16 @@ static PORT_PROBES: &[PortProbe] = &[
     PortProbe {
         udp: &[88],
         tcp: &[88],
+        dp_only: false,
         probe: |udp, d, _| if udp { super::krb5::probe_udp(d) } else { super::krb5::probe_tcp(d) },
     },
-    PortProbe { udp: &[161, 162], tcp: &[], probe: |_, d, _| super::snmp::probe(d) },
-    PortProbe { udp: &[5353], tcp: &[], probe: |_, d, _| super::mdns::probe(d) },
-    PortProbe { udp: &[123], tcp: &[], probe: |_, d, _| super::ntp::probe(d) },
-    PortProbe { udp: &[67, 68], tcp: &[], probe: |_, d, _| super::dhcp::probe(d) },
-    PortProbe { udp: &[500, 4500], tcp: &[], probe: |_, d, _| super::ike::probe(d) },
-    PortProbe { udp: &[5355], tcp: &[5355], probe: |udp, d, _| super::llmnr::probe(udp, d) },
+    PortProbe { udp: &[161, 162], tcp: &[], dp_only: false, probe: |_, d, _| super::snmp::probe(d) },
+    PortProbe { udp: &[5353], tcp: &[], dp_only: false, probe: |_, d, _| super::mdns::probe(d) },
+    PortProbe { udp: &[123], tcp: &[], dp_only: false, probe: |_, d, _| super::ntp::probe(d) },
+    PortProbe { udp: &[67, 68], tcp: &[], dp_only: false, probe: |_, d, _| super::dhcp::probe(d) },
+    PortProbe { udp: &[500, 4500], tcp: &[], dp_only: false, probe: |_, d, _| super::ike::probe(d) },
+    PortProbe { udp: &[5355], tcp: &[5355], dp_only: false, probe: |udp, d, _| super::llmnr::probe(udp, d) },
+    PortProbe { udp: &[443, 80], tcp: &[], dp_only: true, probe: |_, d, _| super::quic::probe(d) },
 ];
 
 /// Runs the probing parsers registered for either port (`udp`: the transport).
@@ -35,7 +40,9 @@ pub(super) fn by_port(udp: bool, to_server: bool, data: &[u8], sp: u16, dp: u16)
     let mut pending = false;
     for p in PORT_PROBES {
         let ports = if udp { p.udp } else { p.tcp };
-        if !ports.iter().any(|&x| x == sp || x == dp) {
+        let flow_dp = if to_server { dp } else { sp };
+        let on_port = if p.dp_only { ports.contains(&flow_dp) } else { ports.iter().any(|&x| x == sp || x == dp) };
+        if !on_port {
             continue;
         }
         match (p.probe)(udp, data, to_server) {
@@ -69,5 +76,6 @@ pub(super) fn names(p: AppProto) -> bool {
             | AppProto::Ntp
             | AppProto::Dhcp
             | AppProto::Ike
+            | AppProto::Quic
     )
 }

@@ -31,6 +31,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::ssh::PROTOCOL,
     &super::smtp::PROTOCOL,
     &super::ike::PROTOCOL,
+    &super::quic::PROTOCOL,
 ];
 
 /// The protocols with a parser.

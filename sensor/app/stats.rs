@@ -90,6 +90,8 @@ pub struct AppStats {
     pub ssh: super::ssh::SshStats,
     /// SMTP.
     pub smtp: super::smtp::SmtpStats,
+    /// QUIC.
+    pub quic: super::quic::QuicStats,
     /// The expectation table (announced flows).
     pub expect: super::expect::ExpectStats,
 }
