@@ -94,13 +94,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         suricata_doc!("tls-keywords.html#tls-random-bytes"),
     ),
     multi(
-        "http2.header_name",
-        &[],
-        Some("http2"),
-        "one HTTP/2 header name, each in turn",
-        suricata_doc!("http2-keywords.html#http2-header-name"),
-    ),
-    multi(
         "file.magic",
         &[],
         None,

@@ -36,7 +36,8 @@ pub fn identifies(p: AppProto) -> bool {
     p.enabled_by_default()
         && matches!(
             p,
-            Http | Tls
+            Http | Http2
+                | Tls
                 | Dns
                 | Ssh
                 | Ftp
@@ -213,7 +214,9 @@ static TCP_PATTERNS: [Pattern; 29] = [
 ];
 
 /// More to-server patterns (kept apart so the table above stays readable).
-static TCP_PATTERNS_2: [Pattern; 6] = [
+static TCP_PATTERNS_2: [Pattern; 7] = [
+    // HTTP/2 with prior knowledge: the client connection preface.
+    pat(P::Http2, b"PRI * HTTP/2.0\r\n", 0, false, ToServer),
     pat(P::Smtp, b"HELO", 0, true, ToServer),
     pat(P::Smtp, b"QUIT", 0, true, ToServer),
     pat(P::Ftp, b"USER ", 0, true, ToServer),

@@ -29,6 +29,7 @@ mod flow;
 pub mod frames;
 pub mod ftp;
 pub mod http;
+pub mod http2;
 pub mod identify;
 pub mod ike;
 pub mod jsonx;

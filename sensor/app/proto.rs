@@ -113,9 +113,18 @@ impl AppProto {
     }
 
     /// Whether a rule whose header names `self` applies to a flow of `flow` (Suricata's
-    /// `AppProtoEquals`): the same protocol, or DCE/RPC carried over SMB named pipes.
+    /// `AppProtoEquals`): the same protocol, DCE/RPC carried over SMB named pipes, a generic
+    /// `http` rule on an HTTP/2 flow, DoH flows for `http2` and `dns` rules and HTTP/2 flows
+    /// for `doh2` rules.
     pub fn rule_applies_to(self, flow: AppProto) -> bool {
-        self == flow || matches!((self, flow), (AppProto::Dcerpc, AppProto::Smb))
+        self == flow
+            || matches!(
+                (self, flow),
+                (AppProto::Dcerpc, AppProto::Smb)
+                    | (AppProto::Http, AppProto::Http2)
+                    | (AppProto::Http2 | AppProto::Dns, AppProto::Doh2)
+                    | (AppProto::Doh2, AppProto::Http2)
+            )
     }
 
     /// Position in [`AppProto::ALL`].

@@ -15,6 +15,7 @@ use crate::rule::{AppKeyword, AppKind, Arg};
 /// The protocols with a parser. One line per protocol.
 static PROTOCOLS: &[&Protocol] = &[
     &super::http::PROTOCOL,
+    &super::http2::PROTOCOL,
     &super::dns::PROTOCOL,
     &super::tls::PROTOCOL,
     &super::krb5::PROTOCOL,
@@ -230,8 +231,8 @@ mod tests {
     fn lookups_by_name_and_alias() {
         let r = registry();
         let uri = r.buffers_named("http.uri");
-        assert_eq!(uri.len(), 1);
-        assert_eq!(r.buffer(uri[0]).map(|b| b.proto), Some(AppProto::Http));
+        let protos: Vec<AppProto> = uri.iter().filter_map(|&u| r.buffer(u)).map(|b| b.proto).collect();
+        assert_eq!(protos, vec![AppProto::Http, AppProto::Http2]);
         assert_eq!(r.buffers_named("dns_query").len(), 1);
         assert!(r.buffers_named("file.data").iter().all(|&b| r.buffer(b).is_some()));
         assert_eq!(r.values_named("dns.opcode").len(), 1);

@@ -60,6 +60,8 @@ pub struct AppStats {
     pub generic: GenericStats,
     /// HTTP/1.
     pub http: super::http::HttpStats,
+    /// HTTP/2.
+    pub http2: super::http2::Http2Stats,
     /// DNS.
     pub dns: super::dns::DnsStats,
     /// TLS.

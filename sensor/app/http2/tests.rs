@@ -1,0 +1,142 @@
+//! HTTP/2 parser tests: frames fed whole and at every split, header blocks, CONTINUATION,
+//! streams as transactions, keywords, bounds.
+
+use super::*;
+use crate::app::plugin::Transaction;
+use crate::app::values::{parse_multi, parse_uint};
+
+/// A frame: type, flags, stream, payload.
+pub fn frame(ftype: u8, flags: u8, sid: u32, payload: &[u8]) -> Vec<u8> {
+    let n = payload.len();
+    let mut v = vec![(n >> 16) as u8, (n >> 8) as u8, n as u8, ftype, flags];
+    v.extend_from_slice(&sid.to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+/// A header block of literals without indexing (no Huffman).
+pub fn literals(h: &[(&str, &str)]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (n, val) in h {
+        v.push(0x00);
+        v.push(n.len() as u8);
+        v.extend_from_slice(n.as_bytes());
+        v.push(val.len() as u8);
+        v.extend_from_slice(val.as_bytes());
+    }
+    v
+}
+
+fn request() -> Vec<u8> {
+    let mut v = PREFACE.to_vec();
+    v.extend(frame(FT_SETTINGS, 0, 0, &[0, 1, 0, 0, 0x10, 0, 0, 4, 0, 0, 0x80, 0]));
+    v.extend(frame(FT_WINDOW_UPDATE, 0, 0, &[0, 0, 0x80, 0]));
+    let block = literals(&[(":method", "GET"), (":path", "/index.html"), (":authority", "Example.org:8080"), ("user-agent", "nghttp2/1.0")]);
+    let (a, b) = block.split_at(10);
+    v.extend(frame(FT_HEADERS, 0, 1, a));
+    v.extend(frame(FT_CONTINUATION, FLAG_END_HEADERS | 0, 1, b));
+    v.extend(frame(FT_WINDOW_UPDATE, 0, 1, &[0, 0, 0x80, 0]));
+    v.extend(frame(FT_DATA, FLAG_END_STREAM, 1, b""));
+    v
+}
+
+fn response() -> Vec<u8> {
+    let mut v = frame(FT_SETTINGS, 0, 0, &[0, 3, 0, 0, 0, 100]);
+    v.extend(frame(FT_SETTINGS, 1, 0, b""));
+    v.extend(frame(FT_HEADERS, FLAG_END_HEADERS, 1, &literals(&[(":status", "404"), ("server", "nghttpx")])));
+    v.extend(frame(FT_DATA, FLAG_END_STREAM | FLAG_PADDED, 1, b"\x02not found\0\0"));
+    v.extend(frame(FT_GOAWAY, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0]));
+    v
+}
+
+fn summary(s: &Http2State) -> Vec<String> {
+    s.txs()
+        .map(|t| {
+            let mut out = Vec::new();
+            let mut j = crate::output::eve::Json::object(&mut out);
+            t.write_eve(&mut j);
+            j.end();
+            format!("{} {:?} {}", t.id, t.progress(), String::from_utf8_lossy(&out))
+        })
+        .collect()
+}
+
+#[test]
+fn streams_and_global_frames_become_transactions() {
+    let mut s = Http2State::default();
+    s.parse(true, &request());
+    s.parse(false, &response());
+    let txs: Vec<&Http2Tx> = s.txs().collect();
+    // SETTINGS, WINDOW_UPDATE (stream 0), stream 1, SETTINGS (server), GOAWAY; the ACK none
+    assert_eq!(txs.len(), 5, "{:#?}", summary(&s));
+    let st = txs.iter().find(|t| t.stream_id == 1).unwrap();
+    assert!(st.complete());
+    assert_eq!(st.ts.first(b":path"), Some(&b"/index.html"[..]));
+    assert_eq!(st.tc.first(b":status"), Some(&b"404"[..]));
+    assert_eq!(st.tc.body, b"not found");
+    let mut host = Vec::new();
+    detect::BUFFERS.iter().find(|b| b.info.name == "http.host").map(|b| (b.get)(st, true, &mut |v| {
+        host = v.to_vec();
+        true
+    }));
+    assert_eq!(host, b"example.org");
+    let eve = summary(&s).join("\n");
+    assert!(eve.contains(r#""http_method":"GET""#) && eve.contains(r#""status":404"#), "{eve}");
+    assert!(eve.contains(r#""settings_id":"SETTINGSHEADERTABLESIZE","settings_value":4096"#), "{eve}");
+    assert!(eve.contains(r#""error_code":"PROTOCOLERROR""#), "{eve}");
+}
+
+#[test]
+fn every_split_gives_the_same_transactions() {
+    let (req, resp) = (request(), response());
+    let mut whole = Http2State::default();
+    whole.parse(true, &req);
+    whole.parse(false, &resp);
+    let want = summary(&whole);
+    for cut in 1..req.len() {
+        let mut s = Http2State::default();
+        s.parse(true, &req[..cut]);
+        s.parse(true, &req[cut..]);
+        for c in resp.chunks(7) {
+            s.parse(false, c);
+        }
+        assert_eq!(summary(&s), want, "cut at {cut}");
+    }
+}
+
+#[test]
+fn window_keyword_over_frames() {
+    let mut s = Http2State::default();
+    s.parse(true, &request());
+    let st = s.txs().find(|t| t.stream_id == 1).unwrap();
+    let w: Vec<Option<u64>> =
+        st.ts.frames.iter().map(|f| if let FrameData::WindowUpdate(w) = f.data { Some(u64::from(w)) } else { None }).collect();
+    let m = parse_multi(Some("32768"), |x| parse_uint(Some(x), u64::from(u32::MAX))).unwrap();
+    assert!(m.matches(&w, false));
+    assert_eq!(w.iter().flatten().count(), 1);
+}
+
+#[test]
+fn bad_preface_stops() {
+    let mut s = Http2State::default();
+    s.parse(true, b"PRI * HTTP/2.0\r\n\r\nXX");
+    assert!(s.failed());
+    assert_eq!(s.txs().next().map(|t| t.events.as_slice().to_vec()), Some(vec![EV_INVALID_CLIENT_MAGIC]));
+}
+
+#[test]
+fn size_updates_are_kept_and_oversized_ones_fail_the_block() {
+    let mut s = Http2State::default();
+    let mut v = PREFACE.to_vec();
+    // size update to 100, then an indexed :method GET
+    v.extend(frame(FT_HEADERS, FLAG_END_HEADERS, 1, &[0x3f, 0x45, 0x82]));
+    // size update beyond the bound
+    v.extend(frame(FT_HEADERS, FLAG_END_HEADERS, 3, &[0x3f, 0xe1, 0xff, 0x7f, 0x82]));
+    s.parse(true, &v);
+    let t: Vec<&Http2Tx> = s.txs().collect();
+    let b = t[0].ts.frames[0].block().unwrap();
+    assert_eq!(b.size_updates, vec![100]);
+    assert_eq!(b.headers, vec![Header { name: b":method".to_vec(), value: b"GET".to_vec() }]);
+    assert!(t[1].ts.frames[0].block().unwrap().error);
+    assert_eq!(s.stats.hpack_errors, 1);
+}
