@@ -839,3 +839,88 @@ fn ftp_port_flood_and_long_lines_stay_bounded() {
     // issue). The bound still catches a table that grows with the flood's 145,000 commands.
     assert!(rss_kb < 110 * 1024, "peak RSS {rss_kb} KB");
 }
+
+/// An HTTP/2 frame: length, type, flags, stream, payload.
+fn h2_frame(ftype: u8, flags: u8, sid: u32, payload: &[u8]) -> Vec<u8> {
+    let n = payload.len();
+    let mut v = vec![(n >> 16) as u8, (n >> 8) as u8, n as u8, ftype, flags];
+    v.extend_from_slice(&sid.to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+/// HPACK bombs (a 4,000-byte value put in the dynamic table, then 16,000 one-byte references
+/// to it: 64 MB decoded from 16 KB) and endless CONTINUATION (a header block that never ends,
+/// 2 MB of fragments) over HTTP/2 with prior knowledge, a hundred sessions: bounded memory,
+/// counted (`app.http2.hpack_bombs`, `app.http2.reass_limit`), and a normal request mixed in
+/// still alerts on its `:path`.
+#[test]
+fn http2_hpack_bombs_and_endless_continuation_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("h2.pcap");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    pcap_header(&mut w);
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    // literal with incremental indexing, new name "x", a 4000-byte value (7-bit prefix ints)
+    let mut insert = vec![0x40, 0x01, b'x', 0x7f];
+    let mut rest = 4000 - 127;
+    while rest >= 128 {
+        insert.push((rest % 128) as u8 | 0x80);
+        rest /= 128;
+    }
+    insert.push(rest as u8);
+    insert.extend(std::iter::repeat_n(b'A', 4000));
+    let mut bomb = preface.to_vec();
+    bomb.extend(h2_frame(1, 0x4, 1, &insert));
+    bomb.extend(h2_frame(1, 0x5, 3, &vec![0xbe; 16_000]));
+    let mut cont = preface.to_vec();
+    cont.extend(h2_frame(1, 0x0, 1, &[0x82]));
+    for _ in 0..2_000 {
+        cont.extend(h2_frame(9, 0x0, 1, &[0x82; 1_000]));
+    }
+    let lit = |n: &str, v: &str| {
+        let mut b = vec![0x00, n.len() as u8];
+        b.extend_from_slice(n.as_bytes());
+        b.push(v.len() as u8);
+        b.extend_from_slice(v.as_bytes());
+        b
+    };
+    let mut ok = preface.to_vec();
+    let mut block = lit(":method", "GET");
+    block.extend(lit(":path", "/NEEDLE-IN-FLOOD"));
+    ok.extend(h2_frame(1, 0x5, 1, &block));
+    let resp = h2_frame(4, 0, 0, &[0, 3, 0, 0, 0, 100]);
+    for i in 0..100u32 {
+        let c = [10, 30, (i >> 8) as u8, i as u8];
+        let req: &[u8] = if i % 2 == 0 { &bomb } else { &cont };
+        session(&mut w, 5_000 + i, c, [192, 168, 1, 80], 20_000 + i as u16, req, &resp);
+        if i % 40 == 20 {
+            session(&mut w, 5_000 + i, [10, 9, 9, 8], [192, 168, 1, 80], 30_000 + i as u16, &ok, &resp);
+        }
+    }
+    drop(w);
+    let rules = dir.path().join("h2.rules");
+    std::fs::write(&rules, "alert http2 any any -> any any (msg:\"h2 uri\"; http.uri; content:\"/NEEDLE-IN-FLOOD\"; sid:3;)\n")
+        .unwrap();
+    let eve = dir.path().join("eve.json");
+    let args: Vec<String> = vec![
+        "replay".into(),
+        "-q".into(),
+        "--rules".into(),
+        rules.display().to_string(),
+        "--eve".into(),
+        eve.display().to_string(),
+        "--set".into(),
+        "capture.checksum_validation=none".into(),
+        pcap.display().to_string(),
+    ];
+    let (out, rss_kb) = run_with_rss(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = stats(&eve);
+    eprintln!("http2 bombs: peak RSS {rss_kb} KB, app {}", s["app"]["http2"]);
+    assert!(s["app_layer"]["flow"]["http2"].as_u64().unwrap() >= 100, "{}", s["app_layer"]);
+    assert_eq!(s["app"]["http2"]["hpack_bombs"].as_u64(), Some(50), "{}", s["app"]["http2"]);
+    assert!(s["app"]["http2"]["reass_limit"].as_u64().unwrap() >= 50, "{}", s["app"]["http2"]);
+    assert_eq!(alerts(&eve, 3), 3);
+    assert!(rss_kb < 64 * 1024 + 64 * 1024, "peak RSS {rss_kb} KB");
+}

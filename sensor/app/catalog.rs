@@ -38,20 +38,6 @@ const fn multi(
 pub(crate) static UNPARSED: &[AppKeyword] = &[
     // DNS and TLS keywords the parsers do not fill yet
     multi(
-        "dns.authorities.rrname",
-        &[],
-        Some("dns"),
-        "the name of a DNS authority record, each in turn",
-        suricata_doc!("dns-keywords.html#dns-authorities-rrname"),
-    ),
-    multi(
-        "dns.additionals.rrname",
-        &[],
-        Some("dns"),
-        "the name of a DNS additional record, each in turn",
-        suricata_doc!("dns-keywords.html#dns-additionals-rrname"),
-    ),
-    multi(
         "dns.response.rrname",
         &[],
         Some("dns"),

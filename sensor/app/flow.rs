@@ -265,6 +265,9 @@ impl FlowApp {
         let status = parser.parse(to_server, data, &mut cx);
         self.frames.end(to_server);
         stats.generic.frames_dropped += std::mem::take(&mut self.frames.dropped);
+        if let Some(p) = parser.proto_change() {
+            self.proto = p;
+        }
         if parser.no_inspection() {
             self.no_inspection = true;
         }

@@ -58,6 +58,8 @@ pub fn identifies(p: AppProto) -> bool {
                 | Nfs
         )
         || p.enabled_by_default() && super::probes::names(p)
+        // named by the HTTP/2 parser once a stream carries DNS (DoH)
+        || p == AppProto::Doh2
 }
 
 /// What [`probe`] says about the bytes seen so far in one direction.

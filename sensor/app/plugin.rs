@@ -229,6 +229,12 @@ pub trait AppParser: std::fmt::Debug + Send {
     /// done with a transaction in both directions. Returns the lowest id still held (so
     /// per-transaction state of freed ones can go), or `None` when nothing was freed.
     fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64>;
+    /// The flow turned out to be another protocol this same parser serves (HTTP/2 whose
+    /// streams carry DNS is DoH, `doh2`, as Suricata's protocol change): the flow's protocol
+    /// from now on. The default: none.
+    fn proto_change(&self) -> Option<AppProto> {
+        None
+    }
     /// The rest of the flow is not inspected (encrypted).
     fn no_inspection(&self) -> bool {
         false

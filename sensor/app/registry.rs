@@ -15,7 +15,6 @@ use crate::rule::{AppKeyword, AppKind, Arg};
 /// The protocols with a parser. One line per protocol.
 static PROTOCOLS: &[&Protocol] = &[
     &super::http::PROTOCOL,
-    &super::http2::PROTOCOL,
     &super::dns::PROTOCOL,
     &super::tls::PROTOCOL,
     &super::krb5::PROTOCOL,
@@ -31,8 +30,14 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::ftp::DATA_PROTOCOL,
     &super::ssh::PROTOCOL,
     &super::smtp::PROTOCOL,
+<<<<<<< HEAD
     &super::ike::PROTOCOL,
     &super::quic::PROTOCOL,
+=======
+    // after HTTP and DNS: the buffers they share keep those protocols in the keyword table
+    &super::http2::PROTOCOL,
+    &super::http2::DOH2_PROTOCOL,
+>>>>>>> 77bae2e (app/http2: DoH (application/dns-message bodies and dns= GET requests parsed by the DNS code, dns.* keywords on them, the flow becomes doh2 as in Suricata, alerts and records carry the DNS message); dns.authorities.rrname and dns.additionals.rrname; fuzz target, hostile test (HPACK bomb, endless CONTINUATION), docs)
 ];
 
 /// The protocols with a parser.
@@ -232,10 +237,11 @@ mod tests {
         let r = registry();
         let uri = r.buffers_named("http.uri");
         let protos: Vec<AppProto> = uri.iter().filter_map(|&u| r.buffer(u)).map(|b| b.proto).collect();
-        assert_eq!(protos, vec![AppProto::Http, AppProto::Http2]);
-        assert_eq!(r.buffers_named("dns_query").len(), 1);
+        assert_eq!(protos, vec![AppProto::Http, AppProto::Http2, AppProto::Doh2]);
+        // DNS's, and HTTP/2's and DoH's (DNS over HTTP/2)
+        assert_eq!(r.buffers_named("dns_query").len(), 3);
         assert!(r.buffers_named("file.data").iter().all(|&b| r.buffer(b).is_some()));
-        assert_eq!(r.values_named("dns.opcode").len(), 1);
+        assert_eq!(r.values_named("dns.opcode").len(), 3);
         assert!(r.buffers_named("nope").is_empty());
     }
 }

@@ -50,6 +50,26 @@ pub static BUFFERS: &[Sticky<Tx>] = &[
         ),
         get: |tx: &Tx, _, f| tx.answer_names().any(f),
     },
+    Sticky {
+        info: buffer(
+            "dns.authorities.rrname",
+            &[],
+            Side::Both,
+            "each owner name of the authority section",
+            "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-authorities-rrname",
+        ),
+        get: |tx: &Tx, _, f| tx.msg.authorities.iter().any(|r| f(&r.name.value)),
+    },
+    Sticky {
+        info: buffer(
+            "dns.additionals.rrname",
+            &[],
+            Side::Both,
+            "each owner name of the additional section",
+            "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-additionals-rrname",
+        ),
+        get: |tx: &Tx, _, f| tx.msg.additionals.iter().any(|r| f(&r.name.value)),
+    },
 ];
 
 /// `dns.opcode` / `dns.rcode` argument: `[!]N`.

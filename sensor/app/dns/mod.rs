@@ -26,7 +26,7 @@ mod tests;
 
 use std::collections::VecDeque;
 
-pub use detect::PROTOCOL;
+pub use detect::{BUFFERS, PROTOCOL, VALUES};
 pub use eve::{print_addr, rcode_string, rrtype_string};
 pub use message::*;
 

@@ -14,7 +14,7 @@ use crate::app::plugin::{
     Side, Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::values::{parse_multi, parse_uint, parse_uint_enum, MultiUint, Uint};
-use crate::app::{AppConfig, AppProto, AppStats};
+use crate::app::{dns, AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
 const HTTP_DOC: &str = "https://docs.suricata.io/en/latest/rules/http-keywords.html";
@@ -568,19 +568,36 @@ impl Transaction for Http2Tx {
     }
 
     fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
+        // past HTTP/2's own rows: DNS's, on the DNS message of the direction (DoH)
+        match buffer.checked_sub(BUFFERS.len() as u16) {
+            None => get_buffer(BUFFERS, buffer, self, to_server, f),
+            Some(b) => self.dns(to_server).is_some_and(|d| get_buffer(dns::BUFFERS, b, d, to_server, f)),
+        }
     }
 
     fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
+        match keyword.checked_sub(VALUES.len() as u16) {
+            None => eval_value(VALUES, keyword, arg, self, to_server, now_secs),
+            Some(k) => self.dns(to_server).is_some_and(|d| eval_value(dns::VALUES, k, arg, d, to_server, now_secs)),
+        }
     }
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);
+        // DoH: one DNS message too, the answer preferred (Suricata's AlertJsonDoh2)
+        if let Some(d) = self.doh[1].as_deref().or(self.doh[0].as_deref()) {
+            d.write_eve(j, false);
+        }
     }
 
     fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
-        self.write_eve(j)
+        let http = self.write_eve(j);
+        // DoH: the DNS message too, the answer preferred (Suricata's JsonDoh2Logger)
+        let dns = self.doh[1].as_deref().or(self.doh[0].as_deref());
+        if let Some(d) = dns {
+            d.write_eve(j, true);
+        }
+        http || dns.is_some()
     }
 
     fn events(&self) -> &[u16] {
@@ -608,6 +625,10 @@ impl AppParser for Http2State {
         }
     }
 
+    fn proto_change(&self) -> Option<AppProto> {
+        self.doh.then_some(AppProto::Doh2)
+    }
+
     fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
         self.txs.iter().for_each(|t| f(t));
     }
@@ -621,18 +642,55 @@ impl AppParser for Http2State {
     }
 }
 
+impl Http2Tx {
+    /// The DNS message of a direction (DoH).
+    pub fn dns(&self, to_server: bool) -> Option<&dns::Tx> {
+        self.doh[usize::from(!to_server)].as_deref()
+    }
+}
+
+/// HTTP/2's buffers, then DNS's (served from DoH messages).
+fn all_buffers() -> Vec<BufferInfo> {
+    let mut v = buffer_infos(BUFFERS);
+    v.extend(buffer_infos(dns::BUFFERS));
+    v
+}
+
+/// HTTP/2's value keywords, then DNS's.
+fn all_values() -> Vec<ValueInfo> {
+    let mut v = value_infos(VALUES);
+    v.extend(value_infos(dns::VALUES));
+    v
+}
+
+fn new_parser(cfg: &AppConfig) -> Box<dyn AppParser> {
+    Box::new(Http2State::new(cfg.http.request_body_limit, cfg.http.response_body_limit))
+}
+
 /// HTTP/2's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Http2,
-    new_parser: |cfg: &AppConfig| {
-        Box::new(Http2State::new(cfg.http.request_body_limit, cfg.http.response_body_limit))
-    },
-    buffers: || buffer_infos(BUFFERS),
-    values: || value_infos(VALUES),
+    new_parser,
+    buffers: all_buffers,
+    values: all_values,
     payload_buffer: None,
     // frames (windows, settings) arrive on a stream without moving its progress
     reinspect: true,
     events: EVENTS,
     record_type: Some("http"),
     counters: |s: &AppStats, f| Http2Stats::each(&s.http2, f),
+};
+
+/// DoH's descriptor: an HTTP/2 flow one of whose streams carried DNS becomes `doh2`, as in
+/// Suricata; the same parser, transactions and keywords (its counters are HTTP/2's).
+pub static DOH2_PROTOCOL: Protocol = Protocol {
+    proto: AppProto::Doh2,
+    new_parser,
+    buffers: all_buffers,
+    values: all_values,
+    payload_buffer: None,
+    reinspect: true,
+    events: EVENTS,
+    record_type: Some("http"),
+    counters: |_: &AppStats, _| {},
 };

@@ -25,7 +25,7 @@ mod detect;
 #[cfg(test)]
 mod tests;
 
-pub use detect::PROTOCOL;
+pub use detect::{DOH2_PROTOCOL, PROTOCOL};
 
 use std::collections::VecDeque;
 
@@ -314,6 +314,8 @@ pub struct Http2Tx {
     pub events: TxEvents,
     /// The promised stream a PUSH_PROMISE without END_HEADERS opened (its CONTINUATIONs go there).
     child_stream: u32,
+    /// DoH: the DNS request (index 0) and response (1) the stream carried.
+    pub doh: [Option<Box<crate::app::dns::Tx>>; 2],
 }
 
 impl Http2Tx {
@@ -387,6 +389,8 @@ pub struct Http2State {
     pub stats: Http2Stats,
     /// A flow-wide event not tied to a transaction yet.
     pending_events: TxEvents,
+    /// A stream carried DNS: the flow is DoH.
+    pub doh: bool,
 }
 
 impl Default for Http2State {
@@ -451,6 +455,7 @@ impl Http2State {
             body_limit: [request_body_limit, response_body_limit],
             stats: Http2Stats::default(),
             pending_events: TxEvents::default(),
+            doh: false,
         }
     }
 
@@ -671,7 +676,9 @@ impl Http2State {
             FrameData::Headers(_, b) | FrameData::PushPromise(_, b) | FrameData::Continuation(b) => Some(b),
             _ => None,
         } {
-            header_events(tx, to_server, b);
+            if header_events(tx, to_server, b) {
+                self.doh = true;
+            }
         }
         let side = tx.side_mut(to_server);
         // progress, as Suricata's handle_frame
@@ -697,6 +704,15 @@ impl Http2State {
             side.body.extend_from_slice(body.get(..n).unwrap_or(&[]));
             self.stats.body_truncated += (body.len() - n) as u64;
         }
+        // a DoH body ends with its stream's side: parsed as a DNS message
+        if ftype == FT_DATA && sid > 0 && flags & FLAG_END_STREAM != 0 && side.doh && !side.body.is_empty() {
+            if let Ok(msg) = crate::app::dns::parse_message(&side.body) {
+                let id = tx.id;
+                tx.doh[usize::from(!to_server)] = Some(Box::new(doh_tx(id, to_server, msg)));
+                self.doh = true;
+            }
+        }
+        let side = tx.side_mut(to_server);
         if side.frames.len() < MAX_FRAMES {
             side.frames.push(Frame { ftype, flags, data });
         } else {
@@ -880,14 +896,25 @@ fn frame_len(b: &[u8]) -> Option<usize> {
     }
 }
 
-/// Events and DoH marks from a decoded block (Suricata's `handle_headers`).
-fn header_events(tx: &mut Http2Tx, to_server: bool, b: &Block) {
+/// A DNS message carried over DoH as a DNS transaction.
+fn doh_tx(id: u64, to_server: bool, msg: crate::app::dns::Message) -> crate::app::dns::Tx {
+    crate::app::dns::Tx { tx_id: id, to_server, msg, request_tx_id: None, events: TxEvents::default() }
+}
+
+/// Events and DoH marks from a decoded block (Suricata's `handle_headers`); true when a DoH
+/// GET request (`accept: application/dns-message`, `:path` `/dns-query?dns=BASE64`) was
+/// decoded.
+fn header_events(tx: &mut Http2Tx, to_server: bool, b: &Block) -> bool {
     let mut authority: Option<&[u8]> = None;
     let mut host: Option<&[u8]> = None;
     let mut doh = false;
+    let mut accept_dns = false;
+    let mut path: Option<&[u8]> = None;
     for h in &b.headers {
         match h.name.as_slice() {
             b"content-type" if h.value == b"application/dns-message" => doh = true,
+            b"accept" if h.value == b"application/dns-message" => accept_dns = true,
+            b":path" => path = Some(&h.value),
             n if n.eq_ignore_ascii_case(b":authority") => {
                 authority = Some(&h.value);
                 if h.value.contains(&b'@') {
@@ -906,4 +933,16 @@ fn header_events(tx: &mut Http2Tx, to_server: bool, b: &Block) {
     if doh {
         tx.side_mut(to_server).doh = true;
     }
+    // Suricata decodes the dns= parameter as standard base64 without padding
+    let query = path.and_then(|p| p.strip_prefix(b"/dns-query?dns="));
+    if let (true, Some(q)) = (accept_dns, query) {
+        use base64::Engine as _;
+        if let Ok(raw) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(q) {
+            if let Ok(msg) = crate::app::dns::parse_message(&raw) {
+                tx.doh[0] = Some(Box::new(doh_tx(tx.id, true, msg)));
+                return true;
+            }
+        }
+    }
+    false
 }

@@ -45,7 +45,7 @@ fn response() -> Vec<u8> {
     v.extend(frame(FT_SETTINGS, 1, 0, b""));
     v.extend(frame(FT_HEADERS, FLAG_END_HEADERS, 1, &literals(&[(":status", "404"), ("server", "nghttpx")])));
     v.extend(frame(FT_DATA, FLAG_END_STREAM | FLAG_PADDED, 1, b"\x02not found\0\0"));
-    v.extend(frame(FT_GOAWAY, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0]));
+    v.extend(frame(FT_GOAWAY, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 1]));
     v
 }
 
