@@ -900,8 +900,11 @@ fn http2_hpack_bombs_and_endless_continuation_stay_bounded() {
     }
     drop(w);
     let rules = dir.path().join("h2.rules");
-    std::fs::write(&rules, "alert http2 any any -> any any (msg:\"h2 uri\"; http.uri; content:\"/NEEDLE-IN-FLOOD\"; sid:3;)\n")
-        .unwrap();
+    std::fs::write(
+        &rules,
+        "alert http2 any any -> any any (msg:\"h2 uri\"; http.uri; content:\"/NEEDLE-IN-FLOOD\"; sid:3;)\n",
+    )
+    .unwrap();
     let eve = dir.path().join("eve.json");
     let args: Vec<String> = vec![
         "replay".into(),

@@ -167,9 +167,7 @@ impl MultiUint {
         let vals = || sub.iter().filter_map(|v| *v);
         match self.index {
             Index::Any => vals().any(|v| self.cmp.matches(v)),
-            Index::OrAbsent => {
-                vals().any(|v| self.cmp.matches(v)) || (eof && vals().next().is_none())
-            }
+            Index::OrAbsent => vals().any(|v| self.cmp.matches(v)) || (eof && vals().next().is_none()),
             Index::NumberMatches(c) => {
                 (eof || matches!(c.0, NumCmp::Gt(_) | NumCmp::Ge(_)))
                     && c.matches(vals().filter(|&v| self.cmp.matches(v)).count() as u64)

@@ -5,13 +5,12 @@
 use std::borrow::Cow;
 
 use super::{
-    FrameData, Http2State, Http2Stats, Http2Tx, Side as TxSide, ERROR_CODES, EVENTS, FRAME_TYPES, SETTINGS,
-    ST_CLOSED,
+    FrameData, Http2State, Http2Stats, Http2Tx, Side as TxSide, ERROR_CODES, EVENTS, FRAME_TYPES, SETTINGS, ST_CLOSED,
 };
 use crate::app::jsonx::obj_array;
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx,
-    Side, Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
+    Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::values::{parse_multi, parse_uint, parse_uint_enum, MultiUint, Uint};
 use crate::app::{dns, AppConfig, AppProto, AppStats};
@@ -133,14 +132,14 @@ pub static BUFFERS: &[Sticky<Http2Tx>] = &[
         "`METHOD PATH HTTP/2` from the pseudo-headers",
         |t: &Http2Tx, _, f: Visit<'_>| f(&request_line(t))
     ),
-    row!("http.host", [], ToServer, false, ":authority, lower-cased, port and user info removed", |t: &Http2Tx,
-                                                                                                   _,
-                                                                                                   f: Visit<
-        '_,
-    >| t
-        .ts
-        .joined(b":authority")
-        .is_some_and(|v| f(&host_norm(&v)))),
+    row!(
+        "http.host",
+        [],
+        ToServer,
+        false,
+        ":authority, lower-cased, port and user info removed",
+        |t: &Http2Tx, _, f: Visit<'_>| t.ts.joined(b":authority").is_some_and(|v| f(&host_norm(&v)))
+    ),
     row!("http.host.raw", [], ToServer, false, ":authority as sent", |t: &Http2Tx, _, f| cow(
         t.ts.joined(b":authority"),
         f
@@ -157,18 +156,22 @@ pub static BUFFERS: &[Sticky<Http2Tx>] = &[
         t.ts.joined(b"accept"),
         f
     )),
-    row!("http.accept_lang", ["http_accept_lang"], ToServer, false, "accept-language header value", |t: &Http2Tx,
-                                                                                                       _,
-                                                                                                       f| cow(
-        t.ts.joined(b"accept-language"),
-        f
-    )),
-    row!("http.accept_enc", ["http_accept_enc"], ToServer, false, "accept-encoding header value", |t: &Http2Tx,
-                                                                                                     _,
-                                                                                                     f| cow(
-        t.ts.joined(b"accept-encoding"),
-        f
-    )),
+    row!(
+        "http.accept_lang",
+        ["http_accept_lang"],
+        ToServer,
+        false,
+        "accept-language header value",
+        |t: &Http2Tx, _, f| cow(t.ts.joined(b"accept-language"), f)
+    ),
+    row!(
+        "http.accept_enc",
+        ["http_accept_enc"],
+        ToServer,
+        false,
+        "accept-encoding header value",
+        |t: &Http2Tx, _, f| cow(t.ts.joined(b"accept-encoding"), f)
+    ),
     row!("http.request_body", [], ToServer, false, "DATA payloads to the server", |t: &Http2Tx, _, f: Visit<'_>| !t
         .ts
         .body
@@ -178,9 +181,14 @@ pub static BUFFERS: &[Sticky<Http2Tx>] = &[
         t.tc.first(b":status"),
         f
     )),
-    row!("http.stat_msg", [], ToClient, false, "empty: HTTP/2 has no reason phrase", |_t: &Http2Tx,
-                                                                                        _,
-                                                                                        f: Visit<'_>| f(b"")),
+    row!(
+        "http.stat_msg",
+        [],
+        ToClient,
+        false,
+        "empty: HTTP/2 has no reason phrase",
+        |_t: &Http2Tx, _, f: Visit<'_>| f(b"")
+    ),
     row!(
         "http.response_line",
         ["http_response_line"],
@@ -202,70 +210,75 @@ pub static BUFFERS: &[Sticky<Http2Tx>] = &[
         t.tc.joined(b"server"),
         f
     )),
-    row!("http.response_body", [], ToClient, false, "DATA payloads to the client", |t: &Http2Tx,
-                                                                                      _,
-                                                                                      f: Visit<'_>| !t
+    row!("http.response_body", [], ToClient, false, "DATA payloads to the client", |t: &Http2Tx, _, f: Visit<'_>| !t
         .tc
         .body
         .is_empty()
         && f(&t.tc.body)),
-    row!("http.header", [], Both, false, "header fields as `name: value` lines, cookies left out", |t: &Http2Tx,
-                                                                                                      ts,
-                                                                                                      f: Visit<
-        '_,
-    >| {
-        let v = header_block(t.side(ts), ts, false);
-        !v.is_empty() && f(&v)
-    }),
-    row!("http.header.raw", [], Both, false, "header fields as `name: value` lines", |t: &Http2Tx,
-                                                                                        ts,
-                                                                                        f: Visit<'_>| {
-        let v = header_block(t.side(ts), ts, true);
-        !v.is_empty() && f(&v)
-    }),
-    row!("http.header_names", ["http_header_names"], Both, false, "header names, each after CRLF", |t: &Http2Tx,
-                                                                                                      ts,
-                                                                                                      f: Visit<
-        '_,
-    >| {
-        let v = header_names(t.side(ts));
-        v.len() > 2 && f(&v)
-    }),
-    row!("http.cookie", [], Both, false, "cookie (request) or set-cookie (response) value", |t: &Http2Tx,
-                                                                                               ts,
-                                                                                               f| cow(
+    row!(
+        "http.header",
+        [],
+        Both,
+        false,
+        "header fields as `name: value` lines, cookies left out",
+        |t: &Http2Tx, ts, f: Visit<'_>| {
+            let v = header_block(t.side(ts), ts, false);
+            !v.is_empty() && f(&v)
+        }
+    ),
+    row!(
+        "http.header.raw",
+        [],
+        Both,
+        false,
+        "header fields as `name: value` lines",
+        |t: &Http2Tx, ts, f: Visit<'_>| {
+            let v = header_block(t.side(ts), ts, true);
+            !v.is_empty() && f(&v)
+        }
+    ),
+    row!(
+        "http.header_names",
+        ["http_header_names"],
+        Both,
+        false,
+        "header names, each after CRLF",
+        |t: &Http2Tx, ts, f: Visit<'_>| {
+            let v = header_names(t.side(ts));
+            v.len() > 2 && f(&v)
+        }
+    ),
+    row!("http.cookie", [], Both, false, "cookie (request) or set-cookie (response) value", |t: &Http2Tx, ts, f| cow(
         t.side(ts).joined(if ts { b"cookie" } else { b"set-cookie" }),
         f
     )),
-    row!("http.content_type", ["http_content_type"], Both, false, "content-type header value", |t: &Http2Tx,
-                                                                                                  ts,
-                                                                                                  f| cow(
-        t.side(ts).joined(b"content-type"),
-        f
-    )),
-    row!("http.content_len", ["http_content_len"], Both, false, "content-length header value", |t: &Http2Tx,
-                                                                                                  ts,
-                                                                                                  f| cow(
-        t.side(ts).joined(b"content-length"),
-        f
-    )),
+    row!("http.content_type", ["http_content_type"], Both, false, "content-type header value", |t: &Http2Tx, ts, f| {
+        cow(t.side(ts).joined(b"content-type"), f)
+    }),
+    row!("http.content_len", ["http_content_len"], Both, false, "content-length header value", |t: &Http2Tx, ts, f| {
+        cow(t.side(ts).joined(b"content-length"), f)
+    }),
     row!("http.connection", ["http_connection"], Both, false, "connection header value", |t: &Http2Tx, ts, f| cow(
         t.side(ts).joined(b"connection"),
         f
     )),
-    row!("http.protocol", ["http_protocol"], Both, false, "`HTTP/2`", |_t: &Http2Tx, _, f: Visit<'_>| f(
-        b"HTTP/2"
-    )),
-    row!("http.request_header", [], ToServer, true, "each request header field as `name: value`", |t: &Http2Tx,
-                                                                                                      _,
-                                                                                                      f| lines(
-        &t.ts, f
-    )),
-    row!("http.response_header", [], ToClient, true, "each response header field as `name: value`", |t: &Http2Tx,
-                                                                                                        _,
-                                                                                                        f| lines(
-        &t.tc, f
-    )),
+    row!("http.protocol", ["http_protocol"], Both, false, "`HTTP/2`", |_t: &Http2Tx, _, f: Visit<'_>| f(b"HTTP/2")),
+    row!(
+        "http.request_header",
+        [],
+        ToServer,
+        true,
+        "each request header field as `name: value`",
+        |t: &Http2Tx, _, f| lines(&t.ts, f)
+    ),
+    row!(
+        "http.response_header",
+        [],
+        ToClient,
+        true,
+        "each response header field as `name: value`",
+        |t: &Http2Tx, _, f| lines(&t.tc, f)
+    ),
     Sticky {
         info: BufferInfo {
             name: "file.data",
@@ -381,7 +394,11 @@ pub static VALUES: &[ValueKeyword<Http2Tx>] = &[
         },
     },
     ValueKeyword {
-        info: value("http2.priority", |v| multi_arg(u64::from(u8::MAX))(v), "the weight of a PRIORITY or HEADERS frame"),
+        info: value(
+            "http2.priority",
+            |v| multi_arg(u64::from(u8::MAX))(v),
+            "the weight of a PRIORITY or HEADERS frame",
+        ),
         eval: |a, t, ts, _| {
             multi(a, t, ts, |d, _| match d {
                 FrameData::Priority(w) | FrameData::Headers(Some(w), _) => Some(u64::from(*w)),
@@ -522,7 +539,9 @@ impl Http2Tx {
             });
         }
         // the last of each, as Suricata's map of common headers keeps
-        let last = |s: &TxSide, n: &[u8]| s.headers().filter(|h| h.name.eq_ignore_ascii_case(n)).last().map(|h| h.value.clone());
+        let last = |s: &TxSide, n: &[u8]| {
+            s.headers().filter(|h| h.name.eq_ignore_ascii_case(n)).last().map(|h| h.value.clone())
+        };
         let common = |n: &[u8]| last(&self.tc, n).or_else(|| last(&self.ts, n));
         let req = |n: &[u8]| last(&self.ts, n).or_else(|| last(&self.tc, n));
         if let Some(v) = req(b":method") {
@@ -537,7 +556,9 @@ impl Http2Tx {
         if let Some(v) = req(b"user-agent") {
             o.bytes("http_user_agent", &v);
         }
-        if let Some(n) = common(b"content-length").and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok()) {
+        if let Some(n) =
+            common(b"content-length").and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok())
+        {
             o.u64("length", n);
         }
         if let Some(n) = common(b":status").and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok()) {

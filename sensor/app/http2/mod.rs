@@ -792,91 +792,116 @@ impl Http2State {
                 FrameData::WindowUpdate(be32(p).unwrap_or(0) & 0x7fff_ffff)
             }
             FT_PING => FrameData::Ping,
-            FT_HEADERS | FT_PUSH_PROMISE => {
-                let mut rest = p;
-                let mut pad = 0usize;
-                if flags & FLAG_PADDED != 0 {
-                    let Some((&n, r)) = rest.split_first() else {
-                        ev.raise(EV_INVALID_FRAME_DATA);
-                        return FrameData::Other;
-                    };
-                    pad = usize::from(n);
-                    rest = r;
-                }
-                let mut prio = None;
-                let mut promised = 0;
-                if ftype == FT_HEADERS && flags & FLAG_PRIORITY != 0 {
-                    if rest.len() < 5 {
-                        ev.raise(EV_INVALID_FRAME_DATA);
-                        return FrameData::Other;
-                    }
-                    prio = rest.get(4).copied();
-                    rest = rest.get(5..).unwrap_or(&[]);
-                } else if ftype == FT_PUSH_PROMISE {
-                    let Some(v) = be32(rest) else {
-                        ev.raise(EV_INVALID_FRAME_DATA);
-                        return FrameData::Other;
-                    };
-                    promised = v & 0x7fff_ffff;
-                    rest = rest.get(4..).unwrap_or(&[]);
-                }
-                if pad > rest.len() {
-                    ev.raise(EV_INVALID_FRAME_DATA);
-                    return FrameData::Other;
-                }
-                let frag = rest.get(..rest.len() - pad).unwrap_or(&[]);
-                let block = if flags & FLAG_END_HEADERS == 0 {
-                    let d = self.dir(to_server);
-                    d.cont.clear();
-                    let n = frag.len().min(MAX_REASS);
-                    d.cont.extend_from_slice(frag.get(..n).unwrap_or(&[]));
-                    *reass_limit = n < frag.len();
-                    d.cont_stream = sid;
-                    d.cont_open = true;
-                    Block::default()
-                } else {
-                    self.dir(to_server).cont_open = false;
-                    self.decode_block(to_server, frag)
-                };
-                if block.error {
-                    ev.raise(EV_INVALID_HEADER);
-                }
-                if ftype == FT_HEADERS {
-                    FrameData::Headers(prio, block)
-                } else {
-                    FrameData::PushPromise(promised, block)
-                }
-            }
-            FT_CONTINUATION => {
-                let d = self.dir(to_server);
-                if !d.cont_open || d.cont_stream != sid {
-                    // a CONTINUATION without its start: decoded alone, as Suricata tries
-                    if flags & FLAG_END_HEADERS == 0 {
-                        return FrameData::Continuation(Block::default());
-                    }
-                    let b = self.decode_block(to_server, p);
-                    if b.error {
-                        ev.raise(EV_INVALID_HEADER);
-                    }
-                    return FrameData::Continuation(b);
-                }
-                let room = MAX_REASS.saturating_sub(d.cont.len());
-                let n = room.min(p.len());
-                d.cont.extend_from_slice(p.get(..n).unwrap_or(&[]));
-                *reass_limit = n < p.len();
-                if flags & FLAG_END_HEADERS == 0 {
-                    return FrameData::Continuation(Block::default());
-                }
-                d.cont_open = false;
-                let frag = std::mem::take(&mut d.cont);
-                let b = self.decode_block(to_server, &frag);
-                if b.error {
-                    ev.raise(EV_INVALID_HEADER);
-                }
-                FrameData::Continuation(b)
-            }
+            FT_HEADERS | FT_PUSH_PROMISE => self.headers_frame(to_server, ftype, flags, sid, p, ev, reass_limit),
+            FT_CONTINUATION => self.continuation_frame(to_server, flags, sid, p, ev, reass_limit),
             _ => FrameData::Other,
         }
+    }
+
+    /// A HEADERS or PUSH_PROMISE payload: padding, priority or promised stream, then the block
+    /// fragment (decoded now, or kept for its CONTINUATIONs).
+    #[allow(clippy::too_many_arguments, reason = "one frame's fields, read once")]
+    fn headers_frame(
+        &mut self,
+        to_server: bool,
+        ftype: u8,
+        flags: u8,
+        sid: u32,
+        p: &[u8],
+        ev: &mut TxEvents,
+        reass_limit: &mut bool,
+    ) -> FrameData {
+        let mut rest = p;
+        let mut pad = 0usize;
+        if flags & FLAG_PADDED != 0 {
+            let Some((&n, r)) = rest.split_first() else {
+                ev.raise(EV_INVALID_FRAME_DATA);
+                return FrameData::Other;
+            };
+            pad = usize::from(n);
+            rest = r;
+        }
+        let mut prio = None;
+        let mut promised = 0;
+        if ftype == FT_HEADERS && flags & FLAG_PRIORITY != 0 {
+            if rest.len() < 5 {
+                ev.raise(EV_INVALID_FRAME_DATA);
+                return FrameData::Other;
+            }
+            prio = rest.get(4).copied();
+            rest = rest.get(5..).unwrap_or(&[]);
+        } else if ftype == FT_PUSH_PROMISE {
+            let Some(v) = be32(rest) else {
+                ev.raise(EV_INVALID_FRAME_DATA);
+                return FrameData::Other;
+            };
+            promised = v & 0x7fff_ffff;
+            rest = rest.get(4..).unwrap_or(&[]);
+        }
+        if pad > rest.len() {
+            ev.raise(EV_INVALID_FRAME_DATA);
+            return FrameData::Other;
+        }
+        let frag = rest.get(..rest.len() - pad).unwrap_or(&[]);
+        let block = if flags & FLAG_END_HEADERS == 0 {
+            let d = self.dir(to_server);
+            d.cont.clear();
+            let n = frag.len().min(MAX_REASS);
+            d.cont.extend_from_slice(frag.get(..n).unwrap_or(&[]));
+            *reass_limit = n < frag.len();
+            d.cont_stream = sid;
+            d.cont_open = true;
+            Block::default()
+        } else {
+            self.dir(to_server).cont_open = false;
+            self.decode_block(to_server, frag)
+        };
+        if block.error {
+            ev.raise(EV_INVALID_HEADER);
+        }
+        if ftype == FT_HEADERS {
+            FrameData::Headers(prio, block)
+        } else {
+            FrameData::PushPromise(promised, block)
+        }
+    }
+
+    /// A CONTINUATION payload: appended to the open block, decoded at END_HEADERS.
+    fn continuation_frame(
+        &mut self,
+        to_server: bool,
+        flags: u8,
+        sid: u32,
+        p: &[u8],
+        ev: &mut TxEvents,
+        reass_limit: &mut bool,
+    ) -> FrameData {
+        let d = self.dir(to_server);
+        if !d.cont_open || d.cont_stream != sid {
+            // a CONTINUATION without its start: decoded alone, as Suricata tries
+            if flags & FLAG_END_HEADERS == 0 {
+                return FrameData::Continuation(Block::default());
+            }
+            let b = self.decode_block(to_server, p);
+            if b.error {
+                ev.raise(EV_INVALID_HEADER);
+            }
+            return FrameData::Continuation(b);
+        }
+        let room = MAX_REASS.saturating_sub(d.cont.len());
+        let n = room.min(p.len());
+        d.cont.extend_from_slice(p.get(..n).unwrap_or(&[]));
+        *reass_limit = n < p.len();
+        if flags & FLAG_END_HEADERS == 0 {
+            return FrameData::Continuation(Block::default());
+        }
+        d.cont_open = false;
+        let frag = std::mem::take(&mut d.cont);
+        let b = self.decode_block(to_server, &frag);
+        if b.error {
+            ev.raise(EV_INVALID_HEADER);
+        }
+        FrameData::Continuation(b)
     }
 
     /// Frees complete transactions detection is done with; returns the lowest id still held
