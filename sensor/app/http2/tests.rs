@@ -152,3 +152,32 @@ fn size_updates_are_kept_and_oversized_ones_fail_the_block() {
     assert!(t[1].ts.frames[0].block().unwrap().error);
     assert_eq!(s.stats.hpack_errors, 1);
 }
+
+#[test]
+fn hpack_bombs_and_endless_continuation_are_bounded_and_counted() {
+    // a 4000-byte value put in the table, then 16,000 references to it (64 MB decoded)
+    let mut insert = vec![0x40, 0x01, b'x', 0x7f, 0xa1, 0x1e];
+    insert.extend(std::iter::repeat_n(b'A', 4000));
+    let mut v = PREFACE.to_vec();
+    v.extend(frame(FT_HEADERS, FLAG_END_HEADERS, 1, &insert));
+    v.extend(frame(FT_HEADERS, FLAG_END_HEADERS, 3, &vec![0xbe; 16_000]));
+    // a header block that never ends: 2 MB of CONTINUATION
+    v.extend(frame(FT_HEADERS, 0, 5, &[0x82]));
+    for _ in 0..2_000 {
+        v.extend(frame(FT_CONTINUATION, 0, 5, &[0x82; 1_000]));
+    }
+    let mut s = Http2State::default();
+    for c in v.chunks(1460) {
+        s.parse(true, c);
+    }
+    let t: Vec<&Http2Tx> = s.txs().collect();
+    assert_eq!(t[0].ts.frames[0].block().unwrap().headers[0].value.len(), 4000);
+    let bomb = t[1].ts.frames[0].block().unwrap();
+    let kept: usize = bomb.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    assert!(kept <= MAX_DECODED_HEADER_BYTES, "{kept}");
+    assert_eq!(s.stats.hpack_bombs, 1);
+    assert_eq!(s.stats.reass_limit, 2_000 - MAX_REASS / 1_000);
+    assert!(s.ts.cont.len() <= MAX_REASS);
+    assert_eq!(t[2].ts.frames.len(), MAX_FRAMES);
+    assert_eq!(s.stats.frames_dropped, 2_001 - MAX_FRAMES as u64);
+}
