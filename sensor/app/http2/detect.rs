@@ -700,6 +700,8 @@ pub static PROTOCOL: Protocol = Protocol {
     events: EVENTS,
     record_type: Some("http"),
     counters: |s: &AppStats, f| Http2Stats::each(&s.http2, f),
+    // http2.hdr / http2.data / http2.pdu frames are not named yet
+    frames: &[],
 };
 
 /// DoH's descriptor: an HTTP/2 flow one of whose streams carried DNS becomes `doh2`, as in
@@ -714,4 +716,5 @@ pub static DOH2_PROTOCOL: Protocol = Protocol {
     events: EVENTS,
     record_type: Some("http"),
     counters: |_: &AppStats, _| {},
+    frames: &[],
 };
