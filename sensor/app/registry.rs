@@ -30,14 +30,11 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::ftp::DATA_PROTOCOL,
     &super::ssh::PROTOCOL,
     &super::smtp::PROTOCOL,
-<<<<<<< HEAD
     &super::ike::PROTOCOL,
     &super::quic::PROTOCOL,
-=======
     // after HTTP and DNS: the buffers they share keep those protocols in the keyword table
     &super::http2::PROTOCOL,
     &super::http2::DOH2_PROTOCOL,
->>>>>>> 77bae2e (app/http2: DoH (application/dns-message bodies and dns= GET requests parsed by the DNS code, dns.* keywords on them, the flow becomes doh2 as in Suricata, alerts and records carry the DNS message); dns.authorities.rrname and dns.additionals.rrname; fuzz target, hostile test (HPACK bomb, endless CONTINUATION), docs)
 ];
 
 /// The protocols with a parser.
