@@ -702,6 +702,7 @@ pub static PROTOCOL: Protocol = Protocol {
     counters: |s: &AppStats, f| Http2Stats::each(&s.http2, f),
     // http2.hdr / http2.data / http2.pdu frames are not named yet
     frames: &[],
+    eve_events_upper: false,
 };
 
 /// DoH's descriptor: an HTTP/2 flow one of whose streams carried DNS becomes `doh2`, as in
@@ -717,4 +718,5 @@ pub static DOH2_PROTOCOL: Protocol = Protocol {
     record_type: Some("http"),
     counters: |_: &AppStats, _| {},
     frames: &[],
+    eve_events_upper: false,
 };
