@@ -209,3 +209,56 @@ fn verbose_prints_one_line_per_file_and_nothing_else_without_a_terminal() {
     assert_eq!(err.lines().count(), 21, "{err}");
     assert!(!err.contains('\r') && !err.contains("ETA"), "{err}");
 }
+
+/// `output.eve.pcap_file`: every record names the capture file of the packet that completed
+/// it, the same with 1 and 2 workers; without it no record has the field.
+#[test]
+fn pcap_filename_names_each_records_capture_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    write_case(&case, true);
+    let rules = rules_file(dir.path());
+    let run = |workers: &str, on: bool| {
+        let mut args = vec!["--rules", rules.to_str().unwrap(), "--workers", workers];
+        args.extend(["--set", "capture.checksum_validation=none"]);
+        if on {
+            args.extend(["--set", "output.eve.pcap_file=true"]);
+        }
+        let r = replay_files(dir.path(), &[&case], &args);
+        r.assert_clean();
+        r.events
+    };
+    // The file of client n (see `capture`): layout()[n - 1], perhaps with a compression suffix.
+    let file_of = |client: &str| -> String {
+        let n: usize = client.split('.').nth(2).unwrap().parse().unwrap();
+        layout()[n - 1].clone()
+    };
+    let one = run("1", true);
+    let mut named = Vec::new();
+    for e in &one {
+        let f = e["pcap_filename"].as_str().unwrap_or_else(|| panic!("no pcap_filename: {e}"));
+        let rel = f.strip_prefix(case.to_str().unwrap()).unwrap().trim_start_matches('/');
+        assert!(std::fs::metadata(f).is_ok(), "{f} is no file of the case");
+        // The UDP alert comes with its packet; the TCP one when the stream is inspected, which
+        // may be at a later packet (of a later file) or at the end.
+        if e["event_type"] == "alert" && e["alert"]["signature_id"] == 9002 {
+            let want = file_of(e["src_ip"].as_str().unwrap());
+            assert!(rel == want || rel.starts_with(&format!("{want}.")), "alert of {} names {rel}, not {want}", e["src_ip"]);
+        }
+        named.push((e["event_type"].as_str().unwrap().to_string(), rel.to_string()));
+    }
+    assert_eq!(named.iter().filter(|(t, _)| t == "alert").count(), 40);
+    // Records written at the end of the input (the flows, stats) name the last file read:
+    // a/s19.pcap.zst sorts last in name order, depth first ("site-*" sorts after "a/").
+    let last = named.iter().find(|(t, _)| t == "stats").unwrap().1.clone();
+    assert!(last.starts_with("site-"), "{last}");
+    let mut two: Vec<_> = run("2", true)
+        .iter()
+        .map(|e| (e["event_type"].as_str().unwrap().to_string(), e["pcap_filename"].as_str().unwrap().to_string()))
+        .map(|(t, f)| (t, f.strip_prefix(case.to_str().unwrap()).unwrap().trim_start_matches('/').to_string()))
+        .collect();
+    named.sort();
+    two.sort();
+    assert_eq!(named, two, "2 workers name the same files");
+    assert!(run("2", false).iter().all(|e| e.get("pcap_filename").is_none()), "off by default");
+}

@@ -150,6 +150,40 @@ pub trait PacketSource {
     fn take_finished(&mut self) -> Vec<pcap::FileDone> {
         Vec::new()
     }
+
+    /// File sources: which file is being read, readable while a batch is lent (so that the
+    /// reader can tell the first frame of each file); `None` for other sources.
+    fn file_marker(&self) -> Option<std::sync::Arc<FileMarker>> {
+        None
+    }
+}
+
+/// The file a file source is reading: a generation that moves when the next file is opened,
+/// and its name. Checking the generation per frame is one relaxed load.
+#[derive(Debug, Default)]
+pub struct FileMarker {
+    generation: std::sync::atomic::AtomicU64,
+    name: std::sync::Mutex<Option<std::sync::Arc<str>>>,
+}
+
+impl FileMarker {
+    /// The source opened `path`.
+    pub(crate) fn opened(&self, path: &std::path::Path) {
+        let name: std::sync::Arc<str> = path.to_string_lossy().into();
+        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Moves each time a file is opened (0: none yet).
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The name of the file opened last.
+    pub fn name(&self) -> Option<std::sync::Arc<str>> {
+        self.name.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// How far a file source is: see [`PacketSource::position`].

@@ -107,6 +107,8 @@ pub struct PcapFileSource {
     pub files_done: u64,
     /// Bytes on disk of every file queued (as found when queued).
     pub bytes_total: u64,
+    /// The file being read, for the reader's callback (see `PacketSource::file_marker`).
+    marker: std::sync::Arc<crate::capture::FileMarker>,
 }
 
 impl PcapFileSource {
@@ -127,6 +129,7 @@ impl PcapFileSource {
             frames: 0,
             over_snaplen: 0,
             bytes_done: 0,
+            marker: Default::default(),
         }
     }
 
@@ -162,6 +165,7 @@ impl PcapFileSource {
             match open_file(&path) {
                 Ok(f) => {
                     self.files_opened += 1;
+                    self.marker.opened(&path);
                     self.cur = Some(f);
                     return true;
                 }
@@ -661,6 +665,10 @@ impl PacketSource for PcapFileSource {
 
     fn take_finished(&mut self) -> Vec<FileDone> {
         PcapFileSource::take_finished(self)
+    }
+
+    fn file_marker(&self) -> Option<std::sync::Arc<crate::capture::FileMarker>> {
+        Some(self.marker.clone())
     }
 }
 

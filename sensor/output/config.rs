@@ -87,6 +87,10 @@ pub struct EveConfig {
     /// `[output.eve.anomaly]`: which anomalies the `anomaly` records report (Suricata's
     /// `eve-log.anomaly.types`), when `anomaly` is in `types`.
     pub anomaly: AnomalyConfig,
+    /// Replay: every record ends with `pcap_filename`, the capture file of the packet that
+    /// completed it (Suricata's `pcap-file: true`; records written at the end of the input name
+    /// the last file). Off by default, as Suricata's.
+    pub pcap_file: bool,
 }
 
 /// `[output.eve.anomaly]`: the kinds of anomaly `anomaly` records report, as Suricata's
@@ -191,6 +195,7 @@ impl Default for EveConfig {
             syslog_socket: "/dev/log".into(),
             types: EVE_TYPES.iter().filter(|(_, on)| *on).map(|(t, _)| t.to_string()).collect(),
             anomaly: AnomalyConfig::default(),
+            pcap_file: false,
         }
     }
 }

@@ -146,6 +146,31 @@ impl<'a> Json<'a> {
     pub fn end(self) {
         self.buf.push(b'}');
     }
+
+    /// Closes a top-level record and ends its line: what [`set_pcap_filename`] set for this
+    /// thread comes last, as Suricata adds it.
+    pub fn end_record(self) {
+        RECORD_TAIL.with(|t| self.buf.extend_from_slice(&t.borrow()));
+        self.buf.extend_from_slice(b"}\n");
+    }
+}
+
+thread_local! {
+    /// `,"pcap_filename":"..."` while this thread formats records of a capture file.
+    static RECORD_TAIL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Sets the capture file that the records this thread finishes name (`output.eve.pcap_file`),
+/// or none. See `runtime::pcap_names`.
+pub fn set_pcap_filename(name: Option<&str>) {
+    RECORD_TAIL.with(|t| {
+        let mut t = t.borrow_mut();
+        t.clear();
+        if let Some(n) = name {
+            t.extend_from_slice(b",\"pcap_filename\":");
+            escape_into(&mut t, n.as_bytes());
+        }
+    });
 }
 
 /// Appends the decimal digits of `v` (what `write!("{v}")` gives, without the formatter: EVE
@@ -361,8 +386,7 @@ pub fn flow_event<S>(out: &mut Vec<u8>, f: &Flow<S>, reason: EndReason, app_prot
         tcp_flags_obj(&mut j, f.tcp_flags[0], f.tcp_flags[1]);
     }
     j.str("community_id", &flow_community_id(f));
-    j.end();
-    out.push(b'\n');
+    j.end_record();
 }
 
 /// Whose view a record's addresses take (Suricata's `LOG_DIR_*`).
@@ -446,8 +470,7 @@ pub fn record_event(
         out.truncate(start);
         return false;
     }
-    j.end();
-    out.push(b'\n');
+    j.end_record();
     true
 }
 
@@ -462,8 +485,7 @@ pub fn stats_event(out: &mut Vec<u8>, ts: Timestamp, uptime_secs: u64, stats: &s
     }
     let s = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
     j.raw("stats", &s);
-    j.end();
-    out.push(b'\n');
+    j.end_record();
 }
 
 #[cfg(test)]
@@ -637,6 +659,5 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
     if let Some(fr) = p.frame {
         fr(&mut j);
     }
-    j.end();
-    out.push(b'\n');
+    j.end_record();
 }

@@ -12,6 +12,7 @@ pub(crate) mod dispatch;
 pub mod ingest;
 mod inspect;
 pub mod live;
+mod pcap_names;
 pub mod records;
 pub mod replay;
 mod replay_order;

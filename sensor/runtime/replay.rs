@@ -29,6 +29,7 @@ use crate::metrics::{Counters, C};
 use crate::output::{eve, EveWriter, Sink};
 use crate::runtime::dispatch::Dispatch;
 use crate::runtime::ingest::{decoder_of, Ingest};
+use crate::runtime::pcap_names::PcapNames;
 use crate::runtime::records::Records;
 use crate::runtime::replay_order::{DeferredAlert, Mark, OrderedStage, END};
 use crate::runtime::replay_progress::Progress;
@@ -219,11 +220,12 @@ pub fn run_source<S: PacketSource + ?Sized>(
     let (out_tx, out_rx) = bounded::<OutMsg>(64);
     let output = spawn_output(opts, sink, out_rx, nworkers)?;
     let mut progress = Progress::new(opts.progress, opts.verbose);
-    let (disp, handles) = spawn_workers(opts, nworkers, profile, &out_tx, &progress.alerts)?;
+    let names = (cfg.output.eve.pcap_file && opts.eve.is_some()).then(|| Arc::new(PcapNames::default()));
+    let (disp, handles) = spawn_workers(opts, nworkers, profile, &out_tx, &progress.alerts, names.clone())?;
 
     // Reader: this thread. It shards plain TCP/UDP frames and leaves their decoding to the
     // workers; the rest it decodes (see runtime::ingest).
-    let (mut reader_c, now) = read_all(opts, src, disp, nworkers, filter.as_mut(), &mut progress);
+    let (mut reader_c, now) = read_all(opts, src, disp, nworkers, filter.as_mut(), &mut progress, names.as_deref());
     let mut warnings = src.take_warnings();
     if let Some(f) = filter.as_mut() {
         warnings.extend(f.take_warnings());
@@ -246,9 +248,11 @@ pub fn run_source<S: PacketSource + ?Sized>(
     // The stats event: after every worker finished, before the output closes.
     if opts.config.output.writes_stats() {
         let (o, t) = (opts.clone(), total.clone());
+        let last_file = names.as_ref().and_then(|n| n.last());
         let _ = out_tx.send(OutMsg::Stats(Box::new(move |ordered: &Counters| {
             let mut t = t;
             t.merge(ordered);
+            eve::set_pcap_filename(last_file.as_deref());
             stats_line(&o, &t, now, start)
         })));
     }
@@ -351,6 +355,7 @@ fn spawn_workers(
     profile: bool,
     out_tx: &Sender<OutMsg>,
     alerts: &Arc<AtomicU64>,
+    names: Option<Arc<PcapNames>>,
 ) -> anyhow::Result<(Dispatch, Vec<WorkerHandle>)> {
     let cfg = &opts.config;
     let table = cfg.flow.table_config(nworkers);
@@ -373,6 +378,7 @@ fn spawn_workers(
         let alerts = alerts.clone();
         let tap = Tap::new(&cfg.output.pcap_log, nworkers);
         let records = if opts.eve.is_some() { Records::of(&cfg.output.eve) } else { Records::none() };
+        let names = names.clone();
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
                 .with_alert_events(alert_events)
@@ -383,7 +389,8 @@ fn spawn_workers(
                 .with_decoder(decoder)
                 .with_profile(profile)
                 .with_ordered_thresholds(true)
-                .with_evidence(tap);
+                .with_evidence(tap)
+                .with_pcap_names(names);
             worker_loop(w, rx, out_tx, recycle_tx, hub, alerts)
         })?);
     }
@@ -399,6 +406,7 @@ fn read_all<S: PacketSource + ?Sized>(
     nworkers: usize,
     mut filter: Option<&mut ReplayFilter>,
     progress: &mut Progress,
+    names: Option<&PcapNames>,
 ) -> (Counters, Timestamp) {
     let mut reader_c = Counters::new();
     let mut ing = Ingest::new(&opts.config);
@@ -408,8 +416,20 @@ fn read_all<S: PacketSource + ?Sized>(
     let mut bytes: u64 = 0;
     let n = nworkers as u64;
     progress.update(src.position(), 0, 0);
+    // `pcap_filename`: the position of each file's first frame, published before it is sent.
+    let marker = names.and(src.file_marker());
+    let mut file_gen = 0;
     loop {
         let more = src.next_batch(&mut |fr| {
+            if let (Some(m), Some(n)) = (&marker, names) {
+                let g = m.generation();
+                if g != file_gen {
+                    file_gen = g;
+                    if let Some(name) = m.name() {
+                        n.publish(ing.frames + 1, name);
+                    }
+                }
+            }
             if let Some(f) = filter.as_deref_mut() {
                 if !f.accepts(&fr) {
                     filtered += 1;

@@ -76,6 +76,8 @@ pub struct Worker {
     ordered: bool,
     /// Evidence packets for `output.pcap_log`.
     tap: Tap,
+    /// Replay with `output.eve.pcap_file`: which file the records name.
+    pcap_names: Option<super::pcap_names::PcapNameCursor>,
 }
 
 /// The worker's parts that a flow's end needs (everything but the flow table), so that the
@@ -186,12 +188,19 @@ impl Worker {
             deferred: DeferQueue::default(),
             ordered: false,
             tap: Tap::off(),
+            pcap_names: None,
         }
     }
 
     /// Sets the evidence tap (`output.pcap_log`; before the first packet).
     pub fn with_evidence(mut self, tap: Tap) -> Self {
         self.tap = tap;
+        self
+    }
+
+    /// Replay with `output.eve.pcap_file`: records name the capture file of their packet.
+    pub(crate) fn with_pcap_names(mut self, names: Option<Arc<super::pcap_names::PcapNames>>) -> Self {
+        self.pcap_names = names.map(super::pcap_names::PcapNameCursor::new);
         self
     }
 
@@ -356,8 +365,14 @@ impl Worker {
                 if at as usize > i {
                     break;
                 }
+                if let Some(c) = self.pcap_names.as_mut() {
+                    c.at(pos);
+                }
                 self.tick_at(ts, pos);
                 ticks.next();
+            }
+            if let Some(c) = self.pcap_names.as_mut() {
+                c.at(e.pcap_cnt);
             }
             let data = batch.data(e);
             match batch.decoded(e) {
@@ -578,6 +593,9 @@ impl Worker {
     /// Ends every flow (end of input).
     pub fn finish(&mut self) {
         self.deferred.mark = (u64::MAX, 0);
+        if let Some(c) = self.pcap_names.as_mut() {
+            c.at_end();
+        }
         let (flows, c, mut ctx) = self.parts();
         flows.drain(c, &mut |(f, why), c| ctx.end(f, why, c));
         self.counters.set(C::FlowActive, self.flows.len() as u64);
