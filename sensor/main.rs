@@ -253,6 +253,21 @@ struct ReplayArgs {
     /// With --metrics-listen: keep serving this many seconds after the replay ends.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     metrics_linger: u64,
+    /// Watch the folders given: read what they hold, then every capture dropped in later (once
+    /// its size stays the same for one poll), until SIGINT or SIGTERM (Suricata's
+    /// pcap-file.continuous). Write a capture under a name starting with `.`, then rename it.
+    #[arg(long)]
+    watch: bool,
+    /// With --watch: seconds between two scans of the folders.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, requires = "watch")]
+    watch_poll: f64,
+    /// With --watch: delete each capture once read (damaged captures are kept).
+    #[arg(long, requires = "watch", conflicts_with = "move_done")]
+    delete_done: bool,
+    /// With --watch: move each capture once read below this folder (same relative path; a name
+    /// taken gets `.1`, `.2`, ...: nothing is overwritten).
+    #[arg(long, value_name = "DIR", requires = "watch")]
+    move_done: Option<PathBuf>,
     /// Capture files or folders, read in order (folders: every file below them, sorted by name
     /// at each level; gzip, zstd, xz and bzip2 captures are decompressed as they are read).
     #[arg(required = true, value_name = "PCAP|DIR")]
@@ -771,7 +786,26 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let watch = if a.watch {
+        if !(a.watch_poll.is_finite() && (0.01..=3600.0).contains(&a.watch_poll)) {
+            anyhow::bail!("--watch-poll must be between 0.01 and 3600 seconds");
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, stop.clone())?;
+        }
+        use picket::capture::watch::{DoneAction, WatchOptions};
+        let done = match (a.delete_done, a.move_done) {
+            (true, _) => DoneAction::Delete,
+            (false, Some(d)) => DoneAction::MoveTo(d),
+            (false, None) => DoneAction::Keep,
+        };
+        Some(WatchOptions { poll: std::time::Duration::from_secs_f64(a.watch_poll), done, stop })
+    } else {
+        None
+    };
     let summary = replay(ReplayOptions {
+        watch,
         inputs: a.inputs,
         eve: a.eve,
         workers: Some(workers),

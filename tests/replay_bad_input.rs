@@ -159,6 +159,7 @@ fn record_longer_than_the_file_library_api() {
         verbose: false,
         detect: None,
         metrics: None,
+        watch: None,
     })
     .unwrap();
     assert_eq!(s.files_read, 1);

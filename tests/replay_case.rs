@@ -243,7 +243,11 @@ fn pcap_filename_names_each_records_capture_file() {
         // may be at a later packet (of a later file) or at the end.
         if e["event_type"] == "alert" && e["alert"]["signature_id"] == 9002 {
             let want = file_of(e["src_ip"].as_str().unwrap());
-            assert!(rel == want || rel.starts_with(&format!("{want}.")), "alert of {} names {rel}, not {want}", e["src_ip"]);
+            assert!(
+                rel == want || rel.starts_with(&format!("{want}.")),
+                "alert of {} names {rel}, not {want}",
+                e["src_ip"]
+            );
         }
         named.push((e["event_type"].as_str().unwrap().to_string(), rel.to_string()));
     }
@@ -261,4 +265,92 @@ fn pcap_filename_names_each_records_capture_file() {
     two.sort();
     assert_eq!(named, two, "2 workers name the same files");
     assert!(run("2", false).iter().all(|e| e.get("pcap_filename").is_none()), "off by default");
+}
+
+/// `--watch`: captures already in the folder, then captures dropped in later (renamed in from
+/// a dot name, or written slowly in place), give the alerts of one replay of them all; SIGTERM
+/// ends the watch like the end of the input; `--delete-done` removes what was read in full and
+/// keeps a damaged capture.
+#[test]
+fn watch_reads_captures_as_they_arrive_until_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (drop_box, all) = (dir.path().join("drop"), dir.path().join("all"));
+    std::fs::create_dir_all(&drop_box).unwrap();
+    std::fs::create_dir_all(&all).unwrap();
+    let rules = rules_file(dir.path());
+    for n in 1..=3u8 {
+        write_file(&all, &format!("c{n}.pcap"), &capture(n));
+    }
+    write_file(&drop_box, "c1.pcap", &capture(1));
+    let eve = dir.path().join("eve.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["replay", "--watch", "--watch-poll", "0.1", "--delete-done", "--workers", "2", "-v"])
+        .args(["--set", "capture.checksum_validation=none", "--rules"])
+        .arg(&rules)
+        .arg("--eve")
+        .arg(&eve)
+        .arg(&drop_box)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A failed assertion must not leave the watch running.
+    struct KillOnDrop(Option<std::process::Child>);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            if let Some(c) = self.0.as_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+    let mut child = KillOnDrop(Some(child));
+    let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
+        let t0 = std::time::Instant::now();
+        while !cond() {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(30), "timed out waiting for {what}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let alerts_written = || read_eve(&eve).iter().filter(|e| e["event_type"] == "alert").count();
+    wait_for("the first capture", &|| !drop_box.join("c1.pcap").exists());
+    // Renamed in from a dot name: taken whole.
+    write_file(&drop_box, ".c2.pcap", &capture(2));
+    std::fs::rename(drop_box.join(".c2.pcap"), drop_box.join("c2.pcap")).unwrap();
+    wait_for("the second capture", &|| !drop_box.join("c2.pcap").exists());
+    // Written in two halves, a few polls apart, in place: read only once whole.
+    let c3 = capture(3);
+    let half = c3.len() / 2;
+    std::fs::write(drop_box.join("c3.pcap"), &c3[..half]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut f = std::fs::OpenOptions::new().append(true).open(drop_box.join("c3.pcap")).unwrap();
+    f.write_all(&c3[half..]).unwrap();
+    drop(f);
+    wait_for("the third capture", &|| !drop_box.join("c3.pcap").exists());
+    // A damaged capture is read as far as it goes and kept.
+    let mut bad = capture(4);
+    bad[24 + 8..24 + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    write_file(&drop_box, "d4.pcap", &bad);
+    // The UDP alerts come with their packets; the TCP ones when their flows end.
+    wait_for("the UDP alert of the third capture", &|| alerts_written() >= 3);
+    // The damaged capture settles and is read within a few polls.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let child = child.0.take().unwrap();
+    let killed = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a damaged capture was read: {stderr}");
+    assert!(stderr.contains("d4.pcap: damaged: kept"), "{stderr}");
+    assert!(drop_box.join("d4.pcap").exists());
+    assert!(stderr.contains("picket: 4 file(s) read (1 with errors, 1 damaged)"), "{stderr}");
+    let watched = read_eve(&eve);
+    let once = replay_files(
+        dir.path(),
+        &[&all],
+        &["--rules", rules.to_str().unwrap(), "--set", "capture.checksum_validation=none"],
+    );
+    once.assert_clean();
+    assert_eq!(alerts(&watched), alerts(&once.events), "the watch gives the alerts of one replay of the same captures");
+    assert_eq!(alerts(&watched).len(), 6);
+    assert_eq!(watched.iter().filter(|e| e["event_type"] == "stats").count(), 1, "SIGTERM ends like the input's end");
 }

@@ -16,6 +16,7 @@ pub mod filter;
 pub mod input;
 pub mod pcap;
 pub mod pnet;
+pub mod watch;
 
 use bytes::Bytes;
 

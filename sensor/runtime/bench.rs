@@ -149,6 +149,7 @@ impl Bench {
             verbose: false,
             detect: self.detect.clone(),
             metrics: None,
+            watch: None,
         };
         let mut src = self.arena.source();
         let out = run_source(&opts, &mut src, self.opts.profile, |_, _| {})?;

@@ -19,6 +19,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::capture::filter::ReplayFilter;
 use crate::capture::pcap::{expand_inputs, PcapFileSource};
+use crate::capture::watch::WatchSource;
 use crate::capture::{CaptureWarning, PacketSource, Timestamp};
 use crate::config::Config;
 use crate::detect::profile::RuleProfile;
@@ -55,6 +56,8 @@ pub struct ReplayOptions {
     pub detect: Option<std::sync::Arc<crate::detect::engine::DetectEngine>>,
     /// Where threads publish their counters for the metrics endpoint, if one runs.
     pub metrics: Option<std::sync::Arc<crate::metrics::prom::MetricsHub>>,
+    /// `--watch`: `inputs` are folders read as captures appear in them, until the stop flag.
+    pub watch: Option<crate::capture::watch::WatchOptions>,
 }
 
 /// What a replay did.
@@ -147,9 +150,24 @@ type StatsFn = Box<dyn FnOnce(&Counters) -> Vec<u8> + Send>;
 
 /// Runs a replay to the end.
 pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
-    let (files, mut warnings) = expand_inputs(&opts.inputs);
-    let missing_inputs = warnings.len() as u64;
+    if let Some(w) = &opts.watch {
+        let mut src = WatchSource::new(opts.inputs.clone(), w.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        return replay_from(&opts, &mut src, Vec::new(), |s| s.files());
+    }
+    let (files, warnings) = expand_inputs(&opts.inputs);
     let mut src = PcapFileSource::new(files);
+    replay_from(&opts, &mut src, warnings, |s| s)
+}
+
+/// [`replay`] from a file source (`files` gives its counts of files); `warnings` are about the
+/// inputs, each counted as a damaged file.
+fn replay_from<S: PacketSource>(
+    opts: &ReplayOptions,
+    src: &mut S,
+    mut warnings: Vec<CaptureWarning>,
+    files: impl Fn(&S) -> &PcapFileSource,
+) -> anyhow::Result<ReplaySummary> {
+    let missing_inputs = warnings.len() as u64;
     // The forwarder follows the queue from its own thread while the replay writes it.
     let ncfg = &opts.config.output.nats;
     let forwarder = if ncfg.enabled() {
@@ -163,17 +181,18 @@ pub fn replay(opts: ReplayOptions) -> anyhow::Result<ReplaySummary> {
     } else {
         None
     };
-    let run = run_source(&opts, &mut src, false, |src, c| {
+    let run = run_source(opts, src, false, |src, c| {
         c.add(C::CaptureFileErrors, missing_inputs);
         c.add(C::CaptureFilesDamaged, missing_inputs);
-        c.add(C::CaptureCaplenOverSnaplen, src.over_snaplen);
+        c.add(C::CaptureCaplenOverSnaplen, files(src).over_snaplen);
     })?;
     let mut summary = run.summary;
     warnings.append(&mut summary.warnings);
     summary.warnings = warnings;
-    summary.files_read = src.files_opened;
-    summary.files_failed = src.files_failed + missing_inputs;
-    summary.files_damaged = src.files_damaged + missing_inputs;
+    let f = files(src);
+    summary.files_read = f.files_opened;
+    summary.files_failed = f.files_failed + missing_inputs;
+    summary.files_damaged = f.files_damaged + missing_inputs;
     if let Some(f) = forwarder {
         let (r, st) = f.finish(Duration::from_secs(ncfg.drain_timeout_secs));
         match r {
@@ -313,7 +332,19 @@ fn spawn_output(
         w.spool = spool;
         w.counters.merge(&spool_c);
         let mut ordered = OrderedStage::new(engine, nworkers);
-        for msg in out_rx {
+        // What is buffered reaches the file within about a second (a watch waiting for
+        // captures, a long replay being followed with tail -f): one flush a second at most.
+        let mut last_flush = Instant::now();
+        loop {
+            if last_flush.elapsed() >= Duration::from_secs(1) {
+                w.flush();
+                last_flush = Instant::now();
+            }
+            let msg = match out_rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(m) => m,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            };
             match msg {
                 OutMsg::Worker { id, lines, pcap, deferred, mark } => {
                     if let (Some(pl), Some(buf)) = (pcap_log.as_mut(), pcap) {
