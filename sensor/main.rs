@@ -253,9 +253,7 @@ struct ReplayArgs {
     /// With --metrics-listen: keep serving this many seconds after the replay ends.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     metrics_linger: u64,
-    /// Watch the folders given: read what they hold, then every capture dropped in later (once
-    /// its size stays the same for one poll), until SIGINT or SIGTERM (Suricata's
-    /// pcap-file.continuous). Write a capture under a name starting with `.`, then rename it.
+    /// Read the folders given, then every capture dropped in later, until SIGINT or SIGTERM.
     #[arg(long)]
     watch: bool,
     /// With --watch: seconds between two scans of the folders.
@@ -264,8 +262,7 @@ struct ReplayArgs {
     /// With --watch: delete each capture once read (damaged captures are kept).
     #[arg(long, requires = "watch", conflicts_with = "move_done")]
     delete_done: bool,
-    /// With --watch: move each capture once read below this folder (same relative path; a name
-    /// taken gets `.1`, `.2`, ...: nothing is overwritten).
+    /// With --watch: move each capture once read below this folder (never overwriting).
     #[arg(long, value_name = "DIR", requires = "watch")]
     move_done: Option<PathBuf>,
     /// Capture files or folders, read in order (folders: every file below them, sorted by name
@@ -488,7 +485,7 @@ fn cmd_alerts_tail(
         let n = r.read(&mut buf, 1 << 20)?;
         if n > 0 {
             if !types.is_empty() {
-                keep_event_types(&mut buf, types);
+                picket::output::spool::keep_event_types(&mut buf, types);
             }
             let mut out = stdout.lock();
             if out.write_all(&buf).and_then(|_| out.flush()).is_err() {
@@ -503,23 +500,6 @@ fn cmd_alerts_tail(
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-}
-
-/// Keeps the lines of `buf` whose `event_type` is one of `types`.
-fn keep_event_types(buf: &mut Vec<u8>, types: &[String]) {
-    #[derive(serde::Deserialize)]
-    struct Head<'a> {
-        #[serde(borrow)]
-        event_type: Option<std::borrow::Cow<'a, str>>,
-    }
-    let mut out = Vec::with_capacity(buf.len());
-    for line in buf.split_inclusive(|&b| b == b'\n') {
-        let t = serde_json::from_slice::<Head<'_>>(line.trim_ascii_end()).ok().and_then(|h| h.event_type);
-        if t.is_some_and(|t| types.iter().any(|w| *w == t)) {
-            out.extend_from_slice(line);
-        }
-    }
-    *buf = out;
 }
 
 /// `picket rules check` exit statuses.
@@ -786,23 +766,9 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let watch = if a.watch {
-        if !(a.watch_poll.is_finite() && (0.01..=3600.0).contains(&a.watch_poll)) {
-            anyhow::bail!("--watch-poll must be between 0.01 and 3600 seconds");
-        }
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            signal_hook::flag::register(sig, stop.clone())?;
-        }
-        use picket::capture::watch::{DoneAction, WatchOptions};
-        let done = match (a.delete_done, a.move_done) {
-            (true, _) => DoneAction::Delete,
-            (false, Some(d)) => DoneAction::MoveTo(d),
-            (false, None) => DoneAction::Keep,
-        };
-        Some(WatchOptions { poll: std::time::Duration::from_secs_f64(a.watch_poll), done, stop })
-    } else {
-        None
+    let watch = match a.watch {
+        true => Some(picket::capture::watch::WatchOptions::from_cli(a.watch_poll, a.delete_done, a.move_done)?),
+        false => None,
     };
     let summary = replay(ReplayOptions {
         watch,

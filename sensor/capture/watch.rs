@@ -45,6 +45,25 @@ pub struct WatchOptions {
     pub stop: Arc<AtomicBool>,
 }
 
+impl WatchOptions {
+    /// From `picket replay`'s options; SIGINT and SIGTERM set the stop flag from now on.
+    pub fn from_cli(poll_secs: f64, delete_done: bool, move_done: Option<PathBuf>) -> anyhow::Result<Self> {
+        if !(poll_secs.is_finite() && (0.01..=3600.0).contains(&poll_secs)) {
+            anyhow::bail!("--watch-poll must be between 0.01 and 3600 seconds");
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, stop.clone())?;
+        }
+        let done = match (delete_done, move_done) {
+            (true, _) => DoneAction::Delete,
+            (false, Some(d)) => DoneAction::MoveTo(d),
+            (false, None) => DoneAction::Keep,
+        };
+        Ok(WatchOptions { poll: Duration::from_secs_f64(poll_secs), done, stop })
+    }
+}
+
 /// A file source fed by scans of folders.
 pub struct WatchSource {
     files: PcapFileSource,

@@ -333,6 +333,23 @@ impl Reader {
     }
 }
 
+/// Keeps the lines of `buf` whose `event_type` is one of `types`.
+pub fn keep_event_types(buf: &mut Vec<u8>, types: &[String]) {
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        event_type: Option<std::borrow::Cow<'a, str>>,
+    }
+    let mut out = Vec::with_capacity(buf.len());
+    for line in buf.split_inclusive(|&b| b == b'\n') {
+        let t = serde_json::from_slice::<Head<'_>>(line.trim_ascii_end()).ok().and_then(|h| h.event_type);
+        if t.is_some_and(|t| types.iter().any(|w| *w == t)) {
+            out.extend_from_slice(line);
+        }
+    }
+    *buf = out;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
