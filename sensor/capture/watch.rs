@@ -196,7 +196,8 @@ fn move_unclobbered(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     match std::fs::rename(from, &target) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+        // EXDEV (18 on Linux): another file system.
+        Err(e) if e.raw_os_error() == Some(18) => {
             // create_new: a file that appeared meanwhile is not overwritten.
             let mut src = std::fs::File::open(from)?;
             let mut dst = std::fs::OpenOptions::new().write(true).create_new(true).open(&target)?;
