@@ -61,6 +61,7 @@ fuzz_target!(|data: &[u8]| {
         verbose: false,
         detect: Some(eng.clone()),
         metrics: None,
+        watch: None,
     };
     match replay(opts) {
         Ok(s) => assert!(s.output_error.is_none(), "EVE output error: {:?}", s.output_error),
