@@ -39,6 +39,18 @@ fn alert_list(events: &[Value]) -> Vec<(u64, String, u64)> {
     v
 }
 
+/// The prefilter cache's "N hit(s), M compiled" (replay's load line, or `rules check`'s
+/// "prefilter cache: DIR: N hit(s), M compiled, ...").
+fn cache_counts(text: &str) -> (usize, usize) {
+    let at = text.find("prefilter cache: ").unwrap_or_else(|| panic!("no cache line in: {text}"));
+    let words: Vec<&str> = text[at..].split_whitespace().take(12).collect();
+    let before = |w: &str| -> usize {
+        let i = words.iter().position(|x| x.trim_end_matches(',') == w).unwrap_or_else(|| panic!("no {w} in: {text}"));
+        words[i - 1].parse().unwrap_or_else(|_| panic!("no count before {w} in: {text}"))
+    };
+    (before("hit(s)"), before("compiled"))
+}
+
 fn replay(dir: &Path, name: &str, cache: &Path) -> (Vec<Value>, String) {
     let root = crate_root();
     let eve = dir.join(name);
@@ -121,16 +133,20 @@ fn the_cache_skips_compiling_and_a_damaged_file_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let (first, err1) = replay(dir.path(), "1.json", &cache);
-    assert!(err1.contains("0 hit(s)"), "{err1}");
     let files: Vec<_> = std::fs::read_dir(&cache)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "hsdb"))
         .collect();
     assert!(!files.is_empty(), "nothing stored in the cache");
+    // Every distinct database is compiled once; groups with the same patterns (the http.*
+    // buffers of HTTP/1 and HTTP/2) find the first one's file in the same load.
+    let (hits, compiled) = cache_counts(&err1);
+    assert_eq!(compiled, files.len(), "{err1}");
+    let lookups = hits + compiled;
 
     let (second, err2) = replay(dir.path(), "2.json", &cache);
-    assert!(err2.contains(&format!("{} hit(s), 0 compiled", files.len())), "{err2}");
+    assert_eq!(cache_counts(&err2), (lookups, 0), "{err2}");
     assert_eq!(alert_list(&first), alert_list(&second));
     assert!(!alert_list(&first).is_empty());
 
@@ -145,7 +161,7 @@ fn the_cache_skips_compiling_and_a_damaged_file_is_ignored() {
         format!("detect.cache_dir={}", cache.display()).into(),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("{} hit(s), 0 compiled", files.len())), "{out}");
+    assert_eq!(cache_counts(&out), (lookups, 0), "{out}");
 
     // Damage one file (a flipped byte in the database) and truncate another.
     let mut bytes = std::fs::read(&files[0]).unwrap();
@@ -163,7 +179,7 @@ fn the_cache_skips_compiling_and_a_damaged_file_is_ignored() {
     assert_eq!(alert_list(&first), alert_list(&third));
     // ... and was replaced: the next load hits again.
     let (_, err4) = replay(dir.path(), "4.json", &cache);
-    assert!(err4.contains(&format!("{} hit(s), 0 compiled", files.len())), "{err4}");
+    assert_eq!(cache_counts(&err4), (lookups, 0), "{err4}");
 
     // An empty setting turns the cache off.
     let (code, out, _) = picket([

@@ -608,7 +608,8 @@ fn smb_compound_and_fragmented_storms_stay_bounded() {
     let s = stats(&eve);
     eprintln!("smb storms: peak RSS {rss_kb} KB, app {}", s["app_layer"]);
     assert!(s["app_layer"]["flow"]["smb"].as_u64().unwrap() >= 60, "{}", s["app_layer"]);
-    assert_eq!(alerts(&eve, 3), 2);
+    // One alert per marker session (i = 10, 30, 50).
+    assert_eq!(alerts(&eve, 3), 3);
     assert!(rss_kb < 64 * 1024 + 64 * 1024, "peak RSS {rss_kb} KB");
 }
 
@@ -833,7 +834,7 @@ fn ftp_port_flood_and_long_lines_stay_bounded() {
     // USER, PASS and 240 transfer commands per flood connection, the long line's STOR every
     // 50th, and the three markers' commands
     assert_eq!(s["app_layer"]["tx"]["ftp"].as_u64(), Some(600 * 242 + 12 + 3 * 3), "{}", s["app_layer"]);
-    assert_eq!(alerts(&eve, 3), 2);
+    assert_eq!(alerts(&eve, 3), 3);
     // Measured 99.7 MB on 2026-12-06 (under 96 MB before the rule events, pcap-log and ftp_data
     // records landed that day; the growth is not explained yet and is tracked in the records
     // issue). The bound still catches a table that grows with the flood's 145,000 commands.
