@@ -75,10 +75,6 @@ pub struct WatchSource {
     settling: HashMap<PathBuf, (u64, Option<SystemTime>)>,
     last_scan: Option<Instant>,
     warnings: Vec<CaptureWarning>,
-    /// Captures deleted and moved.
-    pub deleted: u64,
-    /// Captures moved.
-    pub moved: u64,
 }
 
 impl WatchSource {
@@ -111,8 +107,6 @@ impl WatchSource {
             settling: HashMap::new(),
             last_scan: None,
             warnings: Vec::new(),
-            deleted: 0,
-            moved: 0,
         };
         // What is there at start is taken at once, as a folder replay would.
         w.scan(true);
@@ -160,10 +154,11 @@ impl WatchSource {
                 None,
                 "damaged: kept (--delete-done deletes only captures read in full)".into(),
             )),
-            DoneAction::Delete => match std::fs::remove_file(&done.path) {
-                Ok(()) => self.deleted += 1,
-                Err(e) => self.warnings.push(warn(&done.path, None, format!("read, but cannot be deleted: {e}"))),
-            },
+            DoneAction::Delete => {
+                if let Err(e) = std::fs::remove_file(&done.path) {
+                    self.warnings.push(warn(&done.path, None, format!("read, but cannot be deleted: {e}")));
+                }
+            }
             DoneAction::MoveTo(to) => {
                 let rel = self
                     .dirs
@@ -171,42 +166,50 @@ impl WatchSource {
                     .find_map(|d| done.path.strip_prefix(d).ok())
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| done.path.file_name().map(PathBuf::from).unwrap_or_default());
-                match move_unclobbered(&done.path, &to.join(rel)) {
-                    Ok(()) => self.moved += 1,
-                    Err(e) => self.warnings.push(warn(&done.path, None, format!("read, but cannot be moved: {e}"))),
+                if let Err(e) = move_unclobbered(&done.path, &to.join(rel)) {
+                    self.warnings.push(warn(&done.path, None, format!("read, but cannot be moved: {e}")));
                 }
             }
         }
     }
 }
 
-/// Moves `from` to `to`, or to `to.1`, `to.2`, ... when `to` exists; across file systems by copy
-/// and delete.
+/// Moves `from` to `to`, or to `to.1`, `to.2`, ... when that name is taken. The new name is
+/// claimed by a hard link (or, across file systems, a copy opened with `create_new`), which fails
+/// rather than replace a file, even one that appears meanwhile; then `from` is removed.
 fn move_unclobbered(from: &Path, to: &Path) -> std::io::Result<()> {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut target = to.to_path_buf();
-    let mut n = 0u32;
-    while target.exists() {
-        n += 1;
-        let mut name = to.as_os_str().to_owned();
-        name.push(format!(".{n}"));
-        target = PathBuf::from(name);
-    }
-    match std::fs::rename(from, &target) {
-        Ok(()) => Ok(()),
-        // EXDEV (18 on Linux): another file system.
-        Err(e) if e.raw_os_error() == Some(18) => {
-            // create_new: a file that appeared meanwhile is not overwritten.
-            let mut src = std::fs::File::open(from)?;
-            let mut dst = std::fs::OpenOptions::new().write(true).create_new(true).open(&target)?;
-            std::io::copy(&mut src, &mut dst)?;
-            dst.sync_all()?;
-            std::fs::remove_file(from)
+    for n in 0u32.. {
+        let target = match n {
+            0 => to.to_path_buf(),
+            n => {
+                let mut name = to.as_os_str().to_owned();
+                name.push(format!(".{n}"));
+                PathBuf::from(name)
+            }
+        };
+        let claimed = match std::fs::hard_link(from, &target) {
+            // EXDEV (18 on Linux): another file system.
+            Err(e) if e.raw_os_error() == Some(18) => copy_new(from, &target),
+            r => r,
+        };
+        match claimed {
+            Ok(()) => return std::fs::remove_file(from),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
         }
-        Err(e) => Err(e),
     }
+    Err(std::io::Error::other("no free name"))
+}
+
+/// Copies `from` to a file `to` that must not exist yet.
+fn copy_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut src = std::fs::File::open(from)?;
+    let mut dst = std::fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+    std::io::copy(&mut src, &mut dst)?;
+    dst.sync_all()
 }
 
 impl PacketSource for WatchSource {
