@@ -929,3 +929,49 @@ fn http2_hpack_bombs_and_endless_continuation_stay_bounded() {
     assert_eq!(alerts(&eve, 3), 2);
     assert!(rss_kb < 64 * 1024 + 64 * 1024, "peak RSS {rss_kb} KB");
 }
+
+/// A long FTP session (300 commands, with and without replies) under rules of one direction
+/// and of both: each matching command alerts once. Rules of only the request side once kept
+/// every transaction alive (the reply side was never inspected, so never "done"), and the
+/// capped detection states then pushed each other out and re-alerted on every packet.
+#[test]
+fn long_ftp_session_alerts_once_per_matching_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("ftp.rules");
+    std::fs::write(
+        &rules,
+        "alert ftp any any -> any any (msg:\"needle\"; ftp.command_data; content:\"NEEDLE\"; sid:7;)\n",
+    )
+    .unwrap();
+    let both = dir.path().join("ftp-both.rules");
+    std::fs::write(
+        &both,
+        "alert ftp any any -> any any (msg:\"needle\"; ftp.command_data; content:\"NEEDLE\"; sid:7;)\n\
+         alert ftp any any -> any any (msg:\"refused\"; ftp.completion_code; content:\"550\"; sid:8;)\n",
+    )
+    .unwrap();
+    for (pwd_reply, rules, want) in
+        [(b"257 \"/\"\r\n".as_slice(), &rules, [2, 0]), (b"257 \"/\"\r\n", &both, [2, 2]), (b"", &rules, [2, 0])]
+    {
+        let pcap = dir.path().join("ftp.pcap");
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+        pcap_header(&mut w);
+        let mut turns: Vec<(&[u8], &[u8])> =
+            vec![(b"USER a\r\n", b"331 ok\r\n"), (b"PASS b\r\n", b"230 ok\r\n"), (b"RETR NEEDLE-1\r\n", b"550 no\r\n")];
+        turns.extend(std::iter::repeat((b"PWD\r\n".as_slice(), pwd_reply)).take(300));
+        turns.push((b"RETR NEEDLE-2\r\n", b"550 no\r\n"));
+        conversation(&mut w, 1_000, [10, 0, 0, 1], [10, 0, 0, 2], 40_000, 21, &turns);
+        drop(w);
+        let eve = dir.path().join("eve.json");
+        let _ = std::fs::remove_file(&eve);
+        let args: Vec<String> = ["replay", "-q", "--set", "capture.checksum_validation=none", "--rules"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([rules.display().to_string(), "--eve".into(), eve.display().to_string(), pcap.display().to_string()])
+            .collect();
+        let (out, _) = run_with_rss(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let got = [alerts(&eve, 7), alerts(&eve, 8)];
+        assert_eq!(got, want, "PWD reply {:?}, rules {}", String::from_utf8_lossy(pwd_reply), rules.display());
+    }
+}

@@ -79,7 +79,7 @@ pub struct FlowApp {
     /// The flow's payload is no longer inspected (encrypted TLS).
     pub no_inspection: bool,
     /// Per-transaction detection state.
-    pub insp: Vec<TxInsp>,
+    pub insp: TxInspStates,
     /// Identification has started (some data was offered).
     started: bool,
     /// A gap ended the app layer (its parser does not accept gaps).
@@ -130,8 +130,80 @@ const MAX_LOGGED_ABOVE: usize = 256;
 /// reported (an event raised later on them is counted, not reported; never twice).
 const MAX_EVENTS_LOGGED: usize = 256;
 
-/// Transactions whose detection state a flow keeps.
-pub const MAX_INSP: usize = 64;
+/// Transactions whose detection state a flow keeps: as many as the largest parser keeps
+/// transactions (SMB's and DCERPC's 1,024), so a live transaction keeps its state (about 40
+/// bytes, with its sorted list of finished rules).
+pub const MAX_INSP: usize = 1024;
+
+/// The detection states of a flow's transactions, sorted by transaction id, at most
+/// [`MAX_INSP`]; when one has to go to make room (a parser holding more transactions than
+/// that), every transaction up to it counts as inspected from then on (`floor`), so a rule
+/// never alerts twice on a transaction because its state was dropped (it may miss what such
+/// an old transaction does later, which the caller counts).
+#[derive(Debug, Default)]
+pub struct TxInspStates {
+    list: Vec<TxInsp>,
+    floor: u64,
+}
+
+impl TxInspStates {
+    /// The index of transaction `tx`'s state, created when missing (the second value says
+    /// another was dropped for it); `None` for a transaction below the floor.
+    pub fn entry(&mut self, tx: u64) -> Option<(usize, bool)> {
+        if tx < self.floor {
+            return None;
+        }
+        let mut pos = match self.list.binary_search_by_key(&tx, |t| t.tx) {
+            Ok(i) => return Some((i, false)),
+            Err(pos) => pos,
+        };
+        let mut evicted = false;
+        if self.list.len() >= MAX_INSP {
+            if pos == 0 {
+                // older than every state held: as if it had been dropped first
+                return None;
+            }
+            let old = self.list.remove(0);
+            self.floor = self.floor.max(old.tx + 1);
+            pos -= 1;
+            evicted = true;
+        }
+        self.list.insert(pos, TxInsp { tx, ..TxInsp::default() });
+        Some((pos, evicted))
+    }
+
+    /// The state at index `i` (an index [`TxInspStates::entry`] gave).
+    pub fn at(&mut self, i: usize) -> Option<&mut TxInsp> {
+        self.list.get_mut(i)
+    }
+
+    /// Whether transaction `tx` was inspected to the end on every side in `sides`.
+    pub fn inspected(&self, tx: u64, sides: [bool; 2]) -> bool {
+        tx < self.floor
+            || self
+                .list
+                .binary_search_by_key(&tx, |t| t.tx)
+                .ok()
+                .and_then(|i| self.list.get(i))
+                .is_some_and(|x| x.seen.iter().zip(sides).all(|(&seen, on)| !on || seen >= super::PROGRESS_DONE))
+    }
+
+    /// Drops the states of transactions below `lowest` (freed).
+    pub fn forget_below(&mut self, lowest: u64) {
+        let n = self.list.partition_point(|x| x.tx < lowest);
+        self.list.drain(..n);
+    }
+
+    /// How many states are held.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether no state is held.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
 
 impl FlowApp {
     fn start(&mut self, ipproto: u8, client_port: u16, server_port: u16) {
@@ -305,18 +377,20 @@ impl FlowApp {
         }
     }
 
-    /// Frees transactions that detection (`detect`: rules run on this flow) and the record
-    /// writer (`records`: its records are written) are done with, and their detection state.
-    pub fn free_txs(&mut self, detect: bool, records: bool) {
+    /// Frees transactions that detection and the record writer (`records`: its records are
+    /// written) are done with, and their detection state. `inspects` says which sides
+    /// detection inspects on this flow (index 0: to server): a side without rules for the
+    /// protocol is never inspected, so it must not hold its transactions (they would pile up
+    /// to the parser's limit and push each other's detection state out on every packet).
+    pub fn free_txs(&mut self, inspects: [bool; 2], records: bool) {
         let FlowApp { parser, insp, logged, .. } = self;
         let Some(parser) = parser.as_mut() else { return };
         let done = |id: u64| {
-            let inspected =
-                !detect || insp.iter().find(|x| x.tx == id).is_some_and(|x| x.seen == [super::PROGRESS_DONE; 2]);
+            let inspected = inspects == [false; 2] || insp.inspected(id, inspects);
             inspected && (!records || logged.has(id))
         };
         if let Some(lowest) = parser.free_txs(&done) {
-            insp.retain(|x| x.tx >= lowest);
+            insp.forget_below(lowest);
             logged.forget_below(lowest);
         }
     }
@@ -441,25 +515,6 @@ impl LogMarks<'_> {
     pub fn set_events_logged(&mut self, id: u64, n: usize) {
         self.0.set_events_logged(id, n)
     }
-}
-
-/// The index of transaction `tx`'s detection state in `insp`, created when missing; the
-/// oldest is dropped when [`MAX_INSP`] are held, and the second value says so (the caller
-/// counts it).
-pub fn insp_entry(insp: &mut Vec<TxInsp>, tx: u64) -> (usize, bool) {
-    let mut evicted = false;
-    let i = match insp.iter().position(|t| t.tx == tx) {
-        Some(i) => i,
-        None => {
-            if insp.len() >= MAX_INSP {
-                insp.remove(0);
-                evicted = true;
-            }
-            insp.push(TxInsp { tx, ..TxInsp::default() });
-            insp.len() - 1
-        }
-    };
-    (i, evicted)
 }
 
 /// The stream's view of a flow's app layer for one call.

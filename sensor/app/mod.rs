@@ -52,7 +52,7 @@ pub mod tls;
 pub mod txs;
 pub mod values;
 
-pub use flow::{insp_entry, FlowApp, FlowMeta, LogMarks, Sink, TxInsp, MAX_INSP};
+pub use flow::{FlowApp, FlowMeta, LogMarks, Sink, TxInsp, TxInspStates, MAX_INSP};
 pub use plugin::{
     reaches, AppParser, Need, ParseCx, Protocol, RecordCx, Side, Status, Transaction, ValueArg, PROGRESS_DONE,
 };

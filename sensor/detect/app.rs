@@ -465,6 +465,11 @@ impl AppSet {
         self.groups.get(&(proto, dir))
     }
 
+    /// Which sides of `proto`'s transactions rules inspect (index 0: to server).
+    pub fn sides(&self, proto: AppProto) -> [bool; 2] {
+        [self.groups.contains_key(&(proto, 0)), self.groups.contains_key(&(proto, 1))]
+    }
+
     /// The app rule of engine rule `rule` for `proto`.
     pub fn rule(&self, rule: u32, proto: AppProto) -> Option<&AppRule> {
         self.by_rule.get(&(rule, proto)).and_then(|&i| self.rules.get(i as usize))

@@ -295,6 +295,12 @@ impl DetectEngine {
         self.rules.iter().any(|r| r.insp.stream)
     }
 
+    /// Which sides of `proto`'s transactions app-layer rules inspect (index 0: to server);
+    /// a side they do not inspect must not keep its transactions alive.
+    pub fn app_sides(&self, proto: AppProto) -> [bool; 2] {
+        self.app.sides(proto)
+    }
+
     /// The multi-pattern engine in use.
     pub fn engine(&self) -> Engine {
         self.engine

@@ -3,7 +3,7 @@
 
 use super::engine::{DetectEngine, DetectScratch, FlowDetect, FlowInfo, T_OTHER, T_TCP, T_UDP};
 use super::run::{add_candidate, header_ok, packet_lists_match, AfterMatch};
-use crate::app::{insp_entry, reaches, AppProto, FlowApp, Transaction, TxInsp, PROGRESS_DONE};
+use crate::app::{reaches, AppProto, FlowApp, Transaction, TxInspStates, PROGRESS_DONE};
 use crate::decode::{proto, Decoded};
 use crate::detect::app::{self, AppRule, ListTarget};
 use crate::detect::transform;
@@ -98,7 +98,7 @@ impl DetectEngine {
     fn inspect_tx(
         &self,
         s: &mut DetectScratch,
-        insp: &mut Vec<TxInsp>,
+        insp: &mut TxInspStates,
         ctx: &TxCtx<'_>,
         tx: &dyn Transaction,
         progress: [u8; 2],
@@ -115,19 +115,26 @@ impl DetectEngine {
         if cur == 0 {
             return;
         }
-        let (ii, evicted) = insp_entry(insp, tx_id);
+        let Some((ii, evicted)) = insp.entry(tx_id) else { return };
         if evicted {
             c.inc(C::DetectTxStateEvicted);
         }
+        let Some(st) = insp.at(ii) else { return };
         // inspect again only when the transaction progressed on this side, except for
         // protocols whose values change without progress (a TLS handshake) and flows of a
         // protocol without a parser
         let retry = ctx.reinspect && !ctx.finalize;
-        // In bounds: ii is an index insp_entry gave; di is 0 or 1.
-        if insp[ii].seen[di] == cur && !retry {
+        // In bounds: di is 0 or 1.
+        if st.seen[di] == cur && !retry {
             return;
         }
-        insp[ii].seen[di] = cur;
+        st.seen[di] = cur;
+        if cur >= PROGRESS_DONE && tx.direction().is_some() {
+            // a one-way transaction is never inspected from the other side: that side is
+            // done too, or the transaction would never be freed
+            // In bounds: di is 0 or 1.
+            st.seen[1 - di] = PROGRESS_DONE;
+        }
         // a rule that does not match is done with the transaction only once this side is final
         let side_final = ctx.finalize || cur >= PROGRESS_DONE;
         self.tx_candidates(s, ctx, tx, progress);
@@ -138,8 +145,7 @@ impl DetectEngine {
             let rn = s.candidates[k];
             k += 1;
             let key = rn << 1 | dir as u32;
-            // In bounds: ii as above (insp does not change size in this loop).
-            if insp[ii].done.binary_search(&key).is_ok() {
+            if st.done.binary_search(&key).is_ok() {
                 continue;
             }
             if let Some(p) = s.profile.as_deref_mut() {
@@ -165,8 +171,7 @@ impl DetectEngine {
             if !all && !side_final {
                 continue;
             }
-            // In bounds: ii as above.
-            let done = &mut insp[ii].done;
+            let done = &mut st.done;
             if let Err(pos) = done.binary_search(&key) {
                 if done.len() < 4096 {
                     done.insert(pos, key);

@@ -444,7 +444,7 @@ counters! {
     OutputRecords => "output.records", Sum, "app-layer EVE records written (one per transaction)";
     OutputFileinfo => "output.fileinfo", Sum, "fileinfo EVE records written (one per file)";
     OutputQueueDrops => "output.queue_full_dropped_events", Sum, "EVE events dropped because the output queue was full (live capture: workers never wait)";
-    DetectTxStateEvicted => "detect.tx_state_evicted", Sum, "transaction detection states dropped to keep at most 64 per flow (their rules may be evaluated again)";
+    DetectTxStateEvicted => "detect.tx_state_evicted", Sum, "transaction detection states dropped to keep at most 1024 per flow (the transactions up to the dropped one are not inspected again)";
     DetectReloads => "detect.reloads", Sum, "rule reloads (SIGUSR2, picket ctl reload-rules) that swapped in a new engine";
     DetectReloadFailures => "detect.reload_failures", Sum, "rule reloads that failed (the running engine was kept)";
     DetectReloadMs => "detect.reload_duration_ms", Sum, "time spent loading and compiling rules on reload (milliseconds; seconds in Prometheus)";

@@ -558,7 +558,11 @@ impl Worker {
             let pkt = PacketRef { ts: view.ts, pcap_cnt: view.pcap_cnt, to_server, events: &view.d.events };
             self.records.after_packet(f, &pkt, cfg, out, n, c);
         }
-        f.ext.app.free_txs(self.detect.is_some(), records);
+        let inspects = match self.detect.as_ref() {
+            Some((engine, _)) if !f.ext.detect.pass => engine.app_sides(f.ext.app.proto),
+            _ => [false; 2],
+        };
+        f.ext.app.free_txs(inspects, records);
     }
 
     /// Packet, stream and app-layer rules on a packet of a flow.
