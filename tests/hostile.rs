@@ -958,7 +958,7 @@ fn long_ftp_session_alerts_once_per_matching_command() {
         pcap_header(&mut w);
         let mut turns: Vec<(&[u8], &[u8])> =
             vec![(b"USER a\r\n", b"331 ok\r\n"), (b"PASS b\r\n", b"230 ok\r\n"), (b"RETR NEEDLE-1\r\n", b"550 no\r\n")];
-        turns.extend(std::iter::repeat((b"PWD\r\n".as_slice(), pwd_reply)).take(300));
+        turns.extend(std::iter::repeat_n((b"PWD\r\n".as_slice(), pwd_reply), 300));
         turns.push((b"RETR NEEDLE-2\r\n", b"550 no\r\n"));
         conversation(&mut w, 1_000, [10, 0, 0, 1], [10, 0, 0, 2], 40_000, 21, &turns);
         drop(w);
