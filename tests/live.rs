@@ -254,3 +254,95 @@ fn bad_filter_and_missing_interface_fail_with_one_clear_line() {
     let out = Command::new(BIN).args(["run", "--set", "metrics.listen="]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no interface"));
 }
+
+/// The frames of every classic pcap file in `dir` whose name starts with `prefix`.
+fn pcap_log_frames(dir: &std::path::Path, prefix: &str) -> (Vec<PathBuf>, Vec<Vec<u8>>) {
+    use pcap_parser::traits::PcapReaderIterator;
+    use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect();
+    files.sort();
+    let mut frames = Vec::new();
+    for f in &files {
+        let mut r = LegacyPcapReader::new(1 << 16, std::fs::File::open(f).unwrap()).unwrap();
+        loop {
+            match r.next() {
+                Ok((off, block)) => {
+                    if let PcapBlockOwned::Legacy(b) = block {
+                        frames.push(b.data.to_vec());
+                    }
+                    r.consume(off);
+                }
+                Err(PcapError::Eof) => break,
+                Err(PcapError::Incomplete(_)) => r.refill().unwrap(),
+                Err(e) => panic!("{}: {e:?}", f.display()),
+            }
+        }
+    }
+    (files, frames)
+}
+
+/// `[output.pcap_log]` in the daemon as in replay: the alerting flows' packets (their history
+/// before the alert and what follows) reach rotating pcap files in `output.log_dir`, the same
+/// packets as `picket replay` writes for the same capture, and every alert names its file.
+#[test]
+fn pcap_log_in_the_daemon_writes_the_alerting_flows_as_replay_does() {
+    need_netns!("pcap_log_in_the_daemon_writes_the_alerting_flows_as_replay_does");
+    let dir = tempdir();
+    let rules = root().join("rules");
+    let sets = |sub: &str| {
+        [
+            "output.pcap_log.mode=alerts".to_string(),
+            format!("output.log_dir={}", dir.path().join(sub).display()),
+            "output.pcap_log.filename=evidence.pcap".to_string(),
+        ]
+    };
+    // What replay writes.
+    let eve = dir.path().join("replay.json");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["replay", "-q", "--rules"]).arg(&rules).arg("--eve").arg(&eve);
+    for s in sets("replay") {
+        cmd.args(["--set", &s]);
+    }
+    let o = cmd.arg(demo()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, mut want) = pcap_log_frames(&dir.path().join("replay"), "evidence.pcap");
+    assert!(!want.is_empty());
+    // The daemon on the same packets.
+    let ns = Netns::new("pl");
+    let live_sets = sets("live");
+    let mut extra: Vec<&str> = live_sets.iter().map(String::as_str).collect();
+    extra.push("runtime.workers=2");
+    let d = Daemon::start(&ns, dir.path(), &rules, &extra);
+    assert!(d.log_text().contains("pcap-log (alerts) to "), "{}", d.log_text());
+    ns.send(&demo());
+    d.wait_alerts(LIVE_ALERTS, Duration::from_secs(10));
+    // Written within the output thread's flush (half a second), while the daemon runs.
+    let live_dir = dir.path().join("live");
+    let t = std::time::Instant::now();
+    while pcap_log_frames(&live_dir, "evidence.pcap").1.is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(5), "nothing in {} while running", live_dir.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Counted in /metrics as they are written.
+    let t = std::time::Instant::now();
+    while d.metric(&ns, "picket_output_pcap_log_packets_written_total") == 0 {
+        assert!(t.elapsed() < Duration::from_secs(5), "{}", ns.http_get(d.port, "/metrics"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let got = d.stop();
+    let (files, mut frames) = pcap_log_frames(&live_dir, "evidence.pcap");
+    want.sort();
+    frames.sort();
+    assert_eq!(frames.len(), want.len(), "live wrote {} packets, replay {}", frames.len(), want.len());
+    assert!(frames == want, "the live pcap-log holds other packets than replay's");
+    let alerts = of_type(&got, "alert");
+    assert_eq!(alerts.len(), 5);
+    for a in &alerts {
+        let f = a["capture_file"].as_str().unwrap_or_else(|| panic!("no capture_file: {a}"));
+        assert!(files.iter().any(|p| p.to_str() == Some(f)), "{f} is not one of {files:?}");
+    }
+}

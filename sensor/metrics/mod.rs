@@ -412,6 +412,7 @@ counters! {
     PcapLogCutFlowLimit => "output.pcap_log.cut_flow_limit", Sum, "packets of alerting flows not written: the flow reached flow_limit";
     PcapLogCutMaxFiles => "output.pcap_log.cut_max_files", Sum, "packets not written: max_files files were full (global cap; no file is deleted)";
     PcapLogWriteErrors => "output.pcap_log.write_errors", Sum, "pcap-log writes or file creations that failed (packets lost)";
+    PcapLogQueueDrops => "output.pcap_log.queue_full_dropped", Sum, "evidence packets for pcap-log dropped with their events because the output queue was full (live capture: workers never wait)";
     SpoolUnreadBytes => "output.spool.unread_bytes", Level, "queue bytes the slowest consumer has not read yet (set by the output thread at each sync)";
     NatsPublished => "output.nats.published", Sum, "queue events published to NATS JetStream by the forwarder (re-sends included)";
     NatsAcked => "output.nats.acked", Sum, "forwarded events JetStream acknowledged as stored";

@@ -140,6 +140,10 @@ pub(super) fn run_folders(cfg: &Config, eve: Option<&Path>) -> Vec<Folder> {
         }
         None => {}
     }
+    if cfg.output.pcap_log.mode != crate::evidence::config::PcapLogMode::Off {
+        let dir = if cfg.output.log_dir.is_empty() { "." } else { cfg.output.log_dir.as_str() };
+        add("output.pcap_log", Some(PathBuf::from(dir)), 0o750, true);
+    }
     let spool = (!cfg.output.spool_dir.is_empty()).then(|| PathBuf::from(&cfg.output.spool_dir));
     add("output.spool_dir", spool, 0o750, true);
     let cache = (!cfg.detect.cache_dir.is_empty()).then(|| PathBuf::from(&cfg.detect.cache_dir));

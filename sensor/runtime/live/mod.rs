@@ -59,6 +59,7 @@ pub use reload::EngineSlot;
 
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
+use crate::evidence::writer::PcapLogWriter;
 use crate::fleet::rules::{Arrival, RulesWatcher};
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
@@ -138,7 +139,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     }
 
     // 4. Output (opened as the run user), metrics, threads.
-    let writer = open_output(&opts, &log)?;
+    let (writer, pcap_log) = open_output(&opts, &log)?;
     let hub = Arc::new(MetricsHub::new(nworkers, 0));
     hub.set_rules_info(reload::rules_info(engine.as_deref()));
     if engine.is_some() {
@@ -168,7 +169,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     let sh_out = sh.clone();
     let output = std::thread::Builder::new()
         .name("picket-output".into())
-        .spawn(move || threads::output_thread(writer, out_rx, sh_out))?;
+        .spawn(move || threads::output_thread(writer, pcap_log, out_rx, sh_out))?;
     let forwarder = start_forwarder(cfg, &hub, &log)?;
     let threads = threads::start(capture, cfg, nworkers, &sh, &out_tx)?;
     let (req_tx, req_rx) = bounded::<control::Request>(16);
@@ -202,7 +203,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
         let mut st = total.clone();
         st.set(C::FlowActive, 0);
         st.set(C::TcpActiveSessions, 0);
-        let _ = out_tx.send(OutMsg::Lines(supervise::stats_line(&sh, &st, start), 1));
+        let _ = out_tx.send(OutMsg::Lines(supervise::stats_line(&sh, &st, start), 1, None));
     }
     drop(out_tx);
     let writer = match output.join() {
@@ -265,8 +266,9 @@ fn bind_control(cfg: &Config, owner: Option<(u32, u32)>, log: &Log) -> Option<co
     }
 }
 
-/// The EVE writer: `--eve` or `[output.eve]`, and the local queue, opened as the run user.
-fn open_output(opts: &LiveOptions, log: &Log) -> anyhow::Result<EveWriter> {
+/// The EVE writer: `--eve` or `[output.eve]`, and the local queue, opened as the run user;
+/// and the pcap-log writer when `[output.pcap_log]` is on.
+fn open_output(opts: &LiveOptions, log: &Log) -> anyhow::Result<(EveWriter, Option<PcapLogWriter>)> {
     let cfg = &opts.config;
     let sink = match &opts.eve {
         Some(p) => Sink::open(p).map_err(|e| anyhow::anyhow!("--eve {}: cannot open for writing: {e}", p.display()))?,
@@ -290,7 +292,13 @@ fn open_output(opts: &LiveOptions, log: &Log) -> anyhow::Result<EveWriter> {
             if spool.is_some() { format!(" and the queue in {}", cfg.output.spool_dir) } else { String::new() }
         )),
     }
-    Ok(writer)
+    let pcap_log = PcapLogWriter::new(&cfg.output.pcap_log, &cfg.output.log_dir)
+        .map_err(|e| anyhow::anyhow!("output.pcap_log: cannot create the folder {}: {e}", cfg.output.log_dir))?;
+    if pcap_log.is_some() {
+        let mode = format!("{:?}", cfg.output.pcap_log.mode).to_lowercase();
+        log.info(&format!("pcap-log ({mode}) to {}", cfg.output.log_dir));
+    }
+    Ok((writer, pcap_log))
 }
 
 /// While draining, a second SIGINT/SIGTERM exits at once.

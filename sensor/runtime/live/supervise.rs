@@ -434,7 +434,7 @@ impl<'a> Supervisor<'a> {
         }
         self.last_stats = Instant::now();
         let line = stats_line(self.sh, &self.sh.hub.merged(), self.start);
-        let _ = self.out.try_send(OutMsg::Lines(line, 1));
+        let _ = self.out.try_send(OutMsg::Lines(line, 1, None));
     }
 }
 

@@ -16,6 +16,8 @@ use super::Log;
 use crate::capture::PacketSource;
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
+use crate::evidence::tap::Tap;
+use crate::evidence::writer::PcapLogWriter;
 use crate::metrics::prom::{IfaceStats, MetricsHub};
 use crate::metrics::{Counters, C};
 use crate::output::EveWriter;
@@ -67,8 +69,9 @@ impl Shared {
 
 /// What the output thread receives.
 pub(super) enum OutMsg {
-    /// Whole EVE lines and how many events they hold.
-    Lines(Vec<u8>, u64),
+    /// Whole EVE lines and how many events they hold, and the evidence records for
+    /// `output.pcap_log` gathered with them (written first, so alerts name their file).
+    Lines(Vec<u8>, u64, Option<Vec<u8>>),
     /// Reopen the EVE file (log rotation); the outcome is sent back.
     Reopen(Sender<Result<String, String>>),
 }
@@ -76,15 +79,24 @@ pub(super) enum OutMsg {
 /// Hands the worker's pending events to the output without waiting (live), or waiting
 /// (draining at shutdown, when every event of a packet read must be written).
 pub(super) fn send_output(w: &mut Worker, out: &Sender<OutMsg>, wait: bool) {
-    if let Some((buf, n)) = w.take_output() {
-        if wait {
-            let _ = out.send(OutMsg::Lines(buf, n));
-            return;
+    let pcap = w.take_evidence();
+    let (buf, n) = match (w.take_output(), &pcap) {
+        (Some(lines), _) => lines,
+        (None, Some(_)) => (Vec::new(), 0),
+        (None, None) => return,
+    };
+    if wait {
+        let _ = out.send(OutMsg::Lines(buf, n, pcap));
+        return;
+    }
+    match out.try_send(OutMsg::Lines(buf, n, pcap)) {
+        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+        Err(TrySendError::Full(OutMsg::Lines(_, n, pcap))) => {
+            w.counters.add(C::OutputQueueDrops, n);
+            let lost = pcap.as_deref().map_or(0, |b| crate::evidence::tap::records(b).count());
+            w.counters.add(C::PcapLogQueueDrops, lost as u64);
         }
-        match out.try_send(OutMsg::Lines(buf, n)) {
-            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-            Err(TrySendError::Full(_)) => w.counters.add(C::OutputQueueDrops, n),
-        }
+        Err(TrySendError::Full(_)) => {}
     }
 }
 
@@ -351,15 +363,26 @@ pub(super) fn pnet_worker(
 /// The output thread: writes what the workers send, flushes within half a second, reopens
 /// the file when asked (log rotation), and logs write errors (rate-limited; every lost event
 /// is counted in `output.write_errors`).
-pub(super) fn output_thread(mut w: EveWriter, rx: Receiver<OutMsg>, sh: Arc<Shared>) -> EveWriter {
+pub(super) fn output_thread(
+    mut w: EveWriter,
+    mut pcap_log: Option<PcapLogWriter>,
+    rx: Receiver<OutMsg>,
+    sh: Arc<Shared>,
+) -> EveWriter {
     let me = sh.pkts.len();
     let mut dirty = false;
     let mut last_flush = Instant::now();
     loop {
         sh.beat(me);
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(OutMsg::Lines(buf, n)) => {
-                w.write_lines(&buf, n);
+            Ok(OutMsg::Lines(buf, n, pcap)) => {
+                if let (Some(pl), Some(records)) = (pcap_log.as_mut(), pcap) {
+                    pl.write_records(&records, &mut w.counters);
+                    w.capture_file = pl.current().map(|p| p.to_path_buf());
+                }
+                if n > 0 {
+                    w.write_lines(&buf, n);
+                }
                 dirty = true;
             }
             Ok(OutMsg::Reopen(reply)) => {
@@ -373,6 +396,9 @@ pub(super) fn output_thread(mut w: EveWriter, rx: Receiver<OutMsg>, sh: Arc<Shar
         // Live: events reach the file (and the spool's readers) within a fraction of a second.
         if dirty && (rx.is_empty() || last_flush.elapsed() >= Duration::from_millis(500)) {
             w.flush();
+            if let Some(pl) = pcap_log.as_mut() {
+                pl.flush(&mut w.counters);
+            }
             dirty = false;
             last_flush = Instant::now();
             sh.hub.publish("output", &w.counters);
@@ -380,8 +406,17 @@ pub(super) fn output_thread(mut w: EveWriter, rx: Receiver<OutMsg>, sh: Arc<Shar
         for e in w.take_errors() {
             sh.log.error_limited("output", &format!("EVE output: {e} (events lost, counted in output.write_errors)"));
         }
+        if let Some(e) = pcap_log.as_mut().and_then(|pl| pl.first_error.take()) {
+            sh.log.error_limited(
+                "pcap_log",
+                &format!("output.pcap_log: {e} (packets lost, counted in output.pcap_log.write_errors)"),
+            );
+        }
     }
     w.flush();
+    if let Some(pl) = pcap_log.as_mut() {
+        pl.flush(&mut w.counters);
+    }
     sh.hub.publish("output", &w.counters);
     w
 }
@@ -465,6 +500,7 @@ fn new_worker(id: usize, cfg: &Config, nworkers: usize, engine: &Option<Arc<Dete
         .with_app(cfg.app.parser_config())
         .with_records(crate::runtime::records::Records::of(&cfg.output.eve))
         .with_decoder(crate::runtime::ingest::decoder_of(cfg))
+        .with_evidence(Tap::new(&cfg.output.pcap_log, nworkers))
 }
 
 /// Starts the threads over `capture`; events go to `out`.
