@@ -175,6 +175,66 @@ threshold gen_id 0, sig_id 0, type limit, track by_rule, count 7, seconds 60
 const SURICATA_COUNTS: &[(u64, usize)] =
     &[(1002, 7), (1003, 6), (1004, 2), (1005, 6), (1006, 7), (1008, 60), (1009, 9)];
 
+/// The counts THRESHOLD_CONFIG gives on threshold_capture(), worked out from Suricata's
+/// documented semantics alone (not from any run): a `suppress` drops the matches of its
+/// address (all of them without one; `$HOME_NET` is 10.0.0.0/8 among others); a sid's own
+/// entry (threshold, event_filter, rate_filter) replaces the rule's `threshold`, and the
+/// global `gen_id 0, sig_id 0` entry applies only to rules with neither; `limit` alerts on
+/// the first `count` matches of a window, `both` once per window when the count is reached,
+/// a window starting at the first match and lasting `seconds`; a rate_filter whose new
+/// action is `alert` changes nothing.
+fn counts_from_semantics() -> Vec<(u64, usize)> {
+    use std::collections::HashMap;
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Limit,
+        Both,
+    }
+    // (window start in ms, matches in it, alerted in it) per tracked key.
+    type Windows = HashMap<String, (u64, usize, bool)>;
+    let decide = |w: &mut Windows, key: String, t: u64, kind: Kind, count: usize, secs: u64| -> bool {
+        let e = w.entry(key).or_insert((t, 0, false));
+        if t >= e.0 + secs * 1000 {
+            *e = (t, 0, false);
+        }
+        e.1 += 1;
+        match kind {
+            Kind::Limit => e.1 <= count,
+            Kind::Both if e.1 >= count && !e.2 => {
+                e.2 = true;
+                true
+            }
+            Kind::Both => false,
+        }
+    };
+    let mut windows: HashMap<u64, Windows> = HashMap::new();
+    let mut counts = std::collections::BTreeMap::new();
+    for i in 0..20u64 {
+        for (j, src) in ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().enumerate() {
+            let dst = if i % 2 == 0 { "10.0.1.1" } else { "10.0.1.2" };
+            let t = i * 1000 + j as u64;
+            for sid in 1001..=1009u64 {
+                let w = windows.entry(sid).or_default();
+                let alert = match sid {
+                    1001 | 1007 => false,
+                    1002 if *src == "10.0.0.1" => false,
+                    1006 if dst == "10.0.1.2" => false,
+                    1002 | 1006 => decide(w, String::new(), t, Kind::Limit, 7, 60),
+                    1003 => decide(w, src.to_string(), t, Kind::Limit, 2, 60),
+                    1004 => decide(w, dst.to_string(), t, Kind::Limit, 1, 60),
+                    1005 => decide(w, src.to_string(), t, Kind::Both, 3, 10),
+                    1009 => decide(w, src.to_string(), t, Kind::Limit, 3, 60),
+                    _ => true,
+                };
+                if alert {
+                    *counts.entry(sid).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    counts.into_iter().collect()
+}
+
 fn alert_counts(eve: &Path) -> Vec<(u64, usize)> {
     let mut m = std::collections::BTreeMap::new();
     for l in std::fs::read_to_string(eve).unwrap_or_default().lines() {
@@ -208,6 +268,8 @@ fn threshold_config_changes_alert_counts_as_suricata_does() {
         p(&pcap),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    // The counts Suricata wrote are the ones its semantics give, worked out independently.
+    assert_eq!(counts_from_semantics(), SURICATA_COUNTS);
     assert_eq!(alert_counts(&eve), SURICATA_COUNTS);
     // Without the file every packet alerts for every rule but the two with a threshold.
     let plain = dir.path().join("plain.json");
