@@ -210,11 +210,16 @@ pub struct RuntimeConfig {
     pub batch_packets: usize,
     /// Batches queued per worker before the reader waits (replay) or counts a drop (live).
     pub queue_batches: usize,
+    /// Replay: decide thresholds and detection filters shared between flows in packet order
+    /// (the ordered stage, `runtime::replay_order`), so every run and worker count gives the
+    /// same alerts. `false` lets each worker decide at once (as live capture and Suricata do):
+    /// only for measuring what the ordering costs.
+    pub ordered: bool,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { workers: 0, batch_packets: 256, queue_batches: 16 }
+        RuntimeConfig { workers: 0, batch_packets: 256, queue_batches: 16, ordered: true }
     }
 }
 

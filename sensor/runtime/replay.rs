@@ -410,6 +410,7 @@ fn spawn_workers(
         let tap = Tap::new(&cfg.output.pcap_log, nworkers);
         let records = if opts.eve.is_some() { Records::of(&cfg.output.eve) } else { Records::none() };
         let names = names.clone();
+        let ordered = cfg.runtime.ordered;
         handles.push(std::thread::Builder::new().name(format!("picket-w{id}")).spawn(move || {
             let w = Worker::new(id, table, flow_events)
                 .with_alert_events(alert_events)
@@ -419,7 +420,7 @@ fn spawn_workers(
                 .with_records(records)
                 .with_decoder(decoder)
                 .with_profile(profile)
-                .with_ordered_thresholds(true)
+                .with_ordered_thresholds(ordered)
                 .with_evidence(tap)
                 .with_pcap_names(names);
             worker_loop(w, rx, out_tx, recycle_tx, hub, alerts)
