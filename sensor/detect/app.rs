@@ -15,6 +15,7 @@
 //! transaction), the rest wait for later progress.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::app::{registry, AppProto, BufferId, Need, Side, Transaction, ValueArg};
 use crate::detect::matcher::{Engine, Mpm, PatternSpec};
@@ -99,11 +100,15 @@ pub struct BufDb {
     pub need: Need,
     /// Transform list index.
     pub xf: usize,
-    /// Database.
-    pub mpm: Mpm,
+    /// Database (shared by the groups whose patterns and rules are the same: HTTP/1's and
+    /// HTTP/2's http.* buffers).
+    pub mpm: Arc<Mpm>,
     /// Pattern id -> rule numbers.
-    pub pattern_rules: Vec<Vec<u32>>,
+    pub pattern_rules: Arc<[Vec<u32>]>,
 }
+
+/// A prefilter database and its rules by pattern id, as built once per distinct pattern set.
+type SharedDb = (Arc<Mpm>, Arc<[Vec<u32>]>);
 
 /// The app rules of one (protocol, direction).
 #[derive(Debug, Default)]
@@ -423,6 +428,8 @@ impl AppSet {
             set.rules.push(ar);
         }
         let reg = registry();
+        // Groups with the same patterns and rules share one database.
+        let mut built: HashMap<(Vec<PatternSpec>, Vec<Vec<u32>>), SharedDb> = HashMap::new();
         // Stable database order (buffer number, transforms), whatever the hash maps did.
         let mut keys: Vec<(AppProto, u8)> = pats.keys().copied().collect();
         keys.sort_unstable();
@@ -433,11 +440,19 @@ impl AppSet {
             let g = set.groups.entry(key).or_default();
             for ((buffer, xf), (patterns, pattern_rules, _)) in bufs {
                 let Some(def) = reg.buffer(buffer) else { continue };
-                let mpm = match Mpm::build_cached(engine, &patterns, cache) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        errors.push(format!("{e}; using the reference matcher for an app-layer buffer"));
-                        Mpm::Naive(patterns)
+                let (mpm, pattern_rules) = match built.entry((patterns, pattern_rules)) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let (patterns, pattern_rules) = e.key();
+                        let mpm = match Mpm::build_cached(engine, patterns, cache) {
+                            Ok(m) => m,
+                            Err(err) => {
+                                errors.push(format!("{err}; using the reference matcher for an app-layer buffer"));
+                                Mpm::Naive(patterns.clone())
+                            }
+                        };
+                        let shared = (Arc::new(mpm), Arc::from(pattern_rules.as_slice()));
+                        e.insert(shared).clone()
                     }
                 };
                 set.databases += 1;
