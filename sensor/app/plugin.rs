@@ -165,6 +165,12 @@ pub trait Transaction {
     }
     /// Writes the transaction's EVE object (`"http":{...}`) into an alert.
     fn write_alert_eve(&self, j: &mut Json<'_>);
+    /// Writes the `files` array of an alert raised by a packet of direction `to_server`
+    /// (Suricata's `AlertAddFiles`: the files of that direction). The default: nothing (a
+    /// protocol whose alert object carries its files writes them there).
+    fn write_alert_files(&self, j: &mut Json<'_>, to_server: bool) {
+        let _ = (j, to_server);
+    }
     /// Whether the transaction is ready for its EVE record (Suricata logs a transaction once
     /// it is complete, or when its flow ends). The default: both sides done.
     fn record_ready(&self) -> bool {

@@ -151,6 +151,7 @@ impl Inspector<'_> {
             let meta = move |j: &mut Json<'_>| {
                 if let Some(t) = app.tx(tx) {
                     t.write_alert_eve(j);
+                    t.write_alert_files(j, to_server);
                 }
             };
             let frame_id = a.frame;

@@ -159,6 +159,10 @@ pub static BUFFERS: &[Sticky<HttpTx>] = &[
             doc: "https://docs.suricata.io/en/latest/rules/file-keywords.html#file-data",
         },
         get: |tx: &HttpTx, to_server, f| {
+            // a multipart request's files are its parts, each its own instance
+            if to_server && tx.request.is_multipart() {
+                return tx.request.parts.iter().any(|p| !p.data.is_empty() && f(&p.data));
+            }
             let b = if to_server { H::RequestBody } else { H::ResponseBody };
             tx.buffer(b, to_server).is_some_and(|x| !x.is_empty() && f(x))
         },
@@ -226,7 +230,7 @@ pub static BUFFERS: &[Sticky<HttpTx>] = &[
         ),
         get: |tx: &HttpTx, to_server, f| {
             let m = if to_server { &tx.request } else { &tx.response };
-            m.file.as_ref().is_some_and(|file| f(&file.name))
+            m.files().any(|file| f(&file.name))
         },
     },
 ];
@@ -286,6 +290,14 @@ impl Transaction for HttpTx {
         super::eve::write_object(j, self);
     }
 
+    fn write_alert_files(&self, j: &mut Json<'_>, to_server: bool) {
+        let m = if to_server { &self.request } else { &self.response };
+        if m.files().next().is_some() {
+            let files: Vec<File> = m.files().cloned().collect();
+            crate::app::eve_util::files_array(j, &files, self.id);
+        }
+    }
+
     fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
         super::eve::write_object(j, self);
         true
@@ -293,9 +305,7 @@ impl Transaction for HttpTx {
 
     fn files(&self, f: &mut dyn FnMut(&File)) {
         for m in [&self.request, &self.response] {
-            if let Some(file) = &m.file {
-                f(file);
-            }
+            m.files().for_each(&mut *f);
         }
     }
 

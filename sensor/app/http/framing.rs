@@ -157,3 +157,17 @@ pub(super) fn codings(ce: &[u8], limit: u32, stats: &mut HttpStats) -> Vec<Codin
     out.reverse();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_disposition_filenames() {
+        assert_eq!(disposition_filename(b"attachment; filename=\"a b.mp3\""), Some(&b"a b.mp3"[..]));
+        assert_eq!(disposition_filename(b"attachment; FILENAME=x.exe"), Some(&b"x.exe"[..]));
+        assert_eq!(disposition_filename(b"inline"), None);
+        assert_eq!(disposition_filename(b"attachment; name=\"a;b\"; filename=c"), Some(&b"c"[..]));
+        assert_eq!(disposition_filename(b""), None);
+    }
+}

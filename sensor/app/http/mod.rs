@@ -28,6 +28,7 @@ pub mod detect;
 pub mod eve;
 mod framing;
 pub mod headers;
+pub mod multipart;
 mod parser;
 pub mod uri;
 
@@ -209,8 +210,16 @@ pub struct HttpMessage {
     /// Body bytes as transferred (dechunked, before decompression), all of them (libhtp's
     /// `message_len`; EVE `length`).
     pub message_len: u64,
-    /// The file the body carries (a response body, a PUT request's body), once it started.
+    /// The file the body carries (a response body, a PUT or POST request's body that is not
+    /// multipart), once it started.
     pub file: Option<crate::app::files::File>,
+    /// The files of a `multipart/form-data` request body: each part naming a file, with its
+    /// content (within the body limit, so bounded by it).
+    pub parts: Vec<FilePart>,
+    /// The multipart parser of a POST body with a boundary, once the body started.
+    multipart: Option<Box<multipart::Multipart>>,
+    /// Whether the body's kind (multipart or not) was decided.
+    body_kind_set: bool,
     /// Bytes of names and values kept in `headers`.
     header_bytes: usize,
     hdr_buf: Vec<u8>,
@@ -218,7 +227,31 @@ pub struct HttpMessage {
     start_buf: Vec<u8>,
 }
 
+/// A file of a multipart request body and its content (`file.data`).
+#[derive(Clone, Debug, Default)]
+pub struct FilePart {
+    /// The file.
+    pub file: crate::app::files::File,
+    /// Its content, as far as the body limit kept it.
+    pub data: Vec<u8>,
+}
+
 impl HttpMessage {
+    /// The files of this message: its body's, or its multipart parts'.
+    pub fn files(&self) -> impl Iterator<Item = &crate::app::files::File> {
+        self.file.iter().chain(self.parts.iter().map(|p| &p.file))
+    }
+
+    /// Its body is `multipart/form-data` (its files are [`HttpMessage::parts`]).
+    pub fn is_multipart(&self) -> bool {
+        self.multipart.is_some() || !self.parts.is_empty()
+    }
+
+    /// The same, to change them (close, gap).
+    pub fn files_mut(&mut self) -> impl Iterator<Item = &mut crate::app::files::File> {
+        self.file.iter_mut().chain(self.parts.iter_mut().map(|p| &mut p.file))
+    }
+
     /// Value of the first field named `name` (ASCII case-insensitive).
     pub fn header(&self, name: &[u8]) -> Option<&[u8]> {
         self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_slice())
@@ -356,6 +389,10 @@ pub mod event {
     pub const INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST: u16 = 6;
     /// More content codings than `decompress_layer_limit`.
     pub const TOO_MANY_ENCODING_LAYERS: u16 = 37;
+    /// A multipart body part named a file but had no content.
+    pub const MULTIPART_NO_FILEDATA: u16 = 82;
+    /// A multipart body part had a malformed header line.
+    pub const MULTIPART_INVALID_HEADER: u16 = 83;
 }
 
 /// One request/response exchange.

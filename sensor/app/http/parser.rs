@@ -274,7 +274,7 @@ impl Dir {
                 cx.stats.gaps_fatal += 1;
                 if let Some(m) = self.msg_mut(cx) {
                     m.body_gap = true;
-                    if let Some(f) = m.file.as_mut() {
+                    for f in m.files_mut() {
                         f.gap(len);
                         f.close(FileState::Truncated);
                     }
@@ -289,7 +289,9 @@ impl Dir {
         if let Some(m) = self.msg_mut(cx) {
             m.body_gap = true;
             m.message_len += len;
-            if let Some(f) = m.file.as_mut() {
+            // a multipart body loses its place: its parts are cut
+            m.multipart = None;
+            for f in m.files_mut() {
                 f.gap(len);
             }
         }
@@ -873,9 +875,14 @@ impl Dir {
         let limit = if req { cx.cfg.request_body_limit } else { cx.cfg.response_body_limit };
         let hashes = cx.cfg.file_hashes;
         let Some(t) = cx.txs.get_for(self.tx, req) else { return };
-        // Suricata's files of an HTTP transaction: response bodies, and PUT request bodies,
-        // named by the URI's path.
+        if req && !data.is_empty() {
+            super::multipart::body_kind(t);
+        }
+        let multipart = req && t.request.multipart.is_some();
+        // Suricata's files of an HTTP transaction: response bodies, and PUT and POST request
+        // bodies, named by the URI's path.
         let opens_file = !data.is_empty()
+            && !multipart
             && (!req || t.method.eq_ignore_ascii_case(b"PUT") || t.method.eq_ignore_ascii_case(b"POST"));
         let needs_file = opens_file && if req { t.request.file.is_none() } else { t.response.file.is_none() };
         if needs_file {
@@ -900,6 +907,7 @@ impl Dir {
             return;
         }
         let mut newly_cut = false;
+        let mut warns = 0u32;
         let mut sink = |d: &[u8]| -> bool {
             // Suricata tracks a file up to the body limit and closes it TRUNCATED when the
             // body goes past it (`HTPCallbackResponseBodyData`).
@@ -911,7 +919,11 @@ impl Dir {
                 }
             }
             let room = limit.saturating_sub(m.body.len());
-            m.body.extend_from_slice(d.get(..d.len().min(room)).unwrap_or(&[]));
+            let kept = d.get(..d.len().min(room)).unwrap_or(&[]);
+            if let Some(mp) = m.multipart.as_deref_mut() {
+                super::multipart::feed_parts(mp, &mut m.parts, kept, d.len() > room, hashes, &mut warns);
+            }
+            m.body.extend_from_slice(kept);
             if d.len() > room {
                 if !m.body_truncated {
                     m.body_truncated = true;
@@ -939,6 +951,9 @@ impl Dir {
         if newly_cut {
             cx.stats.body_truncated += 1;
         }
+        for (w, e) in super::multipart::warning_events(warns) {
+            cx.txs.raise(self.tx, w, e);
+        }
     }
 
     fn end_body(&mut self, cx: &mut Cx<'_>) {
@@ -962,8 +977,8 @@ impl Dir {
                 t.response_complete = true;
             }
             let m = if req { &mut t.request } else { &mut t.response };
-            if let Some(f) = m.file.as_mut() {
-                let state = if m.body_gap { FileState::Truncated } else { FileState::Closed };
+            let state = if m.body_gap { FileState::Truncated } else { FileState::Closed };
+            for f in m.files_mut() {
                 f.close(state);
             }
         }
@@ -980,19 +995,5 @@ impl Dir {
                 self.st = St::ConnectWait;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_disposition_filenames() {
-        assert_eq!(disposition_filename(b"attachment; filename=\"a b.mp3\""), Some(&b"a b.mp3"[..]));
-        assert_eq!(disposition_filename(b"attachment; FILENAME=x.exe"), Some(&b"x.exe"[..]));
-        assert_eq!(disposition_filename(b"inline"), None);
-        assert_eq!(disposition_filename(b"attachment; name=\"a;b\"; filename=c"), Some(&b"c"[..]));
-        assert_eq!(disposition_filename(b""), None);
     }
 }
