@@ -402,10 +402,13 @@ pub(super) fn feed_parts(
 
 /// The events of a step's warnings, as (to the server, event) pairs.
 pub(super) fn warning_events(warns: u32) -> impl Iterator<Item = (bool, u16)> {
-    [(WARN_INVALID_HEADER, super::event::MULTIPART_INVALID_HEADER), (WARN_NO_FILEDATA, super::event::MULTIPART_NO_FILEDATA)]
-        .into_iter()
-        .filter(move |(w, _)| warns & w != 0)
-        .map(|(_, e)| (true, e))
+    [
+        (WARN_INVALID_HEADER, super::event::MULTIPART_INVALID_HEADER),
+        (WARN_NO_FILEDATA, super::event::MULTIPART_NO_FILEDATA),
+    ]
+    .into_iter()
+    .filter(move |(w, _)| warns & w != 0)
+    .map(|(_, e)| (true, e))
 }
 
 #[cfg(test)]
