@@ -36,49 +36,6 @@ const fn multi(
 
 /// Keywords of protocols without a parser.
 pub(crate) static UNPARSED: &[AppKeyword] = &[
-    // DNS and TLS keywords the parsers do not fill yet
-    multi(
-        "dns.response.rrname",
-        &[],
-        Some("dns"),
-        "any name of a DNS response (question or record), each in turn",
-        suricata_doc!("dns-keywords.html#dns-response-rrname"),
-    ),
-    multi(
-        "tls.subjectaltname",
-        &[],
-        Some("tls"),
-        "a subject alternative name of the server's certificate, each in turn",
-        suricata_doc!("tls-keywords.html#tls-subjectaltname"),
-    ),
-    multi(
-        "tls.alpn",
-        &[],
-        Some("tls"),
-        "an ALPN protocol of the TLS hello, each in turn",
-        suricata_doc!("tls-keywords.html#tls-alpn"),
-    ),
-    sticky(
-        "tls.random",
-        &[],
-        Some("tls"),
-        "the 32-byte random of the TLS hello",
-        suricata_doc!("tls-keywords.html#tls-random"),
-    ),
-    sticky(
-        "tls.random_time",
-        &[],
-        Some("tls"),
-        "the first 4 bytes of the TLS hello random",
-        suricata_doc!("tls-keywords.html#tls-random-time"),
-    ),
-    sticky(
-        "tls.random_bytes",
-        &[],
-        Some("tls"),
-        "the last 28 bytes of the TLS hello random",
-        suricata_doc!("tls-keywords.html#tls-random-bytes"),
-    ),
     multi(
         "file.magic",
         &[],

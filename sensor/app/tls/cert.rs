@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use md5::{Digest as _, Md5};
 use sha1::Sha1;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 /// Fields of a certificate, formatted as Suricata formats them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub struct CertInfo {
     pub not_before_str: String,
     /// EVE `notafter`.
     pub not_after_str: String,
+    /// `tls.subjectaltname`: the subject alternative names, as Suricata prints them (DNS
+    /// names and URIs as they are, IP addresses as a byte list, others as x509-parser shows them).
+    pub sans: Vec<String>,
 }
 
 /// Decodes a DER certificate; `None` for anything x509-parser rejects.
@@ -46,7 +49,12 @@ pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
             d.second()
         )
     };
+    let sans = match tbs.subject_alternative_name() {
+        Ok(Some(ext)) => ext.value.general_names.iter().map(general_name).collect(),
+        _ => Vec::new(),
+    };
     Some(CertInfo {
+        sans,
         subject: tbs.subject.to_string(),
         issuer: tbs.issuer.to_string(),
         serial,
@@ -56,6 +64,14 @@ pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
         not_before_str: fmt(&v.not_before),
         not_after_str: fmt(&v.not_after),
     })
+}
+
+fn general_name(g: &GeneralName<'_>) -> String {
+    match g {
+        GeneralName::DNSName(s) | GeneralName::URI(s) => (*s).to_string(),
+        GeneralName::IPAddress(b) => format!("{b:?}"),
+        other => other.to_string(),
+    }
 }
 
 fn colon_hex(b: &[u8], upper: bool) -> String {

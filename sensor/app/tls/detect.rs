@@ -62,6 +62,12 @@ const fn ja(name: &'static str, aliases: &'static [&'static str], server: bool, 
     BufferInfo { name, aliases, side, need, multi: false, shared: true, internal: false, desc, doc: doc_of(name) }
 }
 
+/// A buffer of the packet side's hello (Suricata: the client hello to server, the server
+/// hello to client).
+const fn hello_buf(name: &'static str, desc: &'static str) -> BufferInfo {
+    BufferInfo { side: Side::Both, need: Need::own(HELLO), ..buf(name, &[], false, desc) }
+}
+
 fn str_buf(v: Option<&str>, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     v.is_some_and(|s| f(s.as_bytes()))
 }
@@ -112,6 +118,34 @@ pub static BUFFERS: &[Sticky<TlsState>] = &[
     Sticky {
         info: ja("ja3s.string", &["ja3s_string"], true, "JA3S string of the ServerHello"),
         get: |t, _, f| str_buf(t.ja3s_string(), f),
+    },
+    Sticky {
+        info: BufferInfo {
+            multi: true,
+            ..buf("tls.subjectaltname", &[], true, "each subject alternative name of the server certificate")
+        },
+        get: |t, _, f| t.cert().is_some_and(|c| c.sans.iter().any(|s| f(s.as_bytes()))),
+    },
+    Sticky {
+        info: BufferInfo {
+            side: Side::Both,
+            need: Need::own(HELLO),
+            multi: true,
+            ..buf("tls.alpn", &[], false, "each ALPN protocol of the packet side's hello")
+        },
+        get: |t, ts, f| if ts { t.client_alpns() } else { t.server_alpns() }.iter().any(|a| f(a)),
+    },
+    Sticky {
+        info: hello_buf("tls.random", "the 32-byte random of the packet side's hello"),
+        get: |t, ts, f| t.random(ts).is_some_and(|r| f(r)),
+    },
+    Sticky {
+        info: hello_buf("tls.random_time", "the first 4 bytes of the packet side's hello random"),
+        get: |t, ts, f| t.random(ts).is_some_and(|r| f(&r[..4])),
+    },
+    Sticky {
+        info: hello_buf("tls.random_bytes", "the last 28 bytes of the packet side's hello random"),
+        get: |t, ts, f| t.random(ts).is_some_and(|r| f(&r[4..])),
     },
 ];
 

@@ -269,6 +269,8 @@ pub struct TlsState {
     ja3s: Option<(String, String)>,
     client_alpns: Vec<Vec<u8>>,
     server_alpns: Vec<Vec<u8>>,
+    /// The 32-byte random of each side's hello (index as `conns`).
+    randoms: [Option<[u8; 32]>; 2],
     server_certs: Vec<Vec<u8>>,
     server_cert: Option<CertInfo>,
     client_cert: Option<CertInfo>,
@@ -370,6 +372,12 @@ impl TlsState {
     /// `tls.alpn` value(s) of the ServerHello.
     pub fn server_alpns(&self) -> &[Vec<u8>] {
         &self.server_alpns
+    }
+
+    /// `tls.random`: the 32-byte random of the client's (`to_server`) or the server's hello.
+    pub fn random(&self, to_server: bool) -> Option<&[u8; 32]> {
+        // In bounds: the index is 0 or 1.
+        self.randoms[usize::from(!to_server)].as_ref()
     }
 
     /// Suricata's `connp.version` of one direction: the hello's version (TLS 1.3 from
@@ -611,6 +619,7 @@ impl TlsState {
                 let c = &mut self.conns[0];
                 c.version = v;
                 c.hello_seen = true;
+                self.randoms[0] = ch.random.try_into().ok();
                 if self.sni.is_none() {
                     self.sni = ext.sni.clone();
                 }
@@ -629,9 +638,11 @@ impl TlsState {
                 }
             }
             TlsMessageHandshake::ServerHello(sh) if di == 1 => {
+                self.randoms[1] = sh.random.try_into().ok();
                 self.server_hello(sh.version.0, sh.cipher.0, sh.session_id, sh.ext);
             }
             TlsMessageHandshake::ServerHelloV13Draft18(sh) if di == 1 => {
+                self.randoms[1] = sh.random.try_into().ok();
                 self.server_hello(sh.version.0, sh.cipher.0, None, sh.ext);
             }
             TlsMessageHandshake::Certificate(cc) => {

@@ -397,3 +397,44 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn hello_randoms_per_side_and_alpn_buffer() {
+    use crate::app::plugin::Transaction;
+    let mut st = TlsState::new();
+    assert_eq!(st.random(true), None);
+    st.parse(true, &record(22, 0x0301, &client_hello(&ch_exts())));
+    st.parse(false, &record(22, 0x0303, &server_hello(0x0303, &ext(16, &[0, 3, 2, b'h', b'2']))));
+    assert_eq!(st.random(true), Some(&[7; 32]));
+    assert_eq!(st.random(false), Some(&[9; 32]));
+    // tls.alpn (buffer 11) reads the packet side's hello: both client names, the server's one
+    let alpn = |ts: bool| {
+        let mut seen = Vec::new();
+        st.buffer(11, ts, &mut |b| {
+            seen.push(b.to_vec());
+            false
+        });
+        seen
+    };
+    assert_eq!(alpn(true), vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+    assert_eq!(alpn(false), vec![b"h2".to_vec()]);
+    // tls.random_time (13) and tls.random_bytes (14) split the packet side's random
+    let mut got = Vec::new();
+    st.buffer(13, false, &mut |b| {
+        got.push(b.to_vec());
+        false
+    });
+    st.buffer(14, true, &mut |b| {
+        got.push(b.to_vec());
+        false
+    });
+    assert_eq!(got, vec![vec![9; 4], vec![7; 28]]);
+}
+
+#[test]
+fn subject_alt_names_of_the_server_certificate() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/suites/sv-dev-wide/tls/tls-glupteba/input.pcap");
+    let Some(st) = run_pcap(path) else { return };
+    let sans = &st.cert().expect("a server certificate").sans;
+    assert!(sans.iter().any(|s| s == "server15.xn--j1ahhq.xn--p1ai"), "{sans:?}");
+}
