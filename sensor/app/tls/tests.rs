@@ -433,7 +433,8 @@ fn hello_randoms_per_side_and_alpn_buffer() {
 
 #[test]
 fn subject_alt_names_of_the_server_certificate() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/suites/sv-dev-wide/tls/tls-glupteba/input.pcap");
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/suites/sv-dev-wide/tls/tls-glupteba/input.pcap");
     let Some(st) = run_pcap(path) else { return };
     let sans = &st.cert().expect("a server certificate").sans;
     assert!(sans.iter().any(|s| s == "server15.xn--j1ahhq.xn--p1ai"), "{sans:?}");
