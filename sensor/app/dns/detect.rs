@@ -70,6 +70,16 @@ pub static BUFFERS: &[Sticky<Tx>] = &[
         ),
         get: |tx: &Tx, _, f| tx.msg.additionals.iter().any(|r| f(&r.name.value)),
     },
+    Sticky {
+        info: buffer(
+            "dns.response.rrname",
+            &[],
+            Side::ToClient,
+            "each name of a response: questions, record owners and the names in their data",
+            "https://docs.suricata.io/en/latest/rules/dns-keywords.html#dns-response-rrname",
+        ),
+        get: |tx: &Tx, _, f| !tx.to_server && super::family::response_names(&tx.msg, f),
+    },
 ];
 
 /// `dns.opcode` / `dns.rcode` argument: `[!]N`.

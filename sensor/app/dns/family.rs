@@ -138,6 +138,29 @@ fn rdata_name(d: &RData) -> Option<&Name> {
     }
 }
 
+/// Every name of a response message (`*.response.rrname`): the questions, then each
+/// section's owner names and the names in their data, skipping empty ones.
+pub(crate) fn response_names(m: &Message, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    for q in &m.queries {
+        if !q.name.value.is_empty() && f(&q.name.value) {
+            return true;
+        }
+    }
+    for sec in [&m.answers, &m.authorities, &m.additionals] {
+        for r in sec.iter() {
+            if !r.name.value.is_empty() && f(&r.name.value) {
+                return true;
+            }
+            if let Some(n) = rdata_name(&r.data) {
+                if !n.value.is_empty() && f(&n.value) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
 impl FamilyTx {
     fn request(&self) -> Option<&Message> {
         (!self.is_response).then_some(&self.msg)
@@ -183,25 +206,7 @@ impl FamilyTx {
     /// `*.response.rrname`: every name of a response: questions, then each section's owner
     /// names and the names in their data.
     pub fn response_names(&self, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        let Some(m) = self.response() else { return false };
-        for q in &m.queries {
-            if !q.name.value.is_empty() && f(&q.name.value) {
-                return true;
-            }
-        }
-        for sec in [&m.answers, &m.authorities, &m.additionals] {
-            for r in sec.iter() {
-                if !r.name.value.is_empty() && f(&r.name.value) {
-                    return true;
-                }
-                if let Some(n) = rdata_name(&r.data) {
-                    if !n.value.is_empty() && f(&n.value) {
-                        return true;
-                    }
-                }
-            }
-        }
-        false
+        self.response().is_some_and(|m| response_names(m, f))
     }
 
     /// Writes Suricata's `mdns` or `llmnr` object.
