@@ -121,6 +121,18 @@ fn apply_one(x: &Xform, input: &[u8], out: &mut Vec<u8>) {
                     }
                 }
             }
+            // Suricata's `get_domain` / `get_tld`: nothing when the name has no registrable
+            // domain (a bare suffix, an unknown single label)
+            Transform::Domain => {
+                if let Some(d) = psl::domain(input) {
+                    out.extend_from_slice(d.as_bytes());
+                }
+            }
+            Transform::Tld => {
+                if let Some(d) = psl::domain(input) {
+                    out.extend_from_slice(d.suffix().as_bytes());
+                }
+            }
             Transform::Xor(x) => xor(x, input, out),
             Transform::FromBase64(fb) => from_base64(fb, input, out),
             Transform::PcreXform(_) => out.extend_from_slice(input),
@@ -280,6 +292,10 @@ mod tests {
     #[test]
     fn transforms_as_suricata() {
         assert_eq!(run(&[Transform::DotPrefix], b"evil.com"), b".evil.com");
+        assert_eq!(run(&[Transform::Domain], b"www.bbc.co.uk"), b"bbc.co.uk");
+        assert_eq!(run(&[Transform::Tld], b"www.bbc.co.uk"), b"co.uk");
+        assert_eq!(run(&[Transform::Domain], b"docs.suricata.io"), b"suricata.io");
+        assert_eq!(run(&[Transform::Tld], b"co.uk"), b"");
         assert_eq!(run(&[Transform::StripWhitespace], b" a b\t\r\nc "), b"abc");
         assert_eq!(run(&[Transform::CompressWhitespace], b"a  b\t\tc"), b"a b\tc");
         assert_eq!(run(&[Transform::ToLowercase], b"AbC"), b"abc");

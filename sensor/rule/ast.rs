@@ -470,6 +470,10 @@ pub enum Transform {
     HeaderLowercase,
     /// `strip_pseudo_headers`
     StripPseudoHeaders,
+    /// `domain`: the registrable domain (public suffix and one more label)
+    Domain,
+    /// `tld`: the public suffix
+    Tld,
     /// `xor`: a static key, or one read from the buffer, applied from an offset.
     Xor(XorKey),
     /// `pcrexform:"expr"`

@@ -201,6 +201,22 @@ pub(crate) const ROWS: &[Keyword] = &[
         suricata_doc!("transforms.html#to-sha256"),
     ),
     Keyword::rule(
+        "domain",
+        Kind::Transform,
+        N,
+        |b, _, kw, _| b.transform(kw, || Ok(Transform::Domain)),
+        "transform: the registrable domain of the name (Public Suffix List), empty when it has none",
+        suricata_doc!("transforms.html#domain"),
+    ),
+    Keyword::rule(
+        "tld",
+        Kind::Transform,
+        N,
+        |b, _, kw, _| b.transform(kw, || Ok(Transform::Tld)),
+        "transform: the public suffix of the name's registrable domain, empty when it has none",
+        suricata_doc!("transforms.html#tld"),
+    ),
+    Keyword::rule(
         "header_lowercase",
         Kind::Transform,
         N,
