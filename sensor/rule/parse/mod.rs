@@ -20,6 +20,7 @@
 
 pub(crate) mod header;
 pub(crate) mod numbers;
+pub(crate) mod requires;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -176,6 +177,25 @@ pub fn parse_rule(text: &str, keywords: &Keywords, ctx: &mut ParseContext) -> Re
         .rev()
         .find(|o| o.name.eq_ignore_ascii_case("sid"))
         .and_then(|o| o.value.and_then(|v| super::keywords::meta::parse_sid(unquote(v)).ok()));
+    // Suricata checks `requires` first: a rule whose requirements are not met is skipped
+    // whatever else it holds.
+    let reqs: Vec<&str> =
+        options.iter().filter(|o| o.name.eq_ignore_ascii_case("requires")).filter_map(|o| o.value).collect();
+    if !reqs.is_empty() {
+        match requires::unmet(&reqs, keywords) {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                let msg = format!(
+                    "skipped: {why} (Suricata version {}.{}.{})",
+                    requires::SURICATA_VERSION.0,
+                    requires::SURICATA_VERSION.1,
+                    requires::SURICATA_VERSION.2
+                );
+                return Err(ctx.error(sid_hint, PErr { kind: ErrorKind::Unsupported(why), msg }));
+            }
+            Err(e) => return Err(ctx.error(sid_hint, PErr { kind: ErrorKind::BadValue("requires".into()), msg: e })),
+        }
+    }
     match build_rule(header, &options, keywords, ctx) {
         Ok(b) => Ok(b.finish(ctx)),
         Err(e) => Err(ctx.error(sid_hint, e)),
