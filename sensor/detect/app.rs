@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::app::{registry, AppProto, BufferId, Need, Side, Transaction, ValueArg};
+use crate::detect::int_hash::IntMap;
 use crate::detect::matcher::{Engine, Mpm, PatternSpec};
 use crate::detect::transform::{self, Xform};
 use crate::detect::verify::{self, CompiledList};
@@ -125,12 +126,12 @@ pub struct Group {
 #[derive(Debug, Default)]
 pub struct AppSet {
     /// (rule number, protocol) -> index into `rules`.
-    pub by_rule: HashMap<(u32, AppProto), u32>,
+    pub(crate) by_rule: IntMap<(u32, AppProto), u32>,
     /// App rules.
     pub rules: Vec<AppRule>,
     /// Distinct transform lists (index 0: none).
     pub xforms: Vec<Vec<Xform>>,
-    groups: HashMap<(AppProto, u8), Group>,
+    groups: IntMap<(AppProto, u8), Group>,
     /// Frame rules per (protocol, direction, frame type), in rule order.
     frame_groups: HashMap<(AppProto, u8, u8), Vec<u32>>,
     /// The frame types frame rules inspect (flows keep only those).

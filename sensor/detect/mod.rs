@@ -19,6 +19,7 @@ pub mod dataset;
 pub mod engine;
 pub mod fast_pattern;
 mod flowbits;
+mod int_hash;
 pub mod matcher;
 pub mod packet;
 pub mod profile;
