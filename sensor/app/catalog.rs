@@ -129,11 +129,4 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         "the text of a PostgreSQL query",
         suricata_doc!("pgsql-keywords.html#pgsql-query"),
     ),
-    sticky(
-        "websocket.payload",
-        &[],
-        Some("websocket"),
-        "the payload of a WebSocket frame, unmasked",
-        suricata_doc!("websocket-keywords.html#websocket-payload"),
-    ),
 ];

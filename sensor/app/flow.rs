@@ -12,7 +12,7 @@
 use super::expect::{Endpoints, Expectation};
 use super::frames::Frames;
 use super::identify::{probe, ProbeResult, ProtoDetect};
-use super::plugin::{AppParser, ParseCx, Status, Transaction};
+use super::plugin::{AppParser, ParseCx, Status, Transaction, Upgrade};
 use super::proto::AppProto;
 use super::registry;
 use super::stats::AppStats;
@@ -108,7 +108,25 @@ pub struct FlowApp {
     ports: (u16, u16),
     /// The frames its parser names (kept only for the types rules inspect).
     pub frames: Frames,
+    /// The protocol before a change ([`AppParser::upgrade`]; EVE `app_proto_orig`).
+    pub orig: AppProto,
+    /// A protocol change decided and not made yet.
+    switch: Option<Box<Switch>>,
 }
+
+/// A protocol change waiting for the packet that decided it to be inspected and logged: the
+/// new protocol and the bytes of each direction that are its already (index 0: to server).
+#[derive(Debug)]
+struct Switch {
+    proto: AppProto,
+    /// The deciding packet was inspected and its records written: the change can be made.
+    ready: bool,
+    held: [Vec<u8>; 2],
+}
+
+/// Bytes of a direction held for the next protocol while a change waits; beyond, they are
+/// dropped and counted (`app.upgrade_bytes_dropped`).
+const MAX_SWITCH_HELD: usize = 64 * 1024;
 
 /// Which transactions have their record written: every id below `next`, and the ids above it
 /// in `above` (transactions completed out of order), kept sorted and bounded.
@@ -343,9 +361,56 @@ impl FlowApp {
         if parser.no_inspection() {
             self.no_inspection = true;
         }
+        if let Some(u) = parser.upgrade() {
+            self.upgrade_decided(to_server, data, u, stats);
+        }
         match status {
             Status::Continue => Verdict::Consumed,
             Status::Stop => Verdict::Stop,
+        }
+    }
+
+    /// The parser asked for a change of protocol: the bytes of the call that are the new
+    /// protocol's are held for it (the frames take them again from the new parser).
+    fn upgrade_decided(&mut self, to_server: bool, data: &[u8], u: Upgrade, stats: &mut AppStats) {
+        if self.switch.is_some() || !u.proto.is_known() || u.proto == self.proto {
+            return;
+        }
+        let rest = data.get(data.len().saturating_sub(u.rest)..).unwrap_or(&[]);
+        self.frames.rewind(to_server, rest.len());
+        let mut sw = Switch { proto: u.proto, ready: false, held: [Vec::new(), Vec::new()] };
+        sw.hold(to_server, rest, stats);
+        self.switch = Some(Box::new(sw));
+    }
+
+    /// Whether a change of protocol waits; holds `data` for the new protocol while the
+    /// deciding packet is not done.
+    fn switch_pending(&mut self, to_server: bool, data: &[u8], stats: &mut AppStats) -> bool {
+        match self.switch.as_deref_mut() {
+            Some(sw) if !sw.ready => {
+                sw.hold(to_server, data, stats);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Makes a pending change of protocol (the deciding packet was inspected and logged):
+    /// the old parser and its detection state go, the new parser gets the held bytes.
+    fn switch_now(&mut self, cfg: &AppConfig, stats: &mut AppStats, flow: &FlowMeta) {
+        let Some(sw) = self.switch.take() else { return };
+        let Switch { proto, held, .. } = *sw;
+        self.orig = self.proto;
+        self.proto = proto;
+        stats.flow(proto, self.tcp);
+        self.parser = registry::protocol(proto).map(|d| (d.new_parser)(cfg));
+        self.insp.clear();
+        self.logged = Logged::default();
+        self.frames.restart(cfg.frames.mask(proto));
+        for (d, bytes) in held.iter().enumerate() {
+            if !bytes.is_empty() {
+                let _ = self.parse(d == 0, bytes, cfg, stats, flow);
+            }
         }
     }
 
@@ -383,6 +448,10 @@ impl FlowApp {
     /// protocol is never inspected, so it must not hold its transactions (they would pile up
     /// to the parser's limit and push each other's detection state out on every packet).
     pub fn free_txs(&mut self, inspects: [bool; 2], records: bool) {
+        // the packet that decided a change of protocol was inspected and logged
+        if let Some(sw) = self.switch.as_deref_mut() {
+            sw.ready = true;
+        }
         let FlowApp { parser, insp, logged, .. } = self;
         let Some(parser) = parser.as_mut() else { return };
         let done = |id: u64| {
@@ -416,6 +485,16 @@ impl FlowApp {
     /// The transaction with this id, if still held.
     pub fn tx(&self, id: u64) -> Option<&dyn Transaction> {
         self.parser.as_ref().and_then(|p| p.tx(id))
+    }
+}
+
+impl Switch {
+    fn hold(&mut self, to_server: bool, data: &[u8], stats: &mut AppStats) {
+        let buf = &mut self.held[usize::from(!to_server)];
+        let room = MAX_SWITCH_HELD.saturating_sub(buf.len());
+        let n = data.len().min(room);
+        buf.extend_from_slice(data.get(..n).unwrap_or(&[]));
+        stats.generic.upgrade_bytes_dropped += (data.len() - n) as u64;
     }
 }
 
@@ -577,6 +656,12 @@ impl AppSink for Sink<'_> {
                 if offset == 0 {
                     app.probe_other_direction(to_server, data);
                 }
+                if app.switch.is_some() {
+                    if app.switch_pending(to_server, data, self.stats) {
+                        return Verdict::Consumed;
+                    }
+                    app.switch_now(self.cfg, self.stats, &self.flow);
+                }
             }
         }
         app.parse(to_server, data, self.cfg, self.stats, &self.flow)
@@ -584,6 +669,13 @@ impl AppSink for Sink<'_> {
 
     fn gap(&mut self, to_server: bool, len: u64) -> Verdict {
         let app = &mut *self.app;
+        if app.switch.is_some() {
+            // a hole before the next protocol starts: it cannot resync
+            app.switch = None;
+            app.gap_stop = true;
+            self.stats.generic.gap_stops += 1;
+            return Verdict::Stop;
+        }
         match app.parser.as_mut() {
             Some(parser) => {
                 app.frames.gap(to_server, len);
@@ -614,6 +706,9 @@ impl AppSink for Sink<'_> {
 
     fn eof(&mut self, to_server: bool) {
         let app = &mut *self.app;
+        if app.switch.as_deref().is_some_and(|sw| sw.ready) {
+            app.switch_now(self.cfg, self.stats, &self.flow);
+        }
         if let Some(parser) = app.parser.as_mut() {
             let frames = &mut app.frames;
             let mut cx = ParseCx { cfg: self.cfg, stats: self.stats, udp: !app.tcp, flow: &self.flow, frames };

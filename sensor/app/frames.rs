@@ -319,6 +319,22 @@ impl Frames {
         }
     }
 
+    /// The last `n` bytes given to the parser of a direction are given again (to the parser of
+    /// the protocol the flow changes to): the offset steps back over them.
+    pub fn rewind(&mut self, to_server: bool, n: usize) {
+        let d = &mut self.dirs[usize::from(!to_server)];
+        d.off = d.off.saturating_sub(n as u64);
+        let keep = d.tail.len().saturating_sub(n);
+        d.tail.truncate(keep);
+    }
+
+    /// The flow changed protocol: the frames held are dropped (their types were the old
+    /// protocol's) and the new protocol's types in `mask` are kept from here.
+    pub fn restart(&mut self, mask: u64) {
+        self.list.clear();
+        self.enabled = mask;
+    }
+
     /// `len` bytes of a direction are missing.
     pub fn gap(&mut self, to_server: bool, len: u64) {
         let di = usize::from(!to_server);

@@ -60,6 +60,8 @@ pub fn identifies(p: AppProto) -> bool {
         || p.enabled_by_default() && super::probes::names(p)
         // named by the HTTP/2 parser once a stream carries DNS (DoH)
         || p == AppProto::Doh2
+        // named by HTTP/1 once a 101 response switches to it
+        || p == AppProto::Websocket
 }
 
 /// What [`probe`] says about the bytes seen so far in one direction.

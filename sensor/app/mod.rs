@@ -51,6 +51,7 @@ mod stats;
 pub mod tls;
 pub mod txs;
 pub mod values;
+pub mod websocket;
 
 pub use flow::{FlowApp, FlowMeta, LogMarks, Sink, TxInsp, TxInspStates, MAX_INSP};
 pub use plugin::{

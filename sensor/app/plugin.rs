@@ -190,6 +190,12 @@ pub trait Transaction {
     fn record_to_server(&self) -> Option<bool> {
         None
     }
+    /// Its record takes the view of the packet that writes it (Suricata's logging in the
+    /// packet's direction: a WebSocket frame the client sent is logged on the server's
+    /// acknowledgement, server as source). The default: [`Transaction::record_to_server`].
+    fn record_packet_view(&self) -> bool {
+        false
+    }
     /// App-layer events raised on this transaction, as indexes into the protocol's
     /// [`Protocol::events`] table (`app-layer-event:<proto>.<event>` rules match them; EVE
     /// `anomaly` records of type `applayer`, layer `proto_parser`, report them). Keep them in
@@ -241,6 +247,13 @@ pub trait AppParser: std::fmt::Debug + Send {
     fn proto_change(&self) -> Option<AppProto> {
         None
     }
+    /// The flow changes protocol (HTTP/1's `101 Switching Protocols` to WebSocket, as
+    /// Suricata's `AppLayerRequestProtocolChange`): asked once, after each call; the flow
+    /// hands what follows to the new protocol's parser once this call's packet was inspected
+    /// and logged. The default: none.
+    fn upgrade(&mut self) -> Option<Upgrade> {
+        None
+    }
     /// The rest of the flow is not inspected (encrypted).
     fn no_inspection(&self) -> bool {
         false
@@ -251,6 +264,15 @@ pub trait AppParser: std::fmt::Debug + Send {
     fn expected(&mut self, to_server: bool, data: Box<dyn Any + Send>) {
         let _ = (to_server, data);
     }
+}
+
+/// A protocol change a parser decided ([`AppParser::upgrade`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Upgrade {
+    /// The protocol that follows.
+    pub proto: AppProto,
+    /// Bytes at the end of the last call's data that are the new protocol's already.
+    pub rest: usize,
 }
 
 /// A compiled value-keyword argument; each keyword's evaluation downcasts to its own type.

@@ -46,6 +46,9 @@ pub struct GenericStats {
     pub gap_stops: u64,
     /// Frames not kept: a flow held [`super::frames::MAX_FRAMES`] already.
     pub frames_dropped: u64,
+    /// Bytes of the next protocol not kept while a change of protocol waited (over 64 KiB
+    /// per direction).
+    pub upgrade_bytes_dropped: u64,
     /// Transaction events raised, per protocol ([`AppProto::index`]) and event (an index
     /// into the protocol's event table).
     pub events: Vec<Vec<u64>>,
@@ -94,6 +97,8 @@ pub struct AppStats {
     pub smtp: super::smtp::SmtpStats,
     /// QUIC.
     pub quic: super::quic::QuicStats,
+    /// WebSocket.
+    pub websocket: super::websocket::WebsocketStats,
     /// The expectation table (announced flows).
     pub expect: super::expect::ExpectStats,
 }
@@ -188,6 +193,11 @@ impl AppStats {
             "app.frames_dropped",
             "frames not kept for the frame keyword because their flow held too many",
             self.generic.frames_dropped,
+        );
+        f(
+            "app.upgrade_bytes_dropped",
+            "bytes of a flow's next protocol dropped while a protocol change (HTTP Upgrade) waited: over 64 KiB",
+            self.generic.upgrade_bytes_dropped,
         );
         self.expect.each(&mut |field, help, v| {
             named(&mut name, &["app.expect.", field]);

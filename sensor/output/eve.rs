@@ -354,7 +354,14 @@ pub fn flow_header<S>(j: &mut Json<'_>, f: &Flow<S>) {
 }
 
 /// Appends an EVE `flow` event line for a flow that ended.
-pub fn flow_event<S>(out: &mut Vec<u8>, f: &Flow<S>, reason: EndReason, app_proto: Option<&str>) {
+/// `app_proto_orig`: the protocol before a change (HTTP/1 upgraded to WebSocket).
+pub fn flow_event<S>(
+    out: &mut Vec<u8>,
+    f: &Flow<S>,
+    reason: EndReason,
+    app_proto: Option<&str>,
+    app_proto_orig: Option<&str>,
+) {
     let mut j = Json::object(out);
     j.ts("timestamp", f.start);
     j.u64("flow_id", f.flow_id);
@@ -367,6 +374,9 @@ pub fn flow_event<S>(out: &mut Vec<u8>, f: &Flow<S>, reason: EndReason, app_prot
     }
     if let Some(a) = app_proto {
         j.str("app_proto", a);
+    }
+    if let Some(a) = app_proto_orig {
+        j.str("app_proto_orig", a);
     }
     {
         let mut fl = j.begin("flow");

@@ -234,7 +234,8 @@ impl Records {
                     return;
                 }
                 marks.mark(id);
-                let dir = match tx.record_to_server() {
+                let view = if tx.record_packet_view() { to_server.or(Some(true)) } else { tx.record_to_server() };
+                let dir = match view {
                     Some(false) => RecordDir::ToClient,
                     _ => RecordDir::Flow,
                 };

@@ -152,7 +152,8 @@ impl EndCtx<'_> {
         }
         if self.flow_events {
             let ap = (f.ext.app.proto != crate::app::AppProto::Unknown).then(|| f.ext.app.proto.name());
-            eve::flow_event(self.out, f, why, ap);
+            let orig = f.ext.app.orig.is_known().then(|| f.ext.app.orig.name());
+            eve::flow_event(self.out, f, why, ap, orig);
             *self.out_events += 1;
         }
     }

@@ -5,7 +5,7 @@ use super::{HttpBuffer as H, HttpState, HttpStats, HttpTx};
 use crate::app::files::File;
 use crate::app::plugin::{
     buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
-    Status, Sticky, Transaction, ValueArg, ValueKeyword, PROGRESS_DONE,
+    Status, Sticky, Transaction, Upgrade, ValueArg, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -337,6 +337,11 @@ impl AppParser for HttpState {
             self.res.call_off = at;
         }
         HttpState::parse(self, to_server, data, &mut cx.stats.http);
+        if let Some((proto, from)) = self.take_upgrade() {
+            let end = at + data.len() as u64;
+            let rest = usize::try_from(end.saturating_sub(from)).unwrap_or(usize::MAX).min(data.len());
+            self.switch = Some(Upgrade { proto, rest });
+        }
         add_frames(self, cx);
         for _ in before..self.txs.next_id {
             cx.stats.tx(AppProto::Http, true);
@@ -365,6 +370,10 @@ impl AppParser for HttpState {
             cx.stats.tx(AppProto::Http, true);
         }
         self.txs.raised.drain(..).for_each(|e| cx.stats.tx_event(AppProto::Http, e));
+    }
+
+    fn upgrade(&mut self) -> Option<Upgrade> {
+        self.switch.take()
     }
 
     fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {

@@ -543,12 +543,18 @@ pub struct HttpState {
     txs: Txs,
     req: Dir,
     res: Dir,
+    /// A `101 Switching Protocols` named a protocol that has a parser: it and the stream
+    /// offset (to client) where that protocol starts.
+    upgrade: Option<(crate::app::AppProto, u64)>,
+    /// The change of protocol for the flow, once the call that decided it is over.
+    switch: Option<crate::app::plugin::Upgrade>,
 }
 
 impl HttpState {
     /// A fresh connection.
     pub fn new(cfg: &HttpConfig) -> Self {
-        HttpState { cfg: cfg.clone(), txs: Txs::default(), req: Dir::new(Side::Request), res: Dir::new(Side::Response) }
+        let (req, res) = (Dir::new(Side::Request), Dir::new(Side::Response));
+        HttpState { cfg: cfg.clone(), txs: Txs::default(), req, res, upgrade: None, switch: None }
     }
 
     /// In-order bytes of one direction (`to_server`: client to server).
@@ -559,7 +565,7 @@ impl HttpState {
     /// `len` bytes of one direction are missing from the stream.
     pub fn gap(&mut self, to_server: bool, len: u64, stats: &mut HttpStats) {
         stats.gaps += 1;
-        let HttpState { cfg, txs, req, res } = self;
+        let HttpState { cfg, txs, req, res, .. } = self;
         let d = if to_server { req } else { res };
         let mut cx = Cx { cfg, txs, stats, tunnel: None };
         d.gap(len, &mut cx);
@@ -610,13 +616,19 @@ impl HttpState {
         }
     }
 
+    /// Takes the protocol change a `101 Switching Protocols` decided, with the stream offset
+    /// (to client) where the new protocol starts.
+    pub fn take_upgrade(&mut self) -> Option<(crate::app::AppProto, u64)> {
+        self.upgrade.take()
+    }
+
     /// Bytes held pending across both directions (incomplete lines).
     pub fn pending_bytes(&self) -> usize {
         self.req.buf.len() + self.res.buf.len()
     }
 
     fn feed(&mut self, to_server: bool, data: &[u8], eof: bool, stats: &mut HttpStats) {
-        let HttpState { cfg, txs, req, res } = self;
+        let HttpState { cfg, txs, req, res, upgrade, .. } = self;
         let mut cx = Cx { cfg, txs, stats, tunnel: None };
         let d = if to_server { &mut *req } else { &mut *res };
         if d.closed {
@@ -626,6 +638,9 @@ impl HttpState {
         // The response decided what follows a CONNECT or an upgrade.
         if let Some(tunnel) = cx.tunnel.take() {
             if tunnel {
+                if !to_server {
+                    *upgrade = upgrade_to(txs, res.tx).map(|p| (p, res.at));
+                }
                 req.st = St::Off;
                 res.st = St::Off;
                 req.buf = Vec::new();
@@ -637,4 +652,13 @@ impl HttpState {
             }
         }
     }
+}
+
+/// The protocol a tunnel after transaction `tx`'s response continues with: WebSocket when the
+/// response is a `101` whose `Upgrade` names it (case-insensitively), as Suricata's HTTP
+/// parser requests the change (`h2c` is HTTP/2's, not handled here).
+fn upgrade_to(txs: &Txs, tx: Option<u64>) -> Option<crate::app::AppProto> {
+    let t = txs.list.iter().find(|t| Some(t.id) == tx)?;
+    let value = t.response.header_nozero(b"upgrade")?;
+    (t.status_num == 101 && value.eq_ignore_ascii_case(b"websocket")).then_some(crate::app::AppProto::Websocket)
 }

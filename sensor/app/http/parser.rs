@@ -65,7 +65,7 @@ pub(super) struct Dir {
     pub(super) call_off: u64,
     /// Stream offset of the bytes `run` looks at, and of its current step.
     base: u64,
-    at: u64,
+    pub(super) at: u64,
     /// Stream offset where the message being parsed started, once it did.
     msg_start: Option<u64>,
     /// The message that started there was completed by the current step.

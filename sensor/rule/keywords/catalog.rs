@@ -313,22 +313,4 @@ pub(crate) const UNTYPED: &[Keyword] = &[
         suricata_doc!("http2-keywords.html#http2-settings"),
     ),
     Keyword::untyped("http2.header", R, "an HTTP/2 header (older keyword)", suricata_doc!("http2-keywords.html")),
-    Keyword::untyped(
-        "websocket.flags",
-        R,
-        "the WebSocket frame flags",
-        suricata_doc!("websocket-keywords.html#websocket-flags"),
-    ),
-    Keyword::untyped(
-        "websocket.opcode",
-        R,
-        "the WebSocket opcode",
-        suricata_doc!("websocket-keywords.html#websocket-opcode"),
-    ),
-    Keyword::untyped(
-        "websocket.mask",
-        R,
-        "the WebSocket mask",
-        suricata_doc!("websocket-keywords.html#websocket-mask"),
-    ),
 ];
