@@ -404,7 +404,7 @@ impl FlowApp {
         self.proto = proto;
         stats.flow(proto, self.tcp);
         self.parser = registry::protocol(proto).map(|d| (d.new_parser)(cfg));
-        self.insp.clear();
+        self.insp = TxInspStates::default();
         self.logged = Logged::default();
         self.frames.restart(cfg.frames.mask(proto));
         for (d, bytes) in held.iter().enumerate() {
