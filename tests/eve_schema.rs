@@ -193,3 +193,75 @@ fn suricata_schema_gaps(validator: &jsonschema::Validator) -> std::collections::
     }
     gaps
 }
+
+/// An MQTT 5 session (CONNECT with properties and a will, CONNACK, PUBLISH QoS 1 and its
+/// PUBACK, SUBSCRIBE/SUBACK, UNSUBSCRIBE/UNSUBACK, DISCONNECT): its `mqtt` records, one per
+/// transaction, validate and carry Suricata's nesting.
+#[test]
+fn mqtt_records_validate() {
+    let Some(schema_path) = corpus_file("eve-schema.json") else {
+        eprintln!("skipped: ../shared/corpus/eve-schema.json is not present");
+        return;
+    };
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the EVE schema compiles");
+    use tcpf::*;
+    let (c, s) = ([10, 8, 0, 1], [10, 8, 0, 2]);
+    let connect: &[u8] = b"\x10\x27\x00\x04MQTT\x05\xc6\x00\x3c\x03\x21\x00\x14\x00\x02id\x00\x00\x01w\x00\x03bye\x00\x04user\x00\x04pass";
+    let connack: &[u8] = b"\x20\x08\x00\x00\x05\x22\x00\x0a\x24\x01";
+    let publish: &[u8] = b"\x32\x0d\x00\x03a/b\x00\x07\x00hello";
+    let puback: &[u8] = b"\x40\x02\x00\x07";
+    let subscribe: &[u8] = b"\x82\x09\x00\x08\x00\x00\x03a/b\x01";
+    let suback: &[u8] = b"\x90\x04\x00\x08\x00\x01";
+    let unsubscribe: &[u8] = b"\xa2\x08\x00\x09\x00\x00\x03a/b";
+    let unsuback: &[u8] = b"\xb0\x04\x00\x09\x00\x00";
+    let disconnect: &[u8] = b"\xe0\x00";
+    let (mut cs, mut ss) = (1000u32, 5000u32);
+    let mut l2 = vec![
+        eth(&ipv4_tcp(c, s, 41883, 1883, cs - 1, 0, SYN, b"")),
+        eth(&ipv4_tcp(s, c, 1883, 41883, ss - 1, cs, SYN | ACK, b"")),
+    ];
+    for (to_server, msg) in [
+        (true, connect),
+        (false, connack),
+        (true, publish),
+        (false, puback),
+        (true, subscribe),
+        (false, suback),
+        (true, unsubscribe),
+        (false, unsuback),
+        (true, disconnect),
+    ] {
+        if to_server {
+            l2.push(eth(&ipv4_tcp(c, s, 41883, 1883, cs, ss, PSH | ACK, msg)));
+            cs += msg.len() as u32;
+            l2.push(eth(&ipv4_tcp(s, c, 1883, 41883, ss, cs, ACK, b"")));
+        } else {
+            l2.push(eth(&ipv4_tcp(s, c, 1883, 41883, ss, cs, PSH | ACK, msg)));
+            ss += msg.len() as u32;
+            l2.push(eth(&ipv4_tcp(c, s, 41883, 1883, cs, ss, ACK, b"")));
+        }
+    }
+    l2.push(eth(&ipv4_tcp(c, s, 41883, 1883, cs, ss, FIN | ACK, b"")));
+    l2.push(eth(&ipv4_tcp(s, c, 1883, 41883, ss, cs + 1, FIN | ACK, b"")));
+    l2.push(eth(&ipv4_tcp(c, s, 41883, 1883, cs + 1, ss + 1, ACK, b"")));
+    let frames: Vec<(u64, Vec<u8>)> = l2.into_iter().enumerate().map(|(i, f)| (t_ms(i as u64 * 10), f)).collect();
+    let r = replay_pcap(LT_ETHERNET, &frames);
+    let mqtt: Vec<&Value> = r.events.iter().filter(|e| e["event_type"] == "mqtt").collect();
+    assert_eq!(mqtt.len(), 5, "{:#?}", r.events);
+    for ev in &r.events {
+        let errs: Vec<String> = validator.iter_errors(ev).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errs.is_empty(), "{ev}: {errs:?}");
+    }
+    let m = &mqtt[0]["mqtt"];
+    assert_eq!(m["connect"]["client_id"], "id");
+    assert_eq!(m["connect"]["will"]["topic"], "w");
+    assert_eq!(m["connect"]["will"]["message"], "bye");
+    assert_eq!(m["connack"]["properties"]["maximum_qos"], 1);
+    assert_eq!(mqtt[1]["mqtt"]["publish"]["message"], "hello");
+    assert_eq!(mqtt[1]["mqtt"]["puback"]["reason_code"], 0);
+    assert_eq!(mqtt[2]["mqtt"]["suback"]["qos_granted"], serde_json::json!([1]));
+    assert_eq!(mqtt[3]["mqtt"]["unsubscribe"]["topics"], serde_json::json!(["a/b"]));
+    assert!(mqtt[4]["mqtt"]["disconnect"].is_object());
+    assert_eq!(mqtt[0]["src_port"], 41883);
+}

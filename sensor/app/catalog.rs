@@ -1,5 +1,5 @@
 //! The catalog: Suricata's app-layer keywords of protocols Picket identifies but does not
-//! parse yet (SMB, SIP, MQTT, ...). Rules using them parse, and detection reports them as
+//! parse yet (RFB, NFS, ...). Rules using them parse, and detection reports them as
 //! unsupported with the keyword's name, instead of the parser calling them unknown. A
 //! protocol that gets a parser provides its own rows (its folder's `detect.rs`) and its
 //! section here goes (a test checks that no row here shadows one of a parsed protocol).
@@ -42,70 +42,6 @@ pub(crate) static UNPARSED: &[AppKeyword] = &[
         None,
         "the libmagic description of a transferred file",
         suricata_doc!("file-keywords.html#file-magic"),
-    ),
-    // MQTT
-    sticky(
-        "mqtt.connect.clientid",
-        &[],
-        Some("mqtt"),
-        "the client id of an MQTT CONNECT",
-        suricata_doc!("mqtt-keywords.html#mqtt-connect-clientid"),
-    ),
-    sticky(
-        "mqtt.connect.username",
-        &[],
-        Some("mqtt"),
-        "the user name of an MQTT CONNECT",
-        suricata_doc!("mqtt-keywords.html#mqtt-connect-username"),
-    ),
-    sticky(
-        "mqtt.connect.password",
-        &[],
-        Some("mqtt"),
-        "the password of an MQTT CONNECT",
-        suricata_doc!("mqtt-keywords.html#mqtt-connect-password"),
-    ),
-    sticky(
-        "mqtt.connect.willtopic",
-        &[],
-        Some("mqtt"),
-        "the will topic of an MQTT CONNECT",
-        suricata_doc!("mqtt-keywords.html#mqtt-connect-willtopic"),
-    ),
-    sticky(
-        "mqtt.connect.willmessage",
-        &[],
-        Some("mqtt"),
-        "the will message of an MQTT CONNECT",
-        suricata_doc!("mqtt-keywords.html#mqtt-connect-willmessage"),
-    ),
-    sticky(
-        "mqtt.publish.topic",
-        &[],
-        Some("mqtt"),
-        "the topic of an MQTT PUBLISH",
-        suricata_doc!("mqtt-keywords.html#mqtt-publish-topic"),
-    ),
-    sticky(
-        "mqtt.publish.message",
-        &[],
-        Some("mqtt"),
-        "the message of an MQTT PUBLISH",
-        suricata_doc!("mqtt-keywords.html#mqtt-publish-message"),
-    ),
-    multi(
-        "mqtt.subscribe.topic",
-        &[],
-        Some("mqtt"),
-        "a topic of an MQTT SUBSCRIBE, each in turn",
-        suricata_doc!("mqtt-keywords.html#mqtt-subscribe-topic"),
-    ),
-    multi(
-        "mqtt.unsubscribe.topic",
-        &[],
-        Some("mqtt"),
-        "a topic of an MQTT UNSUBSCRIBE, each in turn",
-        suricata_doc!("mqtt-keywords.html#mqtt-unsubscribe-topic"),
     ),
     // other protocols
     sticky(

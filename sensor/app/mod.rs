@@ -36,6 +36,7 @@ pub mod jsonx;
 pub mod krb5;
 pub mod llmnr;
 pub mod mdns;
+pub mod mqtt;
 pub mod ntp;
 pub mod plugin;
 mod probes;

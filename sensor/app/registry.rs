@@ -33,6 +33,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::ike::PROTOCOL,
     &super::quic::PROTOCOL,
     &super::websocket::PROTOCOL,
+    &super::mqtt::PROTOCOL,
     // after HTTP and DNS: the buffers they share keep those protocols in the keyword table
     &super::http2::PROTOCOL,
     &super::http2::DOH2_PROTOCOL,

@@ -81,6 +81,8 @@ pub struct AppStats {
     pub llmnr: super::dns::family::FamilyStats,
     /// SIP.
     pub sip: super::sip::SipStats,
+    /// MQTT.
+    pub mqtt: super::mqtt::MqttStats,
     /// NTP.
     pub ntp: super::ntp::NtpStats,
     /// DCE/RPC.
