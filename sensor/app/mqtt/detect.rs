@@ -282,7 +282,7 @@ pub static VALUES: &[ValueKeyword<MqttTx>] = &[
         info: value(
             "mqtt.protocol_version",
             Side::ToServer,
-            |v| crate::app::values::u8_arg(v),
+            crate::app::values::u8_arg,
             "the protocol version of the flow's last CONNECT",
         ),
         eval: |a, tx, _, _| a.downcast_ref::<Uint>().is_some_and(|u| u.matches(u64::from(tx.version))),

@@ -362,8 +362,7 @@ fn subscribe(i: &[u8], v5: bool, with_qos: bool) -> Result<Subscribe, Error> {
     let (r, properties) = props_of(i, v5)?;
     i = r;
     let mut topics = Vec::new();
-    loop {
-        let Ok((r, t)) = string(i) else { break };
+    while let Ok((r, t)) = string(i) {
         let (r, qos) = if with_qos {
             match u8_(r) {
                 Ok(x) => x,
