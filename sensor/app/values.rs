@@ -1,7 +1,8 @@
 //! Arguments of value keywords shared by protocols: Suricata's unsigned-integer comparisons
 //! (`detect_parse_uint`: `N`, `!N`, `<N`, `>=N`, `A-B`, `A<>B`, ...) and their enumerated form
 //! (`detect_parse_uint_enum`: a number, or a name from the keyword's table with an optional
-//! `!`, case-insensitive), compiled once at rule load.
+//! `!`, case-insensitive), and bit flags by name (`detect_parse_uint_bitflags`), compiled once
+//! at rule load.
 
 use super::plugin::ValueArg;
 use crate::rule::ast::NumCmp;
@@ -228,4 +229,74 @@ mod tests {
         assert!(p("32767,-2").matches(&w, false));
         assert!(parse_multi(Some("1,2,3,4"), |x| parse_uint(Some(x), 9)).is_err());
     }
+}
+
+/// A compiled bit-flags argument (Suricata's `detect_parse_uint_bitflags`: `mqtt.flags`,
+/// `mqtt.connect.flags`, `websocket.flags`): a number comparison, or flag names, `+` by
+/// default (the named flags set as named, `!name` unset); `-`: not so; `*`: any of them set;
+/// `=`: exactly these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BitFlags {
+    /// A comparison of the flag bits as a number.
+    Num(Uint),
+    /// `flags & mask == want` (or `!=` when `neg`).
+    Mask {
+        /// Bits looked at.
+        mask: u8,
+        /// Their wanted value.
+        want: u8,
+        /// The match is inverted.
+        neg: bool,
+    },
+}
+
+impl BitFlags {
+    /// Whether flag bits `v` satisfy it.
+    pub fn matches(&self, v: u8) -> bool {
+        match *self {
+            BitFlags::Num(u) => u.matches(u64::from(v)),
+            BitFlags::Mask { mask, want, neg } => (v & mask == want) != neg,
+        }
+    }
+}
+
+/// Parses a bit-flags argument whose names are `table` (name, bit), case-insensitive, items
+/// separated by commas or spaces.
+pub fn parse_bitflags(v: Option<&str>, table: &[(&str, u8)]) -> Result<BitFlags, String> {
+    if let Ok(u) = parse_uint(v, u64::from(u8::MAX)) {
+        return Ok(BitFlags::Num(u));
+    }
+    let s = v.unwrap_or("").trim();
+    let (modifier, list) = match s.chars().next() {
+        Some(c @ ('-' | '+' | '*' | '=')) => (c, s.get(1..).unwrap_or("")),
+        _ => ('+', s),
+    };
+    let (mut mask, mut want) = (0u8, 0u8);
+    for item in list.split([',', ' ']).map(str::trim).filter(|x| !x.is_empty()) {
+        let (neg, name) = match item.strip_prefix('!') {
+            Some(n) => (true, n.trim()),
+            None => (false, item),
+        };
+        let bit = table
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|&(_, b)| b)
+            .ok_or_else(|| format!("unknown flag `{name}`"))?;
+        if mask & bit != 0 {
+            return Err(format!("flag `{name}` repeated"));
+        }
+        mask |= bit;
+        if !neg {
+            want |= bit;
+        }
+    }
+    if mask == 0 {
+        return Err(format!("no flag in `{s}`"));
+    }
+    Ok(match modifier {
+        '=' => BitFlags::Num(Uint(NumCmp::Eq(u64::from(mask)))),
+        '*' => BitFlags::Mask { mask, want: 0, neg: true },
+        '-' => BitFlags::Mask { mask, want, neg: true },
+        _ => BitFlags::Mask { mask, want, neg: false },
+    })
 }

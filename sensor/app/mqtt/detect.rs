@@ -7,10 +7,9 @@ use crate::app::plugin::{
     buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
     Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
-use crate::app::values::{parse_multi, parse_uint, parse_uint_enum, MultiUint, Uint};
+use crate::app::values::{parse_bitflags, parse_multi, parse_uint, parse_uint_enum, BitFlags, MultiUint, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
-use crate::rule::ast::NumCmp;
 
 const DOC: &str = "https://docs.suricata.io/en/latest/rules/mqtt-keywords.html";
 
@@ -103,65 +102,6 @@ pub static BUFFERS: &[Sticky<MqttTx>] = &[
     },
 ];
 
-/// A bit-flag argument (`mqtt.flags:dup,!retain`, or a number / comparison): Suricata's
-/// `detect_parse_uint_bitflags` with the `+` default (every named flag as written).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Flags {
-    /// A plain comparison of the whole byte.
-    Cmp(Uint),
-    /// `value & mask == want` (`neg`: `!=`).
-    Mask { mask: u8, want: u8, neg: bool },
-}
-
-impl Flags {
-    fn matches(&self, v: u8) -> bool {
-        match *self {
-            Flags::Cmp(u) => u.matches(u64::from(v)),
-            Flags::Mask { mask, want, neg } => (v & mask == want) != neg,
-        }
-    }
-}
-
-/// Parses a bit-flag argument with the names of `table`.
-pub(crate) fn parse_flags(v: Option<&str>, table: &[(&str, u8)]) -> Result<Flags, String> {
-    if let Ok(u) = parse_uint(v, u64::from(u8::MAX)) {
-        return Ok(Flags::Cmp(u));
-    }
-    let s = v.unwrap_or("").trim();
-    let (modifier, rest) = match s.chars().next() {
-        Some(c @ ('-' | '+' | '*' | '=')) => (c, s.get(1..).unwrap_or("")),
-        _ => ('+', s),
-    };
-    let (mut mask, mut want) = (0u8, 0u8);
-    for item in rest.split([',', ' ']).filter(|x| !x.is_empty()) {
-        let (neg, name) = match item.strip_prefix('!') {
-            Some(n) => (true, n),
-            None => (false, item),
-        };
-        let bit = table
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|&(_, b)| b)
-            .ok_or_else(|| format!("unknown flag `{name}`"))?;
-        if mask & bit != 0 {
-            return Err(format!("flag `{name}` repeated"));
-        }
-        mask |= bit;
-        if !neg {
-            want |= bit;
-        }
-    }
-    if mask == 0 {
-        return Err(format!("no flag in `{s}`"));
-    }
-    Ok(match modifier {
-        '=' => Flags::Cmp(Uint(NumCmp::Eq(u64::from(mask)))),
-        '+' => Flags::Mask { mask, want, neg: false },
-        '*' => Flags::Mask { mask, want: 0, neg: true },
-        _ => Flags::Mask { mask, want, neg: true },
-    })
-}
-
 /// `mqtt.flags` names (Suricata's `MqttFlag`).
 const FLAGS: &[(&str, u8)] = &[("dup", 0x8), ("retain", 0x1)];
 /// `mqtt.connect.flags` names (Suricata's `MqttConnFlag`, values as it has them).
@@ -169,7 +109,7 @@ const CONN_FLAGS: &[(&str, u8)] =
     &[("username", 0x80), ("password", 0x40), ("will", 0x20), ("will_retain", 0x4), ("clean_session", 0x2)];
 
 fn flags_arg(table: &'static [(&'static str, u8)]) -> impl Fn(Option<&str>) -> Result<ValueArg, String> {
-    move |v| parse_flags(v, table).map(|f| Box::new(f) as ValueArg)
+    move |v| parse_bitflags(v, table).map(|f| Box::new(f) as ValueArg)
 }
 
 fn type_arg(v: Option<&str>) -> Result<ValueArg, String> {
@@ -246,7 +186,9 @@ pub static VALUES: &[ValueKeyword<MqttTx>] = &[
     },
     ValueKeyword {
         info: value("mqtt.flags", Side::ToServer, |v| flags_arg(FLAGS)(v), "the fixed header flags (dup, retain)"),
-        eval: |a, tx, _, _| a.downcast_ref::<Flags>().is_some_and(|f| tx.msgs.iter().any(|m| f.matches(flag_byte(m)))),
+        eval: |a, tx, _, _| {
+            a.downcast_ref::<BitFlags>().is_some_and(|f| tx.msgs.iter().any(|m| f.matches(flag_byte(m))))
+        },
     },
     ValueKeyword {
         info: value("mqtt.qos", Side::ToServer, qos_arg, "the QoS level of a message's fixed header"),
@@ -276,7 +218,9 @@ pub static VALUES: &[ValueKeyword<MqttTx>] = &[
             |v| flags_arg(CONN_FLAGS)(v),
             "the flags of a CONNECT (username, password, will, will_retain, clean_session)",
         ),
-        eval: |a, tx, _, _| a.downcast_ref::<Flags>().is_some_and(|f| connect(tx).is_some_and(|c| f.matches(c.flags))),
+        eval: |a, tx, _, _| {
+            a.downcast_ref::<BitFlags>().is_some_and(|f| connect(tx).is_some_and(|c| f.matches(c.flags)))
+        },
     },
     ValueKeyword {
         info: value(

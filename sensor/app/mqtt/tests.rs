@@ -1,6 +1,7 @@
-use super::detect::{parse_flags, Flags, BUFFERS, VALUES};
+use super::detect::{BUFFERS, VALUES};
 use super::*;
 use crate::app::plugin::Transaction;
+use crate::app::values::{parse_bitflags as parse_flags, BitFlags as Flags};
 use crate::output::eve::Json;
 
 /// MQTT 5 CONNECT (user/pass, receive maximum 20) and its CONNACK, from suricata-verify's
@@ -211,7 +212,7 @@ fn flag_arguments() {
     assert_eq!(f, Flags::Mask { mask: 9, want: 8, neg: false });
     assert!(parse_flags(Some("dup,dup"), t).is_err());
     assert!(parse_flags(Some("nope"), t).is_err());
-    assert!(matches!(parse_flags(Some("8"), t), Ok(Flags::Cmp(_))));
+    assert!(matches!(parse_flags(Some("8"), t), Ok(Flags::Num(_))));
 }
 
 #[test]

@@ -8,79 +8,14 @@ use crate::app::plugin::{
     Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::txs::app_parser_txs;
-use crate::app::values::{holds, parse_uint, parse_uint_enum, u32_arg, Uint};
+use crate::app::values::{holds, parse_bitflags, parse_uint_enum, u32_arg, BitFlags};
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
 const DOC: &str = "https://docs.suricata.io/en/latest/rules/websocket-keywords.html";
 
 /// Flag names of `websocket.flags` (Suricata's `WebSocketFlag`).
-const FLAGS: &[(&str, u8)] = &[("fin", 0x80), ("comp", 0x40)];
-
-/// A compiled `websocket.flags` argument: a number comparison, or flag names (Suricata's
-/// `detect_parse_uint_bitflags`, `+` by default: the named flags set as named, `!name` unset;
-/// `-`: not so; `*`: any of them set; `=`: exactly these).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FlagsArg {
-    /// A comparison of the flag bits as a number.
-    Num(Uint),
-    /// `flags & mask == want` (or `!=` when `neg`).
-    Mask {
-        /// Bits looked at.
-        mask: u8,
-        /// Their wanted value.
-        want: u8,
-        /// The match is inverted.
-        neg: bool,
-    },
-}
-
-impl FlagsArg {
-    /// Whether flag bits `v` satisfy it.
-    pub fn matches(&self, v: u8) -> bool {
-        match *self {
-            FlagsArg::Num(u) => u.matches(u64::from(v)),
-            FlagsArg::Mask { mask, want, neg } => (v & mask == want) != neg,
-        }
-    }
-}
-
-/// Parses a `websocket.flags` argument.
-pub fn parse_flags(v: Option<&str>) -> Result<FlagsArg, String> {
-    if let Ok(u) = parse_uint(v, u64::from(u8::MAX)) {
-        return Ok(FlagsArg::Num(u));
-    }
-    let s = v.unwrap_or("").trim();
-    let (modifier, list) = match s.chars().next() {
-        Some(c @ ('-' | '+' | '*' | '=')) => (c, s.get(1..).unwrap_or("").trim_start()),
-        _ => ('+', s),
-    };
-    let (mut all, mut set) = (0u8, 0u8);
-    for item in list.split(',').map(str::trim) {
-        let (neg, name) = match item.strip_prefix('!') {
-            Some(n) => (true, n.trim()),
-            None => (false, item),
-        };
-        let bit = FLAGS
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|&(_, b)| b)
-            .ok_or_else(|| format!("unknown websocket flag `{name}`"))?;
-        if all & bit != 0 {
-            return Err(format!("websocket flag `{name}` twice"));
-        }
-        all |= bit;
-        if !neg {
-            set |= bit;
-        }
-    }
-    Ok(match modifier {
-        '=' => FlagsArg::Num(Uint(crate::rule::ast::NumCmp::Eq(u64::from(all)))),
-        '*' => FlagsArg::Mask { mask: all, want: 0, neg: true },
-        '-' => FlagsArg::Mask { mask: all, want: set, neg: true },
-        _ => FlagsArg::Mask { mask: all, want: set, neg: false },
-    })
-}
+pub(crate) const FLAGS: &[(&str, u8)] = &[("fin", 0x80), ("comp", 0x40)];
 
 /// WebSocket's sticky buffers.
 pub static BUFFERS: &[Sticky<WebsocketTx>] = &[Sticky {
@@ -127,10 +62,10 @@ pub static VALUES: &[ValueKeyword<WebsocketTx>] = &[
     ValueKeyword {
         info: value(
             "websocket.flags",
-            |v| parse_flags(v).map(|f| Box::new(f) as ValueArg),
+            |v| parse_bitflags(v, FLAGS).map(|f| Box::new(f) as ValueArg),
             "the frame's flag bits (a number, or fin and comp with modifiers)",
         ),
-        eval: |a, tx, _, _| a.downcast_ref::<FlagsArg>().is_some_and(|f| f.matches(tx.flags)),
+        eval: |a, tx, _, _| a.downcast_ref::<BitFlags>().is_some_and(|f| f.matches(tx.flags)),
     },
 ];
 

@@ -124,7 +124,7 @@ fn a_huge_frame_keeps_its_first_bytes_and_skips_the_rest_counted() {
 #[test]
 fn keywords_compile_and_match_as_suricata_defines_them() {
     let t = WebsocketTx { flags: 0x80, opcode: 1, mask: Some(5), ..WebsocketTx::default() };
-    let flags = |s: &str| super::detect::parse_flags(Some(s)).map(|f| f.matches(t.flags));
+    let flags = |s: &str| crate::app::values::parse_bitflags(Some(s), super::detect::FLAGS).map(|f| f.matches(t.flags));
     assert_eq!(flags("fin"), Ok(true));
     assert_eq!(flags("comp"), Ok(false));
     assert_eq!(flags("fin,!comp"), Ok(true));
