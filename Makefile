@@ -48,8 +48,6 @@ test: build report-tools
 	python3 scripts/check-structure.py --quiet
 	PICKET_REQUIRE_TOOLS=1 PICKET_STIX_VALIDATOR=$(CURDIR)/$(REPORT_VENV)/bin/stix2_validator \
 	  $(CARGO) test --release --locked
-	# The criterion benchmarks are built (not run) so that an API change cannot leave them behind.
-	$(CARGO) build --release --locked --benches
 	@if [ -x $(SHARED)/conformance/run ]; then \
 	  PICKET_BIN=target/release/picket $(SHARED)/conformance/run --min-pass $(CONFORMANCE_MIN); \
 	else echo "conformance: $(SHARED)/conformance not present, skipped"; fi
@@ -58,11 +56,12 @@ conformance: build
 	PICKET_BIN=target/release/picket $(SHARED)/conformance/run
 
 FUZZ_SECONDS ?= 60
+FUZZ_SANITIZER ?= address
 
 # Fuzzes every target in fuzz/ for FUZZ_SECONDS each (cargo-fuzz on stable via
 # RUSTC_BOOTSTRAP=1); a crash fails the run and names the input. See docs/fuzzing.md.
 fuzz-smoke: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED=$(SHARED) scripts/fuzz-smoke.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SANITIZER=$(FUZZ_SANITIZER) SHARED=$(SHARED) scripts/fuzz-smoke.sh
 
 # Opt-in: EveBox (SQLite mode) on Picket's EVE of mix.pcap and on Suricata's reference EVE; its
 # HTTP API must show exactly what each file holds. Builds EveBox with cargo when it is not
@@ -76,6 +75,8 @@ bench: deps
 fmt:
 	$(CARGO) fmt --all
 
+# --all-targets: the criterion benchmarks and the tests are type-checked too, so an API change
+# cannot leave them behind (they are not built by `make test`).
 clippy: deps
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 

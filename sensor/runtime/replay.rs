@@ -447,7 +447,7 @@ fn read_all<S: PacketSource + ?Sized>(
     let mut filtered: u64 = 0;
     let mut bytes: u64 = 0;
     let n = nworkers as u64;
-    progress.update(src.position(), 0, 0);
+    progress.update(src.position(), 0, 0, false);
     // `pcap_filename`: the position of each file's first frame, published before it is sent.
     let marker = names.and(src.file_marker());
     let mut file_gen = 0;
@@ -507,7 +507,7 @@ fn read_all<S: PacketSource + ?Sized>(
         // position mark for the ordered stage.
         disp.mark(ing.frames);
         disp.flush_all(now, &mut reader_c);
-        progress.update(pos, ing.frames, bytes);
+        progress.update(pos, ing.frames, bytes, !more);
         if !more {
             break;
         }

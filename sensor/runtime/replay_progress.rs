@@ -38,6 +38,9 @@ impl Progress {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
             b.set_style(style);
+            // Counts from the first frame on: the ticker draws while the rules compile, before
+            // the reader's first chunk.
+            b.set_message("0 pkts 0 kpps 0.00 Gbit/s 0 alerts");
             b.enable_steady_tick(Duration::from_millis(500));
             b
         });
@@ -50,10 +53,11 @@ impl Progress {
         }
     }
 
-    /// Called at every chunk the reader finishes: redraws at most 4 times a second.
-    pub fn update(&mut self, pos: Option<SourcePosition>, packets: u64, bytes: u64) {
+    /// Called at every chunk the reader finishes: redraws at most 4 times a second, and always
+    /// when `last` (the reader's final chunk), so the final counts are drawn before the summary.
+    pub fn update(&mut self, pos: Option<SourcePosition>, packets: u64, bytes: u64, last: bool) {
         let Some(bar) = &self.bar else { return };
-        if self.last.elapsed() < Duration::from_millis(250) {
+        if !last && self.last.elapsed() < Duration::from_millis(250) {
             return;
         }
         self.last = Instant::now();
@@ -72,6 +76,9 @@ impl Progress {
             bytes as f64 * 8.0 / secs / 1e9,
             self.alerts.load(Ordering::Relaxed),
         ));
+        if last {
+            bar.force_draw();
+        }
     }
 
     /// One line per finished file, with `-v`.
