@@ -139,3 +139,51 @@ fn dataset_state_is_saved_and_datarep_compares() {
     let r = replay_files(dir.path(), &[demo()], &["--rules", rules.to_str().unwrap(), "--workers", "1", "--set", &set]);
     assert_eq!(sids(&r), [2, 4], "{:?}", alerts(&r));
 }
+
+/// `iprep` with Suricata's categories and reputation files: the alert counts are Suricata
+/// 8's on the same capture, rules and files (IP-only rules once per flow direction).
+#[test]
+fn iprep_alerts_on_listed_addresses_and_reports_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("categories.txt"), "1,BadHosts,Known bad hosts\n2,Scanners,Scanning hosts\n").unwrap();
+    std::fs::write(
+        d.join("rep.list"),
+        "ip,cat,score\n198.51.100.20,1,90\n198.51.100.0/24,1,40\n2001:db8::/32,2,80\n192.0.2.300,1,5\n",
+    )
+    .unwrap();
+    let rules = d.join("t.rules");
+    std::fs::write(
+        &rules,
+        "alert ip any any -> any any (msg:\"bad dst\"; iprep:dst,BadHosts,>,80; sid:1;)\n\
+         alert ip any any -> any any (msg:\"any bad\"; iprep:any,BadHosts,>,30; sid:2;)\n\
+         alert tcp any any -> any 80 (msg:\"GET to bad\"; content:\"GET\"; iprep:dst,BadHosts,=,90; sid:3;)\n\
+         alert ip any any -> any any (msg:\"v6 scanners\"; iprep:both,Scanners,>=,80; sid:4;)\n\
+         alert ip any any -> any any (msg:\"notset\"; iprep:src,BadHosts,isnotset; sid:5;)\n\
+         alert udp any any -> any any (msg:\"unknown\"; iprep:dst,Nope,>,1; sid:6;)\n",
+    )
+    .unwrap();
+    let cats = format!("detect.reputation.categories_file={}", d.join("categories.txt").display());
+    let path = format!("detect.reputation.default_path={}", d.display());
+    let files = "detect.reputation.files=[\"rep.list\"]";
+    let args = ["--rules", rules.to_str().unwrap(), "--workers", "1", "--set", &cats, "--set", &path, "--set", files];
+    let r = replay_files(d, &[demo()], &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut count = std::collections::BTreeMap::new();
+    for s in sids(&r) {
+        *count.entry(s).or_insert(0) += 1;
+    }
+    assert_eq!(count.into_iter().collect::<Vec<_>>(), [(1, 1), (2, 7), (3, 1), (4, 2), (5, 6)], "{:?}", alerts(&r));
+    assert!(r.stderr.contains("rep.list:5: '192.0.2.300' is not an IP address (line skipped)"), "{}", r.stderr);
+    // The rule naming an unknown category is refused with the reason.
+    let (_, stdout, stderr) = picket(
+        ["rules", "check", "-v"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(args.iter().filter(|a| **a != "--workers" && **a != "1").map(|s| s.to_string())),
+    );
+    assert!(
+        format!("{stdout}{stderr}").contains("iprep: unknown category 'Nope' (not in the categories file)"),
+        "{stdout}{stderr}"
+    );
+}

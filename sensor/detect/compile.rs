@@ -3,7 +3,7 @@
 //! direction and port with one prefilter database per group.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::addresses::{port_match, FastAddrSet, IpIndex};
 use super::engine::{
@@ -248,6 +248,8 @@ pub struct RuleCompiler {
     xf_index: HashMap<Vec<Transform>, usize>,
     xforms: Vec<Vec<Xform>>,
     next: u32,
+    /// The IP reputation `iprep` rules read, or why there is none.
+    reputation: Result<Option<Arc<super::iprep::Reputation>>, String>,
 }
 
 impl RuleCompiler {
@@ -264,7 +266,31 @@ impl RuleCompiler {
             xf_index,
             xforms: vec![Vec::new()],
             next: 0,
+            reputation: Ok(None),
         }
+    }
+
+    /// Sets the IP reputation the rules' `iprep` categories are resolved against (before
+    /// the first [`RuleCompiler::add`]).
+    pub fn set_reputation(&mut self, rep: Result<Option<Arc<super::iprep::Reputation>>, String>) {
+        self.reputation = rep;
+    }
+
+    /// Numbers the rule's `iprep` categories.
+    fn resolve_iprep(&self, r: &mut Rule) -> Result<(), String> {
+        let rep = match &self.reputation {
+            Ok(Some(rep)) => rep,
+            Ok(None) => {
+                return Err("iprep: IP reputation is not configured (detect.reputation.categories_file, files)".into())
+            }
+            Err(e) => return Err(format!("iprep: IP reputation could not be loaded: {e}")),
+        };
+        for ip in &mut r.iprep {
+            ip.cat = rep
+                .category(&ip.category)
+                .ok_or_else(|| format!("iprep: unknown category '{}' (not in the categories file)", ip.category))?;
+        }
+        Ok(())
     }
 
     /// Records why a rule cannot be used.
@@ -289,6 +315,12 @@ impl RuleCompiler {
         if let Err(why) = supported(&r) {
             self.reject(&r, ErrorKind::Unsupported(why.clone()), format!("not supported yet: {why}"));
             return;
+        }
+        if !r.iprep.is_empty() {
+            if let Err(e) = self.resolve_iprep(&mut r) {
+                self.reject(&r, ErrorKind::BadValue("iprep".into()), e);
+                return;
+            }
         }
         let is_app = app::is_app_rule(&r);
         let pending_app = if is_app {
@@ -419,8 +451,17 @@ impl RuleCompiler {
         flowbits: usize,
         cache: Option<&crate::detect::cache::DbCache>,
     ) -> DetectEngine {
-        let RuleCompiler { t0, engine, mut stats, errors: compile_errors, mut compiled, xf_index: _, xforms, next: _ } =
-            self;
+        let RuleCompiler {
+            t0,
+            engine,
+            mut stats,
+            errors: compile_errors,
+            mut compiled,
+            xf_index: _,
+            xforms,
+            next: _,
+            reputation,
+        } = self;
         stats.failed += errors.len();
         errors.extend(compile_errors);
         // Suricata's signature order. The key is unique (load index, swapped), so an unstable
@@ -490,6 +531,7 @@ impl RuleCompiler {
             thresholds: Mutex::new(ThresholdTable::default()),
             suppressions: Vec::new(),
             xbits: Mutex::new(super::vars::XbitTable::default()),
+            reputation: reputation.ok().flatten(),
             engine,
             ip_only,
             ip_index,

@@ -30,6 +30,8 @@ pub struct DetectConfig {
     pub threshold_file: String,
     /// `[detect.datasets]`: the data directory of saved sets, defaults, declared sets.
     pub datasets: super::dataset::DatasetsConfig,
+    /// `[detect.reputation]`: Suricata's IP reputation files, for `iprep`.
+    pub reputation: super::iprep::ReputationConfig,
 }
 
 impl Default for DetectConfig {
@@ -39,6 +41,7 @@ impl Default for DetectConfig {
             cache_dir: super::cache::DEFAULT_DIR.to_string(),
             threshold_file: String::new(),
             datasets: Default::default(),
+            reputation: Default::default(),
         }
     }
 }

@@ -11,7 +11,7 @@
 //! verify candidates in rule order. IP-only rules (addresses only) are evaluated once per flow
 //! direction, as in Suricata.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::addresses::{FastAddrSet, IpIndex};
 use super::compile::transports_of;
@@ -196,6 +196,8 @@ pub struct DetectEngine {
     pub(super) thresholds: Mutex<ThresholdTable>,
     /// Host and host-pair bits (`hostbits`, `xbits`), shared by the workers.
     pub(super) xbits: Mutex<super::vars::XbitTable>,
+    /// IP reputation of `iprep` (read with the rules; shared read-only by the workers).
+    pub reputation: Option<Arc<super::iprep::Reputation>>,
     pub(super) engine: Engine,
     /// IP-only rules, in evaluation order.
     pub(super) ip_only: Vec<u32>,

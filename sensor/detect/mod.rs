@@ -20,6 +20,7 @@ pub mod engine;
 pub mod fast_pattern;
 mod flowbits;
 mod int_hash;
+pub mod iprep;
 pub mod matcher;
 pub mod packet;
 pub mod profile;
@@ -61,6 +62,8 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
     // Each rule is compiled as soon as it is parsed (see compile::RuleCompiler); the time
     // spent compiling inside the parse loop is counted as compile time.
     let mut compiler = compile::RuleCompiler::new(detect.engine);
+    let (reputation, iprep_messages) = load_reputation(&detect.reputation);
+    compiler.set_reputation(reputation);
     let mut compile_in_parse = std::time::Duration::ZERO;
     let keywords = crate::rule::Keywords::new(crate::app::keywords());
     let set = crate::rule::load_rules_each(paths, &keywords, vars, None, None, |r| {
@@ -85,7 +88,22 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
     let mut cache = db_cache.map(|c| c.stats()).unwrap_or_default();
     cache.warnings.splice(0..0, warning);
     cache.warnings.extend(dataset_error.map(|e| format!("datasets: {e}")));
+    cache.warnings.extend(iprep_messages);
     (eng, LoadReport { files, parse_secs, compile_secs, cache, threshold })
+}
+
+/// Reads `[detect.reputation]`: the table (or why there is none) and what the log should say.
+fn load_reputation(
+    cfg: &iprep::ReputationConfig,
+) -> (Result<Option<std::sync::Arc<iprep::Reputation>>, String>, Vec<String>) {
+    match iprep::Reputation::load(cfg) {
+        Ok(Some(mut rep)) => {
+            let msgs = std::mem::take(&mut rep.messages).into_iter().map(|m| format!("iprep: {m}")).collect();
+            (Ok(Some(std::sync::Arc::new(rep))), msgs)
+        }
+        Ok(None) => (Ok(None), Vec::new()),
+        Err(e) => (Err(e.clone()), vec![format!("iprep: {e}")]),
+    }
 }
 
 /// Reads `detect.threshold_file` (when set) and applies it; what the log should say.

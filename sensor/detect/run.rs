@@ -326,6 +326,12 @@ impl DetectEngine {
         if !r.xbits.is_empty() && !self.lock_xbits().check(r, d, ts_secs) {
             return AfterMatch::Next;
         }
+        if !r.iprep.is_empty() {
+            let Some(rep) = &self.reputation else { return AfterMatch::Next };
+            if !r.iprep.iter().all(|ip| rep.check(ip, d)) {
+                return AfterMatch::Next;
+            }
+        }
         if !r.flowbits.is_empty() {
             let Some(st) = fstate.as_deref_mut() else { return AfterMatch::Next };
             if !flowbits_ok(r, st) {

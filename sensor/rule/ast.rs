@@ -907,6 +907,8 @@ pub struct Rule {
     pub flowints: Vec<Flowint>,
     /// `hostbits` and `xbits`, in rule order.
     pub xbits: Vec<Xbit>,
+    /// `iprep`, in rule order.
+    pub iprep: Vec<Iprep>,
     /// `threshold`
     pub threshold: Option<Threshold>,
     /// `detection_filter`

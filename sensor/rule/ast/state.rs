@@ -1,5 +1,5 @@
 //! The state keywords of a rule: `flow`, `flowbits`, `flowint`, `hostbits` / `xbits`,
-//! `threshold` and `detection_filter` (re-exported by [`super`]).
+//! `iprep`, `threshold` and `detection_filter` (re-exported by [`super`]).
 
 /// `flow` keyword options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -142,6 +142,44 @@ pub struct Xbit {
     /// Written as `hostbits` (rather than `xbits`): Suricata orders rules by the two
     /// differently.
     pub hostbits: bool,
+}
+
+/// Which address of the packet `iprep` looks up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IprepSide {
+    /// `any`: the source or the destination.
+    Any,
+    /// `src`
+    Src,
+    /// `dst`
+    Dst,
+    /// `both`: the source and the destination.
+    Both,
+}
+
+/// What `iprep` asks of the reputation it finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IprepTest {
+    /// `<op>,<value>`: the value compares (`<`, `<=`, `>`, `>=`, `=`, `!=`).
+    Cmp(super::NumCmp),
+    /// `isset`: the address has a value in the category.
+    IsSet,
+    /// `isnotset`: the address has no value in the category.
+    IsNotSet,
+}
+
+/// One `iprep` keyword: `iprep:<side>,<category>,<op>,<value>` or `...,<category>,isset`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Iprep {
+    /// Address(es) looked up.
+    pub side: IprepSide,
+    /// The category's short name, as written (resolved by the detection engine against the
+    /// categories file).
+    pub category: String,
+    /// The category's number, set by the detection engine when it compiles the rule.
+    pub cat: u8,
+    /// The test.
+    pub test: IprepTest,
 }
 
 /// threshold / detection_filter type.

@@ -72,7 +72,6 @@ pub(crate) const UNTYPED: &[Keyword] = &[
         "tests a variable kept on the packet",
         suricata_doc!("payload-keywords.html#pcre-extraction"),
     ),
-    Keyword::untyped("iprep", R, "an IP address's reputation score", suricata_doc!("ip-reputation-rules.html#iprep")),
     Keyword::untyped("geoip", R, "the country of an IP address", suricata_doc!("header-keywords.html#geoip")),
     // payload
     Keyword::untyped("asn1", R, "checks ASN.1 encoded data of the payload", suricata_doc!("payload-keywords.html")),

@@ -2,7 +2,9 @@
 //! `detect-datarep.c`): the whole current sticky buffer (after its transforms) is looked up in,
 //! added to or removed from a named set. The keyword only reads its options into
 //! [`DatasetKw`] / [`DatarepKw`]; the detection engine creates or finds the set
-//! (`detect::dataset`) when it compiles the rule.
+//! (`detect::dataset`) when it compiles the rule. And `iprep` (`detect-iprep.c`): the
+//! reputation of the packet's addresses in a category of the reputation files
+//! (`detect::iprep`), its category resolved by name when the engine compiles the rule.
 //!
 //! Syntax, as Suricata splits it: options separated by commas, each `key value` (split at the
 //! first space); `dataset` starts with the command and the name, `datarep` with the name, the
@@ -10,12 +12,23 @@
 //! than ignored, so that a typo does not silently change what a rule does.
 
 use super::{suricata_doc, Arg, Keyword, Kind};
-use crate::rule::ast::{Buffer, DatarepKw, DatasetCmd, DatasetDecl, DatasetKw, DatasetType, PayloadMatch, RepOp};
+use crate::rule::ast::{
+    Buffer, DatarepKw, DatasetCmd, DatasetDecl, DatasetKw, DatasetType, Iprep, IprepSide, IprepTest, NumCmp,
+    PayloadMatch, RepOp,
+};
 use crate::rule::parse::{bad, shorten, unquote, Builder, Env, PErr, PResult};
 use crate::rule::ErrorKind;
 
-/// `dataset`, `datarep`.
+/// `dataset`, `datarep`, `iprep`.
 pub(crate) const ROWS: &[Keyword] = &[
+    Keyword::rule(
+        "iprep",
+        Kind::Flow,
+        Arg::Required,
+        iprep,
+        "the reputation of the packet's source, destination, either or both in a category of the reputation files",
+        suricata_doc!("ip-reputation-rules.html#iprep"),
+    ),
     Keyword::rule(
         "dataset",
         Kind::Payload,
@@ -252,6 +265,51 @@ fn datarep(b: &mut Builder, env: &Env<'_>, kw: &'static str, v: Option<&str>) ->
     Ok(())
 }
 
+/// `iprep:<any|src|dst|both>,<category>,<op>,<value>` or `...,<category>,<isset|isnotset>`
+/// (Suricata's `detect_parse_iprep`): op one of `<`, `<=`, `>`, `>=`, `=`, `!=`, value 0-255.
+fn iprep(b: &mut Builder, _: &Env<'_>, kw: &'static str, v: Option<&str>) -> PResult<()> {
+    let s = unquote(v.unwrap_or(""));
+    let parts: Vec<&str> = s.split(',').map(|p| p.trim_matches([' ', '\t'])).collect();
+    if parts.len() < 3 || parts.len() > 4 || parts.iter().any(|p| p.is_empty()) {
+        return Err(bad(
+            kw,
+            format!("'{}' is not <side>,<category>,<op>,<value> or <side>,<category>,isset", shorten(s)),
+        ));
+    }
+    let side = match parts[0] {
+        "any" => IprepSide::Any,
+        "src" => IprepSide::Src,
+        "dst" => IprepSide::Dst,
+        "both" => IprepSide::Both,
+        o => return Err(bad(kw, format!("'{}' is not any, src, dst or both", shorten(o)))),
+    };
+    let category = parts[1].to_string();
+    if category.len() > 31 {
+        return Err(bad(kw, format!("category '{}' longer than 31 characters", shorten(&category))));
+    }
+    let test = if let [_, _, op, value] = parts.as_slice() {
+        let value: u8 = value.parse().map_err(|_| bad(kw, format!("invalid value '{}' (0-255)", shorten(value))))?;
+        let n = u64::from(value);
+        IprepTest::Cmp(match *op {
+            "<" => NumCmp::Lt(n),
+            "<=" => NumCmp::Le(n),
+            ">" => NumCmp::Gt(n),
+            ">=" => NumCmp::Ge(n),
+            "=" | "==" => NumCmp::Eq(n),
+            "!=" | "!" => NumCmp::Ne(n),
+            o => return Err(bad(kw, format!("unknown operator '{}' (<, <=, >, >=, =, !=)", shorten(o)))),
+        })
+    } else {
+        match parts[2] {
+            "isset" => IprepTest::IsSet,
+            "isnotset" => IprepTest::IsNotSet,
+            o => return Err(bad(kw, format!("'{}' is not isset or isnotset (or give <op>,<value>)", shorten(o)))),
+        }
+    };
+    b.iprep.push(Iprep { side, category, cat: 0, test });
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::rule::ast::*;
@@ -310,6 +368,24 @@ mod tests {
         let PayloadMatch::Datarep(d) = m else { panic!("{m:?}") };
         assert_eq!((d.op, d.value, d.decl.name.as_str()), (RepOp::Gt, 50, "rep"));
         assert_eq!(d.decl.load.as_deref(), Some("r.csv"));
+    }
+
+    #[test]
+    fn iprep_forms_and_errors() {
+        let r = parse("alert ip any any -> any any (iprep:src, BadHosts, >, 30; iprep:any,Spam,isnotset; sid:1;)")
+            .expect("parses");
+        assert_eq!(r.iprep.len(), 2);
+        assert_eq!(
+            (r.iprep[0].side, r.iprep[0].category.as_str(), r.iprep[0].test),
+            (IprepSide::Src, "BadHosts", IprepTest::Cmp(NumCmp::Gt(30)))
+        );
+        assert_eq!((r.iprep[1].side, r.iprep[1].test), (IprepSide::Any, IprepTest::IsNotSet));
+        let err = |t: &str| parse(t).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err("alert ip any any -> any any (iprep:from,Bad,>,1; sid:1;)").contains("any, src, dst or both"));
+        assert!(err("alert ip any any -> any any (iprep:src,Bad,~,1; sid:1;)").contains("unknown operator"));
+        assert!(err("alert ip any any -> any any (iprep:src,Bad,>,256; sid:1;)").contains("invalid value"));
+        assert!(err("alert ip any any -> any any (iprep:src,Bad; sid:1;)").contains("<side>,<category>"));
+        assert!(err("alert ip any any -> any any (iprep:src,Bad,maybe; sid:1;)").contains("isset or isnotset"));
     }
 
     #[test]

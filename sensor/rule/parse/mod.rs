@@ -368,6 +368,8 @@ pub(crate) struct Builder {
     pub(crate) flowints: Vec<(String, FlowintOp, FlowintValue, Option<String>)>,
     /// `hostbits` / `xbits` with the name not yet numbered.
     pub(crate) xbits: Vec<(String, Xbit)>,
+    /// `iprep`, categories by name.
+    pub(crate) iprep: Vec<Iprep>,
 }
 
 /// What a keyword's setup may read besides its value: the keyword table (the protocol of a
@@ -809,6 +811,7 @@ impl Builder {
             noalert: self.noalert,
             flowints,
             xbits,
+            iprep: self.iprep,
             threshold: self.threshold,
             detection_filter: self.detection_filter,
             packet: self.packet,
