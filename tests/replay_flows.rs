@@ -1,5 +1,6 @@
 //! Flow tracking seen in the EVE flow events: ICMP pairing and ICMP errors joining the flow
-//! they quote, a whole TCP session, TCP port reuse, and Community IDs.
+//! they quote, a whole TCP session, TCP port reuse, and Community IDs; the flow's rule
+//! variables (`traffic`, `metadata`) on its alerts, records and flow event.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
@@ -270,4 +271,62 @@ fn udp_flow_times_out_across_batches() {
     assert_eq!(old["flow"]["start"], eve_ts(0));
     let new = ours.iter().find(|f| f["flow"]["reason"] == "shutdown").expect("second flow ends at shutdown");
     assert_eq!(flow_counts(new).0, 1);
+}
+
+// --- rule variables on events
+
+/// Suricata's EVE metadata (on by default): the flowbits and flowints a flow holds appear on
+/// its alerts, its app-layer records and its flow event; flowbits named `traffic/id/...` and
+/// `traffic/label/...` in a `traffic` object instead. Checked against Suricata 8's output of
+/// the same rules on demo.pcap (field order included).
+#[test]
+fn flow_variables_appear_on_alerts_records_and_the_flow_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write_file(
+        dir.path(),
+        "vars.rules",
+        concat!(
+            "alert http any any -> any any (msg:\"mark\"; flow:to_server; http.method; content:\"GET\"; ",
+            "flowbits:set,demo.get; flowbits:set,traffic/id/demo-app; flowbits:set,traffic/label/web; ",
+            "flowint:gets,+,1; flowbits:noalert; sid:1;)\n",
+            "alert http any any -> any any (msg:\"exe\"; http.uri; content:\".exe\"; flowbits:isset,demo.get; sid:2;)\n",
+        )
+        .as_bytes(),
+    );
+    let pcap = crate_root().join("captures/demo.pcap");
+    let r = replay_files(dir.path(), &[pcap], &["--rules", rules.to_str().unwrap()]);
+    r.assert_clean();
+    let alerts: Vec<&serde_json::Value> = r.events.iter().filter(|e| e["event_type"] == "alert").collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["alert"]["signature_id"], 2);
+    let flow_id = &alerts[0]["flow_id"];
+    let gets = r
+        .events
+        .iter()
+        .filter(|e| e["event_type"] == "http" && &e["flow_id"] == flow_id && e["http"]["http_method"] == "GET")
+        .count();
+    assert!(gets >= 1);
+    let of_flow: Vec<&serde_json::Value> = r.events.iter().filter(|e| &e["flow_id"] == flow_id).collect();
+    for t in ["alert", "http", "fileinfo", "flow"] {
+        let e = of_flow.iter().find(|e| e["event_type"] == t).unwrap_or_else(|| panic!("no {t} event: {of_flow:?}"));
+        assert_eq!(e["traffic"], serde_json::json!({"id": ["demo-app"], "label": ["web"]}), "{e}");
+        assert_eq!(e["metadata"], serde_json::json!({"flowbits": ["demo.get"], "flowints": {"gets": gets}}), "{e}");
+    }
+    // Suricata's place for them: after pkt_src (or the flow object), before tx_id / tcp.
+    let text = std::fs::read_to_string(dir.path().join("eve.json")).unwrap();
+    let vars = format!(
+        r#""traffic":{{"id":["demo-app"],"label":["web"]}},"metadata":{{"flowbits":["demo.get"],"flowints":{{"gets":{gets}}}}}"#
+    );
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(&vars)).collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for l in lines {
+        let after_flow = l.contains(r#""event_type":"flow""#);
+        let before = if after_flow { r#""alerted":true},"# } else { r#""pkt_src":"wire/pcap","# };
+        assert!(l.contains(&format!("{before}{vars}")), "{l}");
+    }
+    // Flows holding no variable carry neither.
+    let others: Vec<&serde_json::Value> =
+        r.events.iter().filter(|e| &e["flow_id"] != flow_id && e.get("flow_id").is_some()).collect();
+    assert!(!others.is_empty());
+    assert!(others.iter().all(|e| e.get("metadata").is_none() && e.get("traffic").is_none()), "{others:?}");
 }

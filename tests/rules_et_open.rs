@@ -59,7 +59,7 @@ fn et_open_loads() {
     }
     assert!(set.files > 40, "rule files read: {}", set.files);
     assert!(set.rules.len() >= 23_000, "only {} rules parsed", set.rules.len());
-    assert!(!set.flowbit_names.is_empty());
+    assert!(!set.var_names.flowbits.is_empty());
 }
 
 #[test]

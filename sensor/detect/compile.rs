@@ -20,6 +20,7 @@ use crate::detect::matcher::{Engine, Mpm, PatternSpec};
 use crate::detect::transform::Xform;
 use crate::detect::verify::{self, CompiledList};
 use crate::rule::ast::{Buffer, Content, PacketMatch, PayloadMatch, Rule, Transform, Transport};
+use crate::rule::VarNames;
 use crate::rule::{ErrorKind, RuleError};
 
 pub(super) fn engine_of(k: EngineKind) -> Engine {
@@ -92,15 +93,15 @@ pub(super) fn render_alert_json(r: &Rule) -> Vec<u8> {
 impl DetectEngine {
     /// Compiles a parsed rule set. Rules that cannot be used are moved to `errors` with the
     /// reason (kind [`ErrorKind::Unsupported`] or a compile error).
-    pub fn build(rules: Vec<Rule>, errors: Vec<RuleError>, flowbits: usize, kind: EngineKind) -> DetectEngine {
-        DetectEngine::build_cached(rules, errors, flowbits, kind, None)
+    pub fn build(rules: Vec<Rule>, errors: Vec<RuleError>, names: VarNames, kind: EngineKind) -> DetectEngine {
+        DetectEngine::build_cached(rules, errors, names, kind, None)
     }
 
     /// [`DetectEngine::build`], with prefilter databases taken from (and stored to) `cache`.
     pub fn build_cached(
         rules: Vec<Rule>,
         errors: Vec<RuleError>,
-        flowbits: usize,
+        names: VarNames,
         kind: EngineKind,
         cache: Option<&crate::detect::cache::DbCache>,
     ) -> DetectEngine {
@@ -108,7 +109,7 @@ impl DetectEngine {
         for r in rules {
             c.add(r);
         }
-        c.finish(errors, flowbits, cache)
+        c.finish(errors, names, cache)
     }
 }
 
@@ -448,7 +449,7 @@ impl RuleCompiler {
     pub fn finish(
         self,
         mut errors: Vec<RuleError>,
-        flowbits: usize,
+        var_names: VarNames,
         cache: Option<&crate::detect::cache::DbCache>,
     ) -> DetectEngine {
         let RuleCompiler {
@@ -525,7 +526,7 @@ impl RuleCompiler {
             groups,
             always_sets,
             tables,
-            flowbits,
+            var_names,
             errors,
             stats,
             thresholds: Mutex::new(ThresholdTable::default()),

@@ -187,8 +187,8 @@ pub struct DetectEngine {
     pub(super) groups: Vec<Group>,
     pub(super) always_sets: Vec<Vec<u32>>,
     pub(super) tables: [[PortGroups; 2]; T_COUNT],
-    /// Number of flowbit names.
-    pub flowbits: usize,
+    /// The names of the flowbits and flowints the rules use (EVE `metadata`).
+    pub var_names: crate::rule::VarNames,
     /// Rules that could not be used, with why.
     pub errors: Vec<RuleError>,
     /// Load statistics.
@@ -245,6 +245,8 @@ pub struct DetectScratch {
     pub(super) candidates: Vec<u32>,
     /// Alerts of the current packet.
     pub alerts: Vec<AlertHit>,
+    /// The flow's rule variables rendered for its events ([`DetectEngine::flow_vars_json`]).
+    pub flow_vars: Vec<u8>,
     /// The frame being inspected (0: none): what a match is recorded against.
     pub(super) cur_frame: u64,
     /// Transform output buffers.
@@ -261,8 +263,9 @@ pub struct DetectScratch {
 /// Per-flow detection state.
 #[derive(Debug, Clone, Default)]
 pub struct FlowDetect {
-    /// Flowbits set on the flow (bit per flowbit name).
-    pub bits: Vec<u64>,
+    /// Flowbits set on the flow, by number, in the order they were set (EVE `metadata` lists
+    /// them in that order, as Suricata's variable list does); a flow holds a handful.
+    pub bits: Vec<u32>,
     /// IP-only rules were evaluated for the to-server / to-client direction.
     pub ip_only_done: [bool; 2],
     /// A pass rule matched: no more detection on this flow (as Suricata's flow pass).
@@ -324,6 +327,7 @@ impl DetectEngine {
             generation: 0,
             candidates: Vec::with_capacity(256),
             alerts: Vec::with_capacity(PACKET_ALERT_MAX),
+            flow_vars: Vec::new(),
             cur_frame: 0,
             xa: Vec::new(),
             xb: Vec::new(),
@@ -346,12 +350,6 @@ impl DetectEngine {
 
     /// Fresh per-flow state.
     pub fn new_flow_state(&self) -> FlowDetect {
-        FlowDetect {
-            bits: vec![0; self.flowbits.div_ceil(64)],
-            ip_only_done: [false; 2],
-            pass: false,
-            thresholds: Vec::new(),
-            ints: Vec::new(),
-        }
+        FlowDetect { bits: Vec::new(), ip_only_done: [false; 2], pass: false, thresholds: Vec::new(), ints: Vec::new() }
     }
 }

@@ -21,7 +21,7 @@ pub(super) fn flowbits_class(r: &Rule) -> u8 {
 }
 
 pub(super) fn bit(st: &FlowDetect, b: u32) -> bool {
-    st.bits.get(b as usize / 64).is_some_and(|w| w & (1u64 << (b % 64)) != 0)
+    st.bits.contains(&b)
 }
 
 pub(super) fn flowbits_ok(r: &Rule, st: &FlowDetect) -> bool {
@@ -45,15 +45,14 @@ pub(super) fn flowbits_ok(r: &Rule, st: &FlowDetect) -> bool {
 pub(super) fn flowbits_apply(r: &Rule, st: &mut FlowDetect) {
     for fb in &r.flowbits {
         for &b in &fb.bits {
-            let (w, m) = (b as usize / 64, 1u64 << (b % 64));
-            if w >= st.bits.len() {
-                st.bits.resize(w + 1, 0);
-            }
-            match fb.cmd {
-                // In bounds: w < bits.len() (resized above).
-                FlowbitCmd::Set | FlowbitCmd::SetOther => st.bits[w] |= m,
-                FlowbitCmd::Unset => st.bits[w] &= !m,
-                FlowbitCmd::Toggle => st.bits[w] ^= m,
+            // A bit set again keeps its place; unset and set again, it goes last (Suricata's
+            // flow variable list).
+            let at = st.bits.iter().position(|&x| x == b);
+            match (fb.cmd, at) {
+                (FlowbitCmd::Set | FlowbitCmd::SetOther | FlowbitCmd::Toggle, None) => st.bits.push(b),
+                (FlowbitCmd::Unset | FlowbitCmd::Toggle, Some(i)) => {
+                    st.bits.remove(i);
+                }
                 _ => {}
             }
         }

@@ -22,6 +22,7 @@ mod flowbits;
 mod int_hash;
 pub mod iprep;
 pub mod matcher;
+mod metadata;
 pub mod packet;
 pub mod profile;
 mod run;
@@ -79,7 +80,7 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
         EngineKind::Hyperscan => cache::DbCache::open(&detect.cache_dir),
         _ => (None, None),
     };
-    let mut eng = compiler.finish(set.errors, set.flowbit_names.len(), db_cache.as_ref());
+    let mut eng = compiler.finish(set.errors, set.var_names, db_cache.as_ref());
     let threshold = apply_threshold_file(&mut eng, detect, vars);
     let compile_secs = (t1.elapsed() + compile_in_parse).as_secs_f64();
     // Parsing and compiling leave freed, fragmented heap behind (rule texts, parse trees,

@@ -60,6 +60,15 @@ impl<'a> Json<'a> {
         self
     }
 
+    /// `"k":n` where `k` comes from input (a rule's variable name) and is escaped.
+    pub fn u64_named(&mut self, k: &[u8], v: u64) -> &mut Self {
+        self.sep();
+        escape_into(self.buf, k);
+        self.buf.push(b':');
+        push_u64(self.buf, v);
+        self
+    }
+
     /// `"k":n` (signed).
     pub fn i64(&mut self, k: &str, v: i64) -> &mut Self {
         self.key(k);
@@ -139,6 +148,30 @@ impl<'a> Json<'a> {
             push_u64(self.buf, *x);
         }
         self.buf.push(b']');
+        self
+    }
+
+    /// `"k":["escaped a","escaped b",...]`.
+    pub fn str_array<'s>(&mut self, k: &str, items: impl IntoIterator<Item = &'s [u8]>) -> &mut Self {
+        self.key(k);
+        self.buf.push(b'[');
+        for (i, x) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            escape_into(self.buf, x);
+        }
+        self.buf.push(b']');
+        self
+    }
+
+    /// Appends fields already written as JSON (`"a":1,"b":2`, no braces), as [`crate::detect`]
+    /// renders a flow's variables once for all the events of a packet. Nothing when empty.
+    pub fn fields(&mut self, json: &[u8]) -> &mut Self {
+        if !json.is_empty() {
+            self.sep();
+            self.buf.extend_from_slice(json);
+        }
         self
     }
 
@@ -354,13 +387,15 @@ pub fn flow_header<S>(j: &mut Json<'_>, f: &Flow<S>) {
 }
 
 /// Appends an EVE `flow` event line for a flow that ended.
-/// `app_proto_orig`: the protocol before a change (HTTP/1 upgraded to WebSocket).
+/// `app_proto_orig`: the protocol before a change (HTTP/1 upgraded to WebSocket); `vars`: the
+/// flow's rule variables, rendered (`traffic` and `metadata` fields; empty: none).
 pub fn flow_event<S>(
     out: &mut Vec<u8>,
     f: &Flow<S>,
     reason: EndReason,
     app_proto: Option<&str>,
     app_proto_orig: Option<&str>,
+    vars: &[u8],
 ) {
     let mut j = Json::object(out);
     j.ts("timestamp", f.start);
@@ -392,6 +427,7 @@ pub fn flow_event<S>(
         fl.bool("alerted", f.alerted);
         fl.end();
     }
+    j.fields(vars);
     if f.tuple.proto == proto::TCP {
         tcp_flags_obj(&mut j, f.tcp_flags[0], f.tcp_flags[1]);
     }
@@ -433,6 +469,8 @@ pub struct RecordHeader<'a> {
     pub flow_end: bool,
     /// The transaction (EVE `tx_id`).
     pub tx_id: Option<u64>,
+    /// The flow's rule variables, rendered (`traffic` and `metadata` fields; empty: none).
+    pub vars: &'a [u8],
 }
 
 /// Appends an app-layer record: the envelope (as Suricata's `CreateEveHeader`), then what
@@ -473,6 +511,7 @@ pub fn record_event(
     j.str("proto", &proto_name(t.proto));
     j.u64("ip_v", if v6 { 6 } else { 4 });
     j.str("pkt_src", if h.flow_end { "stream (flow timeout)" } else { "wire/pcap" });
+    j.fields(h.vars);
     if let Some(id) = h.tx_id {
         j.u64("tx_id", id);
     }
@@ -586,6 +625,8 @@ pub struct AlertPacket<'a> {
     pub meta: Option<&'a dyn Fn(&mut Json<'_>)>,
     /// Writes the `frame` object of an alert of a frame rule.
     pub frame: Option<&'a dyn Fn(&mut Json<'_>)>,
+    /// The flow's rule variables, rendered (`traffic` and `metadata` fields; empty: none).
+    pub vars: &'a [u8],
 }
 
 /// Appends an EVE `alert` event line, with the fields and order Suricata writes.
@@ -629,6 +670,7 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
             d.tunnel.pkt_src()
         },
     );
+    j.fields(p.vars);
     if let Some(t) = p.tx_id {
         j.u64("tx_id", t);
     }

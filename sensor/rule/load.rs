@@ -102,7 +102,7 @@ pub fn load_rules_each(
             }
         }
     }
-    set.flowbit_names = ctx.into_flowbit_names();
+    set.var_names = ctx.into_var_names();
     set
 }
 
@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(set.rules[2].priority, 2);
         assert_eq!(set.rules[2].category.as_deref(), Some("My Class"));
         assert_eq!(set.rules[2].references[0].1, "http://x");
-        assert_eq!(set.flowbit_names, ["fb"]);
+        assert_eq!(set.var_names.flowbits, ["fb"]);
         assert_eq!(set.errors.len(), 2);
         assert_eq!((set.errors[0].line, set.errors[0].sid), (2, Some(3)));
         assert!(set.errors[0].file.ends_with("a.rules"));

@@ -96,6 +96,16 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
+/// The names of the flow variables a rule set uses, by number: EVE's `metadata` object names
+/// them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VarNames {
+    /// Flowbit names; [`ast::Flowbit::bits`] index this table.
+    pub flowbits: Vec<String>,
+    /// `flowint` variable names; [`ast::Flowint::var`] indexes this table.
+    pub flowints: Vec<String>,
+}
+
 /// A loaded rule set: what [`load_rules`] returns.
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
@@ -103,8 +113,8 @@ pub struct RuleSet {
     pub rules: Vec<ast::Rule>,
     /// Rules (and files) that could not be used, with why.
     pub errors: Vec<RuleError>,
-    /// Flowbit names; [`ast::Flowbit::bits`] index this table.
-    pub flowbit_names: Vec<String>,
+    /// Flowbit and flowint names.
+    pub var_names: VarNames,
     /// Rule files read.
     pub files: usize,
 }

@@ -63,8 +63,7 @@ pub(crate) struct Inspector<'a> {
 impl Inspector<'_> {
     /// Packet and stream rules on a packet of flow `f` (`raw`: the flow's TCP stream has
     /// data due for inspection with this packet); alerts are written. The flow's detection
-    /// state is reset first when it belongs to an older engine or the engine has more
-    /// flowbits.
+    /// state is reset first when it belongs to an older engine.
     #[allow(clippy::too_many_arguments, reason = "the packet, its flow and the stream's request: one call per packet")]
     pub fn packet_rules(
         &mut self,
@@ -104,8 +103,12 @@ impl Inspector<'_> {
         }
         if !self.scratch.alerts.is_empty() {
             f.alerted = true;
-            let ap = alert_packet(pkt, Some(to_server), &f.ext.app);
+            let mut vars = std::mem::take(&mut self.scratch.flow_vars);
+            self.engine.flow_vars_json(&f.ext.detect, &mut vars);
+            let mut ap = alert_packet(pkt, Some(to_server), &f.ext.app);
+            ap.vars = &vars;
             self.write_alerts(&ap, pkt, Some(&*f), c);
+            self.scratch.flow_vars = vars;
         }
     }
 
@@ -145,6 +148,8 @@ impl Inspector<'_> {
     fn write_app_alerts(&mut self, f: &Flow<FlowExt>, to_server: bool, pkt: &PacketView<'_>, c: &mut Counters) {
         let ts_secs = pkt.ts.secs();
         let app = &f.ext.app;
+        self.engine.flow_vars_json(&f.ext.detect, &mut self.scratch.flow_vars);
+        let vars = &self.scratch.flow_vars;
         for a in &self.scratch.alerts {
             let rule = alert_rule(self.engine, a.rule);
             let tx = a.tx;
@@ -162,6 +167,7 @@ impl Inspector<'_> {
                 fr.write_eve(j, p.frames.get(usize::from(fr.ty)).copied().unwrap_or("unknown"), to_server);
             };
             let mut ap = alert_packet(pkt, Some(to_server), app);
+            ap.vars = vars;
             if tx != NO_TX {
                 ap.tx_id = Some(tx);
                 ap.meta = Some(&meta);
@@ -232,7 +238,7 @@ impl Inspector<'_> {
     }
 
     fn fresh_state(&mut self, f: &mut Flow<FlowExt>, engine_gen: u64) {
-        if f.ext.detect.bits.len() * 64 < self.engine.flowbits || f.ext.detect_gen != engine_gen {
+        if f.ext.detect_gen != engine_gen {
             f.ext.detect = self.engine.new_flow_state();
             f.ext.detect_gen = engine_gen;
         }
@@ -303,6 +309,7 @@ fn alert_packet_of<'a>(
         tx_id: None,
         meta: None,
         frame: None,
+        vars: &[],
     }
 }
 

@@ -49,6 +49,8 @@ pub struct PacketRef<'a> {
     pub to_server: bool,
     /// Its decoder, stream and protocol-detection events.
     pub events: &'a Events,
+    /// The flow's rule variables after the packet's inspection, rendered (EVE `metadata`).
+    pub vars: &'a [u8],
 }
 
 impl Records {
@@ -107,7 +109,7 @@ impl Records {
         c: &mut Counters,
     ) {
         self.packet_anomalies(f, pkt, out, out_events, c);
-        self.write(f, pkt.ts, pkt.pcap_cnt, Some(pkt.to_server), cfg, out, out_events, c);
+        self.write(f, pkt.ts, pkt.pcap_cnt, Some(pkt.to_server), pkt.vars, cfg, out, out_events, c);
     }
 
     /// The `anomaly` records of a packet's own events (Suricata's anomaly packet logger):
@@ -143,6 +145,7 @@ impl Records {
                 dir,
                 flow_end: false,
                 tx_id: None,
+                vars: pkt.vars,
             };
             let written = eve::record_event(out, &h, &ids, &mut |j| {
                 let mut o = j.begin("anomaly");
@@ -167,17 +170,19 @@ impl Records {
         }
     }
 
-    /// Writes the records of every transaction of the flow not written yet (the flow ends).
+    /// Writes the records of every transaction of the flow not written yet (the flow ends);
+    /// `vars`: the flow's rule variables, rendered.
     pub fn at_flow_end(
         &self,
         f: &mut Flow<FlowExt>,
+        vars: &[u8],
         cfg: &AppConfig,
         out: &mut Vec<u8>,
         out_events: &mut u64,
         c: &mut Counters,
     ) {
         let ts = f.last;
-        self.write(f, ts, 0, None, cfg, out, out_events, c);
+        self.write(f, ts, 0, None, vars, cfg, out, out_events, c);
     }
 
     /// `to_server`: the packet's direction; `None`: the flow ends.
@@ -188,6 +193,7 @@ impl Records {
         ts: Timestamp,
         pcap_cnt: u64,
         to_server: Option<bool>,
+        vars: &[u8],
         cfg: &AppConfig,
         out: &mut Vec<u8>,
         out_events: &mut u64,
@@ -218,7 +224,8 @@ impl Records {
                     let done = marks.events_logged(id);
                     if done < events.len() {
                         let dir = if to_server == Some(false) { RecordDir::ToClient } else { RecordDir::Flow };
-                        let h = RecordHeader { ts, pcap_cnt, event_type: "anomaly", dir, flow_end, tx_id: Some(id) };
+                        let h =
+                            RecordHeader { ts, pcap_cnt, event_type: "anomaly", dir, flow_end, tx_id: Some(id), vars };
                         for &ev in events.get(done..).unwrap_or(&[]) {
                             let Some(name) = desc.events.get(usize::from(ev)) else { continue };
                             let upper = desc.eve_events_upper;
@@ -239,7 +246,7 @@ impl Records {
                     Some(false) => RecordDir::ToClient,
                     _ => RecordDir::Flow,
                 };
-                let h = RecordHeader { ts, pcap_cnt, event_type, dir, flow_end, tx_id: Some(id) };
+                let h = RecordHeader { ts, pcap_cnt, event_type, dir, flow_end, tx_id: Some(id), vars };
                 if tx_records && eve::record_event(out, &h, &ids, &mut |j| tx.write_record(j, &rcx)) {
                     *out_events += 1;
                     c.inc(C::OutputRecords);
@@ -248,7 +255,7 @@ impl Records {
                     tx.files(&mut |file| {
                         // a file's record takes the view of the side that sent it
                         let dir = if file.to_server { RecordDir::Flow } else { RecordDir::ToClient };
-                        let h = RecordHeader { ts, pcap_cnt, event_type: "fileinfo", dir, flow_end, tx_id: None };
+                        let h = RecordHeader { ts, pcap_cnt, event_type: "fileinfo", dir, flow_end, tx_id: None, vars };
                         let written = eve::record_event(out, &h, &ids, &mut |j| {
                             tx.write_alert_eve(j);
                             j.str("app_proto", proto.name());

@@ -98,6 +98,22 @@ struct EndCtx<'a> {
     tap: &'a mut Tap,
 }
 
+/// The flow's rule variables rendered for its records and flow event (EVE `traffic` and
+/// `metadata`): empty when the flow holds none, or holds an older engine's.
+fn flow_vars<'s>(
+    detect: &'s mut Option<(Arc<DetectEngine>, DetectScratch)>,
+    engine_gen: u64,
+    f: &Flow<FlowExt>,
+) -> &'s [u8] {
+    match detect.as_mut() {
+        Some((engine, scratch)) if f.ext.detect_gen == engine_gen => {
+            engine.flow_vars_json(&f.ext.detect, &mut scratch.flow_vars);
+            &scratch.flow_vars
+        }
+        _ => &[],
+    }
+}
+
 /// Suricata's flow state for a TCP session state.
 fn flow_state_of(s: TcpState) -> FlowState {
     match s {
@@ -142,8 +158,9 @@ impl EndCtx<'_> {
             };
             insp.app_end(f, self.detect_gen, c);
         }
+        let vars = flow_vars(self.detect, self.detect_gen, f);
         if self.records.on_for_packet(f.ext.app.proto) {
-            self.records.at_flow_end(f, self.app_cfg, self.out, self.out_events, c);
+            self.records.at_flow_end(f, vars, self.app_cfg, self.out, self.out_events, c);
         }
         // Alerts at the flow's end start its evidence too; its ring goes back to the pool.
         if self.tap.on() {
@@ -153,7 +170,7 @@ impl EndCtx<'_> {
         if self.flow_events {
             let ap = (f.ext.app.proto != crate::app::AppProto::Unknown).then(|| f.ext.app.proto.name());
             let orig = f.ext.app.orig.is_known().then(|| f.ext.app.orig.name());
-            eve::flow_event(self.out, f, why, ap, orig);
+            eve::flow_event(self.out, f, why, ap, orig, vars);
             *self.out_events += 1;
         }
     }
@@ -556,7 +573,8 @@ impl Worker {
         let records = self.records.on_for(f.ext.app.proto);
         if self.records.on_for_packet(f.ext.app.proto) {
             let (cfg, out, n, c) = (&self.app_cfg, &mut self.out, &mut self.out_events, &mut self.counters);
-            let pkt = PacketRef { ts: view.ts, pcap_cnt: view.pcap_cnt, to_server, events: &view.d.events };
+            let vars = flow_vars(&mut self.detect, self.detect_gen, f);
+            let pkt = PacketRef { ts: view.ts, pcap_cnt: view.pcap_cnt, to_server, events: &view.d.events, vars };
             self.records.after_packet(f, &pkt, cfg, out, n, c);
         }
         let inspects = match self.detect.as_ref() {

@@ -321,7 +321,7 @@ mod detection {
         let mut ctx = ParseContext::new(&VarsConfig::default());
         let kw = Keywords::new(crate::app::keywords());
         let rs = rules.iter().map(|r| parse_rule(r, &kw, &mut ctx).expect("rule parses")).collect();
-        Arc::new(DetectEngine::build(rs, Vec::new(), 0, EngineKind::Hyperscan))
+        Arc::new(DetectEngine::build(rs, Vec::new(), Default::default(), EngineKind::Hyperscan))
     }
 
     fn worker(e: Arc<DetectEngine>) -> Worker {

@@ -343,12 +343,12 @@ mod tests {
         assert_eq!(r.flowbits[1], Flowbit { cmd: FlowbitCmd::IsSet, bits: vec![1, 0], join: FlowbitJoin::Any });
         assert_eq!(r.flowbits[2], Flowbit { cmd: FlowbitCmd::Unset, bits: vec![2, 0], join: FlowbitJoin::All });
         assert_eq!(r.flowbits[3].bits, vec![3, 4]);
-        assert_eq!(c.clone().into_flowbit_names(), ["a", "b", "c", "x", "y"]);
+        assert_eq!(c.clone().into_var_names().flowbits, ["a", "b", "c", "x", "y"]);
         // A rule that fails interns nothing.
         assert!(
             parse_rule("alert tcp any any -> any any (flowbits:set,zzz; nope; sid:2;)", keywords(), &mut c).is_err()
         );
-        assert_eq!(c.clone().into_flowbit_names().len(), 5);
+        assert_eq!(c.clone().into_var_names().flowbits.len(), 5);
         let r = parse_rule(
             "alert tcp any any -> any any (flowbits:toggle,b; flowbits:setother,q; noalert; sid:3;)",
             keywords(),

@@ -90,9 +90,10 @@ impl ParseContext {
         self.line = line;
     }
 
-    /// The flowbit names interned so far; `Flowbit::bits` index this table.
-    pub(crate) fn into_flowbit_names(self) -> Vec<String> {
-        self.flowbit_names
+    /// The flowbit and flowint names interned so far (what `Flowbit::bits` and `Flowint::var`
+    /// index).
+    pub(crate) fn into_var_names(self) -> crate::rule::VarNames {
+        crate::rule::VarNames { flowbits: self.flowbit_names, flowints: self.flowints.names }
     }
 
     fn intern_flowbit(&mut self, name: &str) -> u32 {
