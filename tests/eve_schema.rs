@@ -265,3 +265,63 @@ fn mqtt_records_validate() {
     assert!(mqtt[4]["mqtt"]["disconnect"].is_object());
     assert_eq!(mqtt[0]["src_port"], 41883);
 }
+
+/// An LDAP session on port 389 (simple bind and its response, a search with an equality
+/// filter answered by an entry and a done, an unbind): its `ldap` records, one per
+/// transaction, validate and carry Suricata's fields.
+#[test]
+fn ldap_records_validate() {
+    let Some(schema_path) = corpus_file("eve-schema.json") else {
+        eprintln!("skipped: ../shared/corpus/eve-schema.json is not present");
+        return;
+    };
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the EVE schema compiles");
+    use tcpf::*;
+    let (c, s) = ([10, 9, 0, 1], [10, 9, 0, 2]);
+    let bind: &[u8] = b"\x30\x1c\x02\x01\x01\x60\x17\x02\x01\x03\x04\x0ccn=admin,o=x\x80\x04pass";
+    let bound: &[u8] = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
+    let search: &[u8] = b"\x30\x29\x02\x01\x02\x63\x24\x04\x03o=x\x0a\x01\x02\x0a\x01\x00\x02\x01\x00\x02\x01\x00\x01\x01\x00\xa3\x08\x04\x03uid\x04\x01b\x30\x04\x04\x02cn";
+    let entry: &[u8] = b"\x30\x1f\x02\x01\x02\x64\x1a\x04\x09uid=b,o=x\x30\x0d\x30\x0b\x04\x02cn\x31\x05\x04\x03Bob";
+    let done: &[u8] = b"\x30\x0c\x02\x01\x02\x65\x07\x0a\x01\x00\x04\x00\x04\x00";
+    let unbind: &[u8] = b"\x30\x05\x02\x01\x03\x42\x00";
+    let (mut cs, mut ss) = (1000u32, 5000u32);
+    let mut l2 = vec![
+        eth(&ipv4_tcp(c, s, 40389, 389, cs - 1, 0, SYN, b"")),
+        eth(&ipv4_tcp(s, c, 389, 40389, ss - 1, cs, SYN | ACK, b"")),
+    ];
+    for (to_server, msg) in
+        [(true, bind), (false, bound), (true, search), (false, entry), (false, done), (true, unbind)]
+    {
+        if to_server {
+            l2.push(eth(&ipv4_tcp(c, s, 40389, 389, cs, ss, PSH | ACK, msg)));
+            cs += msg.len() as u32;
+            l2.push(eth(&ipv4_tcp(s, c, 389, 40389, ss, cs, ACK, b"")));
+        } else {
+            l2.push(eth(&ipv4_tcp(s, c, 389, 40389, ss, cs, PSH | ACK, msg)));
+            ss += msg.len() as u32;
+            l2.push(eth(&ipv4_tcp(c, s, 40389, 389, cs, ss, ACK, b"")));
+        }
+    }
+    l2.push(eth(&ipv4_tcp(c, s, 40389, 389, cs, ss, FIN | ACK, b"")));
+    l2.push(eth(&ipv4_tcp(s, c, 389, 40389, ss, cs + 1, FIN | ACK, b"")));
+    l2.push(eth(&ipv4_tcp(c, s, 40389, 389, cs + 1, ss + 1, ACK, b"")));
+    let frames: Vec<(u64, Vec<u8>)> = l2.into_iter().enumerate().map(|(i, f)| (t_ms(i as u64 * 10), f)).collect();
+    let r = replay_pcap(LT_ETHERNET, &frames);
+    let ldap: Vec<&Value> = r.events.iter().filter(|e| e["event_type"] == "ldap").collect();
+    assert_eq!(ldap.len(), 3, "{:#?}", r.events);
+    for ev in &r.events {
+        let errs: Vec<String> = validator.iter_errors(ev).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errs.is_empty(), "{ev}: {errs:?}");
+    }
+    let b = &ldap[0]["ldap"];
+    assert_eq!(b["request"]["bind_request"]["name"], "cn=admin,o=x");
+    assert_eq!(b["responses"][0]["bind_response"]["result_code"], "success");
+    let q = &ldap[1]["ldap"];
+    assert_eq!(q["request"]["search_request"]["base_object"], "o=x");
+    assert_eq!(q["request"]["search_request"]["attributes"], serde_json::json!(["cn"]));
+    assert_eq!(q["responses"][0]["search_result_entry"]["attributes"][0]["values"], serde_json::json!(["Bob"]));
+    assert_eq!(q["responses"][1]["operation"], "search_result_done");
+    assert_eq!(ldap[2]["ldap"]["request"]["operation"], "unbind_request");
+    assert_eq!(ldap[0]["src_port"], 40389);
+}

@@ -50,7 +50,6 @@ pub fn identifies(p: AppProto) -> bool {
                 | Rfb
                 | Telnet
                 | Rdp
-                | Ldap
                 | Modbus
                 | Pgsql
                 | Dnp3
@@ -433,7 +432,7 @@ fn run_probing_parsers(proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16
 
 /// Port-hinted probes of protocols Picket names but does not parse (Suricata has parsers for
 /// them, so their flows are not `failed` there): one sanity check of the first bytes each.
-fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 9] {
+fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 8] {
     let need = |n: usize| d.len() < n;
     let chk = |n: usize, ok: bool, p: AppProto| {
         if ok {
@@ -446,8 +445,6 @@ fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 9] {
     };
     let b = |i: usize| d.get(i).copied().unwrap_or(0);
     [
-        // LDAP: a BER SEQUENCE with a message id
-        (389, chk(2, d.len() >= 2 && b(0) == 0x30, P::Ldap)),
         // Modbus/TCP: protocol id 0, a length that fits
         (
             502,

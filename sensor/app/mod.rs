@@ -34,6 +34,7 @@ pub mod identify;
 pub mod ike;
 pub mod jsonx;
 pub mod krb5;
+pub mod ldap;
 pub mod llmnr;
 pub mod mdns;
 pub mod mqtt;

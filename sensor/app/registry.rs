@@ -34,6 +34,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::quic::PROTOCOL,
     &super::websocket::PROTOCOL,
     &super::mqtt::PROTOCOL,
+    &super::ldap::PROTOCOL,
     // after HTTP and DNS: the buffers they share keep those protocols in the keyword table
     &super::http2::PROTOCOL,
     &super::http2::DOH2_PROTOCOL,

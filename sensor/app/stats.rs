@@ -81,6 +81,8 @@ pub struct AppStats {
     pub llmnr: super::dns::family::FamilyStats,
     /// SIP.
     pub sip: super::sip::SipStats,
+    /// LDAP.
+    pub ldap: super::ldap::LdapStats,
     /// MQTT.
     pub mqtt: super::mqtt::MqttStats,
     /// NTP.
