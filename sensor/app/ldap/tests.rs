@@ -246,7 +246,7 @@ fn too_many_responses_are_counted_and_dropped() {
     let mut st = LdapState::new(false);
     st.parse(true, &search_req(2, "", present("cn")));
     let e = entry(2, "dc=a");
-    let many: Vec<u8> = std::iter::repeat(e.as_slice()).take(MAX_RESPONSES + 3).flatten().copied().collect();
+    let many = e.repeat(MAX_RESPONSES + 3);
     st.parse(false, &many);
     let tx = st.txs().next().unwrap();
     assert_eq!(tx.responses.len(), MAX_RESPONSES);
