@@ -122,6 +122,17 @@ struct Switch {
     /// The deciding packet was inspected and its records written: the change can be made.
     ready: bool,
     held: [Vec<u8>; 2],
+    /// What the old parser hands to the new one ([`AppParser::handoff`]).
+    carry: Option<Carry>,
+}
+
+/// Data one parser hands to the next ([`AppParser::handoff`]).
+struct Carry(Box<dyn std::any::Any + Send>);
+
+impl std::fmt::Debug for Carry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Carry")
+    }
 }
 
 /// Bytes of a direction held for the next protocol while a change waits; beyond, they are
@@ -378,7 +389,8 @@ impl FlowApp {
         }
         let rest = data.get(data.len().saturating_sub(u.rest)..).unwrap_or(&[]);
         self.frames.rewind(to_server, rest.len());
-        let mut sw = Switch { proto: u.proto, ready: false, held: [Vec::new(), Vec::new()] };
+        let carry = self.parser.as_mut().and_then(|p| p.handoff()).map(Carry);
+        let mut sw = Switch { proto: u.proto, ready: false, held: [Vec::new(), Vec::new()], carry };
         sw.hold(to_server, rest, stats);
         self.switch = Some(Box::new(sw));
     }
@@ -399,11 +411,14 @@ impl FlowApp {
     /// the old parser and its detection state go, the new parser gets the held bytes.
     fn switch_now(&mut self, cfg: &AppConfig, stats: &mut AppStats, flow: &FlowMeta) {
         let Some(sw) = self.switch.take() else { return };
-        let Switch { proto, held, .. } = *sw;
+        let Switch { proto, held, carry, .. } = *sw;
         self.orig = self.proto;
         self.proto = proto;
         stats.flow(proto, self.tcp);
         self.parser = registry::protocol(proto).map(|d| (d.new_parser)(cfg));
+        if let (Some(p), Some(Carry(c))) = (self.parser.as_mut(), carry) {
+            p.take_over(self.orig, c);
+        }
         self.insp = TxInspStates::default();
         self.logged = Logged::default();
         self.frames.restart(cfg.frames.mask(proto));

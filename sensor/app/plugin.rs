@@ -254,6 +254,17 @@ pub trait AppParser: std::fmt::Debug + Send {
     fn upgrade(&mut self) -> Option<Upgrade> {
         None
     }
+    /// What this parser hands to the protocol the flow changes to, asked once when the
+    /// change is decided ([`AppParser::upgrade`]): HTTP/1 hands the request it upgraded with
+    /// to HTTP/2 (`Upgrade: h2c`). The default: nothing.
+    fn handoff(&mut self) -> Option<Box<dyn Any + Send>> {
+        None
+    }
+    /// The flow changed to this parser's protocol from `from`, whose parser handed `data`
+    /// over ([`AppParser::handoff`]); called before any data. The default ignores it.
+    fn take_over(&mut self, from: AppProto, data: Box<dyn Any + Send>) {
+        let _ = (from, data);
+    }
     /// The rest of the flow is not inspected (encrypted).
     fn no_inspection(&self) -> bool {
         false

@@ -127,6 +127,13 @@ impl AppProto {
             )
     }
 
+    /// Whether a rule whose header names protocol `name` (as written) applies to flows of
+    /// `flow`: as [`AppProto::rule_applies_to`], except that `http1` names HTTP/1 alone
+    /// (`http` is either version, as in Suricata).
+    pub fn header_applies_to(self, name: &str, flow: AppProto) -> bool {
+        self.rule_applies_to(flow) && !(flow == AppProto::Http2 && name.eq_ignore_ascii_case("http1"))
+    }
+
     /// Position in [`AppProto::ALL`].
     pub fn index(self) -> usize {
         AppProto::ALL.iter().position(|&p| p == self).unwrap_or(0)
@@ -166,6 +173,10 @@ mod tests {
         assert!(AppProto::Smb.rule_applies_to(AppProto::Smb));
         assert!(!AppProto::Smb.rule_applies_to(AppProto::Dcerpc));
         assert!(!AppProto::Http.rule_applies_to(AppProto::Dns));
+        // `http` rules see both HTTP versions, `http1` rules HTTP/1 only
+        assert!(AppProto::Http.header_applies_to("http", AppProto::Http2));
+        assert!(!AppProto::Http.header_applies_to("http1", AppProto::Http2));
+        assert!(AppProto::Http.header_applies_to("http1", AppProto::Http));
     }
 
     #[test]

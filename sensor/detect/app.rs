@@ -169,8 +169,10 @@ fn protocols_of(r: &Rule) -> Result<Vec<AppProto>, String> {
         Some(a) => Some(AppProto::from_name(a).ok_or_else(|| format!("app-layer protocol {a}"))?),
         None => None,
     };
-    let mut candidates: Option<Vec<AppProto>> =
-        header.map(|p| AppProto::ALL.iter().copied().filter(|&q| p.rule_applies_to(q)).collect());
+    let mut candidates: Option<Vec<AppProto>> = header.map(|p| {
+        let name = r.proto.app.as_deref().unwrap_or("");
+        AppProto::ALL.iter().copied().filter(|&q| p.header_applies_to(name, q)).collect()
+    });
     let mut narrow = |name: &str, have: Vec<AppProto>| -> Result<(), String> {
         if have.is_empty() {
             return Err(format!("buffer {name}"));

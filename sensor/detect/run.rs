@@ -443,7 +443,7 @@ pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, 
     }
     let proto = finfo.map_or(AppProto::Unknown, |f| f.app_proto);
     if let Some(p) = cr.app_proto {
-        if !p.rule_applies_to(proto) {
+        if !p.header_applies_to(r.proto.app.as_deref().unwrap_or(""), proto) {
             return false;
         }
     }

@@ -376,6 +376,10 @@ impl AppParser for HttpState {
         self.switch.take()
     }
 
+    fn handoff(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        self.upgrade_request().map(|r| Box::new(r) as Box<dyn std::any::Any + Send>)
+    }
+
     fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
         self.txs().for_each(|t| f(t));
     }

@@ -654,11 +654,46 @@ impl HttpState {
     }
 }
 
-/// The protocol a tunnel after transaction `tx`'s response continues with: WebSocket when the
-/// response is a `101` whose `Upgrade` names it (case-insensitively), as Suricata's HTTP
-/// parser requests the change (`h2c` is HTTP/2's, not handled here).
+/// The protocol a tunnel after transaction `tx`'s response continues with, as Suricata's HTTP
+/// parser requests the change: for a `101` response, HTTP/2 when its `Upgrade` is `h2c`
+/// (exactly), WebSocket when it names that (case-insensitively).
 fn upgrade_to(txs: &Txs, tx: Option<u64>) -> Option<crate::app::AppProto> {
     let t = txs.list.iter().find(|t| Some(t.id) == tx)?;
     let value = t.response.header_nozero(b"upgrade")?;
-    (t.status_num == 101 && value.eq_ignore_ascii_case(b"websocket")).then_some(crate::app::AppProto::Websocket)
+    if t.status_num != 101 {
+        return None;
+    }
+    if value == b"h2c" {
+        Some(crate::app::AppProto::Http2)
+    } else {
+        value.eq_ignore_ascii_case(b"websocket").then_some(crate::app::AppProto::Websocket)
+    }
+}
+
+/// The request an HTTP/1 connection upgraded with (`Upgrade: h2c`), handed to HTTP/2 (which
+/// makes stream 1 of it, as Suricata's `SCHTTP2MimicHttp1Request`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpgradeRequest {
+    /// Method.
+    pub method: Vec<u8>,
+    /// Request target as received (none for a request line without one).
+    pub uri: Option<Vec<u8>>,
+    /// Header fields (name, value) in order, as merged.
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl HttpState {
+    /// The last request seen (libhtp's last transaction, as Suricata takes it), for the
+    /// protocol the connection upgrades to; none when no request line came.
+    pub fn upgrade_request(&self) -> Option<UpgradeRequest> {
+        let t = self.txs.list.back()?;
+        if t.method.is_empty() {
+            return None;
+        }
+        Some(UpgradeRequest {
+            method: t.method.clone(),
+            uri: (!t.uri_raw.is_empty()).then(|| t.uri_raw.clone()),
+            headers: t.request.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+        })
+    }
 }

@@ -5,7 +5,8 @@
 use std::borrow::Cow;
 
 use super::{
-    FrameData, Http2State, Http2Stats, Http2Tx, Side as TxSide, ERROR_CODES, EVENTS, FRAME_TYPES, SETTINGS, ST_CLOSED,
+    FrameData, Http2State, Http2Stats, Http2Tx, Side as TxSide, ERROR_CODES, EVENTS, FRAMES, FRAME_TYPES, SETTINGS,
+    ST_CLOSED,
 };
 use crate::app::jsonx::obj_array;
 use crate::app::plugin::{
@@ -628,8 +629,20 @@ impl Transaction for Http2Tx {
 
 impl AppParser for Http2State {
     fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status {
-        let before = self.next_id;
+        let before = self.reported;
+        self.frames_on = cx.frames.any();
+        self.call_off = cx.frames.offset(to_server);
         Http2State::parse(self, to_server, data);
+        // each frame as Suricata names it: its header, its payload, the whole
+        for (ts, off, len, tx) in self.frame_log.drain(..) {
+            const H: u64 = 9;
+            for (ty, at, n) in [(0, off, H), (1, off + H, len), (2, off, H + len)] {
+                if let (Some(id), Some(tx)) = (cx.frames.add(ts, at, Some(n), ty), tx) {
+                    cx.frames.set_tx(id, tx);
+                }
+            }
+        }
+        self.reported = self.next_id;
         for _ in before..self.next_id {
             cx.stats.tx(AppProto::Http2, true);
         }
@@ -648,6 +661,12 @@ impl AppParser for Http2State {
 
     fn proto_change(&self) -> Option<AppProto> {
         self.doh.then_some(AppProto::Doh2)
+    }
+
+    fn take_over(&mut self, from: AppProto, data: Box<dyn std::any::Any + Send>) {
+        if let (AppProto::Http, Some(req)) = (from, data.downcast_ref::<crate::app::http::UpgradeRequest>()) {
+            self.take_over_http1(req);
+        }
     }
 
     fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
@@ -700,8 +719,7 @@ pub static PROTOCOL: Protocol = Protocol {
     events: EVENTS,
     record_type: Some("http"),
     counters: |s: &AppStats, f| Http2Stats::each(&s.http2, f),
-    // http2.hdr / http2.data / http2.pdu frames are not named yet
-    frames: &[],
+    frames: FRAMES,
     eve_events_upper: false,
 };
 
@@ -717,6 +735,6 @@ pub static DOH2_PROTOCOL: Protocol = Protocol {
     events: EVENTS,
     record_type: Some("http"),
     counters: |_: &AppStats, _| {},
-    frames: &[],
+    frames: FRAMES,
     eve_events_upper: false,
 };

@@ -13,7 +13,10 @@
 //! is complete once both sides sent END_STREAM. Header blocks (HEADERS or PUSH_PROMISE and
 //! their CONTINUATIONs) are decoded with HPACK, one decoder per direction ([`loona_hpack`]).
 //! DATA payloads (padding removed) are the bodies (`http.request_body`, `file.data`) up to the
-//! body limits; a DoH body (`application/dns-message`) is kept for DNS.
+//! body limits; a DoH body (`application/dns-message`) is kept for DNS. Each frame is named for
+//! the `frame` keyword ([`FRAMES`]: its header, payload and both, at their stream offsets, with
+//! their transaction) when rules inspect frames. A flow upgraded from HTTP/1 (`h2c`) starts
+//! with the upgrading request as stream 1 ([`upgrade`]).
 //! Bounded ([`MAX_STREAMS`] transactions, [`MAX_FRAMES`] frames kept per transaction and side,
 //! a frame payload of at most [`MAX_FRAME_HANDLED`] bytes buffered (the rest of a longer one is
 //! skipped: `long_frame_data`), a header block of at most [`MAX_REASS`] bytes over its
@@ -22,14 +25,17 @@
 //! block (an HPACK bomb: `hpack_bombs`)); what does not fit is counted. Never: panics on input.
 
 mod detect;
+mod headers;
 #[cfg(test)]
 mod tests;
+mod upgrade;
 
 pub use detect::{DOH2_PROTOCOL, PROTOCOL};
 
 use std::collections::VecDeque;
 
 use super::plugin::TxEvents;
+use headers::{doh_tx, header_events, Hpack};
 
 /// Transactions (streams) held per flow (Suricata's `http2.max-streams`, 4096).
 pub const MAX_STREAMS: usize = 4096;
@@ -47,7 +53,11 @@ pub const MAX_TABLE_SIZE: usize = 65_536;
 pub const MAX_DECODED_HEADER_BYTES: usize = 262_144;
 /// Client connection preface.
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// Frame header length.
 const FRAME_HEADER: usize = 9;
+/// Frame types of the `frame` keyword (`http2.hdr`: a frame's 9-byte header, `http2.data`:
+/// its payload, `http2.pdu`: both), as Suricata's `Http2FrameType`.
+pub const FRAMES: &[&str] = &["hdr", "data", "pdu"];
 
 /// Frame types.
 pub const FT_DATA: u8 = 0;
@@ -174,6 +184,7 @@ const EV_INVALID_HEADER: u16 = 3;
 const EV_INVALID_FRAME_LENGTH: u16 = 4;
 const EV_LONG_FRAME_DATA: u16 = 6;
 const EV_STREAM_ID_REUSE: u16 = 7;
+const EV_INVALID_HTTP1_SETTINGS: u16 = 8;
 const EV_TOO_MANY_STREAMS: u16 = 12;
 const EV_AUTHORITY_HOST_MISMATCH: u16 = 13;
 const EV_USERINFO_IN_URI: u16 = 14;
@@ -273,9 +284,11 @@ impl Side {
         self.headers().find(|h| h.name == name).map(|h| h.value.as_slice())
     }
 
-    /// Every value of header `name`, joined with `, ` (Suricata joins repeated headers so).
+    /// Every value of header `name`, joined with `, ` (Suricata joins repeated headers so, and
+    /// compares names byte for byte: `User-Agent` of an upgraded HTTP/1 request is not
+    /// `user-agent`).
     pub fn joined(&self, name: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
-        let mut it = self.headers().filter(|h| h.name.eq_ignore_ascii_case(name));
+        let mut it = self.headers().filter(|h| h.name == name);
         let first = it.next()?;
         let mut out: Option<Vec<u8>> = None;
         for h in it {
@@ -342,23 +355,6 @@ impl Http2Tx {
     }
 }
 
-/// HPACK decoder of one direction (the crate's type has no `Debug`).
-struct Hpack(loona_hpack::Decoder<'static>);
-
-impl std::fmt::Debug for Hpack {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Hpack")
-    }
-}
-
-impl Default for Hpack {
-    fn default() -> Self {
-        let mut d = loona_hpack::Decoder::new();
-        d.set_max_allowed_table_size(MAX_TABLE_SIZE);
-        Hpack(d)
-    }
-}
-
 /// Per-direction parse state.
 #[derive(Debug, Default)]
 struct Dir {
@@ -373,6 +369,8 @@ struct Dir {
     cont: Vec<u8>,
     cont_open: bool,
     hpack: Hpack,
+    /// Stream offset where the pending frame starts (for its `frame` keyword frames).
+    start: u64,
 }
 
 /// The per-flow HTTP/2 state.
@@ -391,6 +389,17 @@ pub struct Http2State {
     pending_events: TxEvents,
     /// A stream carried DNS: the flow is DoH.
     pub doh: bool,
+    /// The frames of the current call are listed (rules inspect frames).
+    pub(crate) frames_on: bool,
+    /// Frames parsed in the current call, when listed: (to server, stream offset, payload
+    /// length, transaction).
+    pub(crate) frame_log: Vec<(bool, u64, u64, Option<u64>)>,
+    /// Stream offset of the data of the current call.
+    pub(crate) call_off: u64,
+    /// The transaction of the frame being parsed.
+    frame_tx: Option<u64>,
+    /// Transactions below this id were counted (the worker's counters).
+    pub(crate) reported: u64,
 }
 
 impl Default for Http2State {
@@ -401,46 +410,6 @@ impl Default for Http2State {
 
 fn be32(b: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?))
-}
-
-/// Reads an HPACK integer with an `n`-bit prefix; (value, bytes used).
-fn hpack_int(b: &[u8], n: u32) -> Option<(u64, usize)> {
-    let mask = ((1u16 << n.min(8)) - 1) as u8;
-    let first = *b.first()? & mask;
-    if first < mask {
-        return Some((u64::from(first), 1));
-    }
-    let mut v = u64::from(mask);
-    let mut shift = 0u32;
-    for (i, &c) in b.iter().enumerate().skip(1) {
-        if shift > 56 {
-            return None;
-        }
-        v = v.checked_add(u64::from(c & 0x7f) << shift)?;
-        shift += 7;
-        if c & 0x80 == 0 {
-            return Some((v, i + 1));
-        }
-    }
-    None
-}
-
-/// The dynamic table size updates at the start of a block.
-fn size_updates(mut b: &[u8]) -> Vec<u64> {
-    let mut out = Vec::new();
-    while let Some(&c) = b.first() {
-        if c & 0xe0 != 0x20 {
-            break;
-        }
-        match hpack_int(b, 5) {
-            Some((v, n)) => {
-                out.push(v);
-                b = b.get(n..).unwrap_or(&[]);
-            }
-            None => break,
-        }
-    }
-    out
 }
 
 impl Http2State {
@@ -456,6 +425,11 @@ impl Http2State {
             stats: Http2Stats::default(),
             pending_events: TxEvents::default(),
             doh: false,
+            frames_on: false,
+            frame_log: Vec::new(),
+            call_off: 0,
+            frame_tx: None,
+            reported: 0,
         }
     }
 
@@ -482,6 +456,7 @@ impl Http2State {
         if self.failed {
             return;
         }
+        let total = data.len();
         if to_server && self.ts.preface < PREFACE.len() {
             let at = self.ts.preface;
             let want = PREFACE.len() - at;
@@ -501,6 +476,7 @@ impl Http2State {
             data = rest;
         }
         while !data.is_empty() {
+            let here = self.call_off + (total - data.len()) as u64;
             let d = self.dir(to_server);
             if d.skip > 0 {
                 let n = usize::try_from(d.skip).unwrap_or(usize::MAX).min(data.len());
@@ -514,6 +490,7 @@ impl Http2State {
                     if len <= MAX_FRAME_HANDLED && data.len() >= FRAME_HEADER + len {
                         let (frame, rest) = data.split_at(FRAME_HEADER + len);
                         self.frame(to_server, frame, len);
+                        self.log_frame(to_server, here, len);
                         data = rest;
                         continue;
                     }
@@ -525,6 +502,9 @@ impl Http2State {
                 None => FRAME_HEADER,
                 Some(len) => FRAME_HEADER + len.min(MAX_FRAME_HANDLED),
             };
+            if d.pending.is_empty() {
+                d.start = here;
+            }
             let take = need.saturating_sub(d.pending.len()).min(data.len());
             d.pending.extend_from_slice(data.get(..take).unwrap_or(&[]));
             data = data.get(take..).unwrap_or(&[]);
@@ -538,11 +518,21 @@ impl Http2State {
                 self.stats.long_frames += 1;
             }
             self.frame(to_server, &frame, len);
+            let start = self.dir(to_server).start;
+            self.log_frame(to_server, start, len);
             let d = self.dir(to_server);
             if d.pending.capacity() == 0 {
                 d.pending = frame;
                 d.pending.clear();
             }
+        }
+    }
+
+    /// Lists the frame just parsed (with its transaction) for the `frame` keyword, when wanted.
+    fn log_frame(&mut self, to_server: bool, at: u64, len: usize) {
+        let tx = self.frame_tx.take();
+        if self.frames_on {
+            self.frame_log.push((to_server, at, len as u64, tx));
         }
     }
 
@@ -582,31 +572,6 @@ impl Http2State {
         }
     }
 
-    /// Decodes a complete header block of a direction.
-    fn decode_block(&mut self, to_server: bool, block: &[u8]) -> Block {
-        let mut out = Block { size_updates: size_updates(block), ..Block::default() };
-        let mut kept = 0usize;
-        let mut bomb = false;
-        let d = self.dir(to_server);
-        let r = d.hpack.0.decode_with_cb(block, |n, v| {
-            kept = kept.saturating_add(n.len() + v.len());
-            if kept > MAX_DECODED_HEADER_BYTES {
-                bomb = true;
-                return;
-            }
-            out.headers.push(Header { name: n.into_owned(), value: v.into_owned() });
-        });
-        self.stats.header_blocks += 1;
-        if r.is_err() {
-            out.error = true;
-            self.stats.hpack_errors += 1;
-        }
-        if bomb {
-            self.stats.hpack_bombs += 1;
-        }
-        out
-    }
-
     /// One frame: `buf` holds its header and payload (cut at the handled size); `len` is the
     /// length its header announced.
     fn frame(&mut self, to_server: bool, buf: &[u8], len: usize) {
@@ -637,13 +602,16 @@ impl Http2State {
         };
         let tx = if sid == 0 { self.new_tx(0, true, to_server) } else { self.stream_tx(tx_sid, ftype) };
         let Some(tx) = tx else { return };
+        let tx_id = tx.id;
         for &e in events.as_slice() {
             tx.events.raise(e);
         }
         if sid == 0 && !matches!(ftype, FT_SETTINGS | FT_WINDOW_UPDATE | FT_PING | FT_GOAWAY) {
             tx.events.raise(if ftype == FT_DATA { EV_DATA_STREAM_ZERO } else { EV_INVALID_FRAME_HEADER });
+            self.frame_tx = Some(tx_id);
             return;
         }
+        self.frame_tx = Some(tx_id);
         // push promise bookkeeping: CONTINUATIONs of a promise go to the promised stream
         match &data {
             FrameData::PushPromise(p, _) if !to_server && flags & FLAG_END_HEADERS == 0 => {
@@ -759,19 +727,10 @@ impl Http2State {
                 FrameData::GoAway(be32(p.get(4..).unwrap_or(&[])).unwrap_or(0))
             }
             FT_SETTINGS => {
-                let mut set = Vec::new();
-                for c in p.chunks_exact(6) {
-                    let id = u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]);
-                    // Suricata stops at the first id it does not know
-                    if !SETTINGS.iter().any(|s| s.2 == id) {
-                        break;
-                    }
-                    set.push((id, be32(c.get(2..).unwrap_or(&[])).unwrap_or(0)));
-                }
                 if p.len() % 6 != 0 && complete {
                     ev.raise(EV_INVALID_FRAME_DATA);
                 }
-                FrameData::Settings(set)
+                FrameData::Settings(parse_settings(p))
             }
             FT_RST_STREAM => {
                 if !fixed(4, ev) {
@@ -913,61 +872,23 @@ impl Http2State {
     }
 }
 
+/// The (id, value) pairs of a SETTINGS payload; Suricata stops at the first id it does not know.
+fn parse_settings(p: &[u8]) -> Vec<(u16, u32)> {
+    let mut set = Vec::new();
+    for c in p.chunks_exact(6) {
+        let id = u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]);
+        if !SETTINGS.iter().any(|s| s.2 == id) {
+            break;
+        }
+        set.push((id, be32(c.get(2..).unwrap_or(&[])).unwrap_or(0)));
+    }
+    set
+}
+
 /// The length a frame header announces (None: fewer than 9 bytes).
 fn frame_len(b: &[u8]) -> Option<usize> {
     match *b.get(..3)? {
         [a, b, c] => Some((usize::from(a) << 16) | (usize::from(b) << 8) | usize::from(c)),
         _ => None,
     }
-}
-
-/// A DNS message carried over DoH as a DNS transaction.
-fn doh_tx(id: u64, to_server: bool, msg: crate::app::dns::Message) -> crate::app::dns::Tx {
-    crate::app::dns::Tx { tx_id: id, to_server, msg, request_tx_id: None, events: TxEvents::default() }
-}
-
-/// Events and DoH marks from a decoded block (Suricata's `handle_headers`); true when a DoH
-/// GET request (`accept: application/dns-message`, `:path` `/dns-query?dns=BASE64`) was
-/// decoded.
-fn header_events(tx: &mut Http2Tx, to_server: bool, b: &Block) -> bool {
-    let mut authority: Option<&[u8]> = None;
-    let mut host: Option<&[u8]> = None;
-    let mut doh = false;
-    let mut accept_dns = false;
-    let mut path: Option<&[u8]> = None;
-    for h in &b.headers {
-        match h.name.as_slice() {
-            b"content-type" if h.value == b"application/dns-message" => doh = true,
-            b"accept" if h.value == b"application/dns-message" => accept_dns = true,
-            b":path" => path = Some(&h.value),
-            n if n.eq_ignore_ascii_case(b":authority") => {
-                authority = Some(&h.value);
-                if h.value.contains(&b'@') {
-                    tx.events.raise(EV_USERINFO_IN_URI);
-                }
-            }
-            n if n.eq_ignore_ascii_case(b"host") => host = Some(&h.value),
-            _ => {}
-        }
-    }
-    if let (Some(a), Some(h)) = (authority, host) {
-        if !a.eq_ignore_ascii_case(h) {
-            tx.events.raise(EV_AUTHORITY_HOST_MISMATCH);
-        }
-    }
-    if doh {
-        tx.side_mut(to_server).doh = true;
-    }
-    // Suricata decodes the dns= parameter as standard base64 without padding
-    let query = path.and_then(|p| p.strip_prefix(b"/dns-query?dns="));
-    if let (true, Some(q)) = (accept_dns, query) {
-        use base64::Engine as _;
-        if let Ok(raw) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(q) {
-            if let Ok(msg) = crate::app::dns::parse_message(&raw) {
-                tx.doh[0] = Some(Box::new(doh_tx(tx.id, true, msg)));
-                return true;
-            }
-        }
-    }
-    false
 }

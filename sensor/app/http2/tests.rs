@@ -181,3 +181,114 @@ fn hpack_bombs_and_endless_continuation_are_bounded_and_counted() {
     assert_eq!(t[2].ts.frames.len(), MAX_FRAMES);
     assert_eq!(s.stats.frames_dropped, 2_001 - MAX_FRAMES as u64);
 }
+
+/// The frames a state listed, as (to server, offset, payload length, transaction).
+fn listed(req: &[u8], cut: usize) -> Vec<(bool, u64, u64, Option<u64>)> {
+    let mut s = Http2State { frames_on: true, ..Http2State::default() };
+    let mut out = Vec::new();
+    for part in [&req[..cut], &req[cut..]] {
+        s.parse(true, part);
+        s.call_off += part.len() as u64;
+        out.append(&mut s.frame_log);
+    }
+    s.frames_on = false;
+    s.parse(false, &response());
+    assert!(s.frame_log.is_empty());
+    out
+}
+
+#[test]
+fn frames_are_listed_at_their_stream_offsets_with_their_transactions() {
+    let req = request();
+    let want = listed(&req, req.len());
+    // the preface, then SETTINGS (tx 0), WINDOW_UPDATE (tx 1), HEADERS, CONTINUATION,
+    // WINDOW_UPDATE, DATA (stream 1: tx 2)
+    let offs: Vec<u64> = want.iter().map(|f| f.1).collect();
+    assert_eq!(offs, vec![24, 45, 58, 77, 161, 174]);
+    let txs: Vec<Option<u64>> = want.iter().map(|f| f.3).collect();
+    assert_eq!(txs, vec![Some(0), Some(1), Some(2), Some(2), Some(2), Some(2)]);
+    assert_eq!(want.iter().map(|f| f.2).collect::<Vec<_>>(), vec![12, 4, 10, 75, 4, 0]);
+    for cut in 1..req.len() {
+        assert_eq!(listed(&req, cut), want, "cut at {cut}");
+    }
+    // an empty SETTINGS (an ACK) is a frame without a transaction
+    let mut s = Http2State { frames_on: true, ..Http2State::default() };
+    s.parse(false, &frame(FT_SETTINGS, 1, 0, b""));
+    assert_eq!(s.frame_log, vec![(false, 0, 0, None)]);
+}
+
+#[test]
+fn an_upgraded_http1_request_is_stream_1_and_its_settings_a_transaction() {
+    let req = crate::app::http::UpgradeRequest {
+        method: b"GET".to_vec(),
+        uri: Some(b"/robots.txt".to_vec()),
+        headers: vec![
+            (b"Host".to_vec(), b"nghttp2.org".to_vec()),
+            (b"User-Agent".to_vec(), b"curl/7.61.0".to_vec()),
+            (b"HTTP2-Settings".to_vec(), b"AAMAAABkAARAAAAAAAIAAAAA".to_vec()),
+        ],
+    };
+    let mut s = Http2State::default();
+    s.take_over_http1(&req);
+    let t: Vec<&Http2Tx> = s.txs().collect();
+    assert_eq!(t.len(), 2);
+    assert_eq!((t[0].id, t[0].stream_id, t[0].ts.state), (0, 1, ST_CLOSED));
+    assert_eq!(t[0].ts.first(b":path"), Some(&b"/robots.txt"[..]));
+    assert_eq!(t[0].ts.first(b":authority"), Some(&b"nghttp2.org"[..]));
+    // names compared byte for byte, as Suricata: `User-Agent` is not `user-agent`
+    assert_eq!(t[0].ts.joined(b"user-agent"), None);
+    assert!(t[1].global && t[0].events.is_empty());
+    assert_eq!(t[1].ts.frames[0].data, FrameData::Settings(vec![(3, 100), (4, 1 << 30), (2, 0)]));
+    // the server answers on stream 1: the stream completes
+    let mut resp = frame(FT_SETTINGS, 0, 0, b"");
+    resp.extend(frame(FT_HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, 1, &literals(&[(":status", "200")])));
+    s.parse(false, &resp);
+    assert!(s.txs().next().unwrap().complete());
+    // settings that do not decode: the event on the newest transaction
+    let mut s = Http2State::default();
+    let bad = crate::app::http::UpgradeRequest {
+        method: b"GET".to_vec(),
+        uri: None,
+        headers: vec![(b"HTTP2-Settings".to_vec(), b"AAMAAABk-_".to_vec())],
+    };
+    s.take_over_http1(&bad);
+    assert_eq!(s.txs().count(), 1);
+    assert_eq!(s.txs().next().unwrap().events.as_slice(), &[EV_INVALID_HTTP1_SETTINGS]);
+}
+
+#[test]
+fn an_h2c_upgrade_hands_the_flow_and_its_request_to_http2() {
+    use crate::app::flow::{FlowMeta, Sink};
+    use crate::app::{AppConfig, AppProto, AppStats, FlowApp};
+    use crate::stream::AppSink;
+    let (cfg, mut stats) = (AppConfig::default(), AppStats::default());
+    let mut app = FlowApp::default();
+    let flow = FlowMeta::ports(58038, 80);
+    let req: &[u8] = b"GET /robots.txt HTTP/1.1\r\nHost: nghttp2.org\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+        Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
+    let mut tc = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".to_vec();
+    // the server's SETTINGS in the same segment as the 101
+    tc.extend(frame(FT_SETTINGS, 0, 0, &[0, 3, 0, 0, 0, 100]));
+    let mut sink = Sink { app: &mut app, cfg: &cfg, stats: &mut stats, flow };
+    sink.data(true, 0, req);
+    sink.data(false, 0, &tc);
+    assert_eq!(app.proto, AppProto::Http, "the deciding packet is HTTP's");
+    app.free_txs([false; 2], false);
+    let mut sink = Sink { app: &mut app, cfg: &cfg, stats: &mut stats, flow };
+    let mut ts = PREFACE.to_vec();
+    ts.extend(frame(FT_SETTINGS, 0, 0, &[0, 2, 0, 0, 0, 0]));
+    sink.data(true, req.len() as u64, &ts);
+    assert_eq!((app.proto, app.orig), (AppProto::Http2, AppProto::Http));
+    let mut seen = Vec::new();
+    app.each_tx(&mut |t| seen.push((t.id(), t.progress())));
+    // stream 1 (the upgrading request, its request side done), the HTTP2-Settings header,
+    // the server's SETTINGS (held across the change), the client's
+    assert_eq!(seen, vec![(0, [2, 0]), (1, [3, 3]), (2, [3, 3]), (3, [3, 3])]);
+    let mut uri = Vec::new();
+    let row = detect::BUFFERS.iter().position(|b| b.info.name == "http.uri").unwrap();
+    app.tx(0).unwrap().buffer(row as u16, true, &mut |v| {
+        uri = v.to_vec();
+        true
+    });
+    assert_eq!(uri, b"/robots.txt");
+}
