@@ -254,7 +254,8 @@ impl Default for HttpConfig {
 }
 
 impl AppConfig {
-    /// The app layer's settings.
+    /// The app layer's settings. (The hashes every file gets, `output.eve.files.force_hash`,
+    /// are set apart: [`crate::app::files::force_hashes`].)
     pub fn parser_config(&self) -> crate::app::AppConfig {
         crate::app::AppConfig {
             http: self.http.parser_config(),

@@ -77,9 +77,13 @@ fn set_values_are_typed() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("--set flow.memcap_bytes: expected a whole number"), "{}", r.stderr);
 
-    let r = replay_files(dir.path(), &[pcap], &["--set", "flow.memcap_bytes=100"]);
+    let r = replay_files(dir.path(), &[&pcap], &["--set", "flow.memcap_bytes=100"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("picket: error: --set flow.memcap_bytes: must be at least 65536"), "{}", r.stderr);
+
+    let r = replay_files(dir.path(), &[pcap], &["--set", r#"output.eve.files.force_hash=["md5","crc32"]"#]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("output.eve.files.force_hash: a hash other than md5, sha1 and sha256"), "{}", r.stderr);
 }
 
 #[test]

@@ -87,10 +87,29 @@ pub struct EveConfig {
     /// `[output.eve.anomaly]`: which anomalies the `anomaly` records report (Suricata's
     /// `eve-log.anomaly.types`), when `anomaly` is in `types`.
     pub anomaly: AnomalyConfig,
+    /// `[output.eve.files]`: what `fileinfo` records carry (Suricata's `eve-log.files`).
+    pub files: FilesConfig,
     /// Replay: every record ends with `pcap_filename`, the capture file of the packet that
     /// completed it (Suricata's `pcap-file: true`; records written at the end of the input name
     /// the last file). Off by default, as Suricata's.
     pub pcap_file: bool,
+}
+
+/// `[output.eve.files]`: Suricata's `eve-log.types.files` options.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Hashes computed for every file of every protocol and written in its `fileinfo` record
+    /// (`md5`, `sha1`, `sha256`; Suricata's `force-hash`). Off by default, as Suricata's; rules
+    /// with `filemd5`/`filesha1`/`filesha256` need them.
+    pub force_hash: Vec<String>,
+}
+
+impl FilesConfig {
+    /// The hashes named (validated with the configuration: an unknown name gives none).
+    pub fn hashes(&self) -> crate::app::files::HashSet {
+        crate::app::files::HashSet::of_names(&self.force_hash).unwrap_or_default()
+    }
 }
 
 /// `[output.eve.anomaly]`: the kinds of anomaly `anomaly` records report, as Suricata's
@@ -195,6 +214,7 @@ impl Default for EveConfig {
             syslog_socket: "/dev/log".into(),
             types: EVE_TYPES.iter().filter(|(_, on)| *on).map(|(t, _)| t.to_string()).collect(),
             anomaly: AnomalyConfig::default(),
+            files: FilesConfig::default(),
             pcap_file: false,
         }
     }
@@ -316,6 +336,9 @@ impl OutputConfig {
     pub fn validate(&self) -> Result<(), (&'static str, &'static str)> {
         if self.spool_segment_bytes < 4096 {
             return Err(("output.spool_segment_bytes", "must be at least 4096"));
+        }
+        if crate::app::files::HashSet::of_names(&self.eve.files.force_hash).is_err() {
+            return Err(("output.eve.files.force_hash", "a hash other than md5, sha1 and sha256"));
         }
         if self.spool_retention_bytes < self.spool_segment_bytes {
             return Err(("output.spool_retention_bytes", "must be at least output.spool_segment_bytes"));

@@ -405,6 +405,7 @@ fn spawn_workers(
         let hub = opts.metrics.clone();
         let scfg = cfg.stream.engine_config(nworkers);
         let hcfg = cfg.app.parser_config();
+        crate::app::files::force_hashes(cfg.output.eve.files.hashes());
         let decoder = decoder_of(cfg);
         let alerts = alerts.clone();
         let tap = Tap::new(&cfg.output.pcap_log, nworkers);
