@@ -106,10 +106,8 @@ pub struct FilesConfig {
 }
 
 impl FilesConfig {
-    /// The hashes named (validated with the configuration: an unknown name gives none).
-    pub fn hashes(&self) -> crate::app::files::HashSet {
-        crate::app::files::HashSet::of_names(&self.force_hash).unwrap_or_default()
-    }
+    /// The hash names `force_hash` accepts.
+    pub const HASHES: [&'static str; 3] = ["md5", "sha1", "sha256"];
 }
 
 /// `[output.eve.anomaly]`: the kinds of anomaly `anomaly` records report, as Suricata's
@@ -337,7 +335,7 @@ impl OutputConfig {
         if self.spool_segment_bytes < 4096 {
             return Err(("output.spool_segment_bytes", "must be at least 4096"));
         }
-        if crate::app::files::HashSet::of_names(&self.eve.files.force_hash).is_err() {
+        if self.eve.files.force_hash.iter().any(|h| !FilesConfig::HASHES.contains(&h.as_str())) {
             return Err(("output.eve.files.force_hash", "a hash other than md5, sha1 and sha256"));
         }
         if self.spool_retention_bytes < self.spool_segment_bytes {
