@@ -1,6 +1,8 @@
 //! Flow tracking seen in the EVE flow events: ICMP pairing and ICMP errors joining the flow
 //! they quote, a whole TCP session, TCP port reuse, and Community IDs; the flow's rule
-//! variables (`traffic`, `metadata`) on its alerts, records and flow event.
+//! variables (`traffic`, `metadata`) on its alerts, records and flow event; and the
+//! app-layer records of a session (anomaly records of the HTTP parser's warnings, `pkt_src`,
+//! `tx_id`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
@@ -329,4 +331,177 @@ fn flow_variables_appear_on_alerts_records_and_the_flow_event() {
         r.events.iter().filter(|e| &e["flow_id"] != flow_id && e.get("flow_id").is_some()).collect();
     assert!(!others.is_empty());
     assert!(others.iter().all(|e| e.get("metadata").is_none() && e.get("traffic").is_none()), "{others:?}");
+}
+
+// --- App-layer records
+
+/// A TCP session to port `dp`: each message in one segment (true: client to server), each
+/// acknowledged.
+fn tcp_talk(dp: u16, msgs: &[(bool, &[u8])]) -> Vec<Vec<u8>> {
+    use tcpf::*;
+    let c = |seq, ack, fl, data: &[u8]| ipv4_tcp(C, S, 45001, dp, seq, ack, fl, data);
+    let s = |seq, ack, fl, data: &[u8]| ipv4_tcp(S, C, dp, 45001, seq, ack, fl, data);
+    let (mut cs, mut ss) = (1001u32, 7001u32);
+    let mut v = vec![c(1000, 0, SYN, b""), s(7000, 1001, SYN | ACK, b""), c(1001, 7001, ACK, b"")];
+    for &(to_server, m) in msgs {
+        if to_server {
+            v.push(c(cs, ss, PSH | ACK, m));
+            cs += m.len() as u32;
+            v.push(s(ss, cs, ACK, b""));
+        } else {
+            v.push(s(ss, cs, PSH | ACK, m));
+            ss += m.len() as u32;
+            v.push(c(cs, ss, ACK, b""));
+        }
+    }
+    v.push(c(cs, ss, FIN | ACK, b""));
+    v.push(s(ss, cs + 1, FIN | ACK, b""));
+    v.push(c(cs + 1, ss + 1, ACK, b""));
+    v
+}
+
+/// An HTTP session on port 80: requests and responses in turn.
+fn http_session(exchanges: &[(&[u8], &[u8])]) -> Vec<Vec<u8>> {
+    let msgs: Vec<(bool, &[u8])> = exchanges.iter().flat_map(|&(q, r)| [(true, q), (false, r)]).collect();
+    tcp_talk(80, &msgs)
+}
+
+/// The `anomaly.event` names of a run.
+fn anomalies(r: &Run) -> Vec<String> {
+    r.events
+        .iter()
+        .filter(|e| e["event_type"] == "anomaly")
+        .map(|e| e["anomaly"]["event"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_direction_no_protocol_matches_is_reported_once_on_its_first_packet() {
+    // HTTP named by the request; the server answers with bytes no protocol matches
+    let r = replay_eth(&tcp_talk(
+        80,
+        &[(true, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), (false, b"\x00\x01binary"), (false, b"more")],
+    ));
+    let a: Vec<&serde_json::Value> = r.events.iter().filter(|e| e["event_type"] == "anomaly").collect();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["anomaly"]["event"], "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION");
+    assert_eq!(
+        (a[0]["anomaly"]["layer"].as_str(), a[0]["anomaly"]["app_proto"].as_str()),
+        (Some("proto_detect"), Some("http"))
+    );
+    assert_eq!((a[0]["src_port"].as_u64(), a[0].get("tx_id")), (Some(80), None));
+    // SMTP: the banner came first and is SMTP's once the client's EHLO named the flow
+    let r = replay_eth(&tcp_talk(
+        25,
+        &[(false, b"220 mail.example ESMTP\r\n"), (true, b"EHLO x\r\n"), (false, b"250 ok\r\n")],
+    ));
+    assert_eq!(anomalies(&r), Vec::<String>::new());
+}
+
+#[test]
+fn http_parser_warnings_are_anomaly_records_of_their_transaction() {
+    let pkts = http_session(&[
+        (
+            b"GET /a HTTP/1.1\r\nHost: h\r\nAuthorization: NTLM abc\r\nAccept: a\r\naccept: b\r\nAccept: c\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nSet-Cookie: a\r\nSet-Cookie: b\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 0\r\n\r\n",
+        ),
+        (b"FOO /x\r\nHost: h\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        (b"GET /b HTTP/1.1\r\n\r\n", b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    ]);
+    let r = replay_eth(&pkts);
+    let mut got: Vec<(u64, String)> = r
+        .events
+        .iter()
+        .filter(|e| e["event_type"] == "anomaly")
+        .map(|e| {
+            let a = &e["anomaly"];
+            assert_eq!(
+                (a["type"].as_str(), a["layer"].as_str(), a["app_proto"].as_str()),
+                (Some("applayer"), Some("proto_parser"), Some("http")),
+                "{e}"
+            );
+            (e["tx_id"].as_u64().unwrap(), a["event"].as_str().unwrap().to_string())
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(u64, String)> = [
+        // once per repeated name, however often it repeats; the scheme is not Basic/Digest/Bearer
+        (0, "REQUEST_AUTH_UNRECOGNIZED"),
+        (0, "REQUEST_HEADER_REPETITION"),
+        (0, "RESPONSE_HEADER_REPETITION"),
+        (0, "RESPONSE_HEADER_REPETITION"),
+        // no protocol, yet headers follow; a method libhtp does not know
+        (1, "REQUEST_LINE_MISSING_PROTOCOL"),
+        (1, "REQUEST_LINE_UNKNOWN_METHOD_NO_PROTOCOL"),
+        // HTTP/1.1 without Host; a status line of a protocol libhtp does not know
+        (2, "MISSING_HOST_HEADER"),
+        (2, "RESPONSE_LINE_INVALID_PROTOCOL"),
+    ]
+    .iter()
+    .map(|(t, e)| (*t, e.to_string()))
+    .collect();
+    assert_eq!(got, want);
+}
+
+/// A DNS query for `name`, type A.
+fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+/// The IPv4 datagram `pkt` (20-byte header) as fragments of `size` bytes of payload.
+fn fragments(pkt: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let payload = &pkt[20..];
+    let n = payload.chunks(size).count();
+    payload
+        .chunks(size)
+        .enumerate()
+        .map(|(i, part)| {
+            let mut h = pkt[..20].to_vec();
+            h[2..4].copy_from_slice(&((20 + part.len()) as u16).to_be_bytes());
+            let more: u16 = if i + 1 < n { 0x2000 } else { 0 };
+            h[6..8].copy_from_slice(&(more | (i * size / 8) as u16).to_be_bytes());
+            h[10..12].copy_from_slice(&[0, 0]);
+            let c = inet_checksum(&h);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            h.extend_from_slice(part);
+            h
+        })
+        .collect()
+}
+
+#[test]
+fn records_say_where_their_packet_came_from_and_tx_id_is_where_suricata_writes_it() {
+    let plain = ipv4_udp(C, S, 40000, 53, &dns_query(1, "plain.example"));
+    let inner = ipv4_udp(C, S, 40001, 53, &dns_query(2, "tunnelled.example"));
+    let gre = ipv4_raw([192, 0, 2, 10], [192, 0, 2, 20], 47, &gre_v0(0x0800, &inner));
+    let whole = ipv4_udp(C, S, 40002, 53, &dns_query(3, "a-name-long-enough-to-fragment.example"));
+    let mut pkts = vec![plain, gre];
+    pkts.extend(fragments(&whole, 24));
+    let r = replay_eth(&pkts);
+    let mut got: Vec<(u64, String, bool)> = r
+        .events
+        .iter()
+        .filter(|e| e["event_type"] == "dns")
+        .map(|e| {
+            (e["src_port"].as_u64().unwrap(), e["pkt_src"].as_str().unwrap().to_string(), e.get("tx_id").is_some())
+        })
+        .collect();
+    got.sort();
+    let want = [(40000, "wire/pcap"), (40001, "gre tunnel"), (40002, "defrag")];
+    assert_eq!(got, want.iter().map(|(p, s)| (*p, s.to_string(), false)).collect::<Vec<_>>());
+    // HTTP records keep theirs
+    let r = replay_eth(&http_session(&[(
+        b"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    )]));
+    let http: Vec<&serde_json::Value> = r.events.iter().filter(|e| e["event_type"] == "http").collect();
+    assert_eq!(http.len(), 1);
+    assert_eq!((http[0]["tx_id"].as_u64(), http[0]["pkt_src"].as_str()), (Some(0), Some("wire/pcap")));
 }

@@ -11,7 +11,7 @@
 
 use super::expect::{Endpoints, Expectation};
 use super::frames::Frames;
-use super::identify::{probe, ProbeResult, ProtoDetect};
+use super::identify::{probe_other_side, ProbeResult, ProtoDetect};
 use super::plugin::{AppParser, ParseCx, Status, Transaction, Upgrade};
 use super::proto::AppProto;
 use super::registry;
@@ -78,6 +78,8 @@ pub struct FlowApp {
     fed: [u64; 2],
     /// The flow's payload is no longer inspected (encrypted TLS).
     pub no_inspection: bool,
+    /// The protocol's own reassembly depth, for the stream to take (once) when named.
+    pub stream_depth: Option<u64>,
     /// Per-transaction detection state.
     pub insp: TxInspStates,
     /// Identification has started (some data was offered).
@@ -260,6 +262,7 @@ impl FlowApp {
         }
         self.pd = None;
         stats.flow(p, self.tcp);
+        self.stream_depth = registry::protocol(p).and_then(|d| d.stream_depth);
         self.parser = registry::protocol(p).map(|d| (d.new_parser)(cfg));
         self.frames.enable(cfg.frames.mask(p));
     }
@@ -441,7 +444,9 @@ impl FlowApp {
     }
 
     /// The first data of the direction the protocol was not found in: identified on its own,
-    /// a different protocol is Suricata's `applayer_mismatch_protocol_both_directions`.
+    /// a different protocol is Suricata's `applayer_mismatch_protocol_both_directions`, no
+    /// protocol at all (every pattern and probe excluded) its
+    /// `applayer_detect_protocol_only_one_direction`.
     fn probe_other_direction(&mut self, to_server: bool, data: &[u8]) {
         if self.unprobed != Some(to_server) || data.is_empty() {
             return;
@@ -450,10 +455,15 @@ impl FlowApp {
         let (cp, sp) = self.ports;
         let (src, dst) = if to_server { (cp, sp) } else { (sp, cp) };
         let ipproto = if self.tcp { 6 } else { 17 };
-        if let ProbeResult::Found(q) = probe(ipproto, to_server, data, src, dst) {
-            if q != self.proto {
-                self.raise(Event::ApplayerMismatchProtocolBothDirections);
+        match probe_other_side(self.proto, ipproto, to_server, data, src, dst) {
+            ProbeResult::Found(q) if q != self.proto => self.raise(Event::ApplayerMismatchProtocolBothDirections),
+            // Suricata passes the data to the parser all the same (`TCPProtoDetect`: detection
+            // done in this direction and nothing found); a protocol without parser (IMAP,
+            // detected only) does not raise it in Suricata's records either
+            ProbeResult::NotFound if self.tcp && self.parser.is_some() => {
+                self.raise(Event::ApplayerDetectProtocolOnlyOneDirection)
             }
+            _ => {}
         }
     }
 

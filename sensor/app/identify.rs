@@ -482,6 +482,25 @@ fn port_probes(d: &[u8], to_server: bool) -> [(u16, ProbeResult); 8] {
 /// FTP server greeting on port 21 (Suricata's `FTPServerProbingParser`): `220` then a space or
 /// a hyphen, and a line end within the bytes seen.
 fn ftp_banner(data: &[u8]) -> ProbeResult {
+    reply_220(data, P::Ftp)
+}
+
+/// Detects one direction's first bytes when the other direction named the flow `other`: as
+/// [`probe`], except that Suricata's SMTP server probe (ports 25 and 465,
+/// `SMTPServerProbingParser`) takes a `220` reply line as SMTP once the client side is SMTP.
+pub fn probe_other_side(other: AppProto, proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16) -> ProbeResult {
+    let server_port = if to_server { dp } else { sp };
+    let smtp = other == P::Smtp && proto == TCP && !to_server && matches!(server_port, 25 | 465);
+    let r = if smtp { reply_220(data, P::Smtp) } else { ProbeResult::NotFound };
+    match (r, probe(proto, to_server, data, sp, dp)) {
+        (ProbeResult::Found(p), _) => ProbeResult::Found(p),
+        (ProbeResult::NeedMore, ProbeResult::NotFound) => ProbeResult::NeedMore,
+        (_, q) => q,
+    }
+}
+
+/// A `220` reply: then a space or a hyphen, and a line end within the bytes seen.
+fn reply_220(data: &[u8], p: AppProto) -> ProbeResult {
     let want = b"220";
     let n = data.len().min(3);
     // In bounds: n <= 3 = want.len() and n <= data.len() (min).
@@ -493,7 +512,7 @@ fn ftp_banner(data: &[u8]) -> ProbeResult {
         Some(b' ') | Some(b'-') => {
             // In bounds: data.get(3) is Some, so data.len() >= 4.
             if data[4..].contains(&b'\n') {
-                ProbeResult::Found(P::Ftp)
+                ProbeResult::Found(p)
             } else {
                 ProbeResult::NeedMore
             }
@@ -780,6 +799,16 @@ mod tests {
         assert_eq!(probe(6, false, b, 21, 40000), ProbeResult::Found(P::Ftp));
         assert_eq!(probe(6, false, b, 2121, 40000), ProbeResult::NotFound);
         assert_eq!(probe(6, false, b"220 no newline yet", 21, 40000), ProbeResult::NeedMore);
+    }
+
+    #[test]
+    fn smtp_banner_once_the_client_side_is_smtp() {
+        let b = b"220 mail.example ESMTP\r\n";
+        assert_eq!(probe(6, false, b, 25, 40000), ProbeResult::NotFound);
+        assert_eq!(probe_other_side(P::Smtp, 6, false, b, 25, 40000), ProbeResult::Found(P::Smtp));
+        assert_eq!(probe_other_side(P::Smtp, 6, false, b"220 no newline", 465, 40000), ProbeResult::NeedMore);
+        assert_eq!(probe_other_side(P::Smtp, 6, false, b, 2525, 40000), ProbeResult::NotFound);
+        assert_eq!(probe_other_side(P::Http, 6, false, b"\x00\x01binary", 80, 40000), ProbeResult::NotFound);
     }
 
     #[test]

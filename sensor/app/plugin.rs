@@ -116,6 +116,19 @@ impl TxEvents {
         }
     }
 
+    /// Lists event `event` even when it is listed already (a protocol that reports each
+    /// occurrence); false when the list is full.
+    pub fn push(&mut self, event: u16) -> bool {
+        match self.ev.get_mut(usize::from(self.n)) {
+            Some(slot) => {
+                *slot = event;
+                self.n += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The events, in the order raised.
     pub fn as_slice(&self) -> &[u16] {
         self.ev.get(..usize::from(self.n)).unwrap_or(&[])
@@ -398,6 +411,13 @@ pub struct Protocol {
     /// EVE `anomaly.event` writes its event names in upper case, as Suricata's C parsers
     /// name theirs (HTTP's libhtp codes, TLS's); rules match them in any case.
     pub eve_events_upper: bool,
+    /// Its records carry the transaction's id as EVE `tx_id` (Suricata's HTTP, SMB and SMTP
+    /// loggers write it, `CreateEveHeaderWithTxId`; the others do not).
+    pub record_tx_id: bool,
+    /// Bytes of each direction the stream reassembles for it, in place of
+    /// `stream.reassembly_depth` when larger (0: no limit; `None`: the stream's). Suricata's
+    /// `app-layer.protocols.<proto>.stream-depth` default (SMB: whole sessions).
+    pub stream_depth: Option<u64>,
     /// The EVE `event_type` of its records (`None`: the protocol's name).
     pub record_type: Option<&'static str>,
     /// Its frame types, named as the `frame` keyword names them (`smb2.pdu`, `record.pdu`);

@@ -170,6 +170,16 @@ pub struct OuterFlow {
 }
 
 impl Decoded {
+    /// Suricata's `pkt_src` of a packet read from the capture: `defrag` for a datagram
+    /// rebuilt from fragments, else its tunnel's (`wire/pcap` when not tunnelled).
+    pub fn pkt_src(&self) -> &'static str {
+        if self.flags & flags::REASSEMBLED != 0 {
+            "defrag"
+        } else {
+            self.tunnel.pkt_src()
+        }
+    }
+
     /// IPv4 or IPv6 was decoded.
     #[inline]
     pub fn is_ip(&self) -> bool {

@@ -467,6 +467,8 @@ pub struct RecordHeader<'a> {
     pub dir: RecordDir,
     /// Written at the flow's end (EVE `pkt_src` says so) rather than with a packet.
     pub flow_end: bool,
+    /// EVE `pkt_src` of the packet it is written with ([`crate::decode::Decoded::pkt_src`]).
+    pub pkt_src: &'static str,
     /// The transaction (EVE `tx_id`).
     pub tx_id: Option<u64>,
     /// The flow's rule variables, rendered (`traffic` and `metadata` fields; empty: none).
@@ -510,7 +512,7 @@ pub fn record_event(
     }
     j.str("proto", &proto_name(t.proto));
     j.u64("ip_v", if v6 { 6 } else { 4 });
-    j.str("pkt_src", if h.flow_end { "stream (flow timeout)" } else { "wire/pcap" });
+    j.str("pkt_src", if h.flow_end { "stream (flow timeout)" } else { h.pkt_src });
     j.fields(h.vars);
     if let Some(id) = h.tx_id {
         j.u64("tx_id", id);
@@ -660,16 +662,7 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
         j.u64("icmp_type", d.icmp_type as u64);
         j.u64("icmp_code", d.icmp_code as u64);
     }
-    j.str(
-        "pkt_src",
-        if p.pseudo {
-            "stream (flow timeout)"
-        } else if d.flags & crate::decode::flags::REASSEMBLED != 0 {
-            "defrag"
-        } else {
-            d.tunnel.pkt_src()
-        },
-    );
+    j.str("pkt_src", if p.pseudo { "stream (flow timeout)" } else { d.pkt_src() });
     j.fields(p.vars);
     if let Some(t) = p.tx_id {
         j.u64("tx_id", t);

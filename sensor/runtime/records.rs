@@ -51,6 +51,19 @@ pub struct PacketRef<'a> {
     pub events: &'a Events,
     /// The flow's rule variables after the packet's inspection, rendered (EVE `metadata`).
     pub vars: &'a [u8],
+    /// EVE `pkt_src` (`wire/pcap`, `defrag`, a tunnel's).
+    pub pkt_src: &'static str,
+}
+
+/// The packet records are written with: time, position, direction (`None`: the flow
+/// ends), `pkt_src`, the flow's rendered rule variables.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    ts: Timestamp,
+    pcap_cnt: u64,
+    to_server: Option<bool>,
+    pkt_src: &'static str,
+    vars: &'a [u8],
 }
 
 impl Records {
@@ -109,7 +122,14 @@ impl Records {
         c: &mut Counters,
     ) {
         self.packet_anomalies(f, pkt, out, out_events, c);
-        self.write(f, pkt.ts, pkt.pcap_cnt, Some(pkt.to_server), pkt.vars, cfg, out, out_events, c);
+        let at = At {
+            ts: pkt.ts,
+            pcap_cnt: pkt.pcap_cnt,
+            to_server: Some(pkt.to_server),
+            pkt_src: pkt.pkt_src,
+            vars: pkt.vars,
+        };
+        self.write(f, &at, cfg, out, out_events, c);
     }
 
     /// The `anomaly` records of a packet's own events (Suricata's anomaly packet logger):
@@ -144,6 +164,7 @@ impl Records {
                 event_type: "anomaly",
                 dir,
                 flow_end: false,
+                pkt_src: pkt.pkt_src,
                 tx_id: None,
                 vars: pkt.vars,
             };
@@ -181,24 +202,21 @@ impl Records {
         out_events: &mut u64,
         c: &mut Counters,
     ) {
-        let ts = f.last;
-        self.write(f, ts, 0, None, vars, cfg, out, out_events, c);
+        let at = At { ts: f.last, pcap_cnt: 0, to_server: None, pkt_src: "wire/pcap", vars };
+        self.write(f, &at, cfg, out, out_events, c);
     }
 
-    /// `to_server`: the packet's direction; `None`: the flow ends.
-    #[allow(clippy::too_many_arguments, reason = "after_packet and at_flow_end in one")]
+    /// Writes the records due with a packet, or at the flow's end (`at.to_server` None).
     fn write(
         &self,
         f: &mut Flow<FlowExt>,
-        ts: Timestamp,
-        pcap_cnt: u64,
-        to_server: Option<bool>,
-        vars: &[u8],
+        at: &At<'_>,
         cfg: &AppConfig,
         out: &mut Vec<u8>,
         out_events: &mut u64,
         c: &mut Counters,
     ) {
+        let At { ts, pcap_cnt, to_server, pkt_src, vars } = *at;
         let proto = f.ext.app.proto;
         let flow_end = to_server.is_none();
         let anomalies = self.anomaly.applayer;
@@ -224,8 +242,16 @@ impl Records {
                     let done = marks.events_logged(id);
                     if done < events.len() {
                         let dir = if to_server == Some(false) { RecordDir::ToClient } else { RecordDir::Flow };
-                        let h =
-                            RecordHeader { ts, pcap_cnt, event_type: "anomaly", dir, flow_end, tx_id: Some(id), vars };
+                        let h = RecordHeader {
+                            ts,
+                            pcap_cnt,
+                            event_type: "anomaly",
+                            dir,
+                            flow_end,
+                            pkt_src,
+                            tx_id: Some(id),
+                            vars,
+                        };
                         for &ev in events.get(done..).unwrap_or(&[]) {
                             let Some(name) = desc.events.get(usize::from(ev)) else { continue };
                             let upper = desc.eve_events_upper;
@@ -246,7 +272,8 @@ impl Records {
                     Some(false) => RecordDir::ToClient,
                     _ => RecordDir::Flow,
                 };
-                let h = RecordHeader { ts, pcap_cnt, event_type, dir, flow_end, tx_id: Some(id), vars };
+                let tx_id = desc.record_tx_id.then_some(id);
+                let h = RecordHeader { ts, pcap_cnt, event_type, dir, flow_end, pkt_src, tx_id, vars };
                 if tx_records && eve::record_event(out, &h, &ids, &mut |j| tx.write_record(j, &rcx)) {
                     *out_events += 1;
                     c.inc(C::OutputRecords);
@@ -255,7 +282,16 @@ impl Records {
                     tx.files(&mut |file| {
                         // a file's record takes the view of the side that sent it
                         let dir = if file.to_server { RecordDir::Flow } else { RecordDir::ToClient };
-                        let h = RecordHeader { ts, pcap_cnt, event_type: "fileinfo", dir, flow_end, tx_id: None, vars };
+                        let h = RecordHeader {
+                            ts,
+                            pcap_cnt,
+                            event_type: "fileinfo",
+                            dir,
+                            flow_end,
+                            pkt_src,
+                            tx_id: None,
+                            vars,
+                        };
                         let written = eve::record_event(out, &h, &ids, &mut |j| {
                             tx.write_alert_eve(j);
                             j.str("app_proto", proto.name());

@@ -552,6 +552,9 @@ impl Worker {
             if let (true, Some(s)) = (f.ext.app.no_inspection, f.ext.tcp.as_deref_mut()) {
                 s.disable_raw();
             }
+            if let (Some(depth), Some(s)) = (f.ext.app.stream_depth.take(), f.ext.tcp.as_deref_mut()) {
+                s.set_app_depth(depth, self.stream.cfg.depth);
+            }
             let (state, isn) = f.ext.tcp.as_deref().map(|s| (s.state, s.dirs[0].isn))?;
             let sess = Some((isn, o.established, state >= TcpState::LastAck));
             self.flows.set_tcp(sl, flow_state_of(state), sess);
@@ -574,7 +577,14 @@ impl Worker {
         if self.records.on_for_packet(f.ext.app.proto) {
             let (cfg, out, n, c) = (&self.app_cfg, &mut self.out, &mut self.out_events, &mut self.counters);
             let vars = flow_vars(&mut self.detect, self.detect_gen, f);
-            let pkt = PacketRef { ts: view.ts, pcap_cnt: view.pcap_cnt, to_server, events: &view.d.events, vars };
+            let pkt = PacketRef {
+                ts: view.ts,
+                pcap_cnt: view.pcap_cnt,
+                to_server,
+                events: &view.d.events,
+                vars,
+                pkt_src: view.d.pkt_src(),
+            };
             self.records.after_packet(f, &pkt, cfg, out, n, c);
         }
         let inspects = match self.detect.as_ref() {

@@ -271,6 +271,8 @@ pub struct TcpSession {
     syn: SynOptions,
     /// SYNs a retransmitted SYN replaced (only sessions that saw one have it).
     syn_queue: Option<Box<SynQueue>>,
+    /// Reassembly depth of this session when its protocol set one (0: no limit).
+    depth: Option<u64>,
 }
 
 /// What the app layer did with data it was offered.
@@ -795,7 +797,8 @@ impl StreamEngine {
             c.inc(C::StreamSegmentOutOfWindow);
             return false;
         }
-        if self.cfg.depth > 0 && end > self.cfg.depth {
+        let depth = ssn.depth.unwrap_or(self.cfg.depth);
+        if depth > 0 && end > depth {
             dir.flags |= D_DEPTH;
             c.inc(C::TcpStreamDepthReached);
             self.raise(c, Event::StreamReassemblyDepthReached);

@@ -71,6 +71,15 @@ impl TcpSession {
         }
     }
 
+    /// The session's protocol reassembles `size` bytes per direction (0: no limit), taken
+    /// when larger than the session's depth (`configured` until a protocol set one) or 0, as
+    /// Suricata's `TcpSessionSetReassemblyDepth`.
+    pub fn set_app_depth(&mut self, size: u64, configured: u64) {
+        if size == 0 || size > self.depth.unwrap_or(configured) {
+            self.depth = Some(size);
+        }
+    }
+
     /// The app layer asks for raw inspection of direction `d` now (a transaction completed).
     pub fn trigger_raw(&mut self, d: usize) {
         if let Some(dir) = self.dirs.get_mut(d) {

@@ -169,6 +169,20 @@ fn depth_stops_reassembly() {
 }
 
 #[test]
+fn a_protocols_depth_replaces_the_configured_one_when_larger_or_unlimited() {
+    let mut t = T::new(StreamConfig { depth: 10, ..StreamConfig::default() });
+    t.handshake(CISN, SISN);
+    let s = t.s.as_deref_mut().unwrap();
+    s.set_app_depth(5, 10); // smaller: kept at 10
+    assert!(t.pkt(true, CISN + 1, SISN + 1, ACK, b"0123456789").stream_add);
+    t.s.as_deref_mut().unwrap().set_app_depth(0, 10); // SMB: whole sessions
+    assert!(t.pkt(true, CISN + 11, SISN + 1, ACK, b"xy").stream_add);
+    t.pkt(false, SISN + 1, CISN + 13, ACK, b"");
+    assert_eq!(t.c.get(C::TcpStreamDepthReached), 0);
+    assert_eq!(t.app.data[0], b"0123456789xy");
+}
+
+#[test]
 fn wrapped_sequence_numbers() {
     let mut t = T::new(StreamConfig::default());
     let cisn = u32::MAX - 3;

@@ -277,6 +277,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: &[],
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| DcerpcStats::each(&s.dcerpc, f),

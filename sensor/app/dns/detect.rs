@@ -270,6 +270,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: super::EVENTS,
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| DnsStats::each(&s.dns, f),

@@ -224,6 +224,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: &[],
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: Some("ftp_data"),
     frames: &[],
     counters: |_, _| {},

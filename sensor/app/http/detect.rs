@@ -413,6 +413,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: super::EVENTS,
     eve_events_upper: true,
+    record_tx_id: true,
+    stream_depth: None,
     record_type: None,
     frames: FRAMES,
     counters: |s: &AppStats, f| HttpStats::each(&s.http, f),

@@ -28,6 +28,7 @@ pub mod detect;
 pub mod eve;
 mod framing;
 pub mod headers;
+mod line;
 pub mod multipart;
 mod parser;
 pub mod uri;
@@ -393,6 +394,31 @@ pub mod event {
     pub const MULTIPART_NO_FILEDATA: u16 = 82;
     /// A multipart body part had a malformed header line.
     pub const MULTIPART_INVALID_HEADER: u16 = 83;
+    /// An HTTP/1.1 request without Host.
+    pub const MISSING_HOST_HEADER: u16 = 18;
+    /// A response started with no request left to pair it with.
+    pub const UNABLE_TO_MATCH_RESPONSE_TO_REQUEST: u16 = 13;
+    /// A 1xx, 204 or 304 response with a length or transfer coding, or bytes after a
+    /// response's body that do not start a status line.
+    pub const RESPONSE_BODY_UNEXPECTED: u16 = 26;
+    /// An Authorization header of a scheme other than Basic, Digest, Bearer.
+    pub const REQUEST_AUTH_UNRECOGNIZED: u16 = 30;
+    /// A request header name seen a second time (once per name).
+    pub const REQUEST_HEADER_REPETITION: u16 = 31;
+    /// A response header name seen a second time (once per name).
+    pub const RESPONSE_HEADER_REPETITION: u16 = 32;
+    /// A request line of an unknown method only.
+    pub const REQUEST_LINE_UNKNOWN_METHOD: u16 = 56;
+    /// A request line of an unknown method, without protocol.
+    pub const REQUEST_LINE_UNKNOWN_METHOD_NO_PROTOCOL: u16 = 57;
+    /// A request line of an unknown method and a protocol libhtp does not know.
+    pub const REQUEST_LINE_UNKNOWN_METHOD_INVALID_PROTOCOL: u16 = 58;
+    /// A request line without protocol followed by more than whitespace (headers).
+    pub const REQUEST_LINE_MISSING_PROTOCOL: u16 = 59;
+    /// A status line whose protocol is not HTTP/0.9, 1.0 or 1.1.
+    pub const RESPONSE_LINE_INVALID_PROTOCOL: u16 = 60;
+    /// A status line whose status is not a number in 100..=999.
+    pub const RESPONSE_LINE_INVALID_RESPONSE_STATUS: u16 = 61;
 }
 
 /// One request/response exchange.

@@ -2,9 +2,7 @@
 //! close), trailers, content codings, tunnels, and the transactions both directions fill.
 
 use super::decompress::Decoder;
-use super::headers::{
-    contains_nocase_nozero, end_of_block, field, is_space, line_eol, line_lf, split_field, trim, Find, Side,
-};
+use super::headers::{contains_nocase_nozero, end_of_block, field, line_eol, line_lf, split_field, trim, Find, Side};
 use std::collections::VecDeque;
 
 use super::framing::*;
@@ -13,7 +11,7 @@ use super::*;
 use crate::app::files::FileState;
 
 /// libhtp's bound on the whitespace that may follow an HTTP/0.9 request line in its chunk.
-const HTTP09_MAX_JUNK_LEN: usize = 16;
+pub(super) const HTTP09_MAX_JUNK_LEN: usize = 16;
 
 /// libhtp's URI of a transaction made for a response whose request was not seen.
 const REQUEST_URI_NOT_SEEN: &[u8] = b"/libhtp::request_uri_not_seen";
@@ -136,8 +134,17 @@ impl Txs {
     }
 
     /// Raises app-layer event `e` on the transaction a direction fills.
-    fn raise(&mut self, id: Option<u64>, req: bool, e: u16) {
+    pub(super) fn raise(&mut self, id: Option<u64>, req: bool, e: u16) {
         let new = self.get_for(id, req).is_some_and(|t| t.events.raise(e));
+        if new && self.raised.len() < 64 {
+            self.raised.push(e);
+        }
+    }
+
+    /// Raises `e` even when the transaction has it already (libhtp warns once per repeated
+    /// header name, and Suricata keeps every warning).
+    fn raise_again(&mut self, id: Option<u64>, req: bool, e: u16) {
+        let new = self.get_for(id, req).is_some_and(|t| t.events.push(e));
         if new && self.raised.len() < 64 {
             self.raised.push(e);
         }
@@ -390,7 +397,7 @@ impl Dir {
         }
     }
 
-    fn tx_mut<'c>(&self, cx: &'c mut Cx<'_>) -> Option<&'c mut HttpTx> {
+    pub(super) fn tx_mut<'c>(&self, cx: &'c mut Cx<'_>) -> Option<&'c mut HttpTx> {
         cx.txs.get_for(self.tx, self.to_server())
     }
 
@@ -432,6 +439,7 @@ impl Dir {
             // its request complete with this URI, and the next request a new transaction.
             cx.stats.responses_without_request += 1;
             cx.txs.req_next = id + 1;
+            cx.txs.raise(self.tx, false, super::event::UNABLE_TO_MATCH_RESPONSE_TO_REQUEST);
             if let Some(t) = self.tx_mut(cx) {
                 t.uri_raw = REQUEST_URI_NOT_SEEN.to_vec();
                 t.uri = REQUEST_URI_NOT_SEEN.to_vec();
@@ -497,82 +505,6 @@ impl Dir {
         }
     }
 
-    /// `after` is what follows the line in the same chunk: libhtp decides from it whether a
-    /// request line without protocol is HTTP/0.9 (nothing but a little whitespace follows) or
-    /// a request whose headers follow (`request_protocol`).
-    fn request_line(&mut self, line: &[u8], after: &[u8], cx: &mut Cx<'_>) {
-        // method SP+ uri SP+ protocol (libhtp generic, leading whitespace ignored).
-        let s = line.iter().position(|&c| !is_space(c)).unwrap_or(line.len());
-        let l = line.get(s..).unwrap_or(&[]);
-        let m_end = l.iter().position(|&c| is_space(c)).unwrap_or(l.len());
-        let method = l.get(..m_end).unwrap_or(&[]);
-        let r = l.get(m_end..).unwrap_or(&[]);
-        let r = trim(r.get(r.iter().position(|&c| !is_space(c)).unwrap_or(r.len())..).unwrap_or(&[]));
-        // Suricata sets libhtp's allow-space-uri: the URI runs to the last space, the protocol
-        // follows it; when the URI would be the whole rest and holds other whitespace (a tab),
-        // the last whitespace of any kind splits instead.
-        let (mut uri_raw, mut proto) = split_last(r, |c| c == b' ');
-        if uri_raw.len() == r.len() && uri_raw.iter().any(|&c| is_space(c) && c != b' ') {
-            (uri_raw, proto) = split_last(r, is_space);
-        }
-        let spaces = after.iter().take_while(|&&c| is_space(c)).count();
-        let headers_follow = spaces < after.len() || spaces > HTTP09_MAX_JUNK_LEN;
-        let Some(t) = self.tx_mut(cx) else {
-            self.st = if proto.is_empty() && !headers_follow { St::Line } else { St::Headers };
-            return;
-        };
-        t.request.line = line.to_vec();
-        t.method = method.to_vec();
-        t.uri_raw = uri_raw.to_vec();
-        t.uri = uri::normalized(uri_raw);
-        t.request.protocol = proto.to_vec();
-        t.request_line_done = true;
-        let parts = uri::split(uri_raw);
-        if let Some(h) = parts.host {
-            t.host_raw = h.to_vec();
-            t.host = h.to_ascii_lowercase();
-            t.has_host = true;
-        }
-        if proto.is_empty() && !headers_follow {
-            // HTTP/0.9: no headers, no body.
-            t.http09 = true;
-            t.request_headers_done = true;
-            t.request_complete = true;
-            self.st = St::Line;
-        } else {
-            self.st = St::Headers;
-        }
-    }
-
-    fn status_line(&mut self, line: &[u8], cx: &mut Cx<'_>) {
-        // [ws/NUL]* protocol ws status ws message (libhtp `parse_response_line`).
-        let s = line.iter().position(|&c| !(is_space(c) || c == 0)).unwrap_or(line.len());
-        let l = line.get(s..).unwrap_or(&[]);
-        let p_end = l.iter().position(|&c| is_space(c)).unwrap_or(l.len());
-        let proto = l.get(..p_end).unwrap_or(&[]);
-        let r = l.get(p_end..).unwrap_or(&[]);
-        let ws1 = r.iter().position(|&c| !is_space(c)).unwrap_or(r.len());
-        let r = r.get(ws1..).unwrap_or(&[]);
-        let c_end = r.iter().position(|&c| is_space(c)).unwrap_or(r.len());
-        let code = if ws1 > 0 { r.get(..c_end).unwrap_or(&[]) } else { &[] };
-        let r = r.get(c_end..).unwrap_or(&[]);
-        let ws2 = r.iter().position(|&c| !c.is_ascii_whitespace()).unwrap_or(r.len());
-        let msg = if ws2 > 0 { chomp(r.get(ws2..).unwrap_or(&[])) } else { &[] };
-        let num = if !code.is_empty() && code.iter().all(|c| c.is_ascii_digit()) && code.len() <= 5 {
-            code.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'))
-        } else {
-            0
-        };
-        self.st = St::Headers;
-        let Some(t) = self.tx_mut(cx) else { return };
-        t.response.line = line.to_vec();
-        t.response.protocol = proto.to_vec();
-        t.status = code.to_vec();
-        t.status_num = if (100..=999).contains(&num) { num as u16 } else { 0 };
-        t.status_msg = msg.to_vec();
-        t.response_line_done = true;
-    }
-
     fn st_headers(&mut self, b: &[u8], eof: bool, cx: &mut Cx<'_>) -> Option<usize> {
         let first = self.fields == 0;
         match end_of_block(b, self.side, first, eof) {
@@ -616,9 +548,11 @@ impl Dir {
         let max = cx.cfg.max_headers;
         let max_bytes = cx.cfg.max_raw_header_bytes;
         let mut dropped = false;
+        let mut repeated = false;
         if let Some(m) = self.msg_mut(cx) {
             let room = max_bytes.saturating_sub(m.header_bytes);
             if let Some(h) = m.headers.iter_mut().find(|h| h.name.eq_ignore_ascii_case(&name)) {
+                repeated = h.repeats == 0;
                 if h.repeats < 64 && !h.name.eq_ignore_ascii_case(b"content-length") {
                     if value.len() + 2 <= room {
                         h.value.extend_from_slice(b", ");
@@ -638,6 +572,12 @@ impl Dir {
         }
         if dropped {
             cx.stats.headers_too_many += 1;
+        }
+        if repeated {
+            let req = self.to_server();
+            let e =
+                if req { super::event::REQUEST_HEADER_REPETITION } else { super::event::RESPONSE_HEADER_REPETITION };
+            cx.txs.raise_again(self.tx, req, e);
         }
     }
 
@@ -762,6 +702,9 @@ impl Dir {
             return;
         }
         let ce = t.response.header_nozero(b"content-encoding").map(<[u8]>::to_vec);
+        if no_body_status {
+            cx.txs.raise(self.tx, false, super::event::RESPONSE_BODY_UNEXPECTED);
+        }
         if te.as_deref().is_some_and(|v| contains_nocase_nozero(v, b"chunked")) {
             self.st = St::ChunkLen;
         } else if let Some(cl) = cl {
@@ -858,6 +801,7 @@ impl Dir {
             self.complete(cx);
             return Some(0);
         }
+        cx.txs.raise(self.tx, false, super::event::RESPONSE_BODY_UNEXPECTED);
         if self.decoder.is_some() {
             // libhtp's decompressor is finished by now: it treats this as a stream error.
             cx.stats.parse_errors += 1;
@@ -968,6 +912,12 @@ impl Dir {
     fn complete(&mut self, cx: &mut Cx<'_>) {
         let req = self.to_server();
         self.completed = self.msg_start.take();
+        if req {
+            let evs = self.tx_mut(cx).map(|t| super::line::request_complete_events(t)).unwrap_or_default();
+            for e in evs.into_iter().flatten() {
+                cx.txs.raise(self.tx, true, e);
+            }
+        }
         if let Some(t) = self.tx_mut(cx) {
             if req {
                 t.request_headers_done = true;

@@ -721,6 +721,8 @@ pub static PROTOCOL: Protocol = Protocol {
     counters: |s: &AppStats, f| Http2Stats::each(&s.http2, f),
     frames: FRAMES,
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
 };
 
 /// DoH's descriptor: an HTTP/2 flow one of whose streams carried DNS becomes `doh2`, as in
@@ -737,4 +739,6 @@ pub static DOH2_PROTOCOL: Protocol = Protocol {
     counters: |_: &AppStats, _| {},
     frames: FRAMES,
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
 };

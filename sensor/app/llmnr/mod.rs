@@ -77,6 +77,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: &[],
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| FamilyStats::each(&s.llmnr, f),

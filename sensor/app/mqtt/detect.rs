@@ -322,6 +322,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: super::FRAMES,
     counters: |s: &AppStats, f| MqttStats::each(&s.mqtt, f),

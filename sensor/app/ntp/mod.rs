@@ -216,6 +216,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| NtpStats::each(&s.ntp, f),

@@ -152,6 +152,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| QuicStats::each(&s.quic, f),

@@ -312,6 +312,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     eve_events_upper: false,
+    record_tx_id: true,
+    stream_depth: Some(0),
     record_type: None,
     frames: super::frames::FRAMES,
     counters: |s: &AppStats, f| SmbStats::each(&s.smb, f),

@@ -262,6 +262,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     eve_events_upper: false,
+    record_tx_id: true,
+    stream_depth: None,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| SmtpStats::each(&s.smtp, f),

@@ -104,6 +104,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: false,
     events: EVENTS,
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| SnmpStats::each(&s.snmp, f),

@@ -523,6 +523,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: true,
     events: super::EVENTS,
     eve_events_upper: true,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: &[],
     counters: |s: &AppStats, f| TlsStats::each(&s.tls, f),
