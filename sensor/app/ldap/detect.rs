@@ -276,6 +276,8 @@ pub static PROTOCOL: Protocol = Protocol {
     reinspect: true,
     events: EVENTS,
     eve_events_upper: false,
+    record_tx_id: false,
+    stream_depth: None,
     record_type: None,
     frames: super::FRAMES,
     counters: |s: &AppStats, f| LdapStats::each(&s.ldap, f),
