@@ -110,6 +110,20 @@ pub struct FleetConfig {
     pub rules_min_ratio: f64,
     /// Largest ruleset accepted, as archive and unpacked, bytes.
     pub rules_max_bytes: u64,
+    /// Seconds between two heartbeats of a sensor (`picket run`, `picket replay` and
+    /// `picket fleet work` with NATS servers configured) in `status_bucket` (0 = none).
+    pub heartbeat_secs: u64,
+    /// Key-value bucket of the heartbeats, one key per sensor (`picket fleet status`).
+    pub status_bucket: String,
+    /// Work-queue stream of distributed replay's jobs (`picket fleet submit`/`work`).
+    pub jobs_stream: String,
+    /// Stream of the jobs' results (one summary per job, `picket fleet submit --wait`).
+    pub results_stream: String,
+    /// A job not acknowledged nor extended within this time goes to another worker, seconds
+    /// (the worker extends it every third of it while it works).
+    pub job_ack_wait_secs: u64,
+    /// Deliveries of a job at most (a capture that kills its workers is not retried for ever).
+    pub job_max_deliver: i64,
 }
 
 impl Default for FleetConfig {
@@ -122,6 +136,12 @@ impl Default for FleetConfig {
             rules_dir: "/var/lib/picket/fleet-rules".into(),
             rules_min_ratio: 0.5,
             rules_max_bytes: 512 << 20,
+            heartbeat_secs: 5,
+            status_bucket: "PICKET_STATUS".into(),
+            jobs_stream: "PICKET_JOBS".into(),
+            results_stream: "PICKET_RESULTS".into(),
+            job_ack_wait_secs: 30,
+            job_max_deliver: 5,
         }
     }
 }
@@ -143,6 +163,21 @@ impl FleetConfig {
         }
         if self.rules_max_bytes < 1024 {
             return Err(("fleet.rules_max_bytes", "must be at least 1024"));
+        }
+        for (key, v) in [
+            ("fleet.status_bucket", &self.status_bucket),
+            ("fleet.jobs_stream", &self.jobs_stream),
+            ("fleet.results_stream", &self.results_stream),
+        ] {
+            if !crate::output::nats::is_token(v) {
+                return Err((key, "letters, digits, - and _ only (a stream or bucket name)"));
+            }
+        }
+        if self.job_ack_wait_secs < 3 {
+            return Err(("fleet.job_ack_wait_secs", "must be at least 3"));
+        }
+        if self.job_max_deliver < 1 {
+            return Err(("fleet.job_max_deliver", "must be at least 1"));
         }
         Ok(())
     }

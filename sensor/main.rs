@@ -321,7 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench(a) => cmd_bench(a),
         Cmd::Report(a) => cmd_report(&a),
         Cmd::Carve(a) => cmd_carve(a),
-        Cmd::Fleet { cmd } => picket::fleet::run(cmd),
+        Cmd::Fleet { cmd } => picket::fleet::run(cmd, picket::runtime::fleet_work::work),
         Cmd::Ctl(a) => cmd_ctl(a),
         Cmd::Intel { cmd: IntelCmd::Import { feed, out, source, sid_base, dry_run } } => {
             cmd_intel_import(&feed, &out, source.as_deref(), sid_base, dry_run)
@@ -770,6 +770,9 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         true => Some(picket::capture::watch::WatchOptions::from_cli(a.watch_poll, a.delete_done, a.move_done)?),
         false => None,
     };
+    // The fleet heartbeat reads the hub: it is fed when either of them runs.
+    let heartbeat = picket::fleet::heartbeat::Heartbeat::start(&config, "replay", hub.clone(), None)?;
+    let fed = server.is_some() || heartbeat.is_some();
     let summary = replay(ReplayOptions {
         watch,
         inputs: a.inputs,
@@ -779,8 +782,9 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         progress: !a.quiet,
         verbose: a.verbose,
         detect,
-        metrics: server.as_ref().map(|_| hub.clone()),
+        metrics: fed.then(|| hub.clone()),
     })?;
+    drop(heartbeat);
     if server.is_some() && a.metrics_linger > 0 {
         hub.set_health(Some("replay finished".into()));
         std::thread::sleep(std::time::Duration::from_secs(a.metrics_linger));

@@ -53,6 +53,18 @@ fn push(ns: &Netns, config: &Path, dir: &Path) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// `picket fleet status --json` inside the namespace: the row of each sensor.
+fn fleet_status(ns: &Netns, config: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.name, BIN, "fleet", "status", "--json", "--config"])
+        .arg(config)
+        .output()
+        .expect("picket fleet status");
+    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
 fn ruleset_stats(dir: &Path) -> serde_json::Value {
     let (ok, out) = Daemon::ctl(dir, "ruleset-stats", None);
     assert!(ok, "{out}");
@@ -74,7 +86,7 @@ fn pushed_ruleset_is_applied_by_a_running_sensor_and_broken_ones_are_refused() {
     std::fs::write(
         &config,
         format!(
-            "[sensor]\nname = \"s1\"\n\n[fleet]\nservers = {}\nrules = true\nreplicas = 3\nrules_dir = \"{}\"\n",
+            "[sensor]\nname = \"s1\"\n\n[fleet]\nservers = {}\nrules = true\nreplicas = 3\nrules_dir = \"{}\"\nheartbeat_secs = 1\n",
             cluster.toml_servers(),
             dir.path().join("fleet-rules").display()
         ),
@@ -147,6 +159,32 @@ fn pushed_ruleset_is_applied_by_a_running_sensor_and_broken_ones_are_refused() {
     assert_eq!((st[0]["fleet"]["version"].as_u64(), st[0]["rules_loaded"].as_u64()), (Some(1), Some(6)), "{st}");
     assert_eq!(st[0]["fleet"]["last_refused"]["version"], 3, "{st}");
     assert_eq!(st[0]["fleet"]["last_refused"]["reason"], "too_few_rules", "{st}");
+    // Fleet status reports the refusal and the version in force.
+    wait_until("fleet status showing the refusal", Duration::from_secs(10), || {
+        fleet_status(&ns, &config).iter().any(|r| r["sensor"] == "s1" && r["ruleset_refused"]["version"] == 3)
+    });
+    let rows = fleet_status(&ns, &config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(
+        (r["mode"].as_str(), r["state"].as_str(), r["stale"].as_bool()),
+        (Some("run"), Some("running"), Some(false)),
+        "{r}"
+    );
+    assert_eq!((r["ruleset_version"].as_u64(), r["rules_loaded"].as_u64()), (Some(1), Some(6)), "{r}");
+    assert_eq!(
+        (r["refusing"].as_bool(), r["ruleset_refused"]["reason"].as_str()),
+        (Some(true), Some("too_few_rules")),
+        "{r}"
+    );
+    let table = Command::new("ip")
+        .args(["netns", "exec", &ns.name, BIN, "fleet", "status", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(!table.status.success(), "a refusing sensor fails the status: {text}");
+    assert!(text.contains("REFUSED ruleset 3 (too_few_rules)"), "{text}");
     // Only the version in force stays on disk.
     let kept: Vec<String> = std::fs::read_dir(dir.path().join("fleet-rules"))
         .unwrap()
@@ -160,5 +198,8 @@ fn pushed_ruleset_is_applied_by_a_running_sensor_and_broken_ones_are_refused() {
     wait_until("version 1's rule alerting again", Duration::from_secs(10), || alerts_by_sid(&d)[&9300001] > n);
     assert!(!alerts_by_sid(&d).contains_key(&9300009));
     d.stop();
+    let rows = fleet_status(&ns, &config);
+    assert_eq!((rows[0]["state"].as_str(), rows[0]["stale"].as_bool()), (Some("stopped"), Some(false)), "{rows:?}");
+    assert!(rows[0]["alerts"].as_u64().unwrap() > 0, "{rows:?}");
     drop(cluster);
 }

@@ -429,6 +429,8 @@ counters! {
     FleetRulesRefusedLoad => "fleet.rules_refused_load_failed", Sum, "fleet ruleset versions refused because their rules could not be loaded (no rule loads, a path is missing)";
     FleetRulesRefusedTooFew => "fleet.rules_refused_too_few_rules", Sum, "fleet ruleset versions refused because they load fewer than fleet.rules_min_ratio of the running engine's rules";
     FleetRulesRefusedDownload => "fleet.rules_refused_download", Sum, "fleet ruleset versions refused because they could not be downloaded, did not match their digest or could not be unpacked";
+    FleetHeartbeats => "fleet.heartbeats", Sum, "heartbeats stored in fleet.status_bucket (picket fleet status)";
+    FleetHeartbeatErrors => "fleet.heartbeat_errors", Sum, "heartbeats that could not be stored (no connection, no bucket; the next one is tried as usual)";
     NatsConnected => "output.nats.connected", Level, "1 while the forwarder is connected to a NATS server";
     // pipeline
     PipelineBatches => "pipeline.batches", Sum, "packet batches handed from the reader to the workers";

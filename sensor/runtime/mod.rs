@@ -9,6 +9,7 @@ pub mod batch;
 pub mod bench;
 pub mod check;
 pub(crate) mod dispatch;
+pub mod fleet_work;
 pub mod ingest;
 mod inspect;
 pub mod live;

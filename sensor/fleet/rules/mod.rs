@@ -20,7 +20,9 @@ pub(crate) mod archive;
 mod push;
 mod watch;
 
-use async_nats::jetstream::{self, kv, object_store, stream};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, object_store};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, FleetConfig};
@@ -79,32 +81,19 @@ async fn buckets(
     create: bool,
 ) -> anyhow::Result<(kv::Store, object_store::ObjectStore)> {
     let b = &fc.rules_bucket;
-    let kv = match js.get_key_value(b).await {
-        Ok(kv) => kv,
-        Err(_) if create => {
-            // The stream a key-value bucket is, made directly: `create_key_value` first asks for
-            // the account's information, which async-nats 0.46 cannot read from Debian's
-            // nats-server 2.9 ("data did not match any variant"). Same settings as it uses.
-            js.create_stream(stream::Config {
-                name: format!("KV_{b}"),
-                description: Some("picket: the current fleet ruleset version".into()),
-                subjects: vec![format!("$KV.{b}.>")],
-                max_messages_per_subject: 16,
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: stream::DiscardPolicy::New,
-                num_replicas: fc.replicas,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("fleet.rules_bucket {b}: cannot create the key-value bucket: {e}"))?;
-            js.get_key_value(b)
-                .await
-                .map_err(|e| anyhow::anyhow!("fleet.rules_bucket {b}: key-value bucket created but not usable: {e}"))?
-        }
-        Err(e) => anyhow::bail!("fleet.rules_bucket {b}: no key-value bucket (nothing pushed yet?): {e}"),
-    };
+    let kv = crate::fleet::kv_bucket(
+        js,
+        b,
+        "picket: the current fleet ruleset version",
+        16,
+        fc.replicas,
+        create,
+        Duration::ZERO,
+    )
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!("fleet.rules_bucket {b}: {e}{}", if create { "" } else { " (nothing pushed yet?)" })
+    })?;
     let obj = match js.get_object_store(b).await {
         Ok(o) => o,
         Err(_) if create => js

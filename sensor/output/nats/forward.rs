@@ -253,25 +253,25 @@ struct Loop {
     hub: Option<Arc<MetricsHub>>,
 }
 
-impl Loop {
-    fn stream_config(&self) -> stream::Config {
-        let c = &self.cfg;
-        let mut dup = Duration::from_secs(c.duplicate_window_secs);
-        if c.max_age_secs > 0 {
-            dup = dup.min(Duration::from_secs(c.max_age_secs));
-        }
-        stream::Config {
-            name: c.stream.clone(),
-            subjects: vec![format!("{}.>", c.subject_prefix)],
-            num_replicas: c.replicas,
-            max_age: Duration::from_secs(c.max_age_secs),
-            max_bytes: if c.max_bytes == 0 { -1 } else { c.max_bytes.min(i64::MAX as u64) as i64 },
-            duplicate_window: dup,
-            storage: stream::StorageType::File,
-            ..Default::default()
-        }
+/// The fleet stream's settings, when Picket creates it (the forwarder, `picket fleet work`).
+pub fn events_stream_config(c: &NatsConfig) -> stream::Config {
+    let mut dup = Duration::from_secs(c.duplicate_window_secs);
+    if c.max_age_secs > 0 {
+        dup = dup.min(Duration::from_secs(c.max_age_secs));
     }
+    stream::Config {
+        name: c.stream.clone(),
+        subjects: vec![format!("{}.>", c.subject_prefix)],
+        num_replicas: c.replicas,
+        max_age: Duration::from_secs(c.max_age_secs),
+        max_bytes: if c.max_bytes == 0 { -1 } else { c.max_bytes.min(i64::MAX as u64) as i64 },
+        duplicate_window: dup,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    }
+}
 
+impl Loop {
     /// Refreshes the gauges and publishes the counters.
     fn tick(&self, client: &async_nats::Client, acked_pos: Position, scan: &mut LagScanner) {
         let st = &self.stats;
@@ -311,7 +311,7 @@ impl Loop {
                 self.tick(&client, acked_pos, &mut scan);
             }
             if need_stream {
-                match js.get_or_create_stream(self.stream_config()).await {
+                match js.get_or_create_stream(events_stream_config(&self.cfg)).await {
                     Ok(_) => need_stream = false,
                     Err(_) => {
                         st.errors.fetch_add(1, Relaxed);

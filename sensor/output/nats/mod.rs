@@ -21,7 +21,7 @@ mod stats;
 use serde::{Deserialize, Serialize};
 
 pub use connect::{connect, new_runtime};
-pub use forward::{event_type_of, queue_id, Forwarder};
+pub use forward::{event_type_of, events_stream_config, queue_id, Forwarder};
 pub use stats::{NatsStats, StatsSnapshot};
 
 /// `[output.nats]`: where and how the queue is forwarded. Empty `servers` = off.

@@ -60,6 +60,7 @@ pub use reload::EngineSlot;
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
 use crate::evidence::writer::PcapLogWriter;
+use crate::fleet::heartbeat::{Heartbeat, RulesState};
 use crate::fleet::rules::{Arrival, RulesWatcher};
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::{Counters, C};
@@ -189,6 +190,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
     let start = Instant::now();
     let mut sup = supervise::Supervisor::new(&opts, &sh, &out_tx, &notify, start);
     sup.fleet = start_fleet_rules(cfg, &log);
+    let _heartbeat = start_heartbeat(cfg, &hub, &sh, &log);
     notify.notify(&format!("READY=1\nMAINPID={}\nSTATUS={}", std::process::id(), sup.status()));
     let why = sup.run(&mut signals, &req_rx);
     let ctl = sup.ctl;
@@ -374,6 +376,28 @@ fn start_fleet_rules(cfg: &Config, log: &Log) -> Option<(Receiver<Arrival>, Rule
         }
         Err(e) => {
             log.error(&format!("fleet.rules: not following the fleet ruleset: {e:#}"));
+            None
+        }
+    }
+}
+
+/// The sensor's heartbeat in `fleet.status_bucket` (with the fleet ruleset state the
+/// supervisor publishes); one that cannot start is logged and the run goes on.
+fn start_heartbeat(cfg: &Config, hub: &Arc<MetricsHub>, sh: &Arc<Shared>, log: &Log) -> Option<Heartbeat> {
+    let sh = sh.clone();
+    let rules: RulesState = Arc::new(move || sh.fleet_rules.lock().unwrap_or_else(|p| p.into_inner()).clone());
+    match Heartbeat::start(cfg, "run", hub.clone(), Some(rules)) {
+        Ok(h) => {
+            if h.is_some() {
+                log.info(&format!(
+                    "heartbeat every {} s in bucket {} (picket fleet status)",
+                    cfg.fleet.heartbeat_secs, cfg.fleet.status_bucket
+                ));
+            }
+            h
+        }
+        Err(e) => {
+            log.error(&format!("fleet.heartbeat_secs: no heartbeat: {e:#}"));
             None
         }
     }

@@ -1,0 +1,246 @@
+//! Issue 21, distributed replay: 40 captures queued with `picket fleet submit` on a real 3-node
+//! nats-server cluster (started here on loopback), replayed by three `picket fleet work`
+//! processes, one of them killed with SIGKILL in the middle of a job. Every capture must be in
+//! the results once, the killed job done again by another worker, and the alerts per sid (in
+//! the results and in the fleet stream) those of replaying each file on one machine.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
+
+#[path = "common/nats.rs"]
+mod nats;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use picket::output::nats::new_runtime;
+
+const BIN: &str = env!("CARGO_BIN_EXE_picket");
+const FILES: usize = 40;
+const RULES: &str = "\
+alert dns any any -> any any (msg:\"dns query\"; dns.query; content:\".\"; sid:9400001; rev:1;)
+alert http any any -> any any (msg:\"http GET\"; http.method; content:\"GET\"; sid:9400002; rev:1;)
+alert tcp any any -> any any (msg:\"SYN\"; flags:S; sid:9400003; rev:1;)
+alert icmp any any -> any any (msg:\"icmp\"; sid:9400004; rev:1;)
+alert tls any any -> any any (msg:\"tls sni\"; tls.sni; content:\".\"; sid:9400005; rev:1;)
+";
+
+fn capture() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mix = root.join("../shared/corpus/traffic/mix.pcap");
+    if mix.exists() {
+        mix
+    } else {
+        root.join("captures/demo.pcap")
+    }
+}
+
+/// Splits the first 16000 packets of a classic pcap into `n` files of consecutive packets.
+fn split(src: &Path, dir: &Path, n: usize) -> Vec<PathBuf> {
+    let data = std::fs::read(src).unwrap();
+    let le = match &data[..4] {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+        m => panic!("{}: not a classic pcap ({m:?})", src.display()),
+    };
+    let mut recs = Vec::new();
+    let mut pos = 24;
+    while pos + 16 <= data.len() && recs.len() < 16_000 {
+        let b: [u8; 4] = data[pos + 8..pos + 12].try_into().unwrap();
+        let len = if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) } as usize;
+        let end = (pos + 16 + len).min(data.len());
+        recs.push(&data[pos..end]);
+        pos = end;
+    }
+    let per = recs.len().div_ceil(n).max(1);
+    std::fs::create_dir_all(dir).unwrap();
+    (0..n)
+        .map(|i| {
+            let mut out = data[..24].to_vec();
+            for r in recs.iter().skip(i * per).take(per) {
+                out.extend_from_slice(r);
+            }
+            let p = dir.join(format!("part-{i:02}.pcap"));
+            std::fs::write(&p, out).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn alerts_by_sid(eve: &str) -> BTreeMap<u64, u64> {
+    let mut m = BTreeMap::new();
+    for l in eve.lines().filter(|l| l.contains("\"event_type\":\"alert\"")) {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        *m.entry(v["alert"]["signature_id"].as_u64().unwrap()).or_default() += 1;
+    }
+    m
+}
+
+/// Every message of a stream: (subject, payload).
+fn stream_messages(urls: &[String], stream: &str) -> Vec<(String, Vec<u8>)> {
+    new_runtime().unwrap().block_on(async {
+        let client = async_nats::connect(urls.to_vec()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let mut st = js.get_stream(stream).await.unwrap();
+        let n = st.info().await.unwrap().state.messages as usize;
+        let c = st.create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default()).await.unwrap();
+        let mut msgs = c.messages().await.unwrap();
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let m = tokio::time::timeout(Duration::from_secs(20), msgs.next()).await.unwrap().unwrap().unwrap();
+            out.push((m.subject.to_string(), m.payload.to_vec()));
+        }
+        out
+    })
+}
+
+/// A worker, its stderr in `<dir>/<name>.err`.
+fn worker(config: &Path, name: &str, rules: &Path, dir: &Path) -> Child {
+    Command::new(BIN)
+        .args(["fleet", "work", "--workers", "1", "--until-empty", "--rules"])
+        .arg(rules)
+        .arg("--config")
+        .arg(config)
+        .args(["--set", &format!("sensor.name={name}"), "--work-dir"])
+        .arg(dir.join(name))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(c: &Child, sig: &str) {
+    assert!(Command::new("kill").args([sig, &c.id().to_string()]).status().unwrap().success());
+}
+
+#[test]
+fn forty_captures_three_workers_one_killed_each_capture_counted_once() {
+    let Some(bin) = nats::nats_server() else {
+        eprintln!("fleet replay test skipped: nats-server is not installed (make deps)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = nats::Cluster::start(&bin, &dir.path().join("nats"), 3);
+    let urls = cluster.urls();
+    let files = split(&capture(), &dir.path().join("captures"), FILES);
+    let rules = dir.path().join("t.rules");
+    std::fs::write(&rules, RULES).unwrap();
+    let config = dir.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[capture]\nchecksum_validation = \"none\"\n\n[fleet]\nservers = {s}\nreplicas = 3\njob_ack_wait_secs = 3\n\
+             heartbeat_secs = 1\n\n[output.nats]\nreplicas = 3\n",
+            s = cluster.toml_servers()
+        ),
+    )
+    .unwrap();
+
+    // One machine: each file replayed on its own (a job is one file).
+    let mut expected: BTreeMap<u64, u64> = BTreeMap::new();
+    for f in &files {
+        let out = Command::new(BIN)
+            .args(["replay", "-q", "--workers", "1", "--eve", "-", "--rules"])
+            .arg(&rules)
+            .arg("--config")
+            .arg(&config)
+            .args(["--set", "fleet.heartbeat_secs=0"])
+            .arg(f)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        for (sid, n) in alerts_by_sid(&String::from_utf8_lossy(&out.stdout)) {
+            *expected.entry(sid).or_default() += n;
+        }
+    }
+    assert!(expected.len() >= 2, "the rules alert on the captures: {expected:?}");
+
+    let submit = |wait: bool| {
+        let mut c = Command::new(BIN);
+        c.args(["fleet", "submit", "--config"]).arg(&config).arg(dir.path().join("captures"));
+        if wait {
+            c.args(["--wait", "--timeout", "60"]);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = submit(false);
+    assert!(ok && err.contains(&format!("{FILES} file(s)")) && err.contains(&format!("{FILES} queued")), "{err}");
+
+    // w1 starts alone (small jobs: two others could do them all while it starts).
+    let mut w1 = worker(&config, "w1", &rules, dir.path());
+    // w1 is stopped right after it starts a job; if that job's result is not stored yet, w1 is
+    // killed in the middle of it, else it goes on to its next job.
+    let err_of = |name: &str| std::fs::read_to_string(dir.path().join(format!("{name}.err"))).unwrap_or_default();
+    let mut killed_job = None;
+    let mut looked = 0;
+    while killed_job.is_none() && w1.try_wait().unwrap().is_none() {
+        let text = err_of("w1");
+        let started: Vec<&str> =
+            text.lines().filter(|l| l.starts_with("picket: job ") && l.ends_with("(delivery 1)")).collect();
+        if started.len() == looked {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        looked = started.len();
+        signal(&w1, "-STOP");
+        let job = started[looked - 1].split(' ').nth(2).unwrap().to_string();
+        let done = stream_messages(&urls, "PICKET_RESULTS")
+            .iter()
+            .any(|(_, p)| serde_json::from_slice::<serde_json::Value>(p).unwrap()["job"] == job.as_str());
+        if done {
+            signal(&w1, "-CONT");
+            continue;
+        }
+        signal(&w1, "-KILL");
+        killed_job = Some(job);
+    }
+    let status = w1.wait();
+    let killed_job =
+        killed_job.unwrap_or_else(|| panic!("w1 was not caught in the middle of a job ({status:?}): {}", err_of("w1")));
+    let mut others = vec![worker(&config, "w2", &rules, dir.path()), worker(&config, "w3", &rules, dir.path())];
+
+    // Submitting again queues nothing, and waits for every result.
+    let (ok, summary, err) = submit(true);
+    assert!(ok, "{summary}{err}");
+    assert!(err.contains(&format!("0 queued, {FILES} already queued")), "{err}");
+    assert!(summary.contains(&format!("files: {FILES} done, 0 failed")), "{summary}");
+    for (sid, n) in &expected {
+        assert!(summary.contains(&format!("sid {sid}: {n}\n")), "sid {sid}: {n} expected: {summary}");
+    }
+    for w in &mut others {
+        assert!(w.wait().unwrap().success());
+    }
+
+    // The results: one per capture; the killed job done again by another worker.
+    let results: Vec<serde_json::Value> =
+        stream_messages(&urls, "PICKET_RESULTS").iter().map(|(_, p)| serde_json::from_slice(p).unwrap()).collect();
+    let paths: BTreeSet<&str> = results.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert_eq!((results.len(), paths.len()), (FILES, FILES));
+    let redone = results.iter().find(|r| r["job"] == killed_job.as_str()).unwrap();
+    assert!(redone["delivery"].as_u64().unwrap() >= 2 && redone["worker"] != "w1", "{redone}");
+    let mut from_results: BTreeMap<u64, u64> = BTreeMap::new();
+    for r in &results {
+        for (sid, n) in r["alerts_by_sid"].as_object().unwrap() {
+            *from_results.entry(sid.parse().unwrap()).or_default() += n.as_u64().unwrap();
+        }
+    }
+    assert_eq!(from_results, expected);
+
+    // The fleet stream: each job's events once (the killed job's re-sent events removed).
+    let events = stream_messages(&urls, "PICKET");
+    let published: u64 = results.iter().map(|r| r["events"].as_u64().unwrap()).sum();
+    assert_eq!(events.len() as u64, published);
+    let alerts: String = events
+        .iter()
+        .filter(|(s, _)| s.ends_with(".alert"))
+        .map(|(_, p)| String::from_utf8_lossy(p).into_owned() + "\n")
+        .collect();
+    assert_eq!(alerts_by_sid(&alerts), expected);
+    drop(cluster);
+}
