@@ -758,6 +758,8 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
                 detect.as_ref().map(|d| broken_and_unsupported(d).1).unwrap_or(0),
             ),
     );
+    hub.add_gauge_source(Box::new(picket::detect::dataset::gauges));
+    hub.add_gauge_source(Box::new(picket::detect::iprep::gauges));
     let server = match &a.metrics_listen {
         Some(addr) => {
             let srv = picket::metrics::endpoint::serve(addr, hub.clone())?;

@@ -99,11 +99,18 @@ fn load_reputation(
 ) -> (Result<Option<std::sync::Arc<iprep::Reputation>>, String>, Vec<String>) {
     match iprep::Reputation::load(cfg) {
         Ok(Some(mut rep)) => {
+            iprep::publish_stats(Some(rep.stats.clone()));
             let msgs = std::mem::take(&mut rep.messages).into_iter().map(|m| format!("iprep: {m}")).collect();
             (Ok(Some(std::sync::Arc::new(rep))), msgs)
         }
-        Ok(None) => (Ok(None), Vec::new()),
-        Err(e) => (Err(e.clone()), vec![format!("iprep: {e}")]),
+        Ok(None) => {
+            iprep::publish_stats(None);
+            (Ok(None), Vec::new())
+        }
+        Err(e) => {
+            iprep::publish_stats(None);
+            (Err(e.clone()), vec![format!("iprep: {e}")])
+        }
     }
 }
 

@@ -89,6 +89,7 @@ impl DetectEngine {
         c: &mut Counters,
     ) {
         s.alerts.clear();
+        s.verify.datasets.publish(c);
         let pseudo = stream.is_some_and(|st| st.pseudo);
         let Some(t) = transport_index(d) else {
             if !d.events.is_empty() {

@@ -65,6 +65,7 @@ impl DetectEngine {
         c: &mut Counters,
     ) {
         s.alerts.clear();
+        s.verify.datasets.publish(c);
         if fstate.pass || self.app.rules.is_empty() || !app.proto.is_known() || app.no_inspection && !finalize {
             return;
         }

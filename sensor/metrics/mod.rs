@@ -385,6 +385,8 @@ counters! {
     DetectAlert => "detect.alert", Sum, "alerts written";
     DetectAlertsSuppressed => "detect.alerts_suppressed", Sum, "alerts suppressed by thresholds";
     DetectAlertQueueOverflow => "detect.alert_queue_overflow", Sum, "alerts lost because a packet had more than the per-packet alert limit";
+    DetectDatasetLookups => "detect.dataset_lookups", Sum, "buffers looked up in a dataset (dataset isset/isnotset/set/unset, datarep)";
+    DetectDatasetHits => "detect.dataset_hits", Sum, "dataset lookups that found the buffer in the set";
     DetectXbitsFull => "detect.xbits_full", Sum, "hostbits/xbits not set because the shared bit table was full (its expired bits already dropped)";
     // output
     OutputEvents => "output.events", Sum, "EVE events written";
@@ -782,7 +784,12 @@ pub fn counters_markdown() -> String {
          undefined_variable, circular_variable, duplicate_sid, missing_sid, unsupported), \
          `picket_detect_reload_last_timestamp_seconds`, `picket_detect_reload_last_success` (1/0) and \
          `picket_detect_reload_last_success_timestamp_seconds` (the start counts as a load), \
-         `picket_uptime_seconds`, `picket_build_info{version}`. `GET /healthz` answers 200 while the sensor runs \
+         `picket_uptime_seconds`, `picket_build_info{version}`; per dataset, read at each scrape: \
+         `picket_dataset_entries{set}`, `picket_dataset_memory_bytes{set}`, `picket_dataset_memcap_bytes{set}` \
+         (0: none) and `picket_dataset_memcap_refused{set}` (values refused by the memcap, from files, rules and \
+         the control socket); for `iprep`, of the reputation last loaded: `picket_iprep_entries{kind}` (host, \
+         network), `picket_iprep_bad_lines` (lines skipped: syntax, range, unknown category; the log names file \
+         and line) and `picket_iprep_memcap_refused`. `GET /healthz` answers 200 while the sensor runs \
          and 503 with the reasons otherwise (link down, capture loss above `daemon.loss_alarm_percent`, stopping); \
          `GET /rules/failed` lists the rules of the rule set in use that were not loaded.\n\n\
          | counter (EVE stats name) | Prometheus | origin | meaning |\n|---|---|---|---|\n",

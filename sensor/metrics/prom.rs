@@ -133,7 +133,25 @@ struct Published {
 pub struct MetricsHub {
     inner: Mutex<Published>,
     started: Instant,
+    sources: Mutex<Vec<GaugeSource>>,
 }
+
+/// Gauges of one name, one value per label value (`label` empty: one value, no label).
+#[derive(Debug, Clone)]
+pub struct GaugeFamily {
+    /// Prometheus name.
+    pub name: &'static str,
+    /// Help text.
+    pub help: &'static str,
+    /// Label name, or "".
+    pub label: &'static str,
+    /// (label value, value).
+    pub values: Vec<(String, f64)>,
+}
+
+/// Reads gauges of state that lives outside the counters (datasets, IP reputation) when
+/// `/metrics` is scraped; installed by the runtime, so that this module depends on no stage.
+pub type GaugeSource = Box<dyn Fn() -> Vec<GaugeFamily> + Send + Sync>;
 
 impl std::fmt::Debug for MetricsHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -153,7 +171,12 @@ impl MetricsHub {
             rules: RulesInfo { loaded: rules_loaded, ..RulesInfo::default() },
             ..Published::default()
         };
-        MetricsHub { inner: Mutex::new(p), started: Instant::now() }
+        MetricsHub { inner: Mutex::new(p), started: Instant::now(), sources: Mutex::new(Vec::new()) }
+    }
+
+    /// Adds gauges read at every scrape.
+    pub fn add_gauge_source(&self, f: GaugeSource) {
+        self.sources.lock().unwrap_or_else(|p| p.into_inner()).push(f);
     }
 
     /// Rules that failed to load and rules skipped as unsupported (exposed as gauges).
@@ -315,12 +338,28 @@ impl MetricsHub {
         render_ifaces(&reg, &ifaces);
         render_workers(&reg, &per_worker);
         render_rules(&reg, &rules);
+        for fam in self.sources.lock().unwrap_or_else(|p| p.into_inner()).iter().flat_map(|f| f()) {
+            render_family(&reg, &fam);
+        }
         gauge(&reg, "picket_uptime_seconds", "seconds since the sensor started", self.uptime_secs() as f64);
         if let Ok(g) = IntGaugeVec::new(Opts::new("picket_build_info", "build information"), &["version"]) {
             g.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
             let _ = reg.register(Box::new(g));
         }
         TextEncoder::new().encode_to_string(&reg.gather()).unwrap_or_default()
+    }
+}
+
+fn render_family(reg: &Registry, fam: &GaugeFamily) {
+    if fam.label.is_empty() {
+        gauge(reg, fam.name, fam.help, fam.values.first().map_or(0.0, |v| v.1));
+        return;
+    }
+    if let Ok(g) = prometheus::GaugeVec::new(Opts::new(fam.name, fam.help), &[fam.label]) {
+        for (l, v) in &fam.values {
+            g.with_label_values(&[l.as_str()]).set(*v);
+        }
+        let _ = reg.register(Box::new(g));
     }
 }
 

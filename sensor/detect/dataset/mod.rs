@@ -269,6 +269,11 @@ impl Dataset {
         self.lock().len()
     }
 
+    /// Bytes the set's tables hold now.
+    pub fn mem_bytes(&self) -> usize {
+        self.lock().mem_bytes()
+    }
+
     /// No entries.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -299,9 +304,24 @@ impl Dataset {
 #[derive(Debug, Default, Clone)]
 pub struct Views {
     slots: Vec<(u64, Option<Arc<Snapshot>>)>,
+    /// Lookups and hits since the worker last published them.
+    pub lookups: u64,
+    /// See `lookups`.
+    pub hits: u64,
 }
 
 impl Views {
+    /// Moves the lookup counts into the worker's counters.
+    #[inline]
+    pub fn publish(&mut self, c: &mut crate::metrics::Counters) {
+        if self.lookups != 0 {
+            c.add(crate::metrics::C::DetectDatasetLookups, self.lookups);
+            c.add(crate::metrics::C::DetectDatasetHits, self.hits);
+            self.lookups = 0;
+            self.hits = 0;
+        }
+    }
+
     /// The snapshot of `set` this worker reads: the cached one unless the set changed since.
     #[inline]
     pub fn get(&mut self, set: &Dataset) -> &Snapshot {
@@ -433,6 +453,8 @@ pub struct LoadResult {
     pub skipped: usize,
     /// The first reasons.
     pub errors: Vec<String>,
+    /// Lines refused by the memcap (counted with the others in `skipped`).
+    pub memcap_refused: u64,
 }
 
 /// Reads a set's file into a new table (Suricata's ParseDatasets): `value` or
@@ -444,9 +466,16 @@ pub(crate) fn read_file(
     capacity: usize,
     memcap: u64,
 ) -> Result<(KeyTable, LoadResult), String> {
-    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let lines = memchr::memchr_iter(b'\n', &data).count() + 1;
-    let mut t = KeyTable::with_hasher(hasher, capacity.max(lines.min(1 << 26)));
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0) as usize;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    // Streamed, not read whole: the file is not in memory next to the table. The table is
+    // sized for the file (about 40 bytes a line for domains in base64; keys are about 3/4 of
+    // their base64) rather than grown, so a large set is not rehashed nor its arena copied.
+    let est_lines = if kind == DatasetType::String { size / 40 } else { size / 16 };
+    let mut t = KeyTable::with_hasher(hasher, capacity.max(est_lines.min(1 << 26)));
+    t.reserve_bytes(if kind == DatasetType::String { size / 4 * 3 } else { 0 });
     let mut res = LoadResult::default();
     let mut with_rep: Option<bool> = None;
     let mut buf = Vec::new();
@@ -456,7 +485,15 @@ pub(crate) fn read_file(
             res.errors.push(format!("{}:{}: {why}", path.display(), n));
         }
     };
-    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+    let mut raw = Vec::with_capacity(256);
+    for i in 0.. {
+        raw.clear();
+        match reader.read_until(b'\n', &mut raw) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Err(format!("{}:{}: {e}", path.display(), i + 1)),
+        }
+        let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             continue;
@@ -507,6 +544,7 @@ pub(crate) fn read_file(
             }
         };
         if memcap > 0 && (t.mem_bytes() + KeyTable::cost_of(key.len())) as u64 > memcap {
+            res.memcap_refused += 1;
             skip(&mut res, i + 1, format!("memcap of {memcap} bytes reached"));
             continue;
         }
@@ -663,6 +701,7 @@ fn create(
         if res.skipped > 0 && rep {
             // nothing more: reputation lines are validated like values
         }
+        set.refused.store(res.memcap_refused, Ordering::Relaxed);
         set.install(t);
     }
     let set = Arc::new(set);
@@ -707,6 +746,28 @@ pub fn get_or_create(decl: &DatasetDecl, rep: bool) -> Result<Arc<Dataset>, Stri
     };
     create(&decl.name, kind, load, save, decl.memcap, decl.hashsize, false, rep)
         .map_err(|e| format!("failed to set up dataset '{}': {e}", decl.name))
+}
+
+/// Gauges of every set for `/metrics`: entries, memory, memcap, refusals.
+pub fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
+    use crate::metrics::prom::GaugeFamily;
+    let sets = all();
+    let fam = |name, help, f: &dyn Fn(&Dataset) -> f64| GaugeFamily {
+        name,
+        help,
+        label: "set",
+        values: sets.iter().map(|s| (s.name.clone(), f(s))).collect(),
+    };
+    vec![
+        fam("picket_dataset_entries", "values in the dataset", &|s| s.len() as f64),
+        fam("picket_dataset_memory_bytes", "bytes the dataset's table holds", &|s| s.mem_bytes() as f64),
+        fam("picket_dataset_memcap_bytes", "the dataset's memcap (0: none)", &|s| s.memcap as f64),
+        fam(
+            "picket_dataset_memcap_refused",
+            "values refused by the dataset's memcap (file lines, rules, control socket)",
+            &|s| s.refused.load(Ordering::Relaxed) as f64,
+        ),
+    ]
 }
 
 /// The set called `name` (case-insensitive).

@@ -1,7 +1,7 @@
 //! A compact hash set of byte strings with a 16-bit value each: the keys live end to end in
-//! one arena, the index holds (offset, length, value) per key. Ten million domains cost their
-//! bytes plus about 20 bytes each, and building one allocates a handful of times, not once per
-//! key. The hash is keyed per process (SipHash with a random key), so keys chosen by an
+//! one arena (at most 4 GiB), the index holds (offset, length, value) per key in 12 bytes plus
+//! hashbrown's control byte. Ten million domains cost their bytes plus about 20 bytes each,
+//! and building one allocates a handful of times, not once per key. The hash is keyed per process (SipHash with a random key), so keys chosen by an
 //! attacker (`dataset:set` on traffic) cannot be made to collide.
 
 use std::collections::hash_map::RandomState;
@@ -9,10 +9,13 @@ use std::hash::BuildHasher;
 
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    off: u64,
+    off: u32,
     len: u32,
     rep: u16,
 }
+
+/// Largest arena: offsets are 32-bit.
+const ARENA_MAX: usize = u32::MAX as usize;
 
 /// See the module documentation.
 #[derive(Clone)]
@@ -71,14 +74,23 @@ impl KeyTable {
         self.index.find(h, |s| Self::key(&self.arena, s) == key).map(|s| s.rep)
     }
 
-    /// Adds `key` with `rep`; false (and the value left as it was) when it was there.
+    /// Reserves arena room for `bytes` more key bytes (a bulk load knows about how many).
+    pub(crate) fn reserve_bytes(&mut self, bytes: usize) {
+        self.arena.reserve(bytes.min(ARENA_MAX.saturating_sub(self.arena.len())));
+    }
+
+    /// Adds `key` with `rep`; false (and the value left as it was) when it was there, or when
+    /// the arena is full (4 GiB: far beyond any memcap).
     pub(crate) fn insert(&mut self, key: &[u8], rep: u16) -> bool {
         let h = self.hasher.hash_one(key);
         let KeyTable { hasher, index, arena, .. } = self;
         if index.find(h, |s| Self::key(arena, s) == key).is_some() {
             return false;
         }
-        let slot = Slot { off: arena.len() as u64, len: key.len().min(u32::MAX as usize) as u32, rep };
+        if arena.len().saturating_add(key.len()) > ARENA_MAX {
+            return false;
+        }
+        let slot = Slot { off: arena.len() as u32, len: key.len() as u32, rep };
         arena.extend_from_slice(key.get(..slot.len as usize).unwrap_or(key));
         index.insert_unique(h, slot, |s| hasher.hash_one(Self::key(arena, s)));
         true

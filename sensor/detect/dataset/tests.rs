@@ -91,6 +91,29 @@ fn memcap_refuses_and_counts() {
     }
     assert!(refused > 0);
     assert_eq!(s.refused.load(Ordering::Relaxed), refused);
+    // The gauges of /metrics see the set.
+    let g = gauges();
+    let value = |name: &str| {
+        g.iter().find(|f| f.name == name).and_then(|f| f.values.iter().find(|v| v.0 == "t-memcap")).map(|v| v.1)
+    };
+    assert_eq!(value("picket_dataset_entries"), Some(s.len() as f64));
+    assert_eq!(value("picket_dataset_memcap_bytes"), Some(200.0));
+    assert_eq!(value("picket_dataset_memcap_refused"), Some(refused as f64));
+    assert!(value("picket_dataset_memory_bytes").is_some_and(|m| m > 0.0));
+}
+
+#[test]
+fn file_lines_beyond_the_memcap_are_counted_as_refused() {
+    let dir = tmpdir("memcap-file");
+    let f = dir.join("many.lst");
+    let lines: String = (0..200).map(|i| format!("{i}.0.0.1\n")).collect();
+    std::fs::write(&f, lines).expect("write");
+    let d =
+        DatasetDecl { load: Some(f.display().to_string()), memcap: 1024, ..decl("t-memcap-file", DatasetType::Ipv4) };
+    let s = get_or_create(&d, false).expect("load");
+    let refused = s.refused.load(Ordering::Relaxed);
+    assert!(refused > 0 && refused as usize + s.len() == 200, "{refused} + {}", s.len());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -137,6 +137,35 @@ pub struct Reputation {
     pub messages: Vec<String>,
 }
 
+/// The counts of the reputation last loaded (for `/metrics`).
+static LAST: std::sync::Mutex<Option<ReputationStats>> = std::sync::Mutex::new(None);
+
+/// Records the counts of a load (or none: IP reputation off).
+pub fn publish_stats(stats: Option<ReputationStats>) {
+    *LAST.lock().unwrap_or_else(|p| p.into_inner()) = stats;
+}
+
+/// Gauges of the reputation last loaded for `/metrics` (none when IP reputation is off).
+pub fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
+    use crate::metrics::prom::GaugeFamily;
+    let Some(st) = LAST.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return Vec::new() };
+    let one = |name, help, v: u64| GaugeFamily { name, help, label: "", values: vec![(String::new(), v as f64)] };
+    vec![
+        GaugeFamily {
+            name: "picket_iprep_entries",
+            help: "hosts and networks in the IP reputation table",
+            label: "kind",
+            values: vec![("host".into(), st.hosts as f64), ("network".into(), st.networks as f64)],
+        },
+        one(
+            "picket_iprep_bad_lines",
+            "lines of the reputation files skipped (the log names file and line)",
+            st.bad_lines,
+        ),
+        one("picket_iprep_memcap_refused", "reputation entries refused by detect.reputation.memcap", st.memcap_refused),
+    ]
+}
+
 fn effective(line: &str) -> Option<&str> {
     let t = line.trim_matches([' ', '\t', '\r']);
     (!t.is_empty() && !t.starts_with('#')).then_some(t)

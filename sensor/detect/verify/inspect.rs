@@ -235,6 +235,8 @@ impl Inspector<'_> {
                     let snap = self.views.get(&d.set);
                     snap.get(k).is_some() || (d.subdomain && parent_domain_in(snap, k))
                 });
+                self.views.lookups += 1;
+                self.views.hits += u64::from(found);
                 found == (d.cmd == DatasetCmd::IsSet)
             }
             DatasetCmd::Set => key.is_some_and(|k| {
@@ -254,7 +256,10 @@ impl Inspector<'_> {
         }
         let mut tmp = [0u8; 16];
         let Some(key) = buffer_key(d.set.kind, self.buf, &mut tmp) else { return false };
-        match self.views.get(&d.set).get(key) {
+        let found = self.views.get(&d.set).get(key);
+        self.views.lookups += 1;
+        self.views.hits += u64::from(found.is_some());
+        match found {
             Some(r) => match d.op {
                 RepOp::Gt => r > d.value,
                 RepOp::Lt => r < d.value,
