@@ -756,10 +756,9 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             .with_rule_errors(
                 detect.as_ref().map(|d| broken_and_unsupported(d).0).unwrap_or(0),
                 detect.as_ref().map(|d| broken_and_unsupported(d).1).unwrap_or(0),
-            ),
+            )
+            .with_gauges(Box::new(picket::detect::gauges)),
     );
-    hub.add_gauge_source(Box::new(picket::detect::dataset::gauges));
-    hub.add_gauge_source(Box::new(picket::detect::iprep::gauges));
     let server = match &a.metrics_listen {
         Some(addr) => {
             let srv = picket::metrics::endpoint::serve(addr, hub.clone())?;

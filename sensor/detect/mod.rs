@@ -93,6 +93,13 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
     (eng, LoadReport { files, parse_secs, compile_secs, cache, threshold })
 }
 
+/// Gauges of the datasets and of the IP reputation for `/metrics`.
+pub fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
+    let mut v = dataset::gauges();
+    v.extend(iprep::gauges());
+    v
+}
+
 /// Reads `[detect.reputation]`: the table (or why there is none) and what the log should say.
 fn load_reputation(
     cfg: &iprep::ReputationConfig,

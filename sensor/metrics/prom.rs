@@ -179,6 +179,12 @@ impl MetricsHub {
         self.sources.lock().unwrap_or_else(|p| p.into_inner()).push(f);
     }
 
+    /// [`MetricsHub::add_gauge_source`], as a builder.
+    pub fn with_gauges(self, f: GaugeSource) -> Self {
+        self.add_gauge_source(f);
+        self
+    }
+
     /// Rules that failed to load and rules skipped as unsupported (exposed as gauges).
     pub fn with_rule_errors(self, failed: u64, skipped: u64) -> Self {
         {

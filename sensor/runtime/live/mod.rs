@@ -141,9 +141,7 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
 
     // 4. Output (opened as the run user), metrics, threads.
     let (writer, pcap_log) = open_output(&opts, &log)?;
-    let hub = Arc::new(MetricsHub::new(nworkers, 0));
-    hub.add_gauge_source(Box::new(crate::detect::dataset::gauges));
-    hub.add_gauge_source(Box::new(crate::detect::iprep::gauges));
+    let hub = Arc::new(MetricsHub::new(nworkers, 0).with_gauges(Box::new(crate::detect::gauges)));
     hub.set_rules_info(reload::rules_info(engine.as_deref()));
     if engine.is_some() {
         hub.record_reload(true);
