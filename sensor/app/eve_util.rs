@@ -5,7 +5,7 @@ use super::files::File;
 use crate::output::eve::{escape_into, Json};
 
 /// `"key":["a","b",...]` from byte strings (escaped as EVE escapes them); nothing when empty.
-pub fn str_array<'a>(o: &mut Json<'_>, key: &str, items: impl IntoIterator<Item = &'a [u8]>) {
+pub(super) fn str_array<'a>(o: &mut Json<'_>, key: &str, items: impl IntoIterator<Item = &'a [u8]>) {
     let mut arr = Vec::new();
     arr.push(b'[');
     let mut n = 0;
@@ -23,7 +23,7 @@ pub fn str_array<'a>(o: &mut Json<'_>, key: &str, items: impl IntoIterator<Item 
 }
 
 /// One file as Suricata's `EveFileInfo` writes it (without `sid`, `magic` and `file_id`).
-pub fn file_info(o: &mut Json<'_>, f: &File, tx_id: u64) {
+pub(super) fn file_info(o: &mut Json<'_>, f: &File, tx_id: u64) {
     o.bytes("filename", &f.name);
     o.bool("gaps", f.gaps);
     o.str("state", f.state.name());
@@ -44,7 +44,7 @@ pub fn file_info(o: &mut Json<'_>, f: &File, tx_id: u64) {
 
 /// The `files` array of an alert on a transaction carrying `files` (Suricata's
 /// `AlertAddFiles`); nothing when there are none.
-pub fn files_array(o: &mut Json<'_>, files: &[File], tx_id: u64) {
+pub(super) fn files_array(o: &mut Json<'_>, files: &[File], tx_id: u64) {
     if files.is_empty() {
         return;
     }

@@ -32,7 +32,7 @@ macro_rules! app_counters {
 }
 
 /// Number of protocols in [`AppProto::ALL`].
-pub const PROTOS: usize = AppProto::ALL.len();
+pub(super) const PROTOS: usize = AppProto::ALL.len();
 
 /// Generic app-layer counters (not tied to one protocol).
 #[derive(Clone, Debug, Default)]

@@ -193,7 +193,7 @@ impl IpIndex {
 }
 
 /// Whether port `p` is in the set.
-pub fn port_match(set: &PortSet, p: u16) -> bool {
+pub(super) fn port_match(set: &PortSet, p: u16) -> bool {
     let inc = set.any || set.include.iter().any(|r| p >= r.lo && p <= r.hi);
     inc && !set.exclude.iter().any(|r| p >= r.lo && p <= r.hi)
 }

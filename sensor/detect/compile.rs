@@ -240,7 +240,7 @@ fn compile_packet_lists(r: &Rule) -> Result<Vec<PacketList>, String> {
 /// references and class texts dropped), then builds the engine in [`RuleCompiler::finish`].
 /// A ruleset's parse trees and compiled forms never exist all at once, which bounds the memory
 /// that loading ET Open takes.
-pub struct RuleCompiler {
+pub(super) struct RuleCompiler {
     t0: std::time::Instant,
     engine: Engine,
     stats: LoadStats,
@@ -255,7 +255,7 @@ pub struct RuleCompiler {
 
 impl RuleCompiler {
     /// An empty compiler for the given prefilter engine.
-    pub fn new(kind: EngineKind) -> RuleCompiler {
+    pub(super) fn new(kind: EngineKind) -> RuleCompiler {
         let mut xf_index: HashMap<Vec<Transform>, usize> = HashMap::new();
         xf_index.insert(Vec::new(), 0);
         RuleCompiler {
@@ -273,7 +273,7 @@ impl RuleCompiler {
 
     /// Sets the IP reputation the rules' `iprep` categories are resolved against (before
     /// the first [`RuleCompiler::add`]).
-    pub fn set_reputation(&mut self, rep: Result<Option<Arc<super::iprep::Reputation>>, String>) {
+    pub(super) fn set_reputation(&mut self, rep: Result<Option<Arc<super::iprep::Reputation>>, String>) {
         self.reputation = rep;
     }
 
@@ -310,7 +310,7 @@ impl RuleCompiler {
     }
 
     /// Compiles one parsed rule (in load order), or records why it cannot be used.
-    pub fn add(&mut self, mut r: Rule) {
+    pub(super) fn add(&mut self, mut r: Rule) {
         let load_idx = self.next;
         self.next += 1;
         if let Err(why) = supported(&r) {
@@ -446,7 +446,7 @@ impl RuleCompiler {
 
     /// Builds the engine from the rules added; `parse_errors` are the loader's (they come first
     /// in the engine's error list and count as failed).
-    pub fn finish(
+    pub(super) fn finish(
         self,
         mut errors: Vec<RuleError>,
         var_names: VarNames,

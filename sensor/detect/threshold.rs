@@ -11,7 +11,7 @@ use crate::rule::ast::{Rule, Threshold, ThresholdType, Track, UniqueOn};
 
 /// Shared threshold state (by_src/by_dst/by_rule/by_both; by_flow lives in the flow).
 #[derive(Debug, Default)]
-pub struct ThresholdTable {
+pub(super) struct ThresholdTable {
     pub(super) map: HashMap<(u32, u32, [u8; 16], [u8; 16]), ThresholdEntry>,
 }
 

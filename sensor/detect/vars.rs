@@ -18,7 +18,7 @@ use crate::metrics::{Counters, C};
 use crate::rule::ast::{FlowbitCmd, FlowintOp, FlowintValue, Rule, Xbit, XbitTrack};
 
 /// Bits held in the shared table at most.
-pub const MAX_XBITS: usize = 1 << 16;
+pub(super) const MAX_XBITS: usize = 1 << 16;
 
 /// The value of flowint `var` on the flow, if set.
 fn flowint_get(st: &FlowDetect, var: u32) -> Option<u32> {
@@ -85,7 +85,7 @@ enum On {
 
 /// The shared table of host and host-pair bits: (where, bit) -> expiry (packet seconds).
 #[derive(Debug, Default)]
-pub struct XbitTable {
+pub(super) struct XbitTable {
     bits: HashMap<(On, u32), u64>,
 }
 
@@ -163,7 +163,7 @@ impl XbitTable {
     }
 
     /// Forgets every bit (`picket bench` replays a capture again).
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.bits.clear();
     }
 }

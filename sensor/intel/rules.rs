@@ -8,7 +8,7 @@ use crate::detect::dataset::format_value;
 use crate::rule::ast::DatasetType;
 
 /// Sids one source may use.
-pub const SID_RANGE: u32 = 10_000;
+pub(super) const SID_RANGE: u32 = 10_000;
 /// Addresses per IP-only rule.
 const IPS_PER_RULE: usize = 500;
 
@@ -32,7 +32,7 @@ pub struct Output {
 }
 
 /// The start of a source's sid range, from its name (stable across runs).
-pub fn default_sid_base(source: &str) -> u32 {
+pub(super) fn default_sid_base(source: &str) -> u32 {
     // FNV-1a: stable, unlike the std hasher.
     let mut h: u32 = 0x811c_9dc5;
     for b in source.bytes() {

@@ -143,7 +143,7 @@ impl AnomalyConfig {
 
 /// Every EVE record type of Suricata's `eve-log` (suricata.yaml), and whether its default
 /// configuration writes it.
-pub const EVE_TYPES: &[(&str, bool)] = &[
+pub(super) const EVE_TYPES: &[(&str, bool)] = &[
     ("alert", true),
     ("frame", true),
     ("anomaly", true),
@@ -219,7 +219,7 @@ impl Default for EveConfig {
 }
 
 /// Syslog facility numbers by name (RFC 5424).
-pub const SYSLOG_FACILITIES: &[(&str, u8)] = &[
+pub(super) const SYSLOG_FACILITIES: &[(&str, u8)] = &[
     ("kern", 0),
     ("user", 1),
     ("mail", 2),
@@ -243,7 +243,7 @@ pub const SYSLOG_FACILITIES: &[(&str, u8)] = &[
 ];
 
 /// Syslog severities by name (RFC 5424).
-pub const SYSLOG_LEVELS: &[(&str, u8)] = &[
+pub(super) const SYSLOG_LEVELS: &[(&str, u8)] = &[
     ("emerg", 0),
     ("alert", 1),
     ("crit", 2),

@@ -65,7 +65,7 @@ impl Inspector<'_> {
     /// data due for inspection with this packet); alerts are written. The flow's detection
     /// state is reset first when it belongs to an older engine.
     #[allow(clippy::too_many_arguments, reason = "the packet, its flow and the stream's request: one call per packet")]
-    pub fn packet_rules(
+    pub(super) fn packet_rules(
         &mut self,
         f: &mut Flow<FlowExt>,
         to_server: bool,
@@ -114,7 +114,7 @@ impl Inspector<'_> {
 
     /// App-layer rules on the transactions of flow `f` for a packet's direction
     /// (`finalize`: the flow ends, every transaction is inspected as complete).
-    pub fn app_rules(
+    pub(super) fn app_rules(
         &mut self,
         f: &mut Flow<FlowExt>,
         to_server: bool,
@@ -193,7 +193,7 @@ impl Inspector<'_> {
     }
 
     /// Packet rules on a packet without a flow (not IP, or no key).
-    pub fn flowless(&mut self, pkt: &PacketView<'_>, c: &mut Counters) {
+    pub(super) fn flowless(&mut self, pkt: &PacketView<'_>, c: &mut Counters) {
         self.engine.run(self.scratch, pkt.frame, pkt.d, pkt.ts.secs(), None, None, c);
         if !self.scratch.alerts.is_empty() {
             let ap = alert_packet_of(pkt, None, None);
@@ -203,7 +203,7 @@ impl Inspector<'_> {
 
     /// What is left of a TCP session's streams at its flow's end (the session is in
     /// `f.ext.tcp`): each direction due is inspected as a stream-end pseudo packet.
-    pub fn stream_end(
+    pub(super) fn stream_end(
         &mut self,
         f: &mut Flow<FlowExt>,
         due: [bool; 2],
@@ -226,7 +226,7 @@ impl Inspector<'_> {
 
     /// Transactions left when a TCP flow ends: inspected as complete (Suricata's flow-end
     /// pseudo packets), both directions.
-    pub fn app_end(&mut self, f: &mut Flow<FlowExt>, engine_gen: u64, c: &mut Counters) {
+    pub(super) fn app_end(&mut self, f: &mut Flow<FlowExt>, engine_gen: u64, c: &mut Counters) {
         if !f.ext.app.proto.is_known() || f.ext.detect.pass || f.key.proto != crate::decode::proto::TCP {
             return;
         }

@@ -59,7 +59,7 @@ pub(crate) struct DeferQueue {
 
 impl DeferQueue {
     /// Queues the EVE `line` of a deferred alert of rule `rule` on a packet of flow `hash`.
-    pub fn push(&mut self, hash: u64, rule: u32, d: &Decoded, secs: u64, line: Vec<u8>) {
+    pub(super) fn push(&mut self, hash: u64, rule: u32, d: &Decoded, secs: u64, line: Vec<u8>) {
         self.seq += 1;
         self.items.push(DeferredAlert {
             key: (self.mark, hash, self.seq),
@@ -73,7 +73,7 @@ impl DeferQueue {
     }
 
     /// The alerts queued since the last call, and the worker's mark.
-    pub fn take(&mut self) -> (Vec<DeferredAlert>, Mark) {
+    pub(super) fn take(&mut self) -> (Vec<DeferredAlert>, Mark) {
         (std::mem::take(&mut self.items), self.mark)
     }
 }
@@ -89,12 +89,12 @@ pub(crate) struct OrderedStage {
 
 impl OrderedStage {
     /// A stage for `workers` workers deciding with `engine`'s threshold table.
-    pub fn new(engine: Option<Arc<DetectEngine>>, workers: usize) -> OrderedStage {
+    pub(super) fn new(engine: Option<Arc<DetectEngine>>, workers: usize) -> OrderedStage {
         OrderedStage { engine, marks: vec![(0, 0); workers], pending: BTreeMap::new(), counters: Counters::new() }
     }
 
     /// Takes worker `id`'s deferred alerts and mark, and writes what can now be decided.
-    pub fn add(&mut self, id: usize, items: Vec<DeferredAlert>, mark: Mark, w: &mut EveWriter) {
+    pub(super) fn add(&mut self, id: usize, items: Vec<DeferredAlert>, mark: Mark, w: &mut EveWriter) {
         for it in items {
             self.pending.insert(it.key, it);
         }
@@ -112,7 +112,7 @@ impl OrderedStage {
     }
 
     /// Decides everything left (every worker has ended).
-    pub fn drain(&mut self, w: &mut EveWriter) {
+    pub(super) fn drain(&mut self, w: &mut EveWriter) {
         while let Some((_, a)) = self.pending.pop_first() {
             self.decide(a, w);
         }

@@ -29,7 +29,7 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// `display`: show the bar when stderr is a terminal; `verbose`: one line per file.
-    pub fn new(display: bool, verbose: bool) -> Progress {
+    pub(super) fn new(display: bool, verbose: bool) -> Progress {
         let bar = (display && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(4));
             let style = ProgressStyle::with_template(
@@ -55,7 +55,7 @@ impl Progress {
 
     /// Called at every chunk the reader finishes: redraws at most 4 times a second, and always
     /// when `last` (the reader's final chunk), so the final counts are drawn before the summary.
-    pub fn update(&mut self, pos: Option<SourcePosition>, packets: u64, bytes: u64, last: bool) {
+    pub(super) fn update(&mut self, pos: Option<SourcePosition>, packets: u64, bytes: u64, last: bool) {
         let Some(bar) = &self.bar else { return };
         if !last && self.last.elapsed() < Duration::from_millis(250) {
             return;
@@ -82,7 +82,7 @@ impl Progress {
     }
 
     /// One line per finished file, with `-v`.
-    pub fn files_done(&self, done: &[FileDone], pos: Option<SourcePosition>) {
+    pub(super) fn files_done(&self, done: &[FileDone], pos: Option<SourcePosition>) {
         if !self.verbose {
             return;
         }
@@ -107,7 +107,7 @@ impl Progress {
     }
 
     /// Removes the display before the summary is printed.
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }

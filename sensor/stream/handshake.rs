@@ -7,7 +7,7 @@
 use crate::decode::{Decoded, Event};
 
 /// SYNs remembered per session (Suricata's `stream.max-syn-queued` default).
-pub const MAX_SYN_QUEUED: usize = 10;
+pub(super) const MAX_SYN_QUEUED: usize = 10;
 
 /// What a SYN says beyond its sequence number: what Suricata compares retransmitted SYNs on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

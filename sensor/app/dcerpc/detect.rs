@@ -20,7 +20,7 @@ const DOC_STUB: &str = "https://docs.suricata.io/en/latest/rules/dcerpc-keywords
 
 /// `dcerpc.iface:<uuid>[,<version comparison>][,any_frag]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IfaceArg {
+pub(crate) struct IfaceArg {
     /// Interface UUID, canonical byte order.
     pub uuid: [u8; 16],
     /// Comparison on the interface's major version.
@@ -31,7 +31,7 @@ pub struct IfaceArg {
 
 impl IfaceArg {
     /// Parses the argument as Suricata does.
-    pub fn parse(s: &str) -> Result<IfaceArg, String> {
+    pub(crate) fn parse(s: &str) -> Result<IfaceArg, String> {
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
         let bad = || format!("invalid interface '{}'", s.trim());
         let uuid = parse_uuid_any(parts.first().copied().unwrap_or("")).ok_or_else(bad)?;
@@ -48,7 +48,7 @@ impl IfaceArg {
 
     /// Whether a context the flow has matches (accepted by the server, of this interface and
     /// version, from a first bind fragment unless `any_frag`).
-    pub fn accepts(&self, i: &Iface) -> bool {
+    pub(crate) fn accepts(&self, i: &Iface) -> bool {
         i.acked
             && i.ack_result == 0
             && i.uuid == self.uuid
@@ -69,7 +69,7 @@ fn parse_uuid_any(s: &str) -> Option<[u8; 16]> {
 
 /// `dcerpc.opnum`: a list of numbers and ranges (`10,12-14`), or one integer comparison.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OpnumArg {
+pub(crate) enum OpnumArg {
     /// Numbers and inclusive ranges.
     List(Vec<(u32, u32)>),
     /// One comparison (`>3`).
@@ -78,7 +78,7 @@ pub enum OpnumArg {
 
 impl OpnumArg {
     /// Parses the argument as Suricata does (the list form first).
-    pub fn parse(s: &str) -> Result<OpnumArg, String> {
+    pub(crate) fn parse(s: &str) -> Result<OpnumArg, String> {
         let s = s.trim();
         let list: Option<Vec<(u32, u32)>> = s
             .split(',')
@@ -104,7 +104,7 @@ impl OpnumArg {
     }
 
     /// Whether `opnum` matches.
-    pub fn matches(&self, opnum: u16) -> bool {
+    pub(crate) fn matches(&self, opnum: u16) -> bool {
         match self {
             OpnumArg::List(l) => l.iter().any(|&(a, b)| (a..=b).contains(&u32::from(opnum))),
             OpnumArg::Cmp(c) => c.matches(u64::from(opnum)),
@@ -164,7 +164,7 @@ pub(crate) const fn stub_info() -> BufferInfo {
 }
 
 /// DCE/RPC's sticky buffers.
-pub static BUFFERS: &[Sticky<DceTx>] = &[Sticky {
+pub(super) static BUFFERS: &[Sticky<DceTx>] = &[Sticky {
     info: stub_info(),
     get: |tx: &DceTx, to_server, f| {
         let b = tx.stub(to_server);
@@ -173,7 +173,7 @@ pub static BUFFERS: &[Sticky<DceTx>] = &[Sticky {
 }];
 
 /// DCE/RPC's value keywords.
-pub static VALUES: &[ValueKeyword<DceTx>] = &[
+pub(super) static VALUES: &[ValueKeyword<DceTx>] = &[
     ValueKeyword {
         info: iface_info(),
         eval: |a, tx, _, _| {

@@ -14,7 +14,7 @@ use crate::output::eve::Json;
 
 /// A well-known interface: its service name and procedure names by opnum.
 #[derive(Debug, Default)]
-pub struct KnownIface {
+pub(crate) struct KnownIface {
     /// Service name (`svcctl`).
     pub service: String,
     /// Procedure names by opnum.
@@ -24,7 +24,7 @@ pub struct KnownIface {
 const TABLE: &str = include_str!("interfaces.json");
 
 /// The well-known interface with this UUID.
-pub fn known(uuid: &[u8; 16]) -> Option<&'static KnownIface> {
+pub(crate) fn known(uuid: &[u8; 16]) -> Option<&'static KnownIface> {
     static MAP: OnceLock<HashMap<[u8; 16], KnownIface>> = OnceLock::new();
     MAP.get_or_init(|| {
         #[derive(serde::Deserialize)]
@@ -49,7 +49,7 @@ pub fn known(uuid: &[u8; 16]) -> Option<&'static KnownIface> {
 /// Appends `{"uuid":..,"version":..,...}` for one interface. `ack`: write `ack_result` (and
 /// `ack_reason` too when `reason`) if the context was acked; `opnum`: the request's, for the
 /// procedure name.
-pub fn write_iface(arr: &mut Vec<u8>, i: &Iface, ack: bool, reason: bool, opnum: Option<u16>) {
+pub(crate) fn write_iface(arr: &mut Vec<u8>, i: &Iface, ack: bool, reason: bool, opnum: Option<u16>) {
     let mut o = Json::object(arr);
     o.str("uuid", &pdu::uuid_string(&i.uuid));
     o.str("version", &format!("{}.{}", i.ver, i.ver_min));
@@ -69,7 +69,7 @@ pub fn write_iface(arr: &mut Vec<u8>, i: &Iface, ack: bool, reason: bool, opnum:
 }
 
 /// Writes `"interfaces":[...]` with the interfaces `keep` selects; nothing when none.
-pub fn write_ifaces<'a>(
+pub(crate) fn write_ifaces<'a>(
     j: &mut Json<'_>,
     ifaces: impl Iterator<Item = &'a Iface>,
     ack: bool,
@@ -90,7 +90,7 @@ pub fn write_ifaces<'a>(
 }
 
 /// Writes the `dcerpc` object of a transaction (its record body, and what alerts carry).
-pub fn write_tx(j: &mut Json<'_>, tx: &DceTx) {
+pub(crate) fn write_tx(j: &mut Json<'_>, tx: &DceTx) {
     let mut o = j.begin("dcerpc");
     if tx.req_done && !tx.req_lost {
         o.str("request", &pdu::type_name(tx.req_cmd));

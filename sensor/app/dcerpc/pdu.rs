@@ -7,88 +7,88 @@
 
 /// Reads little- and big-endian integers and slices off the front of a byte slice.
 #[derive(Clone, Copy, Debug)]
-pub struct Rd<'a> {
+pub(crate) struct Rd<'a> {
     b: &'a [u8],
 }
 
 impl<'a> Rd<'a> {
     /// A reader over `b`.
-    pub fn new(b: &'a [u8]) -> Self {
+    pub(crate) fn new(b: &'a [u8]) -> Self {
         Rd { b }
     }
     /// Bytes left.
-    pub fn left(&self) -> usize {
+    pub(crate) fn left(&self) -> usize {
         self.b.len()
     }
     /// What is left, without consuming it.
-    pub fn rest(&self) -> &'a [u8] {
+    pub(crate) fn rest(&self) -> &'a [u8] {
         self.b
     }
     /// The next `n` bytes.
-    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let (a, rest) = (self.b.get(..n)?, self.b.get(n..)?);
         self.b = rest;
         Some(a)
     }
     /// Skips `n` bytes.
-    pub fn skip(&mut self, n: usize) -> Option<()> {
+    pub(crate) fn skip(&mut self, n: usize) -> Option<()> {
         self.take(n).map(|_| ())
     }
     /// One byte.
-    pub fn u8(&mut self) -> Option<u8> {
+    pub(crate) fn u8(&mut self) -> Option<u8> {
         let (&x, rest) = self.b.split_first()?;
         self.b = rest;
         Some(x)
     }
     /// A 16-bit integer, little-endian when `le`.
-    pub fn u16(&mut self, le: bool) -> Option<u16> {
+    pub(crate) fn u16(&mut self, le: bool) -> Option<u16> {
         let s: [u8; 2] = self.take(2)?.try_into().ok()?;
         Some(if le { u16::from_le_bytes(s) } else { u16::from_be_bytes(s) })
     }
     /// A 32-bit integer, little-endian when `le`.
-    pub fn u32(&mut self, le: bool) -> Option<u32> {
+    pub(crate) fn u32(&mut self, le: bool) -> Option<u32> {
         let s: [u8; 4] = self.take(4)?.try_into().ok()?;
         Some(if le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
     }
     /// A little-endian 16-bit integer.
-    pub fn le16(&mut self) -> Option<u16> {
+    pub(crate) fn le16(&mut self) -> Option<u16> {
         self.u16(true)
     }
     /// A little-endian 32-bit integer.
-    pub fn le32(&mut self) -> Option<u32> {
+    pub(crate) fn le32(&mut self) -> Option<u32> {
         self.u32(true)
     }
     /// A little-endian 64-bit integer.
-    pub fn le64(&mut self) -> Option<u64> {
+    pub(crate) fn le64(&mut self) -> Option<u64> {
         let s: [u8; 8] = self.take(8)?.try_into().ok()?;
         Some(u64::from_le_bytes(s))
     }
     /// Sixteen bytes.
-    pub fn b16(&mut self) -> Option<[u8; 16]> {
+    pub(crate) fn b16(&mut self) -> Option<[u8; 16]> {
         self.take(16)?.try_into().ok()
     }
 }
 
 /// Packet types (the `ptype` byte), as Suricata names them in EVE.
-pub mod ptype {
+pub(crate) mod ptype {
     /// Request.
-    pub const REQUEST: u8 = 0;
+    pub(crate) const REQUEST: u8 = 0;
     /// Response.
-    pub const RESPONSE: u8 = 2;
+    pub(crate) const RESPONSE: u8 = 2;
     /// Bind.
-    pub const BIND: u8 = 11;
+    pub(crate) const BIND: u8 = 11;
     /// Bind acknowledgement.
-    pub const BINDACK: u8 = 12;
+    pub(crate) const BINDACK: u8 = 12;
     /// Alter context.
-    pub const ALTER_CONTEXT: u8 = 14;
+    pub(crate) const ALTER_CONTEXT: u8 = 14;
     /// Alter context response.
-    pub const ALTER_CONTEXT_RESP: u8 = 15;
+    pub(crate) const ALTER_CONTEXT_RESP: u8 = 15;
     /// Suricata's marker for "no such type".
-    pub const UNKNOWN: u8 = 99;
+    pub(crate) const UNKNOWN: u8 = 99;
 }
 
 /// EVE's name of a packet type.
-pub fn type_name(t: u8) -> std::borrow::Cow<'static, str> {
+pub(crate) fn type_name(t: u8) -> std::borrow::Cow<'static, str> {
     let s = match t {
         0 => "REQUEST",
         1 => "PING",
@@ -118,7 +118,7 @@ pub fn type_name(t: u8) -> std::borrow::Cow<'static, str> {
 }
 
 /// The response type that answers a request type (Suricata's `get_resp_type_for_req`).
-pub fn response_for(req: u8) -> u8 {
+pub(crate) fn response_for(req: u8) -> u8 {
     match req {
         ptype::REQUEST => ptype::RESPONSE,
         ptype::BIND => ptype::BINDACK,
@@ -128,7 +128,7 @@ pub fn response_for(req: u8) -> u8 {
 }
 
 /// The request type a response type answers.
-pub fn request_for(resp: u8) -> u8 {
+pub(crate) fn request_for(resp: u8) -> u8 {
     match resp {
         ptype::RESPONSE => ptype::REQUEST,
         ptype::BINDACK => ptype::BIND,
@@ -138,16 +138,16 @@ pub fn request_for(resp: u8) -> u8 {
 }
 
 /// `pfc_flags`: first fragment.
-pub const PFC_FIRST_FRAG: u8 = 0x01;
+pub(crate) const PFC_FIRST_FRAG: u8 = 0x01;
 /// `pfc_flags`: last fragment.
-pub const PFC_LAST_FRAG: u8 = 0x02;
+pub(crate) const PFC_LAST_FRAG: u8 = 0x02;
 
 /// Length of the connection-oriented header.
-pub const CO_HDR_LEN: usize = 16;
+pub(crate) const CO_HDR_LEN: usize = 16;
 
 /// The connection-oriented (version 5) common header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CoHeader {
+pub(crate) struct CoHeader {
     /// Major version (5).
     pub vers: u8,
     /// Minor version (0 or 1).
@@ -168,17 +168,17 @@ pub struct CoHeader {
 
 impl CoHeader {
     /// First fragment of a call.
-    pub fn first_frag(&self) -> bool {
+    pub(crate) fn first_frag(&self) -> bool {
         self.flags & PFC_FIRST_FRAG != 0
     }
     /// Last fragment of a call.
-    pub fn last_frag(&self) -> bool {
+    pub(crate) fn last_frag(&self) -> bool {
         self.flags & PFC_LAST_FRAG != 0
     }
 }
 
 /// Parses the 16-byte connection-oriented header.
-pub fn co_header(b: &[u8]) -> Option<CoHeader> {
+pub(crate) fn co_header(b: &[u8]) -> Option<CoHeader> {
     let mut r = Rd::new(b);
     let vers = r.u8()?;
     let minor = r.u8()?;
@@ -219,7 +219,7 @@ pub struct Iface {
 }
 
 /// Reorders a UUID as sent little-endian (first three fields byte-swapped) to canonical order.
-pub fn uuid_from_le(b: [u8; 16]) -> [u8; 16] {
+pub(crate) fn uuid_from_le(b: [u8; 16]) -> [u8; 16] {
     let mut u = b;
     u[..4].reverse();
     u[4..6].reverse();
@@ -228,7 +228,7 @@ pub fn uuid_from_le(b: [u8; 16]) -> [u8; 16] {
 }
 
 /// A UUID in its usual text form (`367abb81-9844-35f1-ad32-98f038001003`).
-pub fn uuid_string(u: &[u8; 16]) -> String {
+pub(crate) fn uuid_string(u: &[u8; 16]) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(36);
     for (i, b) in u.iter().enumerate() {
@@ -241,7 +241,7 @@ pub fn uuid_string(u: &[u8; 16]) -> String {
 }
 
 /// Parses `8-4-4-4-12` hex into canonical bytes.
-pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+pub(crate) fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     let hex: String = s.trim().chars().filter(|&c| c != '-').collect();
     let groups: Vec<usize> = s.trim().split('-').map(str::len).collect();
     if hex.len() != 32 || groups != [8, 4, 4, 4, 12] {
@@ -266,7 +266,7 @@ fn bind_count(r: &mut Rd<'_>, le: bool) -> Option<u8> {
 
 /// The presentation contexts of a bind body over TCP (Suricata's `dcerpc` parser: integers in
 /// the PDU's byte order, one transfer syntax per context).
-pub fn bind_tcp(body: &[u8], h: &CoHeader) -> Option<Vec<Iface>> {
+pub(crate) fn bind_tcp(body: &[u8], h: &CoHeader) -> Option<Vec<Iface>> {
     let mut r = Rd::new(body);
     let n = bind_count(&mut r, true)?;
     let mut out = Vec::with_capacity(usize::from(n).min(64));
@@ -294,7 +294,7 @@ pub fn bind_tcp(body: &[u8], h: &CoHeader) -> Option<Vec<Iface>> {
 
 /// The presentation contexts of a bind body carried over SMB (Suricata's SMB variant: the
 /// context id always little-endian; big-endian binds give minor then major version).
-pub fn bind_smb(body: &[u8], h: &CoHeader) -> Option<Vec<Iface>> {
+pub(crate) fn bind_smb(body: &[u8], h: &CoHeader) -> Option<Vec<Iface>> {
     let mut r = Rd::new(body);
     let n = bind_count(&mut r, h.little)?;
     let mut out = Vec::with_capacity(usize::from(n).min(64));
@@ -326,7 +326,7 @@ pub fn bind_smb(body: &[u8], h: &CoHeader) -> Option<Vec<Iface>> {
 }
 
 /// One result of a bind ack: (result, reason).
-pub fn bindack_results(body: &[u8]) -> Option<Vec<(u16, u16)>> {
+pub(crate) fn bindack_results(body: &[u8]) -> Option<Vec<(u16, u16)>> {
     let mut r = Rd::new(body);
     r.le16()?;
     r.le16()?;
@@ -350,7 +350,7 @@ pub fn bindack_results(body: &[u8]) -> Option<Vec<(u16, u16)>> {
 }
 
 /// The request header that follows the common header: (context id, opnum).
-pub fn request_hdr(body: &[u8], little: bool) -> Option<(u16, u16)> {
+pub(crate) fn request_hdr(body: &[u8], little: bool) -> Option<(u16, u16)> {
     let mut r = Rd::new(body);
     r.skip(4)?; // alloc hint
     let ctxid = r.u16(little)?;
@@ -359,11 +359,11 @@ pub fn request_hdr(body: &[u8], little: bool) -> Option<(u16, u16)> {
 }
 
 /// Length of the connectionless (version 4) header.
-pub const CL_HDR_LEN: usize = 80;
+pub(crate) const CL_HDR_LEN: usize = 80;
 
 /// The connectionless header, the fields Suricata uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClHeader {
+pub(crate) struct ClHeader {
     /// Version (4).
     pub vers: u8,
     /// Packet type.
@@ -387,13 +387,13 @@ pub struct ClHeader {
 }
 
 /// `flags1`: last fragment.
-pub const PFCL1_LASTFRAG: u8 = 0x02;
+pub(crate) const PFCL1_LASTFRAG: u8 = 0x02;
 /// `flags1`: the PDU is a fragment.
-pub const PFCL1_FRAG: u8 = 0x04;
+pub(crate) const PFCL1_FRAG: u8 = 0x04;
 
 /// Parses the 80-byte connectionless header (integers big-endian when the first data
 /// representation byte is 0, as Suricata reads it; UUIDs always reordered from little-endian).
-pub fn cl_header(b: &[u8]) -> Option<ClHeader> {
+pub(crate) fn cl_header(b: &[u8]) -> Option<ClHeader> {
     let mut r = Rd::new(b);
     let vers = r.u8()?;
     let ptype = r.u8()?;

@@ -37,7 +37,7 @@ fn command_data(tx: &FtpTx, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
 }
 
 /// FTP's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<FtpTx>] = &[
+pub(super) static BUFFERS: &[Sticky<FtpTx>] = &[
     Sticky {
         info: buf(
             "ftp.command",
@@ -120,7 +120,7 @@ const fn value(
 }
 
 /// FTP's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<FtpTx>] = &[
+pub(super) static VALUES: &[ValueKeyword<FtpTx>] = &[
     ValueKeyword {
         info: value(
             "ftp.dynamic_port",

@@ -8,7 +8,7 @@ use crate::app::eve_util::str_array;
 use crate::output::eve::Json;
 
 /// Writes the `"ftp":{...}` object of a transaction.
-pub fn write_ftp(j: &mut Json<'_>, tx: &FtpTx) {
+pub(super) fn write_ftp(j: &mut Json<'_>, tx: &FtpTx) {
     let mut o = j.begin("ftp");
     if let Some((name, _)) = tx.command() {
         o.str("command", name);
@@ -34,7 +34,7 @@ pub fn write_ftp(j: &mut Json<'_>, tx: &FtpTx) {
 }
 
 /// Writes the `"ftp_data":{...}` object of a data connection.
-pub fn write_ftp_data(j: &mut Json<'_>, s: &FtpDataState) {
+pub(super) fn write_ftp_data(j: &mut Json<'_>, s: &FtpDataState) {
     let mut o = j.begin("ftp_data");
     if let Some(name) = s.file_name() {
         o.bytes("filename", name);

@@ -115,7 +115,7 @@ fn header_names(s: &TxSide) -> Vec<u8> {
 }
 
 /// HTTP/2's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<Http2Tx>] = &[
+pub(super) static BUFFERS: &[Sticky<Http2Tx>] = &[
     row!("http.uri", [], ToServer, false, "the :path pseudo-header", |t: &Http2Tx, _, f| opt(t.ts.first(b":path"), f)),
     row!("http.uri.raw", [], ToServer, false, "the :path pseudo-header", |t: &Http2Tx, _, f| opt(
         t.ts.first(b":path"),
@@ -380,7 +380,7 @@ const fn value(
 }
 
 /// HTTP/2's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<Http2Tx>] = &[
+pub(super) static VALUES: &[ValueKeyword<Http2Tx>] = &[
     ValueKeyword {
         info: value("http2.frametype", frame_type_arg, "the type of a frame of the direction (a number or a name)"),
         eval: |a, t, ts, _| multi(a, t, ts, |_, ft| Some(u64::from(ft))),

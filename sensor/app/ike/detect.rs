@@ -29,7 +29,7 @@ const fn buffer(name: &'static str, multi: bool, desc: &'static str, doc: &'stat
 }
 
 /// IKE's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<IkeTx>] = &[
+pub(super) static BUFFERS: &[Sticky<IkeTx>] = &[
     Sticky {
         info: buffer(
             "ike.init_spi",
@@ -145,7 +145,7 @@ fn chosen_sa(a: &ValueArg, tx: &IkeTx) -> bool {
 }
 
 /// IKE's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<IkeTx>] = &[
+pub(super) static VALUES: &[ValueKeyword<IkeTx>] = &[
     ValueKeyword {
         info: value(
             "ike.exchtype",

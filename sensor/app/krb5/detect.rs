@@ -27,7 +27,7 @@ const fn buffer(name: &'static str, alias: &'static [&'static str], desc: &'stat
 }
 
 /// Kerberos's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<Krb5Tx>] = &[
+pub(super) static BUFFERS: &[Sticky<Krb5Tx>] = &[
     Sticky {
         info: buffer("krb5.cname", &["krb5_cname"], "each component of the client principal name"),
         get: |tx: &Krb5Tx, _, f| tx.cname.iter().flatten().any(|s| f(s.as_bytes())),
@@ -127,7 +127,7 @@ const fn value(
 }
 
 /// Kerberos's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<Krb5Tx>] = &[
+pub(super) static VALUES: &[ValueKeyword<Krb5Tx>] = &[
     ValueKeyword {
         info: value(
             "krb5_msg_type",

@@ -76,7 +76,7 @@ fn response_attrs(tx: &LdapTx, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
 }
 
 /// LDAP's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<LdapTx>] = &[
+pub(super) static BUFFERS: &[Sticky<LdapTx>] = &[
     Sticky {
         info: buffer("ldap.request.dn", Side::ToServer, false, "the distinguished name of the request"),
         get: |tx: &LdapTx, _, f| tx.request.as_ref().and_then(request_dn).is_some_and(|d| f(d.as_bytes())),
@@ -140,7 +140,7 @@ const fn value(
 }
 
 /// LDAP's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<LdapTx>] = &[
+pub(super) static VALUES: &[ValueKeyword<LdapTx>] = &[
     ValueKeyword {
         info: value(
             "ldap.request.operation",

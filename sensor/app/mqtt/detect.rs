@@ -54,7 +54,7 @@ fn topics(tx: &MqttTx, sub: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
 }
 
 /// MQTT's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<MqttTx>] = &[
+pub(super) static BUFFERS: &[Sticky<MqttTx>] = &[
     Sticky {
         info: buffer("mqtt.connect.clientid", Side::ToServer, false, "the client id of a CONNECT"),
         get: |tx: &MqttTx, _, f| some(connect(tx).map(|c| c.client_id.as_bytes()), f),
@@ -171,7 +171,7 @@ const fn value(
 }
 
 /// MQTT's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<MqttTx>] = &[
+pub(super) static VALUES: &[ValueKeyword<MqttTx>] = &[
     ValueKeyword {
         info: value(
             "mqtt.type",

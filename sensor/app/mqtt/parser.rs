@@ -9,7 +9,7 @@
 
 /// Why a message did not parse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
+pub(super) enum Error {
     /// More bytes are needed (the fixed header or the message is not complete yet).
     Incomplete,
     /// The bytes are not an MQTT message.
@@ -19,7 +19,7 @@ pub enum Error {
 type R<'a, T> = Result<(&'a [u8], T), Error>;
 
 /// Control packet types, as Suricata names them (`mqtt.type` and the EVE object names).
-pub const TYPES: &[(&str, u64)] = &[
+pub(super) const TYPES: &[(&str, u64)] = &[
     ("unassigned", 0),
     ("connect", 1),
     ("connack", 2),
@@ -40,7 +40,7 @@ pub const TYPES: &[(&str, u64)] = &[
 
 /// The fixed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FixedHeader {
+pub(super) struct FixedHeader {
     /// Control packet type (0 to 15).
     pub msg_type: u8,
     /// DUP flag.
@@ -57,7 +57,7 @@ pub struct FixedHeader {
 
 /// An MQTT 5 property: its identifier and value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Prop {
+pub(super) enum Prop {
     /// A number (byte, two-byte, four-byte or variable integer).
     Uint(&'static str, u32),
     /// A UTF-8 string.
@@ -70,7 +70,7 @@ pub enum Prop {
 
 /// CONNECT.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Connect {
+pub(super) struct Connect {
     pub protocol_string: String,
     pub protocol_version: u8,
     pub flags: u8,
@@ -86,7 +86,7 @@ pub struct Connect {
 
 /// CONNACK.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Connack {
+pub(super) struct Connack {
     pub session_present: bool,
     pub return_code: u8,
     pub properties: Option<Vec<Prop>>,
@@ -94,7 +94,7 @@ pub struct Connack {
 
 /// PUBLISH.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Publish {
+pub(super) struct Publish {
     pub topic: String,
     pub message_id: Option<u16>,
     pub message: Vec<u8>,
@@ -103,7 +103,7 @@ pub struct Publish {
 
 /// PUBACK, PUBREC, PUBREL, PUBCOMP.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MsgId {
+pub(super) struct MsgId {
     pub message_id: u16,
     pub reason_code: Option<u8>,
     pub properties: Option<Vec<Prop>>,
@@ -111,7 +111,7 @@ pub struct MsgId {
 
 /// SUBSCRIBE (topics with their QoS) and UNSUBSCRIBE (QoS 0).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Subscribe {
+pub(super) struct Subscribe {
     pub message_id: u16,
     pub topics: Vec<(String, u8)>,
     pub properties: Option<Vec<Prop>>,
@@ -119,7 +119,7 @@ pub struct Subscribe {
 
 /// SUBACK (the granted QoS values) and UNSUBACK (its reason codes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Ack {
+pub(super) struct Ack {
     pub message_id: u16,
     pub codes: Vec<u8>,
     pub properties: Option<Vec<Prop>>,
@@ -127,14 +127,14 @@ pub struct Ack {
 
 /// AUTH and DISCONNECT.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Reason {
+pub(super) struct Reason {
     pub reason_code: Option<u8>,
     pub properties: Option<Vec<Prop>>,
 }
 
 /// What a message carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(super) enum Op {
     Unassigned,
     Connect(Box<Connect>),
     Connack(Connack),
@@ -159,7 +159,7 @@ pub enum Op {
 
 /// One control packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
+pub(super) struct Message {
     pub header: FixedHeader,
     pub op: Op,
 }
@@ -195,7 +195,7 @@ fn take(i: &[u8], n: usize) -> R<'_, &[u8]> {
 
 /// A variable byte integer: up to three continued bytes and a last one (a fourth continued
 /// byte is malformed).
-pub fn varint(i: &[u8]) -> R<'_, u32> {
+pub(super) fn varint(i: &[u8]) -> R<'_, u32> {
     let mut v = 0u32;
     for (k, &b) in i.iter().enumerate().take(4) {
         v |= u32::from(b & 0x7f) << (7 * k);
@@ -224,7 +224,7 @@ fn binary(i: &[u8]) -> R<'_, Vec<u8>> {
 }
 
 /// The fixed header.
-pub fn fixed_header(i: &[u8]) -> R<'_, FixedHeader> {
+pub(super) fn fixed_header(i: &[u8]) -> R<'_, FixedHeader> {
     let (r, b) = u8_(i)?;
     let (r, remaining) = varint(r)?;
     let size = i.len() - r.len();
@@ -448,7 +448,7 @@ fn body(h: &FixedHeader, i: &[u8], version: u8) -> Result<Op, Error> {
 /// Reads one message of a connection whose CONNECT said `version`; messages with a remaining
 /// length over `max_len` come back as [`Op::Truncated`] without their body being needed.
 /// Returns the message and the bytes it used (0 for a truncated one: the caller skips).
-pub fn message(i: &[u8], version: u8, max_len: u32) -> Result<(Message, usize), Error> {
+pub(super) fn message(i: &[u8], version: u8, max_len: u32) -> Result<(Message, usize), Error> {
     let (rest, header) = fixed_header(i)?;
     let len = header.remaining as usize;
     if header.remaining > max_len {

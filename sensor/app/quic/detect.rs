@@ -26,7 +26,7 @@ fn opt(v: Option<&[u8]>, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
 }
 
 /// QUIC's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<QuicTx>] = &[
+pub(super) static BUFFERS: &[Sticky<QuicTx>] = &[
     Sticky {
         info: buffer("quic.version", Side::Both, false, "the version of a long-header packet, 4 bytes", DOC),
         get: |tx, _, f| tx.header.is_long() && f(&tx.header.version.to_be_bytes()),

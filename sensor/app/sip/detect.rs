@@ -43,7 +43,7 @@ fn header(tx: &SipTx, to_server: bool, name: &str, f: &mut dyn FnMut(&[u8]) -> b
 }
 
 /// SIP's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<SipTx>] = &[
+pub(super) static BUFFERS: &[Sticky<SipTx>] = &[
     Sticky {
         info: buffer("sip.method", Side::ToServer, false, "the method of a request"),
         get: |tx: &SipTx, _, f| request(tx).is_some_and(|(m, _)| nonempty(m, f)),

@@ -17,7 +17,7 @@ struct Media<'a> {
 }
 
 /// Writes `"sdp":{...}` for a body that is a session description; nothing otherwise.
-pub fn write(j: &mut Json<'_>, body: &[u8]) {
+pub(super) fn write(j: &mut Json<'_>, body: &[u8]) {
     let Ok(text) = std::str::from_utf8(body) else { return };
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty());
     if !lines.next().is_some_and(|l| l.starts_with("v=")) {

@@ -98,7 +98,7 @@ fn spnego_init(blob: &[u8]) -> Option<&[u8]> {
 
 /// Parses a session setup security blob (Suricata's `parse_secblob`): SPNEGO first, else a
 /// bare NTLMSSP message. `None` when neither.
-pub fn parse_secblob(blob: &[u8]) -> Option<(Option<Ntlmssp>, Option<Krb>)> {
+pub(super) fn parse_secblob(blob: &[u8]) -> Option<(Option<Ntlmssp>, Option<Krb>)> {
     match spnego_init(blob) {
         Some(init) => spnego(init),
         None => ntlmssp_blob(blob).map(|n| (Some(n), None)),
@@ -214,7 +214,7 @@ fn auth_record(b: &[u8]) -> Option<Ntlmssp> {
 /// Host strings of an SMB1 session setup (after the security blob): UTF-16 when the record
 /// says so (after a pad byte at an odd offset), else NUL-terminated. `n` strings at most are
 /// read; missing ones are empty.
-pub fn host_strings(blob: &[u8], unicode: bool, odd: bool, n: usize) -> Vec<Vec<u8>> {
+pub(super) fn host_strings(blob: &[u8], unicode: bool, odd: bool, n: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(n);
     let mut c = if unicode && blob.len() > 1 && odd { blob.get(1..).unwrap_or(&[]) } else { blob };
     let unicode = unicode && blob.len() > 1;

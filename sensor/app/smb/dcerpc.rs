@@ -14,7 +14,7 @@ const STATUS_SUCCESS: u32 = 0;
 const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
 
 /// Whether bytes written to or read from an unknown tree look like DCE/RPC.
-pub fn probe(data: &[u8]) -> bool {
+pub(super) fn probe(data: &[u8]) -> bool {
     pdu::co_header(data).is_some_and(|h| h.vers == 5 && h.minor < 3 && h.frag_len > 0 && h.ptype <= 20)
 }
 
@@ -71,7 +71,7 @@ fn request_stub<'a>(body: &'a [u8], h: &CoHeader) -> Option<(u16, u16, &'a [u8])
 }
 
 /// A PDU written to a pipe (Suricata's `smb_write_dcerpc_record`).
-pub fn write(s: &mut SmbState, vercmd: (u8, u16), status: Option<u32>, hdr: Hdr, data: &[u8]) {
+pub(super) fn write(s: &mut SmbState, vercmd: (u8, u16), status: Option<u32>, hdr: Hdr, data: &[u8]) {
     let Some(h) = pdu::co_header(data) else {
         s.set_event(ev::MALFORMED_DATA);
         return;
@@ -151,7 +151,7 @@ pub fn write(s: &mut SmbState, vercmd: (u8, u16), status: Option<u32>, hdr: Hdr,
 
 /// Stores part of a DCE/RPC record a read returned (STATUS_BUFFER_OVERFLOW: the rest comes in
 /// the next read), within the flow's budget.
-pub fn frag_store(s: &mut SmbState, k: (Hdr, Vec<u8>), data: Vec<u8>) {
+pub(super) fn frag_store(s: &mut SmbState, k: (Hdr, Vec<u8>), data: Vec<u8>) {
     if s.budget.take(data.len()) < data.len() {
         return;
     }
@@ -161,7 +161,7 @@ pub fn frag_store(s: &mut SmbState, k: (Hdr, Vec<u8>), data: Vec<u8>) {
 }
 
 /// A PDU read from a pipe (Suricata's `smb_read_dcerpc_record`). `status`: the read's.
-pub fn read(s: &mut SmbState, vercmd: (u8, u16), status: Option<u32>, hdr: Hdr, guid: &[u8], indata: &[u8]) {
+pub(super) fn read(s: &mut SmbState, vercmd: (u8, u16), status: Option<u32>, hdr: Hdr, guid: &[u8], indata: &[u8]) {
     let nt = status.unwrap_or(STATUS_SUCCESS);
     if nt != STATUS_SUCCESS && nt != STATUS_BUFFER_OVERFLOW {
         if let Some(t) = s.generic_tx(vercmd.0, vercmd.1, &hdr).and_then(|i| s.at(i)) {

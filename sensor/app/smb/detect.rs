@@ -62,7 +62,7 @@ fn ntlmssp(tx: &SmbTx, user: bool) -> Option<&[u8]> {
 }
 
 /// SMB's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<SmbTx>] = &[
+pub(super) static BUFFERS: &[Sticky<SmbTx>] = &[
     Sticky {
         info: to_server("smb.named_pipe", &["smb_named_pipe"], "the named pipe of an SMB tree connect", "named"),
         get: |tx: &SmbTx, _, f| tree(tx, true).is_some_and(f),
@@ -139,7 +139,7 @@ fn dcerpc_request(tx: &SmbTx) -> Option<&super::txs::DceTx> {
 }
 
 /// SMB's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<SmbTx>] = &[
+pub(super) static VALUES: &[ValueKeyword<SmbTx>] = &[
     crate::app::files::filesize_row::<SmbTx>(),
     ValueKeyword {
         info: ValueInfo {

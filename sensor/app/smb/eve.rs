@@ -17,7 +17,7 @@ fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
 
 /// A GUID as Suricata prints file and client GUIDs (the first three fields and the last six
 /// bytes byte-swapped).
-pub fn guid_string(g: &[u8]) -> String {
+pub(super) fn guid_string(g: &[u8]) -> String {
     let Ok(g) = <[u8; 16]>::try_from(g) else { return String::new() };
     let o = [3, 2, 1, 0, 5, 4, 7, 6, 9, 8, 11, 10, 15, 14, 13, 12];
     let mut s = String::with_capacity(36);
@@ -31,7 +31,7 @@ pub fn guid_string(g: &[u8]) -> String {
 }
 
 /// A file id: a GUID (SMB2), or a FID (SMB1; with or without the session id appended).
-pub fn fuid_string(f: &[u8]) -> String {
+pub(super) fn fuid_string(f: &[u8]) -> String {
     match f.len() {
         16 => guid_string(f),
         2 | 6 => format!("{:02x}{:02x}", f[1], f[0]),
@@ -65,7 +65,7 @@ fn srv_error(code: u16) -> std::borrow::Cow<'static, str> {
 }
 
 /// The FSCTL name of an IOCTL function ([MS-FSCC] 2.3 names), else its number.
-pub fn fsctl_name(f: u32) -> std::borrow::Cow<'static, str> {
+pub(super) fn fsctl_name(f: u32) -> std::borrow::Cow<'static, str> {
     let s = match f {
         0x0006_0194 => "FSCTL_DFS_GET_REFERRALS",
         0x0006_01b0 => "FSCTL_DFS_GET_REFERRALS_EX",
@@ -401,7 +401,7 @@ fn write_dcerpc(o: &mut Json<'_>, tx: &SmbTx, d: &super::txs::DceTx) {
 }
 
 /// Writes the `smb` object of a transaction (its record body).
-pub fn write_tx(j: &mut Json<'_>, tx: &SmbTx) {
+pub(super) fn write_tx(j: &mut Json<'_>, tx: &SmbTx) {
     let mut o = j.begin("smb");
     write_common(&mut o, tx);
     write_kind(&mut o, tx);
@@ -409,7 +409,7 @@ pub fn write_tx(j: &mut Json<'_>, tx: &SmbTx) {
 }
 
 /// Writes the `files` array of a file transfer (what alerts carry besides the `smb` object).
-pub fn write_files(j: &mut Json<'_>, tx: &SmbTx) {
+pub(super) fn write_files(j: &mut Json<'_>, tx: &SmbTx) {
     let Some(file) = tx.file().and_then(|f| f.tracker.file.as_ref()) else { return };
     let mut arr = vec![b'['];
     let mut o = Json::object(&mut arr);

@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use crate::app::files::{File, FileState, HashSet};
 
 /// Bytes of a file kept for `file.data`.
-pub const FILE_DATA_MAX: usize = 100 << 10;
+pub(super) const FILE_DATA_MAX: usize = 100 << 10;
 /// Out-of-order chunks queued per file.
-pub const MAX_QUEUED_CHUNKS: usize = 64;
+pub(super) const MAX_QUEUED_CHUNKS: usize = 64;
 /// Out-of-order bytes queued per file.
-pub const MAX_QUEUED_BYTES: u64 = 1 << 20;
+pub(super) const MAX_QUEUED_BYTES: u64 = 1 << 20;
 
 /// Bytes a flow may keep (file queues and buffers, DCE/RPC stub data, partial DCE/RPC
 /// records), shared by all its transactions.

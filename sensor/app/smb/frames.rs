@@ -6,7 +6,7 @@
 use super::records::SMB1_HEADER;
 
 /// Frame types, in Suricata's order (the index is the type).
-pub const FRAMES: &[&str] = &[
+pub(super) const FRAMES: &[&str] = &[
     "nbss.pdu",
     "nbss.hdr",
     "nbss.data",

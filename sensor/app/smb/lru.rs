@@ -8,7 +8,7 @@ use std::hash::Hash;
 
 /// A bounded LRU map.
 #[derive(Debug)]
-pub struct Lru<K, V> {
+pub(crate) struct Lru<K, V> {
     map: HashMap<K, (V, u64)>,
     cap: usize,
     clock: u64,
@@ -18,7 +18,7 @@ pub struct Lru<K, V> {
 
 impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     /// An empty map of at most `cap` entries.
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Lru { map: HashMap::new(), cap: cap.max(1), clock: 0, evicted: 0 }
     }
 
@@ -28,7 +28,7 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     }
 
     /// The value of `k`, now the most recently used.
-    pub fn get<Q: Hash + Eq + ?Sized>(&mut self, k: &Q) -> Option<&V>
+    pub(crate) fn get<Q: Hash + Eq + ?Sized>(&mut self, k: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
     {
@@ -48,7 +48,7 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     }
 
     /// Sets `k`, forgetting the least recently used entry when full; returns the old value.
-    pub fn put(&mut self, k: K, v: V) -> Option<V> {
+    pub(crate) fn put(&mut self, k: K, v: V) -> Option<V> {
         let t = self.tick();
         if !self.map.contains_key(&k) && self.map.len() >= self.cap {
             if let Some(old) = self.map.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone()) {
@@ -60,7 +60,7 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     }
 
     /// Removes `k`.
-    pub fn pop<Q: Hash + Eq + ?Sized>(&mut self, k: &Q) -> Option<V>
+    pub(crate) fn pop<Q: Hash + Eq + ?Sized>(&mut self, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {

@@ -125,21 +125,21 @@ pub static EVENTS: &[&str] = &[
 
 /// Indexes into [`EVENTS`].
 pub(crate) mod ev {
-    pub const MALFORMED_DATA: u16 = 1;
-    pub const DUPLICATE_NEGOTIATE: u16 = 5;
-    pub const NEGOTIATE_MALFORMED_DIALECTS: u16 = 6;
-    pub const FILE_OVERLAP: u16 = 7;
-    pub const NEGOTIATE_MAX_READ_SIZE_TOO_LARGE: u16 = 10;
-    pub const NEGOTIATE_MAX_WRITE_SIZE_TOO_LARGE: u16 = 11;
-    pub const READ_REQUEST_TOO_LARGE: u16 = 12;
-    pub const READ_RESPONSE_TOO_LARGE: u16 = 13;
-    pub const READ_QUEUE_SIZE_EXCEEDED: u16 = 14;
-    pub const READ_QUEUE_CNT_EXCEEDED: u16 = 15;
-    pub const WRITE_REQUEST_TOO_LARGE: u16 = 16;
-    pub const WRITE_QUEUE_SIZE_EXCEEDED: u16 = 17;
-    pub const WRITE_QUEUE_CNT_EXCEEDED: u16 = 18;
-    pub const UNUSUAL_NTLMSSP_ORDER: u16 = 19;
-    pub const TOO_MANY_TRANSACTIONS: u16 = 20;
+    pub(crate) const MALFORMED_DATA: u16 = 1;
+    pub(crate) const DUPLICATE_NEGOTIATE: u16 = 5;
+    pub(crate) const NEGOTIATE_MALFORMED_DIALECTS: u16 = 6;
+    pub(crate) const FILE_OVERLAP: u16 = 7;
+    pub(crate) const NEGOTIATE_MAX_READ_SIZE_TOO_LARGE: u16 = 10;
+    pub(crate) const NEGOTIATE_MAX_WRITE_SIZE_TOO_LARGE: u16 = 11;
+    pub(crate) const READ_REQUEST_TOO_LARGE: u16 = 12;
+    pub(crate) const READ_RESPONSE_TOO_LARGE: u16 = 13;
+    pub(crate) const READ_QUEUE_SIZE_EXCEEDED: u16 = 14;
+    pub(crate) const READ_QUEUE_CNT_EXCEEDED: u16 = 15;
+    pub(crate) const WRITE_REQUEST_TOO_LARGE: u16 = 16;
+    pub(crate) const WRITE_QUEUE_SIZE_EXCEEDED: u16 = 17;
+    pub(crate) const WRITE_QUEUE_CNT_EXCEEDED: u16 = 18;
+    pub(crate) const UNUSUAL_NTLMSSP_ORDER: u16 = 19;
+    pub(crate) const TOO_MANY_TRANSACTIONS: u16 = 20;
 }
 
 /// Suricata's limits on reads and writes (`max-read-size`, `max-write-size`: 16 MiB).

@@ -5,11 +5,11 @@
 use crate::app::dcerpc::pdu::Rd;
 
 /// NBSS message type of a session message (the one that carries SMB).
-pub const NBSS_SESSION_MESSAGE: u8 = 0x00;
+pub(super) const NBSS_SESSION_MESSAGE: u8 = 0x00;
 
 /// An NBSS record: its type and length, and the bytes of it present.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Nbss<'a> {
+pub(super) struct Nbss<'a> {
     /// Message type.
     pub msg_type: u8,
     /// Length the header declares (24 bits).
@@ -20,18 +20,18 @@ pub struct Nbss<'a> {
 
 impl Nbss<'_> {
     /// A known NBSS message type.
-    pub fn is_valid(&self) -> bool {
+    pub(super) fn is_valid(&self) -> bool {
         matches!(self.msg_type, 0x00 | 0x81..=0x85)
     }
     /// A valid record whose data starts like SMB (`\xfeSMB`, `\xffSMB`, `\xfdSMB`).
-    pub fn is_smb(&self) -> bool {
+    pub(super) fn is_smb(&self) -> bool {
         self.is_valid() && self.data.get(..4).is_some_and(|m| &m[1..] == b"SMB" && matches!(m[0], 0xfd..=0xff))
     }
 }
 
 /// The NBSS header of `b` and the record's bytes present after it (all of `b` after the
 /// header: the partial view Suricata's partial parsing uses). `None` below 4 bytes.
-pub fn nbss_partial(b: &[u8]) -> Option<Nbss<'_>> {
+pub(super) fn nbss_partial(b: &[u8]) -> Option<Nbss<'_>> {
     let h = b.get(..4)?;
     let len = u32::from_be_bytes([0, h[1], h[2], h[3]]);
     Some(Nbss { msg_type: h[0], len, data: b.get(4..)? })
@@ -39,7 +39,7 @@ pub fn nbss_partial(b: &[u8]) -> Option<Nbss<'_>> {
 
 /// A whole NBSS record at the front of `b`: (record, bytes it takes with its header), or
 /// `Err(n)` when `n` bytes in all are needed for it.
-pub fn nbss_record(b: &[u8]) -> Result<(Nbss<'_>, usize), usize> {
+pub(super) fn nbss_record(b: &[u8]) -> Result<(Nbss<'_>, usize), usize> {
     let p = nbss_partial(b).ok_or(4usize)?;
     let total = 4 + p.len as usize;
     match b.get(4..total) {
@@ -50,7 +50,7 @@ pub fn nbss_record(b: &[u8]) -> Result<(Nbss<'_>, usize), usize> {
 
 /// The SMB version byte of a record (`0xff` SMB1, `0xfe` SMB2, `0xfd` SMB3 transform), if it
 /// starts with the version byte and `SMB`.
-pub fn smb_version(b: &[u8]) -> Option<u8> {
+pub(super) fn smb_version(b: &[u8]) -> Option<u8> {
     let m = b.get(..4)?;
     (&m[1..] == b"SMB").then_some(m[0])
 }
@@ -59,7 +59,7 @@ pub fn smb_version(b: &[u8]) -> Option<u8> {
 /// offset of the version byte of `\xffSMB` / `\xfeSMB` / `\xfdSMB` preceded by an NBSS session
 /// message header (not checked within the first bytes). An `SMB` at the very start of the
 /// searched bytes ends the search, as there.
-pub fn search_smb(b: &[u8]) -> Option<usize> {
+pub(super) fn search_smb(b: &[u8]) -> Option<usize> {
     let mut base = 0;
     while b.len() - base >= 4 {
         let d = &b[base..];
@@ -77,7 +77,7 @@ pub fn search_smb(b: &[u8]) -> Option<usize> {
 }
 
 /// SMB1 header size.
-pub const SMB1_HEADER: usize = 32;
+pub(super) const SMB1_HEADER: usize = 32;
 
 /// An SMB1 record: the header fields and the bytes after the 32-byte header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +118,7 @@ impl Smb1<'_> {
 }
 
 /// Parses an SMB1 header.
-pub fn smb1(b: &[u8]) -> Option<Smb1<'_>> {
+pub(super) fn smb1(b: &[u8]) -> Option<Smb1<'_>> {
     let mut r = Rd::new(b);
     if r.take(4)? != b"\xffSMB" {
         return None;
@@ -169,7 +169,7 @@ pub struct Smb2<'a> {
 /// Parses an SMB2 record at the front of `b` as a request (`response_hdr` false: no status,
 /// the tree id always read) or a response (status; async responses carry an async id instead
 /// of the tree id); returns it and the bytes after it (the next compound record).
-pub fn smb2(b: &[u8], response_hdr: bool) -> Option<(Smb2<'_>, &[u8])> {
+pub(super) fn smb2(b: &[u8], response_hdr: bool) -> Option<(Smb2<'_>, &[u8])> {
     let mut r = Rd::new(b);
     if r.take(4)? != b"\xfeSMB" {
         return None;
@@ -204,7 +204,7 @@ pub fn smb2(b: &[u8], response_hdr: bool) -> Option<(Smb2<'_>, &[u8])> {
 }
 
 /// Parses an SMB3 transform record; returns the bytes after it.
-pub fn smb3_transform(b: &[u8]) -> Option<&[u8]> {
+pub(super) fn smb3_transform(b: &[u8]) -> Option<&[u8]> {
     let mut r = Rd::new(b);
     if r.take(4)? != b"\xfdSMB" {
         return None;
@@ -218,7 +218,7 @@ pub fn smb3_transform(b: &[u8]) -> Option<&[u8]> {
 
 /// A NUL-terminated UTF-16LE string as Suricata reads it: every second byte kept (the low
 /// byte), ending at a 2-byte NUL, or a single NUL at the very end. Returns it and the rest.
-pub fn unicode_string(b: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+pub(super) fn unicode_string(b: &[u8]) -> Option<(Vec<u8>, &[u8])> {
     let mut out = Vec::new();
     let mut c = b;
     loop {
@@ -235,20 +235,20 @@ pub fn unicode_string(b: &[u8]) -> Option<(Vec<u8>, &[u8])> {
 }
 
 /// A NUL-terminated string; returns it (without the NUL) and the rest.
-pub fn ascii_string(b: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+pub(super) fn ascii_string(b: &[u8]) -> Option<(Vec<u8>, &[u8])> {
     let i = memchr::memchr(0, b)?;
     Some((b.get(..i)?.to_vec(), b.get(i + 1..)?))
 }
 
 /// The bytes up to a NUL (not kept) and the rest; `None` without a NUL.
-pub fn until_nul(b: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(super) fn until_nul(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let i = memchr::memchr(0, b)?;
     Some((b.get(..i)?, b.get(i + 1..)?))
 }
 
 /// An SMB1 string at `offset` from the SMB header: UTF-16 (after a pad byte when the offset is
 /// odd) when the record says so, else NUL-terminated bytes.
-pub fn smb1_string<'a>(b: &'a [u8], r: &Smb1<'_>, offset: usize) -> Option<(Vec<u8>, &'a [u8])> {
+pub(super) fn smb1_string<'a>(b: &'a [u8], r: &Smb1<'_>, offset: usize) -> Option<(Vec<u8>, &'a [u8])> {
     if r.unicode() {
         let b = if offset % 2 == 1 { b.get(1..)? } else { b };
         unicode_string(b)

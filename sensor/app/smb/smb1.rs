@@ -7,31 +7,31 @@ use super::txs::{key, CreateTx, Hdr, Kind, NegTx, RenameTx, SetInfoTx, TreeTx};
 use super::{auth, dcerpc, ev, SmbState, Tree};
 use crate::app::dcerpc::pdu::Rd;
 
-pub const RENAME: u8 = 0x07;
-pub const CLOSE: u8 = 0x04;
-pub const WRITE: u8 = 0x0b;
-pub const LOCKING_ANDX: u8 = 0x24;
-pub const TRANS: u8 = 0x25;
-pub const WRITE_AND_CLOSE: u8 = 0x2c;
-pub const OPEN_ANDX: u8 = 0x2d;
-pub const READ_ANDX: u8 = 0x2e;
-pub const WRITE_ANDX: u8 = 0x2f;
-pub const TRANS2: u8 = 0x32;
-pub const TRANS2_SECONDARY: u8 = 0x33;
-pub const TREE_DISCONNECT: u8 = 0x71;
-pub const NEGOTIATE: u8 = 0x72;
-pub const SESSION_SETUP_ANDX: u8 = 0x73;
-pub const LOGOFF_ANDX: u8 = 0x74;
-pub const TREE_CONNECT_ANDX: u8 = 0x75;
-pub const NT_CREATE_ANDX: u8 = 0xa2;
-pub const NT_CANCEL: u8 = 0xa4;
+pub(super) const RENAME: u8 = 0x07;
+pub(super) const CLOSE: u8 = 0x04;
+pub(super) const WRITE: u8 = 0x0b;
+pub(super) const LOCKING_ANDX: u8 = 0x24;
+pub(super) const TRANS: u8 = 0x25;
+pub(super) const WRITE_AND_CLOSE: u8 = 0x2c;
+pub(super) const OPEN_ANDX: u8 = 0x2d;
+pub(super) const READ_ANDX: u8 = 0x2e;
+pub(super) const WRITE_ANDX: u8 = 0x2f;
+pub(super) const TRANS2: u8 = 0x32;
+pub(super) const TRANS2_SECONDARY: u8 = 0x33;
+pub(super) const TREE_DISCONNECT: u8 = 0x71;
+pub(super) const NEGOTIATE: u8 = 0x72;
+pub(super) const SESSION_SETUP_ANDX: u8 = 0x73;
+pub(super) const LOGOFF_ANDX: u8 = 0x74;
+pub(super) const TREE_CONNECT_ANDX: u8 = 0x75;
+pub(super) const NT_CREATE_ANDX: u8 = 0xa2;
+pub(super) const NT_CANCEL: u8 = 0xa4;
 const NONE: u8 = 0xff;
 
 const STATUS_SUCCESS: u32 = 0;
 const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
 
 /// EVE's name of an SMB1 command.
-pub fn command_name(c: u8) -> std::borrow::Cow<'static, str> {
+pub(super) fn command_name(c: u8) -> std::borrow::Cow<'static, str> {
     let s = match c {
         0x00 => "SMB1_COMMAND_CREATE_DIRECTORY",
         0x01 => "SMB1_COMMAND_DELETE_DIRECTORY",
@@ -131,12 +131,12 @@ fn each_andx(s: &mut SmbState, r: &Smb1<'_>, one: fn(&mut SmbState, &Smb1<'_>, u
 }
 
 /// An SMB1 request record.
-pub fn request(s: &mut SmbState, r: &Smb1<'_>) {
+pub(super) fn request(s: &mut SmbState, r: &Smb1<'_>) {
     each_andx(s, r, request_one);
 }
 
 /// An SMB1 response record.
-pub fn response(s: &mut SmbState, r: &Smb1<'_>) {
+pub(super) fn response(s: &mut SmbState, r: &Smb1<'_>) {
     each_andx(s, r, response_one);
 }
 
@@ -817,7 +817,7 @@ fn trans_response(s: &mut SmbState, r: &Smb1<'_>) {
 
 /// WRITE, WRITE_ANDX and WRITE_AND_CLOSE requests (whole, or partial with `remaining` bytes
 /// of the record still to come).
-pub fn write_request(s: &mut SmbState, r: &Smb1<'_>, off: usize, cmd: u8, remaining: u32) {
+pub(super) fn write_request(s: &mut SmbState, r: &Smb1<'_>, off: usize, cmd: u8, remaining: u32) {
     let parsed = match cmd {
         WRITE_ANDX => parse_write_andx(r.at(off), off),
         WRITE => (|| {
@@ -909,7 +909,7 @@ fn parse_write_andx(b: &[u8], ax: usize) -> Option<(&[u8], u64, u32, &[u8])> {
 }
 
 /// A READ_ANDX response (whole or partial).
-pub fn read_response(s: &mut SmbState, r: &Smb1<'_>, off: usize, remaining: u32) {
+pub(super) fn read_response(s: &mut SmbState, r: &Smb1<'_>, off: usize, remaining: u32) {
     let mut events = Vec::new();
     if r.status == STATUS_SUCCESS {
         match parse_read_andx(r.at(off)) {

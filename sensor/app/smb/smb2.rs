@@ -7,29 +7,29 @@ use super::txs::{key, CreateTx, Hdr, Kind, NegTx, RenameTx, SetInfoTx, TreeTx};
 use super::{auth, dcerpc, ev, SmbState, Tree, MAX_READ_SIZE, MAX_WRITE_SIZE};
 use crate::app::dcerpc::pdu::Rd;
 
-pub const NEGOTIATE: u16 = 0;
-pub const SESSION_SETUP: u16 = 1;
-pub const TREE_CONNECT: u16 = 3;
-pub const TREE_DISCONNECT: u16 = 4;
-pub const CREATE: u16 = 5;
-pub const CLOSE: u16 = 6;
-pub const READ: u16 = 8;
-pub const WRITE: u16 = 9;
-pub const IOCTL: u16 = 11;
-pub const GET_INFO: u16 = 16;
-pub const SET_INFO: u16 = 17;
+pub(super) const NEGOTIATE: u16 = 0;
+pub(super) const SESSION_SETUP: u16 = 1;
+pub(super) const TREE_CONNECT: u16 = 3;
+pub(super) const TREE_DISCONNECT: u16 = 4;
+pub(super) const CREATE: u16 = 5;
+pub(super) const CLOSE: u16 = 6;
+pub(super) const READ: u16 = 8;
+pub(super) const WRITE: u16 = 9;
+pub(super) const IOCTL: u16 = 11;
+pub(super) const GET_INFO: u16 = 16;
+pub(super) const SET_INFO: u16 = 17;
 
 /// NT status values the parser tests.
-pub const STATUS_SUCCESS: u32 = 0;
-pub const STATUS_PENDING: u32 = 0x0000_0103;
-pub const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
-pub const STATUS_END_OF_FILE: u32 = 0xc000_0011;
+pub(super) const STATUS_SUCCESS: u32 = 0;
+pub(super) const STATUS_PENDING: u32 = 0x0000_0103;
+pub(super) const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
+pub(super) const STATUS_END_OF_FILE: u32 = 0xc000_0011;
 
 /// FSCTL_PIPE_TRANSCEIVE: DCE/RPC through an IOCTL.
 const FSCTL_PIPE_TRANSCEIVE: u32 = 0x0011_c017;
 
 /// EVE's name of an SMB2 command.
-pub fn command_name(c: u16) -> std::borrow::Cow<'static, str> {
+pub(super) fn command_name(c: u16) -> std::borrow::Cow<'static, str> {
     const N: [&str; 19] = [
         "SMB2_COMMAND_NEGOTIATE_PROTOCOL",
         "SMB2_COMMAND_SESSION_SETUP",
@@ -58,7 +58,7 @@ pub fn command_name(c: u16) -> std::borrow::Cow<'static, str> {
 }
 
 /// EVE's name of an SMB2 dialect.
-pub fn dialect_name(d: u16) -> std::borrow::Cow<'static, str> {
+pub(super) fn dialect_name(d: u16) -> std::borrow::Cow<'static, str> {
     let s = match d {
         0x0202 => "2.02",
         0x0210 => "2.10",
@@ -154,7 +154,7 @@ impl SmbState {
 }
 
 /// A WRITE request (whole or partial: `remaining` bytes of its record are still to come).
-pub fn write_request(s: &mut SmbState, r: &Smb2<'_>, remaining: u32) {
+pub(super) fn write_request(s: &mut SmbState, r: &Smb2<'_>, remaining: u32) {
     if creates_tx(r.command) {
         s.push_generic(2, r.command, Hdr::from2(r, key::GENERICTX));
     }
@@ -189,7 +189,7 @@ pub fn write_request(s: &mut SmbState, r: &Smb2<'_>, remaining: u32) {
 }
 
 /// A READ response (whole or partial).
-pub fn read_response(s: &mut SmbState, r: &Smb2<'_>, remaining: u32) {
+pub(super) fn read_response(s: &mut SmbState, r: &Smb2<'_>, remaining: u32) {
     if creates_tx(r.command) {
         if let Some(i) = s.generic_tx(2, r.command, &Hdr::from2(r, key::GENERICTX)) {
             if let Some(t) = s.at(i) {
@@ -425,7 +425,7 @@ fn session_setup_response(s: &mut SmbState, r: &Smb2<'_>) {
 }
 
 /// An SMB2 request record.
-pub fn request(s: &mut SmbState, r: &Smb2<'_>) {
+pub(super) fn request(s: &mut SmbState, r: &Smb2<'_>) {
     let mut events = Vec::new();
     let have_tx = match r.command {
         SET_INFO => match set_info_request(s, r) {
@@ -682,7 +682,7 @@ fn create_response(s: &mut SmbState, r: &Smb2<'_>, events: &mut Vec<u16>) -> boo
 }
 
 /// FILETIME (100 ns since 1601) to Unix seconds, 0 before 1970 (Suricata's `as_unix`).
-pub fn filetime_unix(ft: u64) -> u32 {
+pub(super) fn filetime_unix(ft: u64) -> u32 {
     if ft > 116_444_736_000_000_000 {
         (ft / 10_000_000 - 11_644_473_600) as u32
     } else {
@@ -691,7 +691,7 @@ pub fn filetime_unix(ft: u64) -> u32 {
 }
 
 /// An SMB2 response record.
-pub fn response(s: &mut SmbState, r: &Smb2<'_>) {
+pub(super) fn response(s: &mut SmbState, r: &Smb2<'_>) {
     let mut events = Vec::new();
     let have_tx = match r.command {
         IOCTL => {

@@ -10,25 +10,25 @@ use super::SmbState;
 use crate::app::dcerpc::pdu::Iface;
 
 /// Kinds of keys (Suricata's `SMBHDR_TYPE_*`), so lookups of different things never mix.
-pub mod key {
+pub(super) mod key {
     /// A file id (a write's, a close's).
-    pub const GUID: u8 = 1;
+    pub(crate) const GUID: u8 = 1;
     /// A tree (share).
-    pub const SHARE: u8 = 2;
+    pub(crate) const SHARE: u8 = 2;
     /// The file name of a create.
-    pub const FILENAME: u8 = 3;
+    pub(crate) const FILENAME: u8 = 3;
     /// A read's file id and offset.
-    pub const OFFSET: u8 = 4;
+    pub(crate) const OFFSET: u8 = 4;
     /// A generic transaction.
-    pub const GENERICTX: u8 = 5;
+    pub(crate) const GENERICTX: u8 = 5;
     /// A transaction's header.
-    pub const HEADER: u8 = 6;
+    pub(crate) const HEADER: u8 = 6;
     /// Partial DCE/RPC data of a transaction.
-    pub const TRANS_FRAG: u8 = 8;
+    pub(crate) const TRANS_FRAG: u8 = 8;
     /// A tree connect.
-    pub const TREE: u8 = 9;
+    pub(crate) const TREE: u8 = 9;
     /// A DCE/RPC transaction.
-    pub const DCERPCTX: u8 = 10;
+    pub(crate) const DCERPCTX: u8 = 10;
 }
 
 /// Session, tree and message ids, with the kind of thing they key (Suricata's

@@ -23,7 +23,7 @@ const ENVELOPE: Need = Need::request(1);
 const MESSAGE: Need = Need::request(1);
 
 /// SMTP's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<SmtpTx>] = &[
+pub(super) static BUFFERS: &[Sticky<SmtpTx>] = &[
     Sticky {
         info: buf(
             "smtp.helo",
@@ -169,7 +169,7 @@ pub static BUFFERS: &[Sticky<SmtpTx>] = &[
 ];
 
 /// SMTP's value keywords: `filesize` on the attachments.
-pub static VALUES: &[ValueKeyword<SmtpTx>] = &[crate::app::files::filesize_row::<SmtpTx>()];
+pub(super) static VALUES: &[ValueKeyword<SmtpTx>] = &[crate::app::files::filesize_row::<SmtpTx>()];
 
 impl Transaction for SmtpTx {
     fn id(&self) -> u64 {

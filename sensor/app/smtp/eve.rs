@@ -7,7 +7,7 @@ use crate::output::eve::Json;
 
 /// The values of a comma-separated header (`to`, `cc`), split outside quotes, leading
 /// blanks dropped, as Suricata's `log_field_comma`.
-pub fn comma_fields(v: &[u8]) -> Vec<&[u8]> {
+pub(super) fn comma_fields(v: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let (mut start, mut quoted, mut in_field) = (0, false, false);
     for (i, &c) in v.iter().enumerate() {
@@ -42,7 +42,7 @@ pub fn comma_fields(v: &[u8]) -> Vec<&[u8]> {
 }
 
 /// Writes `"smtp":{...}` and, when the transaction has a message, `"email":{...}`.
-pub fn write(j: &mut Json<'_>, tx: &SmtpTx) {
+pub(super) fn write(j: &mut Json<'_>, tx: &SmtpTx) {
     let mut o = j.begin("smtp");
     if let Some(h) = &tx.helo {
         o.bytes("helo", h);

@@ -96,23 +96,23 @@ pub const EVENTS: &[&str] = &[
 ];
 /// Indexes into [`EVENTS`].
 pub(crate) mod ev {
-    pub const INVALID_REPLY: u16 = 0;
-    pub const INVALID_PIPELINED_SEQUENCE: u16 = 4;
-    pub const INVALID_BDAT: u16 = 6;
-    pub const NO_SERVER_WELCOME_MESSAGE: u16 = 7;
-    pub const TLS_REJECTED: u16 = 8;
-    pub const DATA_COMMAND_REJECTED: u16 = 9;
-    pub const MIME_INVALID_BASE64: u16 = 13;
-    pub const MIME_INVALID_QP: u16 = 14;
-    pub const MIME_LONG_LINE: u16 = 15;
-    pub const MIME_LONG_ENC_LINE: u16 = 16;
-    pub const MIME_LONG_HEADER_NAME: u16 = 17;
-    pub const MIME_LONG_HEADER_VALUE: u16 = 18;
-    pub const MIME_LONG_BOUNDARY: u16 = 19;
-    pub const MIME_LONG_FILENAME: u16 = 20;
-    pub const DUPLICATE_FIELDS: u16 = 21;
-    pub const UNPARSABLE_CONTENT: u16 = 22;
-    pub const TRUNCATED_LINE: u16 = 23;
+    pub(crate) const INVALID_REPLY: u16 = 0;
+    pub(crate) const INVALID_PIPELINED_SEQUENCE: u16 = 4;
+    pub(crate) const INVALID_BDAT: u16 = 6;
+    pub(crate) const NO_SERVER_WELCOME_MESSAGE: u16 = 7;
+    pub(crate) const TLS_REJECTED: u16 = 8;
+    pub(crate) const DATA_COMMAND_REJECTED: u16 = 9;
+    pub(crate) const MIME_INVALID_BASE64: u16 = 13;
+    pub(crate) const MIME_INVALID_QP: u16 = 14;
+    pub(crate) const MIME_LONG_LINE: u16 = 15;
+    pub(crate) const MIME_LONG_ENC_LINE: u16 = 16;
+    pub(crate) const MIME_LONG_HEADER_NAME: u16 = 17;
+    pub(crate) const MIME_LONG_HEADER_VALUE: u16 = 18;
+    pub(crate) const MIME_LONG_BOUNDARY: u16 = 19;
+    pub(crate) const MIME_LONG_FILENAME: u16 = 20;
+    pub(crate) const DUPLICATE_FIELDS: u16 = 21;
+    pub(crate) const UNPARSABLE_CONTENT: u16 = 22;
+    pub(crate) const TRUNCATED_LINE: u16 = 23;
 }
 
 /// What a queued command was, for its reply.

@@ -27,7 +27,7 @@ const fn buffer(name: &'static str, desc: &'static str) -> BufferInfo {
 }
 
 /// SNMP's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<SnmpTx>] = &[
+pub(super) static BUFFERS: &[Sticky<SnmpTx>] = &[
     Sticky {
         info: buffer("snmp.community", "the community string of a v1 or v2c message"),
         get: |tx: &SnmpTx, _, f| tx.community.as_ref().is_some_and(|c| f(c.as_bytes())),
@@ -55,7 +55,7 @@ const fn value(
 }
 
 /// SNMP's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<SnmpTx>] = &[
+pub(super) static VALUES: &[ValueKeyword<SnmpTx>] = &[
     ValueKeyword {
         info: value("snmp.version", u32_arg, "the SNMP version of the flow (1, 2 or 3), compared with a number"),
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.version))),

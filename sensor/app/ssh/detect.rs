@@ -29,7 +29,7 @@ fn field(v: &[u8], f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
 }
 
 /// SSH's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<SshState>] = &[
+pub(super) static BUFFERS: &[Sticky<SshState>] = &[
     Sticky {
         info: buf(
             "ssh.proto",

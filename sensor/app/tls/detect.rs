@@ -73,7 +73,7 @@ fn str_buf(v: Option<&str>, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
 }
 
 /// TLS's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<TlsState>] = &[
+pub(super) static BUFFERS: &[Sticky<TlsState>] = &[
     Sticky {
         info: buf("tls.sni", &["tls_sni"], false, "server name of the ClientHello"),
         get: |t, _, f| t.sni().is_some_and(f),
@@ -357,7 +357,7 @@ fn text_match(a: &ValueArg, have: Option<&str>, contains: bool) -> bool {
 }
 
 /// TLS's value keywords, in the order of their numbers.
-pub static VALUES: &[ValueKeyword<TlsState>] = &[
+pub(super) static VALUES: &[ValueKeyword<TlsState>] = &[
     ValueKeyword {
         info: hello_value("tls.version", parse_version, "protocol version of the packet's side (1.0 .. 1.3 or hex)"),
         eval: |a, t, to_server, _| {

@@ -18,7 +18,7 @@ const DOC: &str = "https://docs.suricata.io/en/latest/rules/websocket-keywords.h
 pub(crate) const FLAGS: &[(&str, u8)] = &[("fin", 0x80), ("comp", 0x40)];
 
 /// WebSocket's sticky buffers.
-pub static BUFFERS: &[Sticky<WebsocketTx>] = &[Sticky {
+pub(super) static BUFFERS: &[Sticky<WebsocketTx>] = &[Sticky {
     info: BufferInfo {
         name: "websocket.payload",
         aliases: &[],
@@ -42,7 +42,7 @@ const fn value(
 }
 
 /// WebSocket's value keywords.
-pub static VALUES: &[ValueKeyword<WebsocketTx>] = &[
+pub(super) static VALUES: &[ValueKeyword<WebsocketTx>] = &[
     ValueKeyword {
         info: value(
             "websocket.opcode",

@@ -48,7 +48,7 @@ pub(crate) const ROWS: &[Keyword] = &[
 ];
 
 /// Longest set name (Suricata's DATASET_NAME_MAX_LEN).
-pub const NAME_MAX: usize = 63;
+pub(crate) const NAME_MAX: usize = 63;
 
 /// The options as Suricata's parsers split them: (key, value) pairs, blanks trimmed.
 fn split_options(v: &str) -> Vec<(&str, Option<&str>)> {

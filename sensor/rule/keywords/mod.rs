@@ -31,7 +31,7 @@ pub(crate) mod files;
 pub(crate) mod flow;
 pub(crate) mod intel;
 pub(crate) mod meta;
-pub mod packet;
+pub(super) mod packet;
 pub(crate) mod pcre;
 pub(crate) mod vars;
 

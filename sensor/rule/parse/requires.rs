@@ -12,7 +12,7 @@
 use crate::rule::keywords::Keywords;
 
 /// The Suricata version Picket's rule language follows (major, minor, patch).
-pub const SURICATA_VERSION: (u8, u8, u8) = (9, 0, 0);
+pub(crate) const SURICATA_VERSION: (u8, u8, u8) = (9, 0, 0);
 
 /// Why a rule's requirements are not met (`None`: they are), or an error for a value that
 /// does not parse (Suricata refuses the rule).

@@ -24,11 +24,11 @@ use serde_json::{json, Value};
 use super::threads::Shared;
 
 /// Largest request accepted.
-pub const MAX_REQUEST: u64 = 64 * 1024;
+pub(super) const MAX_REQUEST: u64 = 64 * 1024;
 /// Time a client has to send its request.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time the main thread has to carry out a command (a reload of a large rule set included).
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Every command, for `command-list` and the client's help.
 pub const COMMANDS: &[&str] = &[

@@ -11,7 +11,7 @@
 //! detection engine reads itself (`dsize`, `stream_size`, `app-layer-protocol`).
 
 mod buffers;
-pub mod event;
+pub(crate) mod event;
 mod icmp;
 mod ip;
 mod tcp;
