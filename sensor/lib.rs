@@ -9,6 +9,10 @@
 // ring, fanout, libpcap's BPF compiler, capabilities, malloc_trim), which carries the only
 // `#[allow(unsafe_code)]` and a SAFETY line per block. The lints are set in Cargo.toml's
 // `[lints]` table (unsafe_code denied, missing_docs, no unwrap/expect/panic outside tests).
+// `pub` only where the item is reachable from the crate root (a stage's face); everything
+// else is pub(crate) or narrower, so visibility says who may use an item and the compiler
+// finds dead code. (Here rather than in Cargo.toml: the lint would flag the tests' helpers.)
+#![warn(unreachable_pub)]
 
 pub mod app;
 pub mod capture;

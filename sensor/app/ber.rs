@@ -3,7 +3,7 @@
 
 /// A BER identifier and length: (class, constructed, tag number, header length, content
 /// length); `Err(true)` when more bytes are needed, `Err(false)` when it cannot be BER.
-pub fn ber_header(d: &[u8]) -> Result<(u8, bool, u32, usize, usize), bool> {
+pub(crate) fn ber_header(d: &[u8]) -> Result<(u8, bool, u32, usize, usize), bool> {
     let &b0 = d.first().ok_or(true)?;
     let mut i = 1;
     let mut tag = u32::from(b0 & 0x1f);
@@ -43,7 +43,7 @@ pub fn ber_header(d: &[u8]) -> Result<(u8, bool, u32, usize, usize), bool> {
 
 /// The elements of a constructed value's content: (tag byte, content) each, or `None` when
 /// one does not fit (`Err(true)`: the input ends inside one).
-pub fn children(mut d: &[u8], mut f: impl FnMut(u8, &[u8])) -> Result<(), bool> {
+pub(crate) fn children(mut d: &[u8], mut f: impl FnMut(u8, &[u8])) -> Result<(), bool> {
     while !d.is_empty() {
         let (_, _, _, hl, len) = ber_header(d)?;
         let first = d.first().copied().unwrap_or(0);
@@ -56,7 +56,7 @@ pub fn children(mut d: &[u8], mut f: impl FnMut(u8, &[u8])) -> Result<(), bool> 
 
 /// A BER INTEGER's value as an unsigned number (at most 8 content bytes, no sign handling
 /// beyond refusing negative ones).
-pub fn uint(content: &[u8]) -> Option<u64> {
+pub(crate) fn uint(content: &[u8]) -> Option<u64> {
     if content.is_empty() || content.len() > 9 || content.first().is_some_and(|b| b & 0x80 != 0) {
         return None;
     }

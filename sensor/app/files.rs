@@ -91,7 +91,7 @@ impl HashSet {
 static FORCED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// Sets the hashes every file gets from now on ([`FORCED`]).
-pub fn force_hashes(h: HashSet) {
+pub(crate) fn force_hashes(h: HashSet) {
     FORCED.store(h.bits(), std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -201,7 +201,7 @@ impl File {
 }
 
 /// Writes a file's `fileinfo` object (`flow_end`: a file still open is cut short).
-pub fn write_fileinfo(j: &mut Json<'_>, f: &File, tx_id: u64, flow_end: bool) {
+pub(crate) fn write_fileinfo(j: &mut Json<'_>, f: &File, tx_id: u64, flow_end: bool) {
     let mut o = j.begin("fileinfo");
     o.bytes("filename", &f.name);
     let [md5, sha1, sha256] = f.hashes();
@@ -226,7 +226,7 @@ pub fn write_fileinfo(j: &mut Json<'_>, f: &File, tx_id: u64, flow_end: bool) {
 /// The registry row of a protocol's file buffer (`file.data`, `file.name`, ...): a
 /// multi-buffer (one instance per file) shared by every protocol that carries files, on `side`
 /// once the transaction reached `need`.
-pub const fn file_buffer(
+pub(crate) const fn file_buffer(
     name: &'static str,
     aliases: &'static [&'static str],
     side: Side,
@@ -241,7 +241,7 @@ pub const fn file_buffer(
 /// whose size compares: a closed file by its size, an open one only when it is already larger
 /// than a `>`/`>=` bound (a truncated file's size is not known). A row of every protocol
 /// that carries files.
-pub const fn filesize_row<T: Transaction>() -> ValueKeyword<T> {
+pub(crate) const fn filesize_row<T: Transaction>() -> ValueKeyword<T> {
     ValueKeyword {
         info: ValueInfo {
             name: "filesize",
@@ -275,7 +275,7 @@ fn filesize_eval<T: Transaction>(arg: &ValueArg, tx: &T, to_server: bool, _: i64
 }
 
 /// Whether a file's size satisfies a `filesize` comparison.
-pub fn size_matches(cmp: &NumCmp, f: &File) -> bool {
+pub(crate) fn size_matches(cmp: &NumCmp, f: &File) -> bool {
     match f.state {
         FileState::Closed => cmp.matches(f.size),
         FileState::Open => matches!(cmp, NumCmp::Gt(_) | NumCmp::Ge(_)) && cmp.matches(f.size),

@@ -4,7 +4,7 @@
 use crate::output::eve::{escape_into, Json};
 
 /// `"k":["a","b",...]` from byte strings (escaped as EVE escapes them).
-pub fn str_array<'a>(j: &mut Json<'_>, k: &str, items: impl IntoIterator<Item = &'a [u8]>) {
+pub(crate) fn str_array<'a>(j: &mut Json<'_>, k: &str, items: impl IntoIterator<Item = &'a [u8]>) {
     let mut arr = Vec::with_capacity(64);
     arr.push(b'[');
     for (i, s) in items.into_iter().enumerate() {
@@ -18,7 +18,7 @@ pub fn str_array<'a>(j: &mut Json<'_>, k: &str, items: impl IntoIterator<Item = 
 }
 
 /// `"k":[{...},{...}]`: `write` fills each object.
-pub fn obj_array<T>(j: &mut Json<'_>, k: &str, items: &[T], write: impl Fn(&mut Json<'_>, &T)) {
+pub(crate) fn obj_array<T>(j: &mut Json<'_>, k: &str, items: &[T], write: impl Fn(&mut Json<'_>, &T)) {
     let mut arr = Vec::with_capacity(64 * items.len().max(1));
     arr.push(b'[');
     for (i, x) in items.iter().enumerate() {

@@ -17,29 +17,29 @@
 //! Never: panics or indexes unchecked on packet bytes, buffers without a bound, blocks or does
 //! I/O.
 
-pub mod ber;
+pub(crate) mod ber;
 mod catalog;
 pub mod dcerpc;
 pub mod dhcp;
 pub mod dns;
 mod eve_util;
 pub mod expect;
-pub mod files;
+pub(crate) mod files;
 mod flow;
 pub mod frames;
-pub mod ftp;
+pub(crate) mod ftp;
 pub mod http;
 pub mod http2;
 pub mod identify;
 pub mod ike;
-pub mod jsonx;
+pub(crate) mod jsonx;
 pub mod krb5;
 pub mod ldap;
-pub mod llmnr;
-pub mod mdns;
+pub(crate) mod llmnr;
+pub(crate) mod mdns;
 pub mod mqtt;
 pub mod ntp;
-pub mod plugin;
+pub(crate) mod plugin;
 mod probes;
 mod proto;
 pub mod quic;
@@ -48,11 +48,11 @@ pub mod sip;
 pub mod smb;
 pub mod smtp;
 pub mod snmp;
-pub mod ssh;
+pub(crate) mod ssh;
 mod stats;
 pub mod tls;
-pub mod txs;
-pub mod values;
+pub(crate) mod txs;
+pub(crate) mod values;
 pub mod websocket;
 
 pub use flow::{FlowApp, FlowMeta, LogMarks, Sink, TxInsp, TxInspStates, MAX_INSP};

@@ -38,7 +38,7 @@ pub enum Side {
 
 /// Calls the visitor with each instance of a buffer on a side (true: to server) until it
 /// returns true; returns whether it did.
-pub type BufferGetter<T> = fn(&T, bool, &mut dyn FnMut(&[u8]) -> bool) -> bool;
+pub(crate) type BufferGetter<T> = fn(&T, bool, &mut dyn FnMut(&[u8]) -> bool) -> bool;
 
 /// The progress a buffer needs before it is inspected, for an inspection in each direction
 /// (index 0: a to-server packet, 1: a to-client packet): which side must have reached which
@@ -88,7 +88,7 @@ pub enum Status {
 }
 
 /// Events a transaction keeps (the first ones raised; later ones are still counted).
-pub const MAX_TX_EVENTS: usize = 8;
+pub(crate) const MAX_TX_EVENTS: usize = 8;
 
 /// The app-layer events raised on a transaction, as indexes into its protocol's
 /// [`Protocol::events`] table: a small inline list (no allocation), each event once, in the
@@ -365,7 +365,7 @@ pub struct ValueKeyword<T: ?Sized> {
 }
 
 /// Runs row `i` of a protocol's buffer table on a transaction.
-pub fn get_buffer<T: ?Sized>(
+pub(crate) fn get_buffer<T: ?Sized>(
     rows: &[Sticky<T>],
     i: u16,
     tx: &T,
@@ -376,7 +376,7 @@ pub fn get_buffer<T: ?Sized>(
 }
 
 /// Runs row `i` of a protocol's value-keyword table on a transaction.
-pub fn eval_value<T: ?Sized>(
+pub(crate) fn eval_value<T: ?Sized>(
     rows: &[ValueKeyword<T>],
     i: u16,
     arg: &ValueArg,
@@ -426,11 +426,11 @@ pub struct Protocol {
 }
 
 /// Table rows of a protocol's buffers, without their getters.
-pub fn buffer_infos<T: ?Sized>(rows: &[Sticky<T>]) -> Vec<BufferInfo> {
+pub(crate) fn buffer_infos<T: ?Sized>(rows: &[Sticky<T>]) -> Vec<BufferInfo> {
     rows.iter().map(|r| r.info).collect()
 }
 
 /// Table rows of a protocol's value keywords, without their evaluations.
-pub fn value_infos<T: ?Sized>(rows: &[ValueKeyword<T>]) -> Vec<ValueInfo> {
+pub(crate) fn value_infos<T: ?Sized>(rows: &[ValueKeyword<T>]) -> Vec<ValueInfo> {
     rows.iter().map(|r| r.info).collect()
 }

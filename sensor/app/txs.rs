@@ -9,7 +9,7 @@ use super::plugin::Transaction;
 
 /// One-way transactions (a message each, inspected with packets of its own direction only)
 /// kept after newer ones arrive, so alerts of later packets can still name them.
-pub const KEEP_ONE_WAY: usize = 16;
+pub(crate) const KEEP_ONE_WAY: usize = 16;
 
 /// Transactions of one flow, oldest first.
 #[derive(Debug)]

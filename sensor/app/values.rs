@@ -9,23 +9,23 @@ use crate::rule::ast::NumCmp;
 
 /// A compiled integer comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Uint(pub NumCmp);
+pub(crate) struct Uint(pub NumCmp);
 
 impl Uint {
     /// Whether `v` satisfies it.
-    pub fn matches(&self, v: u64) -> bool {
+    pub(crate) fn matches(&self, v: u64) -> bool {
         self.0.matches(v)
     }
 }
 
 /// Parses a comparison on values up to `max`.
-pub fn parse_uint(v: Option<&str>, max: u64) -> Result<Uint, String> {
+pub(crate) fn parse_uint(v: Option<&str>, max: u64) -> Result<Uint, String> {
     let s = v.unwrap_or("").trim();
     crate::rule::parse_uint_cmp(s, max).map(Uint).ok_or_else(|| format!("invalid number or comparison `{s}`"))
 }
 
 /// Parses a comparison, or a name of `table` (`name`, value) with an optional leading `!`.
-pub fn parse_uint_enum(v: Option<&str>, max: u64, table: &[(&str, u64)]) -> Result<Uint, String> {
+pub(crate) fn parse_uint_enum(v: Option<&str>, max: u64, table: &[(&str, u64)]) -> Result<Uint, String> {
     if let Ok(u) = parse_uint(v, max) {
         return Ok(u);
     }
@@ -43,27 +43,22 @@ pub fn parse_uint_enum(v: Option<&str>, max: u64, table: &[(&str, u64)]) -> Resu
 }
 
 /// Boxed [`parse_uint`] for a `u8` keyword.
-pub fn u8_arg(v: Option<&str>) -> Result<ValueArg, String> {
+pub(crate) fn u8_arg(v: Option<&str>) -> Result<ValueArg, String> {
     parse_uint(v, u64::from(u8::MAX)).map(|u| Box::new(u) as ValueArg)
 }
 
-/// Boxed [`parse_uint`] for a `u16` keyword.
-pub fn u16_arg(v: Option<&str>) -> Result<ValueArg, String> {
-    parse_uint(v, u64::from(u16::MAX)).map(|u| Box::new(u) as ValueArg)
-}
-
 /// Boxed [`parse_uint`] for a `u32` keyword.
-pub fn u32_arg(v: Option<&str>) -> Result<ValueArg, String> {
+pub(crate) fn u32_arg(v: Option<&str>) -> Result<ValueArg, String> {
     parse_uint(v, u64::from(u32::MAX)).map(|u| Box::new(u) as ValueArg)
 }
 
 /// Boxed [`parse_uint`] for a `u64` keyword.
-pub fn u64_arg(v: Option<&str>) -> Result<ValueArg, String> {
+pub(crate) fn u64_arg(v: Option<&str>) -> Result<ValueArg, String> {
     parse_uint(v, u64::MAX).map(|u| Box::new(u) as ValueArg)
 }
 
 /// Whether a compiled [`Uint`] argument holds for `v` (false when `v` is absent).
-pub fn holds(arg: &ValueArg, v: Option<u64>) -> bool {
+pub(crate) fn holds(arg: &ValueArg, v: Option<u64>) -> bool {
     match (arg.downcast_ref::<Uint>(), v) {
         (Some(u), Some(v)) => u.matches(v),
         _ => false,
@@ -73,7 +68,7 @@ pub fn holds(arg: &ValueArg, v: Option<u64>) -> bool {
 /// Which elements of a list a multi-integer keyword (`http2.window:32768,all`) looks at, and
 /// how (Suricata's `DetectUintIndex`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Index {
+pub(crate) enum Index {
     /// Some element matches (the default).
     Any,
     /// Every element with a value matches, or none has one (needs the side complete).
@@ -93,7 +88,7 @@ pub enum Index {
 
 /// A compiled multi-integer argument: `VALUE[,INDEX[,START:END]]` or `count CMP`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MultiUint {
+pub(crate) struct MultiUint {
     /// The comparison each element is tested with (unused for `count`).
     pub cmp: Uint,
     /// How elements combine.
@@ -106,7 +101,7 @@ pub struct MultiUint {
 
 /// Parses a multi-integer argument whose values are compared by `value` (a plain or an
 /// enumerated comparison).
-pub fn parse_multi(v: Option<&str>, value: impl Fn(&str) -> Result<Uint, String>) -> Result<MultiUint, String> {
+pub(crate) fn parse_multi(v: Option<&str>, value: impl Fn(&str) -> Result<Uint, String>) -> Result<MultiUint, String> {
     let s = v.unwrap_or("").trim();
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     if parts.len() > 3 {
@@ -156,7 +151,7 @@ pub fn parse_multi(v: Option<&str>, value: impl Fn(&str) -> Result<Uint, String>
 impl MultiUint {
     /// Whether the list (each element's value, `None` for one without) matches; `eof`: the
     /// list is final (its side is complete).
-    pub fn matches(&self, items: &[Option<u64>], eof: bool) -> bool {
+    pub(crate) fn matches(&self, items: &[Option<u64>], eof: bool) -> bool {
         let n = items.len() as i64;
         let start = if self.start >= 0 { self.start } else { n + self.start };
         let end = if self.end > 0 { self.end } else { n + self.end };
@@ -236,7 +231,7 @@ mod tests {
 /// default (the named flags set as named, `!name` unset); `-`: not so; `*`: any of them set;
 /// `=`: exactly these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BitFlags {
+pub(crate) enum BitFlags {
     /// A comparison of the flag bits as a number.
     Num(Uint),
     /// `flags & mask == want` (or `!=` when `neg`).
@@ -252,7 +247,7 @@ pub enum BitFlags {
 
 impl BitFlags {
     /// Whether flag bits `v` satisfy it.
-    pub fn matches(&self, v: u8) -> bool {
+    pub(crate) fn matches(&self, v: u8) -> bool {
         match *self {
             BitFlags::Num(u) => u.matches(u64::from(v)),
             BitFlags::Mask { mask, want, neg } => (v & mask == want) != neg,
@@ -262,7 +257,7 @@ impl BitFlags {
 
 /// Parses a bit-flags argument whose names are `table` (name, bit), case-insensitive, items
 /// separated by commas or spaces.
-pub fn parse_bitflags(v: Option<&str>, table: &[(&str, u8)]) -> Result<BitFlags, String> {
+pub(crate) fn parse_bitflags(v: Option<&str>, table: &[(&str, u8)]) -> Result<BitFlags, String> {
     if let Ok(u) = parse_uint(v, u64::from(u8::MAX)) {
         return Ok(BitFlags::Num(u));
     }

@@ -11,7 +11,7 @@
 use super::{CaptureWarning, FrameRef, LinkType};
 
 /// A compiled `capture.bpf_filter`, one program per link type met.
-pub struct ReplayFilter {
+pub(crate) struct ReplayFilter {
     expr: String,
     /// Per link type: the program, or `None` when it does not compile for that link type.
     programs: Vec<(LinkType, Option<pcap::BpfProgram>)>,
@@ -34,7 +34,7 @@ fn compile(expr: &str, lt: LinkType) -> Result<pcap::BpfProgram, String> {
 impl ReplayFilter {
     /// `Ok(None)` for an empty expression; an error when it does not compile for Ethernet
     /// (a syntax error: the message is libpcap's).
-    pub fn new(expr: &str) -> Result<Option<ReplayFilter>, String> {
+    pub(crate) fn new(expr: &str) -> Result<Option<ReplayFilter>, String> {
         if expr.trim().is_empty() {
             return Ok(None);
         }
@@ -47,7 +47,7 @@ impl ReplayFilter {
     }
 
     /// Whether the frame passes the filter.
-    pub fn accepts(&mut self, fr: &FrameRef<'_>) -> bool {
+    pub(crate) fn accepts(&mut self, fr: &FrameRef<'_>) -> bool {
         let idx = match self.programs.iter().position(|(lt, _)| *lt == fr.linktype) {
             Some(i) => i,
             None => {
@@ -76,7 +76,7 @@ impl ReplayFilter {
     }
 
     /// Problems met so far.
-    pub fn take_warnings(&mut self) -> Vec<CaptureWarning> {
+    pub(crate) fn take_warnings(&mut self) -> Vec<CaptureWarning> {
         std::mem::take(&mut self.warnings)
     }
 }

@@ -131,7 +131,7 @@ impl<R: Read> Read for Counted<R> {
 }
 
 /// A capture file opened for reading: plain or decompressed on the fly.
-pub struct InputStream {
+pub(crate) struct InputStream {
     /// The bytes of the capture (decompressed when the file is compressed).
     pub reader: Box<dyn Read + Send>,
     /// The compression, when there is one.
@@ -143,7 +143,7 @@ pub struct InputStream {
 }
 
 /// Opens `path`, recognising a compressed file by its magic number.
-pub fn open_stream(path: &Path) -> std::io::Result<InputStream> {
+pub(crate) fn open_stream(path: &Path) -> std::io::Result<InputStream> {
     let file = File::open(path)?;
     let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let file_read = Arc::new(AtomicU64::new(0));

@@ -10,12 +10,12 @@
 //! one-line [`CaptureWarning`] naming the file and byte offset.
 
 #[cfg(target_os = "linux")]
-pub mod afpacket;
+pub(crate) mod afpacket;
 mod config;
-pub mod filter;
-pub mod input;
+pub(crate) mod filter;
+pub(crate) mod input;
 pub mod pcap;
-pub mod pnet;
+pub(crate) mod pnet;
 pub mod watch;
 
 use bytes::Bytes;

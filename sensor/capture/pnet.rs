@@ -16,12 +16,12 @@ use pnet_datalink::{Channel, DataLinkReceiver, NetworkInterface};
 use super::{CaptureWarning, FrameRef, LinkType, PacketSource, Timestamp};
 
 /// How long a read waits for the next frame before the source returns to its caller.
-pub const READ_TIMEOUT: Duration = Duration::from_millis(10);
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_millis(10);
 /// Frames lent per [`PacketSource::next_batch`] call at most.
-pub const BURST: usize = 1024;
+pub(crate) const BURST: usize = 1024;
 
 /// A live source over pnet's datalink channel.
-pub struct PnetSource {
+pub(crate) struct PnetSource {
     rx: Box<dyn DataLinkReceiver>,
     name: String,
     linktype: LinkType,
@@ -36,7 +36,7 @@ pub struct PnetSource {
 
 /// Options for [`PnetSource::open`].
 #[derive(Clone, Debug)]
-pub struct PnetOptions {
+pub(crate) struct PnetOptions {
     /// Promiscuous mode.
     pub promiscuous: bool,
     /// Socket receive buffer.
@@ -49,7 +49,7 @@ pub struct PnetOptions {
 
 impl PnetSource {
     /// Opens a channel on `name`; `iface_pos` numbers the interface in the frames.
-    pub fn open(name: &str, iface_pos: u16, o: &PnetOptions) -> Result<PnetSource, String> {
+    pub(crate) fn open(name: &str, iface_pos: u16, o: &PnetOptions) -> Result<PnetSource, String> {
         let iface: NetworkInterface = pnet_datalink::interfaces()
             .into_iter()
             .find(|i| i.name == name)
@@ -104,12 +104,12 @@ impl PnetSource {
     }
 
     /// Interface name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// Kernel counters (packets, drops), accumulated over reads (Linux; zero elsewhere).
-    pub fn kernel_stats(&mut self) -> (u64, u64) {
+    pub(crate) fn kernel_stats(&mut self) -> (u64, u64) {
         #[cfg(target_os = "linux")]
         if let Ok((p, d, _)) = crate::sys::packet_stats(self.fd) {
             self.stats.0 += p as u64;

@@ -15,7 +15,7 @@ use std::fmt;
 use crate::metrics::{Counters, C};
 
 /// Events a packet lists (Suricata's `PACKET_ENGINE_EVENT_MAX`).
-pub const MAX_EVENTS: usize = 15;
+pub(crate) const MAX_EVENTS: usize = 15;
 
 macro_rules! events {
     ($( $id:ident => $name:literal, $help:literal; )*) => {
@@ -28,7 +28,7 @@ macro_rules! events {
         pub enum Event { $( $id, )* }
 
         /// Every event, by code.
-        pub const ALL: &[Event] = &[ $( Event::$id, )* ];
+        pub(crate) const ALL: &[Event] = &[ $( Event::$id, )* ];
         const NAMES: &[&str] = &[ $( $name, )* ];
         const HELP: &[&str] = &[ $( $help, )* ];
     };
@@ -267,7 +267,7 @@ events! {
 /// Counts `e` under its name (the counters of the events are one block of the counter
 /// table, in this table's order).
 #[inline]
-pub fn count(c: &mut Counters, e: Event) {
+pub(crate) fn count(c: &mut Counters, e: Event) {
     c.inc_offset(C::EvAfpTruncPkt, usize::from(e.code()));
 }
 

@@ -20,7 +20,7 @@
 
 pub mod checksum;
 mod decoded;
-pub mod event;
+pub(crate) mod event;
 mod ip;
 mod link;
 mod transport;

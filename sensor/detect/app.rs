@@ -141,11 +141,11 @@ pub struct AppSet {
 }
 
 /// A compiled app rule and its fast pattern (list index, pattern), before numbering.
-pub type Compiled = (AppRule, Option<(usize, PatternSpec)>);
+pub(crate) type Compiled = (AppRule, Option<(usize, PatternSpec)>);
 
 /// Whether a rule is an app-layer rule (sticky buffers, or a header protocol with nothing
 /// for the packet payload), and if so its protocol.
-pub fn is_app_rule(r: &Rule) -> bool {
+pub(crate) fn is_app_rule(r: &Rule) -> bool {
     !r.app_values.is_empty()
         || r.buffers.iter().any(|b| matches!(b.buffer, Buffer::Sticky(_) | Buffer::Frame(_)))
         || (r.proto.app.is_some() && !r.buffers.iter().any(|b| b.buffer == Buffer::Payload && !b.matches.is_empty()))
@@ -224,7 +224,7 @@ fn protocols_of(r: &Rule) -> Result<Vec<AppProto>, String> {
 }
 
 /// Compiles an app rule for each protocol it applies to, or says why it cannot be used.
-pub fn compile_rule(
+pub(crate) fn compile_rule(
     r: &Rule,
     xf_index: &mut HashMap<Vec<Transform>, usize>,
     xforms: &mut Vec<Vec<Xform>>,
@@ -365,7 +365,7 @@ fn compile_for(
 }
 
 /// The frame type `name` (as a `frame:` keyword writes it) names in protocol `proto`.
-pub fn frame_of(name: &str, proto: AppProto) -> Option<u8> {
+pub(crate) fn frame_of(name: &str, proto: AppProto) -> Option<u8> {
     let d = crate::app::registry::protocol(proto)?;
     crate::app::frames::frame_type(d.frames, &|p| AppProto::from_name(p) == Some(proto), name)
 }
@@ -515,13 +515,18 @@ impl AppSet {
 }
 
 /// Calls `f` with each instance of a list's buffer on side `to_server`.
-pub fn for_each_buf(l: &AppList, tx: &dyn Transaction, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+pub(crate) fn for_each_buf(
+    l: &AppList,
+    tx: &dyn Transaction,
+    to_server: bool,
+    f: &mut dyn FnMut(&[u8]) -> bool,
+) -> bool {
     tx.buffer(l.local, to_server, f)
 }
 
 /// Evaluates the rule's value keywords and events on a transaction; `now` is the packet
 /// time (seconds).
-pub fn values_hold(ar: &AppRule, tx: &dyn Transaction, to_server: bool, now: i64) -> bool {
+pub(crate) fn values_hold(ar: &AppRule, tx: &dyn Transaction, to_server: bool, now: i64) -> bool {
     ar.events.iter().all(|e| tx.events().contains(e))
         && ar.values.iter().all(|v| tx.value(v.local, &v.arg.0, to_server, now))
 }

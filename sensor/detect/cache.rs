@@ -29,7 +29,7 @@ use sha1::{Digest, Sha1};
 
 /// The default folder (falls back to the user's cache folder, then a private temp folder, when
 /// it cannot be written).
-pub const DEFAULT_DIR: &str = "/var/cache/picket";
+pub(crate) const DEFAULT_DIR: &str = "/var/cache/picket";
 
 const MAGIC: &[u8; 8] = b"PICKETDB";
 const FORMAT: u32 = 1;
@@ -101,7 +101,7 @@ pub struct DbCache {
 }
 
 /// A cache key: SHA-1 of the format, the engine and the pattern list.
-pub type Key = [u8; 20];
+pub(crate) type Key = [u8; 20];
 
 fn writable_dir(dir: &Path, private: bool) -> Result<(), String> {
     #[cfg(unix)]

@@ -11,25 +11,25 @@
 //! matches), or panics on packet bytes.
 
 mod addresses;
-pub mod app;
-pub mod cache;
+pub(crate) mod app;
+pub(crate) mod cache;
 mod compile;
 mod config;
-pub mod dataset;
+pub(crate) mod dataset;
 pub mod engine;
 pub mod fast_pattern;
 mod flowbits;
 mod int_hash;
-pub mod iprep;
+pub(crate) mod iprep;
 pub mod matcher;
 mod metadata;
-pub mod packet;
-pub mod profile;
+pub(crate) mod packet;
+pub(crate) mod profile;
 mod run;
 mod run_app;
 mod run_frames;
 mod threshold;
-pub mod transform;
+pub(crate) mod transform;
 mod vars;
 pub mod verify;
 

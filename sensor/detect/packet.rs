@@ -11,6 +11,6 @@ use crate::rule::ast::PacketMatch;
 
 /// Whether the packet satisfies one header keyword.
 #[inline]
-pub fn match_packet(m: &PacketMatch, frame: &[u8], d: &Decoded) -> bool {
+pub(crate) fn match_packet(m: &PacketMatch, frame: &[u8], d: &Decoded) -> bool {
     m.matches(frame, d)
 }

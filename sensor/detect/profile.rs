@@ -166,7 +166,7 @@ pub struct Report {
 }
 
 /// The keyword kinds of a rule, by Suricata's keyword names (one entry per kind).
-pub fn keyword_kinds(cr: &CompiledRule) -> Vec<&'static str> {
+pub(crate) fn keyword_kinds(cr: &CompiledRule) -> Vec<&'static str> {
     let r = &cr.rule;
     let mut v: Vec<&'static str> = Vec::new();
     for b in &r.buffers {
@@ -202,7 +202,7 @@ pub fn keyword_kinds(cr: &CompiledRule) -> Vec<&'static str> {
 
 /// The buffers a rule inspects: `packet` and `stream` for the payload (as the rule's
 /// inspection settings say), sticky buffers by name, `header` when it has no payload list.
-pub fn buffers_of(cr: &CompiledRule) -> Vec<String> {
+pub(crate) fn buffers_of(cr: &CompiledRule) -> Vec<String> {
     let mut v = Vec::new();
     for b in cr.rule.buffers.iter().filter(|b| !b.matches.is_empty()) {
         match &b.buffer {

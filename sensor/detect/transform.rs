@@ -21,7 +21,7 @@ pub enum Xform {
 }
 
 /// Compiles a rule's transform list.
-pub fn compile(ts: &[Transform]) -> Result<Vec<Xform>, String> {
+pub(crate) fn compile(ts: &[Transform]) -> Result<Vec<Xform>, String> {
     ts.iter()
         .map(|t| match t {
             Transform::PcreXform(e) => pcre2::bytes::RegexBuilder::new()
@@ -185,7 +185,7 @@ fn from_base64(fb: &FromBase64, input: &[u8], out: &mut Vec<u8>) {
 
 /// Decodes base64 `input` into `out` (appended) as Suricata's `SCBase64Decode` does in `mode`;
 /// returns the bytes decoded (0 on an error: nothing is kept, as there).
-pub fn base64_decode(mode: Base64Mode, input: &[u8], out: &mut Vec<u8>) -> usize {
+pub(crate) fn base64_decode(mode: Base64Mode, input: &[u8], out: &mut Vec<u8>) -> usize {
     let start = out.len();
     let ok = match mode {
         Base64Mode::Rfc4648 => b64_quanta(input, out, true),
@@ -266,7 +266,7 @@ fn b64_quanta(input: &[u8], out: &mut Vec<u8>, stop_at_invalid: bool) -> bool {
 }
 
 /// Applies a transform list to `input`; the result is in `a` (`b` is scratch).
-pub fn apply<'a>(xs: &[Xform], input: &'a [u8], a: &'a mut Vec<u8>, b: &mut Vec<u8>) -> &'a [u8] {
+pub(crate) fn apply<'a>(xs: &[Xform], input: &'a [u8], a: &'a mut Vec<u8>, b: &mut Vec<u8>) -> &'a [u8] {
     if xs.is_empty() {
         return input;
     }

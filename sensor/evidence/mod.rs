@@ -9,8 +9,8 @@
 //! reason (`output.pcap_log.*` in docs/metrics.md). Never: overwrites or deletes a file.
 
 pub mod carve;
-pub mod config;
-pub mod tap;
-pub mod writer;
+pub(crate) mod config;
+pub(crate) mod tap;
+pub(crate) mod writer;
 
 pub use config::{PcapLogConfig, PcapLogMode};

@@ -20,7 +20,7 @@ use crate::capture::{LinkType, Timestamp};
 use crate::metrics::{Counters, C};
 
 /// Bytes of a buffer record's header.
-pub const RECORD_HEADER: usize = 16;
+pub(crate) const RECORD_HEADER: usize = 16;
 
 /// Appends one buffer record.
 fn put_record(out: &mut Vec<u8>, ts: Timestamp, linktype: LinkType, data: &[u8]) {
@@ -41,7 +41,7 @@ struct Slot {
 
 /// A flow's recent packets: a circular byte buffer and the packets in it, oldest first.
 #[derive(Debug)]
-pub struct Ring {
+pub(crate) struct Ring {
     buf: Vec<u8>,
     slots: VecDeque<Slot>,
     /// Where the next packet goes.
@@ -124,7 +124,7 @@ impl Ring {
 
 /// A flow's evidence state (in the worker's per-flow state).
 #[derive(Debug, Default)]
-pub struct FlowEvidence {
+pub(crate) struct FlowEvidence {
     ring: Option<Box<Ring>>,
     /// The flow alerted: its packets go to the buffer.
     logging: bool,
@@ -136,7 +136,7 @@ pub struct FlowEvidence {
 
 /// A worker's evidence tap.
 #[derive(Debug)]
-pub struct Tap {
+pub(crate) struct Tap {
     mode: PcapLogMode,
     ring_packets: usize,
     ring_bytes: usize,
@@ -154,7 +154,7 @@ pub struct Tap {
 
 impl Tap {
     /// The tap of one of `workers` workers.
-    pub fn new(cfg: &PcapLogConfig, workers: usize) -> Tap {
+    pub(crate) fn new(cfg: &PcapLogConfig, workers: usize) -> Tap {
         Tap {
             mode: cfg.mode,
             ring_packets: cfg.ring_packets.max(1) as usize,
@@ -167,12 +167,12 @@ impl Tap {
     }
 
     /// A tap that writes nothing.
-    pub fn off() -> Tap {
+    pub(crate) fn off() -> Tap {
         Tap::new(&PcapLogConfig::default(), 1)
     }
 
     /// Whether it writes anything.
-    pub fn on(&self) -> bool {
+    pub(crate) fn on(&self) -> bool {
         self.mode != PcapLogMode::Off
     }
 
@@ -183,7 +183,14 @@ impl Tap {
     }
 
     /// A packet of a flow, before inspection.
-    pub fn flow_packet(&mut self, fe: &mut FlowEvidence, ts: Timestamp, lt: LinkType, data: &[u8], c: &mut Counters) {
+    pub(crate) fn flow_packet(
+        &mut self,
+        fe: &mut FlowEvidence,
+        ts: Timestamp,
+        lt: LinkType,
+        data: &[u8],
+        c: &mut Counters,
+    ) {
         match self.mode {
             PcapLogMode::Off => {}
             PcapLogMode::All => self.packet(ts, lt, data, c),
@@ -222,7 +229,7 @@ impl Tap {
 
     /// A packet without a flow, after inspection: written in `all` mode, and in `alerts` mode
     /// when it alerted.
-    pub fn flowless(&mut self, ts: Timestamp, lt: LinkType, data: &[u8], alerted: bool, c: &mut Counters) {
+    pub(crate) fn flowless(&mut self, ts: Timestamp, lt: LinkType, data: &[u8], alerted: bool, c: &mut Counters) {
         match self.mode {
             PcapLogMode::All => self.packet(ts, lt, data, c),
             PcapLogMode::Alerts if alerted => self.packet(ts, lt, data, c),
@@ -238,7 +245,7 @@ impl Tap {
     /// After inspection of `pkt` (or at the flow's end, `None`): a flow that has alerted starts
     /// logging, its ring first (as much as `flow_limit` allows), or the packet alone when the
     /// flow had no ring.
-    pub fn after(
+    pub(crate) fn after(
         &mut self,
         fe: &mut FlowEvidence,
         alerted: bool,
@@ -273,7 +280,7 @@ impl Tap {
     }
 
     /// The flow ends: its ring goes back to the pool.
-    pub fn end(&mut self, fe: &mut FlowEvidence) {
+    pub(crate) fn end(&mut self, fe: &mut FlowEvidence) {
         if let Some(mut r) = fe.ring.take() {
             r.clear();
             self.pool.push(r);
@@ -281,7 +288,7 @@ impl Tap {
     }
 
     /// The records since the last call (None when there are none).
-    pub fn take(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn take(&mut self) -> Option<Vec<u8>> {
         if self.out.is_empty() {
             return None;
         }
@@ -291,7 +298,7 @@ impl Tap {
 }
 
 /// Reads the buffer records of `buf`: (time, link type, bytes); stops at a short record.
-pub fn records(buf: &[u8]) -> impl Iterator<Item = (Timestamp, LinkType, &[u8])> {
+pub(crate) fn records(buf: &[u8]) -> impl Iterator<Item = (Timestamp, LinkType, &[u8])> {
     let mut rest = buf;
     std::iter::from_fn(move || {
         let h = rest.get(..RECORD_HEADER)?;

@@ -32,7 +32,7 @@ struct Open {
 }
 
 /// The pcap-log writer of the output thread.
-pub struct PcapLogWriter {
+pub(crate) struct PcapLogWriter {
     dir: PathBuf,
     prefix: String,
     limit: u64,
@@ -49,7 +49,7 @@ pub struct PcapLogWriter {
 impl PcapLogWriter {
     /// A writer for `cfg` under `log_dir` (`None` when `cfg.mode` is off). The folder is
     /// created when missing.
-    pub fn new(cfg: &PcapLogConfig, log_dir: &str) -> std::io::Result<Option<PcapLogWriter>> {
+    pub(crate) fn new(cfg: &PcapLogConfig, log_dir: &str) -> std::io::Result<Option<PcapLogWriter>> {
         if cfg.mode == PcapLogMode::Off {
             return Ok(None);
         }
@@ -69,12 +69,12 @@ impl PcapLogWriter {
     }
 
     /// The file being written, if any (what alerts name as `capture_file`).
-    pub fn current(&self) -> Option<&Path> {
+    pub(crate) fn current(&self) -> Option<&Path> {
         self.cur_name.as_deref()
     }
 
     /// Writes a buffer of the workers' records ([`super::tap`]).
-    pub fn write_records(&mut self, buf: &[u8], c: &mut Counters) {
+    pub(crate) fn write_records(&mut self, buf: &[u8], c: &mut Counters) {
         for (ts, lt, data) in records(buf) {
             self.write(ts, lt, data, c);
         }
@@ -175,7 +175,7 @@ impl PcapLogWriter {
     }
 
     /// Flushes what is buffered (end of a run); the file stays current.
-    pub fn flush(&mut self, c: &mut Counters) {
+    pub(crate) fn flush(&mut self, c: &mut Counters) {
         if let Some(o) = self.cur.as_mut() {
             if let Err(e) = o.w.flush() {
                 c.inc(C::PcapLogWriteErrors);

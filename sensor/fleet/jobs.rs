@@ -29,7 +29,7 @@ pub(crate) const WORKERS: &str = "workers";
 
 /// One capture file to replay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Job {
+pub(crate) struct Job {
     /// SHA-256 of the digest and the path, 32 hex digits: the message id.
     pub id: String,
     /// Absolute path on the shared storage.
@@ -47,7 +47,7 @@ pub struct Job {
 /// What a worker reports of a job.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct JobResult {
+pub(crate) struct JobResult {
     /// The job's id and file.
     pub job: String,
     /// Its path.

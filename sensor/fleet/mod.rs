@@ -15,8 +15,8 @@
 mod cli;
 mod forward;
 pub mod heartbeat;
-pub mod jobs;
-pub mod rules;
+pub(crate) mod jobs;
+pub(crate) mod rules;
 mod status;
 
 use std::time::Duration;

@@ -15,7 +15,7 @@ use crate::decode::proto;
 ///
 /// `src`/`dst` are 4 (IPv4) or 16 (IPv6) address bytes; for ICMP/ICMPv6 `sp`/`dp` are the type
 /// and code.
-pub fn community_id(seed: u16, src: &[u8], dst: &[u8], proto_: u8, sp: u16, dp: u16) -> String {
+pub(crate) fn community_id(seed: u16, src: &[u8], dst: &[u8], proto_: u8, sp: u16, dp: u16) -> String {
     let (mut sp, mut dp) = (sp, dp);
     let mut one_way = false;
     match proto_ {

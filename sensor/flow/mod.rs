@@ -11,7 +11,7 @@
 //! Never: allocates after construction (the slab and the index are reserved up front), locks,
 //! or panics.
 
-pub mod community_id;
+pub(crate) mod community_id;
 mod config;
 
 use std::hash::Hasher;

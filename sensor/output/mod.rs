@@ -11,7 +11,7 @@
 mod config;
 pub mod eve;
 pub mod nats;
-pub mod sink;
+pub(crate) mod sink;
 pub mod spool;
 
 use crate::metrics::{Counters, C};

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use super::config::{EveFiletype, OutputConfig};
 
 /// How long a socket write may block before its events are counted as lost.
-pub const SOCKET_TIMEOUT: Duration = Duration::from_millis(200);
+pub(crate) const SOCKET_TIMEOUT: Duration = Duration::from_millis(200);
 /// How long a socket sink waits before it tries to reconnect after a failure.
-pub const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 /// Events a write could not deliver, and why.
 #[derive(Debug)]

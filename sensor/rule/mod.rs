@@ -19,7 +19,7 @@ mod classification;
 mod keywords;
 mod load;
 mod parse;
-pub mod threshold_config;
+pub(crate) mod threshold_config;
 mod vars;
 mod vars_config;
 

@@ -81,7 +81,7 @@ pub struct ThresholdConfig {
 }
 
 /// Reads and parses the threshold file at `path` with the configured variables.
-pub fn load_threshold_config(path: &Path, vars: &VarsConfig) -> ThresholdConfig {
+pub(crate) fn load_threshold_config(path: &Path, vars: &VarsConfig) -> ThresholdConfig {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(text) => parse_threshold_config(&text, &file, &mut Vars::new(vars)),

@@ -10,7 +10,7 @@ use crate::flow::FlowPkt;
 /// A decoded packet: what the worker inspects besides the frame's bytes (which the
 /// [`Batch`] holds, or the caller of [`super::worker::Worker::packet`] passes).
 #[derive(Clone, Debug)]
-pub struct Pkt {
+pub(crate) struct Pkt {
     /// Packet time.
     pub ts: Timestamp,
     /// Link type.
@@ -42,7 +42,7 @@ const UNDECODED: u32 = u32::MAX;
 /// and either the reader's decode of it (an index into [`Batch::decoded`]) or what the
 /// worker needs to decode it itself ([`super::worker::Worker::prepare`]).
 #[derive(Clone, Copy, Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Packet time.
     pub ts: Timestamp,
     /// Position in the capture (1-based), as Suricata's `pcap_cnt`; 0 in live capture.
@@ -65,7 +65,7 @@ pub struct Entry {
 
 /// What the reader hands a worker for one frame ([`crate::runtime::ingest::Ingest::frame`]).
 #[derive(Debug)]
-pub enum Item {
+pub(crate) enum Item {
     /// The frame, for the worker to decode (and validate its checksums when told to).
     Undecoded {
         /// Validate checksums.
@@ -85,7 +85,7 @@ pub enum Item {
 /// (live pnet capture, reassembled datagrams) are copied into the batch's arena. Batches go
 /// back to the reader emptied, so that none of this is allocated per packet.
 #[derive(Debug, Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// Frames, in capture order.
     entries: Vec<Entry>,
     /// The reader's decode of the frames it decoded.
@@ -111,27 +111,27 @@ const ARENA_KEEP: usize = 4 << 20;
 
 impl Batch {
     /// An empty batch with room for `n` frames.
-    pub fn with_capacity(n: usize) -> Batch {
+    pub(crate) fn with_capacity(n: usize) -> Batch {
         Batch { entries: Vec::with_capacity(n), ..Batch::default() }
     }
 
     /// Frame `i`, in capture order.
-    pub fn entry(&self, i: usize) -> Option<&Entry> {
+    pub(crate) fn entry(&self, i: usize) -> Option<&Entry> {
         self.entries.get(i)
     }
 
     /// Number of frames.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// No frames.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Empties the batch for reuse (releasing its chunks), keeping its capacity.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.decoded.clear();
         self.bufs.clear();
@@ -169,7 +169,7 @@ impl Batch {
     }
 
     /// Adds one item the reader made of frame `fr`.
-    pub fn push(&mut self, fr: &FrameRef<'_>, item: Item) {
+    pub(crate) fn push(&mut self, fr: &FrameRef<'_>, item: Item) {
         let ((buf, off, len), pkt, validate, pcap_cnt) = match item {
             Item::Undecoded { validate, pcap_cnt } => (self.place(fr, None), None, validate, pcap_cnt),
             Item::Frame(p) => (self.place(fr, None), Some(p), false, 0),
@@ -188,14 +188,14 @@ impl Batch {
 
     /// The bytes of an entry of this batch (empty if the entry is not this batch's, which
     /// the decoder then counts as a truncated frame).
-    pub fn data(&self, e: &Entry) -> &[u8] {
+    pub(crate) fn data(&self, e: &Entry) -> &[u8] {
         let b: &[u8] = if e.buf == ARENA { &self.arena } else { self.bufs.get(e.buf as usize).map_or(&[], |b| b) };
         // No overflow: `off` is a position in a buffer (< isize::MAX), `len` a u32.
         b.get(e.off..e.off + e.len as usize).unwrap_or(&[])
     }
 
     /// The reader's decode of an entry, if it made one.
-    pub fn decoded(&self, e: &Entry) -> Option<&Pkt> {
+    pub(crate) fn decoded(&self, e: &Entry) -> Option<&Pkt> {
         if e.decoded == UNDECODED {
             None
         } else {

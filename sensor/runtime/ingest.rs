@@ -27,7 +27,7 @@ use crate::metrics::{Counters, C};
 use crate::runtime::worker::{Item, Pkt};
 
 /// Per-frame preparation (see the module documentation).
-pub struct Ingest {
+pub(crate) struct Ingest {
     decoder: Decoder,
     defrag: Defrag,
     auto: AutoState,
@@ -46,13 +46,13 @@ pub struct Ingest {
 }
 
 /// The decoder settings of a configuration (tunnel ports).
-pub fn decoder_of(cfg: &Config) -> Decoder {
+pub(crate) fn decoder_of(cfg: &Config) -> Decoder {
     cfg.decoder.clone()
 }
 
 impl Ingest {
     /// From the configuration; `defer` and `number_frames` start off.
-    pub fn new(cfg: &Config) -> Ingest {
+    pub(crate) fn new(cfg: &Config) -> Ingest {
         let decoder = decoder_of(cfg);
         let tunnel_ports = [decoder.teredo_port, decoder.vxlan_port, decoder.geneve_port];
         Ingest {
@@ -76,7 +76,7 @@ impl Ingest {
     /// Prepares one frame; `emit(shard, item)` receives each entry (the tunnel outer flow, the
     /// packet, and a datagram the frame completed), in that order. `shard` is
     /// [`FlowKey::shard`] of the entry's flow, `None` for a packet without one.
-    pub fn frame(&mut self, fr: &FrameRef<'_>, emit: &mut dyn FnMut(Option<u64>, Item)) {
+    pub(crate) fn frame(&mut self, fr: &FrameRef<'_>, emit: &mut dyn FnMut(Option<u64>, Item)) {
         self.frames += 1;
         let pcap_cnt = self.pcap_cnt();
         let c = &mut self.c;
@@ -153,7 +153,7 @@ impl Ingest {
     }
 
     /// The `pcap_cnt` of the frame last seen (0 in live capture).
-    pub fn pcap_cnt(&self) -> u64 {
+    pub(crate) fn pcap_cnt(&self) -> u64 {
         if self.number_frames {
             self.frames
         } else {
@@ -162,7 +162,7 @@ impl Ingest {
     }
 
     /// Expires unfinished datagrams (call once per tick or read chunk).
-    pub fn expire(&mut self, now: Timestamp) {
+    pub(crate) fn expire(&mut self, now: Timestamp) {
         self.defrag.expire(now, &mut self.c);
         if self.auto.disabled_by_auto() {
             self.c.set(C::ChecksumAutoDisabled, 1);

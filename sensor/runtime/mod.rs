@@ -5,17 +5,17 @@
 //! workers decode the rest and own their flows, one output thread owns the EVE sink;
 //! bounded channels between them, so memory is bounded and back-pressure is explicit.
 
-pub mod batch;
+pub(crate) mod batch;
 pub mod bench;
 pub mod check;
 pub(crate) mod dispatch;
 pub mod fleet_work;
-pub mod ingest;
+pub(crate) mod ingest;
 mod inspect;
 pub mod live;
 mod pcap_names;
-pub mod records;
+pub(crate) mod records;
 pub mod replay;
 mod replay_order;
 mod replay_progress;
-pub mod worker;
+pub(crate) mod worker;

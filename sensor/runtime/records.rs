@@ -23,7 +23,7 @@ use crate::output::AnomalyConfig;
 
 /// Which protocols' records are written.
 #[derive(Clone, Debug)]
-pub struct Records {
+pub(crate) struct Records {
     /// Per protocol (index: `AppProto::index`).
     on: Vec<bool>,
     /// `fileinfo` records of the files transactions carry.
@@ -40,7 +40,7 @@ impl Default for Records {
 
 /// The packet a record is written with: its time, capture position, direction and events.
 #[derive(Clone, Copy, Debug)]
-pub struct PacketRef<'a> {
+pub(crate) struct PacketRef<'a> {
     /// Packet time.
     pub ts: Timestamp,
     /// Position in the capture.
@@ -69,7 +69,7 @@ struct At<'a> {
 impl Records {
     /// Records for the protocols whose record type (`event_type`) is in `types`; `None`: every
     /// parsed protocol's (Suricata's default configuration logs all it parses).
-    pub fn new(types: Option<&[String]>) -> Records {
+    pub(crate) fn new(types: Option<&[String]>) -> Records {
         let mut on = vec![false; AppProto::ALL.len()];
         for p in registry::protocols() {
             let name = p.record_type.unwrap_or(p.proto.name());
@@ -85,34 +85,29 @@ impl Records {
 
     /// The records `[output.eve]` asks for: its `types`, and its `anomaly` kinds when
     /// `anomaly` is one of them.
-    pub fn of(eve: &crate::output::EveConfig) -> Records {
+    pub(crate) fn of(eve: &crate::output::EveConfig) -> Records {
         Records { anomaly: eve.anomalies(), ..Records::new(Some(&eve.types)) }
     }
 
     /// No records at all.
-    pub fn none() -> Records {
+    pub(crate) fn none() -> Records {
         Records { on: Vec::new(), files: false, anomaly: AnomalyConfig::OFF }
     }
 
     /// Whether anything is to be written for a packet of a flow of protocol `p`: its
     /// protocol's records or files, or anomalies.
-    pub fn on_for_packet(&self, p: AppProto) -> bool {
+    pub(crate) fn on_for_packet(&self, p: AppProto) -> bool {
         self.anomaly.any() || self.on_for(p)
     }
 
     /// Whether the flow's protocol has records (or files).
-    pub fn on_for(&self, p: AppProto) -> bool {
+    pub(crate) fn on_for(&self, p: AppProto) -> bool {
         self.files && registry::protocol(p).is_some() || self.on.get(p.index()).copied().unwrap_or(false)
-    }
-
-    /// Any protocol has records.
-    pub fn any(&self) -> bool {
-        self.on.iter().any(|&x| x)
     }
 
     /// Writes the records of the flow's transactions that became ready with a packet, and
     /// the anomalies found with it.
-    pub fn after_packet(
+    pub(crate) fn after_packet(
         &self,
         f: &mut Flow<FlowExt>,
         pkt: &PacketRef<'_>,
@@ -193,7 +188,7 @@ impl Records {
 
     /// Writes the records of every transaction of the flow not written yet (the flow ends);
     /// `vars`: the flow's rule variables, rendered.
-    pub fn at_flow_end(
+    pub(crate) fn at_flow_end(
         &self,
         f: &mut Flow<FlowExt>,
         vars: &[u8],

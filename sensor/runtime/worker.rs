@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-pub use super::batch::{Batch, Entry, Item, Pkt};
+pub(crate) use super::batch::{Batch, Entry, Item, Pkt};
 use super::inspect::{Inspector, PacketView, RawStream};
 use super::records::{PacketRef, Records};
 use super::replay_order::{DeferQueue, DeferredAlert, Mark};
@@ -25,7 +25,7 @@ use crate::stream::{Outcome, Seg, StreamConfig, StreamEngine, TcpSession, TcpSta
 
 /// Per-flow state of later stages (stream, app layer, detection).
 #[derive(Debug, Default)]
-pub struct FlowExt {
+pub(crate) struct FlowExt {
     /// TCP session (boxed: only TCP flows that open one pay for it).
     pub tcp: Option<Box<TcpSession>>,
     /// App layer: protocol identification, parser, per-transaction detection state.
@@ -39,7 +39,7 @@ pub struct FlowExt {
 }
 
 /// The worker's state.
-pub struct Worker {
+pub(crate) struct Worker {
     /// Worker index.
     pub id: usize,
     /// Flow table.
@@ -178,7 +178,7 @@ impl EndCtx<'_> {
 
 impl Worker {
     /// A worker with a flow table sized by `table`.
-    pub fn new(id: usize, table: TableConfig, flow_events: bool) -> Self {
+    pub(crate) fn new(id: usize, table: TableConfig, flow_events: bool) -> Self {
         crate::metrics::install_ext(|| {
             let mut defs = Vec::new();
             AppStats::default().each(true, &mut |name, help, _| {
@@ -211,7 +211,7 @@ impl Worker {
     }
 
     /// Sets the evidence tap (`output.pcap_log`; before the first packet).
-    pub fn with_evidence(mut self, tap: Tap) -> Self {
+    pub(crate) fn with_evidence(mut self, tap: Tap) -> Self {
         self.tap = tap;
         self
     }
@@ -223,18 +223,18 @@ impl Worker {
     }
 
     /// Takes the evidence records gathered since the last call (see `evidence::tap`).
-    pub fn take_evidence(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn take_evidence(&mut self) -> Option<Vec<u8>> {
         self.tap.take()
     }
 
     /// Writes alert events or not (`alert` in `output.eve.types`); alerts are counted either way.
-    pub fn with_alert_events(mut self, on: bool) -> Self {
+    pub(crate) fn with_alert_events(mut self, on: bool) -> Self {
         self.alert_events = on;
         self
     }
 
     /// Sets the decoder settings (tunnel ports) for frames the reader left undecoded.
-    pub fn with_decoder(mut self, d: crate::decode::Decoder) -> Self {
+    pub(crate) fn with_decoder(mut self, d: crate::decode::Decoder) -> Self {
         self.decoder = d;
         self
     }
@@ -242,7 +242,7 @@ impl Worker {
     /// Decodes a frame the reader only sharded: decode, checksum validation (when the reader's
     /// settled mode says so), flow key and hash, as the reader does for the frames it decodes
     /// ([`crate::runtime::ingest`]). Decoder and checksum counters count here.
-    pub fn prepare(&mut self, data: &[u8], e: &Entry) -> Pkt {
+    pub(crate) fn prepare(&mut self, data: &[u8], e: &Entry) -> Pkt {
         let c = &mut self.counters;
         let mut p = Pkt {
             ts: e.ts,
@@ -266,7 +266,7 @@ impl Worker {
     }
 
     /// Gives the worker a detection engine (and allocates its scratch space).
-    pub fn with_detect(mut self, engine: Option<Arc<DetectEngine>>) -> Self {
+    pub(crate) fn with_detect(mut self, engine: Option<Arc<DetectEngine>>) -> Self {
         self.stream.raw = engine.as_ref().is_some_and(|e| e.inspects_streams());
         self.app_cfg.frames = engine.as_ref().map(|e| e.app.frame_wants.clone()).unwrap_or_default();
         self.detect_gen += 1;
@@ -281,7 +281,7 @@ impl Worker {
 
     /// Replay: alerts of thresholds shared between flows go to the ordered stage (see
     /// `runtime::replay_order`), decided there in packet order. Call before `with_detect`.
-    pub fn with_ordered_thresholds(mut self, on: bool) -> Self {
+    pub(crate) fn with_ordered_thresholds(mut self, on: bool) -> Self {
         self.ordered = on;
         if let Some((_, s)) = self.detect.as_mut() {
             s.ordered = on;
@@ -296,13 +296,13 @@ impl Worker {
     }
 
     /// Sets which app-layer records are written (before the first packet).
-    pub fn with_records(mut self, records: Records) -> Self {
+    pub(crate) fn with_records(mut self, records: Records) -> Self {
         self.records = records;
         self
     }
 
     /// Sets the app-layer parser settings (before the first packet).
-    pub fn with_app(mut self, cfg: AppConfig) -> Self {
+    pub(crate) fn with_app(mut self, cfg: AppConfig) -> Self {
         // the frame types come from the engine (`with_detect`), whichever is given first
         let frames = std::mem::take(&mut self.app_cfg.frames);
         self.app_cfg = AppConfig { frames, ..cfg };
@@ -310,7 +310,7 @@ impl Worker {
     }
 
     /// Turns per-rule profiling on (`picket bench --profile`; a no-op without rules).
-    pub fn with_profile(mut self, on: bool) -> Self {
+    pub(crate) fn with_profile(mut self, on: bool) -> Self {
         if let (true, Some((e, s))) = (on, self.detect.as_mut()) {
             s.profile = Some(Box::new(crate::detect::profile::RuleProfile::new(e.rules.len())));
         }
@@ -318,12 +318,12 @@ impl Worker {
     }
 
     /// Takes the rule profile, when profiling.
-    pub fn take_profile(&mut self) -> Option<Box<crate::detect::profile::RuleProfile>> {
+    pub(crate) fn take_profile(&mut self) -> Option<Box<crate::detect::profile::RuleProfile>> {
         self.detect.as_mut().and_then(|(_, s)| s.profile.take())
     }
 
     /// Sets the stream settings (before the first packet).
-    pub fn with_stream(mut self, cfg: StreamConfig) -> Self {
+    pub(crate) fn with_stream(mut self, cfg: StreamConfig) -> Self {
         let raw = self.stream.raw;
         self.stream = StreamEngine::new(cfg, raw);
         self
@@ -352,13 +352,13 @@ impl Worker {
     }
 
     /// Processes one batch.
-    pub fn process(&mut self, batch: &Batch) {
+    pub(crate) fn process(&mut self, batch: &Batch) {
         self.process_span(batch, 0..batch.len());
     }
 
     /// Processes the frames `span` of a batch, with the timeout ticks placed before them (and
     /// those after the last frame when the span ends the batch).
-    pub fn process_span(&mut self, batch: &Batch, span: std::ops::Range<usize>) {
+    pub(crate) fn process_span(&mut self, batch: &Batch, span: std::ops::Range<usize>) {
         let t0 = std::time::Instant::now();
         self.process_inner(batch, span);
         self.counters.add(C::WorkerBusyNs, t0.elapsed().as_nanos() as u64);
@@ -424,14 +424,14 @@ impl Worker {
     }
 
     /// Runs timeouts up to packet time `now`.
-    pub fn tick(&mut self, now: Timestamp) {
+    pub(crate) fn tick(&mut self, now: Timestamp) {
         let (flows, c, mut ctx) = self.parts();
         flows.expire(now, c, &mut |(f, why), c| ctx.end(f, why, c));
     }
 
     /// Processes one packet (`data`: the frame's bytes): flow, stream and app layer, then
     /// inspection.
-    pub fn packet(&mut self, data: &[u8], p: &Pkt) {
+    pub(crate) fn packet(&mut self, data: &[u8], p: &Pkt) {
         self.counters.inc(C::FlowWrkPktsToWorker);
         self.deferred.mark = (p.pcap_cnt, 1);
         let tcp = p.d.proto == crate::decode::proto::TCP && p.d.has_l4() && p.d.is_ip();
@@ -616,7 +616,7 @@ impl Worker {
     /// Sets the level counters (flows and TCP sessions in the tables, the reassembly memory
     /// peak) and the app-layer counters to their values now, so that what a live run publishes
     /// between batches is true (they are otherwise settled by [`Worker::finish`]).
-    pub fn sample_levels(&mut self) {
+    pub(crate) fn sample_levels(&mut self) {
         self.counters.set(C::FlowActive, self.flows.len() as u64);
         self.counters.set(C::TcpActiveSessions, self.stream.sessions as u64);
         self.counters.set(C::TcpReassemblyMemuse, self.stream.mem.peak as u64);
@@ -624,7 +624,7 @@ impl Worker {
     }
 
     /// Ends every flow (end of input).
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.deferred.mark = (u64::MAX, 0);
         if let Some(c) = self.pcap_names.as_mut() {
             c.at_end();
@@ -638,7 +638,7 @@ impl Worker {
     }
 
     /// Takes the pending EVE lines (and how many events they hold).
-    pub fn take_output(&mut self) -> Option<(Vec<u8>, u64)> {
+    pub(crate) fn take_output(&mut self) -> Option<(Vec<u8>, u64)> {
         if self.out.is_empty() {
             return None;
         }

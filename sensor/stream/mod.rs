@@ -21,7 +21,7 @@
 mod config;
 mod handshake;
 mod raw;
-pub mod reassembly;
+pub(crate) mod reassembly;
 
 use crate::decode::{event, Event, Events};
 use crate::metrics::{Counters, C};

@@ -27,7 +27,7 @@ pub struct Memory {
 }
 
 /// Cost charged per stored segment descriptor (its list entry).
-pub const SEG_COST: usize = 16;
+pub(crate) const SEG_COST: usize = 16;
 
 impl Memory {
     fn take(&mut self, n: usize) -> bool {

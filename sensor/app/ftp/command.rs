@@ -5,7 +5,7 @@
 /// A command Suricata's FTP parser names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs, reason = "each variant is the FTP command of its name")]
-pub enum Cmd {
+pub(crate) enum Cmd {
     Port,
     Eprt,
     AuthTls,
@@ -58,7 +58,7 @@ pub enum Cmd {
 }
 
 /// The command table, in Suricata's order (names as `ftp.command` and EVE print them).
-pub const COMMANDS: &[(&str, Cmd)] = &[
+pub(crate) const COMMANDS: &[(&str, Cmd)] = &[
     ("PORT", Cmd::Port),
     ("EPRT", Cmd::Eprt),
     ("AUTH_TLS", Cmd::AuthTls),
@@ -113,7 +113,7 @@ pub const COMMANDS: &[(&str, Cmd)] = &[
 /// The command of a request line: the table entry whose case-insensitive occurrence in the
 /// line ends first (Suricata runs its multi-pattern matcher over the whole line and takes the
 /// first match reported). Returns the table index.
-pub fn find(line: &[u8]) -> Option<usize> {
+pub(crate) fn find(line: &[u8]) -> Option<usize> {
     for end in 3..=line.len() {
         for (i, (name, _)) in COMMANDS.iter().enumerate() {
             let n = name.len();
@@ -126,7 +126,7 @@ pub fn find(line: &[u8]) -> Option<usize> {
 }
 
 /// The name and code of table entry `i`.
-pub fn entry(i: usize) -> Option<(&'static str, Cmd)> {
+pub(crate) fn entry(i: usize) -> Option<(&'static str, Cmd)> {
     COMMANDS.get(i).copied()
 }
 
@@ -179,7 +179,7 @@ impl<'a> Cur<'a> {
 }
 
 /// `PORT h1,h2,h3,h4,p1,p2` (case-sensitive, as Suricata's): the port, 0 when invalid.
-pub fn port_cmd(line: &[u8]) -> u16 {
+pub(crate) fn port_cmd(line: &[u8]) -> u16 {
     let mut c = Cur { s: line, i: 0 };
     let r = (|| {
         c.tag(b"PORT")?;
@@ -200,7 +200,7 @@ pub fn port_cmd(line: &[u8]) -> u16 {
 }
 
 /// `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)`: the port, 0 when invalid.
-pub fn pasv_reply(line: &[u8]) -> u16 {
+pub(crate) fn pasv_reply(line: &[u8]) -> u16 {
     let mut c = Cur { s: line, i: 0 };
     let r = (|| {
         c.tag(b"227")?;
@@ -220,7 +220,7 @@ pub fn pasv_reply(line: &[u8]) -> u16 {
 }
 
 /// `229 Entering Extended Passive Mode (|||port|)`: the port, 0 when invalid.
-pub fn epsv_reply(line: &[u8]) -> u16 {
+pub(crate) fn epsv_reply(line: &[u8]) -> u16 {
     let mut c = Cur { s: line, i: 0 };
     let r = (|| {
         c.tag(b"229")?;
@@ -234,7 +234,7 @@ pub fn epsv_reply(line: &[u8]) -> u16 {
 }
 
 /// `EPRT |proto|address|port|`: the port, 0 when invalid.
-pub fn eprt_cmd(line: &[u8]) -> u16 {
+pub(crate) fn eprt_cmd(line: &[u8]) -> u16 {
     let mut c = Cur { s: line, i: 0 };
     let r = (|| {
         c.tag(b"EPRT")?;
@@ -252,7 +252,7 @@ pub fn eprt_cmd(line: &[u8]) -> u16 {
 /// `ftpbounce`: a `PORT` line whose address (the first four numbers after the command)
 /// differs from the client's (`client`: its first four address bytes, as Suricata compares
 /// them). After Suricata's `DetectFtpbounceMatchArgs`, octets up to 256 accepted.
-pub fn bounce(line: &[u8], client: [u8; 4]) -> bool {
+pub(crate) fn bounce(line: &[u8], client: [u8; 4]) -> bool {
     if line.len() < 7 || 7 >= line.len() {
         return false;
     }

@@ -22,11 +22,11 @@ use crate::app::{AppConfig, AppProto, RecordCx};
 use crate::output::eve::Json;
 
 /// Bytes of a transferred file kept for `file.data` (Suricata's file-data content limit).
-pub const FILE_DATA_LIMIT: usize = 100_000;
+pub(crate) const FILE_DATA_LIMIT: usize = 100_000;
 
 /// Per-flow state of a data connection (its one transaction).
 #[derive(Debug, Default)]
-pub struct FtpDataState {
+pub(crate) struct FtpDataState {
     transfer: Option<Transfer>,
     /// The direction of the transfer (true: from the connection's initiator).
     to_server: Option<bool>,
@@ -39,12 +39,12 @@ pub struct FtpDataState {
 
 impl FtpDataState {
     /// The file name the command named.
-    pub fn file_name(&self) -> Option<&[u8]> {
+    pub(crate) fn file_name(&self) -> Option<&[u8]> {
         self.transfer.as_ref().and_then(|t| t.file_name.as_deref())
     }
 
     /// The command that announced the connection, as EVE names it.
-    pub fn command_name(&self) -> Option<&'static str> {
+    pub(crate) fn command_name(&self) -> Option<&'static str> {
         let c = self.transfer.as_ref()?.cmd;
         command::COMMANDS.iter().find(|(_, x)| *x == c).map(|(n, _)| *n)
     }
@@ -55,7 +55,7 @@ impl FtpDataState {
 }
 
 /// ftp-data's sticky buffers.
-pub static BUFFERS: &[Sticky<FtpDataState>] = &[
+pub(crate) static BUFFERS: &[Sticky<FtpDataState>] = &[
     Sticky {
         info: crate::app::files::file_buffer(
             "file.data",
@@ -95,7 +95,7 @@ fn parse_command(v: Option<&str>) -> Result<ValueArg, String> {
 }
 
 /// ftp-data's value keywords.
-pub static VALUES: &[ValueKeyword<FtpDataState>] = &[
+pub(crate) static VALUES: &[ValueKeyword<FtpDataState>] = &[
     crate::app::files::filesize_row::<FtpDataState>(),
     ValueKeyword {
         info: ValueInfo {
@@ -215,7 +215,7 @@ impl AppParser for FtpDataState {
 }
 
 /// ftp-data's descriptor.
-pub static PROTOCOL: Protocol = Protocol {
+pub(crate) static PROTOCOL: Protocol = Protocol {
     proto: AppProto::FtpData,
     new_parser: |_: &AppConfig| Box::<FtpDataState>::default(),
     buffers: || buffer_infos(BUFFERS),

@@ -282,7 +282,7 @@ impl AppParser for FtpState {
 }
 
 /// FTP's descriptor.
-pub static PROTOCOL: Protocol = Protocol {
+pub(crate) static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Ftp,
     new_parser: |_: &AppConfig| Box::<FtpState>::default(),
     buffers: || buffer_infos(BUFFERS),

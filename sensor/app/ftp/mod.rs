@@ -24,8 +24,8 @@
 //! `max-tx`, event `too_many_transactions`).
 //! Never: panics on input, or keeps a line's bytes beyond its cap.
 
-pub mod command;
-pub mod data;
+pub(crate) mod command;
+pub(crate) mod data;
 mod detect;
 mod eve;
 #[cfg(test)]
@@ -34,23 +34,23 @@ mod tests;
 use std::collections::VecDeque;
 
 use command::Cmd;
-pub use data::PROTOCOL as DATA_PROTOCOL;
-pub use detect::PROTOCOL;
+pub(crate) use data::PROTOCOL as DATA_PROTOCOL;
+pub(crate) use detect::PROTOCOL;
 
 use super::expect::{Endpoints, ExpectStats, Expectation, Expectations};
 use super::proto::AppProto;
 use crate::capture::Timestamp;
 
 /// Longest line kept (Suricata's `ftp.max-line-length`, 4 KiB).
-pub const MAX_LINE: usize = 4096;
+pub(crate) const MAX_LINE: usize = 4096;
 /// Transactions held per flow before the oldest is evicted.
-pub const MAX_TXS: usize = 256;
+pub(crate) const MAX_TXS: usize = 256;
 /// Reply lines kept per transaction.
-pub const MAX_REPLIES: usize = 256;
+pub(crate) const MAX_REPLIES: usize = 256;
 /// How far a new transaction's id may run ahead of the oldest held (Suricata's `max-tx`).
-pub const MAX_TX_SPAN: u64 = 1024;
+pub(crate) const MAX_TX_SPAN: u64 = 1024;
 /// Longest file name handed to a data connection (Suricata's `SC_FILENAME_MAX` - 1).
-pub const MAX_FILENAME: usize = 4095;
+pub(crate) const MAX_FILENAME: usize = 4095;
 
 crate::app_counters! {
     /// FTP counters (plain integers).
@@ -77,7 +77,7 @@ crate::app_counters! {
 }
 
 /// Suricata's FTP app-layer events, in its order.
-pub const EVENTS: &[&str] = &[
+pub(crate) const EVENTS: &[&str] = &[
     "request_command_too_long",
     "response_command_too_long",
     "too_many_transactions",
@@ -92,7 +92,7 @@ const EV_FILE_WITHOUT_NAME: u16 = 4;
 
 /// One reply line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// The 3-digit code when the line starts with one and a space (`completion_code`).
     pub code: Vec<u8>,
     /// The rest (`reply`), or the whole line without a code.
@@ -103,7 +103,7 @@ pub struct Reply {
 
 /// What a data connection gets from the command that announced it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transfer {
+pub(crate) struct Transfer {
     /// The transfer command.
     pub cmd: Cmd,
     /// The file name (`RETR`, `STOR`, `APPE`, `STOU`), if any.
@@ -112,7 +112,7 @@ pub struct Transfer {
 
 /// A transaction: a command and its replies.
 #[derive(Clone, Debug, Default)]
-pub struct FtpTx {
+pub(crate) struct FtpTx {
     /// Id within the flow.
     pub id: u64,
     /// The command's table index ([`command::COMMANDS`]); `None`: unknown (replies only, or
@@ -143,7 +143,7 @@ pub struct FtpTx {
 
 impl FtpTx {
     /// The command's name and code.
-    pub fn command(&self) -> Option<(&'static str, Cmd)> {
+    pub(crate) fn command(&self) -> Option<(&'static str, Cmd)> {
         self.cmd.and_then(command::entry)
     }
 
@@ -170,7 +170,7 @@ struct Line<'a> {
 
 /// Per-flow FTP control state.
 #[derive(Debug, Default)]
-pub struct FtpState {
+pub(crate) struct FtpState {
     txs: VecDeque<FtpTx>,
     next_id: u64,
     lines: [LineBuf; 2],
@@ -200,7 +200,8 @@ pub(crate) struct Announce<'a> {
 
 impl FtpState {
     /// An empty state.
-    pub fn new() -> Self {
+    #[cfg(test)]
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -214,7 +215,8 @@ impl FtpState {
     }
 
     /// Transactions held, oldest first.
-    pub fn txs(&self) -> impl Iterator<Item = &FtpTx> {
+    #[cfg(test)]
+    pub(crate) fn txs(&self) -> impl Iterator<Item = &FtpTx> {
         self.txs.iter()
     }
 
@@ -375,7 +377,7 @@ impl FtpState {
     }
 
     /// Parses reply bytes.
-    pub fn parse_response(&mut self, data: &[u8]) {
+    pub(crate) fn parse_response(&mut self, data: &[u8]) {
         // transactions completed in an earlier chunk no longer take replies
         for t in self.txs.iter_mut().filter(|t| t.done) {
             t.retired = true;

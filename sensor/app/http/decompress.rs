@@ -18,14 +18,14 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 /// Compressed bytes kept per layer while it has produced nothing, so that a retry with
 /// another format sees the stream from its start.
-pub const RETRY_BYTES: usize = 16 * 1024;
+pub(crate) const RETRY_BYTES: usize = 16 * 1024;
 
 /// Retries of other formats before a layer passes its input through (libhtp: 3).
 const MAX_RESTARTS: u8 = 3;
 
 /// One content coding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Coding {
+pub(crate) enum Coding {
     /// gzip (RFC 1952), header parsed leniently.
     Gzip,
     /// Raw deflate (RFC 1951): what `Content-Encoding: deflate` means to libhtp first.
@@ -46,7 +46,7 @@ impl Coding {
 
 /// Why decoding stopped early (counted by the caller).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// A layer failed (garbage, truncated data) and was retried, passed through or stopped.
     pub errors: u32,
     /// The sink refused more output.
@@ -284,7 +284,7 @@ impl Layer {
 }
 
 /// A chain of decoders, applied in order to the raw body.
-pub struct Decoder {
+pub(crate) struct Decoder {
     layers: Vec<Layer>,
     /// Compressed bytes fed in.
     pub bytes_in: u64,
@@ -306,22 +306,17 @@ impl std::fmt::Debug for Decoder {
 
 impl Decoder {
     /// `codings` in the order they must be undone (the last one the server applied first).
-    pub fn new(codings: &[Coding]) -> Self {
+    pub(crate) fn new(codings: &[Coding]) -> Self {
         Decoder { layers: codings.iter().map(|&c| Layer::new(c)).collect(), bytes_in: 0, bytes_out: 0, stopped: false }
     }
 
-    /// Layers in the chain.
-    pub fn layers(&self) -> usize {
-        self.layers.len()
-    }
-
     /// The sink refused output earlier: nothing more is decoded.
-    pub fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         self.stopped
     }
 
     /// Decodes `data`, handing output to `sink` (which returns false when it wants no more).
-    pub fn write(&mut self, data: &[u8], sink: &mut dyn FnMut(&[u8]) -> bool) -> Outcome {
+    pub(crate) fn write(&mut self, data: &[u8], sink: &mut dyn FnMut(&[u8]) -> bool) -> Outcome {
         let mut oc = Outcome::default();
         if self.stopped {
             oc.sink_full = true;

@@ -69,7 +69,7 @@ macro_rules! row {
 }
 
 /// HTTP's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<HttpTx>] = &[
+pub(crate) static BUFFERS: &[Sticky<HttpTx>] = &[
     row!("http.uri", [], ToServer, Need::request(LINE), H::Uri, "normalised request URI"),
     row!("http.uri.raw", [], ToServer, Need::request(LINE), H::UriRaw, "request URI as sent"),
     row!("http.method", [], ToServer, Need::request(LINE), H::Method, "request method"),
@@ -264,7 +264,7 @@ fn level(line: bool, headers: bool, done: bool) -> u8 {
 }
 
 /// HTTP's value keywords: `filesize` on the files its messages carry.
-pub static VALUES: &[ValueKeyword<HttpTx>] = &[crate::app::files::filesize_row::<HttpTx>()];
+pub(crate) static VALUES: &[ValueKeyword<HttpTx>] = &[crate::app::files::filesize_row::<HttpTx>()];
 
 impl Transaction for HttpTx {
     fn id(&self) -> u64 {
@@ -315,7 +315,7 @@ impl Transaction for HttpTx {
 }
 
 /// Frame types: a request (line, headers and body as sent) and a response.
-pub const FRAMES: &[&str] = &["request", "response"];
+pub(crate) const FRAMES: &[&str] = &["request", "response"];
 
 /// Hands the messages completed in a call to the flow's frames.
 fn add_frames(s: &mut HttpState, cx: &mut ParseCx<'_>) {

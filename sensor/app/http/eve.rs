@@ -36,7 +36,7 @@ fn content_range(v: &[u8]) -> (Option<u64>, Option<u64>, Option<u64>) {
 }
 
 /// Writes the `http` object.
-pub fn write_object(j: &mut Json<'_>, tx: &HttpTx) {
+pub(crate) fn write_object(j: &mut Json<'_>, tx: &HttpTx) {
     let mut o = j.begin("http");
     // libhtp settles the hostname when the request headers are complete; header fields are
     // logged from whatever headers were parsed (a gap may cut the header block).

@@ -17,7 +17,7 @@
 
 /// Which parser: request lines end only at LF; response lines also at a lone CR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
+pub(crate) enum Side {
     /// Client to server.
     Request,
     /// Server to client.
@@ -25,12 +25,12 @@ pub enum Side {
 }
 
 /// libhtp's `is_space`: SP, HT, CR, LF, VT, FF.
-pub fn is_space(c: u8) -> bool {
+pub(crate) fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
 }
 
 /// Trims libhtp whitespace from both ends.
-pub fn trim(mut s: &[u8]) -> &[u8] {
+pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     while let Some((&c, rest)) = s.split_first() {
         if !is_space(c) {
             break;
@@ -52,7 +52,7 @@ fn is_token(c: u8) -> bool {
 }
 
 /// Case-insensitive equality that skips NUL bytes in `hay` (libhtp `cmp_nocase_nozero`).
-pub fn eq_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn eq_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
     let mut it = hay.iter().filter(|&&c| c != 0);
     for &n in needle {
         match it.next() {
@@ -64,7 +64,7 @@ pub fn eq_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Case-insensitive substring search that skips NUL bytes in `hay`.
-pub fn contains_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
         return true;
     }
@@ -78,13 +78,13 @@ pub fn contains_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Case-insensitive substring search.
-pub fn contains_nocase(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains_nocase(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// A line: `content` bytes, then `eol` bytes of line end; `len` = content + eol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     /// Bytes before the line end.
     pub content: usize,
     /// Bytes consumed including the line end.
@@ -93,7 +93,7 @@ pub struct Line {
 
 /// Outcome of looking for something in a buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Find<T> {
+pub(crate) enum Find<T> {
     /// Found.
     Got(T),
     /// Not complete yet: more bytes are needed.
@@ -102,7 +102,7 @@ pub enum Find<T> {
 
 /// A line ending in LF (what libhtp's `take_till_lf` takes): chunk sizes, request lines.
 /// At `eof` an unterminated rest is a line.
-pub fn line_lf(b: &[u8], eof: bool) -> Find<Line> {
+pub(crate) fn line_lf(b: &[u8], eof: bool) -> Find<Line> {
     match b.iter().position(|&c| c == b'\n') {
         Some(p) => Find::Got(Line { content: p, len: p + 1 }),
         None if eof && !b.is_empty() => Find::Got(Line { content: b.len(), len: b.len() }),
@@ -111,7 +111,7 @@ pub fn line_lf(b: &[u8], eof: bool) -> Find<Line> {
 }
 
 /// A status line (libhtp `take_till_eol`): ends at CRLF, LF or a lone CR.
-pub fn line_eol(b: &[u8], eof: bool) -> Find<Line> {
+pub(crate) fn line_eol(b: &[u8], eof: bool) -> Find<Line> {
     match b.iter().position(|&c| c == b'\n' || c == b'\r') {
         Some(p) => {
             if b.get(p) == Some(&b'\r') {
@@ -237,7 +237,7 @@ fn header_line(b: &[u8], from: usize, side: Side, eof: bool) -> Find<(usize, usi
 
 /// Length of the end-of-header-block line at the start of `b`, 0 if `b` starts a field,
 /// or None if more bytes are needed. `first` says no field has been read in this block yet.
-pub fn end_of_block(b: &[u8], side: Side, first: bool, eof: bool) -> Option<usize> {
+pub(crate) fn end_of_block(b: &[u8], side: Side, first: bool, eof: bool) -> Option<usize> {
     match (b.first(), b.get(1), side) {
         (None, _, _) => {
             if eof {
@@ -295,7 +295,7 @@ fn looks_like_field(l: &[u8]) -> bool {
 /// One header field starting at `b[0]` (not at an end of block): returns (the length of
 /// its bytes without the last line end, the length consumed). Folded continuation lines are
 /// included.
-pub fn field(b: &[u8], side: Side, eof: bool) -> Find<(usize, usize)> {
+pub(crate) fn field(b: &[u8], side: Side, eof: bool) -> Find<(usize, usize)> {
     let mut start = 0;
     loop {
         let (content, next) = match header_line(b, start, side, eof) {
@@ -350,7 +350,7 @@ pub fn field(b: &[u8], side: Side, eof: bool) -> Find<(usize, usize)> {
 /// Splits the bytes of one field (as returned by [`field`], inner line ends included, the
 /// last one not) into a trimmed name and value, as libhtp does. A field without colon has
 /// an empty name.
-pub fn split_field(raw: &[u8], side: Side) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn split_field(raw: &[u8], side: Side) -> (Vec<u8>, Vec<u8>) {
     // Name: up to the first ':', unless a line end comes first that is not followed by a
     // space (libhtp lets "Name\n :value" through as a folded name).
     let mut colon = None;

@@ -23,15 +23,15 @@
 //! Never: panics on input, allocates per call beyond the growth of the buffers above, or
 //! looks at the other direction's bytes.
 
-pub mod decompress;
-pub mod detect;
-pub mod eve;
+pub(crate) mod decompress;
+pub(crate) mod detect;
+pub(crate) mod eve;
 mod framing;
-pub mod headers;
+pub(crate) mod headers;
 mod line;
-pub mod multipart;
+pub(crate) mod multipart;
 mod parser;
-pub mod uri;
+pub(crate) mod uri;
 
 pub use detect::PROTOCOL;
 use parser::{Cx, Dir, St, Txs};

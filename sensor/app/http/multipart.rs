@@ -43,13 +43,13 @@ enum Step {
 }
 
 /// A part's header line was malformed (`multipart_invalid_header`).
-pub const WARN_INVALID_HEADER: u32 = 1;
+pub(crate) const WARN_INVALID_HEADER: u32 = 1;
 /// A part named a file but had no content (`multipart_no_filedata`).
-pub const WARN_NO_FILEDATA: u32 = 2;
+pub(crate) const WARN_NO_FILEDATA: u32 = 2;
 
 /// What the body says, in order.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Ev<'a> {
+pub(crate) enum Ev<'a> {
     /// A part names a file.
     Open(&'a [u8]),
     /// Bytes of the current part.
@@ -62,7 +62,7 @@ pub enum Ev<'a> {
 
 /// The multipart parser of one request body.
 #[derive(Clone, Debug, Default)]
-pub struct Multipart {
+pub(crate) struct Multipart {
     /// "--" and the boundary token.
     boundary: Vec<u8>,
     /// Name of the file the current part's header gives.
@@ -130,7 +130,7 @@ fn token(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
 /// The value of parameter `name` in a header value such as
 /// `form-data; name="a"; filename="b"` (the last of repeats; RFC 2231 sections `name*0`,
 /// `name*1`... joined), None without a `;` or the parameter.
-pub fn header_token(value: &[u8], name: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn header_token(value: &[u8], name: &[u8]) -> Option<Vec<u8>> {
     let semi = value.iter().position(|&c| c == b';')?;
     let mut input = value.get(semi + 1..)?;
     let mut tokens: Vec<(&[u8], &[u8])> = Vec::new();
@@ -167,7 +167,7 @@ pub fn header_token(value: &[u8], name: &[u8]) -> Option<Vec<u8>> {
 impl Multipart {
     /// The parser of a body whose Content-Type value has a `boundary` parameter (of at most
     /// 255 bytes), else None.
-    pub fn new(content_type: &[u8]) -> Option<Multipart> {
+    pub(crate) fn new(content_type: &[u8]) -> Option<Multipart> {
         let b = header_token(content_type, b"boundary")?;
         if b.len() > MAX_TOKEN {
             return None;
@@ -178,7 +178,7 @@ impl Multipart {
     }
 
     /// Parses the next body bytes, reporting what they say to `f`.
-    pub fn feed(&mut self, data: &[u8], f: &mut dyn FnMut(Ev<'_>)) {
+    pub(crate) fn feed(&mut self, data: &[u8], f: &mut dyn FnMut(Ev<'_>)) {
         let mut pending = std::mem::take(&mut self.pending);
         pending.extend_from_slice(data);
         let mut at = 0;

@@ -9,7 +9,7 @@
 
 /// The parts of a request target.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UriParts<'a> {
+pub(crate) struct UriParts<'a> {
     /// Host from an absolute URI (`http://host:port/...`), as written.
     pub host: Option<&'a [u8]>,
     /// Port from an absolute URI, as written.
@@ -21,7 +21,7 @@ pub struct UriParts<'a> {
 }
 
 /// Splits a request target into host, port, path and query.
-pub fn split(uri: &[u8]) -> UriParts<'_> {
+pub(crate) fn split(uri: &[u8]) -> UriParts<'_> {
     let mut parts = UriParts::default();
     let mut rest = uri;
     // scheme://authority only when it does not start with '/'.
@@ -53,7 +53,7 @@ pub fn split(uri: &[u8]) -> UriParts<'_> {
 }
 
 /// `host[:port]`, with `[v6]` kept whole.
-pub fn split_host_port(auth: &[u8]) -> (&[u8], Option<&[u8]>) {
+pub(crate) fn split_host_port(auth: &[u8]) -> (&[u8], Option<&[u8]>) {
     if auth.first() == Some(&b'[') {
         if let Some(close) = auth.iter().position(|&c| c == b']') {
             let host = auth.get(..=close).unwrap_or(auth);
@@ -114,7 +114,7 @@ fn percent_decode(input: &[u8], u_decode: bool, out: &mut Vec<u8>) {
 }
 
 /// The normalised form of a path: decoded, slashes unified and compressed, dot segments gone.
-pub fn normalize_path(path: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn normalize_path(path: &[u8], out: &mut Vec<u8>) {
     let mut dec = Vec::with_capacity(path.len());
     percent_decode(path, true, &mut dec);
     for c in dec.iter_mut() {
@@ -172,7 +172,7 @@ fn remove_dot_segments(input: &[u8], out: &mut Vec<u8>) {
 }
 
 /// `http.uri`: the normalised path, then `?` and the decoded query if there is one.
-pub fn normalized(uri: &[u8]) -> Vec<u8> {
+pub(crate) fn normalized(uri: &[u8]) -> Vec<u8> {
     let p = split(uri);
     let mut out = Vec::with_capacity(uri.len());
     normalize_path(p.path, &mut out);

@@ -8,7 +8,7 @@ use crate::app::plugin::Transaction;
 use crate::app::values::{parse_multi, parse_uint};
 
 /// A frame: type, flags, stream, payload.
-pub fn frame(ftype: u8, flags: u8, sid: u32, payload: &[u8]) -> Vec<u8> {
+pub(super) fn frame(ftype: u8, flags: u8, sid: u32, payload: &[u8]) -> Vec<u8> {
     let n = payload.len();
     let mut v = vec![(n >> 16) as u8, (n >> 8) as u8, n as u8, ftype, flags];
     v.extend_from_slice(&sid.to_be_bytes());
@@ -17,7 +17,7 @@ pub fn frame(ftype: u8, flags: u8, sid: u32, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A header block of literals without indexing (no Huffman).
-pub fn literals(h: &[(&str, &str)]) -> Vec<u8> {
+pub(super) fn literals(h: &[(&str, &str)]) -> Vec<u8> {
     let mut v = Vec::new();
     for (n, val) in h {
         v.push(0x00);

@@ -22,7 +22,7 @@
 mod detect;
 #[cfg(test)]
 mod tests;
-pub mod v1;
+pub(crate) mod v1;
 
 use ipsec_parser::{
     parse_ikev2_payload_list, IkePayloadType, IkeTransformAuthType, IkeTransformDHType, IkeTransformESNType,

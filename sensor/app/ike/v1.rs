@@ -5,7 +5,7 @@
 //! checked against what remains.
 
 /// ISAKMP payload type names, as Suricata's EVE `payload` list writes them.
-pub const PAYLOAD_TYPES: &[(u8, &str)] = &[
+pub(crate) const PAYLOAD_TYPES: &[(u8, &str)] = &[
     (0, "None"),
     (1, "SecurityAssociation"),
     (2, "Proposal"),
@@ -39,7 +39,7 @@ const VENDOR_ID: u8 = 13;
 
 /// Transform attribute types (RFC 2409 appendix A), by Suricata's names (`ike.chosen_sa_attribute`
 /// and EVE `attributes[].key`); index: the type number.
-pub const ATTRIBUTE_TYPES: &[&str] = &[
+pub(crate) const ATTRIBUTE_TYPES: &[&str] = &[
     "unknown",
     "alg_enc",
     "alg_hash",
@@ -60,7 +60,7 @@ pub const ATTRIBUTE_TYPES: &[&str] = &[
 ];
 
 /// The attribute type named `name` (a row of [`ATTRIBUTE_TYPES`]).
-pub fn attribute_type(name: &str) -> Option<u16> {
+pub(crate) fn attribute_type(name: &str) -> Option<u16> {
     ATTRIBUTE_TYPES.iter().position(|n| n.eq_ignore_ascii_case(name)).and_then(|i| u16::try_from(i).ok())
 }
 
@@ -174,16 +174,16 @@ pub struct V1Payloads {
 }
 
 /// Transforms kept per message.
-pub const MAX_TRANSFORMS: usize = 64;
+pub(crate) const MAX_TRANSFORMS: usize = 64;
 /// Vendor ids kept per message.
-pub const MAX_VENDOR_IDS: usize = 32;
+pub(crate) const MAX_VENDOR_IDS: usize = 32;
 /// Attributes kept per transform.
 const MAX_ATTRIBUTES: usize = 32;
 /// How deep payloads nest (SA > proposal > transform).
 const MAX_DEPTH: u8 = 3;
 
 /// Lowercase hex of `b`.
-pub fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 2);
     for x in b {
         s.push(char::from(b"0123456789abcdef"[usize::from(x >> 4)]));
@@ -283,7 +283,7 @@ impl V1Payloads {
 
 /// Reads the payloads after an IKEv1 header whose next payload is `first`; `None` when a
 /// security association or proposal is malformed (Suricata's parser gives up on the message).
-pub fn parse(d: &[u8], first: u8) -> Option<V1Payloads> {
+pub(crate) fn parse(d: &[u8], first: u8) -> Option<V1Payloads> {
     let mut p = V1Payloads { types: vec![first], ..V1Payloads::default() };
     let rest = chain(d, first, &mut |t, b| p.payload(t, b, 0)).ok()?;
     p.extra = !rest.is_empty();

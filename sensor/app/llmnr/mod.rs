@@ -26,7 +26,7 @@ const fn buffer(name: &'static str, side: Side, desc: &'static str) -> BufferInf
 }
 
 /// LLMNR's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<FamilyTx>] = &[
+pub(crate) static BUFFERS: &[Sticky<FamilyTx>] = &[
     Sticky {
         info: buffer(
             "llmnr.queries.rrname",
@@ -58,7 +58,7 @@ pub static BUFFERS: &[Sticky<FamilyTx>] = &[
 ];
 
 /// Suricata's LLMNR probes: DNS's, over UDP or (length-prefixed) TCP, on port 5355.
-pub fn probe(udp: bool, d: &[u8]) -> ProbeResult {
+pub(crate) fn probe(udp: bool, d: &[u8]) -> ProbeResult {
     let r = if udp { crate::app::dns::probe_udp(d) } else { crate::app::dns::probe_tcp(d) };
     match r {
         crate::app::dns::Probe::Dns { .. } => ProbeResult::Found(AppProto::Llmnr),
@@ -68,7 +68,7 @@ pub fn probe(udp: bool, d: &[u8]) -> ProbeResult {
 }
 
 /// LLMNR's descriptor.
-pub static PROTOCOL: Protocol = Protocol {
+pub(crate) static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Llmnr,
     new_parser: |_: &AppConfig| Box::new(FamilyState::new(Variant::Llmnr)),
     buffers: || buffer_infos(BUFFERS),

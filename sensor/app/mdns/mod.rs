@@ -26,7 +26,7 @@ const fn buffer(name: &'static str, side: Side, desc: &'static str) -> BufferInf
 }
 
 /// mDNS's sticky buffers, in the order of their numbers.
-pub static BUFFERS: &[Sticky<FamilyTx>] = &[
+pub(crate) static BUFFERS: &[Sticky<FamilyTx>] = &[
     Sticky {
         info: buffer("mdns.queries.rrname", Side::Both, "each question name of a request"),
         get: |tx: &FamilyTx, ts, f| tx.query_names(ts).any(f),
@@ -54,7 +54,7 @@ pub static BUFFERS: &[Sticky<FamilyTx>] = &[
 ];
 
 /// Suricata's mDNS probe: DNS's (a sane header and message), on port 5353.
-pub fn probe(d: &[u8]) -> ProbeResult {
+pub(crate) fn probe(d: &[u8]) -> ProbeResult {
     match crate::app::dns::probe_udp(d) {
         crate::app::dns::Probe::Dns { .. } => ProbeResult::Found(AppProto::Mdns),
         _ => ProbeResult::NotFound,
@@ -62,7 +62,7 @@ pub fn probe(d: &[u8]) -> ProbeResult {
 }
 
 /// mDNS's descriptor.
-pub static PROTOCOL: Protocol = Protocol {
+pub(crate) static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Mdns,
     new_parser: |_: &AppConfig| Box::new(FamilyState::new(Variant::Mdns)),
     buffers: || buffer_infos(BUFFERS),

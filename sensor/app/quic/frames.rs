@@ -12,7 +12,7 @@ use super::{var_uint, Cur};
 use crate::app::tls::ja4::Ja4;
 
 /// CRYPTO data kept per direction until the hello is whole (Suricata's limit).
-pub const MAX_CRYPTO: u64 = 65_535;
+pub(crate) const MAX_CRYPTO: u64 = 65_535;
 
 /// The gQUIC handshake tags Suricata knows (a message with another tag is not read as tags).
 const TAGS: &[&[u8; 4]] = &[
@@ -22,10 +22,10 @@ const TAGS: &[&[u8; 4]] = &[
 ];
 
 /// A gQUIC tag: its four bytes.
-pub type Tag = [u8; 4];
+pub(crate) type Tag = [u8; 4];
 
 /// A tag's name (its letters without the trailing NULs).
-pub fn tag_name(t: &Tag) -> &str {
+pub(crate) fn tag_name(t: &Tag) -> &str {
     let n = t.iter().position(|&b| b == 0).unwrap_or(4);
     std::str::from_utf8(t.get(..n).unwrap_or(&[])).unwrap_or("")
 }
@@ -42,7 +42,7 @@ pub struct Ext {
 
 /// A whole ClientHello or ServerHello.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hello {
+pub(crate) struct Hello {
     /// The JA3 (client) or JA3S (server) string.
     pub ja3: String,
     /// The JA4 of a ClientHello.
@@ -53,7 +53,7 @@ pub struct Hello {
 
 /// A frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Frame {
+pub(crate) enum Frame {
     /// PADDING (a run of zeros), PING, ACK, or a type not read further.
     Other,
     /// A CRYPTO frame that completed a hello.
@@ -289,7 +289,7 @@ fn decode_frame<'a>(c: &mut Cur<'a>) -> Option<Frame> {
 /// this direction and `past_set` how many of its bytes were set. CRYPTO fragments are
 /// reassembled with it: a whole hello is appended as [`Frame::Crypto`], an incomplete one as
 /// a [`Frame::CryptoFrag`] to keep. `None` when a frame is malformed.
-pub fn decode_frames(input: &[u8], past: &[u8], past_set: u64) -> Option<Vec<Frame>> {
+pub(crate) fn decode_frames(input: &[u8], past: &[u8], past_set: u64) -> Option<Vec<Frame>> {
     let mut c = Cur(input);
     let mut frames = Vec::new();
     while !c.0.is_empty() {

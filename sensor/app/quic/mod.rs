@@ -14,7 +14,7 @@
 
 pub mod crypto;
 mod detect;
-pub mod frames;
+pub(crate) mod frames;
 #[cfg(test)]
 mod tests;
 

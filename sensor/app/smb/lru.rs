@@ -40,7 +40,7 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
 
     /// Whether `k` is present (without touching it).
     #[cfg(test)]
-    pub fn contains<Q: Hash + Eq + ?Sized>(&self, k: &Q) -> bool
+    pub(crate) fn contains<Q: Hash + Eq + ?Sized>(&self, k: &Q) -> bool
     where
         K: Borrow<Q>,
     {
@@ -69,7 +69,7 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
 
     /// Number of entries.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 }

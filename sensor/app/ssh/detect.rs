@@ -122,7 +122,7 @@ fn write_side(o: &mut Json<'_>, key: &str, h: &SshHeader) {
 impl SshState {
     /// Writes the `"ssh":{...}` object (Suricata's `log_ssh`, HASSH left out as Suricata leaves
     /// it out unless a rule asks for it).
-    pub fn write_eve(&self, j: &mut Json<'_>) -> bool {
+    pub(crate) fn write_eve(&self, j: &mut Json<'_>) -> bool {
         if self.header(true).proto.is_empty() && self.header(false).proto.is_empty() {
             return false;
         }
@@ -211,7 +211,7 @@ impl AppParser for SshState {
 }
 
 /// SSH's descriptor.
-pub static PROTOCOL: Protocol = Protocol {
+pub(crate) static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Ssh,
     new_parser: |_: &AppConfig| Box::<SshState>::default(),
     buffers: || buffer_infos(BUFFERS),

@@ -20,14 +20,14 @@ mod detect;
 #[cfg(test)]
 mod tests;
 
-pub use detect::PROTOCOL;
+pub(crate) use detect::PROTOCOL;
 
 use md5::{Digest as _, Md5};
 
 /// Longest banner before `long_banner` (Suricata's `SSH_MAX_BANNER_LEN`).
-pub const MAX_BANNER: usize = 256;
+pub(crate) const MAX_BANNER: usize = 256;
 /// Longest KEXINIT record reassembled (Suricata's `SSH_MAX_REASSEMBLED_RECORD_LEN`).
-pub const MAX_KEX_RECORD: usize = 65_535;
+pub(crate) const MAX_KEX_RECORD: usize = 65_535;
 const HEADER: usize = 6;
 const MSG_KEXINIT: u8 = 20;
 const MSG_NEWKEYS: u8 = 21;
@@ -51,7 +51,7 @@ crate::app_counters! {
 }
 
 /// Suricata's SSH app-layer events, in its order.
-pub const EVENTS: &[&str] = &["invalid_banner", "long_banner", "invalid_record", "long_kex_record"];
+pub(crate) const EVENTS: &[&str] = &["invalid_banner", "long_banner", "invalid_record", "long_kex_record"];
 const EV_INVALID_BANNER: u16 = 0;
 const EV_LONG_BANNER: u16 = 1;
 const EV_INVALID_RECORD: u16 = 2;
@@ -59,7 +59,7 @@ const EV_LONG_KEX_RECORD: u16 = 3;
 
 /// Where a direction is (Suricata's `SSHConnectionState`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Before the banner ended.
     #[default]
     InProgress,
@@ -73,7 +73,7 @@ pub enum Phase {
 
 /// One side's banner and key exchange.
 #[derive(Clone, Debug, Default)]
-pub struct SshHeader {
+pub(crate) struct SshHeader {
     /// Where it is.
     pub phase: Phase,
     /// `ssh.proto`.
@@ -94,7 +94,7 @@ pub struct SshHeader {
 
 /// Per-flow SSH state: the one transaction of the flow.
 #[derive(Debug, Default)]
-pub struct SshState {
+pub(crate) struct SshState {
     /// Index 0: client, 1: server.
     hdr: [SshHeader; 2],
     events: Vec<u16>,
@@ -113,7 +113,7 @@ pub struct SshState {
 
 /// Frame types (rows of [`detect::PROTOCOL`]'s `frames`): a record's 6-byte header (length,
 /// padding length, message code), its data after that, the whole record.
-pub const FRAMES: &[&str] = &["record.hdr", "record.data", "record.pdu"];
+pub(crate) const FRAMES: &[&str] = &["record.hdr", "record.data", "record.pdu"];
 
 /// What parsing a piece of a direction did.
 enum Step {
@@ -192,27 +192,28 @@ impl SshHeader {
 
 impl SshState {
     /// An empty state.
-    pub fn new() -> Self {
+    #[cfg(test)]
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The client's (`to_server`) or the server's header.
-    pub fn header(&self, to_server: bool) -> &SshHeader {
+    pub(crate) fn header(&self, to_server: bool) -> &SshHeader {
         &self.hdr[usize::from(!to_server)]
     }
 
     /// Both sides sent NEWKEYS: the rest is encrypted.
-    pub fn encrypted(&self) -> bool {
+    pub(crate) fn encrypted(&self) -> bool {
         self.hdr.iter().all(|h| h.phase == Phase::Finished)
     }
 
     /// Parsing ended at a bad banner or record.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.failed
     }
 
     /// App-layer events raised.
-    pub fn events(&self) -> &[u16] {
+    pub(crate) fn events(&self) -> &[u16] {
         &self.events
     }
 
@@ -222,13 +223,14 @@ impl SshState {
         }
     }
 
+    #[cfg(test)]
     /// Feeds bytes of one direction.
-    pub fn parse(&mut self, to_server: bool, data: &[u8]) {
+    pub(crate) fn parse(&mut self, to_server: bool, data: &[u8]) {
         self.parse_at(to_server, data, 0);
     }
 
-    /// [`SshState::parse`] of data whose first byte is at stream offset `offset` (for frames).
-    pub fn parse_at(&mut self, to_server: bool, data: &[u8], offset: u64) {
+    /// Feeds bytes of one direction whose first byte is at stream offset `offset` (for frames).
+    pub(crate) fn parse_at(&mut self, to_server: bool, data: &[u8], offset: u64) {
         if self.failed || data.is_empty() {
             return;
         }

@@ -10,7 +10,7 @@ use super::is_grease;
 
 /// What a ClientHello gives the fingerprint.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Ja4 {
+pub(crate) struct Ja4 {
     /// Carried by QUIC (`q`) rather than TCP (`t`).
     pub quic: bool,
     version: Option<u16>,
@@ -26,26 +26,26 @@ const ALPN: u16 = 16;
 
 impl Ja4 {
     /// An empty fingerprint of a hello carried by QUIC (`quic`) or TCP.
-    pub fn new(quic: bool) -> Ja4 {
+    pub(crate) fn new(quic: bool) -> Ja4 {
         Ja4 { quic, ..Ja4::default() }
     }
 
     /// A version of the supported_versions extension (the highest counts).
-    pub fn tls_version(&mut self, v: u16) {
+    pub(crate) fn tls_version(&mut self, v: u16) {
         if !is_grease(v) && self.version.is_none_or(|c| v > c) {
             self.version = Some(v);
         }
     }
 
     /// A cipher suite, in order.
-    pub fn cipher(&mut self, c: u16) {
+    pub(crate) fn cipher(&mut self, c: u16) {
         if !is_grease(c) {
             self.ciphers.push(c);
         }
     }
 
     /// An extension type, in order.
-    pub fn extension(&mut self, e: u16) {
+    pub(crate) fn extension(&mut self, e: u16) {
         if !is_grease(e) {
             self.domain |= e == SNI;
             self.extensions.push(e);
@@ -53,14 +53,14 @@ impl Ja4 {
     }
 
     /// A signature algorithm, in order.
-    pub fn signature_algorithm(&mut self, s: u16) {
+    pub(crate) fn signature_algorithm(&mut self, s: u16) {
         if !is_grease(s) {
             self.sigalgs.push(s);
         }
     }
 
     /// The first ALPN protocol (later ones are ignored).
-    pub fn alpn(&mut self, a: &[u8]) {
+    pub(crate) fn alpn(&mut self, a: &[u8]) {
         if self.alpn.is_none() && !a.is_empty() {
             self.alpn = Some(a.to_vec());
         }
@@ -93,7 +93,7 @@ impl Ja4 {
     }
 
     /// The fingerprint.
-    pub fn hash(&self) -> String {
+    pub(crate) fn hash(&self) -> String {
         let [a1, a2] = self.alpn_chars();
         let head = format!(
             "{}{}{}{:02}{:02}{a1}{a2}",

@@ -23,7 +23,7 @@ mod cert;
 mod detect;
 mod eve;
 mod extensions;
-pub mod ja4;
+pub(crate) mod ja4;
 #[cfg(test)]
 mod tests;
 

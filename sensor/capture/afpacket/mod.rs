@@ -19,7 +19,7 @@ use bytes::{Bytes, BytesMut};
 use super::{CaptureWarning, FrameRef, LinkType, PacketSource, Timestamp};
 use crate::sys;
 
-pub use super::FanoutMode;
+pub(crate) use super::FanoutMode;
 
 fn fanout_code(m: FanoutMode) -> u16 {
     match m {
@@ -40,7 +40,7 @@ const HDR3_MIN: usize = 40;
 
 /// How to open the rings.
 #[derive(Clone, Debug)]
-pub struct RingOptions {
+pub(crate) struct RingOptions {
     /// Bytes per ring block (a multiple of the page size).
     pub block_bytes: u32,
     /// Blocks per ring.
@@ -64,7 +64,7 @@ pub struct RingOptions {
 
 /// An interface as the capture sees it.
 #[derive(Clone, Debug)]
-pub struct Interface {
+pub(crate) struct Interface {
     /// Name.
     pub name: String,
     /// Kernel index.
@@ -75,7 +75,7 @@ pub struct Interface {
 
 impl Interface {
     /// Looks `name` up (an error names the interface).
-    pub fn lookup(name: &str) -> Result<Interface, String> {
+    pub(crate) fn lookup(name: &str) -> Result<Interface, String> {
         let index = sys::if_nametoindex(name).ok_or_else(|| format!("{name}: no such interface"))?;
         Ok(Interface { name: name.to_string(), index, linktype: linktype_of(name) })
     }
@@ -92,7 +92,7 @@ impl Interface {
 
 /// The link type of an interface from its ARPHRD type (`/sys/class/net/IF/type`): raw IP for
 /// tun-like devices (ARPHRD_NONE, ARPHRD_RAWIP), Ethernet otherwise (loopback included).
-pub fn linktype_of(name: &str) -> LinkType {
+pub(crate) fn linktype_of(name: &str) -> LinkType {
     let t = std::fs::read_to_string(format!("/sys/class/net/{name}/type")).unwrap_or_default();
     match t.trim() {
         "65534" | "519" => LinkType::RAW,
@@ -102,7 +102,7 @@ pub fn linktype_of(name: &str) -> LinkType {
 
 /// Whether the interface is up with a carrier (`operstate` up, or unknown with IFF_UP for
 /// devices without carrier reporting). `None` when it does not exist.
-pub fn link_up(name: &str) -> Option<bool> {
+pub(crate) fn link_up(name: &str) -> Option<bool> {
     let base = format!("/sys/class/net/{name}");
     let oper = std::fs::read_to_string(format!("{base}/operstate")).ok()?;
     match oper.trim() {
@@ -117,14 +117,14 @@ pub fn link_up(name: &str) -> Option<bool> {
 }
 
 /// Compiles the capture filter for `iface` (an error quotes libpcap's message).
-pub fn compile_filter(expr: &str, iface: &Interface, snaplen: u32) -> Result<Vec<sys::BpfInsn>, String> {
+pub(crate) fn compile_filter(expr: &str, iface: &Interface, snaplen: u32) -> Result<Vec<sys::BpfInsn>, String> {
     sys::compile_bpf(expr, iface.dlt(), snaplen)
         .map_err(|e| format!("capture.bpf_filter `{expr}` on {}: {e}", iface.name))
 }
 
 /// Kernel counters of a source, accumulated over reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KernelStats {
+pub(crate) struct KernelStats {
     /// Packets that passed the filter (received plus dropped).
     pub packets: u64,
     /// Packets dropped because the ring was full.
@@ -143,7 +143,7 @@ struct IfRing {
 }
 
 /// One worker's capture: a ring on each interface.
-pub struct AfPacketSource {
+pub(crate) struct AfPacketSource {
     rings: Vec<IfRing>,
     revents: Vec<i16>,
     fds: Vec<i32>,
@@ -158,7 +158,7 @@ pub struct AfPacketSource {
 }
 
 /// Opens one source per worker over `ifaces`; fanout is joined when there are several workers.
-pub fn open(ifaces: &[Interface], workers: usize, o: &RingOptions) -> Result<Vec<AfPacketSource>, String> {
+pub(crate) fn open(ifaces: &[Interface], workers: usize, o: &RingOptions) -> Result<Vec<AfPacketSource>, String> {
     let mut sources: Vec<AfPacketSource> = (0..workers)
         .map(|_| AfPacketSource {
             rings: Vec::new(),
@@ -222,7 +222,7 @@ pub fn open(ifaces: &[Interface], workers: usize, o: &RingOptions) -> Result<Vec
 
 impl AfPacketSource {
     /// Reads the kernel counters (which the kernel resets on read) and adds them to the totals.
-    pub fn kernel_stats(&mut self) -> KernelStats {
+    pub(crate) fn kernel_stats(&mut self) -> KernelStats {
         for r in &mut self.rings {
             if let Ok((p, d, f)) = sys::packet_stats(r.ring.fd()) {
                 for st in [&mut self.stats, &mut r.stats] {
@@ -237,17 +237,12 @@ impl AfPacketSource {
 
     /// Per interface (its position in the list given to [`open`]): the kernel counters as of
     /// the last [`AfPacketSource::kernel_stats`], and the socket errors met.
-    pub fn iface_stats(&self) -> impl Iterator<Item = (u16, KernelStats, u64)> + '_ {
+    pub(crate) fn iface_stats(&self) -> impl Iterator<Item = (u16, KernelStats, u64)> + '_ {
         self.rings.iter().map(|r| (r.iface_pos, r.stats, r.errors))
     }
 
-    /// Interfaces of this source.
-    pub fn interfaces(&self) -> impl Iterator<Item = &Interface> {
-        self.rings.iter().map(|r| &r.iface)
-    }
-
     /// Lends the frames of every block the kernel has handed over, without waiting.
-    pub fn drain(&mut self, f: &mut dyn FnMut(FrameRef<'_>)) -> usize {
+    pub(crate) fn drain(&mut self, f: &mut dyn FnMut(FrameRef<'_>)) -> usize {
         let mut n = 0;
         for i in 0..self.rings.len() {
             n += self.read_ring(i, usize::MAX, f);

@@ -38,9 +38,9 @@ pub(crate) use table::KeyTable;
 use crate::rule::ast::{DatasetDecl, DatasetType};
 
 /// Changes kept as a delta before they are folded into a new base.
-pub const COMPACT_AT: usize = 4096;
+pub(crate) const COMPACT_AT: usize = 4096;
 /// Default `hashsize` (Suricata's DATASETS_HASHSIZE_DEFAULT), used as the initial capacity.
-pub const DEFAULT_HASHSIZE: u32 = 4096;
+pub(crate) const DEFAULT_HASHSIZE: u32 = 4096;
 
 /// `[detect.datasets]`: where saved sets go, defaults, and sets declared up front (as
 /// Suricata's `datasets:` section).
@@ -359,7 +359,7 @@ fn unreachable_empty() -> &'static Snapshot {
 /// length does not fit the type (an IPv4 address of 4 bytes is widened for `ip` sets, as
 /// Suricata stores it). `tmp` holds the widened form.
 #[inline]
-pub fn buffer_key<'a>(kind: DatasetType, data: &'a [u8], tmp: &'a mut [u8; 16]) -> Option<&'a [u8]> {
+pub(crate) fn buffer_key<'a>(kind: DatasetType, data: &'a [u8], tmp: &'a mut [u8; 16]) -> Option<&'a [u8]> {
     match (kind, data.len()) {
         (DatasetType::String, _) | (DatasetType::Md5, 16) | (DatasetType::Sha256, 32) | (DatasetType::Ipv4, 4) => {
             Some(data)
@@ -375,7 +375,7 @@ pub fn buffer_key<'a>(kind: DatasetType, data: &'a [u8], tmp: &'a mut [u8; 16]) 
 }
 
 /// A value as files and the control socket write it, to the set's internal form.
-pub fn parse_value(kind: DatasetType, text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn parse_value(kind: DatasetType, text: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
     match kind {
         DatasetType::String => base64::engine::general_purpose::STANDARD
@@ -420,7 +420,7 @@ pub fn parse_value(kind: DatasetType, text: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The internal form back to the text files and the control socket use.
-pub fn format_value(kind: DatasetType, key: &[u8]) -> String {
+pub(crate) fn format_value(kind: DatasetType, key: &[u8]) -> String {
     match kind {
         DatasetType::String => base64::engine::general_purpose::STANDARD.encode(key),
         DatasetType::Md5 | DatasetType::Sha256 => key.iter().map(|b| format!("{b:02x}")).collect(),
@@ -446,7 +446,7 @@ fn short(s: &str) -> String {
 
 /// What reading a set's file gave.
 #[derive(Debug, Default, Clone)]
-pub struct LoadResult {
+pub(crate) struct LoadResult {
     /// Entries read.
     pub entries: usize,
     /// Lines skipped, with the first few reasons (`file:line: why`).
@@ -557,7 +557,7 @@ pub(crate) fn read_file(
 }
 
 /// Writes a set in the format [`read_file`] reads, to a temporary file renamed over `path`.
-pub fn write_file(set: &Dataset, path: &Path, with_rep: bool) -> Result<usize, String> {
+pub(crate) fn write_file(set: &Dataset, path: &Path, with_rep: bool) -> Result<usize, String> {
     use std::io::Write;
     let snap = set.snapshot();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -617,7 +617,7 @@ fn resolve_data(dir: &str, p: &str) -> PathBuf {
 /// Applies the `[detect.datasets]` config: the data directory and defaults for sets created
 /// from now on, and the sets it declares (created, and read from their files, unless a set of
 /// that name exists with the same type). Errors name the set and the reason.
-pub fn configure(cfg: &DatasetsConfig) -> Result<(), String> {
+pub(crate) fn configure(cfg: &DatasetsConfig) -> Result<(), String> {
     registry().config = cfg.clone();
     for (name, sc) in &cfg.sets {
         let kind = DatasetType::from_name(&sc.kind)
@@ -640,7 +640,7 @@ pub fn configure(cfg: &DatasetsConfig) -> Result<(), String> {
 /// Before rules are loaded again: sets read from a file only are dropped from the registry,
 /// so that the new rules read their files again (the running engine keeps its copies until
 /// it is replaced).
-pub fn begin_reload() {
+pub(crate) fn begin_reload() {
     registry().sets.retain(|_, s| !s.is_static());
 }
 
@@ -714,7 +714,7 @@ fn create(
 
 /// The set a rule declares: the existing one of that name, or a new one (read from its file).
 /// `rep`: declared by `datarep` (values are saved with their reputation).
-pub fn get_or_create(decl: &DatasetDecl, rep: bool) -> Result<Arc<Dataset>, String> {
+pub(crate) fn get_or_create(decl: &DatasetDecl, rep: bool) -> Result<Arc<Dataset>, String> {
     let data_dir = registry().config.data_dir.clone();
     let (load, save) = match (&decl.load, &decl.save) {
         (Some(l), Some(s)) if l == s => {
@@ -749,7 +749,7 @@ pub fn get_or_create(decl: &DatasetDecl, rep: bool) -> Result<Arc<Dataset>, Stri
 }
 
 /// Gauges of every set for `/metrics`: entries, memory, memcap, refusals.
-pub fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
+pub(crate) fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
     use crate::metrics::prom::GaugeFamily;
     let sets = all();
     let fam = |name, help, f: &dyn Fn(&Dataset) -> f64| GaugeFamily {
@@ -771,12 +771,12 @@ pub fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
 }
 
 /// The set called `name` (case-insensitive).
-pub fn find(name: &str) -> Option<Arc<Dataset>> {
+pub(crate) fn find(name: &str) -> Option<Arc<Dataset>> {
     registry().sets.get(&name.to_ascii_lowercase()).cloned()
 }
 
 /// Every set, by name.
-pub fn all() -> Vec<Arc<Dataset>> {
+pub(crate) fn all() -> Vec<Arc<Dataset>> {
     let mut v: Vec<Arc<Dataset>> = registry().sets.values().cloned().collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));
     v
@@ -784,7 +784,7 @@ pub fn all() -> Vec<Arc<Dataset>> {
 
 /// Writes every set with `save`/`state` to its file. Returns one line per set: what was
 /// written, or why it could not be.
-pub fn save_all() -> Vec<Result<String, String>> {
+pub(crate) fn save_all() -> Vec<Result<String, String>> {
     let sets: Vec<(Arc<Dataset>, bool)> = {
         let reg = registry();
         reg.sets.iter().map(|(k, s)| (s.clone(), reg.with_rep.get(k).copied().unwrap_or(false))).collect()
@@ -806,7 +806,7 @@ mod tests;
 /// A control-socket request on a set (Suricata's `dataset-add`, `dataset-remove`,
 /// `dataset-lookup`, `dataset-clear`): `value` is in the file form (base64 for strings). The
 /// answer is the message and whether the command succeeded, in Suricata's words.
-pub fn control(command: &str, name: &str, kind: &str, value: Option<&str>) -> Result<String, String> {
+pub(crate) fn control(command: &str, name: &str, kind: &str, value: Option<&str>) -> Result<String, String> {
     let kind = DatasetType::from_name(kind).ok_or("unknown settype")?;
     let set = find(name).filter(|s| s.kind == kind).ok_or("set not found or wrong type")?;
     if command == "dataset-clear" {

@@ -29,9 +29,9 @@ use crate::decode::Decoded;
 use crate::rule::ast::{Iprep, IprepSide, IprepTest, NumCmp};
 
 /// Categories (Suricata's SREP_MAX_CATS): ids 0-59.
-pub const MAX_CATEGORIES: usize = 60;
+pub(crate) const MAX_CATEGORIES: usize = 60;
 /// Highest reputation value (SREP_MAX_VAL).
-pub const MAX_VALUE: u8 = 127;
+pub(crate) const MAX_VALUE: u8 = 127;
 /// Longest category short name (Suricata keeps 31 characters).
 const SHORTNAME_MAX: usize = 31;
 /// Bad lines reported one by one; past this only the totals.
@@ -141,12 +141,12 @@ pub struct Reputation {
 static LAST: std::sync::Mutex<Option<ReputationStats>> = std::sync::Mutex::new(None);
 
 /// Records the counts of a load (or none: IP reputation off).
-pub fn publish_stats(stats: Option<ReputationStats>) {
+pub(crate) fn publish_stats(stats: Option<ReputationStats>) {
     *LAST.lock().unwrap_or_else(|p| p.into_inner()) = stats;
 }
 
 /// Gauges of the reputation last loaded for `/metrics` (none when IP reputation is off).
-pub fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
+pub(crate) fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
     use crate::metrics::prom::GaugeFamily;
     let Some(st) = LAST.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return Vec::new() };
     let one = |name, help, v: u64| GaugeFamily { name, help, label: "", values: vec![(String::new(), v as f64)] };

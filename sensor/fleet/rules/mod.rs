@@ -28,18 +28,18 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, FleetConfig};
 use crate::output::nats::NatsConfig;
 
-pub use push::push;
-pub use watch::{Arrival, RulesWatcher};
+pub(crate) use push::push;
+pub(crate) use watch::{Arrival, RulesWatcher};
 
 /// The key of the key-value bucket that names the current version.
-pub const CURRENT_KEY: &str = "current";
+pub(crate) const CURRENT_KEY: &str = "current";
 
 /// Pushed versions kept in the object store (older ones are deleted by the push).
 const KEEP_OBJECTS: u64 = 8;
 
 /// What `current` holds: the version and the object that carries it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// 1, 2, ...: one more than the version it replaced.
     pub version: u64,
     /// The object's name in the object store.
@@ -58,14 +58,14 @@ pub struct Manifest {
 
 impl Manifest {
     /// The object name of a version.
-    pub fn object_name(version: u64) -> String {
+    pub(crate) fn object_name(version: u64) -> String {
         format!("ruleset-{version}")
     }
 }
 
 /// The connection settings of fleet commands: `[output.nats]` (credentials, TLS), with
 /// `fleet.servers` instead of its servers when given.
-pub fn nats_config(cfg: &Config) -> NatsConfig {
+pub(crate) fn nats_config(cfg: &Config) -> NatsConfig {
     let mut n = cfg.output.nats.clone();
     if !cfg.fleet.servers.is_empty() {
         n.servers = cfg.fleet.servers.clone();

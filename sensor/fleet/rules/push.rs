@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::output::nats::{connect, new_runtime};
 
 /// Pushes the ruleset folder `dir`; the manifest of the new version.
-pub fn push(cfg: &Config, dir: &Path) -> anyhow::Result<Manifest> {
+pub(crate) fn push(cfg: &Config, dir: &Path) -> anyhow::Result<Manifest> {
     let packed = archive::pack(dir, cfg.fleet.rules_max_bytes)?;
     let ncfg = nats_config(cfg);
     if ncfg.servers.is_empty() {

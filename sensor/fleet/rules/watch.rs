@@ -19,7 +19,7 @@ use crate::output::nats::{connect, new_runtime};
 
 /// What the watcher hands to the daemon.
 #[derive(Debug)]
-pub enum Arrival {
+pub(crate) enum Arrival {
     /// A version downloaded, its digest checked, unpacked in `dir`.
     Ready {
         /// Its manifest.
@@ -39,7 +39,7 @@ pub enum Arrival {
 }
 
 /// The running watcher; stopped on drop.
-pub struct RulesWatcher {
+pub(crate) struct RulesWatcher {
     stop: Arc<AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
@@ -47,7 +47,7 @@ pub struct RulesWatcher {
 impl RulesWatcher {
     /// Starts following `fleet.rules_bucket` (connecting in the background: an unreachable
     /// cluster delays updates, never the caller).
-    pub fn start(cfg: &Config, tx: Sender<Arrival>) -> anyhow::Result<RulesWatcher> {
+    pub(crate) fn start(cfg: &Config, tx: Sender<Arrival>) -> anyhow::Result<RulesWatcher> {
         let ncfg = nats_config(cfg);
         if ncfg.servers.is_empty() {
             anyhow::bail!("fleet.rules: fleet.servers and output.nats.servers are both empty");
