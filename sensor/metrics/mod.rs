@@ -646,6 +646,7 @@ pub const PICKET_ONLY_PREFIXES: &[&str] = &[
     "defrag.picket.", // Picket-only defrag counters (sensor/defrag)
     "detect.reload",  // live reloads (sensor/runtime/live.rs)
     "detect.tx_state_evicted",
+    "detect.dataset_",   // dataset lookups and hits (sensor/detect/dataset)
     "detect.xbits_full", // hostbits/xbits table full (sensor/detect/vars.rs)
     // the event's counter; Suricata's stats name it decoder.too_many_layers, which Picket
     // keeps as well
