@@ -273,6 +273,7 @@ pub(crate) fn count(c: &mut Counters, e: Event) {
 
 /// Where an event comes from (EVE `anomaly.type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(clippy::enum_variant_names, reason = "AppLayer is Suricata's name for the layer (EVE `applayer`)")]
 pub enum Layer {
     /// The packet decoder (and defrag): `decode`.
     Decode,

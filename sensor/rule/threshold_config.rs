@@ -25,6 +25,7 @@ use super::{ErrorKind, RuleError, VarsConfig};
 
 /// Which address of an alert a suppression compares with its list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names, reason = "threshold.config's own words: by_src, by_dst, by_either")]
 pub enum SuppressTrack {
     /// The source address.
     BySrc,
