@@ -133,6 +133,10 @@ pub struct Daemon {
     pub log: PathBuf,
     pub eve: PathBuf,
     pub port: u16,
+    /// Length of the log file when this daemon was spawned: a restarted daemon appends to the
+    /// log of the one before, and [`Daemon::log_text`] and [`Daemon::wait_log`] read only its own
+    /// lines (an earlier daemon's "capturing on" must not pass for this one's).
+    pub log_start: usize,
 }
 
 static PORT: AtomicU32 = AtomicU32::new(0);
@@ -194,8 +198,9 @@ impl Daemon {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
         let child = cmd.spawn().expect("spawn picket run");
-        Daemon { child, log, eve, port }
+        Daemon { child, log, eve, port, log_start }
     }
 
     /// Waits until the daemon captures.
@@ -237,8 +242,10 @@ impl Daemon {
         self.child.id()
     }
 
+    /// This daemon's lines of the log file (not those of an earlier daemon in the same folder).
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let all = std::fs::read(&self.log).unwrap_or_default();
+        String::from_utf8_lossy(all.get(self.log_start..).unwrap_or_default()).into_owned()
     }
 
     pub fn wait_log(&mut self, what: &str, max: Duration) {
