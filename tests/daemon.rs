@@ -287,8 +287,10 @@ fn metrics_are_true_during_live_traffic_and_promtool_accepts_them() {
     let d = Daemon::start(&ns, dir.path(), &root().join("rules"), &["runtime.workers=2"]);
     ns.send(&demo());
     d.wait_alerts(LIVE_ALERTS, Duration::from_secs(10));
-    std::thread::sleep(Duration::from_millis(600));
-    let resp = ns.http_get(d.port, "/metrics");
+    let kernel21 = format!("picket_capture_kernel_packets_total{{interface=\"{}\"}} 21", ns.a);
+    let resp = d.wait_metrics(&ns, "the kernel's count of the 21 packets", |m| {
+        m.contains(&kernel21) && metric_sum(m, "picket_capture_packets_total") == 21
+    });
     let m = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     // Flows are open (no FIN yet for some, and no timeout): the gauges say so now, not at exit.
     assert!(metric_sum(&m, "picket_flow_active") > 0, "{m}");

@@ -32,8 +32,10 @@ fn afpacket_alerts_and_flows_equal_replay_with_flows_on_one_worker() {
     // four alerts come from packets; the fifth (file.data of the HTTP response) when its flow
     // ends, as in Suricata (no server packet follows the complete response), i.e. at stop
     d.wait_alerts(LIVE_ALERTS, Duration::from_secs(10));
-    std::thread::sleep(Duration::from_millis(700));
-    let m = ns.http_get(d.port, "/metrics");
+    let m = d.wait_metrics(&ns, "the 21 packets counted", |m| {
+        metric_sum(m, "picket_capture_packets_total") == 21
+            && m.lines().filter(|l| l.starts_with("picket_worker_packets_total{")).count() == 2
+    });
     assert!(m.contains("picket_capture_kernel_packets_total"), "{m}");
     assert_eq!(metric_sum(&m, "picket_capture_kernel_drops_total"), 0, "{m}");
     assert_eq!(metric_sum(&m, "picket_detect_alert_total"), LIVE_ALERTS as u64, "{m}");
@@ -127,9 +129,11 @@ fn sigusr2_reload_new_rules_fire_on_later_packets_without_drops() {
         "--outfile",
         &fresh.display().to_string(),
     ]));
+    let before = d.metric(&ns, "picket_capture_packets_total");
     ns.send(&fresh);
-    std::thread::sleep(Duration::from_millis(500));
-    let m = ns.http_get(d.port, "/metrics");
+    let m = d.wait_metrics(&ns, "the fresh flows' 21 packets", |m| {
+        metric_sum(m, "picket_capture_packets_total") >= before + 21
+    });
     assert_eq!(metric_sum(&m, "picket_detect_reloads_total"), 1, "{m}");
     assert_eq!(metric_sum(&m, "picket_detect_rules_loaded"), 6, "{m}");
     assert_eq!(metric_sum(&m, "picket_capture_kernel_drops_total"), 0, "{m}");
@@ -199,8 +203,7 @@ fn link_loss_is_logged_counted_and_capture_recovers() {
     assert!(ns.http_get(d.port, "/healthz").contains("503"));
     assert!(ns.exec(&["ip", "link", "set", &ns.a, "up"]));
     d.wait_log("link up", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(ns.http_get(d.port, "/healthz").starts_with("HTTP/1.1 200"));
+    d.wait_http(&ns, "/healthz", "HTTP/1.1 200");
     assert_eq!(d.metric(&ns, "picket_capture_link_down_total"), 1);
     ns.send(&demo());
     let a = d.wait_alerts(LIVE_ALERTS, Duration::from_secs(10));

@@ -304,6 +304,21 @@ fn watch_reads_captures_as_they_arrive_until_sigterm() {
         }
     }
     let mut child = KillOnDrop(Some(child));
+    // The watch's stderr, read as it comes: the test waits for its per-file lines.
+    let stderr_text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let pipe = child.0.as_mut().unwrap().stderr.take().unwrap();
+        let text = std::sync::Arc::clone(&stderr_text);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut t = text.lock().unwrap();
+                t.push_str(&line);
+                t.push('\n');
+            }
+        })
+    };
+    let stderr_now = || stderr_text.lock().unwrap().clone();
     let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
         let t0 = std::time::Instant::now();
         while !cond() {
@@ -333,13 +348,16 @@ fn watch_reads_captures_as_they_arrive_until_sigterm() {
     // The UDP alerts come with their packets; the TCP ones when their flows end.
     wait_for("the UDP alert of the third capture", &|| alerts_written() >= 3);
     // The damaged capture settles and is read within a few polls.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let child = child.0.take().unwrap();
+    wait_for("the damaged capture's -v line", &|| {
+        stderr_now().lines().any(|l| l.contains("d4.pcap") && l.contains("DAMAGED"))
+    });
+    let mut child = child.0.take().unwrap();
     let killed = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "a damaged capture was read: {stderr}");
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let stderr = stderr_now();
+    assert_eq!(status.code(), Some(2), "a damaged capture was read: {stderr}");
     assert!(stderr.contains("d4.pcap: damaged: kept"), "{stderr}");
     assert!(drop_box.join("d4.pcap").exists());
     assert!(stderr.contains("picket: 4 file(s) read (1 with errors, 1 damaged)"), "{stderr}");

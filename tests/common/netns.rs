@@ -297,6 +297,34 @@ impl Daemon {
         }
     }
 
+    /// Polls `/metrics` until `ready` holds on its text (30 s at most, then fails with the last
+    /// text) and returns that text: counters are published by the workers and the supervisor
+    /// on their own clocks, so a test waits for the figure it needs instead of sleeping.
+    pub fn wait_metrics(&self, ns: &Netns, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let t = Instant::now();
+        loop {
+            let m = ns.http_get(self.port, "/metrics");
+            if ready(&m) {
+                return m;
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "timed out waiting for {what} in /metrics:\n{m}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Polls `path` until its response starts with `prefix` (30 s at most).
+    pub fn wait_http(&self, ns: &Netns, path: &str, prefix: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let r = ns.http_get(self.port, path);
+            if r.starts_with(prefix) {
+                return r;
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "timed out waiting for {path} to answer {prefix}: {r}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn metric(&self, ns: &Netns, name: &str) -> u64 {
         let text = ns.http_get(self.port, "/metrics");
         metric_sum(&text, name)
