@@ -1,26 +1,27 @@
 //! The forwarder: a thread with its own single-threaded async runtime that follows the local
 //! queue from its saved position and publishes each line to JetStream, pipelined.
 //!
-//! The loop keeps at most `in_flight` publishes unacknowledged, in queue order. The oldest is
-//! awaited first; when it is acknowledged the forwarder's position moves past its line (and is
-//! saved at most every 100 ms, and at exit). A failed publish (acknowledgement timeout, stream
-//! leader lost, no stream, connection gone) fails the whole window: the unacknowledged futures
-//! are dropped, reading rewinds to the last acknowledged line and everything after it is sent
-//! again after a short back-off. Re-sent lines carry the same message id, so JetStream's
+//! The loop keeps at most `in_flight` publishes unacknowledged, in queue order (the window,
+//! `window.rs`: acknowledgements come back on one subscription, each publish naming its slot in
+//! its reply subject). When the oldest ones are acknowledged the forwarder's position moves past
+//! their lines (and is saved at most every 100 ms, and at exit). A failed publish
+//! (acknowledgement timeout, stream leader lost, no stream, connection gone) fails the whole
+//! window: the unacknowledged publishes are given up, reading rewinds to the last acknowledged
+//! line and everything after it is sent again after a short back-off. Re-sent lines carry the same message id, so JetStream's
 //! duplicate window stores each once. A crash loses nothing either: the saved position is at or
 //! before the last acknowledged line.
 
-use std::collections::VecDeque;
-use std::future::{Future, IntoFuture};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, message::PublishMessage, stream};
+use async_nats::jetstream::{self, stream};
+use async_nats::{header::NATS_MESSAGE_ID, HeaderMap, Subject};
 use bytes::Bytes;
 
+use super::window::{Fail, Window};
 use super::{connect, is_token, new_runtime, NatsConfig, NatsStats, StatsSnapshot};
 use crate::metrics::prom::MetricsHub;
 use crate::output::spool::{self, Position, Reader};
@@ -152,16 +153,6 @@ impl Drop for Forwarder {
     }
 }
 
-type AckFuture = Pin<Box<dyn Future<Output = Result<jetstream::publish::PublishAck, PublishErr>> + Send>>;
-type PublishErr = async_nats::error::Error<jetstream::context::PublishErrorKind>;
-
-/// One publish awaiting its acknowledgement.
-struct InFlight {
-    /// Position just past the line.
-    end: Position,
-    ack: AckFuture,
-}
-
 /// The queue as lines: a chunk read from one segment, sliced without copying.
 struct Lines {
     reader: Reader,
@@ -243,6 +234,27 @@ fn bytes_after(dir: &Path, pos: Position) -> u64 {
         .sum()
 }
 
+/// The subject of each event type (`<prefix>.<sensor>.<event_type>`), made once.
+struct Subjects {
+    prefix: String,
+    by_type: Vec<(String, Subject)>,
+}
+
+impl Subjects {
+    fn new(prefix: &str, sensor: &str) -> Subjects {
+        Subjects { prefix: format!("{prefix}.{sensor}."), by_type: Vec::new() }
+    }
+
+    fn of(&mut self, event_type: &str) -> Subject {
+        if let Some((_, s)) = self.by_type.iter().find(|(t, _)| t == event_type) {
+            return s.clone();
+        }
+        let s = Subject::from(format!("{}{event_type}", self.prefix));
+        self.by_type.push((event_type.to_string(), s.clone()));
+        s
+    }
+}
+
 struct Loop {
     cfg: NatsConfig,
     sensor: String,
@@ -288,19 +300,21 @@ impl Loop {
         let c = &self.cfg;
         let st = &self.stats;
         let client = connect(c, &format!("picket {}", self.sensor), Some(st.clone()), true).await?;
-        let js = jetstream::ContextBuilder::new()
-            .timeout(Duration::from_millis(c.ack_timeout_ms))
-            .max_ack_inflight(c.in_flight * 2 + 64)
-            .build(client.clone());
+        let js =
+            jetstream::ContextBuilder::new().timeout(Duration::from_millis(c.ack_timeout_ms)).build(client.clone());
+        let ack_timeout = Duration::from_millis(c.ack_timeout_ms);
         let mut acked_pos = reader.pos;
         let mut saved_pos = acked_pos;
         let mut lines = Lines { reader, chunk: Bytes::new(), start: acked_pos, cursor: 0 };
         let mut scan = LagScanner::at(&self.dir, acked_pos);
-        let mut inflight: VecDeque<InFlight> = VecDeque::with_capacity(c.in_flight);
+        let mut win = Window::open(&client, c.in_flight).await?;
         let mut need_stream = true;
         let mut backoff = Duration::from_millis(100);
         let (mut last_save, mut last_tick) = (Instant::now(), Instant::now() - Duration::from_secs(1));
         let mut caught_up = false;
+        let mut subjects = Subjects::new(&c.subject_prefix, &self.sensor);
+        let mut id = format!("{}.{}.", self.sensor, self.qid);
+        let id_prefix = id.len();
         loop {
             let mode = self.mode.load(Relaxed);
             if mode == STOP {
@@ -323,66 +337,69 @@ impl Loop {
             }
             // Fill the window.
             let mut failed = None;
-            while inflight.len() < c.in_flight {
+            while win.len() < c.in_flight {
                 let skipped = lines.reader.skipped_segments;
-                let Some((line, _from, end)) = lines.next()? else { break };
+                let Some((line, from, end)) = lines.next()? else { break };
                 if lines.reader.skipped_segments != skipped {
                     st.missed_segments.fetch_add(lines.reader.skipped_segments - skipped, Relaxed);
                     scan = LagScanner::at(&self.dir, lines.start);
                 }
-                let from = _from;
-                let subject = format!("{}.{}.{}", c.subject_prefix, self.sensor, event_type_of(&line));
-                let id = format!("{}.{}.{}.{}", self.sensor, self.qid, from.segment, from.offset);
-                match js.send_publish(subject, PublishMessage::build().payload(line).message_id(id)).await {
-                    Ok(ack) => {
+                id.truncate(id_prefix);
+                let _ = write!(id, "{}.{}", from.segment, from.offset);
+                let mut headers = HeaderMap::new();
+                headers.insert(NATS_MESSAGE_ID, id.as_str());
+                let subject = subjects.of(event_type_of(&line));
+                let send = client.publish_with_reply_and_headers(subject, win.next_reply(), headers, line);
+                match tokio::time::timeout(ack_timeout, send).await {
+                    Ok(Ok(())) => {
                         st.published.fetch_add(1, Relaxed);
-                        inflight.push_back(InFlight { end, ack: ack.into_future() });
+                        win.push(end);
                     }
-                    Err(e) => {
-                        failed = Some(e);
+                    Ok(Err(_)) => {
+                        failed = Some(Fail::Refused);
+                        break;
+                    }
+                    Err(_) => {
+                        failed = Some(Fail::Timeout);
                         break;
                     }
                 }
             }
-            st.in_flight.store(inflight.len() as u64, Relaxed);
+            st.in_flight.store(win.len() as u64, Relaxed);
             if failed.is_none() {
-                match inflight.front_mut() {
-                    None => {
-                        if mode == DRAIN {
-                            caught_up = true;
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                if win.is_empty() {
+                    if mode == DRAIN {
+                        caught_up = true;
+                        break;
                     }
-                    Some(front) => match tokio::time::timeout(Duration::from_millis(100), &mut front.ack).await {
-                        Err(_) => {}
-                        Ok(Ok(ack)) => {
-                            let done = inflight.pop_front().map(|f| f.end).unwrap_or(acked_pos);
-                            acked_pos = done;
-                            st.acked.fetch_add(1, Relaxed);
-                            scan.acked += 1;
-                            if ack.duplicate {
-                                st.duplicates.fetch_add(1, Relaxed);
-                            }
-                            backoff = Duration::from_millis(100);
-                        }
-                        Ok(Err(e)) => failed = Some(e),
-                    },
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                } else {
+                    failed = win.wait(Duration::from_millis(100), ack_timeout).await.err();
                 }
             }
-            if let Some(e) = failed {
+            // What was acknowledged counts, even in a window that failed behind it.
+            let (n, dup, end) = win.pop_acked();
+            if let Some(end) = end {
+                acked_pos = end;
+                st.acked.fetch_add(n, Relaxed);
+                st.duplicates.fetch_add(dup, Relaxed);
+                scan.acked += n;
+                backoff = Duration::from_millis(100);
+            }
+            if let Some(f) = failed {
                 st.errors.fetch_add(1, Relaxed);
-                if e.kind() == jetstream::context::PublishErrorKind::StreamNotFound {
-                    need_stream = true;
+                need_stream |= matches!(f, Fail::NoStream);
+                st.resent.fetch_add(win.len() as u64, Relaxed);
+                win.clear();
+                if matches!(f, Fail::Closed) {
+                    win = Window::open(&client, c.in_flight).await?;
                 }
-                st.resent.fetch_add(inflight.len() as u64, Relaxed);
-                inflight.clear();
                 st.in_flight.store(0, Relaxed);
                 lines = Lines::at(&self.dir, acked_pos);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
-            if acked_pos != saved_pos && (inflight.is_empty() || last_save.elapsed() >= Duration::from_millis(100)) {
+            if acked_pos != saved_pos && (win.is_empty() || last_save.elapsed() >= Duration::from_millis(100)) {
                 spool::save_offset(&self.dir, &c.consumer, acked_pos)?;
                 saved_pos = acked_pos;
                 last_save = Instant::now();
@@ -391,7 +408,7 @@ impl Loop {
         if acked_pos != saved_pos {
             spool::save_offset(&self.dir, &c.consumer, acked_pos)?;
         }
-        st.in_flight.store(inflight.len() as u64, Relaxed);
+        st.in_flight.store(win.len() as u64, Relaxed);
         st.lag_bytes.store(bytes_after(&self.dir, acked_pos), Relaxed);
         st.lag_events.store(scan.advance(usize::MAX), Relaxed);
         if let Some(h) = &self.hub {

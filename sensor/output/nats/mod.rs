@@ -17,6 +17,7 @@
 mod connect;
 mod forward;
 mod stats;
+mod window;
 
 use serde::{Deserialize, Serialize};
 
