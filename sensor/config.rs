@@ -95,7 +95,8 @@ pub struct FleetConfig {
     pub servers: Vec<String>,
     /// `picket run`: follow the ruleset pushed with `picket fleet rules push`, verify each new
     /// version and reload it (the rules given with `--rules`/`daemon.rules` run until the
-    /// first version arrives, and whenever none is pushed).
+    /// first version arrives, and whenever none is pushed). `picket fleet work`: replay each
+    /// job with the version in force when the job starts (checked and verified the same way).
     pub rules: bool,
     /// Object store of the pushed rulesets, and key-value bucket (same name) whose key
     /// `current` names the version in force.

@@ -244,3 +244,153 @@ fn forty_captures_three_workers_one_killed_each_capture_counted_once() {
     assert_eq!(alerts_by_sid(&alerts), expected);
     drop(cluster);
 }
+
+/// `picket ARGS`; (success, stdout, stderr).
+fn picket(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `sid N: M` lines of a `submit --wait` summary.
+fn summary_by_sid(summary: &str) -> BTreeMap<u64, u64> {
+    summary
+        .lines()
+        .filter_map(|l| l.strip_prefix("sid ")?.split_once(": "))
+        .map(|(s, n)| (s.parse().unwrap(), n.parse().unwrap()))
+        .collect()
+}
+
+/// Issue 21, rules for the fleet with distributed replay: a running `picket fleet work` with
+/// `[fleet] rules = true` replays each job with the ruleset in force when the job starts (a push
+/// completed before a job is queued applies to it), and refuses a broken version (the version
+/// in force keeps running, reported in `fleet status`).
+#[test]
+fn a_running_worker_replays_each_job_with_the_ruleset_in_force() {
+    let Some(bin) = nats::nats_server() else {
+        eprintln!("fleet replay test skipped: nats-server is not installed (make deps)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cluster = nats::Cluster::start(&bin, &d.join("nats"), 3);
+    // Nine captures in three batches, one queued after each push.
+    let files = split(&capture(), &d.join("all"), 9);
+    let batches: Vec<PathBuf> = (0..3).map(|b| d.join(format!("batch{b}"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::create_dir_all(&batches[i / 3]).unwrap();
+        std::fs::rename(f, batches[i / 3].join(f.file_name().unwrap())).unwrap();
+    }
+    let ruleset = |name: &str, text: &str| {
+        let p = d.join(name);
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(p.join("fleet.rules"), text).unwrap();
+        p
+    };
+    let v1 = ruleset(
+        "v1",
+        "alert dns any any -> any any (msg:\"dns query\"; dns.query; content:\".\"; sid:9400001; rev:1;)\n",
+    );
+    let v2 = ruleset(
+        "v2",
+        "alert tcp any any -> any any (msg:\"SYN\"; flags:S; sid:9400003; rev:1;)\n\
+         alert http any any -> any any (msg:\"http GET\"; http.method; content:\"GET\"; sid:9400002; rev:1;)\n",
+    );
+    let v3 = ruleset("v3", "alert tcp any any -> any any (msg:\"broken\"; content:; sid:9400009; rev:1;)\n");
+    let config = d.join("fleet.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[capture]\nchecksum_validation = \"none\"\n\n[fleet]\nservers = {s}\nreplicas = 3\nrules = true\n\
+             rules_dir = \"{r}\"\nheartbeat_secs = 1\n\n[output.nats]\nreplicas = 3\n",
+            s = cluster.toml_servers(),
+            r = d.join("fleet-rules").display()
+        ),
+    )
+    .unwrap();
+    let c = config.as_os_str();
+
+    // One machine: each file of a batch replayed on its own with a ruleset.
+    let expected = |rules: &Path, batch: &Path| {
+        let mut m: BTreeMap<u64, u64> = BTreeMap::new();
+        for f in std::fs::read_dir(batch).unwrap() {
+            let f = f.unwrap().path();
+            let args = ["replay", "-q", "--workers", "1", "--eve", "-", "--set", "fleet.heartbeat_secs=0", "--config"];
+            let mut a: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_ref()).collect();
+            a.extend([c, "--rules".as_ref(), rules.as_os_str(), f.as_os_str()]);
+            let (ok, out, err) = picket(&a);
+            assert!(ok, "{err}");
+            for (sid, n) in alerts_by_sid(&out) {
+                *m.entry(sid).or_default() += n;
+            }
+        }
+        m
+    };
+    let push = |rules: &Path, version: u64| {
+        let (ok, out, err) =
+            picket(&["fleet".as_ref(), "rules".as_ref(), "push".as_ref(), rules.as_os_str(), "--config".as_ref(), c]);
+        assert!(ok && out.contains(&format!("as ruleset version {version} ")), "{out}{err}");
+    };
+    let submit = |batch: &Path| {
+        let args = ["fleet", "submit", "--wait", "--timeout", "60", "--config"];
+        let mut a: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_ref()).collect();
+        a.extend([c, batch.as_os_str()]);
+        let (ok, out, err) = picket(&a);
+        assert!(ok && out.contains("files: 3 done, 0 failed"), "{out}{err}");
+        out
+    };
+
+    push(&v1, 1);
+    let err_path = d.join("wr.err");
+    let mut w = Command::new(BIN)
+        .args(["fleet", "work", "--workers", "1", "--config"])
+        .arg(&config)
+        .args(["--set", "sensor.name=wr", "--work-dir"])
+        .arg(d.join("work"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let err_of = || std::fs::read_to_string(&err_path).unwrap_or_default();
+
+    let want = expected(&v1, &batches[0]);
+    assert!(!want.is_empty(), "version 1 alerts on batch 0");
+    let out = submit(&batches[0]);
+    assert!(out.contains("fleet ruleset version 1: 3 file(s)\n"), "{out}{}", err_of());
+    assert_eq!(summary_by_sid(&out), want, "{}", err_of());
+
+    // A push while the worker runs: the next jobs run with it.
+    push(&v2, 2);
+    let want = expected(&v2, &batches[1]);
+    assert!(!want.is_empty() && !want.contains_key(&9400001), "version 2 alerts on batch 1: {want:?}");
+    let out = submit(&batches[1]);
+    assert!(out.contains("fleet ruleset version 2: 3 file(s)\n"), "{out}{}", err_of());
+    assert_eq!(summary_by_sid(&out), want, "{}", err_of());
+
+    // A broken version is refused: version 2 keeps running, and fleet status says so.
+    push(&v3, 3);
+    let out = submit(&batches[2]);
+    assert!(out.contains("fleet ruleset version 2: 3 file(s)\n"), "{out}{}", err_of());
+    assert_eq!(summary_by_sid(&out), expected(&v2, &batches[2]), "{}", err_of());
+    assert!(err_of().contains("fleet ruleset version 3 refused (load_failed)"), "{}", err_of());
+    let t = std::time::Instant::now();
+    loop {
+        let (_, out, _) = picket(&["fleet".as_ref(), "status".as_ref(), "--json".as_ref(), "--config".as_ref(), c]);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_default();
+        let row = rows.iter().find(|r| r["sensor"] == "wr").cloned().unwrap_or_default();
+        if row["ruleset_refused"]["version"] == 3 {
+            assert_eq!(row["ruleset_version"], 2, "{row}");
+            assert_eq!(row["ruleset_refused"]["reason"], "load_failed", "{row}");
+            assert_eq!(row["refusing"], true, "{row}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no heartbeat with the refusal: {out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&w, "-TERM");
+    assert!(w.wait().unwrap().success(), "{}", err_of());
+    drop(cluster);
+}

@@ -86,7 +86,8 @@ pub enum FleetCmd {
     },
     /// Replay queued jobs, one at a time, publishing their events to the fleet stream.
     Work {
-        /// Rule files or folders.
+        /// Rule files or folders (with `[fleet] rules = true`: the rules until a fleet ruleset
+        /// is pushed; each job runs with the version in force when it starts).
         #[arg(long, short = 'r', value_name = "PATH")]
         rules: Vec<PathBuf>,
         /// Configuration file (TOML) with [sensor], [fleet] and [output.nats].

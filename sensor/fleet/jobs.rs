@@ -64,6 +64,8 @@ pub(crate) struct JobResult {
     pub alerts_by_sid: BTreeMap<u64, u64>,
     /// Events published (and acknowledged) to the fleet stream.
     pub events: u64,
+    /// The fleet ruleset version the job ran with (`[fleet] rules`; 0: the worker's `--rules`).
+    pub ruleset_version: u64,
     /// Why the job failed (the file unreadable, changed since it was queued), if it did.
     pub error: Option<String>,
 }
@@ -166,17 +168,23 @@ pub(crate) fn submit(cfg: &Config, inputs: &[PathBuf], wait: bool, timeout: u64)
         let (_, results) = streams(&js, fc).await?;
         let mut queued = 0;
         for j in &jobs {
-            let ack = js
-                .send_publish(
-                    jobs_subject(fc),
-                    jetstream::message::PublishMessage::build()
-                        .payload(serde_json::to_vec(j)?.into())
-                        .message_id(&j.id),
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: cannot queue {}: {e}", fc.jobs_stream, j.path))?
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {} not acknowledged: {e}", fc.jobs_stream, j.path))?;
+            let body: bytes::Bytes = serde_json::to_vec(j)?.into();
+            let mut tries = 0;
+            let ack = loop {
+                let msg = jetstream::message::PublishMessage::build().payload(body.clone()).message_id(&j.id);
+                let r = async { js.send_publish(jobs_subject(fc), msg).await?.await }.await;
+                match r {
+                    // A stream just created (here or by a worker) may not take its subject on
+                    // every node yet: a few tries, 100 ms apart.
+                    Err(e) if e.kind() == jetstream::context::PublishErrorKind::StreamNotFound && tries < 50 => {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    r => {
+                        break r.map_err(|e| anyhow::anyhow!("{}: {} not acknowledged: {e}", fc.jobs_stream, j.path))?
+                    }
+                }
+            };
             if !ack.duplicate {
                 queued += 1;
             }
@@ -261,6 +269,13 @@ pub(crate) fn summary(got: &BTreeMap<String, JobResult>) -> String {
     for r in failed {
         s += &format!("failed: {}: {}\n", r.path, r.error.as_deref().unwrap_or(""));
     }
+    let mut versions: BTreeMap<u64, u64> = BTreeMap::new();
+    for r in got.values().filter(|r| r.ruleset_version > 0) {
+        *versions.entry(r.ruleset_version).or_default() += 1;
+    }
+    for (v, n) in versions {
+        s += &format!("fleet ruleset version {v}: {n} file(s)\n");
+    }
     for (sid, n) in by_sid {
         s += &format!("sid {sid}: {n}\n");
     }
@@ -288,12 +303,13 @@ mod tests {
             packets: 10,
             alerts: n,
             alerts_by_sid: [(sid, n)].into(),
+            ruleset_version: 3,
             ..JobResult::default()
         };
         let got: BTreeMap<String, JobResult> =
             [("1".to_string(), r("1", 7, 2)), ("2".to_string(), r("2", 7, 3))].into();
         let s = summary(&got);
         assert!(s.contains("files: 2 done, 0 failed\npackets: 20\nalerts: 5\n"), "{s}");
-        assert!(s.contains("sid 7: 5\n"), "{s}");
+        assert!(s.contains("sid 7: 5\n") && s.contains("fleet ruleset version 3: 2 file(s)\n"), "{s}");
     }
 }

@@ -426,7 +426,7 @@ counters! {
     NatsInFlight => "output.nats.in_flight", Level, "events published and not yet acknowledged";
     NatsLagBytes => "output.nats.lag_bytes", Level, "queue bytes not yet acknowledged by JetStream";
     NatsLagEvents => "output.nats.lag_events", Level, "queue events not yet acknowledged by JetStream";
-    FleetRulesVersion => "fleet.rules_version", Level, "version of the fleet ruleset in force (picket run with fleet.rules; 0: the configured rules)";
+    FleetRulesVersion => "fleet.rules_version", Level, "version of the fleet ruleset in force (picket run and picket fleet work with fleet.rules; 0: the configured rules)";
     FleetRulesApplied => "fleet.rules_applied", Sum, "fleet ruleset versions verified and swapped in";
     FleetRulesRefusedLoad => "fleet.rules_refused_load_failed", Sum, "fleet ruleset versions refused because their rules could not be loaded (no rule loads, a path is missing)";
     FleetRulesRefusedTooFew => "fleet.rules_refused_too_few_rules", Sum, "fleet ruleset versions refused because they load fewer than fleet.rules_min_ratio of the running engine's rules";

@@ -29,20 +29,20 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::detect::engine::DetectEngine;
 use crate::fleet::jobs::{file_digest, result_subject, streams, Job, JobResult, WORKERS};
 use crate::fleet::rules::nats_config;
 use crate::fleet::WorkOptions;
 use crate::metrics::prom::MetricsHub;
 use crate::metrics::C;
 use crate::output::nats::{connect, event_type_of, events_stream_config, new_runtime};
+use crate::runtime::fleet_rules::WorkerRules;
 use crate::runtime::replay::{replay, ReplayOptions};
 
 struct Ctx<'a> {
     cfg: &'a Config,
     js: jetstream::Context,
     name: String,
-    engine: Option<Arc<DetectEngine>>,
+    rules: WorkerRules,
     hub: Arc<MetricsHub>,
     opts: &'a WorkOptions,
     tick: Duration,
@@ -67,7 +67,9 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&opts.work_dir).map_err(|e| anyhow::anyhow!("{}: {e}", opts.work_dir.display()))?;
     let threads = opts.workers.unwrap_or_else(|| cfg.worker_count());
     let hub = Arc::new(MetricsHub::new(threads, engine.as_ref().map_or(0, |e| e.stats.loaded as u64)));
-    let _heartbeat = crate::fleet::heartbeat::Heartbeat::start(cfg, "work", hub.clone(), None)?;
+    let rules = WorkerRules::new(engine);
+    let state = cfg.fleet.rules.then(|| rules.state());
+    let _heartbeat = crate::fleet::heartbeat::Heartbeat::start(cfg, "work", hub.clone(), state)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone())?;
@@ -99,7 +101,7 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("{}: consumer {WORKERS}: {e}", fc.jobs_stream))?;
-        let ctx = Ctx { cfg, js, name: name.clone(), engine, hub, opts, tick: ack_wait / 3 };
+        let mut ctx = Ctx { cfg, js, name: name.clone(), rules, hub, opts, tick: ack_wait / 3 };
         let mut done = 0u64;
         while !stop.load(Relaxed) {
             let batch = consumer.fetch().max_messages(1).expires(Duration::from_secs(1)).messages().await;
@@ -133,7 +135,7 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
 
 impl Ctx<'_> {
     /// Does one job, from its delivery to its acknowledgement.
-    async fn job(&self, m: jetstream::Message) {
+    async fn job(&mut self, m: jetstream::Message) {
         let delivery = m.info().map(|i| i.delivered as u64).unwrap_or(1);
         let job: Job = match serde_json::from_slice(&m.payload) {
             Ok(j) => j,
@@ -144,11 +146,15 @@ impl Ctx<'_> {
             }
         };
         eprintln!("picket: job {} {}: started (delivery {delivery})", job.id, job.path);
+        if self.cfg.fleet.rules {
+            self.rules.update(&self.js, self.cfg, &self.hub, &m, self.tick).await;
+        }
         let mut r = JobResult {
             job: job.id.clone(),
             path: job.path.clone(),
             worker: self.name.clone(),
             delivery,
+            ruleset_version: self.rules.version,
             ..JobResult::default()
         };
         let eve = self.opts.work_dir.join(format!("job-{}.json", job.id));
@@ -212,7 +218,7 @@ impl Ctx<'_> {
             config,
             progress: false,
             verbose: false,
-            detect: self.engine.clone(),
+            detect: self.rules.engine.clone(),
             metrics: Some(self.hub.clone()),
             watch: None,
         };

@@ -9,6 +9,7 @@ pub(crate) mod batch;
 pub mod bench;
 pub mod check;
 pub(crate) mod dispatch;
+mod fleet_rules;
 pub mod fleet_work;
 pub(crate) mod ingest;
 mod inspect;

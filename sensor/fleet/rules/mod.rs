@@ -29,7 +29,7 @@ use crate::config::{Config, FleetConfig};
 use crate::output::nats::NatsConfig;
 
 pub(crate) use push::push;
-pub(crate) use watch::{Arrival, RulesWatcher};
+pub(crate) use watch::{fetch, Arrival, RulesWatcher};
 
 /// The key of the key-value bucket that names the current version.
 pub(crate) const CURRENT_KEY: &str = "current";
@@ -61,6 +61,23 @@ impl Manifest {
     pub(crate) fn object_name(version: u64) -> String {
         format!("ruleset-{version}")
     }
+}
+
+/// The rule count a fleet version must reach to replace running rules: `ratio`
+/// (`fleet.rules_min_ratio`) of the running engine's, at least one.
+pub(crate) fn min_rules(running: usize, ratio: f64) -> usize {
+    ((running as f64 * ratio).ceil() as usize).max(1)
+}
+
+/// The configuration a version unpacked in `dir` is loaded with: `base`, with the version's
+/// threshold.config (when it has one) instead of `detect.threshold_file`.
+pub(crate) fn ruleset_config(base: &Config, dir: &std::path::Path) -> Config {
+    let mut config = base.clone();
+    let t = dir.join("threshold.config");
+    if t.is_file() {
+        config.detect.threshold_file = t.display().to_string();
+    }
+    config
 }
 
 /// The connection settings of fleet commands: `[output.nats]` (credentials, TLS), with

@@ -153,7 +153,7 @@ async fn follow(js: jetstream::Context, fc: &FleetConfig, tx: &Sender<Arrival>, 
 }
 
 /// Downloads the object of `m`, checks its size and digest, unpacks it; the folder.
-async fn fetch(js: &jetstream::Context, fc: &FleetConfig, m: &Manifest) -> anyhow::Result<PathBuf> {
+pub(crate) async fn fetch(js: &jetstream::Context, fc: &FleetConfig, m: &Manifest) -> anyhow::Result<PathBuf> {
     if m.object != Manifest::object_name(m.version) {
         anyhow::bail!("the manifest names object `{}` for version {}", m.object, m.version);
     }

@@ -12,6 +12,7 @@ use super::threads::Shared;
 use super::{LiveOptions, Log};
 use crate::config::Config;
 use crate::detect::engine::DetectEngine;
+use crate::fleet::rules::min_rules as fleet_minimum;
 use crate::metrics::prom::RulesInfo;
 use crate::metrics::{Counters, C};
 use crate::rule::ErrorKind;
@@ -159,11 +160,7 @@ impl Ruleset {
     /// reference.config beside them, its threshold.config (when it has one) instead of
     /// `detect.threshold_file`, its dataset files found beside the rules naming them.
     pub(super) fn fleet(base: &Config, dir: &Path, version: u64) -> Self {
-        let mut config = base.clone();
-        let t = dir.join("threshold.config");
-        if t.is_file() {
-            config.detect.threshold_file = t.display().to_string();
-        }
+        let config = crate::fleet::rules::ruleset_config(base, dir);
         Ruleset { paths: vec![dir.to_path_buf()], config, fleet_version: version }
     }
 }
@@ -174,11 +171,6 @@ impl Ruleset {
 pub(super) struct Refused {
     pub(super) reason: &'static str,
     pub(super) message: String,
-}
-
-/// The rule count a fleet version must reach: `ratio` of the running engine's, at least one.
-fn fleet_minimum(running: usize, ratio: f64) -> usize {
-    ((running as f64 * ratio).ceil() as usize).max(1)
 }
 
 /// Builds a new engine from `rs` and publishes it; the running one stays if the new one
