@@ -40,6 +40,7 @@ pub(crate) mod mdns;
 pub mod mqtt;
 pub mod ntp;
 pub(crate) mod plugin;
+pub mod pop3;
 mod probes;
 mod proto;
 pub mod quic;

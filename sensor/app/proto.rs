@@ -73,7 +73,7 @@ app_protos! {
     Smb => "smb", [], tcp: true, udp: false, gaps: true, "SMB 1/2/3 over NetBIOS session service.";
     Dcerpc => "dcerpc", [], tcp: true, udp: true, gaps: true, "DCE/RPC (connection-oriented over TCP, connectionless over UDP).";
     Imap => "imap", [], tcp: true, udp: false, gaps: false, "IMAP.";
-    Pop3 => "pop3", [], tcp: true, udp: false, gaps: false, "POP3.";
+    Pop3 => "pop3", [], tcp: true, udp: false, gaps: true, "POP3.";
     Rfb => "rfb", [], tcp: true, udp: false, gaps: false, "RFB / VNC.";
     Telnet => "telnet", [], tcp: true, udp: false, gaps: false, "Telnet.";
     Rdp => "rdp", [], tcp: true, udp: false, gaps: false, "RDP.";

@@ -35,6 +35,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::websocket::PROTOCOL,
     &super::mqtt::PROTOCOL,
     &super::ldap::PROTOCOL,
+    &super::pop3::PROTOCOL,
     // after HTTP and DNS: the buffers they share keep those protocols in the keyword table
     &super::http2::PROTOCOL,
     &super::http2::DOH2_PROTOCOL,

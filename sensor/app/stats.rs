@@ -85,6 +85,8 @@ pub struct AppStats {
     pub ldap: super::ldap::LdapStats,
     /// MQTT.
     pub mqtt: super::mqtt::MqttStats,
+    /// POP3.
+    pub pop3: super::pop3::Pop3Stats,
     /// NTP.
     pub ntp: super::ntp::NtpStats,
     /// DCE/RPC.
