@@ -406,7 +406,9 @@ impl AppParser for HttpState {
 /// HTTP/1's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Http,
-    new_parser: |cfg: &AppConfig| Box::new(HttpState::new(&cfg.http)),
+    new_parser: |cfg: &AppConfig| {
+        Box::new(HttpState::new(&crate::app::http::HttpConfig { file_hashes: cfg.file_hashes, ..cfg.http.clone() }))
+    },
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
     payload_buffer: Some(RAW_HEAD),

@@ -60,7 +60,8 @@ pub struct HttpConfig {
     /// Raw header bytes kept per message for `http.header.raw`, and also the most bytes of
     /// parsed names and values kept per message (64 KiB).
     pub max_raw_header_bytes: usize,
-    /// Hashes computed for files (bodies).
+    /// Hashes computed for files (bodies, multipart parts): the app layer's
+    /// [`crate::app::AppConfig::file_hashes`], set when the parser is made.
     pub file_hashes: crate::app::files::HashSet,
 }
 
@@ -111,8 +112,9 @@ crate::app_counters! {
         responses_without_request,
         /// Gaps reported.
         gaps,
-        /// Gaps where the parser could not resynchronise (that direction stops being parsed).
-        gaps_fatal,
+        /// Gaps libhtp refuses (outside a body of known length or read to the close, event
+        /// `INVALID_GAP`): parsing goes on where it was, as if the bytes had not existed.
+        gaps_refused,
     }
 }
 
@@ -208,6 +210,8 @@ pub struct HttpMessage {
     pub body_truncated: bool,
     /// Body bytes were lost to a gap (the buffer holds what came before it).
     pub body_gap: bool,
+    /// The first gap was in a body sent as is: its file takes the bytes after it.
+    pub(super) file_after_gap: bool,
     /// Body bytes as transferred (dechunked, before decompression), all of them (libhtp's
     /// `message_len`; EVE `length`).
     pub message_len: u64,
@@ -390,6 +394,8 @@ pub mod event {
     pub const INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST: u16 = 6;
     /// More content codings than `decompress_layer_limit`.
     pub const TOO_MANY_ENCODING_LAYERS: u16 = 37;
+    /// A gap where libhtp takes none (outside a body of known length or read to the close).
+    pub const INVALID_GAP: u16 = 73;
     /// A multipart body part named a file but had no content.
     pub const MULTIPART_NO_FILEDATA: u16 = 82;
     /// A multipart body part had a malformed header line.

@@ -262,38 +262,60 @@ impl Dir {
         }
     }
 
+    /// `len` bytes are missing. As libhtp: a gap is taken inside a body of known length or
+    /// read to the close (and ends a body it completes); anywhere else it is refused
+    /// (`INVALID_GAP`, except before the first message) and parsing goes on where it was, as
+    /// if the bytes had not existed.
     pub(super) fn gap(&mut self, len: u64, cx: &mut Cx<'_>) {
         match self.st {
-            St::BodyLen if len <= self.left => {
+            St::BodyLen if len < self.left => {
                 self.left -= len;
                 self.body_gap(len, cx);
-                if self.left == 0 {
-                    self.end_body(cx);
-                }
+            }
+            St::BodyLen => {
+                // the body ends in the gap: completed, then the gap is refused (idle state)
+                let n = std::mem::take(&mut self.left);
+                self.body_gap(n, cx);
+                self.complete(cx);
+                self.refuse_gap(cx);
             }
             St::BodyClose => self.body_gap(len, cx),
             St::Off => {}
-            St::Line if self.buf.is_empty() => {
-                // Between messages: libhtp refuses the gap but stays where it is, so the next
-                // message after the hole is parsed as a new transaction (counted in `gaps`).
+            St::Finalize => {
+                self.complete(cx);
+                self.refuse_gap(cx);
             }
-            _ => {
-                cx.stats.gaps_fatal += 1;
-                if let Some(m) = self.msg_mut(cx) {
-                    m.body_gap = true;
-                    for f in m.files_mut() {
-                        f.gap(len);
-                        f.close(FileState::Truncated);
-                    }
-                }
-                self.st = St::Off;
-            }
+            St::Line if self.buf.is_empty() && cx.txs.next_id == 0 => {} // before any message: no event
+            _ => self.refuse_gap(cx),
         }
     }
 
+    /// A gap libhtp does not take: `INVALID_GAP` on the transaction Suricata's event goes to
+    /// (a request's: the latest; a response's: the one being read, else the next to answer,
+    /// else the last), every time.
+    fn refuse_gap(&mut self, cx: &mut Cx<'_>) {
+        cx.stats.gaps_refused += 1;
+        let req = self.to_server();
+        let id = if req {
+            cx.txs.next_id.checked_sub(1)
+        } else if self.st != St::Line {
+            self.tx
+        } else if cx.txs.res_next < cx.txs.next_id {
+            Some(cx.txs.res_next)
+        } else {
+            cx.txs.next_id.checked_sub(1)
+        };
+        cx.txs.raise_again(id, req, super::event::INVALID_GAP);
+    }
+
     fn body_gap(&mut self, len: u64, cx: &mut Cx<'_>) {
-        self.decoder = None;
+        // libhtp ends decompression at a gap; a body sent as is goes on after it (Suricata's
+        // file counts the missing bytes and the ones after them, and ends TRUNCATED).
+        let coded = self.decoder.take().is_some();
         if let Some(m) = self.msg_mut(cx) {
+            if !m.body_gap {
+                m.file_after_gap = !coded;
+            }
             m.body_gap = true;
             m.message_len += len;
             // a multipart body loses its place: its parts are cut
@@ -654,10 +676,29 @@ impl Dir {
         if connect && self.st == St::Line {
             self.st = St::ConnectWait;
         }
+        // Suricata has libhtp decompress request bodies too (`request_decompression`).
+        if matches!(self.st, St::BodyLen | St::ChunkLen) {
+            self.set_decoder(false, cx);
+        }
+    }
+
+    /// A decoder for the message's `Content-Encoding`, if it names codings.
+    fn set_decoder(&mut self, req: bool, cx: &mut Cx<'_>) {
+        let limit = cx.cfg.decompress_layer_limit;
+        let Some(t) = cx.txs.get_for(self.tx, req) else { return };
+        let m = if req { &t.request } else { &t.response };
+        let Some(ce) = m.header_nozero(b"content-encoding") else { return };
+        let dropped = cx.stats.decompress_layers_dropped;
+        let c = codings(ce, limit, cx.stats);
+        if cx.stats.decompress_layers_dropped != dropped {
+            cx.txs.raise(self.tx, req, super::event::TOO_MANY_ENCODING_LAYERS);
+        }
+        if !c.is_empty() {
+            self.decoder = Some(Decoder::new(&c));
+        }
     }
 
     fn response_body_determine(&mut self, cx: &mut Cx<'_>) {
-        let limit = cx.cfg.decompress_layer_limit;
         let Some(t) = cx.txs.get_for(self.tx, false) else {
             self.st = St::BodyClose;
             return;
@@ -701,7 +742,6 @@ impl Dir {
             self.complete(cx);
             return;
         }
-        let ce = t.response.header_nozero(b"content-encoding").map(<[u8]>::to_vec);
         if no_body_status {
             cx.txs.raise(self.tx, false, super::event::RESPONSE_BODY_UNEXPECTED);
         }
@@ -727,16 +767,7 @@ impl Dir {
         } else {
             self.st = St::BodyClose;
         }
-        if let Some(ce) = ce {
-            let dropped = cx.stats.decompress_layers_dropped;
-            let c = codings(&ce, limit, cx.stats);
-            if cx.stats.decompress_layers_dropped != dropped {
-                cx.txs.raise(self.tx, false, super::event::TOO_MANY_ENCODING_LAYERS);
-            }
-            if !c.is_empty() {
-                self.decoder = Some(Decoder::new(&c));
-            }
-        }
+        self.set_decoder(false, cx);
     }
 
     fn st_chunk_len(&mut self, b: &[u8], eof: bool, cx: &mut Cx<'_>) -> Option<usize> {
@@ -848,6 +879,13 @@ impl Dir {
         let m = if req { &mut t.request } else { &mut t.response };
         m.message_len += data.len() as u64;
         if m.body_gap {
+            if let Some(f) = m.file.as_mut().filter(|_| m.file_after_gap) {
+                let room = (limit as u64).saturating_sub(f.size) as usize;
+                f.data(data.get(..data.len().min(room)).unwrap_or(&[]));
+                if data.len() > room {
+                    f.close(FileState::Truncated);
+                }
+            }
             return;
         }
         let mut newly_cut = false;
