@@ -290,13 +290,14 @@ impl Default for HttpConfig {
 }
 
 impl AppConfig {
-    /// The app layer's settings. (The hashes every file gets, `output.eve.files.force_hash`,
-    /// are set apart: [`crate::app::files::force_hashes`].)
+    /// The app layer's settings (the hashes every file gets are the output's:
+    /// [`Config::app_config`] adds them).
     pub fn parser_config(&self) -> crate::app::AppConfig {
         crate::app::AppConfig {
             http: self.http.parser_config(),
             expect: self.shared.clone(),
             frames: Default::default(),
+            file_hashes: Default::default(),
         }
     }
 }
@@ -324,6 +325,17 @@ impl std::fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// The app layer's settings with the hashes `output.eve.files.force_hash` gives every file
+    /// (names checked when the configuration loaded).
+    pub fn app_config(&self) -> crate::app::AppConfig {
+        crate::app::AppConfig {
+            file_hashes: crate::app::files::HashSet::of_names(&self.output.eve.files.force_hash).unwrap_or_default(),
+            ..self.app.parser_config()
+        }
+    }
+}
 
 impl Config {
     /// Loads `file` (or the defaults) and applies `--set` overrides, then validates. A value

@@ -72,27 +72,6 @@ impl HashSet {
         }
         Ok(h)
     }
-
-    fn union(self, o: HashSet) -> HashSet {
-        HashSet { md5: self.md5 || o.md5, sha1: self.sha1 || o.sha1, sha256: self.sha256 || o.sha256 }
-    }
-
-    fn bits(self) -> u8 {
-        u8::from(self.md5) | u8::from(self.sha1) << 1 | u8::from(self.sha256) << 2
-    }
-
-    fn of_bits(b: u8) -> HashSet {
-        HashSet { md5: b & 1 != 0, sha1: b & 2 != 0, sha256: b & 4 != 0 }
-    }
-}
-
-/// The hashes every file gets whatever its protocol (`output.eve.files.force_hash`, Suricata's
-/// `force-hash`), set by the runtime from the configuration before its workers start.
-static FORCED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
-
-/// Sets the hashes every file gets from now on ([`FORCED`]).
-pub(crate) fn force_hashes(h: HashSet) {
-    FORCED.store(h.bits(), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Hash states of a file being read, and their results once it is closed.
@@ -132,9 +111,9 @@ pub struct File {
 }
 
 impl File {
-    /// A file that opens, with the hashes wanted (and those the configuration forces).
+    /// A file that opens, with the hashes wanted (the protocol passes those the configuration
+    /// forces, [`crate::app::AppConfig::file_hashes`]).
     pub fn open(name: &[u8], to_server: bool, hashes: HashSet) -> File {
-        let hashes = hashes.union(HashSet::of_bits(FORCED.load(std::sync::atomic::Ordering::Relaxed)));
         let h = hashes.any().then(|| {
             Box::new(Hashes {
                 md5: hashes.md5.then(Md5::new),

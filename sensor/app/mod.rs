@@ -73,4 +73,7 @@ pub struct AppConfig {
     pub expect: expect::Expectations,
     /// The frame types rules inspect (set from the detection engine; none without rules).
     pub frames: frames::FrameWants,
+    /// The hashes every file gets whatever its protocol (`output.eve.files.force_hash`,
+    /// Suricata's `force-hash`): each parser that opens files takes them when it is made.
+    pub file_hashes: files::HashSet,
 }

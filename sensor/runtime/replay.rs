@@ -404,10 +404,7 @@ fn spawn_workers(
         let detect = opts.detect.clone();
         let hub = opts.metrics.clone();
         let scfg = cfg.stream.engine_config(nworkers);
-        let hcfg = cfg.app.parser_config();
-        crate::app::files::force_hashes(
-            crate::app::files::HashSet::of_names(&cfg.output.eve.files.force_hash).unwrap_or_default(),
-        );
+        let hcfg = cfg.app_config();
         let decoder = decoder_of(cfg);
         let alerts = alerts.clone();
         let tap = Tap::new(&cfg.output.pcap_log, nworkers);

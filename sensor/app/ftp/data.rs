@@ -35,6 +35,8 @@ pub(crate) struct FtpDataState {
     content: Vec<u8>,
     finished: bool,
     new_bytes: u64,
+    /// The hashes files get ([`crate::app::AppConfig::file_hashes`]).
+    hashes: HashSet,
 }
 
 impl FtpDataState {
@@ -208,7 +210,7 @@ impl AppParser for FtpDataState {
         let Ok(t) = data.downcast::<Transfer>() else { return };
         self.to_server = Some(to_server);
         if let Some(name) = t.file_name.as_deref() {
-            self.file = Some(File::open(name, to_server, HashSet::default()));
+            self.file = Some(File::open(name, to_server, self.hashes));
         }
         self.transfer = Some(*t);
     }
@@ -217,7 +219,7 @@ impl AppParser for FtpDataState {
 /// ftp-data's descriptor.
 pub(crate) static PROTOCOL: Protocol = Protocol {
     proto: AppProto::FtpData,
-    new_parser: |_: &AppConfig| Box::<FtpDataState>::default(),
+    new_parser: |cfg: &AppConfig| Box::new(FtpDataState { hashes: cfg.file_hashes, ..FtpDataState::default() }),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
     payload_buffer: None,

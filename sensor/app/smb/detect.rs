@@ -305,7 +305,11 @@ impl AppParser for SmbParser {
 /// SMB's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
     proto: AppProto::Smb,
-    new_parser: |_: &AppConfig| Box::<SmbParser>::default(),
+    new_parser: |cfg: &AppConfig| {
+        let mut p = SmbParser::default();
+        p.state.hashes = cfg.file_hashes;
+        Box::new(p)
+    },
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
     payload_buffer: None,

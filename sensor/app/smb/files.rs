@@ -65,6 +65,8 @@ pub struct FileTracker {
     head_done: bool,
     /// The file was cut short because a queue limit or the budget was reached.
     pub overflowed: bool,
+    /// The hashes the file gets when it opens ([`crate::app::AppConfig::file_hashes`]).
+    pub hashes: HashSet,
 }
 
 impl FileTracker {
@@ -138,7 +140,7 @@ impl FileTracker {
             return 0;
         }
         if !self.open {
-            self.file = Some(File::open(name, to_server, HashSet::default()));
+            self.file = Some(File::open(name, to_server, self.hashes));
             self.open = true;
         }
         self.update(data, 0, budget)

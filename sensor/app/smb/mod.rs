@@ -206,6 +206,8 @@ pub struct SmbState {
     pub stats: SmbStats,
     /// Frames of the current call.
     pub frames: frames::SmbFrames,
+    /// The hashes files get ([`crate::app::AppConfig::file_hashes`]).
+    pub(crate) hashes: crate::app::files::HashSet,
 }
 
 impl Default for SmbState {
@@ -238,6 +240,7 @@ impl SmbState {
             post_gap_files: false,
             failed: false,
             stats: SmbStats::default(),
+            hashes: Default::default(),
             frames: frames::SmbFrames::default(),
         }
     }
@@ -316,7 +319,7 @@ impl SmbState {
         len: u32,
         check_queue: bool,
     ) -> Result<(), bool> {
-        let SmbState { txs, budget, stats, .. } = self;
+        let SmbState { txs, budget, stats, hashes, .. } = self;
         let Some(t) = txs.get_mut(i) else { return Ok(()) };
         let Kind::File(f) = &mut t.kind else { return Ok(()) };
         let overlap = offset < f.tracker.tracked;
@@ -324,6 +327,7 @@ impl SmbState {
             Err(f.tracker.queued_chunks() < files::MAX_QUEUED_CHUNKS)
         } else {
             let name = f.name.clone();
+            f.tracker.hashes = *hashes;
             f.tracker.new_chunk(&name, f.to_server, data, offset, len, budget);
             if std::mem::take(&mut f.tracker.overflowed) {
                 stats.file_overflows += 1;

@@ -497,12 +497,7 @@ fn new_worker(id: usize, cfg: &Config, nworkers: usize, engine: &Option<Arc<Dete
         .with_alert_events(cfg.output.eve.wants("alert"))
         .with_detect(engine.clone())
         .with_stream(cfg.stream.engine_config(nworkers))
-        .with_app({
-            crate::app::files::force_hashes(
-                crate::app::files::HashSet::of_names(&cfg.output.eve.files.force_hash).unwrap_or_default(),
-            );
-            cfg.app.parser_config()
-        })
+        .with_app(cfg.app_config())
         .with_records(crate::runtime::records::Records::of(&cfg.output.eve))
         .with_decoder(crate::runtime::ingest::decoder_of(cfg))
         .with_evidence(Tap::new(&cfg.output.pcap_log, nworkers))
