@@ -1,6 +1,6 @@
 //! Hostile traffic against the records (issue 16, acceptance 6): a storm of a hundred thousand
-//! tiny HTTP files, a 1 GiB file, and DNS responses packed with as many answers as a message
-//! holds. Each test writes its capture, replays it with the default configuration, and
+//! tiny HTTP files, a 1 GiB file, DNS responses packed with as many answers as a message
+//! holds, and TLS certificates of 10,000 and 20,000 subject alternative names. Each test writes its capture, replays it with the default configuration, and
 //! asserts that every record is written (or its loss counted), that peak RSS stays bounded,
 //! and that a normal flow after the storm still alerts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
@@ -113,8 +113,17 @@ impl Replayed {
 
 /// Replays `pcap` with the marker rules and the default records under GNU time.
 fn replay(dir: &Path, pcap: &Path, extra: &[&str]) -> Replayed {
+    replay_rules(dir, pcap, RULES, extra)
+}
+
+/// Replays `pcap` with `rules` and the default records under GNU time.
+fn replay_with(dir: &Path, pcap: &Path, rules: &str) -> Replayed {
+    replay_rules(dir, pcap, rules, &[])
+}
+
+fn replay_rules(dir: &Path, pcap: &Path, rules_text: &str, extra: &[&str]) -> Replayed {
     let rules = dir.join("t.rules");
-    std::fs::write(&rules, RULES).unwrap();
+    std::fs::write(&rules, rules_text).unwrap();
     let eve = dir.join("eve.json");
     let out = Command::new("/usr/bin/time")
         .args(["-f", "__RSS__ %M"])
@@ -301,5 +310,100 @@ fn dns_responses_packed_with_answers_stay_bounded() {
     // The last answer of each is the 4,000th address.
     assert!(full.iter().all(|d| d["dns"]["answers"][answers as usize - 1]["rdata"] == "10.200.15.159"));
     assert_eq!(r.alerts(2), 1);
+    assert!(r.rss_kb < 128 * 1024, "peak RSS {} KB", r.rss_kb);
+}
+
+/// A DER TLV (definite length, long form when needed).
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    let n = content.len();
+    match n {
+        0..=0x7f => v.push(n as u8),
+        0x80..=0xff => v.extend_from_slice(&[0x81, n as u8]),
+        0x100..=0xffff => v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
+        _ => v.extend_from_slice(&[0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
+    }
+    v.extend_from_slice(content);
+    v
+}
+
+/// A self-signed-looking X.509 v3 certificate (the signature is not checked) whose subject
+/// alternative names are `n0000.x`, `n0001.x`, ... (`sans` of them).
+fn cert_with_sans(sans: u32) -> Vec<u8> {
+    let oid = |b: &[u8]| der(0x06, b);
+    let name = der(0x30, &der(0x31, &der(0x30, &[oid(&[0x55, 4, 3]), der(0x0c, b"hostile")].concat())));
+    let sig_alg = der(0x30, &[oid(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 11]), der(0x05, b"")].concat());
+    let rsa = der(0x30, &[oid(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 1]), der(0x05, b"")].concat());
+    let spki = der(0x30, &[rsa, der(0x03, &[0, 0x30, 0x03, 0x02, 0x01, 0x01])].concat());
+    let names: Vec<u8> = (0..sans).flat_map(|i| der(0x82, format!("n{i:04}.x").as_bytes())).collect();
+    let san = der(0x30, &[oid(&[0x55, 0x1d, 0x11]), der(0x04, &der(0x30, &names))].concat());
+    let tbs = der(
+        0x30,
+        &[
+            der(0xa0, &der(0x02, &[2])),
+            der(0x02, &[0x01, 0x23]),
+            sig_alg.clone(),
+            name.clone(),
+            der(0x30, &[der(0x17, b"240101000000Z"), der(0x17, b"340101000000Z")].concat()),
+            name,
+            spki,
+            der(0xa3, &der(0x30, &san)),
+        ]
+        .concat(),
+    );
+    der(0x30, &[tbs, sig_alg, der(0x03, &[0, 1, 2, 3])].concat())
+}
+
+/// Handshake messages as TLS 1.2 records of at most 16 KB each.
+fn tls_records(handshake: &[u8]) -> Vec<u8> {
+    handshake
+        .chunks(16_384)
+        .flat_map(|c| [&[0x16, 3, 3, (c.len() >> 8) as u8, c.len() as u8][..], c].concat())
+        .collect()
+}
+
+fn handshake(ty: u8, body: &[u8]) -> Vec<u8> {
+    let n = body.len();
+    [&[ty, (n >> 16) as u8, (n >> 8) as u8, n as u8][..], body].concat()
+}
+
+/// A TLS session whose server certificate carries `sans` alternative names.
+fn tls_session(out: &mut PcapOut, port: u16, sans: u32) {
+    let mut s = Session::open(out, ([10, 4, 0, 1], port), ([192, 168, 1, 43], 443), 1460);
+    let hello = [&[3, 3][..], &[7; 32], &[0, 0, 2, 0xc0, 0x2f, 1, 0]].concat();
+    s.send(out, true, &tls_records(&handshake(1, &hello)));
+    let der = cert_with_sans(sans);
+    let n = der.len();
+    let one = [&[(n >> 16) as u8, (n >> 8) as u8, n as u8][..], &der].concat();
+    let list = [&[(one.len() >> 16) as u8, (one.len() >> 8) as u8, one.len() as u8][..], &one].concat();
+    let server_hello = [&[3, 3][..], &[9; 32], &[0, 0xc0, 0x2f, 0]].concat();
+    let flight = [handshake(2, &server_hello), handshake(11, &list), handshake(14, b"")].concat();
+    s.send(out, false, &tls_records(&flight));
+    s.close(out);
+}
+
+/// A server certificate of 10,000 subject alternative names (90 KB, within the 128 KiB a
+/// handshake message may take): its session's `tls` record is written with the certificate's
+/// subject and a rule on the last name alerts. One of 20,000 names (180 KB) passes that bound:
+/// the direction stops being parsed (counted in `app.tls.handshake_too_long`), the session
+/// still has its record, without certificate. Neither panics, and memory stays bounded.
+#[test]
+fn a_certificate_of_ten_thousand_names_is_recorded_and_a_larger_one_cut() {
+    let (dir, pcap) = scratch("tls.pcap");
+    let mut out = PcapOut::create(&pcap);
+    tls_session(&mut out, 41_000, 10_000);
+    tls_session(&mut out, 41_001, 20_000);
+    out.w.flush().unwrap();
+    drop(out);
+    let rules = "alert tls any any -> any any (msg:\"last san\"; tls.subjectaltname; content:\"n9999.x\"; sid:3;)\n";
+    let r = replay_with(dir.path(), &pcap, rules);
+    let tls = r.of_type("tls");
+    eprintln!("10,000 SANs: {} tls records, peak RSS {} KB", tls.len(), r.rss_kb);
+    let of = |port: u64| tls.iter().find(|t| t["src_port"] == port || t["dest_port"] == port).copied();
+    let big = of(41_000).expect("no tls record of the 10,000-name session");
+    assert_eq!(big["tls"]["subject"], "CN=hostile", "{big}");
+    assert_eq!(r.alerts(3), 1);
+    let over = of(41_001).expect("no tls record of the 20,000-name session");
+    assert!(over["tls"].get("subject").is_none(), "{over}");
     assert!(r.rss_kb < 128 * 1024, "peak RSS {} KB", r.rss_kb);
 }

@@ -247,6 +247,8 @@ pub struct DetectScratch {
     pub alerts: Vec<AlertHit>,
     /// The flow's rule variables rendered for its events ([`DetectEngine::flow_vars_json`]).
     pub flow_vars: Vec<u8>,
+    /// The variables `flow_vars` holds the rendering of ([`DetectEngine::render_flow_vars`]).
+    pub(super) flow_vars_of: super::metadata::RenderedVars,
     /// The frame being inspected (0: none): what a match is recorded against.
     pub(super) cur_frame: u64,
     /// Transform output buffers.
@@ -328,6 +330,7 @@ impl DetectEngine {
             candidates: Vec::with_capacity(256),
             alerts: Vec::with_capacity(PACKET_ALERT_MAX),
             flow_vars: Vec::new(),
+            flow_vars_of: Default::default(),
             cur_frame: 0,
             xa: Vec::new(),
             xb: Vec::new(),

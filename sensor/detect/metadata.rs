@@ -3,8 +3,9 @@
 //! `traffic/label/<name>` go to a top-level `traffic` object (`id`, `label`); the others to
 //! `metadata.flowbits`, in the order they were set, and flowints to `metadata.flowints`.
 //!
-//! Rendered once into a reused buffer by the worker for the events of a packet, and only for
-//! flows that hold variables: nothing is allocated or written for the others.
+//! Rendered into a reused buffer of the worker's scratch ([`DetectEngine::render_flow_vars`]),
+//! only for flows that hold variables, and again only when the variables differ from those
+//! the buffer holds (a packet of a flow whose variables did not change renders nothing).
 
 use super::engine::{DetectEngine, FlowDetect};
 use crate::output::eve::Json;
@@ -12,7 +13,32 @@ use crate::output::eve::Json;
 const TRAFFIC_ID: &str = "traffic/id/";
 const TRAFFIC_LABEL: &str = "traffic/label/";
 
+/// The variables a scratch's `flow_vars` buffer was rendered from (a copy: a handful of
+/// numbers, in buffers reused across flows).
+#[derive(Debug, Default)]
+pub(crate) struct RenderedVars {
+    valid: bool,
+    bits: Vec<u32>,
+    ints: Vec<(u32, u32)>,
+}
+
 impl DetectEngine {
+    /// The flow's variables rendered ([`DetectEngine::flow_vars_json`]) into the scratch's
+    /// `flow_vars`, unless the buffer already holds them (the same flowbits and flowints):
+    /// nothing is formatted for a packet after which they did not change.
+    pub fn render_flow_vars<'s>(&self, st: &FlowDetect, scratch: &'s mut super::engine::DetectScratch) -> &'s [u8] {
+        let r = &mut scratch.flow_vars_of;
+        if !(r.valid && r.bits == st.bits && r.ints == st.ints) {
+            self.flow_vars_json(st, &mut scratch.flow_vars);
+            r.bits.clear();
+            r.bits.extend_from_slice(&st.bits);
+            r.ints.clear();
+            r.ints.extend_from_slice(&st.ints);
+            r.valid = true;
+        }
+        &scratch.flow_vars
+    }
+
     /// Writes `"traffic":{...},"metadata":{...}` (no braces around them) for the variables of
     /// a flow whose state belongs to this engine into `out`, which is cleared first and left
     /// empty when the flow has none.

@@ -12,7 +12,7 @@ use super::worker::FlowExt;
 use crate::app::{AppProto, FlowApp};
 use crate::capture::Timestamp;
 use crate::decode::{flags as dflags, Decoded};
-use crate::detect::engine::{DetectEngine, DetectScratch, FlowInfo, StreamData, NO_TX};
+use crate::detect::engine::{AlertHit, DetectEngine, DetectScratch, FlowInfo, StreamData, NO_TX};
 use crate::flow::Flow;
 use crate::metrics::{Counters, C};
 use crate::output::eve::{self, Json};
@@ -103,8 +103,12 @@ impl Inspector<'_> {
         }
         if !self.scratch.alerts.is_empty() {
             f.alerted = true;
-            let mut vars = std::mem::take(&mut self.scratch.flow_vars);
-            self.engine.flow_vars_json(&f.ext.detect, &mut vars);
+            if guess_udp_tx(self.engine, &mut self.scratch.alerts, f, to_server) {
+                self.write_app_alerts(f, to_server, pkt, c);
+                return;
+            }
+            self.engine.render_flow_vars(&f.ext.detect, self.scratch);
+            let vars = std::mem::take(&mut self.scratch.flow_vars);
             let mut ap = alert_packet(pkt, Some(to_server), &f.ext.app);
             ap.vars = &vars;
             self.write_alerts(&ap, pkt, Some(&*f), c);
@@ -148,7 +152,7 @@ impl Inspector<'_> {
     fn write_app_alerts(&mut self, f: &Flow<FlowExt>, to_server: bool, pkt: &PacketView<'_>, c: &mut Counters) {
         let ts_secs = pkt.ts.secs();
         let app = &f.ext.app;
-        self.engine.flow_vars_json(&f.ext.detect, &mut self.scratch.flow_vars);
+        self.engine.render_flow_vars(&f.ext.detect, self.scratch);
         let vars = &self.scratch.flow_vars;
         for a in &self.scratch.alerts {
             let rule = alert_rule(self.engine, a.rule);
@@ -284,6 +288,28 @@ fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
             [size(&s.dirs[0]), size(&s.dirs[1])]
         }),
     }
+}
+
+/// Suricata's transaction of a packet rule's alert (`DetectRulePacketAppendAlert`): on a UDP
+/// flow, a rule naming an app-layer protocol alerts with the transaction the packet's
+/// direction inspects next (the one the packet made: each datagram of DNS, SIP, SNMP ... is
+/// its own), so its record (`tx_id`, `dns`...) goes with the alert. True when one was given.
+fn guess_udp_tx(engine: &DetectEngine, alerts: &mut [AlertHit], f: &Flow<FlowExt>, to_server: bool) -> bool {
+    let app = &f.ext.app;
+    if f.key.proto != crate::decode::proto::UDP || !app.proto.is_known() {
+        return false;
+    }
+    let mut newest = None;
+    app.each_tx(&mut |t| newest = Some(t.id()));
+    let Some(tx) = newest.filter(|&id| !app.insp.inspected(id, [to_server, !to_server])) else { return false };
+    let mut any = false;
+    for a in alerts.iter_mut().filter(|a| a.tx == NO_TX && a.frame == 0) {
+        if engine.rules.get(a.rule as usize).is_some_and(|r| r.app_proto.is_some()) {
+            a.tx = tx;
+            any = true;
+        }
+    }
+    any
 }
 
 fn alert_packet<'a>(pkt: &PacketView<'a>, to_server: Option<bool>, app: &FlowApp) -> eve::AlertPacket<'a> {

@@ -106,10 +106,7 @@ fn flow_vars<'s>(
     f: &Flow<FlowExt>,
 ) -> &'s [u8] {
     match detect.as_mut() {
-        Some((engine, scratch)) if f.ext.detect_gen == engine_gen => {
-            engine.flow_vars_json(&f.ext.detect, &mut scratch.flow_vars);
-            &scratch.flow_vars
-        }
+        Some((engine, scratch)) if f.ext.detect_gen == engine_gen => engine.render_flow_vars(&f.ext.detect, scratch),
         _ => &[],
     }
 }
