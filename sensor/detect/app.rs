@@ -111,6 +111,9 @@ pub struct BufDb {
 /// A prefilter database and its rules by pattern id, as built once per distinct pattern set.
 type SharedDb = (Arc<Mpm>, Arc<[Vec<u32>]>);
 
+/// A buffer's database in a group: (buffer, transforms, index of the database to compile).
+type BufDbPlan = (BufferId, usize, usize);
+
 /// The app rules of one (protocol, direction).
 #[derive(Debug, Default)]
 pub struct Group {
@@ -431,8 +434,12 @@ impl AppSet {
             set.rules.push(ar);
         }
         let reg = registry();
-        // Groups with the same patterns and rules share one database.
-        let mut built: HashMap<(Vec<PatternSpec>, Vec<Vec<u32>>), SharedDb> = HashMap::new();
+        // Groups with the same patterns and rules share one database. First the plan (which
+        // database each buffer of each group takes), then every database compiled at once
+        // (`Mpm::build_many`: in parallel), then the groups filled in the planned order.
+        let mut job_of: HashMap<(Vec<PatternSpec>, Vec<Vec<u32>>), usize> = HashMap::new();
+        let mut jobs: Vec<&(Vec<PatternSpec>, Vec<Vec<u32>>)> = Vec::new();
+        let mut plan: Vec<((AppProto, u8), BufDbPlan)> = Vec::new();
         // Stable database order (buffer number, transforms), whatever the hash maps did.
         let mut keys: Vec<(AppProto, u8)> = pats.keys().copied().collect();
         keys.sort_unstable();
@@ -440,27 +447,42 @@ impl AppSet {
             let Some(bufs) = pats.remove(&key) else { continue };
             let mut bufs: Vec<_> = bufs.into_iter().collect();
             bufs.sort_unstable_by_key(|((b, x), _)| (*b, *x));
-            let g = set.groups.entry(key).or_default();
             for ((buffer, xf), (patterns, pattern_rules, _)) in bufs {
-                let Some(def) = reg.buffer(buffer) else { continue };
-                let (mpm, pattern_rules) = match built.entry((patterns, pattern_rules)) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        let (patterns, pattern_rules) = e.key();
-                        let mpm = match Mpm::build_cached(engine, patterns, cache) {
-                            Ok(m) => m,
-                            Err(err) => {
-                                errors.push(format!("{err}; using the reference matcher for an app-layer buffer"));
-                                Mpm::Naive(patterns.clone())
-                            }
-                        };
-                        let shared = (Arc::new(mpm), Arc::from(pattern_rules.as_slice()));
-                        e.insert(shared).clone()
-                    }
-                };
-                set.databases += 1;
-                g.dbs.push(BufDb { buffer, local: def.local, need: def.info.need, xf, mpm, pattern_rules });
+                if reg.buffer(buffer).is_none() {
+                    continue;
+                }
+                let n = job_of.len();
+                let job = *job_of.entry((patterns, pattern_rules)).or_insert(n);
+                plan.push((key, (buffer, xf, job)));
             }
+        }
+        let mut by_job: Vec<_> = job_of.iter().map(|(k, &j)| (j, k)).collect();
+        by_job.sort_unstable_by_key(|&(j, _)| j);
+        jobs.extend(by_job.into_iter().map(|(_, k)| k));
+        let sets: Vec<&[PatternSpec]> = jobs.iter().map(|(p, _)| p.as_slice()).collect();
+        let built: Vec<SharedDb> = Mpm::build_many(engine, &sets, cache)
+            .into_iter()
+            .zip(&jobs)
+            .map(|(m, (patterns, pattern_rules))| {
+                let mpm = m.unwrap_or_else(|err| {
+                    errors.push(format!("{err}; using the reference matcher for an app-layer buffer"));
+                    Mpm::Naive(patterns.clone())
+                });
+                (Arc::new(mpm), Arc::from(pattern_rules.as_slice()))
+            })
+            .collect();
+        for (key, (buffer, xf, job)) in plan {
+            let (Some(def), Some((mpm, pattern_rules))) = (reg.buffer(buffer), built.get(job)) else { continue };
+            set.databases += 1;
+            let g = set.groups.entry(key).or_default();
+            g.dbs.push(BufDb {
+                buffer,
+                local: def.local,
+                need: def.info.need,
+                xf,
+                mpm: mpm.clone(),
+                pattern_rules: pattern_rules.clone(),
+            });
         }
         for ((proto, _), g) in set.groups.iter_mut() {
             g.reinspect = crate::app::registry::protocol(*proto).is_some_and(|d| d.reinspect);

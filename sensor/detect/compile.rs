@@ -133,6 +133,7 @@ impl PacketGroups {
         };
         let mut dedup: HashMap<Vec<u32>, u32> = HashMap::new();
         let mut mpm_cache: HashMap<Vec<u32>, usize> = HashMap::new();
+        let mut pending: Vec<Vec<PatternSpec>> = Vec::new();
         for t in 0..T_COUNT {
             for dir in 0..2 {
                 let members: Vec<u32> = rules
@@ -146,9 +147,11 @@ impl PacketGroups {
                 // In bounds: members are indexes of rules (enumerate above).
                 let with_fp: Vec<u32> =
                     members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_some()).collect();
-                let (groups, errors) = (&mut pg.groups, &mut pg.errors);
+                let (groups, pending) = (&mut pg.groups, &mut pending);
                 let group = *mpm_cache.entry(with_fp.clone()).or_insert_with(|| {
-                    groups.push(build_group(&with_fp, rules, engine, cache, errors));
+                    let (g, pats) = group_patterns(&with_fp, rules);
+                    groups.push(g);
+                    pending.push(pats);
                     groups.len() - 1
                 });
                 let always: Vec<u32> =
@@ -157,6 +160,19 @@ impl PacketGroups {
                 // In bounds: t < T_COUNT and dir < 2 (loops above).
                 pg.tables[t][dir] = PortGroups { group, by_port };
             }
+        }
+        // Every group's database at once (in parallel); a group without patterns has none.
+        let sets: Vec<&[PatternSpec]> = pending.iter().map(Vec::as_slice).collect();
+        let built = Mpm::build_many(engine, &sets, cache);
+        for ((g, m), pats) in pg.groups.iter_mut().zip(built).zip(&pending) {
+            if pats.is_empty() {
+                continue;
+            }
+            g.mpm = Some(m.unwrap_or_else(|e| {
+                // Same candidates, slower: never lose rules to a database that failed.
+                pg.errors.push(format!("{e}; using the reference matcher for this group"));
+                Mpm::Naive(pats.clone())
+            }));
         }
         pg
     }
@@ -564,13 +580,9 @@ fn events_of(r: &Rule) -> (Option<u8>, bool) {
     (event, de_only)
 }
 
-pub(super) fn build_group(
-    set: &[u32],
-    rules: &[CompiledRule],
-    engine: Engine,
-    cache: Option<&crate::detect::cache::DbCache>,
-    errors: &mut Vec<String>,
-) -> Group {
+/// A packet group's rules by fast pattern, and the patterns for its database (compiled
+/// afterwards with the other groups', see [`PacketGroups::build`]).
+fn group_patterns(set: &[u32], rules: &[CompiledRule]) -> (Group, Vec<PatternSpec>) {
     let mut g = Group::default();
     let mut pat_index: HashMap<PatternSpec, u32> = HashMap::new();
     let mut pats: Vec<PatternSpec> = Vec::new();
@@ -585,15 +597,5 @@ pub(super) fn build_group(
             g.pattern_rules[id as usize].push(r);
         }
     }
-    if !pats.is_empty() {
-        match Mpm::build_cached(engine, &pats, cache) {
-            Ok(m) => g.mpm = Some(m),
-            Err(e) => {
-                // Same candidates, slower: never lose rules to a database that failed.
-                errors.push(format!("{e}; using the reference matcher for this group"));
-                g.mpm = Some(Mpm::Naive(pats));
-            }
-        }
-    }
-    g
+    (g, pats)
 }
