@@ -562,6 +562,7 @@ fn worker_loop(
             alerts_seen = a;
         }
         if let Some(h) = &hub {
+            w.sample_levels();
             h.publish_worker(w.id, &w.counters);
         }
         let lines = w.take_output();
