@@ -748,7 +748,7 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         if !a.quiet {
             eprintln!("picket: {}", load_line(&engine, &report, report.parse_secs + report.compile_secs));
         }
-        Some(Arc::new(engine))
+        Some(engine.for_process())
     };
     let workers = a.workers.unwrap_or_else(|| config.worker_count());
     let hub = Arc::new(

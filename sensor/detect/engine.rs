@@ -297,6 +297,15 @@ pub struct FlowInfo {
 }
 
 impl DetectEngine {
+    /// The engine shared for the rest of the process, never freed: a command that exits after
+    /// one replay leaves its memory to the exit instead of freeing ET Open's rules and
+    /// databases one allocation at a time (0.1 s of CPU at the end of every replay).
+    pub fn for_process(self) -> Arc<DetectEngine> {
+        let e = Arc::new(self);
+        std::mem::forget(Arc::clone(&e));
+        e
+    }
+
     /// Whether any rule inspects raw TCP streams (otherwise the stream keeps no data for it).
     pub fn inspects_streams(&self) -> bool {
         self.rules.iter().any(|r| r.insp.stream)
