@@ -140,6 +140,76 @@ fn dataset_state_is_saved_and_datarep_compares() {
     assert_eq!(sids(&r), [2, 4], "{:?}", alerts(&r));
 }
 
+/// A set's binary state: written beside its `state` file at the end, read at the next start;
+/// a damaged one is ignored (logged) and the text read instead.
+#[test]
+fn dataset_binary_state_is_used_and_a_damaged_one_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let rules = dir.path().join("t.rules");
+    std::fs::write(
+        &rules,
+        "alert dns any any -> any any (msg:\"seen\"; dns.query; dataset:set,seen-dns, type string, state seen.lst; sid:1;)\n",
+    )
+    .unwrap();
+    let set = format!("detect.datasets.data_dir={}", data.display());
+    let args: &[&str] = &[
+        "--rules",
+        rules.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--set",
+        &set,
+        "--set",
+        "detect.datasets.binary_state_min=1",
+    ];
+    let r = replay_files(dir.path(), &[demo()], args);
+    assert_eq!((r.code, sids(&r)), (0, vec![1]), "{}", r.stderr);
+    let bin = data.join("seen.lst.pkds");
+    assert!(bin.exists(), "{}", r.stderr);
+    let r = replay_files(dir.path(), &[demo()], args);
+    assert_eq!(sids(&r), Vec::<u64>::new(), "{:?}", alerts(&r));
+    assert!(!r.stderr.contains("binary state"), "{}", r.stderr);
+    // One byte of the body changed: the checksum says so, the text is read.
+    let mut b = std::fs::read(&bin).unwrap();
+    let last = b.len() - 1;
+    b[last] ^= 0xff;
+    std::fs::write(&bin, b).unwrap();
+    let r = replay_files(dir.path(), &[demo()], args);
+    assert!(r.stderr.contains("damaged (checksum mismatch)"), "{}", r.stderr);
+    assert_eq!(sids(&r), Vec::<u64>::new(), "{:?}", alerts(&r));
+}
+
+/// `format json`: the alert carries the matched entry's object in `alert.context`.
+#[test]
+fn dataset_json_format_puts_the_entry_in_the_alert_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("t.rules");
+    std::fs::write(
+        dir.path().join("intel.json"),
+        r#"{"feed": {"items": [
+            {"domain": "example.com", "actor": "APT-x", "score": 80, "tags": ["c2", "dns"]},
+            {"domain": "other.example", "actor": "none"},
+            {"ip": "192.0.2.1"}
+        ]}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &rules,
+        "alert dns any any -> any any (msg:\"intel\"; dns.query; dataset:isset,intel-json, type string, \
+         load intel.json, format json, array_key feed.items, value_key domain, context_key threat, remove_key; sid:7;)\n",
+    )
+    .unwrap();
+    let r = replay_files(dir.path(), &[demo()], &["--rules", rules.to_str().unwrap(), "--workers", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let a: Vec<_> = r.events.iter().filter(|e| e["event_type"] == "alert").collect();
+    assert_eq!(a.len(), 1, "{:?}", alerts(&r));
+    assert_eq!(
+        a[0]["alert"]["context"]["threat"],
+        serde_json::json!({"actor": "APT-x", "score": 80, "tags": ["c2", "dns"]})
+    );
+}
+
 /// `iprep` with Suricata's categories and reputation files: the alert counts are Suricata
 /// 8's on the same capture, rules and files (IP-only rules once per flow direction).
 #[test]

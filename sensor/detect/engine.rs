@@ -230,6 +230,9 @@ pub struct AlertHit {
     pub deferred: bool,
     /// The frame a frame rule matched (its id in the flow), else 0.
     pub frame: u64,
+    /// Its `alert.context` (JSON set entries it matched): a range of
+    /// [`DetectScratch::contexts`], empty for most alerts.
+    pub context: (u32, u32),
 }
 
 /// [`AlertHit::tx`] of packet and stream matches.
@@ -245,6 +248,8 @@ pub struct DetectScratch {
     pub(super) candidates: Vec<u32>,
     /// Alerts of the current packet.
     pub alerts: Vec<AlertHit>,
+    /// The `,"context":{..}` members of the alerts ([`AlertHit::context`]), cleared with them.
+    pub contexts: Vec<u8>,
     /// The flow's rule variables rendered for its events ([`DetectEngine::flow_vars_json`]).
     pub flow_vars: Vec<u8>,
     /// The variables `flow_vars` holds the rendering of ([`DetectEngine::render_flow_vars`]).
@@ -338,6 +343,7 @@ impl DetectEngine {
             generation: 0,
             candidates: Vec::with_capacity(256),
             alerts: Vec::with_capacity(PACKET_ALERT_MAX),
+            contexts: Vec::new(),
             flow_vars: Vec::new(),
             flow_vars_of: Default::default(),
             cur_frame: 0,

@@ -397,7 +397,7 @@ mod tests {
         p.check(0);
         p.check(2);
         p.matched(2);
-        p.end(&[AlertHit { rule: 2, tx: crate::detect::engine::NO_TX, deferred: false, frame: 0 }]);
+        p.end(&[AlertHit { rule: 2, tx: crate::detect::engine::NO_TX, deferred: false, frame: 0, context: (0, 0) }]);
         p.check(2);
         p.end(&[]);
         assert_eq!(p.rules[0].checks, 1);

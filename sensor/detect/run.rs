@@ -89,6 +89,8 @@ impl DetectEngine {
         c: &mut Counters,
     ) {
         s.alerts.clear();
+        s.contexts.clear();
+        s.verify.context.clear();
         s.verify.datasets.publish(c);
         let pseudo = stream.is_some_and(|st| st.pseudo);
         let Some(t) = transport_index(d) else {
@@ -135,6 +137,7 @@ impl DetectEngine {
             // In bounds: candidates come from always_sets, pattern_rules and ip_index, which hold
             // indexes of self.rules.
             let cr = &self.rules[rn as usize];
+            s.verify.context.clear();
             if !self.packet_rule_matches(cr, t, frame, d, finfo.as_ref(), &view, &mut vars, s) {
                 continue;
             }
@@ -355,6 +358,7 @@ impl DetectEngine {
             // flow, the whole flow is passed from here on.
             if tx == NO_TX {
                 s.alerts.clear();
+                s.contexts.clear();
             }
             if let Some(st) = fstate {
                 st.pass = true;
@@ -385,10 +389,25 @@ impl DetectEngine {
             o.sid == r.sid && o.gid == r.gid && a.tx == tx && a.frame == s.cur_frame
         });
         if !dup {
-            s.alerts.push(AlertHit { rule: rn, tx, deferred, frame: s.cur_frame });
+            let context = take_context(s);
+            s.alerts.push(AlertHit { rule: rn, tx, deferred, frame: s.cur_frame, context });
         }
         AfterMatch::Next
     }
+}
+
+/// The `alert.context` of the rule that matched: the JSON set entries its inspection saw,
+/// moved to the alerts' contexts.
+fn take_context(s: &mut DetectScratch) -> (u32, u32) {
+    if s.verify.context.is_empty() {
+        return (0, 0);
+    }
+    let start = s.contexts.len();
+    s.contexts.extend_from_slice(b",\"context\":{");
+    s.contexts.extend_from_slice(&s.verify.context);
+    s.contexts.push(b'}');
+    s.verify.context.clear();
+    (start as u32, s.contexts.len() as u32)
 }
 
 /// Whether a rule's lists on the packet's own buffers (`tcp.hdr`, ...) all match, in rule

@@ -787,8 +787,9 @@ pub fn counters_markdown() -> String {
          `picket_detect_reload_last_success_timestamp_seconds` (the start counts as a load), \
          `picket_uptime_seconds`, `picket_build_info{version}`; per dataset, read at each scrape: \
          `picket_dataset_entries{set}`, `picket_dataset_memory_bytes{set}`, `picket_dataset_memcap_bytes{set}` \
-         (0: none) and `picket_dataset_memcap_refused{set}` (values refused by the memcap, from files, rules and \
-         the control socket); for `iprep`, of the reputation last loaded: `picket_iprep_entries{kind}` (host, \
+         (0: none), `picket_dataset_memcap_refused{set}` (values refused by the memcap, from files, rules and \
+         the control socket) and `picket_dataset_state_fallbacks{set}` (binary states not used because stale \
+         or damaged: the text file was read instead, with a log line); for `iprep`, of the reputation last loaded: `picket_iprep_entries{kind}` (host, \
          network), `picket_iprep_bad_lines` (lines skipped: syntax, range, unknown category; the log names file \
          and line) and `picket_iprep_memcap_refused`. `GET /healthz` answers 200 while the sensor runs \
          and 503 with the reasons otherwise (link down, capture loss above `daemon.loss_alarm_percent`, stopping); \

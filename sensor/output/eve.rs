@@ -604,6 +604,8 @@ pub struct AlertRule<'a> {
     pub sid: u32,
     /// The rest of the `alert` object's fields, starting with a comma.
     pub rest_json: &'a [u8],
+    /// `,"context":{..}` (JSON set entries the rule matched), or empty.
+    pub context: &'a [u8],
 }
 
 /// The packet part of an alert.
@@ -673,6 +675,7 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
         escape_into(j.buf, rule.action.as_bytes());
         let _ = write!(j.buf, ",\"gid\":{},\"signature_id\":{}", rule.gid, rule.sid);
         j.buf.extend_from_slice(rule.rest_json);
+        j.buf.extend_from_slice(rule.context);
         j.buf.push(b'}');
     }
     if let Some(a) = p.app_proto {

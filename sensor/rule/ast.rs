@@ -723,6 +723,22 @@ pub struct DatasetDecl {
     pub hashsize: u32,
     /// Folder of the rule file that declared it (to resolve a relative `load`).
     pub rule_dir: String,
+    /// `format json` or `format ndjson`: the file holds objects (Suricata 8's datajson).
+    pub json: Option<DatasetJson>,
+}
+
+/// Where the values of a `format json`/`ndjson` set are in its file's objects.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct DatasetJson {
+    /// One object a line (`ndjson`) rather than one array (`json`).
+    pub ndjson: bool,
+    /// `value_key`: the (dotted) path of the value in each object.
+    pub value_key: String,
+    /// `array_key`: the (dotted) path of the array in the file's object (`json`; empty: the
+    /// file is the array).
+    pub array_key: String,
+    /// `remove_key`: the value's key is left out of the context.
+    pub remove_key: bool,
 }
 
 /// `dataset:<cmd>,<name>[, type <t>, load <f>, save <f>, state <f>, memcap <n>, hashsize <n>,
@@ -735,6 +751,9 @@ pub struct DatasetKw {
     pub decl: DatasetDecl,
     /// `match subdomain`: also look the buffer's parent domains up (isset/isnotset, strings).
     pub subdomain: bool,
+    /// `context_key` of a JSON set: the key under which an alert's `context` carries the
+    /// matched entry's object (empty: not a JSON set).
+    pub context_key: String,
 }
 
 /// `datarep` comparison.

@@ -155,7 +155,7 @@ impl Inspector<'_> {
         self.engine.render_flow_vars(&f.ext.detect, self.scratch);
         let vars = &self.scratch.flow_vars;
         for a in &self.scratch.alerts {
-            let rule = alert_rule(self.engine, a.rule);
+            let rule = alert_rule(self.engine, a, &self.scratch.contexts);
             let tx = a.tx;
             let meta = move |j: &mut Json<'_>| {
                 if let Some(t) = app.tx(tx) {
@@ -256,7 +256,7 @@ impl Inspector<'_> {
         c: &mut Counters,
     ) {
         for a in &self.scratch.alerts {
-            let rule = alert_rule(self.engine, a.rule);
+            let rule = alert_rule(self.engine, a, &self.scratch.contexts);
             if a.deferred {
                 let start = self.out.len();
                 if self.alerts {
@@ -340,10 +340,17 @@ fn alert_packet_of<'a>(
 }
 
 /// The rule part of an alert event.
-fn alert_rule(engine: &DetectEngine, rn: u32) -> eve::AlertRule<'_> {
+fn alert_rule<'a>(engine: &'a DetectEngine, a: &AlertHit, contexts: &'a [u8]) -> eve::AlertRule<'a> {
     // In bounds: alerts name rules of this engine (indexes of engine.rules).
-    let cr = &engine.rules[rn as usize];
-    eve::AlertRule { action: cr.rule.action.eve_name(), gid: cr.rule.gid, sid: cr.rule.sid, rest_json: &cr.alert_json }
+    let cr = &engine.rules[a.rule as usize];
+    let context = contexts.get(a.context.0 as usize..a.context.1 as usize).unwrap_or(&[]);
+    eve::AlertRule {
+        action: cr.rule.action.eve_name(),
+        gid: cr.rule.gid,
+        sid: cr.rule.sid,
+        rest_json: &cr.alert_json,
+        context,
+    }
 }
 
 /// The raw stream blocks of direction `d` due for inspection, as slices of the session's

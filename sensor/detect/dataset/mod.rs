@@ -23,6 +23,8 @@
 //!
 //! Never: allocates or locks on a lookup after a worker's first look at a set version.
 
+mod json;
+pub(crate) mod state;
 mod table;
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,12 +35,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-pub(crate) use table::KeyTable;
+pub(crate) use table::{KeyHasher, KeyTable};
 
-use crate::rule::ast::{DatasetDecl, DatasetType};
+use crate::rule::ast::{DatasetDecl, DatasetJson, DatasetType};
 
 /// Changes kept as a delta before they are folded into a new base.
 pub(crate) const COMPACT_AT: usize = 4096;
+/// Longest `"key":object` an alert's context takes from a JSON set (Suricata's
+/// SIG_JSON_CONTENT_ITEM_LEN).
+pub(crate) const CONTEXT_ITEM_MAX: usize = 1024;
 /// Default `hashsize` (Suricata's DATASETS_HASHSIZE_DEFAULT), used as the initial capacity.
 pub(crate) const DEFAULT_HASHSIZE: u32 = 4096;
 
@@ -54,6 +59,9 @@ pub struct DatasetsConfig {
     pub default_memcap: u64,
     /// Initial hash size of a set that does not give one.
     pub default_hashsize: u32,
+    /// Sets of at least this many entries keep a binary copy of their table ([`state`]),
+    /// read at the next start instead of the text; 0: never.
+    pub binary_state_min: u64,
     /// Sets declared here by name; rules may then use them without `type`.
     pub sets: BTreeMap<String, SetConfig>,
 }
@@ -64,6 +72,7 @@ impl Default for DatasetsConfig {
             data_dir: "/var/lib/picket/data".into(),
             default_memcap: 0,
             default_hashsize: DEFAULT_HASHSIZE,
+            binary_state_min: 100_000,
             sets: BTreeMap::new(),
         }
     }
@@ -98,7 +107,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// The reputation of `key` (0 for plain dataset entries) if it is in the set.
     #[inline]
-    pub fn get(&self, key: &[u8]) -> Option<u16> {
+    pub fn get(&self, key: &[u8]) -> Option<u32> {
         if !self.added.is_empty() {
             if let Some(r) = self.added.get(key) {
                 return Some(r);
@@ -120,12 +129,23 @@ impl Snapshot {
         self.len() == 0
     }
 
+    /// A snapshot of `table` alone.
+    fn of(table: KeyTable) -> Snapshot {
+        let h = *table.hasher();
+        Snapshot { base: Arc::new(table), added: KeyTable::with_hasher(h, 0), removed: KeyTable::with_hasher(h, 0) }
+    }
+
+    /// The hash key of the snapshot's tables.
+    pub(crate) fn hasher(&self) -> KeyHasher {
+        *self.base.hasher()
+    }
+
     fn mem_bytes(&self) -> usize {
         self.base.mem_bytes() + self.added.mem_bytes() + self.removed.mem_bytes()
     }
 
     /// Every entry (key bytes in the set's internal form, reputation).
-    pub fn for_each(&self, mut f: impl FnMut(&[u8], u16)) {
+    pub fn for_each(&self, mut f: impl FnMut(&[u8], u32)) {
         for (k, r) in self.base.iter() {
             if self.removed.get(k).is_none() && self.added.get(k).is_none() {
                 f(k, r);
@@ -152,12 +172,8 @@ impl Snapshot {
         for (k, r) in self.added.iter() {
             base.upsert(k, r);
         }
-        let h = base.hasher().clone();
-        Snapshot {
-            base: Arc::new(base),
-            added: KeyTable::with_hasher(h.clone(), 0),
-            removed: KeyTable::with_hasher(h, 0),
-        }
+        let h = *base.hasher();
+        Snapshot { base: Arc::new(base), added: KeyTable::with_hasher(h, 0), removed: KeyTable::with_hasher(h, 0) }
     }
 }
 
@@ -191,14 +207,22 @@ pub struct Dataset {
     generation: AtomicU64,
     /// Additions refused by the memcap.
     pub refused: AtomicU64,
+    /// Binary states not used because stale or damaged (the text was read instead).
+    pub state_fallbacks: AtomicU64,
+    /// Where the binary copy of the table goes (none: the set is too small, or has no file).
+    binary: Option<PathBuf>,
+    /// `format json`/`ndjson`: where the values are in the file's objects.
+    pub json: Option<DatasetJson>,
+    /// The contexts of a JSON set's entries (an entry's value is its index + 1; 0: none).
+    contexts: Vec<Box<str>>,
 }
 
 impl Dataset {
     fn new(id: usize, name: &str, kind: DatasetType, capacity: usize) -> Dataset {
-        let h = std::collections::hash_map::RandomState::new();
+        let h = KeyHasher::random();
         let snap = Snapshot {
-            base: Arc::new(KeyTable::with_hasher(h.clone(), capacity)),
-            added: KeyTable::with_hasher(h.clone(), 0),
+            base: Arc::new(KeyTable::with_hasher(h, capacity)),
+            added: KeyTable::with_hasher(h, 0),
             removed: KeyTable::with_hasher(h, 0),
         };
         Dataset {
@@ -212,6 +236,10 @@ impl Dataset {
             current: Mutex::new(Arc::new(snap)),
             generation: AtomicU64::new(1),
             refused: AtomicU64::new(0),
+            state_fallbacks: AtomicU64::new(0),
+            binary: None,
+            json: None,
+            contexts: Vec::new(),
         }
     }
 
@@ -231,7 +259,7 @@ impl Dataset {
     }
 
     /// Adds `key` (internal form) with reputation `rep`.
-    pub fn add(&self, key: &[u8], rep: u16) -> Added {
+    pub fn add(&self, key: &[u8], rep: u32) -> Added {
         let mut cur = self.lock();
         if cur.get(key).is_some() {
             return Added::Present;
@@ -264,6 +292,12 @@ impl Dataset {
         true
     }
 
+    /// The context of an entry of a JSON set, by the entry's value.
+    #[inline]
+    pub fn context(&self, rep: u32) -> Option<&str> {
+        self.contexts.get((rep as usize).checked_sub(1)?).map(|c| &**c)
+    }
+
     /// Entries now.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -286,17 +320,11 @@ impl Dataset {
 
     fn install(&self, table: KeyTable) {
         let mut cur = self.lock();
-        let h = table.hasher().clone();
-        let next = Snapshot {
-            base: Arc::new(table),
-            added: KeyTable::with_hasher(h.clone(), 0),
-            removed: KeyTable::with_hasher(h, 0),
-        };
-        self.publish(&mut cur, next);
+        self.publish(&mut cur, Snapshot::of(table));
     }
 
-    fn hasher(&self) -> std::collections::hash_map::RandomState {
-        self.lock().base.hasher().clone()
+    fn hasher(&self) -> KeyHasher {
+        *self.lock().base.hasher()
     }
 }
 
@@ -346,10 +374,10 @@ impl Views {
 fn unreachable_empty() -> &'static Snapshot {
     static EMPTY: OnceLock<Snapshot> = OnceLock::new();
     EMPTY.get_or_init(|| {
-        let h = std::collections::hash_map::RandomState::new();
+        let h = KeyHasher::random();
         Snapshot {
-            base: Arc::new(KeyTable::with_hasher(h.clone(), 0)),
-            added: KeyTable::with_hasher(h.clone(), 0),
+            base: Arc::new(KeyTable::with_hasher(h, 0)),
+            added: KeyTable::with_hasher(h, 0),
             removed: KeyTable::with_hasher(h, 0),
         }
     })
@@ -462,7 +490,7 @@ pub(crate) struct LoadResult {
 pub(crate) fn read_file(
     path: &Path,
     kind: DatasetType,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: KeyHasher,
     capacity: usize,
     memcap: u64,
 ) -> Result<(KeyTable, LoadResult), String> {
@@ -516,7 +544,7 @@ pub(crate) fn read_file(
         }
         let rep = match rep.map(|r| r.trim().parse::<u16>()) {
             None => 0,
-            Some(Ok(r)) => r,
+            Some(Ok(r)) => u32::from(r),
             Some(Err(_)) => {
                 skip(&mut res, i + 1, format!("invalid reputation '{}'", short(rep.unwrap_or(""))));
                 continue;
@@ -557,9 +585,27 @@ pub(crate) fn read_file(
 }
 
 /// Writes a set in the format [`read_file`] reads, to a temporary file renamed over `path`.
+#[cfg(test)]
 pub(crate) fn write_file(set: &Dataset, path: &Path, with_rep: bool) -> Result<usize, String> {
+    write_file_of(set, &set.snapshot(), path, with_rep)
+}
+
+/// The binary copy of a `state` set just saved to `text` (see [`state`]); what to add to the
+/// log line.
+fn save_binary(set: &Dataset, snap: &Snapshot, text: &Path) -> Result<String, String> {
+    let Some(bin) = set.binary.as_deref().filter(|_| set.load.as_deref() == Some(text)) else {
+        return Ok(String::new());
+    };
+    let min = registry().config.binary_state_min;
+    if min == 0 || (snap.len() as u64) < min {
+        let _ = std::fs::remove_file(bin);
+        return Ok(String::new());
+    }
+    state::write(bin, text, set.kind, snap).map(|_| format!(" (and {})", bin.display()))
+}
+
+fn write_file_of(set: &Dataset, snap: &Snapshot, path: &Path, with_rep: bool) -> Result<usize, String> {
     use std::io::Write;
-    let snap = set.snapshot();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -631,7 +677,7 @@ pub(crate) fn configure(cfg: &DatasetsConfig) -> Result<(), String> {
         } else {
             (None, None)
         };
-        create(name, kind, load, save, sc.memcap, sc.hashsize, true, false)
+        create(name, kind, load, save, sc.memcap, sc.hashsize, true, false, None)
             .map_err(|e| format!("datasets.sets.{name}: {e}"))?;
     }
     Ok(())
@@ -654,6 +700,7 @@ fn create(
     hashsize: u32,
     from_config: bool,
     rep: bool,
+    json: Option<&DatasetJson>,
 ) -> Result<Arc<Dataset>, String> {
     let key = name.to_ascii_lowercase();
     let mut reg = registry();
@@ -669,6 +716,12 @@ fn create(
                 s.save.as_deref().map(Path::display).map(|d| d.to_string())
             ));
         }
+        if json.is_some() != s.json.is_some() || (json.is_some() && s.load != load) {
+            return Err(format!("dataset {} is declared with another format or file", s.name));
+        }
+        if json.is_some_and(|j| s.json.as_ref().is_some_and(|o| o.remove_key != j.remove_key)) {
+            return Err(format!("dataset {} remove_key mismatch", s.name));
+        }
         if rep {
             reg.with_rep.insert(key, true);
         }
@@ -682,7 +735,14 @@ fn create(
     set.from_config = from_config;
     set.load = load.clone();
     set.save = save.clone();
-    if let Some(path) = &load {
+    set.json = json.cloned();
+    if let (Some(path), Some(spec)) = (&load, json) {
+        let l = json::read_json(path, kind, spec, set.hasher(), memcap)?;
+        report_skips(name, &l.res);
+        set.refused.store(l.res.memcap_refused, Ordering::Relaxed);
+        set.contexts = l.contexts;
+        set.install(l.table);
+    } else if let Some(path) = &load {
         let state = save.as_ref() == Some(path);
         if state && !path.exists() {
             // Suricata opens a state file with "a+": a missing one is created empty.
@@ -691,17 +751,47 @@ fn create(
             }
             std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        let (t, res) = read_file(path, kind, set.hasher(), capacity, memcap)?;
-        for e in &res.errors {
-            eprintln!("picket: dataset {name}: skipped {e}");
+        let min = reg.config.binary_state_min;
+        let bin = match &save {
+            Some(s) if s == path => state::beside(path),
+            _ => state::in_cache(&reg.config.data_dir, name),
+        };
+        let read = if min > 0 { state::read(&bin, path, kind) } else { Err(state::Unusable::Missing) };
+        let t = match read {
+            Ok(t) if memcap == 0 || (t.mem_bytes() as u64) <= memcap => t,
+            other => {
+                match &other {
+                    Ok(_) => {
+                        eprintln!("picket: dataset {name}: {} is over the memcap, reading the text", bin.display())
+                    }
+                    Err(state::Unusable::Missing) => {}
+                    Err(why) => {
+                        eprintln!(
+                            "picket: dataset {name}: binary state {} {why}: reading {}",
+                            bin.display(),
+                            path.display()
+                        );
+                        set.state_fallbacks.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                let (t, res) = read_file(path, kind, set.hasher(), capacity, memcap)?;
+                report_skips(name, &res);
+                set.refused.store(res.memcap_refused, Ordering::Relaxed);
+                if min > 0 && t.len() as u64 >= min && save.as_ref() != Some(path) {
+                    // A `load` file: the copy is made now (a `state` file's at shutdown).
+                    let snap = Snapshot::of(t);
+                    if let Err(e) = state::write(&bin, path, kind, &snap) {
+                        eprintln!("picket: dataset {name}: binary copy not written: {e}");
+                    }
+                    Arc::try_unwrap(snap.base).unwrap_or_else(|a| (*a).clone())
+                } else {
+                    t
+                }
+            }
+        };
+        if min > 0 {
+            set.binary = Some(bin);
         }
-        if res.skipped > res.errors.len() {
-            eprintln!("picket: dataset {name}: {} lines skipped in all", res.skipped);
-        }
-        if res.skipped > 0 && rep {
-            // nothing more: reputation lines are validated like values
-        }
-        set.refused.store(res.memcap_refused, Ordering::Relaxed);
         set.install(t);
     }
     let set = Arc::new(set);
@@ -710,6 +800,15 @@ fn create(
         reg.with_rep.insert(key, true);
     }
     Ok(set)
+}
+
+fn report_skips(name: &str, res: &LoadResult) {
+    for e in &res.errors {
+        eprintln!("picket: dataset {name}: skipped {e}");
+    }
+    if res.skipped > res.errors.len() {
+        eprintln!("picket: dataset {name}: {} entries skipped in all", res.skipped);
+    }
 }
 
 /// The set a rule declares: the existing one of that name, or a new one (read from its file).
@@ -744,7 +843,7 @@ pub(crate) fn get_or_create(decl: &DatasetDecl, rep: bool) -> Result<Arc<Dataset
             None => return Err(format!("dataset {} not defined (give its type)", decl.name)),
         },
     };
-    create(&decl.name, kind, load, save, decl.memcap, decl.hashsize, false, rep)
+    create(&decl.name, kind, load, save, decl.memcap, decl.hashsize, false, rep, decl.json.as_ref())
         .map_err(|e| format!("failed to set up dataset '{}': {e}", decl.name))
 }
 
@@ -766,6 +865,11 @@ pub(crate) fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
             "picket_dataset_memcap_refused",
             "values refused by the dataset's memcap (file lines, rules, control socket)",
             &|s| s.refused.load(Ordering::Relaxed) as f64,
+        ),
+        fam(
+            "picket_dataset_state_fallbacks",
+            "binary states of the dataset not used (stale or damaged): its text file was read instead",
+            &|s| s.state_fallbacks.load(Ordering::Relaxed) as f64,
         ),
     ]
 }
@@ -792,8 +896,10 @@ pub(crate) fn save_all() -> Vec<Result<String, String>> {
     let mut out = Vec::new();
     for (s, rep) in sets {
         let Some(path) = &s.save else { continue };
-        out.push(match write_file(&s, path, rep) {
-            Ok(n) => Ok(format!("dataset {}: {n} entries saved to {}", s.name, path.display())),
+        let snap = s.snapshot();
+        let r = write_file_of(&s, &snap, path, rep).and_then(|n| save_binary(&s, &snap, path).map(|b| (n, b)));
+        out.push(match r {
+            Ok((n, b)) => Ok(format!("dataset {}: {n} entries saved to {}{b}", s.name, path.display())),
             Err(e) => Err(format!("dataset {}: not saved: {e}", s.name)),
         });
     }

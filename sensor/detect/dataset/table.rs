@@ -1,17 +1,41 @@
 //! A compact hash set of byte strings with a 16-bit value each: the keys live end to end in
 //! one arena (at most 4 GiB), the index holds (offset, length, value) per key in 12 bytes plus
 //! hashbrown's control byte. Ten million domains cost their bytes plus about 20 bytes each,
-//! and building one allocates a handful of times, not once per key. The hash is keyed per process (SipHash with a random key), so keys chosen by an
-//! attacker (`dataset:set` on traffic) cannot be made to collide.
+//! and building one allocates a handful of times, not once per key. The hash is SipHash-1-3
+//! with a random key per set ([`KeyHasher`]), so keys chosen by an attacker (`dataset:set` on
+//! traffic) cannot be made to collide; the key is saved with the set's binary state so that a
+//! saved table is rebuilt in bucket order (sequential memory access) when it is read back.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     off: u32,
     len: u32,
-    rep: u16,
+    /// The entry's value: a reputation, or for JSON sets the index + 1 of its context.
+    rep: u32,
+}
+
+/// The keyed hash of a table (SipHash-1-3, 128-bit key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeyHasher {
+    pub(crate) k0: u64,
+    pub(crate) k1: u64,
+}
+
+impl KeyHasher {
+    /// A new random key (from the standard library's per-process random keys).
+    pub(crate) fn random() -> KeyHasher {
+        let r = std::collections::hash_map::RandomState::new();
+        KeyHasher { k0: r.hash_one(0x5eed_u64), k1: r.hash_one(0xda7a_u64) }
+    }
+
+    #[inline]
+    pub(crate) fn hash_one(&self, key: &[u8]) -> u64 {
+        let mut h = siphasher::sip::SipHasher13::new_with_keys(self.k0, self.k1);
+        h.write(key);
+        h.finish()
+    }
 }
 
 /// Largest arena: offsets are 32-bit.
@@ -20,7 +44,7 @@ const ARENA_MAX: usize = u32::MAX as usize;
 /// See the module documentation.
 #[derive(Clone)]
 pub(crate) struct KeyTable {
-    hasher: RandomState,
+    hasher: KeyHasher,
     index: hashbrown::HashTable<Slot>,
     arena: Vec<u8>,
     /// Arena bytes of removed keys (reclaimed when the table is rebuilt).
@@ -35,11 +59,11 @@ impl std::fmt::Debug for KeyTable {
 
 impl KeyTable {
     /// An empty table sharing `hasher`'s key (tables compared by key must hash alike).
-    pub(crate) fn with_hasher(hasher: RandomState, capacity: usize) -> KeyTable {
+    pub(crate) fn with_hasher(hasher: KeyHasher, capacity: usize) -> KeyTable {
         KeyTable { hasher, index: hashbrown::HashTable::with_capacity(capacity), arena: Vec::new(), dead: 0 }
     }
 
-    pub(crate) fn hasher(&self) -> &RandomState {
+    pub(crate) fn hasher(&self) -> &KeyHasher {
         &self.hasher
     }
 
@@ -69,7 +93,7 @@ impl KeyTable {
 
     /// The value of `key`, if present.
     #[inline]
-    pub(crate) fn get(&self, key: &[u8]) -> Option<u16> {
+    pub(crate) fn get(&self, key: &[u8]) -> Option<u32> {
         let h = self.hasher.hash_one(key);
         self.index.find(h, |s| Self::key(&self.arena, s) == key).map(|s| s.rep)
     }
@@ -81,7 +105,7 @@ impl KeyTable {
 
     /// Adds `key` with `rep`; false (and the value left as it was) when it was there, or when
     /// the arena is full (4 GiB: far beyond any memcap).
-    pub(crate) fn insert(&mut self, key: &[u8], rep: u16) -> bool {
+    pub(crate) fn insert(&mut self, key: &[u8], rep: u32) -> bool {
         let h = self.hasher.hash_one(key);
         let KeyTable { hasher, index, arena, .. } = self;
         if index.find(h, |s| Self::key(arena, s) == key).is_some() {
@@ -97,7 +121,7 @@ impl KeyTable {
     }
 
     /// Sets the value of `key` (adding it when absent).
-    pub(crate) fn upsert(&mut self, key: &[u8], rep: u16) {
+    pub(crate) fn upsert(&mut self, key: &[u8], rep: u32) {
         let h = self.hasher.hash_one(key);
         let arena = &self.arena;
         if let Some(s) = self.index.find_mut(h, |s| Self::key(arena, s) == key) {
@@ -122,7 +146,7 @@ impl KeyTable {
     }
 
     /// Every key and its value, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], u16)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], u32)> {
         self.index.iter().map(|s| (Self::key(&self.arena, s), s.rep))
     }
 
@@ -131,12 +155,30 @@ impl KeyTable {
         if self.dead < self.arena.len() / 4 {
             return self.clone();
         }
-        let mut t = KeyTable::with_hasher(self.hasher.clone(), self.len());
+        let mut t = KeyTable::with_hasher(self.hasher, self.len());
         t.arena.reserve(self.arena.len() - self.dead);
         for (k, r) in self.iter() {
             t.insert(k, r);
         }
         t
+    }
+
+    /// A table over `arena` holding `entries` (offset, length, value) as a saved table
+    /// listed them: keys are taken as unique (a saved table's were). `None` when an entry lies
+    /// outside the arena.
+    pub(crate) fn from_parts(
+        hasher: KeyHasher,
+        arena: Vec<u8>,
+        count: usize,
+        entries: impl Iterator<Item = (u32, u32, u32)>,
+    ) -> Option<KeyTable> {
+        let mut index = hashbrown::HashTable::with_capacity(count);
+        for (off, len, rep) in entries {
+            let key = arena.get(off as usize..(off as usize).checked_add(len as usize)?)?;
+            let h = hasher.hash_one(key);
+            index.insert_unique(h, Slot { off, len, rep }, |s| hasher.hash_one(Self::key(&arena, s)));
+        }
+        Some(KeyTable { hasher, index, arena, dead: 0 })
     }
 
     /// Releases spare capacity (after a bulk load).
@@ -153,7 +195,7 @@ mod tests {
 
     #[test]
     fn insert_get_remove() {
-        let mut t = KeyTable::with_hasher(RandomState::new(), 0);
+        let mut t = KeyTable::with_hasher(KeyHasher::random(), 0);
         assert!(t.insert(b"a.example", 3));
         assert!(!t.insert(b"a.example", 9));
         assert!(t.insert(b"", 1));
@@ -167,7 +209,7 @@ mod tests {
         assert_eq!(t.get(b"a.example"), None);
         assert_eq!(t.len(), 1);
         for i in 0..10_000u32 {
-            t.insert(format!("host{i}.example").as_bytes(), (i % 65536) as u16);
+            t.insert(format!("host{i}.example").as_bytes(), i % 65536);
         }
         for i in (0..10_000u32).step_by(2) {
             t.remove(format!("host{i}.example").as_bytes());

@@ -126,13 +126,13 @@ fn load_save_state_and_bad_lines() {
     assert_eq!(s.len(), 2);
     let snap = s.snapshot();
     assert!(snap.get(b"example.com").is_some() && snap.get(b"bad.example").is_some());
-    let (_, res) = read_file(&f, DatasetType::String, Default::default(), 0, 0).expect("read");
+    let (_, res) = read_file(&f, DatasetType::String, KeyHasher::random(), 0, 0).expect("read");
     assert_eq!((res.entries, res.skipped), (2, 1));
     assert!(res.errors[0].contains("hosts.lst:2: bad base64"), "{:?}", res.errors);
     // Mixed plain and reputation lines: refused with the line.
     let m = dir.join("mixed.lst");
     std::fs::write(&m, "10.0.0.1\n10.0.0.2,5\n").expect("write");
-    let err = read_file(&m, DatasetType::Ipv4, Default::default(), 0, 0).unwrap_err();
+    let err = read_file(&m, DatasetType::Ipv4, KeyHasher::random(), 0, 0).unwrap_err();
     assert!(err.contains("mixed.lst:2: cannot mix"), "{err}");
     // A missing load file is an error naming it.
     let d = DatasetDecl {

@@ -96,7 +96,13 @@ pub fn compile_rule_list(
                     return Err("datasets are only supported for sticky buffers".into());
                 }
                 let set = crate::detect::dataset::get_or_create(&d.decl, false)?;
-                items.push(Item::Dataset(DatasetItem { set, cmd: d.cmd, subdomain: d.subdomain }))
+                let mut context_key = Vec::new();
+                if set.json.is_some() && !d.context_key.is_empty() {
+                    crate::output::eve::escape_into(&mut context_key, d.context_key.as_bytes());
+                    context_key.push(b':');
+                }
+                let context_key = context_key.into_boxed_slice();
+                items.push(Item::Dataset(DatasetItem { set, cmd: d.cmd, subdomain: d.subdomain, context_key }))
             }
             PayloadMatch::Datarep(d) => {
                 if !sticky {

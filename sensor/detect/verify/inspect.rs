@@ -73,6 +73,7 @@ pub fn inspect(list: &CompiledList, buf: &[u8], vars: &mut [i64; MAX_VARS], scra
         len: buf.len() as u32,
         vars,
         views: &mut scratch.datasets,
+        context: &mut scratch.context,
         buffer_offset: 0,
         pcre_match_start: 0,
         count: 0,
@@ -100,6 +101,8 @@ struct Inspector<'a> {
     len: u32,
     vars: &'a mut [i64; MAX_VARS],
     views: &'a mut crate::detect::dataset::Views,
+    /// The contexts of matched JSON set entries ([`VerifyScratch::context`]).
+    context: &'a mut Vec<u8>,
     /// det_ctx->buffer_offset
     buffer_offset: u32,
     /// det_ctx->pcre_match_start_offset
@@ -231,13 +234,23 @@ impl Inspector<'_> {
         let key = buffer_key(d.set.kind, self.buf, &mut tmp);
         match d.cmd {
             DatasetCmd::IsSet | DatasetCmd::IsNotSet => {
-                let found = key.is_some_and(|k| {
+                let found = key.and_then(|k| {
                     let snap = self.views.get(&d.set);
-                    snap.get(k).is_some() || (d.subdomain && parent_domain_in(snap, k))
+                    snap.get(k).or_else(|| if d.subdomain { parent_domain_in(snap, k) } else { None })
                 });
                 self.views.lookups += 1;
-                self.views.hits += u64::from(found);
-                found == (d.cmd == DatasetCmd::IsSet)
+                self.views.hits += u64::from(found.is_some());
+                if let Some(ctx) = found.filter(|_| !d.context_key.is_empty()).and_then(|r| d.set.context(r)) {
+                    // Suricata's DetectDatajsonBufferMatch: `"key":object` if it fits its item.
+                    if ctx.len() + d.context_key.len() < crate::detect::dataset::CONTEXT_ITEM_MAX {
+                        if !self.context.is_empty() {
+                            self.context.push(b',');
+                        }
+                        self.context.extend_from_slice(&d.context_key);
+                        self.context.extend_from_slice(ctx.as_bytes());
+                    }
+                }
+                found.is_some() == (d.cmd == DatasetCmd::IsSet)
             }
             DatasetCmd::Set => key.is_some_and(|k| {
                 // Already there (the common case): no lock.
@@ -261,9 +274,9 @@ impl Inspector<'_> {
         self.views.hits += u64::from(found.is_some());
         match found {
             Some(r) => match d.op {
-                RepOp::Gt => r > d.value,
-                RepOp::Lt => r < d.value,
-                RepOp::Eq => r == d.value,
+                RepOp::Gt => r > u32::from(d.value),
+                RepOp::Lt => r < u32::from(d.value),
+                RepOp::Eq => r == u32::from(d.value),
             },
             None => false,
         }
@@ -298,6 +311,7 @@ impl Inspector<'_> {
                 len: decoded.len().min(u32::MAX as usize) as u32,
                 vars: &mut *self.vars,
                 views: &mut *self.views,
+                context: &mut *self.context,
                 buffer_offset: 0,
                 pcre_match_start: 0,
                 count: self.count,
@@ -844,8 +858,8 @@ pub(super) fn strtoull(s: &[u8], base: u32) -> Option<(u64, usize)> {
 }
 
 /// Suricata's subdomain walk: each suffix starting at a dot that follows a non-dot (at most
-/// 126 of them), dot included, looked up.
-fn parent_domain_in(snap: &crate::detect::dataset::Snapshot, data: &[u8]) -> bool {
+/// 126 of them), dot included, looked up; the value of the first found.
+fn parent_domain_in(snap: &crate::detect::dataset::Snapshot, data: &[u8]) -> Option<u32> {
     let mut lookups = 0;
     for i in 1..data.len() {
         // In bounds: 1 <= i < data.len().
@@ -854,10 +868,10 @@ fn parent_domain_in(snap: &crate::detect::dataset::Snapshot, data: &[u8]) -> boo
             if lookups > 126 {
                 break;
             }
-            if snap.get(&data[i..]).is_some() {
-                return true;
+            if let Some(r) = snap.get(&data[i..]) {
+                return Some(r);
             }
         }
     }
-    false
+    None
 }

@@ -69,6 +69,9 @@ pub struct VerifyScratch {
     pub datasets: crate::detect::dataset::Views,
     /// What `base64_decode` decoded (reused).
     pub base64: Vec<u8>,
+    /// The contexts of the JSON set entries the rule being inspected matched (`"key":{..}`,
+    /// comma separated), for its alert; cleared before each rule.
+    pub context: Vec<u8>,
 }
 
 impl Default for VerifyScratch {
@@ -79,6 +82,7 @@ impl Default for VerifyScratch {
             last_evaluations: 0,
             datasets: Default::default(),
             base64: Vec::new(),
+            context: Vec::new(),
         }
     }
 }
@@ -124,6 +128,9 @@ struct DatasetItem {
     set: std::sync::Arc<crate::detect::dataset::Dataset>,
     cmd: crate::rule::ast::DatasetCmd,
     subdomain: bool,
+    /// JSON sets: `"<context_key>":`, what the alert's `context` holds the entry under
+    /// (empty: no context).
+    context_key: Box<[u8]>,
 }
 
 /// `datarep`.

@@ -13,11 +13,10 @@
 
 use super::{suricata_doc, Arg, Keyword, Kind};
 use crate::rule::ast::{
-    Buffer, DatarepKw, DatasetCmd, DatasetDecl, DatasetKw, DatasetType, Iprep, IprepSide, IprepTest, NumCmp,
-    PayloadMatch, RepOp,
+    Buffer, DatarepKw, DatasetCmd, DatasetDecl, DatasetJson, DatasetKw, DatasetType, Iprep, IprepSide, IprepTest,
+    NumCmp, PayloadMatch, RepOp,
 };
-use crate::rule::parse::{bad, shorten, unquote, Builder, Env, PErr, PResult};
-use crate::rule::ErrorKind;
+use crate::rule::parse::{bad, shorten, unquote, Builder, Env, PResult};
 
 /// `dataset`, `datarep`, `iprep`.
 pub(crate) const ROWS: &[Keyword] = &[
@@ -49,6 +48,8 @@ pub(crate) const ROWS: &[Keyword] = &[
 
 /// Longest set name (Suricata's DATASET_NAME_MAX_LEN).
 pub(crate) const NAME_MAX: usize = 63;
+/// Longest `value_key`, `array_key`, `context_key` (Suricata's SIG_JSON_CONTENT_KEY_LEN).
+const JSON_KEY_MAX: usize = 31;
 
 /// The options as Suricata's parsers split them: (key, value) pairs, blanks trimmed.
 fn split_options(v: &str) -> Vec<(&str, Option<&str>)> {
@@ -116,10 +117,6 @@ fn sticky_list(b: &Builder, kw: &str) -> PResult<usize> {
     }
 }
 
-fn unsupported(what: &str) -> PErr {
-    PErr { kind: ErrorKind::Unsupported(what.to_string()), msg: format!("not supported yet: {what}") }
-}
-
 fn common_option(kw: &str, d: &mut DatasetDecl, key: &str, val: &str) -> PResult<bool> {
     match key {
         "type" => {
@@ -155,13 +152,16 @@ fn dataset(b: &mut Builder, env: &Env<'_>, kw: &'static str, v: Option<&str>) ->
         _ => return Err(bad(kw, "expected the set name after the command")),
     }
     check_name(kw, &decl.name)?;
-    let (mut state, mut subdomain, mut format) = (false, false, "csv");
+    let (mut state, mut subdomain, mut format) = (false, false, None::<bool>);
+    let mut json = DatasetJson::default();
+    let mut context_key = String::new();
     for (key, val) in it {
         let Some(val) = val else {
-            return match key {
-                "remove_key" => Err(unsupported("dataset json format")),
-                _ => Err(bad(kw, format!("option '{}' needs a value", shorten(key)))),
-            };
+            match key {
+                "remove_key" => json.remove_key = true,
+                _ => return Err(bad(kw, format!("option '{}' needs a value", shorten(key)))),
+            }
+            continue;
         };
         if common_option(kw, &mut decl, key, val)? {
             continue;
@@ -186,18 +186,45 @@ fn dataset(b: &mut Builder, env: &Env<'_>, kw: &'static str, v: Option<&str>) ->
                     decl.save = Some(val.to_string());
                 }
             }
+            "format" if format.is_some() => return Err(bad(kw, "'format' can only appear once")),
             "format" => match val {
-                "csv" => format = "csv",
-                "json" | "ndjson" => return Err(unsupported("dataset json format")),
+                "csv" => format = Some(false),
+                "json" | "ndjson" => {
+                    format = Some(true);
+                    json.ndjson = val == "ndjson";
+                }
                 _ => return Err(bad(kw, format!("unknown format '{}'", shorten(val)))),
             },
             "match" if val == "subdomain" => subdomain = true,
             "match" => return Err(bad(kw, format!("unknown match mode '{}'", shorten(val)))),
-            "value_key" | "array_key" | "context_key" => return Err(unsupported("dataset json format")),
+            "value_key" | "array_key" | "context_key" if val.len() > JSON_KEY_MAX => {
+                return Err(bad(kw, format!("'{key}' value too long (limit is {JSON_KEY_MAX})")));
+            }
+            "value_key" => json.value_key = val.to_string(),
+            "array_key" => json.array_key = val.to_string(),
+            "context_key" if !val.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') => {
+                return Err(bad(kw, "context_key can only contain alphanumeric characters and underscores"));
+            }
+            "context_key" => context_key = val.to_string(),
             _ => return Err(bad(kw, format!("unknown option '{}'", shorten(key)))),
         }
     }
-    let _ = format;
+    if format == Some(true) {
+        // Suricata's checks for a datajson set, in its order.
+        if matches!(cmd, DatasetCmd::Set | DatasetCmd::Unset) {
+            return Err(bad(kw, "json format is not supported for 'set' and 'unset' commands"));
+        }
+        if decl.save.is_some() {
+            return Err(bad(kw, "json format is not supported with 'save' or 'state' option"));
+        }
+        if context_key.is_empty() {
+            return Err(bad(kw, "json format needs a 'context_key' parameter"));
+        }
+        if json.value_key.is_empty() {
+            return Err(bad(kw, "json format needs a 'value_key' parameter"));
+        }
+        decl.json = Some(json);
+    }
     if state && (decl.load.as_deref() != decl.save.as_deref()) {
         return Err(bad(kw, "'state' can not be mixed with 'load' and 'save'"));
     }
@@ -212,7 +239,7 @@ fn dataset(b: &mut Builder, env: &Env<'_>, kw: &'static str, v: Option<&str>) ->
     if let Some(s) = &decl.save {
         check_save_path(kw, s)?;
     }
-    b.push(li, PayloadMatch::Dataset(DatasetKw { cmd, decl, subdomain }));
+    b.push(li, PayloadMatch::Dataset(DatasetKw { cmd, decl, subdomain, context_key }));
     Ok(())
 }
 
