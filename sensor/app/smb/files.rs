@@ -1,4 +1,4 @@
-//! Files read and written over SMB: Suricata's chunk-based `FileTransferTracker`. A READ
+//! Files read and written over SMB (and NFS, which shares the tracker): Suricata's chunk-based `FileTransferTracker`. A READ
 //! response or WRITE request carries one chunk (an offset and a length) of a file; chunks may
 //! come out of order (several reads in flight) and are queued until the gap before them fills;
 //! a chunk's bytes may arrive over several calls (a large read streamed past the record
@@ -114,6 +114,18 @@ impl FileTracker {
         budget.give(self.chunks.values().map(Vec::len).sum());
         self.chunks.clear();
         self.queued = 0;
+    }
+
+    /// The current chunk is the file's last (NFS: a READ reply at end of file, a FILE_SYNC
+    /// WRITE): the file closes once the chunk's bytes are in, now if they are.
+    pub fn last_chunk(&mut self) {
+        if self.chunk_left == 0 {
+            if self.open {
+                self.close();
+            }
+        } else {
+            self.chunk_is_last = true;
+        }
     }
 
     /// A new chunk of `size` bytes at `offset`, of which `data` is the part present now;

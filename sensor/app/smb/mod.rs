@@ -25,7 +25,7 @@ mod auth;
 mod dcerpc;
 mod detect;
 mod eve;
-mod files;
+pub(crate) mod files;
 mod frames;
 mod lru;
 mod records;
