@@ -325,3 +325,65 @@ fn ldap_records_validate() {
     assert_eq!(ldap[2]["ldap"]["request"]["operation"], "unbind_request");
     assert_eq!(ldap[0]["src_port"], 40389);
 }
+
+/// NFS over UDP (v3: LOOKUP, CREATE, RENAME, a file read and one written) and over TCP (a
+/// file written), and TFTP requests, carved from mix.pcap (`tests/data/nfs.pcap`,
+/// `tests/data/tftp.pcap`): the `nfs`, `fileinfo` and `tftp` records validate and carry the
+/// fields Suricata writes for them.
+#[test]
+fn nfs_and_tftp_records_validate() {
+    let Some(schema_path) = corpus_file("eve-schema.json") else {
+        eprintln!("skipped: ../shared/corpus/eve-schema.json is not present");
+        return;
+    };
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the EVE schema compiles");
+    let data = crate_root().join("tests/data");
+    let dir = tempfile::tempdir().unwrap();
+    let r = replay_files(
+        dir.path(),
+        &[data.join("nfs.pcap"), data.join("tftp.pcap")],
+        &["--workers", "2", "--set", "capture.checksum_validation=none"],
+    );
+    r.assert_clean();
+    for ev in &r.events {
+        let errs: Vec<String> = validator.iter_errors(ev).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errs.is_empty(), "{ev}: {errs:?}");
+    }
+    let of = |t: &str| r.events.iter().filter(|e| e["event_type"] == t).collect::<Vec<&Value>>();
+    let nfs = of("nfs");
+    // Suricata writes 64 records for these two flows
+    assert_eq!(nfs.len(), 64);
+    let by_xid = |xid: u64| nfs.iter().find(|e| e["rpc"]["xid"] == xid).unwrap_or_else(|| panic!("xid {xid}"));
+    let rename = by_xid(1578961897);
+    assert_eq!(rename["nfs"]["rename"], serde_json::json!({"from": "a", "to": "am"}));
+    assert_eq!(rename["rpc"]["creds"], serde_json::json!({"machine_name": "werrmsche", "uid": 0, "gid": 0}));
+    assert_eq!((rename["src_port"].as_u64(), rename["nfs"]["hhash"].as_str()), (Some(2049), Some("38a4e9f6")));
+    let read = &by_xid(1578961922)["nfs"];
+    assert_eq!(
+        (read["procedure"].as_str(), read["filename"].as_str(), read["file_tx"].as_bool()),
+        (Some("READ"), Some("bln"), Some(true))
+    );
+    assert_eq!(read["read"], serde_json::json!({"first": true, "last": true, "last_xid": 1578961922u64, "chunks": 1}));
+    assert_eq!(
+        (read["version"].as_u64(), read["id"].as_u64(), read["status"].as_str()),
+        (Some(3), Some(39), Some("OK"))
+    );
+    let write = &by_xid(2447245691)["nfs"];
+    assert_eq!((write["procedure"].as_str(), write["filename"].as_str()), (Some("WRITE"), Some("hello_world")));
+    assert_eq!(write["write"]["last"], true);
+    let files = of("fileinfo");
+    let bln = files.iter().find(|e| e["fileinfo"]["filename"] == "bln").expect("the file read");
+    assert_eq!((bln["app_proto"].as_str(), bln["fileinfo"]["size"].as_u64()), (Some("nfs"), Some(11)));
+    assert_eq!(bln["fileinfo"]["state"], "CLOSED");
+    let tftp: Vec<(&str, &str, &str)> = of("tftp")
+        .iter()
+        .map(|e| {
+            let t = &e["tftp"];
+            (t["packet"].as_str().unwrap_or(""), t["file"].as_str().unwrap_or(""), t["mode"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(tftp.len(), 5, "{tftp:?}");
+    assert!(tftp.contains(&("write", "zz.bin", "netascii")), "{tftp:?}");
+    assert!(tftp.contains(&("read", "rfc1350.txt", "octet")), "{tftp:?}");
+}

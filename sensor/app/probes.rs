@@ -1,5 +1,5 @@
 //! Probing parsers and patterns of the protocols that mostly run over UDP (Kerberos, SNMP,
-//! QUIC, DHCP, IKE, SIP, mDNS, LLMNR, NTP, TFTP, MQTT, LDAP, ...), as Suricata registers them: each
+//! QUIC, DHCP, IKE, SIP, mDNS, LLMNR, NTP, TFTP, MQTT, LDAP, NFS, ...), as Suricata registers them: each
 //! probing parser runs only when one of the flow's ports is its default detection port; the
 //! patterns (SIP methods and status line, the BitTorrent DHT prefix) run on any port.
 //! [`super::identify`] calls these after its own tables.
@@ -35,6 +35,8 @@ static PORT_PROBES: &[PortProbe] = &[
     PortProbe { udp: &[443, 80], tcp: &[], dp_only: true, probe: |_, d, _| super::quic::probe(d) },
     PortProbe { udp: &[], tcp: &[1883], dp_only: false, probe: |_, d, _| super::mqtt::probe(d) },
     PortProbe { udp: &[389, 3268], tcp: &[389, 3268], dp_only: false, probe: |_, d, _| super::ldap::probe(d) },
+    PortProbe { udp: &[2049], tcp: &[], dp_only: false, probe: |_, d, ts| super::nfs::probe_udp(ts, d) },
+    PortProbe { udp: &[69], tcp: &[], dp_only: true, probe: |_, d, _| super::tftp::probe(d) },
 ];
 
 /// Runs the probing parsers registered for either port (`udp`: the transport).
@@ -81,5 +83,7 @@ pub(super) fn names(p: AppProto) -> bool {
             | AppProto::Quic
             | AppProto::Mqtt
             | AppProto::Ldap
+            | AppProto::Nfs
+            | AppProto::Tftp
     )
 }

@@ -36,6 +36,8 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::mqtt::PROTOCOL,
     &super::ldap::PROTOCOL,
     &super::pop3::PROTOCOL,
+    &super::nfs::PROTOCOL,
+    &super::tftp::PROTOCOL,
     // after HTTP and DNS: the buffers they share keep those protocols in the keyword table
     &super::http2::PROTOCOL,
     &super::http2::DOH2_PROTOCOL,

@@ -87,6 +87,10 @@ pub struct AppStats {
     pub mqtt: super::mqtt::MqttStats,
     /// POP3.
     pub pop3: super::pop3::Pop3Stats,
+    /// NFS.
+    pub nfs: super::nfs::NfsStats,
+    /// TFTP.
+    pub tftp: super::tftp::TftpStats,
     /// NTP.
     pub ntp: super::ntp::NtpStats,
     /// DCE/RPC.
