@@ -10,8 +10,63 @@ fn eve(tx: &Pop3Tx) -> serde_json::Value {
     v["pop3"].clone()
 }
 
+fn records(st: &Pop3State) -> Vec<serde_json::Value> {
+    st.txs().map(eve).collect()
+}
+
 fn names(tx: &Pop3Tx) -> Vec<&'static str> {
     tx.events.as_slice().iter().map(|&e| EVENTS[usize::from(e)]).collect()
+}
+
+#[test]
+fn a_session_reads_as_suricata_logs_it() {
+    let mut st = Pop3State::new();
+    st.parse(false, b"+OK POP server ready H mimap15\r\n");
+    st.parse(true, b"CAPA\r\n");
+    // a multi-line answer split mid-line waits for its end marker
+    st.parse(false, b"+OK Capability list follows\r\nTOP\r\nUSER\r\nSA");
+    assert_eq!(st.txs().count(), 2);
+    assert!(st.txs().nth(1).unwrap().response.is_none());
+    st.parse(false, b"SL PLAIN\r\n.\r\n");
+    st.parse(true, b"AUTH PLAIN\r\n");
+    st.parse(false, b"+ \r\n");
+    st.parse(true, b"AGRpZ2l0YWwAcGFzcw==\r\n");
+    st.parse(false, b"+OK mailbox has 3 messages (19191 octets)\r\n");
+    st.parse(true, b"LIST\r\n");
+    st.parse(false, b"+OK\r\n1 5565\r\n2 8412\r\n.\r\n");
+    st.parse(true, b"RETR 1\r\n");
+    // the body is skipped by its announced size, even where it holds an end marker
+    st.parse(false, b"+OK 15 octets\r\nHi.\r\n.\r\n");
+    st.parse(false, b"there\r\n.\r\n");
+    st.parse(true, b"QUIT\r\n");
+    // as Suricata's: the RETR keeps waiting for a response, so the next answer is read as
+    // its multi-line one and waits for an end marker
+    st.parse(false, b"+OK bye\r\n");
+    let r = records(&st);
+    assert_eq!(r.len(), 7, "{r:?}");
+    assert_eq!(
+        r[0],
+        serde_json::json!({"response":{"success":true,"status":"OK","header":"POP server ready H mimap15","data":[]}})
+    );
+    assert_eq!(
+        r[1],
+        serde_json::json!({"request":{"command":"CAPA","args":[]},
+            "response":{"success":true,"status":"OK","header":"Capability list follows","data":["TOP","USER","SASL PLAIN"]}})
+    );
+    assert_eq!(
+        r[2],
+        serde_json::json!({"request":{"command":"AUTH","args":["PLAIN"]},
+            "response":{"success":true,"status":"OK","header":"","data":[]}})
+    );
+    assert_eq!(r[3]["request"]["command"], "<SASL DATA>");
+    assert_eq!(r[3]["response"]["header"], "mailbox has 3 messages (19191 octets)");
+    assert_eq!(r[4]["response"]["data"], serde_json::json!(["1 5565", "2 8412"]));
+    // as Suricata's: a RETR whose body was skipped keeps no response, and is complete
+    assert_eq!(r[5], serde_json::json!({"request":{"command":"RETR","args":["1"]}}));
+    assert!(st.txs().nth(5).unwrap().complete);
+    assert_eq!(r[6], serde_json::json!({"request":{"command":"QUIT","args":[]}}));
+    assert!(!st.failed());
+    assert_eq!((st.stats.commands, st.stats.responses), (6, 5));
 }
 
 #[test]
