@@ -1,5 +1,5 @@
 use super::*;
-use crate::rule::ast::{DatasetDecl, DatasetType};
+use crate::rule::ast::{DatasetDecl, DatasetJson, DatasetType};
 
 fn decl(name: &str, kind: DatasetType) -> DatasetDecl {
     DatasetDecl { name: name.into(), kind: Some(kind), ..Default::default() }
@@ -173,4 +173,111 @@ fn control_commands_answer_as_suricata() {
     control("dataset-add", "t-ctl", "string", Some(b64)).expect("add");
     assert_eq!(control("dataset-clear", "t-ctl", "string", None), Ok("dataset cleared".into()));
     assert!(v.get(&s).is_empty());
+}
+
+fn json_decl(name: &str, kind: DatasetType, file: &Path, spec: DatasetJson) -> DatasetDecl {
+    DatasetDecl { load: Some(file.display().to_string()), json: Some(spec), ..decl(name, kind) }
+}
+
+#[test]
+fn json_sets_keep_each_entry_object_as_its_context() {
+    let dir = tmpdir("json");
+    let f = dir.join("feed.json");
+    std::fs::write(
+        &f,
+        r#"{"data": {"list": [
+            {"host": {"name": "evil.example"}, "z": 1, "a": {"y": true, "b": null}, "note": "caf\u00e9 \"x\""},
+            {"other": 1},
+            {"host": {"name": 7}},
+            {"host": {"name": "evil.example"}, "dup": true},
+            {"host": {"name": "good.example"}, "score": 1.5}
+        ]}}"#,
+    )
+    .expect("write");
+    let spec = DatasetJson { value_key: "host.name".into(), array_key: "data.list".into(), ..Default::default() };
+    let s = get_or_create(&json_decl("t-json", DatasetType::String, &f, spec.clone()), false).expect("json set");
+    assert_eq!(s.len(), 2);
+    let snap = s.snapshot();
+    let r = snap.get(b"evil.example").expect("entry");
+    // Compact, keys in the file's order, the first object of a value kept.
+    assert_eq!(
+        s.context(r),
+        Some(r#"{"host":{"name":"evil.example"},"z":1,"a":{"y":true,"b":null},"note":"café \"x\""}"#)
+    );
+    assert_eq!(
+        s.context(snap.get(b"good.example").expect("entry")),
+        Some(r#"{"host":{"name":"good.example"},"score":1.5}"#)
+    );
+    assert_eq!(s.context(0), None);
+    let l = json::read_json(&f, DatasetType::String, &spec, KeyHasher::random(), 0).expect("read");
+    assert_eq!((l.res.entries, l.res.skipped), (2, 1));
+    assert!(l.res.errors[0].contains("element 2: the value at 'host.name' is not a string"), "{:?}", l.res.errors);
+    // remove_key drops a top-level value key; ndjson reads a line each; IPv4 values parse.
+    let nd = dir.join("ips.ndjson");
+    std::fs::write(&nd, "{\"ip\":\"192.0.2.1\",\"why\":\"scan\"}\n\n{\"ip\":\"300.1.1.1\"}\nnot json\n")
+        .expect("write");
+    let spec = DatasetJson { ndjson: true, value_key: "ip".into(), remove_key: true, ..Default::default() };
+    let s = get_or_create(&json_decl("t-ndjson", DatasetType::Ipv4, &nd, spec.clone()), false).expect("ndjson");
+    let r = s.snapshot().get(&[192, 0, 2, 1]).expect("entry");
+    assert_eq!(s.context(r), Some(r#"{"why":"scan"}"#));
+    let l = json::read_json(&nd, DatasetType::Ipv4, &spec, KeyHasher::random(), 0).expect("read");
+    assert_eq!((l.res.entries, l.res.skipped), (1, 2), "{:?}", l.res.errors);
+    // Errors name the file and what is wrong; a csv set of the same name is refused.
+    let spec = DatasetJson { value_key: "nothere".into(), array_key: "data.list".into(), ..Default::default() };
+    let err = get_or_create(&json_decl("t-json-none", DatasetType::String, &f, spec), false).unwrap_err();
+    assert!(err.contains("feed.json: no valid entries for key 'nothere'"), "{err}");
+    let spec = DatasetJson { value_key: "host.name".into(), array_key: "data".into(), ..Default::default() };
+    let err = get_or_create(&json_decl("t-json-noarr", DatasetType::String, &f, spec), false).unwrap_err();
+    assert!(err.contains("no array at key 'data'"), "{err}");
+    let err = get_or_create(&decl("t-json", DatasetType::String), false).unwrap_err();
+    assert!(err.contains("another format"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn binary_state_round_trips_and_damaged_or_stale_ones_fall_back_counted() {
+    let dir = tmpdir("state");
+    let text = dir.join("seen.lst");
+    // example.com, evil.example
+    std::fs::write(&text, "ZXhhbXBsZS5jb20=\nZXZpbC5leGFtcGxl\n").expect("write");
+    let (t, _) = read_file(&text, DatasetType::String, KeyHasher::random(), 0, 0).expect("read");
+    let mut snap = Snapshot::of(t);
+    // An entry only the binary state has: seeing it proves the state was read, not the text.
+    snap.added.insert(b"only-in-state", 0);
+    let bin = state::beside(&text);
+    assert_eq!(state::write(&bin, &text, DatasetType::String, &snap), Ok(3));
+    let t = state::read(&bin, &text, DatasetType::String).expect("state");
+    assert_eq!((t.len(), t.get(b"evil.example"), t.get(b"only-in-state")), (3, Some(0), Some(0)));
+    assert!(matches!(state::read(&bin, &text, DatasetType::Md5), Err(state::Unusable::Stale(_))));
+    assert_eq!(state::read(&dir.join("none.pkds"), &text, DatasetType::String).err(), Some(state::Unusable::Missing));
+    let state_decl = |name: &str| DatasetDecl {
+        load: Some(text.display().to_string()),
+        save: Some(text.display().to_string()),
+        ..decl(name, DatasetType::String)
+    };
+    let s = get_or_create(&state_decl("t-state-ok"), false).expect("set");
+    assert_eq!((s.len(), s.state_fallbacks.load(Ordering::Relaxed)), (3, 0));
+    // Damaged: a flipped byte, then a truncated file. The text is read; each is counted.
+    let good = std::fs::read(&bin).expect("read");
+    let mut bad = good.clone();
+    bad[100] ^= 1;
+    std::fs::write(&bin, &bad).expect("write");
+    assert_eq!(
+        state::read(&bin, &text, DatasetType::String).err(),
+        Some(state::Unusable::Damaged("checksum mismatch".into()))
+    );
+    let s = get_or_create(&state_decl("t-state-bad"), false).expect("set");
+    assert_eq!((s.len(), s.snapshot().get(b"only-in-state")), (2, None));
+    assert_eq!(s.state_fallbacks.load(Ordering::Relaxed), 1);
+    std::fs::write(&bin, &good[..good.len() - 3]).expect("write");
+    assert!(matches!(state::read(&bin, &text, DatasetType::String), Err(state::Unusable::Damaged(_))));
+    std::fs::write(&bin, b"PKTDSET").expect("write");
+    assert!(matches!(state::read(&bin, &text, DatasetType::String), Err(state::Unusable::Damaged(_))));
+    // Stale: the text changed since the state was made (another length).
+    std::fs::write(&bin, &good).expect("write");
+    std::fs::write(&text, "ZXhhbXBsZS5jb20=\n").expect("write");
+    assert!(matches!(state::read(&bin, &text, DatasetType::String), Err(state::Unusable::Stale(_))));
+    let s = get_or_create(&state_decl("t-state-stale"), false).expect("set");
+    assert_eq!((s.len(), s.state_fallbacks.load(Ordering::Relaxed)), (1, 1));
+    let _ = std::fs::remove_dir_all(&dir);
 }
