@@ -271,7 +271,20 @@ def main():
         put("report", b"".join(l for lines in by_type.values() for l in lines), counts)
     put("report", b'{"event_type":"alert","alert":{"signature_id":1,"signature":"<s>\\u0000"},"src_ip":"10.0.0.1"}\n', counts)
 
-    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config", "stream", "metrics_http", "report"):
+    # datasets: byte 0 picks the type (bits 0-2: string, md5, sha256, ipv4, ip), a memcap (bit 3),
+    # the JSON keys (bits 4-5), remove_key (bit 6) and whether a state header is sealed (bit 7).
+    b64 = __import__("base64").b64encode
+    put("datasets", b"\x00" + b"\n".join(b64(d) for d in (b"a.example", b"b.example", b"a.example")) + b"\r\nbad\n", counts)
+    put("datasets", b"\x03" + b"10.0.0.1,5\n10.0.0.2,70\n10.0.0.1,9\n", counts)
+    put("datasets", b"\x04" + b"10.0.0.1\n::1\n::ffff:10.0.0.3\nx\n", counts)
+    put("datasets", b"\x01" + b"d41d8cd98f00b204e9800998ecf8427e\n" * 2, counts)
+    put("datasets", b'\x00[{"v":"a.example","n":1},{"v":"b.example"},{"x":1},{"v":2}]', counts)
+    put("datasets", b'\x20{"list":[{"v":"a.example"}]}', counts)
+    put("datasets", b'\x50{"a":{"b":"a.example"},"c":[1]}\n{"a":{"b":"c.example"}}\nnot json\n', counts)
+    hdr = b"PKTDSET\x00" + struct.pack("<IB3x", 1, 1) + struct.pack("<QQQQQQ", 7, 11, 2, 6, 0, 0) + b"\x00" * 16
+    put("datasets", b"\x80" + hdr + b"abcdef" + struct.pack("<IIII", 3, 0, 3, 5), counts)
+
+    for t in ("decode", "pcap_reader", "rule_parse", "defrag", "replay", "config", "stream", "metrics_http", "report", "datasets"):
         d = os.path.join(ROOT, "fuzz", "corpus", t)
         os.makedirs(d, exist_ok=True)
         print("fuzz-seed: %-12s %4d new, %5d in corpus" % (t, counts.get(t, 0), len(os.listdir(d))))

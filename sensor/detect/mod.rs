@@ -93,6 +93,13 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
     (eng, LoadReport { files, parse_secs, compile_secs, cache, threshold })
 }
 
+/// Every dataset file reader (text, JSON, binary state) on `data`, scratch files under `dir`:
+/// what the `datasets` fuzz target drives. Returns pairs that must be equal.
+#[doc(hidden)]
+pub fn fuzz_dataset_files(data: &[u8], dir: &std::path::Path) -> Vec<(usize, usize)> {
+    dataset::fuzz_files(data, dir)
+}
+
 /// Gauges of the datasets and of the IP reputation for `/metrics`.
 pub fn gauges() -> Vec<crate::metrics::prom::GaugeFamily> {
     let mut v = dataset::gauges();

@@ -26,6 +26,7 @@
 mod json;
 pub(crate) mod state;
 mod table;
+mod text;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use table::{KeyHasher, KeyTable};
+pub(crate) use text::read_file;
 
 use crate::rule::ast::{DatasetDecl, DatasetJson, DatasetType};
 
@@ -485,105 +487,6 @@ pub(crate) struct LoadResult {
     pub memcap_refused: u64,
 }
 
-/// Reads a set's file into a new table (Suricata's ParseDatasets): `value` or
-/// `value,reputation` per line, one form per file.
-pub(crate) fn read_file(
-    path: &Path,
-    kind: DatasetType,
-    hasher: KeyHasher,
-    capacity: usize,
-    memcap: u64,
-) -> Result<(KeyTable, LoadResult), String> {
-    use std::io::BufRead;
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0) as usize;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    // Streamed, not read whole: the file is not in memory next to the table. The table is
-    // sized for the file (about 40 bytes a line for domains in base64; keys are about 3/4 of
-    // their base64) rather than grown, so a large set is not rehashed nor its arena copied.
-    let est_lines = if kind == DatasetType::String { size / 40 } else { size / 16 };
-    let mut t = KeyTable::with_hasher(hasher, capacity.max(est_lines.min(1 << 26)));
-    t.reserve_bytes(if kind == DatasetType::String { size / 4 * 3 } else { 0 });
-    let mut res = LoadResult::default();
-    let mut with_rep: Option<bool> = None;
-    let mut buf = Vec::new();
-    let skip = |res: &mut LoadResult, n: usize, why: String| {
-        res.skipped += 1;
-        if res.errors.len() < 5 {
-            res.errors.push(format!("{}:{}: {why}", path.display(), n));
-        }
-    };
-    let mut raw = Vec::with_capacity(256);
-    for i in 0.. {
-        raw.clear();
-        match reader.read_until(b'\n', &mut raw) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => return Err(format!("{}:{}: {e}", path.display(), i + 1)),
-        }
-        let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            continue;
-        }
-        let Ok(line) = std::str::from_utf8(line) else {
-            skip(&mut res, i + 1, "not UTF-8".into());
-            continue;
-        };
-        let mut parts = line.split(',');
-        let (v, rep) = (parts.next().unwrap_or(""), parts.next());
-        if parts.next().is_some() {
-            skip(&mut res, i + 1, "more than two fields".into());
-            continue;
-        }
-        match (with_rep, rep.is_some()) {
-            (Some(a), b) if a != b => {
-                return Err(format!("{}:{}: cannot mix dataset and datarep values", path.display(), i + 1))
-            }
-            _ => with_rep = Some(rep.is_some()),
-        }
-        let rep = match rep.map(|r| r.trim().parse::<u16>()) {
-            None => 0,
-            Some(Ok(r)) => u32::from(r),
-            Some(Err(_)) => {
-                skip(&mut res, i + 1, format!("invalid reputation '{}'", short(rep.unwrap_or(""))));
-                continue;
-            }
-        };
-        let key: &[u8] = if kind == DatasetType::String {
-            buf.clear();
-            match base64::engine::general_purpose::STANDARD.decode_vec(v.trim(), &mut buf) {
-                Ok(()) => &buf,
-                Err(e) => {
-                    skip(&mut res, i + 1, format!("bad base64 '{}': {e}", short(v)));
-                    continue;
-                }
-            }
-        } else {
-            match parse_value(kind, v) {
-                Ok(k) => {
-                    buf = k;
-                    &buf
-                }
-                Err(e) => {
-                    skip(&mut res, i + 1, e);
-                    continue;
-                }
-            }
-        };
-        if memcap > 0 && (t.mem_bytes() + KeyTable::cost_of(key.len())) as u64 > memcap {
-            res.memcap_refused += 1;
-            skip(&mut res, i + 1, format!("memcap of {memcap} bytes reached"));
-            continue;
-        }
-        if t.insert(key, rep) {
-            res.entries += 1;
-        }
-    }
-    t.shrink();
-    Ok((t, res))
-}
-
 /// Writes a set in the format [`read_file`] reads, to a temporary file renamed over `path`.
 #[cfg(test)]
 pub(crate) fn write_file(set: &Dataset, path: &Path, with_rep: bool) -> Result<usize, String> {
@@ -904,6 +807,54 @@ pub(crate) fn save_all() -> Vec<Result<String, String>> {
         });
     }
     out
+}
+
+/// Reads `data` as each kind of set file, written under `dir`: text (the type and a memcap
+/// picked by the first byte), `json` and `ndjson`, and a binary state (its header made current
+/// and its checksum valid when the first byte's top bit is set); a text that loads is saved as
+/// a binary state and read back. What the fuzz target drives: any bytes, never a panic. Returns
+/// pairs that must be equal (entries counted and held, before and after a round trip).
+pub(crate) fn fuzz_files(data: &[u8], dir: &Path) -> Vec<(usize, usize)> {
+    let mut eq = Vec::new();
+    let Some((&sel, body)) = data.split_first() else { return eq };
+    let kinds = [DatasetType::String, DatasetType::Md5, DatasetType::Sha256, DatasetType::Ipv4, DatasetType::Ip];
+    let kind = kinds[usize::from(sel & 7) % kinds.len()];
+    let memcap = if sel & 8 != 0 { 2048 } else { 0 };
+    let pid = std::process::id();
+    let (text, bin) = (dir.join(format!("picket-fuzz-ds-{pid}.lst")), dir.join(format!("picket-fuzz-ds-{pid}.pkds")));
+    if std::fs::write(&text, body).is_err() {
+        return eq;
+    }
+    let h = KeyHasher { k0: 7, k1: 11 };
+    if let Ok((t, res)) = text::read_with(&text, kind, h, 0, memcap, 64, 3) {
+        eq.push((res.entries, t.len()));
+        let n = t.len();
+        if state::write(&bin, &text, kind, &Snapshot::of(t)).is_ok() {
+            eq.push((n, state::read(&bin, &text, kind).map_or(usize::MAX, |t| t.len())));
+        }
+    }
+    for ndjson in [false, true] {
+        let spec = DatasetJson {
+            ndjson,
+            value_key: if sel & 16 != 0 { "a.b".into() } else { "v".into() },
+            array_key: if sel & 32 != 0 { "list".into() } else { String::new() },
+            remove_key: sel & 64 != 0,
+        };
+        if let Ok(l) = json::read_json(&text, kind, &spec, h, memcap) {
+            eq.push((l.res.entries, l.table.len()));
+            eq.push((l.contexts.len(), l.table.len()));
+        }
+    }
+    let mut state = body.to_vec();
+    if sel & 128 != 0 {
+        state::seal(&mut state, &text);
+    }
+    if std::fs::write(&bin, &state).is_ok() {
+        let _ = state::read(&bin, &text, kind);
+    }
+    let _ = std::fs::remove_file(&text);
+    let _ = std::fs::remove_file(&bin);
+    eq
 }
 
 #[cfg(test)]

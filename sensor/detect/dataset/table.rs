@@ -120,6 +120,47 @@ impl KeyTable {
         true
     }
 
+    /// Appends `key` to the arena without indexing it (a bulk load indexes it later with
+    /// [`KeyTable::index_pending`]); its offset, or `None` when the arena is full.
+    #[inline]
+    pub(crate) fn push_pending(&mut self, key: &[u8]) -> Option<u32> {
+        if self.arena.len().saturating_add(key.len()) > ARENA_MAX {
+            return None;
+        }
+        let off = self.arena.len() as u32;
+        self.arena.extend_from_slice(key);
+        Some(off)
+    }
+
+    /// Indexes a key [`KeyTable::push_pending`] appended (`hash` from this table's hasher), one
+    /// probe: false when an equal key is indexed already (its value is kept; the new bytes
+    /// are counted dead, reclaimed by [`KeyTable::compacted`]).
+    #[inline]
+    pub(crate) fn index_pending(&mut self, hash: u64, off: u32, len: u32, rep: u32) -> bool {
+        let KeyTable { hasher, index, arena, dead } = self;
+        let arena = &*arena;
+        let key = Self::key(arena, &Slot { off, len, rep });
+        match index.entry(hash, |s| Self::key(arena, s) == key, |s| hasher.hash_one(Self::key(arena, s))) {
+            hashbrown::hash_table::Entry::Occupied(_) => {
+                *dead += len as usize;
+                false
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(Slot { off, len, rep });
+                true
+            }
+        }
+    }
+
+    /// Makes room for `n` more keys in the index; the number of its buckets after (a power of
+    /// two: a key's first bucket is its hash's low bits).
+    pub(crate) fn reserve_keys(&mut self, n: usize) -> usize {
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        self.index.reserve(n, |s| hasher.hash_one(Self::key(arena, s)));
+        // hashbrown keeps 7/8 of its buckets usable.
+        (self.index.capacity().saturating_mul(8) / 7).next_power_of_two()
+    }
+
     /// Sets the value of `key` (adding it when absent).
     pub(crate) fn upsert(&mut self, key: &[u8], rep: u32) {
         let h = self.hasher.hash_one(key);
@@ -161,6 +202,16 @@ impl KeyTable {
             t.insert(k, r);
         }
         t
+    }
+
+    /// The table itself, or a copy without the dead arena bytes when they are a good part of
+    /// it (after a bulk load that met duplicates).
+    pub(crate) fn into_compacted(self) -> KeyTable {
+        if self.dead < self.arena.len() / 4 {
+            self
+        } else {
+            self.compacted()
+        }
     }
 
     /// A table over `arena` holding `entries` (offset, length, value) as a saved table

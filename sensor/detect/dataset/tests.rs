@@ -155,6 +155,51 @@ fn load_save_state_and_bad_lines() {
 }
 
 #[test]
+fn bulk_loads_keep_line_by_line_semantics_across_blocks_and_batches() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let dir = tmpdir("bulk");
+    let f = dir.join("bulk.lst");
+    // 300 names, each twice with other reputations (the first wins), CRLF and padded lines,
+    // bad lines of every kind, a last line without its newline.
+    let mut text = String::new();
+    for i in 0..300 {
+        text.push_str(&format!("{},{}\r\n", b64(&format!("h{i}.example")), i % 7));
+    }
+    for i in (0..300).rev() {
+        text.push_str(&format!(" {}\x0b, 9\n", b64(&format!("h{i}.example"))));
+    }
+    text.push_str("%%,1\n\nYQ==,70000\nYQ==,1,2\n\u{e9}t\u{e9},1\n");
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"\xff,1\n");
+    bytes.extend_from_slice(format!("{},3", b64("last.example")).as_bytes());
+    std::fs::write(&f, &bytes).expect("write");
+    let h = KeyHasher::random();
+    let (reference, rres) = read_file(&f, DatasetType::String, h, 0, 1 << 30).expect("line by line");
+    for (block, batch) in [(7, 1), (64, 5), (1 << 20, 1 << 20), (3, 1000)] {
+        let (t, res) = text::read_with(&f, DatasetType::String, h, 0, 0, block, batch).expect("bulk");
+        assert_eq!((res.entries, res.skipped, t.len()), (301, 5, 301), "block {block} batch {batch}");
+        assert_eq!(res.errors, rres.errors);
+        for i in 0..300 {
+            assert_eq!(t.get(format!("h{i}.example").as_bytes()), Some(i % 7), "h{i}");
+        }
+        assert_eq!(t.get(b"last.example"), Some(3));
+        let mut a: Vec<(Vec<u8>, u32)> = t.iter().map(|(k, r)| (k.to_vec(), r)).collect();
+        let mut b: Vec<(Vec<u8>, u32)> = reference.iter().map(|(k, r)| (k.to_vec(), r)).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
+    let e = &rres.errors;
+    assert!(e[0].ends_with("bulk.lst:601: bad base64 '%%': Invalid symbol 37, offset 0."), "{e:?}");
+    assert!(e[1].ends_with("bulk.lst:603: invalid reputation '70000'"), "{e:?}");
+    assert!(e[2].ends_with("bulk.lst:604: more than two fields"), "{e:?}");
+    assert!(e[3].contains("bulk.lst:605: bad base64 '\u{e9}t\u{e9}'"), "{e:?}");
+    assert!(e[4].ends_with("bulk.lst:606: not UTF-8"), "{e:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn control_commands_answer_as_suricata() {
     let s = get_or_create(&decl("t-ctl", DatasetType::String), false).expect("set");
     let mut v = Views::default();
