@@ -232,8 +232,11 @@ pub(crate) fn compile_rule(
     xf_index: &mut HashMap<Vec<Transform>, usize>,
     xforms: &mut Vec<Vec<Xform>>,
 ) -> Result<Vec<Compiled>, String> {
-    let mut out = Vec::new();
-    for proto in protocols_of(r)? {
+    // Exact size: these wait in every app rule until the engine is built (a vector grown
+    // from empty would hold room for four).
+    let protos = protocols_of(r)?;
+    let mut out = Vec::with_capacity(protos.len());
+    for proto in protos {
         out.push(compile_for(r, proto, xf_index, xforms)?);
     }
     Ok(out)
@@ -364,6 +367,10 @@ fn compile_for(
         return Err("a frame with app-layer buffers".into());
     }
     let fast = best.map(|(i, p, _)| (i, p));
+    // They stay for the engine's life: no room left from growing.
+    lists.shrink_to_fit();
+    values.shrink_to_fit();
+    events.shrink_to_fit();
     Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events, frame }, fast))
 }
 

@@ -87,6 +87,8 @@ pub(super) fn render_alert_json(r: &Rule) -> Vec<u8> {
         }
         v.push(b'}');
     }
+    // Kept for the engine's life (10 MB for ET Open): no room left from growing.
+    v.shrink_to_fit();
     v
 }
 
@@ -394,7 +396,7 @@ impl RuleCompiler {
         let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
         let (event, de_only) = events_of(&r);
         let mut cr = CompiledRule {
-            rule: r,
+            rule: Box::new(r),
             payload,
             fast_pattern,
             ip_only,

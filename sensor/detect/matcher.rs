@@ -358,4 +358,44 @@ mod tests {
         a.scan(&mut s, b"a", &mut |_| n += 1);
         assert_eq!(n, 2);
     }
+
+    /// `build_many` compiles on several threads, biggest set first: its results must still come
+    /// back in the order of the sets given, each database finding its own patterns only, and
+    /// an empty set (no database) in its own slot.
+    #[test]
+    fn build_many_keeps_the_order_of_the_sets() {
+        let sets: Vec<Vec<PatternSpec>> = (0..7usize)
+            .map(|k| {
+                // set k: (k * 40) + 1 patterns "s<k>-<i>", so the sizes differ and the build
+                // order (biggest first) is not the given order
+                (0..k * 40 + 1)
+                    .map(|i| PatternSpec { bytes: format!("s{k}-{i}|").into_bytes(), nocase: k % 2 == 1 })
+                    .collect()
+            })
+            .collect();
+        let mut refs: Vec<&[PatternSpec]> = sets.iter().map(|v| v.as_slice()).collect();
+        refs.push(&[]);
+        for engine in [Engine::Hyperscan, Engine::AhoCorasick] {
+            let built = Mpm::build_many(engine, &refs, None);
+            assert_eq!(built.len(), refs.len());
+            for (k, r) in built.iter().enumerate().take(sets.len()) {
+                let m = r.as_ref().unwrap_or_else(|e| panic!("{engine:?} set {k}: {e}"));
+                let mut s = MpmScratch::default();
+                m.prepare(&mut s).unwrap();
+                // the last pattern of every set: only set k's database reports it, as its id
+                let hay: Vec<u8> = sets.iter().flat_map(|v| v[v.len() - 1].bytes.clone()).collect();
+                let mut got = Vec::new();
+                m.scan(&mut s, &hay, &mut |id| got.push(id));
+                got.sort();
+                got.dedup();
+                assert_eq!(got, vec![(k * 40) as u32], "{engine:?} set {k}");
+            }
+            let last = built.last().unwrap().as_ref().unwrap();
+            let mut s = MpmScratch::default();
+            last.prepare(&mut s).unwrap();
+            let mut n = 0;
+            last.scan(&mut s, b"s0-0|s1-0|", &mut |_| n += 1);
+            assert_eq!(n, 0, "{engine:?}: the empty set matches nothing");
+        }
+    }
 }

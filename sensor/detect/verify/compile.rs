@@ -62,7 +62,7 @@ pub fn compile_rule_list(
                         None => {}
                     }
                 }
-                items.push(Item::Pcre(it));
+                items.push(Item::Pcre(Box::new(it)));
             }
             PayloadMatch::ByteTest(t) => {
                 check_num(&t.offset, "byte_test offset")?;
@@ -137,7 +137,7 @@ pub fn compile_rule_list(
             c.single = !(c.relative || c.within_next || c.distance_next || c.depth_flag || c.offset_flag);
         }
     }
-    Ok(CompiledList { items })
+    Ok(CompiledList { items: items.into_boxed_slice() })
 }
 
 /// Appends a content; a relative one flags the previous content or pcre of the list

@@ -1028,3 +1028,14 @@ fn verify_property_backtracking_matches_naive() {
     }
     assert!(outcomes[0] > 2000 && outcomes[1] > 2000, "{outcomes:?}");
 }
+
+/// ET Open keeps some 55,000 compiled lists and 25,000 compiled rules for the engine's life
+/// (and grows the rule vector by doubling while it loads): the common item (a content) and
+/// the compiled rule must not carry the size of their rare large parts.
+#[test]
+fn compiled_items_and_rules_stay_small() {
+    use std::mem::size_of;
+    assert!(size_of::<Item>() <= 96, "Item is {} bytes: box its large variants", size_of::<Item>());
+    let cr = size_of::<crate::detect::engine::CompiledRule>();
+    assert!(cr <= 512, "CompiledRule is {cr} bytes: box the parse tree");
+}
