@@ -14,10 +14,13 @@
 3. No function over 120 lines outside tests (from the `fn` line to its closing brace).
 4. `unsafe` only under sensor/sys/, and every `unsafe` block or impl there with a
    `// SAFETY:` comment on one of the three lines above it (or on its own line).
-5. Report-only: protocol names (http, dns, tls, smb, ...) as module paths or in type names
+5. Every integration test file tests/X.rs is declared `mod X;` by one of the suite roots
+   (tests/suite_*.rs, the [[test]] targets of Cargo.toml with `autotests = false`): a file no
+   suite declares would never be built nor run.
+6. Report-only: protocol names (http, dns, tls, smb, ...) as module paths or in type names
    under sensor/detect/, sensor/runtime/, sensor/output/. Strings and comments do not count.
 
-Exit status: 0 when 1-4 hold, 1 when any of them is violated, 2 on a usage error. Check 5
+Exit status: 0 when 1-5 hold, 1 when any of them is violated, 2 on a usage error. Check 6
 only prints, unless --protocols-fail makes a protocol name a failure too.
 The script is a plain tokenizer (comments, strings, raw strings, char literals and lifetimes
 are told apart), not a Rust parser: macro-generated paths are not seen.
@@ -436,6 +439,19 @@ def unsafe_uses(path, src, toks, regions):
     return out
 
 
+def orphan_test_files(tests):
+    """tests/*.rs files that no tests/suite_*.rs declares as a module."""
+    if not os.path.isdir(tests):
+        return []
+    names = sorted(f for f in os.listdir(tests) if f.endswith(".rs"))
+    declared = set()
+    for f in names:
+        if f.startswith("suite_"):
+            with open(os.path.join(tests, f), encoding="utf-8") as fh:
+                declared |= set(re.findall(r"^\s*mod\s+([a-z0-9_]+)\s*;", fh.read(), re.M))
+    return [os.path.join("tests", f) for f in names if not f.startswith("suite_") and f[:-3] not in declared]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sensor"))
@@ -502,6 +518,14 @@ def main():
         print(f"  UNSAFE {p}:{ln}: {why}")
     failed |= bool(bad)
     if not bad:
+        print("  ok")
+
+    print("== integration test files declared by a suite (tests/suite_*.rs)")
+    orphans = orphan_test_files(os.path.join(os.path.dirname(root), "tests"))
+    for p in orphans:
+        print(f"  NOT IN A SUITE {p}: add `mod {os.path.basename(p)[:-3]};` to a tests/suite_*.rs")
+    failed |= bool(orphans)
+    if not orphans:
         print("  ok")
 
     print("== protocol names under " + ", ".join(f"sensor/{d}/" for d in PROTOCOL_DIRS) + " (report only)")

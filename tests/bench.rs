@@ -7,7 +7,7 @@
 //!   alerts; a damaged cache file is refused with a warning, and the alerts do not change.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! refused when the key is unknown), and the output switches seen in the EVE file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use common::*;
 use picket::config::Config;

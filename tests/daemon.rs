@@ -16,7 +16,8 @@
 //! on stderr and passes without running.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
+use crate::need_netns;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -386,7 +387,7 @@ fn induced_kernel_drops_reach_the_log_stats_and_healthz() {
         ns.send(&flood);
         d.signal("CONT");
         let t = Instant::now();
-        while degraded.is_empty() && t.elapsed() < Duration::from_secs(5) {
+        while degraded.is_empty() && t.elapsed() < Duration::from_secs(10) {
             let h = ns.http_get(d.port, "/healthz");
             if h.starts_with("HTTP/1.1 503") && h.contains("capture loss") {
                 degraded = h;

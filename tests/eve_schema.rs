@@ -2,7 +2,7 @@
 //! (`../shared/corpus/eve-schema.json`; skipped with a message when absent).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

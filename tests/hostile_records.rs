@@ -5,7 +5,7 @@
 //! and that a normal flow after the storm still alerts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -3,7 +3,7 @@
 //! `state` saved when the replay ends; datarep thresholds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

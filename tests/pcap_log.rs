@@ -3,7 +3,7 @@
 //! name their file in `capture_file`; a user's file is never overwritten.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! order) and odd but legal records (zero length, over the snaplen).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

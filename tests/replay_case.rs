@@ -2,7 +2,7 @@
 //! magic number, `capture.bpf_filter` in replay, and the exit status of damaged files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

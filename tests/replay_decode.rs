@@ -2,7 +2,7 @@
 //! truncated packets, checked on the final stats event's counters and on the flow events.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

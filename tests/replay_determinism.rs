@@ -2,7 +2,7 @@
 //! detection filters tracked by address are decided in packet order (runtime::replay_order).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

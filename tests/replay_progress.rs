@@ -7,7 +7,7 @@
 //! Where `script` or `mkfifo` is missing the test says so on stderr and passes without running.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};

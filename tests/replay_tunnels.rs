@@ -3,7 +3,7 @@
 //! the decoder's tunnel counters.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -2,7 +2,7 @@
 //! each with a description and a link to its documentation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;
