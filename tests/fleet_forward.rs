@@ -3,8 +3,7 @@
 //! on the way; the stream must then hold exactly the events of the queues, each once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-#[path = "common/nats.rs"]
-mod nats;
+use crate::nats;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

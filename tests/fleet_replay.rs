@@ -5,8 +5,7 @@
 //! the results and in the fleet stream) those of replaying each file on one machine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
-#[path = "common/nats.rs"]
-mod nats;
+use crate::nats;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -15,9 +15,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 use crate::common;
+use crate::nats;
 use crate::need_netns;
-#[path = "common/nats.rs"]
-mod nats;
 
 use std::collections::BTreeMap;
 use std::path::Path;

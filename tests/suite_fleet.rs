@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 mod common;
+#[path = "common/nats.rs"]
+mod nats;
 
 mod fleet_forward;
 mod fleet_replay;
