@@ -254,6 +254,13 @@ def main():
         for sel, sess in zip((0x80 | 7, 0x40 | 31, 0x80 | 0x20 | 3, 1), sessions):
             put("app_parsers", bytes([proto, sel]) + sess, counts)
 
+    # rdp: first byte = split size and direction pattern, then a Connection Request (cookie,
+    # negotiation request) and a Connection Confirm (negotiation response).
+    cr = b"\x03\x00\x00\x2a\x25\xe0\x00\x00\x00\x00\x00Cookie: mstshash=user\r\n\x01\x08\x08\x00\x03\x00\x00\x00"
+    cc = b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x1f\x08\x00\x08\x00\x00\x00"
+    for sel in (0x80 | 63, 0x80 | 1, 0):
+        put("rdp", bytes([sel]) + cr + cc, counts)
+
     # report: EVE files. Three records of each event type of Suricata's reference EVE (every
     # default record type), one file per type and one with all of them.
     ref = os.path.join(a.shared, "corpus", "reference-mix-eve.json.xz")

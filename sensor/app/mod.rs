@@ -45,6 +45,7 @@ pub mod pop3;
 mod probes;
 mod proto;
 pub mod quic;
+pub mod rdp;
 pub mod registry;
 pub mod sip;
 pub mod smb;

@@ -38,6 +38,7 @@ static PROTOCOLS: &[&Protocol] = &[
     &super::pop3::PROTOCOL,
     &super::nfs::PROTOCOL,
     &super::tftp::PROTOCOL,
+    &super::rdp::PROTOCOL,
     // after HTTP and DNS: the buffers they share keep those protocols in the keyword table
     &super::http2::PROTOCOL,
     &super::http2::DOH2_PROTOCOL,

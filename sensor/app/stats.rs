@@ -87,6 +87,8 @@ pub struct AppStats {
     pub mqtt: super::mqtt::MqttStats,
     /// POP3.
     pub pop3: super::pop3::Pop3Stats,
+    /// RDP.
+    pub rdp: super::rdp::RdpStats,
     /// NFS.
     pub nfs: super::nfs::NfsStats,
     /// TFTP.
