@@ -233,11 +233,11 @@ impl RdpState {
             }
             Tpkt::Wait => Step::Wait,
             Tpkt::Stuck => Step::Stall,
-            Tpkt::NotTpkt if i.first() == Some(&0x16) => {
+            Tpkt::Invalid if i.first() == Some(&0x16) => {
                 self.tls = true;
                 self.tls_record(to_server, i)
             }
-            Tpkt::NotTpkt => Step::Fail,
+            Tpkt::Invalid => Step::Fail,
         }
     }
 

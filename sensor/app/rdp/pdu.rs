@@ -90,7 +90,7 @@ pub(crate) enum Tpkt {
     /// ever).
     Stuck,
     /// Not a TPKT (version other than 3, or a length under 4).
-    NotTpkt,
+    Invalid,
 }
 
 /// X.224 Connection Request: the routing cookie and the negotiation request.
@@ -170,7 +170,7 @@ pub(crate) fn tpkt(i: &[u8]) -> Tpkt {
     let data = match head {
         Ok(d) => d,
         Err(Fail::More) => return Tpkt::Wait,
-        Err(Fail::No) => return Tpkt::NotTpkt,
+        Err(Fail::No) => return Tpkt::Invalid,
     };
     let used = i.len() - c.0.len();
     let pdu = (|| -> R<Pdu> {

@@ -227,7 +227,7 @@ fn a_message_running_past_its_tpkt_stalls_the_direction() {
     assert_eq!(pdu::tpkt(&x224(0xe0, b"Cookie: mstshash=x")), Tpkt::Stuck);
     // an incomplete TPKT waits; a short length is not a TPKT
     assert_eq!(pdu::tpkt(&request()[..10]), Tpkt::Wait);
-    assert_eq!(pdu::tpkt(&[3, 0, 0, 3]), Tpkt::NotTpkt);
+    assert_eq!(pdu::tpkt(&[3, 0, 0, 3]), Tpkt::Invalid);
     let mut st = RdpState::new();
     st.parse(true, &stuck);
     st.parse(true, &request());
