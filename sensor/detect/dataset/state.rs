@@ -146,52 +146,75 @@ pub(crate) fn read(path: &Path, source: &Path, kind: DatasetType) -> Result<KeyT
 }
 
 /// Writes `snap` (hash key `hasher`) as the binary state at `path`, made from `source`, to a
-/// temporary file renamed into place. Returns the entries written.
+/// temporary file renamed into place. Returns the entries written. Streamed: the keys go to the
+/// file as the table lists them (not copied whole into memory first, which for a set of ten
+/// million would double its memory while saving), the header last, once the CRC is known.
 pub(crate) fn write(path: &Path, source: &Path, kind: DatasetType, snap: &Snapshot) -> Result<usize, String> {
     let err = |e: std::io::Error| format!("{}: {e}", path.display());
     let stamp = source_stamp(source).ok_or_else(|| format!("{}: cannot stat", source.display()))?;
-    let mut arena = Vec::new();
-    let mut lens = Vec::new();
-    snap.for_each(|k, r| {
-        arena.extend_from_slice(k);
-        lens.extend_from_slice(&(k.len() as u32).to_le_bytes());
-        lens.extend_from_slice(&r.to_le_bytes());
+    // The sizes first (the slices' lengths only: no key byte is read).
+    let (mut count, mut arena_len) = (0u64, 0u64);
+    snap.for_each(|k, _| {
+        count += 1;
+        arena_len += k.len() as u64;
     });
-    if arena.len() > u32::MAX as usize {
+    if arena_len > u32::MAX as u64 {
         return Err(format!("{}: set too large for a binary state", path.display()));
     }
-    let count = lens.len() / 8;
     let hasher = snap.hasher();
     let mut h = [0u8; HEADER];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&VERSION.to_le_bytes());
     h[12] = type_code(kind);
-    for (at, v) in
-        [(16, hasher.k0), (24, hasher.k1), (32, count as u64), (40, arena.len() as u64), (48, stamp.0), (56, stamp.1)]
-    {
+    for (at, v) in [(16, hasher.k0), (24, hasher.k1), (32, count), (40, arena_len), (48, stamp.0), (56, stamp.1)] {
         h[at..at + 8].copy_from_slice(&v.to_le_bytes());
     }
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&h);
-    crc.update(&arena);
-    crc.update(&lens);
-    h[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.finalize().to_le_bytes());
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    if let Err(e) = write_parts(&tmp, &[&h, &arena, &lens]).and_then(|()| std::fs::rename(&tmp, path)) {
+    if let Err(e) = write_streamed(&tmp, &mut h, snap, count).and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
         return Err(err(e));
     }
-    Ok(count)
+    Ok(count as usize)
 }
 
-fn write_parts(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
-    let mut f = std::fs::File::create(path)?;
-    for p in parts {
-        f.write_all(p)?;
+/// The header (its CRC filled in at the end), the keys, then each entry's length and value:
+/// `count` entries as `snap.for_each` lists them (twice, in the same order).
+fn write_streamed(path: &Path, h: &mut [u8; HEADER], snap: &Snapshot, count: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&h[..]);
+    w.write_all(&h[..])?;
+    let mut res = Ok(());
+    let mut n = 0u64;
+    snap.for_each(|k, _| {
+        if res.is_ok() {
+            crc.update(k);
+            res = w.write_all(k);
+            n += 1;
+        }
+    });
+    std::mem::replace(&mut res, Ok(()))?;
+    snap.for_each(|k, r| {
+        if res.is_ok() {
+            let mut e = [0u8; 8];
+            e[..4].copy_from_slice(&(k.len() as u32).to_le_bytes());
+            e[4..].copy_from_slice(&r.to_le_bytes());
+            crc.update(&e);
+            res = w.write_all(&e);
+        }
+    });
+    res?;
+    if n != count {
+        return Err(std::io::Error::other("the set changed while it was written"));
     }
+    h[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.finalize().to_le_bytes());
+    let mut f = w.into_inner().map_err(|e| e.into_error())?;
+    f.seek(SeekFrom::Start(0))?;
+    f.write_all(&h[..])?;
     Ok(())
 }
 
