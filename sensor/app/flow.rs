@@ -306,6 +306,9 @@ impl FlowApp {
     }
 
     fn failed(&mut self, stats: &mut AppStats) {
+        if self.pd.as_ref().is_some_and(|pd| pd.skipped()) {
+            self.raise(Event::ApplayerProtoDetectionSkipped);
+        }
         self.proto = AppProto::Failed;
         self.pd = None;
         stats.flow(AppProto::Failed, self.tcp);

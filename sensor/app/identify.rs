@@ -413,7 +413,7 @@ fn run_probing_parsers(proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16
             }
         }
         if SMB_PORTS.iter().any(|&p| port(p)) {
-            if let Some(x) = merge(nbss_session_request(data)) {
+            if let Some(x) = merge(nbss_smb(data)) {
                 return ProbeResult::Found(x);
             }
         }
@@ -521,19 +521,38 @@ fn reply_220(data: &[u8], p: AppProto) -> ProbeResult {
     }
 }
 
-/// NetBIOS session service on 139/445 that opens with a session request (0x81) of a sane
-/// length: the SMB negotiate follows once the session is granted.
-fn nbss_session_request(data: &[u8]) -> ProbeResult {
-    let Some(h) = data.get(..4) else {
-        return match data.first() {
-            None | Some(0x81) => ProbeResult::NeedMore,
-            Some(_) => ProbeResult::NotFound,
+/// Suricata's SMB probing parser on 139/445 (`smb_probe_tcp`, min 36 bytes, max depth 36):
+/// an NBSS record carrying the SMB magic, or a first non-session record (a session request
+/// or response) followed by one that carries it. Past 36 bytes an undecided direction is
+/// given up, as Suricata masks the parser once the buffer exceeds its depth.
+fn nbss_smb(data: &[u8]) -> ProbeResult {
+    const MIN_REC: usize = 36;
+    fn record(b: &[u8]) -> Option<(u8, usize, &[u8])> {
+        let h = b.get(..4)?;
+        // In bounds: h is the 4 bytes get(..4) returned.
+        let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
+        Some((h[0], len, b.get(4..)?))
+    }
+    let valid = |t: u8| matches!(t, 0x00 | 0x81..=0x85);
+    let smb = |t: u8, d: &[u8]| valid(t) && matches!(d.get(..4), Some([0xfd..=0xff, b'S', b'M', b'B']));
+    if data.len() < MIN_REC {
+        return ProbeResult::NeedMore;
+    }
+    let Some((t, len, rest)) = record(data) else { return ProbeResult::NeedMore };
+    if smb(t, rest) {
+        return ProbeResult::Found(P::Smb);
+    }
+    if !valid(t) || t == 0x00 {
+        return ProbeResult::NotFound;
+    }
+    if rest.len() >= len.saturating_add(8) {
+        return match rest.get(len..).and_then(record) {
+            Some((t2, _, d2)) if smb(t2, d2) => ProbeResult::Found(P::Smb),
+            _ => ProbeResult::NotFound,
         };
-    };
-    // In bounds: h is the 4 bytes get(..4) returned.
-    let len = (u32::from(h[1] & 1) << 16) | (u32::from(h[2]) << 8) | u32::from(h[3]);
-    if h[0] == 0x81 && h[1] & 0xfe == 0 && (68..=1024).contains(&len) {
-        ProbeResult::Found(P::Smb)
+    }
+    if len < 256 && data.len() <= MIN_REC {
+        ProbeResult::NeedMore
     } else {
         ProbeResult::NotFound
     }
@@ -620,13 +639,29 @@ pub struct ProtoDetect {
     /// Index 0: to server; 1: to client.
     dirs: [DirDetect; 2],
     result: AppProto,
+    /// Failed on the amount of data rather than with both directions done (Suricata's
+    /// `APPLAYER_PROTO_DETECTION_SKIPPED`).
+    skipped: bool,
 }
 
 impl ProtoDetect {
     /// A flow of IP protocol `ipproto` whose initiator uses `client_port` towards
     /// `server_port`.
     pub fn new(ipproto: u8, client_port: u16, server_port: u16) -> Self {
-        ProtoDetect { ipproto, client_port, server_port, dirs: Default::default(), result: AppProto::Unknown }
+        ProtoDetect {
+            ipproto,
+            client_port,
+            server_port,
+            dirs: Default::default(),
+            result: AppProto::Unknown,
+            skipped: false,
+        }
+    }
+
+    /// Detection failed on the amount of data one direction sent (Suricata's
+    /// `APPLAYER_PROTO_DETECTION_SKIPPED`), not with both directions done.
+    pub fn skipped(&self) -> bool {
+        self.skipped
     }
 
     /// The flow's protocol so far (`Unknown` while undecided).
@@ -736,13 +771,15 @@ impl ProtoDetect {
         }
         // In bounds: this and other are 0 or 1 (above).
         let (ta, tb) = (self.dirs[this].bytes, self.dirs[other].bytes);
-        let failed = (a == DirState::Done && b == DirState::Done)
+        let both_done = a == DirState::Done && b == DirState::Done;
+        let failed = both_done
             || ta > 2 * BAIL_BYTES
             || tb > 2 * BAIL_BYTES
             || (a == DirState::Done && ta > BAIL_BYTES && tb == 0)
             || (b == DirState::Done && tb > BAIL_BYTES && ta == 0);
         if failed {
             self.result = AppProto::Failed;
+            self.skipped = !both_done;
             stats.failed += 1;
             for d in &mut self.dirs {
                 d.buf = Vec::new();
@@ -825,11 +862,19 @@ mod tests {
         bad[0] = 0x85;
         assert_eq!(tcp(true, &bad), ProbeResult::NotFound);
         assert_eq!(tcp(true, &smb2[..6]), ProbeResult::NeedMore);
-        // Session request only counts on 139/445.
+        // A session request counts on 139/445 when the SMB record after it is there already
         let mut req = vec![0x81, 0x00, 0x00, 0x44];
         req.extend_from_slice(&[0x20; 68]);
+        assert_eq!(probe(6, true, &req[..20], 40000, 139), ProbeResult::NeedMore);
+        assert_eq!(probe(6, true, &req, 40000, 139), ProbeResult::NotFound, "past the depth alone");
+        req.extend_from_slice(&smb2);
         assert_eq!(probe(6, true, &req, 40000, 139), ProbeResult::Found(P::Smb));
         assert_eq!(probe(6, true, &req, 40000, 8139), ProbeResult::NotFound);
+        // a positive session response (4 bytes) waits for the negotiate response behind it
+        let mut resp = vec![0x82, 0, 0, 0];
+        assert_eq!(probe(6, false, &resp, 139, 40000), ProbeResult::NeedMore);
+        resp.extend_from_slice(&smb2);
+        assert_eq!(probe(6, false, &resp, 139, 40000), ProbeResult::Found(P::Smb));
     }
 
     #[test]
@@ -911,6 +956,7 @@ mod tests {
         assert_eq!(d.feed(true, b"\x00\x01hello", &mut st), P::Unknown);
         assert_eq!(d.feed(false, b"\x00\x02world", &mut st), P::Failed);
         assert_eq!(st.failed, 1);
+        assert!(!d.skipped(), "both directions done: no skipped event");
     }
 
     #[test]
@@ -922,6 +968,7 @@ mod tests {
             assert_eq!(d.feed(true, &chunk, &mut st), P::Unknown);
         }
         assert_eq!(d.feed(true, &chunk, &mut st), P::Failed);
+        assert!(d.skipped(), "failed on the amount of data: APPLAYER_PROTO_DETECTION_SKIPPED");
         // A prefix that never decides (FTP banner without a newline) stops at the cap.
         let mut st = DetectStats::default();
         let mut d = ProtoDetect::new(6, 40000, 21);

@@ -89,6 +89,62 @@ pub(super) fn parse_content_length(v: &[u8]) -> Option<u64> {
     Some(n)
 }
 
+/// The name of a message's file as Suricata takes it: a response's Content-Disposition
+/// filename, else the URI's path (libhtp's normalized path: decoded, separators compressed).
+pub(super) fn file_name(t: &super::HttpTx, req: bool) -> Vec<u8> {
+    let disposition = if req { None } else { t.response.header(b"content-disposition").and_then(disposition_filename) };
+    match disposition {
+        Some(d) => d.to_vec(),
+        None => {
+            let mut n = Vec::new();
+            super::uri::normalize_path(super::uri::split(&t.uri_raw).path, &mut n);
+            n
+        }
+    }
+}
+
+/// A Content-Length value with something other than white space before its digits (libhtp's
+/// `CONTENT_LENGTH_EXTRA_DATA_START`; a value without digits is not read at all).
+pub(super) fn content_length_junk_before(v: &[u8]) -> bool {
+    let v = v.get(v.iter().position(|&c| !is_lws(c)).unwrap_or(v.len())..).unwrap_or(&[]);
+    v.first().is_some_and(|c| !c.is_ascii_digit()) && v.iter().any(u8::is_ascii_digit)
+}
+
+fn is_lws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
+}
+
+/// Whether a response's `Content-Range` is one Suricata flags `RANGE_INVALID` when its file
+/// opens: not `<unit> */<size>` nor `<unit> <start>-<end>/<size or *>`, or a start after its
+/// end or an end past the size.
+pub(super) fn content_range_invalid(v: &[u8]) -> bool {
+    fn num(b: &[u8]) -> Option<(i64, &[u8])> {
+        let e = b.iter().position(|c| !c.is_ascii_digit()).unwrap_or(b.len());
+        let n = std::str::from_utf8(b.get(..e)?).ok()?.parse::<i64>().ok()?;
+        Some((n, b.get(e..)?))
+    }
+    fn skip_sp(b: &[u8]) -> &[u8] {
+        b.get(b.iter().position(|&c| c != b' ').unwrap_or(b.len())..).unwrap_or(&[])
+    }
+    fn parse(v: &[u8]) -> Option<(i64, i64, i64)> {
+        let v = skip_sp(v);
+        let v = skip_sp(v.get(v.iter().position(|&c| c == b' ').unwrap_or(v.len())..).unwrap_or(&[]));
+        if let Some(rest) = v.strip_prefix(b"*/") {
+            return num(rest).map(|(size, _)| (-1, -1, size));
+        }
+        let (start, rest) = num(v)?;
+        let (end, rest) = num(rest.strip_prefix(b"-")?)?;
+        let rest = rest.strip_prefix(b"/")?;
+        let size = if rest.first() == Some(&b'*') { -1 } else { num(rest)?.0 };
+        Some((start, end, size))
+    }
+    match parse(v) {
+        None => true,
+        Some((_, end, size)) if end <= 0 || size <= 0 => false,
+        Some((start, end, size)) => start > end || end > size - 1,
+    }
+}
+
 /// libhtp `parse_chunked_length`: Ok(Some(n)), Ok(None) for an empty or oversized size
 /// (the line is skipped), Err for a line that is not a chunk size.
 pub(super) fn parse_chunk_len(line: &[u8]) -> Result<Option<u64>, ()> {

@@ -394,6 +394,10 @@ pub mod event {
     pub const INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST: u16 = 6;
     /// More content codings than `decompress_layer_limit`.
     pub const TOO_MANY_ENCODING_LAYERS: u16 = 37;
+    /// A response Content-Length with junk before its digits.
+    pub const CONTENT_LENGTH_EXTRA_DATA_START: u16 = 48;
+    /// A response's Content-Range Suricata cannot use for its file (malformed, or out of order).
+    pub const RANGE_INVALID: u16 = 85;
     /// A gap where libhtp takes none (outside a body of known length or read to the close).
     pub const INVALID_GAP: u16 = 73;
     /// A multipart body part named a file but had no content.

@@ -651,10 +651,17 @@ impl Dir {
         // libhtp's HTP_FLAGS_REQUEST_INVALID_T_E: a Transfer-Encoding that is not chunked, or
         // chunked in a request older than HTTP/1.1
         let invalid_te = te.is_some() && (!chunked || !at_least_http11(&t.request.protocol));
-        let cl = t.request.header_nozero(b"content-length").map(parse_content_length);
+        let cl_raw = t.request.header_nozero(b"content-length");
+        let cl = cl_raw.map(parse_content_length);
+        // libhtp reads a request's length only without a Transfer-Encoding, warning of junk
+        // before the digits
+        let cl_junk = te.is_none() && cl_raw.is_some_and(content_length_junk_before);
         let connect = t.method.eq_ignore_ascii_case(b"CONNECT");
         if invalid_te {
             cx.txs.raise(self.tx, true, super::event::INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST);
+        }
+        if cl_junk {
+            cx.txs.raise(self.tx, true, super::event::CONTENT_LENGTH_EXTRA_DATA_START);
         }
         if chunked {
             self.st = St::ChunkLen;
@@ -704,7 +711,11 @@ impl Dir {
             return;
         };
         let te = t.response.header_nozero(b"transfer-encoding").map(<[u8]>::to_vec);
-        let cl = t.response.header_nozero(b"content-length").map(parse_content_length);
+        let cl_raw = t.response.header_nozero(b"content-length");
+        let cl = cl_raw.map(parse_content_length);
+        // libhtp reads a response's length (unless chunked) warning of junk before the digits
+        let cl_junk = cl_raw.is_some_and(content_length_junk_before)
+            && !te.as_deref().is_some_and(|v| contains_nocase_nozero(v, b"chunked"));
         let status = t.status_num;
         let connect = t.method.eq_ignore_ascii_case(b"CONNECT");
         let head = t.method.eq_ignore_ascii_case(b"HEAD");
@@ -744,6 +755,9 @@ impl Dir {
         }
         if no_body_status {
             cx.txs.raise(self.tx, false, super::event::RESPONSE_BODY_UNEXPECTED);
+        }
+        if cl_junk {
+            cx.txs.raise(self.tx, false, super::event::CONTENT_LENGTH_EXTRA_DATA_START);
         }
         if te.as_deref().is_some_and(|v| contains_nocase_nozero(v, b"chunked")) {
             self.st = St::ChunkLen;
@@ -860,19 +874,10 @@ impl Dir {
             && !multipart
             && (!req || t.method.eq_ignore_ascii_case(b"PUT") || t.method.eq_ignore_ascii_case(b"POST"));
         let needs_file = opens_file && if req { t.request.file.is_none() } else { t.response.file.is_none() };
+        let mut bad_range = false;
         if needs_file {
-            // Suricata: a response's Content-Disposition filename, else the URI's path
-            let disposition =
-                if req { None } else { t.response.header(b"content-disposition").and_then(disposition_filename) };
-            // (libhtp's normalized path: decoded, separators compressed).
-            let name = match disposition {
-                Some(d) => d.to_vec(),
-                None => {
-                    let mut n = Vec::new();
-                    uri::normalize_path(uri::split(&t.uri_raw).path, &mut n);
-                    n
-                }
-            };
+            let name = file_name(t, req);
+            bad_range = !req && t.response.header(b"content-range").is_some_and(content_range_invalid);
             let m = if req { &mut t.request } else { &mut t.response };
             m.file = Some(crate::app::files::File::open(&name, req, hashes));
         }
@@ -935,6 +940,9 @@ impl Dir {
         }
         for (w, e) in super::multipart::warning_events(warns) {
             cx.txs.raise(self.tx, w, e);
+        }
+        if bad_range {
+            cx.txs.raise(self.tx, false, super::event::RANGE_INVALID);
         }
     }
 

@@ -573,3 +573,66 @@ fn a_file_past_the_body_limit_is_truncated_at_the_limit() {
     assert_eq!(f.name, b"/big.bin");
     assert_eq!(t.response.message_len, 25);
 }
+
+#[test]
+fn a_file_goes_on_after_a_gap_in_a_body_of_known_length() {
+    // Suricata's file takes the missing bytes and the ones after them, and ends TRUNCATED
+    let mut st = HttpState::new(&cfg());
+    let mut s = HttpStats::default();
+    st.parse(true, b"GET /f.bin HTTP/1.1\r\nHost: h\r\n\r\n", &mut s);
+    st.parse(false, b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nabcde", &mut s);
+    st.gap(false, 5, &mut s);
+    st.parse(false, b"0123456789", &mut s);
+    st.eof(false, &mut s);
+    let t = st.txs().next().unwrap();
+    let f = t.response.file.as_ref().unwrap();
+    assert_eq!((f.size, f.gaps, f.state), (20, true, crate::app::files::FileState::Truncated));
+    assert!(t.response_complete);
+    assert_eq!(s.gaps_refused, 0, "a gap inside a body of known length is taken");
+}
+
+#[test]
+fn a_gap_where_libhtp_takes_none_is_an_invalid_gap_each_time() {
+    let mut st = HttpState::new(&cfg());
+    let mut s = HttpStats::default();
+    st.parse(true, b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n", &mut s);
+    st.parse(false, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", &mut s);
+    st.gap(false, 7, &mut s);
+    st.gap(false, 3, &mut s);
+    // parsing goes on where it was: the rest of the chunk, then the last chunk
+    st.parse(false, b"cde\r\n0\r\n\r\n", &mut s);
+    st.eof(false, &mut s);
+    let t = st.txs().next().unwrap();
+    let gaps = t.events.as_slice().iter().filter(|&&e| e == event::INVALID_GAP).count();
+    assert_eq!((gaps, s.gaps_refused), (2, 2));
+    assert!(t.response_complete);
+    let f = t.response.file.as_ref().unwrap();
+    assert_eq!((f.size, f.gaps, f.state), (5, false, crate::app::files::FileState::Closed));
+}
+
+#[test]
+fn content_range_and_length_warnings() {
+    use super::framing::{content_length_junk_before, content_range_invalid};
+    assert!(!content_range_invalid(b"bytes 0-9/100") && !content_range_invalid(b"bytes */100"));
+    assert!(!content_range_invalid(b"bytes 0-99/100") && !content_range_invalid(b"bytes 5-9/*"));
+    assert!(content_range_invalid(b"bytes 9-5/100"), "start after end");
+    assert!(content_range_invalid(b"bytes 0-100/100"), "end past the size");
+    assert!(content_range_invalid(b"0-9/100") && content_range_invalid(b"bytes x-9/100"));
+    assert!(content_length_junk_before(b" x12") && !content_length_junk_before(b" 12 "));
+    assert!(!content_length_junk_before(b"abc"), "no digits: not read at all");
+    let (st, _) = run_whole(
+        &cfg(),
+        b"GET /r HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"HTTP/1.1 206 Partial\r\nContent-Range: bytes 9-5/100\r\nContent-Length: +3\r\n\r\nabc",
+    );
+    let ev = st.txs().next().unwrap().events.as_slice().to_vec();
+    assert!(ev.contains(&event::RANGE_INVALID) && ev.contains(&event::CONTENT_LENGTH_EXTRA_DATA_START), "{ev:?}");
+    // a request's length too, read only without a Transfer-Encoding
+    let (st, _) = run_whole(&cfg(), b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", b"");
+    let ev = st.txs().next().unwrap().events.as_slice().to_vec();
+    assert!(ev.contains(&event::CONTENT_LENGTH_EXTRA_DATA_START), "{ev:?}");
+    let (st, _) =
+        run_whole(&cfg(), b"POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: x\r\nContent-Length: -1\r\n\r\n", b"");
+    let ev = st.txs().next().unwrap().events.as_slice().to_vec();
+    assert!(!ev.contains(&event::CONTENT_LENGTH_EXTRA_DATA_START), "{ev:?}");
+}

@@ -215,7 +215,7 @@ impl AppParser for SmtpState {
     fn parse(&mut self, to_server: bool, data: &[u8], cx: &mut ParseCx<'_>) -> Status {
         let before = self.next_id;
         // the files' hash settings are the ones HTTP's files take
-        self.hashes = cx.cfg.http.file_hashes;
+        self.hashes = cx.cfg.file_hashes;
         if to_server {
             self.parse_request(data);
         } else {

@@ -159,8 +159,10 @@ pub struct SmtpTx {
 }
 
 impl SmtpTx {
+    /// Raises `e` on the transaction: every time, as Suricata keeps each (a command before the
+    /// welcome, each bad reply), up to its 255 events per transaction.
     fn event(&mut self, e: u16) {
-        if !self.events.contains(&e) && self.events.len() < EVENTS.len() {
+        if self.events.len() < MAX_TX_EVENTS {
             self.events.push(e);
         }
     }
@@ -177,6 +179,9 @@ impl SmtpTx {
         self.progress_ts == crate::app::plugin::PROGRESS_DONE
     }
 }
+
+/// Events a transaction keeps (Suricata's `AppLayerDecoderEvents` count is a `u8`).
+const MAX_TX_EVENTS: usize = 255;
 
 /// The MIME decoder's file sink: attachments of one transaction.
 struct TxFiles<'a> {

@@ -211,3 +211,12 @@ fn long_lines_are_cut_with_an_event() {
     assert_eq!(s.stats.lines_truncated, 1);
     assert!(s.txs().next().is_some_and(|t| t.events.contains(&ev::TRUNCATED_LINE)));
 }
+
+#[test]
+fn each_command_before_the_welcome_raises_its_event() {
+    // Suricata keeps every occurrence (its anomaly records list each)
+    let s = run(&[(true, b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n")], 0);
+    let t = s.txs().next().expect("tx");
+    let n = t.events.iter().filter(|&&e| e == ev::NO_SERVER_WELCOME_MESSAGE).count();
+    assert_eq!(n, 3, "{:?}", t.events);
+}
