@@ -253,6 +253,59 @@ fn filesize_eval<T: Transaction>(arg: &ValueArg, tx: &T, to_server: bool, _: i64
     hit
 }
 
+/// `filestore` (Suricata's file keyword): the rule needs a file. As in Suricata, a rule with
+/// `filestore` is inspected against files: it matches a transaction that carries a file on the
+/// packet's side (open or closed), never a packet or transaction without one. The optional
+/// argument (`request`/`to_server`, `response`/`to_client`, `both`, then `file`, `tx`, `ssn`,
+/// `flow`) says what Suricata would store; Picket does not store file content, so only its
+/// direction is kept: a file on that side only. A row of every protocol that carries files.
+pub(crate) const fn filestore_row<T: Transaction>() -> ValueKeyword<T> {
+    ValueKeyword {
+        info: ValueInfo {
+            name: "filestore",
+            aliases: &[],
+            arg: None,
+            side: Side::Both,
+            need: Need::NONE,
+            parse: parse_filestore,
+            desc: "the rule needs a file of the transaction (the content is not stored)",
+            doc: "https://docs.suricata.io/en/latest/rules/file-keywords.html#filestore",
+        },
+        eval: filestore_eval::<T>,
+    }
+}
+
+/// The side whose files count: `None` for either.
+struct FilestoreSide(Option<bool>);
+
+fn parse_filestore(v: Option<&str>) -> Result<ValueArg, String> {
+    let mut parts = v.unwrap_or("").split(',').map(str::trim);
+    let side = match parts.next().unwrap_or("") {
+        "" | "both" => None,
+        "request" | "to_server" => Some(true),
+        "response" | "to_client" => Some(false),
+        other => return Err(format!("invalid filestore direction '{other}' (request, response, both)")),
+    };
+    match parts.next() {
+        None | Some("file" | "tx" | "ssn" | "flow") => {}
+        Some(other) => return Err(format!("invalid filestore scope '{other}' (file, tx, ssn, flow)")),
+    }
+    if parts.next().is_some() {
+        return Err("filestore takes at most a direction and a scope".into());
+    }
+    Ok(Box::new(FilestoreSide(side)))
+}
+
+fn filestore_eval<T: Transaction>(arg: &ValueArg, tx: &T, to_server: bool, _: i64) -> bool {
+    let Some(FilestoreSide(side)) = arg.downcast_ref::<FilestoreSide>() else { return false };
+    if side.is_some_and(|s| s != to_server) {
+        return false;
+    }
+    let mut hit = false;
+    tx.files(&mut |f| hit |= f.to_server == to_server);
+    hit
+}
+
 /// Whether a file's size satisfies a `filesize` comparison.
 pub(crate) fn size_matches(cmp: &NumCmp, f: &File) -> bool {
     match f.state {
@@ -278,6 +331,23 @@ mod tests {
         let arg = parse_filesize(Some("<70")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(arg.downcast_ref::<NumCmp>(), Some(&NumCmp::Lt(70)));
         assert!(parse_filesize(Some("big")).is_err());
+    }
+
+    #[test]
+    fn filestore_takes_an_optional_direction_and_scope() {
+        let side = |v: Option<&str>| {
+            let arg = parse_filestore(v).unwrap_or_else(|e| panic!("{v:?}: {e}"));
+            arg.downcast_ref::<FilestoreSide>().map(|s| s.0)
+        };
+        assert_eq!(side(None), Some(None));
+        assert_eq!(side(Some("both,flow")), Some(None));
+        assert_eq!(side(Some("request,file")), Some(Some(true)));
+        assert_eq!(side(Some("to_client")), Some(Some(false)));
+        assert_eq!(side(Some("response, tx")), Some(Some(false)));
+        let err = |v: &str| parse_filestore(Some(v)).err().unwrap_or_default();
+        assert_eq!(err("sideways"), "invalid filestore direction 'sideways' (request, response, both)");
+        assert_eq!(err("request,forever"), "invalid filestore scope 'forever' (file, tx, ssn, flow)");
+        assert_eq!(err("request,file,x"), "filestore takes at most a direction and a scope");
     }
 
     #[test]

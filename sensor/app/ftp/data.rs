@@ -99,6 +99,7 @@ fn parse_command(v: Option<&str>) -> Result<ValueArg, String> {
 /// ftp-data's value keywords.
 pub(crate) static VALUES: &[ValueKeyword<FtpDataState>] = &[
     crate::app::files::filesize_row::<FtpDataState>(),
+    crate::app::files::filestore_row::<FtpDataState>(),
     ValueKeyword {
         info: ValueInfo {
             name: "ftpdata_command",

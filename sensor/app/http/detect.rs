@@ -264,7 +264,8 @@ fn level(line: bool, headers: bool, done: bool) -> u8 {
 }
 
 /// HTTP's value keywords: `filesize` on the files its messages carry.
-pub(crate) static VALUES: &[ValueKeyword<HttpTx>] = &[crate::app::files::filesize_row::<HttpTx>()];
+pub(crate) static VALUES: &[ValueKeyword<HttpTx>] =
+    &[crate::app::files::filesize_row::<HttpTx>(), crate::app::files::filestore_row::<HttpTx>()];
 
 impl Transaction for HttpTx {
     fn id(&self) -> u64 {

@@ -126,6 +126,7 @@ pub(super) static VALUES: &[ValueKeyword<NfsTx>] = &[
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.version))),
     },
     crate::app::files::filesize_row::<NfsTx>(),
+    crate::app::files::filestore_row::<NfsTx>(),
 ];
 
 fn level(done: bool, data: bool) -> u8 {

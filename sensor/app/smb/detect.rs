@@ -141,6 +141,7 @@ fn dcerpc_request(tx: &SmbTx) -> Option<&super::txs::DceTx> {
 /// SMB's value keywords, in the order of their numbers.
 pub(super) static VALUES: &[ValueKeyword<SmbTx>] = &[
     crate::app::files::filesize_row::<SmbTx>(),
+    crate::app::files::filestore_row::<SmbTx>(),
     ValueKeyword {
         info: ValueInfo {
             name: "smb.version",

@@ -169,7 +169,8 @@ pub(super) static BUFFERS: &[Sticky<SmtpTx>] = &[
 ];
 
 /// SMTP's value keywords: `filesize` on the attachments.
-pub(super) static VALUES: &[ValueKeyword<SmtpTx>] = &[crate::app::files::filesize_row::<SmtpTx>()];
+pub(super) static VALUES: &[ValueKeyword<SmtpTx>] =
+    &[crate::app::files::filesize_row::<SmtpTx>(), crate::app::files::filestore_row::<SmtpTx>()];
 
 impl Transaction for SmtpTx {
     fn id(&self) -> u64 {

@@ -8,7 +8,7 @@
 
 use super::{suricata_doc, Arg, Keyword};
 
-use Arg::{None as N, Optional as O, Required as R};
+use Arg::{None as N, Required as R};
 
 /// Accepted, no effect on matching.
 pub(crate) const IGNORED: &[Keyword] = &[
@@ -23,12 +23,6 @@ pub(crate) const IGNORED: &[Keyword] = &[
         N,
         "use the previous keyword as the prefilter (the fast pattern is chosen as usual)",
         suricata_doc!("prefilter-keywords.html#prefilter"),
-    ),
-    Keyword::ignored(
-        "filestore",
-        O,
-        "store the files of the matching flow on disk (not done)",
-        suricata_doc!("file-keywords.html#filestore"),
     ),
     Keyword::ignored("bypass", N, "bypass the rest of the flow (not done)", suricata_doc!("bypass-keyword.html")),
     Keyword::ignored(
