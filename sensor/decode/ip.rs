@@ -167,6 +167,11 @@ impl Cx<'_, '_> {
         self.d.ip_hlen = (o - off) as u32;
         self.d.proto = next;
         let plen = end - o;
+        if o > off + 40 && next != 59 && plen < 2 {
+            // As Suricata: after extension headers, the next header needs at least 2 bytes.
+            self.event(Event::Ipv6TruncExthdr, true);
+            return;
+        }
         if self.d.flags & flags::FRAGMENT != 0 {
             self.c.inc(C::DefragIpv6Fragments);
             let d = &mut *self.d;

@@ -189,6 +189,46 @@ mod tests {
         assert_eq!((c.get(C::DecoderVlan), c.get(C::DecoderVlanQinq), c.get(C::DecoderVlanQinqinq)), (1, 1, 1));
     }
 
+    /// An IPv6 packet from `2001:db8::1` to `2001:db8::2` with next header `nh` and payload `pl`.
+    fn ipv6_raw(nh: u8, pl: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x60, 0, 0, 0];
+        f.extend_from_slice(&(pl.len() as u16).to_be_bytes());
+        f.extend_from_slice(&[nh, 64]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        f.extend_from_slice(pl);
+        f
+    }
+
+    #[test]
+    fn ipv6_useless_fragment_header_then_one_byte_is_a_truncated_exthdr() {
+        // Fragment header at offset 0 without more-fragments, then 1 byte of TCP.
+        let f = ipv6_raw(44, &[6, 0, 0, 0, 0, 0, 0, 1, 0x45]);
+        let (d, c) = dec(LinkType::RAW, &f);
+        assert_eq!(d.events.iter().collect::<Vec<_>>(), vec![Event::Ipv6ExthdrUselessFh, Event::Ipv6TruncExthdr]);
+        assert!(d.invalid);
+        assert!(!d.has_l4());
+        assert_eq!(c.get_named("decoder.event.ipv6.trunc_exthdr"), Some(1));
+        // Two bytes are enough to go on: the TCP decoder then finds its header too short.
+        let f = ipv6_raw(44, &[6, 0, 0, 0, 0, 0, 0, 1, 0x45, 0x46]);
+        let (d, _) = dec(LinkType::RAW, &f);
+        assert_eq!(d.events.iter().collect::<Vec<_>>(), vec![Event::Ipv6ExthdrUselessFh, Event::TcpPktTooSmall]);
+        // Without extension headers there is no such check.
+        let (d, _) = dec(LinkType::RAW, &ipv6_raw(6, &[0x45]));
+        assert_eq!(d.events.iter().collect::<Vec<_>>(), vec![Event::TcpPktTooSmall]);
+    }
+
+    #[test]
+    fn short_sctp_is_invalid_with_zero_ports() {
+        let mut f = vec![0x45, 0, 0, 24, 0, 1, 0, 0, 64, 132, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        f.extend_from_slice(&[0x04, 0xd2, 0x16, 0x2e]);
+        let (d, c) = dec(LinkType::RAW, &f);
+        assert!(d.invalid);
+        assert_eq!((d.proto, d.sp, d.dp, d.has_l4()), (proto::SCTP, 0, 0, false));
+        assert!(d.events.has(Event::SctpPktTooSmall));
+        assert_eq!(c.get(C::DecoderSctp), 1);
+    }
+
     #[test]
     fn garbage_never_panics() {
         let mut x: u32 = 12345;

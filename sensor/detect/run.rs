@@ -176,7 +176,7 @@ impl DetectEngine {
             Some(a) => a,
             None => &[],
         };
-        if g.mpm.is_none() && always.is_empty() && !ip_only_due {
+        if g.mpm.is_none() && always.is_empty() && !ip_only_due && d.events.is_empty() {
             return false;
         }
         let gen = s.begin_candidates();

@@ -650,12 +650,13 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
         let v: Vec<u64> = d.vlan[..(d.vlan_n as usize).min(3)].iter().map(|&x| x as u64).collect();
         j.u64_array("vlan", &v);
     }
+    // As Suricata: ports by the IP header's protocol, 0 when its header did not decode.
     j.ip("src_ip", addr(d.src, v6));
-    if has_ports(d.proto) && d.has_l4() {
+    if has_ports(d.proto) {
         j.u64("src_port", d.sp as u64);
     }
     j.ip("dest_ip", addr(d.dst, v6));
-    if has_ports(d.proto) && d.has_l4() {
+    if has_ports(d.proto) {
         j.u64("dest_port", d.dp as u64);
     }
     j.u64("ip_v", if v6 { 6 } else { 4 });
