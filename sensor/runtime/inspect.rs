@@ -205,40 +205,36 @@ impl Inspector<'_> {
         }
     }
 
-    /// What is left of a TCP session's streams at its flow's end (the session is in
-    /// `f.ext.tcp`): each direction due is inspected as a stream-end pseudo packet.
+    /// What is left of one direction of a TCP session's stream at its flow's end (the
+    /// session is in `f.ext.tcp`): inspected as a stream-end pseudo packet when `due`.
     pub(super) fn stream_end(
         &mut self,
         f: &mut Flow<FlowExt>,
-        due: [bool; 2],
+        to_server: bool,
+        due: bool,
         blocks: &mut Vec<(u64, u64)>,
         engine_gen: u64,
         c: &mut Counters,
     ) {
-        for (d, &due) in due.iter().enumerate() {
-            if !due || f.ext.detect.pass || f.ext.app.no_inspection {
-                continue;
-            }
-            c.inc(C::TcpPseudo);
-            let to_server = d == 0;
-            let dd = pseudo_decoded(f, to_server);
-            let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
-            let raw = RawStream { due: true, added: false, pseudo: true };
-            self.packet_rules(f, to_server, &pkt, Some(raw), blocks, engine_gen, c);
+        if !due || f.ext.detect.pass || f.ext.app.no_inspection {
+            return;
         }
+        c.inc(C::TcpPseudo);
+        let dd = pseudo_decoded(f, to_server);
+        let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
+        let raw = RawStream { due: true, added: false, pseudo: true };
+        self.packet_rules(f, to_server, &pkt, Some(raw), blocks, engine_gen, c);
     }
 
-    /// Transactions left when a TCP flow ends: inspected as complete (Suricata's flow-end
-    /// pseudo packets), both directions.
-    pub(super) fn app_end(&mut self, f: &mut Flow<FlowExt>, engine_gen: u64, c: &mut Counters) {
+    /// Transactions left when a TCP flow ends, for one direction: inspected as complete
+    /// (Suricata's flow-end pseudo packet of that direction).
+    pub(super) fn app_end(&mut self, f: &mut Flow<FlowExt>, to_server: bool, engine_gen: u64, c: &mut Counters) {
         if !f.ext.app.proto.is_known() || f.ext.detect.pass || f.key.proto != crate::decode::proto::TCP {
             return;
         }
-        for to_server in [true, false] {
-            let dd = pseudo_decoded(f, to_server);
-            let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
-            self.app_rules(f, to_server, &pkt, true, engine_gen, c);
-        }
+        let dd = pseudo_decoded(f, to_server);
+        let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
+        self.app_rules(f, to_server, &pkt, true, engine_gen, c);
     }
 
     fn fresh_state(&mut self, f: &mut Flow<FlowExt>, engine_gen: u64) {

@@ -125,26 +125,32 @@ impl EndCtx<'_> {
     /// alert), its session is freed, and its flow event written.
     fn end(&mut self, f: &mut Flow<FlowExt>, why: EndReason, c: &mut Counters) {
         let flow = FlowMeta::of(f, f.last);
-        if let Some(mut ssn) = f.ext.tcp.take() {
-            let due = {
-                let mut sink = Sink { app: &mut f.ext.app, cfg: self.app_cfg, stats: self.app_stats, flow };
-                self.stream.finish(&mut ssn, &mut sink, c)
-            };
-            f.ext.tcp = Some(ssn);
-            if let Some((engine, scratch)) = self.detect.as_mut() {
-                let mut insp = Inspector {
-                    engine,
-                    scratch,
-                    out: self.out,
-                    out_events: self.out_events,
-                    alerts: self.alert_events,
-                    deferred: self.deferred,
+        if f.ext.tcp.is_some() {
+            // each direction as Suricata's stream-end pseudo packet of it: the rest of its
+            // stream to the app layer, then its packet and transaction inspection; to server
+            // first
+            for d in 0..2 {
+                let due = {
+                    let FlowExt { tcp, app, .. } = &mut f.ext;
+                    let Some(ssn) = tcp.as_deref_mut() else { break };
+                    let mut sink = Sink { app, cfg: self.app_cfg, stats: self.app_stats, flow };
+                    self.stream.finish_dir(ssn, d, &mut sink, c)
                 };
-                insp.stream_end(f, due, self.blocks, self.detect_gen, c);
+                if let Some((engine, scratch)) = self.detect.as_mut() {
+                    let mut insp = Inspector {
+                        engine,
+                        scratch,
+                        out: self.out,
+                        out_events: self.out_events,
+                        alerts: self.alert_events,
+                        deferred: self.deferred,
+                    };
+                    insp.stream_end(f, d == 0, due, self.blocks, self.detect_gen, c);
+                    insp.app_end(f, d == 0, self.detect_gen, c);
+                }
             }
             self.stream.release(&mut f.ext.tcp);
-        }
-        if let Some((engine, scratch)) = self.detect.as_mut() {
+        } else if let Some((engine, scratch)) = self.detect.as_mut() {
             let mut insp = Inspector {
                 engine,
                 scratch,
@@ -153,7 +159,9 @@ impl EndCtx<'_> {
                 alerts: self.alert_events,
                 deferred: self.deferred,
             };
-            insp.app_end(f, self.detect_gen, c);
+            for to_server in [true, false] {
+                insp.app_end(f, to_server, self.detect_gen, c);
+            }
         }
         let vars = flow_vars(self.detect, self.detect_gen, f);
         if self.records.on_for_packet(f.ext.app.proto) {

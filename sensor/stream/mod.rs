@@ -936,18 +936,18 @@ impl StreamEngine {
         dir.acked().saturating_sub(dir.raw_progress) >= self.cfg.chunk[d]
     }
 
-    /// Ends a session's directions (flow end): the app layer gets what is left, acknowledged
-    /// or not, and EOF. Raw data left for inspection is reported per direction.
-    pub fn finish(&mut self, ssn: &mut TcpSession, app: &mut dyn AppSink, c: &mut Counters) -> [bool; 2] {
-        for d in 0..2 {
-            // In bounds: d < 2 (loop range).
-            let need_app = ssn.flags & S_APP_OFF == 0 && ssn.dirs[d].buf.right_edge() > ssn.dirs[d].app_progress;
-            let open = ssn.state >= TcpState::Established && ssn.state != TcpState::Closed;
-            if need_app || open {
-                self.app_update(ssn, d, true, app, c);
-            }
+    /// Ends one direction of a session (flow end; Suricata's stream-end pseudo packet of
+    /// that direction): the app layer gets what is left of it, acknowledged or not, and EOF.
+    /// Says whether raw data is left for inspection. Callers end the to-server direction
+    /// first and inspect each before ending the next, as Suricata's pseudo packets do.
+    pub fn finish_dir(&mut self, ssn: &mut TcpSession, d: usize, app: &mut dyn AppSink, c: &mut Counters) -> bool {
+        // In bounds: d is a direction (see `dirs`).
+        let need_app = ssn.flags & S_APP_OFF == 0 && ssn.dirs[d].buf.right_edge() > ssn.dirs[d].app_progress;
+        let open = ssn.state >= TcpState::Established && ssn.state != TcpState::Closed;
+        if need_app || open {
+            self.app_update(ssn, d, true, app, c);
         }
-        [self.raw_ready(ssn, 0, true), self.raw_ready(ssn, 1, true)]
+        self.raw_ready(ssn, d, true)
     }
 }
 

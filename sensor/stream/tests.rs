@@ -58,7 +58,7 @@ impl T {
     }
     fn finish(&mut self) -> [bool; 2] {
         let Some(mut s) = self.s.take() else { return [false; 2] };
-        let r = self.e.finish(&mut s, &mut self.app, &mut self.c);
+        let r = [0, 1].map(|d| self.e.finish_dir(&mut s, d, &mut self.app, &mut self.c));
         self.s = Some(s);
         r
     }

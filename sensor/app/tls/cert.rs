@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use md5::{Digest as _, Md5};
 use sha1::Sha1;
+use x509_parser::error::X509Error;
+use x509_parser::nom::Err as NomErr;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 /// Fields of a certificate, formatted as Suricata formats them.
@@ -30,9 +32,56 @@ pub struct CertInfo {
     pub sans: Vec<String>,
 }
 
+/// Why x509-parser rejected a certificate, as Suricata's `x509_parse_error_to_errcode` sorts
+/// it: each reason raises its own app-layer event (`tls.certificate_invalid_length`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertError {
+    /// A generic decoding error (`tls.invalid_certificate`).
+    Invalid,
+    /// The certificate is cut short (`tls.certificate_invalid_length`).
+    Length,
+    /// `tls.certificate_invalid_version`.
+    Version,
+    /// `tls.certificate_invalid_serial`.
+    Serial,
+    /// `tls.certificate_invalid_algorithmidentifier`.
+    AlgorithmIdentifier,
+    /// `tls.certificate_invalid_x509name`.
+    X509Name,
+    /// `tls.certificate_invalid_date`.
+    Date,
+    /// `tls.certificate_invalid_extensions`.
+    Extensions,
+    /// The DER structure is invalid (`tls.certificate_invalid_der`).
+    Der,
+}
+
+impl CertError {
+    fn of(e: &NomErr<X509Error>) -> CertError {
+        match e {
+            NomErr::Incomplete(_) => CertError::Length,
+            NomErr::Error(e) | NomErr::Failure(e) => match e {
+                X509Error::InvalidVersion => CertError::Version,
+                X509Error::InvalidSerial => CertError::Serial,
+                X509Error::InvalidAlgorithmIdentifier => CertError::AlgorithmIdentifier,
+                X509Error::InvalidX509Name => CertError::X509Name,
+                X509Error::InvalidDate => CertError::Date,
+                X509Error::InvalidExtensions => CertError::Extensions,
+                X509Error::Der(_) => CertError::Der,
+                _ => CertError::Invalid,
+            },
+        }
+    }
+}
+
 /// Decodes a DER certificate; `None` for anything x509-parser rejects.
 pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    cert_decode(der).ok()
+}
+
+/// Decodes a DER certificate, or says why x509-parser rejected it.
+pub(super) fn cert_decode(der: &[u8]) -> Result<CertInfo, CertError> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| CertError::of(&e))?;
     let tbs = &cert.tbs_certificate;
     let serial = colon_hex(tbs.raw_serial(), true);
     let fingerprint = colon_hex(&Sha1::digest(der), false);
@@ -53,7 +102,7 @@ pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
         Ok(Some(ext)) => ext.value.general_names.iter().map(general_name).collect(),
         _ => Vec::new(),
     };
-    Some(CertInfo {
+    Ok(CertInfo {
         sans,
         subject: tbs.subject.to_string(),
         issuer: tbs.issuer.to_string(),

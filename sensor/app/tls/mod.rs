@@ -29,8 +29,9 @@ mod tests;
 
 use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
 
+use cert::cert_decode;
 use cert::md5_hex;
-pub use cert::{cert_info, CertInfo};
+pub use cert::{cert_info, CertError, CertInfo};
 pub use detect::PROTOCOL;
 pub use extensions::ja3_string;
 use extensions::{push_list, Extensions};
@@ -166,6 +167,8 @@ crate::app_counters! {
         handshake_messages,
         /// Handshake messages tls-parser rejected (skipped).
         handshake_malformed,
+        /// Handshake messages of a type Suricata does not know (skipped).
+        handshake_unsupported,
         /// Certificates x509-parser rejected (the first one's fields stay empty).
         cert_invalid,
         /// Certificates beyond [`MAX_CERTS`] not kept.
@@ -253,6 +256,37 @@ pub const EVENTS: &[&str] = &[
 mod event {
     pub(super) const INVALID_HANDSHAKE_MESSAGE: u16 = 5;
     pub(super) const INVALID_CERTIFICATE: u16 = 16;
+    pub(super) const CERTIFICATE_INVALID_LENGTH: u16 = 17;
+    pub(super) const CERTIFICATE_INVALID_VERSION: u16 = 18;
+    pub(super) const CERTIFICATE_INVALID_SERIAL: u16 = 19;
+    pub(super) const CERTIFICATE_INVALID_ALGORITHMIDENTIFIER: u16 = 20;
+    pub(super) const CERTIFICATE_INVALID_X509NAME: u16 = 21;
+    pub(super) const CERTIFICATE_INVALID_DATE: u16 = 22;
+    pub(super) const CERTIFICATE_INVALID_EXTENSIONS: u16 = 23;
+    pub(super) const CERTIFICATE_INVALID_DER: u16 = 24;
+
+    /// The event a certificate x509-parser rejected raises (Suricata's
+    /// `TlsDecodeHSCertificateErrSetEvent`).
+    pub(super) fn of_cert(e: super::cert::CertError) -> u16 {
+        use super::cert::CertError as E;
+        match e {
+            E::Invalid => INVALID_CERTIFICATE,
+            E::Length => CERTIFICATE_INVALID_LENGTH,
+            E::Version => CERTIFICATE_INVALID_VERSION,
+            E::Serial => CERTIFICATE_INVALID_SERIAL,
+            E::AlgorithmIdentifier => CERTIFICATE_INVALID_ALGORITHMIDENTIFIER,
+            E::X509Name => CERTIFICATE_INVALID_X509NAME,
+            E::Date => CERTIFICATE_INVALID_DATE,
+            E::Extensions => CERTIFICATE_INVALID_EXTENSIONS,
+            E::Der => CERTIFICATE_INVALID_DER,
+        }
+    }
+}
+
+/// Handshake message types Suricata's parser knows (`SupportedHandshakeType`): any other
+/// raises `tls.invalid_handshake_message` and is skipped unbuffered.
+fn supported_handshake_type(t: u8) -> bool {
+    matches!(t, 0 | 1 | 2 | 4 | 11..=16 | 20..=22)
 }
 
 /// Per-flow TLS state.
@@ -565,6 +599,17 @@ impl TlsState {
             let Some(h) = hs.get(pos..pos + 4) else { break Ok(()) };
             // In bounds: h is the 4 bytes get(pos..pos + 4) returned.
             let len = usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]);
+            if !supported_handshake_type(h[0]) {
+                // skipped with what of it has arrived; the bytes after are read as the next
+                // message, as Suricata does
+                if !matches!(h[0], 3 | 8 | 23 | 24) {
+                    self.flags |= ssl_state::UNKNOWN;
+                }
+                self.stats.handshake_unsupported += 1;
+                self.raise(event::INVALID_HANDSHAKE_MESSAGE);
+                pos += 4 + len.min(hs.len() - pos - 4);
+                continue;
+            }
             if len > MAX_HANDSHAKE_LEN {
                 break Err(TlsError::HandshakeTooLong);
             }
@@ -589,14 +634,19 @@ impl TlsState {
         match typ {
             16 => self.flags |= ssl_state::CLIENT_KEYX,
             12 => self.flags |= ssl_state::SERVER_KEYX,
-            0..=4 | 8 | 11 | 13..=15 | 20..=24 => {}
-            _ => self.flags |= ssl_state::UNKNOWN,
+            // the other types Suricata does not know were skipped (`handshake_bytes`)
+            _ => {}
         }
         let msg = match parse_tls_message_handshake(raw) {
             Ok((_, TlsMessage::Handshake(m))) => m,
             _ => {
                 self.stats.handshake_malformed += 1;
-                self.raise(event::INVALID_HANDSHAKE_MESSAGE);
+                match typ {
+                    // Suricata decodes the hellos: one that does not decode fails the record
+                    1 | 2 => self.raise(event::INVALID_HANDSHAKE_MESSAGE),
+                    11 if cert_lengths_bad(raw) => self.raise(event::INVALID_CERTIFICATE),
+                    _ => {}
+                }
                 return;
             }
         };
@@ -656,16 +706,15 @@ impl TlsState {
                 } else {
                     self.client_cert_seen = true;
                 }
-                let first = cc.cert_chain.first().and_then(|c| {
-                    let i = cert_info(c.data);
-                    if i.is_none() {
+                let first = match cc.cert_chain.first().map(|c| cert_decode(c.data)) {
+                    Some(Ok(i)) => Some(i),
+                    Some(Err(e)) => {
                         self.stats.cert_invalid += 1;
+                        self.raise(event::of_cert(e));
+                        None
                     }
-                    i
-                });
-                if !cc.cert_chain.is_empty() && first.is_none() {
-                    self.raise(event::INVALID_CERTIFICATE);
-                }
+                    None => None,
+                };
                 if server {
                     self.server_cert = first;
                     for c in &cc.cert_chain {
@@ -714,6 +763,25 @@ impl TlsState {
             self.ja3s = Some((s, h));
         }
     }
+}
+
+/// A Certificate message tls-parser rejected whose chain length fits the message but whose
+/// certificates' lengths do not fit the chain: Suricata's "invalid certificate".
+fn cert_lengths_bad(raw: &[u8]) -> bool {
+    let n3 = |b: &[u8]| usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]);
+    // In bounds: n3 is given the 3 bytes get() returned.
+    let Some(chain_len) = raw.get(4..7).map(n3) else { return false };
+    let Some(chain) = raw.get(7..7 + chain_len) else { return false };
+    let mut pos = 0;
+    while pos < chain.len() {
+        // In bounds: n3 is given the 3 bytes get() returned.
+        let Some(l) = chain.get(pos..pos + 3).map(n3) else { return true };
+        if chain.len() - pos - 3 < l {
+            return true;
+        }
+        pos += 3 + l;
+    }
+    false
 }
 
 /// Suricata's hello-version mapping: 0x0304 and 0x7f01..0x7f0f in the legacy field are

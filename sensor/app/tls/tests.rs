@@ -439,3 +439,46 @@ fn subject_alt_names_of_the_server_certificate() {
     let sans = &st.cert().expect("a server certificate").sans;
     assert!(sans.iter().any(|s| s == "server15.xn--j1ahhq.xn--p1ai"), "{sans:?}");
 }
+
+/// The names of the events raised on the flow's transaction.
+fn event_names(st: &TlsState) -> Vec<&'static str> {
+    st.events.as_slice().iter().map(|&e| EVENTS[usize::from(e)]).collect()
+}
+
+#[test]
+fn certificate_errors_raise_their_own_events() {
+    // Suricata's x509 error classes: cut short is an invalid length, a DER length that runs
+    // past its enclosing element is a generic invalid certificate.
+    for (der, event) in [
+        (&[0x30, 0x05, 0x30, 0x84, 0xff, 0xff, 0xff, 0xfa][..], "certificate_invalid_length"),
+        (&[0x30, 0x06, 0x30, 0x84, 0xff, 0xff, 0xff, 0xfa, 0x04][..], "invalid_certificate"),
+        (&[0x30, 0x03, 0x02, 0x01, 0x00][..], "certificate_invalid_der"),
+    ] {
+        let mut st = TlsState::new();
+        st.parse(false, &record(22, 0x0303, &server_hello(0x0303, &[])));
+        let mut body = u24b(der.len() + 3).to_vec();
+        body.extend_from_slice(&u24b(der.len()));
+        body.extend_from_slice(der);
+        st.parse(false, &record(22, 0x0303, &handshake(11, &body)));
+        assert_eq!(event_names(&st), [event], "{der:02x?}");
+        assert_eq!(st.stats.cert_invalid, 1);
+    }
+}
+
+#[test]
+fn unknown_handshake_type_is_skipped_with_an_event() {
+    // A type Suricata does not know, claiming 2^24 - 1 bytes: what arrived of it is skipped,
+    // the direction goes on (Suricata reads what follows in later records as new messages).
+    let mut st = TlsState::new();
+    let mut body = server_hello(0x0303, &[]);
+    body.extend_from_slice(&[132, 0xff, 0xff, 0xff, 0x41, 0x41]);
+    assert_eq!(st.parse(false, &record(22, 0x0303, &body)), TlsStatus::Done);
+    assert_eq!(event_names(&st), ["invalid_handshake_message"]);
+    assert_eq!(st.stats.handshake_unsupported, 1);
+    assert_ne!(st.ssl_state() & ssl_state::UNKNOWN, 0);
+    let mut body = u24b(3).to_vec();
+    body.extend_from_slice(&u24b(0));
+    st.parse(false, &record(22, 0x0303, &handshake(11, &body)));
+    assert_eq!(st.stats.handshake_messages, 2);
+    assert_eq!(st.stats.handshake_too_long, 0);
+}
