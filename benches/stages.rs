@@ -121,7 +121,9 @@ fn reassemble(pkts: &[TcpPkt], flows: usize, sinks: Option<&mut Vec<Sink>>) -> (
                 Some(v) => &mut v[i],
                 None => &mut one,
             };
-            eng.finish(x, sink, &mut c);
+            for d in 0..2 {
+                eng.finish_dir(x, d, sink, &mut c);
+            }
         }
         eng.release(s);
     }
