@@ -78,7 +78,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Some(s) = slot.as_deref_mut() {
-        e.finish(s, &mut app, &mut c);
+        for d in 0..2 {
+            e.finish_dir(s, d, &mut app, &mut c);
+        }
     }
     e.release(&mut slot);
     assert_eq!(e.mem.used, 0, "memory not returned at session end");
