@@ -399,6 +399,9 @@ impl AppSet {
         errors: &mut Vec<String>,
     ) -> AppSet {
         let mut set = AppSet { xforms, ..AppSet::default() };
+        // Kept for the engine's life: exactly sized (grown by doubling, 1.5 MB of ET Open's
+        // 5.8 MB were spare room).
+        set.rules.reserve_exact(rules.len());
         // (proto, dir) -> (buffer, xf) -> patterns
         let mut pats: HashMap<(AppProto, u8), HashMap<(BufferId, usize), PendingDb>> = HashMap::new();
         for (ar, fast) in rules {

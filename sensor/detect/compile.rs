@@ -267,6 +267,8 @@ pub(super) struct RuleCompiler {
     xf_index: HashMap<Vec<Transform>, usize>,
     xforms: Vec<Vec<Xform>>,
     next: u32,
+    /// Buffer names of [`CompiledRule::buffers`], one allocation each for all rules.
+    buffer_names: HashMap<String, Arc<str>>,
     /// The IP reputation `iprep` rules read, or why there is none.
     reputation: Result<Option<Arc<super::iprep::Reputation>>, String>,
 }
@@ -285,6 +287,7 @@ impl RuleCompiler {
             xf_index,
             xforms: vec![Vec::new()],
             next: 0,
+            buffer_names: HashMap::new(),
             reputation: Ok(None),
         }
     }
@@ -312,6 +315,18 @@ impl RuleCompiler {
         Ok(())
     }
 
+    /// The shared copy of a buffer name.
+    fn buffer_name(&mut self, name: String) -> Arc<str> {
+        match self.buffer_names.get(&name) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = name.as_str().into();
+                self.buffer_names.insert(name, a.clone());
+                a
+            }
+        }
+    }
+
     /// Records why a rule cannot be used.
     fn reject(&mut self, r: &Rule, kind: ErrorKind, message: String) {
         match kind {
@@ -319,7 +334,7 @@ impl RuleCompiler {
             _ => self.stats.failed += 1,
         }
         self.errors.push(RuleError {
-            file: r.origin.file.clone(),
+            file: r.origin.file.to_string(),
             line: r.origin.line,
             sid: Some(r.sid),
             kind,
@@ -415,16 +430,15 @@ impl RuleCompiler {
             pending_app,
         };
         cr.keywords = super::profile::keyword_kinds(&cr).into();
-        cr.buffers = super::profile::buffers_of(&cr).into();
+        cr.buffers = super::profile::buffers_of(&cr).into_iter().map(|b| self.buffer_name(b)).collect();
         if cr.rule.bidirectional {
             let mut sw = self.swapped_copy(&cr);
-            // Compiled: the payload lists' parse trees are not needed again.
-            sw.rule.buffers = Vec::new();
-            cr.rule.buffers = Vec::new();
+            drop_compiled_parts(&mut sw.rule);
+            drop_compiled_parts(&mut cr.rule);
             self.compiled.push((load_idx, cr));
             self.compiled.push((load_idx, sw));
         } else {
-            cr.rule.buffers = Vec::new();
+            drop_compiled_parts(&mut cr.rule);
             self.compiled.push((load_idx, cr));
         }
     }
@@ -479,6 +493,7 @@ impl RuleCompiler {
             xf_index: _,
             xforms,
             next: _,
+            buffer_names: _,
             reputation,
         } = self;
         stats.failed += errors.len();
@@ -557,6 +572,17 @@ impl RuleCompiler {
             app,
             event_rules,
         }
+    }
+}
+
+/// Frees the parts of a rule's parse tree that are compiled into its [`CompiledRule`] and not
+/// read again: the payload lists (compiled lists) and the address ranges (`src`/`dst`
+/// [`FastAddrSet`]s; each rule had its own copy of its variables' ranges, 3 MB for ET Open).
+fn drop_compiled_parts(r: &mut Rule) {
+    r.buffers = Vec::new();
+    for a in [&mut r.src, &mut r.dst] {
+        a.include = Vec::new();
+        a.exclude = Vec::new();
     }
 }
 

@@ -57,8 +57,8 @@ pub struct CompiledRule {
     /// Keyword kinds the rule uses (for `picket bench --profile`; see [`super::profile`]).
     pub keywords: Box<[&'static str]>,
     /// Buffers the rule inspects (for the profile). The parse tree's payload lists are dropped
-    /// once compiled, so these are kept instead.
-    pub buffers: Box<[String]>,
+    /// once compiled, so these are kept instead (names shared between rules).
+    pub buffers: Box<[Arc<str>]>,
     /// The event (code) the rule needs on the packet, when it has an event keyword: such a
     /// rule is a candidate only for packets carrying that event (the event prefilter).
     pub event: Option<u8>,

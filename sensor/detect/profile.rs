@@ -243,11 +243,11 @@ impl Report {
                     sid: r.sid,
                     rev: r.rev,
                     msg: r.msg.clone(),
-                    file: r.origin.file.clone(),
+                    file: r.origin.file.to_string(),
                     line: r.origin.line,
                     stat: RuleStat::default(),
                     keywords: cr.keywords.to_vec(),
-                    buffers: cr.buffers.to_vec(),
+                    buffers: cr.buffers.iter().map(|b| b.to_string()).collect(),
                 });
                 rows.len() - 1
             });

@@ -950,8 +950,9 @@ pub struct Rule {
 /// File and line of a rule.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Origin {
-    /// File path as given.
-    pub file: String,
+    /// File path as given (shared by the rules of a file: one allocation per file, not per
+    /// rule, for the engine's life).
+    pub file: std::sync::Arc<str>,
     /// Line number (of the rule's first line), 1-based.
     pub line: usize,
 }

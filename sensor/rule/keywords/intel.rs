@@ -107,7 +107,7 @@ pub(crate) fn parse_size(s: &str) -> Option<u64> {
 }
 
 fn rule_dir(env: &Env<'_>) -> String {
-    std::path::Path::new(&env.ctx.file).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+    std::path::Path::new(&*env.ctx.file).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn sticky_list(b: &Builder, kw: &str) -> PResult<usize> {

@@ -51,7 +51,7 @@ pub struct ParseContext {
     /// `hostbits` / `xbits` names.
     pub(crate) xbits: Interner,
     /// File of the rule being parsed (recorded in [`Rule::origin`] and errors).
-    pub(crate) file: String,
+    pub(crate) file: std::sync::Arc<str>,
     /// Line of the rule being parsed (its first line), 1-based.
     pub(crate) line: usize,
 }
@@ -77,15 +77,15 @@ impl ParseContext {
             flowbit_ids: HashMap::new(),
             flowints: Interner::default(),
             xbits: Interner::default(),
-            file: String::new(),
+            file: "".into(),
             line: 0,
         }
     }
 
     /// Sets the origin recorded for the next rules.
     pub fn set_origin(&mut self, file: &str, line: usize) {
-        if self.file != file {
-            self.file = file.to_string();
+        if &*self.file != file {
+            self.file = file.into();
         }
         self.line = line;
     }
@@ -107,7 +107,7 @@ impl ParseContext {
     }
 
     fn error(&self, sid: Option<u32>, e: PErr) -> RuleError {
-        RuleError { file: self.file.clone(), line: self.line, sid, kind: e.kind, message: e.msg }
+        RuleError { file: self.file.to_string(), line: self.line, sid, kind: e.kind, message: e.msg }
     }
 }
 
