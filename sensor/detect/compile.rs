@@ -498,6 +498,8 @@ impl RuleCompiler {
         } = self;
         stats.failed += errors.len();
         errors.extend(compile_errors);
+        // Every rule is compiled: no more expressions to share.
+        verify::end_shared_pcre();
         // Suricata's signature order. The key is unique (load index, swapped), so an unstable
         // sort gives the same order without a scratch copy of the rules.
         compiled.sort_unstable_by_key(|(i, c)| {

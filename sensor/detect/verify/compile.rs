@@ -389,18 +389,50 @@ fn compile_pcre(p: &Pcre) -> Result<PcreItem, String> {
         pat.push_str(&body);
     }
     let flags = [p.caseless, p.dotall, p.extended, p.multiline];
-    let re = build_pcre(&pat, flags, false).map_err(|e| format!("pcre \"{}\" failed to compile: {}", p.expr, e))?;
+    let code = shared_pcre(pat, flags).map_err(|e| format!("pcre \"{}\" failed to compile: {}", p.expr, e))?;
     Ok(PcreItem {
-        re,
-        jit: std::sync::OnceLock::new(),
-        pat,
-        flags,
+        code,
         expr: p.expr.clone(),
         negated: p.negated,
         relative: p.relative,
         relative_next: false,
         anchor_check,
     })
+}
+
+type PcreKey = (String, [bool; 4]);
+
+thread_local! {
+    /// The expressions compiled on this thread, while they are in use: a rule set's items with
+    /// the same expression and flags share one compiled form (its code, match-data pool and
+    /// JIT code), which half of ET Open's are. Weak, so that an engine's expressions go with it.
+    static PCRE_CODE: std::cell::RefCell<std::collections::HashMap<PcreKey, std::sync::Weak<PcreCode>>> =
+        Default::default();
+}
+
+/// The compiled form of `pat` with `flags`: one already in use, or compiled now.
+fn shared_pcre(pat: String, flags: [bool; 4]) -> Result<std::sync::Arc<PcreCode>, pcre2::Error> {
+    PCRE_CODE.with(|m| {
+        let mut m = m.borrow_mut();
+        let key = (pat, flags);
+        if let Some(c) = m.get(&key).and_then(std::sync::Weak::upgrade) {
+            return Ok(c);
+        }
+        let re = build_pcre(&key.0, flags, false)?;
+        let code = std::sync::Arc::new(PcreCode { re, jit: std::sync::OnceLock::new(), pat: key.0.clone(), flags });
+        // Entries of freed engines are dropped as the map grows (bounded by the live ones).
+        if m.len() >= 1024 && m.len().is_power_of_two() {
+            m.retain(|_, w| w.strong_count() > 0);
+        }
+        m.insert(key, std::sync::Arc::downgrade(&code));
+        Ok(code)
+    })
+}
+
+/// Ends the sharing of compiled expressions of this thread's load (the engine built keeps
+/// them; the map's keys are not kept for its life).
+pub(crate) fn end_shared_pcre() {
+    PCRE_CODE.with(|m| *m.borrow_mut() = Default::default());
 }
 
 pub(super) fn build_pcre(pat: &str, f: [bool; 4], jit: bool) -> Result<Regex, pcre2::Error> {

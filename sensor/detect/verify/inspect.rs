@@ -472,7 +472,8 @@ impl Inspector<'_> {
             return false;
         }
         let start = start as usize;
-        let re = p.jit.get_or_init(|| build_pcre(&p.pat, p.flags, true).ok()).as_ref().unwrap_or(&p.re);
+        let c = &*p.code;
+        let re = c.jit.get_or_init(|| build_pcre(&c.pat, c.flags, true).ok()).as_ref().unwrap_or(&c.re);
         match re.find_at(subject, start) {
             Err(_) => false,
             Ok(m) => {

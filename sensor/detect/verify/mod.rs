@@ -41,6 +41,7 @@ use pcre2::bytes::Regex;
 use crate::rule::ast::{Base64Decode, ByteExtract, ByteJump, ByteMath, ByteTest, Entropy, IsDataAt, Num, NumCmp};
 
 pub use compile::{base64_data_of, compile, compile_rule_list, compile_with_dsize};
+pub(crate) use compile::end_shared_pcre;
 pub use inspect::inspect;
 use inspect::Searcher;
 
@@ -201,6 +202,20 @@ struct ContentItem {
 }
 
 struct PcreItem {
+    /// The compiled expression, shared by every item of the rule set with the same expression
+    /// and flags (ET Open: 7,679 pcre keywords, 3,658 distinct).
+    code: std::sync::Arc<PcreCode>,
+    expr: String,
+    negated: bool,
+    relative: bool,
+    /// DETECT_PCRE_RELATIVE_NEXT: retry this pcre when the rest fails.
+    relative_next: bool,
+    /// `A` emulated by checking that the match starts at the start offset.
+    anchor_check: bool,
+}
+
+/// A pcre expression as compiled (see [`compile::shared_pcre`]).
+struct PcreCode {
     /// Compiled without JIT at load (validates the expression, small).
     re: Regex,
     /// The JIT-compiled form, built the first time the expression runs: most of a large
@@ -209,13 +224,6 @@ struct PcreItem {
     /// The expression as compiled, with its flags, to build the JIT form.
     pat: String,
     flags: [bool; 4],
-    expr: String,
-    negated: bool,
-    relative: bool,
-    /// DETECT_PCRE_RELATIVE_NEXT: retry this pcre when the rest fails.
-    relative_next: bool,
-    /// `A` emulated by checking that the match starts at the start offset.
-    anchor_check: bool,
 }
 
 impl std::fmt::Debug for PcreItem {
