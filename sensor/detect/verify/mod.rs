@@ -40,8 +40,8 @@ use pcre2::bytes::Regex;
 
 use crate::rule::ast::{Base64Decode, ByteExtract, ByteJump, ByteMath, ByteTest, Entropy, IsDataAt, Num, NumCmp};
 
-pub use compile::{base64_data_of, compile, compile_rule_list, compile_with_dsize};
 pub(crate) use compile::end_shared_pcre;
+pub use compile::{base64_data_of, compile, compile_rule_list, compile_with_dsize};
 pub use inspect::inspect;
 use inspect::Searcher;
 
