@@ -1,5 +1,5 @@
 //! Link layers: Ethernet (and bridged Ethernet), 802.1Q/QinQ tags, Linux SLL and SLL2, BSD
-//! null/loopback, Cisco HDLC, raw IP, PPP, PPPoE sessions and MPLS label stacks.
+//! null/loopback, Cisco HDLC, raw IP, PPP, PPPoE sessions, MPLS label stacks and NSH.
 
 use super::event::Event;
 use super::{be16, flags, Cx};
@@ -16,6 +16,7 @@ pub(super) const ETH_MPLS_MC: u16 = 0x8848;
 pub(super) const ETH_PPPOE_DISC: u16 = 0x8863;
 pub(super) const ETH_PPPOE_SESS: u16 = 0x8864;
 pub(super) const ETH_BRIDGE: u16 = 0x6558;
+pub(super) const ETH_NSH: u16 = 0x894f;
 
 impl Cx<'_, '_> {
     pub(super) fn ethernet(&mut self, off: usize) {
@@ -48,6 +49,7 @@ impl Cx<'_, '_> {
                 }
             }
             ETH_BRIDGE => self.ethernet(off),
+            ETH_NSH => self.nsh(off),
             _ => self.c.inc(C::DecoderUnknownEthertype),
         }
     }
@@ -78,7 +80,7 @@ impl Cx<'_, '_> {
         let et = h.ether_type().0;
         match et {
             ETH_IPV4 | ETH_IPV6 | ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD | ETH_ARP | ETH_MPLS_UC | ETH_MPLS_MC
-            | ETH_PPPOE_SESS | ETH_PPPOE_DISC | ETH_BRIDGE => self.ethertype(et, off + 4),
+            | ETH_PPPOE_SESS | ETH_PPPOE_DISC | ETH_BRIDGE | ETH_NSH => self.ethertype(et, off + 4),
             _ => self.event(Event::VlanUnknownType, true),
         }
     }
@@ -196,6 +198,54 @@ impl Cx<'_, '_> {
         }
         // PPPoE carries PPP without address/control.
         self.ppp(off + 6);
+    }
+
+    /// Network Service Header (RFC 8300), as Suricata's `decode-nsh.c`: base and service
+    /// path headers (8 bytes), MD type 1 (fixed 24-byte header) or 2 (variable length), then
+    /// IPv4, IPv6, Ethernet or MPLS.
+    pub(super) fn nsh(&mut self, off: usize) {
+        self.c.inc(C::DecoderNsh);
+        let Some(h) = self.f.get(off..off + 8) else {
+            self.event(Event::NshHeaderTooSmall, true);
+            return;
+        };
+        if !self.layer() {
+            return;
+        }
+        // In bounds: h is the 8 bytes get(off..off + 8) returned.
+        let (vfl, md_type, next) = (u16::from_be_bytes([h[0], h[1]]), h[2] & 0x0f, h[3]);
+        if vfl >> 14 != 0 {
+            self.event(Event::NshUnsupportedVersion, false);
+            return;
+        }
+        let hlen = usize::from(vfl & 0x3f) * 4;
+        if hlen >= self.f.len() - off {
+            self.event(Event::NshBadHeaderLength, true);
+            return;
+        }
+        match md_type {
+            0 | 0x0f => {
+                self.event(Event::NshReservedType, false);
+                return;
+            }
+            1 if hlen != 24 => {
+                self.event(Event::NshBadHeaderLength, true);
+                return;
+            }
+            1 | 2 => {}
+            _ => {
+                self.event(Event::NshUnsupportedType, false);
+                return;
+            }
+        }
+        let inner = off + hlen;
+        match next {
+            1 => self.ipv4(inner),
+            2 => self.ipv6(inner),
+            3 => self.ethernet(inner),
+            5 => self.mpls(inner),
+            _ => self.event(Event::NshUnknownPayload, false),
+        }
     }
 
     pub(super) fn mpls(&mut self, mut off: usize) {

@@ -230,6 +230,50 @@ mod tests {
     }
 
     #[test]
+    fn nsh_md_type_2_carries_ipv4_and_its_anomalies_are_events() {
+        let ip = &tcp_frame(b"x")[14..];
+        let frame = |base: [u8; 4]| {
+            let mut f = vec![2u8; 12];
+            f.extend_from_slice(&[0x89, 0x4f]);
+            f.extend_from_slice(&base);
+            f.extend_from_slice(&[0, 0, 1, 2]);
+            f.extend_from_slice(ip);
+            f
+        };
+        // version 0, length 2 words, MD type 2, next protocol IPv4
+        let (d, c) = dec(LinkType::ETHERNET, &frame([0x00, 0x02, 0x02, 0x01]));
+        assert!(!d.invalid && d.has_l4() && d.events.is_empty());
+        assert_eq!((d.proto, d.sp, d.dp), (6, 1234, 80));
+        assert_eq!((c.get(C::DecoderNsh), c.get(C::DecoderTcp)), (1, 1));
+        for (base, ev, invalid) in [
+            ([0x40, 0x02, 0x02, 0x01], Event::NshUnsupportedVersion, false),
+            ([0x00, 0x3f, 0x02, 0x01], Event::NshBadHeaderLength, true),
+            ([0x00, 0x02, 0x00, 0x01], Event::NshReservedType, false),
+            ([0x00, 0x02, 0x01, 0x01], Event::NshBadHeaderLength, true),
+            ([0x00, 0x02, 0x03, 0x01], Event::NshUnsupportedType, false),
+            ([0x00, 0x02, 0x02, 0x04], Event::NshUnknownPayload, false),
+        ] {
+            let (d, _) = dec(LinkType::ETHERNET, &frame(base));
+            assert_eq!(d.events.iter().collect::<Vec<_>>(), vec![ev], "{base:?}");
+            assert_eq!(d.invalid, invalid, "{base:?}");
+            assert!(!d.is_ip());
+        }
+        let mut short = frame([0, 2, 2, 1]);
+        short.truncate(20);
+        assert!(dec(LinkType::ETHERNET, &short).0.events.has(Event::NshHeaderTooSmall));
+    }
+
+    #[test]
+    fn unknown_ipv4_protocols_are_an_event() {
+        let mut f = vec![0x45, 0, 0, 24, 0, 1, 0, 0, 64, 253, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 1, 2, 3, 4];
+        let (d, _) = dec(LinkType::RAW, &f);
+        assert_eq!(d.events.iter().collect::<Vec<_>>(), vec![Event::Ipv4ProtoUnknown]);
+        assert!(!d.invalid);
+        f[9] = 6; // TCP (too short) is known: its own event instead
+        assert!(!dec(LinkType::RAW, &f).0.events.has(Event::Ipv4ProtoUnknown));
+    }
+
+    #[test]
     fn garbage_never_panics() {
         let mut x: u32 = 12345;
         for len in 0..300 {

@@ -57,6 +57,11 @@ impl Cx<'_, '_> {
                 }
             }
             _ => {
+                // As Suricata: an IPv4 protocol that its decoder has no case for (IGMP and
+                // HOPOPT aside, which it knows) is an event; IPv6 has its own walk.
+                if !v6 && !matches!(proto, 0 | 2) {
+                    self.event(Event::Ipv4ProtoUnknown, false);
+                }
                 let d = &mut *self.d;
                 d.l4_off = off as u32;
                 d.payload_off = off as u32;
