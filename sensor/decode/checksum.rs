@@ -177,6 +177,16 @@ pub fn verify(frame: &[u8], d: &Decoded) -> Option<bool> {
     }
 }
 
+/// Whether the IGMP checksum (over the whole IGMP message) verifies; `None` when the packet
+/// has no decoded IGMP header.
+pub fn igmp_ok(frame: &[u8], d: &Decoded) -> Option<bool> {
+    if d.proto != proto::IGMP || d.igmp == 0 || !d.has_l4() {
+        return None;
+    }
+    let msg = frame.get(d.l4_off as usize..(d.ip_off as usize).checked_add(d.ip_len as usize)?)?;
+    Some(fold(sum16(0, msg)) == 0xffff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,12 @@ pub struct Decoded {
     pub icmp_type: u8,
     /// ICMP code.
     pub icmp_code: u8,
+    /// IGMP version (1, 2, 3; 255 for another type; 0 when no IGMP header was decoded).
+    pub igmp: u8,
+    /// IGMP message type.
+    pub igmp_type: u8,
+    /// The IGMP packet is RGMP (RFC 3488: sent to 224.0.0.25).
+    pub rgmp: bool,
     /// ICMP errors: the quoted packet.
     pub emb: Embedded,
     /// Tunnelled packets: where the tunnelled packet starts in the frame.
@@ -223,6 +229,8 @@ pub fn addr(b: [u8; 16], v6: bool) -> std::net::IpAddr {
 pub mod proto {
     /// ICMP.
     pub const ICMP: u8 = 1;
+    /// IGMP.
+    pub const IGMP: u8 = 2;
     /// IP in IP.
     pub const IPIP: u8 = 4;
     /// TCP.

@@ -25,6 +25,7 @@ impl Cx<'_, '_> {
                 }
                 self.icmpv6(off, b)
             }
+            proto::IGMP if !v6 => self.igmp(off, b),
             proto::IPIP => self.tunnel_ip(off, 4, v6),
             proto::IPV6 => self.tunnel_ip(off, 6, v6),
             proto::GRE => self.gre(off, b),
@@ -68,6 +69,75 @@ impl Cx<'_, '_> {
                 d.payload_len = len as u32;
             }
         }
+    }
+
+    /// IGMP (Suricata's `decode-igmp.c`): the version from the type (a query's from its length
+    /// and maximum response time), the header with IGMPv3 source lists and group records, RGMP
+    /// when sent to 224.0.0.25. Every length is checked against the message first.
+    pub(super) fn igmp(&mut self, off: usize, b: &[u8]) {
+        self.c.inc(C::DecoderIgmp);
+        if b.len() < 8 {
+            self.event(Event::IgmpPktTooSmall, true);
+            return;
+        }
+        // In bounds: b.len() >= 8 is checked above.
+        let (version, hlen) = match b[0] {
+            0x11 if b.len() >= 12 => {
+                let n = usize::from(be16(b, 10).unwrap_or(0));
+                // Suricata's cap: what an IPv4 packet with the router alert option can hold.
+                if n > (65535 - 24 - 12) / 4 {
+                    self.event(Event::IgmpMalformed, true);
+                    return;
+                }
+                if b.len() < 12 + n * 4 {
+                    self.event(Event::IgmpV3PktTooSmall, true);
+                    return;
+                }
+                (3, 12 + n * 4)
+            }
+            0x11 => (if b[1] == 0 { 1 } else { 2 }, 8),
+            0x22 => match self.igmpv3_report_len(b) {
+                Some(h) => (3, h),
+                None => return,
+            },
+            0x12 => (1, 8),
+            0x16 | 0x17 => (2, 8),
+            _ => (255, 8),
+        };
+        let d = &mut *self.d;
+        d.flags |= flags::L4;
+        d.l4_off = off as u32;
+        d.l4_hlen = hlen as u32;
+        d.payload_off = (off + hlen) as u32;
+        d.payload_len = (b.len() - hlen) as u32;
+        d.igmp = version;
+        // In bounds: b.len() >= 8 is checked at the top.
+        d.igmp_type = b[0];
+        d.rgmp = d.dst[..4] == [224, 0, 0, 25];
+    }
+
+    /// The header length of an IGMPv3 membership report `b` (at least 8 bytes): its group
+    /// records with their auxiliary data and sources, or `None` after raising why it does not fit.
+    fn igmpv3_report_len(&mut self, b: &[u8]) -> Option<usize> {
+        let groups = be16(b, 6).unwrap_or(0);
+        let mut h = 8usize;
+        // Bounded: each record moves h forward by at least 8 bytes within b, or returns.
+        for _ in 0..groups {
+            let Some(rec) = b.get(h..h + 8) else {
+                self.event(Event::IgmpV3PktTooSmall, true);
+                return None;
+            };
+            // In bounds: rec is the 8 bytes get(h..h + 8) returned.
+            let aux = usize::from(rec[1]) * 4;
+            let sources = usize::from(u16::from_be_bytes([rec[2], rec[3]])) * 4;
+            h += 8;
+            if b.len() - h < aux || b.len() - h - aux < sources {
+                self.event(Event::IgmpMalformed, true);
+                return None;
+            }
+            h += aux + sources;
+        }
+        Some(h)
     }
 
     pub(super) fn tcp(&mut self, off: usize, b: &[u8]) {

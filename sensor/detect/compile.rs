@@ -38,7 +38,7 @@ pub(super) fn transports_of(t: Transport) -> &'static [usize] {
         Transport::Icmp => &[T_ICMP4, T_ICMP6],
         Transport::Icmpv4 => &[T_ICMP4],
         Transport::Icmpv6 => &[T_ICMP6],
-        Transport::Sctp => &[T_OTHER],
+        Transport::Sctp | Transport::Igmp => &[T_OTHER],
     }
 }
 

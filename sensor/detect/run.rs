@@ -450,6 +450,7 @@ pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, 
     }
     match r.proto.transport {
         Transport::Sctp if d.proto != proto::SCTP => return false,
+        Transport::Igmp if d.proto != proto::IGMP || v6 => return false,
         _ => {}
     }
     if !cr.src.contains(&d.src, v6) || !cr.dst.contains(&d.dst, v6) {

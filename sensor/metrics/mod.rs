@@ -63,6 +63,7 @@ counters! {
     DecoderIpv6 => "decoder.ipv6", Sum, "IPv6 headers decoded (tunnelled ones included)";
     DecoderEthernet => "decoder.ethernet", Sum, "Ethernet headers decoded";
     DecoderArp => "decoder.arp", Sum, "ARP packets";
+    DecoderIgmp => "decoder.igmp", Sum, "IGMP headers decoded (IPv4)";
     DecoderNsh => "decoder.nsh", Sum, "NSH (network service header) headers decoded";
     DecoderUnknownEthertype => "decoder.unknown_ethertype", Sum, "frames with an ethertype that is not decoded";
     DecoderChdlc => "decoder.chdlc", Sum, "Cisco HDLC frames";

@@ -665,6 +665,18 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
         j.u64("icmp_type", d.icmp_type as u64);
         j.u64("icmp_code", d.icmp_code as u64);
     }
+    if d.proto == proto::IGMP && d.igmp != 0 {
+        // As Suricata: RGMP packets by their type, other IGMP by its version.
+        if d.rgmp {
+            let mut o = j.begin("rgmp");
+            o.u64("type", u64::from(d.igmp_type));
+            o.end();
+        } else {
+            let mut o = j.begin("igmp");
+            o.u64("version", u64::from(d.igmp));
+            o.end();
+        }
+    }
     j.str("pkt_src", if p.pseudo { "stream (flow timeout)" } else { d.pkt_src() });
     j.fields(p.vars);
     if let Some(t) = p.tx_id {

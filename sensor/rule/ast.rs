@@ -68,6 +68,8 @@ pub enum Transport {
     Icmpv6,
     /// SCTP.
     Sctp,
+    /// IGMP (IPv4 protocol 2).
+    Igmp,
 }
 
 /// The header protocol.

@@ -306,6 +306,7 @@ const LANGUAGE: &[&[Keyword]] = &[
     packet::IP_ROWS,
     packet::TCP_ROWS,
     packet::ICMP_ROWS,
+    packet::IGMP_ROWS,
     packet::EVENT_ROWS,
     packet::BUFFER_ROWS,
     catalog::IGNORED,

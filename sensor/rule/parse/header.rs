@@ -145,6 +145,7 @@ impl Builder {
             "icmpv4" => plain(Transport::Icmpv4, TcpMode::Both),
             "icmpv6" => plain(Transport::Icmpv6, TcpMode::Both),
             "sctp" => plain(Transport::Sctp, TcpMode::Both),
+            "igmp" => plain(Transport::Igmp, TcpMode::Both),
             "ipv4" | "ip4" => layered(ProtoLayer::Ipv4),
             "ipv6" | "ip6" => layered(ProtoLayer::Ipv6),
             "pkthdr" => layered(ProtoLayer::Pkthdr),

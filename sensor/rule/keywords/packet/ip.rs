@@ -53,7 +53,7 @@ pub(crate) const ROWS: &[Keyword] = &[
         R,
         parse_ipopts,
         ipopts_test,
-        "the IPv4 header carries an option (rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid, any)",
+        "the IPv4 header carries an option (rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid, qs, cipso, rtralt, any)",
         suricata_doc!("header-keywords.html#ipopts"),
     ),
     Keyword::header(
@@ -210,6 +210,9 @@ fn parse_ipopts(s: &str) -> Result<HeaderValue, String> {
         "esec" => OPT_ESEC,
         "ssrr" => OPT_SSRR,
         "satid" => OPT_SID,
+        "qs" => OPT_QS,
+        "cipso" => OPT_CIPSO,
+        "rtralt" => OPT_RTRALT,
         "any" => u16::MAX,
         _ => return Err(format!("unknown IP option '{}'", shorten(s))),
     };
@@ -570,6 +573,7 @@ mod tests {
         let satid = with_ip_options(&base, &[0x88, 4, 0, 1]);
         let esec = with_ip_options(&base, &[0x85, 3, 0, 0]);
         let unknown = with_ip_options(&base, &[0x9e, 4, 0, 0]);
+        let rtralt = with_ip_options(&base, &[0x94, 4, 0, 0]);
         let o = |n: &str| hm("ipopts", parse_ipopts(n).unwrap_or(HeaderValue::AnyBit(0)));
         check(vec![
             ("rr", o("rr"), rr.clone(), true),
@@ -585,6 +589,8 @@ mod tests {
             ("sec", o("sec"), sec, true),
             ("satid", o("satid"), satid, true),
             ("esec", o("esec"), esec, true),
+            ("router alert", o("rtralt"), rtralt.clone(), true),
+            ("no quick start", o("qs"), rtralt, false),
             ("unknown option sets nothing", o("any"), unknown, false),
             ("no options", o("any"), base, false),
             ("not on v6", o("any"), udp6_frame(b"x"), false),

@@ -6,13 +6,14 @@
 //! IPv6, TCP and ICMP keywords on IP fragments, ...), as there. Tests never read outside the
 //! frame and never allocate.
 //!
-//! Families: [`ip`], [`tcp`], [`icmp`], [`event`], and the packet's sticky buffers
+//! Families: [`ip`], [`tcp`], [`icmp`], [`igmp`], [`event`], and the packet's sticky buffers
 //! ([`buffers`]: `ipv4.hdr`, `tcp.hdr`, ...). Here: what they share, and the three forms the
 //! detection engine reads itself (`dsize`, `stream_size`, `app-layer-protocol`).
 
 mod buffers;
 pub(crate) mod event;
 mod icmp;
+mod igmp;
 mod ip;
 mod tcp;
 #[cfg(test)]
@@ -21,6 +22,7 @@ pub(crate) mod testing;
 pub(crate) use buffers::ROWS as BUFFER_ROWS;
 pub(crate) use event::ROWS as EVENT_ROWS;
 pub(crate) use icmp::ROWS as ICMP_ROWS;
+pub(crate) use igmp::ROWS as IGMP_ROWS;
 pub(crate) use ip::ROWS as IP_ROWS;
 pub(crate) use tcp::ROWS as TCP_ROWS;
 
