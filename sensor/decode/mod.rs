@@ -12,9 +12,9 @@
 //! Never: allocates, panics, or reads outside the frame, whatever its bytes.
 //!
 //! Files, by layer: `decoded.rs` (the result: [`Decoded`], [`flags`], [`proto`]), `link.rs`
-//! (Ethernet, VLAN, SLL/SLL2, null/loopback, Cisco HDLC, raw IP, PPP, PPPoE, MPLS), `ip.rs`
+//! (Ethernet, VLAN, SLL/SLL2, null/loopback, Cisco HDLC, raw IP, PPP, PPPoE, MPLS, NSH), `ip.rs`
 //! (IPv4 with options, IPv6 with extension headers), `transport.rs` (TCP, UDP, SCTP, ESP,
-//! ICMPv4, ICMPv6), `tunnel.rs` (IP-in-IP, GRE, VXLAN, Geneve, Teredo), `checksum.rs`. Every
+//! ICMPv4, ICMPv6, IGMP), `tunnel.rs` (IP-in-IP, GRE, VXLAN, Geneve, Teredo), `checksum.rs`. Every
 //! layer is a method of the one decoding context (`Cx`) defined here, which holds the frame,
 //! the result being filled, the counters and the layer budget.
 

@@ -1,5 +1,5 @@
 //! Transport layers: TCP (with option lengths checked), UDP (and the UDP tunnels it leads to),
-//! SCTP, ESP, ICMPv4 (with the packet an error quotes) and ICMPv6.
+//! SCTP, ESP, ICMPv4 (with the packet an error quotes), ICMPv6 and IGMP.
 
 use etherparse::{TcpHeaderSlice, UdpHeaderSlice};
 
