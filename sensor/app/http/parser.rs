@@ -685,7 +685,7 @@ impl Dir {
         }
         // Suricata has libhtp decompress request bodies too (`request_decompression`).
         if matches!(self.st, St::BodyLen | St::ChunkLen) {
-            self.set_decoder(false, cx);
+            self.set_decoder(true, cx);
         }
     }
 

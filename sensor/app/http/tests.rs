@@ -228,6 +228,13 @@ fn gzip_body_and_layer_limit() {
     let (st, stats) = run_whole(&one, b"GET / HTTP/1.1\r\n\r\n", &res);
     assert_ne!(st.txs().next().unwrap().buffer(HttpBuffer::ResponseBody, false), Some(&b"secret payload"[..]));
     assert_eq!(stats.decompress_layers_dropped, 1);
+    // request bodies are decompressed too (Suricata enables libhtp's request decompression)
+    let body = gz(b"name=john");
+    let mut req =
+        format!("POST /hi HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    req.extend_from_slice(&body);
+    let (st, _) = run_whole(&cfg(), &req, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(st.txs().next().unwrap().buffer(HttpBuffer::RequestBody, true), Some(&b"name=john"[..]));
 }
 
 #[test]
