@@ -300,6 +300,11 @@ pub struct FlowInfo {
     /// TCP: bytes each side of the session sent as `stream_size` counts them (next expected
     /// sequence number minus the initial one), client then server; `None` without a session.
     pub stream_size: Option<[u32; 2]>,
+    /// Packets and bytes the flow carried to server and to client, this packet included
+    /// (`flow.pkts`, `flow.bytes`).
+    pub pkts: [u64; 2],
+    /// See `pkts`.
+    pub bytes: [u64; 2],
 }
 
 impl DetectEngine {

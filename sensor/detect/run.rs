@@ -16,7 +16,7 @@ use crate::detect::packet::match_packet;
 use crate::detect::verify::{self};
 use crate::flow::FlowState;
 use crate::metrics::{Counters, C};
-use crate::rule::ast::{Action, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS};
+use crate::rule::ast::{Action, FlowCountDir, FlowCounter, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS};
 
 /// What inspection does after a rule matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -493,6 +493,18 @@ pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, 
             }
             _ => false,
         },
+        // Suricata: any packet with a flow; the packet's own direction does not matter
+        PacketMatch::FlowCount(what, dir, cmp) => finfo.is_some_and(|f| {
+            let c = match what {
+                FlowCounter::Pkts => f.pkts,
+                FlowCounter::Bytes => f.bytes,
+            };
+            match dir {
+                FlowCountDir::ToServer => cmp.matches(c[0]),
+                FlowCountDir::ToClient => cmp.matches(c[1]),
+                FlowCountDir::Either => cmp.matches(c[1]) || cmp.matches(c[0]),
+            }
+        }),
         m => match_packet(m, frame, d),
     })
 }

@@ -283,6 +283,8 @@ fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
             let size = |d: &stream::Dir| d.next_seq.wrapping_sub(d.isn);
             [size(&s.dirs[0]), size(&s.dirs[1])]
         }),
+        pkts: f.pkts,
+        bytes: f.bytes,
     }
 }
 

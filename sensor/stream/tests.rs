@@ -444,6 +444,23 @@ mod detection {
     }
 
     #[test]
+    fn flow_pkts_and_bytes_count_each_direction_this_packet_included() {
+        // (to server, to client) after each packet: C SYN (1,0), S SYN/ACK (1,1), C ACK (2,1),
+        // C "abc" (3,1), C "defg" (4,1), S ACK (4,2), C FIN (5,2); the rules have no direction
+        let segs = vec![(0, b"abc".to_vec()), (3, b"defg".to_vec())];
+        let count = |rule: &str| alerts(&engine(&[rule]), 7, &segs);
+        assert_eq!(count("alert tcp any any -> any any (flow.pkts:toserver,=3; sid:1;)"), 1);
+        assert_eq!(count("alert tcp any any -> any any (flow.pkts_toserver:>=4; sid:2;)"), 3);
+        assert_eq!(count("alert tcp any any -> any any (flow.pkts:toclient,2; sid:3;)"), 2);
+        assert_eq!(count("alert tcp any any -> any any (flow.pkts_toclient:3; sid:4;)"), 0);
+        assert_eq!(count("alert tcp any any -> any any (flow.pkts:either,=1; sid:5;)"), 5);
+        // bytes: whole frames, 54 bytes without payload (Ethernet, IPv4, TCP)
+        assert_eq!(count("alert tcp any any -> any any (flow.bytes:toclient,=108; sid:6;)"), 2);
+        assert_eq!(count("alert tcp any any -> any any (flow.bytes_toserver:>200; sid:7;)"), 3);
+        assert_eq!(count("alert tcp any any -> any any (flow.bytes:either,<55; sid:8;)"), 5);
+    }
+
+    #[test]
     fn split_content_matches_once_in_the_stream() {
         let e = engine(&[
             "alert tcp any any -> any any (msg:\"split\"; flow:established,to_server; content:\"EVILPAYLOAD\"; sid:1;)",

@@ -598,7 +598,15 @@ impl Inspector<'_> {
         }
         let offset = self.num_i32(j.offset);
         let max = if j.string.is_some() { 23 } else { 8 };
-        let Some(nb) = self.nbytes(j.nbytes, j.nbytes_var, max) else { return false };
+        // Suricata: a variable holding 0 reads no bytes and jumps from where they would start
+        // (binary only; a string of no digits is an error there)
+        let nb = match (j.nbytes_var, j.string) {
+            (Some(v), None) if self.var(v) == 0 => 0,
+            _ => match self.nbytes(j.nbytes, j.nbytes_var, max) {
+                Some(n) => n,
+                None => return false,
+            },
+        };
         let nbytes = nb as i64;
         let len = self.len as i64;
         let mut pos = offset as i64;

@@ -702,6 +702,36 @@ fn verify_byte_jump_bitmask_from_end() {
     assert!(!run(&ms(j), BUF));
 }
 
+#[test]
+fn verify_byte_jump_nbytes_from_a_variable() {
+    // suricata-verify detect-bytejump-02: the extracted length is 0, which reads nothing and
+    // jumps nowhere (the cursor stays after the extracted byte)
+    let mut rel = be(1, 4, 0);
+    rel.relative = true;
+    let mut j = bj(1, Lit(0));
+    j.nbytes_var = Some(0);
+    j.relative = true;
+    let ms = |j: ByteJump| {
+        vec![content(&[0, 0, 0]).pm(), PayloadMatch::ByteExtract(rel.clone()), PayloadMatch::ByteJump(j), isdataat(Lit(1), true, false)]
+    };
+    const BUF: &[u8] = &[0, 0, 0, 5, 0x34, 0x23, 6, 0, 0x21, 0x0a];
+    assert!(run(&ms(j.clone()), BUF));
+    // the cursor stays at 8 of 10: isdataat:3,relative does not hold
+    let mut far = ms(j.clone());
+    far[3] = isdataat(Lit(3), true, false);
+    assert!(!run(&far, BUF));
+    // a length of 2 reads [0x21 0x0a] and jumps past the end
+    let mut two = BUF.to_vec();
+    two[7] = 2;
+    assert!(!run(&ms(j.clone()), &two));
+    // more than 8 bytes: no match
+    two[7] = 9;
+    assert!(!run(&ms(j.clone()), &two));
+    // string mode needs digits
+    j.string = Some(StringBase::Dec);
+    assert!(!run(&ms(j), BUF));
+}
+
 // ---------------------------------------------------------------- byte_extract
 
 #[test]

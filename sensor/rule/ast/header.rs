@@ -52,6 +52,10 @@ pub enum PacketMatch {
     /// as Suricata counts them (next expected sequence number minus the initial one, so the
     /// SYN counts one). Needs the flow's session: decided by the detection engine.
     StreamSize(StreamSizeSide, NumCmp),
+    /// `flow.pkts` / `flow.bytes` (and their `_toserver` / `_toclient` forms): the packets or
+    /// bytes the flow has seen in a direction, this packet included, as Suricata's flow
+    /// counters. Needs the flow: decided by the detection engine.
+    FlowCount(FlowCounter, FlowCountDir, NumCmp),
     /// `app-layer-protocol:[!]name[|name...][,mode][,exact]`
     AppLayerProtocol {
         /// Protocol name (canonical, lowercase); several alternatives are joined with `|`
@@ -74,10 +78,32 @@ impl PacketMatch {
         match self {
             PacketMatch::Dsize(_) => "dsize",
             PacketMatch::StreamSize(..) => "stream_size",
+            PacketMatch::FlowCount(FlowCounter::Pkts, ..) => "flow.pkts",
+            PacketMatch::FlowCount(FlowCounter::Bytes, ..) => "flow.bytes",
             PacketMatch::AppLayerProtocol { .. } => "app-layer-protocol",
             PacketMatch::Header(h) => h.keyword,
         }
     }
+}
+
+/// What `flow.pkts` / `flow.bytes` count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlowCounter {
+    /// Packets.
+    Pkts,
+    /// Bytes (whole packets, as the flow's EVE record counts them).
+    Bytes,
+}
+
+/// Which direction's counter `flow.pkts` / `flow.bytes` compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlowCountDir {
+    /// From the client.
+    ToServer,
+    /// From the server.
+    ToClient,
+    /// Either direction's counter may satisfy the comparison.
+    Either,
 }
 
 /// The value of a header keyword, in one of the few shapes header keywords take.

@@ -29,7 +29,8 @@ pub(crate) use tcp::ROWS as TCP_ROWS;
 use super::{suricata_doc, Arg, HeaderParse, Keyword, Kind};
 use crate::decode::{proto, Decoded};
 use crate::rule::ast::{
-    AppProtoMode, FlagsMod, HeaderMatch, HeaderTest, HeaderValue, NumCmp, PacketMatch, StreamSizeSide,
+    AppProtoMode, FlagsMod, FlowCountDir, FlowCounter, HeaderMatch, HeaderTest, HeaderValue, NumCmp, PacketMatch,
+    StreamSizeSide,
 };
 use crate::rule::parse::header::app_proto;
 use crate::rule::parse::numbers::parse_uint_cmp;
@@ -56,6 +57,54 @@ pub(crate) const ROWS: &[Keyword] = &[
         suricata_doc!("flow-keywords.html#stream-size"),
     ),
     Keyword::rule(
+        "flow.pkts",
+        Kind::Packet,
+        R,
+        |b, _, kw, v| flow_count(b, kw, v, FlowCounter::Pkts, None),
+        "packets the flow carried in a direction (toserver, toclient or either), this one included, compared with a number or a range",
+        suricata_doc!("flow-keywords.html#flow-pkts"),
+    ),
+    Keyword::rule(
+        "flow.pkts_toserver",
+        Kind::Packet,
+        R,
+        |b, _, kw, v| flow_count(b, kw, v, FlowCounter::Pkts, Some(FlowCountDir::ToServer)),
+        "packets the flow carried from the client, compared with a number or a range",
+        suricata_doc!("flow-keywords.html#flow-pkts"),
+    ),
+    Keyword::rule(
+        "flow.pkts_toclient",
+        Kind::Packet,
+        R,
+        |b, _, kw, v| flow_count(b, kw, v, FlowCounter::Pkts, Some(FlowCountDir::ToClient)),
+        "packets the flow carried from the server, compared with a number or a range",
+        suricata_doc!("flow-keywords.html#flow-pkts"),
+    ),
+    Keyword::rule(
+        "flow.bytes",
+        Kind::Packet,
+        R,
+        |b, _, kw, v| flow_count(b, kw, v, FlowCounter::Bytes, None),
+        "bytes the flow carried in a direction (toserver, toclient or either), this packet included, compared with a number or a range",
+        suricata_doc!("flow-keywords.html#flow-bytes"),
+    ),
+    Keyword::rule(
+        "flow.bytes_toserver",
+        Kind::Packet,
+        R,
+        |b, _, kw, v| flow_count(b, kw, v, FlowCounter::Bytes, Some(FlowCountDir::ToServer)),
+        "bytes the flow carried from the client, compared with a number or a range",
+        suricata_doc!("flow-keywords.html#flow-bytes"),
+    ),
+    Keyword::rule(
+        "flow.bytes_toclient",
+        Kind::Packet,
+        R,
+        |b, _, kw, v| flow_count(b, kw, v, FlowCounter::Bytes, Some(FlowCountDir::ToClient)),
+        "bytes the flow carried from the server, compared with a number or a range",
+        suricata_doc!("flow-keywords.html#flow-bytes"),
+    ),
+    Keyword::rule(
         "app-layer-protocol",
         Kind::Packet,
         R,
@@ -75,7 +124,7 @@ impl PacketMatch {
             // (fragments, unknown protocols).
             PacketMatch::Dsize(n) => n.matches(if l4(d) { d.payload_len.min(u16::MAX as u32) as u64 } else { 0 }),
             PacketMatch::Header(h) => h.matches(frame, d),
-            PacketMatch::AppLayerProtocol { .. } | PacketMatch::StreamSize(..) => true,
+            PacketMatch::AppLayerProtocol { .. } | PacketMatch::StreamSize(..) | PacketMatch::FlowCount(..) => true,
         }
     }
 }
@@ -153,6 +202,35 @@ fn stream_size(b: &mut Builder, _: &Env<'_>, kw: &'static str, v: Option<&str>) 
         _ => return Err(bad(kw, format!("invalid operator '{}' (<, <=, =, !=, >, >=)", shorten(op)))),
     };
     b.packet.push(PacketMatch::StreamSize(side, cmp));
+    Ok(())
+}
+
+/// `flow.pkts:<toserver|toclient|either>,<cmp>` (`dir` given: the `_toserver` / `_toclient`
+/// forms, whose value is the comparison alone), as Suricata's `detect-flow-pkts.c`: packet
+/// counts are 32-bit, byte counts 64-bit.
+fn flow_count(b: &mut Builder, kw: &'static str, v: Option<&str>, what: FlowCounter, dir: Option<FlowCountDir>) -> PResult<()> {
+    let s = unquote(v.unwrap_or("")).trim();
+    let (dir, cmp) = match dir {
+        Some(d) => (d, s),
+        None => {
+            let Some((d, c)) = s.split_once(',') else {
+                return Err(bad(kw, format!("expected <toserver|toclient|either>,<number or range>, got '{}'", shorten(s))));
+            };
+            let d = match d.trim() {
+                "toserver" => FlowCountDir::ToServer,
+                "toclient" => FlowCountDir::ToClient,
+                "either" => FlowCountDir::Either,
+                o => return Err(bad(kw, format!("invalid direction '{}' (toserver, toclient or either)", shorten(o)))),
+            };
+            (d, c.trim())
+        }
+    };
+    let max = match what {
+        FlowCounter::Pkts => u64::from(u32::MAX),
+        FlowCounter::Bytes => u64::MAX,
+    };
+    let n = parse_uint_cmp(cmp, max).ok_or_else(|| bad(kw, invalid(cmp)))?;
+    b.packet.push(PacketMatch::FlowCount(what, dir, n));
     Ok(())
 }
 
@@ -376,6 +454,33 @@ mod tests {
             "stream_size:both,<,4294967296;",
         ] {
             bad_value(bad, "stream_size");
+        }
+    }
+
+    #[test]
+    fn flow_pkts_and_bytes_parse_as_suricata_and_refuse_the_rest() {
+        use crate::rule::ast::{FlowCountDir as D, FlowCounter as C};
+        let r = ok("flow.pkts:either,=10; flow.bytes: toserver , >3000;");
+        assert_eq!(
+            r.packet,
+            vec![PacketMatch::FlowCount(C::Pkts, D::Either, NumCmp::Eq(10)), PacketMatch::FlowCount(C::Bytes, D::ToServer, NumCmp::Gt(3000))]
+        );
+        let r = ok("flow.pkts_toclient:5-9; flow.bytes_toserver:!3;");
+        assert_eq!(
+            r.packet,
+            vec![PacketMatch::FlowCount(C::Pkts, D::ToClient, NumCmp::Range(5, 9)), PacketMatch::FlowCount(C::Bytes, D::ToServer, NumCmp::Ne(3))]
+        );
+        let r = ok("flow.bytes:toclient,18446744073709551614;");
+        assert_eq!(r.packet, vec![PacketMatch::FlowCount(C::Bytes, D::ToClient, NumCmp::Eq(u64::MAX - 1))]);
+        for (bad, kw) in [
+            ("flow.pkts:both,=1;", "flow.pkts"),
+            ("flow.pkts:=1;", "flow.pkts"),
+            ("flow.pkts:toserver,4294967296;", "flow.pkts"),
+            ("flow.pkts_toserver:toserver,1;", "flow.pkts_toserver"),
+            ("flow.bytes:either,abc;", "flow.bytes"),
+            ("flow.bytes_toclient:;", "flow.bytes_toclient"),
+        ] {
+            bad_value(bad, kw);
         }
     }
 
