@@ -16,7 +16,9 @@ use crate::detect::packet::match_packet;
 use crate::detect::verify::{self};
 use crate::flow::FlowState;
 use crate::metrics::{Counters, C};
-use crate::rule::ast::{Action, FlowCountDir, FlowCounter, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS};
+use crate::rule::ast::{
+    Action, FlowCountDir, FlowCounter, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS,
+};
 
 /// What inspection does after a rule matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

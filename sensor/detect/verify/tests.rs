@@ -712,7 +712,12 @@ fn verify_byte_jump_nbytes_from_a_variable() {
     j.nbytes_var = Some(0);
     j.relative = true;
     let ms = |j: ByteJump| {
-        vec![content(&[0, 0, 0]).pm(), PayloadMatch::ByteExtract(rel.clone()), PayloadMatch::ByteJump(j), isdataat(Lit(1), true, false)]
+        vec![
+            content(&[0, 0, 0]).pm(),
+            PayloadMatch::ByteExtract(rel.clone()),
+            PayloadMatch::ByteJump(j),
+            isdataat(Lit(1), true, false),
+        ]
     };
     const BUF: &[u8] = &[0, 0, 0, 5, 0x34, 0x23, 6, 0, 0x21, 0x0a];
     assert!(run(&ms(j.clone()), BUF));

@@ -208,13 +208,22 @@ fn stream_size(b: &mut Builder, _: &Env<'_>, kw: &'static str, v: Option<&str>) 
 /// `flow.pkts:<toserver|toclient|either>,<cmp>` (`dir` given: the `_toserver` / `_toclient`
 /// forms, whose value is the comparison alone), as Suricata's `detect-flow-pkts.c`: packet
 /// counts are 32-bit, byte counts 64-bit.
-fn flow_count(b: &mut Builder, kw: &'static str, v: Option<&str>, what: FlowCounter, dir: Option<FlowCountDir>) -> PResult<()> {
+fn flow_count(
+    b: &mut Builder,
+    kw: &'static str,
+    v: Option<&str>,
+    what: FlowCounter,
+    dir: Option<FlowCountDir>,
+) -> PResult<()> {
     let s = unquote(v.unwrap_or("")).trim();
     let (dir, cmp) = match dir {
         Some(d) => (d, s),
         None => {
             let Some((d, c)) = s.split_once(',') else {
-                return Err(bad(kw, format!("expected <toserver|toclient|either>,<number or range>, got '{}'", shorten(s))));
+                return Err(bad(
+                    kw,
+                    format!("expected <toserver|toclient|either>,<number or range>, got '{}'", shorten(s)),
+                ));
             };
             let d = match d.trim() {
                 "toserver" => FlowCountDir::ToServer,
@@ -463,12 +472,18 @@ mod tests {
         let r = ok("flow.pkts:either,=10; flow.bytes: toserver , >3000;");
         assert_eq!(
             r.packet,
-            vec![PacketMatch::FlowCount(C::Pkts, D::Either, NumCmp::Eq(10)), PacketMatch::FlowCount(C::Bytes, D::ToServer, NumCmp::Gt(3000))]
+            vec![
+                PacketMatch::FlowCount(C::Pkts, D::Either, NumCmp::Eq(10)),
+                PacketMatch::FlowCount(C::Bytes, D::ToServer, NumCmp::Gt(3000))
+            ]
         );
         let r = ok("flow.pkts_toclient:5-9; flow.bytes_toserver:!3;");
         assert_eq!(
             r.packet,
-            vec![PacketMatch::FlowCount(C::Pkts, D::ToClient, NumCmp::Range(5, 9)), PacketMatch::FlowCount(C::Bytes, D::ToServer, NumCmp::Ne(3))]
+            vec![
+                PacketMatch::FlowCount(C::Pkts, D::ToClient, NumCmp::Range(5, 9)),
+                PacketMatch::FlowCount(C::Bytes, D::ToServer, NumCmp::Ne(3))
+            ]
         );
         let r = ok("flow.bytes:toclient,18446744073709551614;");
         assert_eq!(r.packet, vec![PacketMatch::FlowCount(C::Bytes, D::ToClient, NumCmp::Eq(u64::MAX - 1))]);
