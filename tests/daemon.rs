@@ -7,6 +7,7 @@
 //!   `nobody`, sd_notify readiness and watchdog, a stale pidfile replaced and removed at exit;
 //! - the control socket: reload-rules, reopen-log-files, dump-counters, iface-stat,
 //!   ruleset-stats, ruleset-failed-rules, shutdown; rules not loaded named in the log;
+//! - `dataset-add` on the control socket: the next DNS query for the new name alerts, no reload;
 //! - metrics true during live traffic, checked by promtool, with every dashboard metric;
 //! - kernel drops induced with a tiny ring (the daemon stopped while a sender fills it) show in
 //!   the log, EVE `stats.capture` and /healthz;
@@ -536,4 +537,79 @@ fn threshold_config_edited_then_reload_rules_changes_alerts_without_restart_or_l
     assert_eq!(c["interfaces"][&ns.a]["drop"], 0, "{c}");
     let got = d.stop();
     assert_eq!(per_sid(&got), [(1001, 30), (1002, 36)].into());
+}
+
+/// A DNS query for `name` (A, IN) from 10.77.0.1:`sport` to 10.77.0.2:53, as a one-frame pcap.
+fn dns_query_pcap(dir: &Path, file: &str, sport: u16, id: u16, name: &str) -> PathBuf {
+    let mut q = Vec::new();
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD; one question
+    for label in name.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]); // root, type A, class IN
+    let frame = common::eth(&common::ipv4_udp([10, 77, 0, 1], [10, 77, 0, 2], sport, 53, &q));
+    let path = dir.join(file);
+    std::fs::write(&path, common::pcap_le_usec(1, &[(common::t_ms(1), frame)])).unwrap();
+    path
+}
+
+#[test]
+fn dataset_add_on_the_control_socket_alerts_on_the_next_query_without_reload() {
+    need_netns!("dataset_add_on_the_control_socket_alerts_on_the_next_query_without_reload");
+    let dir = tempdir();
+    let rules = dir.path().join("intel.rules");
+    std::fs::write(
+        &rules,
+        "alert dns any any -> any any (msg:\"intel domain\"; dns.query; dataset:isset,live-intel, type string; \
+         sid:9300001; rev:1;)\n",
+    )
+    .unwrap();
+    let ns = Netns::new("ds");
+    let d = Daemon::start(&ns, dir.path(), &rules, &["runtime.workers=2"]);
+    let packets = || {
+        let (ok, out) = Daemon::ctl(dir.path(), "dump-counters", None);
+        assert!(ok, "{out}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["capture"]["packets"].as_u64().unwrap_or(0)
+    };
+    // Before: the domain is not in the set, the query is seen and nothing alerts.
+    ns.send(&dns_query_pcap(dir.path(), "q1.pcap", 40001, 0x1111, "evil.example"));
+    wait_until("the first query counted", Duration::from_secs(10), || packets() == 1);
+    assert!(d.alerts_now().is_empty(), "{:?}", d.alerts_now());
+
+    let picket_ctl = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_picket"))
+            .arg("ctl")
+            .arg("--socket")
+            .arg(dir.path().join("control.sock"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let (ok, out) = picket_ctl(&["dataset-add", "live-intel", "string", "evil.example"]);
+    assert!(ok && out.contains("data added"), "{out}");
+    let (ok, out) = picket_ctl(&["dataset-lookup", "live-intel", "string", "evil.example"]);
+    assert!(ok && out.contains("item found in set"), "{out}");
+
+    // The next query for it alerts, with no reload in between; another name still does not.
+    ns.send(&dns_query_pcap(dir.path(), "q2.pcap", 40002, 0x2222, "evil.example"));
+    ns.send(&dns_query_pcap(dir.path(), "q3.pcap", 40003, 0x3333, "good.example"));
+    wait_until("all three queries counted", Duration::from_secs(10), || packets() == 3);
+    let alerts = d.wait_alerts(1, Duration::from_secs(10));
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["alert"]["signature_id"], 9300001, "{:?}", alerts[0]);
+    assert_eq!(alerts[0]["src_port"], 40002, "{:?}", alerts[0]);
+    assert_eq!(alerts[0]["dns"]["queries"][0]["rrname"], "evil.example", "{:?}", alerts[0]);
+    assert!(!d.log_text().contains("reloading rules"), "{}", d.log_text());
+    let (ok, out) = picket_ctl(&["dataset-remove", "live-intel", "string", "evil.example"]);
+    assert!(ok && out.contains("data removed"), "{out}");
+    // All of it without a reload: the metrics say none happened.
+    assert_eq!(d.metric(&ns, "picket_detect_reloads_total"), 0);
+    let all = d.stop();
+    assert_eq!(of_type(&all, "alert").len(), 1, "{all:?}");
 }
