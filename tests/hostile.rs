@@ -585,26 +585,11 @@ fn smb_compound_and_fragmented_storms_stay_bounded() {
         }
     }
     drop(w);
-    let rules = dir.path().join("smb.rules");
-    std::fs::write(
-        &rules,
+    let (eve, rss_kb) = replay_hostile(
+        dir.path(),
+        &pcap,
         "alert smb any any -> any any (msg:\"share marker\"; smb.share; content:\"NEEDLE-IN-FLOOD\"; sid:3;)\n",
-    )
-    .unwrap();
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        rules.display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "capture.checksum_validation=none".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    );
     let s = stats(&eve);
     eprintln!("smb storms: peak RSS {rss_kb} KB, app {}", s["app_layer"]);
     assert!(s["app_layer"]["flow"]["smb"].as_u64().unwrap() >= 60, "{}", s["app_layer"]);
@@ -808,26 +793,11 @@ fn ftp_port_flood_and_long_lines_stay_bounded() {
         }
     }
     drop(w);
-    let rules = dir.path().join("ftp.rules");
-    std::fs::write(
-        &rules,
+    let (eve, rss_kb) = replay_hostile(
+        dir.path(),
+        &pcap,
         "alert ftp any any -> any any (msg:\"ftp marker\"; ftp.command_data; content:\"NEEDLE-IN-FLOOD\"; sid:3;)\n",
-    )
-    .unwrap();
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        rules.display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "capture.checksum_validation=none".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    );
     let s = stats(&eve);
     eprintln!("ftp flood: peak RSS {rss_kb} KB, app {}", s["app_layer"]);
     assert_eq!(s["app_layer"]["flow"]["ftp"].as_u64(), Some(603), "{}", s["app_layer"]);
@@ -901,26 +871,11 @@ fn http2_hpack_bombs_and_endless_continuation_stay_bounded() {
         }
     }
     drop(w);
-    let rules = dir.path().join("h2.rules");
-    std::fs::write(
-        &rules,
+    let (eve, rss_kb) = replay_hostile(
+        dir.path(),
+        &pcap,
         "alert http2 any any -> any any (msg:\"h2 uri\"; http.uri; content:\"/NEEDLE-IN-FLOOD\"; sid:3;)\n",
-    )
-    .unwrap();
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        rules.display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "capture.checksum_validation=none".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    );
     let s = stats(&eve);
     eprintln!("http2 bombs: peak RSS {rss_kb} KB, app {}", s["app_layer"]);
     assert_eq!(s["app_layer"]["flow"]["http2"].as_u64(), Some(102), "{}", s["app_layer"]);
