@@ -282,6 +282,9 @@ pub struct FlowDetect {
     pub thresholds: Vec<(u32, u64, u32, u64)>,
     /// `flowint` variables set on the flow: (variable, value).
     pub ints: Vec<(u32, u32)>,
+    /// Entropy values `entropy` keywords computed on the flow, one per inspected buffer
+    /// ([`super::metadata::entropy_key`]), the last computed, in the order first computed.
+    pub floats: Vec<(u16, f64)>,
 }
 
 /// What the engine needs to know about the packet's flow.
@@ -374,6 +377,13 @@ impl DetectEngine {
 
     /// Fresh per-flow state.
     pub fn new_flow_state(&self) -> FlowDetect {
-        FlowDetect { bits: Vec::new(), ip_only_done: [false; 2], pass: false, thresholds: Vec::new(), ints: Vec::new() }
+        FlowDetect {
+            bits: Vec::new(),
+            ip_only_done: [false; 2],
+            pass: false,
+            thresholds: Vec::new(),
+            ints: Vec::new(),
+            floats: Vec::new(),
+        }
     }
 }

@@ -140,7 +140,12 @@ impl DetectEngine {
             // indexes of self.rules.
             let cr = &self.rules[rn as usize];
             s.verify.context.clear();
-            if !self.packet_rule_matches(cr, t, frame, d, finfo.as_ref(), &view, &mut vars, s) {
+            let ok = self.packet_rule_matches(cr, t, frame, d, finfo.as_ref(), &view, &mut vars, s);
+            match fstate.as_deref_mut() {
+                Some(st) => st.take_entropy(&mut s.verify, super::metadata::ENTROPY_CONTENT),
+                None => s.verify.entropy = Default::default(),
+            }
+            if !ok {
                 continue;
             }
             let after = self.on_match(s, rn, d, ts_secs, fstate.as_deref_mut(), flow_hash, NO_TX, c);

@@ -6,6 +6,7 @@ use super::run::{add_candidate, header_ok, packet_lists_match, AfterMatch};
 use crate::app::{reaches, AppProto, FlowApp, Transaction, TxInspStates, PROGRESS_DONE};
 use crate::decode::{proto, Decoded};
 use crate::detect::app::{self, AppRule, ListTarget};
+use crate::detect::metadata::{entropy_key, ENTROPY_CONTENT};
 use crate::detect::transform;
 use crate::detect::verify::{self};
 use crate::metrics::{Counters, C};
@@ -171,7 +172,7 @@ impl DetectEngine {
                     continue;
                 }
             }
-            let all = self.tx_rule_matches(ar, tx, ctx, &mut vars, s);
+            let all = self.tx_rule_matches(ar, tx, ctx, &mut vars, s, fstate);
             if !all && !side_final {
                 continue;
             }
@@ -229,6 +230,7 @@ impl DetectEngine {
         ctx: &TxCtx<'_>,
         vars: &mut [i64; MAX_VARS],
         s: &mut DetectScratch,
+        fstate: &mut FlowDetect,
     ) -> bool {
         let to_server = ctx.dir == 0;
         for l in &ar.lists {
@@ -239,15 +241,16 @@ impl DetectEngine {
                 vars.iter_mut().for_each(|v| *v = 0);
                 verify::inspect(&l.list, tb, vars, vs)
             };
-            let ok = match l.target {
+            let (ok, key) = match l.target {
                 ListTarget::Packet => {
                     let pl = ctx.d.payload(ctx.frame);
-                    !pl.is_empty() && check(pl)
+                    (!pl.is_empty() && check(pl), ENTROPY_CONTENT)
                 }
-                ListTarget::Buffer(_) => app::for_each_buf(l, tx, to_server, &mut check),
+                ListTarget::Buffer(b) => (app::for_each_buf(l, tx, to_server, &mut check), entropy_key(b)),
                 // frame rules are inspected on frames (run_frames), never on transactions
-                ListTarget::Frame(_) => false,
+                ListTarget::Frame(_) => (false, ENTROPY_CONTENT),
             };
+            fstate.take_entropy(&mut s.verify, key);
             if !ok {
                 return false;
             }

@@ -102,7 +102,10 @@ impl DetectEngine {
             }
             let tb = transform::apply(xs, b, xa, xb);
             vars.iter_mut().for_each(|v| *v = 0);
-            if !verify::inspect(&l.list, tb, vars, vs) {
+            let ok = verify::inspect(&l.list, tb, vars, vs);
+            // an entropy on a frame is not kept (Suricata names it after the frame's buffer)
+            vs.entropy = Default::default();
+            if !ok {
                 return false;
             }
         }

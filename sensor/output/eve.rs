@@ -69,6 +69,21 @@ impl<'a> Json<'a> {
         self
     }
 
+    /// `"k":x` for a float, `k` from input (escaped): Rust's shortest form that reads back
+    /// the same (as Suricata's JSON builder writes floats), `null` for NaN and infinities.
+    pub fn f64_named(&mut self, k: &[u8], v: f64) -> &mut Self {
+        use std::io::Write as _;
+        self.sep();
+        escape_into(self.buf, k);
+        self.buf.push(b':');
+        if v.is_finite() {
+            let _ = write!(self.buf, "{v}");
+        } else {
+            self.buf.extend_from_slice(b"null");
+        }
+        self
+    }
+
     /// `"k":n` (signed).
     pub fn i64(&mut self, k: &str, v: i64) -> &mut Self {
         self.key(k);

@@ -79,6 +79,8 @@ pub fn inspect(list: &CompiledList, buf: &[u8], vars: &mut [i64; MAX_VARS], scra
         count: 0,
         limit: scratch.recursion_limit,
         b64: &mut b64,
+        entropy: &mut scratch.entropy,
+        entropy_slot: 0,
     };
     let r = ix.run(0);
     let (count, limit) = (ix.count, ix.limit);
@@ -111,6 +113,10 @@ struct Inspector<'a> {
     limit: u32,
     /// Scratch for `base64_decode` (taken while a decoded buffer is inspected).
     b64: &'a mut Vec<u8>,
+    /// Entropy values computed ([`VerifyScratch::entropy`]).
+    entropy: &'a mut [Option<f64>; 2],
+    /// Which of them this list's are: 0 the buffer's, 1 `base64_data`'s.
+    entropy_slot: usize,
 }
 
 impl Inspector<'_> {
@@ -212,7 +218,11 @@ impl Inspector<'_> {
                 }
             }
             Item::Entropy(e) => {
-                if entropy_matches(e, self.buf) {
+                let value = entropy_of(e, self.buf);
+                if let (Some(v), Some(slot)) = (value, self.entropy.get_mut(self.entropy_slot)) {
+                    *slot = Some(v);
+                }
+                if value.is_some_and(|v| e.cmp.matches(v)) {
                     self.matched(idx)
                 } else {
                     NO_MATCH
@@ -317,6 +327,8 @@ impl Inspector<'_> {
                 count: self.count,
                 limit: self.limit,
                 b64: &mut Vec::new(),
+                entropy: &mut *self.entropy,
+                entropy_slot: 1,
             };
             let r = if data.items.is_empty() { MATCH } else { nested.run(0) };
             self.count = nested.count;
@@ -714,18 +726,16 @@ impl Inspector<'_> {
 }
 
 /// `entropy` (Suricata's `SCDetectEntropyMatch`): the Shannon entropy of the buffer, from a
-/// positive offset, over a positive byte count; either beyond the buffer: no match.
-fn entropy_matches(e: &Entropy, buf: &[u8]) -> bool {
+/// positive offset, over a positive byte count; either beyond the buffer: none (no match).
+fn entropy_of(e: &Entropy, buf: &[u8]) -> Option<f64> {
     let mut data = buf;
     if e.offset > 0 {
-        let Some(rest) = data.get(e.offset as usize..) else { return false };
-        data = rest;
+        data = data.get(e.offset as usize..)?;
     }
     if e.bytes > 0 {
-        let Some(head) = data.get(..e.bytes as usize) else { return false };
-        data = head;
+        data = data.get(..e.bytes as usize)?;
     }
-    e.cmp.matches(shannon_entropy(data))
+    Some(shannon_entropy(data))
 }
 
 /// Bits per byte of `data` (0 for nothing), summed in byte order as Suricata does.

@@ -73,6 +73,10 @@ pub struct VerifyScratch {
     /// The contexts of the JSON set entries the rule being inspected matched (`"key":{..}`,
     /// comma separated), for its alert; cleared before each rule.
     pub context: Vec<u8>,
+    /// The last entropy an `entropy` keyword computed (Suricata keeps it as a flow variable
+    /// named after the buffer, shown in EVE `metadata.entropy`): index 0 on the inspected
+    /// buffer, 1 on a `base64_data` list inside it. Set by [`inspect`]; the caller takes them.
+    pub entropy: [Option<f64>; 2],
 }
 
 impl Default for VerifyScratch {
@@ -84,6 +88,7 @@ impl Default for VerifyScratch {
             datasets: Default::default(),
             base64: Vec::new(),
             context: Vec::new(),
+            entropy: [None; 2],
         }
     }
 }
