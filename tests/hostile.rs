@@ -134,22 +134,8 @@ fn million_flow_syn_flood_stays_within_memcap() {
         }
     }
     drop(w);
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        rules(dir.path()).display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "flow.memcap_bytes=16mb".into(),
-        "--set".into(),
-        "output.flow_events=false".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (eve, rss_kb) =
+        replay_with(dir.path(), &pcap, &rules(dir.path()), &["flow.memcap_bytes=16mb", "output.flow_events=false"]);
     let s = stats(&eve);
     assert_eq!(s["decoder"]["pkts"], 1_000_010);
     // The table filled up: emergency mode entered, flows evicted to make room, all counted.
@@ -185,20 +171,7 @@ fn fragment_flood_never_completing_stays_within_memcap() {
         }
     }
     drop(w);
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        rules(dir.path()).display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "defrag.memcap_bytes=8mb".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (eve, rss_kb) = replay_with(dir.path(), &pcap, &rules(dir.path()), &["defrag.memcap_bytes=8mb"]);
     let s = stats(&eve);
     assert_eq!(s["defrag"]["ipv4"]["fragments"], 300_000);
     assert_eq!(s["defrag"]["ipv4"]["reassembled"], 0);
@@ -253,30 +226,19 @@ fn million_sessions_with_out_of_order_segments_stay_within_memcaps() {
         }
     }
     drop(w);
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        rules(dir.path()).display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "stream.midstream=true".into(),
-        "--set".into(),
-        "capture.checksum_validation=none".into(),
-        "--set".into(),
-        "flow.memcap_bytes=16mb".into(),
-        "--set".into(),
-        "stream.memcap_bytes=64mb".into(),
-        "--set".into(),
-        "stream.reassembly_memcap_bytes=16mb".into(),
-        "--set".into(),
-        "output.flow_events=false".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (eve, rss_kb) = replay_with(
+        dir.path(),
+        &pcap,
+        &rules(dir.path()),
+        &[
+            "stream.midstream=true",
+            "capture.checksum_validation=none",
+            "flow.memcap_bytes=16mb",
+            "stream.memcap_bytes=64mb",
+            "stream.reassembly_memcap_bytes=16mb",
+            "output.flow_events=false",
+        ],
+    );
     let s = stats(&eve);
     assert_eq!(s["decoder"]["pkts"], 2_000_070);
     // Pressure is reported: flows evicted (each eviction frees its session and segments),
@@ -381,20 +343,7 @@ fn http_header_and_gzip_bombs_stay_bounded() {
         }
     }
     drop(w);
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        app_rules(dir.path()).display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "capture.checksum_validation=none".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (eve, rss_kb) = replay_with(dir.path(), &pcap, &app_rules(dir.path()), &["capture.checksum_validation=none"]);
     let s = stats(&eve);
     eprintln!("http bombs: peak RSS {rss_kb} KB, app {}", s["app_layer"]);
     assert!(s["app_layer"]["flow"]["http"].as_u64().unwrap() >= 120, "{}", s["app_layer"]);
@@ -457,24 +406,12 @@ fn dns_compression_loops_stay_bounded() {
         }
     }
     drop(w);
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        app_rules(dir.path()).display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "capture.checksum_validation=none".into(),
-        "--set".into(),
-        "output.flow_events=false".into(),
-        "--set".into(),
-        "flow.memcap_bytes=16mb".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (eve, rss_kb) = replay_with(
+        dir.path(),
+        &pcap,
+        &app_rules(dir.path()),
+        &["capture.checksum_validation=none", "output.flow_events=false", "flow.memcap_bytes=16mb"],
+    );
     let s = stats(&eve);
     eprintln!("dns loops: peak RSS {rss_kb} KB, app {}", s["app_layer"]);
     assert_eq!(alerts(&eve, 2), 4);
@@ -686,24 +623,12 @@ fn udp_family_floods_stay_bounded() {
          alert snmp any any -> any any (msg:\"community\"; snmp.community; content:\"needle-in-flood\"; sid:4;)\n",
     )
     .unwrap();
-    let eve = dir.path().join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        rules.display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "capture.checksum_validation=none".into(),
-        "--set".into(),
-        "output.flow_events=false".into(),
-        "--set".into(),
-        "flow.memcap_bytes=16mb".into(),
-        pcap.display().to_string(),
-    ];
-    let (out, rss_kb) = run_with_rss(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (eve, rss_kb) = replay_with(
+        dir.path(),
+        &pcap,
+        &rules,
+        &["capture.checksum_validation=none", "output.flow_events=false", "flow.memcap_bytes=16mb"],
+    );
     let s = stats(&eve);
     let app = &s["app_layer"];
     eprintln!("udp floods: peak RSS {rss_kb} KB, app {app}");
@@ -917,15 +842,7 @@ fn long_ftp_session_alerts_once_per_matching_command() {
         turns.push((b"RETR NEEDLE-2\r\n", b"550 no\r\n"));
         conversation(&mut w, 1_000, [10, 0, 0, 1], [10, 0, 0, 2], 40_000, 21, &turns);
         drop(w);
-        let eve = dir.path().join("eve.json");
-        let _ = std::fs::remove_file(&eve);
-        let args: Vec<String> = ["replay", "-q", "--set", "capture.checksum_validation=none", "--rules"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([rules.display().to_string(), "--eve".into(), eve.display().to_string(), pcap.display().to_string()])
-            .collect();
-        let (out, _) = run_with_rss(&args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let (eve, _) = replay_with(dir.path(), &pcap, rules, &["capture.checksum_validation=none"]);
         let got = [alerts(&eve, 7), alerts(&eve, 8)];
         assert_eq!(got, want, "PWD reply {:?}, rules {}", String::from_utf8_lossy(pwd_reply), rules.display());
     }
@@ -935,18 +852,21 @@ fn long_ftp_session_alerts_once_per_matching_command() {
 fn replay_hostile(dir: &Path, pcap: &Path, rules_text: &str) -> (PathBuf, u64) {
     let rules = dir.join("hostile.rules");
     std::fs::write(&rules, rules_text).unwrap();
+    replay_with(dir, pcap, &rules, &["capture.checksum_validation=none"])
+}
+
+/// `picket replay -q` of `pcap` with the rules file `rules` and each `--set` of `sets`, its EVE
+/// written to `dir/eve.json` (replaced): the EVE file and the peak RSS (KB). The replay must
+/// succeed.
+fn replay_with(dir: &Path, pcap: &Path, rules: &Path, sets: &[&str]) -> (PathBuf, u64) {
     let eve = dir.join("eve.json");
-    let args: Vec<String> = vec![
-        "replay".into(),
-        "-q".into(),
-        "--rules".into(),
-        rules.display().to_string(),
-        "--eve".into(),
-        eve.display().to_string(),
-        "--set".into(),
-        "capture.checksum_validation=none".into(),
-        pcap.display().to_string(),
-    ];
+    let _ = std::fs::remove_file(&eve);
+    let mut args: Vec<String> = vec!["replay".into(), "-q".into(), "--rules".into(), rules.display().to_string()];
+    args.extend(["--eve".into(), eve.display().to_string()]);
+    for set in sets {
+        args.extend(["--set".into(), set.to_string()]);
+    }
+    args.push(pcap.display().to_string());
     let (out, rss_kb) = run_with_rss(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (eve, rss_kb)

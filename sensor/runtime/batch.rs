@@ -208,31 +208,8 @@ impl Batch {
 mod tests {
     use super::*;
     use crate::capture::{FrameRef, LinkType, Timestamp};
-    use crate::flow::{TableConfig, Timeouts};
+    use crate::runtime::worker::tests::{table, udp};
     use crate::runtime::worker::Worker;
-    use etherparse::PacketBuilder;
-
-    fn udp(sp: u16, payload: &[u8]) -> Vec<u8> {
-        let mut f = Vec::new();
-        PacketBuilder::ethernet2([1; 6], [2; 6])
-            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-            .udp(sp, 53)
-            .write(&mut f, payload)
-            .unwrap_or_default();
-        f
-    }
-
-    fn table() -> TableConfig {
-        let to = Timeouts {
-            new: 30,
-            established: 30,
-            closed: 5,
-            emergency_new: 10,
-            emergency_established: 10,
-            emergency_closed: 5,
-        };
-        TableConfig { memcap: 1 << 20, timeouts: [to; 4], emergency_recovery_percent: 30 }
-    }
 
     #[test]
     fn a_batch_holds_one_reference_per_chunk_and_copies_the_rest() {

@@ -655,14 +655,15 @@ impl Worker {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::capture::{FrameRef, LinkType};
     use crate::flow::{TableConfig, Timeouts};
     use crate::runtime::ingest::Ingest;
     use etherparse::PacketBuilder;
 
-    fn udp(sp: u16, payload: &[u8]) -> Vec<u8> {
+    /// A UDP frame to port 53 from port `sp` (10.0.0.1 -> 10.0.0.2) carrying `payload`.
+    pub(in crate::runtime) fn udp(sp: u16, payload: &[u8]) -> Vec<u8> {
         let mut f = Vec::new();
         PacketBuilder::ethernet2([1; 6], [2; 6])
             .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
@@ -672,7 +673,8 @@ mod tests {
         f
     }
 
-    fn table() -> TableConfig {
+    /// A small flow table (1 MiB memcap, 30 s timeouts) for unit tests.
+    pub(in crate::runtime) fn table() -> TableConfig {
         let to = Timeouts {
             new: 30,
             established: 30,
