@@ -163,10 +163,11 @@ struct CertTime {
     hi: i64,
 }
 
-/// `ssl_version`: versions wanted and versions refused.
+/// `ssl_version`: the versions listed; a leading `!` negates the whole list, as Suricata
+/// (`!tls1.3,tls1.2` matches a version that is neither).
 struct Versions {
-    pos: Vec<SslVersion>,
-    neg: Vec<SslVersion>,
+    list: Vec<SslVersion>,
+    neg: bool,
 }
 
 /// `ssl_state`: groups that must all hold; each group is any of (flag, negated).
@@ -207,25 +208,30 @@ fn parse_version(v: Option<&str>) -> Result<ValueArg, String> {
 
 fn parse_ssl_version(v: Option<&str>) -> Result<ValueArg, String> {
     let v = v.unwrap_or("");
-    let (mut pos, mut neg) = (Vec::new(), Vec::new());
-    for item in v.split(',') {
-        let (n, name) = text(Some(item));
-        let ver = match name.to_ascii_lowercase().as_str() {
+    let (neg, rest) = match v.trim_start().strip_prefix('!') {
+        Some(r) => (true, r),
+        None => (false, v),
+    };
+    let mut list = Vec::new();
+    for item in rest.split(|c: char| c == ',' || c.is_ascii_whitespace()).filter(|i| !i.is_empty()) {
+        let ver = match item.to_ascii_lowercase().as_str() {
             "sslv2" => SslVersion::Sslv2,
             "sslv3" => SslVersion::Sslv3,
             "tls1.0" => SslVersion::Tls10,
             "tls1.1" => SslVersion::Tls11,
             "tls1.2" => SslVersion::Tls12,
             "tls1.3" => SslVersion::Tls13,
-            _ => return Err(format!("invalid value `{v}`")),
+            _ => return Err(format!("invalid value `{v}`: unknown version `{item}`")),
         };
-        if n {
-            neg.push(ver)
-        } else {
-            pos.push(ver)
+        if list.contains(&ver) {
+            return Err(format!("invalid value `{v}`: `{item}` listed twice"));
         }
+        list.push(ver);
     }
-    Ok(Box::new(Versions { pos, neg }))
+    if list.is_empty() {
+        return Err("ssl_version needs at least one version".to_string());
+    }
+    Ok(Box::new(Versions { list, neg }))
 }
 
 fn parse_ssl_state(v: Option<&str>) -> Result<ValueArg, String> {
@@ -371,7 +377,7 @@ pub(super) static VALUES: &[ValueKeyword<TlsState>] = &[
         eval: |a, t, to_server, _| {
             let Some(v) = a.downcast_ref::<Versions>() else { return false };
             match SslVersion::of(t.dir_version(to_server)) {
-                Some(ver) => (v.pos.is_empty() || v.pos.contains(&ver)) && !v.neg.contains(&ver),
+                Some(ver) => v.list.contains(&ver) != v.neg,
                 None => false,
             }
         },
@@ -529,3 +535,25 @@ pub static PROTOCOL: Protocol = Protocol {
     frames: &[],
     counters: |s: &AppStats, f| TlsStats::each(&s.tls, f),
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(v: &str) -> (Vec<SslVersion>, bool) {
+        let a = parse_ssl_version(Some(v)).expect(v);
+        let x = a.downcast_ref::<Versions>().expect("Versions");
+        (x.list.clone(), x.neg)
+    }
+
+    #[test]
+    fn ssl_version_leading_bang_negates_the_whole_list() {
+        use SslVersion as V;
+        assert_eq!(versions("tls1.0,tls1.1"), (vec![V::Tls10, V::Tls11], false));
+        assert_eq!(versions("!tls1.3,tls1.2"), (vec![V::Tls13, V::Tls12], true));
+        assert_eq!(versions(" !SSLv3"), (vec![V::Sslv3], true));
+        for bad in ["", "!", "tls1.0,!tls1.1", "tls1.0,tls1.0", "tls9"] {
+            assert!(parse_ssl_version(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}
