@@ -308,6 +308,8 @@ pub struct FlowInfo {
     pub pkts: [u64; 2],
     /// See `pkts`.
     pub bytes: [u64; 2],
+    /// Whole seconds from the flow's first packet to its last (`flow.age`).
+    pub age_secs: u64,
 }
 
 impl DetectEngine {

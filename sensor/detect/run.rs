@@ -512,6 +512,8 @@ pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, 
                 FlowCountDir::Either => cmp.matches(c[1]) || cmp.matches(c[0]),
             }
         }),
+        // Suricata: any packet with a flow
+        PacketMatch::FlowAge(cmp) => finfo.is_some_and(|f| cmp.matches(f.age_secs)),
         m => match_packet(m, frame, d),
     })
 }

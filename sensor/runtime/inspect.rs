@@ -285,6 +285,7 @@ fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
         }),
         pkts: f.pkts,
         bytes: f.bytes,
+        age_secs: f.last.secs().saturating_sub(f.start.secs()),
     }
 }
 

@@ -56,6 +56,9 @@ pub enum PacketMatch {
     /// bytes the flow has seen in a direction, this packet included, as Suricata's flow
     /// counters. Needs the flow: decided by the detection engine.
     FlowCount(FlowCounter, FlowCountDir, NumCmp),
+    /// `flow.age`: whole seconds between the flow's first packet and its last (this one), as
+    /// Suricata compares them (32 bits). Needs the flow: decided by the detection engine.
+    FlowAge(NumCmp),
     /// `app-layer-protocol:[!]name[|name...][,mode][,exact]`
     AppLayerProtocol {
         /// Protocol name (canonical, lowercase); several alternatives are joined with `|`
@@ -80,6 +83,7 @@ impl PacketMatch {
             PacketMatch::StreamSize(..) => "stream_size",
             PacketMatch::FlowCount(FlowCounter::Pkts, ..) => "flow.pkts",
             PacketMatch::FlowCount(FlowCounter::Bytes, ..) => "flow.bytes",
+            PacketMatch::FlowAge(_) => "flow.age",
             PacketMatch::AppLayerProtocol { .. } => "app-layer-protocol",
             PacketMatch::Header(h) => h.keyword,
         }

@@ -105,6 +105,19 @@ pub(crate) const ROWS: &[Keyword] = &[
         suricata_doc!("flow-keywords.html#flow-bytes"),
     ),
     Keyword::rule(
+        "flow.age",
+        Kind::Packet,
+        R,
+        |b, _, kw, v| {
+            let s = unquote(v.unwrap_or("")).trim();
+            let n = parse_uint_cmp(s, u64::from(u32::MAX)).ok_or_else(|| bad(kw, invalid(s)))?;
+            b.packet.push(PacketMatch::FlowAge(n));
+            Ok(())
+        },
+        "whole seconds since the flow's first packet, compared with a number or a range",
+        suricata_doc!("flow-keywords.html#flow-age"),
+    ),
+    Keyword::rule(
         "app-layer-protocol",
         Kind::Packet,
         R,
@@ -124,7 +137,10 @@ impl PacketMatch {
             // (fragments, unknown protocols).
             PacketMatch::Dsize(n) => n.matches(if l4(d) { d.payload_len.min(u16::MAX as u32) as u64 } else { 0 }),
             PacketMatch::Header(h) => h.matches(frame, d),
-            PacketMatch::AppLayerProtocol { .. } | PacketMatch::StreamSize(..) | PacketMatch::FlowCount(..) => true,
+            PacketMatch::AppLayerProtocol { .. }
+            | PacketMatch::StreamSize(..)
+            | PacketMatch::FlowCount(..)
+            | PacketMatch::FlowAge(_) => true,
         }
     }
 }
@@ -496,6 +512,15 @@ mod tests {
             ("flow.bytes_toclient:;", "flow.bytes_toclient"),
         ] {
             bad_value(bad, kw);
+        }
+    }
+
+    #[test]
+    fn flow_age_parses_a_32_bit_comparison() {
+        assert_eq!(ok("flow.age:>20;").packet, vec![PacketMatch::FlowAge(NumCmp::Gt(20))]);
+        assert_eq!(ok("flow.age:3-9;").packet, vec![PacketMatch::FlowAge(NumCmp::Range(3, 9))]);
+        for bad in ["flow.age:;", "flow.age:toserver,1;", "flow.age:4294967296;"] {
+            bad_value(bad, "flow.age");
         }
     }
 
