@@ -78,6 +78,8 @@ pub struct FlowApp {
     fed: [u64; 2],
     /// The flow's payload is no longer inspected (encrypted TLS).
     pub no_inspection: bool,
+    /// Directions whose raw stream the parser asked to inspect now (taken by the stream).
+    raw_trigger: [bool; 2],
     /// The protocol's own reassembly depth, for the stream to take (once) when named.
     pub stream_depth: Option<u64>,
     /// Per-transaction detection state.
@@ -378,6 +380,8 @@ impl FlowApp {
         if parser.no_inspection() {
             self.no_inspection = true;
         }
+        let t = parser.take_raw_trigger();
+        self.raw_trigger = [self.raw_trigger[0] | t[0], self.raw_trigger[1] | t[1]];
         if let Some(u) = parser.upgrade() {
             self.upgrade_decided(to_server, data, u, stats);
         }
@@ -637,6 +641,10 @@ pub struct Sink<'a> {
 }
 
 impl AppSink for Sink<'_> {
+    fn take_raw_trigger(&mut self) -> [bool; 2] {
+        std::mem::take(&mut self.app.raw_trigger)
+    }
+
     fn data(&mut self, to_server: bool, offset: u64, data: &[u8]) -> Verdict {
         let app = &mut *self.app;
         if app.gap_stop {

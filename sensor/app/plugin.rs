@@ -282,6 +282,13 @@ pub trait AppParser: std::fmt::Debug + Send {
     fn no_inspection(&self) -> bool {
         false
     }
+    /// Directions (index 0: to server) whose raw stream the calls since the last ask want
+    /// inspected now rather than at the next chunk (Suricata's
+    /// `AppLayerParserTriggerRawStreamInspection`: a request or response completed); taken
+    /// once. The default: none.
+    fn take_raw_trigger(&mut self) -> [bool; 2] {
+        [false; 2]
+    }
     /// The flow was identified from another flow's announcement (an FTP data connection,
     /// [`super::expect`]), its first data going `to_server`: `data` is what the announcing
     /// parser left for this one. The default ignores it.

@@ -37,6 +37,8 @@ pub(super) struct TxCtx<'a> {
     pub(super) t: usize,
     pub(super) frame: &'a [u8],
     pub(super) d: &'a Decoded,
+    /// TCP: the raw stream blocks due with this packet.
+    pub(super) stream: &'a [&'a [u8]],
     pub(super) ts_secs: u64,
     pub(super) finfo: &'a FlowInfo,
     pub(super) flow_hash: u64,
@@ -58,6 +60,7 @@ impl DetectEngine {
         app: &mut FlowApp,
         frame: &[u8],
         d: &Decoded,
+        stream: &[&[u8]],
         ts_secs: u64,
         finfo: &FlowInfo,
         fstate: &mut FlowDetect,
@@ -80,7 +83,8 @@ impl DetectEngine {
             _ => T_OTHER,
         };
         let reinspect = g.reinspect || app.parser.is_none();
-        let ctx = TxCtx { g, proto: app.proto, dir, t, frame, d, ts_secs, finfo, flow_hash, finalize, reinspect };
+        let ctx =
+            TxCtx { g, proto: app.proto, dir, t, frame, d, stream, ts_secs, finfo, flow_hash, finalize, reinspect };
         let FlowApp { parser, insp, .. } = app;
         match parser {
             Some(p) => p.each_tx(&mut |tx| {
@@ -242,9 +246,14 @@ impl DetectEngine {
                 verify::inspect(&l.list, tb, vars, vs)
             };
             let (ok, key) = match l.target {
+                // the raw stream due with this packet first (Suricata inspects a transaction
+                // rule's payload keywords on the stream), then the packet
                 ListTarget::Packet => {
-                    let pl = ctx.d.payload(ctx.frame);
-                    (!pl.is_empty() && check(pl), ENTROPY_CONTENT)
+                    let hit = ctx.stream.iter().any(|ch| check(ch)) || {
+                        let pl = ctx.d.payload(ctx.frame);
+                        !pl.is_empty() && check(pl)
+                    };
+                    (hit, ENTROPY_CONTENT)
                 }
                 ListTarget::Buffer(b) => (app::for_each_buf(l, tx, to_server, &mut check), entropy_key(b)),
                 // frame rules are inspected on frames (run_frames), never on transactions

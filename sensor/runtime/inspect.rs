@@ -40,8 +40,12 @@ pub(crate) struct RawStream {
     pub due: bool,
     /// The packet's payload went into the stream.
     pub added: bool,
-    /// A stream-end pseudo packet (the rest of the stream, at flow end).
+    /// A pseudo packet: no payload of its own, only the stream (at flow end, the rest of
+    /// it, acknowledged or not).
     pub pseudo: bool,
+    /// A detect/log flush pseudo packet (the flow's payload stops being inspected): the
+    /// stream up to what was acknowledged, inspected although the flow is marked so.
+    pub flush: bool,
 }
 
 /// Detection with its engine, the worker's scratch, and where alerts go.
@@ -76,18 +80,27 @@ impl Inspector<'_> {
         c: &mut Counters,
     ) {
         self.fresh_state(f, engine_gen);
-        let info = flow_info(f, to_server);
+        let mut info = flow_info(f, to_server);
+        let flush = raw.is_some_and(|r| r.flush);
+        // a flow whose payload is not inspected has its stream inspected once more, by the
+        // flush; until then its raw progress stays where it was
+        let raw_on = !info.no_payload || flush;
+        info.no_payload &= !flush;
         let hash = f.hash;
         let engine = self.engine;
         let d = usize::from(!to_server);
         let FlowExt { tcp, detect, .. } = &mut f.ext;
         let progress = {
             let (chunks, n, progress) = match (raw, tcp.as_deref()) {
-                (Some(r), Some(ssn)) if r.due => {
-                    let (ch, n, pr) = raw_chunks(ssn, d, r.pseudo, blocks, c);
+                (Some(r), Some(ssn)) if r.due && raw_on => {
+                    let (ch, n, pr) = raw_chunks(ssn, d, r.pseudo && !r.flush, blocks, c);
                     (ch, n, Some(pr))
                 }
-                _ => ([&[][..]; MAX_RAW_BLOCKS], 0, None),
+                _ => {
+                    // nothing due: the transactions see no stream either (see `app_rules`)
+                    blocks.clear();
+                    ([&[][..]; MAX_RAW_BLOCKS], 0, None)
+                }
             };
             let sd = raw.map(|r| StreamData { added: r.added, chunks: &chunks[..n], pseudo: r.pseudo });
             engine.run(self.scratch, pkt.frame, pkt.d, pkt.ts.secs(), Some((&info, detect, hash)), sd.as_ref(), c);
@@ -117,12 +130,16 @@ impl Inspector<'_> {
     }
 
     /// App-layer rules on the transactions of flow `f` for a packet's direction
-    /// (`finalize`: the flow ends, every transaction is inspected as complete).
+    /// (`finalize`: the flow ends, every transaction is inspected as complete). `blocks`:
+    /// the raw stream blocks the packet's stream inspection just saw (TCP), where the
+    /// rules' payload keywords look first, as Suricata inspects them on the stream.
+    #[allow(clippy::too_many_arguments, reason = "the packet, its flow and its stream: one call per packet")]
     pub(super) fn app_rules(
         &mut self,
         f: &mut Flow<FlowExt>,
         to_server: bool,
         pkt: &PacketView<'_>,
+        blocks: &[(u64, u64)],
         finalize: bool,
         engine_gen: u64,
         c: &mut Counters,
@@ -134,8 +151,17 @@ impl Inspector<'_> {
         let info = flow_info(f, to_server);
         let hash = f.hash;
         let ts_secs = pkt.ts.secs();
-        let FlowExt { app, detect, .. } = &mut f.ext;
-        self.engine.run_app(self.scratch, app, pkt.frame, pkt.d, ts_secs, &info, detect, hash, finalize, c);
+        let FlowExt { app, detect, tcp, .. } = &mut f.ext;
+        let mut chunks: [&[u8]; MAX_RAW_BLOCKS] = [&[]; MAX_RAW_BLOCKS];
+        let mut n = 0;
+        if let Some(ssn) = tcp.as_deref() {
+            for (slot, &(o, l)) in chunks.iter_mut().zip(blocks.iter()) {
+                *slot = ssn.bytes(usize::from(!to_server), o, l);
+                n += 1;
+            }
+        }
+        let stream = &chunks[..n];
+        self.engine.run_app(self.scratch, app, pkt.frame, pkt.d, stream, ts_secs, &info, detect, hash, finalize, c);
         if app.frames.any_ready() {
             self.engine.run_frames(self.scratch, app, pkt.frame, pkt.d, ts_secs, &info, detect, hash, c);
         }
@@ -216,25 +242,56 @@ impl Inspector<'_> {
         engine_gen: u64,
         c: &mut Counters,
     ) {
+        blocks.clear();
         if !due || f.ext.detect.pass || f.ext.app.no_inspection {
             return;
         }
         c.inc(C::TcpPseudo);
         let dd = pseudo_decoded(f, to_server);
         let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
-        let raw = RawStream { due: true, added: false, pseudo: true };
+        let raw = RawStream { due: true, added: false, pseudo: true, flush: false };
+        self.packet_rules(f, to_server, &pkt, Some(raw), blocks, engine_gen, c);
+    }
+
+    /// One direction of a TCP flow whose payload stops being inspected (a parser set
+    /// no-inspection: SSH after both NEWKEYS, TLS after its handshake): the raw stream not
+    /// yet inspected, up to what was acknowledged, is inspected as a pseudo packet first
+    /// (Suricata's detect/log flush, `StreamTcpDetectLogFlush`). `due`: data is waiting.
+    pub(super) fn flush(
+        &mut self,
+        f: &mut Flow<FlowExt>,
+        to_server: bool,
+        due: bool,
+        blocks: &mut Vec<(u64, u64)>,
+        engine_gen: u64,
+        c: &mut Counters,
+    ) {
+        if !due || f.ext.detect.pass {
+            return;
+        }
+        c.inc(C::TcpPseudo);
+        let dd = pseudo_decoded(f, to_server);
+        let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
+        let raw = RawStream { due: true, added: false, pseudo: true, flush: true };
         self.packet_rules(f, to_server, &pkt, Some(raw), blocks, engine_gen, c);
     }
 
     /// Transactions left when a TCP flow ends, for one direction: inspected as complete
     /// (Suricata's flow-end pseudo packet of that direction).
-    pub(super) fn app_end(&mut self, f: &mut Flow<FlowExt>, to_server: bool, engine_gen: u64, c: &mut Counters) {
+    pub(super) fn app_end(
+        &mut self,
+        f: &mut Flow<FlowExt>,
+        to_server: bool,
+        blocks: &[(u64, u64)],
+        engine_gen: u64,
+        c: &mut Counters,
+    ) {
         if !f.ext.app.proto.is_known() || f.ext.detect.pass || f.key.proto != crate::decode::proto::TCP {
             return;
         }
         let dd = pseudo_decoded(f, to_server);
         let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
-        self.app_rules(f, to_server, &pkt, true, engine_gen, c);
+        self.app_rules(f, to_server, &pkt, blocks, true, engine_gen, c);
     }
 
     fn fresh_state(&mut self, f: &mut Flow<FlowExt>, engine_gen: u64) {

@@ -146,7 +146,7 @@ impl EndCtx<'_> {
                         deferred: self.deferred,
                     };
                     insp.stream_end(f, d == 0, due, self.blocks, self.detect_gen, c);
-                    insp.app_end(f, d == 0, self.detect_gen, c);
+                    insp.app_end(f, d == 0, self.blocks, self.detect_gen, c);
                 }
             }
             self.stream.release(&mut f.ext.tcp);
@@ -160,7 +160,7 @@ impl EndCtx<'_> {
                 deferred: self.deferred,
             };
             for to_server in [true, false] {
-                insp.app_end(f, to_server, self.detect_gen, c);
+                insp.app_end(f, to_server, &[], self.detect_gen, c);
             }
         }
         let vars = flow_vars(self.detect, self.detect_gen, f);
@@ -555,9 +555,6 @@ impl Worker {
             let FlowExt { tcp: ssn, app, .. } = &mut f.ext;
             let mut sink = Sink { app, cfg: &self.app_cfg, stats: &mut self.app_stats, flow };
             let o = self.stream.packet(ssn, to_server, &seg, &mut sink, &mut self.counters);
-            if let (true, Some(s)) = (f.ext.app.no_inspection, f.ext.tcp.as_deref_mut()) {
-                s.disable_raw();
-            }
             if let (Some(depth), Some(s)) = (f.ext.app.stream_depth.take(), f.ext.tcp.as_deref_mut()) {
                 s.set_app_depth(depth, self.stream.cfg.depth);
             }
@@ -578,6 +575,7 @@ impl Worker {
     /// transactions nothing needs any more are freed.
     fn inspect_flow_packet(&mut self, sl: u32, to_server: bool, view: &PacketView<'_>, stream: Option<Outcome>) {
         self.run_rules(sl, to_server, view, stream);
+        self.flush_raw(sl, to_server);
         let f = self.flows.get_mut(sl);
         let records = self.records.on_for(f.ext.app.proto);
         if self.records.on_for_packet(f.ext.app.proto) {
@@ -600,6 +598,37 @@ impl Worker {
         f.ext.app.free_txs(inspects, records);
     }
 
+    /// Once a parser turned payload inspection off on a TCP flow: each direction's raw
+    /// stream not yet inspected is, as a pseudo packet (the packet's opposite direction
+    /// first, as Suricata's IDS mode), then raw inspection stops for good.
+    fn flush_raw(&mut self, sl: u32, to_server: bool) {
+        let f = self.flows.get_mut(sl);
+        let Some(ssn) = f.ext.tcp.as_deref_mut() else { return };
+        if !f.ext.app.no_inspection || ssn.raw_disabled() {
+            return;
+        }
+        ssn.trigger_raw(0);
+        ssn.trigger_raw(1);
+        if let Some((engine, scratch)) = self.detect.as_mut() {
+            let mut insp = Inspector {
+                engine,
+                scratch,
+                out: &mut self.out,
+                out_events: &mut self.out_events,
+                alerts: self.alert_events,
+                deferred: &mut self.deferred,
+            };
+            for ts in [!to_server, to_server] {
+                let d = usize::from(!ts);
+                let due = f.ext.tcp.as_deref().is_some_and(|s| self.stream.raw_ready(s, d, false));
+                insp.flush(f, ts, due, &mut self.blocks, self.detect_gen, &mut self.counters);
+            }
+        }
+        if let Some(s) = f.ext.tcp.as_deref_mut() {
+            s.disable_raw();
+        }
+    }
+
     /// Packet, stream and app-layer rules on a packet of a flow.
     fn run_rules(&mut self, sl: u32, to_server: bool, view: &PacketView<'_>, stream: Option<Outcome>) {
         let Some((engine, scratch)) = self.detect.as_mut() else { return };
@@ -614,9 +643,9 @@ impl Worker {
             alerts: self.alert_events,
             deferred: &mut self.deferred,
         };
-        let raw = stream.map(|o| RawStream { due: o.raw_ready, added: o.stream_add, pseudo: false });
+        let raw = stream.map(|o| RawStream { due: o.raw_ready, added: o.stream_add, pseudo: false, flush: false });
         insp.packet_rules(f, to_server, view, raw, &mut self.blocks, gen, c);
-        insp.app_rules(f, to_server, view, false, gen, c);
+        insp.app_rules(f, to_server, view, &self.blocks, false, gen, c);
     }
 
     /// Sets the level counters (flows and TCP sessions in the tables, the reassembly memory

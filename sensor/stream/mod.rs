@@ -12,6 +12,7 @@
 //!   counts them;
 //! - raw stream chunks for detection on the schedule Suricata uses in IDS mode
 //!   ([`TcpSession::raw_ready`]): when enough acknowledged data is waiting (the chunk size),
+//!   when the app layer asks (`AppSink::take_raw_trigger`: a DCE/RPC PDU, an SSH banner),
 //!   when the session is closing, when depth is reached, and everything at flow end.
 //!
 //! Never: panics on sequence numbers (all arithmetic wraps or saturates), grows without a
@@ -299,6 +300,11 @@ pub trait AppSink {
     fn gap(&mut self, to_server: bool, len: u64) -> Verdict;
     /// One direction ended.
     fn eof(&mut self, to_server: bool);
+    /// Directions (index 0: to server) whose raw stream the app layer wants inspected now
+    /// (see [`TcpSession::trigger_raw`]); taken once. The default: none.
+    fn take_raw_trigger(&mut self) -> [bool; 2] {
+        [false; 2]
+    }
 }
 
 /// An app layer that takes nothing (flows without app-layer parsing).
@@ -905,6 +911,11 @@ impl StreamEngine {
                         }
                     }
                 }
+            }
+        }
+        for (i, t) in app.take_raw_trigger().into_iter().enumerate() {
+            if t {
+                ssn.trigger_raw(i);
             }
         }
         // In bounds: d is a direction (see `dirs`).

@@ -80,6 +80,11 @@ impl TcpSession {
         }
     }
 
+    /// Raw inspection was stopped in both directions ([`TcpSession::disable_raw`]).
+    pub fn raw_disabled(&self) -> bool {
+        self.dirs.iter().all(|d| d.flags & D_RAW_OFF != 0)
+    }
+
     /// The app layer asks for raw inspection of direction `d` now (a transaction completed).
     pub fn trigger_raw(&mut self, d: usize) {
         if let Some(dir) = self.dirs.get_mut(d) {

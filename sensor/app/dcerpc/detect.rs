@@ -248,6 +248,10 @@ impl AppParser for DcerpcParser {
         }
     }
 
+    fn take_raw_trigger(&mut self) -> [bool; 2] {
+        std::mem::take(&mut self.state.raw_trigger)
+    }
+
     fn gap(&mut self, _to_server: bool, _len: u64, cx: &mut ParseCx<'_>) -> Status {
         self.state.gap();
         self.state.stats.drain_into(&mut cx.stats.dcerpc);

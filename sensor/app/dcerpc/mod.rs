@@ -153,6 +153,9 @@ pub struct DcerpcState {
     partial: [Partial; 2],
     budget: usize,
     failed: bool,
+    /// Directions (index 0: to server) whose raw stream a bind, bind ack or stub asks to
+    /// inspect now, as Suricata's parser triggers it (taken by the parser's owner).
+    pub raw_trigger: [bool; 2],
     /// Counters (drained into the worker's at each call).
     pub stats: DcerpcStats,
 }
@@ -341,6 +344,7 @@ impl DcerpcState {
         tx.req_done = true;
         tx.frag_cnt_ts = 1;
         self.push_tx(tx);
+        self.raw_trigger[0] = true;
         true
     }
 
@@ -369,6 +373,7 @@ impl DcerpcState {
             tx.resp_done = true;
             tx.frag_cnt_tc = 1;
             tx.ifaces = ifaces;
+            self.raw_trigger[1] = true;
         }
         true
     }
@@ -406,6 +411,7 @@ impl DcerpcState {
         let frag = h.flags & (pdu::PFC_FIRST_FRAG | pdu::PFC_LAST_FRAG);
         let last = frag == 0 || h.last_frag();
         let ifaces = self.ifaces.clone();
+        self.raw_trigger[usize::from(!to_server)] = true;
         let DcerpcState { txs, budget, stats, .. } = self;
         let Some(tx) = txs.get_mut(i) else { return true };
         if to_server {

@@ -208,6 +208,10 @@ impl AppParser for SshState {
     fn no_inspection(&self) -> bool {
         self.sealed
     }
+
+    fn take_raw_trigger(&mut self) -> [bool; 2] {
+        std::mem::take(&mut self.raw_trigger)
+    }
 }
 
 /// SSH's descriptor.

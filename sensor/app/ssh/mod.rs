@@ -101,6 +101,9 @@ pub(crate) struct SshState {
     failed: bool,
     /// Bytes came after both NEWKEYS: the payload is encrypted and no longer inspected.
     sealed: bool,
+    /// Directions (index 0: client) whose banner ended since the owner last asked: their
+    /// raw stream is inspected now, as Suricata triggers it after a banner.
+    pub raw_trigger: [bool; 2],
     /// Counters since the last hand-over.
     pub stats: SshStats,
     /// Frames are wanted: records seen are listed in `frames`.
@@ -250,7 +253,11 @@ impl SshState {
             // Suricata looks for the long banner's end at the start of every later chunk
             // (its phase never leaves `BannerWaitEol`), and parses records after it
             match line(buf) {
-                Some((_, used)) => pos = used,
+                Some((_, used)) => {
+                    pos = used;
+                    // In bounds: d is 0 or 1 (from a bool).
+                    self.raw_trigger[d] = true;
+                }
                 None => return,
             }
         }
@@ -289,6 +296,8 @@ impl SshState {
                     h.software.extend_from_slice(sw);
                     h.phase = Phase::BannerDone;
                     self.stats.banners += 1;
+                    // In bounds: d is 0 or 1.
+                    self.raw_trigger[d] = true;
                     if l.len() >= MAX_BANNER {
                         self.event(EV_LONG_BANNER);
                     }
