@@ -251,6 +251,9 @@ pub struct DetectScratch {
     pub alerts: Vec<AlertHit>,
     /// The `,"context":{..}` members of the alerts ([`AlertHit::context`]), cleared with them.
     pub contexts: Vec<u8>,
+    /// Packet variables the packet's matching rules captured (pcre `pkt:name`), as
+    /// `{"name":"value"}` items of EVE `metadata.pktvars`, cleared with the alerts.
+    pub pkt_vars: Vec<u8>,
     /// The flow's rule variables rendered for its events ([`DetectEngine::flow_vars_json`]).
     pub flow_vars: Vec<u8>,
     /// The variables `flow_vars` holds the rendering of ([`DetectEngine::render_flow_vars`]).
@@ -285,6 +288,19 @@ pub struct FlowDetect {
     /// Entropy values `entropy` keywords computed on the flow, one per inspected buffer
     /// ([`super::metadata::entropy_key`]), the last computed, in the order first computed.
     pub floats: Vec<(u16, f64)>,
+    /// Flow variables captured by pcre (`flow:name`): (name, value), in the order first set;
+    /// a name set again takes the new value (as many as the rules' capture names).
+    pub vars: Vec<(Box<[u8]>, Box<[u8]>)>,
+}
+
+impl FlowDetect {
+    /// Sets flow variable `name` (a pcre capture).
+    pub fn set_var(&mut self, name: &[u8], value: &[u8]) {
+        match self.vars.iter_mut().find(|(n, _)| **n == *name) {
+            Some((_, v)) => *v = value.into(),
+            None => self.vars.push((name.into(), value.into())),
+        }
+    }
 }
 
 /// What the engine needs to know about the packet's flow.
@@ -355,6 +371,7 @@ impl DetectEngine {
             candidates: Vec::with_capacity(256),
             alerts: Vec::with_capacity(PACKET_ALERT_MAX),
             contexts: Vec::new(),
+            pkt_vars: Vec::new(),
             flow_vars: Vec::new(),
             flow_vars_of: Default::default(),
             cur_frame: 0,
@@ -386,6 +403,7 @@ impl DetectEngine {
             thresholds: Vec::new(),
             ints: Vec::new(),
             floats: Vec::new(),
+            vars: Vec::new(),
         }
     }
 }

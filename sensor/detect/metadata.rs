@@ -1,10 +1,12 @@
 //! A flow's rule variables as EVE shows them on alerts and records (Suricata's
 //! `EveAddMetadata`, on by default): flowbits named `traffic/id/<name>` and
 //! `traffic/label/<name>` go to a top-level `traffic` object (`id`, `label`); the others to
-//! `metadata.flowbits`, in the order they were set, flowints to `metadata.flowints`, and the
+//! `metadata.flowbits`, in the order they were set, flowints to `metadata.flowints`, the
 //! values `entropy` keywords computed to `metadata.entropy`, named after the buffer (Suricata
 //! keeps each as a flow variable of that name, the last computed value: every alert of the
-//! packet shows the value the last inspection left, matched or not).
+//! packet shows the value the last inspection left, matched or not), pcre captures into flow
+//! variables to `metadata.flowvars` and, on alerts, into packet variables to
+//! `metadata.pktvars`.
 //!
 //! Rendered into a reused buffer of the worker's scratch ([`DetectEngine::render_flow_vars`]),
 //! only for flows that hold variables, and again only when the variables differ from those
@@ -79,9 +81,31 @@ impl DetectEngine {
     /// `flow_vars`, unless the buffer already holds them (the same flowbits and flowints):
     /// nothing is formatted for a packet after which they did not change.
     pub fn render_flow_vars<'s>(&self, st: &FlowDetect, scratch: &'s mut super::engine::DetectScratch) -> &'s [u8] {
+        self.render_vars(st, &[], scratch)
+    }
+
+    /// [`DetectEngine::render_flow_vars`] for the alerts of a packet: with the packet
+    /// variables its rules captured (EVE `metadata.pktvars`).
+    pub fn render_alert_vars<'s>(&self, st: &FlowDetect, scratch: &'s mut super::engine::DetectScratch) -> &'s [u8] {
+        let pkt = std::mem::take(&mut scratch.pkt_vars);
+        self.render_vars(st, &pkt, scratch);
+        scratch.pkt_vars = pkt;
+        &scratch.flow_vars
+    }
+
+    fn render_vars<'s>(
+        &self,
+        st: &FlowDetect,
+        pkt_vars: &[u8],
+        scratch: &'s mut super::engine::DetectScratch,
+    ) -> &'s [u8] {
         let r = &mut scratch.flow_vars_of;
-        if !(r.valid && r.bits == st.bits && r.ints == st.ints && r.floats == st.floats) {
-            self.flow_vars_json(st, &mut scratch.flow_vars);
+        // captured variables (rare: no rule of ET Open captures) are rendered every time
+        if !st.vars.is_empty() || !pkt_vars.is_empty() {
+            self.flow_vars_json(st, pkt_vars, &mut scratch.flow_vars);
+            r.valid = false;
+        } else if !(r.valid && r.bits == st.bits && r.ints == st.ints && r.floats == st.floats) {
+            self.flow_vars_json(st, &[], &mut scratch.flow_vars);
             r.bits.clear();
             r.bits.extend_from_slice(&st.bits);
             r.ints.clear();
@@ -96,9 +120,10 @@ impl DetectEngine {
     /// Writes `"traffic":{...},"metadata":{...}` (no braces around them) for the variables of
     /// a flow whose state belongs to this engine into `out`, which is cleared first and left
     /// empty when the flow has none.
-    pub fn flow_vars_json(&self, st: &FlowDetect, out: &mut Vec<u8>) {
+    pub fn flow_vars_json(&self, st: &FlowDetect, pkt_vars: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        if st.bits.is_empty() && st.ints.is_empty() && st.floats.is_empty() {
+        if st.bits.is_empty() && st.ints.is_empty() && st.floats.is_empty() && st.vars.is_empty() && pkt_vars.is_empty()
+        {
             return;
         }
         let names = &self.var_names;
@@ -144,6 +169,12 @@ impl DetectEngine {
                     }
                 }
                 o.end();
+            }
+            if !st.vars.is_empty() {
+                m.pairs_array("flowvars", st.vars.iter().map(|(n, v)| (&n[..], &v[..])));
+            }
+            if !pkt_vars.is_empty() {
+                m.raw_array("pktvars", pkt_vars);
             }
             m.end();
         }

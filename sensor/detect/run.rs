@@ -13,9 +13,10 @@ use super::vars::{flowints_apply, flowints_ok};
 use crate::app::AppProto;
 use crate::decode::{flags as dflags, proto, Decoded};
 use crate::detect::packet::match_packet;
-use crate::detect::verify::{self};
+use crate::detect::verify::{self, CapKind};
 use crate::flow::FlowState;
 use crate::metrics::{Counters, C};
+use crate::output::eve::escape_into;
 use crate::rule::ast::{
     Action, FlowCountDir, FlowCounter, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS,
 };
@@ -92,7 +93,8 @@ impl DetectEngine {
     ) {
         s.alerts.clear();
         s.contexts.clear();
-        s.verify.context.clear();
+        s.pkt_vars.clear();
+        s.verify.clear_rule();
         s.verify.datasets.publish(c);
         let pseudo = stream.is_some_and(|st| st.pseudo);
         let Some(t) = transport_index(d) else {
@@ -139,7 +141,7 @@ impl DetectEngine {
             // In bounds: candidates come from always_sets, pattern_rules and ip_index, which hold
             // indexes of self.rules.
             let cr = &self.rules[rn as usize];
-            s.verify.context.clear();
+            s.verify.clear_rule();
             let ok = self.packet_rule_matches(cr, t, frame, d, finfo.as_ref(), &view, &mut vars, s);
             match fstate.as_deref_mut() {
                 Some(st) => st.take_entropy(&mut s.verify, super::metadata::ENTROPY_CONTENT),
@@ -354,6 +356,9 @@ impl DetectEngine {
         if let (false, Some(st)) = (r.flowints.is_empty(), fstate.as_deref_mut()) {
             flowints_apply(r, st);
         }
+        if !s.verify.caps.is_empty() {
+            commit_captures(s, fstate.as_deref_mut());
+        }
         if !r.xbits.is_empty() {
             self.lock_xbits().apply(r, d, ts_secs, c);
         }
@@ -401,6 +406,33 @@ impl DetectEngine {
         }
         AfterMatch::Next
     }
+}
+
+/// A matching rule's pcre captures (Suricata's post-match variables): packet variables go
+/// to the packet's alerts, flow variables onto the flow.
+fn commit_captures(s: &mut DetectScratch, mut fstate: Option<&mut FlowDetect>) {
+    let DetectScratch { verify, pkt_vars, .. } = s;
+    for (kind, name, value) in verify.caps.iter() {
+        match kind {
+            CapKind::Pkt => {
+                if !pkt_vars.is_empty() {
+                    pkt_vars.push(b',');
+                }
+                pkt_vars.push(b'{');
+                escape_into(pkt_vars, name);
+                pkt_vars.push(b':');
+                escape_into(pkt_vars, value);
+                pkt_vars.push(b'}');
+            }
+            CapKind::Flow => {
+                if let Some(st) = fstate.as_deref_mut() {
+                    st.set_var(name, value);
+                }
+            }
+            CapKind::Alert => {}
+        }
+    }
+    verify.caps.clear();
 }
 
 /// The `alert.context` of the rule that matched: the JSON set entries its inspection saw,

@@ -70,7 +70,8 @@ impl DetectEngine {
     ) {
         s.alerts.clear();
         s.contexts.clear();
-        s.verify.context.clear();
+        s.pkt_vars.clear();
+        s.verify.clear_rule();
         s.verify.datasets.publish(c);
         if fstate.pass || self.app.rules.is_empty() || !app.proto.is_known() || app.no_inspection && !finalize {
             return;
@@ -169,7 +170,7 @@ impl DetectEngine {
             if !header_ok(cr, ctx.t, ctx.frame, ctx.d, Some(ctx.finfo)) {
                 continue;
             }
-            s.verify.context.clear();
+            s.verify.clear_rule();
             if !cr.pkt_lists.is_empty() {
                 vars.iter_mut().for_each(|v| *v = 0);
                 if !packet_lists_match(cr, ctx.frame, ctx.d, &mut vars, s) {

@@ -61,7 +61,7 @@ impl DetectEngine {
                     continue;
                 }
                 let mut vars = [0i64; MAX_VARS];
-                s.verify.context.clear();
+                s.verify.clear_rule();
                 if !cr.pkt_lists.is_empty() && !packet_lists_match(cr, frame, d, &mut vars, s) {
                     continue;
                 }

@@ -180,6 +180,33 @@ impl<'a> Json<'a> {
         self
     }
 
+    /// `"k":[items]` where `items` are array items already written as JSON.
+    pub fn raw_array(&mut self, k: &str, items: &[u8]) -> &mut Self {
+        self.key(k);
+        self.buf.push(b'[');
+        self.buf.extend_from_slice(items);
+        self.buf.push(b']');
+        self
+    }
+
+    /// `"k":[{"name":"value"},...]` with names and values escaped (EVE `metadata.flowvars`).
+    pub fn pairs_array<'s>(&mut self, k: &str, items: impl IntoIterator<Item = (&'s [u8], &'s [u8])>) -> &mut Self {
+        self.key(k);
+        self.buf.push(b'[');
+        for (i, (n, v)) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            self.buf.push(b'{');
+            escape_into(self.buf, n);
+            self.buf.push(b':');
+            escape_into(self.buf, v);
+            self.buf.push(b'}');
+        }
+        self.buf.push(b']');
+        self
+    }
+
     /// Appends fields already written as JSON (`"a":1,"b":2`, no braces), as [`crate::detect`]
     /// renders a flow's variables once for all the events of a packet. Nothing when empty.
     pub fn fields(&mut self, json: &[u8]) -> &mut Self {

@@ -271,7 +271,9 @@ pub struct Pcre {
     pub relative: bool,
     /// `O`: ignore the configured match limits.
     pub no_limit: bool,
-    /// Capture into flow/packet variables (`(?P<pkt_name>...)`), if any (parsed, unused).
+    /// Captures into packet, flow and alert variables, `pkt_<name>`, `flow_<name>` or
+    /// `alert_<name>`: the names after the expression (`, flow:name`), then the named groups
+    /// (`(?P<pkt_name>...)`); the n-th takes capture group n, as Suricata.
     pub captures: Vec<String>,
 }
 

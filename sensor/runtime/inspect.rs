@@ -120,7 +120,7 @@ impl Inspector<'_> {
                 self.write_app_alerts(f, to_server, pkt, c);
                 return;
             }
-            self.engine.render_flow_vars(&f.ext.detect, self.scratch);
+            self.engine.render_alert_vars(&f.ext.detect, self.scratch);
             let vars = std::mem::take(&mut self.scratch.flow_vars);
             let mut ap = alert_packet(pkt, Some(to_server), &f.ext.app);
             ap.vars = &vars;
@@ -178,7 +178,7 @@ impl Inspector<'_> {
     fn write_app_alerts(&mut self, f: &Flow<FlowExt>, to_server: bool, pkt: &PacketView<'_>, c: &mut Counters) {
         let ts_secs = pkt.ts.secs();
         let app = &f.ext.app;
-        self.engine.render_flow_vars(&f.ext.detect, self.scratch);
+        self.engine.render_alert_vars(&f.ext.detect, self.scratch);
         let vars = &self.scratch.flow_vars;
         for a in &self.scratch.alerts {
             let rule = alert_rule(self.engine, a, &self.scratch.contexts);

@@ -397,6 +397,19 @@ fn compile_pcre(p: &Pcre) -> Result<PcreItem, String> {
         relative: p.relative,
         relative_next: false,
         anchor_check,
+        caps: p
+            .captures
+            .iter()
+            .filter_map(|c| {
+                let (kind, name) = c.split_once('_')?;
+                let kind = match kind {
+                    "pkt" => CapKind::Pkt,
+                    "flow" => CapKind::Flow,
+                    _ => CapKind::Alert,
+                };
+                Some((kind, name.into()))
+            })
+            .collect(),
     })
 }
 

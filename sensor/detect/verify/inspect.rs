@@ -74,6 +74,7 @@ pub fn inspect(list: &CompiledList, buf: &[u8], vars: &mut [i64; MAX_VARS], scra
         vars,
         views: &mut scratch.datasets,
         context: &mut scratch.context,
+        caps: &mut scratch.caps,
         buffer_offset: 0,
         pcre_match_start: 0,
         count: 0,
@@ -105,6 +106,8 @@ struct Inspector<'a> {
     views: &'a mut crate::detect::dataset::Views,
     /// The contexts of matched JSON set entries ([`VerifyScratch::context`]).
     context: &'a mut Vec<u8>,
+    /// pcre captures into packet and flow variables ([`VerifyScratch::caps`]).
+    caps: &'a mut super::Captures,
     /// det_ctx->buffer_offset
     buffer_offset: u32,
     /// det_ctx->pcre_match_start_offset
@@ -322,6 +325,7 @@ impl Inspector<'_> {
                 vars: &mut *self.vars,
                 views: &mut *self.views,
                 context: &mut *self.context,
+                caps: &mut *self.caps,
                 buffer_offset: 0,
                 pcre_match_start: 0,
                 count: self.count,
@@ -496,9 +500,54 @@ impl Inspector<'_> {
                     Some(m) => {
                         self.buffer_offset = (base + m.end()) as u32;
                         self.pcre_match_start = (base + m.start() + 1) as u32;
+                        if !p.caps.is_empty() {
+                            self.capture(p, re, subject, start);
+                        }
                         true
                     }
                 }
+            }
+        }
+    }
+
+    /// The groups of a matching capturing pcre, stored as Suricata's DetectPcrePayloadMatch
+    /// does: alert variables into the alert's context at once, packet and flow variables
+    /// until the rule matches (values past 64 KiB cut, as Suricata's 16-bit lengths).
+    fn capture(&mut self, p: &PcreItem, re: &pcre2::bytes::Regex, subject: &[u8], start: usize) {
+        // by the expression's address; a reloaded rule set may reuse one, so the group count
+        // is checked too (match data only needs room for the groups)
+        let key = re as *const pcre2::bytes::Regex as usize;
+        let mut locs = std::mem::take(&mut self.caps.locs);
+        let i = match locs.iter().position(|(k, l)| *k == key && l.len() == re.captures_len()) {
+            Some(i) => i,
+            None => {
+                locs.retain(|(k, _)| *k != key);
+                locs.push((key, re.capture_locations()));
+                locs.len() - 1
+            }
+        };
+        if let Some((_, loc)) = locs.get_mut(i) {
+            if matches!(re.captures_read_at(loc, subject, start), Ok(Some(_))) {
+                self.store_captures(p, loc, subject);
+            }
+        }
+        self.caps.locs = locs;
+    }
+
+    fn store_captures(&mut self, p: &PcreItem, loc: &pcre2::bytes::CaptureLocations, subject: &[u8]) {
+        for (n, (kind, name)) in p.caps.iter().enumerate() {
+            let Some((s, e)) = loc.get(n + 1) else { continue };
+            let v = subject.get(s..e.min(s + 0xffff)).unwrap_or(&[]);
+            match kind {
+                CapKind::Alert => {
+                    if !self.context.is_empty() {
+                        self.context.push(b',');
+                    }
+                    crate::output::eve::escape_into(self.context, name.as_bytes());
+                    self.context.push(b':');
+                    crate::output::eve::escape_into(self.context, v);
+                }
+                k => self.caps.push(*k, name, v),
             }
         }
     }

@@ -14,8 +14,11 @@
 //! content becomes that content's `endswith`, and the "relative next" flags that decide
 //! which keywords are retried are set from the keyword order exactly as the keyword setup
 //! functions set them.
+//! pcre captures (`(?P<pkt_name>..)`, `, flow:name`) go to the alert's context at once and
+//! to packet and flow variables once the rule matches ([`Captures`]).
 //! Never: reads outside the buffer, panics, or allocates per call (pcre2 match data comes
-//! from the regex's own pool: allocated on a thread's first use of a regex, reused after).
+//! from the regex's own pool, capture locations from the scratch: allocated on a thread's
+//! first use of a regex, reused after).
 //!
 //! Known differences from Suricata, all load-time: `DetectContentPropagateLimits` (mpm
 //! hints: offset/depth derived for relative contents from the previous ones) is not
@@ -71,12 +74,75 @@ pub struct VerifyScratch {
     /// What `base64_decode` decoded (reused).
     pub base64: Vec<u8>,
     /// The contexts of the JSON set entries the rule being inspected matched (`"key":{..}`,
-    /// comma separated), for its alert; cleared before each rule.
+    /// comma separated), and its pcre captures into alert variables (`"name":"value"`), for
+    /// its alert; cleared before each rule.
     pub context: Vec<u8>,
     /// The last entropy an `entropy` keyword computed (Suricata keeps it as a flow variable
     /// named after the buffer, shown in EVE `metadata.entropy`): index 0 on the inspected
     /// buffer, 1 on a `base64_data` list inside it. Set by [`inspect`]; the caller takes them.
     pub entropy: [Option<f64>; 2],
+    /// The rule's pcre captures into packet and flow variables, kept until it matches.
+    pub caps: Captures,
+}
+
+/// Where a pcre capture goes (Suricata's `pkt:`, `flow:` and `alert:` variables).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapKind {
+    /// A packet variable: EVE `metadata.pktvars` of the packet's alerts.
+    Pkt,
+    /// A flow variable: kept on the flow, EVE `metadata.flowvars`.
+    Flow,
+    /// An alert variable: the alert's `context`.
+    Alert,
+}
+
+/// Packet and flow variables the rule being inspected captured, in reused buffers.
+#[derive(Clone, Debug, Default)]
+pub struct Captures {
+    /// (kind, name start, value start, value end) into `bytes` (the name ends where the
+    /// value starts).
+    items: Vec<(CapKind, u32, u32, u32)>,
+    bytes: Vec<u8>,
+    /// Capture locations of each capturing expression that ran (by its code's address),
+    /// made on first use and reused: one per such expression of the rule set.
+    locs: Vec<(usize, pcre2::bytes::CaptureLocations)>,
+}
+
+impl Captures {
+    /// No capture is held.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Forgets the captures (a new rule is inspected).
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+    }
+
+    /// The captures, as (kind, name, value).
+    pub fn iter(&self) -> impl Iterator<Item = (CapKind, &[u8], &[u8])> {
+        self.items.iter().map(|&(k, n, v, e)| {
+            let b = &self.bytes;
+            (k, b.get(n as usize..v as usize).unwrap_or(&[]), b.get(v as usize..e as usize).unwrap_or(&[]))
+        })
+    }
+
+    fn push(&mut self, kind: CapKind, name: &str, value: &[u8]) {
+        let n = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(name.as_bytes());
+        let v = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(value);
+        self.items.push((kind, n, v, self.bytes.len() as u32));
+    }
+}
+
+impl VerifyScratch {
+    /// Starts the inspection of another rule: the previous one's context and captures go.
+    pub fn clear_rule(&mut self) {
+        self.context.clear();
+        self.caps.clear();
+    }
 }
 
 impl Default for VerifyScratch {
@@ -89,6 +155,7 @@ impl Default for VerifyScratch {
             base64: Vec::new(),
             context: Vec::new(),
             entropy: [None; 2],
+            caps: Captures::default(),
         }
     }
 }
@@ -217,6 +284,8 @@ struct PcreItem {
     relative_next: bool,
     /// `A` emulated by checking that the match starts at the start offset.
     anchor_check: bool,
+    /// Where capture group n+1 goes: (kind, variable name).
+    caps: Box<[(CapKind, Box<str>)]>,
 }
 
 /// A pcre expression as compiled (see [`compile::shared_pcre`]).

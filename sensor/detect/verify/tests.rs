@@ -470,6 +470,29 @@ fn verify_pcre_errors_and_limits() {
     assert!(run(&[pcre("^(a|aa)+$", "!")], b"aab"));
 }
 
+#[test]
+fn verify_pcre_captures_go_to_context_and_variables() {
+    let mut m = pcre(r"^([a-zA-Z]+).*Ubuntu/(\d+\.\d).*Firefox/(.*)", "");
+    if let PayloadMatch::Pcre(p) = &mut m {
+        p.captures = vec!["alert_user_agent".into(), "flow_ubuntu".into(), "pkt_firefox".into()];
+    }
+    let l = compiled(&[m]);
+    let (ok, _, s) = run_with(&l, b"Mozilla/5.0 (X11; Ubuntu/8.1 Firefox/3.0.13");
+    assert!(ok);
+    assert_eq!(s.context, br#""user_agent":"Mozilla""#.to_vec());
+    let caps: Vec<_> = s.caps.iter().map(|(k, n, v)| (k, n.to_vec(), v.to_vec())).collect();
+    assert_eq!(
+        caps,
+        vec![
+            (CapKind::Flow, b"ubuntu".to_vec(), b"8.1".to_vec()),
+            (CapKind::Pkt, b"firefox".to_vec(), b"3.0.13".to_vec())
+        ]
+    );
+    // no match, no capture
+    let (ok, _, s) = run_with(&l, b"curl/7.1");
+    assert!(!ok && s.context.is_empty() && s.caps.is_empty());
+}
+
 // ---------------------------------------------------------------- isdataat
 
 #[test]

@@ -122,14 +122,19 @@ fn parse_pcre(kw: &str, v: &str) -> PResult<(Pcre, Option<&'static str>)> {
         .extended(p.extended)
         .build(expr)
         .map_err(|e| bad(kw, format!("invalid regular expression: {e}")))?;
-    p.captures = re
-        .capture_names()
-        .iter()
-        .flatten()
-        .filter(|n| n.starts_with("pkt_") || n.starts_with("flow_") || n.starts_with("alert_"))
-        .cloned()
-        .collect();
-    p.captures.extend(capture_specs);
+    // As Suricata's DetectPcreParseCapture: the names after the expression first, then the
+    // named groups; the n-th of them takes capture group n.
+    if capture_specs.len() > re.captures_len().saturating_sub(1) {
+        return Err(bad(kw, "more variable names than capturing groups"));
+    }
+    p.captures = capture_specs;
+    p.captures.extend(
+        re.capture_names()
+            .iter()
+            .flatten()
+            .filter(|n| n.starts_with("pkt_") || n.starts_with("flow_") || n.starts_with("alert_"))
+            .cloned(),
+    );
     Ok((p, buffer))
 }
 
@@ -243,6 +248,7 @@ mod tests {
         // Captures.
         let r = ok(r#"pcre:"/(?P<flow_x>a)(b)/,pkt:y";"#);
         let PayloadMatch::Pcre(pc) = &list(&r, "payload").matches[0] else { panic!() };
-        assert_eq!(pc.captures, vec!["flow_x".to_string(), "pkt_y".to_string()]);
+        assert_eq!(pc.captures, vec!["pkt_y".to_string(), "flow_x".to_string()]);
+        bad_value(r#"pcre:"/(a)/,pkt:y,flow:z";"#, "pcre");
     }
 }
