@@ -93,7 +93,8 @@ pub struct Insp {
 }
 
 /// Suricata's rule: TCP payload rules inspect the reassembled stream; those with a content
-/// anchored by depth/offset (or a dsize) also inspect packets; `flow:only_stream` and
+/// anchored by depth/offset or with `stream_size` also inspect packets (a dsize: packets
+/// only); `flow:only_stream` and
 /// `tcp-stream` mean the stream only, `flow:no_stream` and `tcp-pkt` packets only.
 pub fn inspection_of(r: &Rule) -> Insp {
     use crate::rule::ast::TcpMode;
@@ -117,7 +118,9 @@ pub fn inspection_of(r: &Rule) -> Insp {
         .filter(|b| b.buffer == Buffer::Payload)
         .flat_map(|b| b.matches.iter())
         .any(|m| matches!(m, PayloadMatch::Content(c) if c.depth.is_some() || c.offset.is_some() || c.startswith));
-    Insp { packet: anchored, stream: true, stream_only: false }
+    // detect-parse.c: "if stream_size is in use, also inspect packets"
+    let stream_size = r.packet.iter().any(|m| matches!(m, PacketMatch::StreamSize(..)));
+    Insp { packet: anchored || stream_size, stream: true, stream_only: false }
 }
 
 /// Raw stream data offered to detection with a TCP packet.
