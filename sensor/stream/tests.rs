@@ -11,6 +11,9 @@ struct Rec {
     data: [Vec<u8>; 2],
     gaps: [u64; 2],
     eof: [bool; 2],
+    /// Asks for raw inspection of the direction whose data it takes (a parser that completed
+    /// a unit with every call).
+    trigger: bool,
 }
 
 impl AppSink for Rec {
@@ -27,6 +30,10 @@ impl AppSink for Rec {
     }
     fn eof(&mut self, to_server: bool) {
         self.eof[if to_server { 0 } else { 1 }] = true;
+    }
+    fn take_raw_trigger(&mut self) -> [bool; 2] {
+        // the client's data was taken: ask for its raw inspection
+        [self.trigger && !self.data[0].is_empty(), false]
     }
 }
 
@@ -243,6 +250,30 @@ fn overlapping_flood_keeps_first_bytes_under_bsd() {
     t.pkt(false, SISN + 1, CISN + 5, ACK, b"");
     assert_eq!(t.app.data[0], b"GOOD");
     assert!(t.e.mem.used < 4096);
+}
+
+#[test]
+fn raw_data_is_due_when_the_app_layer_asks() {
+    let mut t = T::new(StreamConfig { chunk: [2560, 2560], ..StreamConfig::default() });
+    t.handshake(CISN, SISN);
+    t.pkt(true, CISN + 1, SISN + 1, ACK, b"abcd");
+    // acknowledged and handed to the app layer, far below the chunk size: not due
+    t.pkt(false, SISN + 1, CISN + 5, ACK, b"");
+    assert!(!t.pkt(true, CISN + 5, SISN + 1, ACK, b"").raw_ready);
+    // the same with a parser that asks for it: due at the client's next packet
+    let mut t = T::new(StreamConfig { chunk: [2560, 2560], ..StreamConfig::default() });
+    t.app.trigger = true;
+    t.handshake(CISN, SISN);
+    t.pkt(true, CISN + 1, SISN + 1, ACK, b"abcd");
+    t.pkt(false, SISN + 1, CISN + 5, ACK, b"");
+    assert!(t.pkt(true, CISN + 5, SISN + 1, ACK, b"").raw_ready);
+    let s = t.s.as_mut().unwrap();
+    let mut blocks = Vec::new();
+    let p = raw_blocks(s, 0, false, &mut blocks);
+    assert_eq!((blocks, p), (vec![(0, 4)], 4));
+    // inspected: the request is spent
+    s.raw_done(0, p);
+    assert!(!t.pkt(true, CISN + 5, SISN + 1, ACK, b"").raw_ready);
 }
 
 #[test]
