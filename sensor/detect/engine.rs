@@ -293,8 +293,11 @@ pub struct FlowDetect {
     pub floats: Vec<(u16, f64)>,
     /// Flow variables captured by pcre (`flow:name`): (name, value), in the order first set;
     /// a name set again takes the new value (as many as the rules' capture names).
-    pub vars: Vec<(Box<[u8]>, Box<[u8]>)>,
+    pub vars: Vec<FlowVar>,
 }
+
+/// A flow variable: (name, value).
+pub type FlowVar = (Box<[u8]>, Box<[u8]>);
 
 impl FlowDetect {
     /// Sets flow variable `name` (a pcre capture).
