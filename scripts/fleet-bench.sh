@@ -11,7 +11,10 @@
 #    event is acknowledged: connecting and creating the stream included) and the median.
 # 2. Packet path: `picket replay` of PCAP writing its queue, without and with [output.nats]
 #    (alternating, RUNS each); prints each replay's wall time (its summary's), the medians and
-#    their ratio.
+#    their ratio. With forwarding, for each priority of PRIORITIES (default `idle`; `idle
+#    normal` alternates both): the servers' threads are set to it (`chrt --all-tasks --idle`
+#    or `--other`, as a systemd drop-in `CPUSchedulingPolicy=idle` would) and the forwarder
+#    thread runs at `output.nats.cpu_priority` = it.
 set -euo pipefail
 pcap=${1:-../shared/corpus/traffic/mix.pcap}
 rules=${2:-rules}
@@ -95,22 +98,32 @@ printf 'forwarding median (%d node(s), %d replica(s)): %.0f events/s\n' "$nodes"
 fi
 [ "$part" = forward ] && exit 0
 
-# The packet path with and without forwarding (same queue settings).
-: >"$dir/off"; : >"$dir/on"
+# The packet path without and with forwarding (same queue settings), alternated.
+prios=${PRIORITIES:-idle}
+modes="off"; for p in $prios; do modes+=" $p"; : >"$dir/$p"; done
+: >"$dir/off"
 for r in $(seq "$runs"); do
-  for mode in off on; do
+  for mode in $modes; do
     rm -rf "$dir/q"
-    set_nats=(--set "output.nats.stream=REPLAY$r" --set "output.nats.subject_prefix=replay$r")
     if [ "$mode" = off ]; then
       sed '/^\[output.nats\]/,$d' "$dir/c.toml" >"$dir/off.toml"; cfg="$dir/off.toml"; set_nats=()
-    else cfg="$dir/c.toml"; fi
+    else
+      cfg="$dir/c.toml"
+      set_nats=(--set "output.nats.stream=REPLAY$r$mode" --set "output.nats.subject_prefix=replay$r$mode"
+        --set "output.nats.cpu_priority=$mode")
+      policy=--other; [ "$mode" = idle ] && policy=--idle
+      for p in "${pids[@]}"; do chrt --all-tasks "$policy" --pid 0 "$p"; done
+    fi
     # The replay's own wall time (reading to last event written), from its summary: with
     # forwarding, the wait for the last acknowledgements after it is not the packet path's.
     "$bin" replay --workers 1 --rules "$rules" --config "$cfg" "${set_nats[@]}" "$pcap" 2>"$dir/replay.log"
     sed -n 's/.*; \([0-9.]*\) s wall.*/\1/p' "$dir/replay.log" >>"$dir/$mode"
   done
 done
-off=$(med <"$dir/off"); on=$(med <"$dir/on")
+off=$(med <"$dir/off")
 echo "replay without forwarding: $(tr '\n' ' ' <"$dir/off")"
-echo "replay with forwarding:    $(tr '\n' ' ' <"$dir/on")"
-printf 'replay medians: %.3f s without, %.3f s with forwarding (ratio %.3f)\n' "$off" "$on" "$(echo "$on / $off" | bc -l)"
+for p in $prios; do
+  on=$(med <"$dir/$p")
+  echo "replay with forwarding, servers and forwarder at $p priority: $(tr '\n' ' ' <"$dir/$p")"
+  printf 'replay medians (%s): %.3f s without, %.3f s with forwarding (ratio %.3f)\n' "$p" "$off" "$on" "$(echo "$on / $off" | bc -l)"
+done

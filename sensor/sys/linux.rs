@@ -415,3 +415,35 @@ pub fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Moves the calling thread (and the threads it starts later) to SCHED_IDLE: it runs only when
+/// no normal task wants the CPU, and a normal task waking up preempts it at once (unlike nice
+/// 19, which still gets its share of a busy CPU). Lowering one's own policy needs no privilege.
+pub fn set_thread_sched_idle() -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for the call's duration.
+    cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) }).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The calling thread's scheduling policy (field 41 of /proc/thread-self/stat).
+    fn policy() -> u32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+        after_comm.split(' ').nth(41 - 3).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn sched_idle_applies_to_the_thread_and_the_threads_it_starts() {
+        std::thread::spawn(|| {
+            assert_eq!(policy(), libc::SCHED_OTHER as u32);
+            super::set_thread_sched_idle().unwrap();
+            assert_eq!(policy(), libc::SCHED_IDLE as u32);
+            assert_eq!(std::thread::spawn(policy).join().unwrap(), libc::SCHED_IDLE as u32);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(policy(), libc::SCHED_OTHER as u32, "other threads keep theirs");
+    }
+}

@@ -115,3 +115,8 @@ pub fn geteuid() -> u32 {
 
 /// Nothing to do: only glibc keeps freed arenas mapped.
 pub fn release_free_memory() {}
+
+/// SCHED_IDLE is Linux's: unsupported elsewhere.
+pub fn set_thread_sched_idle() -> io::Result<()> {
+    Err(unsupported("SCHED_IDLE"))
+}

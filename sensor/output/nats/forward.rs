@@ -22,7 +22,7 @@ use async_nats::{header::NATS_MESSAGE_ID, HeaderMap, Subject};
 use bytes::Bytes;
 
 use super::window::{Fail, Window};
-use super::{connect, is_token, new_runtime, NatsConfig, NatsStats, StatsSnapshot};
+use super::{connect, is_token, new_runtime, CpuPriority, NatsConfig, NatsStats, StatsSnapshot};
 use crate::metrics::prom::MetricsHub;
 use crate::output::spool::{self, Position, Reader};
 
@@ -102,6 +102,12 @@ impl Forwarder {
             hub,
         };
         let handle = std::thread::Builder::new().name("picket-nats".into()).spawn(move || {
+            // Before the runtime: threads it starts (its blocking pool) inherit the policy.
+            if state.cfg.cpu_priority == CpuPriority::Idle {
+                if let Err(e) = crate::sys::set_thread_sched_idle() {
+                    eprintln!("picket: warning: output.nats.cpu_priority = \"idle\": {e}; the forwarder runs at normal priority");
+                }
+            }
             let rt = new_runtime()?;
             rt.block_on(state.run(reader))
         })?;

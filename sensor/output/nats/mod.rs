@@ -69,6 +69,19 @@ pub struct NatsConfig {
     pub tls_cert: String,
     /// Client key (PEM).
     pub tls_key: String,
+    /// The forwarder thread's CPU scheduling: `idle` (Linux SCHED_IDLE: it runs only on CPU
+    /// time no other task wants, so forwarding never delays the packet path) or `normal`.
+    pub cpu_priority: CpuPriority,
+}
+
+/// `output.nats.cpu_priority`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CpuPriority {
+    /// SCHED_IDLE: preempted as soon as a normal task (a worker, capture) wants the CPU.
+    Idle,
+    /// The scheduler's default, as every other thread of Picket.
+    Normal,
 }
 
 impl Default for NatsConfig {
@@ -93,6 +106,7 @@ impl Default for NatsConfig {
             tls_ca: String::new(),
             tls_cert: String::new(),
             tls_key: String::new(),
+            cpu_priority: CpuPriority::Idle,
         }
     }
 }
