@@ -27,12 +27,15 @@ fn capture() -> PathBuf {
     }
 }
 
-/// One sensor's configuration: its queue under `dir`, forwarding to `servers`.
+/// One sensor's configuration: its queue under `dir`, forwarding to `servers`. The forwarder
+/// runs at normal priority: these tests kill a sensor while it forwards during its replay, which
+/// on a loaded machine an idle-priority forwarder may not do before the replay ends.
 fn sensor_config(dir: &Path, name: &str, servers: &str, extra: &str) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     let text = format!(
         "[sensor]\nname = \"{name}\"\n\n[output]\nspool_dir = \"{}\"\nspool_segment_bytes = 1048576\n\n\
-         [output.nats]\nservers = {servers}\nreplicas = 3\nack_timeout_ms = 2000\nin_flight = 1024\n{extra}",
+         [output.nats]\nservers = {servers}\nreplicas = 3\nack_timeout_ms = 2000\nin_flight = 1024\n\
+         cpu_priority = \"normal\"\n{extra}",
         dir.join(format!("{name}-queue")).display()
     );
     std::fs::write(&path, text).unwrap();

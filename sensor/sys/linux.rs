@@ -425,6 +425,21 @@ pub fn set_thread_sched_idle() -> io::Result<()> {
     cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) }).map(|_| ())
 }
 
+/// The calling thread's id (for [`set_thread_sched_normal`] from another thread).
+pub fn thread_id() -> i32 {
+    // SAFETY: gettid takes nothing and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Moves thread `tid` of this process back to the normal policy (SCHED_OTHER). Leaving
+/// SCHED_IDLE needs CAP_SYS_NICE (or an RLIMIT_NICE of 20): an unprivileged process gets
+/// `PermissionDenied` and the thread stays where it is.
+pub fn set_thread_sched_normal(tid: i32) -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `tid` is only a number to the kernel; `param` is valid for the call's duration.
+    cvt(unsafe { libc::sched_setscheduler(tid, libc::SCHED_OTHER, &param) }).map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     /// The calling thread's scheduling policy (field 41 of /proc/thread-self/stat).
@@ -445,5 +460,18 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(policy(), libc::SCHED_OTHER as u32, "other threads keep theirs");
+        if super::geteuid() == 0 {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (go, wait) = std::sync::mpsc::channel::<()>();
+            let t = std::thread::spawn(move || {
+                super::set_thread_sched_idle().unwrap();
+                tx.send(super::thread_id()).unwrap();
+                wait.recv().unwrap();
+                policy()
+            });
+            super::set_thread_sched_normal(rx.recv().unwrap()).unwrap();
+            go.send(()).unwrap();
+            assert_eq!(t.join().unwrap(), libc::SCHED_OTHER as u32, "moved back from another thread");
+        }
     }
 }

@@ -120,3 +120,13 @@ pub fn release_free_memory() {}
 pub fn set_thread_sched_idle() -> io::Result<()> {
     Err(unsupported("SCHED_IDLE"))
 }
+
+/// No thread ids here.
+pub fn thread_id() -> i32 {
+    0
+}
+
+/// SCHED_IDLE is Linux's: unsupported elsewhere.
+pub fn set_thread_sched_normal(_tid: i32) -> io::Result<()> {
+    Err(unsupported("SCHED_OTHER"))
+}

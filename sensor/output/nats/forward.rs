@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,8 @@ const STOP: u8 = 2;
 pub struct Forwarder {
     mode: Arc<AtomicU8>,
     stats: Arc<NatsStats>,
+    /// The forwarder thread's id when it runs at SCHED_IDLE (0 otherwise).
+    idle_tid: Arc<AtomicI32>,
     handle: Option<std::thread::JoinHandle<anyhow::Result<bool>>>,
 }
 
@@ -101,9 +103,12 @@ impl Forwarder {
             stats: stats.clone(),
             hub,
         };
+        let idle_tid = Arc::new(AtomicI32::new(0));
+        let tid = idle_tid.clone();
         let handle = std::thread::Builder::new().name("picket-nats".into()).spawn(move || {
             // Before the runtime: threads it starts (its blocking pool) inherit the policy.
             if state.cfg.cpu_priority == CpuPriority::Idle {
+                tid.store(crate::sys::thread_id(), Relaxed);
                 if let Err(e) = crate::sys::set_thread_sched_idle() {
                     eprintln!("picket: warning: output.nats.cpu_priority = \"idle\": {e}; the forwarder runs at normal priority");
                 }
@@ -111,7 +116,7 @@ impl Forwarder {
             let rt = new_runtime()?;
             rt.block_on(state.run(reader))
         })?;
-        Ok(Forwarder { mode, stats, handle: Some(handle) })
+        Ok(Forwarder { mode, stats, idle_tid, handle: Some(handle) })
     }
 
     /// The live counters.
@@ -125,8 +130,14 @@ impl Forwarder {
     }
 
     /// Publishes what the queue holds now and stops, waiting at most `timeout`. Returns whether
-    /// everything was acknowledged, and the final stats.
+    /// everything was acknowledged, and the final stats. The packet path is over: a forwarder
+    /// at SCHED_IDLE goes back to normal priority for the drain when the process may do that
+    /// (CAP_SYS_NICE; otherwise it drains at idle priority).
     pub fn finish(mut self, timeout: Duration) -> (anyhow::Result<bool>, StatsSnapshot) {
+        let tid = self.idle_tid.load(Relaxed);
+        if tid != 0 {
+            let _ = crate::sys::set_thread_sched_normal(tid);
+        }
         self.mode.store(DRAIN, Relaxed);
         let t0 = Instant::now();
         while !self.is_finished() && t0.elapsed() < timeout {
