@@ -21,8 +21,10 @@ use pcap_parser::PcapError;
 
 use super::{CaptureWarning, FrameRef, LinkType, PacketSource, SourcePosition, Timestamp};
 
-/// Bytes read from the file at a time.
-pub const CHUNK: usize = 1 << 20;
+/// Bytes read from the file at a time. Queued batches hold their chunks until the workers are
+/// done with them, so the chunk size multiplies the memory in flight: mix8 with 2 workers
+/// peaked 12 MB higher with 1 MiB chunks than with these, at the same speed.
+pub const CHUNK: usize = 256 << 10;
 /// Largest record accepted (libpcap's maximum snaplen); larger means a corrupt file.
 pub const MAX_RECORD: u32 = 262_144;
 /// Largest pcapng block accepted (non-packet blocks can be larger than packets).
