@@ -253,6 +253,12 @@ impl DbCache {
         None
     }
 
+    /// Counts a database taken from a live engine of this process (a reload's unchanged
+    /// groups, see `matcher::live_database`) as a hit: nothing was compiled.
+    pub(crate) fn count_shared(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Stores `db` under `key` (errors are counted, never fatal).
     pub fn store(&self, key: &Key, db: &BlockDatabase) {
         if !self.writable {

@@ -415,37 +415,43 @@ fn compile_pcre(p: &Pcre) -> Result<PcreItem, String> {
 
 type PcreKey = (String, [bool; 4]);
 
-thread_local! {
-    /// The expressions compiled on this thread, while they are in use: a rule set's items with
-    /// the same expression and flags share one compiled form (its code, match-data pool and
-    /// JIT code), which half of ET Open's are. Weak, so that an engine's expressions go with it.
-    static PCRE_CODE: std::cell::RefCell<std::collections::HashMap<PcreKey, std::sync::Weak<PcreCode>>> =
-        Default::default();
-}
+/// The compiled expressions of the engines alive in this process: a rule set's items with
+/// the same expression and flags share one compiled form (its code, match-data pool and JIT
+/// code), which half of ET Open's are, and a rule reload, built while the running engine
+/// still inspects packets, shares the running engine's instead of compiling copies. Weak, so
+/// that an engine's expressions go with it.
+static PCRE_CODE: std::sync::Mutex<Option<std::collections::HashMap<PcreKey, std::sync::Weak<PcreCode>>>> =
+    std::sync::Mutex::new(None);
 
 /// The compiled form of `pat` with `flags`: one already in use, or compiled now.
 fn shared_pcre(pat: String, flags: [bool; 4]) -> Result<std::sync::Arc<PcreCode>, pcre2::Error> {
-    PCRE_CODE.with(|m| {
-        let mut m = m.borrow_mut();
-        let key = (pat, flags);
-        if let Some(c) = m.get(&key).and_then(std::sync::Weak::upgrade) {
-            return Ok(c);
-        }
-        let re = build_pcre(&key.0, flags, false)?;
-        let code = std::sync::Arc::new(PcreCode { re, jit: std::sync::OnceLock::new(), pat: key.0.clone(), flags });
+    let key = (pat, flags);
+    let found = PCRE_CODE.lock().ok().and_then(|m| m.as_ref()?.get(&key).and_then(std::sync::Weak::upgrade));
+    if let Some(c) = found {
+        return Ok(c);
+    }
+    let re = build_pcre(&key.0, flags, false)?;
+    let code = std::sync::Arc::new(PcreCode { re, jit: std::sync::OnceLock::new(), pat: key.0.clone(), flags });
+    if let Ok(mut m) = PCRE_CODE.lock() {
+        let m = m.get_or_insert_with(Default::default);
         // Entries of freed engines are dropped as the map grows (bounded by the live ones).
         if m.len() >= 1024 && m.len().is_power_of_two() {
             m.retain(|_, w| w.strong_count() > 0);
         }
         m.insert(key, std::sync::Arc::downgrade(&code));
-        Ok(code)
-    })
+    }
+    Ok(code)
 }
 
-/// Ends the sharing of compiled expressions of this thread's load (the engine built keeps
-/// them; the map's keys are not kept for its life).
+/// A load is over: forgets the expressions no live engine uses (the map holds only the
+/// running engines' ones between loads).
 pub(crate) fn end_shared_pcre() {
-    PCRE_CODE.with(|m| *m.borrow_mut() = Default::default());
+    if let Ok(mut m) = PCRE_CODE.lock() {
+        if let Some(m) = m.as_mut() {
+            m.retain(|_, w| w.strong_count() > 0);
+            m.shrink_to_fit();
+        }
+    }
 }
 
 pub(super) fn build_pcre(pat: &str, f: [bool; 4], jit: bool) -> Result<Regex, pcre2::Error> {
