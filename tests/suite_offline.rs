@@ -11,6 +11,7 @@ mod bench;
 mod config_cli;
 mod engines;
 mod eve_schema;
+mod file_alerts;
 mod hostile;
 mod hostile_records;
 mod intel;

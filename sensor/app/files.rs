@@ -12,7 +12,7 @@ use md5::{Digest as _, Md5};
 use sha1::Sha1;
 use sha2::Sha256;
 
-use crate::app::plugin::{BufferInfo, Need, Side, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE};
+use crate::app::plugin::{BufferInfo, Need, Side, Transaction, ValueArg, ValueInfo, ValueKeyword};
 use crate::output::eve::Json;
 use crate::rule::ast::NumCmp;
 
@@ -107,6 +107,10 @@ pub struct File {
     pub stored: bool,
     /// Sent to the server (an upload) rather than to the client.
     pub to_server: bool,
+    /// Detection is done with it (Suricata prunes a closed file from its transaction once
+    /// the packet it closed in was inspected and logged): file keywords and the `files`
+    /// array of alerts skip it; its `fileinfo` record does not.
+    pub retired: bool,
     hashes: Option<Box<Hashes>>,
 }
 
@@ -217,8 +221,9 @@ pub(crate) const fn file_buffer(
 }
 
 /// `filesize` (Suricata's file keyword): a file of the transaction, on the packet's side,
-/// whose size compares: a closed file by its size, an open one only when it is already larger
-/// than a `>`/`>=` bound (a truncated file's size is not known). A row of every protocol
+/// whose size compares once it is no longer open (Suricata's `FILE_SIG_NEED_SIZE`): a closed
+/// file by its size, a truncated one only against a `>`/`>=` bound (`DetectFilesizeMatch`).
+/// Inspected as files change, whatever the transaction's progress. A row of every protocol
 /// that carries files.
 pub(crate) const fn filesize_row<T: Transaction>() -> ValueKeyword<T> {
     ValueKeyword {
@@ -227,7 +232,7 @@ pub(crate) const fn filesize_row<T: Transaction>() -> ValueKeyword<T> {
             aliases: &[],
             arg: Some(true),
             side: Side::Both,
-            need: Need::own(PROGRESS_DONE),
+            need: Need::NONE,
             parse: parse_filesize,
             desc: "the size of a transferred file, compared with a number or a range",
             doc: "https://docs.suricata.io/en/latest/rules/file-keywords.html#filesize",
@@ -246,7 +251,7 @@ fn filesize_eval<T: Transaction>(arg: &ValueArg, tx: &T, to_server: bool, _: i64
     let Some(cmp) = arg.downcast_ref::<NumCmp>() else { return false };
     let mut hit = false;
     tx.files(&mut |f| {
-        if f.to_server == to_server && !hit {
+        if f.to_server == to_server && !f.retired && !hit {
             hit = size_matches(cmp, f);
         }
     });
@@ -302,16 +307,38 @@ fn filestore_eval<T: Transaction>(arg: &ValueArg, tx: &T, to_server: bool, _: i6
         return false;
     }
     let mut hit = false;
-    tx.files(&mut |f| hit |= f.to_server == to_server);
+    tx.files(&mut |f| hit |= f.to_server == to_server && !f.retired);
     hit
+}
+
+/// Whether a rule keyword is a file keyword (`file.data`, `file.name`, `filename`,
+/// `filemagic`, `filesize`, `filestore`, `filemd5`, ...): its rule is inspected per file,
+/// again when a new file comes (Suricata's file inspection engine).
+pub(crate) fn is_file_keyword(name: &str) -> bool {
+    name.starts_with("file")
+}
+
+/// What detection watches of a transaction's files on one side: the files and those no
+/// longer open, as one number that changes when either does (a file that grows is inspected
+/// with the transaction's progress, as before; one that opens or ends, at once), the number
+/// of files, and whether one is still open.
+pub(crate) fn files_mark<T: Transaction + ?Sized>(tx: &T, to_server: bool) -> (u64, u32, bool) {
+    let (mut n, mut ended) = (0u32, 0u32);
+    tx.files(&mut |f| {
+        if f.to_server == to_server {
+            n += 1;
+            ended += u32::from(f.state != FileState::Open);
+        }
+    });
+    (u64::from(n) << 32 | u64::from(ended), n, ended < n)
 }
 
 /// Whether a file's size satisfies a `filesize` comparison.
 pub(crate) fn size_matches(cmp: &NumCmp, f: &File) -> bool {
     match f.state {
         FileState::Closed => cmp.matches(f.size),
-        FileState::Open => matches!(cmp, NumCmp::Gt(_) | NumCmp::Ge(_)) && cmp.matches(f.size),
-        FileState::Truncated | FileState::Error => false,
+        FileState::Truncated | FileState::Error => matches!(cmp, NumCmp::Gt(_) | NumCmp::Ge(_)) && cmp.matches(f.size),
+        FileState::Open => false,
     }
 }
 
@@ -320,14 +347,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn filesize_compares_closed_files_and_open_ones_past_a_lower_bound() {
+    fn filesize_compares_closed_files_and_truncated_ones_past_a_lower_bound() {
         let mut f = File::open(b"a", false, HashSet::default());
         f.data(&[0; 60]);
-        assert!(size_matches(&NumCmp::Gt(50), &f), "already larger while open");
+        assert!(!size_matches(&NumCmp::Gt(50), &f), "not while open, as Suricata's FILE_SIG_NEED_SIZE");
         assert!(!size_matches(&NumCmp::Lt(70), &f), "may still grow");
+        let mut cut = f.clone();
         f.close(FileState::Closed);
         assert!(size_matches(&NumCmp::Lt(70), &f) && size_matches(&NumCmp::Gt(50), &f));
         assert!(!size_matches(&NumCmp::Eq(61), &f));
+        cut.close(FileState::Truncated);
+        assert!(size_matches(&NumCmp::Gt(50), &cut) && !size_matches(&NumCmp::Lt(70), &cut));
         let arg = parse_filesize(Some("<70")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(arg.downcast_ref::<NumCmp>(), Some(&NumCmp::Lt(70)));
         assert!(parse_filesize(Some("big")).is_err());

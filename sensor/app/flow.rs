@@ -65,6 +65,9 @@ pub struct TxInsp {
     /// Rules evaluated to the end on this transaction (matched or not), sorted: rule number
     /// shifted left once, or-ed with the direction.
     pub done: Vec<u32>,
+    /// Its files of each side at that inspection ([`super::files::files_mark`]): file rules
+    /// are inspected again when they change, and anew when a file is added.
+    pub files: [(u64, u32); 2],
 }
 
 /// The app layer of a flow.

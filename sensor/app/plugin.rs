@@ -289,6 +289,14 @@ pub trait AppParser: std::fmt::Debug + Send {
     fn take_raw_trigger(&mut self) -> [bool; 2] {
         [false; 2]
     }
+    /// Detection is done with the files of side `to_server` that are no longer open, in each
+    /// transaction whose progress `ready` accepts: mark them [`super::files::File::retired`]
+    /// (as Suricata prunes a closed file once its packet was inspected and logged, so a rule
+    /// alerts once per file and an alert lists the files still held). The default: nothing
+    /// (protocols with one file per transaction).
+    fn retire_files(&mut self, to_server: bool, ready: &dyn Fn([u8; 2]) -> bool) {
+        let _ = (to_server, ready);
+    }
     /// The flow was identified from another flow's announcement (an FTP data connection,
     /// [`super::expect`]), its first data going `to_server`: `data` is what the announcing
     /// parser left for this one. The default ignores it.

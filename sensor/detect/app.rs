@@ -88,6 +88,9 @@ pub struct AppRule {
     pub events: Vec<u16>,
     /// A frame rule: the frame type it inspects (its lists are on the frame's bytes).
     pub frame: Option<u8>,
+    /// It has a file keyword ([`crate::app::files::is_file_keyword`]): inspected again as
+    /// the files of its side change, anew for each new file.
+    pub files: bool,
 }
 
 /// A prefilter database over one (buffer, transforms).
@@ -123,6 +126,11 @@ pub struct Group {
     pub always: Vec<u32>,
     /// The protocol's values change without progress: inspect at every packet.
     pub reinspect: bool,
+    /// Some rules have file keywords: transactions are inspected again as their files change.
+    pub files: bool,
+    /// The progress (per side) every file rule of the group needs: a transaction's closed
+    /// files of the direction are retired once it is reached and they were inspected.
+    pub file_need: [u8; 2],
 }
 
 /// The app-layer rules of an engine.
@@ -276,6 +284,7 @@ fn compile_for(
     };
     let mut best: Option<(usize, PatternSpec, u32)> = None;
     let mut frame = None;
+    let mut files = r.app_values.iter().any(|(name, _)| crate::app::files::is_file_keyword(name));
     for b in &r.buffers {
         let (target, local, s, n) = match &b.buffer {
             Buffer::Frame(name) => {
@@ -309,6 +318,7 @@ fn compile_for(
             Buffer::Sticky(name) => {
                 let id = find_buffer(name, proto).ok_or_else(|| format!("buffer {name} in a {} rule", proto.name()))?;
                 let d = reg.buffer(id).ok_or_else(|| format!("buffer {name}"))?;
+                files |= crate::app::files::is_file_keyword(d.info.name);
                 (ListTarget::Buffer(id), d.local, d.info.side, d.info.need)
             }
         };
@@ -371,7 +381,7 @@ fn compile_for(
     lists.shrink_to_fit();
     values.shrink_to_fit();
     events.shrink_to_fit();
-    Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events, frame }, fast))
+    Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events, frame, files }, fast))
 }
 
 /// The frame type `name` (as a `frame:` keyword writes it) names in protocol `proto`.
@@ -420,6 +430,12 @@ impl AppSet {
                     continue;
                 }
                 let g = set.groups.entry((ar.proto, d)).or_default();
+                if ar.files {
+                    g.files = true;
+                    // In bounds: d is 0 or 1.
+                    let n = ar.need[usize::from(d)];
+                    g.file_need = [g.file_need[0].max(n[0]), g.file_need[1].max(n[1])];
+                }
                 let fast_list = fast.as_ref().and_then(|(li, p)| ar.lists.get(*li).map(|l| (l, p)));
                 match fast_list {
                     Some((l, p)) => {
@@ -508,6 +524,12 @@ impl AppSet {
     /// Whether any rule inspects frames.
     pub fn has_frame_rules(&self) -> bool {
         !self.frame_groups.is_empty()
+    }
+
+    /// The progress a transaction of `proto` needs (per side) before the closed files of
+    /// direction `dir` are retired ([`Group::file_need`]); `None` without file rules there.
+    pub fn file_need(&self, proto: AppProto, dir: u8) -> Option<[u8; 2]> {
+        self.groups.get(&(proto, dir)).filter(|g| g.files).map(|g| g.file_need)
     }
 
     /// The rules of (protocol, direction), if any.

@@ -3,6 +3,7 @@
 
 use super::engine::{DetectEngine, DetectScratch, FlowDetect, FlowInfo, T_OTHER, T_TCP, T_UDP};
 use super::run::{add_candidate, header_ok, packet_lists_match, AfterMatch};
+use crate::app::files::files_mark;
 use crate::app::{reaches, AppProto, FlowApp, Transaction, TxInspStates, PROGRESS_DONE};
 use crate::decode::{proto, Decoded};
 use crate::detect::app::{self, AppRule, ListTarget};
@@ -133,11 +134,21 @@ impl DetectEngine {
         // protocols whose values change without progress (a TLS handshake) and flows of a
         // protocol without a parser
         let retry = ctx.reinspect && !ctx.finalize;
+        // file rules: again when the files of this side change, anew for a new file
+        let (mark, nfiles, file_open) = if ctx.g.files { files_mark(tx, dir == 0) } else { (0, 0, false) };
         // In bounds: di is 0 or 1.
-        if st.seen[di] == cur && !retry {
+        let (_, nfiles_before) = st.files[di];
+        // In bounds: di is 0 or 1.
+        if st.seen[di] == cur && st.files[di].0 == mark && !retry {
             return;
         }
         st.seen[di] = cur;
+        // In bounds: di is 0 or 1.
+        st.files[di] = (mark, nfiles);
+        if nfiles > nfiles_before {
+            // as Suricata's DETECT_ENGINE_STATE_FLAG_FILE_NEW: file rules are evaluated again
+            st.done.retain(|&k| k & 1 != u32::from(dir) || self.app.rule(k >> 1, ctx.proto).is_none_or(|r| !r.files));
+        }
         if cur >= PROGRESS_DONE && tx.direction().is_some() {
             // a one-way transaction is never inspected from the other side: that side is
             // done too, or the transaction would never be freed
@@ -178,7 +189,8 @@ impl DetectEngine {
                 }
             }
             let all = self.tx_rule_matches(ar, tx, ctx, &mut vars, s, fstate);
-            if !all && !side_final {
+            // a file rule may still match while a file of its side is open
+            if !all && (!side_final || ar.files && file_open && !ctx.finalize) {
                 continue;
             }
             let done = &mut st.done;

@@ -169,6 +169,12 @@ impl Inspector<'_> {
             f.alerted = true;
             self.write_app_alerts(f, to_server, pkt, c);
         }
+        // the closed files of this direction were inspected (and their alerts logged): file
+        // rules are done with them once the transaction reached what those rules need
+        let dir = u8::from(!to_server);
+        if let (Some(need), Some(p)) = (self.engine.app.file_need(f.ext.app.proto, dir), f.ext.app.parser.as_mut()) {
+            p.retire_files(to_server, &|progress| crate::app::reaches(progress, need));
+        }
         // the frames of this direction were inspected (and logged): they go
         f.ext.app.frames.taken(to_server);
     }

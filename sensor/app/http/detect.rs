@@ -2,7 +2,7 @@
 //! app layer's traits, and its descriptor.
 
 use super::{HttpBuffer as H, HttpState, HttpStats, HttpTx};
-use crate::app::files::File;
+use crate::app::files::{File, FileState};
 use crate::app::plugin::{
     buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
     Status, Sticky, Transaction, Upgrade, ValueArg, ValueKeyword, PROGRESS_DONE,
@@ -161,7 +161,7 @@ pub(crate) static BUFFERS: &[Sticky<HttpTx>] = &[
         get: |tx: &HttpTx, to_server, f| {
             // a multipart request's files are its parts, each its own instance
             if to_server && tx.request.is_multipart() {
-                return tx.request.parts.iter().any(|p| !p.data.is_empty() && f(&p.data));
+                return tx.request.parts.iter().any(|p| !p.file.retired && !p.data.is_empty() && f(&p.data));
             }
             let b = if to_server { H::RequestBody } else { H::ResponseBody };
             tx.buffer(b, to_server).is_some_and(|x| !x.is_empty() && f(x))
@@ -230,7 +230,7 @@ pub(crate) static BUFFERS: &[Sticky<HttpTx>] = &[
         ),
         get: |tx: &HttpTx, to_server, f| {
             let m = if to_server { &tx.request } else { &tx.response };
-            m.files().any(|file| f(&file.name))
+            m.files().any(|file| !file.retired && f(&file.name))
         },
     },
 ];
@@ -293,8 +293,8 @@ impl Transaction for HttpTx {
 
     fn write_alert_files(&self, j: &mut Json<'_>, to_server: bool) {
         let m = if to_server { &self.request } else { &self.response };
-        if m.files().next().is_some() {
-            let files: Vec<File> = m.files().cloned().collect();
+        if m.files().any(|f| !f.retired) {
+            let files: Vec<File> = m.files().filter(|f| !f.retired).cloned().collect();
             crate::app::eve_util::files_array(j, &files, self.id);
         }
     }
@@ -387,6 +387,16 @@ impl AppParser for HttpState {
 
     fn tx(&self, id: u64) -> Option<&dyn Transaction> {
         self.txs().find(|t| t.id == id).map(|t| t as &dyn Transaction)
+    }
+
+    fn retire_files(&mut self, to_server: bool, ready: &dyn Fn([u8; 2]) -> bool) {
+        for t in self.txs_mut() {
+            if !ready(t.progress()) {
+                continue;
+            }
+            let m = if to_server { &mut t.request } else { &mut t.response };
+            m.files_mut().filter(|f| f.state != FileState::Open).for_each(|f| f.retired = true);
+        }
     }
 
     fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
