@@ -199,7 +199,7 @@ impl Transaction for SmbTx {
             // a transfer's buffers change as its data comes: both sides move together, to 2
             // once the `file.data` buffer is full, to done when the file is
             Kind::File(f) => {
-                let l = if self.request_done || self.response_done || f.tracker.is_done() {
+                let l = if self.is_complete() || f.tracker.is_done() {
                     PROGRESS_DONE
                 } else if f.tracker.head.len() >= FILE_DATA_MAX {
                     2

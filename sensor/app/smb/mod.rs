@@ -369,7 +369,13 @@ impl SmbState {
                 }
             }
         }
-        let freed = self.free(|t| t.is_complete() && t.sealed && (t.id <= keep_from || inspected(t.id)));
+        // a transfer's file is inspected once ended (`filesize`): its transaction stays until
+        // detection saw it so, unless newer ones push it out
+        let forced = keep_from != u64::MAX;
+        let freed = self.free(|t| {
+            let file = matches!(t.kind, Kind::File(_));
+            t.is_complete() && t.sealed && (t.id <= keep_from && (forced || !file) || inspected(t.id))
+        });
         let mut open = self.txs.iter().filter(|t| !t.is_complete()).count();
         for t in self.txs.iter_mut() {
             if open <= MAX_LIVE {
