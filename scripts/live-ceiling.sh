@@ -11,7 +11,9 @@
 #   INPUT=/work/lead-tmp/mix8.pcap scripts/live-ceiling.sh "" 250 500 750 1000 top
 #
 # Environment: SHARED (../shared), RULES (ET Open), WORKERS (2), SENSORS ("picket suricata"),
-# KEEP (set: keep the work folder with every sensor's output).
+# KEEP (set: keep the work folder with every sensor's output), LOOPS (1: times the capture is
+# sent back to back in one run, so that a rate is held longer than the rings can absorb; the
+# replay comparison of alerts is made only with LOOPS=1, as a resent capture repeats its flows).
 # Also compares Picket's live alerts at each zero-drop rate with `picket replay` of the frames
 # the sender could send (those up to 9014 bytes: a BPF length filter in replay). Needs root,
 # iproute2, a C compiler and libpcap-dev; the anchor Suricata (../shared/anchors/build-suricata).
@@ -32,6 +34,7 @@ suricata=${SURICATA:-/opt/suricata-anchor/bin/suricata}
 suricata_cfg=${SURICATA_CFG:-/opt/suricata-anchor/etc/suricata/alerts-only.yaml}
 MAX_FRAME=9014
 RING_MB=64 # per worker, both sensors
+LOOPS=${LOOPS:-1}
 
 mkdir -p target
 cc -O2 -Wall -o target/veth-send scripts/veth-send.c -lpcap
@@ -103,13 +106,13 @@ run_suricata() { # RATE -> "kernel_packets kernel_drops alerts"
 }
 
 send() { # RATE
-  if [ "$1" = top ]; then x target/veth-send "$b" "$pcap" --max-frame $MAX_FRAME
-  else x target/veth-send "$b" "$pcap" --max-frame $MAX_FRAME --mbps "$1"; fi
+  if [ "$1" = top ]; then x target/veth-send "$b" "$pcap" --max-frame $MAX_FRAME --loops "$LOOPS"
+  else x target/veth-send "$b" "$pcap" --max-frame $MAX_FRAME --loops "$LOOPS" --mbps "$1"; fi
 }
 
 # Suricata takes one rule file (-S): the folder's files in one, as compare-suricata.py does.
 if [ -d "$RULES" ]; then cat "$RULES"/*.rules > "$work/all.rules"; else cp "$RULES" "$work/all.rules"; fi
-echo "input $pcap, rules $RULES, $WORKERS workers, ${RING_MB} MiB ring per worker, $(date -u +%FT%TZ)"
+echo "input $pcap x $LOOPS, rules $RULES, $WORKERS workers, ${RING_MB} MiB ring per worker, $(date -u +%FT%TZ)"
 printf '%-9s %-6s %10s %12s %10s %8s %8s\n' sensor rate sent_gbps kernel_pkts drops drop% alerts
 for rate in "${rates[@]}"; do
   for s in $SENSORS; do
@@ -119,6 +122,7 @@ for rate in "${rates[@]}"; do
     printf '%-9s %-6s %10s %12s %10s %8s %8s\n' "$s" "$rate" "$sent" "$kp" "$kd" "$pct" "$al"
   done
 done
+[ "$LOOPS" = 1 ] || exit 0
 # Alerts Picket gives in replay of what the sender sends (frames up to MAX_FRAME bytes).
 "$bin" replay -q --rules "$RULES" --workers "$WORKERS" --set capture.checksum_validation=none \
   --set "capture.bpf_filter=len <= $MAX_FRAME" --eve "$work/replay.json" "$pcap" || true
