@@ -60,6 +60,10 @@ struct OpenFile {
     format: Format,
     /// Unparsed bytes carried from the previous chunk.
     carry: BytesMut,
+    /// Bytes the record at `carry[0]` needs in all (0: unknown): the next chunk holds at least
+    /// that many, so a record as large as a chunk or larger is read whole, never re-parsed
+    /// from the same bytes forever.
+    need: usize,
     /// File offset of `carry[0]`.
     offset: u64,
     eof: bool,
@@ -327,6 +331,7 @@ fn open_file(path: &Path) -> Result<OpenFile, CaptureWarning> {
         frames: 0,
         format,
         carry,
+        need: 0,
         offset: hdr_len as u64,
         eof,
         ifaces: Vec::new(),
@@ -564,7 +569,9 @@ impl PacketSource for PcapFileSource {
             let Some(cur) = self.cur.as_mut() else { return false };
             // Fill a chunk: what was carried plus fresh bytes.
             let mut buf = std::mem::take(&mut cur.carry);
-            let want = buf.len().max(CHUNK);
+            // A chunk's worth of fresh bytes after what was carried, and the whole of the
+            // record the carry starts when that is more: every pass reads something new.
+            let want = (buf.len() + CHUNK).max(cur.need);
             let mut stream_error = false;
             if !cur.eof {
                 match read_full(&mut *cur.file, &mut buf, want) {
@@ -637,7 +644,8 @@ impl PacketSource for PcapFileSource {
                 self.close_current(true, stream_error);
             } else {
                 // Carry the partial record into the next chunk (a copy of less than one record).
-                let mut carry = BytesMut::with_capacity(CHUNK.max(need_more.unwrap_or(0)));
+                cur.need = need_more.unwrap_or(0);
+                let mut carry = BytesMut::with_capacity((chunk.len() - pos + CHUNK).max(cur.need));
                 // In bounds: pos <= chunk.len(): parse_one's `used` (total or blen) is at most the bytes it was given.
                 carry.extend_from_slice(&chunk[pos..]);
                 cur.carry = carry;
