@@ -249,14 +249,9 @@ impl Inspector<'_> {
         c: &mut Counters,
     ) {
         blocks.clear();
-        if !due || f.ext.detect.pass || f.ext.app.no_inspection {
-            return;
+        if !f.ext.app.no_inspection {
+            self.pseudo_stream(f, to_server, due, false, blocks, engine_gen, c);
         }
-        c.inc(C::TcpPseudo);
-        let dd = pseudo_decoded(f, to_server);
-        let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
-        let raw = RawStream { due: true, added: false, pseudo: true, flush: false };
-        self.packet_rules(f, to_server, &pkt, Some(raw), blocks, engine_gen, c);
     }
 
     /// One direction of a TCP flow whose payload stops being inspected (a parser set
@@ -272,13 +267,29 @@ impl Inspector<'_> {
         engine_gen: u64,
         c: &mut Counters,
     ) {
+        self.pseudo_stream(f, to_server, due, true, blocks, engine_gen, c);
+    }
+
+    /// The raw stream of one direction not yet inspected, as a pseudo packet, when `due`
+    /// and the flow is not passed; `flush`: the no-inspection flush rather than the flow end.
+    #[allow(clippy::too_many_arguments, reason = "the flow, its direction and the worker's scratch")]
+    fn pseudo_stream(
+        &mut self,
+        f: &mut Flow<FlowExt>,
+        to_server: bool,
+        due: bool,
+        flush: bool,
+        blocks: &mut Vec<(u64, u64)>,
+        engine_gen: u64,
+        c: &mut Counters,
+    ) {
         if !due || f.ext.detect.pass {
             return;
         }
         c.inc(C::TcpPseudo);
         let dd = pseudo_decoded(f, to_server);
         let pkt = PacketView { frame: &[], d: &dd, ts: f.last, pcap_cnt: 0, pseudo: true };
-        let raw = RawStream { due: true, added: false, pseudo: true, flush: true };
+        let raw = RawStream { due: true, added: false, pseudo: true, flush };
         self.packet_rules(f, to_server, &pkt, Some(raw), blocks, engine_gen, c);
     }
 
