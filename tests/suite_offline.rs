@@ -26,6 +26,7 @@ mod replay_determinism;
 mod replay_flows;
 mod replay_formats;
 mod replay_progress;
+mod replay_semantics;
 mod replay_tunnels;
 mod report;
 mod rules_cli;

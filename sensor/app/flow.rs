@@ -119,6 +119,25 @@ pub struct FlowApp {
     pub orig: AppProto,
     /// A protocol change decided and not made yet.
     switch: Option<Box<Switch>>,
+    /// The protocol each direction's identification settled on (Suricata's `alproto_ts` /
+    /// `alproto_tc`; index 0: to server): `Unknown` until that direction's data was looked
+    /// at, `Failed` when it named nothing.
+    pub dir_proto: [AppProto; 2],
+    /// Identification of a direction completed and no packet of that direction carried the
+    /// news yet (Suricata's `FLOW_PROTO_DETECT_TS_DONE` / `_TC_DONE`): the next one does
+    /// ([`FlowApp::take_pd_done`]), which is when protocol-detection-only rules look.
+    pd_pending: [bool; 2],
+    /// Identification turned the flow around with the packet being processed: the worker
+    /// swaps the flow's ends ([`FlowApp::take_reversed`]).
+    reversed: bool,
+}
+
+/// Whether `data`, the first datagram of a flow identified as `p`, is an answer whose sender
+/// is the server (Suricata's probing parsers that set the reverse direction: DNS-framed
+/// LLMNR responses; mDNS is always to server there).
+fn answers_first(p: AppProto, data: &[u8]) -> bool {
+    // the QR bit of the DNS header's flags
+    matches!(p, AppProto::Llmnr | AppProto::Dns) && data.get(2).is_some_and(|f| f & 0x80 != 0)
 }
 
 /// A protocol change waiting for the packet that decided it to be inspected and logged: the
@@ -255,6 +274,11 @@ impl FlowApp {
         self.proto = p;
         if let Some(pd) = self.pd.as_deref() {
             let (ts, tc) = (pd.dir_proto(true), pd.dir_proto(false));
+            for (d, q) in [ts, tc].into_iter().enumerate() {
+                if q.is_known() {
+                    self.dir_detected(d == 0, q);
+                }
+            }
             if ts.is_known() && tc.is_known() && ts != tc {
                 self.raise(Event::ApplayerMismatchProtocolBothDirections);
             }
@@ -304,6 +328,7 @@ impl FlowApp {
         }
         self.parent_id = Some(e.parent_flow_id);
         self.decided(e.proto, cfg, stats);
+        self.dir_detected(to_server, e.proto);
         if let Some(parser) = self.parser.as_mut() {
             parser.expected(to_server, e.data);
         }
@@ -323,12 +348,14 @@ impl FlowApp {
     /// identification; a flow whose first datagram names no protocol is `failed` (and
     /// counted so) at once, and the other direction's first datagram may still name one.
     pub fn udp(&mut self, to_server: bool, ports: (u16, u16), data: &[u8], cfg: &AppConfig, stats: &mut AppStats) {
-        let meta = FlowMeta::ports(ports.0, ports.1);
+        let mut to_server = to_server;
+        let mut meta = FlowMeta::ports(ports.0, ports.1);
         // An empty datagram is offered too: Suricata runs identification on every UDP packet
         // of a direction still unknown, and an empty one names nothing (`failed`).
-        let d = usize::from(!to_server);
+        let mut d = usize::from(!to_server);
         // In bounds: d is 0 or 1.
-        if !self.udp_seen[d] && matches!(self.proto, AppProto::Unknown | AppProto::Failed) {
+        let detects = !self.udp_seen[d];
+        if detects && matches!(self.proto, AppProto::Unknown | AppProto::Failed) {
             self.start(17, ports.0, ports.1);
             let first = !self.udp_seen[1 - d];
             self.udp_seen[d] = true;
@@ -352,9 +379,28 @@ impl FlowApp {
                     self.frames.enable(cfg.frames.mask(p));
                 }
             }
+            // Suricata's AppLayerHandleUdp: the flow's first datagram that its protocol's
+            // probe reads as an answer (an LLMNR response seen first) turns the flow around:
+            // its sender is the server, and the datagram is parsed as going to the client
+            if first && to_server && found.is_known() && answers_first(found, data) {
+                self.udp_seen.swap(0, 1);
+                to_server = false;
+                d = 1;
+                self.ports = (ports.1, ports.0);
+                meta = FlowMeta::ports(ports.1, ports.0);
+                self.reversed = true;
+            }
             if self.udp_seen == [true; 2] || self.parser.is_some() {
                 self.pd = None;
             }
+        }
+        if detects {
+            // Suricata's AppLayerHandleUdp: each direction's first datagram settles that
+            // direction (its own protocol, else the flow's), and flags both directions done
+            self.udp_seen[d] = true;
+            let p = if self.proto.is_known() { self.proto } else { AppProto::Failed };
+            self.dir_detected(to_server, p);
+            self.pd_pending[1 - d] = true;
         }
         if !data.is_empty() {
             self.parse(to_server, data, cfg, stats, &meta);
@@ -378,7 +424,10 @@ impl FlowApp {
         self.frames.end(to_server);
         stats.generic.frames_dropped += std::mem::take(&mut self.frames.dropped);
         if let Some(p) = parser.proto_change() {
-            self.proto = p;
+            if self.proto != p {
+                self.proto = p;
+                Self::changed_to(&mut self.dir_proto, p);
+            }
         }
         if parser.no_inspection() {
             self.no_inspection = true;
@@ -427,6 +476,7 @@ impl FlowApp {
         let Switch { proto, held, carry, .. } = *sw;
         self.orig = self.proto;
         self.proto = proto;
+        Self::changed_to(&mut self.dir_proto, proto);
         stats.flow(proto, self.tcp);
         self.parser = registry::protocol(proto).map(|d| (d.new_parser)(cfg));
         if let (Some(p), Some(Carry(c))) = (self.parser.as_mut(), carry) {
@@ -438,6 +488,38 @@ impl FlowApp {
         for (d, bytes) in held.iter().enumerate() {
             if !bytes.is_empty() {
                 let _ = self.parse(d == 0, bytes, cfg, stats, flow);
+            }
+        }
+    }
+
+    /// Identification of one direction ended with `p` (`Failed`: nothing): its protocol is
+    /// kept and the direction's next packet carries the news.
+    fn dir_detected(&mut self, to_server: bool, p: AppProto) {
+        let d = usize::from(!to_server);
+        // In bounds: d is 0 or 1.
+        self.dir_proto[d] = p;
+        self.pd_pending[d] = true;
+    }
+
+    /// Whether identification turned the flow around with the packet being processed (its
+    /// sender is the server): true once.
+    pub fn take_reversed(&mut self) -> bool {
+        std::mem::take(&mut self.reversed)
+    }
+
+    /// Whether identification of the direction `to_server` completed since the last packet
+    /// of that direction asked (Suricata's `PKT_PROTO_DETECT_TS_DONE` / `_TC_DONE`): true
+    /// once, for the packet that asks first.
+    pub fn take_pd_done(&mut self, to_server: bool) -> bool {
+        std::mem::take(&mut self.pd_pending[usize::from(!to_server)])
+    }
+
+    /// The protocol changed for the whole flow (an upgrade, DoH found in HTTP/2): both
+    /// directions have it now, as Suricata's forced protocol change sets them.
+    fn changed_to(dir_proto: &mut [AppProto; 2], p: AppProto) {
+        for q in dir_proto {
+            if q.is_known() {
+                *q = p;
             }
         }
     }
@@ -465,7 +547,15 @@ impl FlowApp {
         let (cp, sp) = self.ports;
         let (src, dst) = if to_server { (cp, sp) } else { (sp, cp) };
         let ipproto = if self.tcp { 6 } else { 17 };
-        match probe_other_side(self.proto, ipproto, to_server, data, src, dst) {
+        let found = probe_other_side(self.proto, ipproto, to_server, data, src, dst);
+        // Suricata's TCPProtoDetect on this direction's first data: its own protocol when
+        // it names one, else `failed` (the parser still gets the data)
+        match found {
+            ProbeResult::Found(q) => self.dir_detected(to_server, q),
+            ProbeResult::NotFound => self.dir_detected(to_server, AppProto::Failed),
+            ProbeResult::NeedMore => {}
+        }
+        match found {
             ProbeResult::Found(q) if q != self.proto => self.raise(Event::ApplayerMismatchProtocolBothDirections),
             // Suricata passes the data to the parser all the same (`TCPProtoDetect`: detection
             // done in this direction and nothing found); a protocol without parser (IMAP,
@@ -683,6 +773,7 @@ impl AppSink for Sink<'_> {
                     }
                     p if app.proto != p => {
                         app.decided(p, self.cfg, self.stats);
+                        app.dir_detected(to_server, p);
                         // the other direction spoke first: its data goes to the parser first
                         if app.fed[1 - d] > 0 {
                             return Verdict::OtherFirst;

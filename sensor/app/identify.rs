@@ -15,7 +15,8 @@
 //! (Suricata's `TCPProtoDetectCheckBailConditions`, with its 100000-byte floor).
 //! Never: allocates unless a TCP direction's first bytes arrive split before a decision (then
 //! at most [`PROBE_BYTES_MAX`] bytes, freed on the decision), panics on input, or reverses the
-//! flow's direction (Suricata may for DNS/UDP responses seen first; the caller keeps its own).
+//! flow's direction itself (the caller turns a UDP flow around when its first datagram is an
+//! LLMNR answer, as Suricata's probing parser asks; see `flow::answers_first`).
 
 use super::dns;
 use super::proto::AppProto;

@@ -127,6 +127,18 @@ impl AppProto {
             )
     }
 
+    /// `app-layer-protocol`'s test of the protocol it names (`name`, canonical) against a
+    /// flow's: as [`AppProto::rule_applies_to`], or (`exact`) that protocol itself; `http`
+    /// is either HTTP version both ways, `http1` HTTP/1 alone.
+    pub fn keyword_matches(name: &str, flow: AppProto, exact: bool) -> bool {
+        match AppProto::from_name(name) {
+            Some(AppProto::Http) if name == "http" => matches!(flow, AppProto::Http | AppProto::Http2),
+            Some(p) if exact => p == flow,
+            Some(p) => p.rule_applies_to(flow),
+            None => false,
+        }
+    }
+
     /// Whether a rule whose header names protocol `name` (as written) applies to flows of
     /// `flow`: as [`AppProto::rule_applies_to`], except that `http1` names HTTP/1 alone
     /// (`http` is either version, as in Suricata).

@@ -394,6 +394,7 @@ impl RuleCompiler {
         // any transport named in the header; evaluated once per flow direction.
         let ip_only = r.buffers.is_empty()
             && !is_app
+            && !r.flow_start
             && r.packet.is_empty()
             && r.flow == Default::default()
             && r.src_ports.any
@@ -410,6 +411,7 @@ impl RuleCompiler {
         let insp = inspection_of(&r);
         let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
         let (event, de_only) = events_of(&r);
+        let pd_only = is_pd_only(&r, is_app, app_proto, event.is_some(), pkt_lists.is_empty());
         let mut cr = CompiledRule {
             rule: Box::new(r),
             payload,
@@ -427,6 +429,7 @@ impl RuleCompiler {
             event,
             de_only,
             pkt_lists,
+            pd_only,
             pending_app,
         };
         cr.keywords = super::profile::keyword_kinds(&cr).into();
@@ -469,6 +472,7 @@ impl RuleCompiler {
             event: cr.event,
             de_only: cr.de_only,
             pkt_lists,
+            pd_only: cr.pd_only,
             pending_app,
         };
         std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
@@ -608,6 +612,26 @@ fn events_of(r: &Rule) -> (Option<u8>, bool) {
         && r.app_values.is_empty()
         && r.flow == Default::default();
     (event, de_only)
+}
+
+/// Suricata's protocol-detection-only rule (`SignatureIsPDOnly`): no app-layer protocol in its
+/// header, no payload, buffer, event or state keyword, only `app-layer-protocol` (one or more)
+/// and `flowbits:set` to match.
+fn is_pd_only(r: &Rule, is_app: bool, app_proto: Option<AppProto>, event: bool, no_pkt_lists: bool) -> bool {
+    use crate::rule::ast::FlowbitCmd;
+    !is_app
+        && app_proto.is_none()
+        && !event
+        && no_pkt_lists
+        && r.buffers.iter().all(|b| b.matches.is_empty())
+        && r.app_values.is_empty()
+        && r.flow == Default::default()
+        && r.flowints.is_empty()
+        && r.xbits.is_empty()
+        && r.iprep.is_empty()
+        && r.flowbits.iter().all(|f| f.cmd == FlowbitCmd::Set)
+        && !r.packet.is_empty()
+        && r.packet.iter().all(|m| matches!(m, PacketMatch::AppLayerProtocol { .. }))
 }
 
 /// A packet group's rules by fast pattern, and the patterns for its database (compiled

@@ -67,6 +67,11 @@ pub struct CompiledRule {
     pub de_only: bool,
     /// Lists on the packet's own buffers (`tcp.hdr`, ...), in rule order.
     pub pkt_lists: Vec<PacketList>,
+    /// Suricata's protocol-detection-only rule (`SIG_TYPE_PDONLY`): `app-layer-protocol`
+    /// (and `flowbits:set`) and nothing else to match, so it matches only on the packet that
+    /// carries its direction's end of identification ([`FlowInfo::pd_done`]), not on every
+    /// packet of the flow.
+    pub pd_only: bool,
     pub(super) pending_app: Vec<app::Compiled>,
 }
 
@@ -109,7 +114,7 @@ pub fn inspection_of(r: &Rule) -> Insp {
     if r.flow.no_stream || r.proto.tcp_mode == TcpMode::Packet {
         return Insp { packet: true, stream: false, stream_only: false };
     }
-    if r.packet.iter().any(|m| matches!(m, PacketMatch::Dsize(_))) {
+    if r.packet.iter().any(requires_packet) {
         return Insp { packet: true, stream: false, stream_only: false };
     }
     let anchored = r
@@ -121,6 +126,36 @@ pub fn inspection_of(r: &Rule) -> Insp {
     // detect-parse.c: "if stream_size is in use, also inspect packets"
     let stream_size = r.packet.iter().any(|m| matches!(m, PacketMatch::StreamSize(..)));
     Insp { packet: anchored || stream_size, stream: true, stream_only: false }
+}
+
+/// The keywords that make Suricata's rule packet-only (`SIG_FLAG_REQUIRE_PACKET`): a rule
+/// with one inspects its payload on packets, never on the reassembled stream.
+fn requires_packet(m: &PacketMatch) -> bool {
+    match m {
+        PacketMatch::Dsize(_) => true,
+        PacketMatch::Header(h) => matches!(
+            h.keyword,
+            "ttl"
+                | "tos"
+                | "id"
+                | "ipopts"
+                | "fragbits"
+                | "fragoffset"
+                | "sameip"
+                | "flags"
+                | "tcp.flags"
+                | "seq"
+                | "ack"
+                | "window"
+                | "tcp.mss"
+                | "itype"
+                | "icode"
+                | "icmp_id"
+                | "icmp_seq"
+                | "icmpv6.mtu"
+        ),
+        _ => false,
+    }
 }
 
 /// Raw stream data offered to detection with a TCP packet.
@@ -320,6 +355,18 @@ pub struct FlowInfo {
     pub tcp_established: bool,
     /// The flow's app-layer protocol (`Unknown` while undecided).
     pub app_proto: AppProto,
+    /// The protocol each direction's identification settled on (index 0: to server;
+    /// `Unknown` while that direction is undecided), for `app-layer-protocol`'s modes.
+    pub dir_proto: [AppProto; 2],
+    /// The protocol before a change (`Unknown` without one), `app-layer-protocol:...,original`.
+    pub orig_proto: AppProto,
+    /// Identification of this packet's direction completed with it (Suricata's
+    /// `PKT_PROTO_DETECT_TS_DONE` / `_TC_DONE`): the one packet protocol-detection-only
+    /// rules match on.
+    pub pd_done: bool,
+    /// The packet is the first of its direction on the flow (Suricata's
+    /// `FLOW_PKT_TOSERVER_FIRST` / `_TOCLIENT_FIRST`): the `flow_start` hook's packet.
+    pub first: bool,
     /// The flow's payload is no longer inspected (encrypted TLS).
     pub no_payload: bool,
     /// TCP: bytes each side of the session sent as `stream_size` counts them (next expected

@@ -18,7 +18,7 @@ use crate::flow::FlowState;
 use crate::metrics::{Counters, C};
 use crate::output::eve::escape_into;
 use crate::rule::ast::{
-    Action, FlowCountDir, FlowCounter, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS,
+    Action, AppProtoMode, FlowCountDir, FlowCounter, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS,
 };
 
 /// What inspection does after a rule matched.
@@ -501,6 +501,9 @@ pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, 
     if !flow_ok(r, finfo, d) {
         return false;
     }
+    if r.flow_start && !finfo.is_some_and(|f| f.first) {
+        return false;
+    }
     let proto = finfo.map_or(AppProto::Unknown, |f| f.app_proto);
     if let Some(p) = cr.app_proto {
         if !p.header_applies_to(r.proto.app.as_deref().unwrap_or(""), proto) {
@@ -508,17 +511,10 @@ pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, 
         }
     }
     r.packet.iter().all(|m| match m {
-        PacketMatch::AppLayerProtocol { name, negated, .. } => {
-            // nothing is known before detection ends: no match either way
-            if proto == AppProto::Unknown {
-                return false;
-            }
-            let hit = name.split('|').any(|n| match AppProto::from_name(n) {
-                Some(p) => p == proto,
-                None => false,
-            });
-            hit != *negated
-        }
+        PacketMatch::AppLayerProtocol { name, negated, mode, exact } => match finfo {
+            Some(f) if !cr.pd_only || f.pd_done => app_layer_protocol(f, name, *negated, *mode, *exact),
+            _ => false,
+        },
         // Suricata: TCP packets of a flow with a session only.
         PacketMatch::StreamSize(side, cmp) => match finfo.and_then(|f| f.stream_size) {
             Some([client, server]) if d.proto == proto::TCP => {
@@ -548,6 +544,37 @@ pub(super) fn header_ok(cr: &CompiledRule, t: usize, frame: &[u8], d: &Decoded, 
         PacketMatch::FlowAge(cmp) => finfo.is_some_and(|f| cmp.matches(f.age_secs)),
         m => match_packet(m, frame, d),
     })
+}
+
+/// `app-layer-protocol`: the flow's protocol `mode` names (a direction's own protocol once
+/// that direction was looked at, `failed` when it named none; before, the flow's) is one of `names` (Suricata's
+/// `AppProtoEquals`: `dns` covers DoH2, `http` both versions ...; `exact`: that protocol
+/// itself). Nothing is known before identification ends: no match either way.
+fn app_layer_protocol(f: &FlowInfo, names: &str, negated: bool, mode: AppProtoMode, exact: bool) -> bool {
+    let dir = |d: usize| match f.dir_proto[d] {
+        AppProto::Unknown => f.app_proto,
+        p => p,
+    };
+    let (a, b) = match mode {
+        AppProtoMode::Direction => (dir(usize::from(!f.to_server)), None),
+        AppProtoMode::ToServer => (dir(0), None),
+        AppProtoMode::ToClient => (dir(1), None),
+        AppProtoMode::Either => (dir(0), Some(dir(1))),
+        AppProtoMode::Final => (f.app_proto, None),
+        AppProtoMode::Original => (f.orig_proto, None),
+    };
+    let one = |flow: AppProto| {
+        if flow == AppProto::Unknown {
+            return None;
+        }
+        let hit = names.split('|').any(|n| AppProto::keyword_matches(n, flow, exact));
+        Some(hit != negated)
+    };
+    match (one(a), b.and_then(one)) {
+        (Some(x), Some(y)) => x || y,
+        (Some(x), None) | (None, Some(x)) => x,
+        (None, None) => false,
+    }
 }
 
 pub(super) fn flow_ok(r: &Rule, f: Option<&FlowInfo>, d: &Decoded) -> bool {

@@ -463,6 +463,18 @@ pub struct Flow<S> {
 }
 
 impl<S> Flow<S> {
+    /// Turns the flow around (Suricata's `FlowSwap`): the first packet's receiver becomes the
+    /// client, its per-direction counts follow. Protocol detection asks for it when the first
+    /// packet was an answer.
+    pub fn reverse(&mut self) {
+        let t = &mut self.tuple;
+        std::mem::swap(&mut t.src, &mut t.dst);
+        std::mem::swap(&mut t.sp, &mut t.dp);
+        self.pkts.swap(0, 1);
+        self.bytes.swap(0, 1);
+        self.tcp_flags.swap(0, 1);
+    }
+
     /// Whether a packet goes to the server: by source port for TCP/UDP/SCTP (by address when
     /// both ports are equal), by source address otherwise, as Suricata decides.
     #[inline]

@@ -345,6 +345,7 @@ counters! {
     ChecksumAutoDisabled => "decoder.checksum.auto_disabled", Max, "1 when checksum_validation=auto turned validation off (offloaded checksums)";
     // flow, named as Suricata's
     FlowTotal => "flow.total", Sum, "flows created";
+    FlowReversed => "flow.reversed", Sum, "flows turned around because their first packet was an answer (an LLMNR response seen first, as Suricata's probing parsers)";
     FlowTcp => "flow.tcp", Sum, "TCP flows created";
     FlowUdp => "flow.udp", Sum, "UDP flows created";
     FlowIcmpv4 => "flow.icmpv4", Sum, "ICMPv4 flows created";
@@ -379,6 +380,7 @@ counters! {
     StreamSegmentLimitDrop => "stream.segment_limit_drop", Sum, "segments not stored because a direction held stream.max_segments already (a hole in the stream)";
     StreamSegmentOutOfWindow => "stream.segment_out_of_window", Sum, "segments ignored because their sequence number is implausibly far from the stream";
     StreamRstInvalid => "stream.rst_invalid", Sum, "RST packets ignored (no session, or sequence number outside the window)";
+    StreamRstData => "stream.rst_data", Sum, "RST packets whose payload was inspected as the packet's only, not added to the stream (as Suricata)";
     StreamSynackInvalid => "stream.synack_invalid", Sum, "SYN/ACK packets ignored (acknowledgement does not match the SYN)";
     StreamSynInSession => "stream.syn_in_session", Sum, "SYN packets ignored inside an established session";
     StreamRawInspections => "stream.raw_inspections", Sum, "raw stream chunks inspected by detection";
@@ -645,6 +647,7 @@ pub const PICKET_ONLY_PREFIXES: &[&str] = &[
     "flow.spare_exhausted",
     "flow.wrk.pkts",
     "flow.no_flow",
+    "flow.reversed",
     "defrag.picket.", // Picket-only defrag counters (sensor/defrag)
     "detect.reload",  // live reloads (sensor/runtime/live.rs)
     "detect.tx_state_evicted",

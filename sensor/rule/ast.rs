@@ -896,6 +896,9 @@ pub struct Rule {
     pub src_ports: PortSet,
     /// `<>`: the rule also matches with source and destination swapped.
     pub bidirectional: bool,
+    /// The `flow_start` packet hook (`tcp:flow_start`, Suricata 8): the rule looks only at
+    /// the first packet of each direction of a flow.
+    pub flow_start: bool,
     /// Destination addresses.
     pub dst: AddrSet,
     /// Destination ports.

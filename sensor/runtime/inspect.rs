@@ -81,6 +81,8 @@ impl Inspector<'_> {
     ) {
         self.fresh_state(f, engine_gen);
         let mut info = flow_info(f, to_server);
+        info.pd_done = !pkt.pseudo && f.ext.app.take_pd_done(to_server);
+        info.first = !pkt.pseudo && f.pkts[usize::from(!to_server)] == 1;
         let flush = raw.is_some_and(|r| r.flush);
         // a flow whose payload is not inspected has its stream inspected once more, by the
         // flush; until then its raw progress stays where it was
@@ -352,6 +354,10 @@ fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
         state: f.state,
         tcp_established: f.tcp_established,
         app_proto: f.ext.app.proto,
+        dir_proto: f.ext.app.dir_proto,
+        orig_proto: f.ext.app.orig,
+        pd_done: false,
+        first: false,
         no_payload: f.ext.app.no_inspection,
         stream_size: f.ext.tcp.as_ref().map(|s| {
             let size = |d: &stream::Dir| d.next_seq.wrapping_sub(d.isn);

@@ -453,6 +453,17 @@ impl Worker {
             self.tap.flow_packet(&mut f.ext.evidence, p.ts, p.linktype, data, &mut self.counters);
         }
         let stream = flow.and_then(|(slot, to_server)| self.stream_and_app(slot, to_server, tcp, data, p));
+        // protocol detection may have turned the flow around: the packet goes to the client
+        let flow = flow.map(|(slot, to_server)| {
+            let f = self.flows.get_mut(slot);
+            if f.ext.app.take_reversed() {
+                f.reverse();
+                self.counters.inc(C::FlowReversed);
+                (slot, !to_server)
+            } else {
+                (slot, to_server)
+            }
+        });
         // The stream's and protocol detection's events join the decoder's on the packet (a
         // copy of its decode, only when there are such events).
         let mut extra = stream.map(|o| o.events).unwrap_or_default();

@@ -514,6 +514,10 @@ impl StreamEngine {
             // In bounds: a is a direction (see `dirs`).
             ssn.dirs[a].window = p.win as u32;
         }
+        // a RST's payload is the packet's alone, not the stream's or the app layer's (Suricata)
+        let rst_data = fl & RST != 0 && !p.payload.is_empty();
+        c.add(C::StreamRstData, u64::from(rst_data));
+        let p = &Seg { payload: if rst_data { &[] } else { p.payload }, ..*p };
         out.stream_add = self.handle_segment(ssn, a, p, upd, app, c);
         out.raw_ready = self.raw_ready(ssn, a, false);
         out

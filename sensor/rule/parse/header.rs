@@ -132,7 +132,16 @@ impl Builder {
             "reject" | "rejectsrc" | "rejectdst" | "rejectboth" => Action::Reject,
             _ => return Err(syntax(format!("unknown action '{}'", shorten(h.action)))),
         });
-        let p = h.proto.to_ascii_lowercase();
+        let mut p = h.proto.to_ascii_lowercase();
+        // a packet hook after the protocol (Suricata 8): `flow_start` is the first packet of
+        // each direction; the others are not supported (the rule is refused, not misread)
+        if let Some((proto, hook)) = p.split_once(':') {
+            if hook != "flow_start" || app_proto(proto).is_some() {
+                return Err(bad("protocol", format!("unsupported hook '{}'", shorten(h.proto))));
+            }
+            self.flow_start = true;
+            p = proto.to_string();
+        }
         let plain = |transport, tcp_mode| RuleProto { transport, tcp_mode, app: None, layer: ProtoLayer::Any };
         let layered = |layer| RuleProto { transport: Transport::Ip, tcp_mode: TcpMode::Both, app: None, layer };
         let proto = match p.as_str() {

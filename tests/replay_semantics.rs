@@ -1,0 +1,138 @@
+//! Detection semantics Suricata users rely on, end to end on small captures: rules made of
+//! `app-layer-protocol` alone match once per direction's identification, not on every packet;
+//! a RST's payload is inspected on the packet only, never as part of the stream.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
+
+use crate::common;
+
+use common::*;
+
+const CLI: [u8; 4] = [10, 1, 0, 1];
+const SRV: [u8; 4] = [10, 1, 0, 2];
+
+/// A TCP session to port `dp`: each message in one segment (true: client to server), each
+/// acknowledged, then `end` (client FIN exchange, or `rst`: the server resets with `rst` as
+/// the RST's payload).
+fn session(dp: u16, msgs: &[(bool, &[u8])], rst: Option<&[u8]>) -> Vec<Vec<u8>> {
+    use tcpf::*;
+    let c = |seq, ack, fl, data: &[u8]| ipv4_tcp(CLI, SRV, 41001, dp, seq, ack, fl, data);
+    let s = |seq, ack, fl, data: &[u8]| ipv4_tcp(SRV, CLI, dp, 41001, seq, ack, fl, data);
+    let (mut cs, mut ss) = (101u32, 901u32);
+    let mut v = vec![c(100, 0, SYN, b""), s(900, 101, SYN | ACK, b""), c(101, 901, ACK, b"")];
+    for &(to_server, m) in msgs {
+        if to_server {
+            v.push(c(cs, ss, PSH | ACK, m));
+            cs += m.len() as u32;
+            v.push(s(ss, cs, ACK, b""));
+        } else {
+            v.push(s(ss, cs, PSH | ACK, m));
+            ss += m.len() as u32;
+            v.push(c(cs, ss, ACK, b""));
+        }
+    }
+    match rst {
+        Some(data) => v.push(s(ss, cs, RST | ACK, data)),
+        None => {
+            v.push(c(cs, ss, FIN | ACK, b""));
+            v.push(s(ss, cs + 1, FIN | ACK, b""));
+            v.push(c(cs + 1, ss + 1, ACK, b""));
+        }
+    }
+    v
+}
+
+/// Replays IP packets (Ethernet, 1 ms apart) with `rules`; alerts per sid, sorted.
+fn alerts(l3s: &[Vec<u8>], rules: &str) -> Vec<(u64, usize)> {
+    let dir = tempfile::tempdir().unwrap();
+    let frames: Vec<(u64, Vec<u8>)> = l3s.iter().enumerate().map(|(i, p)| (t_ms(i as u64), eth(p))).collect();
+    let pcap = write_file(dir.path(), "in.pcap", &pcap_le_usec(LT_ETHERNET, &frames));
+    let rules = write_file(dir.path(), "t.rules", rules.as_bytes());
+    let r = replay_files(dir.path(), &[pcap], &["--rules", rules.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut by: std::collections::BTreeMap<u64, usize> = Default::default();
+    for e in r.events.iter().filter(|e| e["event_type"] == "alert") {
+        *by.entry(e["alert"]["signature_id"].as_u64().unwrap()).or_default() += 1;
+    }
+    by.into_iter().collect()
+}
+
+/// A TLS 1.2 ClientHello record without extensions.
+const HELLO: &[u8] =
+    b"\x16\x03\x01\x00\x2d\x01\x00\x00\x29\x03\x03AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x00\x02\x00\x2f\x01\x00";
+
+#[test]
+fn app_layer_protocol_alone_matches_once_per_identified_direction() {
+    // TLS named by the client's hello only (the server answers nothing TLS-like): sid 1 is
+    // Suricata's protocol-detection-only rule, one alert for the one direction identified;
+    // sid 2 needs more than the protocol and so looks at every packet once it is known
+    let rules = "alert tcp any any -> any any (app-layer-protocol:tls; sid:1;)\n\
+                 alert tcp any any -> any any (app-layer-protocol:tls; flow:to_server; sid:2;)\n\
+                 alert tcp any any -> any any (app-layer-protocol:!tls; sid:3;)\n\
+                 alert tcp any any -> any any (app-layer-protocol:http; sid:4;)\n";
+    let got = alerts(&session(443, &[(true, HELLO)], None), rules);
+    let two = got.iter().find(|(s, _)| *s == 2).map_or(0, |x| x.1);
+    assert!(two >= 2, "sid 2 on every to-server packet after identification: {got:?}");
+    assert_eq!(got.iter().filter(|(s, _)| *s != 2).copied().collect::<Vec<_>>(), vec![(1, 1)], "{got:?}");
+    // HTTP named by both sides: one alert for each direction's identification
+    let http = session(80, &[(true, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), (false, b"HTTP/1.1 200 OK\r\n\r\n")], None);
+    assert_eq!(alerts(&http, rules), vec![(3, 2), (4, 2)]);
+}
+
+#[test]
+fn a_rst_payload_is_the_packets_not_the_streams() {
+    // the server's stream is "Please Let Me In!"; its RST carries "Access Denied"
+    let pkts = session(8080, &[(false, b"Please "), (false, b"Let Me In!")], Some(b"Access Denied"));
+    let rules =
+        "alert tcp-pkt any any -> any any (tcp.flags:R,A; content:\"Access Denied\"; startswith; endswith; sid:1;)\n\
+                 alert tcp any any -> any any (flow:only_stream; content:\"Access Denied\"; sid:2;)\n\
+                 alert tcp any any -> any any (content:\"Please Let Me In!\"; sid:4;)\n\
+                 alert tcp any any -> any any (content:\"Please Let Me In!Access Denied\"; sid:5;)\n";
+    assert_eq!(alerts(&pkts, rules), vec![(1, 1), (4, 1)]);
+}
+
+#[test]
+fn a_header_keyword_makes_a_payload_rule_packet_only() {
+    // "Let Me" spans the server's two segments: only stream inspection sees it whole; with
+    // `flags` (as `ttl`, `dsize`, `window` ...) Suricata inspects the packets alone
+    let pkts = session(8081, &[(false, b"Please Le"), (false, b"t Me In!")], None);
+    let rules = "alert tcp any any -> any any (flags:PA; content:\"Let Me\"; sid:6;)\n\
+                 alert tcp any any -> any any (content:\"Let Me\"; sid:7;)\n\
+                 alert tcp any any -> any any (flags:PA; content:\"Please\"; sid:8;)\n\
+                 alert tcp any any -> any any (ttl:64; content:\"Me In\"; sid:9;)\n";
+    assert_eq!(alerts(&pkts, rules), vec![(7, 1), (8, 1), (9, 1)]);
+}
+
+/// An LLMNR message for `name` (A record): a query, or (`answer`) its response.
+fn llmnr(name: &str, answer: bool) -> Vec<u8> {
+    let mut m = vec![0x12, 0x34, if answer { 0x80 } else { 0 }, 0, 0, 1, 0, u8::from(answer), 0, 0, 0, 0];
+    m.push(name.len() as u8);
+    m.extend_from_slice(name.as_bytes());
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    if answer {
+        m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 1, 0, 9]);
+    }
+    m
+}
+
+#[test]
+fn a_udp_flow_whose_first_datagram_is_an_llmnr_answer_is_turned_around() {
+    // the query went to the multicast group (another flow); the answer comes from the
+    // responder's port 5355 and opens its own flow: its sender is the server
+    let q = ipv4_udp(CLI, [224, 0, 0, 252], 50001, 5355, &llmnr("victim", false));
+    let a = ipv4_udp(SRV, CLI, 5355, 50001, &llmnr("victim", true));
+    let rules = "alert llmnr any any -> any any (llmnr.response.rrname; content:\"victim\"; sid:1;)\n\
+                 alert llmnr any any -> any any (flow:to_client; llmnr.queries.rrname; content:\"victim\"; sid:2;)\n\
+                 alert llmnr any any -> any any (flow:to_server; llmnr.queries.rrname; content:\"victim\"; sid:3;)\n";
+    assert_eq!(alerts(&[q, a], rules), vec![(1, 1), (2, 1), (3, 1)]);
+}
+
+#[test]
+fn the_flow_start_hook_is_the_first_packet_of_each_direction() {
+    // the SYN and the SYN/ACK: nothing later, whatever it carries
+    let pkts = session(8082, &[(true, b"hello"), (false, b"world")], None);
+    let rules = "alert tcp:flow_start any any -> any any (sid:1;)\n\
+                 alert ip:flow_start any any -> any any (flow:to_server; sid:2;)\n\
+                 alert tcp:flow_start any any -> any any (dsize:>0; sid:3;)\n\
+                 alert tcp:flow_start any any -> any any (dsize:0; sid:4;)\n";
+    assert_eq!(alerts(&pkts, rules), vec![(1, 2), (2, 1), (4, 2)]);
+}
