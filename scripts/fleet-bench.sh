@@ -3,11 +3,12 @@
 # in one run, against Debian's nats-server (`make deps`): one local node, or with NODES=3 a
 # 3-node cluster on loopback and a stream with 3 replicas.
 #
-#   [NODES=1|3] [PART=all|forward|replay] scripts/fleet-bench.sh [PCAP] [RULES] [COPIES] [RUNS]
+#   [NODES=1|3] [PART=all|forward|replay] [BATCH=64] scripts/fleet-bench.sh [PCAP] [RULES] [COPIES] [RUNS]
 #
 # 1. Throughput: a queue of COPIES x the EVE of PCAP (segments copied, so every line has its
 #    own position and message id) is forwarded by `picket fleet forward --once` into a fresh
-#    stream, RUNS times; prints events/s per run (from the start of the process until the last
+#    stream, RUNS times (`output.nats.batch_events` as configured: BATCH, default 64); prints
+#    events and messages and events/s per run (from the start of the process until the last
 #    event is acknowledged: connecting and creating the stream included) and the median.
 # 2. Packet path: `picket replay` of PCAP writing its queue, without and with [output.nats]
 #    (alternating, RUNS each); prints each replay's wall time (its summary's), the medians and
@@ -66,6 +67,7 @@ spool_retention_bytes = 17179869184
 [output.nats]
 servers = [$servers]
 replicas = $nodes
+batch_events = ${BATCH:-64}
 TOML
 # CPU ticks of every node so far.
 server_cpu() { for p in "${pids[@]}"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s}'; }
@@ -88,9 +90,10 @@ for r in $(seq "$runs"); do
   t1=$(now)
   acked=$(sed -n 's/.* \([0-9]*\) acknowledged.*/\1/p' "$dir/fwd.log")
   [ "$acked" -eq $((copies * events)) ] || { echo "run $r: $acked acknowledged, expected $((copies * events))"; exit 1; }
+  msgs=$(sed -n 's/.*(\([0-9]*\) messages).*/\1/p' "$dir/fwd.log")
   rate=$(echo "$acked / ($t1 - $t0)" | bc -l)
   c1=$(server_cpu)
-  printf 'forward run %d: %d events in %.2f s = %.0f events/s (CPU: picket %.2f s, nats-server %.2f s)\n' "$r" "$acked" \
+  printf 'forward run %d: %d events (%d messages) in %.2f s = %.0f events/s (CPU: picket %.2f s, nats-server %.2f s)\n' "$r" "$acked" "$msgs" \
     "$(echo "$t1 - $t0" | bc -l)" "$rate" "$(awk '{print $1 + $2}' "$dir/cpu")" "$(echo "($c1 - $c0) / $(getconf CLK_TCK)" | bc -l)"
   echo "$rate" >>"$dir/rates"
 done

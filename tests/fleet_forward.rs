@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use picket::output::nats::{event_type_of, new_runtime};
+use picket::output::nats::{event_type_of, new_runtime, EVENTS_HEADER};
 use picket::output::spool::{load_offset, segments};
 
 fn root() -> PathBuf {
@@ -62,9 +62,8 @@ fn finish(c: Child, what: &str) -> String {
     err
 }
 
-/// Every line of a queue with the message id the forwarder gives it.
-fn queue_lines(queue: &Path, sensor: &str) -> Vec<(String, String)> {
-    let qid = std::fs::read_to_string(queue.join("queue-id")).unwrap().trim().to_string();
+/// Every line of a queue: (position `<segment>.<offset>`, line).
+fn queue_lines(queue: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for s in segments(queue) {
         let text = std::fs::read_to_string(queue.join(format!("segment-{s:020}.json"))).unwrap();
@@ -72,7 +71,7 @@ fn queue_lines(queue: &Path, sensor: &str) -> Vec<(String, String)> {
         for line in text.split_inclusive('\n') {
             let body = line.trim_end_matches('\n');
             if !body.is_empty() {
-                out.push((format!("{sensor}.{qid}.{s}.{off}"), body.to_string()));
+                out.push((format!("{s}.{off}"), body.to_string()));
             }
             off += line.len();
         }
@@ -80,8 +79,17 @@ fn queue_lines(queue: &Path, sensor: &str) -> Vec<(String, String)> {
     out
 }
 
-/// What the stream holds: (message id, subject, payload), in stream order.
-fn stream_messages(urls: &[String], stream: &str) -> Vec<(String, String, String)> {
+/// One message of the stream.
+struct Msg {
+    id: String,
+    subject: String,
+    /// The `Picket-Events` header.
+    events: usize,
+    payload: String,
+}
+
+/// What the stream holds, in stream order.
+fn stream_messages(urls: &[String], stream: &str) -> Vec<Msg> {
     new_runtime().unwrap().block_on(async {
         let client = async_nats::connect(urls.to_vec()).await.unwrap();
         let js = async_nats::jetstream::new(client);
@@ -93,16 +101,69 @@ fn stream_messages(urls: &[String], stream: &str) -> Vec<(String, String, String
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             let m = tokio::time::timeout(Duration::from_secs(20), msgs.next()).await.unwrap().unwrap().unwrap();
-            let id = m
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            out.push((id, m.subject.to_string(), String::from_utf8(m.payload.to_vec()).unwrap()));
+            let h = m.headers.as_ref();
+            let header = |name: &str| h.and_then(|h| h.get(name)).map(|v| v.to_string());
+            out.push(Msg {
+                id: h
+                    .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                subject: m.subject.to_string(),
+                events: header(EVENTS_HEADER).and_then(|v| v.parse().ok()).unwrap_or(0),
+                payload: String::from_utf8(m.payload.to_vec()).unwrap(),
+            });
         }
         out
     })
+}
+
+/// Checks the stream against the queues (sensor name, queue dir): every message's id names its
+/// sensor, queue, first line and event count; its lines are that many consecutive lines of the
+/// queue from there, of one type, on that type's subject; every queue line is in exactly one
+/// message. Returns the largest number of events in one message.
+fn check_stream_against_queues(got: &[Msg], queues: &[(&str, &Path)]) -> usize {
+    let mut index: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut lines: Vec<Vec<(String, String)>> = Vec::new();
+    for (q, (sensor, dir)) in queues.iter().enumerate() {
+        let qid = std::fs::read_to_string(dir.join("queue-id")).unwrap().trim().to_string();
+        let l = queue_lines(dir);
+        for (i, (pos, _)) in l.iter().enumerate() {
+            index.insert(format!("{sensor}.{qid}.{pos}"), (q, i));
+        }
+        lines.push(l);
+    }
+    let mut covered: Vec<Vec<u32>> = lines.iter().map(|l| vec![0; l.len()]).collect();
+    let mut ids = HashSet::new();
+    let mut biggest = 0;
+    for m in got {
+        assert!(ids.insert(m.id.clone()), "duplicate message id {} in the stream", m.id);
+        let body: Vec<&str> = m.payload.split('\n').collect();
+        assert_eq!(m.events, body.len(), "message {}: Picket-Events header vs its lines", m.id);
+        biggest = biggest.max(body.len());
+        // `<sensor>.<qid>.<segment>.<offset>[.<events>]`
+        let tokens: Vec<&str> = m.id.split('.').collect();
+        let (first, n) = match tokens.len() {
+            4 => (m.id.clone(), 1),
+            5 => (tokens[..4].join("."), tokens[4].parse().unwrap()),
+            _ => panic!("message id {}: not <sensor>.<queue>.<segment>.<offset>[.<events>]", m.id),
+        };
+        assert!(n == body.len() && (n == 1) == (tokens.len() == 4), "message {}: {} lines", m.id, body.len());
+        let &(q, i) = index.get(&first).unwrap_or_else(|| panic!("message {}: no queue line there", m.id));
+        let ty = event_type_of(body[0].as_bytes());
+        assert_eq!(m.subject, format!("picket.{}.{ty}", tokens[0]), "message {}", m.id);
+        for (k, line) in body.iter().enumerate() {
+            let want = lines[q].get(i + k).unwrap_or_else(|| panic!("message {}: past its queue's end", m.id));
+            assert_eq!(*line, want.1, "message {} line {k}: content differs from the queue", m.id);
+            assert_eq!(event_type_of(line.as_bytes()), ty, "message {}: one event type per message", m.id);
+            covered[q][i + k] += 1;
+        }
+    }
+    for (q, c) in covered.iter().enumerate() {
+        for (i, n) in c.iter().enumerate() {
+            assert_eq!(*n, 1, "{} line {} ({}) is in {n} messages", queues[q].0, i, lines[q][i].0);
+        }
+    }
+    biggest
 }
 
 /// The name of the node leading the stream.
@@ -132,7 +193,8 @@ fn two_sensors_node_and_sensor_killed_stream_holds_each_event_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = nats::Cluster::start(&bin, &dir.path().join("nats"), 3);
     let servers = cluster.toml_servers();
-    let a = sensor_config(dir.path(), "site-a", &servers, "");
+    // One sensor sends an event per message, the other several (the default).
+    let a = sensor_config(dir.path(), "site-a", &servers, "batch_events = 1\n");
     let b = sensor_config(dir.path(), "site-b", &servers, "");
     let (qa, qb) = (dir.path().join("site-a-queue"), dir.path().join("site-b-queue"));
 
@@ -160,29 +222,19 @@ fn two_sensors_node_and_sensor_killed_stream_holds_each_event_once() {
     let eb = finish(sb, "site-b");
     assert!(!ea.contains("not caught up") && !eb.contains("not caught up"), "{ea}\n{eb}");
 
-    let want_a = queue_lines(&qa, "site-a");
-    let want_b = queue_lines(&qb, "site-b");
+    let want_a = queue_lines(&qa);
+    let want_b = queue_lines(&qb);
     let got = stream_messages(&cluster.urls(), "PICKET");
-    // By message id: each once, and exactly the queues' lines.
-    let mut ids = HashSet::new();
-    for (id, _, _) in &got {
-        assert!(ids.insert(id.clone()), "duplicate message id {id} in the stream");
-    }
-    let want: BTreeMap<&str, &str> =
-        want_a.iter().chain(want_b.iter()).map(|(i, l)| (i.as_str(), l.as_str())).collect();
-    assert_eq!(got.len(), want.len(), "stream holds {} events, queues {}", got.len(), want.len());
-    // By content: each message is its queue line, on the subject of its sensor and type.
-    for (id, subject, payload) in &got {
-        let line = want.get(id.as_str()).unwrap_or_else(|| panic!("message {id} is in no queue"));
-        assert_eq!(payload, line, "message {id}: content differs from the queue");
-        let sensor = id.split('.').next().unwrap();
-        assert_eq!(subject, &format!("picket.{sensor}.{}", event_type_of(line.as_bytes())));
-    }
-    let mut payloads: Vec<&str> = got.iter().map(|g| g.2.as_str()).collect();
-    let mut lines: Vec<&str> = want.values().copied().collect();
-    payloads.sort_unstable();
-    lines.sort_unstable();
-    assert_eq!(payloads, lines, "stream content differs from the queues' content");
+    // By message id and by content: each queue line once, in the message its id names.
+    let events: usize = got.iter().map(|m| m.events).sum();
+    assert_eq!(
+        events,
+        want_a.len() + want_b.len(),
+        "stream holds {events} events, queues {}",
+        want_a.len() + want_b.len()
+    );
+    let biggest = check_stream_against_queues(&got, &[("site-a", &qa), ("site-b", &qb)]);
+    assert!(biggest > 1 && got.len() < events, "events travel several per message ({} messages)", got.len());
     // The second sensor's queue holds two replays (the killed one cut short): both reached the
     // stream, and its forwarder resumed past what was acknowledged before the kill.
     assert!(want_b.len() > want_a.len(), "site-b's queue holds more than one replay");

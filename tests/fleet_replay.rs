@@ -232,14 +232,17 @@ fn forty_captures_three_workers_one_killed_each_capture_counted_once() {
     assert_eq!(from_results, expected);
 
     // The fleet stream: each job's events once (the killed job's re-sent events removed).
-    let events = stream_messages(&urls, "PICKET");
+    // Counted in events: a message may carry several, one per line.
+    let events: Vec<(String, String)> = stream_messages(&urls, "PICKET")
+        .into_iter()
+        .flat_map(|(s, p)| {
+            let text = String::from_utf8(p).unwrap();
+            text.lines().map(|l| (s.clone(), l.to_string())).collect::<Vec<_>>()
+        })
+        .collect();
     let published: u64 = results.iter().map(|r| r["events"].as_u64().unwrap()).sum();
     assert_eq!(events.len() as u64, published);
-    let alerts: String = events
-        .iter()
-        .filter(|(s, _)| s.ends_with(".alert"))
-        .map(|(_, p)| String::from_utf8_lossy(p).into_owned() + "\n")
-        .collect();
+    let alerts: String = events.iter().filter(|(s, _)| s.ends_with(".alert")).map(|(_, l)| l.clone() + "\n").collect();
     assert_eq!(alerts_by_sid(&alerts), expected);
     drop(cluster);
 }

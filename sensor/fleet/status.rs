@@ -141,7 +141,8 @@ pub(crate) struct TailOptions {
     pub count: Option<u64>,
 }
 
-/// `picket fleet tail`: prints each event (one JSON line) as it is stored.
+/// `picket fleet tail`: prints each event (one JSON line) as it is stored, splitting the
+/// messages that carry several.
 pub(crate) fn tail(cfg: &Config, t: &TailOptions) -> anyhow::Result<()> {
     let n = &cfg.output.nats;
     let ncfg = nats_config(cfg);
@@ -179,9 +180,15 @@ pub(crate) fn tail(cfg: &Config, t: &TailOptions) -> anyhow::Result<()> {
         while t.count.is_none_or(|c| seen < c) {
             match msgs.next().await {
                 Some(Ok(m)) => {
-                    seen += 1;
-                    out.write_all(&m.payload)?;
-                    out.write_all(b"\n")?;
+                    // A message carries one or more events, one per line.
+                    for line in m.payload.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                        if t.count.is_some_and(|c| seen >= c) {
+                            break;
+                        }
+                        seen += 1;
+                        out.write_all(line)?;
+                        out.write_all(b"\n")?;
+                    }
                     out.flush()?;
                 }
                 Some(Err(e)) => anyhow::bail!("{}: {e}", n.stream),

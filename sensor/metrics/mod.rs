@@ -421,6 +421,7 @@ counters! {
     PcapLogQueueDrops => "output.pcap_log.queue_full_dropped", Sum, "evidence packets for pcap-log dropped with their events because the output queue was full (live capture: workers never wait)";
     SpoolUnreadBytes => "output.spool.unread_bytes", Level, "queue bytes the slowest consumer has not read yet (set by the output thread at each sync)";
     NatsPublished => "output.nats.published", Sum, "queue events published to NATS JetStream by the forwarder (re-sends included)";
+    NatsMessages => "output.nats.messages", Sum, "NATS messages published by the forwarder (re-sends included), each carrying up to output.nats.batch_events events of one type";
     NatsAcked => "output.nats.acked", Sum, "forwarded events JetStream acknowledged as stored";
     NatsDuplicates => "output.nats.duplicates", Sum, "acknowledged events JetStream already held (re-sends its duplicate window removed)";
     NatsResent => "output.nats.resent", Sum, "events published again after a failed window (timeout, lost leader, outage)";

@@ -1,14 +1,16 @@
 //! The forwarder: a thread with its own single-threaded async runtime that follows the local
-//! queue from its saved position and publishes each line to JetStream, pipelined.
+//! queue from its saved position and publishes its lines to JetStream, several of one event type
+//! per message (`batch.rs`), pipelined.
 //!
-//! The loop keeps at most `in_flight` publishes unacknowledged, in queue order (the window,
+//! The loop keeps at most `in_flight` events unacknowledged, in queue order (the window,
 //! `window.rs`: acknowledgements come back on one subscription, each publish naming its slot in
 //! its reply subject). When the oldest ones are acknowledged the forwarder's position moves past
-//! their lines (and is saved at most every 100 ms, and at exit). A failed publish
+//! their lines (and is saved at most every 100 ms, and at exit; the batch journal is trimmed
+//! after each save). A failed publish
 //! (acknowledgement timeout, stream leader lost, no stream, connection gone) fails the whole
 //! window: the unacknowledged publishes are given up, reading rewinds to the last acknowledged
-//! line and everything after it is sent again after a short back-off. Re-sent lines carry the same message id, so JetStream's
-//! duplicate window stores each once. A crash loses nothing either: the saved position is at or
+//! line and everything after it is sent again after a short back-off, cut into the same messages.
+//! Re-sent messages carry the same message id, so JetStream's duplicate window stores each once. A crash loses nothing either: the saved position is at or
 //! before the last acknowledged line.
 
 use std::fmt::Write as _;
@@ -19,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
 use async_nats::{header::NATS_MESSAGE_ID, HeaderMap, Subject};
-use bytes::Bytes;
 
+use super::batch::{Batch, Batcher, Journal, Lines, EVENTS_HEADER};
 use super::window::{Fail, Window};
 use super::{connect, is_token, new_runtime, CpuPriority, NatsConfig, NatsStats, StatsSnapshot};
 use crate::metrics::prom::MetricsHub;
@@ -170,47 +172,6 @@ impl Drop for Forwarder {
     }
 }
 
-/// The queue as lines: a chunk read from one segment, sliced without copying.
-struct Lines {
-    reader: Reader,
-    chunk: Bytes,
-    /// Position of `chunk[0]` in the queue.
-    start: Position,
-    cursor: usize,
-}
-
-impl Lines {
-    fn at(dir: &Path, pos: Position) -> Lines {
-        Lines { reader: Reader::new(dir, Some(pos)), chunk: Bytes::new(), start: pos, cursor: 0 }
-    }
-
-    /// The next line (without its newline) and the position just past it.
-    fn next(&mut self) -> std::io::Result<Option<(Bytes, Position, Position)>> {
-        loop {
-            if self.cursor < self.chunk.len() {
-                let rest = &self.chunk[self.cursor..];
-                let nl = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-                let from = Position { segment: self.start.segment, offset: self.start.offset + self.cursor as u64 };
-                let line = self.chunk.slice(self.cursor..self.cursor + nl);
-                self.cursor += nl + 1;
-                let end = Position { segment: self.start.segment, offset: self.start.offset + self.cursor as u64 };
-                if line.is_empty() {
-                    continue;
-                }
-                return Ok(Some((line, from, end)));
-            }
-            let mut v = Vec::new();
-            let n = self.reader.read(&mut v, 1 << 20)?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.start = Position { segment: self.reader.pos.segment, offset: self.reader.pos.offset - n as u64 };
-            self.chunk = Bytes::from(v);
-            self.cursor = 0;
-        }
-    }
-}
-
 /// Counts the queue's lines ahead of the acknowledged position, for `lag_events`.
 struct LagScanner {
     reader: Reader,
@@ -272,6 +233,52 @@ impl Subjects {
     }
 }
 
+/// Subjects and message ids of the messages, made without allocating per message.
+struct Publisher {
+    subjects: Subjects,
+    /// `<sensor>.<queue id>.` then the message's part.
+    id: String,
+    id_prefix: usize,
+}
+
+impl Publisher {
+    fn new(prefix: &str, sensor: &str, qid: &str) -> Publisher {
+        let id = format!("{sensor}.{qid}.");
+        Publisher { subjects: Subjects::new(prefix, sensor), id_prefix: id.len(), id }
+    }
+
+    /// Publishes one message (its acknowledgement comes to the window).
+    async fn send(
+        &mut self,
+        client: &async_nats::Client,
+        win: &mut Window,
+        st: &NatsStats,
+        b: Batch,
+        ack_timeout: Duration,
+    ) -> Result<(), Fail> {
+        self.id.truncate(self.id_prefix);
+        let _ = write!(self.id, "{}.{}", b.first.segment, b.first.offset);
+        if b.events > 1 {
+            let _ = write!(self.id, ".{}", b.events);
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(NATS_MESSAGE_ID, self.id.as_str());
+        headers.insert(EVENTS_HEADER, b.events.to_string());
+        let subject = self.subjects.of(b.event_type());
+        let send = client.publish_with_reply_and_headers(subject, win.next_reply(), headers, b.payload);
+        match tokio::time::timeout(ack_timeout, send).await {
+            Ok(Ok(())) => {
+                st.published.fetch_add(b.events, Relaxed);
+                st.messages.fetch_add(1, Relaxed);
+                win.push(b.end, b.events);
+                Ok(())
+            }
+            Ok(Err(_)) => Err(Fail::Refused),
+            Err(_) => Err(Fail::Timeout),
+        }
+    }
+}
+
 struct Loop {
     cfg: NatsConfig,
     sensor: String,
@@ -322,16 +329,16 @@ impl Loop {
         let ack_timeout = Duration::from_millis(c.ack_timeout_ms);
         let mut acked_pos = reader.pos;
         let mut saved_pos = acked_pos;
-        let mut lines = Lines { reader, chunk: Bytes::new(), start: acked_pos, cursor: 0 };
+        let journal = Journal::load(&self.dir, &c.consumer, acked_pos, c.batch_events > 1);
+        let mut batches = Batcher::new(Lines::at(&self.dir, acked_pos), journal, c.batch_events);
+        let mut cut = Vec::new();
         let mut scan = LagScanner::at(&self.dir, acked_pos);
         let mut win = Window::open(&client, c.in_flight).await?;
         let mut need_stream = true;
         let mut backoff = Duration::from_millis(100);
         let (mut last_save, mut last_tick) = (Instant::now(), Instant::now() - Duration::from_secs(1));
         let mut caught_up = false;
-        let mut subjects = Subjects::new(&c.subject_prefix, &self.sensor);
-        let mut id = format!("{}.{}.", self.sensor, self.qid);
-        let id_prefix = id.len();
+        let mut out = Publisher::new(&c.subject_prefix, &self.sensor, &self.qid);
         loop {
             let mode = self.mode.load(Relaxed);
             if mode == STOP {
@@ -352,37 +359,26 @@ impl Loop {
                     }
                 }
             }
-            // Fill the window.
+            // Fill the window: cut the messages, journal the cuts, then publish.
             let mut failed = None;
-            while win.len() < c.in_flight {
-                let skipped = lines.reader.skipped_segments;
-                let Some((line, from, end)) = lines.next()? else { break };
-                if lines.reader.skipped_segments != skipped {
-                    st.missed_segments.fetch_add(lines.reader.skipped_segments - skipped, Relaxed);
-                    scan = LagScanner::at(&self.dir, lines.start);
+            let mut room = c.in_flight.saturating_sub(win.events() as usize);
+            while room > 0 {
+                let skipped = batches.lines.reader.skipped_segments;
+                let Some(b) = batches.next(room)? else { break };
+                if batches.lines.reader.skipped_segments != skipped {
+                    st.missed_segments.fetch_add(batches.lines.reader.skipped_segments - skipped, Relaxed);
+                    scan = LagScanner::at(&self.dir, batches.lines.chunk_start());
                 }
-                id.truncate(id_prefix);
-                let _ = write!(id, "{}.{}", from.segment, from.offset);
-                let mut headers = HeaderMap::new();
-                headers.insert(NATS_MESSAGE_ID, id.as_str());
-                let subject = subjects.of(event_type_of(&line));
-                let send = client.publish_with_reply_and_headers(subject, win.next_reply(), headers, line);
-                match tokio::time::timeout(ack_timeout, send).await {
-                    Ok(Ok(())) => {
-                        st.published.fetch_add(1, Relaxed);
-                        win.push(end);
-                    }
-                    Ok(Err(_)) => {
-                        failed = Some(Fail::Refused);
-                        break;
-                    }
-                    Err(_) => {
-                        failed = Some(Fail::Timeout);
-                        break;
-                    }
+                room = room.saturating_sub(b.events as usize);
+                cut.push(b);
+            }
+            batches.journal.write()?;
+            for b in cut.drain(..) {
+                if failed.is_none() {
+                    failed = out.send(&client, &mut win, st, b, ack_timeout).await.err();
                 }
             }
-            st.in_flight.store(win.len() as u64, Relaxed);
+            st.in_flight.store(win.events(), Relaxed);
             if failed.is_none() {
                 if win.is_empty() {
                     if mode == DRAIN {
@@ -406,26 +402,28 @@ impl Loop {
             if let Some(f) = failed {
                 st.errors.fetch_add(1, Relaxed);
                 need_stream |= matches!(f, Fail::NoStream);
-                st.resent.fetch_add(win.len() as u64, Relaxed);
+                st.resent.fetch_add(win.events(), Relaxed);
                 win.clear();
                 if matches!(f, Fail::Closed) {
                     win = Window::open(&client, c.in_flight).await?;
                 }
                 st.in_flight.store(0, Relaxed);
-                lines = Lines::at(&self.dir, acked_pos);
+                batches.rewind(&self.dir, acked_pos);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
             if acked_pos != saved_pos && (win.is_empty() || last_save.elapsed() >= Duration::from_millis(100)) {
                 spool::save_offset(&self.dir, &c.consumer, acked_pos)?;
+                batches.journal.trim(acked_pos)?;
                 saved_pos = acked_pos;
                 last_save = Instant::now();
             }
         }
         if acked_pos != saved_pos {
             spool::save_offset(&self.dir, &c.consumer, acked_pos)?;
+            batches.journal.trim(acked_pos)?;
         }
-        st.in_flight.store(win.len() as u64, Relaxed);
+        st.in_flight.store(win.events(), Relaxed);
         st.lag_bytes.store(bytes_after(&self.dir, acked_pos), Relaxed);
         st.lag_events.store(scan.advance(usize::MAX), Relaxed);
         if let Some(h) = &self.hub {
@@ -456,24 +454,10 @@ mod tests {
     }
 
     #[test]
-    fn lines_carry_their_queue_positions() {
+    fn lag_counts_the_lines_ahead() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("segment-00000000000000000001.json"), b"{\"a\":1}\n\n{\"b\":22}\n").unwrap();
         std::fs::write(d.path().join("segment-00000000000000000002.json"), b"{\"c\":3}\n").unwrap();
-        let mut l = Lines::at(d.path(), Position { segment: 1, offset: 0 });
-        let (line, from, end) = l.next().unwrap().unwrap();
-        assert_eq!(
-            (&line[..], from, end),
-            (&b"{\"a\":1}"[..], Position { segment: 1, offset: 0 }, Position { segment: 1, offset: 8 })
-        );
-        let (line, from, _) = l.next().unwrap().unwrap();
-        assert_eq!((&line[..], from), (&b"{\"b\":22}"[..], Position { segment: 1, offset: 9 }));
-        let (line, from, end) = l.next().unwrap().unwrap();
-        assert_eq!(
-            (&line[..], from, end),
-            (&b"{\"c\":3}"[..], Position { segment: 2, offset: 0 }, Position { segment: 2, offset: 8 })
-        );
-        assert!(l.next().unwrap().is_none());
         let mut s = LagScanner::at(d.path(), Position { segment: 1, offset: 8 });
         assert_eq!(s.advance(1 << 20), 3, "the empty line counts as a line ahead");
     }

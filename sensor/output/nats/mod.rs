@@ -2,18 +2,24 @@
 //!
 //! Takes: the spool (`output.spool_dir`, see [`super::spool`]) as a consumer of its own
 //! (`output.nats.consumer`), the sensor's name and this section. Promises: every EVE line of
-//! the queue is published to `<subject_prefix>.<sensor>.<event_type>` with a `Nats-Msg-Id` made
-//! of the sensor name, the queue's id and the line's position, so that a line sent twice (after
-//! a crash, an outage or a lost acknowledgement) is stored once within the stream's duplicate
-//! window; publishes are pipelined (at most `in_flight` unacknowledged) and the saved position
-//! moves only past lines JetStream acknowledged; the stream is created when missing. Never:
+//! the queue is published to `<subject_prefix>.<sensor>.<event_type>`, up to `batch_events`
+//! consecutive lines of one type per message (newline-separated, their count in the
+//! `Picket-Events` header), with a `Nats-Msg-Id` made of the sensor name, the queue's id, the
+//! first line's position and the event count, so that a message sent twice (after a crash, an
+//! outage or a lost acknowledgement) is stored once within the stream's duplicate window: a
+//! range sent again is cut into the same messages (`batch.rs` explains how and why); publishes
+//! are pipelined (at most `in_flight` events unacknowledged) and the saved position moves only
+//! past lines JetStream acknowledged; the stream is created when missing. Never:
 //! runs on the packet path (its own thread and async runtime, fed by the queue on disk), waits
 //! on anything the workers or the output thread hold, or deletes queue data (retention stays
 //! the spool writer's, counted there).
 //!
-//! Files: `forward.rs` (the forwarder thread and its loop), `connect.rs` (connection options
-//! from this section: servers, credentials, TLS), `stats.rs` (its counters and gauges).
+//! Files: `forward.rs` (the forwarder thread and its loop), `batch.rs` (cutting the queue into
+//! messages, the batch journal), `window.rs` (publishes awaiting acknowledgement), `connect.rs`
+//! (connection options from this section: servers, credentials, TLS), `stats.rs` (its counters
+//! and gauges).
 
+mod batch;
 mod connect;
 mod forward;
 mod stats;
@@ -21,6 +27,7 @@ mod window;
 
 use serde::{Deserialize, Serialize};
 
+pub use batch::EVENTS_HEADER;
 pub use connect::{connect, new_runtime};
 pub use forward::{event_type_of, events_stream_config, queue_id, Forwarder};
 pub use stats::{NatsStats, StatsSnapshot};
@@ -48,6 +55,10 @@ pub struct NatsConfig {
     pub duplicate_window_secs: u64,
     /// Events published and not yet acknowledged, at most.
     pub in_flight: usize,
+    /// EVE lines per message, at most: consecutive lines of one event type go in one message,
+    /// newline-separated (1 = one event per message). Fewer messages is less work for the
+    /// NATS servers (they cost per message, on the sensor's machine when a node runs there).
+    pub batch_events: usize,
     /// An acknowledgement not received within this time fails the window: it is re-sent.
     pub ack_timeout_ms: u64,
     /// `picket replay`: after the last event, wait at most this long for the queue to be
@@ -96,6 +107,7 @@ impl Default for NatsConfig {
             max_bytes: 0,
             duplicate_window_secs: 120,
             in_flight: 4096,
+            batch_events: 64,
             ack_timeout_ms: 5000,
             drain_timeout_secs: 60,
             user: String::new(),
@@ -141,6 +153,9 @@ impl NatsConfig {
         if self.in_flight == 0 || self.in_flight > 65_536 {
             return Err(("output.nats.in_flight", "must be between 1 and 65536"));
         }
+        if self.batch_events == 0 || self.batch_events > 4096 {
+            return Err(("output.nats.batch_events", "must be between 1 and 4096"));
+        }
         if self.ack_timeout_ms < 100 {
             return Err(("output.nats.ack_timeout_ms", "must be at least 100"));
         }
@@ -177,6 +192,7 @@ mod tests {
         assert_eq!(bad(|c| c.subject_prefix = "a..b".into()), "output.nats.subject_prefix");
         assert_eq!(bad(|c| c.replicas = 0), "output.nats.replicas");
         assert_eq!(bad(|c| c.in_flight = 0), "output.nats.in_flight");
+        assert_eq!(bad(|c| c.batch_events = 0), "output.nats.batch_events");
         assert_eq!(bad(|c| c.user = "u".into()), "output.nats.user");
         assert_eq!(bad(|c| c.duplicate_window_secs = 0), "output.nats.duplicate_window_secs");
         let ok = NatsConfig { subject_prefix: "site1.picket".into(), ..Default::default() };

@@ -8,13 +8,15 @@ use crate::metrics::{Counters, C};
 /// Counters (since start) and gauges (current) of one forwarder.
 #[derive(Debug, Default)]
 pub struct NatsStats {
-    /// Messages published (re-sends included).
+    /// Events published (re-sends included).
     pub published: AtomicU64,
-    /// Messages JetStream acknowledged as stored.
+    /// NATS messages published (re-sends included); each carries one or more events.
+    pub messages: AtomicU64,
+    /// Events JetStream acknowledged as stored.
     pub acked: AtomicU64,
-    /// Acknowledged messages JetStream reported as duplicates (already stored: a re-send).
+    /// Acknowledged events JetStream reported as duplicates (already stored: a re-send).
     pub duplicates: AtomicU64,
-    /// Messages published again after a failed window (timeout, outage, leader change).
+    /// Events published again after a failed window (timeout, outage, leader change).
     pub resent: AtomicU64,
     /// Publish failures (timeouts, refusals, no stream), each failing the window.
     pub errors: AtomicU64,
@@ -37,6 +39,8 @@ pub struct NatsStats {
 pub struct StatsSnapshot {
     /// See [`NatsStats::published`].
     pub published: u64,
+    /// See [`NatsStats::messages`].
+    pub messages: u64,
     /// See [`NatsStats::acked`].
     pub acked: u64,
     /// See [`NatsStats::duplicates`].
@@ -76,6 +80,7 @@ impl NatsStats {
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             published: self.published.load(Relaxed),
+            messages: self.messages.load(Relaxed),
             acked: self.acked.load(Relaxed),
             duplicates: self.duplicates.load(Relaxed),
             resent: self.resent.load(Relaxed),
@@ -95,6 +100,7 @@ impl StatsSnapshot {
     pub fn counters(&self) -> Counters {
         let mut c = Counters::new();
         c.add(C::NatsPublished, self.published);
+        c.add(C::NatsMessages, self.messages);
         c.add(C::NatsAcked, self.acked);
         c.add(C::NatsDuplicates, self.duplicates);
         c.add(C::NatsResent, self.resent);
@@ -111,8 +117,9 @@ impl StatsSnapshot {
     /// One line for logs and summaries.
     pub fn line(&self) -> String {
         format!(
-            "nats: {} published, {} acknowledged ({} duplicates), {} re-sent, {} errors, {} in flight, lag {} events / {} bytes, {}",
+            "nats: {} published ({} messages), {} acknowledged ({} duplicates), {} re-sent, {} errors, {} in flight, lag {} events / {} bytes, {}",
             self.published,
+            self.messages,
             self.acked,
             self.duplicates,
             self.resent,

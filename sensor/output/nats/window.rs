@@ -6,8 +6,9 @@
 //! wake-up takes every acknowledgement already received, in whatever order they came; the
 //! window's front moves past the acknowledged ones in queue order. An acknowledgement of a seq
 //! no longer in the window (a window given up and re-sent) is ignored. Compared with a request
-//! per publish this costs no channel, timer or boxed future per event: the forwarder's CPU per
-//! event is its line, its subject and its message id.
+//! per publish this costs no channel, timer or boxed future per message: the forwarder's CPU per
+//! message is its payload, its subject and its message id. A message carries one or more events
+//! (`batch.rs`); the window counts both.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -32,8 +33,10 @@ pub(super) enum Fail {
 }
 
 struct Slot {
-    /// Position just past the line.
+    /// Position just past the message's last line.
     end: Position,
+    /// Events (lines) the message carries.
+    events: u64,
     sent: Instant,
     /// Once acknowledged: whether JetStream had it already (a duplicate).
     ack: Option<bool>,
@@ -44,6 +47,8 @@ struct InFlight {
     slots: VecDeque<Slot>,
     /// Seq of `slots[0]`.
     first: u64,
+    /// Events of the slots.
+    events: u64,
 }
 
 impl InFlight {
@@ -52,13 +57,15 @@ impl InFlight {
         self.first + self.slots.len() as u64
     }
 
-    fn push(&mut self, end: Position, sent: Instant) {
-        self.slots.push_back(Slot { end, sent, ack: None });
+    fn push(&mut self, end: Position, events: u64, sent: Instant) {
+        self.slots.push_back(Slot { end, events, sent, ack: None });
+        self.events += events;
     }
 
     fn clear(&mut self) {
         self.first += self.slots.len() as u64;
         self.slots.clear();
+        self.events = 0;
     }
 
     /// JetStream's answer to publish `seq`: its status and payload. A seq no longer in the
@@ -88,10 +95,11 @@ impl InFlight {
         while let Some(d) = self.slots.front().and_then(|s| s.ack) {
             if let Some(s) = self.slots.pop_front() {
                 end = Some(s.end);
+                n += s.events;
+                dup += if d { s.events } else { 0 };
+                self.events -= s.events;
             }
             self.first += 1;
-            n += 1;
-            dup += d as u64;
         }
         (n, dup, end)
     }
@@ -112,11 +120,12 @@ impl Window {
             .subscribe(format!("{inbox}.*"))
             .await
             .map_err(|e| anyhow::anyhow!("cannot subscribe to the acknowledgements: {e}"))?;
-        Ok(Window { inbox, sub, inflight: InFlight { slots: VecDeque::with_capacity(capacity), first: 0 } })
+        Ok(Window { inbox, sub, inflight: InFlight { slots: VecDeque::with_capacity(capacity), first: 0, events: 0 } })
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.inflight.slots.len()
+    /// Events of the messages in flight.
+    pub(super) fn events(&self) -> u64 {
+        self.inflight.events
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -128,9 +137,9 @@ impl Window {
         Subject::from(format!("{}.{}", self.inbox, self.inflight.next_seq()))
     }
 
-    /// The next publish was sent; `end` is the position past its line.
-    pub(super) fn push(&mut self, end: Position) {
-        self.inflight.push(end, Instant::now());
+    /// The next publish was sent: `events` lines, `end` the position past the last one.
+    pub(super) fn push(&mut self, end: Position, events: u64) {
+        self.inflight.push(end, events, Instant::now());
     }
 
     /// Gives up every publish in flight (their late acknowledgements are ignored).
@@ -165,8 +174,8 @@ impl Window {
         self.inflight.ack(seq, m.status, &m.payload)
     }
 
-    /// Removes the acknowledged publishes at the front: how many, how many were duplicates,
-    /// and the position past the last one.
+    /// Removes the acknowledged publishes at the front: how many events they carry, how many
+    /// of those were in duplicates, and the position past the last one.
     pub(super) fn pop_acked(&mut self) -> (u64, u64, Option<Position>) {
         self.inflight.pop_acked()
     }
@@ -181,10 +190,10 @@ mod tests {
     }
 
     fn window(n: u64) -> InFlight {
-        let mut w = InFlight { slots: VecDeque::new(), first: 0 };
+        let mut w = InFlight { slots: VecDeque::new(), first: 0, events: 0 };
         for i in 0..n {
             assert_eq!(w.next_seq(), i);
-            w.push(pos(100 * (i + 1)), Instant::now());
+            w.push(pos(100 * (i + 1)), 1, Instant::now());
         }
         w
     }
@@ -212,7 +221,7 @@ mod tests {
         let mut w = window(3);
         w.clear();
         assert_eq!(w.next_seq(), 3, "seqs are never reused");
-        w.push(pos(100), Instant::now());
+        w.push(pos(100), 1, Instant::now());
         // Late answers to seqs 0-2, and one from the future, change nothing.
         for seq in [0, 1, 2, 9] {
             w.ack(seq, None, OK).unwrap();
@@ -234,14 +243,29 @@ mod tests {
 
     #[test]
     fn the_oldest_unacknowledged_publish_times_out() {
-        let mut w = InFlight { slots: VecDeque::new(), first: 0 };
+        let mut w = InFlight { slots: VecDeque::new(), first: 0, events: 0 };
         let long_ago = Instant::now().checked_sub(Duration::from_secs(10)).unwrap();
-        w.push(pos(1), long_ago);
-        w.push(pos(2), Instant::now());
+        w.push(pos(1), 1, long_ago);
+        w.push(pos(2), 1, Instant::now());
         assert!(w.timed_out(Duration::from_secs(5)));
         w.ack(0, None, OK).unwrap();
         assert!(!w.timed_out(Duration::from_secs(5)), "an acknowledged front does not time out");
         w.pop_acked();
         assert!(!w.timed_out(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn messages_count_their_events() {
+        let mut w = InFlight { slots: VecDeque::new(), first: 0, events: 0 };
+        w.push(pos(10), 64, Instant::now());
+        w.push(pos(20), 3, Instant::now());
+        w.push(pos(30), 5, Instant::now());
+        assert_eq!(w.events, 72);
+        w.ack(0, None, DUP).unwrap();
+        w.ack(1, None, OK).unwrap();
+        assert_eq!(w.pop_acked(), (67, 64, Some(pos(20))));
+        assert_eq!(w.events, 5);
+        w.clear();
+        assert_eq!(w.events, 0);
     }
 }
