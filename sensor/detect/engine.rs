@@ -248,6 +248,11 @@ pub struct DetectEngine {
     pub(super) suppressions: Vec<super::threshold::Suppression>,
     /// Rules with an event keyword, per event code, in evaluation order.
     pub(super) event_rules: Vec<Vec<u32>>,
+    /// Per rule, the source and destination port ranges its ports lie in (see
+    /// `compile::port_span`): a dense table the prefilter's candidates are checked against
+    /// before they are queued, so that a rule of another port is not verified (its header
+    /// is a cache miss away). 8 bytes a rule.
+    pub(super) port_spans: Vec<[(u16, u16); 2]>,
 }
 
 impl std::fmt::Debug for DetectEngine {

@@ -190,8 +190,21 @@ impl DetectEngine {
         }
         let gen = s.begin_candidates();
         let DetectScratch { mpm, stamp, candidates, .. } = s;
+        // a rule whose ports cannot be the packet's is not queued: its header would reject it
+        // (the port spans are a dense table; the rule's header is a cache miss away)
+        let ported = t == T_TCP || t == T_UDP;
+        let (sp, dp) = (d.sp, d.dp);
+        let port_ok = |r: u32| {
+            !ported
+                || self
+                    .port_spans
+                    .get(r as usize)
+                    .is_none_or(|&[(sl, sh), (dl, dh)]| (sl..=sh).contains(&sp) && (dl..=dh).contains(&dp))
+        };
         for &r in always {
-            add_candidate(stamp, candidates, gen, r);
+            if port_ok(r) {
+                add_candidate(stamp, candidates, gen, r);
+            }
         }
         if let Some(m) = &g.mpm {
             for buf in std::iter::once(view.payload).chain(view.chunks.iter().copied()) {
@@ -200,7 +213,9 @@ impl DetectEngine {
                 }
                 m.scan(mpm, buf, &mut |pid| {
                     for &r in g.pattern_rules.get(pid as usize).map_or(&[][..], |v| v.as_slice()) {
-                        add_candidate(stamp, candidates, gen, r);
+                        if port_ok(r) {
+                            add_candidate(stamp, candidates, gen, r);
+                        }
                     }
                 });
             }
