@@ -100,6 +100,14 @@ impl DetectEngine {
         scratch: &'s mut super::engine::DetectScratch,
     ) -> &'s [u8] {
         let r = &mut scratch.flow_vars_of;
+        // Most flows hold no variable at all: answer from the flow's own vector lengths,
+        // without touching the cached copy or the flow's (cold) variable storage.
+        if st.bits.is_empty() && st.ints.is_empty() && st.floats.is_empty() && st.vars.is_empty() && pkt_vars.is_empty()
+        {
+            scratch.flow_vars.clear();
+            r.valid = false;
+            return &scratch.flow_vars;
+        }
         // captured variables (rare: no rule of ET Open captures) are rendered every time
         if !st.vars.is_empty() || !pkt_vars.is_empty() {
             self.flow_vars_json(st, pkt_vars, &mut scratch.flow_vars);
