@@ -115,25 +115,41 @@ impl<'a> Json<'a> {
         self.key(k);
         match a {
             IpAddr::V4(v) => {
-                self.buf.push(b'"');
-                for (i, o) in v.octets().iter().enumerate() {
+                // At most "255.255.255.255": built on the stack, appended in one copy.
+                let mut b = [0u8; 17];
+                let mut n = 0;
+                b[n] = b'"';
+                n += 1;
+                for (i, o) in v.octets().into_iter().enumerate() {
                     if i > 0 {
-                        self.buf.push(b'.');
+                        b[n] = b'.';
+                        n += 1;
                     }
-                    push_u64(self.buf, *o as u64);
+                    if o >= 100 {
+                        b[n] = b'0' + o / 100;
+                        n += 1;
+                    }
+                    if o >= 10 {
+                        b[n] = b'0' + o / 10 % 10;
+                        n += 1;
+                    }
+                    b[n] = b'0' + o % 10;
+                    n += 1;
                 }
-                self.buf.push(b'"');
+                b[n] = b'"';
+                self.buf.extend_from_slice(&b[..=n]);
             }
             IpAddr::V6(v) => {
                 // Suricata's PrintInetIPv6: eight groups of four lower-case hex digits
-                self.buf.push(b'"');
-                for (i, g) in v.segments().iter().enumerate() {
-                    if i > 0 {
-                        self.buf.push(b':');
-                    }
-                    let _ = write!(self.buf, "{g:04x}");
+                let mut b = [b':'; 41];
+                b[0] = b'"';
+                b[40] = b'"';
+                for (i, g) in v.segments().into_iter().enumerate() {
+                    let [hi, lo] = g.to_be_bytes();
+                    b[1 + i * 5..3 + i * 5].copy_from_slice(&hex2(hi));
+                    b[3 + i * 5..5 + i * 5].copy_from_slice(&hex2(lo));
                 }
-                self.buf.push(b'"');
+                self.buf.extend_from_slice(&b);
             }
         }
         self
@@ -265,21 +281,27 @@ pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-/// Appends `v` (< 100) as two digits.
-#[inline]
-fn push_2(out: &mut Vec<u8>, v: u32) {
-    out.push(b'0' + (v / 10 % 10) as u8);
-    out.push(b'0' + (v % 10) as u8);
-}
-
 /// Writes a JSON string literal for `v`, escaping as JSON requires. Invalid UTF-8 bytes are
 /// written as `\u00XX`.
 pub fn escape_into(out: &mut Vec<u8>, v: &[u8]) {
     // As Suricata's JsonBuilder::set_string_from_bytes: valid UTF-8 is written as it is
-    // (JSON-escaped); otherwise every byte over 127 becomes the text `\xNN`.
-    let valid = std::str::from_utf8(v).is_ok();
+    // (JSON-escaped); otherwise every byte over 127 becomes the text `\xNN`. Most strings
+    // need no escape at all: runs of bytes that are written as they are go in one copy.
+    let valid = v.is_ascii() || std::str::from_utf8(v).is_ok();
+    out.reserve(v.len() + 2);
     out.push(b'"');
-    for &b in v {
+    let mut run = 0;
+    for (i, &b) in v.iter().enumerate() {
+        let plain = match b {
+            b'"' | b'\\' | 0x00..=0x1f | 0x7f => false,
+            0x20..=0x7e => true,
+            _ => valid,
+        };
+        if plain {
+            continue;
+        }
+        out.extend_from_slice(&v[run..i]);
+        run = i + 1;
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -287,16 +309,24 @@ pub fn escape_into(out: &mut Vec<u8>, v: &[u8]) {
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.extend_from_slice(b"\\t"),
             0x00..=0x1f | 0x7f => {
-                let _ = write!(out, "\\u{:04x}", b);
+                out.extend_from_slice(b"\\u00");
+                out.extend_from_slice(&hex2(b));
             }
-            0x20..=0x7e => out.push(b),
-            _ if valid => out.push(b),
             _ => {
-                let _ = write!(out, "\\\\x{:02x}", b);
+                out.extend_from_slice(b"\\\\x");
+                out.extend_from_slice(&hex2(b));
             }
         }
     }
+    out.extend_from_slice(&v[run..]);
     out.push(b'"');
+}
+
+/// `b` as two lower-case hex digits.
+#[inline]
+fn hex2(b: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
@@ -318,28 +348,37 @@ pub fn fmt_ts(out: &mut Vec<u8>, ts: Timestamp) {
     let secs = ts.secs() as i64;
     let (y, mo, d) = civil(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400) as u32;
-    if (0..10_000).contains(&y) {
-        push_2(out, (y / 100) as u32);
-        push_2(out, (y % 100) as u32);
+    let us = ts.subsec_micros();
+    // Filled in place and appended in one copy (a record has one to three of these).
+    let mut b = *b"0000-00-00T00:00:00.000000+0000";
+    let in_range = (0..10_000).contains(&y);
+    if in_range {
+        put_2(&mut b, 0, (y / 100) as u32);
+        put_2(&mut b, 2, (y % 100) as u32);
+    }
+    put_2(&mut b, 5, mo);
+    put_2(&mut b, 8, d);
+    put_2(&mut b, 11, sod / 3600);
+    put_2(&mut b, 14, (sod / 60) % 60);
+    put_2(&mut b, 17, sod % 60);
+    put_2(&mut b, 20, us / 10_000);
+    put_2(&mut b, 22, us / 100 % 100);
+    put_2(&mut b, 24, us % 100);
+    if in_range {
+        out.extend_from_slice(&b);
     } else {
         let _ = write!(out, "{y:04}");
+        out.extend_from_slice(&b[4..]);
     }
-    out.push(b'-');
-    push_2(out, mo);
-    out.push(b'-');
-    push_2(out, d);
-    out.push(b'T');
-    push_2(out, sod / 3600);
-    out.push(b':');
-    push_2(out, (sod / 60) % 60);
-    out.push(b':');
-    push_2(out, sod % 60);
-    out.push(b'.');
-    let us = ts.subsec_micros();
-    push_2(out, us / 10_000);
-    push_2(out, us / 100 % 100);
-    push_2(out, us % 100);
-    out.extend_from_slice(b"+0000");
+}
+
+/// Writes `v` (< 100) as two digits at `at`.
+#[inline]
+fn put_2(b: &mut [u8], at: usize, v: u32) {
+    if let Some(d) = b.get_mut(at..at + 2) {
+        d[0] = b'0' + (v / 10 % 10) as u8;
+        d[1] = b'0' + (v % 10) as u8;
+    }
 }
 
 /// Protocol name as Suricata writes `proto`.
@@ -619,6 +658,9 @@ mod tests {
         v.clear();
         fmt_ts(&mut v, Timestamp::from_parts(951_782_400, 0)); // 2000-02-29
         assert_eq!(std::str::from_utf8(&v).unwrap(), "2000-02-29T00:00:00.000000+0000");
+        v.clear();
+        fmt_ts(&mut v, Timestamp::from_parts(u64::MAX / 1_000_000_000, 500_000_000)); // near the last representable
+        assert_eq!(std::str::from_utf8(&v).unwrap(), "2554-07-21T23:34:33.500000+0000");
     }
 
     #[test]
@@ -632,6 +674,18 @@ mod tests {
         escape_into(&mut v, b"a\xff\xc3\xa9");
         let s: String = serde_json::from_slice(&v).unwrap();
         assert_eq!(s, "a\\xff\\xc3\\xa9");
+        // control characters, DEL and the short escapes, byte for byte
+        v.clear();
+        escape_into(&mut v, b"x\t\r\x7f\x1fy\"z");
+        assert_eq!(v, br#""x\t\r\u007f\u001fy\"z""#);
+        v.clear();
+        escape_into(&mut v, b"");
+        assert_eq!(v, b"\"\"");
+        v.clear();
+        let mut j = Json::object(&mut v);
+        j.ip("a", "10.0.255.7".parse().unwrap()).ip("b", "0.0.0.0".parse().unwrap());
+        j.end();
+        assert_eq!(String::from_utf8_lossy(&v), r#"{"a":"10.0.255.7","b":"0.0.0.0"}"#);
     }
 }
 
