@@ -12,6 +12,7 @@ use super::engine::{
 };
 use super::fast_pattern::choose_fast_pattern;
 use super::flowbits::flowbits_class;
+use super::run_rule::RunRule;
 use super::threshold::ThresholdTable;
 use super::EngineKind;
 use crate::app::AppProto;
@@ -59,7 +60,7 @@ fn transport_of_proto(n: u64) -> usize {
 /// DetectIPProtoSetup narrows the signature's protocols the same way). ET Open's `alert ip
 /// ... (ip_proto:41; ...)` was otherwise a candidate on every TCP and UDP packet: a third of
 /// all the candidates verified on mix.pcap.
-fn ip_proto_allows(r: &Rule, t: usize) -> bool {
+fn ip_proto_allows(r: &RunRule, t: usize) -> bool {
     r.packet.iter().all(|m| match m {
         PacketMatch::Header(h) if h.keyword == "ip_proto" => match h.value {
             HeaderValue::Cmp(NumCmp::Eq(n)) => transport_of_proto(n) == t,
@@ -429,18 +430,19 @@ impl RuleCompiler {
             && r.dst_ports.any
             && r.dst_ports.exclude.is_empty();
         let alert_json = render_alert_json(&r);
-        // Rendered into alert_json: not needed again.
-        r.metadata = Vec::new();
-        r.references = Vec::new();
-        r.category = None;
-        r.classtype = None;
         let (src, dst) = (FastAddrSet::new(&r.src), FastAddrSet::new(&r.dst));
         let insp = inspection_of(&r);
         let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
         let (event, de_only) = events_of(&r);
         let pd_only = is_pd_only(&r, is_app, app_proto, event.is_some(), pkt_lists.is_empty());
-        let mut cr = CompiledRule {
-            rule: Box::new(r),
+        let keywords = super::profile::keyword_kinds(&r, ip_only).into();
+        let buffers = super::profile::buffers_of(&r, insp).into_iter().map(|b| self.buffer_name(b)).collect();
+        // The swapped copy of a `<>` rule compiles its own lists from the parse tree.
+        let swapped = if r.bidirectional { Some(self.swapped_parts(&r)) } else { None };
+        // The parse tree goes here: what detection reads of it is kept (the payload lists and
+        // addresses are compiled above, the alert's EVE fields rendered).
+        let cr = CompiledRule {
+            rule: Box::new(RunRule::of(r)),
             payload,
             fast_pattern,
             ip_only,
@@ -451,60 +453,35 @@ impl RuleCompiler {
             insp,
             app_proto,
             is_app,
-            keywords: Box::new([]),
-            buffers: Box::new([]),
+            keywords,
+            buffers,
             event,
             de_only,
             pkt_lists,
             pd_only,
             pending_app,
         };
-        cr.keywords = super::profile::keyword_kinds(&cr).into();
-        cr.buffers = super::profile::buffers_of(&cr).into_iter().map(|b| self.buffer_name(b)).collect();
-        if cr.rule.bidirectional {
-            let mut sw = self.swapped_copy(&cr);
-            drop_compiled_parts(&mut sw.rule);
-            drop_compiled_parts(&mut cr.rule);
-            self.compiled.push((load_idx, cr));
-            self.compiled.push((load_idx, sw));
-        } else {
-            drop_compiled_parts(&mut cr.rule);
-            self.compiled.push((load_idx, cr));
+        match swapped {
+            Some((payload, pkt_lists, pending_app)) => {
+                let sw = swapped_copy(&cr, payload, pkt_lists, pending_app);
+                self.compiled.push((load_idx, cr));
+                self.compiled.push((load_idx, sw));
+            }
+            None => self.compiled.push((load_idx, cr)),
         }
     }
 
-    /// The copy of a `<>` rule with source and destination swapped (same sid).
-    fn swapped_copy(&mut self, cr: &CompiledRule) -> CompiledRule {
-        let payload = compile_payload(&cr.rule, cr.is_app).ok().flatten();
-        let pkt_lists = compile_packet_lists(&cr.rule).unwrap_or_default();
-        let pending_app = if cr.is_app {
-            app::compile_rule(&cr.rule, &mut self.xf_index, &mut self.xforms).unwrap_or_default()
+    /// The lists of the copy of a `<>` rule with source and destination swapped, compiled.
+    fn swapped_parts(&mut self, r: &Rule) -> (Option<CompiledList>, Vec<PacketList>, Vec<app::Compiled>) {
+        let is_app = app::is_app_rule(r);
+        let payload = compile_payload(r, is_app).ok().flatten();
+        let pkt_lists = compile_packet_lists(r).unwrap_or_default();
+        let pending_app = if is_app {
+            app::compile_rule(r, &mut self.xf_index, &mut self.xforms).unwrap_or_default()
         } else {
             Vec::new()
         };
-        let mut sw = CompiledRule {
-            rule: cr.rule.clone(),
-            payload,
-            fast_pattern: cr.fast_pattern.clone(),
-            ip_only: cr.ip_only,
-            swapped: true,
-            alert_json: cr.alert_json.clone(),
-            src: cr.dst.clone(),
-            dst: cr.src.clone(),
-            insp: cr.insp,
-            app_proto: cr.app_proto,
-            is_app: cr.is_app,
-            keywords: cr.keywords.clone(),
-            buffers: cr.buffers.clone(),
-            event: cr.event,
-            de_only: cr.de_only,
-            pkt_lists,
-            pd_only: cr.pd_only,
-            pending_app,
-        };
-        std::mem::swap(&mut sw.rule.src, &mut sw.rule.dst);
-        std::mem::swap(&mut sw.rule.src_ports, &mut sw.rule.dst_ports);
-        sw
+        (payload, pkt_lists, pending_app)
     }
 
     /// Builds the engine from the rules added; `parse_errors` are the loader's (they come first
@@ -621,15 +598,36 @@ fn port_span(set: &crate::rule::ast::PortSet) -> (u16, u16) {
     (lo, hi)
 }
 
-/// Frees the parts of a rule's parse tree that are compiled into its [`CompiledRule`] and not
-/// read again: the payload lists (compiled lists) and the address ranges (`src`/`dst`
-/// [`FastAddrSet`]s; each rule had its own copy of its variables' ranges, 3 MB for ET Open).
-fn drop_compiled_parts(r: &mut Rule) {
-    r.buffers = Vec::new();
-    for a in [&mut r.src, &mut r.dst] {
-        a.include = Vec::new();
-        a.exclude = Vec::new();
-    }
+/// The copy of a `<>` rule with source and destination swapped (same sid), with its own
+/// compiled lists ([`RuleCompiler::swapped_parts`]).
+fn swapped_copy(
+    cr: &CompiledRule,
+    payload: Option<CompiledList>,
+    pkt_lists: Vec<PacketList>,
+    pending_app: Vec<app::Compiled>,
+) -> CompiledRule {
+    let mut sw = CompiledRule {
+        rule: cr.rule.clone(),
+        payload,
+        fast_pattern: cr.fast_pattern.clone(),
+        ip_only: cr.ip_only,
+        swapped: true,
+        alert_json: cr.alert_json.clone(),
+        src: cr.dst.clone(),
+        dst: cr.src.clone(),
+        insp: cr.insp,
+        app_proto: cr.app_proto,
+        is_app: cr.is_app,
+        keywords: cr.keywords.clone(),
+        buffers: cr.buffers.clone(),
+        event: cr.event,
+        de_only: cr.de_only,
+        pkt_lists,
+        pd_only: cr.pd_only,
+        pending_app,
+    };
+    std::mem::swap(&mut sw.rule.src_ports, &mut sw.rule.dst_ports);
+    sw
 }
 
 /// The event a rule needs on the packet (its first event keyword), and whether it is

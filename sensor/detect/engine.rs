@@ -30,9 +30,9 @@ pub const PACKET_ALERT_MAX: usize = 15;
 /// A rule ready to run.
 #[derive(Debug)]
 pub struct CompiledRule {
-    /// The parsed rule (boxed: it is two thirds of a compiled rule's size, and the vector
-    /// of compiled rules grows by doubling while a ruleset loads).
-    pub rule: Box<Rule>,
+    /// What detection reads of the parsed rule (boxed: the vector of compiled rules grows
+    /// by doubling while a ruleset loads).
+    pub rule: Box<super::run_rule::RunRule>,
     /// Payload list (the packet payload), compiled.
     pub payload: Option<CompiledList>,
     /// Prefilter pattern, when the rule has one.

@@ -2,9 +2,10 @@
 //! rules setting bits before rules reading them.
 
 use super::engine::FlowDetect;
-use crate::rule::ast::{FlowbitCmd, FlowbitJoin, Rule};
+use super::run_rule::RunRule;
+use crate::rule::ast::{FlowbitCmd, FlowbitJoin};
 
-pub(super) fn flowbits_class(r: &Rule) -> u8 {
+pub(super) fn flowbits_class(r: &RunRule) -> u8 {
     // Suricata orders rules that only set flowbits first, then those that set and read, then
     // those that only read, then those that do not use flowbits.
     let sets = r
@@ -24,7 +25,7 @@ pub(super) fn bit(st: &FlowDetect, b: u32) -> bool {
     st.bits.contains(&b)
 }
 
-pub(super) fn flowbits_ok(r: &Rule, st: &FlowDetect) -> bool {
+pub(super) fn flowbits_ok(r: &RunRule, st: &FlowDetect) -> bool {
     for fb in &r.flowbits {
         let want = match fb.cmd {
             FlowbitCmd::IsSet => true,
@@ -42,7 +43,7 @@ pub(super) fn flowbits_ok(r: &Rule, st: &FlowDetect) -> bool {
     true
 }
 
-pub(super) fn flowbits_apply(r: &Rule, st: &mut FlowDetect) {
+pub(super) fn flowbits_apply(r: &RunRule, st: &mut FlowDetect) {
     for fb in &r.flowbits {
         for &b in &fb.bits {
             // A bit set again keeps its place; unset and set again, it goes last (Suricata's

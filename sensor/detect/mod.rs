@@ -28,6 +28,7 @@ pub(crate) mod profile;
 mod run;
 mod run_app;
 mod run_frames;
+pub mod run_rule;
 mod threshold;
 pub(crate) mod transform;
 mod vars;

@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::detect::engine::{AlertHit, CompiledRule, DetectEngine};
-use crate::rule::ast::Buffer;
+use crate::detect::engine::{AlertHit, DetectEngine, Insp};
+use crate::rule::ast::{Buffer, Rule};
 
 /// One rule's counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -166,8 +166,7 @@ pub struct Report {
 }
 
 /// The keyword kinds of a rule, by Suricata's keyword names (one entry per kind).
-pub(crate) fn keyword_kinds(cr: &CompiledRule) -> Vec<&'static str> {
-    let r = &cr.rule;
+pub(crate) fn keyword_kinds(r: &Rule, ip_only: bool) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = Vec::new();
     for b in &r.buffers {
         for m in &b.matches {
@@ -192,7 +191,7 @@ pub(crate) fn keyword_kinds(cr: &CompiledRule) -> Vec<&'static str> {
     if r.detection_filter.is_some() {
         v.push("detection_filter");
     }
-    if cr.ip_only {
+    if ip_only {
         v.push("ip-only");
     }
     v.sort_unstable();
@@ -202,15 +201,15 @@ pub(crate) fn keyword_kinds(cr: &CompiledRule) -> Vec<&'static str> {
 
 /// The buffers a rule inspects: `packet` and `stream` for the payload (as the rule's
 /// inspection settings say), sticky buffers by name, `header` when it has no payload list.
-pub(crate) fn buffers_of(cr: &CompiledRule) -> Vec<String> {
+pub(crate) fn buffers_of(r: &Rule, insp: Insp) -> Vec<String> {
     let mut v = Vec::new();
-    for b in cr.rule.buffers.iter().filter(|b| !b.matches.is_empty()) {
+    for b in r.buffers.iter().filter(|b| !b.matches.is_empty()) {
         match &b.buffer {
             Buffer::Payload => {
-                if cr.insp.packet && !cr.insp.stream_only {
+                if insp.packet && !insp.stream_only {
                     v.push("packet".to_string());
                 }
-                if cr.insp.stream {
+                if insp.stream {
                     v.push("stream".to_string());
                 }
             }
@@ -242,7 +241,7 @@ impl Report {
                     gid: r.gid,
                     sid: r.sid,
                     rev: r.rev,
-                    msg: r.msg.clone(),
+                    msg: r.msg.to_string(),
                     file: r.origin.file.to_string(),
                     line: r.origin.line,
                     stat: RuleStat::default(),

@@ -8,6 +8,7 @@ use super::engine::{
     T_ICMP4, T_ICMP6, T_OTHER, T_TCP, T_UDP,
 };
 use super::flowbits::{flowbits_apply, flowbits_ok};
+use super::run_rule::RunRule;
 use super::threshold::shared_threshold;
 use super::vars::{flowints_apply, flowints_ok};
 use crate::app::AppProto;
@@ -18,7 +19,7 @@ use crate::flow::FlowState;
 use crate::metrics::{Counters, C};
 use crate::output::eve::escape_into;
 use crate::rule::ast::{
-    Action, AppProtoMode, FlowCountDir, FlowCounter, PacketMatch, ProtoLayer, Rule, StreamSizeSide, Transport, MAX_VARS,
+    Action, AppProtoMode, FlowCountDir, FlowCounter, PacketMatch, ProtoLayer, StreamSizeSide, Transport, MAX_VARS,
 };
 
 /// What inspection does after a rule matched.
@@ -592,7 +593,7 @@ fn app_layer_protocol(f: &FlowInfo, names: &str, negated: bool, mode: AppProtoMo
     }
 }
 
-pub(super) fn flow_ok(r: &Rule, f: Option<&FlowInfo>, d: &Decoded) -> bool {
+pub(super) fn flow_ok(r: &RunRule, f: Option<&FlowInfo>, d: &Decoded) -> bool {
     let o = &r.flow;
     if *o == Default::default() {
         return true;

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use super::addresses::FastAddrSet;
 use super::engine::{DetectEngine, FlowDetect};
+use super::run_rule::RunRule;
 use crate::decode::Decoded;
 use crate::metrics::{Counters, C};
-use crate::rule::ast::{Rule, Threshold, ThresholdType, Track, UniqueOn};
+use crate::rule::ast::{Threshold, ThresholdType, Track, UniqueOn};
 
 /// Shared threshold state (by_src/by_dst/by_rule/by_both; by_flow lives in the flow).
 #[derive(Debug, Default)]
@@ -45,7 +46,7 @@ impl DetectEngine {
     pub(super) fn threshold_ok(
         &self,
         rn: u32,
-        r: &Rule,
+        r: &RunRule,
         d: &Decoded,
         now: u64,
         fstate: Option<&mut FlowDetect>,
@@ -97,7 +98,7 @@ impl DetectEngine {
     /// `ports`: the packet's (source, destination) ports, for `detection_filter ... unique_on`.
     fn shared_step(
         &self,
-        r: &Rule,
+        r: &RunRule,
         th: &Threshold,
         src: &[u8; 16],
         dst: &[u8; 16],
@@ -145,7 +146,7 @@ impl DetectEngine {
 
 /// The rule has a threshold or detection filter tracked across flows (by source,
 /// destination, both or rule): its state is shared between workers.
-pub(super) fn shared_threshold(r: &Rule) -> bool {
+pub(super) fn shared_threshold(r: &RunRule) -> bool {
     r.threshold.or(r.detection_filter).is_some_and(|t| t.track != Track::ByFlow)
 }
 

@@ -13,9 +13,10 @@
 use std::collections::HashMap;
 
 use super::engine::FlowDetect;
+use super::run_rule::RunRule;
 use crate::decode::Decoded;
 use crate::metrics::{Counters, C};
-use crate::rule::ast::{FlowbitCmd, FlowintOp, FlowintValue, Rule, Xbit, XbitTrack};
+use crate::rule::ast::{FlowbitCmd, FlowintOp, FlowintValue, Xbit, XbitTrack};
 
 /// Bits held in the shared table at most.
 pub(super) const MAX_XBITS: usize = 1 << 16;
@@ -33,7 +34,7 @@ fn flowint_put(st: &mut FlowDetect, var: u32, value: u32) {
 }
 
 /// Whether the rule's `flowint` conditions hold on the flow.
-pub(super) fn flowints_ok(r: &Rule, st: &FlowDetect) -> bool {
+pub(super) fn flowints_ok(r: &RunRule, st: &FlowDetect) -> bool {
     r.flowints.iter().filter(|f| !f.op.is_change()).all(|f| {
         let cur = flowint_get(st, f.var);
         let target = match f.value {
@@ -57,7 +58,7 @@ pub(super) fn flowints_ok(r: &Rule, st: &FlowDetect) -> bool {
 }
 
 /// The rule matched: its `flowint` changes, in rule order (wrapping as Suricata's u32).
-pub(super) fn flowints_apply(r: &Rule, st: &mut FlowDetect) {
+pub(super) fn flowints_apply(r: &RunRule, st: &mut FlowDetect) {
     for f in r.flowints.iter().filter(|f| f.op.is_change()) {
         let target = match f.value {
             FlowintValue::Lit(n) => n,
@@ -114,7 +115,7 @@ impl XbitTable {
     }
 
     /// Whether the rule's bit conditions hold for the packet.
-    pub(super) fn check(&mut self, r: &Rule, d: &Decoded, now: u64) -> bool {
+    pub(super) fn check(&mut self, r: &RunRule, d: &Decoded, now: u64) -> bool {
         r.xbits.iter().all(|x| {
             let key = (Self::on(x, d), x.var);
             match x.cmd {
@@ -126,7 +127,7 @@ impl XbitTable {
     }
 
     /// The rule matched: its bit changes for the packet.
-    pub(super) fn apply(&mut self, r: &Rule, d: &Decoded, now: u64, c: &mut Counters) {
+    pub(super) fn apply(&mut self, r: &RunRule, d: &Decoded, now: u64, c: &mut Counters) {
         for x in &r.xbits {
             let key = (Self::on(x, d), x.var);
             let expire = now.saturating_add(u64::from(x.expire));
@@ -172,7 +173,7 @@ impl XbitTable {
 /// rules that only change come first, then those that change and test, then those that
 /// only test, then the rest (with Suricata's quirk: a host bit counts as changed only when
 /// `hostbits` changes it, and as tested only when `xbits` tests it).
-pub(super) fn order_classes(r: &Rule) -> (u8, u8, u8) {
+pub(super) fn order_classes(r: &RunRule) -> (u8, u8, u8) {
     let class = |sets: bool, reads: bool| match (sets, reads) {
         (true, false) => 0,
         (true, true) => 1,
