@@ -9,7 +9,7 @@ use crate::rule::ast::{AddrSet, PortSet};
 
 /// An address set compiled for lookups: merged, sorted ranges per family, searched by
 /// binary search (IP reputation rules carry hundreds of addresses each).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FastAddrSet {
     pub(super) any: bool,
     pub(super) inc4: Vec<(u32, u32)>,

@@ -20,6 +20,7 @@ use crate::detect::app::{self, AppSet};
 use crate::detect::matcher::{Engine, Mpm, PatternSpec};
 use crate::detect::transform::Xform;
 use crate::detect::verify::{self, CompiledList};
+use crate::output::pieces::{Pieces, TextRef};
 use crate::rule::ast::{Buffer, Content, HeaderValue, NumCmp, PacketMatch, PayloadMatch, Rule, Transform, Transport};
 use crate::rule::VarNames;
 use crate::rule::{ErrorKind, RuleError};
@@ -88,36 +89,37 @@ pub(super) fn supported(r: &Rule) -> Result<(), String> {
     Ok(())
 }
 
-pub(super) fn render_alert_json(r: &Rule) -> Vec<u8> {
+/// Renders the rule's `alert` fields after `signature_id` into `texts`: `rev` and
+/// `signature` as a piece of its own, category and severity, and each metadata entry, as
+/// pieces shared with the rules that have the same.
+pub(super) fn render_alert_json(r: &Rule, texts: &mut Pieces) -> TextRef {
     use crate::output::eve::escape_into;
-    let mut v = Vec::with_capacity(256);
-    v.extend_from_slice(format!(",\"rev\":{}", r.rev).as_bytes());
-    v.extend_from_slice(b",\"signature\":");
-    escape_into(&mut v, r.msg.as_bytes());
-    v.extend_from_slice(b",\"category\":");
-    escape_into(&mut v, r.category.as_deref().unwrap_or("").as_bytes());
-    v.extend_from_slice(format!(",\"severity\":{}", r.priority).as_bytes());
-    if !r.metadata.is_empty() {
-        v.extend_from_slice(b",\"metadata\":{");
-        for (i, (k, vals)) in r.metadata.iter().enumerate() {
-            if i > 0 {
-                v.push(b',');
-            }
-            escape_into(&mut v, k.as_bytes());
-            v.extend_from_slice(b":[");
-            for (j, x) in vals.iter().enumerate() {
-                if j > 0 {
-                    v.push(b',');
-                }
-                escape_into(&mut v, x.as_bytes());
-            }
-            v.push(b']');
+    let mut head = format!(",\"rev\":{},\"signature\":", r.rev).into_bytes();
+    escape_into(&mut head, r.msg.as_bytes());
+    let mut class = b",\"category\":".to_vec();
+    escape_into(&mut class, r.category.as_deref().unwrap_or("").as_bytes());
+    class.extend_from_slice(format!(",\"severity\":{}", r.priority).as_bytes());
+    let mut entries: Vec<Vec<u8>> = Vec::with_capacity(r.metadata.len());
+    for (i, (k, vals)) in r.metadata.iter().enumerate() {
+        let mut e = Vec::new();
+        if i > 0 {
+            e.push(b',');
         }
-        v.push(b'}');
+        escape_into(&mut e, k.as_bytes());
+        e.extend_from_slice(b":[");
+        for (j, x) in vals.iter().enumerate() {
+            if j > 0 {
+                e.push(b',');
+            }
+            escape_into(&mut e, x.as_bytes());
+        }
+        e.push(b']');
+        entries.push(e);
     }
-    // Kept for the engine's life (10 MB for ET Open): no room left from growing.
-    v.shrink_to_fit();
-    v
+    let (open, close): (&[u8], &[u8]) = if entries.is_empty() { (b"", b"") } else { (b",\"metadata\":{", b"}") };
+    let parts = [(&head[..], false), (&class[..], true), (open, true)].into_iter();
+    let parts = parts.chain(entries.iter().map(|e| (&e[..], true))).chain([(close, true)]);
+    texts.add(parts)
 }
 
 impl DetectEngine {
@@ -299,6 +301,10 @@ pub(super) struct RuleCompiler {
     buffer_names: HashMap<String, Arc<str>>,
     /// The IP reputation `iprep` rules read, or why there is none.
     reputation: Result<Option<Arc<super::iprep::Reputation>>, String>,
+    /// The rules' rendered `alert` fields.
+    alert_texts: Pieces,
+    /// The compiled address sets, one copy of each for all rules.
+    addr_sets: std::collections::HashSet<Arc<FastAddrSet>>,
 }
 
 impl RuleCompiler {
@@ -317,6 +323,8 @@ impl RuleCompiler {
             next: 0,
             buffer_names: HashMap::new(),
             reputation: Ok(None),
+            alert_texts: Pieces::default(),
+            addr_sets: Default::default(),
         }
     }
 
@@ -341,6 +349,19 @@ impl RuleCompiler {
                 .ok_or_else(|| format!("iprep: unknown category '{}' (not in the categories file)", ip.category))?;
         }
         Ok(())
+    }
+
+    /// The shared compiled copy of an address set.
+    fn addr_set(&mut self, a: &crate::rule::ast::AddrSet) -> Arc<FastAddrSet> {
+        let set = FastAddrSet::new(a);
+        match self.addr_sets.get(&set) {
+            Some(s) => s.clone(),
+            None => {
+                let s = Arc::new(set);
+                self.addr_sets.insert(s.clone());
+                s
+            }
+        }
     }
 
     /// The shared copy of a buffer name.
@@ -429,8 +450,8 @@ impl RuleCompiler {
             && r.src_ports.exclude.is_empty()
             && r.dst_ports.any
             && r.dst_ports.exclude.is_empty();
-        let alert_json = render_alert_json(&r);
-        let (src, dst) = (FastAddrSet::new(&r.src), FastAddrSet::new(&r.dst));
+        let alert_text = render_alert_json(&r, &mut self.alert_texts);
+        let (src, dst) = (self.addr_set(&r.src), self.addr_set(&r.dst));
         let insp = inspection_of(&r);
         let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
         let (event, de_only) = events_of(&r);
@@ -447,7 +468,7 @@ impl RuleCompiler {
             fast_pattern,
             ip_only,
             swapped: false,
-            alert_json,
+            alert_text,
             src,
             dst,
             insp,
@@ -503,7 +524,10 @@ impl RuleCompiler {
             next: _,
             buffer_names: _,
             reputation,
+            mut alert_texts,
+            addr_sets: _,
         } = self;
+        alert_texts.seal();
         stats.failed += errors.len();
         errors.extend(compile_errors);
         // Every rule is compiled: no more expressions to share.
@@ -583,6 +607,7 @@ impl RuleCompiler {
             ip_index,
             app,
             event_rules,
+            alert_texts,
         }
     }
 }
@@ -612,7 +637,7 @@ fn swapped_copy(
         fast_pattern: cr.fast_pattern.clone(),
         ip_only: cr.ip_only,
         swapped: true,
-        alert_json: cr.alert_json.clone(),
+        alert_text: cr.alert_text,
         src: cr.dst.clone(),
         dst: cr.src.clone(),
         insp: cr.insp,

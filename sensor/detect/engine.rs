@@ -41,12 +41,14 @@ pub struct CompiledRule {
     pub ip_only: bool,
     /// `<>` copy with source and destination swapped (same sid).
     pub swapped: bool,
-    /// Pre-rendered `"alert":{...}` body fields after `signature_id`, without braces.
-    pub alert_json: Vec<u8>,
-    /// Source addresses, compiled.
-    pub src: FastAddrSet,
-    /// Destination addresses, compiled.
-    pub dst: FastAddrSet,
+    /// Pre-rendered `"alert":{...}` body fields after `signature_id`, without braces: a
+    /// text of [`DetectEngine::alert_texts`].
+    pub alert_text: crate::output::pieces::TextRef,
+    /// Source addresses, compiled (shared by the rules with the same set: most rules of a
+    /// ruleset name the same few variables).
+    pub src: Arc<FastAddrSet>,
+    /// Destination addresses, compiled (shared likewise).
+    pub dst: Arc<FastAddrSet>,
     /// Where the payload keywords look: packets, the reassembled stream, or both
     /// (Suricata's SIG_FLAG_REQUIRE_PACKET / _STREAM / _STREAM_ONLY).
     pub insp: Insp,
@@ -244,6 +246,8 @@ pub struct DetectEngine {
     pub(super) ip_index: IpIndex,
     /// App-layer rules.
     pub app: AppSet,
+    /// The rules' rendered `alert` fields ([`CompiledRule::alert_text`]), pieces shared.
+    pub alert_texts: crate::output::pieces::Pieces,
     /// Address suppressions of threshold.config, by rule number (see `threshold.rs`).
     pub(super) suppressions: Vec<super::threshold::Suppression>,
     /// Rules with an event keyword, per event code, in evaluation order.

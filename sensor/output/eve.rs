@@ -698,8 +698,10 @@ pub struct AlertRule<'a> {
     pub gid: u32,
     /// `alert.signature_id`
     pub sid: u32,
-    /// The rest of the `alert` object's fields, starting with a comma.
-    pub rest_json: &'a [u8],
+    /// The texts of the rules' `alert` fields.
+    pub texts: &'a crate::output::pieces::Pieces,
+    /// This rule's: the rest of the `alert` object's fields, starting with a comma.
+    pub rest: crate::output::pieces::TextRef,
     /// `,"context":{..}` (JSON set entries the rule matched), or empty.
     pub context: &'a [u8],
 }
@@ -783,7 +785,7 @@ pub fn alert_event<S>(out: &mut Vec<u8>, p: &AlertPacket<'_>, flow: Option<&Flow
         j.buf.extend_from_slice(b"{\"action\":");
         escape_into(j.buf, rule.action.as_bytes());
         let _ = write!(j.buf, ",\"gid\":{},\"signature_id\":{}", rule.gid, rule.sid);
-        j.buf.extend_from_slice(rule.rest_json);
+        rule.texts.write(rule.rest, j.buf);
         j.buf.extend_from_slice(rule.context);
         j.buf.push(b'}');
     }

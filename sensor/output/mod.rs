@@ -11,6 +11,7 @@
 mod config;
 pub mod eve;
 pub mod nats;
+pub mod pieces;
 pub(crate) mod sink;
 pub mod spool;
 

@@ -427,7 +427,8 @@ fn alert_rule<'a>(engine: &'a DetectEngine, a: &AlertHit, contexts: &'a [u8]) ->
         action: cr.rule.action.eve_name(),
         gid: cr.rule.gid,
         sid: cr.rule.sid,
-        rest_json: &cr.alert_json,
+        texts: &engine.alert_texts,
+        rest: cr.alert_text,
         context,
     }
 }
