@@ -335,29 +335,10 @@ fn flow_variables_appear_on_alerts_records_and_the_flow_event() {
 
 // --- App-layer records
 
-/// A TCP session to port `dp`: each message in one segment (true: client to server), each
-/// acknowledged.
+/// A TCP session to port `dp` ([`tcp_session`]): each message in one segment (true: client to
+/// server), each acknowledged, then the client's FIN exchange.
 fn tcp_talk(dp: u16, msgs: &[(bool, &[u8])]) -> Vec<Vec<u8>> {
-    use tcpf::*;
-    let c = |seq, ack, fl, data: &[u8]| ipv4_tcp(C, S, 45001, dp, seq, ack, fl, data);
-    let s = |seq, ack, fl, data: &[u8]| ipv4_tcp(S, C, dp, 45001, seq, ack, fl, data);
-    let (mut cs, mut ss) = (1001u32, 7001u32);
-    let mut v = vec![c(1000, 0, SYN, b""), s(7000, 1001, SYN | ACK, b""), c(1001, 7001, ACK, b"")];
-    for &(to_server, m) in msgs {
-        if to_server {
-            v.push(c(cs, ss, PSH | ACK, m));
-            cs += m.len() as u32;
-            v.push(s(ss, cs, ACK, b""));
-        } else {
-            v.push(s(ss, cs, PSH | ACK, m));
-            ss += m.len() as u32;
-            v.push(c(cs, ss, ACK, b""));
-        }
-    }
-    v.push(c(cs, ss, FIN | ACK, b""));
-    v.push(s(ss, cs + 1, FIN | ACK, b""));
-    v.push(c(cs + 1, ss + 1, ACK, b""));
-    v
+    tcp_session(C, S, 45001, dp, msgs, None)
 }
 
 /// An HTTP session on port 80: requests and responses in turn.

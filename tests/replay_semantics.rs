@@ -10,35 +10,10 @@ use common::*;
 const CLI: [u8; 4] = [10, 1, 0, 1];
 const SRV: [u8; 4] = [10, 1, 0, 2];
 
-/// A TCP session to port `dp`: each message in one segment (true: client to server), each
-/// acknowledged, then `end` (client FIN exchange, or `rst`: the server resets with `rst` as
-/// the RST's payload).
+/// A TCP session to port `dp` ([`tcp_session`]): each message in one segment, then the
+/// client's FIN exchange, or (`rst`) the server's RST with `rst` as its payload.
 fn session(dp: u16, msgs: &[(bool, &[u8])], rst: Option<&[u8]>) -> Vec<Vec<u8>> {
-    use tcpf::*;
-    let c = |seq, ack, fl, data: &[u8]| ipv4_tcp(CLI, SRV, 41001, dp, seq, ack, fl, data);
-    let s = |seq, ack, fl, data: &[u8]| ipv4_tcp(SRV, CLI, dp, 41001, seq, ack, fl, data);
-    let (mut cs, mut ss) = (101u32, 901u32);
-    let mut v = vec![c(100, 0, SYN, b""), s(900, 101, SYN | ACK, b""), c(101, 901, ACK, b"")];
-    for &(to_server, m) in msgs {
-        if to_server {
-            v.push(c(cs, ss, PSH | ACK, m));
-            cs += m.len() as u32;
-            v.push(s(ss, cs, ACK, b""));
-        } else {
-            v.push(s(ss, cs, PSH | ACK, m));
-            ss += m.len() as u32;
-            v.push(c(cs, ss, ACK, b""));
-        }
-    }
-    match rst {
-        Some(data) => v.push(s(ss, cs, RST | ACK, data)),
-        None => {
-            v.push(c(cs, ss, FIN | ACK, b""));
-            v.push(s(ss, cs + 1, FIN | ACK, b""));
-            v.push(c(cs + 1, ss + 1, ACK, b""));
-        }
-    }
-    v
+    tcp_session(CLI, SRV, 41001, dp, msgs, rst)
 }
 
 /// Replays IP packets (Ethernet, 1 ms apart) with `rules`; alerts per sid, sorted.

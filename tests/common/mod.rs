@@ -307,6 +307,45 @@ pub fn ipv4_tcp(
     v
 }
 
+/// A whole IPv4 TCP session from `cli`:`sp` to `srv`:`dp`: the handshake (client ISN 1000,
+/// server 7000), each message in one segment (true: client to server) acknowledged by the
+/// other side, then the end: the client's FIN exchange, or (`rst`) the server's RST carrying
+/// `rst` as its payload.
+pub fn tcp_session(
+    cli: [u8; 4],
+    srv: [u8; 4],
+    sp: u16,
+    dp: u16,
+    msgs: &[(bool, &[u8])],
+    rst: Option<&[u8]>,
+) -> Vec<Vec<u8>> {
+    use tcpf::*;
+    let c = |seq, ack, fl, data: &[u8]| ipv4_tcp(cli, srv, sp, dp, seq, ack, fl, data);
+    let s = |seq, ack, fl, data: &[u8]| ipv4_tcp(srv, cli, dp, sp, seq, ack, fl, data);
+    let (mut cs, mut ss) = (1001u32, 7001u32);
+    let mut v = vec![c(1000, 0, SYN, b""), s(7000, 1001, SYN | ACK, b""), c(1001, 7001, ACK, b"")];
+    for &(to_server, m) in msgs {
+        if to_server {
+            v.push(c(cs, ss, PSH | ACK, m));
+            cs += m.len() as u32;
+            v.push(s(ss, cs, ACK, b""));
+        } else {
+            v.push(s(ss, cs, PSH | ACK, m));
+            ss += m.len() as u32;
+            v.push(c(cs, ss, ACK, b""));
+        }
+    }
+    match rst {
+        Some(data) => v.push(s(ss, cs, RST | ACK, data)),
+        None => {
+            v.push(c(cs, ss, FIN | ACK, b""));
+            v.push(s(ss, cs + 1, FIN | ACK, b""));
+            v.push(c(cs + 1, ss + 1, ACK, b""));
+        }
+    }
+    v
+}
+
 /// IPv4/UDP, checksums correct.
 pub fn ipv4_udp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
