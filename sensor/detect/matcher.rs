@@ -24,7 +24,7 @@ use crate::detect::cache::{DbCache, Key};
 /// The vectorscan databases of the engines alive in this process, by their pattern list's
 /// cache key. A rule reload builds its engine while the running one still inspects packets;
 /// its groups whose patterns did not change take the running engine's databases instead of
-/// loading copies (ET Open's 66 databases are 8.3 MB; the reload's peak RSS is the running
+/// loading copies (ET Open's 56 databases are 5.5 MB; the reload's peak RSS is the running
 /// RSS plus the new engine). Entries die with the last engine holding them.
 static LIVE_DBS: Mutex<Vec<(Key, Weak<BlockDatabase>)>> = Mutex::new(Vec::new());
 
@@ -76,8 +76,10 @@ pub enum Mpm {
     /// vectorscan 5.4 was seen to miss one-byte literals near the end of a buffer in large
     /// databases (a false negative, which the prefilter contract forbids).
     /// The database is shared with any other engine of this process built from the same
-    /// patterns (see [`live_database`]).
-    Hs(Option<Arc<BlockDatabase>>, Vec<(u8, bool, u32)>),
+    /// patterns (see [`live_database`]), and with the other sets of a [`Mpm::build_many`]
+    /// whose patterns are nearly the same: then it holds their union, and the third field maps
+    /// its ids to this set's ([`NOT_OURS`] for a pattern of another set only).
+    Hs(Option<Arc<BlockDatabase>>, Vec<(u8, bool, u32)>, Option<Box<[u32]>>),
     /// Aho-Corasick automaton plus, per pattern, the bytes to confirm (None when nocase).
     Ac(AhoCorasick, Vec<Option<Vec<u8>>>),
     /// Reference engine.
@@ -95,7 +97,7 @@ pub struct MpmScratch {
 impl std::fmt::Debug for Mpm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Mpm::Hs(_, s) => write!(f, "Mpm::Hs(+{} one-byte patterns)", s.len()),
+            Mpm::Hs(_, s, _) => write!(f, "Mpm::Hs(+{} one-byte patterns)", s.len()),
             Mpm::Ac(_, p) => write!(f, "Mpm::Ac({} patterns)", p.len()),
             Mpm::Naive(p) => write!(f, "Mpm::Naive({} patterns)", p.len()),
             Mpm::Empty => f.write_str("Mpm::Empty"),
@@ -162,7 +164,7 @@ impl Mpm {
                         Ok(db)
                     })?)
                 };
-                Ok(Mpm::Hs(db, singles))
+                Ok(Mpm::Hs(db, singles, None))
             }
             Engine::AhoCorasick => {
                 let ac = AhoCorasickBuilder::new()
@@ -179,46 +181,56 @@ impl Mpm {
     }
 
     /// Compiles each of `sets` as [`Mpm::build_cached`] does, on as many threads as there are
-    /// cores: vectorscan's compiler is single-threaded and most of a cold start (ET Open: 66
-    /// databases) is spent in it; the databases are independent. The biggest sets go first so
-    /// that no thread is left with a big one at the end. Results in the order of `sets`.
+    /// cores: vectorscan's compiler is single-threaded and most of a cold start is spent in
+    /// it; the databases are independent. Sets whose patterns are nearly the same (ET Open's
+    /// `http` and `http2` buffers differ by a few patterns of thousands) share one vectorscan
+    /// database of their union, compiled once (see [`share_plan`]): each set still reports
+    /// its own patterns only, under its own ids. Results in the order of `sets`.
     pub fn build_many(engine: Engine, sets: &[&[PatternSpec]], cache: Option<&DbCache>) -> Vec<Result<Mpm, String>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sets.len());
-        if threads <= 1 {
-            return sets.iter().map(|p| Mpm::build_cached(engine, p, cache)).collect();
+        let mut clusters = if engine == Engine::Hyperscan { share_plan(sets) } else { Vec::new() };
+        let unions: Vec<Vec<PatternSpec>> = clusters.iter_mut().map(|c| std::mem::take(&mut c.union)).collect();
+        let mut jobs: Vec<&[PatternSpec]> = unions.iter().map(Vec::as_slice).collect();
+        let shared = jobs.len();
+        let mut in_cluster = vec![false; sets.len()];
+        for &i in clusters.iter().flat_map(|c| &c.members) {
+            if let Some(x) = in_cluster.get_mut(i) {
+                *x = true;
+            }
         }
-        let mut order: Vec<usize> = (0..sets.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(sets[i].iter().map(|p| p.bytes.len()).sum::<usize>()));
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let (next, order) = (&next, &order);
+        let mut slot_of: Vec<Option<usize>> = vec![None; sets.len()];
+        for ((set, slot), shared) in sets.iter().zip(&mut slot_of).zip(&in_cluster) {
+            if !shared {
+                *slot = Some(jobs.len());
+                jobs.push(set);
+            }
+        }
+        let mut built: Vec<Option<Result<Mpm, String>>> =
+            compile_all(engine, &jobs, cache).into_iter().map(Some).collect();
         let mut out: Vec<Option<Result<Mpm, String>>> = std::iter::repeat_with(|| None).take(sets.len()).collect();
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(move || {
-                        let mut mine = Vec::new();
-                        while let Some(&i) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                            // In bounds: order holds indexes of sets.
-                            mine.push((i, Mpm::build_cached(engine, sets[i], cache)));
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            for h in handles {
-                for (i, r) in h.join().unwrap_or_default() {
-                    if let Some(slot) = out.get_mut(i) {
-                        *slot = Some(r);
-                    }
+        for (c, union) in clusters.into_iter().zip(built.iter().take(shared)) {
+            for (i, ours) in c.members.into_iter().zip(c.maps) {
+                let r = match union {
+                    // In bounds: members are indexes of sets.
+                    Some(Ok(Mpm::Hs(db, _, _))) => Ok(Mpm::Hs(db.clone(), singles_of(sets[i]), Some(ours))),
+                    Some(Err(e)) => Err(e.clone()),
+                    _ => Err("prefilter compile thread failed".into()),
+                };
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(r);
                 }
             }
-        });
+        }
+        for (i, s) in slot_of.iter().enumerate() {
+            if let (Some(s), Some(slot)) = (s, out.get_mut(i)) {
+                *slot = built.get_mut(*s).and_then(Option::take);
+            }
+        }
         out.into_iter().map(|r| r.unwrap_or_else(|| Err("prefilter compile thread failed".into()))).collect()
     }
 
     /// Makes `scratch` usable with this database (call once per database at worker start).
     pub fn prepare(&self, scratch: &mut MpmScratch) -> Result<(), String> {
-        if let Mpm::Hs(Some(db), _) = self {
+        if let Mpm::Hs(Some(db), _, _) = self {
             match &mut scratch.hs {
                 Some(s) => {
                     db.realloc_scratch(s).map_err(|e| e.to_string())?;
@@ -235,12 +247,19 @@ impl Mpm {
             return;
         }
         match self {
-            Mpm::Hs(db, singles) => {
+            Mpm::Hs(db, singles, ours) => {
                 if let (Some(db), Some(s)) = (db, scratch.hs.as_ref()) {
                     // A scan error (only possible with a scratch that does not fit, which
                     // prepare() rules out) reports nothing rather than panicking.
                     let _ = db.scan(hay, s, |id, _from, _to, _flags| {
-                        on_match(id);
+                        match ours {
+                            None => on_match(id),
+                            Some(map) => {
+                                if let Some(&own) = map.get(id as usize).filter(|&&own| own != NOT_OURS) {
+                                    on_match(own);
+                                }
+                            }
+                        }
                         Matching::Continue
                     });
                 }
@@ -294,6 +313,143 @@ impl Mpm {
             Mpm::Empty => {}
         }
     }
+}
+
+/// Compiles each of `sets` as [`Mpm::build_cached`] does, on as many threads as there are
+/// cores, the biggest sets first so that no thread is left with a big one at the end.
+/// Results in the order of `sets`.
+fn compile_all(engine: Engine, sets: &[&[PatternSpec]], cache: Option<&DbCache>) -> Vec<Result<Mpm, String>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sets.len());
+    if threads <= 1 {
+        return sets.iter().map(|p| Mpm::build_cached(engine, p, cache)).collect();
+    }
+    let mut order: Vec<usize> = (0..sets.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sets[i].iter().map(|p| p.bytes.len()).sum::<usize>()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (next, order) = (&next, &order);
+    let mut out: Vec<Option<Result<Mpm, String>>> = std::iter::repeat_with(|| None).take(sets.len()).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(move || {
+                    let mut mine = Vec::new();
+                    while let Some(&i) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        // In bounds: order holds indexes of sets.
+                        mine.push((i, Mpm::build_cached(engine, sets[i], cache)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().unwrap_or_default() {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(r);
+                }
+            }
+        }
+    });
+    out.into_iter().map(|r| r.unwrap_or_else(|| Err("prefilter compile thread failed".into()))).collect()
+}
+
+/// In the id maps of [`Mpm::Hs`]: a pattern of the shared database that is not this set's.
+const NOT_OURS: u32 = u32::MAX;
+
+/// A database shared by several sets of one [`Mpm::build_many`].
+struct Cluster {
+    /// The patterns of the database: the first member's, then what each next member adds.
+    union: Vec<PatternSpec>,
+    /// Indexes of the sets that use it.
+    members: Vec<usize>,
+    /// Per member, union id -> the member's own id (or [`NOT_OURS`]).
+    maps: Vec<Box<[u32]>>,
+}
+
+/// Which sets share a database. A set shares one when the union has at most 1/16 more
+/// patterns than each set using it has (of two bytes or more: one-byte patterns never go
+/// into vectorscan, see [`Mpm::Hs`]); the extra patterns' matches are dropped by the id map
+/// before anything is reported, so what a set reports is what its own database would
+/// report, for a few more literals in the scan. Deterministic: sets are taken biggest first
+/// (then in the given order) and join the first database they fit. Sets that have an empty
+/// pattern or the same pattern twice (one id each, which a map cannot give) and sets that
+/// share with nothing are compiled alone (they are in no cluster).
+fn share_plan(sets: &[&[PatternSpec]]) -> Vec<Cluster> {
+    use std::collections::HashMap;
+    struct Open<'a> {
+        index: HashMap<&'a PatternSpec, u32>,
+        smallest: usize,
+        members: Vec<usize>,
+    }
+    // In bounds: called with indexes of sets.
+    let multi = |i: usize| sets[i].iter().filter(|p| p.bytes.len() >= 2);
+    let mut order: Vec<usize> = (0..sets.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(multi(i).count()), i));
+    let mut open: Vec<Open> = Vec::new();
+    for i in order {
+        let n = multi(i).count();
+        let distinct: std::collections::HashSet<&PatternSpec> = multi(i).collect();
+        if n == 0 || distinct.len() != n || sets[i].iter().any(|p| p.bytes.is_empty()) {
+            continue;
+        }
+        let fits = |o: &Open| {
+            let grown = o.index.len() + distinct.iter().filter(|p| !o.index.contains_key(*p)).count();
+            let smallest = o.smallest.min(n);
+            grown - smallest <= smallest / 16 && grown - n <= n / 16
+        };
+        match open.iter_mut().find(|o| fits(o)) {
+            Some(o) => {
+                for p in multi(i) {
+                    let next = o.index.len() as u32;
+                    o.index.entry(p).or_insert(next);
+                }
+                o.smallest = o.smallest.min(n);
+                o.members.push(i);
+            }
+            None => {
+                let index = multi(i).enumerate().map(|(k, p)| (p, k as u32)).collect();
+                open.push(Open { index, smallest: n, members: vec![i] });
+            }
+        }
+    }
+    let mut clusters = Vec::new();
+    for o in open {
+        if o.members.len() < 2 {
+            continue;
+        }
+        let mut union: Vec<PatternSpec> = vec![PatternSpec { bytes: Vec::new(), nocase: false }; o.index.len()];
+        for (p, &k) in &o.index {
+            if let Some(slot) = union.get_mut(k as usize) {
+                *slot = (*p).clone();
+            }
+        }
+        let maps = o
+            .members
+            .iter()
+            .map(|&i| {
+                let mut map = vec![NOT_OURS; union.len()];
+                for (own, p) in sets[i].iter().enumerate().filter(|(_, p)| p.bytes.len() >= 2) {
+                    if let Some(slot) = o.index.get(p).and_then(|&k| map.get_mut(k as usize)) {
+                        *slot = own as u32;
+                    }
+                }
+                map.into_boxed_slice()
+            })
+            .collect();
+        clusters.push(Cluster { union, members: o.members, maps });
+    }
+    clusters
+}
+
+/// The one-byte patterns of `patterns` with their ids, as [`Mpm::Hs`] keeps them.
+fn singles_of(patterns: &[PatternSpec]) -> Vec<(u8, bool, u32)> {
+    patterns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p.bytes.as_slice() {
+            &[b] => Some((b, p.nocase, i as u32)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// First position of `needle` in `hay` (ASCII case-insensitively when `nocase`).
@@ -388,6 +544,53 @@ mod tests {
         b.scan(&mut s, b"..PATTERN42X..", &mut |_| n += 1);
         a.scan(&mut s, b"a", &mut |_| n += 1);
         assert_eq!(n, 2);
+    }
+
+    /// Sets that differ by a few patterns share one vectorscan database, yet each reports
+    /// exactly what it would alone: its own patterns (one-byte ones too), under its own ids,
+    /// never the other set's. A set with a pattern twice, and a set unlike the others, are
+    /// compiled alone.
+    #[test]
+    fn near_duplicate_sets_share_a_database_and_report_their_own_ids() {
+        let p = |s: &str, nocase: bool| PatternSpec { bytes: s.as_bytes().to_vec(), nocase };
+        let base: Vec<PatternSpec> = (0..40).map(|i| p(&format!("pat-{i}|"), i % 3 == 0)).collect();
+        let mut a = base.clone();
+        a.push(p("only-a|", false));
+        a.push(p("z", false));
+        // b: the same minus pat-0, plus its own, in another order, with another one-byte one
+        let mut b: Vec<PatternSpec> = base[1..].iter().rev().cloned().collect();
+        b.insert(3, p("only-b|", true));
+        b.push(p("y", true));
+        let mut twice = base.clone();
+        twice.push(base[5].clone());
+        let other: Vec<PatternSpec> = (0..40).map(|i| p(&format!("other-{i}|"), false)).collect();
+        let sets: Vec<&[PatternSpec]> = vec![&a, &b, &twice, &other];
+        let built: Vec<Mpm> = Mpm::build_many(Engine::Hyperscan, &sets, None).into_iter().map(Result::unwrap).collect();
+        let db = |m: &Mpm| match m {
+            Mpm::Hs(Some(db), _, _) => db.clone(),
+            _ => panic!("no database"),
+        };
+        assert!(Arc::ptr_eq(&db(&built[0]), &db(&built[1])), "a and b share");
+        assert!(!Arc::ptr_eq(&db(&built[0]), &db(&built[2])), "a set with a pattern twice is alone");
+        assert!(!Arc::ptr_eq(&db(&built[0]), &db(&built[3])), "an unlike set is alone");
+        let hay: Vec<u8> = a.iter().chain(&b).chain(&other).flat_map(|p| p.bytes.to_ascii_uppercase()).collect();
+        let hay_lower: Vec<u8> = a.iter().chain(&b).chain(&other).flat_map(|p| p.bytes.clone()).collect();
+        for (k, set) in sets.iter().enumerate() {
+            for h in [&hay, &hay_lower] {
+                let mut s = MpmScratch::default();
+                built[k].prepare(&mut s).unwrap();
+                let mut got = Vec::new();
+                built[k].scan(&mut s, h, &mut |id| got.push(id));
+                got.sort();
+                got.dedup();
+                let alone = Mpm::build(Engine::Naive, set).unwrap();
+                let mut want = Vec::new();
+                alone.scan(&mut s, h, &mut |id| want.push(id));
+                want.sort();
+                want.dedup();
+                assert_eq!(got, want, "set {k}");
+            }
+        }
     }
 
     /// `build_many` compiles on several threads, biggest set first: its results must still come
