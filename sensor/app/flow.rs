@@ -170,10 +170,10 @@ const MAX_SWITCH_HELD: usize = 64 * 1024;
 #[derive(Debug, Default)]
 struct Logged {
     next: u64,
-    above: Vec<u64>,
+    above: thin_vec::ThinVec<u64>,
     /// How many of a transaction's app-layer events were reported (`anomaly` records), by
     /// transaction id, sorted; transactions below `ev_floor` count as all reported.
-    ev: Vec<(u64, u16)>,
+    ev: thin_vec::ThinVec<(u64, u16)>,
     ev_floor: u64,
 }
 
@@ -197,7 +197,7 @@ pub const MAX_INSP: usize = 1024;
 /// an old transaction does later, which the caller counts).
 #[derive(Debug, Default)]
 pub struct TxInspStates {
-    list: Vec<TxInsp>,
+    list: thin_vec::ThinVec<TxInsp>,
     floor: u64,
 }
 

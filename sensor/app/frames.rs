@@ -190,34 +190,41 @@ impl Frame {
     }
 }
 
-/// A direction's stream position and the bytes kept behind it.
-#[derive(Debug, Default)]
-struct Dir {
-    /// Offset of the next byte the parser gets.
-    off: u64,
-    /// The last bytes given to the parser, ending at `off` (after [`Frames::begin`]: at
-    /// `off` plus the call's data).
-    tail: Vec<u8>,
-    /// Bytes of the current call (appended to `tail`).
-    pending: u64,
-}
-
-/// The frames of one flow.
+/// The frames of one flow. What every flow pays for is its stream position (two offsets and
+/// the current call's length per direction, 56 bytes in all); the frames and the bytes kept
+/// behind the parser live in a box made when a frame type is first enabled, so the many flows
+/// whose protocol no `frame` rule names carry no more than that.
 #[derive(Debug, Default)]
 pub struct Frames {
     /// Types wanted (bit per type of the flow's protocol); 0: none kept.
     enabled: u64,
-    next_id: u64,
-    dirs: [Dir; 2],
-    list: Vec<Frame>,
+    /// Per direction (index 0: to server): offset of the next byte the parser gets.
+    off: [u64; 2],
+    /// Per direction: bytes of the current call.
+    pending: [u64; 2],
+    /// The frames and tails, once a type was enabled.
+    kept: Option<Box<Kept>>,
     /// Frames not kept (over [`MAX_FRAMES`]).
     pub dropped: u64,
+}
+
+/// What a flow whose frames are wanted keeps.
+#[derive(Debug, Default)]
+struct Kept {
+    next_id: u64,
+    /// Per direction: the last bytes given to the parser, ending at `off` (after
+    /// [`Frames::begin`]: at `off` plus the call's data).
+    tails: [Vec<u8>; 2],
+    list: Vec<Frame>,
 }
 
 impl Frames {
     /// Keeps frames of the types in `mask` (bit n: type n of the flow's protocol).
     pub fn enable(&mut self, mask: u64) {
         self.enabled = mask;
+        if mask != 0 && self.kept.is_none() {
+            self.kept = Some(Box::default());
+        }
     }
 
     /// Whether frames of type `ty` are kept.
@@ -232,7 +239,12 @@ impl Frames {
 
     /// Stream offset of the first byte of the current call's data in a direction.
     pub fn offset(&self, to_server: bool) -> u64 {
-        self.dirs[usize::from(!to_server)].off
+        self.off[usize::from(!to_server)]
+    }
+
+    /// The frames held (none before a type was enabled).
+    fn list(&self) -> &[Frame] {
+        self.kept.as_deref().map_or(&[], |k| &k.list)
     }
 
     /// A frame of type `ty` starts at stream offset `offset`, `len` bytes long when known;
@@ -241,29 +253,38 @@ impl Frames {
         if !self.wants(ty) {
             return None;
         }
-        if self.list.len() >= MAX_FRAMES {
+        let di = usize::from(!to_server);
+        let (off, pending) = (self.off[di], self.pending[di]);
+        // `wants` held: a type is enabled, so the box was made.
+        let k = self.kept.as_deref_mut()?;
+        if k.list.len() >= MAX_FRAMES {
             self.dropped += 1;
             return None;
         }
-        self.next_id += 1;
-        let mut f = Frame { id: self.next_id, ty, to_server, offset, len, ..Frame::default() };
+        k.next_id += 1;
+        let mut f = Frame { id: k.next_id, ty, to_server, offset, len, ..Frame::default() };
         // what of it the parser was given already (this call's data and what came before)
-        let d = &self.dirs[usize::from(!to_server)];
-        let tail_start = (d.off + d.pending).saturating_sub(d.tail.len() as u64);
+        let tail = &k.tails[di];
+        let tail_start = (off + pending).saturating_sub(tail.len() as u64);
         if offset < tail_start {
             f.missing(tail_start - offset);
         }
-        f.take(tail_start, &d.tail);
+        f.take(tail_start, tail);
         if f.complete() {
             f.ready = true;
         }
-        self.list.push(f);
-        Some(self.next_id)
+        k.list.push(f);
+        Some(k.next_id)
+    }
+
+    /// The frame with this id, to change.
+    fn get_mut(&mut self, id: u64) -> Option<&mut Frame> {
+        self.kept.as_deref_mut()?.list.iter_mut().find(|f| f.id == id)
     }
 
     /// The length of frame `id` is known now.
     pub fn set_len(&mut self, id: u64, len: u64) {
-        if let Some(f) = self.list.iter_mut().find(|f| f.id == id) {
+        if let Some(f) = self.get_mut(id) {
             f.len = Some(len);
             // bytes taken beyond the length are not the frame's
             if f.filled > len {
@@ -280,17 +301,17 @@ impl Frames {
 
     /// Frame `id` belongs to transaction `tx`.
     pub fn set_tx(&mut self, id: u64, tx: u64) {
-        if let Some(f) = self.list.iter_mut().find(|f| f.id == id) {
+        if let Some(f) = self.get_mut(id) {
             f.tx = Some(tx);
         }
     }
 
     /// The parser is given `data` of a direction (call before the parser).
     pub fn begin(&mut self, to_server: bool, data: &[u8]) {
-        let d = &mut self.dirs[usize::from(!to_server)];
-        d.pending = data.len() as u64;
-        if self.enabled != 0 {
-            d.tail.extend_from_slice(data);
+        let di = usize::from(!to_server);
+        self.pending[di] = data.len() as u64;
+        if let (true, Some(k)) = (self.enabled != 0, self.kept.as_deref_mut()) {
+            k.tails[di].extend_from_slice(data);
         }
     }
 
@@ -298,51 +319,57 @@ impl Frames {
     /// bytes of it, the tail is cut to [`TAIL`].
     pub fn end(&mut self, to_server: bool) {
         let di = usize::from(!to_server);
-        let d = &mut self.dirs[di];
-        let start = d.off;
-        let n = d.pending as usize;
-        d.off += d.pending;
-        d.pending = 0;
-        if self.enabled == 0 {
+        let start = self.off[di];
+        let n = self.pending[di] as usize;
+        self.off[di] += self.pending[di];
+        self.pending[di] = 0;
+        let (true, Some(k)) = (self.enabled != 0, self.kept.as_deref_mut()) else {
             return;
-        }
-        let data = d.tail.get(d.tail.len().saturating_sub(n)..).unwrap_or(&[]);
-        for f in self.list.iter_mut().filter(|f| f.to_server == to_server && !f.ready) {
+        };
+        let tail = &mut k.tails[di];
+        let data = tail.get(tail.len().saturating_sub(n)..).unwrap_or(&[]);
+        for f in k.list.iter_mut().filter(|f| f.to_server == to_server && !f.ready) {
             f.take(start, data);
             if f.complete() || f.cut {
                 f.ready = true;
             }
         }
-        if d.tail.len() > TAIL {
-            let cut = d.tail.len() - TAIL;
-            d.tail.drain(..cut);
+        if tail.len() > TAIL {
+            let cut = tail.len() - TAIL;
+            tail.drain(..cut);
         }
     }
 
     /// The last `n` bytes given to the parser of a direction are given again (to the parser of
     /// the protocol the flow changes to): the offset steps back over them.
     pub fn rewind(&mut self, to_server: bool, n: usize) {
-        let d = &mut self.dirs[usize::from(!to_server)];
-        d.off = d.off.saturating_sub(n as u64);
-        let keep = d.tail.len().saturating_sub(n);
-        d.tail.truncate(keep);
+        let di = usize::from(!to_server);
+        self.off[di] = self.off[di].saturating_sub(n as u64);
+        if let Some(k) = self.kept.as_deref_mut() {
+            let keep = k.tails[di].len().saturating_sub(n);
+            k.tails[di].truncate(keep);
+        }
     }
 
     /// The flow changed protocol: the frames held are dropped (their types were the old
     /// protocol's) and the new protocol's types in `mask` are kept from here.
     pub fn restart(&mut self, mask: u64) {
-        self.list.clear();
-        self.enabled = mask;
+        if let Some(k) = self.kept.as_deref_mut() {
+            k.list.clear();
+        }
+        self.enable(mask);
     }
 
     /// `len` bytes of a direction are missing.
     pub fn gap(&mut self, to_server: bool, len: u64) {
         let di = usize::from(!to_server);
-        let d = &mut self.dirs[di];
-        let start = d.off;
-        d.off += len;
-        d.tail.clear();
-        for f in self.list.iter_mut().filter(|f| f.to_server == to_server && !f.ready) {
+        let start = self.off[di];
+        self.off[di] += len;
+        let Some(k) = self.kept.as_deref_mut() else {
+            return;
+        };
+        k.tails[di].clear();
+        for f in k.list.iter_mut().filter(|f| f.to_server == to_server && !f.ready) {
             let at = f.offset + f.filled;
             let end = start + len;
             if at >= start && at < end {
@@ -356,29 +383,33 @@ impl Frames {
 
     /// A direction ended (or a datagram was parsed): its open frames are ready as they are.
     pub fn finish(&mut self, to_server: bool) {
-        for f in self.list.iter_mut().filter(|f| f.to_server == to_server) {
-            f.ready = true;
+        if let Some(k) = self.kept.as_deref_mut() {
+            for f in k.list.iter_mut().filter(|f| f.to_server == to_server) {
+                f.ready = true;
+            }
         }
     }
 
     /// Frames ready for inspection, not taken yet.
     pub fn ready(&self) -> impl Iterator<Item = &Frame> {
-        self.list.iter().filter(|f| f.ready)
+        self.list().iter().filter(|f| f.ready)
     }
 
     /// Whether any frame is ready.
     pub fn any_ready(&self) -> bool {
-        self.list.iter().any(|f| f.ready)
+        self.list().iter().any(|f| f.ready)
     }
 
     /// The frame with this id.
     pub fn get(&self, id: u64) -> Option<&Frame> {
-        self.list.iter().find(|f| f.id == id)
+        self.list().iter().find(|f| f.id == id)
     }
 
     /// Detection took the ready frames of a direction: they go.
     pub fn taken(&mut self, to_server: bool) {
-        self.list.retain(|f| !(f.ready && f.to_server == to_server));
+        if let Some(k) = self.kept.as_deref_mut() {
+            k.list.retain(|f| !(f.ready && f.to_server == to_server));
+        }
     }
 }
 
@@ -485,6 +516,28 @@ mod tests {
         }
         fr.end(true);
         assert_eq!(fr.dropped, 3);
+    }
+
+    #[test]
+    fn a_flow_without_frame_types_keeps_only_its_offsets() {
+        let mut fr = Frames::default();
+        call(&mut fr, true, b"abcd", &[(0, Some(4), 0)]);
+        fr.gap(true, 2);
+        call(&mut fr, false, b"xy", &[]);
+        fr.rewind(true, 1);
+        assert!(fr.kept.is_none(), "no box before a type is enabled");
+        assert_eq!((fr.offset(true), fr.offset(false)), (5, 2));
+        // enabled later (the protocol became known): offsets go on from where they were, and
+        // nothing given before the enable is kept
+        fr.enable(0b1);
+        let ids = call(&mut fr, true, b"efgh", &[(5, Some(4), 0), (3, Some(6), 0)]);
+        assert_eq!(ids, vec![1, 2]);
+        let f: Vec<&Frame> = fr.ready().collect();
+        assert_eq!((f.len(), f[0].inspect_bytes(), f[0].offset), (2, &b"efgh"[..], 5));
+        // the second starts before what was kept: its first two bytes are missing
+        let second = fr.get(2).map(|f| (f.complete(), f.log_payload()));
+        assert_eq!(second, Some((true, b"[2 bytes missing]efgh".to_vec())));
+        assert_eq!(std::mem::size_of::<Frames>(), 56, "what every flow slot pays for frames");
     }
 
     #[test]

@@ -318,26 +318,27 @@ pub struct DetectScratch {
     pub ordered: bool,
 }
 
-/// Per-flow detection state.
+/// Per-flow detection state (its lists are [`thin_vec::ThinVec`]s: most flows set none, and
+/// each costs one word of the flow's slot instead of three).
 #[derive(Debug, Clone, Default)]
 pub struct FlowDetect {
     /// Flowbits set on the flow, by number, in the order they were set (EVE `metadata` lists
     /// them in that order, as Suricata's variable list does); a flow holds a handful.
-    pub bits: Vec<u32>,
+    pub bits: thin_vec::ThinVec<u32>,
     /// IP-only rules were evaluated for the to-server / to-client direction.
     pub ip_only_done: [bool; 2],
     /// A pass rule matched: no more detection on this flow (as Suricata's flow pass).
     pub pass: bool,
     /// by_flow thresholds: (rule, first second, count, backoff next).
-    pub thresholds: Vec<(u32, u64, u32, u64)>,
+    pub thresholds: thin_vec::ThinVec<(u32, u64, u32, u64)>,
     /// `flowint` variables set on the flow: (variable, value).
-    pub ints: Vec<(u32, u32)>,
+    pub ints: thin_vec::ThinVec<(u32, u32)>,
     /// Entropy values `entropy` keywords computed on the flow, one per inspected buffer
     /// ([`super::metadata::entropy_key`]), the last computed, in the order first computed.
-    pub floats: Vec<(u16, f64)>,
+    pub floats: thin_vec::ThinVec<(u16, f64)>,
     /// Flow variables captured by pcre (`flow:name`): (name, value), in the order first set;
     /// a name set again takes the new value (as many as the rules' capture names).
-    pub vars: Vec<FlowVar>,
+    pub vars: thin_vec::ThinVec<FlowVar>,
 }
 
 /// A flow variable: (name, value).
@@ -459,13 +460,13 @@ impl DetectEngine {
     /// Fresh per-flow state.
     pub fn new_flow_state(&self) -> FlowDetect {
         FlowDetect {
-            bits: Vec::new(),
+            bits: thin_vec::ThinVec::new(),
             ip_only_done: [false; 2],
             pass: false,
-            thresholds: Vec::new(),
-            ints: Vec::new(),
-            floats: Vec::new(),
-            vars: Vec::new(),
+            thresholds: thin_vec::ThinVec::new(),
+            ints: thin_vec::ThinVec::new(),
+            floats: thin_vec::ThinVec::new(),
+            vars: thin_vec::ThinVec::new(),
         }
     }
 }

@@ -112,7 +112,8 @@ impl DetectEngine {
         if !st.vars.is_empty() || !pkt_vars.is_empty() {
             self.flow_vars_json(st, pkt_vars, &mut scratch.flow_vars);
             r.valid = false;
-        } else if !(r.valid && r.bits == st.bits && r.ints == st.ints && r.floats == st.floats) {
+        } else if !(r.valid && r.bits[..] == st.bits[..] && r.ints[..] == st.ints[..] && r.floats[..] == st.floats[..])
+        {
             self.flow_vars_json(st, &[], &mut scratch.flow_vars);
             r.bits.clear();
             r.bits.extend_from_slice(&st.bits);

@@ -702,6 +702,15 @@ pub(super) mod tests {
     use crate::runtime::ingest::Ingest;
     use etherparse::PacketBuilder;
 
+    /// A flow slot is paid for by every flow the table holds (about 13,000 a worker at mix8's
+    /// peak): what only some flows use is boxed or a one-word list, so that growth here is
+    /// a decision, not an accident.
+    #[test]
+    fn a_flow_slot_stays_small() {
+        let slot = std::mem::size_of::<crate::flow::Flow<FlowExt>>();
+        assert!(slot <= 520, "a flow slot is {slot} bytes (was 520)");
+    }
+
     /// A UDP frame to port 53 from port `sp` (10.0.0.1 -> 10.0.0.2) carrying `payload`.
     pub(in crate::runtime) fn udp(sp: u16, payload: &[u8]) -> Vec<u8> {
         let mut f = Vec::new();
