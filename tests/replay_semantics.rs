@@ -111,3 +111,36 @@ fn the_flow_start_hook_is_the_first_packet_of_each_direction() {
                  alert tcp:flow_start any any -> any any (dsize:0; sid:4;)\n";
     assert_eq!(alerts(&pkts, rules), vec![(1, 2), (2, 1), (4, 2)]);
 }
+
+#[test]
+fn anchored_contents_match_where_their_window_allows_and_nowhere_else() {
+    // one 400-byte message: HEAD at 0, MIDDLE at 100, DEEP at 350, TAIL at 396. The
+    // prefilter scans a payload or stream chunk for an anchored pattern only as far as its
+    // offset + depth reach (windows past 16 bytes are scanned whole), so each rule
+    // matches exactly when its window holds its content, on TCP (packet and stream) and UDP
+    let mut m = vec![b'x'; 400];
+    for (at, s) in [(0, &b"HEAD"[..]), (100, b"MIDDLE"), (350, b"DEEP"), (396, b"TAIL")] {
+        m[at..at + s.len()].copy_from_slice(s);
+    }
+    let mut pkts = session(8083, &[(true, &m)], None);
+    pkts.push(ipv4_udp(CLI, SRV, 41002, 8084, &m));
+    let windows = [
+        (1, "content:\"HEAD\"; depth:4;"),
+        (2, "content:\"MIDDLE\"; offset:100; depth:6;"),
+        (3, "content:\"MIDDLE\"; offset:90; depth:20;"),
+        (4, "content:\"DEEP\"; depth:300;"),
+        (5, "content:\"DEEP\"; offset:340; depth:20;"),
+        (6, "content:\"TAIL\"; startswith;"),
+        (7, "content:\"HEAD\"; offset:1; depth:10;"),
+        (8, "content:\"MIDDLE\"; depth:50;"),
+        (9, "flags:PA; content:\"MIDDLE\"; offset:95; depth:11;"),
+        (10, "content:\"xx\"; fast_pattern; content:\"TAIL\"; offset:390; depth:10;"),
+    ];
+    let mut rules = String::new();
+    for (sid, opts) in windows {
+        rules += &format!("alert tcp any any -> any any ({opts} sid:{sid};)\n");
+        rules += &format!("alert udp any any -> any any ({opts} sid:{};)\n", sid + 100);
+    }
+    let sids: Vec<u64> = alerts(&pkts, &rules).into_iter().map(|(sid, _)| sid).collect();
+    assert_eq!(sids, vec![1, 2, 3, 5, 9, 10, 101, 102, 103, 105, 110], "flags:PA is TCP only");
+}

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use super::addresses::{port_match, FastAddrSet, IpIndex};
 use super::engine::{
-    inspection_of, CompiledRule, DetectEngine, Group, LoadStats, PacketList, PortGroups, T_COUNT, T_ICMP4, T_ICMP6,
-    T_OTHER, T_TCP, T_UDP,
+    inspection_of, CompiledRule, DetectEngine, Group, Insp, LoadStats, PacketList, PortGroups, HEAD_REACH, T_COUNT,
+    T_ICMP4, T_ICMP6, T_OTHER, T_TCP, T_UDP,
 };
-use super::fast_pattern::choose_fast_pattern;
+use super::fast_pattern::{choose_fast_pattern, fast_pattern_reach};
 use super::flowbits::flowbits_class;
 use super::run_rule::RunRule;
 use super::threshold::ThresholdTable;
@@ -160,11 +160,18 @@ impl PacketGroups {
         let mut pg = PacketGroups {
             groups: Vec::new(),
             always_sets: Vec::new(),
-            tables: std::array::from_fn(|_| std::array::from_fn(|_| PortGroups { group: 0, by_port: Vec::new() })),
+            tables: std::array::from_fn(|_| {
+                std::array::from_fn(|_| PortGroups {
+                    group: [0; 2],
+                    added: [0; 2],
+                    stream: [0; 2],
+                    by_port: Vec::new(),
+                })
+            }),
             errors: Vec::new(),
         };
         let mut dedup: HashMap<Vec<u32>, u32> = HashMap::new();
-        let mut mpm_cache: HashMap<Vec<u32>, usize> = HashMap::new();
+        let mut mpm_cache: HashMap<(Vec<u32>, usize), usize> = HashMap::new();
         let mut pending: Vec<Vec<PatternSpec>> = Vec::new();
         for t in 0..T_COUNT {
             for dir in 0..2 {
@@ -177,20 +184,44 @@ impl PacketGroups {
                     .map(|(i, _)| i as u32)
                     .collect();
                 // In bounds: members are indexes of rules (enumerate above).
-                let with_fp: Vec<u32> =
-                    members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_some()).collect();
+                let with_fp = |keep: &dyn Fn(Insp) -> bool| -> Vec<u32> {
+                    members
+                        .iter()
+                        .copied()
+                        .filter(|&i| rules[i as usize].fast_pattern.is_some() && keep(rules[i as usize].insp))
+                        .collect()
+                };
                 let (groups, pending) = (&mut pg.groups, &mut pending);
-                let group = *mpm_cache.entry(with_fp.clone()).or_insert_with(|| {
-                    let (g, pats) = group_patterns(&with_fp, rules);
-                    groups.push(g);
-                    pending.push(pats);
-                    groups.len() - 1
-                });
+                let mut group_of = |set: Vec<u32>, reach: usize| {
+                    *mpm_cache.entry((set, reach)).or_insert_with_key(|(set, reach)| {
+                        let (mut g, pats) = group_patterns(set, rules);
+                        g.reach = *reach;
+                        groups.push(g);
+                        pending.push(pats);
+                        groups.len() - 1
+                    })
+                };
+                // a buffer's groups: the patterns anywhere, and those near its start
+                let mut payload_of = |set: Vec<u32>| {
+                    // In bounds: set holds indexes of rules (members).
+                    let reach_of = |&i: &u32| rules[i as usize].fp_reach.filter(|&r| r <= HEAD_REACH);
+                    let (head, whole): (Vec<u32>, Vec<u32>) = set.into_iter().partition(|i| reach_of(i).is_some());
+                    let reach = head.iter().filter_map(reach_of).max().unwrap_or(0) as usize;
+                    [group_of(whole, 0), group_of(head, reach)]
+                };
+                // (only TCP payloads go into a stream, only TCP has stream chunks)
+                let (group, added) = if t == T_TCP {
+                    (payload_of(with_fp(&|i| i.on_packet(false))), payload_of(with_fp(&|i| i.on_packet(true))))
+                } else {
+                    let group = payload_of(with_fp(&|_| true));
+                    (group, group)
+                };
+                let stream = if t == T_TCP { payload_of(with_fp(&|i| i.stream)) } else { group };
                 let always: Vec<u32> =
                     members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_none()).collect();
                 let by_port = pg.port_lists(rules, always, t == T_TCP || t == T_UDP, &mut dedup);
                 // In bounds: t < T_COUNT and dir < 2 (loops above).
-                pg.tables[t][dir] = PortGroups { group, by_port };
+                pg.tables[t][dir] = PortGroups { group, added, stream, by_port };
             }
         }
         // Every group's database at once (in parallel); a group without patterns has none.
@@ -439,6 +470,7 @@ impl RuleCompiler {
             .filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None })
             .collect();
         let fast_pattern = if is_app { None } else { choose_fast_pattern(&contents) };
+        let fp_reach = if is_app { None } else { fast_pattern_reach(&contents) };
         // Suricata's IP-only rules: addresses (and flowbits, thresholds) only, any ports,
         // any transport named in the header; evaluated once per flow direction.
         let ip_only = r.buffers.is_empty()
@@ -466,6 +498,7 @@ impl RuleCompiler {
             rule: Box::new(RunRule::of(r)),
             payload,
             fast_pattern,
+            fp_reach,
             ip_only,
             swapped: false,
             alert_text,
@@ -635,6 +668,7 @@ fn swapped_copy(
         rule: cr.rule.clone(),
         payload,
         fast_pattern: cr.fast_pattern.clone(),
+        fp_reach: cr.fp_reach,
         ip_only: cr.ip_only,
         swapped: true,
         alert_text: cr.alert_text,
@@ -728,6 +762,42 @@ mod tests {
         let kw = Keywords::new(crate::app::keywords());
         let rs = rules.iter().map(|r| parse_rule(r, &kw, &mut ctx).expect("rule parses")).collect();
         DetectEngine::build(rs, Vec::new(), Default::default(), EngineKind::Hyperscan)
+    }
+
+    /// A TCP buffer is prefiltered only for the rules that inspect it: a payload that went
+    /// into the stream for the rules that also inspect packets, the raw stream for the stream
+    /// rules; anchored patterns sit in the head groups with the reach of their window.
+    #[test]
+    fn each_tcp_buffer_has_the_groups_of_the_rules_that_inspect_it() {
+        let e = engine(&[
+            r#"alert tcp any any -> any any (content:"anywhere"; sid:1;)"#,
+            r#"alert tcp any any -> any any (content:"head"; offset:2; depth:10; sid:2;)"#,
+            r#"alert tcp any any -> any any (flow:only_stream; content:"stream"; sid:3;)"#,
+            r#"alert tcp any any -> any any (dsize:>5; content:"packet"; sid:4;)"#,
+            r#"alert tcp any any -> any any (content:"far"; depth:1000; sid:5;)"#,
+        ]);
+        let rn = |sid: u32| e.rules.iter().position(|r| r.rule.sid == sid).expect("rule loaded") as u32;
+        let in_group = |g: usize| -> Vec<u32> {
+            let mut sids: Vec<u32> =
+                e.groups[g].pattern_rules.iter().flatten().map(|&r| e.rules[r as usize].rule.sid).collect();
+            sids.sort_unstable();
+            sids
+        };
+        assert!(rn(1) < e.rules.len() as u32);
+        let pg = &e.tables[T_TCP][0];
+        assert_eq!(in_group(pg.group[0]), vec![1, 4, 5], "not added: every rule but the stream-only one");
+        assert_eq!(in_group(pg.added[0]), vec![4, 5], "added: the rules that also inspect packets");
+        assert_eq!(in_group(pg.stream[0]), vec![1, 3, 5], "stream: the stream rules");
+        for heads in [pg.group[1], pg.added[1], pg.stream[1]] {
+            assert_eq!(in_group(heads), vec![2]);
+            assert_eq!(e.groups[heads].reach, 12, "offset 2 + depth 10");
+        }
+        for whole in [pg.group[0], pg.added[0], pg.stream[0]] {
+            assert_eq!(e.groups[whole].reach, 0, "scanned whole");
+        }
+        // UDP: one payload group (and its head), nothing goes into a stream
+        let pu = &e.tables[T_UDP][0];
+        assert_eq!((pu.added, pu.stream), (pu.group, pu.group));
     }
 
     /// A rule with `ip_proto:N` is placed in the groups of protocol N only; `!N` and `>N`

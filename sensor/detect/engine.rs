@@ -37,6 +37,9 @@ pub struct CompiledRule {
     pub payload: Option<CompiledList>,
     /// Prefilter pattern, when the rule has one.
     pub fast_pattern: Option<PatternSpec>,
+    /// How far into a packet's payload the prefilter pattern must lie for the rule to
+    /// match there (see [`super::fast_pattern::fast_pattern_reach`]); `None`: anywhere.
+    pub fp_reach: Option<u32>,
     /// Evaluated once per flow direction (addresses only).
     pub ip_only: bool,
     /// `<>` copy with source and destination swapped (same sid).
@@ -97,6 +100,16 @@ pub struct Insp {
     pub stream: bool,
     /// Only the stream.
     pub stream_only: bool,
+}
+
+impl Insp {
+    /// Whether the payload keywords look at a packet's own payload (`added`: the payload
+    /// went into the stream, Suricata's PKT_STREAM_ADD): not for stream-only rules, and not
+    /// for a stream rule whose packet went into the stream (its bytes are inspected there,
+    /// once); otherwise Suricata falls back to the packet.
+    pub fn on_packet(self, added: bool) -> bool {
+        !self.stream_only && (self.packet || !self.stream || !added)
+    }
 }
 
 /// Suricata's rule: TCP payload rules inspect the reassembled stream; those with a content
@@ -171,25 +184,44 @@ pub struct StreamData<'a> {
     pub pseudo: bool,
 }
 
-/// The prefilter of one (transport, direction): one multi-pattern database of the fast
-/// patterns of every rule that can apply, whatever its ports (ports are checked on the
-/// candidates, which keeps the number of databases, and the compile time, small).
+/// A prefilter of one (transport, direction): one multi-pattern database of the fast
+/// patterns of every rule that can apply to one kind of buffer (see [`PortGroups`]),
+/// whatever its ports (ports are checked on the candidates, which keeps the number of
+/// databases, and the compile time, small).
 #[derive(Debug, Default)]
 pub(super) struct Group {
     /// Prefilter database; pattern id -> rule ids (in evaluation order).
     pub(super) mpm: Option<Mpm>,
     pub(super) pattern_rules: Vec<Vec<u32>>,
+    /// How far into a buffer the patterns can lie for their rules to match (0: anywhere):
+    /// only that much of it is scanned.
+    pub(super) reach: usize,
 }
 
-/// Per (transport, direction): the prefilter group and, per destination port, the rules
+/// Per (transport, direction): the prefilter groups and, per destination port, the rules
 /// without a fast pattern that apply (ports sharing a rule set share the list).
+///
+/// A buffer is scanned only for the rules whose payload keywords look at it
+/// ([`Insp::on_packet`], [`Insp::stream`]): a TCP payload that went into the stream only for
+/// the rules that also inspect packets (ET Open: the anchored ones and the packet-only
+/// ones), the raw stream only for the stream rules. Equal rule sets share one group (every
+/// transport but TCP has one). A payload's rules are split in two groups: those whose
+/// pattern must lie near the start of the payload ([`CompiledRule::fp_reach`] up to
+/// [`HEAD_REACH`]: ET Open's short anchored patterns), scanned only that far, and the rest.
 #[derive(Debug)]
 pub(super) struct PortGroups {
-    /// Index into `groups`.
-    pub(super) group: usize,
+    /// Indexes into `groups`: payloads that did not go into a stream (anywhere, head).
+    pub(super) group: [usize; 2],
+    /// Indexes into `groups`: payloads that went into the stream (anywhere, head).
+    pub(super) added: [usize; 2],
+    /// Indexes into `groups`: raw stream chunks (anywhere, head).
+    pub(super) stream: [usize; 2],
     /// Port -> index into `always_sets` (65536 entries for TCP/UDP, one otherwise).
     pub(super) by_port: Vec<u32>,
 }
+
+/// The farthest reach of a pattern that goes to a payload's head group (see [`PortGroups`]).
+pub(super) const HEAD_REACH: u32 = 16;
 
 pub(super) const T_TCP: usize = 0;
 pub(super) const T_UDP: usize = 1;

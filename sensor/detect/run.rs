@@ -178,15 +178,18 @@ impl DetectEngine {
         ip_only_due: bool,
     ) -> bool {
         // In bounds: t is one of the T_* values < T_COUNT (transport_index), dir is 0 or 1,
-        // and pg.group is an index groups.push gave (finish).
+        // and pg's group indexes are indexes groups.push gave (finish).
         let pg = &self.tables[t][dir];
-        let g = &self.groups[pg.group];
+        let [g_pay, g_head] = (if view.added { pg.added } else { pg.group }).map(|g| &self.groups[g]);
+        let [g_raw, g_raw_head] = pg.stream.map(|g| &self.groups[g]);
+        let scan_pay = (g_pay.mpm.is_some() || g_head.mpm.is_some()) && !view.payload.is_empty();
+        let scan_raw = (g_raw.mpm.is_some() || g_raw_head.mpm.is_some()) && !view.chunks.is_empty();
         let port_idx = if t == T_TCP || t == T_UDP { d.dp as usize } else { 0 };
         let always: &[u32] = match pg.by_port.get(port_idx).and_then(|&i| self.always_sets.get(i as usize)) {
             Some(a) => a,
             None => &[],
         };
-        if g.mpm.is_none() && always.is_empty() && !ip_only_due && d.events.is_empty() {
+        if !scan_pay && !scan_raw && always.is_empty() && !ip_only_due && d.events.is_empty() {
             return false;
         }
         let gen = s.begin_candidates();
@@ -207,19 +210,19 @@ impl DetectEngine {
                 add_candidate(stamp, candidates, gen, r);
             }
         }
-        if let Some(m) = &g.mpm {
-            for buf in std::iter::once(view.payload).chain(view.chunks.iter().copied()) {
-                if buf.is_empty() {
-                    continue;
-                }
-                m.scan(mpm, buf, &mut |pid| {
-                    for &r in g.pattern_rules.get(pid as usize).map_or(&[][..], |v| v.as_slice()) {
-                        if port_ok(r) {
-                            add_candidate(stamp, candidates, gen, r);
-                        }
+        let pay = [(g_pay, view.payload), (g_head, view.payload)].into_iter().filter(|_| scan_pay);
+        let raw = view.chunks.iter().flat_map(|&ch| [(g_raw, ch), (g_raw_head, ch)]).filter(|_| scan_raw);
+        for (g, buf) in pay.chain(raw) {
+            let Some(m) = &g.mpm else { continue };
+            // a head group's patterns lie within its reach for their rules to match
+            let buf = if g.reach > 0 { buf.get(..g.reach).unwrap_or(buf) } else { buf };
+            m.scan(mpm, buf, &mut |pid| {
+                for &r in g.pattern_rules.get(pid as usize).map_or(&[][..], |v| v.as_slice()) {
+                    if port_ok(r) {
+                        add_candidate(stamp, candidates, gen, r);
                     }
-                });
-            }
+                }
+            });
         }
         if ip_only_due {
             self.ip_index.candidates(d, &mut |r| add_candidate(stamp, candidates, gen, r));
@@ -319,10 +322,8 @@ impl DetectEngine {
                 }
             }
         }
-        // Suricata's fallback to the packet: not for stream-only rules, not for pseudo
-        // packets, and not for a stream rule whose packet went into the stream (its bytes are
-        // inspected there, once)
-        if !view.pseudo && !insp.stream_only && (insp.packet || !insp.stream || !view.added) {
+        // Suricata's fallback to the packet (not for pseudo packets)
+        if !view.pseudo && insp.on_packet(view.added) {
             *vars = base;
             return verify::inspect(pl, view.payload, vars, &mut s.verify);
         }
