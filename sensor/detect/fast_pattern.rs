@@ -84,19 +84,7 @@ mod tests {
     use super::*;
 
     fn content(pattern: &str, f: impl FnOnce(&mut Content)) -> Content {
-        let mut c = Content {
-            pattern: pattern.as_bytes().to_vec(),
-            negated: false,
-            nocase: false,
-            offset: None,
-            depth: None,
-            distance: None,
-            within: None,
-            startswith: false,
-            endswith: false,
-            rawbytes: false,
-            fast_pattern: FastPattern::No,
-        };
+        let mut c = Content::new(pattern.as_bytes().to_vec());
         f(&mut c);
         c
     }

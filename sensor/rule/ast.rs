@@ -240,6 +240,24 @@ pub struct Content {
 }
 
 impl Content {
+    /// `content:"pattern"` with no modifier: what the parser starts from before the modifiers
+    /// that follow it apply.
+    pub fn new(pattern: Vec<u8>) -> Content {
+        Content {
+            pattern,
+            negated: false,
+            nocase: false,
+            offset: None,
+            depth: None,
+            distance: None,
+            within: None,
+            startswith: false,
+            endswith: false,
+            rawbytes: false,
+            fast_pattern: FastPattern::No,
+        }
+    }
+
     /// The content is anchored to the previous match (distance or within).
     pub fn is_relative(&self) -> bool {
         self.distance.is_some() || self.within.is_some()

@@ -3,8 +3,8 @@
 use super::inspect::strtoull;
 use super::*;
 use crate::rule::ast::{
-    Buffer, BufferList, ByteEndian, ByteExtract, ByteJump, ByteMath, ByteOp, ByteTest, Content, FastPattern, IsDataAt,
-    MathOp, Num, Num::Lit, Num::Var, NumCmp, PayloadMatch, Pcre, StringBase, MAX_VARS,
+    Buffer, BufferList, ByteEndian, ByteExtract, ByteJump, ByteMath, ByteOp, ByteTest, Content, IsDataAt, MathOp, Num,
+    Num::Lit, Num::Var, NumCmp, PayloadMatch, Pcre, StringBase, MAX_VARS,
 };
 
 // ---------------------------------------------------------------- builders
@@ -13,19 +13,7 @@ use crate::rule::ast::{
 struct C(Content);
 
 fn content(p: &[u8]) -> C {
-    C(Content {
-        pattern: p.to_vec(),
-        negated: false,
-        nocase: false,
-        offset: None,
-        depth: None,
-        distance: None,
-        within: None,
-        startswith: false,
-        endswith: false,
-        rawbytes: false,
-        fast_pattern: FastPattern::No,
-    })
+    C(Content::new(p.to_vec()))
 }
 
 impl C {

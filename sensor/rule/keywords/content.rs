@@ -120,19 +120,7 @@ impl Builder {
     fn content(&mut self, kw: &str, v: &str) -> PResult<()> {
         let (negated, inner) = quoted_value(kw, v, true, true)?;
         let pattern = parse_content(kw, inner)?;
-        let c = Content {
-            pattern,
-            negated,
-            nocase: false,
-            offset: None,
-            depth: None,
-            distance: None,
-            within: None,
-            startswith: false,
-            endswith: false,
-            rawbytes: false,
-            fast_pattern: FastPattern::No,
-        };
+        let c = Content { negated, ..Content::new(pattern) };
         let li = self.target_list(Place::Current);
         self.push(li, PayloadMatch::Content(c));
         Ok(())
