@@ -5,7 +5,7 @@
 
 use crate::nats;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -120,8 +120,9 @@ fn stream_messages(urls: &[String], stream: &str) -> Vec<Msg> {
 /// Checks the stream against the queues (sensor name, queue dir): every message's id names its
 /// sensor, queue, first line and event count; its lines are that many consecutive lines of the
 /// queue from there, of one type, on that type's subject; every queue line is in exactly one
-/// message. Returns the largest number of events in one message.
-fn check_stream_against_queues(got: &[Msg], queues: &[(&str, &Path)]) -> usize {
+/// message (`context`, the sensors' own account, is printed when not). Returns the largest
+/// number of events in one message.
+fn check_stream_against_queues(got: &[Msg], queues: &[(&str, &Path)], context: &str) -> usize {
     let mut index: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut lines: Vec<Vec<(String, String)>> = Vec::new();
     for (q, (sensor, dir)) in queues.iter().enumerate() {
@@ -140,10 +141,17 @@ fn check_stream_against_queues(got: &[Msg], queues: &[(&str, &Path)]) -> usize {
         let body: Vec<&str> = m.payload.split('\n').collect();
         assert_eq!(m.events, body.len(), "message {}: Picket-Events header vs its lines", m.id);
         biggest = biggest.max(body.len());
-        // `<sensor>.<qid>.<segment>.<offset>[.<events>]`
-        let tokens: Vec<&str> = m.id.split('.').collect();
+        // `<sensor>.<qid>.<segment>.<offset>[.<events>][.r<n>]` (`.r<n>`: re-issued under a new
+        // id after an old nats-server answered its id as a duplicate it did not hold).
+        let mut tokens: Vec<&str> = m.id.split('.').collect();
+        if tokens
+            .last()
+            .is_some_and(|t| t.len() > 1 && t.starts_with('r') && t[1..].bytes().all(|b| b.is_ascii_digit()))
+        {
+            tokens.pop();
+        }
         let (first, n) = match tokens.len() {
-            4 => (m.id.clone(), 1),
+            4 => (tokens.join("."), 1),
             5 => (tokens[..4].join("."), tokens[4].parse().unwrap()),
             _ => panic!("message id {}: not <sensor>.<queue>.<segment>.<offset>[.<events>]", m.id),
         };
@@ -158,11 +166,32 @@ fn check_stream_against_queues(got: &[Msg], queues: &[(&str, &Path)]) -> usize {
             covered[q][i + k] += 1;
         }
     }
+    // Every line in exactly one message; otherwise name every run of lines that is not, so a
+    // failure says where the loss (or the duplicate) is: which queue, which positions, which types.
+    let mut wrong = Vec::new();
     for (q, c) in covered.iter().enumerate() {
-        for (i, n) in c.iter().enumerate() {
-            assert_eq!(*n, 1, "{} line {} ({}) is in {n} messages", queues[q].0, i, lines[q][i].0);
+        let mut i = 0;
+        while i < c.len() {
+            let n = c[i];
+            if n == 1 {
+                i += 1;
+                continue;
+            }
+            let from = i;
+            while i < c.len() && c[i] == n {
+                i += 1;
+            }
+            let types: BTreeSet<&str> = lines[q][from..i].iter().map(|l| event_type_of(l.1.as_bytes())).collect();
+            wrong.push(format!(
+                "{}: {} lines from {} to {} ({types:?}) are in {n} messages",
+                queues[q].0,
+                i - from,
+                lines[q][from].0,
+                lines[q][i - 1].0
+            ));
         }
     }
+    assert!(wrong.is_empty(), "{} messages checked; {}\n{context}", got.len(), wrong.join("\n"));
     biggest
 }
 
@@ -227,17 +256,69 @@ fn two_sensors_node_and_sensor_killed_stream_holds_each_event_once() {
     let got = stream_messages(&cluster.urls(), "PICKET");
     // By message id and by content: each queue line once, in the message its id names.
     let events: usize = got.iter().map(|m| m.events).sum();
-    assert_eq!(
-        events,
-        want_a.len() + want_b.len(),
-        "stream holds {events} events, queues {}",
-        want_a.len() + want_b.len()
+    let context = format!(
+        "stream holds {events} events in {} messages, queues {} + {}; acknowledged at the kill: {acked_at_kill:?}\n\
+         site-a said: {ea}\nsite-b said: {eb}",
+        got.len(),
+        want_a.len(),
+        want_b.len()
     );
-    let biggest = check_stream_against_queues(&got, &[("site-a", &qa), ("site-b", &qb)]);
+    let biggest = check_stream_against_queues(&got, &[("site-a", &qa), ("site-b", &qb)], &context);
+    assert_eq!(events, want_a.len() + want_b.len(), "{context}");
     assert!(biggest > 1 && got.len() < events, "events travel several per message ({} messages)", got.len());
     // The second sensor's queue holds two replays (the killed one cut short): both reached the
     // stream, and its forwarder resumed past what was acknowledged before the kill.
     assert!(want_b.len() > want_a.len(), "site-b's queue holds more than one replay");
     assert!(acked_at_kill.offset > 0 || acked_at_kill.segment > 1);
     assert!(want_a.iter().any(|(_, l)| l.contains("\"event_type\":\"alert\"")), "alerts were forwarded");
+}
+
+/// Asks the stream's leader to step down (a leader election with publishes in flight).
+fn step_down(urls: &[String], stream: &str) -> bool {
+    new_runtime().unwrap().block_on(async {
+        let Ok(client) = async_nats::connect(urls.to_vec()).await else { return false };
+        let r = tokio::time::timeout(
+            Duration::from_secs(3),
+            client.request(format!("$JS.API.STREAM.LEADER.STEPDOWN.{stream}"), "".into()),
+        )
+        .await;
+        matches!(r, Ok(Ok(m)) if !String::from_utf8_lossy(&m.payload).contains("\"error\""))
+    })
+}
+
+#[test]
+fn stream_leader_elections_while_forwarding_lose_no_event() {
+    let Some(bin) = nats::nats_server() else {
+        eprintln!("skipped: nats-server not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = nats::Cluster::start(&bin, &dir.path().join("nats"), 3);
+    let servers = cluster.toml_servers();
+    // One event per message: the most publishes in flight when a leader steps down.
+    let a = sensor_config(dir.path(), "site-a", &servers, "batch_events = 1\n");
+    let qa = dir.path().join("site-a-queue");
+    let mut sa = replay(&a);
+    wait_for("site-a to forward", Duration::from_secs(60), || {
+        load_offset(&qa, "nats").is_some_and(|p| p.offset > 0 || p.segment > 1)
+    });
+    let mut elections = 0;
+    while sa.try_wait().unwrap().is_none() && elections < 12 {
+        elections += step_down(&cluster.urls(), "PICKET") as u32;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let ea = finish(sa, "site-a");
+    assert!(!ea.contains("not caught up"), "{ea}");
+    let want_a = queue_lines(&qa);
+    let got = stream_messages(&cluster.urls(), "PICKET");
+    let events: usize = got.iter().map(|m| m.events).sum();
+    let context = format!(
+        "{elections} leader elections; stream holds {events} events in {} messages, queue {}\nsite-a said: {ea}",
+        got.len(),
+        want_a.len()
+    );
+    eprintln!("{context}");
+    check_stream_against_queues(&got, &[("site-a", &qa)], &context);
+    assert_eq!(events, want_a.len(), "{context}");
+    assert!(elections >= 2, "{context}");
 }

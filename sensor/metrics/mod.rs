@@ -424,6 +424,8 @@ counters! {
     NatsMessages => "output.nats.messages", Sum, "NATS messages published by the forwarder (re-sends included), each carrying up to output.nats.batch_events events of one type";
     NatsAcked => "output.nats.acked", Sum, "forwarded events JetStream acknowledged as stored";
     NatsDuplicates => "output.nats.duplicates", Sum, "acknowledged events JetStream already held (re-sends its duplicate window removed)";
+    NatsUnconfirmed => "output.nats.unconfirmed", Sum, "events JetStream answered as duplicates without the sequence of a stored message (nats-server before 2.11 after a leader election): not counted as stored, sent again";
+    NatsReissued => "output.nats.reissued", Sum, "events sent again under a new message id because JetStream kept answering their id as a duplicate without a stored message (a duplicate in the stream at worst, never a loss)";
     NatsResent => "output.nats.resent", Sum, "events published again after a failed window (timeout, lost leader, outage)";
     NatsErrors => "output.nats.errors", Sum, "failed publishes or acknowledgements, each failing the window";
     NatsDisconnects => "output.nats.disconnects", Sum, "times the connection to NATS was lost";

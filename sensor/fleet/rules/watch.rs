@@ -72,7 +72,11 @@ impl RulesWatcher {
                         return;
                     }
                 };
-                follow(jetstream::new(client), &fc, &tx, &st).await
+                // Short JetStream requests: a lookup that hits the bucket's stream while it is
+                // being created (the first push) is retried after 1 s instead of waiting out the
+                // client's default 5 s, so a first ruleset reaches every sensor in seconds.
+                let js = jetstream::ContextBuilder::new().timeout(Duration::from_secs(2)).build(client);
+                follow(js, &fc, &tx, &st).await
             })
         })?;
         Ok(RulesWatcher { stop, handle: Some(handle) })

@@ -10,8 +10,10 @@
 //! (acknowledgement timeout, stream leader lost, no stream, connection gone) fails the whole
 //! window: the unacknowledged publishes are given up, reading rewinds to the last acknowledged
 //! line and everything after it is sent again after a short back-off, cut into the same messages.
-//! Re-sent messages carry the same message id, so JetStream's duplicate window stores each once. A crash loses nothing either: the saved position is at or
-//! before the last acknowledged line.
+//! Re-sent messages carry the same message id, so JetStream's duplicate window stores each once.
+//! A duplicate answered without a stored sequence is not taken as stored (`window.rs`; see
+//! [`Unconfirmed`]). A crash loses nothing either: the saved position is at or before the last
+//! acknowledged line.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -239,12 +241,27 @@ struct Publisher {
     /// `<sensor>.<queue id>.` then the message's part.
     id: String,
     id_prefix: usize,
+    /// The message starting here goes under its id with `.r<n>` appended (see [`Unconfirmed`]).
+    reissue: Option<(Position, u32)>,
+}
+
+/// The message JetStream last answered as a duplicate without a stored sequence (nats-server
+/// before 2.11, `window.rs`): when the answer for the same message is still that after
+/// `ack_timeout` (time for a proposal in flight to be stored), its proposal was dropped and the
+/// id is blocked until the duplicate window ends, so the message is sent under a new id,
+/// `<id>.r<n>`. The `n` counts from 1 for each message, so a re-issue sent again (a failed
+/// window, a restart) carries the same id and is stored once. At worst (a dropped-looking
+/// proposal stored after all) the stream holds the message twice; it never loses it.
+struct Unconfirmed {
+    first: Position,
+    since: Instant,
+    reissue: u32,
 }
 
 impl Publisher {
     fn new(prefix: &str, sensor: &str, qid: &str) -> Publisher {
         let id = format!("{sensor}.{qid}.");
-        Publisher { subjects: Subjects::new(prefix, sensor), id_prefix: id.len(), id }
+        Publisher { subjects: Subjects::new(prefix, sensor), id_prefix: id.len(), id, reissue: None }
     }
 
     /// Publishes one message (its acknowledgement comes to the window).
@@ -261,6 +278,10 @@ impl Publisher {
         if b.events > 1 {
             let _ = write!(self.id, ".{}", b.events);
         }
+        if let Some((first, n)) = self.reissue.filter(|r| r.0 == b.first) {
+            let _ = write!(self.id, ".r{n}");
+            debug_assert_eq!(first, b.first);
+        }
         let mut headers = HeaderMap::new();
         headers.insert(NATS_MESSAGE_ID, self.id.as_str());
         headers.insert(EVENTS_HEADER, b.events.to_string());
@@ -270,7 +291,7 @@ impl Publisher {
             Ok(Ok(())) => {
                 st.published.fetch_add(b.events, Relaxed);
                 st.messages.fetch_add(1, Relaxed);
-                win.push(b.end, b.events);
+                win.push(b.first, b.end, b.events);
                 Ok(())
             }
             Ok(Err(_)) => Err(Fail::Refused),
@@ -339,6 +360,7 @@ impl Loop {
         let (mut last_save, mut last_tick) = (Instant::now(), Instant::now() - Duration::from_secs(1));
         let mut caught_up = false;
         let mut out = Publisher::new(&c.subject_prefix, &self.sensor, &self.qid);
+        let mut unconfirmed: Option<Unconfirmed> = None;
         loop {
             let mode = self.mode.load(Relaxed);
             if mode == STOP {
@@ -398,6 +420,24 @@ impl Loop {
                 st.duplicates.fetch_add(dup, Relaxed);
                 scan.acked += n;
                 backoff = Duration::from_millis(100);
+                if unconfirmed.as_ref().is_some_and(|u| u.first < acked_pos) {
+                    unconfirmed = None;
+                    out.reissue = None;
+                }
+            }
+            if let Some(Fail::Unconfirmed { first, events }) = failed {
+                st.unconfirmed.fetch_add(events, Relaxed);
+                match &mut unconfirmed {
+                    Some(u) if u.first == first => {
+                        if u.since.elapsed() >= ack_timeout {
+                            u.reissue += 1;
+                            u.since = Instant::now();
+                            out.reissue = Some((first, u.reissue));
+                            st.reissued.fetch_add(events, Relaxed);
+                        }
+                    }
+                    _ => unconfirmed = Some(Unconfirmed { first, since: Instant::now(), reissue: 0 }),
+                }
             }
             if let Some(f) = failed {
                 st.errors.fetch_add(1, Relaxed);

@@ -5,7 +5,8 @@
 //! the queue is published to `<subject_prefix>.<sensor>.<event_type>`, up to `batch_events`
 //! consecutive lines of one type per message (newline-separated, their count in the
 //! `Picket-Events` header), with a `Nats-Msg-Id` made of the sensor name, the queue's id, the
-//! first line's position and the event count, so that a message sent twice (after a crash, an
+//! first line's position and the event count (and `.r<n>` for a message JetStream kept
+//! answering as a duplicate it does not hold, `forward.rs`), so that a message sent twice (after a crash, an
 //! outage or a lost acknowledgement) is stored once within the stream's duplicate window: a
 //! range sent again is cut into the same messages (`batch.rs` explains how and why); publishes
 //! are pipelined (at most `in_flight` events unacknowledged) and the saved position moves only

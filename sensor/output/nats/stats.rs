@@ -16,6 +16,10 @@ pub struct NatsStats {
     pub acked: AtomicU64,
     /// Acknowledged events JetStream reported as duplicates (already stored: a re-send).
     pub duplicates: AtomicU64,
+    /// Events answered as duplicates without a stored sequence (not counted as stored).
+    pub unconfirmed: AtomicU64,
+    /// Events sent again under a new message id (their old id kept being answered so).
+    pub reissued: AtomicU64,
     /// Events published again after a failed window (timeout, outage, leader change).
     pub resent: AtomicU64,
     /// Publish failures (timeouts, refusals, no stream), each failing the window.
@@ -45,6 +49,10 @@ pub struct StatsSnapshot {
     pub acked: u64,
     /// See [`NatsStats::duplicates`].
     pub duplicates: u64,
+    /// See [`NatsStats::unconfirmed`].
+    pub unconfirmed: u64,
+    /// See [`NatsStats::reissued`].
+    pub reissued: u64,
     /// See [`NatsStats::resent`].
     pub resent: u64,
     /// See [`NatsStats::errors`].
@@ -83,6 +91,8 @@ impl NatsStats {
             messages: self.messages.load(Relaxed),
             acked: self.acked.load(Relaxed),
             duplicates: self.duplicates.load(Relaxed),
+            unconfirmed: self.unconfirmed.load(Relaxed),
+            reissued: self.reissued.load(Relaxed),
             resent: self.resent.load(Relaxed),
             errors: self.errors.load(Relaxed),
             in_flight: self.in_flight.load(Relaxed),
@@ -103,6 +113,8 @@ impl StatsSnapshot {
         c.add(C::NatsMessages, self.messages);
         c.add(C::NatsAcked, self.acked);
         c.add(C::NatsDuplicates, self.duplicates);
+        c.add(C::NatsUnconfirmed, self.unconfirmed);
+        c.add(C::NatsReissued, self.reissued);
         c.add(C::NatsResent, self.resent);
         c.add(C::NatsErrors, self.errors);
         c.add(C::NatsDisconnects, self.disconnects);
@@ -116,8 +128,12 @@ impl StatsSnapshot {
 
     /// One line for logs and summaries.
     pub fn line(&self) -> String {
+        let unconfirmed = match (self.unconfirmed, self.reissued) {
+            (0, 0) => String::new(),
+            (u, r) => format!(" ({u} unconfirmed duplicates, {r} sent under a new id)"),
+        };
         format!(
-            "nats: {} published ({} messages), {} acknowledged ({} duplicates), {} re-sent, {} errors, {} in flight, lag {} events / {} bytes, {}",
+            "nats: {} published ({} messages), {} acknowledged ({} duplicates), {} re-sent{unconfirmed}, {} errors, {} in flight, lag {} events / {} bytes, {}",
             self.published,
             self.messages,
             self.acked,

@@ -9,6 +9,14 @@
 //! per publish this costs no channel, timer or boxed future per message: the forwarder's CPU per
 //! message is its payload, its subject and its message id. A message carries one or more events
 //! (`batch.rs`); the window counts both.
+//!
+//! A duplicate is taken as stored only with the stream sequence of the message JetStream holds.
+//! nats-server before 2.11 (Debian 12 ships 2.9.10) records a message id when its leader
+//! *proposes* the message, with sequence 0 until the message is stored; when a leader election
+//! drops the proposal, every re-send of that id is answered `"duplicate": true` with `"seq":0`
+//! until the duplicate window ends, though the stream never stored it (fixed upstream by
+//! nats-server PRs 6415 and 6486). Such an answer fails the window ([`Fail::Unconfirmed`]): the
+//! message is sent again, and the forwarder gives it a new id if the answer does not change.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -30,9 +38,14 @@ pub(super) enum Fail {
     Refused,
     /// The subscription of the acknowledgements ended (the client closed).
     Closed,
+    /// JetStream answered "duplicate" without the sequence of a stored message (see the
+    /// module's doc): the message starting at this position may not be in the stream.
+    Unconfirmed { first: Position, events: u64 },
 }
 
 struct Slot {
+    /// Position of the message's first line.
+    first: Position,
     /// Position just past the message's last line.
     end: Position,
     /// Events (lines) the message carries.
@@ -57,8 +70,8 @@ impl InFlight {
         self.first + self.slots.len() as u64
     }
 
-    fn push(&mut self, end: Position, events: u64, sent: Instant) {
-        self.slots.push_back(Slot { end, events, sent, ack: None });
+    fn push(&mut self, first: Position, end: Position, events: u64, sent: Instant) {
+        self.slots.push_back(Slot { first, end, events, sent, ack: None });
         self.events += events;
     }
 
@@ -81,7 +94,11 @@ impl InFlight {
         if status.is_some_and(|s| s != StatusCode::OK) || memchr::memmem::find(payload, b"\"error\"").is_some() {
             return Err(Fail::Refused);
         }
-        slot.ack = Some(memchr::memmem::find(payload, b"\"duplicate\":true").is_some());
+        let duplicate = json_value(payload, b"duplicate").is_some_and(|v| v.starts_with(b"true"));
+        if duplicate && json_u64(payload, b"seq").unwrap_or(0) == 0 {
+            return Err(Fail::Unconfirmed { first: slot.first, events: slot.events });
+        }
+        slot.ack = Some(duplicate);
         Ok(())
     }
 
@@ -103,6 +120,31 @@ impl InFlight {
         }
         (n, dup, end)
     }
+}
+
+/// The bytes after `"key":` in a flat JSON object (spaces around the colon allowed; nats-server
+/// writes `"duplicate": true` on some paths and `"duplicate":true` on others).
+fn json_value<'a>(payload: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&payload[from..], key) {
+        let at = from + i;
+        from = at + key.len();
+        if at == 0 || payload[at - 1] != b'"' || payload.get(from) != Some(&b'"') {
+            continue;
+        }
+        let rest = payload[from + 1..].trim_ascii_start();
+        if let Some(v) = rest.strip_prefix(b":") {
+            return Some(v.trim_ascii_start());
+        }
+    }
+    None
+}
+
+/// The unsigned integer after `"key":`, if there is one.
+fn json_u64(payload: &[u8], key: &[u8]) -> Option<u64> {
+    let v = json_value(payload, key)?;
+    let n = v.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&v[..n]).ok()?.parse().ok()
 }
 
 /// Publishes in flight, in queue order.
@@ -137,9 +179,9 @@ impl Window {
         Subject::from(format!("{}.{}", self.inbox, self.inflight.next_seq()))
     }
 
-    /// The next publish was sent: `events` lines, `end` the position past the last one.
-    pub(super) fn push(&mut self, end: Position, events: u64) {
-        self.inflight.push(end, events, Instant::now());
+    /// The next publish was sent: `events` lines from `first`, `end` the position past the last.
+    pub(super) fn push(&mut self, first: Position, end: Position, events: u64) {
+        self.inflight.push(first, end, events, Instant::now());
     }
 
     /// Gives up every publish in flight (their late acknowledgements are ignored).
@@ -193,7 +235,7 @@ mod tests {
         let mut w = InFlight { slots: VecDeque::new(), first: 0, events: 0 };
         for i in 0..n {
             assert_eq!(w.next_seq(), i);
-            w.push(pos(100 * (i + 1)), 1, Instant::now());
+            w.push(pos(100 * i), pos(100 * (i + 1)), 1, Instant::now());
         }
         w
     }
@@ -221,7 +263,7 @@ mod tests {
         let mut w = window(3);
         w.clear();
         assert_eq!(w.next_seq(), 3, "seqs are never reused");
-        w.push(pos(100), 1, Instant::now());
+        w.push(pos(0), pos(100), 1, Instant::now());
         // Late answers to seqs 0-2, and one from the future, change nothing.
         for seq in [0, 1, 2, 9] {
             w.ack(seq, None, OK).unwrap();
@@ -242,11 +284,34 @@ mod tests {
     }
 
     #[test]
+    fn a_duplicate_is_stored_only_with_a_sequence() {
+        let mut w = window(4);
+        // nats-server 2.9's clustered answer has a space after the colon.
+        w.ack(0, None, br#"{"stream":"PICKET","seq":7,"duplicate": true}"#).unwrap();
+        w.ack(1, None, br#"{"stream":"PICKET", "seq": 8 , "duplicate" : true }"#).unwrap();
+        assert_eq!(w.pop_acked(), (2, 2, Some(pos(200))), "both counted as duplicates");
+        // A duplicate without a stored sequence: its proposal may have been dropped.
+        for zero in
+            [&br#"{"stream":"PICKET","seq":0,"duplicate": true}"#[..], br#"{"stream":"PICKET","duplicate":true}"#]
+        {
+            match w.ack(2, None, zero) {
+                Err(Fail::Unconfirmed { first, events }) => assert_eq!((first, events), (pos(200), 1)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(w.pop_acked(), (0, 0, None), "not acknowledged");
+        // A stream or subject named like a key does not fool the parser.
+        w.ack(2, None, br#"{"stream":"duplicate","seq":9}"#).unwrap();
+        w.ack(3, None, br#"{"stream":"seq","seq":10,"duplicate":false}"#).unwrap();
+        assert_eq!(w.pop_acked(), (2, 0, Some(pos(400))));
+    }
+
+    #[test]
     fn the_oldest_unacknowledged_publish_times_out() {
         let mut w = InFlight { slots: VecDeque::new(), first: 0, events: 0 };
         let long_ago = Instant::now().checked_sub(Duration::from_secs(10)).unwrap();
-        w.push(pos(1), 1, long_ago);
-        w.push(pos(2), 1, Instant::now());
+        w.push(pos(0), pos(1), 1, long_ago);
+        w.push(pos(1), pos(2), 1, Instant::now());
         assert!(w.timed_out(Duration::from_secs(5)));
         w.ack(0, None, OK).unwrap();
         assert!(!w.timed_out(Duration::from_secs(5)), "an acknowledged front does not time out");
@@ -257,9 +322,9 @@ mod tests {
     #[test]
     fn messages_count_their_events() {
         let mut w = InFlight { slots: VecDeque::new(), first: 0, events: 0 };
-        w.push(pos(10), 64, Instant::now());
-        w.push(pos(20), 3, Instant::now());
-        w.push(pos(30), 5, Instant::now());
+        w.push(pos(0), pos(10), 64, Instant::now());
+        w.push(pos(10), pos(20), 3, Instant::now());
+        w.push(pos(20), pos(30), 5, Instant::now());
         assert_eq!(w.events, 72);
         w.ack(0, None, DUP).unwrap();
         w.ack(1, None, OK).unwrap();
