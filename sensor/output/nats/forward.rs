@@ -258,6 +258,38 @@ struct Unconfirmed {
     reissue: u32,
 }
 
+impl Unconfirmed {
+    /// The message of `(first line, events)` was answered so again.
+    fn answered(
+        state: &mut Option<Unconfirmed>,
+        out: &mut Publisher,
+        st: &NatsStats,
+        (first, events): (Position, u64),
+        ack_timeout: Duration,
+    ) {
+        st.unconfirmed.fetch_add(events, Relaxed);
+        match state {
+            Some(u) if u.first == first => {
+                if u.since.elapsed() >= ack_timeout {
+                    u.reissue += 1;
+                    u.since = Instant::now();
+                    out.reissue = Some((first, u.reissue));
+                    st.reissued.fetch_add(events, Relaxed);
+                }
+            }
+            _ => *state = Some(Unconfirmed { first, since: Instant::now(), reissue: 0 }),
+        }
+    }
+
+    /// Acknowledged up to `acked`: a message before it is stored, its new id no longer needed.
+    fn acked(state: &mut Option<Unconfirmed>, out: &mut Publisher, acked: Position) {
+        if state.as_ref().is_some_and(|u| u.first < acked) {
+            *state = None;
+            out.reissue = None;
+        }
+    }
+}
+
 impl Publisher {
     fn new(prefix: &str, sensor: &str, qid: &str) -> Publisher {
         let id = format!("{sensor}.{qid}.");
@@ -420,24 +452,10 @@ impl Loop {
                 st.duplicates.fetch_add(dup, Relaxed);
                 scan.acked += n;
                 backoff = Duration::from_millis(100);
-                if unconfirmed.as_ref().is_some_and(|u| u.first < acked_pos) {
-                    unconfirmed = None;
-                    out.reissue = None;
-                }
+                Unconfirmed::acked(&mut unconfirmed, &mut out, acked_pos);
             }
             if let Some(Fail::Unconfirmed { first, events }) = failed {
-                st.unconfirmed.fetch_add(events, Relaxed);
-                match &mut unconfirmed {
-                    Some(u) if u.first == first => {
-                        if u.since.elapsed() >= ack_timeout {
-                            u.reissue += 1;
-                            u.since = Instant::now();
-                            out.reissue = Some((first, u.reissue));
-                            st.reissued.fetch_add(events, Relaxed);
-                        }
-                    }
-                    _ => unconfirmed = Some(Unconfirmed { first, since: Instant::now(), reissue: 0 }),
-                }
+                Unconfirmed::answered(&mut unconfirmed, &mut out, st, (first, events), ack_timeout);
             }
             if let Some(f) = failed {
                 st.errors.fetch_add(1, Relaxed);
