@@ -144,3 +144,35 @@ fn anchored_contents_match_where_their_window_allows_and_nowhere_else() {
     let sids: Vec<u64> = alerts(&pkts, &rules).into_iter().map(|(sid, _)| sid).collect();
     assert_eq!(sids, vec![1, 2, 3, 5, 9, 10, 101, 102, 103, 105, 110], "flags:PA is TCP only");
 }
+
+#[test]
+fn payload_keywords_of_an_http_rule_see_the_body_as_sent() {
+    // Suricata matches an HTTP rule's payload content on the raw stream: with file_data in the
+    // same rule it finds a string of the body (suricata-verify bug-2576-04). A body that came
+    // gzip-encoded is not what crossed the wire: its decompressed text is file_data only.
+    let page = b"<html><meta content=IE=Edge></html>";
+    let plain = [
+        &b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "[..],
+        page.len().to_string().as_bytes(),
+        b"\r\n\r\n",
+        page,
+    ]
+    .concat();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, page).unwrap();
+    let gz = gz.finish().unwrap();
+    let coded = [
+        &b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nContent-Length: "[..],
+        gz.len().to_string().as_bytes(),
+        b"\r\n\r\n",
+        &gz,
+    ]
+    .concat();
+    let rules =
+        "alert http any any -> any any (content:\"content=IE=Edge\"; file_data; content:\"content=IE=Edge\"; sid:1;)\n\
+                 alert http any any -> any any (file_data; content:\"content=IE=Edge\"; sid:2;)\n\
+                 alert http any any -> any any (content:\"200 OK\"; file_data; content:\"content=IE=Edge\"; sid:3;)\n";
+    let get: &[u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_eq!(alerts(&session(80, &[(true, get), (false, &plain)], None), rules), vec![(1, 1), (2, 1), (3, 1)]);
+    assert_eq!(alerts(&session(80, &[(true, get), (false, &coded)], None), rules), vec![(2, 1), (3, 1)]);
+}

@@ -212,10 +212,13 @@ pub(crate) static BUFFERS: &[Sticky<HttpTx>] = &[
             if m.line.is_empty() {
                 return false;
             }
-            let mut v = Vec::with_capacity(m.line.len() + 2 + m.raw_headers.len());
+            // The body only as sent: a body that was decompressed is not what crossed the wire.
+            let body = if m.header(b"content-encoding").is_some() { &[][..] } else { &m.body[..] };
+            let mut v = Vec::with_capacity(m.line.len() + 2 + m.raw_headers.len() + body.len());
             v.extend_from_slice(&m.line);
             v.extend_from_slice(b"\r\n");
             v.extend_from_slice(&m.raw_headers);
+            v.extend_from_slice(body);
             f(&v)
         },
     },
@@ -235,8 +238,9 @@ pub(crate) static BUFFERS: &[Sticky<HttpTx>] = &[
     },
 ];
 
-/// What payload keywords of an HTTP rule inspect: the message head as sent (first line and
-/// header block).
+/// What payload keywords of an HTTP rule inspect: the message as sent, i.e. the first line, the
+/// header block and the body received so far (dechunked; left out when a content coding was
+/// undone). Suricata matches them on the raw stream.
 const RAW_HEAD: &str = "http.raw_head";
 
 fn field_lines(tx: &HttpTx, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
