@@ -539,9 +539,9 @@ fn cmd_rules_check(
     println!("  broken      {:>7}  (do not parse or compile: fix them)", broken);
     println!("  unsupported {:>7}  (valid, need a feature Picket does not support yet)", unsupported);
     println!(
-        "engine: {:?}; {}, {} prefilter patterns; {} rules with a fast pattern, {} without, {} IP-only",
+        "engine: {:?}; {} groups, {} prefilter patterns; {} rules with a fast pattern, {} without, {} IP-only",
         engine.engine(),
-        st.groups_text(),
+        st.groups,
         st.patterns,
         st.with_fast_pattern,
         st.loaded.saturating_sub(st.with_fast_pattern + st.ip_only),

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use super::addresses::{port_match, FastAddrSet, IpIndex};
 use super::engine::{
-    inspection_of, CompiledRule, DetectEngine, Group, Insp, LoadStats, PacketList, PortClass, PortGroups, HEAD_REACH,
-    T_COUNT, T_ICMP4, T_ICMP6, T_OTHER, T_TCP, T_UDP,
+    inspection_of, CompiledRule, DetectEngine, Group, Insp, LoadStats, PacketList, PortGroups, HEAD_REACH, T_COUNT,
+    T_ICMP4, T_ICMP6, T_OTHER, T_TCP, T_UDP,
 };
 use super::fast_pattern::{choose_fast_pattern, fast_pattern_reach};
 use super::flowbits::flowbits_class;
@@ -145,83 +145,14 @@ impl DetectEngine {
     }
 }
 
-/// The packet rules' groups: per transport, direction and server port the prefilter databases
-/// of the rules that can apply there, and the rules without a fast pattern (ports with the
-/// same rules share them).
+/// The packet rules' groups: per transport and direction one prefilter database; the rules
+/// without a fast pattern listed per destination port range (ports with the same rules share
+/// a list).
 struct PacketGroups {
     groups: Vec<Group>,
     always_sets: Vec<Vec<u32>>,
     tables: [[PortGroups; 2]; T_COUNT],
     errors: Vec<String>,
-    /// Port classes beyond [`MAX_PORT_CLASSES`] that use the whole transport's databases.
-    merged: usize,
-}
-
-/// Prefilter rule sets kept per (transport, direction); the ports of the other sets
-/// (fewest ports first) are scanned with every rule of the transport (Suricata likewise caps
-/// its port groups, `detect.profile`). Each set costs up to six databases, most of them shared
-/// with near-equal sets (see [`Mpm::build_many`]).
-const MAX_PORT_CLASSES: usize = 16;
-
-/// Port classes whose rule sets differ by at most 1/8 of their size (and of the first set of
-/// the shared one) share the union: ET Open has over a hundred distinct sets, most of them the
-/// rules of any port and a few of their own, each costing up to six databases of 200 KB.
-const PORT_CLASS_SLACK: usize = 8;
-
-/// Indexes into the groups of each kind of buffer (payload not in a stream, payload added to
-/// the stream, raw stream), each (anywhere, head): see [`PortClass`].
-type BufferGroups = ([usize; 2], [usize; 2], [usize; 2]);
-
-/// The prefilter databases being built: groups by (rule set, reach), their patterns compiled
-/// afterwards all at once.
-struct GroupMaker<'a> {
-    rules: &'a [CompiledRule],
-    groups: Vec<Group>,
-    pending: Vec<Vec<PatternSpec>>,
-    cache: HashMap<(Vec<u32>, usize), usize>,
-}
-
-impl GroupMaker<'_> {
-    /// The group of `set` scanned as far as `reach` (0: whole buffers).
-    fn group_of(&mut self, set: Vec<u32>, reach: usize) -> usize {
-        let (rules, groups, pending) = (self.rules, &mut self.groups, &mut self.pending);
-        *self.cache.entry((set, reach)).or_insert_with_key(|(set, reach)| {
-            let (mut g, pats) = group_patterns(set, rules);
-            g.reach = *reach;
-            groups.push(g);
-            pending.push(pats);
-            groups.len() - 1
-        })
-    }
-
-    /// A buffer's two groups: the patterns anywhere, and those near its start.
-    fn payload_of(&mut self, set: Vec<u32>) -> [usize; 2] {
-        // In bounds: set holds indexes of rules (members).
-        let rules = self.rules;
-        let reach_of = |&i: &u32| rules[i as usize].fp_reach.filter(|&r| r <= HEAD_REACH);
-        let (head, whole): (Vec<u32>, Vec<u32>) = set.into_iter().partition(|i| reach_of(i).is_some());
-        let reach = head.iter().filter_map(reach_of).max().unwrap_or(0) as usize;
-        [self.group_of(whole, 0), self.group_of(head, reach)]
-    }
-
-    /// The groups of each kind of buffer for the rules `fp` (with a fast pattern) of transport
-    /// `t`: (payload not in a stream, payload added to the stream, raw stream).
-    fn buffers_of(&mut self, fp: &[u32], t: usize) -> BufferGroups {
-        let rules = self.rules;
-        // In bounds: fp holds indexes of rules.
-        let with = |keep: &dyn Fn(Insp) -> bool| -> Vec<u32> {
-            fp.iter().copied().filter(|&i| keep(rules[i as usize].insp)).collect()
-        };
-        // (only TCP payloads go into a stream, only TCP has stream chunks)
-        if t != T_TCP {
-            let group = self.payload_of(fp.to_vec());
-            return (group, group, group);
-        }
-        let group = self.payload_of(with(&|i| i.on_packet(false)));
-        let added = self.payload_of(with(&|i| i.on_packet(true)));
-        let stream = self.payload_of(with(&|i| i.stream));
-        (group, added, stream)
-    }
 }
 
 impl PacketGroups {
@@ -230,13 +161,18 @@ impl PacketGroups {
             groups: Vec::new(),
             always_sets: Vec::new(),
             tables: std::array::from_fn(|_| {
-                std::array::from_fn(|_| PortGroups { classes: Vec::new(), by_port: Vec::new() })
+                std::array::from_fn(|_| PortGroups {
+                    group: [0; 2],
+                    added: [0; 2],
+                    stream: [0; 2],
+                    by_port: Vec::new(),
+                })
             }),
             errors: Vec::new(),
-            merged: 0,
         };
         let mut dedup: HashMap<Vec<u32>, u32> = HashMap::new();
-        let mut maker = GroupMaker { rules, groups: Vec::new(), pending: Vec::new(), cache: HashMap::new() };
+        let mut mpm_cache: HashMap<(Vec<u32>, usize), usize> = HashMap::new();
+        let mut pending: Vec<Vec<PatternSpec>> = Vec::new();
         for t in 0..T_COUNT {
             for dir in 0..2 {
                 let members: Vec<u32> = rules
@@ -247,14 +183,48 @@ impl PacketGroups {
                     .filter(|(_, r)| if dir == 0 { !r.rule.flow.to_client } else { !r.rule.flow.to_server })
                     .map(|(i, _)| i as u32)
                     .collect();
-                let ported = t == T_TCP || t == T_UDP;
+                // In bounds: members are indexes of rules (enumerate above).
+                let with_fp = |keep: &dyn Fn(Insp) -> bool| -> Vec<u32> {
+                    members
+                        .iter()
+                        .copied()
+                        .filter(|&i| rules[i as usize].fast_pattern.is_some() && keep(rules[i as usize].insp))
+                        .collect()
+                };
+                let (groups, pending) = (&mut pg.groups, &mut pending);
+                let mut group_of = |set: Vec<u32>, reach: usize| {
+                    *mpm_cache.entry((set, reach)).or_insert_with_key(|(set, reach)| {
+                        let (mut g, pats) = group_patterns(set, rules);
+                        g.reach = *reach;
+                        groups.push(g);
+                        pending.push(pats);
+                        groups.len() - 1
+                    })
+                };
+                // a buffer's groups: the patterns anywhere, and those near its start
+                let mut payload_of = |set: Vec<u32>| {
+                    // In bounds: set holds indexes of rules (members).
+                    let reach_of = |&i: &u32| rules[i as usize].fp_reach.filter(|&r| r <= HEAD_REACH);
+                    let (head, whole): (Vec<u32>, Vec<u32>) = set.into_iter().partition(|i| reach_of(i).is_some());
+                    let reach = head.iter().filter_map(reach_of).max().unwrap_or(0) as usize;
+                    [group_of(whole, 0), group_of(head, reach)]
+                };
+                // (only TCP payloads go into a stream, only TCP has stream chunks)
+                let (group, added) = if t == T_TCP {
+                    (payload_of(with_fp(&|i| i.on_packet(false))), payload_of(with_fp(&|i| i.on_packet(true))))
+                } else {
+                    let group = payload_of(with_fp(&|_| true));
+                    (group, group)
+                };
+                let stream = if t == T_TCP { payload_of(with_fp(&|i| i.stream)) } else { group };
+                let always: Vec<u32> =
+                    members.iter().copied().filter(|&i| rules[i as usize].fast_pattern.is_none()).collect();
+                let by_port = pg.port_lists(rules, always, t == T_TCP || t == T_UDP, &mut dedup);
                 // In bounds: t < T_COUNT and dir < 2 (loops above).
-                pg.tables[t][dir] = pg.port_groups(&mut maker, &members, t, dir, ported, &mut dedup);
+                pg.tables[t][dir] = PortGroups { group, added, stream, by_port };
             }
         }
         // Every group's database at once (in parallel); a group without patterns has none.
-        let GroupMaker { groups, pending, .. } = maker;
-        pg.groups = groups;
         let sets: Vec<&[PatternSpec]> = pending.iter().map(Vec::as_slice).collect();
         let built = Mpm::build_many(engine, &sets, cache);
         for ((g, m), pats) in pg.groups.iter_mut().zip(built).zip(&pending) {
@@ -270,149 +240,55 @@ impl PacketGroups {
         pg
     }
 
-    /// The port classes of one (transport, direction): per server port (the destination port
-    /// of packets to the server, the source port of packets to the client; one entry for
-    /// portless transports) the groups of the rules whose ports on that side hold it, and the
-    /// list of those without a fast pattern. The header check of a candidate rejects the rules
-    /// of other ports anyway: a class only leaves out rules that cannot match.
-    fn port_groups(
+    /// Per destination port (or one entry for portless transports), the index of the list of
+    /// rules without a fast pattern that apply.
+    fn port_lists(
         &mut self,
-        maker: &mut GroupMaker<'_>,
-        members: &[u32],
-        t: usize,
-        dir: usize,
+        rules: &[CompiledRule],
+        always: Vec<u32>,
         ported: bool,
         dedup: &mut HashMap<Vec<u32>, u32>,
-    ) -> PortGroups {
-        let rules = maker.rules;
-        // In bounds: members are indexes of rules.
-        let side = |i: u32| {
-            let r = &rules[i as usize].rule;
-            if dir == 0 {
-                &r.dst_ports
-            } else {
-                &r.src_ports
-            }
-        };
-        let has_fp = |i: u32| rules[i as usize].fast_pattern.is_some();
-        let windows = if ported { port_windows(members.iter().map(|&i| side(i))) } else { vec![(0, 1)] };
-        // per window: its prefilter rule set (interned: class id) and its rules without one
-        let mut fp_ids: HashMap<Vec<u32>, usize> = HashMap::new();
-        let mut fp_sets: Vec<(Vec<u32>, u32)> = Vec::new(); // (rules, ports)
-        let mut win: Vec<(usize, u32)> = Vec::with_capacity(windows.len());
-        for &(lo, hi) in &windows {
-            let here: Vec<u32> =
-                members.iter().copied().filter(|&i| !ported || port_match(side(i), lo as u16)).collect();
-            let (fp, always): (Vec<u32>, Vec<u32>) = here.into_iter().partition(|&i| has_fp(i));
-            let next = fp_sets.len();
-            let id = *fp_ids.entry(fp).or_insert_with_key(|fp| {
-                fp_sets.push((fp.clone(), 0));
-                next
-            });
-            if let Some(s) = fp_sets.get_mut(id) {
-                s.1 += hi - lo;
-            }
-            win.push((id, self.intern(always, dedup)));
-        }
-        // near-equal sets share their union (most ports' sets are the rules of any port and a
-        // few of theirs); beyond the cap, the sets of the fewest ports take every rule of the
-        // transport
-        let mut rank: Vec<usize> = (0..fp_sets.len()).collect();
-        // In bounds: rank holds indexes of fp_sets.
-        rank.sort_by_key(|&k| (std::cmp::Reverse(fp_sets[k].1), k));
-        let mut clusters: Vec<(usize, Vec<u32>)> = Vec::new(); // (first set's size, union)
-        let mut cluster_of: Vec<Option<usize>> = vec![None; fp_sets.len()];
-        for &k in &rank {
-            // In bounds: k indexes fp_sets and cluster_of (same length).
-            let set = &fp_sets[k].0;
-            let near = |(first, union): &(usize, Vec<u32>)| {
-                let grown = union_len(union, set);
-                grown - set.len() <= set.len() / PORT_CLASS_SLACK && grown <= first + first / PORT_CLASS_SLACK
-            };
-            cluster_of[k] = match clusters.iter().position(near) {
-                Some(c) => {
-                    // In bounds: c is a position in clusters.
-                    let u = union_of(&clusters[c].1, set);
-                    clusters[c].1 = u;
-                    Some(c)
-                }
-                None if clusters.len() < MAX_PORT_CLASSES => {
-                    clusters.push((set.len(), set.clone()));
-                    Some(clusters.len() - 1)
-                }
-                None => {
-                    self.merged += 1;
-                    None
-                }
-            };
-        }
-        let built: Vec<_> = clusters.iter().map(|(_, u)| maker.buffers_of(u, t)).collect();
-        let kept: Vec<Option<BufferGroups>> =
-            cluster_of.iter().map(|c| c.and_then(|c| built.get(c).copied())).collect();
-        let all: Vec<u32> = members.iter().copied().filter(|&i| has_fp(i)).collect();
-        let mut whole = None;
-        let mut classes: Vec<PortClass> = Vec::new();
-        let mut class_ids: HashMap<PortClass, u16> = HashMap::new();
-        let mut by_port: Vec<u16> = Vec::with_capacity(if ported { 65536 } else { 1 });
-        for (&(lo, hi), &(fp, always)) in windows.iter().zip(&win) {
-            let (group, added, stream) = match kept.get(fp).copied().flatten() {
-                Some(g) => g,
-                None => *whole.get_or_insert_with(|| maker.buffers_of(&all, t)),
-            };
-            let class = PortClass { group, added, stream, always };
-            let next = classes.len() as u16;
-            let id = *class_ids.entry(class).or_insert_with(|| {
-                classes.push(class);
-                next
-            });
-            by_port.extend(std::iter::repeat_n(id, (hi - lo) as usize));
-        }
-        PortGroups { classes, by_port }
-    }
-
-    /// The index of the list of rules without a fast pattern `set` (lists are shared).
-    fn intern(&mut self, set: Vec<u32>, dedup: &mut HashMap<Vec<u32>, u32>) -> u32 {
+    ) -> Vec<u32> {
         let always_sets = &mut self.always_sets;
-        *dedup.entry(set).or_insert_with_key(|set| {
-            always_sets.push(set.clone());
-            (always_sets.len() - 1) as u32
-        })
-    }
-}
-
-/// The number of rules in the union of two sorted sets.
-fn union_len(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
-        i += usize::from(x <= y);
-        j += usize::from(y <= x);
-        n += 1;
-    }
-    n + (a.len() - i.min(a.len())) + (b.len() - j.min(b.len()))
-}
-
-/// The union of two sorted sets, sorted.
-fn union_of(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let mut u: Vec<u32> = a.iter().chain(b).copied().collect();
-    u.sort_unstable();
-    u.dedup();
-    u
-}
-
-/// The port ranges `[lo, hi)` within which every one of `sets` holds all ports or none: the
-/// whole range cut at the bounds of their ranges (included and excluded).
-fn port_windows<'a>(sets: impl Iterator<Item = &'a crate::rule::ast::PortSet>) -> Vec<(u32, u32)> {
-    let mut cuts: Vec<u32> = vec![0, 65536];
-    for ps in sets {
-        for r in ps.include.iter().chain(ps.exclude.iter()) {
-            cuts.push(r.lo as u32);
-            cuts.push(r.hi as u32 + 1);
+        let mut intern = |set: Vec<u32>| -> u32 {
+            *dedup.entry(set.clone()).or_insert_with(|| {
+                always_sets.push(set);
+                (always_sets.len() - 1) as u32
+            })
+        };
+        if !ported {
+            return vec![intern(always)];
         }
+        let mut by_port = Vec::with_capacity(65536);
+        // Boundaries of every port range used by these rules.
+        let mut cuts: Vec<u32> = vec![0, 65536];
+        for &i in &always {
+            // In bounds: always holds indexes of rules (enumerate above).
+            let ps = &rules[i as usize].rule.dst_ports;
+            for r in ps.include.iter().chain(ps.exclude.iter()) {
+                cuts.push(r.lo as u32);
+                cuts.push(r.hi as u32 + 1);
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        for w in cuts.windows(2) {
+            // In bounds: windows(2) yields 2-element windows.
+            let (lo, hi) = (w[0], w[1].min(65536));
+            if lo >= 65536 {
+                break;
+            }
+            let set: Vec<u32> = always
+                .iter()
+                .copied()
+                // In bounds: always holds indexes of rules (enumerate above).
+                .filter(|&i| port_match(&rules[i as usize].rule.dst_ports, lo as u16))
+                .collect();
+            let idx = intern(set);
+            by_port.extend(std::iter::repeat_n(idx, (hi - lo) as usize));
+        }
+        by_port
     }
-    cuts.sort_unstable();
-    cuts.dedup();
-    // In bounds: windows(2) yields 2-element windows.
-    cuts.windows(2).map(|w| (w[0], w[1].min(65536))).filter(|&(lo, hi)| lo < hi).collect()
 }
 
 /// The packet payload list of a rule, compiled (none for app-layer rules, whose payload
@@ -721,9 +597,8 @@ impl RuleCompiler {
         stats.with_fast_pattern += app_fast;
         stats.app_rules = rules.iter().filter(|r| !r.swapped && r.is_app).count();
 
-        let PacketGroups { groups, always_sets, tables, errors: mpm_errors, merged } =
+        let PacketGroups { groups, always_sets, tables, errors: mpm_errors } =
             PacketGroups::build(&rules, engine, cache);
-        stats.port_classes_merged = merged;
         for e in mpm_errors.into_iter().chain(app_errors) {
             errors.push(RuleError {
                 file: String::new(),
@@ -909,8 +784,7 @@ mod tests {
             sids
         };
         assert!(rn(1) < e.rules.len() as u32);
-        let pt = &e.tables[T_TCP][0];
-        let pg = &pt.classes[usize::from(pt.by_port[80])];
+        let pg = &e.tables[T_TCP][0];
         assert_eq!(in_group(pg.group[0]), vec![1, 4, 5], "not added: every rule but the stream-only one");
         assert_eq!(in_group(pg.added[0]), vec![4, 5], "added: the rules that also inspect packets");
         assert_eq!(in_group(pg.stream[0]), vec![1, 3, 5], "stream: the stream rules");
@@ -922,8 +796,7 @@ mod tests {
             assert_eq!(e.groups[whole].reach, 0, "scanned whole");
         }
         // UDP: one payload group (and its head), nothing goes into a stream
-        let pt = &e.tables[T_UDP][0];
-        let pu = &pt.classes[usize::from(pt.by_port[53])];
+        let pu = &e.tables[T_UDP][0];
         assert_eq!((pu.added, pu.stream), (pu.group, pu.group));
     }
 
@@ -943,9 +816,8 @@ mod tests {
                 .filter(|&t| {
                     let port = if t == T_TCP || t == T_UDP { 80 } else { 0 };
                     // In bounds: t < T_COUNT.
-                    let pt = &e.tables[t][0];
-                    let class = pt.by_port.get(port).and_then(|&i| pt.classes.get(usize::from(i)));
-                    class.and_then(|c| e.always_sets.get(c.always as usize)).is_some_and(|s| s.contains(&rn))
+                    let by_port = &e.tables[t][0].by_port;
+                    by_port.get(port).and_then(|&i| e.always_sets.get(i as usize)).is_some_and(|s| s.contains(&rn))
                 })
                 .collect()
         };
@@ -953,107 +825,6 @@ mod tests {
         assert_eq!(groups_of(2), vec![T_TCP]);
         assert_eq!(groups_of(3), vec![T_TCP, T_UDP, T_ICMP4, T_ICMP6, T_OTHER]);
         assert_eq!(groups_of(4), vec![T_TCP, T_UDP, T_ICMP4, T_ICMP6, T_OTHER]);
-    }
-
-    /// The sids of the rules whose fast patterns the class of `port` scans on a payload that
-    /// did not go into a stream (anywhere and head groups), for transport `t`, direction `dir`.
-    fn class_sids(e: &DetectEngine, t: usize, dir: usize, port: usize) -> Vec<u32> {
-        let pt = &e.tables[t][dir];
-        let pc = &pt.classes[usize::from(pt.by_port[port])];
-        let mut sids: Vec<u32> = pc
-            .group
-            .iter()
-            .flat_map(|&g| e.groups[g].pattern_rules.iter().flatten())
-            .map(|&r| e.rules[r as usize].rule.sid)
-            .collect();
-        sids.sort_unstable();
-        sids.dedup();
-        sids
-    }
-
-    /// A packet is prefiltered with the rules of its server port only: the destination port to
-    /// the server, the source port to the client; `any`, ranges, lists and negations resolved,
-    /// `<>` rules in both directions' classes by their swapped ports.
-    #[test]
-    fn packets_are_prefiltered_with_the_rules_of_their_server_port() {
-        let e = engine(&[
-            r#"alert tcp any any -> any any (content:"anyport"; sid:1;)"#,
-            r#"alert tcp any any -> any 80 (content:"web"; sid:2;)"#,
-            r#"alert tcp any any -> any [445,139] (content:"smb"; sid:3;)"#,
-            r#"alert tcp any any -> any 1000:2000 (content:"range"; sid:4;)"#,
-            r#"alert tcp any any -> any !80 (content:"notweb"; sid:5;)"#,
-            r#"alert tcp any 80 -> any any (flow:to_client; content:"reply"; sid:6;)"#,
-            r#"alert tcp any 25 <> any any (content:"mail"; sid:7;)"#,
-            r#"alert udp any any -> any 53 (content:"dns"; sid:8;)"#,
-        ]);
-        // the `<>` rule (25 -> any) is in every destination port's class, its swapped copy
-        // (any -> 25) in port 25's
-        assert_eq!(class_sids(&e, T_TCP, 0, 80), vec![1, 2, 7], "to server, port 80");
-        assert_eq!(class_sids(&e, T_TCP, 0, 445), vec![1, 3, 5, 7]);
-        assert_eq!(class_sids(&e, T_TCP, 0, 139), vec![1, 3, 5, 7]);
-        assert_eq!(class_sids(&e, T_TCP, 0, 1500), vec![1, 4, 5, 7]);
-        assert_eq!(class_sids(&e, T_TCP, 0, 2001), vec![1, 5, 7]);
-        assert_eq!(class_sids(&e, T_TCP, 0, 25), vec![1, 5, 7]);
-        // to the client: keyed by the source port (the server's); rules whose destination
-        // port is fixed are in every source port's class (the header checks their port), the
-        // `<>` rule in port 25's and its copy in every one
-        assert_eq!(class_sids(&e, T_TCP, 1, 80), vec![1, 2, 3, 4, 5, 6, 7]);
-        assert_eq!(class_sids(&e, T_TCP, 1, 8080), vec![1, 2, 3, 4, 5, 7]);
-        assert_eq!(class_sids(&e, T_UDP, 0, 53), vec![8]);
-        assert_eq!(class_sids(&e, T_UDP, 0, 54), Vec::<u32>::new());
-        assert_eq!(e.stats.port_classes_merged, 0);
-    }
-
-    /// Beyond [`MAX_PORT_CLASSES`] distinct rule sets, the classes of the fewest ports are
-    /// scanned with every rule of the transport (a superset: the header check rejects the
-    /// others), and counted.
-    #[test]
-    fn port_classes_beyond_the_cap_take_the_whole_transport() {
-        let texts: Vec<String> = (0..MAX_PORT_CLASSES + 3)
-            .map(|k| format!(r#"alert tcp any any -> any {} (content:"p{k}"; sid:{};)"#, 100 + k, k + 1))
-            .chain([r#"alert tcp any any -> any 5000: (content:"high"; sid:9999;)"#.to_string()])
-            .collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let e = engine(&refs);
-        // to the server: 37 distinct sets (35 one-port, port 5000 and up, none); to the client
-        // (keyed by the source port, `any` here) one
-        assert_eq!(e.stats.port_classes_merged, 5);
-        let mut all: Vec<u32> = e.rules.iter().map(|r| r.rule.sid).collect();
-        all.sort_unstable();
-        // the classes of many ports are kept: no rule (below 5000), the one of 5000 and up
-        assert_eq!(class_sids(&e, T_TCP, 0, 4000), Vec::<u32>::new());
-        assert_eq!(class_sids(&e, T_TCP, 0, 6000), vec![9999]);
-        // one-port classes: each its own rule, or (beyond the cap) every rule
-        let mut merged = 0;
-        for k in 0..MAX_PORT_CLASSES + 3 {
-            let got = class_sids(&e, T_TCP, 0, 100 + k);
-            if got == all {
-                merged += 1;
-            } else {
-                assert_eq!(got, vec![k as u32 + 1], "port {}", 100 + k);
-            }
-        }
-        assert_eq!(merged, 5, "MAX_PORT_CLASSES + 3 one-port classes and 2 others, MAX_PORT_CLASSES kept");
-    }
-
-    /// Ports whose rule sets differ by a few rules share the union of their sets; a port with
-    /// many rules of its own keeps its set.
-    #[test]
-    fn near_equal_port_classes_share_their_union() {
-        let mut texts: Vec<String> =
-            (1..=20).map(|k| format!(r#"alert tcp any any -> any any (content:"any{k}"; sid:{k};)"#)).collect();
-        texts.push(r#"alert tcp any any -> any 80 (content:"web"; sid:21;)"#.into());
-        texts.push(r#"alert tcp any any -> any 8080 (content:"proxy"; sid:22;)"#.into());
-        texts.extend((23..=30).map(|k| format!(r#"alert tcp any any -> any 445 (content:"smb{k}"; sid:{k};)"#)));
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let e = engine(&refs);
-        let mut near: Vec<u32> = (1..=22).collect();
-        assert_eq!(class_sids(&e, T_TCP, 0, 80), near);
-        assert_eq!(class_sids(&e, T_TCP, 0, 8080), near);
-        assert_eq!(class_sids(&e, T_TCP, 0, 5000), near);
-        near.truncate(20);
-        near.extend(23..=30);
-        assert_eq!(class_sids(&e, T_TCP, 0, 445), near, "8 rules of its own: more than 1/8");
     }
 
     /// Each rule's port spans hold every port its header allows: one port, a range, a list

@@ -184,8 +184,10 @@ pub struct StreamData<'a> {
     pub pseudo: bool,
 }
 
-/// A prefilter: one multi-pattern database of the fast patterns of the rules that can apply
-/// to one kind of buffer of one port class (see [`PortGroups`]).
+/// A prefilter of one (transport, direction): one multi-pattern database of the fast
+/// patterns of every rule that can apply to one kind of buffer (see [`PortGroups`]),
+/// whatever its ports (ports are checked on the candidates, which keeps the number of
+/// databases, and the compile time, small).
 #[derive(Debug, Default)]
 pub(super) struct Group {
     /// Prefilter database; pattern id -> rule ids (in evaluation order).
@@ -196,12 +198,8 @@ pub(super) struct Group {
     pub(super) reach: usize,
 }
 
-/// Per (transport, direction): the packets' port classes, as Suricata's port groups. A TCP or
-/// UDP packet's class is that of its server port (the destination port of a packet to the
-/// server, the source port of a packet to the client; Suricata's `SigGroupHead` per port
-/// likewise): its groups hold the fast patterns of the rules whose ports on that side hold it,
-/// and its list the rules without a fast pattern. Ports with the same rules share a class, and
-/// equal rule sets one group.
+/// Per (transport, direction): the prefilter groups and, per destination port, the rules
+/// without a fast pattern that apply (ports sharing a rule set share the list).
 ///
 /// A buffer is scanned only for the rules whose payload keywords look at it
 /// ([`Insp::on_packet`], [`Insp::stream`]): a TCP payload that went into the stream only for
@@ -212,23 +210,14 @@ pub(super) struct Group {
 /// [`HEAD_REACH`]: ET Open's short anchored patterns), scanned only that far, and the rest.
 #[derive(Debug)]
 pub(super) struct PortGroups {
-    /// The distinct classes.
-    pub(super) classes: Vec<PortClass>,
-    /// Server port -> index into `classes` (65536 entries for TCP/UDP, one otherwise).
-    pub(super) by_port: Vec<u16>,
-}
-
-/// The groups and the list of rules without a fast pattern of a port class (see [`PortGroups`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct PortClass {
     /// Indexes into `groups`: payloads that did not go into a stream (anywhere, head).
     pub(super) group: [usize; 2],
     /// Indexes into `groups`: payloads that went into the stream (anywhere, head).
     pub(super) added: [usize; 2],
     /// Indexes into `groups`: raw stream chunks (anywhere, head).
     pub(super) stream: [usize; 2],
-    /// Index into `always_sets`: the rules without a fast pattern.
-    pub(super) always: u32,
+    /// Port -> index into `always_sets` (65536 entries for TCP/UDP, one otherwise).
+    pub(super) by_port: Vec<u32>,
 }
 
 /// The farthest reach of a pattern that goes to a payload's head group (see [`PortGroups`]).
@@ -260,24 +249,8 @@ pub struct LoadStats {
     pub groups: usize,
     /// Patterns across all prefilter databases.
     pub patterns: usize,
-    /// Packet port classes scanned with their transport's whole prefilter (beyond the cap of
-    /// distinct ones).
-    pub port_classes_merged: usize,
     /// Seconds spent compiling (rules + databases).
     pub compile_secs: f64,
-}
-
-impl LoadStats {
-    /// `N groups`, and the packet port classes beyond the cap when there are some.
-    pub fn groups_text(&self) -> String {
-        match self.port_classes_merged {
-            0 => format!("{} groups", self.groups),
-            n => format!(
-                "{} groups ({n} port classes beyond the cap use their transport's whole prefilter)",
-                self.groups
-            ),
-        }
-    }
 }
 
 /// The compiled rule set, shared read-only by all workers.

@@ -179,23 +179,16 @@ impl DetectEngine {
     ) -> bool {
         // In bounds: t is one of the T_* values < T_COUNT (transport_index), dir is 0 or 1,
         // and pg's group indexes are indexes groups.push gave (finish).
-        // The packet's class is that of its server port (see `PortGroups`).
-        let ported = t == T_TCP || t == T_UDP;
-        let port_idx = match (ported, dir) {
-            (false, _) => 0,
-            (true, 0) => d.dp as usize,
-            (true, _) => d.sp as usize,
-        };
         let pg = &self.tables[t][dir];
-        // (by_port covers every port: built from windows of the whole range)
-        let Some(pc) = pg.by_port.get(port_idx).and_then(|&i| pg.classes.get(usize::from(i))) else {
-            return false;
-        };
-        let [g_pay, g_head] = (if view.added { pc.added } else { pc.group }).map(|g| &self.groups[g]);
-        let [g_raw, g_raw_head] = pc.stream.map(|g| &self.groups[g]);
+        let [g_pay, g_head] = (if view.added { pg.added } else { pg.group }).map(|g| &self.groups[g]);
+        let [g_raw, g_raw_head] = pg.stream.map(|g| &self.groups[g]);
         let scan_pay = (g_pay.mpm.is_some() || g_head.mpm.is_some()) && !view.payload.is_empty();
         let scan_raw = (g_raw.mpm.is_some() || g_raw_head.mpm.is_some()) && !view.chunks.is_empty();
-        let always: &[u32] = self.always_sets.get(pc.always as usize).map_or(&[], |a| a.as_slice());
+        let port_idx = if t == T_TCP || t == T_UDP { d.dp as usize } else { 0 };
+        let always: &[u32] = match pg.by_port.get(port_idx).and_then(|&i| self.always_sets.get(i as usize)) {
+            Some(a) => a,
+            None => &[],
+        };
         if !scan_pay && !scan_raw && always.is_empty() && !ip_only_due && d.events.is_empty() {
             return false;
         }
@@ -203,6 +196,7 @@ impl DetectEngine {
         let DetectScratch { mpm, stamp, candidates, .. } = s;
         // a rule whose ports cannot be the packet's is not queued: its header would reject it
         // (the port spans are a dense table; the rule's header is a cache miss away)
+        let ported = t == T_TCP || t == T_UDP;
         let (sp, dp) = (d.sp, d.dp);
         let port_ok = |r: u32| {
             !ported
