@@ -215,12 +215,7 @@ fn wait_for(what: &str, max: Duration, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn two_sensors_node_and_sensor_killed_stream_holds_each_event_once() {
-    let Some(bin) = nats::nats_server() else {
-        eprintln!("skipped: nats-server not installed");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let mut cluster = nats::Cluster::start(&bin, &dir.path().join("nats"), 3);
+    let Some((dir, mut cluster)) = nats::cluster_or_skip("two_sensors_node_and_sensor_killed") else { return };
     let servers = cluster.toml_servers();
     // One sensor sends an event per message, the other several (the default).
     let a = sensor_config(dir.path(), "site-a", &servers, "batch_events = 1\n");
@@ -288,12 +283,7 @@ fn step_down(urls: &[String], stream: &str) -> bool {
 
 #[test]
 fn stream_leader_elections_while_forwarding_lose_no_event() {
-    let Some(bin) = nats::nats_server() else {
-        eprintln!("skipped: nats-server not installed");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = nats::Cluster::start(&bin, &dir.path().join("nats"), 3);
+    let Some((dir, cluster)) = nats::cluster_or_skip("stream_leader_elections") else { return };
     let servers = cluster.toml_servers();
     // One event per message: the most publishes in flight when a leader steps down.
     let a = sensor_config(dir.path(), "site-a", &servers, "batch_events = 1\n");

@@ -115,12 +115,7 @@ fn signal(c: &Child, sig: &str) {
 
 #[test]
 fn forty_captures_three_workers_one_killed_each_capture_counted_once() {
-    let Some(bin) = nats::nats_server() else {
-        eprintln!("fleet replay test skipped: nats-server is not installed (make deps)");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = nats::Cluster::start(&bin, &dir.path().join("nats"), 3);
+    let Some((dir, cluster)) = nats::cluster_or_skip("fleet replay (forty captures)") else { return };
     let urls = cluster.urls();
     let files = split(&capture(), &dir.path().join("captures"), FILES);
     let rules = dir.path().join("t.rules");
@@ -272,13 +267,8 @@ fn summary_by_sid(summary: &str) -> BTreeMap<u64, u64> {
 /// in force keeps running, reported in `fleet status`).
 #[test]
 fn a_running_worker_replays_each_job_with_the_ruleset_in_force() {
-    let Some(bin) = nats::nats_server() else {
-        eprintln!("fleet replay test skipped: nats-server is not installed (make deps)");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((dir, cluster)) = nats::cluster_or_skip("fleet replay (running worker)") else { return };
     let d = dir.path();
-    let cluster = nats::Cluster::start(&bin, &d.join("nats"), 3);
     // Nine captures in three batches, one queued after each push.
     let files = split(&capture(), &d.join("all"), 9);
     let batches: Vec<PathBuf> = (0..3).map(|b| d.join(format!("batch{b}"))).collect();

@@ -10,6 +10,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A temporary directory and a 3-node cluster started in its `nats` folder, or None (with a
+/// line saying `test` is skipped) when nats-server is not installed: the opening of every
+/// fleet test that runs the cluster on loopback.
+pub fn cluster_or_skip(test: &str) -> Option<(tempfile::TempDir, Cluster)> {
+    let Some(bin) = nats_server() else {
+        eprintln!("{test} skipped: nats-server is not installed (make deps)");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start(&bin, &dir.path().join("nats"), 3);
+    Some((dir, cluster))
+}
+
 /// The nats-server binary, or None (the caller skips, unless PICKET_REQUIRE_TOOLS=1).
 pub fn nats_server() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("PICKET_NATS_SERVER") {
