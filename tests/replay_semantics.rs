@@ -176,3 +176,25 @@ fn payload_keywords_of_an_http_rule_see_the_body_as_sent() {
     assert_eq!(alerts(&session(80, &[(true, get), (false, &plain)], None), rules), vec![(1, 1), (2, 1), (3, 1)]);
     assert_eq!(alerts(&session(80, &[(true, get), (false, &coded)], None), rules), vec![(2, 1), (3, 1)]);
 }
+
+#[test]
+fn a_transactional_rule_matches_the_request_and_response_of_one_transaction() {
+    // Suricata 8's `=>`: request keywords on the request, response keywords on the response
+    // of the same transaction; a buffer both sides have is bound to one with to_server /
+    // to_client; the header is the request's (client -> server port 80)
+    let req1: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n";
+    let resp1: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok";
+    let req2: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    let resp2: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    let pkts = session(80, &[(true, req1), (false, resp1), (true, req2), (false, resp2)], None);
+    let rules = "alert http any any => any any (http.uri; content:\"/a\"; http.stat_code; content:\"200\"; sid:1;)\n\
+                 alert http any any => any any (http.uri; content:\"/a\"; http.stat_code; content:\"404\"; sid:2;)\n\
+                 alert http any any => any any (http.uri; content:\"/b\"; http.stat_code; content:\"404\"; sid:3;)\n\
+                 alert http any any => any any (http.connection: to_server; content:\"keep\"; http.connection: to_client; content:\"Keep\"; sid:4;)\n\
+                 alert http any any => any any (http.connection: to_server; content:\"Keep\"; http.stat_code; content:\"200\"; sid:5;)\n\
+                 alert http any any => any 80 (http.uri; content:\"/a\"; http.stat_code; content:\"200\"; sid:6;)\n\
+                 alert http any 80 => any any (http.uri; content:\"/a\"; http.stat_code; content:\"200\"; sid:7;)\n\
+                 alert http any any -> any any (http.connection: to_client; content:\"Keep\"; sid:8;)\n\
+                 alert http any any -> any any (http.connection: to_client; content:\"keep\"; sid:9;)\n";
+    assert_eq!(alerts(&pkts, rules), vec![(1, 1), (3, 1), (4, 1), (6, 1), (8, 1)]);
+}

@@ -23,7 +23,8 @@ fn rules_keywords_json_lists_every_row_with_description_and_link() {
     assert_eq!(ttl["documentation"], "https://docs.suricata.io/en/latest/rules/header-keywords.html#ttl");
     let uri = row("http.uri");
     assert_eq!((uri["kind"].as_str(), uri["protocol"].as_str()), (Some("sticky-buffer"), Some("http")));
-    assert_eq!(uri["value"], "none");
+    // a sticky buffer takes at most the side it is read from (`http.connection: to_client`)
+    assert_eq!(uri["value"], "optional");
     let file_data = row("file.data");
     assert_eq!(file_data["aliases"], serde_json::json!(["file_data"]));
     assert!(file_data["protocol"].is_null());
@@ -55,8 +56,8 @@ fn rules_keywords_text_has_a_block_per_keyword() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[ttl + 1].starts_with("    ") && lines[ttl + 1].contains("time-to-live"), "{}", lines[ttl + 1]);
     assert_eq!(lines[ttl + 2], "    https://docs.suricata.io/en/latest/rules/header-keywords.html#ttl");
-    assert!(stdout.contains("\nfile.data (sticky-buffer, value none, also file_data)\n"), "{stdout}");
-    assert!(stdout.contains("\ndns.query (sticky-buffer, value none, protocol dns, also dns_query)\n"));
+    assert!(stdout.contains("\nfile.data (sticky-buffer, value optional, also file_data)\n"), "{stdout}");
+    assert!(stdout.contains("\ndns.query (sticky-buffer, value optional, protocol dns, also dns_query)\n"));
     let blocks = lines.iter().filter(|l| !l.starts_with(' ')).count() - 1;
     assert_eq!(lines.last().copied(), Some(format!("{blocks} keywords").as_str()));
 }

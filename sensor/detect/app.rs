@@ -7,7 +7,9 @@
 //! becomes one [`AppRule`] per protocol it can apply to (a buffer several protocols have,
 //! `file.data`, applies to each of them unless the header names one): its lists compiled, its
 //! transforms compiled, its direction decided (explicit `flow:to_server/to_client`, else the
-//! buffers' own side), and the progress its buffers need. Per (protocol, direction) and per
+//! buffers' own side or the side a buffer is bound to, `http.connection: to_client`), and the
+//! progress its buffers need. A transactional rule (`=>`) is inspected with the response
+//! only: each list reads its own side, the request's lists need the request's progress. Per (protocol, direction) and per
 //! (buffer, transform list) one prefilter database of the rules' fast patterns.
 //! Run time ([`super::engine::DetectEngine::run_app`]): when a transaction made progress on
 //! the packet's side, its ready buffers are scanned with their databases; candidates whose
@@ -22,7 +24,7 @@ use crate::detect::int_hash::IntMap;
 use crate::detect::matcher::{Engine, Mpm, PatternSpec};
 use crate::detect::transform::{self, Xform};
 use crate::detect::verify::{self, CompiledList};
-use crate::rule::ast::{Buffer, Content, PayloadMatch, Rule, Transform};
+use crate::rule::ast::{Buffer, Content, Direction, PayloadMatch, Rule, Transform};
 use crate::rule::APP_LAYER_EVENT;
 
 /// What one list of an app rule inspects.
@@ -46,6 +48,9 @@ pub struct AppList {
     pub local: u16,
     /// Index of its transform list in [`AppSet::xforms`].
     pub xf: usize,
+    /// The side it is read from (true: to server) when the rule binds it to one (a `=>`
+    /// rule, `http.connection: to_client`); `None`: the packet's side.
+    pub to_server: Option<bool>,
     /// Compiled keywords.
     pub list: CompiledList,
 }
@@ -57,6 +62,9 @@ pub struct AppValue {
     pub local: u16,
     /// Its compiled argument.
     pub arg: DebugArg,
+    /// The side it is evaluated on when the rule binds it to one (`filesize: to_client, >1`
+    /// in a `=>` rule); `None`: the packet's side.
+    pub to_server: Option<bool>,
 }
 
 /// A value keyword argument (opaque to detection).
@@ -272,16 +280,8 @@ fn compile_for(
 ) -> Result<Compiled, String> {
     let reg = registry();
     let desc = crate::app::registry::protocol(proto);
-    let mut side: Option<Side> = None;
+    let mut sides = Sides { transactional: r.transactional, ..Sides::default() };
     let mut lists = Vec::new();
-    let mut need = [[0u8; 2]; 2];
-    let mut add_need = |n: Need| {
-        for (dir, row) in need.iter_mut().enumerate() {
-            let l = n.levels(dir);
-            row[0] = row[0].max(l[0]);
-            row[1] = row[1].max(l[1]);
-        }
-    };
     let mut best: Option<(usize, PatternSpec, u32)> = None;
     let mut frame = None;
     let mut files = r.app_values.iter().any(|(name, _)| crate::app::files::is_file_keyword(name));
@@ -322,21 +322,107 @@ fn compile_for(
                 (ListTarget::Buffer(id), d.local, d.info.side, d.info.need)
             }
         };
-        side = join_side(side, s).map_err(|_| "buffers of both directions".to_string())?;
-        add_need(n);
+        let forced = b.direction.map(|d| d == Direction::ToServer);
+        let bound = sides.add(s, forced, n, list_name(b))?;
         let xf = xform_index(&b.transforms, xf_index, xforms)?;
         let list = verify::compile_rule_list(b, None, verify::base64_data_of(r))?;
         let contents: Vec<&Content> =
             b.matches.iter().filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None }).collect();
-        if let (Some(fp), ListTarget::Buffer(_)) = (super::fast_pattern::choose_fast_pattern(&contents), target) {
+        // a `=>` rule is inspected with the response: its prefilter is on a response buffer,
+        // without one it is verified on each transaction (Suricata prefers a request buffer)
+        let prefilter = !r.transactional || bound == Some(false);
+        if let (Some(fp), ListTarget::Buffer(_), true) =
+            (super::fast_pattern::choose_fast_pattern(&contents), target, prefilter)
+        {
             let explicit = contents.iter().any(|c| c.fast_pattern != crate::rule::ast::FastPattern::No);
             let strength = if explicit { u32::MAX } else { super::fast_pattern::pattern_strength(&fp.bytes) };
             if best.as_ref().is_none_or(|(_, _, s)| strength > *s) {
                 best = Some((lists.len(), fp, strength));
             }
         }
-        lists.push(AppList { target, local, xf, list });
+        lists.push(AppList { target, local, xf, to_server: bound, list });
     }
+    let (mut values, mut events) = compile_values(r, proto, &mut sides)?;
+    let dirs = sides.dirs(r)?;
+    if frame.is_some() && lists.iter().any(|l| !matches!(l.target, ListTarget::Frame(_))) {
+        return Err("a frame with app-layer buffers".into());
+    }
+    let fast = best.map(|(i, p, _)| (i, p));
+    // They stay for the engine's life: no room left from growing.
+    lists.shrink_to_fit();
+    values.shrink_to_fit();
+    events.shrink_to_fit();
+    let need = sides.need;
+    Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events, frame, files }, fast))
+}
+
+/// The directions of an app rule's keywords and the progress they need, as they are added.
+#[derive(Default)]
+struct Sides {
+    /// A `=>` rule.
+    transactional: bool,
+    /// The side the keywords agree on so far (not for a `=>` rule).
+    side: Option<Side>,
+    /// Progress needed per side, for an inspection in each direction.
+    need: [[u8; 2]; 2],
+    /// A `=>` rule: it has keywords of the request / of the response.
+    tx: [bool; 2],
+}
+
+impl Sides {
+    /// Adds a keyword whose own side is `own`, bound by the rule to `forced` (true: to
+    /// server), needing `n`; returns the side it is read from (`None`: the packet's).
+    fn add(&mut self, own: Side, forced: Option<bool>, n: Need, what: &str) -> Result<Option<bool>, String> {
+        let bound = bind_side(own, forced, self.transactional).map_err(|why| format!("{what}: {why}"))?;
+        let n = if self.transactional {
+            // inspected with the response: what the keyword needs on its own side
+            let d = usize::from(bound == Some(false));
+            self.tx[d] = true;
+            Need([(d == 0, n.levels(d)[d]); 2])
+        } else {
+            self.side = join_side(self.side, bound.map_or(own, side_of))
+                .map_err(|_| "keywords of both directions".to_string())?;
+            n
+        };
+        for (dir, row) in self.need.iter_mut().enumerate() {
+            let l = n.levels(dir);
+            row[0] = row[0].max(l[0]);
+            row[1] = row[1].max(l[1]);
+        }
+        Ok(bound)
+    }
+
+    /// The directions the rule is inspected in (bit 0: to server, bit 1: to client).
+    fn dirs(&self, r: &Rule) -> Result<u8, String> {
+        let mut dirs = match self.side {
+            Some(Side::ToServer) => 1,
+            Some(Side::ToClient) => 2,
+            _ => 3,
+        };
+        if r.flow.to_server {
+            dirs &= 1;
+        } else if r.flow.to_client {
+            dirs &= 2;
+        }
+        if self.transactional {
+            // Suricata's SigConsolidateDirection: keywords of both sides; decided with the
+            // response
+            if self.tx != [true, true] {
+                return Err("a transactional rule (=>) without keywords of both directions".into());
+            }
+            dirs = 2;
+        }
+        if dirs == 0 {
+            return Err("flow direction contradicts its buffers".into());
+        }
+        Ok(dirs)
+    }
+}
+
+/// An app rule's value keywords and transaction events, compiled for `proto`.
+fn compile_values(r: &Rule, proto: AppProto, sides: &mut Sides) -> Result<(Vec<AppValue>, Vec<u16>), String> {
+    let reg = registry();
+    let desc = crate::app::registry::protocol(proto);
     let mut values = Vec::new();
     let mut events = Vec::new();
     for (name, v) in &r.app_values {
@@ -354,34 +440,64 @@ fn compile_for(
             .find(|&id| reg.value(id).is_some_and(|d| d.proto == proto))
             .ok_or_else(|| format!("{name} in a {} rule", proto.name()))?;
         let d = reg.value(id).ok_or_else(|| format!("keyword {name}"))?;
-        let given = if v.is_empty() { None } else { Some(v.as_str()) };
+        // file keywords may name their side first (Suricata's SIGMATCH_SUPPORT_DIR)
+        let (forced, v) =
+            if crate::app::files::is_file_keyword(name) { split_direction(v) } else { (None, v.as_str()) };
+        let given = if v.is_empty() { None } else { Some(v) };
         let arg = (d.info.parse)(given).map_err(|e| format!("{name}: {e}"))?;
-        side = join_side(side, d.info.side).map_err(|_| "keywords of both directions".to_string())?;
-        add_need(d.info.need);
-        values.push(AppValue { local: d.local, arg: DebugArg(arg) });
+        let bound = sides.add(d.info.side, forced, d.info.need, name)?;
+        values.push(AppValue { local: d.local, arg: DebugArg(arg), to_server: bound });
     }
-    let mut dirs = match side {
-        Some(Side::ToServer) => 1,
-        Some(Side::ToClient) => 2,
-        _ => 3,
+    Ok((values, events))
+}
+
+/// The side a list or value keyword is read from (true: to server), given its own side and
+/// the one the rule binds it to: `None` for the packet's side. In a `=>` rule every keyword
+/// must have one (Suricata refuses direction-ambiguous keywords there).
+fn bind_side(own: Side, forced: Option<bool>, transactional: bool) -> Result<Option<bool>, &'static str> {
+    let bound = match (own, forced) {
+        (Side::ToServer, Some(false)) | (Side::ToClient, Some(true)) => return Err("contradictory directions"),
+        (_, Some(f)) => Some(f),
+        (Side::ToServer, None) if transactional => Some(true),
+        (Side::ToClient, None) if transactional => Some(false),
+        (_, None) if transactional => return Err("ambiguous direction in a transactional rule (=>)"),
+        _ => None,
     };
-    if r.flow.to_server {
-        dirs &= 1;
-    } else if r.flow.to_client {
-        dirs &= 2;
+    Ok(bound)
+}
+
+fn side_of(to_server: bool) -> Side {
+    if to_server {
+        Side::ToServer
+    } else {
+        Side::ToClient
     }
-    if dirs == 0 {
-        return Err("flow direction contradicts its buffers".into());
+}
+
+/// A value's leading `to_server` / `to_client` (with its comma), and the rest.
+fn split_direction(v: &str) -> (Option<bool>, &str) {
+    let t = v.trim_start();
+    for (word, ts) in [("to_server", true), ("to_client", false)] {
+        if let Some(rest) = t.strip_prefix(word) {
+            let rest = rest.trim_start();
+            if rest.is_empty() {
+                return (Some(ts), rest);
+            }
+            if let Some(rest) = rest.strip_prefix(',') {
+                return (Some(ts), rest.trim());
+            }
+        }
     }
-    if frame.is_some() && lists.iter().any(|l| !matches!(l.target, ListTarget::Frame(_))) {
-        return Err("a frame with app-layer buffers".into());
+    (None, v)
+}
+
+fn list_name(b: &crate::rule::ast::BufferList) -> &str {
+    match &b.buffer {
+        Buffer::Sticky(n) | Buffer::Frame(n) => n,
+        Buffer::Payload => "payload",
+        Buffer::Packet(p) => p.name,
+        Buffer::Base64Data => "base64_data",
     }
-    let fast = best.map(|(i, p, _)| (i, p));
-    // They stay for the engine's life: no room left from growing.
-    lists.shrink_to_fit();
-    values.shrink_to_fit();
-    events.shrink_to_fit();
-    Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events, frame, files }, fast))
 }
 
 /// The frame type `name` (as a `frame:` keyword writes it) names in protocol `proto`.
@@ -582,5 +698,5 @@ pub(crate) fn for_each_buf(
 /// time (seconds).
 pub(crate) fn values_hold(ar: &AppRule, tx: &dyn Transaction, to_server: bool, now: i64) -> bool {
     ar.events.iter().all(|e| tx.events().contains(e))
-        && ar.values.iter().all(|v| tx.value(v.local, &v.arg.0, to_server, now))
+        && ar.values.iter().all(|v| tx.value(v.local, &v.arg.0, v.to_server.unwrap_or(to_server), now))
 }

@@ -437,6 +437,17 @@ impl RuleCompiler {
             }
         }
         let is_app = app::is_app_rule(&r);
+        if r.transactional {
+            if !is_app {
+                let why = "a transactional rule (=>) without app-layer keywords of both directions".to_string();
+                self.reject(&r, ErrorKind::BadValue("direction".into()), why);
+                return;
+            }
+            // decided with the response's packets (server to client): the header, written
+            // for the request, is compared the other way round
+            std::mem::swap(&mut r.src, &mut r.dst);
+            std::mem::swap(&mut r.src_ports, &mut r.dst_ports);
+        }
         let pending_app = if is_app {
             match app::compile_rule(&r, &mut self.xf_index, &mut self.xforms) {
                 Ok(x) => x,
@@ -798,6 +809,33 @@ mod tests {
         // UDP: one payload group (and its head), nothing goes into a stream
         let pu = &e.tables[T_UDP][0];
         assert_eq!((pu.added, pu.stream), (pu.group, pu.group));
+    }
+
+    /// A `=>` rule is decided with the response: its lists read the side their buffer (or
+    /// the rule) names, its header is compared the other way round, its prefilter is on a
+    /// response buffer. Refused: a keyword of either side without a direction, a rule with
+    /// keywords of one side only, a rule without app-layer keywords.
+    #[test]
+    fn a_transactional_rule_is_decided_with_the_response() {
+        let e = engine(&[
+            r#"alert http any any => any 80 (http.uri; content:"/a"; http.connection: to_client; content:"close"; sid:1;)"#,
+            r#"alert http any any => any any (http.uri; content:"/a"; http.connection; content:"close"; sid:2;)"#,
+            r#"alert http any any => any any (http.uri; content:"/a"; sid:3;)"#,
+            r#"alert tcp any any => any any (content:"a"; sid:4;)"#,
+            r#"alert http any any -> any any (http.uri; content:"/a"; http.connection: to_client; content:"x"; sid:5;)"#,
+        ]);
+        let loaded: Vec<u32> = e.rules.iter().map(|r| r.rule.sid).collect();
+        assert_eq!(loaded, vec![1]);
+        let refused: Vec<Option<u32>> = e.errors.iter().map(|er| er.sid).collect();
+        assert_eq!(refused, vec![Some(2), Some(3), Some(4), Some(5)]);
+        let ar = e.app.rule(0, AppProto::Http).expect("an HTTP app rule");
+        assert_eq!(ar.dirs, 2, "inspected with the response only");
+        let sides: Vec<Option<bool>> = ar.lists.iter().map(|l| l.to_server).collect();
+        assert_eq!(sides, vec![Some(true), Some(false)]);
+        let r = &e.rules[0].rule;
+        assert!(!r.src_ports.any && r.dst_ports.any, "port 80 is the response's source port");
+        assert_eq!(e.app.group(AppProto::Http, 1).map(|g| (g.dbs.len(), g.always.len())), Some((1, 0)));
+        assert!(e.app.group(AppProto::Http, 0).is_none());
     }
 
     /// A rule with `ip_proto:N` is placed in the groups of protocol N only; `!N` and `>N`

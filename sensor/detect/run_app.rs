@@ -268,7 +268,9 @@ impl DetectEngine {
                     };
                     (hit, ENTROPY_CONTENT)
                 }
-                ListTarget::Buffer(b) => (app::for_each_buf(l, tx, to_server, &mut check), entropy_key(b)),
+                ListTarget::Buffer(b) => {
+                    (app::for_each_buf(l, tx, l.to_server.unwrap_or(to_server), &mut check), entropy_key(b))
+                }
                 // frame rules are inspected on frames (run_frames), never on transactions
                 ListTarget::Frame(_) => (false, ENTROPY_CONTENT),
             };

@@ -859,6 +859,19 @@ pub struct BufferList {
     pub transforms: Vec<Transform>,
     /// Keywords, in rule order.
     pub matches: Vec<PayloadMatch>,
+    /// The side of the transaction the buffer is read from when the rule says so
+    /// (`http.connection: to_client`, Suricata 8): a buffer both sides have, in a `=>` rule
+    /// or to give a rule its direction.
+    pub direction: Option<Direction>,
+}
+
+/// A direction a keyword is bound to (`to_server` / `to_client` after a buffer's name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// The request side (client to server).
+    ToServer,
+    /// The response side (server to client).
+    ToClient,
 }
 
 /// `app-layer-protocol` mode: which detected protocol of the flow is compared.
@@ -914,6 +927,10 @@ pub struct Rule {
     pub src_ports: PortSet,
     /// `<>`: the rule also matches with source and destination swapped.
     pub bidirectional: bool,
+    /// `=>` (Suricata 8's transactional rule): the header as `->`, and the rule matches a
+    /// whole transaction, its request-side keywords on the request and its response-side
+    /// keywords on the response, once both sides have what they need.
+    pub transactional: bool,
     /// The `flow_start` packet hook (`tcp:flow_start`, Suricata 8): the rule looks only at
     /// the first packet of each direction of a flow.
     pub flow_start: bool,

@@ -138,7 +138,7 @@ fn isdataat(n: Num, relative: bool, negated: bool) -> PayloadMatch {
 }
 
 fn list(buffer: Buffer, matches: Vec<PayloadMatch>) -> BufferList {
-    BufferList { buffer, transforms: vec![], matches }
+    BufferList { buffer, transforms: vec![], matches, direction: None }
 }
 
 fn compiled(ms: &[PayloadMatch]) -> CompiledList {

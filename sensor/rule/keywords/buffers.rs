@@ -5,7 +5,7 @@
 //! layer contributes ([`super::AppKeyword`]); their setup is [`Builder::sticky`] too.
 
 use super::{suricata_doc, Arg, Keyword, Keywords, Kind};
-use crate::rule::ast::{Base64Mode, Buffer, FromBase64, PayloadMatch, Transform, XorKey, XorKeySource};
+use crate::rule::ast::{Base64Mode, Buffer, Direction, FromBase64, PayloadMatch, Transform, XorKey, XorKeySource};
 use crate::rule::parse::numbers::{parse_hex_string, parse_uint_cmp};
 use crate::rule::parse::{bad, buffer_name, quoted_value, shorten, unquote, Builder, Env, PResult, WorkList};
 
@@ -418,26 +418,46 @@ fn urilen(b: &mut Builder, env: &Env<'_>, kw: &'static str, v: Option<&str>) -> 
 
 impl Builder {
     /// Selects sticky buffer `buffer` (canonical name; `kw` as written), of protocol `app`;
-    /// `multi`: a new list for each selection.
-    pub(crate) fn sticky(&mut self, kw: &str, buffer: &str, multi: bool, app: Option<&str>) -> PResult<()> {
+    /// `multi`: a new list for each selection. `value`: the side it is read from
+    /// (`to_server` / `to_client`, Suricata's `DetectSetupDirection`), or nothing; the same
+    /// buffer bound to another side is another list.
+    pub(crate) fn sticky(
+        &mut self,
+        kw: &str,
+        buffer: &str,
+        multi: bool,
+        app: Option<&str>,
+        value: Option<&str>,
+    ) -> PResult<()> {
+        let direction = match value.map(str::trim) {
+            None => None,
+            Some("to_server") => Some(Direction::ToServer),
+            Some("to_client") => Some(Direction::ToClient),
+            Some(v) => return Err(bad(kw, format!("'{}': only to_server or to_client", shorten(v)))),
+        };
         self.check_previous_sticky(kw, buffer)?;
         self.claim_app(kw, buffer, app)?;
-        self.select(kw, Buffer::Sticky(buffer.to_string()), multi)
+        self.select_side(kw, Buffer::Sticky(buffer.to_string()), multi, direction)
     }
 
     /// Makes buffer `b` the current one (its list, created unless it exists and `multi` is
     /// false).
     pub(crate) fn select(&mut self, kw: &str, b: Buffer, multi: bool) -> PResult<()> {
+        self.select_side(kw, b, multi, None)
+    }
+
+    fn select_side(&mut self, kw: &str, b: Buffer, multi: bool, direction: Option<Direction>) -> PResult<()> {
         if let Buffer::Packet(p) = &b {
             self.check_previous_sticky(kw, p.name)?;
         }
         if !multi {
-            if let Some(i) = self.lists.iter().position(|l| l.buffer == b && l.transforms.is_empty()) {
+            let same = |l: &WorkList| l.buffer == b && l.transforms.is_empty() && l.direction == direction;
+            if let Some(i) = self.lists.iter().position(same) {
                 self.cur = Some(i);
                 return Ok(());
             }
         }
-        self.lists.push(WorkList { buffer: b, transforms: Vec::new(), items: Vec::new() });
+        self.lists.push(WorkList { buffer: b, transforms: Vec::new(), items: Vec::new(), direction });
         self.cur = Some(self.lists.len() - 1);
         Ok(())
     }
@@ -504,8 +524,8 @@ impl Builder {
             }
         } else {
             // Matches already there: the transformed buffer is a new list.
-            let buffer = l.buffer.clone();
-            self.lists.push(WorkList { buffer, transforms: vec![t], items: Vec::new() });
+            let (buffer, direction) = (l.buffer.clone(), l.direction);
+            self.lists.push(WorkList { buffer, transforms: vec![t], items: Vec::new(), direction });
             self.cur = Some(self.lists.len() - 1);
         }
         Ok(())
@@ -529,6 +549,18 @@ mod tests {
         assert_eq!(r.buffers[0].transforms.len(), 1);
         bad_value("frame:a b; content:\"x\";", "frame");
         bad_value(r#"frame:pdu; frame:request.line; content:"x";"#, "frame");
+    }
+
+    #[test]
+    fn a_sticky_buffer_may_name_its_side() {
+        let r = ok(
+            r#"http.connection: to_client; content:"a"; http.connection: to_server; content:"b"; http.connection:to_client; content:"c";"#,
+        );
+        let sides: Vec<(Option<Direction>, usize)> = r.buffers.iter().map(|b| (b.direction, b.matches.len())).collect();
+        assert_eq!(sides, vec![(Some(Direction::ToClient), 2), (Some(Direction::ToServer), 1)]);
+        let r = ok(r#"content:"a"; http_uri;"#);
+        assert_eq!(r.buffers[0].direction, None);
+        bad_value(r#"http.connection: both; content:"a";"#, "http.connection");
     }
 
     #[test]

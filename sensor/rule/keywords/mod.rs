@@ -247,7 +247,8 @@ impl Keyword {
     /// The row of an app-layer keyword.
     fn from_app(a: &AppKeyword) -> Keyword {
         let (kind, arg, setup) = match a.kind {
-            AppKind::StickyBuffer { multi } => (Kind::Sticky, Arg::None, Setup::Sticky { multi }),
+            // a sticky buffer takes at most a direction (`http.connection: to_client`)
+            AppKind::StickyBuffer { multi } => (Kind::Sticky, Arg::Optional, Setup::Sticky { multi }),
             AppKind::Value { arg } => (Kind::AppValue, arg, Setup::AppValue),
         };
         Keyword { name: a.name, aliases: a.aliases, kind, arg, proto: a.proto, desc: a.desc, doc: a.doc, setup }

@@ -172,10 +172,11 @@ impl Builder {
             },
         };
         self.proto = Some(proto);
-        self.bidirectional = match h.dir {
-            "->" => false,
-            "<>" => true,
-            d => return Err(syntax(format!("'{}' is not a direction: '->' or '<>'", shorten(d)))),
+        (self.bidirectional, self.transactional) = match h.dir {
+            "->" => (false, false),
+            "<>" => (true, false),
+            "=>" => (false, true),
+            d => return Err(syntax(format!("'{}' is not a direction: '->', '<>' or '=>'", shorten(d)))),
         };
         self.src = ctx.vars.addresses(h.src).map_err(|e| var_err("source address", e))?;
         self.src_ports = ctx.vars.ports(h.sp).map_err(|e| var_err("source port", e))?;
@@ -237,7 +238,9 @@ mod tests {
         assert_eq!(proto("dns").unwrap().transport, Transport::Ip);
         assert_eq!(proto("ntp").unwrap().transport, Transport::Udp);
         assert_eq!(proto("nope").unwrap_err().kind, ErrorKind::BadValue("protocol".into()));
-        assert_eq!(p("alert tcp any any => any any (sid:1;)").unwrap_err().kind, ErrorKind::Syntax);
+        assert_eq!(p("alert tcp any any <- any any (sid:1;)").unwrap_err().kind, ErrorKind::Syntax);
+        let tx = p("alert http any any => any 80 (sid:1;)").unwrap();
+        assert!(tx.transactional && !tx.bidirectional);
         assert_eq!(p("block tcp any any -> any any (sid:1;)").unwrap_err().kind, ErrorKind::Syntax);
         assert_eq!(p("alert tcp any any -> any (sid:1;)").unwrap_err().kind, ErrorKind::Syntax);
     }

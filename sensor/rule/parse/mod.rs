@@ -310,6 +310,7 @@ pub(crate) struct WorkList {
     pub(crate) buffer: Buffer,
     pub(crate) transforms: Vec<Transform>,
     pub(crate) items: Vec<(u32, PayloadMatch)>,
+    pub(crate) direction: Option<Direction>,
 }
 
 /// `flowbits` before the names are interned.
@@ -336,6 +337,7 @@ pub(crate) struct Builder {
     pub(crate) src: AddrSet,
     pub(crate) src_ports: PortSet,
     pub(crate) bidirectional: bool,
+    pub(crate) transactional: bool,
     pub(crate) flow_start: bool,
     pub(crate) dst: AddrSet,
     pub(crate) dst_ports: PortSet,
@@ -437,7 +439,7 @@ impl Builder {
             }
             Setup::Rule(setup) => setup(self, env, name, value),
             Setup::Header { parse, test, once } => self.header_keyword(name, kw.name, value, parse, test, once),
-            Setup::Sticky { multi } => self.sticky(name, kw.name, multi, kw.proto),
+            Setup::Sticky { multi } => self.sticky(name, kw.name, multi, kw.proto, value),
             Setup::PacketSticky { get } => {
                 self.select(name, Buffer::Packet(PacketBuffer { name: kw.name, get }), false)
             }
@@ -466,7 +468,12 @@ impl Builder {
         if let Some(i) = self.lists.iter().position(|l| l.buffer == Buffer::Payload) {
             return i;
         }
-        self.lists.push(WorkList { buffer: Buffer::Payload, transforms: Vec::new(), items: Vec::new() });
+        self.lists.push(WorkList {
+            buffer: Buffer::Payload,
+            transforms: Vec::new(),
+            items: Vec::new(),
+            direction: None,
+        });
         self.lists.len() - 1
     }
 
@@ -475,10 +482,12 @@ impl Builder {
     pub(crate) fn buffer_list(&mut self, keywords: &Keywords, kw: &str, buffer: &str) -> PResult<usize> {
         self.claim_app(kw, buffer, keywords.buffer_proto(buffer))?;
         let b = Buffer::Sticky(buffer.to_string());
-        if let Some(i) = self.lists.iter().position(|l| l.buffer == b && l.transforms.is_empty()) {
+        if let Some(i) =
+            self.lists.iter().position(|l| l.buffer == b && l.transforms.is_empty() && l.direction.is_none())
+        {
             return Ok(i);
         }
-        self.lists.push(WorkList { buffer: b, transforms: Vec::new(), items: Vec::new() });
+        self.lists.push(WorkList { buffer: b, transforms: Vec::new(), items: Vec::new(), direction: None });
         Ok(self.lists.len() - 1)
     }
 
@@ -709,6 +718,11 @@ impl Builder {
                 return Err(bad("detection_filter", "unique_on needs a tcp, udp or sctp rule"));
             }
         }
+        // Suricata's SigConsolidateDirection / DetectFlowSetup: a `=>` rule takes its
+        // directions from its keywords
+        if self.transactional && self.flow.is_some_and(|f| f.to_server || f.to_client) {
+            return Err(bad("flow", "a transactional rule (=>) cannot name a flow direction"));
+        }
         if self.proto.as_ref().is_some_and(|p| p.layer == ProtoLayer::Pkthdr) && !self.decoder_events_only() {
             return Err(bad("protocol", "'pkthdr' is for decoder-event rules only"));
         }
@@ -783,6 +797,7 @@ impl Builder {
                 buffer: l.buffer,
                 transforms: l.transforms,
                 matches: l.items.into_iter().map(|(_, m)| m).collect(),
+                direction: l.direction,
             })
             .collect();
         Rule {
@@ -796,6 +811,7 @@ impl Builder {
             src: self.src,
             src_ports: self.src_ports,
             bidirectional: self.bidirectional,
+            transactional: self.transactional,
             flow_start: self.flow_start,
             dst: self.dst,
             dst_ports: self.dst_ports,
