@@ -100,6 +100,34 @@ fn handshake_data_and_close_states() {
 }
 
 #[test]
+fn tcp_fast_open_data_on_the_syn_is_the_streams_first_bytes() {
+    // accepted: the SYN/ACK acknowledges the SYN's data, the next segment follows it
+    let mut t = T::new(StreamConfig::default());
+    t.pkt(true, CISN, 0, SYN, b"GET /a");
+    t.pkt(false, SISN, CISN + 7, SYN | ACK, b"");
+    assert_eq!(t.state(), TcpState::SynRecv);
+    assert_eq!(t.app.data[0], b"GET /a", "acknowledged with the SYN/ACK");
+    assert!(t.pkt(true, CISN + 7, SISN + 1, ACK, b"b HTTP/1.0\r\n\r\n").stream_add);
+    assert_eq!(t.state(), TcpState::Established);
+    t.pkt(false, SISN + 1, CISN + 23, ACK, b"HTTP/1.0 200 OK\r\n\r\n");
+    assert_eq!(t.app.data[0], b"GET /ab HTTP/1.0\r\n\r\n");
+    assert_eq!(t.c.get(C::StreamSynackInvalid), 0);
+    // refused: the SYN/ACK acknowledges the SYN alone, the client sends the data again
+    let mut t = T::new(StreamConfig::default());
+    t.pkt(true, CISN, 0, SYN, b"GET /a");
+    let o = t.pkt(false, SISN, CISN + 1, SYN | ACK, b"");
+    assert!(o.events.iter().any(|e| e == Event::Stream3whsSynackTfoDataIgnored), "{:?}", o.events);
+    t.pkt(true, CISN + 1, SISN + 1, ACK, b"GET /ab HTTP/1.0\r\n\r\n");
+    t.pkt(false, SISN + 1, CISN + 23, ACK, b"HTTP/1.0 200 OK\r\n\r\n");
+    assert_eq!(t.app.data[0], b"GET /ab HTTP/1.0\r\n\r\n");
+    // neither: a wrong acknowledgement
+    let mut t = T::new(StreamConfig::default());
+    t.pkt(true, CISN, 0, SYN, b"GET /a");
+    t.pkt(false, SISN, CISN + 3, SYN | ACK, b"");
+    assert_eq!((t.state(), t.c.get(C::StreamSynackInvalid)), (TcpState::SynSent, 1));
+}
+
+#[test]
 fn server_closes_first() {
     let mut t = T::new(StreamConfig::default());
     t.handshake(CISN, SISN);
