@@ -158,7 +158,13 @@ impl PcapFileSource {
 
     /// Bytes on disk read so far: the finished files and the position in the current one.
     pub fn bytes_read(&self) -> u64 {
-        self.bytes_done + self.cur.as_ref().map_or(0, |c| c.file_read.load(Ordering::Relaxed).min(c.file_len))
+        self.bytes_done
+            + self.cur.as_ref().map_or(0, |c| {
+                // a plain file's position is where its records were parsed to (its reader
+                // counts nothing, see `open_stream`)
+                let at = if c.compression.is_some() { c.file_read.load(Ordering::Relaxed) } else { c.offset };
+                at.min(c.file_len)
+            })
     }
 
     /// The file being read.
@@ -212,27 +218,20 @@ impl PcapFileSource {
 }
 
 fn read_full(file: &mut dyn Read, buf: &mut BytesMut, want: usize) -> std::io::Result<bool> {
-    // Reads until `buf` holds `want` bytes or the file ends; returns true at EOF.
-    while buf.len() < want {
-        let old = buf.len();
-        buf.resize(want, 0);
-        let n = loop {
-            // In bounds: old < want = buf.len() after the resize (loop condition).
-            match file.read(&mut buf[old..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    buf.truncate(old);
-                    return Err(e);
-                }
-            }
-        };
-        buf.truncate(old + n);
-        if n == 0 {
-            return Ok(true);
-        }
+    // Reads until `buf` holds `want` bytes or the file ends; returns true at EOF. Through
+    // `read_to_end`, a plain file is read into the buffer's spare capacity without zeroing it
+    // first (the chunks are fresh allocations: a `resize` would write each byte twice).
+    if buf.len() >= want {
+        return Ok(false);
     }
-    Ok(false)
+    let mut v = Vec::from(std::mem::take(buf));
+    v.reserve_exact(want - v.len());
+    let limit = (want - v.len()) as u64;
+    // Bytes read before an error stay in `v` (read_to_end's contract).
+    let r = file.take(limit).read_to_end(&mut v);
+    let eof = v.len() < want;
+    *buf = BytesMut::from(Bytes::from(v));
+    r.map(|_| eof)
 }
 
 /// The reason given for a read error: for a compressed file, a corrupt or truncated stream.

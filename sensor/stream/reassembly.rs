@@ -158,7 +158,8 @@ impl Buffer {
         })
     }
 
-    /// Inserts a segment starting at stream offset `off`. `scratch` is a reusable buffer.
+    /// Inserts a segment starting at stream offset `off`. `scratch` is a reusable buffer (for
+    /// a segment whose overlap keeps stored bytes).
     pub fn insert(
         &mut self,
         off: u64,
@@ -193,8 +194,9 @@ impl Buffer {
         }
         let mut overlap = false;
         let mut dup = false;
-        scratch.clear();
-        scratch.extend_from_slice(data);
+        // the new bytes are copied (to be partly overwritten by stored ones) only when the
+        // policy keeps stored data somewhere: in-order data goes straight into its chunk
+        let mut resolved = false;
         for j in lo..hi {
             // In bounds: j < hi <= segs.len() (partition_point).
             let (s, l) = self.segs[j];
@@ -211,6 +213,11 @@ impl Buffer {
                 let a = s.max(off).max(self.base);
                 let b = se.min(end);
                 if a < b {
+                    if !resolved {
+                        scratch.clear();
+                        scratch.extend_from_slice(data);
+                        resolved = true;
+                    }
                     self.read_into(a, b, off, scratch);
                 }
             }
@@ -225,9 +232,13 @@ impl Buffer {
             return Insert::Memcap;
         }
         self.bytes += new_bytes;
-        let bytes = std::mem::take(scratch);
-        self.write(off, &bytes);
-        *scratch = bytes;
+        if resolved {
+            let bytes = std::mem::take(scratch);
+            self.write(off, &bytes);
+            *scratch = bytes;
+        } else {
+            self.write(off, data);
+        }
         if !dup {
             let at = self.segs.partition_point(|&(s, l)| (s, l) < (off, len as u32));
             self.segs.insert(at, (off, len as u32));
