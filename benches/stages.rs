@@ -107,8 +107,15 @@ fn reassemble(pkts: &[TcpPkt], flows: usize, sinks: Option<&mut Vec<Sink>>) -> (
     let mut one = Sink::default();
     let mut sinks = sinks;
     for p in pkts {
-        let seg =
-            Seg { seq: p.seq, ack: p.ack, flags: p.flags, win: p.win, payload: &p.payload, syn: Default::default() };
+        let seg = Seg {
+            seq: p.seq,
+            ack: p.ack,
+            flags: p.flags,
+            win: p.win,
+            payload: &p.payload,
+            syn: Default::default(),
+            auth: false,
+        };
         let sink = match sinks.as_deref_mut() {
             Some(v) => &mut v[p.flow as usize],
             None => &mut one,

@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[7..];
         let payload = &rest[..n.min(rest.len())];
         rest = &rest[payload.len()..];
-        let seg = Seg { seq, ack, flags, win: 1024, payload, syn: Default::default() };
+        let seg = Seg { seq, ack, flags, win: 1024, payload, syn: Default::default(), auth: false };
         let before = slot.as_ref().map(|s: &Box<picket::stream::TcpSession>| [s.dirs[0].app_progress, s.dirs[1].app_progress]);
         let o = e.packet(&mut slot, to_server, &seg, &mut app, &mut c);
         assert!(e.mem.used <= MEMCAP, "memory {} over the memcap", e.mem.used);

@@ -561,6 +561,8 @@ impl Worker {
                 } else {
                     crate::stream::SynOptions::default()
                 },
+                // a RST's TCP MD5 signature (kind 19) or TCP-AO (kind 29): read for RSTs only
+                auth: p.d.tcp_flags & 0x04 != 0 && p.d.tcp_options(data).any(|(k, _)| k == 19 || k == 29),
             };
             let flow = FlowMeta::of(f, p.ts);
             let FlowExt { tcp: ssn, app, .. } = &mut f.ext;

@@ -350,6 +350,8 @@ pub struct Seg<'a> {
     pub payload: &'a [u8],
     /// A SYN's options (what retransmitted SYNs are compared on); default otherwise.
     pub syn: SynOptions,
+    /// A RST carries a TCP MD5 signature or TCP-AO option (false for other segments).
+    pub auth: bool,
 }
 
 const FIN: u8 = 0x01;
@@ -474,7 +476,9 @@ impl StreamEngine {
                 }
                 ssn.state = TcpState::Closed;
                 ssn.flags |= S_RST;
-                if answers_syn {
+                // a signed RST (MD5, TCP-AO) may be refused by its receiver, which the sensor
+                // cannot check: if its sender goes on, the RST looks injected (Suricata)
+                if answers_syn || p.auth {
                     // In bounds: b is a direction (see `dirs`).
                     ssn.dirs[b].flags |= D_RST_RECV;
                 }

@@ -52,7 +52,7 @@ impl T {
         T { e: StreamEngine::new(cfg, true), s: None, c: Counters::new(), app: Rec::default() }
     }
     fn pkt(&mut self, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Outcome {
-        let seg = Seg { seq, ack, flags, win: 65535, payload, syn: SynOptions::default() };
+        let seg = Seg { seq, ack, flags, win: 65535, payload, syn: SynOptions::default(), auth: false };
         self.e.packet(&mut self.s, to_server, &seg, &mut self.app, &mut self.c)
     }
     fn handshake(&mut self, cisn: u32, sisn: u32) {
@@ -153,6 +153,30 @@ fn rst_closes_and_no_session_without_syn() {
     t.pkt(false, SISN + 1, CISN + 1, RST | ACK, b"");
     assert_eq!(t.state(), TcpState::Closed);
     assert!(t.s.as_ref().is_some_and(|s| s.closed_by_rst()));
+}
+
+#[test]
+fn a_signed_rst_whose_sender_goes_on_looks_injected() {
+    // a RST with a TCP MD5 signature the receiver may refuse: the client goes on sending, so
+    // the session resumes, with stream.suspected_rst_inject; an unsigned one ends it
+    for auth in [true, false] {
+        let mut t = T::new(StreamConfig::default());
+        t.handshake(CISN, SISN);
+        let rst = Seg {
+            seq: CISN + 1,
+            ack: SISN + 1,
+            flags: RST | ACK,
+            win: 0,
+            payload: b"",
+            syn: SynOptions::default(),
+            auth,
+        };
+        t.e.packet(&mut t.s, true, &rst, &mut t.app, &mut t.c);
+        assert_eq!(t.state(), TcpState::Closed);
+        let o = t.pkt(true, CISN + 1, SISN + 1, ACK, b"GET / HTTP/1.0\r\n\r\n");
+        let injected = o.events.iter().any(|e| e == Event::StreamSuspectedRstInject);
+        assert_eq!((injected, t.state() == TcpState::Established, o.stream_add), (auth, auth, auth));
+    }
 }
 
 #[test]
