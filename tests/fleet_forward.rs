@@ -88,30 +88,57 @@ struct Msg {
     payload: String,
 }
 
-/// What the stream holds, in stream order.
+/// What the stream holds, in stream order. An ordered consumer can stall after the cluster
+/// lost a node (its server-side state went with it): when no message comes for 20 s, a new one
+/// resumes after the last stream sequence read, until every message is read or 120 s passed.
 fn stream_messages(urls: &[String], stream: &str) -> Vec<Msg> {
+    use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
     new_runtime().unwrap().block_on(async {
         let client = async_nats::connect(urls.to_vec()).await.unwrap();
         let js = async_nats::jetstream::new(client);
         let mut st = js.get_stream(stream).await.unwrap();
         let n = st.info().await.unwrap().state.messages as usize;
-        let consumer =
-            st.create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default()).await.unwrap();
-        let mut msgs = consumer.messages().await.unwrap();
         let mut out = Vec::with_capacity(n);
+        let (mut last_seq, mut resumes) = (0u64, 0);
+        let deadline = Instant::now() + Duration::from_secs(120);
         while out.len() < n {
-            let m = tokio::time::timeout(Duration::from_secs(20), msgs.next()).await.unwrap().unwrap().unwrap();
-            let h = m.headers.as_ref();
-            let header = |name: &str| h.and_then(|h| h.get(name)).map(|v| v.to_string());
-            out.push(Msg {
-                id: h
-                    .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-                subject: m.subject.to_string(),
-                events: header(EVENTS_HEADER).and_then(|v| v.parse().ok()).unwrap_or(0),
-                payload: String::from_utf8(m.payload.to_vec()).unwrap(),
-            });
+            assert!(
+                Instant::now() < deadline,
+                "stream {stream}: {} of {n} messages read in 120 s ({resumes} resumes)",
+                out.len()
+            );
+            let deliver_policy = match last_seq {
+                0 => DeliverPolicy::All,
+                s => DeliverPolicy::ByStartSequence { start_sequence: s + 1 },
+            };
+            let Ok(consumer) = st.create_consumer(OrderedConfig { deliver_policy, ..Default::default() }).await else {
+                resumes += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            };
+            let Ok(mut msgs) = consumer.messages().await else {
+                resumes += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            };
+            while out.len() < n {
+                let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(20), msgs.next()).await else {
+                    resumes += 1;
+                    break;
+                };
+                last_seq = m.info().map(|i| i.stream_sequence).unwrap_or(last_seq + 1);
+                let h = m.headers.as_ref();
+                let header = |name: &str| h.and_then(|h| h.get(name)).map(|v| v.to_string());
+                out.push(Msg {
+                    id: h
+                        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    subject: m.subject.to_string(),
+                    events: header(EVENTS_HEADER).and_then(|v| v.parse().ok()).unwrap_or(0),
+                    payload: String::from_utf8(m.payload.to_vec()).unwrap(),
+                });
+            }
         }
         out
     })
