@@ -166,7 +166,7 @@ pub(crate) fn open_stream(path: &Path) -> std::io::Result<InputStream> {
     let file_read = Arc::new(AtomicU64::new(0));
     // A plain capture is read from the file itself: std reads a regular file into a buffer's
     // spare capacity without zeroing it (a wrapper of ours, as `Counted`, cannot do that on
-    // stable Rust, and zeroing the 256 KB chunks cost the reader a tenth of its time). The
+    // stable Rust, and zeroing the 256 KiB chunks cost the reader about a sixth of its samples). The
     // magic number is peeked at without moving the file's position; a file that cannot be
     // read at an offset (a pipe) goes the general way.
     let mut magic = [0u8; 8];
