@@ -298,6 +298,7 @@ impl AppConfig {
             expect: self.shared.clone(),
             frames: Default::default(),
             file_hashes: Default::default(),
+            midstream: false,
         }
     }
 }
@@ -328,10 +329,12 @@ impl std::error::Error for ConfigError {}
 
 impl Config {
     /// The app layer's settings with the hashes `output.eve.files.force_hash` gives every file
-    /// (names checked when the configuration loaded).
+    /// (names checked when the configuration loaded) and `stream.midstream` (identification's
+    /// midstream patterns).
     pub fn app_config(&self) -> crate::app::AppConfig {
         crate::app::AppConfig {
             file_hashes: crate::app::files::HashSet::of_names(&self.output.eve.files.force_hash).unwrap_or_default(),
+            midstream: self.stream.midstream,
             ..self.app.parser_config()
         }
     }

@@ -1,6 +1,7 @@
 //! Detection semantics Suricata users rely on, end to end on small captures: rules made of
 //! `app-layer-protocol` alone match once per direction's identification, not on every packet;
-//! a RST's payload is inspected on the packet only, never as part of the stream.
+//! a RST's payload is inspected on the packet only, never as part of the stream; a flow picked
+//! up midstream on the server's data is turned around.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
 
 use crate::common;
@@ -197,4 +198,112 @@ fn a_transactional_rule_matches_the_request_and_response_of_one_transaction() {
                  alert http any any -> any any (http.connection: to_client; content:\"Keep\"; sid:8;)\n\
                  alert http any any -> any any (http.connection: to_client; content:\"keep\"; sid:9;)\n";
     assert_eq!(alerts(&pkts, rules), vec![(1, 1), (3, 1), (4, 1), (6, 1), (8, 1)]);
+}
+
+/// Replays IP packets as [`alerts`] does with `sets` (`--set`); the alerts as (sid, src_ip,
+/// src_port, direction), sorted.
+fn alerts_with(l3s: &[Vec<u8>], rules: &str, sets: &[&str]) -> Vec<(u64, String, u64, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let frames: Vec<(u64, Vec<u8>)> = l3s.iter().enumerate().map(|(i, p)| (t_ms(i as u64), eth(p))).collect();
+    let pcap = write_file(dir.path(), "in.pcap", &pcap_le_usec(LT_ETHERNET, &frames));
+    let rules = write_file(dir.path(), "t.rules", rules.as_bytes());
+    let mut args = vec!["--rules", rules.to_str().unwrap()];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let r = replay_files(dir.path(), &[pcap], &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut v: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e["event_type"] == "alert")
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (e["alert"]["signature_id"].as_u64().unwrap(), s("src_ip"), e["src_port"].as_u64().unwrap(), s("direction"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_midstream_flow_whose_first_data_is_a_response_is_turned_around() {
+    // picked up midstream on the server's response (suricata-verify detect-pcre-05): HTTP is
+    // named by the to-client pattern, the flow is turned around (Suricata's FlowSwap), and the
+    // response is parsed as the server's; the client's request that follows is a request
+    use tcpf::*;
+    let resp: &[u8] = b"HTTP/1.1 200 OK\r\nServer: Apache\r\nContent-Length: 5\r\n\r\nhello";
+    let req: &[u8] = b"GET /two HTTP/1.1\r\nHost: h\r\n\r\n";
+    let c = |seq: u32, ack: u32, fl: u8, d: &[u8]| ipv4_tcp(CLI, SRV, 41010, 80, seq, ack, fl, d);
+    let s = |seq: u32, ack: u32, fl: u8, d: &[u8]| ipv4_tcp(SRV, CLI, 80, 41010, seq, ack, fl, d);
+    let (cs, ss) = (1000u32, 7000u32);
+    let ss2 = ss + resp.len() as u32;
+    let pkts = vec![
+        s(ss, cs, PSH | ACK, resp),
+        c(cs, ss2, ACK, b""),
+        c(cs, ss2, PSH | ACK, req),
+        s(ss2, cs + req.len() as u32, ACK, b""),
+    ];
+    let rules = "alert http any any -> any any (flow:to_client; content:\"Server: \"; http_header; sid:1;)\n\
+                 alert http any any -> any any (flow:to_server; content:\"Server: \"; http_header; sid:2;)\n\
+                 alert http 10.1.0.2 80 -> 10.1.0.1 any (http.response_line; content:\"200\"; sid:3;)\n\
+                 alert http any any -> any any (http.uri; content:\"/two\"; sid:4;)\n\
+                 alert tcp any any -> any any (flow:to_client; content:\"hello\"; sid:5;)\n";
+    let srv = "10.1.0.2".to_string();
+    let cli = "10.1.0.1".to_string();
+    let (tc, ts) = ("to_client".to_string(), "to_server".to_string());
+    assert_eq!(
+        alerts_with(&pkts, rules, &["stream.midstream=true"]),
+        vec![
+            (1, srv.clone(), 80, tc.clone()),
+            (3, srv.clone(), 80, tc.clone()),
+            (4, cli, 41010, ts),
+            (5, srv.clone(), 80, tc.clone()),
+        ]
+    );
+    // the response alone, seen only at the flow's end
+    assert_eq!(
+        alerts_with(&pkts[..1], rules, &["stream.midstream=true"]),
+        vec![(1, srv.clone(), 80, tc.clone()), (3, srv.clone(), 80, tc.clone()), (5, srv, 80, tc)]
+    );
+    // without midstream pickup there is no session, so nothing
+    assert_eq!(alerts_with(&pkts, rules, &[]), vec![]);
+}
+
+#[test]
+fn a_session_opened_by_a_syn_keeps_its_direction_whatever_its_first_data() {
+    // the client of a whole handshake sends a response first: with midstream on HTTP is named
+    // from the other side's patterns but the flow is not turned around (Suricata turns only
+    // sessions picked up midstream), so the "response" is the client's data, parsed (as
+    // libhtp does) as a request whose headers hold `Server`
+    let resp: &[u8] = b"HTTP/1.1 200 OK\r\nServer: Apache\r\nContent-Length: 0\r\n\r\n";
+    let pkts = session(8085, &[(true, resp)], None);
+    let rules = "alert http any any -> any any (flow:to_client; content:\"Server: \"; http_header; sid:1;)\n\
+                 alert tcp any any -> any any (flow:to_server; content:\"Apache\"; sid:2;)\n\
+                 alert http any any -> any any (flow:to_server; content:\"Server: \"; http_header; sid:3;)\n";
+    let got = alerts_with(&pkts, rules, &["stream.midstream=true"]);
+    assert_eq!(got.iter().map(|a| a.0).collect::<Vec<_>>(), vec![2, 3], "{got:?}");
+}
+
+#[test]
+fn a_midstream_udp_flow_whose_first_datagram_is_a_sip_response_is_turned_around() {
+    let resp: &[u8] = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.1.0.1:5060\r\nCall-ID: abc\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    let req: &[u8] = b"INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.0.1:5060\r\nCall-ID: abc\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    let pkts = vec![ipv4_udp(SRV, CLI, 5060, 5061, resp), ipv4_udp(CLI, SRV, 5061, 5060, req)];
+    let rules = "alert sip any any -> any any (sip.stat_code; content:\"200\"; sid:1;)\n\
+                 alert sip any any -> any any (sip.method; content:\"INVITE\"; sid:2;)\n\
+                 alert udp any any -> any any (flow:to_client; content:\"SIP/2.0 200\"; sid:3;)\n";
+    let srv = "10.1.0.2".to_string();
+    let tc = "to_client".to_string();
+    assert_eq!(
+        alerts_with(&pkts, rules, &["stream.midstream=true"]),
+        vec![
+            (1, srv.clone(), 5060, tc.clone()),
+            (2, "10.1.0.1".to_string(), 5061, "to_server".to_string()),
+            (3, srv, 5060, tc),
+        ]
+    );
+    // off (the default): the response names nothing, so the flow has no protocol (Suricata:
+    // its first datagram decides a UDP flow) and the request is not parsed either
+    assert_eq!(alerts_with(&pkts, rules, &[]), vec![]);
 }

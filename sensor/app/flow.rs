@@ -130,6 +130,11 @@ pub struct FlowApp {
     /// Identification turned the flow around with the packet being processed: the worker
     /// swaps the flow's ends ([`FlowApp::take_reversed`]).
     reversed: bool,
+    /// TCP: identification named the flow from the other direction's patterns and asked the
+    /// stream to turn the session around ([`Verdict::Reverse`]): the direction (to server) of
+    /// the data that asked. The stream's next offer says whether it did (the same data, as the
+    /// other direction) or not (as the same direction).
+    turn: Option<bool>,
 }
 
 /// Whether `data`, the first datagram of a flow identified as `p`, is an answer whose sender
@@ -261,13 +266,28 @@ impl TxInspStates {
 }
 
 impl FlowApp {
-    fn start(&mut self, ipproto: u8, client_port: u16, server_port: u16) {
+    fn start(&mut self, ipproto: u8, (client_port, server_port): (u16, u16), midstream: bool) {
         if !self.started {
             self.started = true;
             self.ports = (client_port, server_port);
             self.tcp = ipproto == 6;
-            self.pd = Some(Box::new(ProtoDetect::new(ipproto, client_port, server_port)));
+            self.pd = Some(Box::new(ProtoDetect::new(ipproto, client_port, server_port).midstream(midstream)));
         }
+    }
+
+    /// The flow is turned around before its parser saw anything (Suricata's `FlowSwap` after
+    /// protocol detection): every per-direction state changes sides.
+    fn turn_around(&mut self) {
+        self.fed.swap(0, 1);
+        self.udp_seen.swap(0, 1);
+        self.pe_done.swap(0, 1);
+        self.pe_retry.swap(0, 1);
+        self.dir_proto.swap(0, 1);
+        self.pd_pending.swap(0, 1);
+        self.raw_trigger.swap(0, 1);
+        self.unprobed = self.unprobed.map(|to_server| !to_server);
+        self.ports = (self.ports.1, self.ports.0);
+        self.reversed = true;
     }
 
     fn decided(&mut self, p: AppProto, cfg: &AppConfig, stats: &mut AppStats) {
@@ -356,13 +376,15 @@ impl FlowApp {
         // In bounds: d is 0 or 1.
         let detects = !self.udp_seen[d];
         if detects && matches!(self.proto, AppProto::Unknown | AppProto::Failed) {
-            self.start(17, ports.0, ports.1);
+            self.start(17, ports, cfg.midstream);
             let first = !self.udp_seen[1 - d];
             self.udp_seen[d] = true;
             let found = match self.pd.as_mut() {
                 Some(pd) => pd.feed(to_server, data, &mut stats.identify),
                 None => AppProto::Failed,
             };
+            // found with the other direction's patterns (stream.midstream): sent by the server
+            let reverse = self.pd.as_ref().is_some_and(|pd| pd.reverse());
             match found {
                 AppProto::Unknown | AppProto::Failed => {
                     if first {
@@ -380,9 +402,10 @@ impl FlowApp {
                 }
             }
             // Suricata's AppLayerHandleUdp: the flow's first datagram that its protocol's
-            // probe reads as an answer (an LLMNR response seen first) turns the flow around:
-            // its sender is the server, and the datagram is parsed as going to the client
-            if first && to_server && found.is_known() && answers_first(found, data) {
+            // probe reads as an answer (an LLMNR response seen first), or that matched the
+            // other direction's patterns, turns the flow around: its sender is the server,
+            // and the datagram is parsed as going to the client
+            if first && to_server && found.is_known() && (reverse || answers_first(found, data)) {
                 self.udp_seen.swap(0, 1);
                 to_server = false;
                 d = 1;
@@ -539,7 +562,7 @@ impl FlowApp {
     /// a different protocol is Suricata's `applayer_mismatch_protocol_both_directions`, no
     /// protocol at all (every pattern and probe excluded) its
     /// `applayer_detect_protocol_only_one_direction`.
-    fn probe_other_direction(&mut self, to_server: bool, data: &[u8]) {
+    fn probe_other_direction(&mut self, to_server: bool, data: &[u8], midstream: bool) {
         if self.unprobed != Some(to_server) || data.is_empty() {
             return;
         }
@@ -547,7 +570,7 @@ impl FlowApp {
         let (cp, sp) = self.ports;
         let (src, dst) = if to_server { (cp, sp) } else { (sp, cp) };
         let ipproto = if self.tcp { 6 } else { 17 };
-        let found = probe_other_side(self.proto, ipproto, to_server, data, src, dst);
+        let found = probe_other_side(self.proto, ipproto, to_server, data, (src, dst), midstream);
         // Suricata's TCPProtoDetect on this direction's first data: its own protocol when
         // it names one, else `failed` (the parser still gets the data)
         match found {
@@ -743,10 +766,22 @@ impl AppSink for Sink<'_> {
         if app.gap_stop {
             return Verdict::Stop;
         }
+        if let Some(asked) = app.turn.take() {
+            if asked != to_server {
+                // the stream turned the session around: this is the server's data
+                app.turn_around();
+                let e = &mut self.flow.ends;
+                *e = Endpoints { src: e.dst, dst: e.src, sp: e.dp, dp: e.sp };
+                // the (new) other direction spoke first: its data goes to the parser first
+                if app.fed[usize::from(to_server)] > 0 {
+                    return Verdict::OtherFirst;
+                }
+            }
+        }
         match app.proto {
             AppProto::Failed => return Verdict::Stop,
             AppProto::Unknown => {
-                app.start(6, self.flow.ends.sp, self.flow.ends.dp);
+                app.start(6, (self.flow.ends.sp, self.flow.ends.dp), self.cfg.midstream);
                 let d = usize::from(!to_server);
                 // feed identification only the bytes it has not seen (the stream offers data
                 // again until the protocol is known)
@@ -759,6 +794,8 @@ impl AppSink for Sink<'_> {
                     (Some(pd), _) => pd.proto(),
                     (None, _) => AppProto::Failed,
                 };
+                // named with the other direction's patterns (stream.midstream): the server's data
+                let reverse = app.pd.as_ref().is_some_and(|pd| pd.reverse());
                 let p = match p {
                     AppProto::Unknown | AppProto::Failed if app.pd.is_some() => {
                         app.expected(to_server, &self.flow, self.cfg, self.stats).unwrap_or(p)
@@ -774,6 +811,12 @@ impl AppSink for Sink<'_> {
                     p if app.proto != p => {
                         app.decided(p, self.cfg, self.stats);
                         app.dir_detected(to_server, p);
+                        // Suricata turns the flow around here when the session was picked up
+                        // midstream: the stream does it (or not) and offers the data again
+                        if reverse {
+                            app.turn = Some(to_server);
+                            return Verdict::Reverse;
+                        }
                         // the other direction spoke first: its data goes to the parser first
                         if app.fed[1 - d] > 0 {
                             return Verdict::OtherFirst;
@@ -784,7 +827,7 @@ impl AppSink for Sink<'_> {
             }
             _ => {
                 if offset == 0 {
-                    app.probe_other_direction(to_server, data);
+                    app.probe_other_direction(to_server, data, self.cfg.midstream);
                 }
                 if app.switch.is_some() {
                     if app.switch_pending(to_server, data, self.stats) {

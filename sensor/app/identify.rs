@@ -13,10 +13,15 @@
 //! [`PROBE_BYTES_MAX`] bytes is done, and the flow is `failed` once both directions are done
 //! without a protocol or one direction has sent [`BAIL_BYTES`] without the other answering
 //! (Suricata's `TCPProtoDetectCheckBailConditions`, with its 100000-byte floor).
+//! With `stream.midstream` on ([`ProtoDetect::midstream`]), a direction that matches none of
+//! its own patterns is matched against the other direction's (Suricata's
+//! `AppLayerProtoDetectPMGetProto` in midstream mode): a hit names the protocol and says the
+//! flow is the wrong way round ([`ProtoDetect::reverse`]: its first data was the server's).
 //! Never: allocates unless a TCP direction's first bytes arrive split before a decision (then
 //! at most [`PROBE_BYTES_MAX`] bytes, freed on the decision), panics on input, or reverses the
-//! flow's direction itself (the caller turns a UDP flow around when its first datagram is an
-//! LLMNR answer, as Suricata's probing parser asks; see `flow::answers_first`).
+//! flow's direction itself (the caller turns the flow around: a UDP flow whose first datagram
+//! is an LLMNR answer, as Suricata's probing parser asks, see `flow::answers_first`; a flow
+//! [`ProtoDetect::reverse`] names, the TCP stream only for a session picked up midstream).
 
 use super::dns;
 use super::proto::AppProto;
@@ -487,13 +492,20 @@ fn ftp_banner(data: &[u8]) -> ProbeResult {
 }
 
 /// Detects one direction's first bytes when the other direction named the flow `other`: as
-/// [`probe`], except that Suricata's SMTP server probe (ports 25 and 465,
+/// [`probe`] (with the other direction's patterns too when `midstream`), except that Suricata's SMTP server probe (ports 25 and 465,
 /// `SMTPServerProbingParser`) takes a `220` reply line as SMTP once the client side is SMTP.
-pub fn probe_other_side(other: AppProto, proto: u8, to_server: bool, data: &[u8], sp: u16, dp: u16) -> ProbeResult {
+pub fn probe_other_side(
+    other: AppProto,
+    proto: u8,
+    to_server: bool,
+    data: &[u8],
+    (sp, dp): (u16, u16),
+    midstream: bool,
+) -> ProbeResult {
     let server_port = if to_server { dp } else { sp };
     let smtp = other == P::Smtp && proto == TCP && !to_server && matches!(server_port, 25 | 465);
     let r = if smtp { reply_220(data, P::Smtp) } else { ProbeResult::NotFound };
-    match (r, probe(proto, to_server, data, sp, dp)) {
+    match (r, probe_dir(proto, to_server, data, sp, dp, midstream).0) {
         (ProbeResult::Found(p), _) => ProbeResult::Found(p),
         (ProbeResult::NeedMore, ProbeResult::NotFound) => ProbeResult::NeedMore,
         (_, q) => q,
@@ -566,12 +578,25 @@ fn nbss_smb(data: &[u8]) -> ProbeResult {
 /// start (TCP) or one datagram (UDP), `sp`/`dp` the ports of these bytes' packet. Pattern
 /// matchers run first and on any port; probing parsers only when a port is their default.
 pub fn probe(proto: u8, to_server: bool, first_bytes: &[u8], sp: u16, dp: u16) -> ProbeResult {
+    probe_dir(proto, to_server, first_bytes, sp, dp, false).0
+}
+
+/// [`probe`], and with `midstream` the other direction's patterns when this direction's name
+/// nothing (Suricata's midstream pattern matching): the second value says the protocol was
+/// found that way, so the bytes were sent the other way round (its `reverse_flow`).
+fn probe_dir(proto: u8, to_server: bool, first_bytes: &[u8], sp: u16, dp: u16, midstream: bool) -> (ProbeResult, bool) {
     if first_bytes.is_empty() {
-        return if proto == TCP || proto == UDP { ProbeResult::NeedMore } else { ProbeResult::NotFound };
+        return (if proto == TCP || proto == UDP { ProbeResult::NeedMore } else { ProbeResult::NotFound }, false);
     }
     let pm = run_patterns(proto, to_server, first_bytes);
     if let ProbeResult::Found(_) = pm {
-        return pm;
+        return (pm, false);
+    }
+    // Patterns for both directions are in this direction's set too, so a hit here is the
+    // other direction's own.
+    let om = if midstream { run_patterns(proto, !to_server, first_bytes) } else { ProbeResult::NotFound };
+    if let ProbeResult::Found(_) = om {
+        return (om, true);
     }
     let pp = match run_probing_parsers(proto, to_server, first_bytes, sp, dp) {
         // protocols Suricata's default configuration leaves disabled are not named
@@ -579,13 +604,10 @@ pub fn probe(proto: u8, to_server: bool, first_bytes: &[u8], sp: u16, dp: u16) -
         pp => pp,
     };
     if let ProbeResult::Found(_) = pp {
-        return pp;
+        return (pp, false);
     }
-    if pm == ProbeResult::NeedMore || pp == ProbeResult::NeedMore {
-        ProbeResult::NeedMore
-    } else {
-        ProbeResult::NotFound
-    }
+    let r = if [pm, om, pp].contains(&ProbeResult::NeedMore) { ProbeResult::NeedMore } else { ProbeResult::NotFound };
+    (r, false)
 }
 
 /// Detection counters (plain integers; the integrator publishes them).
@@ -643,6 +665,12 @@ pub struct ProtoDetect {
     /// Failed on the amount of data rather than with both directions done (Suricata's
     /// `APPLAYER_PROTO_DETECTION_SKIPPED`).
     skipped: bool,
+    /// Match the other direction's patterns too (`stream.midstream`).
+    midstream: bool,
+    /// Per direction: its protocol was found with the other direction's patterns.
+    rflow: [bool; 2],
+    /// The flow was named by a direction found that way: the flow is the wrong way round.
+    reverse: bool,
 }
 
 impl ProtoDetect {
@@ -656,7 +684,24 @@ impl ProtoDetect {
             dirs: Default::default(),
             result: AppProto::Unknown,
             skipped: false,
+            midstream: false,
+            rflow: [false; 2],
+            reverse: false,
         }
+    }
+
+    /// With `stream.midstream` on: a direction whose bytes match none of its own patterns is
+    /// matched against the other direction's (see the module's contract).
+    pub fn midstream(mut self, on: bool) -> Self {
+        self.midstream = on;
+        self
+    }
+
+    /// The direction that named the flow did so with the other direction's patterns, and the
+    /// other direction had found nothing: its bytes were the server's (Suricata's
+    /// `reverse_flow`; the caller decides whether the flow may be turned around).
+    pub fn reverse(&self) -> bool {
+        self.reverse
     }
 
     /// Detection failed on the amount of data one direction sent (Suricata's
@@ -692,17 +737,24 @@ impl ProtoDetect {
         let (sp, dp) =
             if to_server { (self.client_port, self.server_port) } else { (self.server_port, self.client_port) };
         let ipproto = self.ipproto;
+        let midstream = self.midstream;
+        let mut rflow = false;
+        let mut run = |bytes: &[u8]| {
+            let (r, rev) = probe_dir(ipproto, to_server, bytes, sp, dp, midstream);
+            rflow = rev;
+            r
+        };
         let d = &mut self.dirs[usize::from(!to_server)];
         d.bytes = d.bytes.saturating_add(data.len() as u64);
         if d.state == DirState::Detecting {
             let r = if ipproto == UDP {
                 // Each datagram stands alone; one that does not decide ends the direction.
-                match probe(ipproto, to_server, data, sp, dp) {
+                match run(data) {
                     ProbeResult::Found(p) => ProbeResult::Found(p),
                     _ => ProbeResult::NotFound,
                 }
             } else if d.buf.is_empty() {
-                let r = probe(ipproto, to_server, data, sp, dp);
+                let r = run(data);
                 if r == ProbeResult::NeedMore {
                     let keep = data.len().min(PROBE_BYTES_MAX);
                     // In bounds: keep <= data.len() (min).
@@ -721,7 +773,7 @@ impl ProtoDetect {
                 let take = data.len().min(room);
                 // In bounds: take <= data.len() (min).
                 d.buf.extend_from_slice(&data[..take]);
-                let r = probe(ipproto, to_server, &d.buf, sp, dp);
+                let r = run(&d.buf);
                 if r == ProbeResult::NeedMore && d.buf.len() >= PROBE_BYTES_MAX {
                     stats.probe_bytes_exhausted += 1;
                     ProbeResult::NotFound
@@ -733,6 +785,8 @@ impl ProtoDetect {
                 ProbeResult::Found(p) => {
                     d.state = DirState::Found(p);
                     d.buf = Vec::new();
+                    // In bounds: an index from a bool.
+                    self.rflow[usize::from(!to_server)] = rflow;
                 }
                 ProbeResult::NotFound => {
                     d.state = DirState::Done;
@@ -761,6 +815,15 @@ impl ProtoDetect {
             }
             (DirState::Found(p), _) | (_, DirState::Found(p)) => Some(p),
             _ => None,
+        };
+        // only the direction that names the flow alone may turn it around (Suricata: not when
+        // the other direction found a protocol already)
+        // In bounds: this and other are 0 or 1 (above).
+        self.reverse = match (a, b) {
+            (DirState::Found(_), DirState::Found(_)) => false,
+            (DirState::Found(_), _) => self.rflow[this],
+            (_, DirState::Found(_)) => self.rflow[other],
+            _ => false,
         };
         if let Some(p) = found {
             self.result = p;
@@ -843,10 +906,10 @@ mod tests {
     fn smtp_banner_once_the_client_side_is_smtp() {
         let b = b"220 mail.example ESMTP\r\n";
         assert_eq!(probe(6, false, b, 25, 40000), ProbeResult::NotFound);
-        assert_eq!(probe_other_side(P::Smtp, 6, false, b, 25, 40000), ProbeResult::Found(P::Smtp));
-        assert_eq!(probe_other_side(P::Smtp, 6, false, b"220 no newline", 465, 40000), ProbeResult::NeedMore);
-        assert_eq!(probe_other_side(P::Smtp, 6, false, b, 2525, 40000), ProbeResult::NotFound);
-        assert_eq!(probe_other_side(P::Http, 6, false, b"\x00\x01binary", 80, 40000), ProbeResult::NotFound);
+        assert_eq!(probe_other_side(P::Smtp, 6, false, b, (25, 40000), false), ProbeResult::Found(P::Smtp));
+        assert_eq!(probe_other_side(P::Smtp, 6, false, b"220 no newline", (465, 40000), false), ProbeResult::NeedMore);
+        assert_eq!(probe_other_side(P::Smtp, 6, false, b, (2525, 40000), false), ProbeResult::NotFound);
+        assert_eq!(probe_other_side(P::Http, 6, false, b"\x00\x01binary", (80, 40000), false), ProbeResult::NotFound);
     }
 
     #[test]
@@ -990,6 +1053,47 @@ mod tests {
         let mut d = ProtoDetect::new(17, 5353, 53);
         assert_eq!(d.feed(true, &[1, 2, 3], &mut st), P::Unknown);
         assert_eq!(d.feed(false, &[1, 2, 3], &mut st), P::Failed);
+    }
+
+    #[test]
+    fn midstream_matches_the_other_directions_patterns_and_asks_to_turn_the_flow_around() {
+        let resp = b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n";
+        let mut st = DetectStats::default();
+        // off (Suricata's default): a response sent to the server names nothing
+        let mut d = ProtoDetect::new(6, 40000, 80);
+        assert_eq!(d.feed(true, resp, &mut st), P::Unknown);
+        assert!(!d.reverse());
+        // on: named by the to-client pattern, and the flow is the wrong way round
+        let mut d = ProtoDetect::new(6, 40000, 80).midstream(true);
+        assert_eq!(d.feed(true, resp, &mut st), P::Http);
+        assert!(d.reverse());
+        assert_eq!(d.dir_proto(true), P::Http);
+        // a request from the server's side too (the methods are to-server patterns)
+        let mut d = ProtoDetect::new(6, 80, 40000).midstream(true);
+        assert_eq!(d.feed(false, b"GET / HTTP/1.1\r\n", &mut st), P::Http);
+        assert!(d.reverse());
+        // its own patterns first: nothing to turn around
+        let mut d = ProtoDetect::new(6, 40000, 80).midstream(true);
+        assert_eq!(d.feed(true, b"GET / HTTP/1.1\r\n", &mut st), P::Http);
+        assert!(!d.reverse());
+        // patterns of both directions (TLS handshake, SSH banner) never turn a flow around
+        let mut d = ProtoDetect::new(6, 40000, 8443).midstream(true);
+        assert_eq!(d.feed(false, &[0x16, 3, 3, 0, 5, 2], &mut st), P::Tls);
+        assert!(!d.reverse());
+        // a prefix of the other direction's pattern waits
+        let mut d = ProtoDetect::new(6, 40000, 80).midstream(true);
+        assert_eq!(d.feed(true, b"HTTP/", &mut st), P::Unknown);
+        assert_eq!(d.feed(true, b"1.0 200 OK\r\n", &mut st), P::Http);
+        assert!(d.reverse());
+        // the other direction named the flow first: this one cannot turn it around
+        let mut d = ProtoDetect::new(6, 40000, 80).midstream(true);
+        d.feed(false, b"HT", &mut st);
+        assert_eq!(d.feed(true, b"GET / HTTP/1.1\r\n", &mut st), P::Http);
+        assert!(!d.reverse());
+        // the same on UDP: a SIP response first
+        let mut d = ProtoDetect::new(17, 5061, 5060).midstream(true);
+        assert_eq!(d.feed(true, b"SIP/2.0 200 OK\r\n", &mut st), P::Sip);
+        assert!(d.reverse());
     }
 
     #[test]

@@ -79,4 +79,7 @@ pub struct AppConfig {
     /// The hashes every file gets whatever its protocol (`output.eve.files.force_hash`,
     /// Suricata's `force-hash`): each parser that opens files takes them when it is made.
     pub file_hashes: files::HashSet,
+    /// `stream.midstream`: identification also tries the other direction's patterns, and a
+    /// flow found that way is turned around (see [`identify`]).
+    pub midstream: bool,
 }

@@ -345,7 +345,7 @@ counters! {
     ChecksumAutoDisabled => "decoder.checksum.auto_disabled", Max, "1 when checksum_validation=auto turned validation off (offloaded checksums)";
     // flow, named as Suricata's
     FlowTotal => "flow.total", Sum, "flows created";
-    FlowReversed => "flow.reversed", Sum, "flows turned around because their first packet was an answer (an LLMNR response seen first, as Suricata's probing parsers)";
+    FlowReversed => "flow.reversed", Sum, "flows turned around because their first data was the server's (an LLMNR answer seen first; with stream.midstream, data matching the other direction's patterns), as Suricata";
     FlowTcp => "flow.tcp", Sum, "TCP flows created";
     FlowUdp => "flow.udp", Sum, "UDP flows created";
     FlowIcmpv4 => "flow.icmpv4", Sum, "ICMPv4 flows created";

@@ -124,18 +124,25 @@ impl EndCtx<'_> {
     /// A flow ends: what is left of its streams and its transactions is inspected (and may
     /// alert), its session is freed, and its flow event written.
     fn end(&mut self, f: &mut Flow<FlowExt>, why: EndReason, c: &mut Counters) {
-        let flow = FlowMeta::of(f, f.last);
         if f.ext.tcp.is_some() {
             // each direction as Suricata's stream-end pseudo packet of it: the rest of its
             // stream to the app layer, then its packet and transaction inspection; to server
-            // first
-            for d in 0..2 {
+            // first. Protocol detection may turn the flow around on the first: that side's
+            // packet goes to the client then, and the other side (index 0 now) is next.
+            let mut d = 0;
+            for _ in 0..2 {
+                let flow = FlowMeta::of(f, f.last);
                 let due = {
                     let FlowExt { tcp, app, .. } = &mut f.ext;
                     let Some(ssn) = tcp.as_deref_mut() else { break };
                     let mut sink = Sink { app, cfg: self.app_cfg, stats: self.app_stats, flow };
                     self.stream.finish_dir(ssn, d, &mut sink, c)
                 };
+                if f.ext.app.take_reversed() {
+                    f.reverse();
+                    c.inc(C::FlowReversed);
+                    d = 1 - d;
+                }
                 if let Some((engine, scratch)) = self.detect.as_mut() {
                     let mut insp = Inspector {
                         engine,
@@ -148,6 +155,7 @@ impl EndCtx<'_> {
                     insp.stream_end(f, d == 0, due, self.blocks, self.detect_gen, c);
                     insp.app_end(f, d == 0, self.blocks, self.detect_gen, c);
                 }
+                d = 1 - d;
             }
             self.stream.release(&mut f.ext.tcp);
         } else if let Some((engine, scratch)) = self.detect.as_mut() {

@@ -10,6 +10,9 @@
 //! - in-order, acknowledged data handed to the app layer ([`AppSink`]) as the peer ACKs it,
 //!   acknowledged holes reported as gaps (`tcp.reassembly_gap`) exactly where Suricata
 //!   counts them;
+//! - a session picked up midstream (not from a SYN/ACK) turned around when the app layer
+//!   finds that its first data was the server's ([`Verdict::Reverse`], Suricata's `FlowSwap`
+//!   after protocol detection): its directions swap before any of it was parsed;
 //! - raw stream chunks for detection on the schedule Suricata uses in IDS mode
 //!   ([`TcpSession::raw_ready`]): when enough acknowledged data is waiting (the chunk size),
 //!   when the app layer asks (`AppSink::take_raw_trigger`: a DCE/RPC PDU, an SSH banner),
@@ -256,6 +259,8 @@ const S_MIDSTREAM: u8 = 1;
 const S_RST: u8 = 2;
 const S_APP_OFF: u8 = 4;
 const S_ASYNC: u8 = 8;
+/// Picked up from a SYN/ACK (with `S_MIDSTREAM`): its direction is known, never turned around.
+const S_MIDSTREAM_SYNACK: u8 = 16;
 
 /// A TCP session: its state and both directions (0: client to server, 1: server to client).
 #[derive(Debug, Clone, Default)]
@@ -290,6 +295,12 @@ pub enum Verdict {
     /// first: give the other direction its acknowledged data first, then offer this again
     /// (Suricata's `TCPProtoDetect`: data first seen in the opposing direction is parsed first).
     OtherFirst,
+    /// The protocol was just named from this data with the other direction's patterns: it was
+    /// the server's (Suricata's `reverse_flow`). A session picked up midstream from a packet
+    /// other than a SYN/ACK is turned around (its directions swap) and the data offered again
+    /// as the other direction's; any other session offers it again as it was, and the app
+    /// layer keeps the direction.
+    Reverse,
 }
 
 /// Receives a session's in-order, acknowledged data (the app layer).
@@ -522,7 +533,8 @@ impl StreamEngine {
         let rst_data = fl & RST != 0 && !p.payload.is_empty();
         c.add(C::StreamRstData, u64::from(rst_data));
         let p = &Seg { payload: if rst_data { &[] } else { p.payload }, ..*p };
-        out.stream_add = self.handle_segment(ssn, a, p, upd, app, c);
+        let (added, a) = self.handle_segment(ssn, a, p, upd, app, c);
+        out.stream_add = added;
         out.raw_ready = self.raw_ready(ssn, a, false);
         out
     }
@@ -541,8 +553,9 @@ impl StreamEngine {
         *slot = Some(s);
         let Some(ssn) = slot.as_deref_mut() else { return Outcome::default() };
         let mut out = Outcome { session: true, established: ssn.state >= TcpState::Established, ..Outcome::default() };
+        let mut d = d;
         if !p.payload.is_empty() && ssn.state >= TcpState::Established {
-            out.stream_add = self.handle_segment(ssn, d, p, Update::Opposing, app, c);
+            (out.stream_add, d) = self.handle_segment(ssn, d, p, Update::Opposing, app, c);
         } else if !p.payload.is_empty() && p.flags & SYN != 0 {
             // TCP Fast Open: data on the SYN starts at isn + 1
             let seq = p.seq.wrapping_add(1);
@@ -629,7 +642,7 @@ impl StreamEngine {
             }
             let mut s = self.new_session(c)?;
             c.inc(C::TcpMidstreamPickups);
-            s.flags |= S_MIDSTREAM;
+            s.flags |= S_MIDSTREAM | S_MIDSTREAM_SYNACK;
             // the flow table orients a SYN/ACK-first flow towards its receiver (the client)
             s.dirs[1].start(p.seq, p.seq.wrapping_add(1));
             s.dirs[0].start(p.ack.wrapping_sub(1), p.ack);
@@ -673,7 +686,8 @@ impl StreamEngine {
 
     /// Inserts the packet's data into its direction and runs app-layer reassembly where the
     /// packet moves it (Suricata's StreamTcpReassembleHandleSegment). Returns whether the
-    /// data was added.
+    /// data was added, and the packet's direction after it (the other one when the app layer
+    /// turned the session around).
     fn handle_segment(
         &mut self,
         ssn: &mut TcpSession,
@@ -682,22 +696,23 @@ impl StreamEngine {
         upd: Update,
         app: &mut dyn AppSink,
         c: &mut Counters,
-    ) -> bool {
-        if matches!(upd, Update::Opposing | Update::Both) {
-            self.app_update(ssn, 1 - a, false, app, c);
+    ) -> (bool, usize) {
+        let mut a = a;
+        if matches!(upd, Update::Opposing | Update::Both) && self.app_update(ssn, 1 - a, false, app, c) {
+            a = 1 - a;
         }
         let mut added = false;
         if !p.payload.is_empty() {
             added = self.add_data(ssn, a, p.seq, p.payload, c);
         }
-        if matches!(upd, Update::Packet | Update::Both) {
-            self.app_update(ssn, a, false, app, c);
+        if matches!(upd, Update::Packet | Update::Both) && self.app_update(ssn, a, false, app, c) {
+            a = 1 - a;
         }
         let app_alive = ssn.flags & S_APP_OFF == 0;
         for dir in ssn.dirs.iter_mut() {
             dir.prune(app_alive, &mut self.mem);
         }
-        added
+        (added, a)
     }
 
     fn add_data(&mut self, ssn: &mut TcpSession, a: usize, seq: u32, payload: &[u8], c: &mut Counters) -> bool {
@@ -762,14 +777,26 @@ impl StreamEngine {
 
     /// Hands acknowledged in-order data of direction `d` to the app layer, reporting holes
     /// that the peer acknowledged as gaps (Suricata's ReassembleUpdateAppLayer + CheckGap).
-    fn app_update(&mut self, ssn: &mut TcpSession, d: usize, eof: bool, app: &mut dyn AppSink, c: &mut Counters) {
+    /// Returns whether the app layer turned the session around (its directions swapped: this
+    /// data is direction `1 - d`'s now).
+    fn app_update(
+        &mut self,
+        ssn: &mut TcpSession,
+        d: usize,
+        eof: bool,
+        app: &mut dyn AppSink,
+        c: &mut Counters,
+    ) -> bool {
         if ssn.flags & S_APP_OFF != 0 {
-            return;
+            return false;
         }
-        let to_server = d == 0;
+        let mut d = d;
+        let mut to_server = d == 0;
         let state = ssn.state;
         let rst = ssn.flags & S_RST != 0;
         let mut last_was_gap = false;
+        let mut swapped = false;
+        let mut reoffered = false;
         loop {
             // In bounds: d is a direction (see `dirs`).
             let dir = &ssn.dirs[d];
@@ -823,12 +850,24 @@ impl StreamEngine {
                         Verdict::OtherFirst => {
                             // Only once: the protocol is known now, so the next offer of
                             // either direction goes to its parser.
-                            self.app_update(ssn, 1 - d, false, app, c);
+                            if self.app_update(ssn, 1 - d, false, app, c) {
+                                (d, to_server, swapped) = (1 - d, !to_server, !swapped);
+                            }
                             if ssn.flags & S_APP_OFF != 0 {
                                 break;
                             }
                             continue;
                         }
+                        Verdict::Reverse if !reoffered => {
+                            // Once: the app layer decides on the next offer.
+                            reoffered = true;
+                            if ssn.flags & (S_MIDSTREAM | S_MIDSTREAM_SYNACK) == S_MIDSTREAM {
+                                ssn.dirs.swap(0, 1);
+                                (d, to_server, swapped) = (1 - d, !to_server, !swapped);
+                            }
+                            continue;
+                        }
+                        Verdict::Reverse => break,
                         Verdict::Stop => {
                             ssn.flags |= S_APP_OFF;
                             break;
@@ -852,6 +891,7 @@ impl StreamEngine {
             dir.flags |= D_EOF;
             app.eof(to_server);
         }
+        swapped
     }
 
     /// Whether raw stream data of direction `d` is due for inspection on a packet of that
@@ -874,13 +914,16 @@ impl StreamEngine {
     /// Ends one direction of a session (flow end; Suricata's stream-end pseudo packet of
     /// that direction): the app layer gets what is left of it, acknowledged or not, and EOF.
     /// Says whether raw data is left for inspection. Callers end the to-server direction
-    /// first and inspect each before ending the next, as Suricata's pseudo packets do.
+    /// first and inspect each before ending the next, as Suricata's pseudo packets do. When
+    /// the app layer turned the session around ([`Verdict::Reverse`]), the direction ended
+    /// is `1 - d` now, which the caller learns from the app layer.
     pub fn finish_dir(&mut self, ssn: &mut TcpSession, d: usize, app: &mut dyn AppSink, c: &mut Counters) -> bool {
         // In bounds: d is a direction (see `dirs`).
         let need_app = ssn.flags & S_APP_OFF == 0 && ssn.dirs[d].buf.right_edge() > ssn.dirs[d].app_progress;
         let open = ssn.state >= TcpState::Established && ssn.state != TcpState::Closed;
-        if need_app || open {
-            self.app_update(ssn, d, true, app, c);
+        let mut d = d;
+        if (need_app || open) && self.app_update(ssn, d, true, app, c) {
+            d = 1 - d;
         }
         self.raw_ready(ssn, d, true)
     }

@@ -189,6 +189,78 @@ fn midstream_pickup_when_enabled() {
     assert_eq!(t.app.data[0], b"hello ");
 }
 
+/// An app layer that reads the first data it is offered as the server's ([`Verdict::Reverse`]
+/// once), then takes everything; records the direction of every offer.
+#[derive(Default)]
+struct Turning {
+    offers: Vec<bool>,
+    data: [Vec<u8>; 2],
+}
+
+impl AppSink for Turning {
+    fn data(&mut self, to_server: bool, _off: u64, data: &[u8]) -> Verdict {
+        self.offers.push(to_server);
+        if self.offers.len() == 1 {
+            return Verdict::Reverse;
+        }
+        self.data[usize::from(!to_server)].extend_from_slice(data);
+        Verdict::Consumed
+    }
+    fn gap(&mut self, _: bool, _: u64) -> Verdict {
+        Verdict::Consumed
+    }
+    fn eof(&mut self, _: bool) {}
+}
+
+#[test]
+fn a_midstream_session_is_turned_around_when_the_app_layer_finds_the_server_spoke() {
+    let resp = b"HTTP/1.1 200 OK\r\n\r\n";
+    let n = resp.len() as u32;
+    fn seg(seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Seg<'_> {
+        Seg { seq, ack, flags, win: 65535, payload, syn: SynOptions::default(), auth: false }
+    }
+    let mut c = Counters::new();
+    // picked up from a data packet: the directions swap, the data is offered again as the
+    // server's, and the next packet of its sender (to the client now) goes on from there
+    let mut e = StreamEngine::new(StreamConfig { midstream: true, ..StreamConfig::default() }, true);
+    let mut s = None;
+    let mut app = Turning::default();
+    e.packet(&mut s, true, &seg(7000, 9000, ACK, resp), &mut app, &mut c);
+    let o = e.packet(&mut s, false, &seg(9000, 7000 + n, ACK, &[]), &mut app, &mut c);
+    assert!(o.session);
+    assert_eq!(app.offers, [true, false]);
+    assert_eq!(app.data[1], resp);
+    let ssn = s.as_deref().unwrap();
+    assert_eq!((ssn.dirs[0].app_progress, ssn.dirs[1].app_progress), (0, u64::from(n)));
+    e.packet(&mut s, false, &seg(7000 + n, 9000, ACK, b"more"), &mut app, &mut c);
+    e.packet(&mut s, true, &seg(9000, 7000 + n + 4, ACK, &[]), &mut app, &mut c);
+    assert_eq!(app.data[1], b"HTTP/1.1 200 OK\r\n\r\nmore");
+    // the same data at flow end (no ACK came): the direction ended is the client's now
+    let mut s = None;
+    let mut app = Turning::default();
+    e.packet(&mut s, true, &seg(7000, 9000, ACK, resp), &mut app, &mut c);
+    let ssn = s.as_deref_mut().unwrap();
+    e.finish_dir(ssn, 0, &mut app, &mut c);
+    assert_eq!((app.offers.as_slice(), app.data[1].as_slice()), (&[true, false][..], &resp[..]));
+    assert!(ssn.dirs[0].buf.is_empty() && !ssn.dirs[1].buf.is_empty());
+    // a session picked up from a SYN/ACK, or opened by a SYN, keeps its direction: the data
+    // is offered again as it was
+    for synack in [true, false] {
+        let mut s = None;
+        let mut app = Turning::default();
+        if synack {
+            e.packet(&mut s, false, &seg(SISN, CISN + 1, SYN | ACK, &[]), &mut app, &mut c);
+        } else {
+            e.packet(&mut s, true, &seg(CISN, 0, SYN, &[]), &mut app, &mut c);
+            e.packet(&mut s, false, &seg(SISN, CISN + 1, SYN | ACK, &[]), &mut app, &mut c);
+        }
+        e.packet(&mut s, true, &seg(CISN + 1, SISN + 1, ACK, resp), &mut app, &mut c);
+        e.packet(&mut s, false, &seg(SISN + 1, CISN + 1 + n, ACK, &[]), &mut app, &mut c);
+        assert_eq!(app.offers, [true, true], "synack {synack}");
+        assert_eq!(app.data[0], resp, "synack {synack}");
+    }
+}
+
 #[test]
 fn acknowledged_hole_is_one_gap() {
     let mut t = T::new(StreamConfig::default());
