@@ -207,8 +207,9 @@ fn forty_captures_three_workers_one_killed_each_capture_counted_once() {
     for (sid, n) in &expected {
         assert!(summary.contains(&format!("sid {sid}: {n}\n")), "sid {sid}: {n} expected: {summary}");
     }
-    for w in &mut others {
-        assert!(w.wait().unwrap().success());
+    for (w, name) in others.iter_mut().zip(["w2", "w3"]) {
+        let status = w.wait().unwrap();
+        assert!(status.success(), "{name}: {status}: {}", err_of(name));
     }
 
     // The results: one per capture; the killed job done again by another worker.
@@ -239,6 +240,59 @@ fn forty_captures_three_workers_one_killed_each_capture_counted_once() {
     assert_eq!(events.len() as u64, published);
     let alerts: String = events.iter().filter(|(s, _)| s.ends_with(".alert")).map(|(_, l)| l.clone() + "\n").collect();
     assert_eq!(alerts_by_sid(&alerts), expected);
+    drop(cluster);
+}
+
+/// A worker started while the cluster has lost its quorum (two of its three nodes down) waits
+/// for it, saying why, and does the queued jobs once the nodes are back, instead of exiting.
+#[test]
+fn a_worker_started_without_quorum_waits_for_the_cluster() {
+    let Some((dir, mut cluster)) = nats::cluster_or_skip("fleet replay (no quorum)") else { return };
+    let urls = cluster.urls();
+    split(&capture(), &dir.path().join("captures"), 3);
+    let rules = dir.path().join("t.rules");
+    std::fs::write(&rules, RULES).unwrap();
+    let config = dir.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[capture]\nchecksum_validation = \"none\"\n\n[fleet]\nservers = {s}\nreplicas = 3\njob_ack_wait_secs = 3\n\
+             heartbeat_secs = 0\n\n[output.nats]\nreplicas = 3\n",
+            s = cluster.toml_servers()
+        ),
+    )
+    .unwrap();
+    let (ok, _, err) = picket(&[
+        "fleet".as_ref(),
+        "submit".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        dir.path().join("captures").as_os_str(),
+    ]);
+    assert!(ok && err.contains("3 queued"), "{err}");
+
+    cluster.kill(1);
+    cluster.kill(2);
+    let mut w = worker(&config, "w1", &rules, dir.path());
+    let err_of = || std::fs::read_to_string(dir.path().join("w1.err")).unwrap_or_default();
+    let t0 = std::time::Instant::now();
+    while !err_of().contains("the job queue is not ready") {
+        assert!(w.try_wait().unwrap().is_none(), "w1 exited before the cluster came back: {}", err_of());
+        assert!(t0.elapsed() < Duration::from_secs(60), "w1 did not say it waits: {}", err_of());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cluster.restart(1);
+    cluster.restart(2);
+    let status = loop {
+        if let Some(s) = w.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(150), "w1 still running: {}", err_of());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success() && err_of().contains("worker w1: 3 job(s) done"), "{status}: {}", err_of());
+    let results = stream_messages(&urls, "PICKET_RESULTS");
+    assert_eq!(results.len(), 3);
     drop(cluster);
 }
 

@@ -82,26 +82,9 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
             .timeout(Duration::from_millis(cfg.output.nats.ack_timeout_ms))
             .build(client);
         let fc = &cfg.fleet;
-        let (jobs, _) = streams(&js, fc).await?;
-        let n = &cfg.output.nats;
-        js.get_or_create_stream(events_stream_config(n))
-            .await
-            .map_err(|e| anyhow::anyhow!("output.nats.stream {}: {e}", n.stream))?;
-        let ack_wait = Duration::from_secs(fc.job_ack_wait_secs);
-        let consumer = jobs
-            .get_or_create_consumer(
-                WORKERS,
-                consumer::pull::Config {
-                    durable_name: Some(WORKERS.into()),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait,
-                    max_deliver: fc.job_max_deliver,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: consumer {WORKERS}: {e}", fc.jobs_stream))?;
-        let mut ctx = Ctx { cfg, js, name: name.clone(), rules, hub, opts, tick: ack_wait / 3 };
+        let (jobs, consumer) = open_queue_retrying(&js, cfg, &stop).await?;
+        let mut ctx =
+            Ctx { cfg, js, name: name.clone(), rules, hub, opts, tick: Duration::from_secs(fc.job_ack_wait_secs) / 3 };
         let mut done = 0u64;
         while !stop.load(Relaxed) {
             let batch = consumer.fetch().max_messages(1).expires(Duration::from_secs(1)).messages().await;
@@ -131,6 +114,61 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
     })?;
     eprintln!("picket: worker {name}: {done} job(s) done");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many times a worker tries to open the job queue before it gives up (one second apart).
+const QUEUE_TRIES: u32 = 30;
+
+/// [`open_queue`], tried again every second while it fails (at most [`QUEUE_TRIES`] times, and
+/// not after a stop signal): a worker started while the cluster elects its leaders, or with
+/// every node busy, waits for it and says so rather than exiting.
+async fn open_queue_retrying(
+    js: &jetstream::Context,
+    cfg: &Config,
+    stop: &AtomicBool,
+) -> anyhow::Result<(jetstream::stream::Stream, consumer::PullConsumer)> {
+    let mut tries = 1;
+    loop {
+        match open_queue(js, cfg).await {
+            Ok(q) => return Ok(q),
+            Err(e) if tries < QUEUE_TRIES && !stop.load(Relaxed) => {
+                eprintln!(
+                    "picket: fleet: the job queue is not ready ({e:#}); trying again in 1 s ({tries} of {QUEUE_TRIES})"
+                );
+                tries += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The jobs stream (created if missing, with the results stream and the events stream) and the
+/// workers' shared durable consumer on it.
+async fn open_queue(
+    js: &jetstream::Context,
+    cfg: &Config,
+) -> anyhow::Result<(jetstream::stream::Stream, consumer::PullConsumer)> {
+    let fc = &cfg.fleet;
+    let (jobs, _) = streams(js, fc).await?;
+    let n = &cfg.output.nats;
+    js.get_or_create_stream(events_stream_config(n))
+        .await
+        .map_err(|e| anyhow::anyhow!("output.nats.stream {}: {e}", n.stream))?;
+    let consumer = jobs
+        .get_or_create_consumer(
+            WORKERS,
+            consumer::pull::Config {
+                durable_name: Some(WORKERS.into()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(fc.job_ack_wait_secs),
+                max_deliver: fc.job_max_deliver,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: consumer {WORKERS}: {e}", fc.jobs_stream))?;
+    Ok((jobs, consumer))
 }
 
 impl Ctx<'_> {

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// A temporary directory and a 3-node cluster started in its `nats` folder, or None (with a
@@ -38,8 +39,20 @@ pub fn nats_server() -> Option<PathBuf> {
     found
 }
 
+/// The next port of this process's run of ports, below Linux's ephemeral range (32768 and up):
+/// the kernel never gives such a port to an outgoing connection, so a client reconnecting to a
+/// killed node cannot take that node's port (or connect to itself on it) before the node is
+/// restarted, which a port from `bind(0)` allowed. Each test process starts at its own place
+/// in 20000-31999 (from its pid); a port that is in use is skipped.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() * 97;
+    loop {
+        let port = 20_000 + ((start + NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// One node.
