@@ -144,6 +144,25 @@ impl Cluster {
         node.child = Some(child);
     }
 
+    /// The server's version (major, minor, patch), from `nats-server --version`
+    /// ("nats-server: v2.9.10").
+    pub fn version(&self) -> (u32, u32, u32) {
+        let out = Command::new(&self.bin).arg("--version").output().expect("nats-server --version runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let v: Vec<u32> = text
+            .trim()
+            .rsplit('v')
+            .next()
+            .unwrap_or_default()
+            .split('.')
+            .map(|p| p.trim().parse().unwrap_or(0))
+            .collect();
+        match v[..] {
+            [a, b, c, ..] => (a, b, c),
+            _ => panic!("nats-server --version: unexpected output {text:?}"),
+        }
+    }
+
     /// `nats://` URLs of every node.
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.port)).collect()
