@@ -57,11 +57,14 @@ conformance: build
 
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= address
+# Empty: fuzz/Cargo.toml's release profile (opt-level 3). See scripts/fuzz-smoke.sh.
+FUZZ_OPT_LEVEL ?=
 
 # Fuzzes every target in fuzz/ for FUZZ_SECONDS each (cargo-fuzz on stable via
 # RUSTC_BOOTSTRAP=1); a crash fails the run and names the input. See docs/fuzzing.md.
 fuzz-smoke: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SANITIZER=$(FUZZ_SANITIZER) SHARED=$(SHARED) scripts/fuzz-smoke.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SANITIZER=$(FUZZ_SANITIZER) FUZZ_OPT_LEVEL=$(FUZZ_OPT_LEVEL) SHARED=$(SHARED) \
+	  scripts/fuzz-smoke.sh
 
 # Opt-in: EveBox (SQLite mode) on Picket's EVE of mix.pcap and on Suricata's reference EVE; its
 # HTTP API must show exactly what each file holds. Builds EveBox with cargo when it is not
