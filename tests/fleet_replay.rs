@@ -197,7 +197,7 @@ fn forty_captures_three_workers_one_killed_each_capture_counted_once() {
     let status = w1.wait();
     let killed_job =
         killed_job.unwrap_or_else(|| panic!("w1 was not caught in the middle of a job ({status:?}): {}", err_of("w1")));
-    let mut others = vec![worker(&config, "w2", &rules, dir.path()), worker(&config, "w3", &rules, dir.path())];
+    let mut others = [worker(&config, "w2", &rules, dir.path()), worker(&config, "w3", &rules, dir.path())];
 
     // Submitting again queues nothing, and waits for every result.
     let (ok, summary, err) = submit(true);
