@@ -15,6 +15,7 @@ use super::identify::{probe_other_side, ProbeResult, ProtoDetect};
 use super::plugin::{AppParser, ParseCx, Status, Transaction, Upgrade};
 use super::proto::AppProto;
 use super::registry;
+use super::slot::AppSlot;
 use super::stats::AppStats;
 use super::AppConfig;
 use crate::capture::Timestamp;
@@ -746,8 +747,8 @@ impl LogMarks<'_> {
 
 /// The stream's view of a flow's app layer for one call.
 pub struct Sink<'a> {
-    /// The flow's app layer.
-    pub app: &'a mut FlowApp,
+    /// The flow's app layer (made with its first data or gap).
+    pub app: &'a mut AppSlot,
     /// Protocol settings.
     pub cfg: &'a AppConfig,
     /// Counters.
@@ -758,11 +759,11 @@ pub struct Sink<'a> {
 
 impl AppSink for Sink<'_> {
     fn take_raw_trigger(&mut self) -> [bool; 2] {
-        std::mem::take(&mut self.app.raw_trigger)
+        self.app.get_mut().map_or([false; 2], |a| std::mem::take(&mut a.raw_trigger))
     }
 
     fn data(&mut self, to_server: bool, offset: u64, data: &[u8]) -> Verdict {
-        let app = &mut *self.app;
+        let app = self.app.make();
         if app.gap_stop {
             return Verdict::Stop;
         }
@@ -841,7 +842,7 @@ impl AppSink for Sink<'_> {
     }
 
     fn gap(&mut self, to_server: bool, len: u64) -> Verdict {
-        let app = &mut *self.app;
+        let app = self.app.make();
         if app.switch.is_some() {
             // a hole before the next protocol starts: it cannot resync
             app.switch = None;
@@ -878,7 +879,8 @@ impl AppSink for Sink<'_> {
     }
 
     fn eof(&mut self, to_server: bool) {
-        let app = &mut *self.app;
+        // a flow without data has no parser nor frames to finish
+        let Some(app) = self.app.get_mut() else { return };
         if app.switch.as_deref().is_some_and(|sw| sw.ready) {
             app.switch_now(self.cfg, self.stats, &self.flow);
         }

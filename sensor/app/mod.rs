@@ -48,6 +48,7 @@ pub mod quic;
 pub mod rdp;
 pub mod registry;
 pub mod sip;
+mod slot;
 pub mod smb;
 pub mod smtp;
 pub mod snmp;
@@ -65,6 +66,7 @@ pub use plugin::{
 };
 pub use proto::AppProto;
 pub use registry::{keywords, registry, BufferId, Registry, ValueId};
+pub use slot::AppSlot;
 pub use stats::AppStats;
 
 /// Settings of every parsed protocol (the `[app]` section of the configuration).

@@ -528,9 +528,16 @@ pub struct FlowTable<S> {
 impl<S: Default> FlowTable<S> {
     /// A table sized from `cfg.memcap`.
     pub fn new(cfg: TableConfig) -> Self {
+        Self::sized(cfg, 0)
+    }
+
+    /// A table sized from `cfg.memcap`, counting for each flow `outside` bytes of its state
+    /// that the slot only points to (allocated when the flow needs them: the app layer of a
+    /// flow that carries data), so that the memcap bounds those too.
+    pub fn sized(cfg: TableConfig, outside: usize) -> Self {
         // The slot, its index entry (a u32 and a control byte at 7/8 load: 6 bytes, rounded
-        // up) and its free-list entry.
-        let per_flow = std::mem::size_of::<Flow<S>>() + 8 + 4;
+        // up), its free-list entry and what it points to.
+        let per_flow = std::mem::size_of::<Flow<S>>() + 8 + 4 + outside;
         let capacity = (cfg.memcap / per_flow).clamp(16, u32::MAX as usize - 1);
         let index = hashbrown::HashTable::with_capacity(capacity);
         FlowTable {

@@ -9,7 +9,7 @@
 
 use super::replay_order::DeferQueue;
 use super::worker::FlowExt;
-use crate::app::{AppProto, FlowApp};
+use crate::app::AppProto;
 use crate::capture::Timestamp;
 use crate::decode::{flags as dflags, Decoded};
 use crate::detect::engine::{AlertHit, DetectEngine, DetectScratch, FlowInfo, StreamData, NO_TX};
@@ -124,7 +124,7 @@ impl Inspector<'_> {
             }
             self.engine.render_alert_vars(&f.ext.detect, self.scratch);
             let vars = std::mem::take(&mut self.scratch.flow_vars);
-            let mut ap = alert_packet(pkt, Some(to_server), &f.ext.app);
+            let mut ap = alert_packet(pkt, Some(to_server), f.ext.app.proto());
             ap.vars = &vars;
             self.write_alerts(&ap, pkt, Some(&*f), c);
             self.scratch.flow_vars = vars;
@@ -146,7 +146,7 @@ impl Inspector<'_> {
         engine_gen: u64,
         c: &mut Counters,
     ) {
-        if !f.ext.app.proto.is_known() {
+        if !f.ext.app.proto().is_known() {
             return;
         }
         self.fresh_state(f, engine_gen);
@@ -154,6 +154,8 @@ impl Inspector<'_> {
         let hash = f.hash;
         let ts_secs = pkt.ts.secs();
         let FlowExt { app, detect, tcp, .. } = &mut f.ext;
+        // a known protocol was decided on data: the app layer is there
+        let Some(app) = app.get_mut() else { return };
         let mut chunks: [&[u8]; MAX_RAW_BLOCKS] = [&[]; MAX_RAW_BLOCKS];
         let mut n = 0;
         if let Some(ssn) = tcp.as_deref() {
@@ -174,37 +176,41 @@ impl Inspector<'_> {
         // the closed files of this direction were inspected (and their alerts logged): file
         // rules are done with them once the transaction reached what those rules need
         let dir = u8::from(!to_server);
-        if let (Some(need), Some(p)) = (self.engine.app.file_need(f.ext.app.proto, dir), f.ext.app.parser.as_mut()) {
+        let proto = f.ext.app.proto();
+        let Some(app) = f.ext.app.get_mut() else { return };
+        if let (Some(need), Some(p)) = (self.engine.app.file_need(proto, dir), app.parser.as_mut()) {
             p.retire_files(to_server, &|progress| crate::app::reaches(progress, need));
         }
         // the frames of this direction were inspected (and logged): they go
-        f.ext.app.frames.taken(to_server);
+        app.frames.taken(to_server);
     }
 
     /// Writes the alerts of app-layer and frame rules on flow `f` for a packet's direction,
     /// with their transaction's object and their frame's.
     fn write_app_alerts(&mut self, f: &Flow<FlowExt>, to_server: bool, pkt: &PacketView<'_>, c: &mut Counters) {
         let ts_secs = pkt.ts.secs();
-        let app = &f.ext.app;
+        let (app, proto) = (f.ext.app.get(), f.ext.app.proto());
         self.engine.render_alert_vars(&f.ext.detect, self.scratch);
         let vars = &self.scratch.flow_vars;
         for a in &self.scratch.alerts {
             let rule = alert_rule(self.engine, a, &self.scratch.contexts);
             let tx = a.tx;
             let meta = move |j: &mut Json<'_>| {
-                if let Some(t) = app.tx(tx) {
+                if let Some(t) = app.and_then(|a| a.tx(tx)) {
                     t.write_alert_eve(j);
                     t.write_alert_files(j, to_server);
                 }
             };
             let frame_id = a.frame;
             let frame = move |j: &mut Json<'_>| {
-                let (Some(fr), Some(p)) = (app.frames.get(frame_id), crate::app::registry::protocol(app.proto)) else {
+                let (Some(fr), Some(p)) =
+                    (app.and_then(|a| a.frames.get(frame_id)), crate::app::registry::protocol(proto))
+                else {
                     return;
                 };
                 fr.write_eve(j, p.frames.get(usize::from(fr.ty)).copied().unwrap_or("unknown"), to_server);
             };
-            let mut ap = alert_packet(pkt, Some(to_server), app);
+            let mut ap = alert_packet(pkt, Some(to_server), proto);
             ap.vars = vars;
             if tx != NO_TX {
                 ap.tx_id = Some(tx);
@@ -251,7 +257,7 @@ impl Inspector<'_> {
         c: &mut Counters,
     ) {
         blocks.clear();
-        if !f.ext.app.no_inspection {
+        if !f.ext.app.no_inspection() {
             self.pseudo_stream(f, to_server, due, false, blocks, engine_gen, c);
         }
     }
@@ -305,7 +311,7 @@ impl Inspector<'_> {
         engine_gen: u64,
         c: &mut Counters,
     ) {
-        if !f.ext.app.proto.is_known() || f.ext.detect.pass || f.key.proto != crate::decode::proto::TCP {
+        if !f.ext.app.proto().is_known() || f.ext.detect.pass || f.key.proto != crate::decode::proto::TCP {
             return;
         }
         let dd = pseudo_decoded(f, to_server);
@@ -353,12 +359,12 @@ fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
         to_server,
         state: f.state,
         tcp_established: f.tcp_established,
-        app_proto: f.ext.app.proto,
-        dir_proto: f.ext.app.dir_proto,
-        orig_proto: f.ext.app.orig,
+        app_proto: f.ext.app.proto(),
+        dir_proto: f.ext.app.dir_proto(),
+        orig_proto: f.ext.app.orig(),
         pd_done: false,
         first: false,
-        no_payload: f.ext.app.no_inspection,
+        no_payload: f.ext.app.no_inspection(),
         stream_size: f.ext.tcp.as_ref().map(|s| {
             let size = |d: &stream::Dir| d.next_seq.wrapping_sub(d.isn);
             [size(&s.dirs[0]), size(&s.dirs[1])]
@@ -374,7 +380,7 @@ fn flow_info(f: &Flow<FlowExt>, to_server: bool) -> FlowInfo {
 /// direction inspects next (the one the packet made: each datagram of DNS, SIP, SNMP ... is
 /// its own), so its record (`tx_id`, `dns`...) goes with the alert. True when one was given.
 fn guess_udp_tx(engine: &DetectEngine, alerts: &mut [AlertHit], f: &Flow<FlowExt>, to_server: bool) -> bool {
-    let app = &f.ext.app;
+    let Some(app) = f.ext.app.get() else { return false };
     if f.key.proto != crate::decode::proto::UDP || !app.proto.is_known() {
         return false;
     }
@@ -391,8 +397,8 @@ fn guess_udp_tx(engine: &DetectEngine, alerts: &mut [AlertHit], f: &Flow<FlowExt
     any
 }
 
-fn alert_packet<'a>(pkt: &PacketView<'a>, to_server: Option<bool>, app: &FlowApp) -> eve::AlertPacket<'a> {
-    let app_proto = match app.proto {
+fn alert_packet<'a>(pkt: &PacketView<'a>, to_server: Option<bool>, proto: AppProto) -> eve::AlertPacket<'a> {
+    let app_proto = match proto {
         AppProto::Unknown => None,
         p => Some(p.name()),
     };

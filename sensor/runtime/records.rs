@@ -142,7 +142,7 @@ impl Records {
         }
         let ids = FlowIds { flow_id: f.flow_id, key: &f.key, tuple: &f.tuple };
         let dir = if pkt.to_server { RecordDir::Flow } else { RecordDir::ToClient };
-        let proto = f.ext.app.proto;
+        let proto = f.ext.app.proto();
         for e in pkt.events.iter() {
             let layer = e.layer();
             let wanted = match layer {
@@ -212,7 +212,7 @@ impl Records {
         c: &mut Counters,
     ) {
         let At { ts, pcap_cnt, to_server, pkt_src, vars } = *at;
-        let proto = f.ext.app.proto;
+        let proto = f.ext.app.proto();
         let flow_end = to_server.is_none();
         let anomalies = self.anomaly.applayer;
         if !(anomalies || self.on_for(proto)) {
@@ -224,7 +224,9 @@ impl Records {
         let event_type = desc.record_type.unwrap_or(proto.name());
         // the flow's fields the envelope needs, borrowed apart from its app layer
         let ids = eve::FlowIds { flow_id: f.flow_id, key: &f.key, tuple: &f.tuple };
-        let (parser, mut marks) = f.ext.app.parser_and_log();
+        // a protocol with a registered parser was decided on data: the app layer is there
+        let Some(app) = f.ext.app.get_mut() else { return };
+        let (parser, mut marks) = app.parser_and_log();
         if let Some(parser) = parser {
             let rcx = RecordCx { cfg };
             parser.each_tx(&mut |tx| {

@@ -13,7 +13,7 @@ pub(crate) use super::batch::{Batch, Entry, Item, Pkt};
 use super::inspect::{Inspector, PacketView, RawStream};
 use super::records::{PacketRef, Records};
 use super::replay_order::{DeferQueue, DeferredAlert, Mark};
-use crate::app::{AppConfig, AppStats, FlowApp, FlowMeta, Sink};
+use crate::app::{AppConfig, AppSlot, AppStats, FlowMeta, Sink};
 use crate::capture::Timestamp;
 use crate::decode::Decoded;
 use crate::detect::engine::{DetectEngine, DetectScratch, FlowDetect};
@@ -28,8 +28,9 @@ use crate::stream::{Outcome, Seg, StreamConfig, StreamEngine, TcpSession, TcpSta
 pub(crate) struct FlowExt {
     /// TCP session (boxed: only TCP flows that open one pay for it).
     pub tcp: Option<Box<TcpSession>>,
-    /// App layer: protocol identification, parser, per-transaction detection state.
-    pub app: FlowApp,
+    /// App layer: protocol identification, parser, per-transaction detection state (made
+    /// with the flow's first data: most flows carry none).
+    pub app: AppSlot,
     /// Flowbits, IP-only and by_flow threshold state.
     pub detect: FlowDetect,
     /// The worker's engine generation `detect` belongs to (a rule reload starts it afresh).
@@ -172,7 +173,7 @@ impl EndCtx<'_> {
             }
         }
         let vars = flow_vars(self.detect, self.detect_gen, f);
-        if self.records.on_for_packet(f.ext.app.proto) {
+        if self.records.on_for_packet(f.ext.app.proto()) {
             self.records.at_flow_end(f, vars, self.app_cfg, self.out, self.out_events, c);
         }
         // Alerts at the flow's end start its evidence too; its ring goes back to the pool.
@@ -181,8 +182,9 @@ impl EndCtx<'_> {
             self.tap.end(&mut f.ext.evidence);
         }
         if self.flow_events {
-            let ap = (f.ext.app.proto != crate::app::AppProto::Unknown).then(|| f.ext.app.proto.name());
-            let orig = f.ext.app.orig.is_known().then(|| f.ext.app.orig.name());
+            let (proto, orig) = (f.ext.app.proto(), f.ext.app.orig());
+            let ap = (proto != crate::app::AppProto::Unknown).then(|| proto.name());
+            let orig = orig.is_known().then(|| orig.name());
             eve::flow_event(self.out, f, why, ap, orig, vars);
             *self.out_events += 1;
         }
@@ -201,7 +203,8 @@ impl Worker {
         });
         Worker {
             id,
-            flows: FlowTable::new(table),
+            // a flow's app layer is counted against the memcap as if it were in the slot
+            flows: FlowTable::sized(table, std::mem::size_of::<crate::app::FlowApp>()),
             stream: StreamEngine::new(StreamConfig::default(), false),
             counters: Counters::new(),
             out: Vec::with_capacity(1 << 16),
@@ -576,7 +579,7 @@ impl Worker {
             let FlowExt { tcp: ssn, app, .. } = &mut f.ext;
             let mut sink = Sink { app, cfg: &self.app_cfg, stats: &mut self.app_stats, flow };
             let o = self.stream.packet(ssn, to_server, &seg, &mut sink, &mut self.counters);
-            if let (Some(depth), Some(s)) = (f.ext.app.stream_depth.take(), f.ext.tcp.as_deref_mut()) {
+            if let (Some(depth), Some(s)) = (f.ext.app.take_stream_depth(), f.ext.tcp.as_deref_mut()) {
                 s.set_app_depth(depth, self.stream.cfg.depth);
             }
             let (state, isn) = f.ext.tcp.as_deref().map(|s| (s.state, s.dirs[0].isn))?;
@@ -586,7 +589,7 @@ impl Worker {
         }
         if p.d.proto == crate::decode::proto::UDP && p.d.has_l4() {
             let payload = p.d.payload(data);
-            f.ext.app.udp(to_server, ports, payload, &self.app_cfg, &mut self.app_stats);
+            f.ext.app.make().udp(to_server, ports, payload, &self.app_cfg, &mut self.app_stats);
         }
         None
     }
@@ -598,8 +601,9 @@ impl Worker {
         self.run_rules(sl, to_server, view, stream);
         self.flush_raw(sl, to_server);
         let f = self.flows.get_mut(sl);
-        let records = self.records.on_for(f.ext.app.proto);
-        if self.records.on_for_packet(f.ext.app.proto) {
+        let proto = f.ext.app.proto();
+        let records = self.records.on_for(proto);
+        if self.records.on_for_packet(proto) {
             let (cfg, out, n, c) = (&self.app_cfg, &mut self.out, &mut self.out_events, &mut self.counters);
             let vars = flow_vars(&mut self.detect, self.detect_gen, f);
             let pkt = PacketRef {
@@ -613,7 +617,7 @@ impl Worker {
             self.records.after_packet(f, &pkt, cfg, out, n, c);
         }
         let inspects = match self.detect.as_ref() {
-            Some((engine, _)) if !f.ext.detect.pass => engine.app_sides(f.ext.app.proto),
+            Some((engine, _)) if !f.ext.detect.pass => engine.app_sides(f.ext.app.proto()),
             _ => [false; 2],
         };
         f.ext.app.free_txs(inspects, records);
@@ -625,7 +629,7 @@ impl Worker {
     fn flush_raw(&mut self, sl: u32, to_server: bool) {
         let f = self.flows.get_mut(sl);
         let Some(ssn) = f.ext.tcp.as_deref_mut() else { return };
-        if !f.ext.app.no_inspection || ssn.raw_disabled() {
+        if !f.ext.app.no_inspection() || ssn.raw_disabled() {
             return;
         }
         ssn.trigger_raw(0);
@@ -718,7 +722,7 @@ pub(super) mod tests {
     #[test]
     fn a_flow_slot_stays_small() {
         let slot = std::mem::size_of::<crate::flow::Flow<FlowExt>>();
-        assert!(slot <= 520, "a flow slot is {slot} bytes (was 520)");
+        assert!(slot <= 272, "a flow slot is {slot} bytes (was 272; 520 with the app layer inline)");
     }
 
     /// A UDP frame to port 53 from port `sp` (10.0.0.1 -> 10.0.0.2) carrying `payload`.

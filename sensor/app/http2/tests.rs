@@ -259,10 +259,10 @@ fn an_upgraded_http1_request_is_stream_1_and_its_settings_a_transaction() {
 #[test]
 fn an_h2c_upgrade_hands_the_flow_and_its_request_to_http2() {
     use crate::app::flow::{FlowMeta, Sink};
-    use crate::app::{AppConfig, AppProto, AppStats, FlowApp};
+    use crate::app::{AppConfig, AppProto, AppSlot, AppStats};
     use crate::stream::AppSink;
     let (cfg, mut stats) = (AppConfig::default(), AppStats::default());
-    let mut app = FlowApp::default();
+    let mut app = AppSlot::default();
     let flow = FlowMeta::ports(58038, 80);
     let req: &[u8] = b"GET /robots.txt HTTP/1.1\r\nHost: nghttp2.org\r\nConnection: Upgrade, HTTP2-Settings\r\n\
         Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
@@ -272,21 +272,21 @@ fn an_h2c_upgrade_hands_the_flow_and_its_request_to_http2() {
     let mut sink = Sink { app: &mut app, cfg: &cfg, stats: &mut stats, flow };
     sink.data(true, 0, req);
     sink.data(false, 0, &tc);
-    assert_eq!(app.proto, AppProto::Http, "the deciding packet is HTTP's");
+    assert_eq!(app.proto(), AppProto::Http, "the deciding packet is HTTP's");
     app.free_txs([false; 2], false);
     let mut sink = Sink { app: &mut app, cfg: &cfg, stats: &mut stats, flow };
     let mut ts = PREFACE.to_vec();
     ts.extend(frame(FT_SETTINGS, 0, 0, &[0, 2, 0, 0, 0, 0]));
     sink.data(true, req.len() as u64, &ts);
-    assert_eq!((app.proto, app.orig), (AppProto::Http2, AppProto::Http));
+    assert_eq!((app.proto(), app.orig()), (AppProto::Http2, AppProto::Http));
     let mut seen = Vec::new();
-    app.each_tx(&mut |t| seen.push((t.id(), t.progress())));
+    app.get().unwrap().each_tx(&mut |t| seen.push((t.id(), t.progress())));
     // stream 1 (the upgrading request, its request side done), the HTTP2-Settings header,
     // the server's SETTINGS (held across the change), the client's
     assert_eq!(seen, vec![(0, [2, 0]), (1, [3, 3]), (2, [3, 3]), (3, [3, 3])]);
     let mut uri = Vec::new();
     let row = detect::BUFFERS.iter().position(|b| b.info.name == "http.uri").unwrap();
-    app.tx(0).unwrap().buffer(row as u16, true, &mut |v| {
+    app.get().unwrap().tx(0).unwrap().buffer(row as u16, true, &mut |v| {
         uri = v.to_vec();
         true
     });

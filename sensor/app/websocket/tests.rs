@@ -2,7 +2,7 @@ use super::*;
 use crate::app::flow::{FlowMeta, Sink};
 use crate::app::frames::Frames;
 use crate::app::plugin::{AppParser, ParseCx, Transaction};
-use crate::app::{AppConfig, AppStats, FlowApp};
+use crate::app::{AppConfig, AppSlot, AppStats};
 use crate::stream::AppSink;
 
 fn hex(s: &str) -> Vec<u8> {
@@ -151,7 +151,7 @@ fn keywords_compile_and_match_as_suricata_defines_them() {
 #[test]
 fn the_http_upgrade_hands_the_flow_to_websocket_after_its_packet() {
     let (cfg, mut stats) = (AppConfig::default(), AppStats::default());
-    let mut app = FlowApp::default();
+    let mut app = AppSlot::default();
     let flow = FlowMeta::ports(55233, 80);
     let req = b"GET /service HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
     let res = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
@@ -161,16 +161,16 @@ fn the_http_upgrade_hands_the_flow_to_websocket_after_its_packet() {
     let mut tc = res.to_vec();
     tc.extend_from_slice(&hex(SERVER_VERSION));
     sink.data(false, 0, &tc);
-    assert_eq!(app.proto, AppProto::Http, "the deciding packet is HTTP's");
+    assert_eq!(app.proto(), AppProto::Http, "the deciding packet is HTTP's");
     let mut http_txs = 0;
-    app.each_tx(&mut |t| http_txs += usize::from(t.record_ready()));
+    app.get().unwrap().each_tx(&mut |t| http_txs += usize::from(t.record_ready()));
     assert_eq!(http_txs, 1, "the upgrade request is complete for its record");
     app.free_txs([false; 2], false);
     let mut sink = Sink { app: &mut app, cfg: &cfg, stats: &mut stats, flow };
     sink.data(true, req.len() as u64, &hex(CLIENT_VERSION));
-    assert_eq!((app.proto, app.orig), (AppProto::Websocket, AppProto::Http));
+    assert_eq!((app.proto(), app.orig()), (AppProto::Websocket, AppProto::Http));
     let mut seen = Vec::new();
-    app.each_tx(&mut |t| seen.push((t.id(), t.direction())));
+    app.get().unwrap().each_tx(&mut |t| seen.push((t.id(), t.direction())));
     assert_eq!(seen, vec![(0, Some(false)), (1, Some(true))], "the held frame first, then the client's");
 }
 
