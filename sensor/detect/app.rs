@@ -85,15 +85,16 @@ pub struct AppRule {
     pub proto: AppProto,
     /// Directions: bit 0 to server, bit 1 to client.
     pub dirs: u8,
-    /// Lists.
-    pub lists: Vec<AppList>,
+    /// Lists (boxed slices, here and below: no room for growth in the 30,000 app rules of
+    /// ET Open's copies).
+    pub lists: Box<[AppList]>,
     /// Progress needed per side, for an inspection in each direction (index 0: to server).
     pub need: [[u8; 2]; 2],
     /// Value keywords, all must hold.
-    pub values: Vec<AppValue>,
+    pub values: Box<[AppValue]>,
     /// Transaction events (`app-layer-event:<proto>.<event>`), indexes into the protocol's
     /// event table: all must be raised on the transaction.
-    pub events: Vec<u16>,
+    pub events: Box<[u16]>,
     /// A frame rule: the frame type it inspects (its lists are on the frame's bytes).
     pub frame: Option<u8>,
     /// It has a file keyword ([`crate::app::files::is_file_keyword`]): inspected again as
@@ -252,10 +253,26 @@ pub(crate) fn compile_rule(
     // from empty would hold room for four).
     let protos = protocols_of(r)?;
     let mut out = Vec::with_capacity(protos.len());
+    // a buffer's keywords compile the same for every protocol: the copies share them
+    let mut lists = vec![None; r.buffers.len()];
     for proto in protos {
-        out.push(compile_for(r, proto, xf_index, xforms)?);
+        out.push(compile_for(r, proto, &mut lists, xf_index, xforms)?);
     }
     Ok(out)
+}
+
+/// The compiled keywords of the rule's buffer `i`, compiled by the first protocol that asks
+/// (`done`: one slot per buffer) and shared with the others.
+fn list_of(r: &Rule, i: usize, done: &mut [Option<CompiledList>]) -> Result<CompiledList, String> {
+    if let Some(Some(l)) = done.get(i) {
+        return Ok(l.clone());
+    }
+    let b = r.buffers.get(i).ok_or("no such buffer")?;
+    let list = verify::compile_rule_list(b, None, verify::base64_data_of(r))?;
+    if let Some(slot) = done.get_mut(i) {
+        *slot = Some(list.clone());
+    }
+    Ok(list)
 }
 
 fn xform_index(
@@ -275,6 +292,7 @@ fn xform_index(
 fn compile_for(
     r: &Rule,
     proto: AppProto,
+    compiled: &mut [Option<CompiledList>],
     xf_index: &mut HashMap<Vec<Transform>, usize>,
     xforms: &mut Vec<Vec<Xform>>,
 ) -> Result<Compiled, String> {
@@ -285,7 +303,7 @@ fn compile_for(
     let mut best: Option<(usize, PatternSpec, u32)> = None;
     let mut frame = None;
     let mut files = r.app_values.iter().any(|(name, _)| crate::app::files::is_file_keyword(name));
-    for b in &r.buffers {
+    for (i, b) in r.buffers.iter().enumerate() {
         let (target, local, s, n) = match &b.buffer {
             Buffer::Frame(name) => {
                 let ty = frame_of(name, proto).ok_or_else(|| format!("frame {name} in a {} rule", proto.name()))?;
@@ -325,7 +343,7 @@ fn compile_for(
         let forced = b.direction.map(|d| d == Direction::ToServer);
         let bound = sides.add(s, forced, n, list_name(b))?;
         let xf = xform_index(&b.transforms, xf_index, xforms)?;
-        let list = verify::compile_rule_list(b, None, verify::base64_data_of(r))?;
+        let list = list_of(r, i, compiled)?;
         let contents: Vec<&Content> =
             b.matches.iter().filter_map(|m| if let PayloadMatch::Content(c) = m { Some(c) } else { None }).collect();
         // a `=>` rule is inspected with the response: its prefilter is on a response buffer,
@@ -342,16 +360,14 @@ fn compile_for(
         }
         lists.push(AppList { target, local, xf, to_server: bound, list });
     }
-    let (mut values, mut events) = compile_values(r, proto, &mut sides)?;
+    let (values, events) = compile_values(r, proto, &mut sides)?;
     let dirs = sides.dirs(r)?;
     if frame.is_some() && lists.iter().any(|l| !matches!(l.target, ListTarget::Frame(_))) {
         return Err("a frame with app-layer buffers".into());
     }
     let fast = best.map(|(i, p, _)| (i, p));
     // They stay for the engine's life: no room left from growing.
-    lists.shrink_to_fit();
-    values.shrink_to_fit();
-    events.shrink_to_fit();
+    let (lists, values, events) = (lists.into_boxed_slice(), values.into_boxed_slice(), events.into_boxed_slice());
     let need = sides.need;
     Ok((AppRule { rule: 0, proto, dirs, lists, need, values, events, frame, files }, fast))
 }

@@ -330,6 +330,10 @@ pub(super) struct RuleCompiler {
     next: u32,
     /// Buffer names of [`CompiledRule::buffers`], one allocation each for all rules.
     buffer_names: HashMap<String, Arc<str>>,
+    /// The distinct lists of [`CompiledRule::keywords`] and [`CompiledRule::buffers`], one
+    /// allocation each for all rules (ET Open's 24,800 rules have a few hundred of each).
+    keyword_lists: std::collections::HashSet<Arc<[&'static str]>>,
+    buffer_lists: std::collections::HashSet<Arc<[Arc<str>]>>,
     /// The IP reputation `iprep` rules read, or why there is none.
     reputation: Result<Option<Arc<super::iprep::Reputation>>, String>,
     /// The rules' rendered `alert` fields.
@@ -353,6 +357,8 @@ impl RuleCompiler {
             xforms: vec![Vec::new()],
             next: 0,
             buffer_names: HashMap::new(),
+            keyword_lists: Default::default(),
+            buffer_lists: Default::default(),
             reputation: Ok(None),
             alert_texts: Pieces::default(),
             addr_sets: Default::default(),
@@ -499,8 +505,9 @@ impl RuleCompiler {
         let app_proto = r.proto.app.as_deref().and_then(AppProto::from_name);
         let (event, de_only) = events_of(&r);
         let pd_only = is_pd_only(&r, is_app, app_proto, event.is_some(), pkt_lists.is_empty());
-        let keywords = super::profile::keyword_kinds(&r, ip_only).into();
+        let keywords = interned(&mut self.keyword_lists, super::profile::keyword_kinds(&r, ip_only));
         let buffers = super::profile::buffers_of(&r, insp).into_iter().map(|b| self.buffer_name(b)).collect();
+        let buffers = interned(&mut self.buffer_lists, buffers);
         // The swapped copy of a `<>` rule compiles its own lists from the parse tree.
         let swapped = if r.bidirectional { Some(self.swapped_parts(&r)) } else { None };
         // The parse tree goes here: what detection reads of it is kept (the payload lists and
@@ -567,6 +574,8 @@ impl RuleCompiler {
             xforms,
             next: _,
             buffer_names: _,
+            keyword_lists: _,
+            buffer_lists: _,
             reputation,
             mut alert_texts,
             addr_sets: _,
@@ -654,6 +663,16 @@ impl RuleCompiler {
             alert_texts,
         }
     }
+}
+
+/// The one copy in `set` of the list `v`, added when new.
+fn interned<T: Eq + std::hash::Hash>(set: &mut std::collections::HashSet<Arc<[T]>>, v: Vec<T>) -> Arc<[T]> {
+    if let Some(a) = set.get(&v[..]) {
+        return a.clone();
+    }
+    let a: Arc<[T]> = v.into();
+    set.insert(a.clone());
+    a
 }
 
 /// The smallest port range holding every port of `set` (the whole range when it has

@@ -59,11 +59,12 @@ pub struct CompiledRule {
     pub app_proto: Option<AppProto>,
     /// Inspected per transaction (sticky buffers): see [`super::app`].
     pub is_app: bool,
-    /// Keyword kinds the rule uses (for `picket bench --profile`; see [`super::profile`]).
-    pub keywords: Box<[&'static str]>,
+    /// Keyword kinds the rule uses (for `picket bench --profile`; see [`super::profile`]):
+    /// one copy of each distinct list for all rules.
+    pub keywords: Arc<[&'static str]>,
     /// Buffers the rule inspects (for the profile). The parse tree's payload lists are dropped
-    /// once compiled, so these are kept instead (names shared between rules).
-    pub buffers: Box<[Arc<str>]>,
+    /// once compiled, so these are kept instead (names and lists shared between rules).
+    pub buffers: Arc<[Arc<str>]>,
     /// The event (code) the rule needs on the packet, when it has an event keyword: such a
     /// rule is a candidate only for packets carrying that event (the event prefilter).
     pub event: Option<u8>,

@@ -137,7 +137,7 @@ pub fn compile_rule_list(
             c.single = !(c.relative || c.within_next || c.distance_next || c.depth_flag || c.offset_flag);
         }
     }
-    Ok(CompiledList { items: items.into_boxed_slice() })
+    Ok(CompiledList { items: items.into() })
 }
 
 /// Appends a content; a relative one flags the previous content or pcre of the list

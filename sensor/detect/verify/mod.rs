@@ -160,11 +160,13 @@ impl Default for VerifyScratch {
     }
 }
 
-/// A buffer's keyword list ready to run.
-#[derive(Debug)]
+/// A buffer's keyword list ready to run. A clone shares the keywords: an app rule's copies
+/// for the protocols it applies to (an `http` rule's for HTTP/1 and HTTP/2) hold one list.
+#[derive(Debug, Clone)]
 pub struct CompiledList {
-    /// Exact size: ET Open compiles some 55,000 lists, which stay for the engine's life.
-    items: Box<[Item]>,
+    /// Exact size: ET Open compiles some 55,000 lists, which stay for the engine's life
+    /// (reached as a boxed slice would be: one pointer to the items).
+    items: std::sync::Arc<[Item]>,
 }
 
 impl CompiledList {
