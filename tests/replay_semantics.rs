@@ -307,3 +307,38 @@ fn a_midstream_udp_flow_whose_first_datagram_is_a_sip_response_is_turned_around(
     // its first datagram decides a UDP flow) and the request is not parsed either
     assert_eq!(alerts_with(&pkts, rules, &[]), vec![]);
 }
+
+#[test]
+fn a_midstream_session_whose_client_side_names_no_protocol_is_not_parsed() {
+    // Suricata (TCPProtoDetect): a session picked up midstream must find its protocol on the
+    // to-server side, else the start of the request is missing and nothing is parsed, whatever
+    // the response says: the client's data first, or the response first and then the client's
+    use tcpf::*;
+    let resp: &[u8] = b"HTTP/1.1 200 OK\r\nServer: Apache\r\nContent-Length: 5\r\n\r\nhello";
+    let junk: &[u8] = b"ody of a post that started earlier\r\n";
+    let c = |seq: u32, ack: u32, fl: u8, d: &[u8]| ipv4_tcp(CLI, SRV, 41011, 80, seq, ack, fl, d);
+    let s = |seq: u32, ack: u32, fl: u8, d: &[u8]| ipv4_tcp(SRV, CLI, 80, 41011, seq, ack, fl, d);
+    let (cs, ss) = (1000u32, 7000u32);
+    let (cj, sr) = (cs + junk.len() as u32, ss + resp.len() as u32);
+    let client_first =
+        vec![c(cs, ss, PSH | ACK, junk), s(ss, cj, ACK, b""), s(ss, cj, PSH | ACK, resp), c(cj, sr, ACK, b"")];
+    let server_first =
+        vec![s(ss, cs, PSH | ACK, resp), c(cs, sr, ACK, b""), c(cs, sr, PSH | ACK, junk), s(sr, cj, ACK, b"")];
+    let rules = "alert http any any -> any any (flow:to_client; content:\"Server: \"; http_header; sid:1;)\n\
+                 alert http any any -> any any (http.stat_code; content:\"200\"; sid:2;)\n\
+                 alert tcp any any -> any any (flow:to_client; content:\"hello\"; sid:3;)\n";
+    for (name, pkts) in [("client first", client_first), ("server first", server_first)] {
+        let dir = tempfile::tempdir().unwrap();
+        let frames: Vec<(u64, Vec<u8>)> = pkts.iter().enumerate().map(|(i, p)| (t_ms(i as u64), eth(p))).collect();
+        let pcap = write_file(dir.path(), "in.pcap", &pcap_le_usec(LT_ETHERNET, &frames));
+        let rf = write_file(dir.path(), "t.rules", rules.as_bytes());
+        let r = replay_files(dir.path(), &[pcap], &["--rules", rf.to_str().unwrap(), "--set", "stream.midstream=true"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let alerts: Vec<_> = r.events.iter().filter(|e| e["event_type"] == "alert").collect();
+        let sids: Vec<u64> = alerts.iter().map(|e| e["alert"]["signature_id"].as_u64().unwrap()).collect();
+        assert_eq!(sids, vec![3], "{name}: the raw stream only");
+        assert_eq!(alerts[0]["app_proto"], "failed", "{name}");
+        let flow = r.events.iter().find(|e| e["event_type"] == "flow").unwrap();
+        assert_eq!(flow["app_proto"], "failed", "{name}");
+    }
+}

@@ -136,6 +136,10 @@ pub struct FlowApp {
     /// the data that asked. The stream's next offer says whether it did (the same data, as the
     /// other direction) or not (as the same direction).
     turn: Option<bool>,
+    /// TCP: the session was picked up midstream from a data packet (not a SYN/ACK): its
+    /// to-server side must name the protocol, as Suricata's `TCPProtoDetect` requires (the
+    /// start of the request may be missing; a response alone is no reliable basis).
+    midstream_ssn: bool,
 }
 
 /// Whether `data`, the first datagram of a flow identified as `p`, is an answer whose sender
@@ -562,10 +566,12 @@ impl FlowApp {
     /// The first data of the direction the protocol was not found in: identified on its own,
     /// a different protocol is Suricata's `applayer_mismatch_protocol_both_directions`, no
     /// protocol at all (every pattern and probe excluded) its
-    /// `applayer_detect_protocol_only_one_direction`.
-    fn probe_other_direction(&mut self, to_server: bool, data: &[u8], midstream: bool) {
+    /// `applayer_detect_protocol_only_one_direction`. Returns whether the app layer must stop: the
+    /// to-server side of a session picked up midstream named no protocol (Suricata's
+    /// `DisableAppLayer` in `TCPProtoDetect`).
+    fn probe_other_direction(&mut self, to_server: bool, data: &[u8], midstream: bool) -> bool {
         if self.unprobed != Some(to_server) || data.is_empty() {
-            return;
+            return false;
         }
         self.unprobed = None;
         let (cp, sp) = self.ports;
@@ -579,6 +585,9 @@ impl FlowApp {
             ProbeResult::NotFound => self.dir_detected(to_server, AppProto::Failed),
             ProbeResult::NeedMore => {}
         }
+        if found == ProbeResult::NotFound && to_server && self.midstream_ssn {
+            return true;
+        }
         match found {
             ProbeResult::Found(q) if q != self.proto => self.raise(Event::ApplayerMismatchProtocolBothDirections),
             // Suricata passes the data to the parser all the same (`TCPProtoDetect`: detection
@@ -589,6 +598,26 @@ impl FlowApp {
             }
             _ => {}
         }
+        false
+    }
+
+    /// Ends the app layer of a flow whose protocol was named (Suricata's `DisableAppLayer`):
+    /// its parser and transactions go, the flow's protocol is `failed`, each direction not
+    /// decided yet is `failed` too.
+    fn disable(&mut self, stats: &mut AppStats) {
+        self.proto = AppProto::Failed;
+        self.parser = None;
+        self.switch = None;
+        for d in 0..2 {
+            // In bounds: d is 0 or 1, both arrays have two.
+            if self.dir_proto[d] != AppProto::Failed {
+                if self.dir_proto[d] == AppProto::Unknown {
+                    self.dir_proto[d] = AppProto::Failed;
+                }
+                self.pd_pending[d] = true;
+            }
+        }
+        stats.flow(AppProto::Failed, self.tcp);
     }
 
     /// Frees transactions that detection and the record writer (`records`: its records are
@@ -762,6 +791,11 @@ impl AppSink for Sink<'_> {
         self.app.get_mut().map_or([false; 2], |a| std::mem::take(&mut a.raw_trigger))
     }
 
+    fn picked_up_midstream(&mut self) {
+        // said just before data is offered: the app layer is made for that data anyway
+        self.app.make().midstream_ssn = true;
+    }
+
     fn data(&mut self, to_server: bool, offset: u64, data: &[u8]) -> Verdict {
         let app = self.app.make();
         if app.gap_stop {
@@ -803,6 +837,12 @@ impl AppSink for Sink<'_> {
                     }
                     p => p,
                 };
+                // Suricata: a session picked up midstream whose to-server side named nothing
+                // gives up, whatever the other side says
+                let p = match (p, app.pd.as_deref()) {
+                    (AppProto::Unknown, Some(pd)) if app.midstream_ssn && pd.dir_done(true) => AppProto::Failed,
+                    (p, _) => p,
+                };
                 match p {
                     AppProto::Unknown => return Verdict::Wait,
                     AppProto::Failed => {
@@ -827,8 +867,9 @@ impl AppSink for Sink<'_> {
                 }
             }
             _ => {
-                if offset == 0 {
-                    app.probe_other_direction(to_server, data, self.cfg.midstream);
+                if offset == 0 && app.probe_other_direction(to_server, data, self.cfg.midstream) {
+                    app.disable(self.stats);
+                    return Verdict::Stop;
                 }
                 if app.switch.is_some() {
                     if app.switch_pending(to_server, data, self.stats) {

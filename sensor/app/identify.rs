@@ -723,6 +723,12 @@ impl ProtoDetect {
         }
     }
 
+    /// Whether one direction's detection ended without naming a protocol (every pattern and
+    /// probe excluded, or its byte budget spent).
+    pub fn dir_done(&self, to_server: bool) -> bool {
+        self.dirs[usize::from(!to_server)].state == DirState::Done
+    }
+
     /// Detection is over for this flow (found or failed): stop feeding.
     pub fn done(&self) -> bool {
         self.result != AppProto::Unknown

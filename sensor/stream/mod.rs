@@ -316,6 +316,10 @@ pub trait AppSink {
     fn take_raw_trigger(&mut self) -> [bool; 2] {
         [false; 2]
     }
+    /// The session was picked up midstream from a packet other than a SYN/ACK (Suricata's
+    /// `STREAMTCP_FLAG_MIDSTREAM` without `_SYNACK`): its client is a guess. Said before each
+    /// direction's first data is offered. The default: nothing.
+    fn picked_up_midstream(&mut self) {}
 }
 
 /// An app layer that takes nothing (flows without app-layer parsing).
@@ -797,6 +801,9 @@ impl StreamEngine {
         let mut last_was_gap = false;
         let mut swapped = false;
         let mut reoffered = false;
+        // picked up midstream from a packet other than a SYN/ACK: the app layer hears it before
+        // a direction's first data (it allocates its state on data only)
+        let midstream = ssn.flags & (S_MIDSTREAM | S_MIDSTREAM_SYNACK) == S_MIDSTREAM;
         loop {
             // In bounds: d is a direction (see `dirs`).
             let dir = &ssn.dirs[d];
@@ -843,6 +850,9 @@ impl StreamEngine {
                         break;
                     }
                     let n = len as usize;
+                    if midstream && prog == 0 {
+                        app.picked_up_midstream();
+                    }
                     match app.data(to_server, prog, bytes.get(..n).unwrap_or(bytes)) {
                         // In bounds: d is a direction (see `dirs`).
                         Verdict::Consumed => ssn.dirs[d].app_progress = prog + len,

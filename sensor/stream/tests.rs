@@ -195,6 +195,7 @@ fn midstream_pickup_when_enabled() {
 struct Turning {
     offers: Vec<bool>,
     data: [Vec<u8>; 2],
+    midstream: bool,
 }
 
 impl AppSink for Turning {
@@ -210,6 +211,9 @@ impl AppSink for Turning {
         Verdict::Consumed
     }
     fn eof(&mut self, _: bool) {}
+    fn picked_up_midstream(&mut self) {
+        self.midstream = true;
+    }
 }
 
 #[test]
@@ -227,7 +231,7 @@ fn a_midstream_session_is_turned_around_when_the_app_layer_finds_the_server_spok
     let mut app = Turning::default();
     e.packet(&mut s, true, &seg(7000, 9000, ACK, resp), &mut app, &mut c);
     let o = e.packet(&mut s, false, &seg(9000, 7000 + n, ACK, &[]), &mut app, &mut c);
-    assert!(o.session);
+    assert!(o.session && app.midstream);
     assert_eq!(app.offers, [true, false]);
     assert_eq!(app.data[1], resp);
     let ssn = s.as_deref().unwrap();
@@ -257,6 +261,7 @@ fn a_midstream_session_is_turned_around_when_the_app_layer_finds_the_server_spok
         e.packet(&mut s, true, &seg(CISN + 1, SISN + 1, ACK, resp), &mut app, &mut c);
         e.packet(&mut s, false, &seg(SISN + 1, CISN + 1 + n, ACK, &[]), &mut app, &mut c);
         assert_eq!(app.offers, [true, true], "synack {synack}");
+        assert!(!app.midstream, "its client is known");
         assert_eq!(app.data[0], resp, "synack {synack}");
     }
 }
