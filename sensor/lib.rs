@@ -21,6 +21,7 @@ pub mod decode;
 pub mod defrag;
 pub mod detect;
 pub mod evidence;
+pub(crate) mod fast_hash;
 pub mod fleet;
 pub mod flow;
 pub mod intel;

@@ -5,7 +5,7 @@
 //! [`PROTOCOLS`]. Everything else (rule keywords, detection groups, EVE metadata of alerts,
 //! counters) comes from the descriptor.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 use std::sync::OnceLock;
 
 use super::plugin::{BufferInfo, Protocol, ValueInfo};
@@ -154,7 +154,7 @@ pub fn keywords() -> &'static [AppKeyword] {
     K.get_or_init(|| {
         let r = registry();
         let mut rows = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = crate::fast_hash::HashSet::default();
         for b in r.buffers().iter().filter(|b| !b.info.internal) {
             seen.extend(b.info.aliases.iter().copied());
             if seen.insert(b.info.name) {
@@ -208,7 +208,7 @@ mod tests {
     fn every_row_is_documented_and_names_are_unique_per_protocol() {
         let r = registry();
         assert!(!r.buffers().is_empty());
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = crate::fast_hash::HashSet::default();
         for b in r.buffers() {
             assert!(b.info.internal || !b.info.desc.is_empty(), "{} has no description", b.info.name);
             assert!(b.info.internal || b.info.doc.starts_with("https://"), "{} has no doc link", b.info.name);
@@ -223,7 +223,7 @@ mod tests {
     #[test]
     fn the_catalog_holds_only_keywords_no_parsed_protocol_provides() {
         let r = registry();
-        let provided: std::collections::HashSet<&str> = r
+        let provided: crate::fast_hash::HashSet<&str> = r
             .buffers()
             .iter()
             .flat_map(|b| std::iter::once(b.info.name).chain(b.info.aliases.iter().copied()))

@@ -16,7 +16,7 @@
 //! buffers are all final are verified once per transaction (a rule alerts at most once per
 //! transaction), the rest wait for later progress.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 use std::sync::Arc;
 
 use crate::app::{registry, AppProto, BufferId, Need, Side, Transaction, ValueArg};
@@ -545,7 +545,7 @@ impl AppSet {
         // 5.8 MB were spare room).
         set.rules.reserve_exact(rules.len());
         // (proto, dir) -> (buffer, xf) -> patterns
-        let mut pats: HashMap<(AppProto, u8), HashMap<(BufferId, usize), PendingDb>> = HashMap::new();
+        let mut pats: HashMap<(AppProto, u8), HashMap<(BufferId, usize), PendingDb>> = HashMap::default();
         for (ar, fast) in rules {
             let idx = set.rules.len() as u32;
             set.by_rule.insert((ar.rule, ar.proto), idx);
@@ -595,7 +595,7 @@ impl AppSet {
         // Groups with the same patterns and rules share one database. First the plan (which
         // database each buffer of each group takes), then every database compiled at once
         // (`Mpm::build_many`: in parallel), then the groups filled in the planned order.
-        let mut job_of: HashMap<(Vec<PatternSpec>, Vec<Vec<u32>>), usize> = HashMap::new();
+        let mut job_of: HashMap<(Vec<PatternSpec>, Vec<Vec<u32>>), usize> = HashMap::default();
         let mut jobs: Vec<&(Vec<PatternSpec>, Vec<Vec<u32>>)> = Vec::new();
         let mut plan: Vec<((AppProto, u8), BufDbPlan)> = Vec::new();
         // Stable database order (buffer number, transforms), whatever the hash maps did.

@@ -2,7 +2,7 @@
 //! the loader parses them, ordered as Suricata orders signatures, and grouped per transport,
 //! direction and port with one prefilter database per group.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::addresses::{port_match, FastAddrSet, IpIndex};
@@ -170,8 +170,8 @@ impl PacketGroups {
             }),
             errors: Vec::new(),
         };
-        let mut dedup: HashMap<Vec<u32>, u32> = HashMap::new();
-        let mut mpm_cache: HashMap<(Vec<u32>, usize), usize> = HashMap::new();
+        let mut dedup: HashMap<Vec<u32>, u32> = HashMap::default();
+        let mut mpm_cache: HashMap<(Vec<u32>, usize), usize> = HashMap::default();
         let mut pending: Vec<Vec<PatternSpec>> = Vec::new();
         for t in 0..T_COUNT {
             for dir in 0..2 {
@@ -332,20 +332,20 @@ pub(super) struct RuleCompiler {
     buffer_names: HashMap<String, Arc<str>>,
     /// The distinct lists of [`CompiledRule::keywords`] and [`CompiledRule::buffers`], one
     /// allocation each for all rules (ET Open's 24,800 rules have a few hundred of each).
-    keyword_lists: std::collections::HashSet<Arc<[&'static str]>>,
-    buffer_lists: std::collections::HashSet<Arc<[Arc<str>]>>,
+    keyword_lists: crate::fast_hash::HashSet<Arc<[&'static str]>>,
+    buffer_lists: crate::fast_hash::HashSet<Arc<[Arc<str>]>>,
     /// The IP reputation `iprep` rules read, or why there is none.
     reputation: Result<Option<Arc<super::iprep::Reputation>>, String>,
     /// The rules' rendered `alert` fields.
     alert_texts: Pieces,
     /// The compiled address sets, one copy of each for all rules.
-    addr_sets: std::collections::HashSet<Arc<FastAddrSet>>,
+    addr_sets: crate::fast_hash::HashSet<Arc<FastAddrSet>>,
 }
 
 impl RuleCompiler {
     /// An empty compiler for the given prefilter engine.
     pub(super) fn new(kind: EngineKind) -> RuleCompiler {
-        let mut xf_index: HashMap<Vec<Transform>, usize> = HashMap::new();
+        let mut xf_index: HashMap<Vec<Transform>, usize> = HashMap::default();
         xf_index.insert(Vec::new(), 0);
         RuleCompiler {
             t0: std::time::Instant::now(),
@@ -356,7 +356,7 @@ impl RuleCompiler {
             xf_index,
             xforms: vec![Vec::new()],
             next: 0,
-            buffer_names: HashMap::new(),
+            buffer_names: HashMap::default(),
             keyword_lists: Default::default(),
             buffer_lists: Default::default(),
             reputation: Ok(None),
@@ -666,7 +666,7 @@ impl RuleCompiler {
 }
 
 /// The one copy in `set` of the list `v`, added when new.
-fn interned<T: Eq + std::hash::Hash>(set: &mut std::collections::HashSet<Arc<[T]>>, v: Vec<T>) -> Arc<[T]> {
+fn interned<T: Eq + std::hash::Hash>(set: &mut crate::fast_hash::HashSet<Arc<[T]>>, v: Vec<T>) -> Arc<[T]> {
     if let Some(a) = set.get(&v[..]) {
         return a.clone();
     }
@@ -765,7 +765,7 @@ fn is_pd_only(r: &Rule, is_app: bool, app_proto: Option<AppProto>, event: bool, 
 /// afterwards with the other groups', see [`PacketGroups::build`]).
 fn group_patterns(set: &[u32], rules: &[CompiledRule]) -> (Group, Vec<PatternSpec>) {
     let mut g = Group::default();
-    let mut pat_index: HashMap<PatternSpec, u32> = HashMap::new();
+    let mut pat_index: HashMap<PatternSpec, u32> = HashMap::default();
     let mut pats: Vec<PatternSpec> = Vec::new();
     for &r in set {
         // In bounds: set holds indexes of rules (members, enumerate in finish); id is an index pattern_rules.push gave.

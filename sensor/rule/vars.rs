@@ -20,7 +20,7 @@
 //!
 //! Results are cached per expression string: a rule set uses few distinct expressions.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ast::{AddrSet, IpRange, PortRange, PortSet};
@@ -145,8 +145,8 @@ impl Vars {
         Vars {
             address: cfg.address.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             port: cfg.port.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            addr_cache: HashMap::new(),
-            port_cache: HashMap::new(),
+            addr_cache: HashMap::default(),
+            port_cache: HashMap::default(),
         }
     }
 

@@ -35,7 +35,7 @@ pub(super) mod packet;
 pub(crate) mod pcre;
 pub(crate) mod vars;
 
-use std::collections::{HashMap, HashSet};
+use crate::fast_hash::{HashMap, HashSet};
 
 use crate::rule::ast::{HeaderTest, HeaderValue};
 use crate::rule::parse::{Builder, Env, PResult};
