@@ -109,6 +109,24 @@ fn worker(config: &Path, name: &str, rules: &Path, dir: &Path) -> Child {
         .unwrap()
 }
 
+/// Writes the test's rules and a fleet.toml for `cluster` (3 replicas, jobs redelivered after 3 s
+/// without an ack, a worker heartbeat every `heartbeat_secs`, 0 for none) into `dir`.
+fn write_rules_and_fleet_config(dir: &Path, cluster: &nats::Cluster, heartbeat_secs: u32) -> (PathBuf, PathBuf) {
+    let rules = dir.join("t.rules");
+    std::fs::write(&rules, RULES).unwrap();
+    let config = dir.join("fleet.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[capture]\nchecksum_validation = \"none\"\n\n[fleet]\nservers = {s}\nreplicas = 3\njob_ack_wait_secs = 3\n\
+             heartbeat_secs = {heartbeat_secs}\n\n[output.nats]\nreplicas = 3\n",
+            s = cluster.toml_servers()
+        ),
+    )
+    .unwrap();
+    (rules, config)
+}
+
 fn signal(c: &Child, sig: &str) {
     assert!(Command::new("kill").args([sig, &c.id().to_string()]).status().unwrap().success());
 }
@@ -118,18 +136,7 @@ fn forty_captures_three_workers_one_killed_each_capture_counted_once() {
     let Some((dir, cluster)) = nats::cluster_or_skip("fleet replay (forty captures)") else { return };
     let urls = cluster.urls();
     let files = split(&capture(), &dir.path().join("captures"), FILES);
-    let rules = dir.path().join("t.rules");
-    std::fs::write(&rules, RULES).unwrap();
-    let config = dir.path().join("fleet.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[capture]\nchecksum_validation = \"none\"\n\n[fleet]\nservers = {s}\nreplicas = 3\njob_ack_wait_secs = 3\n\
-             heartbeat_secs = 1\n\n[output.nats]\nreplicas = 3\n",
-            s = cluster.toml_servers()
-        ),
-    )
-    .unwrap();
+    let (rules, config) = write_rules_and_fleet_config(dir.path(), &cluster, 1);
 
     // One machine: each file replayed on its own (a job is one file).
     let mut expected: BTreeMap<u64, u64> = BTreeMap::new();
@@ -250,18 +257,7 @@ fn a_worker_started_without_quorum_waits_for_the_cluster() {
     let Some((dir, mut cluster)) = nats::cluster_or_skip("fleet replay (no quorum)") else { return };
     let urls = cluster.urls();
     split(&capture(), &dir.path().join("captures"), 3);
-    let rules = dir.path().join("t.rules");
-    std::fs::write(&rules, RULES).unwrap();
-    let config = dir.path().join("fleet.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[capture]\nchecksum_validation = \"none\"\n\n[fleet]\nservers = {s}\nreplicas = 3\njob_ack_wait_secs = 3\n\
-             heartbeat_secs = 0\n\n[output.nats]\nreplicas = 3\n",
-            s = cluster.toml_servers()
-        ),
-    )
-    .unwrap();
+    let (rules, config) = write_rules_and_fleet_config(dir.path(), &cluster, 0);
     let (ok, _, err) = picket(&[
         "fleet".as_ref(),
         "submit".as_ref(),

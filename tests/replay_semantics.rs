@@ -32,6 +32,17 @@ fn alerts(l3s: &[Vec<u8>], rules: &str) -> Vec<(u64, usize)> {
     by.into_iter().collect()
 }
 
+/// Segment builders `(seq, ack, flags, payload)` of one TCP connection from CLI:`client_port` to
+/// SRV:80: the client's, then the server's.
+fn http_segments(
+    client_port: u16,
+) -> (impl Fn(u32, u32, u8, &[u8]) -> Vec<u8>, impl Fn(u32, u32, u8, &[u8]) -> Vec<u8>) {
+    (
+        move |seq, ack, fl, d| ipv4_tcp(CLI, SRV, client_port, 80, seq, ack, fl, d),
+        move |seq, ack, fl, d| ipv4_tcp(SRV, CLI, 80, client_port, seq, ack, fl, d),
+    )
+}
+
 /// A TLS 1.2 ClientHello record without extensions.
 const HELLO: &[u8] =
     b"\x16\x03\x01\x00\x2d\x01\x00\x00\x29\x03\x03AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x00\x02\x00\x2f\x01\x00";
@@ -234,8 +245,7 @@ fn a_midstream_flow_whose_first_data_is_a_response_is_turned_around() {
     use tcpf::*;
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nServer: Apache\r\nContent-Length: 5\r\n\r\nhello";
     let req: &[u8] = b"GET /two HTTP/1.1\r\nHost: h\r\n\r\n";
-    let c = |seq: u32, ack: u32, fl: u8, d: &[u8]| ipv4_tcp(CLI, SRV, 41010, 80, seq, ack, fl, d);
-    let s = |seq: u32, ack: u32, fl: u8, d: &[u8]| ipv4_tcp(SRV, CLI, 80, 41010, seq, ack, fl, d);
+    let (c, s) = http_segments(41010);
     let (cs, ss) = (1000u32, 7000u32);
     let ss2 = ss + resp.len() as u32;
     let pkts = vec![
@@ -316,8 +326,7 @@ fn a_midstream_session_whose_client_side_names_no_protocol_is_not_parsed() {
     use tcpf::*;
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nServer: Apache\r\nContent-Length: 5\r\n\r\nhello";
     let junk: &[u8] = b"ody of a post that started earlier\r\n";
-    let c = |seq: u32, ack: u32, fl: u8, d: &[u8]| ipv4_tcp(CLI, SRV, 41011, 80, seq, ack, fl, d);
-    let s = |seq: u32, ack: u32, fl: u8, d: &[u8]| ipv4_tcp(SRV, CLI, 80, 41011, seq, ack, fl, d);
+    let (c, s) = http_segments(41011);
     let (cs, ss) = (1000u32, 7000u32);
     let (cj, sr) = (cs + junk.len() as u32, ss + resp.len() as u32);
     let client_first =
