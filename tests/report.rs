@@ -154,7 +154,7 @@ fn reference_eve_report_in_chromium() {
     assert!(r["tables"]["t-i-tls"].as_u64().unwrap() > 100, "{r}");
     assert!(shots.join("timeline.png").exists() && shots.join("top.png").exists());
     if let Some(keep) = std::env::var_os("PICKET_REPORT_SHOTS") {
-        // For docs/: `PICKET_REPORT_SHOTS=docs cargo test --release --test offline report::reference`.
+        // For docs/: `PICKET_REPORT_SHOTS=docs cargo test --profile ci --test offline report::reference`.
         let keep = PathBuf::from(keep);
         std::fs::copy(shots.join("top.png"), keep.join("report-summary.png")).unwrap();
         std::fs::copy(shots.join("indicators.png"), keep.join("report-indicators.png")).unwrap();

@@ -779,7 +779,7 @@ pub fn prometheus_labels(i: usize) -> &'static str {
 pub fn counters_markdown() -> String {
     let mut s = String::from(
         "# Metrics\n\nGenerated from `sensor/metrics/mod.rs`; a test fails when this page is out of date \
-         (regenerate with `PICKET_REGEN_DOCS=1 cargo test --release --lib counters_doc`).\n\n\
+         (regenerate with `PICKET_REGEN_DOCS=1 cargo test --profile ci --lib counters_doc`).\n\n\
          Every counter is kept by one thread as a plain integer and published at batch boundaries. It appears \
          in three places: the EVE `stats` event (only counters Suricata also has, under Suricata's name), the \
          Prometheus endpoint (`--metrics-listen` / `metrics.listen`, `GET /metrics`, text format), and the \

@@ -761,7 +761,7 @@ pub(super) mod tests {
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             have == want,
-            "docs/metrics.md is out of date: run PICKET_REGEN_DOCS=1 cargo test --release --lib counters_doc"
+            "docs/metrics.md is out of date: run PICKET_REGEN_DOCS=1 cargo test --profile ci --lib counters_doc"
         );
     }
 
