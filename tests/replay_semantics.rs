@@ -32,14 +32,15 @@ fn alerts(l3s: &[Vec<u8>], rules: &str) -> Vec<(u64, usize)> {
     by.into_iter().collect()
 }
 
-/// Segment builders `(seq, ack, flags, payload)` of one TCP connection from CLI:`client_port` to
-/// SRV:80: the client's, then the server's.
-fn http_segments(
-    client_port: u16,
-) -> (impl Fn(u32, u32, u8, &[u8]) -> Vec<u8>, impl Fn(u32, u32, u8, &[u8]) -> Vec<u8>) {
+/// Builds one TCP segment from `(seq, ack, flags, payload)`.
+type SegmentFn = Box<dyn Fn(u32, u32, u8, &[u8]) -> Vec<u8>>;
+
+/// Segment builders of one TCP connection from CLI:`client_port` to SRV:80: the client's,
+/// then the server's.
+fn http_segments(client_port: u16) -> (SegmentFn, SegmentFn) {
     (
-        move |seq, ack, fl, d| ipv4_tcp(CLI, SRV, client_port, 80, seq, ack, fl, d),
-        move |seq, ack, fl, d| ipv4_tcp(SRV, CLI, 80, client_port, seq, ack, fl, d),
+        Box::new(move |seq, ack, fl, d| ipv4_tcp(CLI, SRV, client_port, 80, seq, ack, fl, d)),
+        Box::new(move |seq, ack, fl, d| ipv4_tcp(SRV, CLI, 80, client_port, seq, ack, fl, d)),
     )
 }
 
