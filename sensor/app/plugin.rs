@@ -402,6 +402,28 @@ pub(crate) fn eval_value<T: ?Sized>(
     rows.get(usize::from(i)).is_some_and(|r| (r.eval)(arg, tx, to_server, now))
 }
 
+/// The [`Transaction::buffer`] and [`Transaction::value`] methods of a transaction whose
+/// sticky buffers and value keywords are the rows of its protocol's tables: `buffers:` runs
+/// row `buffer` of that [`Sticky`] table ([`get_buffer`]), `values:` row `keyword` of that
+/// [`ValueKeyword`] table ([`eval_value`]); leave one out and the trait's default stands.
+/// Write `keyword_tables!(buffers: BUFFERS, values: VALUES,);` inside the `impl Transaction`.
+macro_rules! keyword_tables {
+    ($(buffers: $buffers:expr,)? $(values: $values:expr,)?) => {
+        $(
+            fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+                $crate::app::plugin::get_buffer($buffers, buffer, self, to_server, f)
+            }
+        )?
+
+        $(
+            fn value(&self, keyword: u16, arg: &$crate::app::plugin::ValueArg, to_server: bool, now_secs: i64) -> bool {
+                $crate::app::plugin::eval_value($values, keyword, arg, self, to_server, now_secs)
+            }
+        )?
+    };
+}
+pub(crate) use keyword_tables;
+
 /// A protocol, as the registry lists it.
 pub struct Protocol {
     /// Which protocol.

@@ -124,8 +124,9 @@ pub(crate) use app_parser_txs;
 /// The [`Transaction`] methods of a one-message transaction (a datagram or a record complete
 /// when parsed: Kerberos, SNMP, NTP, SIP, DHCP): its `id`, `to_server` and `events` fields,
 /// done on both sides at once; with `buffers:` / `values:` its sticky buffers and value
-/// keywords from the protocol's tables; with `eve:` the method that writes its EVE object
-/// (for alerts, and for records by the trait's default). Write `one_message_tx!(...);` inside its `impl Transaction`.
+/// keywords from the protocol's tables (`plugin::keyword_tables!`); with `eve:` the method
+/// that writes its EVE object (for alerts, and for records by the trait's default). Write
+/// `one_message_tx!(...);` inside its `impl Transaction`.
 macro_rules! one_message_tx {
     ($(buffers: $buffers:expr,)? $(values: $values:expr,)? $(eve: $eve:ident,)?) => {
         fn id(&self) -> u64 {
@@ -144,17 +145,7 @@ macro_rules! one_message_tx {
             &self.events
         }
 
-        $(
-            fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-                $crate::app::plugin::get_buffer($buffers, buffer, self, to_server, f)
-            }
-        )?
-
-        $(
-            fn value(&self, keyword: u16, arg: &$crate::app::plugin::ValueArg, to_server: bool, now_secs: i64) -> bool {
-                $crate::app::plugin::eval_value($values, keyword, arg, self, to_server, now_secs)
-            }
-        )?
+        $crate::app::plugin::keyword_tables!($(buffers: $buffers,)? $(values: $values,)?);
 
         $(
             fn write_alert_eve(&self, j: &mut $crate::output::eve::Json<'_>) {

@@ -6,8 +6,8 @@
 use super::pdu::{self, Iface};
 use super::{DceTx, DcerpcState, DcerpcStats};
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
-    Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status,
+    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -206,13 +206,7 @@ impl Transaction for DceTx {
         [level(self.req_done), level(self.resp_done)]
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
-
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
-    }
+    keyword_tables!(buffers: BUFFERS, values: VALUES,);
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         super::eve::write_tx(j, self);

@@ -15,8 +15,8 @@ use super::command::{self, Cmd};
 use super::{eve, Transfer};
 use crate::app::files::{File, FileState, HashSet};
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, Need, ParseCx, Protocol, Side, Status, Sticky,
-    Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
+    ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, RecordCx};
 use crate::output::eve::Json;
@@ -132,13 +132,7 @@ impl Transaction for FtpDataState {
         }
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
-
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
-    }
+    keyword_tables!(buffers: BUFFERS, values: VALUES,);
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         eve::write_ftp_data(j, self);

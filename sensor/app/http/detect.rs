@@ -4,8 +4,8 @@
 use super::{HttpBuffer as H, HttpState, HttpStats, HttpTx};
 use crate::app::files::{File, FileState};
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
-    Status, Sticky, Transaction, Upgrade, ValueArg, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status,
+    Sticky, Transaction, Upgrade, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -276,10 +276,6 @@ impl Transaction for HttpTx {
         self.id
     }
 
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
-    }
-
     fn progress(&self) -> [u8; 2] {
         [
             level(self.request_line_done, self.request_headers_done, self.request_complete),
@@ -287,9 +283,7 @@ impl Transaction for HttpTx {
         ]
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
+    keyword_tables!(buffers: BUFFERS, values: VALUES,);
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         super::eve::write_object(j, self);

@@ -6,8 +6,8 @@ use ldap_parser::ldap::{LdapMessage, ProtocolOp};
 use super::eve::{OPERATIONS, RESULT_CODES};
 use super::{LdapState, LdapStats, LdapTx, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
-    Status, Sticky, Transaction, Upgrade, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status,
+    Sticky, Transaction, Upgrade, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::values::{parse_multi, parse_uint_enum, MultiUint, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
@@ -202,13 +202,7 @@ impl Transaction for LdapTx {
         self.complete
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
-
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
-    }
+    keyword_tables!(buffers: BUFFERS, values: VALUES,);
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);

@@ -5,8 +5,8 @@ use super::eve::proc_by_name;
 use super::{NfsState, NfsStats, NfsTx, EVENTS};
 use crate::app::files::File;
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, Need, ParseCx, Protocol, RecordCx, Side, Status,
-    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
+    Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::values::{holds, parse_uint, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
@@ -147,13 +147,7 @@ impl Transaction for NfsTx {
         [level(self.request_done, data(true)), level(self.response_done, data(false))]
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
-
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
-    }
+    keyword_tables!(buffers: BUFFERS, values: VALUES,);
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);

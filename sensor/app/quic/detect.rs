@@ -4,7 +4,8 @@
 
 use super::{QuicState, QuicStats, QuicTx, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky, Transaction,
+    buffer_infos, keyword_tables, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
+    Transaction,
 };
 use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, AppStats};
@@ -103,9 +104,7 @@ impl Transaction for QuicTx {
         QuicTx::events(self)
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        crate::app::plugin::get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
+    keyword_tables!(buffers: BUFFERS,);
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);

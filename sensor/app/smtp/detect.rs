@@ -4,8 +4,8 @@
 use super::{eve, SmtpState, SmtpStats, SmtpTx, EVENTS};
 use crate::app::files::File;
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status,
-    Sticky, Transaction, ValueArg, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
+    Transaction, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats, RecordCx};
 use crate::output::eve::Json;
@@ -177,17 +177,11 @@ impl Transaction for SmtpTx {
         self.id
     }
 
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
-    }
-
     fn progress(&self) -> [u8; 2] {
         [self.progress_ts, self.progress_tc]
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
+    keyword_tables!(buffers: BUFFERS, values: VALUES,);
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         eve::write(j, self);

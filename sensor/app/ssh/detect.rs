@@ -3,7 +3,7 @@
 
 use super::{Phase, SshHeader, SshState, SshStats, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, get_buffer, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
+    buffer_infos, keyword_tables, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
     Transaction, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
@@ -144,9 +144,7 @@ impl Transaction for SshState {
         [side_progress(self.header(true), done), side_progress(self.header(false), done)]
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
+    keyword_tables!(buffers: BUFFERS,);
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);

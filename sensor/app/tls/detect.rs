@@ -3,8 +3,8 @@
 
 use super::{ssl_state as sst, SslVersion, TlsState, TlsStats, TlsStatus};
 use crate::app::plugin::{
-    buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status,
-    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
+    Transaction, ValueArg, ValueInfo, ValueKeyword,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -468,13 +468,7 @@ impl Transaction for TlsState {
         [ts, tc]
     }
 
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        get_buffer(BUFFERS, buffer, self, to_server, f)
-    }
-
-    fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {
-        eval_value(VALUES, keyword, arg, self, to_server, now_secs)
-    }
+    keyword_tables!(buffers: BUFFERS, values: VALUES,);
 
     fn events(&self) -> &[u16] {
         self.events.as_slice()
