@@ -6,8 +6,8 @@
 use super::pdu::{self, Iface};
 use super::{DceTx, DcerpcState, DcerpcStats};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status,
-    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
+    Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -214,11 +214,6 @@ impl Transaction for DceTx {
 
     fn record_ready(&self) -> bool {
         self.is_complete()
-    }
-
-    fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
-        super::eve::write_tx(j, self);
-        true
     }
 }
 

@@ -352,11 +352,6 @@ impl crate::app::Transaction for FamilyTx {
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);
     }
-
-    fn write_record(&self, j: &mut Json<'_>, _cx: &crate::app::RecordCx<'_>) -> bool {
-        self.write_eve(j);
-        true
-    }
 }
 
 impl crate::app::AppParser for FamilyState {

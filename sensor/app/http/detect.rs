@@ -4,8 +4,8 @@
 use super::{HttpBuffer as H, HttpState, HttpStats, HttpTx};
 use crate::app::files::{File, FileState};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status,
-    Sticky, Transaction, Upgrade, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
+    Transaction, Upgrade, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -295,11 +295,6 @@ impl Transaction for HttpTx {
             let files: Vec<File> = m.files().filter(|f| !f.retired).cloned().collect();
             crate::app::eve_util::files_array(j, &files, self.id);
         }
-    }
-
-    fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
-        super::eve::write_object(j, self);
-        true
     }
 
     fn files(&self, f: &mut dyn FnMut(&File)) {

@@ -6,8 +6,8 @@ use ldap_parser::ldap::{LdapMessage, ProtocolOp};
 use super::eve::{OPERATIONS, RESULT_CODES};
 use super::{LdapState, LdapStats, LdapTx, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status,
-    Sticky, Transaction, Upgrade, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
+    Transaction, Upgrade, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::values::{parse_multi, parse_uint_enum, MultiUint, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
@@ -206,11 +206,6 @@ impl Transaction for LdapTx {
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);
-    }
-
-    fn write_record(&self, j: &mut Json<'_>, _: &RecordCx<'_>) -> bool {
-        self.write_eve(j);
-        true
     }
 
     fn events(&self) -> &[u16] {

@@ -4,8 +4,8 @@
 use super::parser::{Message, Op, TYPES};
 use super::{MqttState, MqttStats, MqttTx, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status,
-    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
+    Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::values::{parse_bitflags, parse_multi, parse_uint, parse_uint_enum, BitFlags, MultiUint, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
@@ -263,11 +263,6 @@ impl Transaction for MqttTx {
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);
-    }
-
-    fn write_record(&self, j: &mut Json<'_>, _: &RecordCx<'_>) -> bool {
-        self.write_eve(j);
-        true
     }
 
     fn events(&self) -> &[u16] {

@@ -4,7 +4,7 @@
 
 use super::{Pop3State, Pop3Stats, Pop3Tx, EVENTS};
 use crate::app::plugin::{
-    AppParser, BufferInfo, ParseCx, Protocol, RecordCx, Status, Transaction, Upgrade, ValueInfo, PROGRESS_DONE,
+    AppParser, BufferInfo, ParseCx, Protocol, Status, Transaction, Upgrade, ValueInfo, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -27,11 +27,6 @@ impl Transaction for Pop3Tx {
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);
-    }
-
-    fn write_record(&self, j: &mut Json<'_>, _: &RecordCx<'_>) -> bool {
-        self.write_eve(j);
-        true
     }
 
     fn events(&self) -> &[u16] {

@@ -4,8 +4,7 @@
 
 use super::{QuicState, QuicStats, QuicTx, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
-    Transaction,
+    buffer_infos, keyword_tables, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
 };
 use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, AppStats};
@@ -108,11 +107,6 @@ impl Transaction for QuicTx {
 
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);
-    }
-
-    fn write_record(&self, j: &mut Json<'_>, _cx: &RecordCx<'_>) -> bool {
-        self.write_eve(j);
-        true
     }
 
     fn record_to_server(&self) -> Option<bool> {
