@@ -2,9 +2,10 @@
 //! `DnsVariant`): an mDNS response may travel to the server side (all mDNS is "to server"),
 //! LLMNR runs over UDP and TCP. This file holds what both share: the per-flow state over
 //! [`parse_message`], the transactions (one message each, kept in the request or the response
-//! slot as Suricata keeps them), the getters behind their `*.rrname` buffers and their EVE
-//! object (lower-case record types, the record type as the rdata's key). The protocols'
-//! descriptors and keyword rows live in `app/mdns/` and `app/llmnr/`.
+//! slot as Suricata keeps them), the getters behind their `*.rrname` buffers and the shape
+//! of those rows (`rrname_buffers!`), and their EVE object (lower-case record types, the
+//! record type as the rdata's key). The protocols' descriptors and keyword rows live in
+//! `app/mdns/` and `app/llmnr/`.
 //!
 //! Bounded: [`FAMILY_MAX_TXS`] transactions per flow, one partial TCP message per direction
 //! (at most 65,537 bytes); messages that do not decode are counted in [`FamilyStats`].
@@ -325,6 +326,85 @@ fn write_record(e: &mut Json<'_>, r: &Record) {
                 oe.str("data", &hex);
             });
         }
+    }
+}
+
+/// A family member's `<proto>.*.rrname` sticky buffers, in the order of their numbers:
+/// `queries`, `answers`, `authorities`, `additionals` (either side) and `response` (on side
+/// `response_side`: where the member's responses travel), each a multi-buffer over the getters
+/// above. The member gives its name, its documentation link and the description of its
+/// `queries` buffer (the direction it takes differs).
+macro_rules! rrname_buffers {
+    ($proto:literal, doc: $doc:expr, queries: $queries:expr, response_side: $response_side:expr,) => {
+        &[
+            $crate::app::plugin::Sticky {
+                info: $crate::app::dns::family::rrname_buffer(
+                    concat!($proto, ".queries.rrname"),
+                    $crate::app::plugin::Side::Both,
+                    $queries,
+                    $doc,
+                ),
+                get: |tx: &$crate::app::dns::family::FamilyTx, ts, f| tx.query_names(ts).any(f),
+            },
+            $crate::app::plugin::Sticky {
+                info: $crate::app::dns::family::rrname_buffer(
+                    concat!($proto, ".answers.rrname"),
+                    $crate::app::plugin::Side::Both,
+                    "each owner name of the answer section",
+                    $doc,
+                ),
+                get: |tx: &$crate::app::dns::family::FamilyTx, ts, f| tx.answer_names(ts).any(f),
+            },
+            $crate::app::plugin::Sticky {
+                info: $crate::app::dns::family::rrname_buffer(
+                    concat!($proto, ".authorities.rrname"),
+                    $crate::app::plugin::Side::Both,
+                    "each owner name of a response's authority section",
+                    $doc,
+                ),
+                get: |tx: &$crate::app::dns::family::FamilyTx, _, f| tx.authority_names().any(f),
+            },
+            $crate::app::plugin::Sticky {
+                info: $crate::app::dns::family::rrname_buffer(
+                    concat!($proto, ".additionals.rrname"),
+                    $crate::app::plugin::Side::Both,
+                    "each owner name of a response's additional section",
+                    $doc,
+                ),
+                get: |tx: &$crate::app::dns::family::FamilyTx, _, f| tx.additional_names().any(f),
+            },
+            $crate::app::plugin::Sticky {
+                info: $crate::app::dns::family::rrname_buffer(
+                    concat!($proto, ".response.rrname"),
+                    $response_side,
+                    "each name of a response: questions, record owners and the names in their data",
+                    $doc,
+                ),
+                get: |tx: &$crate::app::dns::family::FamilyTx, _, f| tx.response_names(f),
+            },
+        ]
+    };
+}
+pub(crate) use rrname_buffers;
+
+/// One `*.rrname` buffer of a family member: a multi-buffer final once its own side has
+/// progressed.
+pub(crate) const fn rrname_buffer(
+    name: &'static str,
+    side: crate::app::plugin::Side,
+    desc: &'static str,
+    doc: &'static str,
+) -> crate::app::plugin::BufferInfo {
+    crate::app::plugin::BufferInfo {
+        name,
+        aliases: &[],
+        side,
+        need: crate::app::plugin::Need::own(1),
+        multi: true,
+        shared: false,
+        internal: false,
+        desc,
+        doc,
     }
 }
 
