@@ -235,11 +235,14 @@ impl Cx<'_, '_> {
         }
     }
 
-    pub(super) fn icmpv4(&mut self, off: usize, b: &[u8]) {
-        self.c.inc(C::DecoderIcmpv4);
+    /// The 8-byte header both ICMP versions share, at `off`: the layer, its type and code
+    /// (as Suricata, the source "port" is type | code << 8; the caller sets the destination,
+    /// the type of the expected answer) and the payload after it. Returns (type, code); on a
+    /// packet shorter than 8 bytes raises `too_small` and returns `None`.
+    fn icmp_header(&mut self, off: usize, b: &[u8], too_small: Event) -> Option<(u8, u8)> {
         if b.len() < 8 {
-            self.event(Event::Icmpv4PktTooSmall, true);
-            return;
+            self.event(too_small, true);
+            return None;
         }
         // In bounds: b.len() >= 8 is checked above.
         let (t, code) = (b[0], b[1]);
@@ -252,7 +255,15 @@ impl Cx<'_, '_> {
         d.payload_off = (off + 8) as u32;
         d.payload_len = (b.len() - 8) as u32;
         d.sp = t as u16 | (code as u16) << 8;
-        d.dp = icmpv4_counterpart(t).map(|r| r as u16).unwrap_or(0);
+        Some((t, code))
+    }
+
+    pub(super) fn icmpv4(&mut self, off: usize, b: &[u8]) {
+        self.c.inc(C::DecoderIcmpv4);
+        let Some((t, code)) = self.icmp_header(off, b, Event::Icmpv4PktTooSmall) else {
+            return;
+        };
+        self.d.dp = icmpv4_counterpart(t).map(|r| r as u16).unwrap_or(0);
         let known_max_code = match t {
             0 | 4 | 8 | 9 | 10 | 13 | 14 | 15 | 16 | 17 | 18 => Some(0),
             3 => Some(15),
@@ -267,7 +278,7 @@ impl Cx<'_, '_> {
             _ => {}
         }
         if matches!(t, 3 | 4 | 5 | 11 | 12) {
-            // In bounds: b.len() >= 8 is checked at the top.
+            // In bounds: icmp_header returned Some, so b.len() >= 8.
             self.icmpv4_quoted(&b[8..]);
         }
     }
@@ -307,22 +318,10 @@ impl Cx<'_, '_> {
 
     pub(super) fn icmpv6(&mut self, off: usize, b: &[u8]) {
         self.c.inc(C::DecoderIcmpv6);
-        if b.len() < 8 {
-            self.event(Event::Icmpv6PktTooSmall, true);
+        let Some((t, code)) = self.icmp_header(off, b, Event::Icmpv6PktTooSmall) else {
             return;
-        }
-        // In bounds: b.len() >= 8 is checked above.
-        let (t, code) = (b[0], b[1]);
-        let d = &mut *self.d;
-        d.flags |= flags::L4;
-        d.l4_off = off as u32;
-        d.l4_hlen = 8;
-        d.icmp_type = t;
-        d.icmp_code = code;
-        d.payload_off = (off + 8) as u32;
-        d.payload_len = (b.len() - 8) as u32;
-        d.sp = t as u16 | (code as u16) << 8;
-        d.dp = icmpv6_counterpart(t).map(|r| r as u16).unwrap_or(0);
+        };
+        self.d.dp = icmpv6_counterpart(t).map(|r| r as u16).unwrap_or(0);
         let known = matches!(t, 1..=4 | 128..=155 | 200 | 201);
         if !known {
             self.event(Event::Icmpv6UnknownType, false);
