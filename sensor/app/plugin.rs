@@ -371,6 +371,19 @@ pub struct ValueInfo {
     pub doc: &'static str,
 }
 
+impl ValueInfo {
+    /// The usual row: a keyword that takes an argument, exists on both sides and is final once
+    /// its own side has progressed one step.
+    pub(crate) const fn both_sides(
+        name: &'static str,
+        parse: fn(Option<&str>) -> Result<ValueArg, String>,
+        desc: &'static str,
+        doc: &'static str,
+    ) -> ValueInfo {
+        ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc }
+    }
+}
+
 /// A value keyword of a protocol whose transactions are `T`.
 pub struct ValueKeyword<T: ?Sized> {
     /// What it is.

@@ -91,15 +91,6 @@ fn nonce(tx: &IkeTx) -> Option<&[u8]> {
     tx.v1.as_ref().map(|v| v.payloads.nonce.as_slice()).filter(|k| !k.is_empty())
 }
 
-const fn value(
-    name: &'static str,
-    parse: fn(Option<&str>) -> Result<ValueArg, String>,
-    desc: &'static str,
-    doc: &'static str,
-) -> ValueInfo {
-    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc }
-}
-
 /// `ike.chosen_sa_attribute:<attribute><comparison>`: an attribute type by Suricata's name
 /// and an integer comparison (`alg_hash=2`, `alg_dh!=14`).
 #[derive(Debug)]
@@ -147,7 +138,7 @@ fn chosen_sa(a: &ValueArg, tx: &IkeTx) -> bool {
 /// IKE's value keywords, in the order of their numbers.
 pub(super) static VALUES: &[ValueKeyword<IkeTx>] = &[
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "ike.exchtype",
             u8_arg,
             "the exchange type, compared with a number",
@@ -156,7 +147,7 @@ pub(super) static VALUES: &[ValueKeyword<IkeTx>] = &[
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.hdr.exch_type))),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "ike.chosen_sa_attribute",
             parse_chosen_sa,
             "an attribute of the chosen security association (alg_enc, alg_hash, alg_auth, alg_dh, alg_prf, ...) compared with a number: alg_hash=2",
@@ -165,7 +156,7 @@ pub(super) static VALUES: &[ValueKeyword<IkeTx>] = &[
         eval: |a, tx, _, _| chosen_sa(a, tx),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "ike.key_exchange_payload_length",
             u32_arg,
             "the length of an IKEv1 message's key exchange data, compared with a number",
@@ -174,7 +165,7 @@ pub(super) static VALUES: &[ValueKeyword<IkeTx>] = &[
         eval: |a, tx, _, _| holds(a, key_exchange(tx).map(|k| k.len() as u64)),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "ike.nonce_payload_length",
             u32_arg,
             "the length of an IKEv1 message's nonce, compared with a number",

@@ -118,38 +118,33 @@ fn parse_ticket_enc(v: Option<&str>) -> Result<ValueArg, String> {
     Ok(Box::new(TicketEnc::List(list)))
 }
 
-const fn value(
-    name: &'static str,
-    parse: fn(Option<&str>) -> Result<ValueArg, String>,
-    desc: &'static str,
-) -> ValueInfo {
-    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc: DOC }
-}
-
 /// Kerberos's value keywords, in the order of their numbers.
 pub(super) static VALUES: &[ValueKeyword<Krb5Tx>] = &[
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "krb5_msg_type",
             |v| parse_uint_enum(v, u64::from(u32::MAX), MSG_TYPES).map(|u| Box::new(u) as ValueArg),
             "the message type (a number, a comparison or AS_REQ, TGS_REP, ERROR, ...)",
+            DOC,
         ),
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.msg_type))),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "krb5_err_code",
             |v| parse_uint(v, u64::from(u32::MAX)).map(|u| Box::new(u) as ValueArg),
             "the error code of a KRB-ERROR, compared with a number",
+            DOC,
         ),
         // Suricata compares the code as an unsigned 32-bit number
         eval: |a, tx, _, _| holds(a, tx.error_code.map(|c| u64::from(c as u32))),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "krb5.ticket_encryption",
             parse_ticket_enc,
             "the ticket's encryption type: weak (not AES or Camellia), !weak, or a list of types",
+            DOC,
         ),
         eval: |a, tx, _, _| {
             let (Some(arg), Some(t)) = (a.downcast_ref::<TicketEnc>(), tx.ticket_etype) else { return false };

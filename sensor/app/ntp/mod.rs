@@ -162,30 +162,23 @@ pub static BUFFERS: &[Sticky<NtpTx>] = &[Sticky {
     get: |tx: &NtpTx, _, f| f(&tx.reference_id),
 }];
 
-const fn value(
-    name: &'static str,
-    parse: fn(Option<&str>) -> Result<ValueArg, String>,
-    desc: &'static str,
-) -> ValueInfo {
-    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc: DOC }
-}
-
 /// NTP's value keywords.
 pub static VALUES: &[ValueKeyword<NtpTx>] = &[
     ValueKeyword {
-        info: value("ntp.version", u8_arg, "the NTP version, compared with a number"),
+        info: ValueInfo::both_sides("ntp.version", u8_arg, "the NTP version, compared with a number", DOC),
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.version))),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "ntp.mode",
             |v| parse_uint_enum(v, u64::from(u8::MAX), MODES).map(|u| Box::new(u) as ValueArg),
             "the association mode (a number or client, server, broadcast, ...)",
+            DOC,
         ),
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.mode))),
     },
     ValueKeyword {
-        info: value("ntp.stratum", u8_arg, "the stratum, compared with a number"),
+        info: ValueInfo::both_sides("ntp.stratum", u8_arg, "the stratum, compared with a number", DOC),
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.stratum))),
     },
 ];

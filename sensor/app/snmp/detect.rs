@@ -46,33 +46,32 @@ pub(super) static BUFFERS: &[Sticky<SnmpTx>] = &[
     },
 ];
 
-const fn value(
-    name: &'static str,
-    parse: fn(Option<&str>) -> Result<ValueArg, String>,
-    desc: &'static str,
-) -> ValueInfo {
-    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc: DOC }
-}
-
 /// SNMP's value keywords, in the order of their numbers.
 pub(super) static VALUES: &[ValueKeyword<SnmpTx>] = &[
     ValueKeyword {
-        info: value("snmp.version", u32_arg, "the SNMP version of the flow (1, 2 or 3), compared with a number"),
+        info: ValueInfo::both_sides(
+            "snmp.version",
+            u32_arg,
+            "the SNMP version of the flow (1, 2 or 3), compared with a number",
+            DOC,
+        ),
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.version))),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "snmp.pdu_type",
             |v| parse_uint_enum(v, u64::from(u32::MAX), PDU_TYPES).map(|u| Box::new(u) as ValueArg),
             "the PDU type (a number or get_request, get_next_request, response, trap_v1, ...)",
+            DOC,
         ),
         eval: |a, tx, _, _| holds(a, tx.pdu_type.map(u64::from)),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "snmp.trap_type",
             |v| parse_uint_enum(v, u64::from(u8::MAX), TRAP_TYPES).map(|u| Box::new(u) as ValueArg),
             "the generic trap type of a v1 trap (a number or coldstart, linkdown, ...)",
+            DOC,
         ),
         eval: |a, tx, _, _| holds(a, tx.trap.as_ref().map(|t| u64::from(t.trap_type))),
     },

@@ -33,37 +33,32 @@ pub(super) static BUFFERS: &[Sticky<WebsocketTx>] = &[Sticky {
     get: |tx: &WebsocketTx, _, f| f(&tx.payload),
 }];
 
-const fn value(
-    name: &'static str,
-    parse: fn(Option<&str>) -> Result<ValueArg, String>,
-    desc: &'static str,
-) -> ValueInfo {
-    ValueInfo { name, aliases: &[], arg: Some(true), side: Side::Both, need: Need::own(1), parse, desc, doc: DOC }
-}
-
 /// WebSocket's value keywords.
 pub(super) static VALUES: &[ValueKeyword<WebsocketTx>] = &[
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "websocket.opcode",
             |v| parse_uint_enum(v, u64::from(u8::MAX), OPCODES).map(|u| Box::new(u) as ValueArg),
             "the frame's opcode (a number or continuation, text, binary, close, ping, pong)",
+            DOC,
         ),
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.opcode))),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "websocket.mask",
             u32_arg,
             "the frame's masking key, compared as a 32-bit number (unmasked frames never match)",
+            DOC,
         ),
         eval: |a, tx, _, _| holds(a, tx.mask.map(u64::from)),
     },
     ValueKeyword {
-        info: value(
+        info: ValueInfo::both_sides(
             "websocket.flags",
             |v| parse_bitflags(v, FLAGS).map(|f| Box::new(f) as ValueArg),
             "the frame's flag bits (a number, or fin and comp with modifiers)",
+            DOC,
         ),
         eval: |a, tx, _, _| a.downcast_ref::<BitFlags>().is_some_and(|f| f.matches(tx.flags)),
     },
