@@ -57,6 +57,16 @@ impl<T: Transaction> TxList<T> {
         self.txs.back_mut()
     }
 
+    /// Raises app-layer event `ev` on the newest transaction, once (a repeat is not listed
+    /// again); nothing when none is held. `events` picks the transaction's list of events.
+    pub fn raise_on_last(&mut self, ev: u16, events: impl FnOnce(&mut T) -> &mut Vec<u16>) {
+        if let Some(events) = self.txs.back_mut().map(events) {
+            if !events.contains(&ev) {
+                events.push(ev);
+            }
+        }
+    }
+
     /// The transaction with this id.
     pub fn get(&self, id: u64) -> Option<&T> {
         self.txs.iter().find(|t| t.id() == id)

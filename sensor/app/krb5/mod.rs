@@ -179,11 +179,7 @@ impl Krb5State {
     }
 
     fn event_on_last(&mut self, ev: u16) {
-        if let Some(t) = self.txs.last_mut() {
-            if !t.events.contains(&ev) {
-                t.events.push(ev);
-            }
-        }
+        self.txs.raise_on_last(ev, |t| &mut t.events);
     }
 
     /// Parses one Kerberos message (a UDP datagram or a TCP record); false when its header

@@ -106,11 +106,7 @@ impl NtpState {
             Ok((_, NtpPacket::V4(p))) => (4, p.mode.0, p.stratum, p.ref_id),
             Err(_) => {
                 self.stats.malformed += 1;
-                if let Some(t) = self.txs.last_mut() {
-                    if !t.events.contains(&EV_MALFORMED) {
-                        t.events.push(EV_MALFORMED);
-                    }
-                }
+                self.txs.raise_on_last(EV_MALFORMED, |t| &mut t.events);
                 return false;
             }
         };

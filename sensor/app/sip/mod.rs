@@ -139,11 +139,7 @@ impl SipState {
 
     fn invalid(&mut self) {
         self.stats.invalid += 1;
-        if let Some(t) = self.txs.last_mut() {
-            if !t.events.contains(&EV_INVALID) {
-                t.events.push(EV_INVALID);
-            }
-        }
+        self.txs.raise_on_last(EV_INVALID, |t| &mut t.events);
     }
 
     /// Lists the frames of a message at stream offset `at`: its start line, headers and body

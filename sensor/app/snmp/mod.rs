@@ -182,11 +182,7 @@ impl SnmpState {
             Ok((_, m)) => m,
             Err(_) => {
                 self.stats.malformed += 1;
-                if let Some(t) = self.txs.last_mut() {
-                    if !t.events.contains(&EV_MALFORMED) {
-                        t.events.push(EV_MALFORMED);
-                    }
-                }
+                self.txs.raise_on_last(EV_MALFORMED, |t| &mut t.events);
                 return false;
             }
         };
