@@ -475,6 +475,35 @@ pub struct Protocol {
     pub frames: &'static [&'static str],
 }
 
+impl Protocol {
+    /// A descriptor of protocol `proto` with its parser constructor and its counters, and
+    /// the settings most protocols keep: no sticky buffers, value keywords, events or frames;
+    /// payload keywords on the packet's payload; no reinspection; event names as written; no
+    /// `tx_id` in records; the stream's reassembly depth; the protocol's name as record type.
+    /// A descriptor names what differs and takes the rest with `..Protocol::new(...)`.
+    pub(crate) const fn new(
+        proto: AppProto,
+        new_parser: fn(&AppConfig) -> Box<dyn AppParser>,
+        counters: fn(&AppStats, &mut dyn FnMut(&'static str, &'static str, u64)),
+    ) -> Protocol {
+        Protocol {
+            proto,
+            new_parser,
+            buffers: Vec::new,
+            values: Vec::new,
+            payload_buffer: None,
+            reinspect: false,
+            counters,
+            events: &[],
+            eve_events_upper: false,
+            record_tx_id: false,
+            stream_depth: None,
+            record_type: None,
+            frames: &[],
+        }
+    }
+}
+
 /// Table rows of a protocol's buffers, without their getters.
 pub(crate) fn buffer_infos<T: ?Sized>(rows: &[Sticky<T>]) -> Vec<BufferInfo> {
     rows.iter().map(|r| r.info).collect()

@@ -262,19 +262,13 @@ impl AppParser for DcerpcParser {
 
 /// DCE/RPC's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Dcerpc,
-    new_parser: |_: &AppConfig| Box::new(DcerpcParser { state: DcerpcState::new() }),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
-    events: &[],
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| DcerpcStats::each(&s.dcerpc, f),
+    ..Protocol::new(
+        AppProto::Dcerpc,
+        |_: &AppConfig| Box::new(DcerpcParser { state: DcerpcState::new() }),
+        |s: &AppStats, f| DcerpcStats::each(&s.dcerpc, f),
+    )
 };
 
 #[cfg(test)]

@@ -78,17 +78,11 @@ impl AppParser for DhcpState {
 
 /// DHCP's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Dhcp,
-    new_parser: |_: &AppConfig| Box::<DhcpState>::default(),
-    buffers: Vec::new,
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| DhcpStats::each(&s.dhcp, f),
+    ..Protocol::new(
+        AppProto::Dhcp,
+        |_: &AppConfig| Box::<DhcpState>::default(),
+        |s: &AppStats, f| DhcpStats::each(&s.dhcp, f),
+    )
 };

@@ -256,17 +256,12 @@ impl AppParser for DnsParser {
 
 /// DNS's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Dns,
-    new_parser: |_: &AppConfig| Box::<DnsParser>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: super::EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| DnsStats::each(&s.dns, f),
+    ..Protocol::new(
+        AppProto::Dns,
+        |_: &AppConfig| Box::<DnsParser>::default(),
+        |s: &AppStats, f| DnsStats::each(&s.dns, f),
+    )
 };

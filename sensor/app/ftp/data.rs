@@ -213,17 +213,12 @@ impl AppParser for FtpDataState {
 
 /// ftp-data's descriptor.
 pub(crate) static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::FtpData,
-    new_parser: |cfg: &AppConfig| Box::new(FtpDataState { hashes: cfg.file_hashes, ..FtpDataState::default() }),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
-    events: &[],
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
     record_type: Some("ftp_data"),
-    frames: &[],
-    counters: |_, _| {},
+    ..Protocol::new(
+        AppProto::FtpData,
+        |cfg: &AppConfig| Box::new(FtpDataState { hashes: cfg.file_hashes, ..FtpDataState::default() }),
+        |_, _| {},
+    )
 };

@@ -277,17 +277,12 @@ impl AppParser for FtpState {
 
 /// FTP's descriptor.
 pub(crate) static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Ftp,
-    new_parser: |_: &AppConfig| Box::<FtpState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| FtpStats::each(&s.ftp, f),
+    ..Protocol::new(
+        AppProto::Ftp,
+        |_: &AppConfig| Box::<FtpState>::default(),
+        |s: &AppStats, f| FtpStats::each(&s.ftp, f),
+    )
 };

@@ -409,19 +409,18 @@ impl AppParser for HttpState {
 
 /// HTTP/1's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Http,
-    new_parser: |cfg: &AppConfig| {
-        Box::new(HttpState::new(&crate::app::http::HttpConfig { file_hashes: cfg.file_hashes, ..cfg.http.clone() }))
-    },
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
     payload_buffer: Some(RAW_HEAD),
-    reinspect: false,
     events: super::EVENTS,
     eve_events_upper: true,
     record_tx_id: true,
-    stream_depth: None,
-    record_type: None,
     frames: FRAMES,
-    counters: |s: &AppStats, f| HttpStats::each(&s.http, f),
+    ..Protocol::new(
+        AppProto::Http,
+        |cfg: &AppConfig| {
+            Box::new(HttpState::new(&crate::app::http::HttpConfig { file_hashes: cfg.file_hashes, ..cfg.http.clone() }))
+        },
+        |s: &AppStats, f| HttpStats::each(&s.http, f),
+    )
 };

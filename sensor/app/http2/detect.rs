@@ -709,36 +709,24 @@ fn new_parser(cfg: &AppConfig) -> Box<dyn AppParser> {
 
 /// HTTP/2's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Http2,
-    new_parser,
     buffers: all_buffers,
     values: all_values,
-    payload_buffer: None,
     // frames (windows, settings) arrive on a stream without moving its progress
     reinspect: true,
     events: EVENTS,
     record_type: Some("http"),
-    counters: |s: &AppStats, f| Http2Stats::each(&s.http2, f),
     frames: FRAMES,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
+    ..Protocol::new(AppProto::Http2, new_parser, |s: &AppStats, f| Http2Stats::each(&s.http2, f))
 };
 
 /// DoH's descriptor: an HTTP/2 flow one of whose streams carried DNS becomes `doh2`, as in
 /// Suricata; the same parser, transactions and keywords (its counters are HTTP/2's).
 pub static DOH2_PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Doh2,
-    new_parser,
     buffers: all_buffers,
     values: all_values,
-    payload_buffer: None,
     reinspect: true,
     events: EVENTS,
     record_type: Some("http"),
-    counters: |_: &AppStats, _| {},
     frames: FRAMES,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
+    ..Protocol::new(AppProto::Doh2, new_parser, |_: &AppStats, _| {})
 };

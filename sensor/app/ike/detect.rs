@@ -216,17 +216,12 @@ impl AppParser for IkeState {
 
 /// IKE's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Ike,
-    new_parser: |_: &AppConfig| Box::<IkeState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| IkeStats::each(&s.ike, f),
+    ..Protocol::new(
+        AppProto::Ike,
+        |_: &AppConfig| Box::<IkeState>::default(),
+        |s: &AppStats, f| IkeStats::each(&s.ike, f),
+    )
 };

@@ -186,17 +186,12 @@ impl AppParser for Krb5State {
 
 /// Kerberos 5's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Krb5,
-    new_parser: |_: &AppConfig| Box::<Krb5State>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| Krb5Stats::each(&s.krb5, f),
+    ..Protocol::new(
+        AppProto::Krb5,
+        |_: &AppConfig| Box::<Krb5State>::default(),
+        |s: &AppStats, f| Krb5Stats::each(&s.krb5, f),
+    )
 };

@@ -256,18 +256,15 @@ impl AppParser for LdapState {
 
 /// LDAP's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Ldap,
-    new_parser: |_: &AppConfig| Box::<LdapState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
     // responses join a transaction without moving its progress (a search's entries)
     reinspect: true,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
     frames: super::FRAMES,
-    counters: |s: &AppStats, f| LdapStats::each(&s.ldap, f),
+    ..Protocol::new(
+        AppProto::Ldap,
+        |_: &AppConfig| Box::<LdapState>::default(),
+        |s: &AppStats, f| LdapStats::each(&s.ldap, f),
+    )
 };

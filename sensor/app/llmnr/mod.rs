@@ -31,17 +31,10 @@ pub(crate) fn probe(udp: bool, d: &[u8]) -> ProbeResult {
 
 /// LLMNR's descriptor.
 pub(crate) static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Llmnr,
-    new_parser: |_: &AppConfig| Box::new(FamilyState::new(Variant::Llmnr)),
     buffers: || buffer_infos(BUFFERS),
-    values: Vec::new,
-    payload_buffer: None,
-    reinspect: false,
-    events: &[],
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| FamilyStats::each(&s.llmnr, f),
+    ..Protocol::new(
+        AppProto::Llmnr,
+        |_: &AppConfig| Box::new(FamilyState::new(Variant::Llmnr)),
+        |s: &AppStats, f| FamilyStats::each(&s.llmnr, f),
+    )
 };

@@ -29,17 +29,10 @@ pub(crate) fn probe(d: &[u8]) -> ProbeResult {
 
 /// mDNS's descriptor.
 pub(crate) static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Mdns,
-    new_parser: |_: &AppConfig| Box::new(FamilyState::new(Variant::Mdns)),
     buffers: || buffer_infos(BUFFERS),
-    values: Vec::new,
-    payload_buffer: None,
-    reinspect: false,
-    events: &[],
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| FamilyStats::each(&s.mdns, f),
+    ..Protocol::new(
+        AppProto::Mdns,
+        |_: &AppConfig| Box::new(FamilyState::new(Variant::Mdns)),
+        |s: &AppStats, f| FamilyStats::each(&s.mdns, f),
+    )
 };

@@ -303,17 +303,13 @@ impl AppParser for MqttState {
 
 /// MQTT's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Mqtt,
-    new_parser: |_: &AppConfig| Box::<MqttState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
     frames: super::FRAMES,
-    counters: |s: &AppStats, f| MqttStats::each(&s.mqtt, f),
+    ..Protocol::new(
+        AppProto::Mqtt,
+        |_: &AppConfig| Box::<MqttState>::default(),
+        |s: &AppStats, f| MqttStats::each(&s.mqtt, f),
+    )
 };

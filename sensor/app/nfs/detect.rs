@@ -226,17 +226,12 @@ impl NfsState {
 
 /// NFS's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Nfs,
-    new_parser: |_: &AppConfig| Box::<NfsState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| NfsStats::each(&s.nfs, f),
+    ..Protocol::new(
+        AppProto::Nfs,
+        |_: &AppConfig| Box::<NfsState>::default(),
+        |s: &AppStats, f| NfsStats::each(&s.nfs, f),
+    )
 };

@@ -197,17 +197,12 @@ impl AppParser for NtpState {
 
 /// NTP's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Ntp,
-    new_parser: |_: &AppConfig| Box::<NtpState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| NtpStats::each(&s.ntp, f),
+    ..Protocol::new(
+        AppProto::Ntp,
+        |_: &AppConfig| Box::<NtpState>::default(),
+        |s: &AppStats, f| NtpStats::each(&s.ntp, f),
+    )
 };

@@ -3,9 +3,7 @@
 //! `app-layer-protocol:pop3`, its app-layer events and the stream.
 
 use super::{Pop3State, Pop3Stats, Pop3Tx, EVENTS};
-use crate::app::plugin::{
-    AppParser, BufferInfo, ParseCx, Protocol, Status, Transaction, Upgrade, ValueInfo, PROGRESS_DONE,
-};
+use crate::app::plugin::{AppParser, ParseCx, Protocol, Status, Transaction, Upgrade, PROGRESS_DONE};
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
@@ -71,17 +69,10 @@ impl AppParser for Pop3State {
 
 /// POP3's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Pop3,
-    new_parser: |_: &AppConfig| Box::<Pop3State>::default(),
-    buffers: Vec::<BufferInfo>::new,
-    values: Vec::<ValueInfo>::new,
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| Pop3Stats::each(&s.pop3, f),
+    ..Protocol::new(
+        AppProto::Pop3,
+        |_: &AppConfig| Box::<Pop3State>::default(),
+        |s: &AppStats, f| Pop3Stats::each(&s.pop3, f),
+    )
 };

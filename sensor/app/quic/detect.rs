@@ -137,17 +137,11 @@ impl AppParser for QuicState {
 
 /// QUIC's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Quic,
-    new_parser: |_: &AppConfig| Box::<QuicState>::default(),
     buffers: || buffer_infos(BUFFERS),
-    values: Vec::new,
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| QuicStats::each(&s.quic, f),
+    ..Protocol::new(
+        AppProto::Quic,
+        |_: &AppConfig| Box::<QuicState>::default(),
+        |s: &AppStats, f| QuicStats::each(&s.quic, f),
+    )
 };

@@ -3,7 +3,7 @@
 //! see RDP through `app-layer-protocol:rdp` and the stream.
 
 use super::{RdpState, RdpStats, RdpTx};
-use crate::app::plugin::{AppParser, BufferInfo, ParseCx, Protocol, Status, Transaction, ValueInfo, PROGRESS_DONE};
+use crate::app::plugin::{AppParser, ParseCx, Protocol, Status, Transaction, PROGRESS_DONE};
 use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -61,18 +61,8 @@ impl AppParser for RdpState {
 }
 
 /// RDP's descriptor.
-pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Rdp,
-    new_parser: |_: &AppConfig| Box::<RdpState>::default(),
-    buffers: Vec::<BufferInfo>::new,
-    values: Vec::<ValueInfo>::new,
-    payload_buffer: None,
-    reinspect: false,
-    events: &[],
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| RdpStats::each(&s.rdp, f),
-};
+pub static PROTOCOL: Protocol = Protocol::new(
+    AppProto::Rdp,
+    |_: &AppConfig| Box::<RdpState>::default(),
+    |s: &AppStats, f| RdpStats::each(&s.rdp, f),
+);

@@ -154,17 +154,12 @@ impl AppParser for SipState {
 
 /// SIP's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Sip,
-    new_parser: |_: &AppConfig| Box::<SipState>::default(),
     buffers: || buffer_infos(BUFFERS),
-    values: Vec::new,
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
     frames: super::FRAMES,
-    counters: |s: &AppStats, f| SipStats::each(&s.sip, f),
+    ..Protocol::new(
+        AppProto::Sip,
+        |_: &AppConfig| Box::<SipState>::default(),
+        |s: &AppStats, f| SipStats::each(&s.sip, f),
+    )
 };

@@ -299,21 +299,19 @@ impl AppParser for SmbParser {
 
 /// SMB's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Smb,
-    new_parser: |cfg: &AppConfig| {
-        let mut p = SmbParser::default();
-        p.state.hashes = cfg.file_hashes;
-        Box::new(p)
-    },
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
     record_tx_id: true,
     stream_depth: Some(0),
-    record_type: None,
     frames: super::frames::FRAMES,
-    counters: |s: &AppStats, f| SmbStats::each(&s.smb, f),
+    ..Protocol::new(
+        AppProto::Smb,
+        |cfg: &AppConfig| {
+            let mut p = SmbParser::default();
+            p.state.hashes = cfg.file_hashes;
+            Box::new(p)
+        },
+        |s: &AppStats, f| SmbStats::each(&s.smb, f),
+    )
 };

@@ -249,17 +249,13 @@ impl AppParser for SmtpState {
 
 /// SMTP's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Smtp,
-    new_parser: |_: &AppConfig| Box::<SmtpState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
     record_tx_id: true,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| SmtpStats::each(&s.smtp, f),
+    ..Protocol::new(
+        AppProto::Smtp,
+        |_: &AppConfig| Box::<SmtpState>::default(),
+        |s: &AppStats, f| SmtpStats::each(&s.smtp, f),
+    )
 };

@@ -95,17 +95,12 @@ impl AppParser for SnmpState {
 
 /// SNMP's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Snmp,
-    new_parser: |_: &AppConfig| Box::<SnmpState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| SnmpStats::each(&s.snmp, f),
+    ..Protocol::new(
+        AppProto::Snmp,
+        |_: &AppConfig| Box::<SnmpState>::default(),
+        |s: &AppStats, f| SnmpStats::each(&s.snmp, f),
+    )
 };

@@ -214,17 +214,12 @@ impl AppParser for SshState {
 
 /// SSH's descriptor.
 pub(crate) static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Ssh,
-    new_parser: |_: &AppConfig| Box::<SshState>::default(),
     buffers: || buffer_infos(BUFFERS),
-    values: Vec::new,
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
     frames: super::FRAMES,
-    counters: |s: &AppStats, f| SshStats::each(&s.ssh, f),
+    ..Protocol::new(
+        AppProto::Ssh,
+        |_: &AppConfig| Box::<SshState>::default(),
+        |s: &AppStats, f| SshStats::each(&s.ssh, f),
+    )
 };

@@ -46,18 +46,8 @@ impl AppParser for TftpState {
 }
 
 /// TFTP's descriptor.
-pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Tftp,
-    new_parser: |_: &AppConfig| Box::<TftpState>::default(),
-    buffers: Vec::new,
-    values: Vec::new,
-    payload_buffer: None,
-    reinspect: false,
-    events: &[],
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| TftpStats::each(&s.tftp, f),
-};
+pub static PROTOCOL: Protocol = Protocol::new(
+    AppProto::Tftp,
+    |_: &AppConfig| Box::<TftpState>::default(),
+    |s: &AppStats, f| TftpStats::each(&s.tftp, f),
+);

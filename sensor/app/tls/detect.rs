@@ -515,19 +515,16 @@ impl AppParser for TlsState {
 
 /// TLS's descriptor.
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Tls,
-    new_parser: |_: &AppConfig| Box::<TlsState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
     reinspect: true,
     events: super::EVENTS,
     eve_events_upper: true,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
-    frames: &[],
-    counters: |s: &AppStats, f| TlsStats::each(&s.tls, f),
+    ..Protocol::new(
+        AppProto::Tls,
+        |_: &AppConfig| Box::<TlsState>::default(),
+        |s: &AppStats, f| TlsStats::each(&s.tls, f),
+    )
 };
 
 #[cfg(test)]

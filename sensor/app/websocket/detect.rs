@@ -104,17 +104,13 @@ impl AppParser for WebsocketState {
 
 /// WebSocket's descriptor: named only by an HTTP/1 upgrade (Suricata registers no port).
 pub static PROTOCOL: Protocol = Protocol {
-    proto: AppProto::Websocket,
-    new_parser: |_: &AppConfig| Box::<WebsocketState>::default(),
     buffers: || buffer_infos(BUFFERS),
     values: || value_infos(VALUES),
-    payload_buffer: None,
-    reinspect: false,
     events: EVENTS,
-    eve_events_upper: false,
-    record_tx_id: false,
-    stream_depth: None,
-    record_type: None,
     frames: FRAMES,
-    counters: |s: &AppStats, f| WebsocketStats::each(&s.websocket, f),
+    ..Protocol::new(
+        AppProto::Websocket,
+        |_: &AppConfig| Box::<WebsocketState>::default(),
+        |s: &AppStats, f| WebsocketStats::each(&s.websocket, f),
+    )
 };
