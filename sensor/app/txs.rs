@@ -132,11 +132,12 @@ macro_rules! app_parser_txs {
 pub(crate) use app_parser_txs;
 
 /// The [`Transaction`] methods of a one-message transaction (a datagram or a record complete
-/// when parsed: Kerberos, SNMP, NTP, SIP, DHCP): its `id`, `to_server` and `events` fields,
-/// done on both sides at once; with `buffers:` / `values:` its sticky buffers and value
-/// keywords from the protocol's tables (`plugin::keyword_tables!`); with `eve:` the method
-/// that writes its EVE object (for alerts, and for records by the trait's default). Write
-/// `one_message_tx!(...);` inside its `impl Transaction`.
+/// when parsed: Kerberos, SNMP, NTP, SIP, DHCP, WebSocket): its `id`, `to_server` and
+/// `events` (a `Vec<u16>` or a `TxEvents`) fields, done on both sides at once; with
+/// `buffers:` / `values:` its sticky buffers and value keywords from the protocol's tables
+/// (`plugin::keyword_tables!`); with `eve:` the method that writes its EVE object (for alerts,
+/// and for records by the trait's default). Write `one_message_tx!(...);` inside its
+/// `impl Transaction`.
 macro_rules! one_message_tx {
     ($(buffers: $buffers:expr,)? $(values: $values:expr,)? $(eve: $eve:ident,)?) => {
         fn id(&self) -> u64 {
@@ -152,7 +153,7 @@ macro_rules! one_message_tx {
         }
 
         fn events(&self) -> &[u16] {
-            &self.events
+            self.events.as_slice()
         }
 
         $crate::app::plugin::keyword_tables!($(buffers: $buffers,)? $(values: $values,)?);

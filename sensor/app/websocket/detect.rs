@@ -4,13 +4,12 @@
 
 use super::{WebsocketState, WebsocketStats, WebsocketTx, EVENTS, FRAMES, OPCODES};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
-    Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
+    ValueArg, ValueInfo, ValueKeyword,
 };
-use crate::app::txs::app_parser_txs;
+use crate::app::txs::{app_parser_txs, one_message_tx};
 use crate::app::values::{holds, parse_bitflags, parse_uint_enum, u32_arg, BitFlags};
 use crate::app::{AppConfig, AppProto, AppStats};
-use crate::output::eve::Json;
 
 const DOC: &str = "https://docs.suricata.io/en/latest/rules/websocket-keywords.html";
 
@@ -65,27 +64,7 @@ pub(super) static VALUES: &[ValueKeyword<WebsocketTx>] = &[
 ];
 
 impl Transaction for WebsocketTx {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn progress(&self) -> [u8; 2] {
-        [PROGRESS_DONE; 2]
-    }
-
-    fn direction(&self) -> Option<bool> {
-        Some(self.to_server)
-    }
-
-    keyword_tables!(buffers: BUFFERS, values: VALUES,);
-
-    fn write_alert_eve(&self, j: &mut Json<'_>) {
-        self.write_eve(j);
-    }
-
-    fn events(&self) -> &[u16] {
-        self.events.as_slice()
-    }
+    one_message_tx!(buffers: BUFFERS, values: VALUES, eve: write_eve,);
 
     fn record_packet_view(&self) -> bool {
         true
