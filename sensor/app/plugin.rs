@@ -168,8 +168,12 @@ pub trait Transaction {
     }
     /// Calls `f` with each instance of the protocol's buffer number `buffer` on side
     /// `to_server` (a multi-buffer gives several, a missing one none) until `f` says stop
-    /// (returns true); returns whether it did.
-    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool;
+    /// (returns true); returns whether it did. The default: none (a protocol without sticky
+    /// buffers).
+    fn buffer(&self, buffer: u16, to_server: bool, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        let _ = (buffer, to_server, f);
+        false
+    }
     /// Evaluates the protocol's value keyword number `keyword` with its compiled argument on
     /// side `to_server`; `now_secs` is the packet time.
     fn value(&self, keyword: u16, arg: &ValueArg, to_server: bool, now_secs: i64) -> bool {

@@ -24,9 +24,6 @@ impl Transaction for NoTx {
     fn progress(&self) -> [u8; 2] {
         [PROGRESS_DONE; 2]
     }
-    fn buffer(&self, _: u16, _: bool, _: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        false
-    }
     fn write_alert_eve(&self, _: &mut crate::output::eve::Json<'_>) {}
 }
 

@@ -45,10 +45,6 @@ pub static VALUES: &[ValueKeyword<DhcpTx>] = &[
 impl Transaction for DhcpTx {
     one_message_tx!(values: VALUES,);
 
-    fn buffer(&self, _buffer: u16, _to_server: bool, _f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        false
-    }
-
     /// Alerts carry the extended object, as Suricata's (`SCDhcpLogJson`).
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j, true);

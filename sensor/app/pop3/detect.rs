@@ -19,10 +19,6 @@ impl Transaction for Pop3Tx {
         [side(self.request.is_some() || self.complete), side(self.response.is_some() || self.complete)]
     }
 
-    fn buffer(&self, _: u16, _: bool, _: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        false
-    }
-
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);
     }

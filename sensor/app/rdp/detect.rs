@@ -23,10 +23,6 @@ impl Transaction for RdpTx {
         Some(self.to_server)
     }
 
-    fn buffer(&self, _: u16, _: bool, _: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        false
-    }
-
     fn write_alert_eve(&self, j: &mut Json<'_>) {
         self.write_eve(j);
     }

@@ -15,10 +15,6 @@ impl Transaction for TftpTx {
         [crate::app::plugin::PROGRESS_DONE; 2]
     }
 
-    fn buffer(&self, _buffer: u16, _to_server: bool, _f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        false
-    }
-
     fn write_alert_eve(&self, j: &mut crate::output::eve::Json<'_>) {
         self.write_eve(j);
     }
