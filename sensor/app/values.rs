@@ -65,6 +65,12 @@ pub(crate) fn holds(arg: &ValueArg, v: Option<u64>) -> bool {
     }
 }
 
+/// Whether a compiled [`MultiUint`] argument holds for the list `items` (each element's
+/// value, `None` for one without); `complete`: the list is final.
+pub(crate) fn holds_multi(arg: &ValueArg, items: &[Option<u64>], complete: bool) -> bool {
+    arg.downcast_ref::<MultiUint>().is_some_and(|m| m.matches(items, complete))
+}
+
 /// Which elements of a list a multi-integer keyword (`http2.window:32768,all`) looks at, and
 /// how (Suricata's `DetectUintIndex`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

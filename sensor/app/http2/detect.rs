@@ -13,7 +13,7 @@ use crate::app::plugin::{
     buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
     Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
-use crate::app::values::{parse_multi, parse_uint, parse_uint_enum, MultiUint, Uint};
+use crate::app::values::{parse_multi, parse_uint, parse_uint_enum, u64_arg, MultiUint, Uint};
 use crate::app::{dns, AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
@@ -361,10 +361,6 @@ fn settings_arg(v: Option<&str>) -> Result<ValueArg, String> {
     Ok(Box::new(SettingArg { id, value }))
 }
 
-fn size_update_arg(v: Option<&str>) -> Result<ValueArg, String> {
-    parse_uint(v, u64::MAX).map(|u| Box::new(u) as ValueArg)
-}
-
 fn multi(arg: &ValueArg, t: &Http2Tx, ts: bool, get: fn(&FrameData, u8) -> Option<u64>) -> bool {
     let Some(m) = arg.downcast_ref::<MultiUint>() else { return false };
     let items: Vec<Option<u64>> = t.side(ts).frames.iter().map(|fr| get(&fr.data, fr.ftype)).collect();
@@ -417,7 +413,7 @@ pub(super) static VALUES: &[ValueKeyword<Http2Tx>] = &[
         },
     },
     ValueKeyword {
-        info: value("http2.size_update", size_update_arg, "a dynamic table size update of a header block"),
+        info: value("http2.size_update", u64_arg, "a dynamic table size update of a header block"),
         eval: |a, t, ts, _| {
             let Some(u) = a.downcast_ref::<Uint>() else { return false };
             t.side(ts).frames.iter().filter_map(|f| f.block()).any(|b| b.size_updates.iter().any(|&s| u.matches(s)))

@@ -7,7 +7,7 @@ use crate::app::plugin::{
     ValueArg, ValueInfo, ValueKeyword,
 };
 use crate::app::txs::{app_parser_txs, one_message_tx};
-use crate::app::values::{holds, parse_uint, parse_uint_enum};
+use crate::app::values::{holds, parse_uint_enum, u32_arg};
 use crate::app::{AppConfig, AppProto, AppStats};
 
 const DOC: &str = "https://docs.suricata.io/en/latest/rules/kerberos-keywords.html";
@@ -132,7 +132,7 @@ pub(super) static VALUES: &[ValueKeyword<Krb5Tx>] = &[
     ValueKeyword {
         info: ValueInfo::both_sides(
             "krb5_err_code",
-            |v| parse_uint(v, u64::from(u32::MAX)).map(|u| Box::new(u) as ValueArg),
+            u32_arg,
             "the error code of a KRB-ERROR, compared with a number",
             DOC,
         ),

@@ -9,7 +9,7 @@ use crate::app::plugin::{
     buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
     Transaction, Upgrade, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
-use crate::app::values::{parse_multi, parse_uint_enum, MultiUint, Uint};
+use crate::app::values::{holds_multi, parse_multi, parse_uint_enum, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
@@ -126,10 +126,6 @@ fn result_codes_arg(v: Option<&str>) -> Result<ValueArg, String> {
     parse_multi(v, |x| parse_uint_enum(Some(x), u64::from(u32::MAX), RESULT_CODES)).map(|m| Box::new(m) as ValueArg)
 }
 
-fn multi(arg: &ValueArg, items: &[Option<u64>], complete: bool) -> bool {
-    arg.downcast_ref::<MultiUint>().is_some_and(|m| m.matches(items, complete))
-}
-
 const fn value(
     name: &'static str,
     side: Side,
@@ -162,7 +158,7 @@ pub(super) static VALUES: &[ValueKeyword<LdapTx>] = &[
         ),
         eval: |a, tx, _, _| {
             let items: Vec<Option<u64>> = tx.responses.iter().map(|m| Some(u64::from(m.protocol_op.tag().0))).collect();
-            multi(a, &items, tx.complete)
+            holds_multi(a, &items, tx.complete)
         },
     },
     ValueKeyword {
@@ -179,7 +175,7 @@ pub(super) static VALUES: &[ValueKeyword<LdapTx>] = &[
         eval: |a, tx, _, _| {
             let items: Vec<Option<u64>> =
                 tx.responses.iter().map(|m| m.protocol_op.result().map(|r| u64::from(r.result_code.0))).collect();
-            multi(a, &items, tx.complete)
+            holds_multi(a, &items, tx.complete)
         },
     },
 ];

@@ -7,7 +7,7 @@ use crate::app::plugin::{
     buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
     Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
-use crate::app::values::{parse_bitflags, parse_multi, parse_uint, parse_uint_enum, BitFlags, MultiUint, Uint};
+use crate::app::values::{holds_multi, parse_bitflags, parse_multi, parse_uint, parse_uint_enum, BitFlags, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
@@ -153,10 +153,6 @@ fn reason_codes(tx: &MqttTx) -> Vec<Option<u64>> {
     out
 }
 
-fn multi(arg: &ValueArg, items: &[Option<u64>], complete: bool) -> bool {
-    arg.downcast_ref::<MultiUint>().is_some_and(|m| m.matches(items, complete))
-}
-
 fn flag_byte(m: &Message) -> u8 {
     u8::from(m.header.retain) | (u8::from(m.header.dup) << 3)
 }
@@ -181,7 +177,7 @@ pub(super) static VALUES: &[ValueKeyword<MqttTx>] = &[
         ),
         eval: |a, tx, _, _| {
             let items: Vec<Option<u64>> = tx.msgs.iter().map(|m| Some(u64::from(m.header.msg_type))).collect();
-            multi(a, &items, tx.complete)
+            holds_multi(a, &items, tx.complete)
         },
     },
     ValueKeyword {
@@ -196,7 +192,7 @@ pub(super) static VALUES: &[ValueKeyword<MqttTx>] = &[
     },
     ValueKeyword {
         info: value("mqtt.reason_code", Side::Both, reason_arg, "a reason or return code of the transaction (MQTT 5)"),
-        eval: |a, tx, _, _| multi(a, &reason_codes(tx), tx.complete),
+        eval: |a, tx, _, _| holds_multi(a, &reason_codes(tx), tx.complete),
     },
     ValueKeyword {
         info: value(

@@ -8,7 +8,7 @@ use crate::app::plugin::{
     buffer_infos, keyword_tables, value_infos, AppParser, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
     Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
-use crate::app::values::{holds, parse_uint, Uint};
+use crate::app::values::{holds, parse_uint, u32_arg, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
@@ -120,7 +120,7 @@ pub(super) static VALUES: &[ValueKeyword<NfsTx>] = &[
         info: value(
             "nfs.version",
             &["nfs_version"],
-            |v| parse_uint(v, u64::from(u32::MAX)).map(|u| Box::new(u) as ValueArg),
+            u32_arg,
             "the NFS version of the transaction's call, compared with a number",
         ),
         eval: |a, tx, _, _| holds(a, Some(u64::from(tx.version))),
