@@ -267,47 +267,33 @@ fn bind_count(r: &mut Rd<'_>, le: bool) -> Option<u8> {
 /// The presentation contexts of a bind body over TCP (Suricata's `dcerpc` parser: integers in
 /// the PDU's byte order, one transfer syntax per context).
 pub(crate) fn bind_tcp(body: &[u8], h: &CoHeader) -> Option<Vec<Iface>> {
-    let mut r = Rd::new(body);
-    let n = bind_count(&mut r, true)?;
-    let mut out = Vec::with_capacity(usize::from(n).min(64));
-    for index in 0..u16::from(n) {
-        let ctxid = r.u16(h.little)?;
-        r.skip(2)?; // number of transfer syntaxes, reserved
-        let raw = r.b16()?;
-        let ver = r.u16(h.little)?;
-        let ver_min = r.u16(h.little)?;
-        r.skip(20)?;
-        let uuid = if h.little { uuid_from_le(raw) } else { raw };
-        out.push(Iface {
-            uuid,
-            ver,
-            ver_min,
-            ctxid,
-            index,
-            call_id: h.call_id,
-            first_frag: h.first_frag(),
-            ..Iface::default()
-        });
-    }
-    Some(out)
+    bind_contexts(body, h, false)
 }
 
 /// The presentation contexts of a bind body carried over SMB (Suricata's SMB variant: the
 /// context id always little-endian; big-endian binds give minor then major version).
 pub(crate) fn bind_smb(body: &[u8], h: &CoHeader) -> Option<Vec<Iface>> {
+    bind_contexts(body, h, true)
+}
+
+/// The presentation contexts of a bind body, read as Suricata's `dcerpc` parser reads them
+/// (`smb` false: the fixed part little-endian, the rest in the PDU's byte order) or as its
+/// SMB variant (`smb`: the fixed part in the PDU's byte order, the context id little-endian,
+/// a big-endian bind's versions minor first).
+fn bind_contexts(body: &[u8], h: &CoHeader, smb: bool) -> Option<Vec<Iface>> {
     let mut r = Rd::new(body);
-    let n = bind_count(&mut r, h.little)?;
+    let n = bind_count(&mut r, !smb || h.little)?;
     let mut out = Vec::with_capacity(usize::from(n).min(64));
     for index in 0..u16::from(n) {
-        let ctxid = r.le16()?;
-        r.skip(2)?;
+        let ctxid = r.u16(smb || h.little)?;
+        r.skip(2)?; // number of transfer syntaxes, reserved
         let raw = r.b16()?;
-        let (ver, ver_min) = if h.little {
-            let v = r.le16()?;
-            (v, r.le16()?)
-        } else {
+        let (ver, ver_min) = if smb && !h.little {
             let m = r.u16(false)?;
             (r.u16(false)?, m)
+        } else {
+            let v = r.u16(h.little)?;
+            (v, r.u16(h.little)?)
         };
         r.skip(20)?;
         let uuid = if h.little { uuid_from_le(raw) } else { raw };
