@@ -113,8 +113,19 @@ impl<T: Transaction> TxList<T> {
 
 /// The [`super::AppParser`] methods of a parser that keeps its transactions in a [`TxList`]
 /// field named `txs` (`each_tx`, `tx`, `free_txs`): write `app_parser_txs!();` inside its
-/// `impl AppParser`.
+/// `impl AppParser`. With `by_id`, for a `txs` of its own (a `VecDeque`, oldest first) of
+/// transactions with an `id` field: `each_tx` and `tx` (a search by id); the parser writes
+/// its own `free_txs`.
 macro_rules! app_parser_txs {
+    (by_id) => {
+        fn each_tx(&self, f: &mut dyn FnMut(&dyn $crate::app::Transaction)) {
+            self.txs.iter().for_each(|t| f(t));
+        }
+
+        fn tx(&self, id: u64) -> Option<&dyn $crate::app::Transaction> {
+            self.txs.iter().find(|t| t.id == id).map(|t| t as &dyn $crate::app::Transaction)
+        }
+    };
     () => {
         fn each_tx(&self, f: &mut dyn FnMut(&dyn $crate::app::Transaction)) {
             self.txs.each(f);

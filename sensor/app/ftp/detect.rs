@@ -6,6 +6,7 @@ use crate::app::plugin::{
     buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
     Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
+use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 use crate::rule::ast::NumCmp;
@@ -247,13 +248,7 @@ impl AppParser for FtpState {
         Status::Stop
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        self.txs.iter().for_each(|t| f(t));
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        self.txs.iter().find(|t| t.id == id).map(|t| t as &dyn Transaction)
-    }
+    app_parser_txs!(by_id);
 
     fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
         // a transaction of replies only is inspected with replies alone, so detection never

@@ -13,6 +13,7 @@ use crate::app::plugin::{
     buffer_infos, eval_value, get_buffer, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side,
     Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
+use crate::app::txs::app_parser_txs;
 use crate::app::values::{parse_multi, parse_uint, parse_uint_enum, u64_arg, MultiUint, Uint};
 use crate::app::{dns, AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -665,13 +666,7 @@ impl AppParser for Http2State {
         }
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        self.txs.iter().for_each(|t| f(t));
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        self.txs.iter().find(|t| t.id == id).map(|t| t as &dyn Transaction)
-    }
+    app_parser_txs!(by_id);
 
     fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
         self.free(inspected)

@@ -7,6 +7,7 @@ use crate::app::plugin::{
     buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
     Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
+use crate::app::txs::app_parser_txs;
 use crate::app::values::{holds_multi, parse_bitflags, parse_multi, parse_uint, parse_uint_enum, BitFlags, Uint};
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -284,13 +285,7 @@ impl AppParser for MqttState {
         Status::Continue
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        self.txs.iter().for_each(|t| f(t));
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        self.txs.iter().find(|t| t.id == id).map(|t| t as &dyn Transaction)
-    }
+    app_parser_txs!(by_id);
 
     fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
         self.free(inspected)

@@ -4,6 +4,7 @@
 
 use super::{Pop3State, Pop3Stats, Pop3Tx, EVENTS};
 use crate::app::plugin::{AppParser, ParseCx, Protocol, Status, Transaction, Upgrade, PROGRESS_DONE};
+use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
@@ -46,13 +47,7 @@ impl AppParser for Pop3State {
         Status::Continue
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        self.txs.iter().for_each(|t| f(t));
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        self.txs.iter().find(|t| t.id == id).map(|t| t as &dyn Transaction)
-    }
+    app_parser_txs!(by_id);
 
     fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
         self.free(inspected)

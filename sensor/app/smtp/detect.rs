@@ -7,6 +7,7 @@ use crate::app::plugin::{
     buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
     Transaction, ValueKeyword, PROGRESS_DONE,
 };
+use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, AppStats, RecordCx};
 use crate::output::eve::Json;
 
@@ -233,13 +234,7 @@ impl AppParser for SmtpState {
 
     fn eof(&mut self, _to_server: bool, _cx: &mut ParseCx<'_>) {}
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        self.txs.iter().for_each(|t| f(t));
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        self.txs.iter().find(|t| t.id == id).map(|t| t as &dyn Transaction)
-    }
+    app_parser_txs!(by_id);
 
     fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
         let freed = self.free(&|t| t.record_ready() && inspected(t.id))?;
