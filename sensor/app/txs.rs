@@ -115,8 +115,22 @@ impl<T: Transaction> TxList<T> {
 /// field named `txs` (`each_tx`, `tx`, `free_txs`): write `app_parser_txs!();` inside its
 /// `impl AppParser`. With `by_id`, for a `txs` of its own (a `VecDeque`, oldest first) of
 /// transactions with an `id` field: `each_tx` and `tx` (a search by id); the parser writes
-/// its own `free_txs`.
+/// its own `free_txs`. With `self_is_tx`, for a parser that is its flow's one transaction
+/// (id 0, never freed before the flow ends: SSH, TLS, an FTP data connection).
 macro_rules! app_parser_txs {
+    (self_is_tx) => {
+        fn each_tx(&self, f: &mut dyn FnMut(&dyn $crate::app::Transaction)) {
+            f(self);
+        }
+
+        fn tx(&self, id: u64) -> Option<&dyn $crate::app::Transaction> {
+            (id == 0).then_some(self as &dyn $crate::app::Transaction)
+        }
+
+        fn free_txs(&mut self, _inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
+            None
+        }
+    };
     (by_id) => {
         fn each_tx(&self, f: &mut dyn FnMut(&dyn $crate::app::Transaction)) {
             self.txs.iter().for_each(|t| f(t));

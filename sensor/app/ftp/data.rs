@@ -18,6 +18,7 @@ use crate::app::plugin::{
     buffer_infos, keyword_tables, value_infos, AppParser, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
     ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
+use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, RecordCx};
 use crate::output::eve::Json;
 
@@ -189,17 +190,7 @@ impl AppParser for FtpDataState {
         }
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        f(self);
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        (id == 0).then_some(self as &dyn Transaction)
-    }
-
-    fn free_txs(&mut self, _inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        None
-    }
+    app_parser_txs!(self_is_tx);
 
     fn expected(&mut self, to_server: bool, data: Box<dyn Any + Send>) {
         let Ok(t) = data.downcast::<Transfer>() else { return };

@@ -6,6 +6,7 @@ use crate::app::plugin::{
     buffer_infos, keyword_tables, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status, Sticky,
     Transaction, PROGRESS_DONE,
 };
+use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
 
@@ -191,17 +192,7 @@ impl AppParser for SshState {
         }
     }
 
-    fn each_tx(&self, f: &mut dyn FnMut(&dyn Transaction)) {
-        f(self);
-    }
-
-    fn tx(&self, id: u64) -> Option<&dyn Transaction> {
-        (id == 0).then_some(self as &dyn Transaction)
-    }
-
-    fn free_txs(&mut self, _inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        None
-    }
+    app_parser_txs!(self_is_tx);
 
     fn no_inspection(&self) -> bool {
         self.sealed
