@@ -27,16 +27,7 @@ pub(super) fn file_info(o: &mut Json<'_>, f: &File, tx_id: u64) {
     o.bytes("filename", &f.name);
     o.bool("gaps", f.gaps);
     o.str("state", f.state.name());
-    let [md5, sha1, sha256] = f.hashes();
-    if let Some(h) = md5 {
-        o.str("md5", h);
-    }
-    if let Some(h) = sha1 {
-        o.str("sha1", h);
-    }
-    if let Some(h) = sha256 {
-        o.str("sha256", h);
-    }
+    f.write_hashes(o);
     o.bool("stored", f.stored);
     o.u64("size", f.size);
     o.u64("tx_id", tx_id);

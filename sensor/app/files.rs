@@ -181,22 +181,23 @@ impl File {
             None => [None; 3],
         }
     }
+
+    /// Writes those of [`File::hashes`] there are, as EVE's `md5`, `sha1` and `sha256`.
+    pub(crate) fn write_hashes(&self, o: &mut Json<'_>) {
+        let [md5, sha1, sha256] = self.hashes();
+        for (k, h) in [("md5", md5), ("sha1", sha1), ("sha256", sha256)] {
+            if let Some(h) = h {
+                o.str(k, h);
+            }
+        }
+    }
 }
 
 /// Writes a file's `fileinfo` object (`flow_end`: a file still open is cut short).
 pub(crate) fn write_fileinfo(j: &mut Json<'_>, f: &File, tx_id: u64, flow_end: bool) {
     let mut o = j.begin("fileinfo");
     o.bytes("filename", &f.name);
-    let [md5, sha1, sha256] = f.hashes();
-    if let Some(h) = md5 {
-        o.str("md5", h);
-    }
-    if let Some(h) = sha1 {
-        o.str("sha1", h);
-    }
-    if let Some(h) = sha256 {
-        o.str("sha256", h);
-    }
+    f.write_hashes(&mut o);
     o.bool("gaps", f.gaps);
     let state = if flow_end && f.state == FileState::Open { FileState::Truncated } else { f.state };
     o.str("state", state.name());

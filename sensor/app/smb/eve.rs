@@ -411,23 +411,7 @@ pub(super) fn write_tx(j: &mut Json<'_>, tx: &SmbTx) {
 /// Writes the `files` array of a file transfer (what alerts carry besides the `smb` object).
 pub(super) fn write_files(j: &mut Json<'_>, tx: &SmbTx) {
     let Some(file) = tx.file().and_then(|f| f.tracker.file.as_ref()) else { return };
-    let mut arr = vec![b'['];
-    let mut o = Json::object(&mut arr);
-    o.bytes("filename", &file.name);
-    o.bool("gaps", file.gaps);
-    o.str("state", file.state.name());
-    let [md5, sha1, sha256] = file.hashes();
-    for (k, h) in [("md5", md5), ("sha1", sha1), ("sha256", sha256)] {
-        if let Some(h) = h {
-            o.str(k, h);
-        }
-    }
-    o.bool("stored", file.stored);
-    o.u64("size", file.size);
-    o.u64("tx_id", tx.id);
-    o.end();
-    arr.push(b']');
-    j.raw("files", &arr);
+    crate::app::eve_util::files_array(j, std::slice::from_ref(file), tx.id);
 }
 
 #[cfg(test)]
