@@ -115,8 +115,9 @@ impl<T: Transaction> TxList<T> {
 /// field named `txs` (`each_tx`, `tx`, `free_txs`): write `app_parser_txs!();` inside its
 /// `impl AppParser`. With `by_id`, for a `txs` of its own (a `VecDeque`, oldest first) of
 /// transactions with an `id` field: `each_tx` and `tx` (a search by id); the parser writes
-/// its own `free_txs`. With `self_is_tx`, for a parser that is its flow's one transaction
-/// (id 0, never freed before the flow ends: SSH, TLS, an FTP data connection).
+/// its own `free_txs`, or with `by_id, free` takes the one that calls its `free` method.
+/// With `self_is_tx`, for a parser that is its flow's one transaction (id 0, never freed
+/// before the flow ends: SSH, TLS, an FTP data connection).
 macro_rules! app_parser_txs {
     (self_is_tx) => {
         fn each_tx(&self, f: &mut dyn FnMut(&dyn $crate::app::Transaction)) {
@@ -129,6 +130,13 @@ macro_rules! app_parser_txs {
 
         fn free_txs(&mut self, _inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
             None
+        }
+    };
+    (by_id, free) => {
+        $crate::app::txs::app_parser_txs!(by_id);
+
+        fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
+            self.free(inspected)
         }
     };
     (by_id) => {

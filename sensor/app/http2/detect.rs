@@ -666,11 +666,7 @@ impl AppParser for Http2State {
         }
     }
 
-    app_parser_txs!(by_id);
-
-    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.free(inspected)
-    }
+    app_parser_txs!(by_id, free);
 }
 
 impl Http2Tx {

@@ -234,11 +234,7 @@ impl AppParser for LdapState {
         Status::Continue
     }
 
-    app_parser_txs!(by_id);
-
-    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.free(inspected)
-    }
+    app_parser_txs!(by_id, free);
 
     fn upgrade(&mut self) -> Option<Upgrade> {
         self.upgrade.take().map(|rest| Upgrade { proto: AppProto::Tls, rest })

@@ -285,11 +285,7 @@ impl AppParser for MqttState {
         Status::Continue
     }
 
-    app_parser_txs!(by_id);
-
-    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.free(inspected)
-    }
+    app_parser_txs!(by_id, free);
 }
 
 /// MQTT's descriptor.

@@ -47,11 +47,7 @@ impl AppParser for Pop3State {
         Status::Continue
     }
 
-    app_parser_txs!(by_id);
-
-    fn free_txs(&mut self, inspected: &dyn Fn(u64) -> bool) -> Option<u64> {
-        self.free(inspected)
-    }
+    app_parser_txs!(by_id, free);
 
     fn upgrade(&mut self) -> Option<Upgrade> {
         self.upgrade.take().map(|rest| Upgrade { proto: AppProto::Tls, rest })
