@@ -18,36 +18,20 @@ use crate::decode::proto;
 pub(crate) fn community_id(seed: u16, src: &[u8], dst: &[u8], proto_: u8, sp: u16, dp: u16) -> String {
     let (mut sp, mut dp) = (sp, dp);
     let mut one_way = false;
-    match proto_ {
-        proto::ICMP => {
-            let (t, c) = (sp as u8, dp as u8);
-            match icmp4_pair(t) {
-                Some(r) => {
-                    sp = t as u16;
-                    dp = r as u16;
-                }
-                None => {
-                    one_way = true;
-                    sp = t as u16;
-                    dp = c as u16;
-                }
+    if matches!(proto_, proto::ICMP | proto::ICMPV6) {
+        let (t, c) = (sp as u8, dp as u8);
+        let pair = if proto_ == proto::ICMP { icmp4_pair(t) } else { icmp6_pair(t) };
+        match pair {
+            Some(r) => {
+                sp = t as u16;
+                dp = r as u16;
+            }
+            None => {
+                one_way = true;
+                sp = t as u16;
+                dp = c as u16;
             }
         }
-        proto::ICMPV6 => {
-            let (t, c) = (sp as u8, dp as u8);
-            match icmp6_pair(t) {
-                Some(r) => {
-                    sp = t as u16;
-                    dp = r as u16;
-                }
-                None => {
-                    one_way = true;
-                    sp = t as u16;
-                    dp = c as u16;
-                }
-            }
-        }
-        _ => {}
     }
     let ordered = one_way || (src, sp) < (dst, dp);
     let (a, b, pa, pb) = if ordered { (src, dst, sp, dp) } else { (dst, src, dp, sp) };
