@@ -25,6 +25,16 @@ use crate::output::eve::Json;
 /// Progress of a side that is complete (no more data will change it).
 pub const PROGRESS_DONE: u8 = 3;
 
+/// The progress of a side that knows only whether it is complete: [`PROGRESS_DONE`], else 1
+/// (started).
+pub(crate) const fn started_or_done(done: bool) -> u8 {
+    if done {
+        PROGRESS_DONE
+    } else {
+        1
+    }
+}
+
 /// Which direction(s) a buffer or keyword exists on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {

@@ -6,8 +6,8 @@
 use super::pdu::{self, Iface};
 use super::{DceTx, DcerpcState, DcerpcStats};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
-    Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, started_or_done, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side,
+    Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -189,21 +189,13 @@ pub(super) static VALUES: &[ValueKeyword<DceTx>] = &[
     },
 ];
 
-fn level(done: bool) -> u8 {
-    if done {
-        PROGRESS_DONE
-    } else {
-        1
-    }
-}
-
 impl Transaction for DceTx {
     fn id(&self) -> u64 {
         self.id
     }
 
     fn progress(&self) -> [u8; 2] {
-        [level(self.req_done), level(self.resp_done)]
+        [started_or_done(self.req_done), started_or_done(self.resp_done)]
     }
 
     keyword_tables!(buffers: BUFFERS, values: VALUES,);

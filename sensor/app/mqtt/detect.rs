@@ -4,8 +4,8 @@
 use super::parser::{Message, Op, TYPES};
 use super::{MqttState, MqttStats, MqttTx, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
-    Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, started_or_done, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side,
+    Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword,
 };
 use crate::app::txs::app_parser_txs;
 use crate::app::values::{holds_multi, parse_bitflags, parse_multi, parse_uint, parse_uint_enum, BitFlags, Uint};
@@ -238,8 +238,7 @@ impl Transaction for MqttTx {
     /// Suricata's progress: a side is done once the transaction is complete, or from the
     /// start when the transaction is of the other direction.
     fn progress(&self) -> [u8; 2] {
-        let side = |done: bool| if done { PROGRESS_DONE } else { 1 };
-        [side(self.complete || self.to_client), side(self.complete || !self.to_client)]
+        [started_or_done(self.complete || self.to_client), started_or_done(self.complete || !self.to_client)]
     }
 
     /// As Suricata's (`AppLayerTxData::for_direction`): a transaction is inspected with

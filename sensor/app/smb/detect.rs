@@ -10,8 +10,8 @@ use crate::app::dcerpc::pdu::ptype;
 use crate::app::dcerpc::{IfaceArg, OpnumArg};
 use crate::app::files::File;
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, RecordCx, Side, Status,
-    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, started_or_done, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol,
+    RecordCx, Side, Status, Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::{AppConfig, AppProto, AppStats};
 use crate::output::eve::Json;
@@ -181,14 +181,6 @@ pub(super) static VALUES: &[ValueKeyword<SmbTx>] = &[
     },
 ];
 
-fn level(done: bool) -> u8 {
-    if done {
-        PROGRESS_DONE
-    } else {
-        1
-    }
-}
-
 impl Transaction for SmbTx {
     fn id(&self) -> u64 {
         self.id
@@ -208,7 +200,7 @@ impl Transaction for SmbTx {
                 };
                 [l, l]
             }
-            _ => [level(self.request_done), level(self.response_done)],
+            _ => [started_or_done(self.request_done), started_or_done(self.response_done)],
         }
     }
 
