@@ -15,8 +15,8 @@ use super::command::{self, Cmd};
 use super::{eve, Transfer};
 use crate::app::files::{File, FileState, HashSet};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, Need, ParseCx, Protocol, Side, Status, Sticky, Transaction,
-    ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, started_or_done, value_infos, AppParser, Need, ParseCx, Protocol, Side, Status,
+    Sticky, Transaction, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
 };
 use crate::app::txs::app_parser_txs;
 use crate::app::{AppConfig, AppProto, RecordCx};
@@ -125,7 +125,7 @@ impl Transaction for FtpDataState {
     }
 
     fn progress(&self) -> [u8; 2] {
-        let own = if self.finished { PROGRESS_DONE } else { 1 };
+        let own = started_or_done(self.finished);
         match self.to_server {
             Some(true) => [own, PROGRESS_DONE],
             Some(false) => [PROGRESS_DONE, own],

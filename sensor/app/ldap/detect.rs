@@ -6,8 +6,8 @@ use ldap_parser::ldap::{LdapMessage, ProtocolOp};
 use super::eve::{OPERATIONS, RESULT_CODES};
 use super::{LdapState, LdapStats, LdapTx, EVENTS};
 use crate::app::plugin::{
-    buffer_infos, keyword_tables, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side, Status, Sticky,
-    Transaction, Upgrade, ValueArg, ValueInfo, ValueKeyword, PROGRESS_DONE,
+    buffer_infos, keyword_tables, started_or_done, value_infos, AppParser, BufferInfo, Need, ParseCx, Protocol, Side,
+    Status, Sticky, Transaction, Upgrade, ValueArg, ValueInfo, ValueKeyword,
 };
 use crate::app::txs::app_parser_txs;
 use crate::app::values::{holds_multi, parse_multi, parse_uint_enum, Uint};
@@ -188,11 +188,7 @@ impl Transaction for LdapTx {
 
     /// Suricata's progress: both sides done once the transaction is complete.
     fn progress(&self) -> [u8; 2] {
-        if self.complete {
-            [PROGRESS_DONE; 2]
-        } else {
-            [1; 2]
-        }
+        [started_or_done(self.complete); 2]
     }
 
     fn record_ready(&self) -> bool {
