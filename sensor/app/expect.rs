@@ -30,13 +30,15 @@
 //! between such hosts that found nothing keeps looking, with the time of its first data, each
 //! time more of its bytes arrive while it is still unidentified (the stream keeps them), so a
 //! late announcement from a lagging worker is found as if it had been there (counted as
-//! `matched_late`). With one worker the answer is exactly Suricata's; with several it is the
-//! same unless the data flow ends before the worker holding its control flow has caught up
-//! with it. That is not rare: a directory listing is a few packets, and in replay a worker can
-//! run many batches ahead of another. Measured 2026-12-07 on mix.pcap: 13 `ftp-data` flows
-//! with one worker, 9 to 10 with two (with or without ET Open, varying between runs). Not
-//! closed yet; a fix must not block a worker on another (e.g. replay's ordered stage holding a
-//! data flow's end until the control flow's worker has passed its time).
+//! `matched_late`). What closes the race in replay is upstream of this table: the reader shards
+//! TCP flows that may be FTP control or data connections by their addresses alone
+//! ([`crate::flow::shard_hash`], Suricata's `autofp-scheduler: ftp-hash`), so a data connection
+//! meets the worker that parsed its announcement, in packet order (measured 2026-12-07 on
+//! mix.pcap before: 13 `ftp-data` flows with one worker, 9 to 10 with two; now 13 with any
+//! number, `tests/workers.rs`); live capture through pnet shards the same way. With AF_PACKET
+//! the kernel's fanout hash shards, and the round trip between the announcement and the data
+//! connection's first packet gives the control flow's worker its lead; the late look above
+//! covers the rest.
 //!
 //! Never: blocks a worker on another (the lock is held for a hash lookup or insert), grows
 //! past its bounds, or panics.

@@ -191,8 +191,17 @@ impl FlowKey {
 
 /// [`FlowKey::shard`] of a flow with endpoints (`a`, `ap`) and (`b`, `bp`) in either order
 /// (IPv4 addresses in the first four bytes, the rest zero, as [`FlowKey`] holds them).
+///
+/// TCP flows that may be an FTP control or data connection (a port 20 or 21, or both ports
+/// 1024 and up, as a passive-mode data connection has) are sharded by their addresses alone,
+/// as Suricata's `autofp-scheduler: ftp-hash` does: the data connection then meets the worker
+/// that parsed the command announcing it, in packet order, and is identified as `ftp-data`
+/// whatever the number of workers. Sharded by the whole 5-tuple, a replay's worker could
+/// finish a short data connection before the worker holding its control flow had reached
+/// the announcement (mix.pcap: 9-10 of its 13 `ftp-data` flows found with two workers).
 #[inline]
 pub fn shard_hash(a: &[u8; 16], ap: u16, b: &[u8; 16], bp: u16, proto: u8) -> u64 {
+    let (ap, bp) = if proto == proto::TCP && may_be_ftp(ap, bp) { (0, 0) } else { (ap, bp) };
     #[inline]
     fn end(x: &[u8; 16], port: u16) -> u64 {
         let (h, l) = x.split_at(8);
@@ -202,6 +211,13 @@ pub fn shard_hash(a: &[u8; 16], ap: u16, b: &[u8; 16], bp: u16, proto: u8) -> u6
         mix64(h.wrapping_mul(FX_K).rotate_left(23) ^ l ^ (port as u64) << 48)
     }
     mix64(end(a, ap).wrapping_add(end(b, bp)) ^ proto as u64)
+}
+
+/// Whether a TCP flow between these ports may be an FTP control connection (port 21), an
+/// active-mode data connection (from port 20) or a passive-mode one (both ports 1024 and up).
+#[inline]
+fn may_be_ftp(ap: u16, bp: u16) -> bool {
+    (ap >= 1024 && bp >= 1024) || matches!(ap, 20 | 21) || matches!(bp, 20 | 21)
 }
 
 /// The shard of a plain TCP or UDP packet read from the frame's first headers: Ethernet
@@ -925,6 +941,32 @@ mod tests {
         let mut d = Decoded::default();
         Decoder::default().decode(LinkType::ETHERNET, &f, &mut d, &mut Counters::new());
         d
+    }
+
+    #[test]
+    fn ftp_control_and_data_connections_between_two_hosts_share_a_shard() {
+        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let shard = |sa: [u8; 4], sp: u16, da: [u8; 4], dp: u16| {
+            let mut f = Vec::new();
+            PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(sa, da, 64).tcp(sp, dp, 1, 1024).write(&mut f, b"x").unwrap();
+            let mut d = Decoded::default();
+            Decoder::default().decode(LinkType::ETHERNET, &f, &mut d, &mut Counters::new());
+            let key = FlowKey::of(&d, f.len()).unwrap().key;
+            assert_eq!(quick_shard(LinkType::ETHERNET, &f, &[0; 3]), Some(key.shard()));
+            key.shard()
+        };
+        let control = shard(c, 40000, s, 21);
+        assert_eq!(shard(c, 40001, s, 50123), control, "passive mode");
+        assert_eq!(shard(s, 20, c, 40002), control, "active mode");
+        assert_eq!(shard(s, 50123, c, 40001), control, "either direction");
+        // a flow to a port under 1024 other than 20 and 21 keeps its 5-tuple shard: two
+        // connections to a web server spread over the workers
+        let web: std::collections::HashSet<u64> = (40000..40064).map(|p| shard(c, p, s, 443)).collect();
+        assert!(web.len() > 60, "{}", web.len());
+        // UDP is never grouped by addresses
+        let dns: std::collections::HashSet<u64> =
+            (40000..40064).map(|p| FlowKey::of(&udp(c, p, s, 5353), 60).unwrap().key.shard()).collect();
+        assert!(dns.len() > 60, "{}", dns.len());
     }
 
     #[test]
