@@ -94,32 +94,66 @@ pub(super) fn supported(r: &Rule) -> Result<(), String> {
 /// pieces shared with the rules that have the same.
 pub(super) fn render_alert_json(r: &Rule, texts: &mut Pieces) -> TextRef {
     use crate::output::eve::escape_into;
-    let mut head = format!(",\"rev\":{},\"signature\":", r.rev).into_bytes();
-    escape_into(&mut head, r.msg.as_bytes());
-    let mut class = b",\"category\":".to_vec();
-    escape_into(&mut class, r.category.as_deref().unwrap_or("").as_bytes());
-    class.extend_from_slice(format!(",\"severity\":{}", r.priority).as_bytes());
-    let mut entries: Vec<Vec<u8>> = Vec::with_capacity(r.metadata.len());
+    use std::io::Write;
+    // One buffer for every part (sized for the usual case: no escapes), cut into pieces
+    // after: no allocation per part.
+    let meta_len: usize =
+        r.metadata.iter().map(|(k, v)| k.len() + v.iter().map(|x| x.len() + 3).sum::<usize>() + 6).sum();
+    let mut buf = Vec::with_capacity(r.msg.len() + r.category.as_deref().map_or(0, str::len) + meta_len + 64);
+    let _ = write!(buf, ",\"rev\":{},\"signature\":", r.rev);
+    escape_into(&mut buf, r.msg.as_bytes());
+    let head = buf.len();
+    buf.extend_from_slice(b",\"category\":");
+    escape_into(&mut buf, r.category.as_deref().unwrap_or("").as_bytes());
+    let _ = write!(buf, ",\"severity\":{}", r.priority);
+    let mut ends = Vec::with_capacity(r.metadata.len() + 2);
+    ends.push(head);
+    ends.push(buf.len());
     for (i, (k, vals)) in r.metadata.iter().enumerate() {
-        let mut e = Vec::new();
         if i > 0 {
-            e.push(b',');
+            buf.push(b',');
         }
-        escape_into(&mut e, k.as_bytes());
-        e.extend_from_slice(b":[");
+        escape_into(&mut buf, k.as_bytes());
+        buf.extend_from_slice(b":[");
         for (j, x) in vals.iter().enumerate() {
             if j > 0 {
-                e.push(b',');
+                buf.push(b',');
             }
-            escape_into(&mut e, x.as_bytes());
+            escape_into(&mut buf, x.as_bytes());
         }
-        e.push(b']');
-        entries.push(e);
+        buf.push(b']');
+        ends.push(buf.len());
     }
-    let (open, close): (&[u8], &[u8]) = if entries.is_empty() { (b"", b"") } else { (b",\"metadata\":{", b"}") };
-    let parts = [(&head[..], false), (&class[..], true), (open, true)].into_iter();
-    let parts = parts.chain(entries.iter().map(|e| (&e[..], true))).chain([(close, true)]);
+    let (open, close): (&[u8], &[u8]) = if r.metadata.is_empty() { (b"", b"") } else { (b",\"metadata\":{", b"}") };
+    // In bounds: ends are increasing lengths of buf.
+    let piece = |k: usize| &buf[if k == 0 { 0 } else { ends[k - 1] }..ends[k]];
+    let parts = [(piece(0), false), (piece(1), true), (open, true)].into_iter();
+    let parts = parts.chain((2..ends.len()).map(|k| (piece(k), true))).chain([(close, true)]);
     texts.add(parts)
+}
+
+/// Reorders `v` so that its element `k` is the one that was at `from[k]` (`from` a
+/// permutation of `v`'s indexes; otherwise `v` is left partly reordered), with swaps along
+/// the permutation's cycles: no copy of `v`.
+fn permute_in_place<T>(v: &mut [T], mut from: Vec<usize>) {
+    for start in 0..from.len() {
+        let mut at = start;
+        // A cycle: position `at` takes the element at `from[at]`; done positions point at
+        // themselves.
+        while let Some(&next) = from.get(at) {
+            if next == at {
+                break;
+            }
+            if let Some(slot) = from.get_mut(at) {
+                *slot = at;
+            }
+            if next == start || next >= v.len() {
+                break;
+            }
+            v.swap(at, next);
+            at = next;
+        }
+    }
 }
 
 impl DetectEngine {
@@ -586,11 +620,19 @@ impl RuleCompiler {
         // Every rule is compiled: no more expressions to share.
         verify::end_shared_pcre();
         // Suricata's signature order. The key is unique (load index, swapped), so an unstable
-        // sort gives the same order without a scratch copy of the rules.
-        compiled.sort_unstable_by_key(|(i, c)| {
-            let (fi, hb, pb) = super::vars::order_classes(&c.rule);
-            (c.rule.action.order(), flowbits_class(&c.rule), fi, hb, pb, c.rule.priority, *i, c.swapped)
-        });
+        // sort gives the same order. The keys are sorted, each computed once, and the rules
+        // (hundreds of bytes each) then moved into that order in place, each once.
+        let mut keys: Vec<_> = compiled
+            .iter()
+            .enumerate()
+            .map(|(at, (i, c))| {
+                let (fi, hb, pb) = super::vars::order_classes(&c.rule);
+                ((c.rule.action.order(), flowbits_class(&c.rule), fi, hb, pb, c.rule.priority, *i, c.swapped), at)
+            })
+            .collect();
+        keys.sort_unstable();
+        let from: Vec<usize> = keys.into_iter().map(|(_, at)| at).collect();
+        permute_in_place(&mut compiled, from);
         compiled.shrink_to_fit();
         let mut rules: Vec<CompiledRule> = compiled.into_iter().map(|(_, c)| c).collect();
         rules.shrink_to_fit();
@@ -783,6 +825,17 @@ fn group_patterns(set: &[u32], rules: &[CompiledRule]) -> (Group, Vec<PatternSpe
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn permute_in_place_moves_each_element_to_its_place() {
+        let perms: [&[usize]; 5] = [&[], &[0], &[1, 0], &[2, 0, 1, 4, 3, 5], &[3, 4, 0, 5, 1, 2]];
+        for from in perms {
+            let mut v: Vec<usize> = (0..from.len()).map(|i| i * 10).collect();
+            super::permute_in_place(&mut v, from.to_vec());
+            let want: Vec<usize> = from.iter().map(|&i| i * 10).collect();
+            assert_eq!(v, want, "{from:?}");
+        }
+    }
+
     use super::*;
     use crate::config::{EngineKind, VarsConfig};
     use crate::rule::{parse_rule, Keywords, ParseContext};

@@ -4,7 +4,7 @@
 //! one byte arena instead of a buffer of its own (ET Open: 9.4 MB of rendered text, of which
 //! the distinct pieces are about a third). Writing a text appends its pieces in order.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 
 /// A text of a [`Pieces`] table: a range of its piece list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,7 +64,7 @@ impl Pieces {
     /// Done adding: the index goes and the vectors lose their growth slack (the table lives
     /// as long as the engine).
     pub fn seal(&mut self) {
-        self.index = HashMap::new();
+        self.index = HashMap::default();
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
         self.lists.shrink_to_fit();

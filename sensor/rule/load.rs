@@ -163,6 +163,11 @@ pub(crate) fn rule_lines(bytes: &[u8]) -> Vec<(usize, String)> {
             Some(p) => (p, true),
             None => (line, false),
         };
+        if cur.is_none() && !more {
+            // One line, one rule (nearly every rule): one allocation of the right size.
+            out.push((lineno, piece.to_string()));
+            continue;
+        }
         let entry = cur.get_or_insert_with(|| (lineno, String::new()));
         // Past the size limit the rule fails anyway: stop growing it.
         if entry.1.len() <= MAX_RULE_SIZE {
