@@ -144,9 +144,14 @@ fn the_cache_skips_compiling_and_a_damaged_file_is_ignored() {
     let (hits, compiled) = cache_counts(&err1);
     assert_eq!(compiled, files.len(), "{err1}");
     let lookups = hits + compiled;
+    // With an empty cache the databases were compiled in the background (Aho-Corasick
+    // inspected meanwhile), and the replay waited for them so that they are all stored.
+    assert!(err1.contains(&format!("{compiled} compiling in the background")), "{err1}");
+    assert!(err1.contains(&format!("{compiled} vectorscan database(s) compiled in the background")), "{err1}");
 
     let (second, err2) = replay(dir.path(), "2.json", &cache);
     assert_eq!(cache_counts(&err2), (lookups, 0), "{err2}");
+    assert!(!err2.contains("background"), "{err2}");
     assert_eq!(alert_list(&first), alert_list(&second));
     assert!(!alert_list(&first).is_empty());
 

@@ -54,6 +54,9 @@ pub struct CacheStats {
     pub write_errors: u64,
     /// Why the cache is off or what went wrong (a few).
     pub warnings: Vec<String>,
+    /// Databases left to compile in the background when the load returned (see
+    /// `detect.compile_in_background`).
+    pub background: usize,
 }
 
 impl CacheStats {
@@ -68,6 +71,12 @@ impl CacheStats {
                 }
                 if self.write_errors > 0 {
                     s.push_str(&format!(", {} write error(s)", self.write_errors));
+                }
+                if self.background > 0 {
+                    s.push_str(&format!(
+                        ", {} compiling in the background (Aho-Corasick until each is ready)",
+                        self.background
+                    ));
                 }
                 s
             }
@@ -87,9 +96,26 @@ impl CacheStats {
     }
 }
 
-/// An open cache folder.
-#[derive(Debug)]
+/// An open cache folder; clones share it (and its counts): the prefilter databases compiled
+/// in the background after a load are stored through a clone.
+#[derive(Debug, Clone)]
 pub struct DbCache {
+    state: std::sync::Arc<CacheState>,
+    /// Databases not found here are compiled in the background while Aho-Corasick inspects
+    /// (`detect.compile_in_background`, see `matcher::Pending`).
+    defer: bool,
+}
+
+impl std::ops::Deref for DbCache {
+    type Target = CacheState;
+    fn deref(&self) -> &CacheState {
+        &self.state
+    }
+}
+
+/// The folder and what was done with it.
+#[derive(Debug)]
+pub struct CacheState {
     dir: PathBuf,
     writable: bool,
     hits: AtomicU64,
@@ -177,7 +203,7 @@ impl DbCache {
 
     /// A cache in `dir` (which exists).
     pub fn at(dir: PathBuf, writable: bool) -> DbCache {
-        DbCache {
+        let state = CacheState {
             dir,
             writable,
             hits: AtomicU64::new(0),
@@ -186,7 +212,20 @@ impl DbCache {
             rejected: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
             warnings: Mutex::new(Vec::new()),
-        }
+        };
+        DbCache { state: std::sync::Arc::new(state), defer: false }
+    }
+
+    /// This cache, with the databases it does not hold compiled in the background (`true`)
+    /// or before the load returns.
+    pub fn deferring(mut self, defer: bool) -> DbCache {
+        self.defer = defer;
+        self
+    }
+
+    /// Whether missing databases are compiled in the background.
+    pub fn defers(&self) -> bool {
+        self.defer
     }
 
     /// The folder.
@@ -313,6 +352,7 @@ impl DbCache {
                 Ok(v) => v.clone(),
                 Err(p) => p.into_inner().clone(),
             },
+            background: 0,
         }
     }
 }

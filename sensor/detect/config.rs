@@ -24,6 +24,12 @@ pub struct DetectConfig {
     /// `$XDG_CACHE_HOME/picket` (or `~/.cache/picket`), then a private temp folder, when it
     /// cannot be written.
     pub cache_dir: String,
+    /// With a cache, the prefilter databases it does not hold (first start, changed rules) are
+    /// compiled in the background while inspection starts with Aho-Corasick automata of the
+    /// same patterns (same alerts, slower scans until each database is there): ET Open with
+    /// an empty cache is inspected in under a second instead of two to three. `false`:
+    /// compile them all before the first packet.
+    pub compile_in_background: bool,
     /// Suricata's `threshold.config` (suppress, threshold, event_filter, rate_filter by
     /// gen_id/sig_id, track and addresses), read with the rules at every load and reload;
     /// "" = none.
@@ -39,6 +45,7 @@ impl Default for DetectConfig {
         DetectConfig {
             engine: EngineKind::Hyperscan,
             cache_dir: super::cache::DEFAULT_DIR.to_string(),
+            compile_in_background: true,
             threshold_file: String::new(),
             datasets: Default::default(),
             reputation: Default::default(),

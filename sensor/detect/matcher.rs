@@ -28,26 +28,75 @@ use crate::detect::cache::{DbCache, Key};
 /// RSS plus the new engine). Entries die with the last engine holding them.
 static LIVE_DBS: Mutex<Vec<(Key, Weak<BlockDatabase>)>> = Mutex::new(Vec::new());
 
-/// The database for `key` from a live engine (counted as a hit of `cache`: nothing was
-/// compiled), else the one `make` gives (then published).
-fn live_database(
-    key: Key,
-    cache: Option<&DbCache>,
-    make: impl FnOnce() -> Result<BlockDatabase, String>,
-) -> Result<Arc<BlockDatabase>, String> {
-    let found = LIVE_DBS.lock().ok().and_then(|l| l.iter().find(|(k, _)| *k == key).and_then(|(_, w)| w.upgrade()));
-    if let Some(db) = found {
-        if let Some(c) = cache {
-            c.count_shared();
-        }
-        return Ok(db);
+/// The database for `key` of a live engine of this process, counted as a hit of `cache`.
+fn live_lookup(key: &Key, cache: Option<&DbCache>) -> Option<Arc<BlockDatabase>> {
+    let found = LIVE_DBS.lock().ok().and_then(|l| l.iter().find(|(k, _)| k == key).and_then(|(_, w)| w.upgrade()));
+    if let (Some(_), Some(c)) = (&found, cache) {
+        c.count_shared();
     }
-    let db = Arc::new(make()?);
+    found
+}
+
+/// Makes `db` the live database of `key` (for the next engine built from the same patterns).
+fn publish(key: Key, db: BlockDatabase) -> Arc<BlockDatabase> {
+    let db = Arc::new(db);
     if let Ok(mut l) = LIVE_DBS.lock() {
         l.retain(|(k, w)| w.strong_count() > 0 && *k != key);
         l.push((key, Arc::downgrade(&db)));
     }
-    Ok(db)
+    db
+}
+
+/// A pattern set ready for vectorscan: its expressions, its one-byte patterns (matched
+/// apart, see [`Mpm::Hs`]) and its cache key (`None`: nothing for vectorscan).
+struct HsPlan {
+    patterns: Vec<Pattern>,
+    singles: Vec<(u8, bool, u32)>,
+    key: Option<Key>,
+}
+
+impl HsPlan {
+    fn new(patterns: &[PatternSpec]) -> Result<HsPlan, String> {
+        let mut v = Vec::with_capacity(patterns.len());
+        let mut singles = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            if p.bytes.is_empty() {
+                return Err(format!("pattern {i} is empty"));
+            }
+            if p.bytes.len() == 1 {
+                // In bounds: p.bytes.len() == 1.
+                singles.push((p.bytes[0], p.nocase, i as u32));
+                continue;
+            }
+            let mut flags = CompileFlags::SINGLEMATCH;
+            if p.nocase {
+                flags |= CompileFlags::CASELESS;
+            }
+            let mut pat = Pattern::with_flags(hs_escape(&p.bytes), flags).map_err(|e| e.to_string())?;
+            pat.id = Some(i);
+            v.push(pat);
+        }
+        let key = (!v.is_empty()).then(|| {
+            DbCache::key(v.iter().map(|p| (p.id.unwrap_or(0) as u32, p.flags.bits(), p.expression.as_bytes())))
+        });
+        Ok(HsPlan { patterns: v, singles, key })
+    }
+
+    /// The database already at hand: a live engine's, else the cache's (then published).
+    fn found(&self, cache: Option<&DbCache>) -> Option<Arc<BlockDatabase>> {
+        let key = self.key?;
+        live_lookup(&key, cache).or_else(|| cache.and_then(|c| c.load(&key)).map(|db| publish(key, db)))
+    }
+
+    /// Compiles the database (stored in `cache`).
+    fn compile(self, cache: Option<&DbCache>) -> Result<BlockDatabase, String> {
+        let pats: Patterns = self.patterns.into_iter().collect();
+        let db: BlockDatabase = pats.build().map_err(|e| format!("hyperscan compile: {e}"))?;
+        if let (Some(c), Some(key)) = (cache, &self.key) {
+            c.store(key, &db);
+        }
+        Ok(db)
+    }
 }
 
 /// One literal given to the prefilter.
@@ -76,7 +125,7 @@ pub enum Mpm {
     /// vectorscan 5.4 was seen to miss one-byte literals near the end of a buffer in large
     /// databases (a false negative, which the prefilter contract forbids).
     /// The database is shared with any other engine of this process built from the same
-    /// patterns (see [`live_database`]), and with the other sets of a [`Mpm::build_many`]
+    /// patterns (see [`live_lookup`]), and with the other sets of a [`Mpm::build_many`]
     /// whose patterns are nearly the same: then it holds their union, and the third field maps
     /// its ids to this set's ([`NOT_OURS`] for a pattern of another set only).
     Hs(Option<Arc<BlockDatabase>>, Vec<(u8, bool, u32)>, Option<Box<[u32]>>),
@@ -84,14 +133,69 @@ pub enum Mpm {
     Ac(AhoCorasick, Vec<Option<Vec<u8>>>),
     /// Reference engine.
     Naive(Vec<PatternSpec>),
+    /// A vectorscan database being compiled in the background; Aho-Corasick until then.
+    Pending(Arc<Pending>),
     /// No patterns.
     Empty,
+}
+
+/// A set whose vectorscan database was not in the cache at load time: the load returns with
+/// an Aho-Corasick automaton for it (built in a fraction of vectorscan's compile time, same
+/// candidates by the module contract, slower scans) and the database is compiled by the
+/// background threads (see [`background`]), which fill `hs` when it is done; scans take it
+/// from then on. The automaton covers the database's patterns: the set's own, or the union
+/// of a shared database mapped back by `map`, plus the set's one-byte patterns in `singles`.
+pub struct Pending {
+    ac: Arc<Mpm>,
+    map: Option<Box<[u32]>>,
+    singles: Vec<(u8, bool, u32)>,
+    /// The `singles` of the vectorscan [`Mpm::Hs`] to be (a set alone: all its one-byte
+    /// patterns, which the automaton covers itself).
+    hs_singles: Vec<(u8, bool, u32)>,
+    hs: std::sync::OnceLock<Mpm>,
+    /// This database's bit in [`MpmScratch`]'s `fitted`.
+    slot: usize,
+}
+
+impl Pending {
+    fn new(
+        ac: Arc<Mpm>,
+        map: Option<Box<[u32]>>,
+        singles: Vec<(u8, bool, u32)>,
+        hs_singles: Vec<(u8, bool, u32)>,
+    ) -> Arc<Pending> {
+        static SLOTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let slot = SLOTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Arc::new(Pending { ac, map, singles, hs_singles, hs: std::sync::OnceLock::new(), slot })
+    }
+
+    /// The compiled database arrived.
+    fn ready(&self, db: Arc<BlockDatabase>) {
+        let _ = self.hs.set(Mpm::Hs(Some(db), self.hs_singles.clone(), self.map.clone()));
+    }
 }
 
 /// Per-worker scratch space.
 #[derive(Default)]
 pub struct MpmScratch {
     hs: Option<Scratch>,
+    /// Per [`Pending`] slot, whether `hs` was grown for its database since it arrived.
+    fitted: Vec<u64>,
+}
+
+impl MpmScratch {
+    fn fitted(&self, slot: usize) -> bool {
+        self.fitted.get(slot / 64).is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    }
+
+    fn fit(&mut self, slot: usize) {
+        if self.fitted.len() <= slot / 64 {
+            self.fitted.resize(slot / 64 + 1, 0);
+        }
+        if let Some(w) = self.fitted.get_mut(slot / 64) {
+            *w |= 1 << (slot % 64);
+        }
+    }
 }
 
 impl std::fmt::Debug for Mpm {
@@ -100,6 +204,7 @@ impl std::fmt::Debug for Mpm {
             Mpm::Hs(_, s, _) => write!(f, "Mpm::Hs(+{} one-byte patterns)", s.len()),
             Mpm::Ac(_, p) => write!(f, "Mpm::Ac({} patterns)", p.len()),
             Mpm::Naive(p) => write!(f, "Mpm::Naive({} patterns)", p.len()),
+            Mpm::Pending(p) => write!(f, "Mpm::Pending(ready: {})", p.hs.get().is_some()),
             Mpm::Empty => f.write_str("Mpm::Empty"),
         }
     }
@@ -135,54 +240,17 @@ impl Mpm {
         }
         match engine {
             Engine::Hyperscan => {
-                let mut v = Vec::with_capacity(patterns.len());
-                let mut singles = Vec::new();
-                for (i, p) in patterns.iter().enumerate() {
-                    if p.bytes.is_empty() {
-                        return Err(format!("pattern {i} is empty"));
-                    }
-                    if p.bytes.len() == 1 {
-                        // In bounds: p.bytes.len() == 1.
-                        singles.push((p.bytes[0], p.nocase, i as u32));
-                        continue;
-                    }
-                    let mut flags = CompileFlags::SINGLEMATCH;
-                    if p.nocase {
-                        flags |= CompileFlags::CASELESS;
-                    }
-                    let mut pat = Pattern::with_flags(hs_escape(&p.bytes), flags).map_err(|e| e.to_string())?;
-                    pat.id = Some(i);
-                    v.push(pat);
-                }
-                let db = if v.is_empty() {
-                    None
-                } else {
-                    let key = DbCache::key(
-                        v.iter().map(|p| (p.id.unwrap_or(0) as u32, p.flags.bits(), p.expression.as_bytes())),
-                    );
-                    Some(live_database(key, cache, || {
-                        if let Some(db) = cache.and_then(|c| c.load(&key)) {
-                            return Ok(db);
-                        }
-                        let pats: Patterns = v.into_iter().collect();
-                        let db: BlockDatabase = pats.build().map_err(|e| format!("hyperscan compile: {e}"))?;
-                        if let Some(c) = cache {
-                            c.store(&key, &db);
-                        }
-                        Ok(db)
-                    })?)
+                let mut plan = HsPlan::new(patterns)?;
+                let singles = std::mem::take(&mut plan.singles);
+                let db = match (plan.found(cache), plan.key) {
+                    (Some(db), _) => Some(db),
+                    (None, Some(key)) => Some(publish(key, plan.compile(cache)?)),
+                    (None, None) => None,
                 };
                 Ok(Mpm::Hs(db, singles, None))
             }
             Engine::AhoCorasick => {
-                let ac = AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(if patterns.len() <= 2000 { Some(AhoCorasickKind::DFA) } else { None })
-                    .build(patterns.iter().map(|p| &p.bytes))
-                    .map_err(|e| format!("aho-corasick build: {e}"))?;
-                let confirm = patterns.iter().map(|p| if p.nocase { None } else { Some(p.bytes.clone()) }).collect();
-                Ok(Mpm::Ac(ac, confirm))
+                build_ac(patterns, if patterns.len() <= 2000 { Some(AhoCorasickKind::DFA) } else { None })
             }
             Engine::Naive => Ok(Mpm::Naive(patterns.to_vec())),
         }
@@ -212,14 +280,22 @@ impl Mpm {
                 jobs.push(set);
             }
         }
-        let mut built: Vec<Option<Result<Mpm, String>>> =
+        let mut built: Vec<Option<Result<Step, String>>> =
             compile_all(engine, &jobs, cache).into_iter().map(Some).collect();
+        let mut later = Vec::new();
         let mut out: Vec<Option<Result<Mpm, String>>> = std::iter::repeat_with(|| None).take(sets.len()).collect();
-        for (c, union) in clusters.into_iter().zip(built.iter().take(shared)) {
+        for (c, union) in clusters.into_iter().zip(built.iter_mut().take(shared)) {
+            let mut targets = Vec::new();
             for (i, ours) in c.members.into_iter().zip(c.maps) {
                 let r = match union {
                     // In bounds: members are indexes of sets.
-                    Some(Ok(Mpm::Hs(db, _, _))) => Ok(Mpm::Hs(db.clone(), singles_of(sets[i]), Some(ours))),
+                    Some(Ok(Step::Done(Mpm::Hs(db, _, _)))) => Ok(Mpm::Hs(db.clone(), singles_of(sets[i]), Some(ours))),
+                    Some(Ok(Step::Later(_, ac))) => {
+                        // In bounds: members are indexes of sets.
+                        let p = Pending::new(ac.clone(), Some(ours), singles_of(sets[i]), singles_of(sets[i]));
+                        targets.push(p.clone());
+                        Ok(Mpm::Pending(p))
+                    }
                     Some(Err(e)) => Err(e.clone()),
                     _ => Err("prefilter compile thread failed".into()),
                 };
@@ -227,26 +303,54 @@ impl Mpm {
                     *slot = Some(r);
                 }
             }
+            if let Some(Ok(Step::Later(plan, _))) = union.take() {
+                later.push(background::Job::new(plan, targets, cache));
+            }
         }
         for (i, s) in slot_of.iter().enumerate() {
             if let (Some(s), Some(slot)) = (s, out.get_mut(i)) {
-                *slot = built.get_mut(*s).and_then(Option::take);
+                *slot = built.get_mut(*s).and_then(Option::take).map(|r| {
+                    r.map(|step| match step {
+                        Step::Done(m) => m,
+                        Step::Later(plan, ac) => {
+                            let p = Pending::new(ac, None, Vec::new(), plan.singles.clone());
+                            later.push(background::Job::new(plan, vec![p.clone()], cache));
+                            Mpm::Pending(p)
+                        }
+                    })
+                });
             }
         }
+        background::push(later);
         out.into_iter().map(|r| r.unwrap_or_else(|| Err("prefilter compile thread failed".into()))).collect()
     }
 
-    /// Makes `scratch` usable with this database (call once per database at worker start).
+    /// Makes `scratch` usable with this database (call once per database at worker start; a
+    /// [`Mpm::Pending`] database is fitted by the first scan after it arrives).
     pub fn prepare(&self, scratch: &mut MpmScratch) -> Result<(), String> {
-        if let Mpm::Hs(Some(db), _, _) = self {
-            match &mut scratch.hs {
-                Some(s) => {
-                    db.realloc_scratch(s).map_err(|e| e.to_string())?;
+        match self {
+            Mpm::Hs(Some(db), _, _) => match &mut scratch.hs {
+                Some(s) => db.realloc_scratch(s).map(|_| ()).map_err(|e| e.to_string()),
+                None => {
+                    scratch.hs = Some(db.alloc_scratch().map_err(|e| e.to_string())?);
+                    Ok(())
                 }
-                None => scratch.hs = Some(db.alloc_scratch().map_err(|e| e.to_string())?),
-            }
+            },
+            Mpm::Pending(p) => match p.hs.get() {
+                Some(hs) => {
+                    hs.prepare(scratch)?;
+                    scratch.fit(p.slot);
+                    Ok(())
+                }
+                None => Ok(()),
+            },
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Whether this is a database still being compiled in the background.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Mpm::Pending(p) if p.hs.get().is_none())
     }
 
     /// Reports the ids of the patterns found in `hay` (see the module contract).
@@ -271,32 +375,30 @@ impl Mpm {
                         Matching::Continue
                     });
                 }
-                if !singles.is_empty() && singles.len() <= 8 {
-                    // A few one-byte patterns: a word-at-a-time search each (`contains` is
-                    // core's memchr) beats a byte-by-byte table over the whole buffer.
-                    for &(b, nocase, id) in singles {
-                        let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
-                        if hay.contains(&b)
-                            || (nocase && ((lo != b && hay.contains(&lo)) || (up != b && hay.contains(&up))))
-                        {
-                            on_match(id);
-                        }
-                    }
-                } else if !singles.is_empty() {
-                    let mut seen = [false; 256];
-                    for &b in hay {
-                        // In bounds: seen is [bool; 256], indexed by a u8.
-                        seen[b as usize] = true;
-                    }
-                    for &(b, nocase, id) in singles {
-                        // In bounds: seen is [bool; 256], indexed by a u8.
-                        if seen[b as usize]
-                            || (nocase && seen[b.to_ascii_lowercase() as usize] | seen[b.to_ascii_uppercase() as usize])
-                        {
-                            on_match(id);
-                        }
+                scan_singles(singles, hay, on_match);
+            }
+            Mpm::Pending(p) => {
+                if let Some(hs) = p.hs.get() {
+                    // Once per worker and database: the scratch grown to fit (the database
+                    // arrived after the worker prepared its scratch).
+                    if scratch.fitted(p.slot)
+                        || (hs.prepare(scratch).is_ok() && {
+                            scratch.fit(p.slot);
+                            true
+                        })
+                    {
+                        return hs.scan(scratch, hay, on_match);
                     }
                 }
+                match &p.map {
+                    None => p.ac.scan(scratch, hay, on_match),
+                    Some(map) => p.ac.scan(scratch, hay, &mut |id| {
+                        if let Some(&own) = map.get(id as usize).filter(|&&own| own != NOT_OURS) {
+                            on_match(own);
+                        }
+                    }),
+                }
+                scan_singles(&p.singles, hay, on_match);
             }
             Mpm::Ac(ac, confirm) => {
                 for m in ac.find_overlapping_iter(hay) {
@@ -323,19 +425,83 @@ impl Mpm {
     }
 }
 
+/// An Aho-Corasick [`Mpm::Ac`] of `patterns` (`kind`: the crate's choice when `None`).
+fn build_ac(patterns: &[PatternSpec], kind: Option<AhoCorasickKind>) -> Result<Mpm, String> {
+    let ac = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(kind)
+        .build(patterns.iter().map(|p| &p.bytes))
+        .map_err(|e| format!("aho-corasick build: {e}"))?;
+    let confirm = patterns.iter().map(|p| if p.nocase { None } else { Some(p.bytes.clone()) }).collect();
+    Ok(Mpm::Ac(ac, confirm))
+}
+
+/// Reports the one-byte patterns (see [`Mpm::Hs`]) found in `hay`.
+fn scan_singles(singles: &[(u8, bool, u32)], hay: &[u8], on_match: &mut dyn FnMut(u32)) {
+    if !singles.is_empty() && singles.len() <= 8 {
+        // A few one-byte patterns: a word-at-a-time search each (`contains` is
+        // core's memchr) beats a byte-by-byte table over the whole buffer.
+        for &(b, nocase, id) in singles {
+            let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+            if hay.contains(&b) || (nocase && ((lo != b && hay.contains(&lo)) || (up != b && hay.contains(&up)))) {
+                on_match(id);
+            }
+        }
+    } else if !singles.is_empty() {
+        let mut seen = [false; 256];
+        for &b in hay {
+            // In bounds: seen is [bool; 256], indexed by a u8.
+            seen[b as usize] = true;
+        }
+        for &(b, nocase, id) in singles {
+            // In bounds: seen is [bool; 256], indexed by a u8.
+            if seen[b as usize]
+                || (nocase && seen[b.to_ascii_lowercase() as usize] | seen[b.to_ascii_uppercase() as usize])
+            {
+                on_match(id);
+            }
+        }
+    }
+}
+
 /// Compiles each of `sets` as [`Mpm::build_cached`] does, on as many threads as there are
 /// cores, the biggest sets first so that no thread is left with a big one at the end.
 /// Results in the order of `sets`.
-fn compile_all(engine: Engine, sets: &[&[PatternSpec]], cache: Option<&DbCache>) -> Vec<Result<Mpm, String>> {
+/// What [`compile_all`] made of a set: its matcher, or (the cache defers and does not hold
+/// the set's database) the plan of the database to compile in the background and the
+/// Aho-Corasick automaton to scan with until then.
+enum Step {
+    Done(Mpm),
+    Later(HsPlan, Arc<Mpm>),
+}
+
+impl Step {
+    fn make(engine: Engine, set: &[PatternSpec], cache: Option<&DbCache>) -> Result<Step, String> {
+        if engine != Engine::Hyperscan || !cache.is_some_and(DbCache::defers) {
+            return Mpm::build_cached(engine, set, cache).map(Step::Done);
+        }
+        let mut plan = HsPlan::new(set)?;
+        match plan.found(cache) {
+            Some(db) => Ok(Step::Done(Mpm::Hs(Some(db), std::mem::take(&mut plan.singles), None))),
+            None if plan.key.is_none() => Ok(Step::Done(Mpm::Hs(None, std::mem::take(&mut plan.singles), None))),
+            // The contiguous NFA: built in a few milliseconds per thousand patterns (a DFA
+            // takes about four times as long and twenty times the memory).
+            None => Ok(Step::Later(plan, Arc::new(build_ac(set, Some(AhoCorasickKind::ContiguousNFA))?))),
+        }
+    }
+}
+
+fn compile_all(engine: Engine, sets: &[&[PatternSpec]], cache: Option<&DbCache>) -> Vec<Result<Step, String>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sets.len());
     if threads <= 1 {
-        return sets.iter().map(|p| Mpm::build_cached(engine, p, cache)).collect();
+        return sets.iter().map(|p| Step::make(engine, p, cache)).collect();
     }
     let mut order: Vec<usize> = (0..sets.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sets[i].iter().map(|p| p.bytes.len()).sum::<usize>()));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (next, order) = (&next, &order);
-    let mut out: Vec<Option<Result<Mpm, String>>> = std::iter::repeat_with(|| None).take(sets.len()).collect();
+    let mut out: Vec<Option<Result<Step, String>>> = std::iter::repeat_with(|| None).take(sets.len()).collect();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -343,7 +509,7 @@ fn compile_all(engine: Engine, sets: &[&[PatternSpec]], cache: Option<&DbCache>)
                     let mut mine = Vec::new();
                     while let Some(&i) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
                         // In bounds: order holds indexes of sets.
-                        mine.push((i, Mpm::build_cached(engine, sets[i], cache)));
+                        mine.push((i, Step::make(engine, sets[i], cache)));
                     }
                     mine
                 })
@@ -358,6 +524,168 @@ fn compile_all(engine: Engine, sets: &[&[PatternSpec]], cache: Option<&DbCache>)
         }
     });
     out.into_iter().map(|r| r.unwrap_or_else(|| Err("prefilter compile thread failed".into()))).collect()
+}
+
+/// The vectorscan compiles a load left to the background (see [`Pending`]): a queue, biggest
+/// database first, worked by as many threads as there are cores; each compiled database is
+/// stored in the cache, published for later engines and handed to its pending sets.
+pub mod background {
+    use super::{publish, Arc, DbCache, HsPlan, Mutex, Pending};
+    use std::collections::VecDeque;
+    use std::time::{Duration, Instant};
+
+    /// One database to compile and the sets waiting for it.
+    pub(super) struct Job {
+        plan: HsPlan,
+        targets: Vec<Arc<Pending>>,
+        cache: Option<DbCache>,
+        weight: usize,
+    }
+
+    impl Job {
+        pub(super) fn new(plan: HsPlan, targets: Vec<Arc<Pending>>, cache: Option<&DbCache>) -> Job {
+            let weight = plan.patterns.iter().map(|p| p.expression.len()).sum();
+            Job { plan, targets, cache: cache.cloned(), weight }
+        }
+    }
+
+    struct Queue {
+        jobs: VecDeque<Job>,
+        /// Threads working the queue.
+        running: usize,
+        /// Jobs taken by a thread and not done yet.
+        in_flight: usize,
+        threads: Vec<std::thread::JoinHandle<()>>,
+        compiled: u64,
+        errors: Vec<String>,
+        since: Option<Instant>,
+        took: Duration,
+    }
+
+    static QUEUE: Mutex<Queue> = Mutex::new(Queue {
+        jobs: VecDeque::new(),
+        running: 0,
+        in_flight: 0,
+        threads: Vec::new(),
+        compiled: 0,
+        errors: Vec::new(),
+        since: None,
+        took: Duration::ZERO,
+    });
+
+    fn queue() -> std::sync::MutexGuard<'static, Queue> {
+        QUEUE.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What the background compiles did so far.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct Status {
+        /// Databases compiled in the background since the process started.
+        pub compiled: u64,
+        /// Databases queued or being compiled.
+        pub pending: usize,
+        /// Compiles that failed (their sets stay on Aho-Corasick).
+        pub errors: Vec<String>,
+        /// Time from the first queued database to the last compiled, of the last busy spell.
+        pub took: Duration,
+    }
+
+    /// Queues `jobs` (started by [`start`]: the load's own threads need the cores first).
+    pub(super) fn push(jobs: Vec<Job>) {
+        if !jobs.is_empty() {
+            queue().jobs.extend(jobs);
+        }
+    }
+
+    /// Starts the threads on the queued jobs, biggest first.
+    pub fn start() {
+        let mut q = queue();
+        if q.jobs.is_empty() {
+            return;
+        }
+        q.jobs.make_contiguous().sort_by_key(|j| std::cmp::Reverse(j.weight));
+        if q.running == 0 {
+            q.since = Some(Instant::now());
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        while q.running < cores && q.running < q.jobs.len() {
+            match std::thread::Builder::new().name("prefilter-compile".into()).spawn(work) {
+                Ok(h) => {
+                    q.running += 1;
+                    q.threads.push(h);
+                }
+                Err(_) if q.running == 0 => {
+                    // No thread: compile here rather than never.
+                    drop(q);
+                    q = queue();
+                    q.running += 1;
+                    drop(q);
+                    work();
+                    return;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn work() {
+        loop {
+            let job = {
+                let mut q = queue();
+                match q.jobs.pop_front() {
+                    Some(j) => {
+                        q.in_flight += 1;
+                        j
+                    }
+                    None => {
+                        q.running = q.running.saturating_sub(1);
+                        if q.running == 0 {
+                            q.took = q.since.map_or(Duration::ZERO, |t| t.elapsed());
+                        }
+                        return;
+                    }
+                }
+            };
+            let key = job.plan.key;
+            let made = job.plan.compile(job.cache.as_ref());
+            let made = made.map(|db| key.map(|k| publish(k, db)));
+            if let Ok(Some(db)) = &made {
+                for t in &job.targets {
+                    t.ready(db.clone());
+                }
+            }
+            let mut q = queue();
+            q.in_flight = q.in_flight.saturating_sub(1);
+            match made {
+                Ok(Some(_)) => q.compiled += 1,
+                Ok(None) => {}
+                // A few kept (the sets stay on Aho-Corasick, correct and slower).
+                Err(e) if q.errors.len() < 8 => q.errors.push(e),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// What was done so far.
+    pub fn status() -> Status {
+        let q = queue();
+        Status { compiled: q.compiled, pending: q.jobs.len() + q.in_flight, errors: q.errors.clone(), took: q.took }
+    }
+
+    /// Waits until every queued database is compiled (at the end of a replay: the cache is
+    /// then complete for the next run) and returns the status.
+    pub fn wait() -> Status {
+        loop {
+            let threads = std::mem::take(&mut queue().threads);
+            if threads.is_empty() {
+                break;
+            }
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+        status()
+    }
 }
 
 /// In the id maps of [`Mpm::Hs`]: a pattern of the shared database that is not this set's.
@@ -648,5 +976,87 @@ mod tests {
             last.scan(&mut s, b"s0-0|s1-0|", &mut |_| n += 1);
             assert_eq!(n, 0, "{engine:?}: the empty set matches nothing");
         }
+    }
+
+    /// With a cache that defers, the sets it does not hold come back as [`Mpm::Pending`]:
+    /// Aho-Corasick at once, each finding what the reference engine finds (one-byte patterns,
+    /// case, sets sharing a database of their union included); after the background compile
+    /// the same scratch, prepared before the databases existed, scans with vectorscan and
+    /// finds the same; the databases are in the cache and a second build finds them there.
+    #[test]
+    fn a_deferring_cache_inspects_with_aho_corasick_until_vectorscan_is_compiled() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = |b: &str, nocase: bool| PatternSpec { bytes: b.as_bytes().to_vec(), nocase };
+        let big: Vec<PatternSpec> = (0..40).map(|i| spec(&format!("Pat{i}-"), i % 3 == 0)).collect();
+        let mut near = big.clone();
+        near.push(spec("only-in-near", false));
+        let sets: Vec<Vec<PatternSpec>> = vec![
+            big,
+            near,
+            vec![spec("x", false), spec("Q", true), spec("CaseSensitive", false)],
+            vec![spec("z", false)],
+        ];
+        let refs: Vec<&[PatternSpec]> = sets.iter().map(Vec::as_slice).collect();
+        let hays: [&[u8]; 4] = [
+            b"..pat0-..PAT1-..Pat2-..pat3-..only-in-near..",
+            b"x q casesensitive CaseSensitive Pat39-",
+            b"nothing here",
+            b"z",
+        ];
+        let expect = |k: usize, hay: &[u8]| {
+            let mut v = Vec::new();
+            Mpm::Naive(sets[k].clone()).scan(&mut MpmScratch::default(), hay, &mut |id| v.push(id));
+            v.sort();
+            v.dedup();
+            v
+        };
+        let found = |m: &Mpm, s: &mut MpmScratch, hay: &[u8]| {
+            let mut v = Vec::new();
+            m.scan(s, hay, &mut |id| v.push(id));
+            v.sort();
+            v.dedup();
+            v
+        };
+        let cache = DbCache::at(dir.path().to_path_buf(), true).deferring(true);
+        let built: Vec<Mpm> =
+            Mpm::build_many(Engine::Hyperscan, &refs, Some(&cache)).into_iter().map(Result::unwrap).collect();
+        // The one-byte-only set needs no vectorscan database.
+        let pending: Vec<bool> = built.iter().map(Mpm::is_pending).collect();
+        assert_eq!(pending, [true, true, true, false]);
+        let mut scratch = MpmScratch::default();
+        for m in &built {
+            m.prepare(&mut scratch).unwrap();
+        }
+        for (k, m) in built.iter().enumerate() {
+            for hay in hays {
+                assert_eq!(
+                    found(m, &mut scratch, hay),
+                    expect(k, hay),
+                    "pending set {k} on {:?}",
+                    String::from_utf8_lossy(hay)
+                );
+            }
+        }
+        background::start();
+        let status = background::wait();
+        assert!(status.errors.is_empty(), "{:?}", status.errors);
+        assert!(built.iter().all(|m| !m.is_pending()));
+        for (k, m) in built.iter().enumerate() {
+            for hay in hays {
+                assert_eq!(
+                    found(m, &mut scratch, hay),
+                    expect(k, hay),
+                    "compiled set {k} on {:?}",
+                    String::from_utf8_lossy(hay)
+                );
+            }
+        }
+        // Two databases (the union of the first two sets, the third set), both stored.
+        assert_eq!(cache.stats().stored, 2);
+        drop(built);
+        let again = DbCache::at(dir.path().to_path_buf(), true).deferring(true);
+        let rebuilt = Mpm::build_many(Engine::Hyperscan, &refs, Some(&again));
+        assert!(rebuilt.iter().all(|m| !m.as_ref().unwrap().is_pending()));
+        assert_eq!(again.stats().hits, 2);
     }
 }

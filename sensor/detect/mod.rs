@@ -55,6 +55,42 @@ pub struct LoadReport {
     pub threshold: Vec<String>,
 }
 
+impl LoadReport {
+    /// The one-line summary of a rule load (replay, bench), `total_secs` its time.
+    pub fn line(&self, engine: &engine::DetectEngine, total_secs: f64) -> String {
+        format!(
+            "rules: {} loaded, {} failed, {} skipped (unsupported) from {} file(s); load {:.2} s: parse {:.2} s, compile {:.2} s{}",
+            engine.stats.loaded,
+            engine.stats.failed,
+            engine.stats.skipped,
+            self.files,
+            total_secs,
+            self.parse_secs,
+            self.compile_secs,
+            self.cache.summary(),
+        )
+    }
+}
+
+/// Waits for the prefilter databases still compiling in the background (see
+/// `detect.compile_in_background`) and says what was done: `(is a warning, text)` lines, the
+/// compile time first (when anything was compiled), then each failure.
+pub fn finish_background_compiles() -> Vec<(bool, String)> {
+    let bg = matcher::background::wait();
+    let mut lines = Vec::new();
+    if bg.compiled > 0 {
+        lines.push((false, format!(
+            "prefilter: {} vectorscan database(s) compiled in the background in {:.2} s (Aho-Corasick until each was ready)",
+            bg.compiled,
+            bg.took.as_secs_f64()
+        )));
+    }
+    for e in bg.errors {
+        lines.push((true, format!("warning: prefilter compile failed, its rules stay on Aho-Corasick: {e}")));
+    }
+    lines
+}
+
 /// Parses and compiles the rules at `paths` with the configuration's variables and engine.
 pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) -> (engine::DetectEngine, LoadReport) {
     let t0 = Instant::now();
@@ -81,6 +117,7 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
         EngineKind::Hyperscan => cache::DbCache::open(&detect.cache_dir),
         _ => (None, None),
     };
+    let db_cache = db_cache.map(|c| c.deferring(detect.compile_in_background));
     let mut eng = compiler.finish(set.errors, set.var_names, db_cache.as_ref());
     let threshold = apply_threshold_file(&mut eng, detect, vars);
     let compile_secs = (t1.elapsed() + compile_in_parse).as_secs_f64();
@@ -88,6 +125,9 @@ pub fn load_engine(paths: &[PathBuf], detect: &DetectConfig, vars: &VarsConfig) 
     // pattern lists, compiler scratch); hand those pages back before packets flow.
     crate::sys::release_free_memory();
     let mut cache = db_cache.map(|c| c.stats()).unwrap_or_default();
+    // Counted before the threads start: a small database may be done before the count.
+    cache.background = matcher::background::status().pending;
+    matcher::background::start();
     cache.warnings.splice(0..0, warning);
     cache.warnings.extend(dataset_error.map(|e| format!("datasets: {e}")));
     cache.warnings.extend(iprep_messages);

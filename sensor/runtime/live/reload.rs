@@ -89,6 +89,8 @@ pub(super) fn load_rules(paths: &[PathBuf], cfg: &Config, log: &Log) -> anyhow::
         }
     }
     let (engine, report) = crate::detect::load_engine(paths, &cfg.detect, &cfg.vars);
+    // The load line (counts, times, prefilter cache, databases left to compile).
+    log.info(&report.line(&engine, report.parse_secs + report.compile_secs));
     for w in &report.cache.warnings {
         log.warn(w);
     }
