@@ -76,7 +76,7 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
     }
     let name = cfg.sensor.resolved_name();
     let rt = new_runtime()?;
-    let done = rt.block_on(async {
+    let run = rt.block_on(async {
         let client = connect(&ncfg, &format!("picket-work-{name}"), None, true).await?;
         let js = jetstream::ContextBuilder::new()
             .timeout(Duration::from_millis(cfg.output.nats.ack_timeout_ms))
@@ -85,7 +85,7 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
         let (jobs, consumer) = open_queue_retrying(&js, cfg, &stop).await?;
         let mut ctx =
             Ctx { cfg, js, name: name.clone(), rules, hub, opts, tick: Duration::from_secs(fc.job_ack_wait_secs) / 3 };
-        let mut done = 0u64;
+        let (mut done, mut handed_back) = (0u64, 0u64);
         while !stop.load(Relaxed) {
             let batch = consumer.fetch().max_messages(1).expires(Duration::from_secs(1)).messages().await;
             let mut msgs = match batch {
@@ -100,8 +100,11 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
             while let Some(m) = msgs.next().await {
                 let Ok(m) = m else { continue };
                 got = true;
-                ctx.job(m).await;
-                done += 1;
+                match ctx.job(m).await {
+                    Outcome::Done => done += 1,
+                    Outcome::HandedBack => handed_back += 1,
+                    Outcome::Dropped => {}
+                }
             }
             if !got && opts.until_empty {
                 let mut s = jobs.clone();
@@ -110,10 +113,26 @@ pub fn work(cfg: &Config, opts: &WorkOptions) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Ok::<u64, anyhow::Error>(done)
+        Ok::<(u64, u64), anyhow::Error>((done, handed_back))
     })?;
-    eprintln!("picket: worker {name}: {done} job(s) done");
+    // A job handed back (the cluster failed us) is done again, here or by another worker: it
+    // counts once, where it is done.
+    let (done, handed_back) = run;
+    match handed_back {
+        0 => eprintln!("picket: worker {name}: {done} job(s) done"),
+        n => eprintln!("picket: worker {name}: {done} job(s) done, {n} handed back"),
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What became of a delivered job.
+enum Outcome {
+    /// Replayed (or failed for good) and its result stored.
+    Done,
+    /// Handed back to the queue for another try.
+    HandedBack,
+    /// Not a job: dropped.
+    Dropped,
 }
 
 /// How many times a worker tries to open the job queue before it gives up (one second apart).
@@ -172,15 +191,15 @@ async fn open_queue(
 }
 
 impl Ctx<'_> {
-    /// Does one job, from its delivery to its acknowledgement.
-    async fn job(&mut self, m: jetstream::Message) {
+    /// Does one job, from its delivery to its acknowledgement: what became of it.
+    async fn job(&mut self, m: jetstream::Message) -> Outcome {
         let delivery = m.info().map(|i| i.delivered as u64).unwrap_or(1);
         let job: Job = match serde_json::from_slice(&m.payload) {
             Ok(j) => j,
             Err(e) => {
                 eprintln!("picket: a job that is not one ({e}): dropped");
                 let _ = m.ack_with(AckKind::Term).await;
-                return;
+                return Outcome::Dropped;
             }
         };
         eprintln!("picket: job {} {}: started (delivery {delivery})", job.id, job.path);
@@ -203,7 +222,7 @@ impl Ctx<'_> {
                 eprintln!("picket: job {} {}: {e}; handed back", job.id, job.path);
                 let _ = std::fs::remove_file(&eve);
                 let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
-                return;
+                return Outcome::HandedBack;
             }
             Err(JobError::Fail(e)) => r.error = Some(e),
         }
@@ -219,7 +238,7 @@ impl Ctx<'_> {
         if let Err(e) = stored.await {
             eprintln!("picket: job {}: result not stored ({e}); handed back", job.id);
             let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
-            return;
+            return Outcome::HandedBack;
         }
         if let Err(e) = m.double_ack().await {
             eprintln!("picket: job {}: acknowledgement lost ({e}): it may be done again (stored once)", job.id);
@@ -233,6 +252,7 @@ impl Ctx<'_> {
             r.events,
             r.error.as_deref().map(|e| format!(", failed: {e}")).unwrap_or_default()
         );
+        Outcome::Done
     }
 
     /// Checks the file, replays it, publishes its events.
