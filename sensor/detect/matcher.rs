@@ -551,6 +551,8 @@ pub mod background {
 
     struct Queue {
         jobs: VecDeque<Job>,
+        /// [`hold`]: jobs are queued, no thread starts.
+        held: bool,
         /// Threads working the queue.
         running: usize,
         /// Jobs taken by a thread and not done yet.
@@ -564,6 +566,7 @@ pub mod background {
 
     static QUEUE: Mutex<Queue> = Mutex::new(Queue {
         jobs: VecDeque::new(),
+        held: false,
         running: 0,
         in_flight: 0,
         threads: Vec::new(),
@@ -597,10 +600,21 @@ pub mod background {
         }
     }
 
-    /// Starts the threads on the queued jobs, biggest first.
+    /// Keeps the threads from starting (`true`) until released (`false`, which starts them
+    /// on what was queued). The live daemon holds them over its start: it loads the rules
+    /// as root and drops its privileges and capabilities while no other thread runs (the
+    /// capability change is per thread).
+    pub fn hold(on: bool) {
+        queue().held = on;
+        if !on {
+            start();
+        }
+    }
+
+    /// Starts the threads on the queued jobs, biggest first (unless [`hold`] keeps them).
     pub fn start() {
         let mut q = queue();
-        if q.jobs.is_empty() {
+        if q.jobs.is_empty() || q.held {
             return;
         }
         q.jobs.make_contiguous().sort_by_key(|j| std::cmp::Reverse(j.weight));
@@ -1018,6 +1032,8 @@ mod tests {
             v
         };
         let cache = DbCache::at(dir.path().to_path_buf(), true).deferring(true);
+        // Held (as the live daemon holds them over its privilege drop), no thread starts.
+        background::hold(true);
         let built: Vec<Mpm> =
             Mpm::build_many(Engine::Hyperscan, &refs, Some(&cache)).into_iter().map(Result::unwrap).collect();
         // The one-byte-only set needs no vectorscan database.
@@ -1038,6 +1054,9 @@ mod tests {
             }
         }
         background::start();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(built.iter().filter(|m| m.is_pending()).count(), 3, "held: nothing compiled");
+        background::hold(false);
         let status = background::wait();
         assert!(status.errors.is_empty(), "{:?}", status.errors);
         assert!(built.iter().all(|m| !m.is_pending()));

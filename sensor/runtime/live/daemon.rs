@@ -250,6 +250,8 @@ pub(super) fn drop_privileges(cfg: &Config, log: &Log) -> anyhow::Result<()> {
     } else if crate::sys::geteuid() == 0 {
         log.warn("running as root: set daemon.user to drop privileges once the capture is open");
     }
+    // Now the rule load's background compile may start (held by `load_at_start`).
+    crate::detect::matcher::background::hold(false);
     Ok(())
 }
 

@@ -223,6 +223,9 @@ pub fn run(opts: LiveOptions, log: Arc<Log>) -> anyhow::Result<LiveSummary> {
 /// without rules is allowed, and said loudly.
 fn load_at_start(opts: &LiveOptions, log: &Log) -> anyhow::Result<Option<Arc<DetectEngine>>> {
     let t_load = Instant::now();
+    // The prefilter databases left to compile wait for the privilege drop (its threads would
+    // keep their capabilities): `daemon::drop_privileges` releases them.
+    crate::detect::matcher::background::hold(true);
     let engine = reload::load_rules(&opts.rules, &opts.config, log)?.map(Arc::new);
     match &engine {
         Some(e) => log.info(&format!(
