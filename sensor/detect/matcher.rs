@@ -1043,16 +1043,15 @@ mod tests {
         for m in &built {
             m.prepare(&mut scratch).unwrap();
         }
-        for (k, m) in built.iter().enumerate() {
-            for hay in hays {
-                assert_eq!(
-                    found(m, &mut scratch, hay),
-                    expect(k, hay),
-                    "pending set {k} on {:?}",
-                    String::from_utf8_lossy(hay)
-                );
+        let all_as_expected = |built: &[Mpm], scratch: &mut MpmScratch, when: &str| {
+            for (k, m) in built.iter().enumerate() {
+                for hay in hays {
+                    let hay_text = String::from_utf8_lossy(hay);
+                    assert_eq!(found(m, scratch, hay), expect(k, hay), "{when} set {k} on {hay_text:?}");
+                }
             }
-        }
+        };
+        all_as_expected(&built, &mut scratch, "pending");
         background::start();
         std::thread::sleep(std::time::Duration::from_millis(300));
         assert_eq!(built.iter().filter(|m| m.is_pending()).count(), 3, "held: nothing compiled");
@@ -1060,16 +1059,7 @@ mod tests {
         let status = background::wait();
         assert!(status.errors.is_empty(), "{:?}", status.errors);
         assert!(built.iter().all(|m| !m.is_pending()));
-        for (k, m) in built.iter().enumerate() {
-            for hay in hays {
-                assert_eq!(
-                    found(m, &mut scratch, hay),
-                    expect(k, hay),
-                    "compiled set {k} on {:?}",
-                    String::from_utf8_lossy(hay)
-                );
-            }
-        }
+        all_as_expected(&built, &mut scratch, "compiled");
         // Two databases (the union of the first two sets, the third set), both stored.
         assert_eq!(cache.stats().stored, 2);
         drop(built);
