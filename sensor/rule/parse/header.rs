@@ -2,8 +2,9 @@
 //! destination ports (Suricata's `SigParseBasics`), and the app-layer protocols a header may
 //! name.
 
-use super::{bad, shorten, syntax, var_err, Builder, PResult, ParseContext};
+use super::{bad, shorten, syntax, var_err, Builder, PErr, PResult, ParseContext};
 use crate::rule::ast::{Action, ProtoLayer, RuleProto, TcpMode, Transport};
+use crate::rule::ErrorKind;
 
 /// The seven header fields.
 pub(super) struct Header<'a> {
@@ -123,6 +124,30 @@ pub(super) fn app_compatible(rule: &str, buf: &str) -> bool {
     }
 }
 
+/// The header protocols that are not app-layer protocols (a packet hook may follow them).
+const PACKET_PROTOS: &[&str] = &[
+    "ip",
+    "pkt",
+    "tcp",
+    "tcp-pkt",
+    "tcp-stream",
+    "udp",
+    "icmp",
+    "icmpv4",
+    "icmpv6",
+    "sctp",
+    "igmp",
+    "ipv4",
+    "ip4",
+    "ipv6",
+    "ip6",
+];
+
+/// A valid rule that needs what Picket does not support yet (`rules check`'s "unsupported").
+fn unsupported(what: String) -> PErr {
+    PErr { msg: format!("{what}: not supported yet"), kind: ErrorKind::Unsupported(what) }
+}
+
 impl Builder {
     pub(super) fn header(&mut self, h: &Header<'_>, ctx: &mut ParseContext) -> PResult<()> {
         self.action = Some(match h.action.to_ascii_lowercase().as_str() {
@@ -133,14 +158,25 @@ impl Builder {
             _ => return Err(syntax(format!("unknown action '{}'", shorten(h.action)))),
         });
         let mut p = h.proto.to_ascii_lowercase();
-        // a packet hook after the protocol (Suricata 8): `flow_start` is the first packet of
-        // each direction; the others are not supported (the rule is refused, not misread)
+        // a hook after the protocol (Suricata 8): `flow_start` is the first packet of each
+        // direction; the other packet hooks and the app-layer states (`http1:request_line`,
+        // firewall rules) are valid rules Picket does not run yet: refused as unsupported,
+        // not misread and not called broken
         if let Some((proto, hook)) = p.split_once(':') {
-            if hook != "flow_start" || app_proto(proto).is_some() {
-                return Err(bad("protocol", format!("unsupported hook '{}'", shorten(h.proto))));
+            let packet_proto = PACKET_PROTOS.contains(&proto);
+            if !packet_proto && app_proto(proto).is_none() {
+                return Err(bad("protocol", format!("unknown protocol '{}'", shorten(h.proto))));
+            }
+            if hook != "flow_start" || !packet_proto {
+                let layer = if packet_proto { "packet" } else { "app-layer" };
+                return Err(unsupported(format!("{layer} hook {}", shorten(h.proto))));
             }
             self.flow_start = true;
             p = proto.to_string();
+        }
+        // Suricata 8's layer-2 rules: valid, not run by Picket yet
+        if matches!(p.as_str(), "arp" | "ether") {
+            return Err(unsupported(format!("protocol {p}")));
         }
         let plain = |transport, tcp_mode| RuleProto { transport, tcp_mode, app: None, layer: ProtoLayer::Any };
         let layered = |layer| RuleProto { transport: Transport::Ip, tcp_mode: TcpMode::Both, app: None, layer };
@@ -238,6 +274,18 @@ mod tests {
         assert_eq!(proto("dns").unwrap().transport, Transport::Ip);
         assert_eq!(proto("ntp").unwrap().transport, Transport::Udp);
         assert_eq!(proto("nope").unwrap_err().kind, ErrorKind::BadValue("protocol".into()));
+        // Suricata 8's hooks and layer-2 protocols: valid rules, not run yet
+        for (header, what) in [
+            ("http1:response_body", "app-layer hook http1:response_body"),
+            ("tls:client_hello_done", "app-layer hook tls:client_hello_done"),
+            ("tcp:all", "packet hook tcp:all"),
+            ("arp", "protocol arp"),
+            ("ether", "protocol ether"),
+        ] {
+            assert_eq!(proto(header).unwrap_err().kind, ErrorKind::Unsupported(what.into()), "{header}");
+        }
+        assert_eq!(proto("nope:flow_start").unwrap_err().kind, ErrorKind::BadValue("protocol".into()));
+        assert!(proto("tcp:flow_start").is_ok());
         assert_eq!(p("alert tcp any any <- any any (sid:1;)").unwrap_err().kind, ErrorKind::Syntax);
         let tx = p("alert http any any => any 80 (sid:1;)").unwrap();
         assert!(tx.transactional && !tx.bidirectional);
