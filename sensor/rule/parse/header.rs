@@ -124,24 +124,27 @@ pub(super) fn app_compatible(rule: &str, buf: &str) -> bool {
     }
 }
 
-/// The header protocols that are not app-layer protocols (a packet hook may follow them).
-const PACKET_PROTOS: &[&str] = &[
-    "ip",
-    "pkt",
-    "tcp",
-    "tcp-pkt",
-    "tcp-stream",
-    "udp",
-    "icmp",
-    "icmpv4",
-    "icmpv6",
-    "sctp",
-    "igmp",
-    "ipv4",
-    "ip4",
-    "ipv6",
-    "ip6",
-];
+/// A header protocol that is not an app-layer protocol (a packet hook may follow it).
+fn packet_proto(p: &str) -> Option<RuleProto> {
+    let plain = |transport, tcp_mode| RuleProto { transport, tcp_mode, app: None, layer: ProtoLayer::Any };
+    let layered = |layer| RuleProto { transport: Transport::Ip, tcp_mode: TcpMode::Both, app: None, layer };
+    Some(match p {
+        "ip" | "pkt" => plain(Transport::Ip, TcpMode::Both),
+        "tcp" => plain(Transport::Tcp, TcpMode::Both),
+        "tcp-pkt" => plain(Transport::Tcp, TcpMode::Packet),
+        "tcp-stream" => plain(Transport::Tcp, TcpMode::Stream),
+        "udp" => plain(Transport::Udp, TcpMode::Both),
+        "icmp" => plain(Transport::Icmp, TcpMode::Both),
+        "icmpv4" => plain(Transport::Icmpv4, TcpMode::Both),
+        "icmpv6" => plain(Transport::Icmpv6, TcpMode::Both),
+        "sctp" => plain(Transport::Sctp, TcpMode::Both),
+        "igmp" => plain(Transport::Igmp, TcpMode::Both),
+        "ipv4" | "ip4" => layered(ProtoLayer::Ipv4),
+        "ipv6" | "ip6" => layered(ProtoLayer::Ipv6),
+        "pkthdr" => layered(ProtoLayer::Pkthdr),
+        _ => return None,
+    })
+}
 
 /// A valid rule that needs what Picket does not support yet (`rules check`'s "unsupported").
 fn unsupported(what: String) -> PErr {
@@ -157,56 +160,40 @@ impl Builder {
             "reject" | "rejectsrc" | "rejectdst" | "rejectboth" => Action::Reject,
             _ => return Err(syntax(format!("unknown action '{}'", shorten(h.action)))),
         });
-        let mut p = h.proto.to_ascii_lowercase();
-        // a hook after the protocol (Suricata 8): `flow_start` is the first packet of each
-        // direction; the other packet hooks and the app-layer states (`http1:request_line`,
-        // firewall rules) are valid rules Picket does not run yet: refused as unsupported,
-        // not misread and not called broken
-        if let Some((proto, hook)) = p.split_once(':') {
-            let packet_proto = PACKET_PROTOS.contains(&proto);
-            if !packet_proto && app_proto(proto).is_none() {
-                return Err(bad("protocol", format!("unknown protocol '{}'", shorten(h.proto))));
-            }
-            if hook != "flow_start" || !packet_proto {
-                let layer = if packet_proto { "packet" } else { "app-layer" };
-                return Err(unsupported(format!("{layer} hook {}", shorten(h.proto))));
-            }
-            self.flow_start = true;
-            p = proto.to_string();
-        }
+        let p = h.proto.to_ascii_lowercase();
+        // a hook may follow the protocol (Suricata 8); `flow_start` is the first packet of
+        // each direction
+        let (base, hook) = match p.split_once(':') {
+            Some((base, hook)) => (base, Some(hook)),
+            None => (p.as_str(), None),
+        };
         // Suricata 8's layer-2 rules: valid, not run by Picket yet
-        if matches!(p.as_str(), "arp" | "ether") {
-            return Err(unsupported(format!("protocol {p}")));
+        if matches!(base, "arp" | "ether") {
+            return Err(unsupported(format!("protocol {base}")));
         }
-        let plain = |transport, tcp_mode| RuleProto { transport, tcp_mode, app: None, layer: ProtoLayer::Any };
-        let layered = |layer| RuleProto { transport: Transport::Ip, tcp_mode: TcpMode::Both, app: None, layer };
-        let proto = match p.as_str() {
-            "ip" | "pkt" => plain(Transport::Ip, TcpMode::Both),
-            "tcp" => plain(Transport::Tcp, TcpMode::Both),
-            "tcp-pkt" => plain(Transport::Tcp, TcpMode::Packet),
-            "tcp-stream" => plain(Transport::Tcp, TcpMode::Stream),
-            "udp" => plain(Transport::Udp, TcpMode::Both),
-            "icmp" => plain(Transport::Icmp, TcpMode::Both),
-            "icmpv4" => plain(Transport::Icmpv4, TcpMode::Both),
-            "icmpv6" => plain(Transport::Icmpv6, TcpMode::Both),
-            "sctp" => plain(Transport::Sctp, TcpMode::Both),
-            "igmp" => plain(Transport::Igmp, TcpMode::Both),
-            "ipv4" | "ip4" => layered(ProtoLayer::Ipv4),
-            "ipv6" | "ip6" => layered(ProtoLayer::Ipv6),
-            "pkthdr" => layered(ProtoLayer::Pkthdr),
-            other => match app_proto(other) {
-                Some((name, transport)) => {
-                    self.alproto = Some(name.to_string());
-                    RuleProto {
-                        transport,
-                        tcp_mode: TcpMode::Both,
-                        app: Some(name.to_string()),
-                        layer: ProtoLayer::Any,
-                    }
-                }
+        let proto = match packet_proto(base) {
+            Some(proto) => proto,
+            None => match app_proto(base) {
+                Some((name, transport)) => RuleProto {
+                    transport,
+                    tcp_mode: TcpMode::Both,
+                    app: Some(name.to_string()),
+                    layer: ProtoLayer::Any,
+                },
                 None => return Err(bad("protocol", format!("unknown protocol '{}'", shorten(h.proto)))),
             },
         };
+        if let Some(hook) = hook {
+            // the other packet hooks and the app-layer states (`http1:request_line`, firewall
+            // rules) are valid rules Picket does not run yet: refused as unsupported, not
+            // misread and not called broken
+            if hook != "flow_start" || proto.app.is_some() {
+                let layer = if proto.app.is_some() { "app-layer" } else { "packet" };
+                return Err(unsupported(format!("{layer} hook {}", shorten(h.proto))));
+            }
+            self.flow_start = true;
+        }
+        self.alproto = proto.app.clone();
         self.proto = Some(proto);
         (self.bidirectional, self.transactional) = match h.dir {
             "->" => (false, false),
